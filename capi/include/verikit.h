@@ -1,0 +1,337 @@
+/*
+ * verikit.h — the stable C API of verikit (the only ABI).
+ *
+ * verikit issues and checks one-time codes (OTP), opaque tokens and magic links, with expiry,
+ * attempt limits and atomic check-and-consume. This header compiles as C99 and as C++.
+ *
+ * Conventions (they hold for every declaration below unless its comment says otherwise):
+ *  - Every function whose name does not end in _name/_version/_bytes returns an int: 0
+ *    (VERIKIT_OK) on success or a negative VERIKIT_E_* code. The codes never change meaning.
+ *  - After a failure, verikit_error_code() and verikit_error_message() describe it. They are
+ *    thread-local: a failure on one thread is never seen on another.
+ *  - Outcomes of verification (a wrong code, an expired token, ...) are NOT failures: the call
+ *    returns VERIKIT_OK and fills a verikit_result whose status says what happened.
+ *  - Out-parameters come first. On failure, *out is set to NULL (handles) or left untouched
+ *    (numbers).
+ *  - Handles are opaque and come in create/free pairs; every free function accepts NULL.
+ *  - Text and binary inputs are pointer + length (binary-safe, need not be NUL-terminated);
+ *    a NULL pointer is allowed only with length 0. Purposes, URLs and store locations are
+ *    NUL-terminated strings. Inputs are copied before a call returns.
+ *  - Memory the library returns (result fields, error messages) is owned by the library and
+ *    valid until the owning handle is freed (or, for errors, until the next failing call on
+ *    the same thread). Never pass it to free().
+ *  - Thread safety: a verikit_engine may be used from any number of threads at once. A
+ *    verikit_config or verikit_result must not be modified while another thread uses it;
+ *    reading a result from several threads is safe.
+ *  - Versioned option structs: set `version` to the *_VERSION macro (or use *_INIT /
+ *    *_init()); a version this library does not know fails with VERIKIT_E_VERSION.
+ *  - Every declaration here appeared in 0.1.0 unless its comment names a later version.
+ */
+#ifndef VERIKIT_H
+#define VERIKIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verikit/version.h"
+
+#ifndef VERIKIT_EXTERN
+#if defined(__GNUC__) || defined(__clang__)
+#define VERIKIT_EXTERN(type) __attribute__((visibility("default"))) type
+#else
+#define VERIKIT_EXTERN(type) type
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------
+ * Error codes: pinned forever.
+ * ---------------------------------------------------------------------------------------- */
+#define VERIKIT_OK 0
+#define VERIKIT_E_INVALID_ARGUMENT (-1)  /* a bad argument: NULL, empty, too long, malformed */
+#define VERIKIT_E_CONFIG (-2)            /* a bad configuration or policy */
+#define VERIKIT_E_STORE_UNAVAILABLE (-3) /* the store cannot be reached */
+#define VERIKIT_E_STORE_PROTOCOL (-4)    /* the store answered something unexpected */
+#define VERIKIT_E_TIMEOUT (-5)           /* the store did not answer in time */
+#define VERIKIT_E_NO_MEMORY (-6)         /* an allocation failed */
+#define VERIKIT_E_UNSUPPORTED (-7)       /* not available in this build */
+#define VERIKIT_E_VERSION (-8)           /* an options struct has an unknown version */
+#define VERIKIT_E_CRYPTO (-9)            /* a stored record fails authentication, or no key opens it */
+#define VERIKIT_E_INTERNAL (-10)         /* a bug in verikit: please report it */
+
+/* The code and message of the most recent failed call on this thread. The message is never
+ * NULL ("" when no call has failed) and is owned by the library. Thread-safe. */
+VERIKIT_EXTERN(int) verikit_error_code(void);
+VERIKIT_EXTERN(const char *) verikit_error_message(void);
+/* Forgets this thread's last error. */
+VERIKIT_EXTERN(void) verikit_error_clear(void);
+/* "VERIKIT_OK", "VERIKIT_E_CONFIG", ...; "VERIKIT_E_UNKNOWN" for other values. Static string. */
+VERIKIT_EXTERN(const char *) verikit_error_name(int code);
+
+/* ------------------------------------------------------------------------------------------
+ * Version and constants (macros for C, functions for FFI users).
+ * ---------------------------------------------------------------------------------------- */
+/* "MAJOR.MINOR.PATCH" of the loaded library (static string); compare with VERIKIT_VERSION_STRING. */
+VERIKIT_EXTERN(const char *) verikit_version(void);
+/* VERIKIT_VERSION_NUMBER of the loaded library. */
+VERIKIT_EXTERN(int) verikit_version_number(void);
+
+#define VERIKIT_KEY_BYTES 32
+VERIKIT_EXTERN(size_t) verikit_key_bytes(void);
+
+/* Fills key[0..key_len) with a new random key; key_len must be VERIKIT_KEY_BYTES.
+ * Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. Thread-safe. */
+VERIKIT_EXTERN(int) verikit_key_generate(uint8_t *key, size_t key_len);
+
+/* ------------------------------------------------------------------------------------------
+ * Statuses: the outcome of an operation (not an error). Pinned forever.
+ * ---------------------------------------------------------------------------------------- */
+typedef enum verikit_status {
+  VERIKIT_STATUS_VERIFIED = 0,           /* verify/consume: right secret (consumed if one-time) */
+  VERIKIT_STATUS_VALID = 1,              /* peek/inspect: live; nothing was consumed */
+  VERIKIT_STATUS_ISSUED = 2,             /* issue: created (or the live code re-sent) */
+  VERIKIT_STATUS_INVALID = 3,            /* wrong secret; attempts remain */
+  VERIKIT_STATUS_NOT_FOUND = 4,          /* never issued, expired, used, revoked or malformed */
+  VERIKIT_STATUS_ATTEMPTS_EXHAUSTED = 5, /* wrong secret, no attempts left: credential is dead */
+  VERIKIT_STATUS_LOCKED = 6,             /* the identifier is locked out */
+  VERIKIT_STATUS_RATE_LIMITED = 7,       /* too many requests; see retry-after */
+  VERIKIT_STATUS_COOLDOWN = 8            /* re-issue too soon; see retry-after */
+} verikit_status;
+
+/* "verified", "invalid", ...; "unknown" for other values. Static string. */
+VERIKIT_EXTERN(const char *) verikit_status_name(int status);
+
+/* ------------------------------------------------------------------------------------------
+ * Policies: per purpose (login, verify-email, reset-password, ...). Zero means "the default"
+ * in every field, so VERIKIT_POLICY_INIT is the documented defaults: 600 s TTL, 5 attempts,
+ * 6 digits, replace on re-issue, one-time use, 32-byte tokens, link parameter "token".
+ * ---------------------------------------------------------------------------------------- */
+typedef enum verikit_alphabet {
+  VERIKIT_ALPHABET_DIGITS = 0,     /* 0-9 */
+  VERIKIT_ALPHABET_UNAMBIGUOUS = 1 /* A-Z and 2-9 without 0 O 1 I L; verification ignores case */
+} verikit_alphabet;
+
+typedef enum verikit_reissue {
+  VERIKIT_REISSUE_REPLACE = 0,    /* a new issue replaces the live code; failed attempts carry over */
+  VERIKIT_REISSUE_RESEND_SAME = 1 /* a new issue re-sends the live code (kept encrypted) */
+} verikit_reissue;
+
+#define VERIKIT_POLICY_TRIM_IDENTIFIER 0x1u      /* strip ASCII white space around identifiers */
+#define VERIKIT_POLICY_LOWERCASE_IDENTIFIER 0x2u /* ASCII lower-case identifiers */
+#define VERIKIT_POLICY_REUSABLE 0x4u             /* not one-time: verification does not consume */
+#define VERIKIT_POLICY_REVOKE_ALL_ON_USE 0x8u    /* a consumed credential revokes all the others of
+                                                    its (purpose, identifier) */
+
+#define VERIKIT_POLICY_VERSION 1
+typedef struct verikit_policy {
+  unsigned int version;  /* VERIKIT_POLICY_VERSION */
+  uint32_t ttl_seconds;  /* lifetime of a credential: 1 .. 2592000 (30 days) */
+  uint32_t max_attempts; /* wrong OTP guesses a code survives: 1 .. 100 */
+  uint32_t otp_length;   /* 4 .. 10 */
+  int alphabet;          /* verikit_alphabet */
+  int reissue;           /* verikit_reissue */
+  uint32_t flags;        /* VERIKIT_POLICY_* bits */
+  uint32_t token_bytes;  /* secret randomness in tokens and links: 16 .. 64 */
+  const char *link_param; /* query parameter of magic links; NULL: "token". Copied. */
+} verikit_policy;
+#define VERIKIT_POLICY_INIT {VERIKIT_POLICY_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL}
+/* Sets *policy to VERIKIT_POLICY_INIT for the given version (for FFI users).
+ * Returns VERIKIT_OK, VERIKIT_E_INVALID_ARGUMENT (NULL) or VERIKIT_E_VERSION. */
+VERIKIT_EXTERN(int) verikit_policy_init(verikit_policy *policy, unsigned int version);
+
+/* ------------------------------------------------------------------------------------------
+ * Configuration: built once, then given to verikit_engine_new (which copies it).
+ * ---------------------------------------------------------------------------------------- */
+typedef struct verikit_config verikit_config;
+
+/* Creates a configuration with the defaults: store "memory://", key prefix "vk", no key (the
+ * embedded store then makes an ephemeral one; a shared store requires a key). Free it with
+ * verikit_config_free. Returns VERIKIT_OK, VERIKIT_E_INVALID_ARGUMENT or VERIKIT_E_NO_MEMORY. */
+VERIKIT_EXTERN(int) verikit_config_new(verikit_config **out);
+VERIKIT_EXTERN(void) verikit_config_free(verikit_config *config);
+
+/* Where state lives: "memory://" (embedded, default). Checked by verikit_engine_new.
+ * Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. */
+VERIKIT_EXTERN(int) verikit_config_set_store(verikit_config *config, const char *url);
+/* Prefix of every store key (several applications may share one store). 1..64 printable
+ * ASCII bytes without spaces or braces; checked by verikit_engine_new. */
+VERIKIT_EXTERN(int) verikit_config_set_key_prefix(verikit_config *config, const char *prefix);
+/* The current key (new records are made with it), VERIKIT_KEY_BYTES bytes, and its id (stored
+ * in every record). Copied. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. */
+VERIKIT_EXTERN(int) verikit_config_set_key(verikit_config *config, uint8_t key_id, const uint8_t *key,
+                                           size_t key_len);
+/* A previous key: records made with it still verify. Ids must be distinct. Needs a current key
+ * at verikit_engine_new. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. */
+VERIKIT_EXTERN(int) verikit_config_add_previous_key(verikit_config *config, uint8_t key_id,
+                                                    const uint8_t *key, size_t key_len);
+/* The policy of purposes that have none of their own. Checked here: returns VERIKIT_OK,
+ * VERIKIT_E_INVALID_ARGUMENT, VERIKIT_E_VERSION or VERIKIT_E_CONFIG (a field out of range). */
+VERIKIT_EXTERN(int) verikit_config_set_default_policy(verikit_config *config, const verikit_policy *policy);
+/* The policy of one purpose (replacing any earlier one). Same returns. */
+VERIKIT_EXTERN(int) verikit_config_set_policy(verikit_config *config, const char *purpose,
+                                              const verikit_policy *policy);
+
+/* ------------------------------------------------------------------------------------------
+ * Engine.
+ * ---------------------------------------------------------------------------------------- */
+typedef struct verikit_engine verikit_engine;
+
+/* Creates an engine from a configuration (copied: free it whenever you like).
+ * Returns VERIKIT_OK, VERIKIT_E_INVALID_ARGUMENT, VERIKIT_E_CONFIG (bad configuration, or a
+ * shared store without a key), VERIKIT_E_UNSUPPORTED (a store this build lacks),
+ * VERIKIT_E_STORE_UNAVAILABLE or VERIKIT_E_NO_MEMORY. */
+VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine **out, const verikit_config *config);
+/* Frees the engine. Call it when no other thread is calling into it; asynchronous calls still
+ * in flight complete (with an error if need be) before it returns. */
+VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine *engine);
+
+/* ------------------------------------------------------------------------------------------
+ * Results: one opaque record for every operation; free with verikit_result_free. Getters
+ * return VERIKIT_OK, or VERIKIT_E_INVALID_ARGUMENT for a NULL argument. Fields that do not
+ * apply read as: empty strings, -1 attempts, 0 times, -1 active tokens.
+ * ---------------------------------------------------------------------------------------- */
+typedef struct verikit_result verikit_result;
+
+/* Frees the result and wipes the secrets it holds. */
+VERIKIT_EXTERN(void) verikit_result_free(verikit_result *result);
+/* A verikit_status. */
+VERIKIT_EXTERN(int) verikit_result_status(const verikit_result *result, int *status_out);
+/* Issue: the OTP code or the token to deliver to the user (NUL-terminated as well). */
+VERIKIT_EXTERN(int) verikit_result_secret(const verikit_result *result, const char **data_out, size_t *len_out);
+/* Link issue: the magic link URL (NUL-terminated as well). */
+VERIKIT_EXTERN(int) verikit_result_url(const verikit_result *result, const char **data_out, size_t *len_out);
+/* The purpose and the normalised identifier the credential belongs to (NUL-terminated as
+ * well; an identifier may itself contain NUL bytes: use the length). */
+VERIKIT_EXTERN(int) verikit_result_purpose(const verikit_result *result, const char **data_out, size_t *len_out);
+VERIKIT_EXTERN(int) verikit_result_identifier(const verikit_result *result, const char **data_out,
+                                              size_t *len_out);
+/* On verified/valid: the payload given at issue (may be empty). */
+VERIKIT_EXTERN(int) verikit_result_payload(const verikit_result *result, const uint8_t **data_out,
+                                           size_t *len_out);
+/* Expiry of the credential, milliseconds since the Unix epoch (store time); 0 if unknown. */
+VERIKIT_EXTERN(int) verikit_result_expires_at_ms(const verikit_result *result, int64_t *ms_out);
+/* OTPs: wrong guesses the code still survives; -1 where it does not apply. */
+VERIKIT_EXTERN(int) verikit_result_attempts_remaining(const verikit_result *result, int32_t *attempts_out);
+/* Rate limits and cooldowns: milliseconds to wait before trying again; 0 otherwise. */
+VERIKIT_EXTERN(int) verikit_result_retry_after_ms(const verikit_result *result, int64_t *ms_out);
+/* Inspect: live tokens and links of the identifier for the purpose; -1 otherwise. */
+VERIKIT_EXTERN(int) verikit_result_active_tokens(const verikit_result *result, int32_t *count_out);
+
+/* ------------------------------------------------------------------------------------------
+ * Operations. `purpose` is a NUL-terminated string of 1..64 printable ASCII bytes without
+ * spaces. `identifier` (e-mail address, phone number, user id: bytes, 1..512 after the
+ * policy's normalisation). On VERIKIT_OK, *out holds a result the caller frees.
+ * Errors: VERIKIT_E_INVALID_ARGUMENT, VERIKIT_E_VERSION, VERIKIT_E_STORE_*, VERIKIT_E_TIMEOUT,
+ * VERIKIT_E_CRYPTO, VERIKIT_E_NO_MEMORY. A store fault is never reported as verified.
+ * ---------------------------------------------------------------------------------------- */
+
+#define VERIKIT_ISSUE_OPTIONS_VERSION 1
+typedef struct verikit_issue_options {
+  unsigned int version;   /* VERIKIT_ISSUE_OPTIONS_VERSION */
+  const uint8_t *payload; /* bytes returned on successful verification, stored encrypted (<= 8192) */
+  size_t payload_len;
+  uint32_t ttl_seconds;   /* 0: the purpose's policy; else 1 .. 2592000 */
+} verikit_issue_options;
+#define VERIKIT_ISSUE_OPTIONS_INIT {VERIKIT_ISSUE_OPTIONS_VERSION, NULL, 0, 0}
+VERIKIT_EXTERN(int) verikit_issue_options_init(verikit_issue_options *options, unsigned int version);
+
+/* OTP: issues a code for (purpose, identifier); the result's secret is the code to send.
+ * `options` may be NULL. Status: ISSUED. */
+VERIKIT_EXTERN(int) verikit_otp_issue(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                      const char *identifier, size_t identifier_len,
+                                      const verikit_issue_options *options);
+/* OTP: checks a code and, if right, consumes it, in one atomic step. Spaces and dashes in the
+ * code are ignored. Status: VERIFIED, INVALID, NOT_FOUND, ATTEMPTS_EXHAUSTED. */
+VERIKIT_EXTERN(int) verikit_otp_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                       const char *identifier, size_t identifier_len, const char *code,
+                                       size_t code_len);
+/* OTP: revokes the live code, if any. *revoked_out (may be NULL) is 1 if one was revoked. */
+VERIKIT_EXTERN(int) verikit_otp_revoke(int *revoked_out, verikit_engine *engine, const char *purpose,
+                                       const char *identifier, size_t identifier_len);
+
+/* Token: issues an opaque URL-safe token; the result's secret is the token. Status: ISSUED. */
+VERIKIT_EXTERN(int) verikit_token_issue(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                        const char *identifier, size_t identifier_len,
+                                        const verikit_issue_options *options);
+/* Token: checks and consumes, by the token alone. `purpose` NULL accepts any purpose; else a
+ * token of another purpose is NOT_FOUND (and not consumed). The result names the purpose,
+ * identifier and payload. Status: VERIFIED or NOT_FOUND (also for malformed tokens). */
+VERIKIT_EXTERN(int) verikit_token_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                         const char *token, size_t token_len);
+/* Token: like verify, without consuming. Status: VALID or NOT_FOUND. */
+VERIKIT_EXTERN(int) verikit_token_peek(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                       const char *token, size_t token_len);
+/* Token: revokes one token. *revoked_out (may be NULL) is 1 if it was live. */
+VERIKIT_EXTERN(int) verikit_token_revoke(int *revoked_out, verikit_engine *engine, const char *token,
+                                         size_t token_len);
+
+/* Magic link: issues a token and builds `base_url` + the token parameter (path, query and
+ * fragment kept, percent-encoded). `base_url` must be an absolute http:// or https:// URL with
+ * a host (else VERIKIT_E_INVALID_ARGUMENT and nothing is stored). The result holds the url, the
+ * token (secret) and the expiry. Status: ISSUED. */
+VERIKIT_EXTERN(int) verikit_link_issue(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                       const char *identifier, size_t identifier_len, const char *base_url,
+                                       const verikit_issue_options *options);
+/* Magic link: is the link's token live? (for a confirmation page: link scanners that follow
+ * links must not consume them). Status: VALID or NOT_FOUND. */
+VERIKIT_EXTERN(int) verikit_link_peek(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                      const char *token, size_t token_len);
+/* Magic link: consumes the link's token. Status: VERIFIED or NOT_FOUND. */
+VERIKIT_EXTERN(int) verikit_link_consume(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                         const char *token, size_t token_len);
+/* Magic link: revokes one link. *revoked_out (may be NULL) is 1 if it was live. */
+VERIKIT_EXTERN(int) verikit_link_revoke(int *revoked_out, verikit_engine *engine, const char *token,
+                                        size_t token_len);
+
+/* Revokes the OTP and every token and link of (purpose, identifier). *count_out (may be NULL)
+ * is how many were live. */
+VERIKIT_EXTERN(int) verikit_revoke_all(int *count_out, verikit_engine *engine, const char *purpose,
+                                       const char *identifier, size_t identifier_len);
+/* For support staff and tests: the live OTP's attempts left and expiry, and the number of
+ * live tokens and links. Status: VALID (something is live) or NOT_FOUND. */
+VERIKIT_EXTERN(int) verikit_inspect(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                    const char *identifier, size_t identifier_len);
+
+/* ------------------------------------------------------------------------------------------
+ * Asynchronous forms. The callback runs exactly once with either error == VERIKIT_OK and a
+ * result the callback owns (free it with verikit_result_free, on any thread), or error < 0,
+ * a message (valid during the callback only) and result == NULL.
+ * It runs on the calling thread before the call returns (embedded store) or on a verikit
+ * thread (network stores): it must not block and must not free the engine.
+ * The call itself returns VERIKIT_E_INVALID_ARGUMENT (and never calls back) only when
+ * `engine` or `callback` is NULL; every other failure is reported through the callback.
+ * ---------------------------------------------------------------------------------------- */
+typedef void (*verikit_callback)(void *user, int error, const char *error_message, verikit_result *result);
+
+VERIKIT_EXTERN(int) verikit_otp_issue_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                            size_t identifier_len, const verikit_issue_options *options,
+                                            verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_otp_verify_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                             size_t identifier_len, const char *code, size_t code_len,
+                                             verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_token_issue_async(verikit_engine *engine, const char *purpose,
+                                              const char *identifier, size_t identifier_len,
+                                              const verikit_issue_options *options, verikit_callback callback,
+                                              void *user);
+VERIKIT_EXTERN(int) verikit_token_verify_async(verikit_engine *engine, const char *purpose, const char *token,
+                                               size_t token_len, verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_token_peek_async(verikit_engine *engine, const char *purpose, const char *token,
+                                             size_t token_len, verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_link_issue_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                             size_t identifier_len, const char *base_url,
+                                             const verikit_issue_options *options, verikit_callback callback,
+                                             void *user);
+VERIKIT_EXTERN(int) verikit_link_peek_async(verikit_engine *engine, const char *purpose, const char *token,
+                                            size_t token_len, verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_link_consume_async(verikit_engine *engine, const char *purpose, const char *token,
+                                               size_t token_len, verikit_callback callback, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VERIKIT_H */

@@ -1,0 +1,67 @@
+// verikit C API — the handle definitions and the helpers every shim uses (no logic lives here).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "verikit.h"
+#include "verikit/verikit.hpp"
+
+struct verikit_config {
+  verikit::Config config;
+  std::optional<verikit::Key> current_key;
+  std::vector<verikit::Key> previous_keys;
+  ~verikit_config() {
+    if (current_key) verikit::detail::wipe(current_key->bytes.data(), current_key->bytes.size());
+    for (auto& k : previous_keys) verikit::detail::wipe(k.bytes.data(), k.bytes.size());
+  }
+};
+
+struct verikit_engine {
+  std::shared_ptr<verikit::Engine> engine;
+};
+
+struct verikit_result {
+  verikit::Result r;
+};
+
+namespace verikit::capi {
+
+// Records this thread's last error (no allocation: a fixed buffer) and returns the code.
+int set_error(int code, std::string_view message) noexcept;
+int set_error(const verikit::Error& error) noexcept;
+
+// Runs a shim body; no exception crosses extern "C".
+template <class F>
+int guard(F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return set_error(VERIKIT_E_NO_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return set_error(VERIKIT_E_INTERNAL, e.what());
+  } catch (...) {
+    return set_error(VERIKIT_E_INTERNAL, "unknown internal error");
+  }
+}
+
+inline bool bytes_ok(const void* p, std::size_t n) noexcept { return p != nullptr || n == 0; }
+inline std::string_view bytes(const void* p, std::size_t n) noexcept {
+  return p == nullptr ? std::string_view{} : std::string_view(static_cast<const char*>(p), n);
+}
+inline std::string_view cstr(const char* s) noexcept { return s == nullptr ? std::string_view{} : std::string_view(s); }
+
+// Converts versioned issue options (NULL: defaults); fails on an unknown version.
+int to_issue_options(const verikit_issue_options* in, verikit::IssueOptions& out) noexcept;
+
+// Hands an engine outcome to the caller: a new result in *out, or the error.
+int deliver(verikit::Expected<verikit::Result> r, verikit_result** out) noexcept;
+
+// Wraps a C callback as an engine completion that calls it exactly once.
+verikit::Callback<verikit::Result> completion(verikit_callback callback, void* user);
+
+}  // namespace verikit::capi

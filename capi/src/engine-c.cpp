@@ -1,0 +1,323 @@
+// verikit C API — engine handles and the operations, synchronous and asynchronous.
+#include <atomic>
+#include <cstring>
+
+#include "capi_internal.hpp"
+
+using verikit::Error;
+using verikit::Errc;
+using verikit::Expected;
+using verikit::Result;
+using verikit::capi::bytes;
+using verikit::capi::bytes_ok;
+using verikit::capi::cstr;
+using verikit::capi::guard;
+using verikit::capi::set_error;
+
+namespace verikit::capi {
+
+int to_issue_options(const verikit_issue_options* in, verikit::IssueOptions& out) noexcept {
+  if (in == nullptr) return VERIKIT_OK;
+  if (in->version != VERIKIT_ISSUE_OPTIONS_VERSION)
+    return set_error(VERIKIT_E_VERSION, "verikit_issue_options.version is not known to this library");
+  if (!bytes_ok(in->payload, in->payload_len))
+    return set_error(VERIKIT_E_INVALID_ARGUMENT, "payload is NULL with a nonzero length");
+  out.payload = bytes(in->payload, in->payload_len);
+  out.ttl = std::chrono::seconds(in->ttl_seconds);
+  return VERIKIT_OK;
+}
+
+verikit::Callback<Result> completion(verikit_callback callback, void* user) {
+  return [callback, user](Expected<Result> r) {
+    if (!r) return callback(user, static_cast<int>(r.error().code), r.error().message.c_str(), nullptr);
+    auto* result = new (std::nothrow) verikit_result{std::move(r).value()};
+    if (result == nullptr) return callback(user, VERIKIT_E_NO_MEMORY, "out of memory", nullptr);
+    callback(user, VERIKIT_OK, "", result);
+  };
+}
+
+}  // namespace verikit::capi
+
+namespace {
+
+Error null_bytes(const char* what) {
+  return verikit::make_error(Errc::invalid_argument, std::string(what) + " is NULL with a nonzero length");
+}
+
+// A synchronous operation: checks the handles, runs `op`, hands its result over.
+template <class Op>
+int run(verikit_result** out, verikit_engine* engine, Op&& op) {
+  return guard([&] {
+    if (out != nullptr) *out = nullptr;
+    if (out == nullptr || engine == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "out or engine is NULL");
+    return verikit::capi::deliver(op(*engine->engine), out);
+  });
+}
+
+// An operation that yields a count or a flag.
+template <class T, class Op>
+int run_count(T* out, verikit_engine* engine, Op&& op) {
+  return guard([&] {
+    if (engine == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine is NULL");
+    auto r = op(*engine->engine);
+    if (!r) return set_error(r.error());
+    if (out != nullptr) *out = static_cast<T>(*r);
+    return VERIKIT_OK;
+  });
+}
+
+// An asynchronous operation: the callback runs exactly once, even if the engine throws.
+template <class Op>
+int run_async(verikit_engine* engine, verikit_callback callback, void* user, Op&& op) {
+  if (engine == nullptr || callback == nullptr)
+    return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or callback is NULL");
+  auto called = std::make_shared<std::atomic<bool>>(false);
+  auto once = [called, inner = verikit::capi::completion(callback, user)](Expected<Result> r) {
+    if (!called->exchange(true)) inner(std::move(r));
+  };
+  int rc = guard([&] {
+    op(*engine->engine, once);
+    return VERIKIT_OK;
+  });
+  if (rc != VERIKIT_OK && !called->exchange(true)) callback(user, rc, verikit_error_message(), nullptr);
+  return VERIKIT_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+VERIKIT_EXTERN(int) verikit_key_generate(uint8_t* key, size_t key_len) {
+  if (key == nullptr || key_len != VERIKIT_KEY_BYTES)
+    return set_error(VERIKIT_E_INVALID_ARGUMENT, "key must point to exactly 32 bytes");
+  verikit::Key k = verikit::generate_key();
+  std::memcpy(key, k.bytes.data(), key_len);
+  verikit::detail::wipe(k.bytes.data(), k.bytes.size());
+  return VERIKIT_OK;
+}
+
+VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine** out, const verikit_config* config) {
+  return guard([&] {
+    if (out != nullptr) *out = nullptr;
+    if (out == nullptr || config == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "out or config is NULL");
+    verikit::Config c = config->config;
+    if (config->current_key) {
+      c.keys = verikit::KeySet{*config->current_key, config->previous_keys};
+    } else if (!config->previous_keys.empty()) {
+      return set_error(VERIKIT_E_CONFIG, "previous keys were given without a current key");
+    }
+    auto engine = verikit::Engine::create(std::move(c));
+    if (!engine) return set_error(engine.error());
+    *out = new verikit_engine{std::move(engine).value()};
+    return VERIKIT_OK;
+  });
+}
+
+VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine* engine) { delete engine; }
+
+// ---- OTP ----
+
+VERIKIT_EXTERN(int) verikit_otp_issue(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                      const char* identifier, size_t identifier_len,
+                                      const verikit_issue_options* options) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    verikit::IssueOptions o;
+    if (int rc = verikit::capi::to_issue_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return e.issue_otp(cstr(purpose), bytes(identifier, identifier_len), o);
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_otp_verify(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                       const char* identifier, size_t identifier_len, const char* code,
+                                       size_t code_len) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    if (!bytes_ok(code, code_len)) return null_bytes("code");
+    return e.verify_otp(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_otp_revoke(int* revoked_out, verikit_engine* engine, const char* purpose,
+                                       const char* identifier, size_t identifier_len) {
+  return run_count(revoked_out, engine, [&](verikit::Engine& e) -> Expected<bool> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.revoke_otp(cstr(purpose), bytes(identifier, identifier_len));
+  });
+}
+
+// ---- tokens ----
+
+VERIKIT_EXTERN(int) verikit_token_issue(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                        const char* identifier, size_t identifier_len,
+                                        const verikit_issue_options* options) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    verikit::IssueOptions o;
+    if (int rc = verikit::capi::to_issue_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return e.issue_token(cstr(purpose), bytes(identifier, identifier_len), o);
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_token_verify(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                         const char* token, size_t token_len) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(token, token_len)) return null_bytes("token");
+    return e.verify_token(bytes(token, token_len), cstr(purpose));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_token_peek(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                       const char* token, size_t token_len) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(token, token_len)) return null_bytes("token");
+    return e.peek_token(bytes(token, token_len), cstr(purpose));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_token_revoke(int* revoked_out, verikit_engine* engine, const char* token, size_t token_len) {
+  return run_count(revoked_out, engine, [&](verikit::Engine& e) -> Expected<bool> {
+    if (!bytes_ok(token, token_len)) return null_bytes("token");
+    return e.revoke_token(bytes(token, token_len));
+  });
+}
+
+// ---- magic links ----
+
+VERIKIT_EXTERN(int) verikit_link_issue(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                       const char* identifier, size_t identifier_len, const char* base_url,
+                                       const verikit_issue_options* options) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    verikit::IssueOptions o;
+    if (int rc = verikit::capi::to_issue_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return e.issue_link(cstr(purpose), bytes(identifier, identifier_len), cstr(base_url), o);
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_link_peek(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                      const char* token, size_t token_len) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(token, token_len)) return null_bytes("token");
+    return e.peek_link(bytes(token, token_len), cstr(purpose));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_link_consume(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                         const char* token, size_t token_len) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(token, token_len)) return null_bytes("token");
+    return e.consume_link(bytes(token, token_len), cstr(purpose));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_link_revoke(int* revoked_out, verikit_engine* engine, const char* token, size_t token_len) {
+  return run_count(revoked_out, engine, [&](verikit::Engine& e) -> Expected<bool> {
+    if (!bytes_ok(token, token_len)) return null_bytes("token");
+    return e.revoke_link(bytes(token, token_len));
+  });
+}
+
+// ---- per identifier ----
+
+VERIKIT_EXTERN(int) verikit_revoke_all(int* count_out, verikit_engine* engine, const char* purpose,
+                                       const char* identifier, size_t identifier_len) {
+  return run_count(count_out, engine, [&](verikit::Engine& e) -> Expected<int> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.revoke_all(cstr(purpose), bytes(identifier, identifier_len));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_inspect(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                    const char* identifier, size_t identifier_len) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.inspect(cstr(purpose), bytes(identifier, identifier_len));
+  });
+}
+
+// ---- asynchronous forms ----
+
+VERIKIT_EXTERN(int) verikit_otp_issue_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                            size_t identifier_len, const verikit_issue_options* options,
+                                            verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    verikit::IssueOptions o;
+    if (int rc = verikit::capi::to_issue_options(options, o); rc != VERIKIT_OK)
+      return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+    e.issue_otp(cstr(purpose), bytes(identifier, identifier_len), o, std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_otp_verify_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                             size_t identifier_len, const char* code, size_t code_len,
+                                             verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    if (!bytes_ok(code, code_len)) return done(null_bytes("code"));
+    e.verify_otp(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_token_issue_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                              size_t identifier_len, const verikit_issue_options* options,
+                                              verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    verikit::IssueOptions o;
+    if (int rc = verikit::capi::to_issue_options(options, o); rc != VERIKIT_OK)
+      return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+    e.issue_token(cstr(purpose), bytes(identifier, identifier_len), o, std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_token_verify_async(verikit_engine* engine, const char* purpose, const char* token,
+                                               size_t token_len, verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(token, token_len)) return done(null_bytes("token"));
+    e.verify_token(bytes(token, token_len), cstr(purpose), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_token_peek_async(verikit_engine* engine, const char* purpose, const char* token,
+                                             size_t token_len, verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(token, token_len)) return done(null_bytes("token"));
+    e.peek_token(bytes(token, token_len), cstr(purpose), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_link_issue_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                             size_t identifier_len, const char* base_url,
+                                             const verikit_issue_options* options, verikit_callback callback,
+                                             void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    verikit::IssueOptions o;
+    if (int rc = verikit::capi::to_issue_options(options, o); rc != VERIKIT_OK)
+      return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+    e.issue_link(cstr(purpose), bytes(identifier, identifier_len), cstr(base_url), o, std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_link_peek_async(verikit_engine* engine, const char* purpose, const char* token,
+                                            size_t token_len, verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(token, token_len)) return done(null_bytes("token"));
+    e.peek_link(bytes(token, token_len), cstr(purpose), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_link_consume_async(verikit_engine* engine, const char* purpose, const char* token,
+                                               size_t token_len, verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(token, token_len)) return done(null_bytes("token"));
+    e.consume_link(bytes(token, token_len), cstr(purpose), std::move(done));
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,77 @@
+// verikit — configuration as data: per-purpose policies, keys, store location.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "verikit/error.hpp"
+
+namespace verikit {
+
+enum class Alphabet : int {
+  digits = 0,       // 0-9
+  unambiguous = 1,  // upper-case letters and digits without 0 O 1 I L (31 symbols)
+};
+
+enum class Reissue : int {
+  replace = 0,      // a new issue replaces the live code (failed attempts carry over)
+  resend_same = 1,  // a new issue re-sends the live code (kept encrypted) until it expires
+};
+
+// Everything a purpose (login, verify-email, reset-password, ...) decides. Defaults follow
+// NIST SP 800-63B / OWASP: short-lived, few attempts, one-time use, 256-bit tokens.
+struct Policy {
+  std::chrono::seconds ttl{600};
+  int max_attempts = 5;            // wrong OTP guesses a code survives (1-100)
+  int otp_length = 6;              // 4-10
+  Alphabet alphabet = Alphabet::digits;
+  Reissue reissue = Reissue::replace;
+  bool trim_identifier = false;    // strip ASCII white space around identifiers
+  bool lowercase_identifier = false;  // ASCII lower-case identifiers
+  bool one_time_use = true;        // a verified credential is consumed
+  bool revoke_all_on_use = false;  // a verified credential revokes all of its group's others
+  int token_bytes = 32;            // secret randomness in tokens and links: 16-64 bytes
+  std::string link_param = "token";  // query parameter that carries a magic link's token
+};
+
+inline constexpr std::size_t kKeyBytes = 32;
+
+struct Key {
+  std::uint8_t id = 0;
+  std::array<std::uint8_t, kKeyBytes> bytes{};
+};
+
+// One current key (new records) and previous keys that still verify older records.
+struct KeySet {
+  Key current;
+  std::vector<Key> previous;
+};
+
+struct Config {
+  std::optional<KeySet> keys;  // none: an ephemeral key (embedded store only)
+  Policy default_policy;       // for purposes without a policy of their own
+  std::map<std::string, Policy, std::less<>> policies;
+  std::string store_url = "memory://";
+  std::string key_prefix = "vk";
+
+  const Policy& policy_for(std::string_view purpose) const {
+    auto it = policies.find(purpose);
+    return it == policies.end() ? default_policy : it->second;
+  }
+};
+
+// A new random key (libsodium).
+Key generate_key(std::uint8_t id = 0);
+
+// Checks every field's range; the message names the field.
+Status validate(const Policy& policy);
+Status validate(const Config& config);
+
+}  // namespace verikit

@@ -1,0 +1,91 @@
+// verikit — the Engine: issue, verify, peek, consume, revoke and inspect OTPs, tokens and
+// magic links. Thread-safe; one per process is the usual shape.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "verikit/config.hpp"
+#include "verikit/error.hpp"
+#include "verikit/result.hpp"
+#include "verikit/store.hpp"
+
+namespace verikit {
+
+// Input limits, checked before anything reaches a store.
+inline constexpr std::size_t kMaxPurposeBytes = 64;
+inline constexpr std::size_t kMaxIdentifierBytes = 512;
+inline constexpr std::size_t kMaxPayloadBytes = 8192;
+inline constexpr std::size_t kMaxSecretBytes = 512;  // a submitted code or token
+inline constexpr std::size_t kMaxUrlBytes = 4096;
+inline constexpr std::chrono::seconds kMaxTtl{30L * 24 * 3600};
+
+struct IssueOptions {
+  std::string_view payload;       // returned on successful verification; stored encrypted
+  std::chrono::seconds ttl{0};    // 0: the purpose's policy
+};
+
+namespace detail {
+class EngineImpl;
+}
+
+class Engine {
+ public:
+  // Opens the store named by config.store_url ("memory://").
+  static Expected<std::shared_ptr<Engine>> create(Config config);
+  // Uses the given store; the clock is the store's.
+  static Expected<std::shared_ptr<Engine>> create(Config config, std::shared_ptr<Store> store);
+
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // --- synchronous: wait for the store's completion ---
+  Expected<Result> issue_otp(std::string_view purpose, std::string_view identifier,
+                             const IssueOptions& options = {});
+  Expected<Result> verify_otp(std::string_view purpose, std::string_view identifier,
+                              std::string_view code);
+  Expected<bool> revoke_otp(std::string_view purpose, std::string_view identifier);
+
+  Expected<Result> issue_token(std::string_view purpose, std::string_view identifier,
+                               const IssueOptions& options = {});
+  // An empty purpose accepts a token of any purpose (the result names it).
+  Expected<Result> verify_token(std::string_view token, std::string_view purpose = {});
+  Expected<Result> peek_token(std::string_view token, std::string_view purpose = {});
+  Expected<bool> revoke_token(std::string_view token);
+
+  Expected<Result> issue_link(std::string_view purpose, std::string_view identifier,
+                              std::string_view base_url, const IssueOptions& options = {});
+  Expected<Result> peek_link(std::string_view token, std::string_view purpose = {});
+  Expected<Result> consume_link(std::string_view token, std::string_view purpose = {});
+  Expected<bool> revoke_link(std::string_view token);
+
+  // Revokes the OTP and every token and link of (purpose, identifier); returns how many.
+  Expected<int> revoke_all(std::string_view purpose, std::string_view identifier);
+  Expected<Result> inspect(std::string_view purpose, std::string_view identifier);
+
+  // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on
+  // a store thread; arguments are copied before the call returns ---
+  void issue_otp(std::string_view purpose, std::string_view identifier,
+                 const IssueOptions& options, Callback<Result> done);
+  void verify_otp(std::string_view purpose, std::string_view identifier, std::string_view code,
+                  Callback<Result> done);
+  void issue_token(std::string_view purpose, std::string_view identifier,
+                   const IssueOptions& options, Callback<Result> done);
+  void verify_token(std::string_view token, std::string_view purpose, Callback<Result> done);
+  void peek_token(std::string_view token, std::string_view purpose, Callback<Result> done);
+  void issue_link(std::string_view purpose, std::string_view identifier,
+                  std::string_view base_url, const IssueOptions& options, Callback<Result> done);
+  void peek_link(std::string_view token, std::string_view purpose, Callback<Result> done);
+  void consume_link(std::string_view token, std::string_view purpose, Callback<Result> done);
+
+  const Config& config() const noexcept;
+
+ private:
+  explicit Engine(std::shared_ptr<detail::EngineImpl> impl);
+  std::shared_ptr<detail::EngineImpl> impl_;  // shared with operations in flight
+};
+
+}  // namespace verikit

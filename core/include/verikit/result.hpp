@@ -1,0 +1,43 @@
+// verikit — outcomes of engine operations (results, not exceptions).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "verikit/clock.hpp"
+#include "verikit/secret.hpp"
+
+namespace verikit {
+
+// One-to-one with verikit_status in the C API; values are pinned forever.
+enum class Outcome : int {
+  verified = 0,            // verify/consume: the secret was right (and consumed if one-time)
+  valid = 1,               // peek: the credential is live; nothing was consumed
+  issued = 2,              // issue: a credential was created (or re-sent)
+  invalid = 3,             // wrong secret; attempts remain
+  not_found = 4,           // never issued, expired, used, revoked or malformed: one status
+  attempts_exhausted = 5,  // wrong secret and no attempts left: the credential is dead
+  locked = 6,              // the identifier is locked out
+  rate_limited = 7,        // too many requests; see retry_after
+  cooldown = 8,            // re-issue too soon; see retry_after
+};
+
+const char* to_string(Outcome outcome) noexcept;
+
+struct Result {
+  Outcome outcome = Outcome::not_found;
+  Secret secret;                         // issue: the OTP code or the token to deliver
+  std::string url;                       // link issue: the magic link
+  std::optional<TimePoint> expires_at;   // when the credential expires
+  int attempts_remaining = -1;           // OTPs: guesses left; -1 where it does not apply
+  std::chrono::milliseconds retry_after{0};
+  std::string purpose;                   // verify/peek of tokens and links; OTP verify
+  std::string identifier;                // normalised identifier the credential was issued to
+  Secret payload;                        // bytes given at issue, returned on success
+  int active_tokens = -1;                // inspect: live tokens and links of the identifier
+
+  bool ok() const noexcept { return outcome == Outcome::verified || outcome == Outcome::valid ||
+                                    outcome == Outcome::issued; }
+};
+
+}  // namespace verikit

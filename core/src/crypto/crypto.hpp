@@ -1,0 +1,77 @@
+// verikit::detail — cryptography for the engine (the only door to libsodium; this header
+// itself includes none of it).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "verikit/config.hpp"
+#include "verikit/error.hpp"
+#include "verikit/secret.hpp"
+
+namespace verikit::detail {
+
+// Initialises libsodium once per process (std::call_once); false if it cannot.
+bool crypto_init() noexcept;
+
+// --- randomness (libsodium only; randombytes_uniform has no modulo bias) ---
+std::string random_bytes(std::size_t n);
+std::uint32_t random_uniform(std::uint32_t upper_bound);  // [0, upper_bound)
+std::string_view alphabet_symbols(Alphabet alphabet) noexcept;
+Secret random_code(int length, Alphabet alphabet);
+
+// --- comparisons and encodings ---
+bool equal_ct(std::string_view a, std::string_view b) noexcept;  // constant time in the length
+std::string base64url_encode(std::string_view bytes);             // no padding
+std::optional<std::string> base64url_decode(std::string_view text);
+
+// Subkeys of one configured key, derived with crypto_kdf; wiped on destruction.
+struct DerivedKey {
+  std::uint8_t id = 0;
+  std::array<std::uint8_t, 32> index{};  // key-group tags, purpose tags
+  std::array<std::uint8_t, 32> hash{};   // secret hashes
+  std::array<std::uint8_t, 32> seal{};   // XChaCha20-Poly1305
+  DerivedKey() = default;
+  DerivedKey(const DerivedKey&) = default;
+  DerivedKey& operator=(const DerivedKey&) = default;
+  ~DerivedKey();
+};
+
+inline constexpr std::size_t kTagBytes = 16;   // key-group and purpose tags
+inline constexpr std::size_t kHashBytes = 16;  // secret hashes (keyed: 128 bits is ample)
+
+// The key set in derived form: the current key first, then the previous ones.
+class KeyRing {
+ public:
+  static Expected<KeyRing> from(const KeySet& keys);
+  static KeyRing ephemeral();
+
+  const DerivedKey& current() const noexcept { return keys_.front(); }
+  const DerivedKey* find(std::uint8_t id) const noexcept;
+  const std::vector<DerivedKey>& all() const noexcept { return keys_; }
+
+ private:
+  std::vector<DerivedKey> keys_;
+};
+
+// Keyed hash of length-delimited fields: no choice of bytes makes two field lists collide.
+std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::size_t out_bytes,
+                       std::initializer_list<std::string_view> fields);
+
+// The key-group tag of (purpose, identifier): base64url of a keyed hash (22 characters).
+std::string group_tag(const DerivedKey& key, std::string_view purpose, std::string_view identifier);
+// A tag binding a credential kind and purpose (raw bytes).
+std::string purpose_tag(const DerivedKey& key, std::uint8_t kind, std::string_view purpose);
+// The stored form of a code or token secret, bound to its group (raw bytes).
+std::string secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret);
+
+// Authenticated encryption: [key id][24-byte nonce][ciphertext + 16-byte tag]; `context` is
+// authenticated but not stored, so a blob cannot be moved to another record.
+std::string seal(const DerivedKey& key, std::string_view plaintext, std::string_view context);
+Expected<Secret> open(const KeyRing& ring, std::string_view sealed, std::string_view context);
+
+}  // namespace verikit::detail

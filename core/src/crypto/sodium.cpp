@@ -1,0 +1,74 @@
+// verikit::detail — libsodium initialisation, randomness, wiping, constant-time comparison.
+#include <sodium.h>
+
+#include <mutex>
+#include <stdexcept>
+
+#include "crypto/crypto.hpp"
+
+namespace verikit::detail {
+
+bool crypto_init() noexcept {
+  static std::once_flag once;
+  static bool ok = false;
+  std::call_once(once, [] { ok = sodium_init() >= 0; });
+  return ok;
+}
+
+void wipe(void* data, std::size_t size) noexcept {
+  if (data != nullptr && size > 0) sodium_memzero(data, size);
+}
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  randombytes_buf(out.data(), n);
+  return out;
+}
+
+std::uint32_t random_uniform(std::uint32_t upper_bound) { return randombytes_uniform(upper_bound); }
+
+std::string_view alphabet_symbols(Alphabet alphabet) noexcept {
+  switch (alphabet) {
+    case Alphabet::digits: return "0123456789";
+    case Alphabet::unambiguous: return "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+  }
+  return {};
+}
+
+Secret random_code(int length, Alphabet alphabet) {
+  const std::string_view symbols = alphabet_symbols(alphabet);
+  std::string code(static_cast<std::size_t>(length), '\0');
+  for (auto& c : code) c = symbols[random_uniform(static_cast<std::uint32_t>(symbols.size()))];
+  return Secret(std::move(code));
+}
+
+bool equal_ct(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string base64url_encode(std::string_view bytes) {
+  const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), variant);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string out(text.size() * 3 / 4 + 1, '\0');
+  std::size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &len, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  out.resize(len);
+  return out;
+}
+
+}  // namespace verikit::detail

@@ -1,0 +1,103 @@
+// verikit — Engine construction, shared helpers and the synchronous forms of every operation.
+#include "verikit/engine.hpp"
+
+#include "engine/engine_impl.hpp"
+#include "engine/inputs.hpp"
+#include "verikit/memory_store.hpp"
+
+namespace verikit {
+namespace detail {
+
+Expected<Subject> make_subject(const EngineImpl& impl, std::string_view purpose, std::string_view identifier) {
+  if (auto s = check_purpose(purpose); !s) return std::move(s).error();
+  Subject subject;
+  subject.purpose = std::string(purpose);
+  subject.policy = &impl.config.policy_for(purpose);
+  auto id = normalize_identifier(identifier, *subject.policy);
+  if (!id) return std::move(id).error();
+  subject.identifier = std::move(id).value();
+  for (const DerivedKey& key : impl.ring.all())
+    subject.groups.push_back(group_tag(key, subject.purpose, subject.identifier));
+  return subject;
+}
+
+std::string encode_identity(std::string_view purpose, std::string_view identifier) {
+  std::string out;
+  out.push_back(static_cast<char>(purpose.size()));  // purposes are at most 64 bytes
+  out += purpose;
+  out += identifier;
+  return out;
+}
+
+bool decode_identity(std::string_view bytes, std::string& purpose, std::string& identifier) {
+  if (bytes.empty()) return false;
+  const std::size_t n = static_cast<unsigned char>(bytes[0]);
+  if (bytes.size() < 1 + n) return false;
+  purpose.assign(bytes.substr(1, n));
+  identifier.assign(bytes.substr(1 + n));
+  return true;
+}
+
+}  // namespace detail
+
+Engine::Engine(std::shared_ptr<detail::EngineImpl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+const Config& Engine::config() const noexcept { return impl_->config; }
+
+Expected<std::shared_ptr<Engine>> Engine::create(Config config) {
+  const std::string& url = config.store_url;
+  if (url == "memory://" || url == "memory:" || url.empty()) return create(std::move(config), make_memory_store());
+  const auto scheme_end = url.find("://");
+  const std::string scheme = scheme_end == std::string::npos ? url : url.substr(0, scheme_end);
+  if (scheme == "redis" || scheme == "rediss" || scheme == "unix")
+    return make_error(Errc::unsupported, "store '" + scheme + "://' is not available in this build of verikit");
+  return make_error(Errc::config, "store URL must start with memory://, redis://, rediss:// or unix://");
+}
+
+Expected<std::shared_ptr<Engine>> Engine::create(Config config, std::shared_ptr<Store> store) {
+  if (!store) return make_error(Errc::invalid_argument, "store is null");
+  if (auto s = validate(config); !s) return std::move(s).error();
+  if (!detail::crypto_init()) return make_error(Errc::crypto, "libsodium could not be initialised");
+  if (!config.keys && store->shared())
+    return make_error(Errc::config, "a shared store needs a configured key: every process must hash and "
+                                    "encrypt with the same key");
+  detail::KeyRing ring = detail::KeyRing::ephemeral();
+  if (config.keys) {
+    auto r = detail::KeyRing::from(*config.keys);
+    if (!r) return std::move(r).error();
+    ring = std::move(r).value();
+  }
+  auto impl = std::make_shared<detail::EngineImpl>(std::move(config), std::move(ring), std::move(store));
+  return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+// ---- synchronous forms: start the asynchronous one and wait for it ----
+
+Expected<Result> Engine::issue_otp(std::string_view p, std::string_view id, const IssueOptions& o) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { issue_otp(p, id, o, std::move(cb)); });
+}
+Expected<Result> Engine::verify_otp(std::string_view p, std::string_view id, std::string_view code) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { verify_otp(p, id, code, std::move(cb)); });
+}
+Expected<Result> Engine::issue_token(std::string_view p, std::string_view id, const IssueOptions& o) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { issue_token(p, id, o, std::move(cb)); });
+}
+Expected<Result> Engine::verify_token(std::string_view token, std::string_view p) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { verify_token(token, p, std::move(cb)); });
+}
+Expected<Result> Engine::peek_token(std::string_view token, std::string_view p) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { peek_token(token, p, std::move(cb)); });
+}
+Expected<Result> Engine::issue_link(std::string_view p, std::string_view id, std::string_view base,
+                                    const IssueOptions& o) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { issue_link(p, id, base, o, std::move(cb)); });
+}
+Expected<Result> Engine::peek_link(std::string_view token, std::string_view p) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { peek_link(token, p, std::move(cb)); });
+}
+Expected<Result> Engine::consume_link(std::string_view token, std::string_view p) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { consume_link(token, p, std::move(cb)); });
+}
+
+}  // namespace verikit

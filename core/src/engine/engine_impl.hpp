@@ -1,0 +1,75 @@
+// verikit::detail — the engine's shared state and helpers used by its operation files.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/crypto.hpp"
+#include "verikit/config.hpp"
+#include "verikit/store.hpp"
+
+namespace verikit::detail {
+
+class EngineImpl {
+ public:
+  EngineImpl(Config c, KeyRing r, std::shared_ptr<Store> s)
+      : config(std::move(c)), ring(std::move(r)), store(std::move(s)) {}
+
+  const Config config;
+  const KeyRing ring;
+  const std::shared_ptr<Store> store;
+};
+
+// Checked, normalised (purpose, identifier) with its key-group tag under every key of the ring
+// (the current key first): a record made before a key rotation is found under an older tag.
+struct Subject {
+  std::string purpose;
+  std::string identifier;
+  const Policy* policy = nullptr;
+  std::vector<std::string> groups;  // parallel to ring.all()
+};
+Expected<Subject> make_subject(const EngineImpl& impl, std::string_view purpose, std::string_view identifier);
+
+// Runs `call` on each group in turn, folding replies into an accumulator until `step` says stop;
+// the first error ends the fold.
+template <class Acc, class Reply>
+void fold_groups(std::shared_ptr<const std::vector<std::string>> groups, std::size_t i, Acc acc,
+                 std::function<void(const std::string&, Callback<Reply>)> call,
+                 std::function<bool(Acc&, Reply&&)> step, Callback<Acc> done) {
+  if (i == groups->size()) return done(std::move(acc));
+  const std::string& group = (*groups)[i];
+  call(group, [groups, i, acc = std::move(acc), call, step, done](Expected<Reply> r) mutable {
+    if (!r) return done(std::move(r).error());
+    if (step(acc, std::move(r).value()) || i + 1 == groups->size()) return done(std::move(acc));
+    fold_groups<Acc, Reply>(groups, i + 1, std::move(acc), std::move(call), std::move(step), std::move(done));
+  });
+}
+
+// Waits for an asynchronous operation's completion (inline for the embedded store).
+template <class T, class Start>
+Expected<T> wait_for(Start&& start) {
+  struct State {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<Expected<T>> result;
+  };
+  auto state = std::make_shared<State>();
+  start([state](Expected<T> r) {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    state->result.emplace(std::move(r));
+    state->cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(state->mutex);
+  state->cv.wait(lock, [&] { return state->result.has_value(); });
+  return std::move(*state->result);
+}
+
+// Identity of a token's owner, as sealed into its record.
+std::string encode_identity(std::string_view purpose, std::string_view identifier);
+bool decode_identity(std::string_view bytes, std::string& purpose, std::string& identifier);
+
+}  // namespace verikit::detail

@@ -1,0 +1,66 @@
+// verikit — operations on all of an identifier's credentials for a purpose: revoke, inspect.
+#include "engine/engine_impl.hpp"
+#include "verikit/engine.hpp"
+
+namespace verikit {
+namespace {
+using Groups = std::shared_ptr<const std::vector<std::string>>;
+}
+
+Expected<bool> Engine::revoke_otp(std::string_view purpose, std::string_view identifier) {
+  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  if (!subject) return std::move(subject).error();
+  auto groups = std::make_shared<const std::vector<std::string>>(subject->groups);
+  auto store = impl_->store;
+  return detail::wait_for<bool>([&](Callback<bool> cb) {
+    detail::fold_groups<bool, bool>(
+        groups, 0, false, [store](const std::string& g, Callback<bool> c) { store->otp_revoke(g, std::move(c)); },
+        [](bool& acc, bool&& removed) { acc = acc || removed; return false; }, std::move(cb));
+  });
+}
+
+Expected<int> Engine::revoke_all(std::string_view purpose, std::string_view identifier) {
+  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  if (!subject) return std::move(subject).error();
+  auto groups = std::make_shared<const std::vector<std::string>>(subject->groups);
+  auto store = impl_->store;
+  return detail::wait_for<int>([&](Callback<int> cb) {
+    detail::fold_groups<int, int>(
+        groups, 0, 0, [store](const std::string& g, Callback<int> c) { store->revoke_all(g, std::move(c)); },
+        [](int& acc, int&& n) { acc += n; return false; }, std::move(cb));
+  });
+}
+
+Expected<Result> Engine::inspect(std::string_view purpose, std::string_view identifier) {
+  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  if (!subject) return std::move(subject).error();
+  auto groups = std::make_shared<const std::vector<std::string>>(subject->groups);
+  auto store = impl_->store;
+  auto merged = detail::wait_for<InspectReply>([&](Callback<InspectReply> cb) {
+    detail::fold_groups<InspectReply, InspectReply>(
+        groups, 0, InspectReply{}, [store](const std::string& g, Callback<InspectReply> c) { store->inspect(g, std::move(c)); },
+        [](InspectReply& acc, InspectReply&& r) {
+          if (!acc.otp_live && r.otp_live) {
+            acc.otp_live = true;
+            acc.otp_attempts_remaining = r.otp_attempts_remaining;
+            acc.otp_expires_at = r.otp_expires_at;
+          }
+          acc.active_tokens += r.active_tokens;
+          return false;
+        },
+        std::move(cb));
+  });
+  if (!merged) return std::move(merged).error();
+  Result res;
+  res.outcome = merged->otp_live || merged->active_tokens > 0 ? Outcome::valid : Outcome::not_found;
+  res.purpose = subject->purpose;
+  res.identifier = subject->identifier;
+  res.active_tokens = merged->active_tokens;
+  if (merged->otp_live) {
+    res.attempts_remaining = merged->otp_attempts_remaining;
+    res.expires_at = merged->otp_expires_at;
+  }
+  return res;
+}
+
+}  // namespace verikit

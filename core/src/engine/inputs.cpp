@@ -1,0 +1,67 @@
+// verikit::detail — caller input checks and identifier normalisation.
+#include "engine/inputs.hpp"
+
+#include "verikit/engine.hpp"
+
+namespace verikit::detail {
+namespace {
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+}  // namespace
+
+Status check_purpose(std::string_view purpose) {
+  if (purpose.empty()) return make_error(Errc::invalid_argument, "purpose is empty");
+  if (purpose.size() > kMaxPurposeBytes)
+    return make_error(Errc::invalid_argument,
+                      "purpose is longer than " + std::to_string(kMaxPurposeBytes) + " bytes");
+  for (char c : purpose)
+    if (c <= 0x20 || c >= 0x7f)
+      return make_error(Errc::invalid_argument, "purpose must be printable ASCII without spaces");
+  return Unit{};
+}
+
+Status check_payload(std::string_view payload) {
+  if (payload.size() > kMaxPayloadBytes)
+    return make_error(Errc::invalid_argument,
+                      "payload is longer than " + std::to_string(kMaxPayloadBytes) + " bytes");
+  return Unit{};
+}
+
+Expected<std::string> normalize_identifier(std::string_view identifier, const Policy& policy) {
+  if (policy.trim_identifier) {
+    while (!identifier.empty() && is_space(identifier.front())) identifier.remove_prefix(1);
+    while (!identifier.empty() && is_space(identifier.back())) identifier.remove_suffix(1);
+  }
+  if (identifier.empty()) return make_error(Errc::invalid_argument, "identifier is empty");
+  if (identifier.size() > kMaxIdentifierBytes)
+    return make_error(Errc::invalid_argument,
+                      "identifier is longer than " + std::to_string(kMaxIdentifierBytes) + " bytes");
+  std::string out(identifier);
+  if (policy.lowercase_identifier)
+    for (char& c : out)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+Expected<std::string> normalize_code(std::string_view code, const Policy& policy) {
+  if (code.empty()) return make_error(Errc::invalid_argument, "code is empty");
+  if (code.size() > kMaxSecretBytes)
+    return make_error(Errc::invalid_argument,
+                      "code is longer than " + std::to_string(kMaxSecretBytes) + " bytes");
+  std::string out;
+  out.reserve(code.size());
+  for (char c : code) {
+    if (is_space(c) || c == '-') continue;
+    if (policy.alphabet == Alphabet::unambiguous && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    out.push_back(c);
+  }
+  if (out.empty()) return make_error(Errc::invalid_argument, "code has no characters besides spaces and dashes");
+  return out;
+}
+
+Expected<std::chrono::milliseconds> effective_ttl(std::chrono::seconds requested, const Policy& policy) {
+  if (requested.count() < 0 || requested > kMaxTtl)
+    return make_error(Errc::invalid_argument, "ttl must be between 1 second and 30 days (0: the policy's)");
+  return std::chrono::milliseconds(requested.count() == 0 ? policy.ttl : requested);
+}
+
+}  // namespace verikit::detail

@@ -1,0 +1,20 @@
+// verikit::detail — checks on caller input and identifier normalisation (pure functions).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "verikit/config.hpp"
+#include "verikit/error.hpp"
+
+namespace verikit::detail {
+
+Status check_purpose(std::string_view purpose);
+Status check_payload(std::string_view payload);
+// Applies the policy's normalisation, then checks the result is 1..kMaxIdentifierBytes.
+Expected<std::string> normalize_identifier(std::string_view identifier, const Policy& policy);
+// A submitted code as the user typed it: spaces and dashes dropped, upper-cased for letters.
+Expected<std::string> normalize_code(std::string_view code, const Policy& policy);
+Expected<std::chrono::milliseconds> effective_ttl(std::chrono::seconds requested, const Policy& policy);
+
+}  // namespace verikit::detail

@@ -1,0 +1,60 @@
+// verikit — validation of policies and configurations, and outcome names.
+#include "verikit/config.hpp"
+#include "verikit/engine.hpp"
+#include "verikit/result.hpp"
+
+#include "engine/inputs.hpp"
+#include "engine/token_format.hpp"
+
+namespace verikit {
+namespace {
+Error bad(const std::string& what) { return make_error(Errc::config, what); }
+}  // namespace
+
+Status validate(const Policy& p) {
+  if (p.ttl.count() < 1 || p.ttl > kMaxTtl) return bad("policy ttl must be between 1 second and 30 days");
+  if (p.max_attempts < 1 || p.max_attempts > 100) return bad("policy max_attempts must be between 1 and 100");
+  if (p.otp_length < 4 || p.otp_length > 10) return bad("policy otp_length must be between 4 and 10");
+  if (p.alphabet != Alphabet::digits && p.alphabet != Alphabet::unambiguous)
+    return bad("policy alphabet is not a known alphabet");
+  if (p.reissue != Reissue::replace && p.reissue != Reissue::resend_same)
+    return bad("policy reissue is not a known mode");
+  if (p.token_bytes < detail::kMinTokenBytes || p.token_bytes > detail::kMaxTokenBytes)
+    return bad("policy token_bytes must be between 16 and 64 (128 to 512 bits)");
+  if (p.link_param.empty() || p.link_param.size() > 64) return bad("policy link_param must be 1 to 64 bytes");
+  for (char c : p.link_param)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '.'))
+      return bad("policy link_param may hold only letters, digits, '_', '-' and '.'");
+  return Unit{};
+}
+
+Status validate(const Config& c) {
+  if (auto s = validate(c.default_policy); !s) return Error{s.error().code, "default " + s.error().message};
+  for (const auto& [purpose, policy] : c.policies) {
+    if (auto s = detail::check_purpose(purpose); !s) return bad("policy name: " + s.error().message);
+    if (auto s = validate(policy); !s) return Error{s.error().code, "purpose '" + purpose + "': " + s.error().message};
+  }
+  if (c.key_prefix.empty() || c.key_prefix.size() > 64) return bad("key_prefix must be 1 to 64 bytes");
+  for (char ch : c.key_prefix)
+    if (ch <= 0x20 || ch >= 0x7f || ch == '{' || ch == '}')
+      return bad("key_prefix must be printable ASCII without spaces or braces");
+  return Unit{};
+}
+
+const char* to_string(Outcome outcome) noexcept {
+  switch (outcome) {
+    case Outcome::verified: return "verified";
+    case Outcome::valid: return "valid";
+    case Outcome::issued: return "issued";
+    case Outcome::invalid: return "invalid";
+    case Outcome::not_found: return "not_found";
+    case Outcome::attempts_exhausted: return "attempts_exhausted";
+    case Outcome::locked: return "locked";
+    case Outcome::rate_limited: return "rate_limited";
+    case Outcome::cooldown: return "cooldown";
+  }
+  return "unknown";
+}
+
+}  // namespace verikit

@@ -1,0 +1,162 @@
+// verikit — opaque tokens and magic links: issue, verify (consume), peek and revoke by token alone.
+#include "engine/engine_impl.hpp"
+#include "engine/inputs.hpp"
+#include "engine/link.hpp"
+#include "engine/token_format.hpp"
+#include "verikit/engine.hpp"
+
+namespace verikit {
+namespace {
+
+std::string identity_context(std::string_view group, std::string_view id) {
+  return "token-identity|" + std::string(group) + "|" + std::string(id);
+}
+std::string payload_context(std::string_view group, std::string_view id) {
+  return "token-payload|" + std::string(group) + "|" + std::string(id);
+}
+
+struct NewToken {
+  TokenIssueRequest req;
+  Secret token;
+};
+
+Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::Subject& subject,
+                                 TokenKind kind, const IssueOptions& options) {
+  const Policy& policy = *subject.policy;
+  if (auto s = detail::check_payload(options.payload); !s) return std::move(s).error();
+  auto ttl = detail::effective_ttl(options.ttl, policy);
+  if (!ttl) return std::move(ttl).error();
+  const detail::DerivedKey& key = impl.ring.current();
+  const std::string& group = subject.groups.front();
+  Secret secret(detail::random_bytes(static_cast<std::size_t>(policy.token_bytes)));
+
+  NewToken t;
+  t.token = Secret(detail::encode_token(key.id, group, secret.view()));
+  t.req.group = group;
+  t.req.token_id = detail::secret_hash(key, group, secret.view());
+  t.req.kind = kind;
+  t.req.purpose_tag = detail::purpose_tag(key, static_cast<std::uint8_t>(kind), subject.purpose);
+  t.req.sealed_identity = detail::seal(key, detail::encode_identity(subject.purpose, subject.identifier),
+                                       identity_context(group, t.req.token_id));
+  if (!options.payload.empty())
+    t.req.sealed_payload = detail::seal(key, options.payload, payload_context(group, t.req.token_id));
+  t.req.ttl = *ttl;
+  t.req.one_time = policy.one_time_use;
+  t.req.revoke_group = policy.revoke_all_on_use;
+  return t;
+}
+
+void store_token(const std::shared_ptr<detail::EngineImpl>& impl, NewToken t, detail::Subject subject,
+                 std::string url, Callback<Result> done) {
+  impl->store->token_issue(t.req, [token = std::move(t.token), s = std::move(subject), url = std::move(url),
+                                   done = std::move(done)](Expected<TokenIssueReply> r) {
+    if (!r) return done(std::move(r).error());
+    Result res;
+    res.outcome = Outcome::issued;
+    res.secret = token;
+    res.url = url;
+    res.expires_at = r->expires_at;
+    res.purpose = s.purpose;
+    res.identifier = s.identifier;
+    done(std::move(res));
+  });
+}
+
+struct TokenRef {
+  std::string group;
+  std::string token_id;
+  const detail::DerivedKey* key = nullptr;
+};
+
+// Checks the caller's arguments (errors) and parses the token (a malformed one is not_found).
+Expected<std::optional<TokenRef>> locate(const detail::EngineImpl& impl, std::string_view token) {
+  if (token.empty()) return make_error(Errc::invalid_argument, "token is empty");
+  if (token.size() > kMaxSecretBytes)
+    return make_error(Errc::invalid_argument, "token is longer than " + std::to_string(kMaxSecretBytes) + " bytes");
+  auto parts = detail::parse_token(token);
+  if (!parts) return std::optional<TokenRef>{};
+  const detail::DerivedKey* key = impl.ring.find(parts->key_id);
+  if (key == nullptr) return std::optional<TokenRef>{};  // made with a key that was retired
+  return std::optional<TokenRef>{TokenRef{parts->group, detail::secret_hash(*key, parts->group, parts->secret.view()), key}};
+}
+
+void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_view token, std::string_view purpose,
+                 TokenKind kind, bool consume, Callback<Result> done) {
+  if (!purpose.empty())
+    if (auto s = detail::check_purpose(purpose); !s) return done(std::move(s).error());
+  auto ref = locate(*impl, token);
+  if (!ref) return done(std::move(ref).error());
+  if (!ref->has_value()) return done(Result{});  // not_found
+  const TokenRef& t = **ref;
+  TokenVerifyRequest req;
+  req.group = t.group;
+  req.token_id = t.token_id;
+  req.kind = kind;
+  if (!purpose.empty()) req.purpose_tag = detail::purpose_tag(*t.key, static_cast<std::uint8_t>(kind), purpose);
+  req.consume = consume;
+  impl->store->token_verify(req, [impl, t, done = std::move(done)](Expected<VerifyReply> r) {
+    if (!r) return done(std::move(r).error());
+    Result res;
+    res.outcome = r->outcome;
+    if (r->outcome == Outcome::not_found) return done(std::move(res));
+    res.expires_at = r->expires_at;
+    auto identity = detail::open(impl->ring, r->sealed_identity, identity_context(t.group, t.token_id));
+    if (!identity) return done(std::move(identity).error());
+    if (!detail::decode_identity(identity->view(), res.purpose, res.identifier))
+      return done(make_error(Errc::store_protocol, "token record holds a malformed identity"));
+    if (!r->sealed_payload.empty()) {
+      auto payload = detail::open(impl->ring, r->sealed_payload, payload_context(t.group, t.token_id));
+      if (!payload) return done(std::move(payload).error());
+      res.payload = std::move(payload).value();
+    }
+    done(std::move(res));
+  });
+}
+
+Expected<bool> revoke(const std::shared_ptr<detail::EngineImpl>& impl, std::string_view token) {
+  auto ref = locate(*impl, token);
+  if (!ref) return std::move(ref).error();
+  if (!ref->has_value()) return false;
+  return detail::wait_for<bool>(
+      [&](Callback<bool> cb) { impl->store->token_revoke((*ref)->group, (*ref)->token_id, std::move(cb)); });
+}
+
+}  // namespace
+
+void Engine::issue_token(std::string_view purpose, std::string_view identifier, const IssueOptions& options,
+                         Callback<Result> done) {
+  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  if (!subject) return done(std::move(subject).error());
+  auto t = prepare_token(*impl_, *subject, TokenKind::token, options);
+  if (!t) return done(std::move(t).error());
+  store_token(impl_, std::move(t).value(), std::move(subject).value(), {}, std::move(done));
+}
+
+void Engine::issue_link(std::string_view purpose, std::string_view identifier, std::string_view base_url,
+                        const IssueOptions& options, Callback<Result> done) {
+  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  if (!subject) return done(std::move(subject).error());
+  auto t = prepare_token(*impl_, *subject, TokenKind::link, options);
+  if (!t) return done(std::move(t).error());
+  auto url = detail::build_link(base_url, subject->policy->link_param, t->token.view());
+  if (!url) return done(std::move(url).error());  // nothing was stored
+  store_token(impl_, std::move(t).value(), std::move(subject).value(), std::move(url).value(), std::move(done));
+}
+
+void Engine::verify_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  check_token(impl_, token, purpose, TokenKind::token, true, std::move(done));
+}
+void Engine::peek_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  check_token(impl_, token, purpose, TokenKind::token, false, std::move(done));
+}
+void Engine::consume_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  check_token(impl_, token, purpose, TokenKind::link, true, std::move(done));
+}
+void Engine::peek_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  check_token(impl_, token, purpose, TokenKind::link, false, std::move(done));
+}
+
+Expected<bool> Engine::revoke_token(std::string_view token) { return revoke(impl_, token); }
+Expected<bool> Engine::revoke_link(std::string_view token) { return revoke(impl_, token); }
+
+}  // namespace verikit
