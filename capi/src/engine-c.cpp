@@ -87,6 +87,14 @@ int run_async(verikit_engine* engine, verikit_callback callback, void* user, Op&
 
 extern "C" {
 
+VERIKIT_EXTERN(int) verikit_issue_options_init(verikit_issue_options* options, unsigned int version) {
+  if (options == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "options is NULL");
+  if (version != VERIKIT_ISSUE_OPTIONS_VERSION)
+    return set_error(VERIKIT_E_VERSION, "verikit_issue_options_init: unknown version " + std::to_string(version));
+  *options = verikit_issue_options VERIKIT_ISSUE_OPTIONS_INIT;
+  return VERIKIT_OK;
+}
+
 VERIKIT_EXTERN(int) verikit_key_generate(uint8_t* key, size_t key_len) {
   if (key == nullptr || key_len != VERIKIT_KEY_BYTES)
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "key must point to exactly 32 bytes");

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what verikit needs to build and test on Debian 12, skipping what is already there.
+# Run as root (or with sudo available). Safe to run again.
+set -euo pipefail
+
+packages=(g++ cmake ninja-build pkg-config libsodium-dev libgtest-dev valgrind)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every test: the release build's suite, valgrind on the C API, then the suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the concurrency tests under ThreadSanitizer.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+bash "$root/scripts/setup.sh"
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "build and test (RelWithDebInfo)"
+bash "$root/scripts/build.sh" "$root/build"
+ctest --test-dir "$root/build" -j "$jobs" --output-on-failure
+
+step "valgrind: C API tests and the C example"
+vg=(valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect -q)
+"${vg[@]}" "$root/build/tests/capi_tests" --gtest_brief=1
+"${vg[@]}" "$root/build/examples/c/quickstart" "$root/build/capi/libverikit.so.0" >/dev/null
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer"
+bash "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=address,undefined
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure
+
+step "ThreadSanitizer: the concurrency tests"
+bash "$root/scripts/build.sh" "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=thread
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/build-tsan" -j "$jobs" --output-on-failure \
+  -R 'ManyThreads|OneEngineFromManyThreads|Asynchronous'
+
+step "all test stages passed"

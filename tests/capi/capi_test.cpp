@@ -1,0 +1,358 @@
+// C API tests, through libverikit.so: error codes, ownership, options versions, thread-local
+// errors, asynchronous completions, NULL handling.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "verikit.h"
+
+namespace {
+
+struct Engine {
+  verikit_engine* e = nullptr;
+  explicit Engine(verikit_config* c = nullptr) {
+    verikit_config* own = nullptr;
+    if (c == nullptr) verikit_config_new(&own);
+    EXPECT_EQ(verikit_engine_new(&e, c ? c : own), VERIKIT_OK) << verikit_error_message();
+    verikit_config_free(own);
+  }
+  ~Engine() { verikit_engine_free(e); }
+};
+
+struct Res {
+  verikit_result* r = nullptr;
+  ~Res() { verikit_result_free(r); }
+  int status() const {
+    int s = -1;
+    EXPECT_EQ(verikit_result_status(r, &s), VERIKIT_OK);
+    return s;
+  }
+  std::string secret() const {
+    const char* d = nullptr;
+    size_t n = 0;
+    EXPECT_EQ(verikit_result_secret(r, &d, &n), VERIKIT_OK);
+    EXPECT_EQ(d[n], '\0');
+    return std::string(d, n);
+  }
+  std::string field(int (*get)(const verikit_result*, const char**, size_t*)) const {
+    const char* d = nullptr;
+    size_t n = 0;
+    EXPECT_EQ(get(r, &d, &n), VERIKIT_OK);
+    return std::string(d, n);
+  }
+};
+
+TEST(CApi, VersionMatchesTheMacros) {
+  EXPECT_STREQ(verikit_version(), VERIKIT_VERSION_STRING);
+  EXPECT_EQ(verikit_version_number(), VERIKIT_VERSION_NUMBER);
+  EXPECT_EQ(verikit_key_bytes(), static_cast<size_t>(VERIKIT_KEY_BYTES));
+}
+
+TEST(CApi, ErrorCodesAreNamedAndPinned) {
+  const std::pair<int, const char*> codes[] = {
+      {0, "VERIKIT_OK"},  {-1, "VERIKIT_E_INVALID_ARGUMENT"}, {-2, "VERIKIT_E_CONFIG"},
+      {-3, "VERIKIT_E_STORE_UNAVAILABLE"}, {-4, "VERIKIT_E_STORE_PROTOCOL"}, {-5, "VERIKIT_E_TIMEOUT"},
+      {-6, "VERIKIT_E_NO_MEMORY"}, {-7, "VERIKIT_E_UNSUPPORTED"}, {-8, "VERIKIT_E_VERSION"},
+      {-9, "VERIKIT_E_CRYPTO"}, {-10, "VERIKIT_E_INTERNAL"}};
+  for (auto [code, name] : codes) EXPECT_STREQ(verikit_error_name(code), name);
+  EXPECT_STREQ(verikit_error_name(-999), "VERIKIT_E_UNKNOWN");
+  const char* statuses[] = {"verified", "valid", "issued", "invalid", "not_found",
+                            "attempts_exhausted", "locked", "rate_limited", "cooldown"};
+  for (int s = 0; s <= VERIKIT_STATUS_COOLDOWN; ++s) EXPECT_STREQ(verikit_status_name(s), statuses[s]);
+  EXPECT_STREQ(verikit_status_name(9), "unknown");
+  EXPECT_STREQ(verikit_status_name(-1), "unknown");
+}
+
+TEST(CApi, ReachableErrorCodesCarryMessages) {
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  Engine eng;
+
+  // VERIKIT_E_INVALID_ARGUMENT
+  Res r;
+  EXPECT_EQ(verikit_otp_issue(&r.r, eng.e, "login", "", 0, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(r.r, nullptr);
+  EXPECT_EQ(verikit_error_code(), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(verikit_error_message()).find("identifier"), std::string::npos);
+
+  // VERIKIT_E_CONFIG
+  verikit_policy p = VERIKIT_POLICY_INIT;
+  p.otp_length = 3;
+  EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_CONFIG);
+  EXPECT_NE(std::string(verikit_error_message()).find("otp_length"), std::string::npos);
+  p = verikit_policy VERIKIT_POLICY_INIT;
+  p.flags = 0x100;
+  EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_CONFIG);
+
+  // VERIKIT_E_VERSION
+  p = verikit_policy VERIKIT_POLICY_INIT;
+  p.version = 99;
+  EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_VERSION);
+  EXPECT_EQ(verikit_policy_init(&p, 2), VERIKIT_E_VERSION);
+  verikit_issue_options o = VERIKIT_ISSUE_OPTIONS_INIT;
+  o.version = 7;
+  EXPECT_EQ(verikit_otp_issue(&r.r, eng.e, "login", "a", 1, &o), VERIKIT_E_VERSION);
+  EXPECT_EQ(verikit_issue_options_init(&o, 0), VERIKIT_E_VERSION);
+
+  // VERIKIT_E_UNSUPPORTED and a bad store URL
+  verikit_engine* e = nullptr;
+  ASSERT_EQ(verikit_config_set_store(c, "redis://127.0.0.1:1"), VERIKIT_OK);
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_UNSUPPORTED);
+  EXPECT_EQ(e, nullptr);
+  ASSERT_EQ(verikit_config_set_store(c, "nope://"), VERIKIT_OK);
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_CONFIG);
+  ASSERT_EQ(verikit_config_set_store(c, "memory://"), VERIKIT_OK);
+
+  // Previous keys without a current one
+  uint8_t key[VERIKIT_KEY_BYTES] = {1};
+  ASSERT_EQ(verikit_config_add_previous_key(c, 1, key, sizeof key), VERIKIT_OK);
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_CONFIG);
+  EXPECT_EQ(verikit_config_set_key(c, 2, key, 31), VERIKIT_E_INVALID_ARGUMENT);
+  verikit_config_free(c);
+
+  verikit_error_clear();
+  EXPECT_EQ(verikit_error_code(), VERIKIT_OK);
+  EXPECT_STREQ(verikit_error_message(), "");
+}
+
+TEST(CApi, NullArgumentsAreErrorsNeverCrashes) {
+  Engine eng;
+  Res r;
+  int n = 0;
+  const char* d = nullptr;
+  size_t len = 0;
+  EXPECT_EQ(verikit_config_new(nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_engine_new(nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  verikit_engine* none = reinterpret_cast<verikit_engine*>(&n);
+  EXPECT_EQ(verikit_engine_new(&none, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(none, nullptr) << "*out is NULL after a failure";
+  Engine eng2;
+  EXPECT_EQ(verikit_otp_issue(nullptr, eng2.e, "login", "a", 1, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_issue(&r.r, nullptr, "login", "a", 1, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_issue(&r.r, eng2.e, nullptr, "a", 1, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_issue(&r.r, eng2.e, "login", nullptr, 5, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_verify(&r.r, eng2.e, "login", "a", 1, nullptr, 6), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_verify(&r.r, eng2.e, "login", "a", 1, nullptr, 0), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_token_verify(&r.r, eng2.e, nullptr, nullptr, 3), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_token_peek(&r.r, eng2.e, nullptr, "", 0), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_link_issue(&r.r, eng2.e, "login", "a", 1, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_link_consume(&r.r, eng2.e, "login", nullptr, 1), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_link_peek(nullptr, eng2.e, "login", "x", 1), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_token_revoke(&n, nullptr, "x", 1), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_link_revoke(&n, eng2.e, nullptr, 1), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_revoke(&n, eng2.e, "login", nullptr, 1), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_revoke_all(&n, eng2.e, nullptr, "a", 1), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_inspect(&r.r, eng2.e, "login", nullptr, 2), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_result_status(nullptr, &n), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_result_secret(nullptr, &d, &len), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_key_generate(nullptr, 32), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_config_set_store(nullptr, "memory://"), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_config_set_key_prefix(nullptr, "vk"), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_config_set_default_policy(nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_policy_init(nullptr, VERIKIT_POLICY_VERSION), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_issue_options_init(nullptr, VERIKIT_ISSUE_OPTIONS_VERSION), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_issue_async(nullptr, "login", "a", 1, nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  // Frees accept NULL.
+  verikit_engine_free(nullptr);
+  verikit_config_free(nullptr);
+  verikit_result_free(nullptr);
+}
+
+TEST(CApi, FullOtpFlowWithPoliciesAndPayload) {
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  uint8_t key[VERIKIT_KEY_BYTES];
+  ASSERT_EQ(verikit_key_generate(key, sizeof key), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_key(c, 3, key, sizeof key), VERIKIT_OK);
+  verikit_policy p;
+  ASSERT_EQ(verikit_policy_init(&p, VERIKIT_POLICY_VERSION), VERIKIT_OK);
+  p.otp_length = 8;
+  p.max_attempts = 2;
+  p.alphabet = VERIKIT_ALPHABET_UNAMBIGUOUS;
+  p.flags = VERIKIT_POLICY_TRIM_IDENTIFIER | VERIKIT_POLICY_LOWERCASE_IDENTIFIER;
+  ASSERT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_OK);
+  Engine eng(c);
+  verikit_config_free(c);
+
+  const char payload[] = {'a', '\0', 'b'};
+  verikit_issue_options o;
+  ASSERT_EQ(verikit_issue_options_init(&o, VERIKIT_ISSUE_OPTIONS_VERSION), VERIKIT_OK);
+  o.payload = reinterpret_cast<const uint8_t*>(payload);
+  o.payload_len = sizeof payload;
+  Res issued;
+  ASSERT_EQ(verikit_otp_issue(&issued.r, eng.e, "login", " Ann@X.com", 10, &o), VERIKIT_OK);
+  EXPECT_EQ(issued.status(), VERIKIT_STATUS_ISSUED);
+  const std::string code = issued.secret();
+  EXPECT_EQ(code.size(), 8u);
+  EXPECT_EQ(issued.field(verikit_result_identifier), "ann@x.com");
+  int32_t left = 0;
+  ASSERT_EQ(verikit_result_attempts_remaining(issued.r, &left), VERIKIT_OK);
+  EXPECT_EQ(left, 2);
+  int64_t expires = 0;
+  ASSERT_EQ(verikit_result_expires_at_ms(issued.r, &expires), VERIKIT_OK);
+  EXPECT_GT(expires, 1'700'000'000'000);
+
+  Res inspect;
+  ASSERT_EQ(verikit_inspect(&inspect.r, eng.e, "login", "ann@x.com", 9), VERIKIT_OK);
+  EXPECT_EQ(inspect.status(), VERIKIT_STATUS_VALID);
+  int32_t active = -5;
+  ASSERT_EQ(verikit_result_active_tokens(inspect.r, &active), VERIKIT_OK);
+  EXPECT_EQ(active, 0);
+  int64_t retry = -1;
+  ASSERT_EQ(verikit_result_retry_after_ms(inspect.r, &retry), VERIKIT_OK);
+  EXPECT_EQ(retry, 0);
+
+  Res ok;
+  std::string lower = code;
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(ch));
+  ASSERT_EQ(verikit_otp_verify(&ok.r, eng.e, "login", "ann@x.com", 9, lower.data(), lower.size()), VERIKIT_OK);
+  EXPECT_EQ(ok.status(), VERIKIT_STATUS_VERIFIED);
+  const uint8_t* pd = nullptr;
+  size_t pn = 0;
+  ASSERT_EQ(verikit_result_payload(ok.r, &pd, &pn), VERIKIT_OK);
+  ASSERT_EQ(pn, sizeof payload);
+  EXPECT_EQ(std::memcmp(pd, payload, pn), 0);
+  EXPECT_EQ(ok.field(verikit_result_purpose), "login");
+  EXPECT_EQ(ok.field(verikit_result_url), "");
+}
+
+TEST(CApi, TokensLinksAndRevocation) {
+  Engine eng;
+  Res t, l, v, peek;
+  ASSERT_EQ(verikit_token_issue(&t.r, eng.e, "confirm", "bo", 2, nullptr), VERIKIT_OK);
+  ASSERT_EQ(verikit_link_issue(&l.r, eng.e, "login", "bo", 2, "https://e.com/m?x=1", nullptr), VERIKIT_OK);
+  const std::string token = t.secret(), link_token = l.secret();
+  EXPECT_EQ(l.field(verikit_result_url), "https://e.com/m?x=1&token=" + link_token);
+  ASSERT_EQ(verikit_link_peek(&peek.r, eng.e, "login", link_token.data(), link_token.size()), VERIKIT_OK);
+  EXPECT_EQ(peek.status(), VERIKIT_STATUS_VALID);
+  ASSERT_EQ(verikit_token_peek(&v.r, eng.e, nullptr, token.data(), token.size()), VERIKIT_OK);
+  EXPECT_EQ(v.status(), VERIKIT_STATUS_VALID);
+  EXPECT_EQ(v.field(verikit_result_purpose), "confirm");
+
+  int revoked = -1;
+  ASSERT_EQ(verikit_link_revoke(&revoked, eng.e, link_token.data(), link_token.size()), VERIKIT_OK);
+  EXPECT_EQ(revoked, 1);
+  Res gone;
+  ASSERT_EQ(verikit_link_consume(&gone.r, eng.e, "login", link_token.data(), link_token.size()), VERIKIT_OK);
+  EXPECT_EQ(gone.status(), VERIKIT_STATUS_NOT_FOUND);
+
+  Res code;
+  ASSERT_EQ(verikit_otp_issue(&code.r, eng.e, "confirm", "bo", 2, nullptr), VERIKIT_OK);
+  int count = -1;
+  ASSERT_EQ(verikit_revoke_all(&count, eng.e, "confirm", "bo", 2), VERIKIT_OK);
+  EXPECT_EQ(count, 2);
+  ASSERT_EQ(verikit_token_revoke(&revoked, eng.e, token.data(), token.size()), VERIKIT_OK);
+  EXPECT_EQ(revoked, 0);
+  ASSERT_EQ(verikit_otp_revoke(nullptr, eng.e, "confirm", "bo", 2), VERIKIT_OK);  // NULL out is fine
+
+  Res bad;
+  EXPECT_EQ(verikit_link_issue(&bad.r, eng.e, "login", "bo", 2, "javascript:alert(1)", nullptr),
+            VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(verikit_error_message()).find("base URL"), std::string::npos);
+}
+
+TEST(CApi, ErrorsAreThreadLocal) {
+  Engine eng;
+  Res r;
+  ASSERT_EQ(verikit_otp_issue(&r.r, eng.e, "bad purpose", "a", 1, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  const std::string mine = verikit_error_message();
+  std::string theirs = "unset";
+  int their_code = 1;
+  std::thread([&] {
+    their_code = verikit_error_code();
+    theirs = verikit_error_message();
+    verikit_config* c = nullptr;
+    verikit_config_new(&c);
+    verikit_policy p = VERIKIT_POLICY_INIT;
+    p.ttl_seconds = 9999999;
+    verikit_config_set_default_policy(c, &p);  // fails on that thread only
+    verikit_config_free(c);
+  }).join();
+  EXPECT_EQ(their_code, VERIKIT_OK);
+  EXPECT_EQ(theirs, "");
+  EXPECT_EQ(verikit_error_message(), mine);
+  EXPECT_EQ(verikit_error_code(), VERIKIT_E_INVALID_ARGUMENT);
+}
+
+struct AsyncOutcome {
+  int calls = 0;
+  int error = 1;
+  int status = -1;
+  std::string message;
+  std::string secret;
+};
+
+void record(void* user, int error, const char* message, verikit_result* result) {
+  auto* out = static_cast<AsyncOutcome*>(user);
+  out->calls++;
+  out->error = error;
+  out->message = message;
+  if (result != nullptr) {
+    verikit_result_status(result, &out->status);
+    const char* d = nullptr;
+    size_t n = 0;
+    verikit_result_secret(result, &d, &n);
+    out->secret.assign(d, n);
+  }
+  verikit_result_free(result);
+}
+
+TEST(CApi, AsynchronousCallsCallBackExactlyOnce) {
+  Engine eng;
+  AsyncOutcome issued, verified, failed, token, tverify, link, lpeek, lconsume, tpeek;
+  ASSERT_EQ(verikit_otp_issue_async(eng.e, "login", "cy", 2, nullptr, record, &issued), VERIKIT_OK);
+  EXPECT_EQ(issued.calls, 1);
+  EXPECT_EQ(issued.status, VERIKIT_STATUS_ISSUED);
+  ASSERT_EQ(verikit_otp_verify_async(eng.e, "login", "cy", 2, issued.secret.data(), issued.secret.size(), record,
+                                     &verified), VERIKIT_OK);
+  EXPECT_EQ(verified.calls, 1);
+  EXPECT_EQ(verified.status, VERIKIT_STATUS_VERIFIED);
+
+  // Argument errors go through the callback too.
+  ASSERT_EQ(verikit_otp_verify_async(eng.e, "login", "", 0, "1", 1, record, &failed), VERIKIT_OK);
+  EXPECT_EQ(failed.calls, 1);
+  EXPECT_EQ(failed.error, VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_FALSE(failed.message.empty());
+
+  ASSERT_EQ(verikit_token_issue_async(eng.e, "confirm", "cy", 2, nullptr, record, &token), VERIKIT_OK);
+  ASSERT_EQ(verikit_token_peek_async(eng.e, "confirm", token.secret.data(), token.secret.size(), record, &tpeek),
+            VERIKIT_OK);
+  EXPECT_EQ(tpeek.status, VERIKIT_STATUS_VALID);
+  ASSERT_EQ(verikit_token_verify_async(eng.e, "confirm", token.secret.data(), token.secret.size(), record, &tverify),
+            VERIKIT_OK);
+  EXPECT_EQ(tverify.status, VERIKIT_STATUS_VERIFIED);
+  ASSERT_EQ(verikit_link_issue_async(eng.e, "login", "cy", 2, "https://e.com/", nullptr, record, &link), VERIKIT_OK);
+  ASSERT_EQ(verikit_link_peek_async(eng.e, "login", link.secret.data(), link.secret.size(), record, &lpeek), VERIKIT_OK);
+  EXPECT_EQ(lpeek.status, VERIKIT_STATUS_VALID);
+  ASSERT_EQ(verikit_link_consume_async(eng.e, "login", link.secret.data(), link.secret.size(), record, &lconsume),
+            VERIKIT_OK);
+  EXPECT_EQ(lconsume.status, VERIKIT_STATUS_VERIFIED);
+  for (auto* o : {&token, &tpeek, &tverify, &link, &lpeek, &lconsume}) EXPECT_EQ(o->calls, 1);
+
+  EXPECT_EQ(verikit_otp_issue_async(eng.e, "login", "cy", 2, nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+}
+
+TEST(CApi, OneEngineFromManyThreads) {
+  Engine eng;
+  std::vector<std::thread> threads;
+  std::atomic<int> verified{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string id = std::to_string(t) + ":" + std::to_string(i);
+        Res issued, ok;
+        if (verikit_otp_issue(&issued.r, eng.e, "login", id.data(), id.size(), nullptr) != VERIKIT_OK) continue;
+        const std::string code = issued.secret();
+        if (verikit_otp_verify(&ok.r, eng.e, "login", id.data(), id.size(), code.data(), code.size()) == VERIKIT_OK &&
+            ok.status() == VERIKIT_STATUS_VERIFIED)
+          ++verified;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(verified.load(), 8 * 200);
+}
+
+}  // namespace

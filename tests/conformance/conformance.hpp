@@ -1,0 +1,35 @@
+// The store conformance suite: engine behaviour that every store must give the same way.
+// Each store's test binary instantiates it with its own harness factory.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "support/stores.hpp"
+
+namespace verikit::test {
+
+class Conformance : public ::testing::TestWithParam<HarnessFactory> {
+ protected:
+  void SetUp() override { harness = GetParam().make(); }
+
+  // An engine over the harness's store with the given policies and a fixed key.
+  std::shared_ptr<Engine> engine(Config config = {}) {
+    if (!config.keys) config.keys = KeySet{key, {}};
+    auto e = Engine::create(std::move(config), harness->store());
+    EXPECT_TRUE(e.has_value()) << (e ? "" : e.error().message);
+    return e.value();
+  }
+
+  static Config with_policy(const std::string& purpose, Policy p) {
+    Config c;
+    c.policies[purpose] = std::move(p);
+    return c;
+  }
+
+  Key key = generate_key(1);
+  std::unique_ptr<StoreHarness> harness;
+};
+
+std::string harness_name(const ::testing::TestParamInfo<HarnessFactory>& info);
+
+}  // namespace verikit::test

@@ -1,0 +1,518 @@
+// Conformance: OTP, token and magic-link rules, identical on every store.
+#include <algorithm>
+
+#include "conformance/conformance.hpp"
+
+namespace verikit::test {
+
+std::string harness_name(const ::testing::TestParamInfo<HarnessFactory>& info) { return info.param.name; }
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string wrong_code(std::string_view code) {
+  std::string w(code);
+  w[0] = w[0] == '0' ? '1' : '0';
+  return w;
+}
+
+#define ASSERT_OK(expr)                                                  \
+  ({                                                                     \
+    auto _r = (expr);                                                    \
+    ASSERT_TRUE(_r.has_value()) << #expr << ": " << _r.error().message;  \
+    std::move(_r).value();                                               \
+  })
+
+// ---------------------------------------------------------------- OTP
+
+TEST_P(Conformance, OtpIssueThenVerifyOnce) {
+  auto e = engine();
+  const TimePoint before = harness->now();
+  Result issued = e->issue_otp("login", "alice@example.com").value();
+  EXPECT_EQ(issued.outcome, Outcome::issued);
+  ASSERT_EQ(issued.secret.size(), 6u);
+  EXPECT_TRUE(std::all_of(issued.secret.view().begin(), issued.secret.view().end(), ::isdigit));
+  EXPECT_EQ(issued.attempts_remaining, 5);
+  ASSERT_TRUE(issued.expires_at.has_value());
+  EXPECT_GE(*issued.expires_at, before + seconds(600) - seconds(2));
+  EXPECT_LE(*issued.expires_at, harness->now() + seconds(600) + seconds(2));
+
+  Result ok = e->verify_otp("login", "alice@example.com", issued.secret.view()).value();
+  EXPECT_EQ(ok.outcome, Outcome::verified);
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.identifier, "alice@example.com");
+  EXPECT_EQ(ok.purpose, "login");
+
+  Result replay = e->verify_otp("login", "alice@example.com", issued.secret.view()).value();
+  EXPECT_EQ(replay.outcome, Outcome::not_found);
+  EXPECT_FALSE(replay.ok());
+}
+
+TEST_P(Conformance, WrongGuessesCountDownThenKillTheCode) {
+  Policy p;
+  p.max_attempts = 3;
+  auto e = engine(with_policy("login", p));
+  Result issued = e->issue_otp("login", "bob").value();
+  const std::string wrong = wrong_code(issued.secret.view());
+
+  Result r1 = e->verify_otp("login", "bob", wrong).value();
+  EXPECT_EQ(r1.outcome, Outcome::invalid);
+  EXPECT_EQ(r1.attempts_remaining, 2);
+  Result r2 = e->verify_otp("login", "bob", wrong).value();
+  EXPECT_EQ(r2.outcome, Outcome::invalid);
+  EXPECT_EQ(r2.attempts_remaining, 1);
+  Result r3 = e->verify_otp("login", "bob", wrong).value();
+  EXPECT_EQ(r3.outcome, Outcome::attempts_exhausted);
+  EXPECT_EQ(r3.attempts_remaining, 0);
+  // The credential is dead: even the right code no longer works.
+  EXPECT_EQ(e->verify_otp("login", "bob", issued.secret.view())->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, RightCodeAfterWrongOnesStillVerifies) {
+  auto e = engine();
+  Result issued = e->issue_otp("login", "carol").value();
+  EXPECT_EQ(e->verify_otp("login", "carol", wrong_code(issued.secret.view()))->outcome, Outcome::invalid);
+  Result ok = e->verify_otp("login", "carol", issued.secret.view()).value();
+  EXPECT_EQ(ok.outcome, Outcome::verified);
+  EXPECT_EQ(ok.attempts_remaining, 4);
+}
+
+TEST_P(Conformance, TypedCodesIgnoreSpacesAndDashes) {
+  auto e = engine();
+  std::string code(e->issue_otp("login", "dave")->secret.view());
+  EXPECT_EQ(e->verify_otp("login", "dave", " " + code.substr(0, 3) + "-" + code.substr(3) + " ")->outcome,
+            Outcome::verified);
+}
+
+TEST_P(Conformance, OtpExpiresAtItsTtl) {
+  Policy p;
+  p.ttl = seconds(60);
+  auto e = engine(with_policy("login", p));
+  Result a = e->issue_otp("login", "erin").value();
+  harness->advance(seconds(50));
+  EXPECT_EQ(e->inspect("login", "erin")->outcome, Outcome::valid);
+  EXPECT_EQ(e->verify_otp("login", "erin", a.secret.view())->outcome, Outcome::verified);
+
+  Result b = e->issue_otp("login", "erin").value();
+  harness->advance(seconds(61));
+  EXPECT_EQ(e->verify_otp("login", "erin", b.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(e->inspect("login", "erin")->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, TtlCanBeSetPerCall) {
+  auto e = engine();
+  IssueOptions o;
+  o.ttl = seconds(5);
+  Result a = e->issue_otp("login", "fay", o).value();
+  EXPECT_LE(*a.expires_at, harness->now() + seconds(6));
+  harness->advance(seconds(6));
+  EXPECT_EQ(e->verify_otp("login", "fay", a.secret.view())->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, ReissueReplacesTheCodeAndKeepsFailedAttempts) {
+  auto e = engine();
+  Result first = e->issue_otp("login", "gus").value();
+  const std::string wrong = wrong_code(first.secret.view());
+  e->verify_otp("login", "gus", wrong).value();
+  e->verify_otp("login", "gus", wrong).value();
+  Result second = e->issue_otp("login", "gus").value();
+  EXPECT_EQ(second.attempts_remaining, 3) << "a re-issue must not grant fresh guesses";
+  if (second.secret.view() != first.secret.view()) {
+    Result old = e->verify_otp("login", "gus", first.secret.view()).value();
+    EXPECT_EQ(old.outcome, Outcome::invalid);
+    EXPECT_EQ(old.attempts_remaining, 2);
+  }
+  EXPECT_EQ(e->verify_otp("login", "gus", second.secret.view())->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, ResendSameReturnsTheLiveCodeUntilItExpires) {
+  Policy p;
+  p.reissue = Reissue::resend_same;
+  p.ttl = seconds(120);
+  auto e = engine(with_policy("verify-email", p));
+  Result first = e->issue_otp("verify-email", "hal").value();
+  harness->advance(seconds(30));
+  Result again = e->issue_otp("verify-email", "hal").value();
+  EXPECT_EQ(again.outcome, Outcome::issued);
+  EXPECT_EQ(again.secret.view(), first.secret.view());
+  EXPECT_EQ(again.expires_at, first.expires_at) << "re-sending must not extend the code's life";
+  e->verify_otp("verify-email", "hal", wrong_code(first.secret.view())).value();
+  EXPECT_EQ(e->issue_otp("verify-email", "hal")->attempts_remaining, 4);
+  harness->advance(seconds(91));
+  Result fresh = e->issue_otp("verify-email", "hal").value();
+  EXPECT_EQ(fresh.attempts_remaining, 5);
+  EXPECT_EQ(e->verify_otp("verify-email", "hal", fresh.secret.view())->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, ReusableCodesVerifyUntilExpiry) {
+  Policy p;
+  p.one_time_use = false;
+  auto e = engine(with_policy("device", p));
+  Result a = e->issue_otp("device", "ivy").value();
+  EXPECT_EQ(e->verify_otp("device", "ivy", a.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(e->verify_otp("device", "ivy", a.secret.view())->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, OtpPayloadComesBackOnlyOnSuccess) {
+  auto e = engine();
+  const std::string payload("new\0email@example.com", 21);
+  IssueOptions o;
+  o.payload = payload;
+  Result a = e->issue_otp("change-email", "jo", o).value();
+  Result bad = e->verify_otp("change-email", "jo", wrong_code(a.secret.view())).value();
+  EXPECT_TRUE(bad.payload.empty());
+  Result ok = e->verify_otp("change-email", "jo", a.secret.view()).value();
+  EXPECT_EQ(ok.payload.view(), payload);
+}
+
+TEST_P(Conformance, UnambiguousCodesIgnoreCase) {
+  Policy p;
+  p.alphabet = Alphabet::unambiguous;
+  p.otp_length = 8;
+  auto e = engine(with_policy("login", p));
+  std::string code(e->issue_otp("login", "kim")->secret.view());
+  ASSERT_EQ(code.size(), 8u);
+  std::string lower = code;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(e->verify_otp("login", "kim", lower)->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, IdentifiersNormaliseWhenThePolicySaysSo) {
+  Policy p;
+  p.trim_identifier = true;
+  p.lowercase_identifier = true;
+  auto e = engine(with_policy("email", p));
+  Result a = e->issue_otp("email", "  User@Example.COM ").value();
+  EXPECT_EQ(a.identifier, "user@example.com");
+  EXPECT_EQ(e->verify_otp("email", "user@example.com", a.secret.view())->outcome, Outcome::verified);
+
+  Result b = e->issue_otp("login", "User@Example.com").value();  // default policy: exact bytes
+  EXPECT_EQ(e->verify_otp("login", "user@example.com", b.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_otp("login", "User@Example.com", b.secret.view())->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, PurposesAndIdentifiersNeverCollide) {
+  auto e = engine();
+  Result a = e->issue_otp("a:b", "c").value();
+  EXPECT_EQ(e->verify_otp("a", "b:c", a.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_otp("signup", "c", a.secret.view())->outcome, Outcome::not_found);
+  const std::string nul_id("x\0y", 3);
+  Result b = e->issue_otp("login", nul_id).value();
+  EXPECT_EQ(e->verify_otp("login", "x", b.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_otp("login", nul_id, b.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(e->verify_otp("a:b", "c", a.secret.view())->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, RevokeOtpAndInspect) {
+  auto e = engine();
+  EXPECT_EQ(e->inspect("login", "lee")->outcome, Outcome::not_found);
+  Result a = e->issue_otp("login", "lee").value();
+  e->verify_otp("login", "lee", wrong_code(a.secret.view())).value();
+  Result seen = e->inspect("login", "lee").value();
+  EXPECT_EQ(seen.outcome, Outcome::valid);
+  EXPECT_EQ(seen.attempts_remaining, 4);
+  EXPECT_EQ(seen.expires_at, a.expires_at);
+  EXPECT_EQ(seen.active_tokens, 0);
+  EXPECT_TRUE(e->revoke_otp("login", "lee").value());
+  EXPECT_FALSE(e->revoke_otp("login", "lee").value());
+  EXPECT_EQ(e->verify_otp("login", "lee", a.secret.view())->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, BadArgumentsAreErrorsAndChangeNothing) {
+  auto e = engine();
+  Result a = e->issue_otp("login", "mo").value();
+  auto expect_invalid = [](const auto& r) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, Errc::invalid_argument);
+    EXPECT_FALSE(r.error().message.empty());
+  };
+  expect_invalid(e->issue_otp("", "mo"));
+  expect_invalid(e->issue_otp("login", ""));
+  expect_invalid(e->issue_otp("log in", "mo"));
+  expect_invalid(e->issue_otp("login", std::string(kMaxIdentifierBytes + 1, 'm')));
+  IssueOptions big;
+  const std::string huge(kMaxPayloadBytes + 1, 'p');
+  big.payload = huge;
+  expect_invalid(e->issue_otp("login", "mo", big));
+  expect_invalid(e->verify_otp("login", "mo", ""));
+  expect_invalid(e->verify_otp("login", "", a.secret.view()));
+  IssueOptions ttl;
+  ttl.ttl = seconds(-5);
+  expect_invalid(e->issue_token("login", "mo", ttl));
+  EXPECT_EQ(e->inspect("login", "mo")->attempts_remaining, 5) << "bad input must cost no attempt";
+  EXPECT_EQ(e->verify_otp("login", "mo", a.secret.view())->outcome, Outcome::verified);
+}
+
+// ---------------------------------------------------------------- tokens
+
+TEST_P(Conformance, TokenVerifiesByItselfAndReturnsWhoItWasFor) {
+  auto e = engine();
+  const std::string payload = "{\"redirect\":\"/settings\"}";
+  IssueOptions o;
+  o.payload = payload;
+  Result t = e->issue_token("confirm", "nina@example.com", o).value();
+  EXPECT_EQ(t.outcome, Outcome::issued);
+  EXPECT_EQ(t.secret.size(), 67u);  // 256 bits of secret + locator, base64url
+  EXPECT_EQ(t.secret.view().find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string_view::npos);
+
+  Result ok = e->verify_token(t.secret.view(), "confirm").value();
+  EXPECT_EQ(ok.outcome, Outcome::verified);
+  EXPECT_EQ(ok.identifier, "nina@example.com");
+  EXPECT_EQ(ok.purpose, "confirm");
+  EXPECT_EQ(ok.payload.view(), payload);
+  EXPECT_EQ(ok.expires_at, t.expires_at);
+  EXPECT_EQ(e->verify_token(t.secret.view(), "confirm")->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, TokenOfAnotherPurposeIsNotFoundAndNotConsumed) {
+  auto e = engine();
+  Result t = e->issue_token("confirm", "oli").value();
+  EXPECT_EQ(e->verify_token(t.secret.view(), "delete-account")->outcome, Outcome::not_found);
+  Result any = e->verify_token(t.secret.view()).value();  // no purpose: any
+  EXPECT_EQ(any.outcome, Outcome::verified);
+  EXPECT_EQ(any.purpose, "confirm");
+}
+
+TEST_P(Conformance, TokenSizeFollowsThePolicy) {
+  Policy p;
+  p.token_bytes = 16;
+  auto e = engine(with_policy("short", p));
+  Result t = e->issue_token("short", "pat").value();
+  EXPECT_EQ(t.secret.size(), 46u);  // 34 bytes
+  EXPECT_EQ(e->verify_token(t.secret.view(), "short")->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, PeekDoesNotConsume) {
+  auto e = engine();
+  Result t = e->issue_token("confirm", "quin").value();
+  EXPECT_EQ(e->peek_token(t.secret.view(), "confirm")->outcome, Outcome::valid);
+  EXPECT_EQ(e->peek_token(t.secret.view(), "confirm")->identifier, "quin");
+  EXPECT_EQ(e->verify_token(t.secret.view(), "confirm")->outcome, Outcome::verified);
+  EXPECT_EQ(e->peek_token(t.secret.view(), "confirm")->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, MalformedAndForgedTokensAreNotFound) {
+  auto e = engine();
+  Result t = e->issue_token("confirm", "ray").value();
+  std::string forged(t.secret.view());
+  forged[forged.size() - 3] = forged[forged.size() - 3] == 'A' ? 'B' : 'A';
+  for (std::string_view bad : {std::string_view("garbage"), std::string_view("AAAA"), std::string_view(forged),
+                               t.secret.view().substr(0, 40)}) {
+    auto r = e->verify_token(bad, "confirm");
+    ASSERT_TRUE(r.has_value()) << bad;
+    EXPECT_EQ(r->outcome, Outcome::not_found) << bad;
+  }
+  EXPECT_EQ(e->verify_token("", "confirm").error().code, Errc::invalid_argument);
+  EXPECT_EQ(e->verify_token(std::string(kMaxSecretBytes + 1, 'A'), "confirm").error().code, Errc::invalid_argument);
+  EXPECT_EQ(e->verify_token(t.secret.view(), "bad purpose").error().code, Errc::invalid_argument);
+  EXPECT_EQ(e->verify_token(t.secret.view(), "confirm")->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, TokenExpires) {
+  Policy p;
+  p.ttl = seconds(30);
+  auto e = engine(with_policy("confirm", p));
+  Result t = e->issue_token("confirm", "sam").value();
+  harness->advance(seconds(31));
+  EXPECT_EQ(e->peek_token(t.secret.view(), "confirm")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_token(t.secret.view(), "confirm")->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, ReusableTokensVerifyUntilExpiry) {
+  Policy p;
+  p.one_time_use = false;
+  auto e = engine(with_policy("session", p));
+  Result t = e->issue_token("session", "tia").value();
+  EXPECT_EQ(e->verify_token(t.secret.view(), "session")->outcome, Outcome::verified);
+  EXPECT_EQ(e->verify_token(t.secret.view(), "session")->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, RevokeOneTokenOrEverything) {
+  auto e = engine();
+  Result t1 = e->issue_token("confirm", "uma").value();
+  Result t2 = e->issue_token("confirm", "uma").value();
+  Result t3 = e->issue_token("confirm", "uma").value();
+  Result code = e->issue_otp("confirm", "uma").value();
+  Result other = e->issue_token("confirm", "vic").value();
+  EXPECT_EQ(e->inspect("confirm", "uma")->active_tokens, 3);
+  EXPECT_TRUE(e->revoke_token(t1.secret.view()).value());
+  EXPECT_FALSE(e->revoke_token(t1.secret.view()).value());
+  EXPECT_FALSE(e->revoke_token("garbage").value());
+  EXPECT_EQ(e->verify_token(t1.secret.view(), "confirm")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->revoke_all("confirm", "uma").value(), 3);  // two tokens and the code
+  EXPECT_EQ(e->verify_token(t2.secret.view(), "confirm")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_token(t3.secret.view(), "confirm")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_otp("confirm", "uma", code.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_token(other.secret.view(), "confirm")->outcome, Outcome::verified);
+  EXPECT_EQ(e->revoke_all("confirm", "uma").value(), 0);
+}
+
+// ---------------------------------------------------------------- magic links
+
+TEST_P(Conformance, MagicLinkPeekThenConsume) {
+  auto e = engine();
+  IssueOptions o;
+  o.payload = "/welcome";
+  Result l = e->issue_link("login", "wes@example.com", "https://app.example.com/magic?src=mail#x", o).value();
+  EXPECT_EQ(l.outcome, Outcome::issued);
+  EXPECT_EQ(l.url, "https://app.example.com/magic?src=mail&token=" + std::string(l.secret.view()) + "#x");
+  Result peek = e->peek_link(l.secret.view(), "login").value();
+  EXPECT_EQ(peek.outcome, Outcome::valid);
+  EXPECT_EQ(peek.identifier, "wes@example.com");
+  Result used = e->consume_link(l.secret.view(), "login").value();
+  EXPECT_EQ(used.outcome, Outcome::verified);
+  EXPECT_EQ(used.payload.view(), "/welcome");
+  EXPECT_EQ(e->consume_link(l.secret.view(), "login")->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, LinkParameterNameFollowsThePolicy) {
+  Policy p;
+  p.link_param = "t";
+  auto e = engine(with_policy("invite", p));
+  Result l = e->issue_link("invite", "xia", "https://e.com/join").value();
+  EXPECT_EQ(l.url, "https://e.com/join?t=" + std::string(l.secret.view()));
+}
+
+TEST_P(Conformance, LinksAndTokensAreNotInterchangeable) {
+  auto e = engine();
+  Result l = e->issue_link("login", "yan", "https://e.com/m").value();
+  Result t = e->issue_token("login", "yan").value();
+  EXPECT_EQ(e->verify_token(l.secret.view(), "login")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->consume_link(t.secret.view(), "login")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->consume_link(l.secret.view(), "login")->outcome, Outcome::verified);
+  EXPECT_EQ(e->verify_token(t.secret.view(), "login")->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, BadBaseUrlStoresNothing) {
+  auto e = engine();
+  auto r = e->issue_link("login", "zed", "ftp://e.com/m");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::invalid_argument);
+  EXPECT_EQ(e->inspect("login", "zed")->active_tokens, 0);
+}
+
+TEST_P(Conformance, UsingOneResetLinkRevokesTheOthers) {
+  Policy p;
+  p.revoke_all_on_use = true;
+  auto e = engine(with_policy("reset-password", p));
+  Result l1 = e->issue_link("reset-password", "abe", "https://e.com/reset").value();
+  Result l2 = e->issue_link("reset-password", "abe", "https://e.com/reset").value();
+  Result code = e->issue_otp("reset-password", "abe").value();
+  EXPECT_EQ(e->peek_link(l1.secret.view(), "reset-password")->outcome, Outcome::valid);  // peek revokes nothing
+  EXPECT_EQ(e->consume_link(l2.secret.view(), "reset-password")->outcome, Outcome::verified);
+  EXPECT_EQ(e->consume_link(l1.secret.view(), "reset-password")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_otp("reset-password", "abe", code.secret.view())->outcome, Outcome::not_found);
+}
+
+// ---------------------------------------------------------------- keys and secrecy
+
+TEST_P(Conformance, RecordsMadeBeforeAKeyRotationStillVerify) {
+  Key old_key = generate_key(1), new_key = generate_key(2);
+  Config before;
+  before.keys = KeySet{old_key, {}};
+  auto e1 = engine(before);
+  Result code = e1->issue_otp("login", "bea").value();
+  Result token = e1->issue_token("confirm", "bea", IssueOptions{"p", seconds(0)}).value();
+  Result link = e1->issue_link("login", "bea", "https://e.com/m").value();
+
+  Config after;
+  after.keys = KeySet{new_key, {old_key}};
+  auto e2 = engine(after);
+  EXPECT_EQ(e2->inspect("login", "bea")->outcome, Outcome::valid);
+  EXPECT_EQ(e2->verify_otp("login", "bea", code.secret.view())->outcome, Outcome::verified);
+  Result t = e2->verify_token(token.secret.view(), "confirm").value();
+  EXPECT_EQ(t.outcome, Outcome::verified);
+  EXPECT_EQ(t.payload.view(), "p");
+  EXPECT_EQ(e2->revoke_all("login", "bea").value(), 1);  // the link, under the old key's group
+  EXPECT_EQ(e2->consume_link(link.secret.view(), "login")->outcome, Outcome::not_found);
+
+  Result fresh = e1->issue_otp("login", "cal").value();
+  Config retired;
+  retired.keys = KeySet{new_key, {}};
+  auto e3 = engine(retired);
+  EXPECT_EQ(e3->verify_otp("login", "cal", fresh.secret.view())->outcome, Outcome::not_found);
+}
+
+TEST_P(Conformance, EnginesWithDifferentKeysDoNotSeeEachOther) {
+  auto a = engine();
+  Config other;
+  other.keys = KeySet{generate_key(1), {}};
+  auto b = engine(other);
+  Result code = a->issue_otp("login", "dee").value();
+  EXPECT_EQ(b->verify_otp("login", "dee", code.secret.view())->outcome, Outcome::not_found);
+  Result token = a->issue_token("confirm", "dee").value();
+  EXPECT_EQ(b->verify_token(token.secret.view(), "confirm")->outcome, Outcome::not_found);
+  EXPECT_EQ(a->verify_otp("login", "dee", code.secret.view())->outcome, Outcome::verified);
+}
+
+TEST_P(Conformance, NothingSecretReachesTheStoreInTheClear) {
+  auto recorder = std::make_shared<RecordingStore>(harness->store());
+  Config c;
+  c.keys = KeySet{key, {}};
+  c.policies["verify-email"].reissue = Reissue::resend_same;
+  auto e = Engine::create(c, recorder).value();
+  const std::string id = "secret.person@example.com";
+  const std::string payload = "PAYLOAD-new-address@example.org";
+  IssueOptions o;
+  o.payload = payload;
+  Result code = e->issue_otp("verify-email", id, o).value();
+  e->verify_otp("verify-email", id, wrong_code(code.secret.view())).value();
+  Result token = e->issue_token("confirm", id, o).value();
+  Result link = e->issue_link("login", id, "https://e.com/m", o).value();
+  e->peek_link(link.secret.view(), "login").value();
+  e->verify_token(token.secret.view(), "confirm").value();
+  e->verify_otp("verify-email", id, code.secret.view()).value();
+  e->inspect("login", id).value();
+
+  const std::string token_secret = std::string(token.secret.view());
+  for (const std::string& field : recorder->seen()) {
+    EXPECT_EQ(field.find(id), std::string::npos);
+    EXPECT_EQ(field.find("secret.person"), std::string::npos);
+    EXPECT_EQ(field.find(payload), std::string::npos);
+    EXPECT_EQ(field.find("PAYLOAD"), std::string::npos);
+    EXPECT_EQ(field.find(code.secret.view()), std::string::npos) << "the code appears in a store field";
+    EXPECT_EQ(field.find(token_secret), std::string::npos);
+    EXPECT_EQ(field.find(token_secret.substr(24)), std::string::npos);  // the secret part
+    EXPECT_EQ(field.find(link.secret.view()), std::string::npos);
+  }
+  EXPECT_GT(recorder->seen().size(), 10u);
+}
+
+// ---------------------------------------------------------------- asynchronous forms
+
+TEST_P(Conformance, AsynchronousCallsCompleteExactlyOnce) {
+  auto e = engine();
+  std::atomic<int> calls{0};
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<Expected<Result>> issued;
+  e->issue_otp("login", "eve", IssueOptions{}, [&](Expected<Result> r) {
+    std::lock_guard<std::mutex> lock(m);
+    issued.emplace(std::move(r));
+    ++calls;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, seconds(10), [&] { return issued.has_value(); }));
+  }
+  ASSERT_TRUE(issued->has_value());
+  std::optional<Expected<Result>> verified;
+  e->verify_otp("login", "eve", (*issued)->secret.view(), [&](Expected<Result> r) {
+    std::lock_guard<std::mutex> lock(m);
+    verified.emplace(std::move(r));
+    ++calls;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, seconds(10), [&] { return verified.has_value(); }));
+  EXPECT_EQ((*verified)->outcome, Outcome::verified);
+  EXPECT_EQ(calls.load(), 2);
+}
+
+}  // namespace
+}  // namespace verikit::test

@@ -1,0 +1,150 @@
+// Unit tests: keyed hashing, sealing, encodings, code generation (distribution included).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "crypto/crypto.hpp"
+#include "support/stats.hpp"
+
+namespace verikit::detail {
+namespace {
+
+KeyRing ring_of(std::initializer_list<std::uint8_t> ids) {
+  KeySet set;
+  bool first = true;
+  for (auto id : ids) {
+    Key k = generate_key(id);
+    if (first) set.current = k;
+    else set.previous.push_back(k);
+    first = false;
+  }
+  return KeyRing::from(set).value();
+}
+
+TEST(Base64Url, RoundTripsEveryLengthAndIsUrlSafe) {
+  ASSERT_TRUE(crypto_init());
+  for (std::size_t n = 0; n < 70; ++n) {
+    std::string raw = random_bytes(n);
+    std::string text = base64url_encode(raw);
+    EXPECT_EQ(text.find_first_of("+/="), std::string::npos);
+    auto back = base64url_decode(text);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(*back, raw);
+  }
+  EXPECT_FALSE(base64url_decode("ab+c").has_value());
+  EXPECT_FALSE(base64url_decode("abc=").has_value());
+  EXPECT_FALSE(base64url_decode("a b").has_value());
+}
+
+TEST(KeyedHash, FieldsAreLengthDelimited) {
+  KeyRing ring = ring_of({1});
+  const auto& k = ring.current().index;
+  EXPECT_NE(keyed_hash(k, 16, {"ab", "c"}), keyed_hash(k, 16, {"a", "bc"}));
+  EXPECT_NE(keyed_hash(k, 16, {"a:b", "c"}), keyed_hash(k, 16, {"a", "b:c"}));
+  EXPECT_EQ(keyed_hash(k, 16, {"a", "b"}), keyed_hash(k, 16, {"a", "b"}));
+  EXPECT_NE(group_tag(ring.current(), "login", "a:b"), group_tag(ring.current(), "login:a", "b"));
+}
+
+TEST(KeyedHash, DependsOnTheKey) {
+  KeyRing a = ring_of({1}), b = ring_of({1});
+  EXPECT_NE(group_tag(a.current(), "login", "alice"), group_tag(b.current(), "login", "alice"));
+  EXPECT_NE(secret_hash(a.current(), "g", "123456"), secret_hash(b.current(), "g", "123456"));
+  EXPECT_EQ(group_tag(a.current(), "login", "alice").size(), 22u);
+  EXPECT_EQ(secret_hash(a.current(), "g", "123456").size(), kHashBytes);
+}
+
+TEST(KeyRing, RejectsDuplicateIds) {
+  KeySet set{generate_key(3), {generate_key(3)}};
+  auto ring = KeyRing::from(set);
+  ASSERT_FALSE(ring.has_value());
+  EXPECT_EQ(ring.error().code, Errc::config);
+}
+
+TEST(Seal, RoundTripsAndAuthenticatesContext) {
+  KeyRing ring = ring_of({7, 2});
+  std::string sealed = seal(ring.current(), std::string("pay\0load", 8), "ctx-1");
+  EXPECT_EQ(static_cast<std::uint8_t>(sealed[0]), 7);
+  EXPECT_EQ(sealed.find("pay"), std::string::npos);
+  auto opened = open(ring, sealed, "ctx-1");
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(opened->view(), std::string_view("pay\0load", 8));
+
+  auto moved = open(ring, sealed, "ctx-2");  // the same blob under another record
+  ASSERT_FALSE(moved.has_value());
+  EXPECT_EQ(moved.error().code, Errc::crypto);
+
+  std::string tampered = sealed;
+  tampered.back() ^= 1;
+  EXPECT_FALSE(open(ring, tampered, "ctx-1").has_value());
+  EXPECT_FALSE(open(ring, sealed.substr(0, 20), "ctx-1").has_value());
+
+  KeyRing other = ring_of({9});
+  auto unknown = open(other, sealed, "ctx-1");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message.find("key id 7"), std::string::npos);
+}
+
+TEST(Seal, PreviousKeysStillOpen) {
+  Key old_key = generate_key(1), new_key = generate_key(2);
+  KeyRing before = KeyRing::from(KeySet{old_key, {}}).value();
+  KeyRing after = KeyRing::from(KeySet{new_key, {old_key}}).value();
+  std::string sealed = seal(before.current(), "secret", "c");
+  ASSERT_TRUE(open(after, sealed, "c").has_value());
+}
+
+TEST(ConstantTimeEqual, ComparesContentAndLength) {
+  EXPECT_TRUE(equal_ct("abc", "abc"));
+  EXPECT_FALSE(equal_ct("abc", "abd"));
+  EXPECT_FALSE(equal_ct("abc", "abcd"));
+  EXPECT_TRUE(equal_ct("", ""));
+}
+
+TEST(RandomCode, HasTheRequestedLengthAndAlphabet) {
+  for (Alphabet a : {Alphabet::digits, Alphabet::unambiguous}) {
+    const std::string_view symbols = alphabet_symbols(a);
+    for (int len = 4; len <= 10; ++len) {
+      Secret code = random_code(len, a);
+      ASSERT_EQ(code.size(), static_cast<std::size_t>(len));
+      for (char c : code.view()) EXPECT_NE(symbols.find(c), std::string_view::npos) << c;
+    }
+  }
+  EXPECT_EQ(alphabet_symbols(Alphabet::unambiguous).find_first_of("01OIL"), std::string_view::npos);
+  EXPECT_EQ(alphabet_symbols(Alphabet::unambiguous).size(), 31u);
+}
+
+// Chi-square goodness of fit of symbol counts, per position and overall. The threshold is the
+// 1e-6 upper quantile: a correct generator fails about once in a million runs.
+void expect_uniform(Alphabet alphabet, int length, int samples) {
+  const std::string_view symbols = alphabet_symbols(alphabet);
+  std::vector<std::vector<double>> per_position(length, std::vector<double>(symbols.size(), 0));
+  for (int i = 0; i < samples; ++i) {
+    Secret code = random_code(length, alphabet);
+    for (int p = 0; p < length; ++p) per_position[p][symbols.find(code.view()[p])] += 1;
+  }
+  const double limit = test::chi_square_quantile(static_cast<int>(symbols.size()) - 1, 1e-6);
+  for (int p = 0; p < length; ++p) {
+    const double chi = test::chi_square(per_position[p]);
+    EXPECT_LT(chi, limit) << "position " << p << " of " << length;
+  }
+}
+
+TEST(RandomCode, DigitsAreUniformAtEveryPosition) { expect_uniform(Alphabet::digits, 6, 60000); }
+TEST(RandomCode, UnambiguousSymbolsAreUniformAtEveryPosition) { expect_uniform(Alphabet::unambiguous, 8, 60000); }
+
+TEST(RandomCode, TheUniformityCheckCatchesModuloBias) {
+  // What a naive generator does: a random byte modulo 10 favours 0-5 (26 vs 25 of 256).
+  std::vector<double> counts(10, 0);
+  for (int i = 0; i < 600000; ++i) counts[static_cast<unsigned char>(random_bytes(1)[0]) % 10] += 1;
+  EXPECT_GT(test::chi_square(counts), test::chi_square_quantile(9, 1e-6));
+}
+
+TEST(RandomCode, CodesDoNotRepeatMoreThanChanceAllows) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) seen.insert(std::string(random_code(10, Alphabet::digits).view()));
+  EXPECT_GE(seen.size(), 1999u);  // 2000 draws from 1e10: a repeat has probability 2e-4
+}
+
+}  // namespace
+}  // namespace verikit::detail

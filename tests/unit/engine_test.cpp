@@ -1,0 +1,95 @@
+// Unit tests of the engine around its store: configuration, keys and failing closed.
+#include <gtest/gtest.h>
+
+#include "support/stores.hpp"
+
+namespace verikit::test {
+namespace {
+
+TEST(EngineCreate, EmbeddedStoreWorksWithoutAKey) {
+  auto e = Engine::create(Config{});
+  ASSERT_TRUE(e.has_value());
+  Result code = (*e)->issue_otp("login", "ann").value();
+  EXPECT_EQ((*e)->verify_otp("login", "ann", code.secret.view())->outcome, Outcome::verified);
+}
+
+TEST(EngineCreate, EphemeralKeysDifferPerEngine) {
+  auto store = make_memory_store();
+  auto a = Engine::create(Config{}, store).value();
+  auto b = Engine::create(Config{}, store).value();
+  Result code = a->issue_otp("login", "ann").value();
+  EXPECT_EQ(b->verify_otp("login", "ann", code.secret.view())->outcome, Outcome::not_found);
+}
+
+TEST(EngineCreate, ASharedStoreNeedsAKey) {
+  auto shared = std::make_shared<FaultyStore>(make_error(Errc::store_unavailable, "down"), true);
+  auto e = Engine::create(Config{}, shared);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code, Errc::config);
+  EXPECT_NE(e.error().message.find("key"), std::string::npos);
+  Config keyed;
+  keyed.keys = KeySet{generate_key(1), {}};
+  EXPECT_TRUE(Engine::create(keyed, shared).has_value());
+}
+
+TEST(EngineCreate, StoreUrlsAreChecked) {
+  Config c;
+  c.store_url = "redis://127.0.0.1:6379";
+  EXPECT_EQ(Engine::create(c).error().code, Errc::unsupported);
+  c.store_url = "postgres://x";
+  EXPECT_EQ(Engine::create(c).error().code, Errc::config);
+  c.store_url = "memory://";
+  EXPECT_TRUE(Engine::create(c).has_value());
+}
+
+TEST(EngineCreate, BadPoliciesAndKeysAreConfigErrors) {
+  Config c;
+  c.policies["login"].otp_length = 2;
+  auto e = Engine::create(c);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code, Errc::config);
+  EXPECT_NE(e.error().message.find("login"), std::string::npos);
+  Config dup;
+  dup.keys = KeySet{generate_key(4), {generate_key(4)}};
+  EXPECT_EQ(Engine::create(dup).error().code, Errc::config);
+  EXPECT_EQ(Engine::create(Config{}, nullptr).error().code, Errc::invalid_argument);
+}
+
+TEST(FailClosed, StoreErrorsAreErrorsNeverOutcomes) {
+  auto store = std::make_shared<FaultyStore>(make_error(Errc::store_unavailable, "connection refused"));
+  auto e = Engine::create(Config{}, store).value();
+  auto issued = e->issue_otp("login", "ann");
+  ASSERT_FALSE(issued.has_value());
+  EXPECT_EQ(issued.error().code, Errc::store_unavailable);
+  auto v = e->verify_otp("login", "ann", "123456");
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().code, Errc::store_unavailable);
+  Result token = Engine::create(Config{})->get()->issue_token("x", "y").value();
+  EXPECT_FALSE(e->verify_token(token.secret.view()).has_value());
+  EXPECT_FALSE(e->revoke_all("login", "ann").has_value());
+  EXPECT_FALSE(e->inspect("login", "ann").has_value());
+  EXPECT_FALSE(e->revoke_otp("login", "ann").has_value());
+}
+
+TEST(FailClosed, AStoreClaimingSuccessWithForgedDataIsAnError) {
+  auto store = std::make_shared<FaultyStore>(make_error(Errc::store_unavailable, "unused"));
+  VerifyReply forged;
+  forged.outcome = Outcome::verified;
+  forged.sealed_identity = std::string(60, 'x');
+  forged.sealed_payload = std::string(60, 'y');
+  store->verify_reply = forged;
+  Config c;
+  c.keys = KeySet{generate_key(1), {}};
+  auto e = Engine::create(c, store).value();
+  auto issuer = Engine::create(c).value();
+  Result token = issuer->issue_token("confirm", "ann").value();
+  auto r = e->verify_token(token.secret.view(), "confirm");
+  ASSERT_FALSE(r.has_value()) << "a verified reply that does not authenticate must not be verified";
+  EXPECT_EQ(r.error().code, Errc::crypto);
+  auto otp = e->verify_otp("login", "ann", "123456");
+  ASSERT_FALSE(otp.has_value());
+  EXPECT_EQ(otp.error().code, Errc::crypto);
+}
+
+}  // namespace
+}  // namespace verikit::test
