@@ -3,7 +3,8 @@
 # Run as root (or with sudo available). Safe to run again.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build pkg-config libsodium-dev libgtest-dev valgrind)
+packages=(g++ cmake ninja-build pkg-config libsodium-dev libhiredis-dev libssl-dev openssl redis-server redis-tools
+          libgtest-dev valgrind)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -54,11 +54,25 @@ struct KeySet {
   std::vector<Key> previous;
 };
 
+// How to reach Redis when the store URL is redis://, rediss:// or unix://. Query options in
+// the URL override these (see the README).
+struct RedisOptions {
+  std::chrono::milliseconds connect_timeout{2000};  // TCP + TLS + AUTH/SELECT
+  std::chrono::milliseconds command_timeout{2000};  // a request never waits longer for its reply
+  int pool_size = 2;                 // connections, pipelined by the client's I/O thread: 1-64
+  std::string tls_ca_file;           // PEM; empty: the system's trust store
+  std::string tls_cert_file;         // client certificate (PEM), optional
+  std::string tls_key_file;          // its private key (PEM)
+  std::string tls_server_name;       // SNI and the name checked; empty: the URL's host
+  bool tls_verify = true;            // verify the server certificate (keep it on)
+};
+
 struct Config {
   std::optional<KeySet> keys;  // none: an ephemeral key (embedded store only)
   Policy default_policy;       // for purposes without a policy of their own
   std::map<std::string, Policy, std::less<>> policies;
   std::string store_url = "memory://";
+  RedisOptions redis;
   std::string key_prefix = "vk";
 
   const Policy& policy_for(std::string_view purpose) const {

@@ -1,0 +1,293 @@
+// verikit::redis — the client's queue and I/O thread (auto-pipelining, timeouts, reconnection).
+#include "redis/client.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "redis/connection.hpp"
+
+namespace verikit::redis {
+namespace {
+
+constexpr std::chrono::milliseconds kBackoffMin{50};
+constexpr std::chrono::milliseconds kBackoffMax{2000};
+
+struct SslCtxDeleter {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+
+std::string tls_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += out.empty() ? "" : "; ";
+    out += buf;
+  }
+  return out;
+}
+
+Expected<std::unique_ptr<SSL_CTX, SslCtxDeleter>> make_tls_context(const RedisOptions& o) {
+  std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) return make_error(Errc::config, "TLS: cannot create a context: " + tls_errors());
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  if (o.tls_verify) {
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    const int ok = o.tls_ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
+                                         : SSL_CTX_load_verify_locations(ctx.get(), o.tls_ca_file.c_str(), nullptr);
+    if (ok != 1) return make_error(Errc::config, "TLS: cannot load CA '" + o.tls_ca_file + "': " + tls_errors());
+  } else {
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  }
+  if (!o.tls_cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.tls_cert_file.c_str()) != 1)
+      return make_error(Errc::config, "TLS: cannot load client certificate '" + o.tls_cert_file + "': " + tls_errors());
+    if (SSL_CTX_use_PrivateKey_file(ctx.get(), o.tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx.get()) != 1)
+      return make_error(Errc::config, "TLS: cannot load client key '" + o.tls_key_file + "': " + tls_errors());
+  }
+  return ctx;
+}
+
+}  // namespace
+
+struct Client::Impl {
+  Endpoint endpoint;
+  std::unique_ptr<SSL_CTX, SslCtxDeleter> tls;
+  std::vector<std::unique_ptr<Connection>> connections;
+  int wake_fd = -1;
+
+  // Shared with submitting threads.
+  std::mutex mutex;
+  std::vector<Request> submitted;
+  bool wake_pending = false;
+  bool stopping = false;
+
+  // First connection result, for connect().
+  std::condition_variable first_cv;
+  std::optional<Status> first_result;
+
+  // I/O thread only.
+  std::deque<Request> backlog;
+  std::size_t next = 0;
+  std::thread io;
+
+  ~Impl() {
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  void wake() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+
+  void submit(Request r) {
+    bool signal = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      if (stopping) {
+        lock.unlock();
+        r.done(make_error(Errc::store_unavailable, "the Redis client is shutting down"));
+        return;
+      }
+      submitted.push_back(std::move(r));
+      signal = !wake_pending;
+      wake_pending = true;
+    }
+    if (signal) wake();
+  }
+
+  void report_first(Status s) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!first_result) {
+      first_result = std::move(s);
+      first_cv.notify_all();
+    }
+  }
+
+  void connection_failed(Connection& c, const Error& e, SteadyClock::time_point now) {
+    const bool was_ready = c.state() == Connection::State::ready;
+    c.fail(e);
+    if (!was_ready) ++c.failures;
+    const auto backoff = std::min<std::chrono::milliseconds>(kBackoffMax, kBackoffMin * (1 << std::min(c.failures, 6)));
+    c.retry_at = now + (was_ready ? std::chrono::milliseconds(0) : backoff);
+    // Only the first attempt of all reports to connect(): a later one keeps retrying.
+    if (e.code == Errc::config) report_first(e);
+    else if (std::all_of(connections.begin(), connections.end(), [](auto& x) { return x->failures > 0; }))
+      report_first(e);
+  }
+
+  void start_due(SteadyClock::time_point now) {
+    for (auto& c : connections) {
+      if (c->state() != Connection::State::down || now < c->retry_at) continue;
+      if (auto s = c->start(now); !s) connection_failed(*c, s.error(), now);
+      else if (c->state() == Connection::State::ready) report_first(Unit{});
+    }
+  }
+
+  Connection* pick_ready() {
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+      Connection& c = *connections[(next + i) % connections.size()];
+      if (c.state() == Connection::State::ready) {
+        next = (next + i + 1) % connections.size();
+        return &c;
+      }
+    }
+    return nullptr;
+  }
+
+  void dispatch(SteadyClock::time_point now) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      for (Request& r : submitted) backlog.push_back(std::move(r));
+      submitted.clear();
+      wake_pending = false;
+    }
+    std::vector<Connection*> touched;
+    while (!backlog.empty()) {
+      Connection* c = pick_ready();
+      if (c == nullptr) break;
+      (void)c->send(std::move(backlog.front()));
+      backlog.pop_front();
+      if (std::find(touched.begin(), touched.end(), c) == touched.end()) touched.push_back(c);
+    }
+    for (Connection* c : touched)
+      if (auto s = c->flush(); !s) connection_failed(*c, s.error(), now);
+    // No connection up and none on its way: fail fast rather than queue into the void.
+    const bool any_hope = std::any_of(connections.begin(), connections.end(), [](auto& c) {
+      return c->state() != Connection::State::down || c->failures == 0;
+    });
+    if (!backlog.empty() && !any_hope) {
+      std::string why = connections.front()->last_error;
+      fail_backlog(make_error(Errc::store_unavailable, why.empty() ? "Redis is unreachable" : why));
+    }
+    while (!backlog.empty() && backlog.front().deadline <= now) {
+      Request r = std::move(backlog.front());
+      backlog.pop_front();
+      r.done(make_error(Errc::timeout, "no connection to Redis at " + endpoint.describe() + " within " +
+                                           std::to_string(endpoint.options.command_timeout.count()) + " ms"));
+    }
+  }
+
+  void fail_backlog(const Error& e) {
+    std::deque<Request> failed;
+    failed.swap(backlog);
+    for (Request& r : failed) r.done(e);
+  }
+
+  void loop() {
+    std::vector<pollfd> fds;
+    for (;;) {
+      auto now = SteadyClock::now();
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (stopping) break;
+      }
+      start_due(now);
+      dispatch(now);
+      for (auto& c : connections)
+        if (auto d = c->deadline(); d && *d <= now) connection_failed(*c, c->deadline_error(), now);
+
+      // Sleep until an event, a deadline or a reconnection is due.
+      auto wake_at = now + std::chrono::seconds(1);
+      for (auto& c : connections) {
+        if (auto d = c->deadline()) wake_at = std::min(wake_at, *d);
+        if (c->state() == Connection::State::down) wake_at = std::min(wake_at, c->retry_at);
+      }
+      if (!backlog.empty()) wake_at = std::min(wake_at, backlog.front().deadline);
+      fds.clear();
+      fds.push_back(pollfd{wake_fd, POLLIN, 0});
+      for (auto& c : connections) fds.push_back(pollfd{c->fd(), c->wanted_events(), 0});
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count();
+      const int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000)));
+      if (n < 0) continue;
+      if (fds[0].revents & POLLIN) {
+        std::uint64_t v = 0;
+        [[maybe_unused]] auto r = ::read(wake_fd, &v, sizeof v);
+      }
+      now = SteadyClock::now();
+      for (std::size_t i = 0; i < connections.size(); ++i) {
+        Connection& c = *connections[i];
+        if (fds[i + 1].fd < 0 || fds[i + 1].revents == 0 || c.state() == Connection::State::down) continue;
+        const bool was_ready = c.state() == Connection::State::ready;
+        if (auto s = c.on_events(fds[i + 1].revents); !s) connection_failed(c, s.error(), now);
+        else if (!was_ready && c.state() == Connection::State::ready) report_first(Unit{});
+      }
+    }
+    // Shutdown: every request still pending fails, exactly once.
+    const Error closing = make_error(Errc::store_unavailable, "the Redis client is shutting down");
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      for (Request& r : submitted) backlog.push_back(std::move(r));
+      submitted.clear();
+    }
+    fail_backlog(closing);
+    for (auto& c : connections) c->fail(closing);
+    report_first(closing);
+  }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Client::~Client() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake();
+  if (impl_->io.joinable()) impl_->io.join();
+}
+
+Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
+  auto impl = std::make_unique<Impl>();
+  impl->endpoint = endpoint;
+  if (endpoint.tls) {
+    auto ctx = make_tls_context(endpoint.options);
+    if (!ctx) return std::move(ctx).error();
+    impl->tls = std::move(ctx).value();
+  }
+  impl->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl->wake_fd < 0) return make_error(Errc::internal, "eventfd failed");
+  for (int i = 0; i < endpoint.options.pool_size; ++i)
+    impl->connections.push_back(std::make_unique<Connection>(impl->endpoint, impl->tls.get()));
+  Impl* raw = impl.get();
+  std::unique_ptr<Client> client(new Client(std::move(impl)));
+  raw->io = std::thread([raw] { raw->loop(); });
+  std::unique_lock<std::mutex> lock(raw->mutex);
+  raw->first_cv.wait(lock, [raw] { return raw->first_result.has_value(); });
+  Status first = *raw->first_result;
+  lock.unlock();
+  if (!first) return std::move(first).error();
+  return client;
+}
+
+void Client::command(const std::vector<std::string_view>& args, ReplyCallback done) {
+  Request r{format_command(args), std::move(done), SteadyClock::now() + impl_->endpoint.options.command_timeout};
+  impl_->submit(std::move(r));
+}
+
+Expected<Reply> Client::command_sync(const std::vector<std::string_view>& args) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<Expected<Reply>> result;
+  command(args, [&](Expected<Reply> r) {
+    std::lock_guard<std::mutex> lock(m);
+    result.emplace(std::move(r));
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(m);
+  cv.wait(lock, [&] { return result.has_value(); });
+  return std::move(*result);
+}
+
+const Endpoint& Client::endpoint() const noexcept { return impl_->endpoint; }
+
+}  // namespace verikit::redis

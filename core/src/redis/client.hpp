@@ -1,0 +1,48 @@
+// verikit::redis — the Redis client: requests from any thread are formatted on the caller's
+// thread, queued, written in batches by one I/O thread over a small pool of connections
+// (auto-pipelining) and matched to replies in order. Every request completes exactly once:
+// with a reply (error replies included), or with an error (timeout, connection lost, shutdown).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "redis/endpoint.hpp"
+#include "redis/reply.hpp"
+#include "verikit/error.hpp"
+
+namespace verikit::redis {
+
+using ReplyCallback = std::function<void(Expected<Reply>)>;
+
+class Client {
+ public:
+  // Starts the I/O thread and waits until a connection is ready (TCP/Unix, TLS, AUTH, SELECT)
+  // or the first attempt fails: a wrong password, a bad certificate or an unreachable server is
+  // reported here, clearly. Later failures are retried with backoff.
+  static Expected<std::unique_ptr<Client>> connect(const Endpoint& endpoint);
+
+  // Fails every request still pending (exactly once each) and stops the I/O thread.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Thread-safe. `done` runs on the I/O thread (must not block), or on the calling thread if
+  // the client is already shutting down. A request that may have reached the server is never
+  // sent again: if its connection breaks, it fails.
+  void command(const std::vector<std::string_view>& args, ReplyCallback done);
+  Expected<Reply> command_sync(const std::vector<std::string_view>& args);
+
+  const Endpoint& endpoint() const noexcept;
+
+  struct Impl;
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace verikit::redis

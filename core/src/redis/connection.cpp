@@ -1,0 +1,368 @@
+// verikit::redis — one connection's transport (TCP/Unix, TLS), handshake and reply matching.
+#include "redis/connection.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace verikit::redis {
+namespace {
+
+Error unavailable(const Endpoint& ep, const std::string& what) {
+  return make_error(Errc::store_unavailable, "Redis at " + ep.describe() + ": " + what);
+}
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string tls_error_text() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? "TLS error" : out;
+}
+
+Reply convert(const redisReply* r) {
+  Reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING: out.type = Reply::Type::string; break;
+    case REDIS_REPLY_STATUS: out.type = Reply::Type::status; break;
+    case REDIS_REPLY_ERROR: out.type = Reply::Type::error; break;
+    case REDIS_REPLY_INTEGER: out.type = Reply::Type::integer; break;
+    case REDIS_REPLY_NIL: out.type = Reply::Type::nil; break;
+    case REDIS_REPLY_ARRAY: out.type = Reply::Type::array; break;
+    default: out.type = Reply::Type::error; out.str = "unknown reply type"; return out;
+  }
+  if (r->type == REDIS_REPLY_INTEGER) out.integer = r->integer;
+  if (r->str != nullptr) out.str.assign(r->str, r->len);
+  if (r->type == REDIS_REPLY_ARRAY) {
+    out.elements.reserve(r->elements);
+    for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_command(const std::vector<std::string_view>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (std::string_view a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* cmd = nullptr;
+  const int n = redisFormatCommandArgv(&cmd, static_cast<int>(args.size()), argv.data(), lens.data());
+  if (n < 0 || cmd == nullptr) throw std::bad_alloc();
+  std::string out(cmd, static_cast<std::size_t>(n));
+  redisFreeCommand(cmd);
+  return out;
+}
+
+Connection::Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context)
+    : endpoint_(endpoint), tls_context_(tls_context) {}
+
+Connection::~Connection() { close_socket(); }
+
+void Connection::close_socket() {
+  if (ssl_ != nullptr) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (reader_ != nullptr) {
+    redisReaderFree(reader_);
+    reader_ = nullptr;
+  }
+  wbuf_.clear();
+  wpos_ = 0;
+  tls_wants_write_ = false;
+  handshake_left_ = 0;
+  handshake_error_.reset();
+  state_ = State::down;
+}
+
+void Connection::fail(const Error& error) {
+  last_error = error.message;
+  std::deque<Request> failed;
+  failed.swap(in_flight_);
+  close_socket();
+  for (Request& r : failed) r.done(error);
+}
+
+Status Connection::start(SteadyClock::time_point now) {
+  close_socket();
+  connect_deadline_ = now + endpoint_.options.connect_timeout;
+  int fd = -1;
+  int rc = -1;
+  if (endpoint_.unix_socket) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (endpoint_.path.size() >= sizeof addr.sun_path) return unavailable(endpoint_, "socket path is too long");
+    std::memcpy(addr.sun_path, endpoint_.path.c_str(), endpoint_.path.size() + 1);
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return unavailable(endpoint_, "socket: " + errno_text(errno));
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  } else {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    const std::string port = std::to_string(endpoint_.port);
+    if (int gai = ::getaddrinfo(endpoint_.host.c_str(), port.c_str(), &hints, &res); gai != 0)
+      return unavailable(endpoint_, std::string("cannot resolve host: ") + gai_strerror(gai));
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, &freeaddrinfo);
+    fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return unavailable(endpoint_, "socket: " + errno_text(errno));
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
+  }
+  fd_ = fd;
+  reader_ = redisReaderCreate();
+  if (reader_ == nullptr) throw std::bad_alloc();
+  reader_->maxbuf = 0;  // keep the read buffer: no free/realloc churn under load
+  if (rc == 0) {
+    state_ = State::connecting;
+    return on_connected();
+  }
+  if (errno != EINPROGRESS && errno != EAGAIN) {
+    const Error e = unavailable(endpoint_, "connect: " + errno_text(errno));
+    close_socket();
+    return e;
+  }
+  state_ = State::connecting;
+  return Unit{};
+}
+
+short Connection::wanted_events() const noexcept {
+  switch (state_) {
+    case State::down: return 0;
+    case State::connecting: return POLLOUT;
+    case State::tls: return static_cast<short>(POLLIN | (tls_wants_write_ ? POLLOUT : 0));
+    default: return static_cast<short>(POLLIN | (wpos_ < wbuf_.size() || tls_wants_write_ ? POLLOUT : 0));
+  }
+}
+
+std::optional<SteadyClock::time_point> Connection::deadline() const {
+  if (state_ == State::connecting || state_ == State::tls || state_ == State::handshake) return connect_deadline_;
+  if (state_ == State::ready && !in_flight_.empty()) return in_flight_.front().deadline;
+  return std::nullopt;
+}
+
+Error Connection::deadline_error() const {
+  if (state_ == State::ready)
+    return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
+                                         std::to_string(endpoint_.options.command_timeout.count()) + " ms");
+  return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + ": connect timed out after " +
+                                       std::to_string(endpoint_.options.connect_timeout.count()) + " ms");
+}
+
+Status Connection::on_events(short revents) {
+  if (state_ == State::connecting) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return unavailable(endpoint_, "connect: " + errno_text(err));
+    if ((revents & (POLLOUT | POLLERR | POLLHUP)) == 0) return Unit{};
+    return on_connected();
+  }
+  if (state_ == State::tls) return tls_handshake();
+  if ((revents & (POLLIN | POLLERR | POLLHUP)) != 0 || (ssl_ != nullptr && SSL_pending(ssl_) > 0) ||
+      (tls_wants_write_ && (revents & POLLOUT))) {
+    if (auto s = read_available(); !s) return s;
+  }
+  if ((revents & POLLOUT) != 0) return write_pending();
+  return Unit{};
+}
+
+Status Connection::on_connected() {
+  if (!endpoint_.tls) return begin_handshake();
+  ssl_ = SSL_new(tls_context_);
+  if (ssl_ == nullptr) return unavailable(endpoint_, "TLS: " + tls_error_text());
+  SSL_set_fd(ssl_, fd_);
+  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  const std::string& name = endpoint_.options.tls_server_name.empty() ? endpoint_.host : endpoint_.options.tls_server_name;
+  in6_addr ip{};
+  const bool is_ip = ::inet_pton(AF_INET, name.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, name.c_str(), &ip) == 1;
+  if (!is_ip) SSL_set_tlsext_host_name(ssl_, name.c_str());
+  if (endpoint_.options.tls_verify) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+    if (is_ip) X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+    else SSL_set1_host(ssl_, name.c_str());
+  }
+  state_ = State::tls;
+  return tls_handshake();
+}
+
+Status Connection::tls_handshake() {
+  ERR_clear_error();
+  const int rc = SSL_connect(ssl_);
+  if (rc == 1) {
+    tls_wants_write_ = false;
+    return begin_handshake();
+  }
+  const int err = SSL_get_error(ssl_, rc);
+  if (err == SSL_ERROR_WANT_READ) {
+    tls_wants_write_ = false;
+    return Unit{};
+  }
+  if (err == SSL_ERROR_WANT_WRITE) {
+    tls_wants_write_ = true;
+    return Unit{};
+  }
+  std::string why = tls_error_text();
+  const long verify = SSL_get_verify_result(ssl_);
+  if (verify != X509_V_OK) why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+  return unavailable(endpoint_, "TLS handshake: " + why);
+}
+
+Status Connection::begin_handshake() {
+  state_ = State::handshake;
+  auto step = [this](const char* what) {
+    return [this, what](Expected<Reply> r) {
+      if (r && r->is_error() && !handshake_error_)
+        handshake_error_ = make_error(Errc::config, "Redis at " + endpoint_.describe() + ": " + what + " failed: " + r->str);
+      --handshake_left_;
+    };
+  };
+  auto push = [this](std::string bytes, ReplyCallback done) {
+    wbuf_ += bytes;
+    in_flight_.push_back(Request{std::move(bytes), std::move(done), connect_deadline_});
+    ++handshake_left_;
+  };
+  if (!endpoint_.password.empty()) {
+    if (endpoint_.username.empty()) push(format_command({"AUTH", endpoint_.password}), step("AUTH"));
+    else push(format_command({"AUTH", endpoint_.username, endpoint_.password}), step("AUTH"));
+  }
+  if (endpoint_.db != 0) push(format_command({"SELECT", std::to_string(endpoint_.db)}), step("SELECT"));
+  for (Request& r : in_flight_) r.bytes.clear();  // written from wbuf_; not kept twice
+  if (handshake_left_ == 0) {
+    state_ = State::ready;
+    failures = 0;
+    return Unit{};
+  }
+  return write_pending();
+}
+
+Status Connection::send(Request request) {
+  wbuf_ += request.bytes;
+  request.bytes.clear();
+  in_flight_.push_back(std::move(request));
+  return Unit{};
+}
+
+Status Connection::flush() { return wpos_ < wbuf_.size() ? write_pending() : Status(Unit{}); }
+
+Status Connection::write_pending() {
+  while (wpos_ < wbuf_.size()) {
+    const char* p = wbuf_.data() + wpos_;
+    const std::size_t n = wbuf_.size() - wpos_;
+    if (ssl_ != nullptr) {
+      ERR_clear_error();
+      const int w = SSL_write(ssl_, p, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
+      if (w <= 0) {
+        const int err = SSL_get_error(ssl_, w);
+        if (err == SSL_ERROR_WANT_WRITE) return Unit{};
+        if (err == SSL_ERROR_WANT_READ) return Unit{};  // renegotiation: POLLIN is always wanted
+        return unavailable(endpoint_, "TLS write: " + tls_error_text());
+      }
+      wpos_ += static_cast<std::size_t>(w);
+    } else {
+      const ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return Unit{};
+        if (errno == EINTR) continue;
+        return unavailable(endpoint_, "write: " + errno_text(errno));
+      }
+      wpos_ += static_cast<std::size_t>(w);
+    }
+  }
+  wbuf_.clear();
+  wpos_ = 0;
+  return Unit{};
+}
+
+Status Connection::read_available() {
+  char buf[64 * 1024];
+  tls_wants_write_ = false;
+  for (;;) {
+    ssize_t n = 0;
+    if (ssl_ != nullptr) {
+      ERR_clear_error();
+      const int r = SSL_read(ssl_, buf, sizeof buf);
+      if (r <= 0) {
+        const int err = SSL_get_error(ssl_, r);
+        if (err == SSL_ERROR_WANT_READ) break;
+        if (err == SSL_ERROR_WANT_WRITE) {
+          tls_wants_write_ = true;
+          break;
+        }
+        if (err == SSL_ERROR_ZERO_RETURN) return unavailable(endpoint_, "connection closed by the server");
+        if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) return unavailable(endpoint_, "connection closed by the server");
+        return unavailable(endpoint_, "TLS read: " + tls_error_text());
+      }
+      n = r;
+    } else {
+      n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR) continue;
+        return unavailable(endpoint_, "read: " + errno_text(errno));
+      }
+      if (n == 0) return unavailable(endpoint_, "connection closed by the server");
+    }
+    if (redisReaderFeed(reader_, buf, static_cast<std::size_t>(n)) != REDIS_OK)
+      return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": unreadable reply");
+    if (auto s = complete_replies(); !s) return s;
+    if (state_ == State::down) return Unit{};
+    if (static_cast<std::size_t>(n) < sizeof buf && (ssl_ == nullptr || SSL_pending(ssl_) == 0)) break;
+  }
+  return Unit{};
+}
+
+Status Connection::complete_replies() {
+  for (;;) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
+      return make_error(Errc::store_protocol,
+                        "Redis at " + endpoint_.describe() + ": protocol error: " + std::string(reader_->errstr));
+    if (raw == nullptr) return Unit{};
+    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw), &freeReplyObject);
+    if (in_flight_.empty())
+      return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": a reply nobody asked for");
+    Request request = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    request.done(convert(reply.get()));
+    if (state_ == State::handshake) {
+      if (handshake_error_) return *handshake_error_;
+      if (handshake_left_ == 0) {
+        state_ = State::ready;
+        failures = 0;
+      }
+    }
+  }
+}
+
+}  // namespace verikit::redis

@@ -1,0 +1,168 @@
+// verikit::redis — Redis URL parsing.
+#include "redis/endpoint.hpp"
+
+#include <charconv>
+
+namespace verikit::redis {
+namespace {
+
+Error bad(const std::string& why) { return make_error(Errc::config, "Redis URL: " + why); }
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+    if (ec != std::errc() || p != s.data() + i + 3) return std::nullopt;
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return out;
+}
+
+template <class T>
+bool to_number(std::string_view s, T& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+Status apply_option(Endpoint& ep, std::string_view name, std::string_view raw) {
+  auto value = percent_decode(raw);
+  if (!value) return bad("bad percent-encoding in option " + std::string(name));
+  long long n = 0;
+  auto number = [&](long long lo, long long hi) {
+    return to_number(*value, n) && n >= lo && n <= hi;
+  };
+  RedisOptions& o = ep.options;
+  if (name == "db") {
+    if (!number(0, 1 << 20)) return bad("db must be a non-negative integer");
+    ep.db = static_cast<int>(n);
+  } else if (name == "connect_timeout_ms") {
+    if (!number(1, 600000)) return bad("connect_timeout_ms must be 1..600000");
+    o.connect_timeout = std::chrono::milliseconds(n);
+  } else if (name == "command_timeout_ms") {
+    if (!number(1, 600000)) return bad("command_timeout_ms must be 1..600000");
+    o.command_timeout = std::chrono::milliseconds(n);
+  } else if (name == "pool_size") {
+    if (!number(1, 64)) return bad("pool_size must be 1..64");
+    o.pool_size = static_cast<int>(n);
+  } else if (name == "tls_ca") {
+    o.tls_ca_file = *value;
+  } else if (name == "tls_cert") {
+    o.tls_cert_file = *value;
+  } else if (name == "tls_key") {
+    o.tls_key_file = *value;
+  } else if (name == "tls_server_name") {
+    o.tls_server_name = *value;
+  } else if (name == "tls_verify") {
+    if (*value != "0" && *value != "1") return bad("tls_verify must be 0 or 1");
+    o.tls_verify = *value == "1";
+  } else {
+    return bad("unknown option '" + std::string(name) + "'");
+  }
+  return Unit{};
+}
+
+}  // namespace
+
+bool is_redis_url(std::string_view url) noexcept {
+  return url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://");
+}
+
+std::string Endpoint::describe() const {
+  if (unix_socket) return "unix:" + path;
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Expected<Endpoint> parse_endpoint(std::string_view url, const RedisOptions& base) {
+  Endpoint ep;
+  ep.options = base;
+  std::string_view rest;
+  if (url.starts_with("redis://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("rediss://")) {
+    rest = url.substr(9);
+    ep.tls = true;
+  } else if (url.starts_with("unix://")) {
+    rest = url.substr(7);
+    ep.unix_socket = true;
+  } else {
+    return bad("must start with redis://, rediss:// or unix://");
+  }
+  for (char c : rest)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad("contains a space or a control character");
+
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+
+  if (ep.unix_socket) {
+    if (rest.empty() || rest.front() != '/') return bad("unix:// needs an absolute socket path (unix:///path)");
+    auto path = percent_decode(rest);
+    if (!path) return bad("bad percent-encoding in the socket path");
+    ep.path = *path;
+  } else {
+    std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view path = authority.size() < rest.size() ? rest.substr(authority.size() + 1) : std::string_view{};
+    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+      std::string_view userinfo = authority.substr(0, at);
+      authority = authority.substr(at + 1);
+      auto colon = userinfo.find(':');
+      auto user = percent_decode(userinfo.substr(0, colon));
+      auto pass = percent_decode(colon == std::string_view::npos ? std::string_view{} : userinfo.substr(colon + 1));
+      if (!user || !pass) return bad("bad percent-encoding in the credentials");
+      if (colon == std::string_view::npos) {
+        ep.password = *user;  // redis://secret@host: a password alone
+      } else {
+        ep.username = *user;
+        ep.password = *pass;
+      }
+    }
+    std::string_view port;
+    if (authority.starts_with('[')) {
+      auto close = authority.find(']');
+      if (close == std::string_view::npos) return bad("unclosed '[' in an IPv6 host");
+      ep.host = authority.substr(1, close - 1);
+      std::string_view after = authority.substr(close + 1);
+      if (!after.empty()) {
+        if (after.front() != ':') return bad("unexpected characters after the IPv6 host");
+        port = after.substr(1);
+      }
+    } else {
+      auto colon = authority.rfind(':');
+      ep.host = authority.substr(0, colon);
+      if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    }
+    if (ep.host.empty()) return bad("has no host");
+    if (!port.empty() && (!to_number(port, ep.port) || ep.port < 1 || ep.port > 65535))
+      return bad("port must be 1..65535");
+    if (!path.empty() && (!to_number(path, ep.db) || ep.db < 0)) return bad("the path must be a database number");
+  }
+
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query = pair.size() < query.size() ? query.substr(pair.size() + 1) : std::string_view{};
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos) return bad("option '" + std::string(pair) + "' has no value");
+    if (auto s = apply_option(ep, pair.substr(0, eq), pair.substr(eq + 1)); !s) return std::move(s).error();
+  }
+  if (ep.options.pool_size < 1 || ep.options.pool_size > 64) return bad("pool_size must be 1..64");
+  if (ep.options.connect_timeout.count() <= 0 || ep.options.command_timeout.count() <= 0)
+    return bad("timeouts must be positive");
+  if (!ep.tls && (!ep.options.tls_ca_file.empty() || !ep.options.tls_cert_file.empty()))
+    return bad("TLS files were given for a plain connection: use rediss://");
+  if (ep.options.tls_cert_file.empty() != ep.options.tls_key_file.empty())
+    return bad("a TLS client certificate needs its key, and a key its certificate");
+  return ep;
+}
+
+}  // namespace verikit::redis

@@ -1,0 +1,413 @@
+// Integration tests of the Redis client against redis-server processes the tests start.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <barrier>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "redis/client.hpp"
+#include "support/redis_server.hpp"
+
+namespace verikit::redis {
+namespace {
+
+using namespace std::chrono_literals;
+using test::RedisServer;
+using test::RedisServerOptions;
+
+std::unique_ptr<Client> connect(const std::string& url, RedisOptions options = {}) {
+  auto ep = parse_endpoint(url, options);
+  EXPECT_TRUE(ep.has_value()) << (ep ? "" : ep.error().message);
+  auto c = Client::connect(*ep);
+  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().message);
+  return c ? std::move(c).value() : nullptr;
+}
+
+Reply ok(Expected<Reply> r) {
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+  return r ? std::move(r).value() : Reply{};
+}
+
+// Counts completions and waits for a number of them.
+struct Tally {
+  std::mutex m;
+  std::condition_variable cv;
+  int done = 0, errors = 0;
+  std::vector<Errc> codes;
+  void add(const Expected<Reply>& r) {
+    std::lock_guard<std::mutex> lock(m);
+    ++done;
+    if (!r) {
+      ++errors;
+      codes.push_back(r.error().code);
+    }
+    cv.notify_all();
+  }
+  bool wait(int n, std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(m);
+    return cv.wait_for(lock, limit, [&] { return done >= n; });
+  }
+};
+
+// ----------------------------------------------------------------- URLs
+
+TEST(Endpoint, ParsesEveryForm) {
+  auto a = parse_endpoint("redis://user:p%40ss@example.com:6380/3?command_timeout_ms=250&pool_size=4").value();
+  EXPECT_EQ(a.host, "example.com");
+  EXPECT_EQ(a.port, 6380);
+  EXPECT_EQ(a.db, 3);
+  EXPECT_EQ(a.username, "user");
+  EXPECT_EQ(a.password, "p@ss");
+  EXPECT_EQ(a.options.command_timeout, 250ms);
+  EXPECT_EQ(a.options.pool_size, 4);
+  EXPECT_FALSE(a.tls);
+  EXPECT_EQ(a.describe(), "example.com:6380");  // no credentials in messages
+
+  auto b = parse_endpoint("rediss://secret@[::1]/?tls_ca=/ca.pem&tls_server_name=redis.local&tls_verify=1").value();
+  EXPECT_TRUE(b.tls);
+  EXPECT_EQ(b.host, "::1");
+  EXPECT_EQ(b.port, 6379);
+  EXPECT_EQ(b.password, "secret");
+  EXPECT_TRUE(b.username.empty());
+  EXPECT_EQ(b.options.tls_ca_file, "/ca.pem");
+  EXPECT_EQ(b.options.tls_server_name, "redis.local");
+
+  auto c = parse_endpoint("unix:///var/run/redis.sock?db=2").value();
+  EXPECT_TRUE(c.unix_socket);
+  EXPECT_EQ(c.path, "/var/run/redis.sock");
+  EXPECT_EQ(c.db, 2);
+}
+
+TEST(Endpoint, RejectsBadUrlsClearly) {
+  for (const char* bad : {"http://x", "redis://", "redis://:6379", "redis://h:0", "redis://h:70000", "redis://h:x",
+                          "redis://h/notadb", "redis://h?pool_size=0", "redis://h?pool_size=65", "redis://h?nope=1",
+                          "redis://h?tls_verify=2", "redis://h?tls_ca=/x", "unix://relative", "redis://h k",
+                          "redis://[::1", "rediss://h?tls_cert=/c", "redis://h?command_timeout_ms=0",
+                          "redis://h?db"}) {
+    auto r = parse_endpoint(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code, Errc::config) << bad;
+    EXPECT_NE(r.error().message.find("Redis URL"), std::string::npos) << r.error().message;
+  }
+  EXPECT_TRUE(is_redis_url("rediss://h"));
+  EXPECT_FALSE(is_redis_url("memory://"));
+}
+
+// ----------------------------------------------------------------- replies
+
+TEST(RedisClient, EveryReplyType) {
+  RedisServer server;
+  auto c = connect(server.url());
+  ASSERT_TRUE(c);
+  Reply status = ok(c->command_sync({"SET", "k", "v"}));
+  EXPECT_EQ(status.type, Reply::Type::status);
+  EXPECT_EQ(status.str, "OK");
+  Reply str = ok(c->command_sync({"GET", "k"}));
+  EXPECT_EQ(str.type, Reply::Type::string);
+  EXPECT_EQ(str.str, "v");
+  EXPECT_TRUE(ok(c->command_sync({"GET", "missing"})).is_nil());
+  Reply integer = ok(c->command_sync({"INCRBY", "n", "-42"}));
+  EXPECT_EQ(integer.type, Reply::Type::integer);
+  EXPECT_EQ(integer.integer, -42);
+  Reply err = ok(c->command_sync({"INCR", "k"}));
+  EXPECT_TRUE(err.is_error());
+  EXPECT_NE(err.str.find("not an integer"), std::string::npos);
+  Reply nested = ok(c->command_sync({"EVAL", "return {1, 'two', {3, 'four'}, false}", "0"}));
+  ASSERT_EQ(nested.type, Reply::Type::array);
+  ASSERT_EQ(nested.elements.size(), 4u);
+  EXPECT_EQ(nested.elements[0].integer, 1);
+  EXPECT_EQ(nested.elements[1].str, "two");
+  ASSERT_EQ(nested.elements[2].elements.size(), 2u);
+  EXPECT_EQ(nested.elements[2].elements[1].str, "four");
+  EXPECT_TRUE(nested.elements[3].is_nil());
+  Reply empty = ok(c->command_sync({"LRANGE", "nolist", "0", "-1"}));
+  EXPECT_EQ(empty.type, Reply::Type::array);
+  EXPECT_TRUE(empty.elements.empty());
+}
+
+TEST(RedisClient, LargeAndBinarySafeValues) {
+  RedisServer server;
+  auto c = connect(server.url());
+  ASSERT_TRUE(c);
+  std::string big(1 << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 256);
+  const std::string key("bin\0key\r\n", 9);
+  EXPECT_EQ(ok(c->command_sync({"SET", key, big})).str, "OK");
+  Reply back = ok(c->command_sync({"GET", key}));
+  EXPECT_EQ(back.str.size(), big.size());
+  EXPECT_TRUE(back.str == big);
+  EXPECT_EQ(ok(c->command_sync({"STRLEN", key})).integer, 1 << 20);
+  EXPECT_EQ(ok(c->command_sync({"SET", "empty", ""})).str, "OK");
+  EXPECT_EQ(ok(c->command_sync({"GET", "empty"})).str, "");
+}
+
+TEST(RedisClient, UnixSocketAndDatabaseSelection) {
+  RedisServer server;
+  auto c = connect("unix://" + server.unix_socket() + "?db=5");
+  ASSERT_TRUE(c);
+  ok(c->command_sync({"SET", "where", "db5"}));
+  EXPECT_NE(server.cli("-n 5 GET where").find("db5"), std::string::npos);
+  EXPECT_EQ(server.cli("-n 0 GET where"), "\n");
+  auto tcp = connect(server.url() + "/5");
+  EXPECT_EQ(ok(tcp->command_sync({"GET", "where"})).str, "db5");
+}
+
+// ----------------------------------------------------------------- concurrency
+
+TEST(RedisClient, ManyThreadsEveryCallbackExactlyOnce) {
+  RedisServer server;
+  auto c = connect(server.url(), RedisOptions{.pool_size = 2});
+  ASSERT_TRUE(c);
+  constexpr int kThreads = 8, kPerThread = 5000;
+  std::vector<std::vector<long long>> seen(kThreads);
+  std::vector<std::mutex> locks(kThreads);
+  Tally tally;
+  std::barrier start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      const std::string key = "counter:" + std::to_string(t);
+      start.arrive_and_wait();
+      for (int i = 0; i < kPerThread; ++i)
+        c->command({"INCR", key}, [&, t](Expected<Reply> r) {
+          if (r) {
+            std::lock_guard<std::mutex> lock(locks[t]);
+            seen[t].push_back(r->integer);
+          }
+          tally.add(r);
+        });
+    });
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(tally.wait(kThreads * kPerThread, 30s));
+  EXPECT_EQ(tally.errors, 0);
+  EXPECT_EQ(tally.done, kThreads * kPerThread);
+  for (int t = 0; t < kThreads; ++t) {
+    std::set<long long> values(seen[t].begin(), seen[t].end());
+    EXPECT_EQ(values.size(), static_cast<std::size_t>(kPerThread));  // each INCR answered once
+    EXPECT_EQ(*values.rbegin(), kPerThread);
+  }
+}
+
+TEST(RedisClient, OneConnectionRepliesInOrder) {
+  RedisServer server;
+  auto c = connect(server.url(), RedisOptions{.pool_size = 1});
+  ASSERT_TRUE(c);
+  std::vector<long long> order;
+  Tally tally;
+  for (int i = 0; i < 20000; ++i)
+    c->command({"INCR", "seq"}, [&](Expected<Reply> r) {
+      order.push_back(r ? r->integer : -1);  // callbacks run on the one I/O thread
+      tally.add(r);
+    });
+  ASSERT_TRUE(tally.wait(20000, 30s));
+  for (int i = 0; i < 20000; ++i) ASSERT_EQ(order[i], i + 1);
+}
+
+// ----------------------------------------------------------------- TLS and AUTH
+
+TEST(RedisClient, TlsVerifiedByCa) {
+  RedisServer server(RedisServerOptions{.tls = true});
+  auto c = connect(server.url());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(ok(c->command_sync({"PING"})).str, "PONG");
+  auto by_name = connect("rediss://localhost:" + std::to_string(server.port()) + "?tls_ca=" + server.ca_file());
+  ASSERT_TRUE(by_name);
+  std::string big(300000, 'x');
+  EXPECT_EQ(ok(by_name->command_sync({"SET", "big", big})).str, "OK");
+  EXPECT_EQ(ok(by_name->command_sync({"GET", "big"})).str.size(), big.size());
+}
+
+TEST(RedisClient, TlsFailsAgainstTheWrongCaOrName) {
+  RedisServer server(RedisServerOptions{.tls = true});
+  const std::string base = "rediss://127.0.0.1:" + std::to_string(server.port());
+  auto wrong_ca = Client::connect(parse_endpoint(base + "?tls_ca=" + server.other_ca_file()).value());
+  ASSERT_FALSE(wrong_ca.has_value());
+  EXPECT_EQ(wrong_ca.error().code, Errc::store_unavailable);
+  EXPECT_NE(wrong_ca.error().message.find("certificate verification failed"), std::string::npos)
+      << wrong_ca.error().message;
+  auto wrong_name = Client::connect(
+      parse_endpoint(base + "?tls_ca=" + server.ca_file() + "&tls_server_name=evil.example").value());
+  ASSERT_FALSE(wrong_name.has_value());
+  EXPECT_NE(wrong_name.error().message.find("certificate"), std::string::npos) << wrong_name.error().message;
+  auto plain = Client::connect(parse_endpoint("redis://127.0.0.1:" + std::to_string(server.port()) +
+                                              "?connect_timeout_ms=500&command_timeout_ms=500").value());
+  if (plain) EXPECT_FALSE((*plain)->command_sync({"PING"}).has_value());  // TLS port, plain client
+}
+
+TEST(RedisClient, AuthWithPasswordAndAclUser) {
+  RedisServer server(RedisServerOptions{.extra_args = {"--requirepass", "s3cret"}});
+  const std::string hostport = "127.0.0.1:" + std::to_string(server.port());
+  auto pw = connect("redis://:s3cret@" + hostport);
+  ASSERT_TRUE(pw);
+  EXPECT_EQ(ok(pw->command_sync({"PING"})).str, "PONG");
+  ok(pw->command_sync({"ACL", "SETUSER", "app", "on", ">apppw", "~*", "+@all"}));
+  auto acl = connect("redis://app:apppw@" + hostport + "/2");
+  ASSERT_TRUE(acl);
+  EXPECT_EQ(ok(acl->command_sync({"ACL", "WHOAMI"})).str, "app");
+
+  auto wrong = Client::connect(parse_endpoint("redis://:nope@" + hostport).value());
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().code, Errc::config);
+  EXPECT_NE(wrong.error().message.find("AUTH failed"), std::string::npos) << wrong.error().message;
+  EXPECT_EQ(wrong.error().message.find("nope"), std::string::npos) << "the password must not be echoed";
+  auto none = connect("redis://" + hostport);
+  ASSERT_TRUE(none);  // connects; commands are refused by the server
+  EXPECT_NE(ok(none->command_sync({"GET", "x"})).str.find("NOAUTH"), std::string::npos);
+}
+
+// ----------------------------------------------------------------- faults
+
+TEST(RedisClient, ServerKilledMidLoadFailsInFlightRequests) {
+  RedisServer server;
+  auto c = connect(server.url(), RedisOptions{.command_timeout = 3000ms});
+  ASSERT_TRUE(c);
+  Tally tally;
+  std::atomic<bool> stop{false};
+  std::atomic<int> sent{0};
+  std::thread load([&] {
+    while (!stop) {  // keeps about 2000 requests in flight until told to stop
+      int done = 0;
+      {
+        std::lock_guard<std::mutex> lock(tally.m);
+        done = tally.done;
+      }
+      if (sent - done > 2000) {
+        std::this_thread::yield();
+        continue;
+      }
+      c->command({"INCR", "x"}, [&](Expected<Reply> r) { tally.add(r); });
+      ++sent;
+    }
+  });
+  std::this_thread::sleep_for(100ms);
+  server.kill();
+  std::this_thread::sleep_for(100ms);
+  stop = true;
+  load.join();
+  // Every request completes (reply or error), none hangs.
+  ASSERT_TRUE(tally.wait(sent.load(), 10s)) << tally.done << " of " << sent.load() << " completed";
+  EXPECT_EQ(tally.done, sent.load());
+  EXPECT_GT(tally.errors, 0);
+  for (Errc code : tally.codes) EXPECT_TRUE(code == Errc::store_unavailable || code == Errc::timeout);
+  auto after = c->command_sync({"PING"});
+  ASSERT_FALSE(after.has_value());
+  EXPECT_EQ(after.error().code, Errc::store_unavailable);
+}
+
+TEST(RedisClient, RecoversAfterAServerRestart) {
+  RedisServer server;
+  auto c = connect(server.url());
+  ASSERT_TRUE(c);
+  ok(c->command_sync({"SET", "a", "1"}));
+  server.restart();
+  bool recovered = false;
+  for (int i = 0; i < 100 && !recovered; ++i) {
+    auto r = c->command_sync({"PING"});
+    recovered = r.has_value() && r->str == "PONG";
+    if (!recovered) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(recovered);
+}
+
+TEST(RedisClient, CommandTimeoutFiresOnAStoppedServer) {
+  RedisServer server;
+  auto c = connect(server.url(), RedisOptions{.command_timeout = 300ms});
+  ASSERT_TRUE(c);
+  server.pause();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c->command_sync({"PING"});
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  server.resume();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::timeout);
+  EXPECT_NE(r.error().message.find("did not reply within 300 ms"), std::string::npos) << r.error().message;
+  EXPECT_GE(waited, 250ms);
+  EXPECT_LT(waited, 3s);
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    back = c->command_sync({"PING"}).has_value();
+    if (!back) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(back) << "the client reconnects after a timeout";
+}
+
+TEST(RedisClient, CommandTimeoutFiresDuringDebugSleep) {
+  RedisServer server;
+  auto c = connect(server.url(), RedisOptions{.command_timeout = 300ms, .pool_size = 1});
+  auto other = connect(server.url());
+  ASSERT_TRUE(c && other);
+  Tally sleeper;
+  other->command({"DEBUG", "SLEEP", "1.5"}, [&](Expected<Reply> r) { sleeper.add(r); });
+  std::this_thread::sleep_for(100ms);
+  auto r = c->command_sync({"GET", "x"});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::timeout);
+  ASSERT_TRUE(sleeper.wait(1, 10s));
+}
+
+TEST(RedisClient, ConnectionRefusedIsAClearErrorAtOnce) {
+  const int port = test::free_port();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto c = Client::connect(parse_endpoint("redis://127.0.0.1:" + std::to_string(port)).value());
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code, Errc::store_unavailable);
+  EXPECT_NE(c.error().message.find("Connection refused"), std::string::npos) << c.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+}
+
+TEST(RedisClient, ConnectTimeoutFiresWhenTheServerNeverAnswers) {
+  // A listener that never accepts, its backlog already full: new SYNs are not answered.
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(lfd, 0), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 8; ++i) {
+    int f = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(f, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(f);
+  }
+  std::this_thread::sleep_for(50ms);
+  // A password makes the handshake wait for a reply too, so the timeout covers either case.
+  const std::string url = "redis://:pw@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "?connect_timeout_ms=400";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto c = Client::connect(parse_endpoint(url).value());
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code, Errc::timeout);
+  EXPECT_NE(c.error().message.find("connect timed out after 400 ms"), std::string::npos) << c.error().message;
+  EXPECT_GE(waited, 350ms);
+  EXPECT_LT(waited, 5s);
+  for (int f : fillers) ::close(f);
+  ::close(lfd);
+}
+
+TEST(RedisClient, ShutdownCompletesEveryPendingRequestOnce) {
+  RedisServer server;
+  Tally tally;
+  {
+    auto c = connect(server.url(), RedisOptions{.command_timeout = 10000ms});
+    ASSERT_TRUE(c);
+    server.pause();
+    for (int i = 0; i < 1000; ++i) c->command({"INCR", "x"}, [&](Expected<Reply> r) { tally.add(r); });
+    std::this_thread::sleep_for(50ms);
+  }  // destroyed with 1000 requests in flight
+  server.resume();
+  EXPECT_EQ(tally.done, 1000);
+  EXPECT_EQ(tally.errors, 1000);
+  for (Errc code : tally.codes) EXPECT_EQ(code, Errc::store_unavailable);
+}
+
+}  // namespace
+}  // namespace verikit::redis

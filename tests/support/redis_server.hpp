@@ -1,0 +1,52 @@
+// Test support: a redis-server of the test's own on a free loopback port, in a temporary
+// folder, stopped (and its folder removed) when the object is destroyed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace verikit::test {
+
+struct RedisServerOptions {
+  std::vector<std::string> extra_args;  // e.g. {"--requirepass", "pw"}
+  bool tls = false;                     // serve TLS only, with a CA and certificate made here
+};
+
+class RedisServer {
+ public:
+  explicit RedisServer(RedisServerOptions options = {});
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  int port() const { return port_; }
+  std::string url() const;           // redis://127.0.0.1:PORT or rediss://... with the CA
+  const std::string& dir() const { return dir_; }
+  std::string ca_file() const { return dir_ + "/ca.crt"; }
+  std::string other_ca_file() const { return dir_ + "/other-ca.crt"; }
+  std::string unix_socket() const { return dir_ + "/redis.sock"; }
+
+  void kill();     // SIGKILL and reap
+  void restart();  // start again on the same port
+  void pause();    // SIGSTOP
+  void resume();   // SIGCONT
+
+  // Runs redis-cli against the server and returns its output (for test set-up and checks).
+  std::string cli(const std::string& args) const;
+
+ private:
+  void start();
+  void make_certificates();
+  RedisServerOptions options_;
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// A free TCP port on 127.0.0.1 (bound, then released).
+int free_port();
+
+}  // namespace verikit::test
