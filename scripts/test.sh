@@ -21,9 +21,9 @@ step "AddressSanitizer + UndefinedBehaviorSanitizer"
 bash "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=address,undefined
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure
 
-step "ThreadSanitizer: the concurrency tests"
+step "ThreadSanitizer: the concurrency tests and the Redis client"
 bash "$root/scripts/build.sh" "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=thread
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/build-tsan" -j "$jobs" --output-on-failure \
-  -R 'ManyThreads|OneEngineFromManyThreads|Asynchronous'
+  -R 'ManyThreads|OneEngineFromManyThreads|Asynchronous|RedisClient|RedisStore'
 
 step "all test stages passed"

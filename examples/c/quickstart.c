@@ -6,9 +6,11 @@
  *   quickstart [path/to/libverikit.so.0] [store-url]
  */
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "verikit.h"
 
@@ -48,15 +50,23 @@ static const char *text(const verikit_result *r, int (*get)(const verikit_result
   return data;
 }
 
+/* Runs on the calling thread (embedded store) or on verikit's I/O thread (Redis): it only
+ * records the outcome. */
 static void on_verified(void *user, int error, const char *message, verikit_result *result) {
-  int *status = user;
+  atomic_int *status = user;
   if (error != VERIKIT_OK) {
     fprintf(stderr, "async verify failed: %s\n", message);
-    *status = -1;
+    atomic_store(status, -1);
     return;
   }
-  *status = status_of(result);
+  atomic_store(status, status_of(result));
   vk_verikit_result_free(result);
+}
+
+static int wait_for_status(atomic_int *status) {
+  struct timespec tick = {0, 1000000};
+  for (int i = 0; i < 10000 && atomic_load(status) == -2; i++) nanosleep(&tick, NULL);
+  return atomic_load(status);
 }
 
 static int load(const char *path) {
@@ -138,11 +148,12 @@ int main(int argc, char **argv) {
   check(vk_verikit_otp_issue(&r, engine, "login", user, strlen(user), NULL) == VERIKIT_OK, "otp_issue 2");
   snprintf(code, sizeof code, "%s", text(r, vk_verikit_result_secret));
   vk_verikit_result_free(r);
-  int async_status = -2;
+  atomic_int async_status = -2;
   check(vk_verikit_otp_verify_async(engine, "login", user, strlen(user), code, strlen(code), on_verified,
                                     &async_status) == VERIKIT_OK, "otp_verify_async");
-  printf("async verify %s -> %s\n\n", code, vk_verikit_status_name(async_status));
-  check(async_status == VERIKIT_STATUS_VERIFIED, "async verification of the right code");
+  int done_status = wait_for_status(&async_status);
+  printf("async verify %s -> %s\n\n", code, vk_verikit_status_name(done_status));
+  check(done_status == VERIKIT_STATUS_VERIFIED, "async verification of the right code");
 
   /* ---- Token: issue with a payload, verify by the token alone ---- */
   printf("== token (purpose confirm-api) ==\n");

@@ -97,11 +97,20 @@ TEST(CApi, ReachableErrorCodesCarryMessages) {
   EXPECT_EQ(verikit_otp_issue(&r.r, eng.e, "login", "a", 1, &o), VERIKIT_E_VERSION);
   EXPECT_EQ(verikit_issue_options_init(&o, 0), VERIKIT_E_VERSION);
 
-  // VERIKIT_E_UNSUPPORTED and a bad store URL
+  // A shared store without a key, an unreachable one, a bad store URL
   verikit_engine* e = nullptr;
   ASSERT_EQ(verikit_config_set_store(c, "redis://127.0.0.1:1"), VERIKIT_OK);
-  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_UNSUPPORTED);
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_CONFIG);
+  EXPECT_NE(std::string(verikit_error_message()).find("key"), std::string::npos);
   EXPECT_EQ(e, nullptr);
+  uint8_t k1[VERIKIT_KEY_BYTES] = {9};
+  ASSERT_EQ(verikit_config_set_key(c, 1, k1, sizeof k1), VERIKIT_OK);
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_STORE_UNAVAILABLE);
+  EXPECT_NE(std::string(verikit_error_message()).find("127.0.0.1:1"), std::string::npos);
+  ASSERT_EQ(verikit_config_set_store(c, "redis://127.0.0.1:1?pool_size=0"), VERIKIT_OK);
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_CONFIG);
+  verikit_config_free(c);
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
   ASSERT_EQ(verikit_config_set_store(c, "nope://"), VERIKIT_OK);
   EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_CONFIG);
   ASSERT_EQ(verikit_config_set_store(c, "memory://"), VERIKIT_OK);

@@ -1,7 +1,9 @@
 // Test support: redis-server processes for tests.
 #include "support/redis_server.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -111,6 +113,13 @@ void RedisServer::start() {
 
   pid_ = ::fork();
   if (pid_ == 0) {
+    // The server must not hold the test's output open (a pipe reader would wait for it).
+    const int null_fd = ::open("/dev/null", O_RDWR);
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+    ::dup2(null_fd, STDERR_FILENO);
+    // Stop with the test process, even if it dies without running destructors.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -35,7 +35,10 @@ TEST(EngineCreate, ASharedStoreNeedsAKey) {
 TEST(EngineCreate, StoreUrlsAreChecked) {
   Config c;
   c.store_url = "redis://127.0.0.1:6379";
-  EXPECT_EQ(Engine::create(c).error().code, Errc::unsupported);
+  EXPECT_EQ(Engine::create(c).error().code, Errc::config) << "a shared store without a key";
+  c.keys = KeySet{generate_key(1), {}};
+  c.store_url = "redis://127.0.0.1:6379?pool_size=99";
+  EXPECT_EQ(Engine::create(c).error().code, Errc::config);
   c.store_url = "postgres://x";
   EXPECT_EQ(Engine::create(c).error().code, Errc::config);
   c.store_url = "memory://";

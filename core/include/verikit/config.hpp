@@ -74,6 +74,9 @@ struct Config {
   std::string store_url = "memory://";
   RedisOptions redis;
   std::string key_prefix = "vk";
+  // Warnings found at start (e.g. a Redis eviction policy that could drop credentials).
+  // Empty: written to stderr.
+  std::function<void(std::string_view)> on_warning;
 
   const Policy& policy_for(std::string_view purpose) const {
     auto it = policies.find(purpose);

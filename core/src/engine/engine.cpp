@@ -3,7 +3,9 @@
 
 #include "engine/engine_impl.hpp"
 #include "engine/inputs.hpp"
+#include "redis/endpoint.hpp"
 #include "verikit/memory_store.hpp"
+#include "verikit/redis_store.hpp"
 
 namespace verikit {
 namespace detail {
@@ -48,10 +50,16 @@ const Config& Engine::config() const noexcept { return impl_->config; }
 Expected<std::shared_ptr<Engine>> Engine::create(Config config) {
   const std::string& url = config.store_url;
   if (url == "memory://" || url == "memory:" || url.empty()) return create(std::move(config), make_memory_store());
-  const auto scheme_end = url.find("://");
-  const std::string scheme = scheme_end == std::string::npos ? url : url.substr(0, scheme_end);
-  if (scheme == "redis" || scheme == "rediss" || scheme == "unix")
-    return make_error(Errc::unsupported, "store '" + scheme + "://' is not available in this build of verikit");
+  if (redis::is_redis_url(url)) {
+    // Checked before connecting: a shared store without a key is a configuration error.
+    if (!config.keys)
+      return make_error(Errc::config, "a shared store needs a configured key: every process must hash and "
+                                      "encrypt with the same key");
+    if (auto s = validate(config); !s) return std::move(s).error();
+    auto store = make_redis_store(config);
+    if (!store) return std::move(store).error();
+    return create(std::move(config), std::move(store).value());
+  }
   return make_error(Errc::config, "store URL must start with memory://, redis://, rediss:// or unix://");
 }
 

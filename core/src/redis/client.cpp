@@ -235,7 +235,7 @@ struct Client::Impl {
   }
 };
 
-Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Client::~Client() {
   {
@@ -243,11 +243,13 @@ Client::~Client() {
     impl_->stopping = true;
   }
   impl_->wake();
-  if (impl_->io.joinable()) impl_->io.join();
+  if (!impl_->io.joinable()) return;
+  if (impl_->io.get_id() == std::this_thread::get_id()) impl_->io.detach();
+  else impl_->io.join();
 }
 
 Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_shared<Impl>();
   impl->endpoint = endpoint;
   if (endpoint.tls) {
     auto ctx = make_tls_context(endpoint.options);
@@ -259,8 +261,8 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
   for (int i = 0; i < endpoint.options.pool_size; ++i)
     impl->connections.push_back(std::make_unique<Connection>(impl->endpoint, impl->tls.get()));
   Impl* raw = impl.get();
-  std::unique_ptr<Client> client(new Client(std::move(impl)));
-  raw->io = std::thread([raw] { raw->loop(); });
+  std::unique_ptr<Client> client(new Client(impl));
+  raw->io = std::thread([self = std::move(impl)] { self->loop(); });
   std::unique_lock<std::mutex> lock(raw->mutex);
   raw->first_cv.wait(lock, [raw] { return raw->first_result.has_value(); });
   Status first = *raw->first_result;

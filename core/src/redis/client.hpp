@@ -25,7 +25,8 @@ class Client {
   // reported here, clearly. Later failures are retried with backoff.
   static Expected<std::unique_ptr<Client>> connect(const Endpoint& endpoint);
 
-  // Fails every request still pending (exactly once each) and stops the I/O thread.
+  // Fails every request still pending (exactly once each) and stops the I/O thread. Safe to
+  // call from a completion callback (the thread then stops after it returns).
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -41,8 +42,10 @@ class Client {
   struct Impl;
 
  private:
-  explicit Client(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Client(std::shared_ptr<Impl> impl);
+  // Shared with the I/O thread: the last owner of a store may be a callback running on that
+  // very thread, and then the thread finishes the shutdown on its own reference.
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace verikit::redis

@@ -1,0 +1,253 @@
+// verikit — the Redis store: each operation is one EVALSHA of its script (NOSCRIPT: the script
+// is sent whole and runs; it may not have run before, so this is no re-send). Replies are
+// checked field by field: anything unexpected is a store_protocol error, never an outcome.
+#include "verikit/redis_store.hpp"
+
+#include <cstdio>
+
+#include "redis/client.hpp"
+#include "store/redis_scripts.hpp"
+
+namespace verikit {
+namespace {
+
+using redis::Reply;
+namespace scripts = detail::scripts;
+
+Error protocol(std::string_view what) {
+  return make_error(Errc::store_protocol, "unexpected reply from Redis: " + std::string(what));
+}
+
+// Checks a script's reply: Redis error replies are faults (store_unavailable: the server
+// refused, e.g. OOM or READONLY); `want` is the reply's expected shape.
+Expected<Reply> checked(Expected<Reply> r, Reply::Type want, std::size_t min_elements = 0) {
+  if (!r) return r;
+  if (r->is_error()) return make_error(Errc::store_unavailable, "Redis refused the operation: " + r->str);
+  if (r->type != want) return protocol("wrong reply type");
+  if (want == Reply::Type::array && r->elements.size() < min_elements) return protocol("too few elements");
+  return r;
+}
+
+bool is_int(const Reply& r) { return r.type == Reply::Type::integer; }
+bool is_str(const Reply& r) { return r.type == Reply::Type::string; }
+
+TimePoint at(long long ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+Expected<Outcome> outcome_of(const Reply& r) {
+  if (!is_int(r) || r.integer < 0 || r.integer > static_cast<long long>(Outcome::cooldown))
+    return protocol("bad status");
+  return static_cast<Outcome>(r.integer);
+}
+
+class RedisStore final : public Store {
+ public:
+  RedisStore(std::unique_ptr<redis::Client> client, std::string prefix)
+      : client_(std::move(client)), prefix_(std::move(prefix)) {}
+
+  Status load_scripts() {
+    for (const scripts::Script* s : kAll) {
+      auto r = checked(client_->command_sync({"SCRIPT", "LOAD", s->body}), Reply::Type::string);
+      if (!r) return Error{r.error().code, "loading script " + std::string(s->name) + ": " + r.error().message};
+      shas_[index_of(*s)] = r->str;
+    }
+    return Unit{};
+  }
+
+  void check_eviction(const std::function<void(std::string_view)>& warn) {
+    auto r = client_->command_sync({"CONFIG", "GET", "maxmemory-policy"});
+    if (!r || r->is_error() || r->elements.size() != 2) {
+      warn("verikit: could not read Redis maxmemory-policy (CONFIG GET refused?); make sure it is noeviction "
+           "or volatile-*: an evicted key loses a credential or a counter");
+      return;
+    }
+    const std::string& policy = r->elements[1].str;
+    if (policy != "noeviction" && policy.rfind("volatile-", 0) != 0)
+      warn("verikit: Redis maxmemory-policy is '" + policy + "': under memory pressure Redis may evict verikit's "
+           "keys (credentials, attempt counters). Use noeviction or a volatile-* policy.");
+  }
+
+  void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
+    const std::string o = key(req.group, "o");
+    const std::string h = tagged_hash(req.key_id, req.secret_hash);
+    eval(scripts::otp_issue, {o},
+         {h, req.sealed_code, req.sealed_payload, std::to_string(req.ttl.count()), std::to_string(req.max_attempts),
+          req.resend_same ? "1" : "0", flags(req.one_time, req.revoke_group)},
+         [done = std::move(done)](Expected<Reply> raw) {
+           auto r = checked(std::move(raw), Reply::Type::array, 4);
+           if (!r) return done(std::move(r).error());
+           const auto& e = r->elements;
+           if (!is_int(e[0]) || !is_str(e[1]) || !is_int(e[2]) || !is_int(e[3])) return done(protocol("otp_issue"));
+           OtpIssueReply reply;
+           reply.reused = e[0].integer == 1;
+           reply.sealed_code = e[1].str;
+           reply.expires_at = at(e[2].integer);
+           reply.attempts_remaining = static_cast<int>(e[3].integer);
+           done(std::move(reply));
+         });
+  }
+
+  void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
+    std::vector<std::string> args;
+    for (const SecretHash& c : req.candidates) args.push_back(tagged_hash(c.key_id, c.hash));
+    eval(scripts::otp_verify, {key(req.group, "o"), key(req.group, "t")}, std::move(args),
+         [done = std::move(done)](Expected<Reply> raw) {
+           auto r = checked(std::move(raw), Reply::Type::array, 3);
+           if (!r) return done(std::move(r).error());
+           const auto& e = r->elements;
+           auto outcome = outcome_of(e[0]);
+           if (!outcome) return done(std::move(outcome).error());
+           if (!is_int(e[1]) || !is_int(e[2])) return done(protocol("otp_verify"));
+           VerifyReply reply;
+           reply.outcome = *outcome;
+           reply.attempts_remaining = static_cast<int>(e[1].integer);
+           reply.expires_at = at(e[2].integer);
+           if (reply.outcome == Outcome::verified) {
+             if (e.size() < 4 || !is_str(e[3])) return done(protocol("otp_verify payload"));
+             reply.sealed_payload = e[3].str;
+           }
+           done(std::move(reply));
+         });
+  }
+
+  void otp_revoke(const std::string& group, Callback<bool> done) override {
+    eval(scripts::otp_revoke, {key(group, "o")}, {}, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(r->integer > 0);
+    });
+  }
+
+  void token_issue(const TokenIssueRequest& req, Callback<TokenIssueReply> done) override {
+    eval(scripts::token_issue, {key(req.group, "t")},
+         {req.token_id, std::to_string(static_cast<int>(req.kind)), req.purpose_tag, flags(req.one_time, req.revoke_group),
+          std::to_string(req.ttl.count()), req.sealed_identity, req.sealed_payload},
+         [done = std::move(done)](Expected<Reply> raw) {
+           auto r = checked(std::move(raw), Reply::Type::integer);
+           if (!r) return done(std::move(r).error());
+           done(TokenIssueReply{at(r->integer)});
+         });
+  }
+
+  void token_verify(const TokenVerifyRequest& req, Callback<VerifyReply> done) override {
+    eval(scripts::token_verify, {key(req.group, "t"), key(req.group, "o")},
+         {req.token_id, std::to_string(static_cast<int>(req.kind)), req.purpose_tag, req.consume ? "1" : "0"},
+         [done = std::move(done)](Expected<Reply> raw) {
+           auto r = checked(std::move(raw), Reply::Type::array, 1);
+           if (!r) return done(std::move(r).error());
+           const auto& e = r->elements;
+           auto outcome = outcome_of(e[0]);
+           if (!outcome) return done(std::move(outcome).error());
+           VerifyReply reply;
+           reply.outcome = *outcome;
+           if (reply.outcome != Outcome::not_found) {
+             if (e.size() < 4 || !is_int(e[1]) || !is_str(e[2]) || !is_str(e[3])) return done(protocol("token_verify"));
+             reply.expires_at = at(e[1].integer);
+             reply.sealed_identity = e[2].str;
+             reply.sealed_payload = e[3].str;
+           }
+           done(std::move(reply));
+         });
+  }
+
+  void token_revoke(const std::string& group, const std::string& token_id, Callback<bool> done) override {
+    eval(scripts::token_revoke, {key(group, "t")}, {token_id}, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(r->integer > 0);
+    });
+  }
+
+  void revoke_all(const std::string& group, Callback<int> done) override {
+    eval(scripts::revoke_all, {key(group, "o"), key(group, "t")}, {}, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(static_cast<int>(r->integer));
+    });
+  }
+
+  void inspect(const std::string& group, Callback<InspectReply> done) override {
+    eval(scripts::inspect, {key(group, "o"), key(group, "t")}, {}, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::array, 4);
+      if (!r) return done(std::move(r).error());
+      const auto& e = r->elements;
+      if (!is_int(e[0]) || !is_int(e[1]) || !is_int(e[2]) || !is_int(e[3])) return done(protocol("inspect"));
+      InspectReply reply;
+      reply.otp_live = e[0].integer == 1;
+      reply.otp_attempts_remaining = static_cast<int>(e[1].integer);
+      reply.otp_expires_at = at(e[2].integer);
+      reply.active_tokens = static_cast<int>(e[3].integer);
+      done(std::move(reply));
+    });
+  }
+
+  bool shared() const noexcept override { return true; }
+
+ private:
+  static constexpr const scripts::Script* kAll[] = {&scripts::otp_issue,    &scripts::otp_verify,
+                                                    &scripts::otp_revoke,   &scripts::token_issue,
+                                                    &scripts::token_verify, &scripts::token_revoke,
+                                                    &scripts::revoke_all,   &scripts::inspect};
+
+  static std::size_t index_of(const scripts::Script& s) {
+    for (std::size_t i = 0; i < std::size(kAll); ++i)
+      if (kAll[i] == &s) return i;
+    return 0;
+  }
+
+  std::string key(const std::string& group, const char* suffix) const {
+    return prefix_ + ":{" + group + "}:" + suffix;
+  }
+
+  static std::string tagged_hash(std::uint8_t key_id, const std::string& hash) {
+    return std::string(1, static_cast<char>(key_id)) + hash;
+  }
+
+  static std::string flags(bool one_time, bool revoke_group) {
+    return std::to_string((one_time ? 1 : 0) | (revoke_group ? 2 : 0));
+  }
+
+  // EVALSHA; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL it whole.
+  void eval(const scripts::Script& s, std::vector<std::string> keys, std::vector<std::string> args,
+            redis::ReplyCallback done) {
+    auto call = std::make_shared<std::vector<std::string>>();
+    call->reserve(3 + keys.size() + args.size());
+    call->push_back("EVALSHA");
+    call->push_back(shas_[index_of(s)]);
+    call->push_back(std::to_string(keys.size()));
+    for (auto& k : keys) call->push_back(std::move(k));
+    for (auto& a : args) call->push_back(std::move(a));
+    client_->command(views(*call), [this, call, body = s.body, done = std::move(done)](Expected<Reply> r) {
+      if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
+        (*call)[0] = "EVAL";
+        (*call)[1] = std::string(body);
+        return client_->command(views(*call), done);
+      }
+      done(std::move(r));
+    });
+  }
+
+  static std::vector<std::string_view> views(const std::vector<std::string>& v) {
+    return std::vector<std::string_view>(v.begin(), v.end());
+  }
+
+  std::unique_ptr<redis::Client> client_;
+  std::string prefix_;
+  std::string shas_[std::size(kAll)];
+};
+
+}  // namespace
+
+Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
+  auto endpoint = redis::parse_endpoint(config.store_url, config.redis);
+  if (!endpoint) return std::move(endpoint).error();
+  auto client = redis::Client::connect(*endpoint);
+  if (!client) return std::move(client).error();
+  auto store = std::make_shared<RedisStore>(std::move(client).value(), config.key_prefix);
+  if (auto s = store->load_scripts(); !s) return std::move(s).error();
+  auto warn = config.on_warning ? config.on_warning
+                                : [](std::string_view w) { std::fprintf(stderr, "%.*s\n", static_cast<int>(w.size()), w.data()); };
+  store->check_eviction(warn);
+  return std::shared_ptr<Store>(std::move(store));
+}
+
+}  // namespace verikit

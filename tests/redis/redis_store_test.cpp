@@ -1,0 +1,257 @@
+// Redis-specific tests of the Redis store: scripts, restarts, processes sharing one Redis,
+// what Redis holds, memory per record, eviction warnings, failing closed.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "redis/client.hpp"
+#include "support/redis_server.hpp"
+#include "verikit/verikit.hpp"
+#include "verikit/redis_store.hpp"
+
+#ifndef VK_ISSUE_TOOL
+#error "VK_ISSUE_TOOL must name the issue_tool binary"
+#endif
+
+namespace verikit {
+namespace {
+
+using namespace std::chrono_literals;
+using test::RedisServer;
+using test::RedisServerOptions;
+
+Key fixed_key() {
+  Key k;
+  k.id = 1;
+  for (std::size_t i = 0; i < k.bytes.size(); ++i) k.bytes[i] = static_cast<std::uint8_t>(i * 7 + 3);
+  return k;
+}
+
+std::string hex(const Key& k) {
+  std::string out;
+  char buf[3];
+  for (auto b : k.bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+std::shared_ptr<Engine> engine_on(const std::string& url, Config c = {}) {
+  c.store_url = url;
+  if (!c.keys) c.keys = KeySet{fixed_key(), {}};
+  auto e = Engine::create(c);
+  EXPECT_TRUE(e.has_value()) << (e ? "" : e.error().message);
+  return e ? e.value() : nullptr;
+}
+
+std::unique_ptr<redis::Client> raw_client(const RedisServer& s) {
+  return redis::Client::connect(redis::parse_endpoint(s.url()).value()).value();
+}
+
+std::vector<std::string> all_keys(redis::Client& c) {
+  auto r = c.command_sync({"KEYS", "*"}).value();
+  std::vector<std::string> keys;
+  for (auto& e : r.elements) keys.push_back(e.str);
+  return keys;
+}
+
+TEST(RedisStore, RecoversFromScriptFlush) {
+  RedisServer server;
+  auto e = engine_on(server.url());
+  Result code = e->issue_otp("login", "ann").value();
+  server.cli("SCRIPT FLUSH");
+  EXPECT_EQ(e->verify_otp("login", "ann", code.secret.view())->outcome, Outcome::verified);
+  server.cli("SCRIPT FLUSH");
+  Result token = e->issue_token("confirm", "ann").value();
+  EXPECT_EQ(e->verify_token(token.secret.view(), "confirm")->outcome, Outcome::verified);
+}
+
+TEST(RedisStore, SurvivesAServerRestartBetweenIssueAndVerify) {
+  RedisServer server(RedisServerOptions{.extra_args = {"--appendonly", "yes", "--appendfsync", "always"}});
+  auto e = engine_on(server.url());
+  Result code = e->issue_otp("login", "bob").value();
+  Result link = e->issue_link("login", "bob", "https://e.com/m").value();
+  server.restart();  // scripts are gone (NOSCRIPT), data is back from the append-only file
+  Expected<Result> verified = make_error(Errc::internal, "not tried");
+  for (int i = 0; i < 100; ++i) {
+    verified = e->verify_otp("login", "bob", code.secret.view());
+    if (verified) break;
+    std::this_thread::sleep_for(50ms);  // the client reconnects with backoff
+  }
+  ASSERT_TRUE(verified.has_value()) << verified.error().message;
+  EXPECT_EQ(verified->outcome, Outcome::verified);
+  EXPECT_EQ(e->consume_link(link.secret.view(), "login")->outcome, Outcome::verified);
+}
+
+TEST(RedisStore, TwoProcessesShareOneRedis) {
+  RedisServer server;
+  const std::string cmd = std::string(VK_ISSUE_TOOL) + " '" + server.url() + "' " + hex(fixed_key()) + " login carol";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[64] = {};
+  ASSERT_NE(std::fgets(buf, sizeof buf, p), nullptr);
+  ASSERT_EQ(::pclose(p), 0);
+  std::string code(buf);
+  code.erase(code.find_last_not_of("\n") + 1);
+  ASSERT_EQ(code.size(), 6u);
+  auto e = engine_on(server.url());  // this process, the same key
+  EXPECT_EQ(e->inspect("login", "carol")->attempts_remaining, 5);
+  EXPECT_EQ(e->verify_otp("login", "carol", code)->outcome, Outcome::verified);
+}
+
+TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
+  RedisServer server;
+  Config c;
+  c.policies["verify-email"].reissue = Reissue::resend_same;
+  c.key_prefix = "myapp";
+  auto e = engine_on(server.url(), c);
+  const std::string id = "secret.person@example.com";
+  const std::string payload = "PAYLOAD-new-address@example.org";
+  IssueOptions o;
+  o.payload = payload;
+  Result code = e->issue_otp("verify-email", id, o).value();
+  Result token = e->issue_token("confirm", id, o).value();
+  Result link = e->issue_link("login", id, "https://e.com/m", o).value();
+  e->issue_otp("login", id).value();
+
+  auto raw = raw_client(server);
+  const auto keys = all_keys(*raw);
+  ASSERT_EQ(keys.size(), 4u);  // verify-email:o, confirm:t, login:t, login:o
+  const std::string token_secret(token.secret.view());
+  for (const std::string& k : keys) {
+    EXPECT_EQ(k.rfind("myapp:{", 0), 0u) << k;
+    EXPECT_GT(raw->command_sync({"PTTL", k})->integer, 0) << k << " has no TTL";
+    std::string everything = k;
+    auto type = raw->command_sync({"TYPE", k})->str;
+    ASSERT_EQ(type, "hash") << k;
+    for (auto& f : raw->command_sync({"HGETALL", k})->elements) everything += "|" + f.str;
+    for (std::string_view secret : {std::string_view(id), std::string_view("secret.person"), std::string_view(payload),
+                                    std::string_view("PAYLOAD"), code.secret.view(), std::string_view(token_secret),
+                                    std::string_view(token_secret).substr(24), link.secret.view(),
+                                    std::string_view("verify-email"), std::string_view("confirm")}) {
+      EXPECT_EQ(everything.find(secret), std::string::npos) << "'" << secret << "' is in the clear in " << k;
+    }
+  }
+}
+
+TEST(RedisStore, TtlsAreTheCredentialsLifetimes) {
+  RedisServer server;
+  Config c;
+  c.policies["login"].ttl = std::chrono::seconds(300);
+  auto e = engine_on(server.url(), c);
+  e->issue_otp("login", "dan").value();
+  e->issue_token("login", "dan", IssueOptions{{}, std::chrono::seconds(900)}).value();
+  auto raw = raw_client(server);
+  for (const std::string& k : all_keys(*raw)) {
+    const long long pttl = raw->command_sync({"PTTL", k})->integer;
+    if (k.ends_with(":o")) {
+      EXPECT_GT(pttl, 299000);
+      EXPECT_LE(pttl, 300000);
+    } else {
+      EXPECT_GT(pttl, 899000);
+      EXPECT_LE(pttl, 900000);
+    }
+  }
+}
+
+TEST(RedisStore, MemoryPerPendingOtp) {
+  RedisServer server;
+  auto e = engine_on(server.url());
+  e->issue_otp("login", "user@example.com").value();
+  auto raw = raw_client(server);
+  const auto keys = all_keys(*raw);
+  ASSERT_EQ(keys.size(), 1u);
+  const long long bytes = raw->command_sync({"MEMORY", "USAGE", keys[0]})->integer;
+  std::printf("[ measure  ] MEMORY USAGE of one pending OTP: %lld bytes\n", bytes);
+  EXPECT_LE(bytes, 150);
+}
+
+TEST(RedisStore, WarnsWhenRedisMayEvictItsKeys) {
+  RedisServer lru(RedisServerOptions{.extra_args = {"--maxmemory-policy", "allkeys-lru"}});
+  std::vector<std::string> warnings;
+  Config c;
+  c.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
+  ASSERT_TRUE(engine_on(lru.url(), c));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("allkeys-lru"), std::string::npos);
+
+  RedisServer fine(RedisServerOptions{.extra_args = {"--maxmemory-policy", "volatile-lru"}});
+  warnings.clear();
+  ASSERT_TRUE(engine_on(fine.url(), c));
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST(RedisStore, ConfigurationErrorsAreClear) {
+  RedisServer server;
+  Config no_key;
+  no_key.store_url = server.url();
+  auto a = Engine::create(no_key);
+  ASSERT_FALSE(a.has_value());
+  EXPECT_EQ(a.error().code, Errc::config);
+  EXPECT_NE(a.error().message.find("key"), std::string::npos);
+
+  Config unreachable;
+  unreachable.store_url = "redis://127.0.0.1:" + std::to_string(test::free_port());
+  unreachable.keys = KeySet{fixed_key(), {}};
+  auto b = Engine::create(unreachable);
+  ASSERT_FALSE(b.has_value());
+  EXPECT_EQ(b.error().code, Errc::store_unavailable);
+
+  Config bad_url = unreachable;
+  bad_url.store_url = "redis://host:notaport";
+  EXPECT_EQ(Engine::create(bad_url).error().code, Errc::config);
+}
+
+TEST(RedisStore, FailsClosedWhenRedisGoesAway) {
+  RedisServer server;
+  Config c;
+  c.redis.command_timeout = 500ms;
+  auto e = engine_on(server.url(), c);
+  Result code = e->issue_otp("login", "eve").value();
+  Result token = e->issue_token("confirm", "eve").value();
+  server.kill();
+  auto v = e->verify_otp("login", "eve", code.secret.view());
+  ASSERT_FALSE(v.has_value());
+  EXPECT_TRUE(v.error().code == Errc::store_unavailable || v.error().code == Errc::timeout) << v.error().message;
+  auto t = e->verify_token(token.secret.view(), "confirm");
+  ASSERT_FALSE(t.has_value());
+  EXPECT_FALSE(e->issue_otp("login", "eve").has_value());
+}
+
+TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
+  RedisServer server;
+  auto e = engine_on(server.url());
+  Result code = e->issue_otp("login", "fay").value();
+  auto raw = raw_client(server);
+  const auto keys = all_keys(*raw);
+  ASSERT_EQ(keys.size(), 1u);
+  (void)raw->command_sync({"DEL", keys[0]});
+  (void)raw->command_sync({"SET", keys[0], "not a hash"});
+  auto v = e->verify_otp("login", "fay", code.secret.view());
+  ASSERT_FALSE(v.has_value()) << "a wrong-type key must be an error, never verified";
+  EXPECT_EQ(v.error().code, Errc::store_unavailable);
+  EXPECT_NE(v.error().message.find("WRONGTYPE"), std::string::npos) << v.error().message;
+
+  (void)raw->command_sync({"DEL", keys[0]});
+  (void)raw->command_sync({"HSET", keys[0], "h", "x", "a", "notanumber", "f", "1"});
+  auto g = e->verify_otp("login", "fay", code.secret.view());
+  EXPECT_FALSE(g.has_value() && g->outcome == Outcome::verified);
+}
+
+TEST(RedisStore, UnixSocketAndTls) {
+  RedisServer server;
+  auto unix_engine = engine_on("unix://" + server.unix_socket());
+  Result code = unix_engine->issue_otp("login", "gus").value();
+  auto tcp_engine = engine_on(server.url());
+  EXPECT_EQ(tcp_engine->verify_otp("login", "gus", code.secret.view())->outcome, Outcome::verified);
+
+  RedisServer tls(RedisServerOptions{.tls = true});
+  auto tls_engine = engine_on(tls.url());
+  Result t = tls_engine->issue_token("confirm", "gus").value();
+  EXPECT_EQ(tls_engine->verify_token(t.secret.view(), "confirm")->outcome, Outcome::verified);
+}
+
+}  // namespace
+}  // namespace verikit
