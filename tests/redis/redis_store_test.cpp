@@ -126,7 +126,8 @@ TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
     std::string everything = k;
     auto type = raw->command_sync({"TYPE", k})->str;
     ASSERT_EQ(type, "hash") << k;
-    for (auto& f : raw->command_sync({"HGETALL", k})->elements) everything += "|" + f.str;
+    const redis::Reply fields = raw->command_sync({"HGETALL", k}).value();
+    for (const auto& f : fields.elements) everything += "|" + f.str;
     for (std::string_view secret : {std::string_view(id), std::string_view("secret.person"), std::string_view(payload),
                                     std::string_view("PAYLOAD"), code.secret.view(), std::string_view(token_secret),
                                     std::string_view(token_secret).substr(24), link.secret.view(),
