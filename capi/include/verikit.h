@@ -125,6 +125,15 @@ typedef enum verikit_reissue {
 #define VERIKIT_POLICY_REUSABLE 0x4u             /* not one-time: verification does not consume */
 #define VERIKIT_POLICY_REVOKE_ALL_ON_USE 0x8u    /* a consumed credential revokes all the others of
                                                     its (purpose, identifier) */
+/* Abuse controls are on by default (README: "Abuse controls"); these turn them off. */
+#define VERIKIT_POLICY_NO_COOLDOWN 0x10u         /* no resend cooldown */
+#define VERIKIT_POLICY_NO_SEND_LIMIT 0x20u       /* no send rate limit per identifier */
+#define VERIKIT_POLICY_NO_LOCKOUT 0x40u          /* no failed-verification lockout */
+#define VERIKIT_POLICY_NO_CLIENT_LIMITS 0x80u    /* no per-client-key limits */
+#define VERIKIT_POLICY_NO_ACTIVE_CAP 0x100u      /* no cap on live tokens and links */
+#define VERIKIT_POLICY_LOCKOUT_ALLOWS_ISSUE 0x200u /* a locked identifier may still be issued codes */
+#define VERIKIT_POLICY_ACTIVE_CAP_REFUSE 0x400u  /* over the cap, refuse the issue (default: revoke
+                                                    the oldest live token or link) */
 
 #define VERIKIT_POLICY_VERSION 1
 typedef struct verikit_policy {
@@ -137,8 +146,25 @@ typedef struct verikit_policy {
   uint32_t flags;        /* VERIKIT_POLICY_* bits */
   uint32_t token_bytes;  /* secret randomness in tokens and links: 16 .. 64 */
   const char *link_param; /* query parameter of magic links; NULL: "token". Copied. */
+  /* Abuse controls (0: the default; turn one off with its VERIKIT_POLICY_NO_* flag). */
+  uint32_t cooldown_seconds;              /* between two issues for one identifier: default 30 */
+  uint32_t send_limit_count;              /* issues per identifier per period: default 10 ... */
+  uint32_t send_limit_period_seconds;     /* ... per 3600 s ... */
+  uint32_t send_limit_burst;              /* ... at most 5 at once (GCRA) */
+  uint32_t lockout_failures;              /* wrong guesses, across codes, that lock: default 10 ... */
+  uint32_t lockout_window_seconds;        /* ... within 900 s */
+  uint32_t lockout_seconds;               /* first lockout 900 s, doubling with each repeat ... */
+  uint32_t lockout_max_seconds;           /* ... up to 86400 s */
+  uint32_t lockout_decay_seconds;         /* the doubling resets after 86400 s without a lockout */
+  uint32_t client_issue_count;            /* issues per client key: default 20 ... */
+  uint32_t client_issue_period_seconds;   /* ... per 3600 s ... */
+  uint32_t client_issue_burst;            /* ... 10 at once */
+  uint32_t client_failure_count;          /* wrong guesses per client key: default 30 ... */
+  uint32_t client_failure_period_seconds; /* ... per 3600 s ... */
+  uint32_t client_failure_burst;          /* ... 10 at once */
+  uint32_t max_active_tokens;             /* live tokens + links per identifier: default 5 */
 } verikit_policy;
-#define VERIKIT_POLICY_INIT {VERIKIT_POLICY_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL}
+#define VERIKIT_POLICY_INIT {VERIKIT_POLICY_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 /* Sets *policy to VERIKIT_POLICY_INIT for the given version (for FFI users).
  * Returns VERIKIT_OK, VERIKIT_E_INVALID_ARGUMENT (NULL) or VERIKIT_E_VERSION. */
 VERIKIT_EXTERN(int) verikit_policy_init(verikit_policy *policy, unsigned int version);
@@ -221,6 +247,21 @@ VERIKIT_EXTERN(int) verikit_result_retry_after_ms(const verikit_result *result, 
 /* Inspect: live tokens and links of the identifier for the purpose; -1 otherwise. */
 VERIKIT_EXTERN(int) verikit_result_active_tokens(const verikit_result *result, int32_t *count_out);
 
+/* Inspect: the abuse-control counters. Times are ms since the Unix epoch, 0 when not set. */
+typedef enum verikit_counter {
+  VERIKIT_COUNTER_FAILURES = 0,               /* wrong guesses in the current window */
+  VERIKIT_COUNTER_FAILURES_RESET_AT_MS = 1,   /* when that window ends */
+  VERIKIT_COUNTER_LOCKED_UNTIL_MS = 2,
+  VERIKIT_COUNTER_LOCKOUT_LEVEL = 3,          /* lockouts in a row (each doubles the next) */
+  VERIKIT_COUNTER_LOCKOUT_LEVEL_RESET_AT_MS = 4,
+  VERIKIT_COUNTER_COOLDOWN_UNTIL_MS = 5,
+  VERIKIT_COUNTER_SENDS_AVAILABLE = 6,        /* issues the send limit allows now; -1: no limit */
+  VERIKIT_COUNTER_SEND_LIMIT_RESET_AT_MS = 7  /* when the full burst is available again */
+} verikit_counter;
+/* Returns VERIKIT_E_INVALID_ARGUMENT for a NULL argument, an unknown counter, or a result that
+ * is not from verikit_inspect. */
+VERIKIT_EXTERN(int) verikit_result_counter(const verikit_result *result, int counter, int64_t *value_out);
+
 /* ------------------------------------------------------------------------------------------
  * Operations. `purpose` is a NUL-terminated string of 1..64 printable ASCII bytes without
  * spaces. `identifier` (e-mail address, phone number, user id: bytes, 1..512 after the
@@ -235,20 +276,36 @@ typedef struct verikit_issue_options {
   const uint8_t *payload; /* bytes returned on successful verification, stored encrypted (<= 8192) */
   size_t payload_len;
   uint32_t ttl_seconds;   /* 0: the purpose's policy; else 1 .. 2592000 */
+  const uint8_t *client_key; /* optional: an IP address, a device id (<= 256 bytes); issues are
+                                limited per client key across identifiers */
+  size_t client_key_len;
 } verikit_issue_options;
-#define VERIKIT_ISSUE_OPTIONS_INIT {VERIKIT_ISSUE_OPTIONS_VERSION, NULL, 0, 0}
+#define VERIKIT_ISSUE_OPTIONS_INIT {VERIKIT_ISSUE_OPTIONS_VERSION, NULL, 0, 0, NULL, 0}
 VERIKIT_EXTERN(int) verikit_issue_options_init(verikit_issue_options *options, unsigned int version);
 
 /* OTP: issues a code for (purpose, identifier); the result's secret is the code to send.
- * `options` may be NULL. Status: ISSUED. */
+ * `options` may be NULL. Status: ISSUED; or refused with nothing stored: LOCKED, COOLDOWN,
+ * RATE_LIMITED (see verikit_result_retry_after_ms). The same holds for token and link issues,
+ * which are also RATE_LIMITED when the active cap refuses. */
 VERIKIT_EXTERN(int) verikit_otp_issue(verikit_result **out, verikit_engine *engine, const char *purpose,
                                       const char *identifier, size_t identifier_len,
                                       const verikit_issue_options *options);
+#define VERIKIT_VERIFY_OPTIONS_VERSION 1
+typedef struct verikit_verify_options {
+  unsigned int version;      /* VERIKIT_VERIFY_OPTIONS_VERSION */
+  const uint8_t *client_key; /* optional: wrong guesses are limited per client key too */
+  size_t client_key_len;
+} verikit_verify_options;
+#define VERIKIT_VERIFY_OPTIONS_INIT {VERIKIT_VERIFY_OPTIONS_VERSION, NULL, 0}
+VERIKIT_EXTERN(int) verikit_verify_options_init(verikit_verify_options *options, unsigned int version);
+
 /* OTP: checks a code and, if right, consumes it, in one atomic step. Spaces and dashes in the
- * code are ignored. Status: VERIFIED, INVALID, NOT_FOUND, ATTEMPTS_EXHAUSTED. */
+ * code are ignored. `options` may be NULL. Status: VERIFIED, INVALID, NOT_FOUND,
+ * ATTEMPTS_EXHAUSTED, LOCKED (the identifier is locked out: the code was not compared; or this
+ * guess started a lockout), RATE_LIMITED (the client key's failure limit). */
 VERIKIT_EXTERN(int) verikit_otp_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
                                        const char *identifier, size_t identifier_len, const char *code,
-                                       size_t code_len);
+                                       size_t code_len, const verikit_verify_options *options);
 /* OTP: revokes the live code, if any. *revoked_out (may be NULL) is 1 if one was revoked. */
 VERIKIT_EXTERN(int) verikit_otp_revoke(int *revoked_out, verikit_engine *engine, const char *purpose,
                                        const char *identifier, size_t identifier_len);
@@ -291,10 +348,15 @@ VERIKIT_EXTERN(int) verikit_link_revoke(int *revoked_out, verikit_engine *engine
  * is how many were live. */
 VERIKIT_EXTERN(int) verikit_revoke_all(int *count_out, verikit_engine *engine, const char *purpose,
                                        const char *identifier, size_t identifier_len);
-/* For support staff and tests: the live OTP's attempts left and expiry, and the number of
- * live tokens and links. Status: VALID (something is live) or NOT_FOUND. */
+/* For support staff and tests: the live OTP's attempts left and expiry, the number of live
+ * tokens and links, and every abuse-control counter (verikit_result_counter). Status: LOCKED,
+ * VALID (something is live) or NOT_FOUND. */
 VERIKIT_EXTERN(int) verikit_inspect(verikit_result **out, verikit_engine *engine, const char *purpose,
                                     const char *identifier, size_t identifier_len);
+/* Ends a lockout and forgets the failure count and lockout level (for support staff).
+ * *was_locked_out (may be NULL) is 1 if the identifier was locked. */
+VERIKIT_EXTERN(int) verikit_unlock(int *was_locked_out, verikit_engine *engine, const char *purpose,
+                                   const char *identifier, size_t identifier_len);
 
 /* ------------------------------------------------------------------------------------------
  * Asynchronous forms. The callback runs exactly once with either error == VERIKIT_OK and a
@@ -312,7 +374,8 @@ VERIKIT_EXTERN(int) verikit_otp_issue_async(verikit_engine *engine, const char *
                                             verikit_callback callback, void *user);
 VERIKIT_EXTERN(int) verikit_otp_verify_async(verikit_engine *engine, const char *purpose, const char *identifier,
                                              size_t identifier_len, const char *code, size_t code_len,
-                                             verikit_callback callback, void *user);
+                                             const verikit_verify_options *options, verikit_callback callback,
+                                             void *user);
 VERIKIT_EXTERN(int) verikit_token_issue_async(verikit_engine *engine, const char *purpose,
                                               const char *identifier, size_t identifier_len,
                                               const verikit_issue_options *options, verikit_callback callback,

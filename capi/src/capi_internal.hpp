@@ -57,6 +57,7 @@ inline std::string_view cstr(const char* s) noexcept { return s == nullptr ? std
 
 // Converts versioned issue options (NULL: defaults); fails on an unknown version.
 int to_issue_options(const verikit_issue_options* in, verikit::IssueOptions& out) noexcept;
+int to_verify_options(const verikit_verify_options* in, verikit::VerifyOptions& out) noexcept;
 
 // Hands an engine outcome to the caller: a new result in *out, or the error.
 int deliver(verikit::Expected<verikit::Result> r, verikit_result** out) noexcept;

@@ -26,7 +26,10 @@ int to_policy(const verikit_policy* in, verikit::Policy& p) {
                                             " is not known to this library (expected " +
                                             std::to_string(VERIKIT_POLICY_VERSION) + ")");
   const uint32_t known = VERIKIT_POLICY_TRIM_IDENTIFIER | VERIKIT_POLICY_LOWERCASE_IDENTIFIER |
-                         VERIKIT_POLICY_REUSABLE | VERIKIT_POLICY_REVOKE_ALL_ON_USE;
+                         VERIKIT_POLICY_REUSABLE | VERIKIT_POLICY_REVOKE_ALL_ON_USE | VERIKIT_POLICY_NO_COOLDOWN |
+                         VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT | VERIKIT_POLICY_NO_CLIENT_LIMITS |
+                         VERIKIT_POLICY_NO_ACTIVE_CAP | VERIKIT_POLICY_LOCKOUT_ALLOWS_ISSUE |
+                         VERIKIT_POLICY_ACTIVE_CAP_REFUSE;
   if ((in->flags & ~known) != 0) return set_error(VERIKIT_E_CONFIG, "policy flags has unknown bits");
   if (in->ttl_seconds != 0) p.ttl = std::chrono::seconds(in->ttl_seconds);
   if (in->max_attempts != 0) p.max_attempts = static_cast<int>(std::min<uint32_t>(in->max_attempts, 1000000));
@@ -39,6 +42,35 @@ int to_policy(const verikit_policy* in, verikit::Policy& p) {
   p.revoke_all_on_use = (in->flags & VERIKIT_POLICY_REVOKE_ALL_ON_USE) != 0;
   if (in->token_bytes != 0) p.token_bytes = static_cast<int>(std::min<uint32_t>(in->token_bytes, 1000));
   if (in->link_param != nullptr) p.link_param = in->link_param;
+
+  auto seconds = [](uint32_t v, std::chrono::seconds& out) {
+    if (v != 0) out = std::chrono::seconds(v);
+  };
+  auto count = [](uint32_t v, int& out) {
+    if (v != 0) out = static_cast<int>(std::min<uint32_t>(v, 100000000));
+  };
+  auto limit = [&](uint32_t c, uint32_t period, uint32_t burst, verikit::RateLimit& out) {
+    count(c, out.count);
+    seconds(period, out.period);
+    count(burst, out.burst);
+  };
+  seconds(in->cooldown_seconds, p.resend_cooldown);
+  limit(in->send_limit_count, in->send_limit_period_seconds, in->send_limit_burst, p.send_limit);
+  count(in->lockout_failures, p.lockout_failures);
+  seconds(in->lockout_window_seconds, p.lockout_window);
+  seconds(in->lockout_seconds, p.lockout_duration);
+  seconds(in->lockout_max_seconds, p.lockout_max);
+  seconds(in->lockout_decay_seconds, p.lockout_decay);
+  limit(in->client_issue_count, in->client_issue_period_seconds, in->client_issue_burst, p.client_issue_limit);
+  limit(in->client_failure_count, in->client_failure_period_seconds, in->client_failure_burst, p.client_failure_limit);
+  count(in->max_active_tokens, p.max_active_tokens);
+  if (in->flags & VERIKIT_POLICY_NO_COOLDOWN) p.resend_cooldown = std::chrono::seconds(0);
+  if (in->flags & VERIKIT_POLICY_NO_SEND_LIMIT) p.send_limit = verikit::RateLimit{};
+  if (in->flags & VERIKIT_POLICY_NO_LOCKOUT) p.lockout_failures = 0;
+  if (in->flags & VERIKIT_POLICY_NO_CLIENT_LIMITS) p.client_issue_limit = p.client_failure_limit = verikit::RateLimit{};
+  if (in->flags & VERIKIT_POLICY_NO_ACTIVE_CAP) p.max_active_tokens = 0;
+  p.lockout_blocks_issue = (in->flags & VERIKIT_POLICY_LOCKOUT_ALLOWS_ISSUE) == 0;
+  p.active_cap = (in->flags & VERIKIT_POLICY_ACTIVE_CAP_REFUSE) ? verikit::CapMode::refuse : verikit::CapMode::revoke_oldest;
   if (auto s = verikit::validate(p); !s) return set_error(s.error());
   return VERIKIT_OK;
 }

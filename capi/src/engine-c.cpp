@@ -22,8 +22,21 @@ int to_issue_options(const verikit_issue_options* in, verikit::IssueOptions& out
     return set_error(VERIKIT_E_VERSION, "verikit_issue_options.version is not known to this library");
   if (!bytes_ok(in->payload, in->payload_len))
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "payload is NULL with a nonzero length");
+  if (!bytes_ok(in->client_key, in->client_key_len))
+    return set_error(VERIKIT_E_INVALID_ARGUMENT, "client_key is NULL with a nonzero length");
   out.payload = bytes(in->payload, in->payload_len);
   out.ttl = std::chrono::seconds(in->ttl_seconds);
+  out.client_key = bytes(in->client_key, in->client_key_len);
+  return VERIKIT_OK;
+}
+
+int to_verify_options(const verikit_verify_options* in, verikit::VerifyOptions& out) noexcept {
+  if (in == nullptr) return VERIKIT_OK;
+  if (in->version != VERIKIT_VERIFY_OPTIONS_VERSION)
+    return set_error(VERIKIT_E_VERSION, "verikit_verify_options.version is not known to this library");
+  if (!bytes_ok(in->client_key, in->client_key_len))
+    return set_error(VERIKIT_E_INVALID_ARGUMENT, "client_key is NULL with a nonzero length");
+  out.client_key = bytes(in->client_key, in->client_key_len);
   return VERIKIT_OK;
 }
 
@@ -139,11 +152,30 @@ VERIKIT_EXTERN(int) verikit_otp_issue(verikit_result** out, verikit_engine* engi
 
 VERIKIT_EXTERN(int) verikit_otp_verify(verikit_result** out, verikit_engine* engine, const char* purpose,
                                        const char* identifier, size_t identifier_len, const char* code,
-                                       size_t code_len) {
+                                       size_t code_len, const verikit_verify_options* options) {
   return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
     if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
     if (!bytes_ok(code, code_len)) return null_bytes("code");
-    return e.verify_otp(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len));
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return e.verify_otp(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), o);
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_verify_options_init(verikit_verify_options* options, unsigned int version) {
+  if (options == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "options is NULL");
+  if (version != VERIKIT_VERIFY_OPTIONS_VERSION)
+    return set_error(VERIKIT_E_VERSION, "verikit_verify_options_init: unknown version " + std::to_string(version));
+  *options = verikit_verify_options VERIKIT_VERIFY_OPTIONS_INIT;
+  return VERIKIT_OK;
+}
+
+VERIKIT_EXTERN(int) verikit_unlock(int* was_locked_out, verikit_engine* engine, const char* purpose,
+                                   const char* identifier, size_t identifier_len) {
+  return run_count(was_locked_out, engine, [&](verikit::Engine& e) -> Expected<bool> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.unlock(cstr(purpose), bytes(identifier, identifier_len));
   });
 }
 
@@ -263,11 +295,15 @@ VERIKIT_EXTERN(int) verikit_otp_issue_async(verikit_engine* engine, const char* 
 
 VERIKIT_EXTERN(int) verikit_otp_verify_async(verikit_engine* engine, const char* purpose, const char* identifier,
                                              size_t identifier_len, const char* code, size_t code_len,
-                                             verikit_callback callback, void* user) {
+                                             const verikit_verify_options* options, verikit_callback callback,
+                                             void* user) {
   return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
     if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
     if (!bytes_ok(code, code_len)) return done(null_bytes("code"));
-    e.verify_otp(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), std::move(done));
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+    e.verify_otp(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), o, std::move(done));
   });
 }
 

@@ -88,4 +88,23 @@ VERIKIT_EXTERN(int) verikit_result_active_tokens(const verikit_result* result, i
   return get(result, count_out, [](const verikit::Result& r) { return static_cast<int32_t>(r.active_tokens); });
 }
 
+VERIKIT_EXTERN(int) verikit_result_counter(const verikit_result* result, int counter, int64_t* value_out) {
+  if (result == nullptr || value_out == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "result or value_out is NULL");
+  if (!result->r.counters) return set_error(VERIKIT_E_INVALID_ARGUMENT, "counters come only with verikit_inspect results");
+  const verikit::Counters& c = *result->r.counters;
+  auto ms = [](const std::optional<verikit::TimePoint>& t) -> int64_t { return t ? t->time_since_epoch().count() : 0; };
+  switch (counter) {
+    case VERIKIT_COUNTER_FAILURES: *value_out = c.failures; break;
+    case VERIKIT_COUNTER_FAILURES_RESET_AT_MS: *value_out = ms(c.failures_reset_at); break;
+    case VERIKIT_COUNTER_LOCKED_UNTIL_MS: *value_out = ms(c.locked_until); break;
+    case VERIKIT_COUNTER_LOCKOUT_LEVEL: *value_out = c.lockout_level; break;
+    case VERIKIT_COUNTER_LOCKOUT_LEVEL_RESET_AT_MS: *value_out = ms(c.lockout_level_reset_at); break;
+    case VERIKIT_COUNTER_COOLDOWN_UNTIL_MS: *value_out = ms(c.cooldown_until); break;
+    case VERIKIT_COUNTER_SENDS_AVAILABLE: *value_out = c.sends_available; break;
+    case VERIKIT_COUNTER_SEND_LIMIT_RESET_AT_MS: *value_out = ms(c.send_limit_reset_at); break;
+    default: return set_error(VERIKIT_E_INVALID_ARGUMENT, "unknown counter " + std::to_string(counter));
+  }
+  return VERIKIT_OK;
+}
+
 }  // extern "C"

@@ -23,7 +23,8 @@
   X(verikit_result_url) X(verikit_result_identifier) X(verikit_result_purpose)                      \
   X(verikit_result_payload) X(verikit_result_expires_at_ms) X(verikit_result_attempts_remaining)    \
   X(verikit_otp_issue) X(verikit_otp_verify) X(verikit_token_issue) X(verikit_token_verify)         \
-  X(verikit_link_issue) X(verikit_link_peek) X(verikit_link_consume) X(verikit_otp_verify_async)
+  X(verikit_link_issue) X(verikit_link_peek) X(verikit_link_consume) X(verikit_otp_verify_async)      \
+  X(verikit_result_retry_after_ms)
 
 #define VK_DECLARE(name) static __typeof__(&name) vk_##name;
 VK_FUNCTIONS(VK_DECLARE)
@@ -127,32 +128,42 @@ int main(int argc, char **argv) {
   vk_verikit_result_free(r);
 
   const char *wrong = strcmp(code, "000000") == 0 ? "111111" : "000000";
-  check(vk_verikit_otp_verify(&r, engine, "login", user, strlen(user), wrong, 6) == VERIKIT_OK, "otp_verify");
+  check(vk_verikit_otp_verify(&r, engine, "login", user, strlen(user), wrong, 6, NULL) == VERIKIT_OK, "otp_verify");
   int32_t left = -1;
   vk_verikit_result_attempts_remaining(r, &left);
   printf("verify %s -> %s (%d attempts left)\n", wrong, vk_verikit_status_name(status_of(r)), left);
   check(status_of(r) == VERIKIT_STATUS_INVALID && left == 4, "a wrong code is invalid, 4 attempts left");
   vk_verikit_result_free(r);
 
-  check(vk_verikit_otp_verify(&r, engine, "login", user, strlen(user), code, strlen(code)) == VERIKIT_OK, "verify");
+  check(vk_verikit_otp_verify(&r, engine, "login", user, strlen(user), code, strlen(code), NULL) == VERIKIT_OK, "verify");
   printf("verify %s -> %s\n", code, vk_verikit_status_name(status_of(r)));
   check(status_of(r) == VERIKIT_STATUS_VERIFIED, "the right code verifies");
   vk_verikit_result_free(r);
 
-  check(vk_verikit_otp_verify(&r, engine, "login", user, strlen(user), code, strlen(code)) == VERIKIT_OK, "replay");
+  check(vk_verikit_otp_verify(&r, engine, "login", user, strlen(user), code, strlen(code), NULL) == VERIKIT_OK, "replay");
   printf("verify %s again -> %s\n", code, vk_verikit_status_name(status_of(r)));
   check(status_of(r) == VERIKIT_STATUS_NOT_FOUND, "a used code is not_found");
   vk_verikit_result_free(r);
 
+  /* Abuse control: a second code for the same identifier within the cooldown is refused. */
+  check(vk_verikit_otp_issue(&r, engine, "login", user, strlen(user), NULL) == VERIKIT_OK, "otp_issue again");
+  int64_t retry = 0;
+  vk_verikit_result_retry_after_ms(r, &retry);
+  printf("issue again at once -> %s (retry in %lld s)\n", vk_verikit_status_name(status_of(r)),
+         (long long)((retry + 999) / 1000));
+  check(status_of(r) == VERIKIT_STATUS_COOLDOWN && retry > 0, "a resend within the cooldown is refused");
+  vk_verikit_result_free(r);
+
   /* Asynchronous verification: the callback owns the result. */
-  check(vk_verikit_otp_issue(&r, engine, "login", user, strlen(user), NULL) == VERIKIT_OK, "otp_issue 2");
+  const char *other = "bob@example.com";
+  check(vk_verikit_otp_issue(&r, engine, "login", other, strlen(other), NULL) == VERIKIT_OK, "otp_issue 2");
   snprintf(code, sizeof code, "%s", text(r, vk_verikit_result_secret));
   vk_verikit_result_free(r);
   atomic_int async_status = -2;
-  check(vk_verikit_otp_verify_async(engine, "login", user, strlen(user), code, strlen(code), on_verified,
+  check(vk_verikit_otp_verify_async(engine, "login", other, strlen(other), code, strlen(code), NULL, on_verified,
                                     &async_status) == VERIKIT_OK, "otp_verify_async");
   int done_status = wait_for_status(&async_status);
-  printf("async verify %s -> %s\n\n", code, vk_verikit_status_name(done_status));
+  printf("async verify %s for %s -> %s\n\n", code, other, vk_verikit_status_name(done_status));
   check(done_status == VERIKIT_STATUS_VERIFIED, "async verification of the right code");
 
   /* ---- Token: issue with a payload, verify by the token alone ---- */

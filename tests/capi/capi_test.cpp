@@ -11,11 +11,21 @@
 
 namespace {
 
+// Abuse controls off: these tests issue several credentials per identifier at once.
+constexpr uint32_t kNoAbuseControls = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT |
+                                      VERIKIT_POLICY_NO_LOCKOUT | VERIKIT_POLICY_NO_CLIENT_LIMITS |
+                                      VERIKIT_POLICY_NO_ACTIVE_CAP;
+
 struct Engine {
   verikit_engine* e = nullptr;
   explicit Engine(verikit_config* c = nullptr) {
     verikit_config* own = nullptr;
-    if (c == nullptr) verikit_config_new(&own);
+    if (c == nullptr) {
+      verikit_config_new(&own);
+      verikit_policy p = VERIKIT_POLICY_INIT;
+      p.flags = kNoAbuseControls;
+      verikit_config_set_default_policy(own, &p);
+    }
     EXPECT_EQ(verikit_engine_new(&e, c ? c : own), VERIKIT_OK) << verikit_error_message();
     verikit_config_free(own);
   }
@@ -84,8 +94,12 @@ TEST(CApi, ReachableErrorCodesCarryMessages) {
   EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_CONFIG);
   EXPECT_NE(std::string(verikit_error_message()).find("otp_length"), std::string::npos);
   p = verikit_policy VERIKIT_POLICY_INIT;
-  p.flags = 0x100;
+  p.flags = 0x10000;
   EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_CONFIG);
+  p = verikit_policy VERIKIT_POLICY_INIT;
+  p.lockout_seconds = 100000;  // longer than the default lockout_max (86400)
+  EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_CONFIG);
+  EXPECT_NE(std::string(verikit_error_message()).find("lockout_max"), std::string::npos);
 
   // VERIKIT_E_VERSION
   p = verikit_policy VERIKIT_POLICY_INIT;
@@ -143,8 +157,8 @@ TEST(CApi, NullArgumentsAreErrorsNeverCrashes) {
   EXPECT_EQ(verikit_otp_issue(&r.r, nullptr, "login", "a", 1, nullptr), VERIKIT_E_INVALID_ARGUMENT);
   EXPECT_EQ(verikit_otp_issue(&r.r, eng2.e, nullptr, "a", 1, nullptr), VERIKIT_E_INVALID_ARGUMENT);
   EXPECT_EQ(verikit_otp_issue(&r.r, eng2.e, "login", nullptr, 5, nullptr), VERIKIT_E_INVALID_ARGUMENT);
-  EXPECT_EQ(verikit_otp_verify(&r.r, eng2.e, "login", "a", 1, nullptr, 6), VERIKIT_E_INVALID_ARGUMENT);
-  EXPECT_EQ(verikit_otp_verify(&r.r, eng2.e, "login", "a", 1, nullptr, 0), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_verify(&r.r, eng2.e, "login", "a", 1, nullptr, 6, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_otp_verify(&r.r, eng2.e, "login", "a", 1, nullptr, 0, nullptr), VERIKIT_E_INVALID_ARGUMENT);
   EXPECT_EQ(verikit_token_verify(&r.r, eng2.e, nullptr, nullptr, 3), VERIKIT_E_INVALID_ARGUMENT);
   EXPECT_EQ(verikit_token_peek(&r.r, eng2.e, nullptr, "", 0), VERIKIT_E_INVALID_ARGUMENT);
   EXPECT_EQ(verikit_link_issue(&r.r, eng2.e, "login", "a", 1, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
@@ -181,7 +195,7 @@ TEST(CApi, FullOtpFlowWithPoliciesAndPayload) {
   p.otp_length = 8;
   p.max_attempts = 2;
   p.alphabet = VERIKIT_ALPHABET_UNAMBIGUOUS;
-  p.flags = VERIKIT_POLICY_TRIM_IDENTIFIER | VERIKIT_POLICY_LOWERCASE_IDENTIFIER;
+  p.flags = VERIKIT_POLICY_TRIM_IDENTIFIER | VERIKIT_POLICY_LOWERCASE_IDENTIFIER | kNoAbuseControls;
   ASSERT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_OK);
   Engine eng(c);
   verikit_config_free(c);
@@ -217,7 +231,7 @@ TEST(CApi, FullOtpFlowWithPoliciesAndPayload) {
   Res ok;
   std::string lower = code;
   for (auto& ch : lower) ch = static_cast<char>(std::tolower(ch));
-  ASSERT_EQ(verikit_otp_verify(&ok.r, eng.e, "login", "ann@x.com", 9, lower.data(), lower.size()), VERIKIT_OK);
+  ASSERT_EQ(verikit_otp_verify(&ok.r, eng.e, "login", "ann@x.com", 9, lower.data(), lower.size(), nullptr), VERIKIT_OK);
   EXPECT_EQ(ok.status(), VERIKIT_STATUS_VERIFIED);
   const uint8_t* pd = nullptr;
   size_t pn = 0;
@@ -286,6 +300,81 @@ TEST(CApi, ErrorsAreThreadLocal) {
   EXPECT_EQ(verikit_error_code(), VERIKIT_E_INVALID_ARGUMENT);
 }
 
+TEST(CApi, AbuseControlsCountersAndUnlock) {
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  verikit_policy p = VERIKIT_POLICY_INIT;
+  p.lockout_failures = 3;
+  p.max_attempts = 10;
+  p.client_failure_count = 2;
+  p.client_failure_burst = 2;
+  ASSERT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_OK);
+  Engine eng(c);
+  verikit_config_free(c);
+
+  Res first, again;
+  ASSERT_EQ(verikit_otp_issue(&first.r, eng.e, "login", "dee", 3, nullptr), VERIKIT_OK);
+  ASSERT_EQ(verikit_otp_issue(&again.r, eng.e, "login", "dee", 3, nullptr), VERIKIT_OK);
+  EXPECT_EQ(again.status(), VERIKIT_STATUS_COOLDOWN);
+  int64_t retry = 0;
+  ASSERT_EQ(verikit_result_retry_after_ms(again.r, &retry), VERIKIT_OK);
+  EXPECT_GT(retry, 29000);
+  EXPECT_LE(retry, 30000);
+  EXPECT_EQ(again.secret(), "") << "a refused issue carries no code";
+
+  const std::string code = first.secret();
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  std::vector<int> statuses;
+  for (int i = 0; i < 3; ++i) {
+    Res r;
+    ASSERT_EQ(verikit_otp_verify(&r.r, eng.e, "login", "dee", 3, wrong.data(), 6, nullptr), VERIKIT_OK);
+    statuses.push_back(r.status());
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{VERIKIT_STATUS_INVALID, VERIKIT_STATUS_INVALID, VERIKIT_STATUS_LOCKED}));
+  Res locked;
+  ASSERT_EQ(verikit_otp_verify(&locked.r, eng.e, "login", "dee", 3, code.data(), 6, nullptr), VERIKIT_OK);
+  EXPECT_EQ(locked.status(), VERIKIT_STATUS_LOCKED) << "the right code is not even compared while locked";
+
+  Res seen;
+  ASSERT_EQ(verikit_inspect(&seen.r, eng.e, "login", "dee", 3), VERIKIT_OK);
+  EXPECT_EQ(seen.status(), VERIKIT_STATUS_LOCKED);
+  int64_t v = -1;
+  ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_LOCKOUT_LEVEL, &v), VERIKIT_OK);
+  EXPECT_EQ(v, 1);
+  ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_LOCKED_UNTIL_MS, &v), VERIKIT_OK);
+  EXPECT_GT(v, 0);
+  ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_SENDS_AVAILABLE, &v), VERIKIT_OK);
+  EXPECT_EQ(v, 4);  // burst 5, one issued
+  ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_COOLDOWN_UNTIL_MS, &v), VERIKIT_OK);
+  EXPECT_GT(v, 0);
+  EXPECT_EQ(verikit_result_counter(seen.r, 99, &v), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_result_counter(first.r, VERIKIT_COUNTER_FAILURES, &v), VERIKIT_E_INVALID_ARGUMENT);
+
+  int was = -1;
+  ASSERT_EQ(verikit_unlock(&was, eng.e, "login", "dee", 3), VERIKIT_OK);
+  EXPECT_EQ(was, 1);
+  Res ok;
+  ASSERT_EQ(verikit_otp_verify(&ok.r, eng.e, "login", "dee", 3, code.data(), 6, nullptr), VERIKIT_OK);
+  EXPECT_EQ(ok.status(), VERIKIT_STATUS_VERIFIED);
+
+  // A client key's wrong guesses are limited across identifiers.
+  verikit_verify_options vo;
+  ASSERT_EQ(verikit_verify_options_init(&vo, VERIKIT_VERIFY_OPTIONS_VERSION), VERIKIT_OK);
+  vo.client_key = reinterpret_cast<const uint8_t*>("198.51.100.7");
+  vo.client_key_len = 12;
+  std::vector<int> sprayed;
+  for (const char* who : {"u1", "u2", "u3"}) {
+    Res issued, r;
+    ASSERT_EQ(verikit_otp_issue(&issued.r, eng.e, "login", who, 2, nullptr), VERIKIT_OK);
+    ASSERT_EQ(verikit_otp_verify(&r.r, eng.e, "login", who, 2, "00000000", 8, &vo), VERIKIT_OK);
+    sprayed.push_back(r.status());
+  }
+  EXPECT_EQ(sprayed, (std::vector<int>{VERIKIT_STATUS_INVALID, VERIKIT_STATUS_INVALID, VERIKIT_STATUS_RATE_LIMITED}));
+  vo.version = 5;
+  Res bad;
+  EXPECT_EQ(verikit_otp_verify(&bad.r, eng.e, "login", "u1", 2, "1", 1, &vo), VERIKIT_E_VERSION);
+}
+
 struct AsyncOutcome {
   int calls = 0;
   int error = 1;
@@ -315,13 +404,13 @@ TEST(CApi, AsynchronousCallsCallBackExactlyOnce) {
   ASSERT_EQ(verikit_otp_issue_async(eng.e, "login", "cy", 2, nullptr, record, &issued), VERIKIT_OK);
   EXPECT_EQ(issued.calls, 1);
   EXPECT_EQ(issued.status, VERIKIT_STATUS_ISSUED);
-  ASSERT_EQ(verikit_otp_verify_async(eng.e, "login", "cy", 2, issued.secret.data(), issued.secret.size(), record,
+  ASSERT_EQ(verikit_otp_verify_async(eng.e, "login", "cy", 2, issued.secret.data(), issued.secret.size(), nullptr, record,
                                      &verified), VERIKIT_OK);
   EXPECT_EQ(verified.calls, 1);
   EXPECT_EQ(verified.status, VERIKIT_STATUS_VERIFIED);
 
   // Argument errors go through the callback too.
-  ASSERT_EQ(verikit_otp_verify_async(eng.e, "login", "", 0, "1", 1, record, &failed), VERIKIT_OK);
+  ASSERT_EQ(verikit_otp_verify_async(eng.e, "login", "", 0, "1", 1, nullptr, record, &failed), VERIKIT_OK);
   EXPECT_EQ(failed.calls, 1);
   EXPECT_EQ(failed.error, VERIKIT_E_INVALID_ARGUMENT);
   EXPECT_FALSE(failed.message.empty());
@@ -355,7 +444,7 @@ TEST(CApi, OneEngineFromManyThreads) {
         Res issued, ok;
         if (verikit_otp_issue(&issued.r, eng.e, "login", id.data(), id.size(), nullptr) != VERIKIT_OK) continue;
         const std::string code = issued.secret();
-        if (verikit_otp_verify(&ok.r, eng.e, "login", id.data(), id.size(), code.data(), code.size()) == VERIKIT_OK &&
+        if (verikit_otp_verify(&ok.r, eng.e, "login", id.data(), id.size(), code.data(), code.size(), nullptr) == VERIKIT_OK &&
             ok.status() == VERIKIT_STATUS_VERIFIED)
           ++verified;
       }

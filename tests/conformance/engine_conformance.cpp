@@ -510,7 +510,7 @@ TEST_P(Conformance, AsynchronousCallsCompleteExactlyOnce) {
   }
   ASSERT_TRUE(issued->has_value());
   std::optional<Expected<Result>> verified;
-  e->verify_otp("login", "eve", (*issued)->secret.view(), [&](Expected<Result> r) {
+  e->verify_otp("login", "eve", (*issued)->secret.view(), VerifyOptions{}, [&](Expected<Result> r) {
     std::lock_guard<std::mutex> lock(m);
     verified.emplace(std::move(r));
     ++calls;

@@ -38,8 +38,13 @@ std::string hex(const Key& k) {
   return out;
 }
 
-std::shared_ptr<Engine> engine_on(const std::string& url, Config c = {}) {
+// An engine on a Redis URL; abuse controls off unless asked for (these tests re-issue freely).
+std::shared_ptr<Engine> engine_on(const std::string& url, Config c = {}, bool abuse_controls = false) {
   c.store_url = url;
+  if (!abuse_controls) {
+    c.default_policy = without_abuse_controls(c.default_policy);
+    for (auto& [purpose, policy] : c.policies) policy = without_abuse_controls(policy);
+  }
   if (!c.keys) c.keys = KeySet{fixed_key(), {}};
   auto e = Engine::create(c);
   EXPECT_TRUE(e.has_value()) << (e ? "" : e.error().message);
@@ -50,10 +55,11 @@ std::unique_ptr<redis::Client> raw_client(const RedisServer& s) {
   return redis::Client::connect(redis::parse_endpoint(s.url()).value()).value();
 }
 
-std::vector<std::string> all_keys(redis::Client& c) {
+std::vector<std::string> all_keys(redis::Client& c, std::string_view suffix = "") {
   auto r = c.command_sync({"KEYS", "*"}).value();
   std::vector<std::string> keys;
-  for (auto& e : r.elements) keys.push_back(e.str);
+  for (auto& e : r.elements)
+    if (e.str.ends_with(suffix)) keys.push_back(e.str);
   return keys;
 }
 
@@ -104,9 +110,11 @@ TEST(RedisStore, TwoProcessesShareOneRedis) {
 TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
   RedisServer server;
   Config c;
+  c.default_policy.resend_cooldown = std::chrono::seconds(0);  // the other abuse controls stay on
+  c.policies["verify-email"] = c.default_policy;
   c.policies["verify-email"].reissue = Reissue::resend_same;
   c.key_prefix = "myapp";
-  auto e = engine_on(server.url(), c);
+  auto e = engine_on(server.url(), c, true);
   const std::string id = "secret.person@example.com";
   const std::string payload = "PAYLOAD-new-address@example.org";
   IssueOptions o;
@@ -118,9 +126,14 @@ TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
 
   auto raw = raw_client(server);
   const auto keys = all_keys(*raw);
-  ASSERT_EQ(keys.size(), 4u);  // verify-email:o, confirm:t, login:t, login:o
+  ASSERT_EQ(keys.size(), 7u);  // verify-email o r, confirm t r, login t o r
+  EXPECT_EQ(all_keys(*raw, ":r").size(), 3u);
+  (void)e->verify_otp("verify-email", id, "000000", VerifyOptions{"client-ip-203.0.113.9"}).value();
+  const auto with_client = all_keys(*raw);
+  ASSERT_EQ(with_client.size(), 8u);  // + the client key's own slot
+  EXPECT_EQ(all_keys(*raw, ":c").size(), 1u);
   const std::string token_secret(token.secret.view());
-  for (const std::string& k : keys) {
+  for (const std::string& k : with_client) {
     EXPECT_EQ(k.rfind("myapp:{", 0), 0u) << k;
     EXPECT_GT(raw->command_sync({"PTTL", k})->integer, 0) << k << " has no TTL";
     std::string everything = k;
@@ -131,7 +144,8 @@ TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
     for (std::string_view secret : {std::string_view(id), std::string_view("secret.person"), std::string_view(payload),
                                     std::string_view("PAYLOAD"), code.secret.view(), std::string_view(token_secret),
                                     std::string_view(token_secret).substr(24), link.secret.view(),
-                                    std::string_view("verify-email"), std::string_view("confirm")}) {
+                                    std::string_view("verify-email"), std::string_view("confirm"),
+                                    std::string_view("203.0.113.9")}) {
       EXPECT_EQ(everything.find(secret), std::string::npos) << "'" << secret << "' is in the clear in " << k;
     }
   }
@@ -145,6 +159,7 @@ TEST(RedisStore, TtlsAreTheCredentialsLifetimes) {
   e->issue_otp("login", "dan").value();
   e->issue_token("login", "dan", IssueOptions{{}, std::chrono::seconds(900)}).value();
   auto raw = raw_client(server);
+  ASSERT_EQ(all_keys(*raw).size(), 2u);
   for (const std::string& k : all_keys(*raw)) {
     const long long pttl = raw->command_sync({"PTTL", k})->integer;
     if (k.ends_with(":o")) {
@@ -157,16 +172,29 @@ TEST(RedisStore, TtlsAreTheCredentialsLifetimes) {
   }
 }
 
-TEST(RedisStore, MemoryPerPendingOtp) {
+TEST(RedisStore, MemoryPerRecord) {
   RedisServer server;
-  auto e = engine_on(server.url());
+  Config c;
+  c.default_policy.lockout_failures = 1;  // one wrong guess locks: to measure a lockout record
+  auto e = engine_on(server.url(), c, true);
   e->issue_otp("login", "user@example.com").value();
   auto raw = raw_client(server);
-  const auto keys = all_keys(*raw);
-  ASSERT_EQ(keys.size(), 1u);
-  const long long bytes = raw->command_sync({"MEMORY", "USAGE", keys[0]})->integer;
-  std::printf("[ measure  ] MEMORY USAGE of one pending OTP: %lld bytes\n", bytes);
-  EXPECT_LE(bytes, 150);
+  auto usage = [&](const std::string& k) { return raw->command_sync({"MEMORY", "USAGE", k})->integer; };
+  const auto otp = all_keys(*raw, ":o");
+  const auto rate = all_keys(*raw, ":r");
+  ASSERT_EQ(otp.size(), 1u);
+  ASSERT_EQ(rate.size(), 1u);
+  const long long otp_bytes = usage(otp[0]), rate_bytes = usage(rate[0]);
+  e->issue_token("confirm", "user@example.com").value();
+  const auto tokens = all_keys(*raw, ":t");
+  ASSERT_EQ(tokens.size(), 1u);
+  const long long token_bytes = usage(tokens[0]);
+  (void)e->verify_otp("login", "user@example.com", "000000").value();
+  ASSERT_EQ(e->inspect("login", "user@example.com")->outcome, Outcome::locked);
+  const long long locked_bytes = usage(rate[0]);
+  std::printf("[ measure  ] MEMORY USAGE: pending OTP %lld bytes (+ its identifier's abuse-control record %lld); "
+              "one token %lld; a lockout record %lld\n", otp_bytes, rate_bytes, token_bytes, locked_bytes);
+  EXPECT_LE(otp_bytes, 150);
 }
 
 TEST(RedisStore, WarnsWhenRedisMayEvictItsKeys) {
@@ -226,7 +254,7 @@ TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   auto e = engine_on(server.url());
   Result code = e->issue_otp("login", "fay").value();
   auto raw = raw_client(server);
-  const auto keys = all_keys(*raw);
+  const auto keys = all_keys(*raw, ":o");
   ASSERT_EQ(keys.size(), 1u);
   (void)raw->command_sync({"DEL", keys[0]});
   (void)raw->command_sync({"SET", keys[0], "not a hash"});

@@ -78,6 +78,14 @@ class RecordingStore final : public Store {
     record({g});
     inner_->inspect(g, std::move(done));
   }
+  void unlock(const std::string& g, Callback<bool> done) override {
+    record({g});
+    inner_->unlock(g, std::move(done));
+  }
+  void client_limit(const ClientLimitRequest& r, Callback<ClientLimitReply> done) override {
+    record({r.client});
+    inner_->client_limit(r, std::move(done));
+  }
   bool shared() const noexcept override { return inner_->shared(); }
 
   std::vector<std::string> seen() {
@@ -107,6 +115,8 @@ class FaultyStore final : public Store {
   void token_revoke(const std::string&, const std::string&, Callback<bool> done) override { done(error_); }
   void revoke_all(const std::string&, Callback<int> done) override { done(error_); }
   void inspect(const std::string&, Callback<InspectReply> done) override { done(error_); }
+  void unlock(const std::string&, Callback<bool> done) override { done(error_); }
+  void client_limit(const ClientLimitRequest&, Callback<ClientLimitReply> done) override { done(error_); }
   bool shared() const noexcept override { return shared_; }
 
   // Instead of failing, verify operations answer this (a store returning garbage).

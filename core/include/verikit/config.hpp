@@ -25,6 +25,19 @@ enum class Reissue : int {
   resend_same = 1,  // a new issue re-sends the live code (kept encrypted) until it expires
 };
 
+// A GCRA rate limit: `count` events per `period`, at most `burst` at once. count 0: off.
+struct RateLimit {
+  int count = 0;
+  std::chrono::seconds period{0};
+  int burst = 1;
+  bool enabled() const noexcept { return count > 0; }
+};
+
+enum class CapMode : int {
+  revoke_oldest = 0,  // a new token or link beyond the cap revokes the oldest live one
+  refuse = 1,         // ... or is refused (rate_limited until the oldest expires)
+};
+
 // Everything a purpose (login, verify-email, reset-password, ...) decides. Defaults follow
 // NIST SP 800-63B / OWASP: short-lived, few attempts, one-time use, 256-bit tokens.
 struct Policy {
@@ -39,7 +52,25 @@ struct Policy {
   bool revoke_all_on_use = false;  // a verified credential revokes all of its group's others
   int token_bytes = 32;            // secret randomness in tokens and links: 16-64 bytes
   std::string link_param = "token";  // query parameter that carries a magic link's token
+
+  // --- abuse controls (README: "Abuse controls" for the worst case they allow) ---
+  std::chrono::seconds resend_cooldown{30};      // between two issues for one identifier; 0: off
+  RateLimit send_limit{10, std::chrono::seconds(3600), 5};  // issues per identifier
+  int lockout_failures = 10;                     // wrong OTP guesses (across codes) that lock; 0: off
+  std::chrono::seconds lockout_window{900};      // ... counted within this window
+  std::chrono::seconds lockout_duration{900};    // first lockout; doubles with each repeat
+  std::chrono::seconds lockout_max{86400};       // cap of the doubling
+  std::chrono::seconds lockout_decay{86400};     // the doubling resets after this long unlocked
+  bool lockout_blocks_issue = true;              // a locked identifier gets no new credentials
+  RateLimit client_issue_limit{20, std::chrono::seconds(3600), 10};    // issues per client key
+  RateLimit client_failure_limit{30, std::chrono::seconds(3600), 10};  // wrong guesses per client key
+  int max_active_tokens = 5;                     // live tokens + links per identifier; 0: no cap
+  CapMode active_cap = CapMode::revoke_oldest;
 };
+
+// A copy of `p` with every abuse control off (for tests of other rules, and for purposes that
+// rely on limits enforced elsewhere).
+Policy without_abuse_controls(Policy p);
 
 inline constexpr std::size_t kKeyBytes = 32;
 

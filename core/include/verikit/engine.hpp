@@ -25,7 +25,14 @@ inline constexpr std::chrono::seconds kMaxTtl{30L * 24 * 3600};
 struct IssueOptions {
   std::string_view payload;       // returned on successful verification; stored encrypted
   std::chrono::seconds ttl{0};    // 0: the purpose's policy
+  std::string_view client_key;    // an IP address, a device id: limited across identifiers
 };
+
+struct VerifyOptions {
+  std::string_view client_key;    // failed guesses are limited per client key too
+};
+
+inline constexpr std::size_t kMaxClientKeyBytes = 256;
 
 namespace detail {
 class EngineImpl;
@@ -46,7 +53,7 @@ class Engine {
   Expected<Result> issue_otp(std::string_view purpose, std::string_view identifier,
                              const IssueOptions& options = {});
   Expected<Result> verify_otp(std::string_view purpose, std::string_view identifier,
-                              std::string_view code);
+                              std::string_view code, const VerifyOptions& options = {});
   Expected<bool> revoke_otp(std::string_view purpose, std::string_view identifier);
 
   Expected<Result> issue_token(std::string_view purpose, std::string_view identifier,
@@ -65,13 +72,15 @@ class Engine {
   // Revokes the OTP and every token and link of (purpose, identifier); returns how many.
   Expected<int> revoke_all(std::string_view purpose, std::string_view identifier);
   Expected<Result> inspect(std::string_view purpose, std::string_view identifier);
+  // Ends a lockout (for support staff); true if the identifier was locked.
+  Expected<bool> unlock(std::string_view purpose, std::string_view identifier);
 
   // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on
   // a store thread; arguments are copied before the call returns ---
   void issue_otp(std::string_view purpose, std::string_view identifier,
                  const IssueOptions& options, Callback<Result> done);
   void verify_otp(std::string_view purpose, std::string_view identifier, std::string_view code,
-                  Callback<Result> done);
+                  const VerifyOptions& options, Callback<Result> done);
   void issue_token(std::string_view purpose, std::string_view identifier,
                    const IssueOptions& options, Callback<Result> done);
   void verify_token(std::string_view token, std::string_view purpose, Callback<Result> done);

@@ -24,6 +24,18 @@ enum class Outcome : int {
 
 const char* to_string(Outcome outcome) noexcept;
 
+// Inspect: every abuse-control counter of a (purpose, identifier) and when it resets.
+struct Counters {
+  int failures = 0;                           // wrong guesses in the current window
+  std::optional<TimePoint> failures_reset_at;
+  std::optional<TimePoint> locked_until;
+  int lockout_level = 0;                      // lockouts in a row (each doubles the next)
+  std::optional<TimePoint> lockout_level_reset_at;
+  std::optional<TimePoint> cooldown_until;
+  int sends_available = -1;                   // issues allowed now by the send limit; -1: no limit
+  std::optional<TimePoint> send_limit_reset_at;  // when the full burst is available again
+};
+
 struct Result {
   Outcome outcome = Outcome::not_found;
   Secret secret;                         // issue: the OTP code or the token to deliver
@@ -35,6 +47,7 @@ struct Result {
   std::string identifier;                // normalised identifier the credential was issued to
   Secret payload;                        // bytes given at issue, returned on success
   int active_tokens = -1;                // inspect: live tokens and links of the identifier
+  std::optional<Counters> counters;      // inspect only
 
   bool ok() const noexcept { return outcome == Outcome::verified || outcome == Outcome::valid ||
                                     outcome == Outcome::issued; }

@@ -23,6 +23,37 @@ using Callback = std::function<void(Expected<T>)>;
 
 enum class TokenKind : std::uint8_t { token = 1, link = 2 };
 
+// A GCRA limit in store terms: one event per `interval`, `burst` at once. interval 0: off.
+struct GcraLimit {
+  std::chrono::milliseconds interval{0};
+  int burst = 1;
+  bool enabled() const noexcept { return interval.count() > 0; }
+};
+
+// What an issue must pass before anything is written, checked in the same atomic step.
+struct IssueGate {
+  std::chrono::milliseconds cooldown{0};
+  GcraLimit send;
+  bool lock_blocks_issue = true;
+};
+
+// Failed-verification lockout of a (purpose, identifier), across re-issued codes.
+struct LockoutRule {
+  int failures = 0;  // 0: off
+  std::chrono::milliseconds window{0}, duration{0}, max{0}, decay{0};
+};
+
+// A group's abuse-control state; times in ms since the epoch (store time), 0: never set.
+struct RateState {
+  long long cooldown_until = 0;
+  long long send_tat = 0;        // GCRA theoretical arrival time of the send limit
+  int failures = 0;
+  long long failures_until = 0;  // end of the failure-counting window
+  long long locked_until = 0;
+  int lockout_level = 0;
+  long long level_until = 0;     // the lockout level resets after this
+};
+
 // A keyed hash of a secret under one key of the key set; a verify request carries one per
 // key that may have made the record, and the store compares the one the record names.
 struct SecretHash {
@@ -41,9 +72,12 @@ struct OtpIssueRequest {
   bool resend_same = false;   // keep a live code that has sealed_code instead of replacing it
   bool one_time = true;       // a verified code is consumed
   bool revoke_group = false;  // a verified code revokes every credential of its group
+  IssueGate gate;
 };
 
 struct OtpIssueReply {
+  Outcome outcome = Outcome::issued;  // or locked / cooldown / rate_limited (nothing written)
+  std::chrono::milliseconds retry_after{0};
   bool reused = false;        // the live code was kept; sealed_code holds it
   std::string sealed_code;
   TimePoint expires_at;
@@ -53,6 +87,7 @@ struct OtpIssueReply {
 struct OtpVerifyRequest {
   std::string group;
   std::vector<SecretHash> candidates;
+  LockoutRule lockout;
 };
 
 struct TokenIssueRequest {
@@ -65,9 +100,14 @@ struct TokenIssueRequest {
   std::chrono::milliseconds ttl{0};
   bool one_time = true;        // a consumed token is deleted
   bool revoke_group = false;   // a consumed token revokes every credential of its group
+  IssueGate gate;
+  int max_active = 0;          // live tokens and links of the group; 0: no cap
+  bool refuse_when_full = false;  // else the oldest live one is revoked
 };
 
 struct TokenIssueReply {
+  Outcome outcome = Outcome::issued;  // or locked / cooldown / rate_limited (nothing written)
+  std::chrono::milliseconds retry_after{0};
   TimePoint expires_at;
 };
 
@@ -82,6 +122,8 @@ struct TokenVerifyRequest {
 // What a verify (OTP or token) found. Sealed fields are returned only on success.
 struct VerifyReply {
   Outcome outcome = Outcome::not_found;
+  std::chrono::milliseconds retry_after{0};  // locked: until the lockout ends
+  bool counted_failure = false;              // a wrong guess was counted
   int attempts_remaining = -1;
   TimePoint expires_at;
   std::string sealed_identity;
@@ -93,6 +135,21 @@ struct InspectReply {
   int otp_attempts_remaining = -1;
   TimePoint otp_expires_at;
   int active_tokens = 0;
+  RateState rate;
+  TimePoint now;  // the store's time when it answered
+};
+
+// A per-client-key limit (an IP address, a device id), in its own key group.
+struct ClientLimitRequest {
+  std::string client;   // keyed hash of the client key
+  char bucket = 'i';    // 'i' issues, 'f' failed verifications
+  GcraLimit limit;
+  bool refund = false;  // give back one event taken earlier (the guess was not a failure)
+};
+
+struct ClientLimitReply {
+  bool allowed = true;
+  std::chrono::milliseconds retry_after{0};
 };
 
 class Store {
@@ -111,6 +168,9 @@ class Store {
   // Deletes the OTP and every token and link of the group; completes with how many.
   virtual void revoke_all(const std::string& group, Callback<int> done) = 0;
   virtual void inspect(const std::string& group, Callback<InspectReply> done) = 0;
+  // Ends a lockout and forgets the failure count and lockout level; true if it was locked.
+  virtual void unlock(const std::string& group, Callback<bool> done) = 0;
+  virtual void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) = 0;
 
   // Whether records in this store are visible to other processes (then keys must be shared).
   virtual bool shared() const noexcept = 0;

@@ -85,8 +85,9 @@ Expected<std::shared_ptr<Engine>> Engine::create(Config config, std::shared_ptr<
 Expected<Result> Engine::issue_otp(std::string_view p, std::string_view id, const IssueOptions& o) {
   return detail::wait_for<Result>([&](Callback<Result> cb) { issue_otp(p, id, o, std::move(cb)); });
 }
-Expected<Result> Engine::verify_otp(std::string_view p, std::string_view id, std::string_view code) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { verify_otp(p, id, code, std::move(cb)); });
+Expected<Result> Engine::verify_otp(std::string_view p, std::string_view id, std::string_view code,
+                                    const VerifyOptions& o) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { verify_otp(p, id, code, o, std::move(cb)); });
 }
 Expected<Result> Engine::issue_token(std::string_view p, std::string_view id, const IssueOptions& o) {
   return detail::wait_for<Result>([&](Callback<Result> cb) { issue_token(p, id, o, std::move(cb)); });

@@ -68,6 +68,21 @@ Expected<T> wait_for(Start&& start) {
   return std::move(*state->result);
 }
 
+// Policies in store terms.
+GcraLimit gcra_of(const RateLimit& limit);
+IssueGate gate_of(const Policy& policy);
+LockoutRule lockout_of(const Policy& policy);
+
+// Takes one event from a client key's bucket (no client key or limit off: allowed), then runs
+// `next`; a refused take completes `done` with rate_limited.
+void with_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,
+                       const RateLimit& limit, Callback<Result> done, std::function<void(Callback<Result>)> next);
+// Gives one event back to a client key's bucket (fire and forget: errors are ignored).
+void refund_client_limit(const std::shared_ptr<EngineImpl>& impl, const std::string& client_tag, char bucket,
+                         const RateLimit& limit);
+std::string client_tag(const EngineImpl& impl, std::string_view client_key);
+Status check_client_key(std::string_view client_key);
+
 // Identity of a token's owner, as sealed into its record.
 std::string encode_identity(std::string_view purpose, std::string_view identifier);
 bool decode_identity(std::string_view bytes, std::string& purpose, std::string& identifier);

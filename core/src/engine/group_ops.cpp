@@ -1,5 +1,6 @@
 // verikit — operations on all of an identifier's credentials for a purpose: revoke, inspect.
 #include "engine/engine_impl.hpp"
+#include "store/limits.hpp"
 #include "verikit/engine.hpp"
 
 namespace verikit {
@@ -40,6 +41,10 @@ Expected<Result> Engine::inspect(std::string_view purpose, std::string_view iden
     detail::fold_groups<InspectReply, InspectReply>(
         groups, 0, InspectReply{}, [store](const std::string& g, Callback<InspectReply> c) { store->inspect(g, std::move(c)); },
         [](InspectReply& acc, InspectReply&& r) {
+          if (acc.now == TimePoint{}) {  // the current key's group holds the abuse-control state
+            acc.now = r.now;
+            acc.rate = r.rate;
+          }
           if (!acc.otp_live && r.otp_live) {
             acc.otp_live = true;
             acc.otp_attempts_remaining = r.otp_attempts_remaining;
@@ -60,7 +65,40 @@ Expected<Result> Engine::inspect(std::string_view purpose, std::string_view iden
     res.attempts_remaining = merged->otp_attempts_remaining;
     res.expires_at = merged->otp_expires_at;
   }
+  const RateState& r = merged->rate;
+  const long long now = merged->now.time_since_epoch().count();
+  auto when = [now](long long t) -> std::optional<TimePoint> {
+    if (t <= now) return std::nullopt;
+    return TimePoint(std::chrono::milliseconds(t));
+  };
+  Counters c;
+  c.failures = r.failures_until > now ? r.failures : 0;
+  c.failures_reset_at = when(r.failures_until);
+  c.locked_until = when(r.locked_until);
+  c.lockout_level = r.level_until > now ? r.lockout_level : 0;
+  c.lockout_level_reset_at = when(r.level_until);
+  c.cooldown_until = when(r.cooldown_until);
+  const GcraLimit send = detail::gcra_of(subject->policy->send_limit);
+  c.sends_available = detail::gcra_available(r.send_tat, now, send);
+  c.send_limit_reset_at = send.enabled() ? when(r.send_tat) : std::nullopt;
+  res.counters = c;
+  if (c.locked_until) {
+    res.outcome = Outcome::locked;
+    res.retry_after = std::chrono::milliseconds(r.locked_until - now);
+  }
   return res;
+}
+
+Expected<bool> Engine::unlock(std::string_view purpose, std::string_view identifier) {
+  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  if (!subject) return std::move(subject).error();
+  auto groups = std::make_shared<const std::vector<std::string>>(subject->groups);
+  auto store = impl_->store;
+  return detail::wait_for<bool>([&](Callback<bool> cb) {
+    detail::fold_groups<bool, bool>(
+        groups, 0, false, [store](const std::string& g, Callback<bool> c) { store->unlock(g, std::move(c)); },
+        [](bool& acc, bool&& was) { acc = acc || was; return false; }, std::move(cb));
+  });
 }
 
 }  // namespace verikit

@@ -24,6 +24,7 @@ Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::S
                                  TokenKind kind, const IssueOptions& options) {
   const Policy& policy = *subject.policy;
   if (auto s = detail::check_payload(options.payload); !s) return std::move(s).error();
+  if (auto s = detail::check_client_key(options.client_key); !s) return std::move(s).error();
   auto ttl = detail::effective_ttl(options.ttl, policy);
   if (!ttl) return std::move(ttl).error();
   const detail::DerivedKey& key = impl.ring.current();
@@ -43,23 +44,34 @@ Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::S
   t.req.ttl = *ttl;
   t.req.one_time = policy.one_time_use;
   t.req.revoke_group = policy.revoke_all_on_use;
+  t.req.gate = detail::gate_of(policy);
+  t.req.max_active = policy.max_active_tokens;
+  t.req.refuse_when_full = policy.active_cap == CapMode::refuse;
   return t;
 }
 
 void store_token(const std::shared_ptr<detail::EngineImpl>& impl, NewToken t, detail::Subject subject,
-                 std::string url, Callback<Result> done) {
-  impl->store->token_issue(t.req, [token = std::move(t.token), s = std::move(subject), url = std::move(url),
-                                   done = std::move(done)](Expected<TokenIssueReply> r) {
+                 std::string url, std::string_view client_key, Callback<Result> done) {
+  const RateLimit limit = subject.policy->client_issue_limit;
+  auto issue = [impl, req = std::move(t.req), token = std::move(t.token), s = std::move(subject),
+                url = std::move(url)](Callback<Result> done) {
+    impl->store->token_issue(req, [token, s, url, done = std::move(done)](Expected<TokenIssueReply> r) {
     if (!r) return done(std::move(r).error());
     Result res;
-    res.outcome = Outcome::issued;
+    res.outcome = r->outcome;
+    res.purpose = s.purpose;
+    res.identifier = s.identifier;
+    if (r->outcome != Outcome::issued) {  // refused: nothing was stored
+      res.retry_after = r->retry_after;
+      return done(std::move(res));
+    }
     res.secret = token;
     res.url = url;
     res.expires_at = r->expires_at;
-    res.purpose = s.purpose;
-    res.identifier = s.identifier;
     done(std::move(res));
-  });
+    });
+  };
+  detail::with_client_limit(impl, client_key, 'i', limit, std::move(done), std::move(issue));
 }
 
 struct TokenRef {
@@ -129,7 +141,7 @@ void Engine::issue_token(std::string_view purpose, std::string_view identifier, 
   if (!subject) return done(std::move(subject).error());
   auto t = prepare_token(*impl_, *subject, TokenKind::token, options);
   if (!t) return done(std::move(t).error());
-  store_token(impl_, std::move(t).value(), std::move(subject).value(), {}, std::move(done));
+  store_token(impl_, std::move(t).value(), std::move(subject).value(), {}, options.client_key, std::move(done));
 }
 
 void Engine::issue_link(std::string_view purpose, std::string_view identifier, std::string_view base_url,
@@ -140,7 +152,8 @@ void Engine::issue_link(std::string_view purpose, std::string_view identifier, s
   if (!t) return done(std::move(t).error());
   auto url = detail::build_link(base_url, subject->policy->link_param, t->token.view());
   if (!url) return done(std::move(url).error());  // nothing was stored
-  store_token(impl_, std::move(t).value(), std::move(subject).value(), std::move(url).value(), std::move(done));
+  store_token(impl_, std::move(t).value(), std::move(subject).value(), std::move(url).value(), options.client_key,
+              std::move(done));
 }
 
 void Engine::verify_token(std::string_view token, std::string_view purpose, Callback<Result> done) {

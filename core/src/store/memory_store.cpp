@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "crypto/crypto.hpp"
+#include "store/limits.hpp"
 
 namespace verikit {
 namespace {
@@ -36,14 +37,24 @@ struct TokenRecord {
 struct Group {
   std::optional<OtpRecord> otp;
   std::unordered_map<std::string, TokenRecord> tokens;
-  bool empty() const { return !otp && tokens.empty(); }
+  RateState rate;
+  bool empty() const { return !otp && tokens.empty() && detail::keep_until(rate) == 0; }
+};
+
+struct ClientBuckets {
+  long long issue_tat = 0;
+  long long failure_tat = 0;
 };
 
 struct Shard {
   std::mutex mutex;
   std::unordered_map<std::string, Group> groups;
+  std::unordered_map<std::string, ClientBuckets> clients;
   std::size_t writes_since_sweep = 0;
 };
+
+long long ms(TimePoint t) { return t.time_since_epoch().count(); }
+TimePoint at(long long ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
 class MemoryStore final : public Store {
  public:
@@ -55,22 +66,28 @@ class MemoryStore final : public Store {
       auto [shard, lock] = lock_shard(req.group);
       const TimePoint now = clock_->now();
       Group& g = touch(shard, req.group, now);
-      int attempts_left = req.max_attempts;
-      if (g.otp) {
-        if (req.resend_same && !g.otp->sealed_code.empty()) {
-          reply.reused = true;
-          reply.sealed_code = g.otp->sealed_code;
-          reply.expires_at = g.otp->expires_at;
-          reply.attempts_remaining = g.otp->attempts_left;
-          lock.unlock();
-          return done(std::move(reply));
-        }
-        attempts_left = std::min(attempts_left, g.otp->attempts_left);  // failures carry over
+      const detail::GateCheck gate = detail::check_gate(g.rate, ms(now), req.gate);
+      if (gate.outcome != Outcome::issued) {
+        reply.outcome = gate.outcome;
+        reply.retry_after = std::chrono::milliseconds(gate.retry_ms);
+        if (g.empty()) shard.groups.erase(req.group);
+        lock.unlock();
+        return done(std::move(reply));
       }
-      g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload,
-                        attempts_left, now + req.ttl, req.one_time, req.revoke_group};
-      reply.expires_at = g.otp->expires_at;
-      reply.attempts_remaining = attempts_left;
+      detail::commit_gate(g.rate, ms(now), req.gate, gate);
+      int attempts_left = req.max_attempts;
+      if (g.otp && req.resend_same && !g.otp->sealed_code.empty()) {
+        reply.reused = true;
+        reply.sealed_code = g.otp->sealed_code;
+        reply.expires_at = g.otp->expires_at;
+        reply.attempts_remaining = g.otp->attempts_left;
+      } else {
+        if (g.otp) attempts_left = std::min(attempts_left, g.otp->attempts_left);  // failures carry over
+        g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload,
+                          attempts_left, now + req.ttl, req.one_time, req.revoke_group};
+        reply.expires_at = g.otp->expires_at;
+        reply.attempts_remaining = attempts_left;
+      }
       note_write(shard, now);
     }
     done(std::move(reply));
@@ -83,12 +100,17 @@ class MemoryStore final : public Store {
       const TimePoint now = clock_->now();
       auto it = shard.groups.find(req.group);
       if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
-      drop_expired(it->second, now);
-      if (!it->second.otp) {
-        if (it->second.empty()) shard.groups.erase(it);
+      Group& g = it->second;
+      drop_expired(g, now);
+      if (g.rate.locked_until > ms(now)) {  // locked: the secret is not even compared
+        reply.outcome = Outcome::locked;
+        reply.retry_after = std::chrono::milliseconds(g.rate.locked_until - ms(now));
         return unlock_and(lock, done, std::move(reply));
       }
-      Group& g = it->second;
+      if (!g.otp) {
+        if (g.empty()) shard.groups.erase(it);
+        return unlock_and(lock, done, std::move(reply));
+      }
       OtpRecord& rec = *g.otp;
       bool match = false;
       for (const SecretHash& c : req.candidates)
@@ -98,15 +120,23 @@ class MemoryStore final : public Store {
         reply.outcome = Outcome::verified;
         reply.attempts_remaining = rec.attempts_left;
         reply.sealed_payload = rec.sealed_payload;
-        if (rec.revoke_group) g = Group{};
-        else if (rec.one_time) g.otp.reset();
-      } else if (--rec.attempts_left > 0) {
-        reply.outcome = Outcome::invalid;
-        reply.attempts_remaining = rec.attempts_left;
+        g.rate.failures = 0;  // a success resets the failure count (not the lockout level)
+        g.rate.failures_until = 0;
+        if (rec.revoke_group) {
+          g.otp.reset();
+          g.tokens.clear();
+        } else if (rec.one_time) {
+          g.otp.reset();
+        }
       } else {
-        reply.outcome = Outcome::attempts_exhausted;
-        reply.attempts_remaining = 0;
-        g.otp.reset();
+        reply.counted_failure = true;
+        reply.attempts_remaining = --rec.attempts_left;
+        reply.outcome = rec.attempts_left > 0 ? Outcome::invalid : Outcome::attempts_exhausted;
+        if (rec.attempts_left <= 0) g.otp.reset();
+        if (detail::count_failure(g.rate, ms(now), req.lockout)) {
+          reply.outcome = Outcome::locked;
+          reply.retry_after = std::chrono::milliseconds(g.rate.locked_until - ms(now));
+        }
       }
       if (g.empty()) shard.groups.erase(it);
     }
@@ -134,6 +164,26 @@ class MemoryStore final : public Store {
       auto [shard, lock] = lock_shard(req.group);
       const TimePoint now = clock_->now();
       Group& g = touch(shard, req.group, now);
+      detail::GateCheck gate = detail::check_gate(g.rate, ms(now), req.gate);
+      auto oldest = [&] {
+        return std::min_element(g.tokens.begin(), g.tokens.end(), [](const auto& a, const auto& b) {
+          return a.second.expires_at < b.second.expires_at;
+        });
+      };
+      if (gate.outcome == Outcome::issued && req.max_active > 0 && req.refuse_when_full &&
+          static_cast<int>(g.tokens.size()) >= req.max_active) {
+        gate.outcome = Outcome::rate_limited;
+        gate.retry_ms = ms(oldest()->second.expires_at) - ms(now);
+      }
+      if (gate.outcome != Outcome::issued) {
+        reply.outcome = gate.outcome;
+        reply.retry_after = std::chrono::milliseconds(gate.retry_ms);
+        if (g.empty()) shard.groups.erase(req.group);
+        lock.unlock();
+        return done(std::move(reply));
+      }
+      detail::commit_gate(g.rate, ms(now), req.gate, gate);
+      while (req.max_active > 0 && static_cast<int>(g.tokens.size()) >= req.max_active) g.tokens.erase(oldest());
       reply.expires_at = now + req.ttl;
       g.tokens[req.token_id] =
           TokenRecord{req.kind,           req.purpose_tag, req.sealed_identity, req.sealed_payload,
@@ -158,7 +208,10 @@ class MemoryStore final : public Store {
         reply.expires_at = t->second.expires_at;
         reply.sealed_identity = t->second.sealed_identity;
         reply.sealed_payload = t->second.sealed_payload;
-        if (req.consume && t->second.revoke_group) g = Group{};
+        if (req.consume && t->second.revoke_group) {
+          g.otp.reset();
+          g.tokens.clear();
+        }
         else if (req.consume && t->second.one_time) g.tokens.erase(t);
       }
       if (g.empty()) shard.groups.erase(it);
@@ -188,7 +241,9 @@ class MemoryStore final : public Store {
       if (it != shard.groups.end()) {
         drop_expired(it->second, clock_->now());
         removed = static_cast<int>(it->second.tokens.size()) + (it->second.otp ? 1 : 0);
-        shard.groups.erase(it);
+        it->second.otp.reset();  // credentials only: abuse-control state stays
+        it->second.tokens.clear();
+        if (it->second.empty()) shard.groups.erase(it);
       }
     }
     done(removed);
@@ -198,9 +253,11 @@ class MemoryStore final : public Store {
     InspectReply reply;
     {
       auto [shard, lock] = lock_shard(group);
+      reply.now = clock_->now();
       auto it = shard.groups.find(group);
       if (it != shard.groups.end()) {
-        drop_expired(it->second, clock_->now());
+        drop_expired(it->second, reply.now);
+        reply.rate = it->second.rate;
         if (it->second.otp) {
           reply.otp_live = true;
           reply.otp_attempts_remaining = it->second.otp->attempts_left;
@@ -211,6 +268,41 @@ class MemoryStore final : public Store {
       }
     }
     done(std::move(reply));
+  }
+
+  void unlock(const std::string& group, Callback<bool> done) override {
+    bool was_locked = false;
+    {
+      auto [shard, lock] = lock_shard(group);
+      auto it = shard.groups.find(group);
+      if (it != shard.groups.end()) {
+        RateState& r = it->second.rate;
+        was_locked = r.locked_until > ms(clock_->now());
+        r.locked_until = r.failures = r.failures_until = r.lockout_level = r.level_until = 0;
+        if (it->second.empty()) shard.groups.erase(it);
+      }
+    }
+    done(was_locked);
+  }
+
+  void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
+    ClientLimitReply reply;
+    {
+      auto [shard, lock] = lock_shard("c" + req.client);
+      const long long now = ms(clock_->now());
+      ClientBuckets& b = shard.clients["c" + req.client];
+      long long& tat = req.bucket == 'f' ? b.failure_tat : b.issue_tat;
+      if (req.refund) {
+        tat = detail::gcra_refund(tat, now, req.limit);
+      } else {
+        const detail::Gcra g = detail::gcra_take(tat, now, req.limit);
+        reply.allowed = g.allowed;
+        reply.retry_after = std::chrono::milliseconds(g.retry_ms);
+        if (g.allowed) tat = g.tat;
+      }
+      if (b.issue_tat <= now && b.failure_tat <= now) shard.clients.erase("c" + req.client);
+    }
+    done(reply);
   }
 
   bool shared() const noexcept override { return false; }
@@ -232,6 +324,7 @@ class MemoryStore final : public Store {
 
   static void drop_expired(Group& g, TimePoint now) {
     if (g.otp && g.otp->expires_at <= now) g.otp.reset();
+    if (detail::keep_until(g.rate) <= ms(now)) g.rate = RateState{};
     std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
   }
 
@@ -249,6 +342,9 @@ class MemoryStore final : public Store {
       drop_expired(it->second, now);
       it = it->second.empty() ? shard.groups.erase(it) : std::next(it);
     }
+    std::erase_if(shard.clients, [t = ms(now)](const auto& kv) {
+      return kv.second.issue_tat <= t && kv.second.failure_tat <= t;
+    });
   }
 
   std::shared_ptr<const Clock> clock_;

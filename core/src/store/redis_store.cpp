@@ -67,44 +67,52 @@ class RedisStore final : public Store {
   }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
-    const std::string o = key(req.group, "o");
-    const std::string h = tagged_hash(req.key_id, req.secret_hash);
-    eval(scripts::otp_issue, {o},
-         {h, req.sealed_code, req.sealed_payload, std::to_string(req.ttl.count()), std::to_string(req.max_attempts),
-          req.resend_same ? "1" : "0", flags(req.one_time, req.revoke_group)},
+    std::vector<std::string> args = {tagged_hash(req.key_id, req.secret_hash), req.sealed_code, req.sealed_payload,
+                                     std::to_string(req.ttl.count()), std::to_string(req.max_attempts),
+                                     req.resend_same ? "1" : "0", flags(req.one_time, req.revoke_group)};
+    append_gate(args, req.gate);
+    eval(scripts::otp_issue, {key(req.group, "o"), key(req.group, "r")}, std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::array, 4);
+           auto r = checked(std::move(raw), Reply::Type::array, 6);
            if (!r) return done(std::move(r).error());
            const auto& e = r->elements;
-           if (!is_int(e[0]) || !is_str(e[1]) || !is_int(e[2]) || !is_int(e[3])) return done(protocol("otp_issue"));
+           auto outcome = outcome_of(e[0]);
+           if (!outcome) return done(std::move(outcome).error());
+           if (!is_int(e[1]) || !is_str(e[2]) || !is_int(e[3]) || !is_int(e[4]) || !is_int(e[5]))
+             return done(protocol("otp_issue"));
            OtpIssueReply reply;
-           reply.reused = e[0].integer == 1;
-           reply.sealed_code = e[1].str;
-           reply.expires_at = at(e[2].integer);
-           reply.attempts_remaining = static_cast<int>(e[3].integer);
+           reply.outcome = *outcome;
+           reply.retry_after = std::chrono::milliseconds(e[5].integer);
+           reply.reused = e[1].integer == 1;
+           reply.sealed_code = e[2].str;
+           reply.expires_at = at(e[3].integer);
+           reply.attempts_remaining = static_cast<int>(e[4].integer);
            done(std::move(reply));
          });
   }
 
   void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
-    std::vector<std::string> args;
+    const LockoutRule& l = req.lockout;
+    std::vector<std::string> args = {std::to_string(l.failures), std::to_string(l.window.count()),
+                                     std::to_string(l.duration.count()), std::to_string(l.max.count()),
+                                     std::to_string(l.decay.count())};
     for (const SecretHash& c : req.candidates) args.push_back(tagged_hash(c.key_id, c.hash));
-    eval(scripts::otp_verify, {key(req.group, "o"), key(req.group, "t")}, std::move(args),
+    eval(scripts::otp_verify, {key(req.group, "o"), key(req.group, "t"), key(req.group, "r")}, std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::array, 3);
+           auto r = checked(std::move(raw), Reply::Type::array, 6);
            if (!r) return done(std::move(r).error());
            const auto& e = r->elements;
            auto outcome = outcome_of(e[0]);
            if (!outcome) return done(std::move(outcome).error());
-           if (!is_int(e[1]) || !is_int(e[2])) return done(protocol("otp_verify"));
+           if (!is_int(e[1]) || !is_int(e[2]) || !is_str(e[3]) || !is_int(e[4]) || !is_int(e[5]))
+             return done(protocol("otp_verify"));
            VerifyReply reply;
            reply.outcome = *outcome;
            reply.attempts_remaining = static_cast<int>(e[1].integer);
            reply.expires_at = at(e[2].integer);
-           if (reply.outcome == Outcome::verified) {
-             if (e.size() < 4 || !is_str(e[3])) return done(protocol("otp_verify payload"));
-             reply.sealed_payload = e[3].str;
-           }
+           reply.sealed_payload = e[3].str;
+           reply.retry_after = std::chrono::milliseconds(e[4].integer);
+           reply.counted_failure = e[5].integer == 1;
            done(std::move(reply));
          });
   }
@@ -118,13 +126,25 @@ class RedisStore final : public Store {
   }
 
   void token_issue(const TokenIssueRequest& req, Callback<TokenIssueReply> done) override {
-    eval(scripts::token_issue, {key(req.group, "t")},
-         {req.token_id, std::to_string(static_cast<int>(req.kind)), req.purpose_tag, flags(req.one_time, req.revoke_group),
-          std::to_string(req.ttl.count()), req.sealed_identity, req.sealed_payload},
+    std::vector<std::string> args = {req.token_id, std::to_string(static_cast<int>(req.kind)), req.purpose_tag,
+                                     flags(req.one_time, req.revoke_group), std::to_string(req.ttl.count()),
+                                     req.sealed_identity, req.sealed_payload};
+    append_gate(args, req.gate);
+    args.push_back(std::to_string(req.max_active));
+    args.push_back(req.refuse_when_full ? "1" : "0");
+    eval(scripts::token_issue, {key(req.group, "t"), key(req.group, "r")}, std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::integer);
+           auto r = checked(std::move(raw), Reply::Type::array, 3);
            if (!r) return done(std::move(r).error());
-           done(TokenIssueReply{at(r->integer)});
+           const auto& e = r->elements;
+           auto outcome = outcome_of(e[0]);
+           if (!outcome) return done(std::move(outcome).error());
+           if (!is_int(e[1]) || !is_int(e[2])) return done(protocol("token_issue"));
+           TokenIssueReply reply;
+           reply.outcome = *outcome;
+           reply.expires_at = at(e[1].integer);
+           reply.retry_after = std::chrono::milliseconds(e[2].integer);
+           done(std::move(reply));
          });
   }
 
@@ -166,27 +186,60 @@ class RedisStore final : public Store {
   }
 
   void inspect(const std::string& group, Callback<InspectReply> done) override {
-    eval(scripts::inspect, {key(group, "o"), key(group, "t")}, {}, [done = std::move(done)](Expected<Reply> raw) {
-      auto r = checked(std::move(raw), Reply::Type::array, 4);
+    eval(scripts::inspect, {key(group, "o"), key(group, "t"), key(group, "r")}, {},
+         [done = std::move(done)](Expected<Reply> raw) {
+           auto r = checked(std::move(raw), Reply::Type::array, 12);
+           if (!r) return done(std::move(r).error());
+           const auto& e = r->elements;
+           for (const Reply& x : e)
+             if (!is_int(x)) return done(protocol("inspect"));
+           InspectReply reply;
+           reply.otp_live = e[0].integer == 1;
+           reply.otp_attempts_remaining = static_cast<int>(e[1].integer);
+           reply.otp_expires_at = at(e[2].integer);
+           reply.active_tokens = static_cast<int>(e[3].integer);
+           reply.now = at(e[4].integer);
+           reply.rate = RateState{e[5].integer, e[6].integer, static_cast<int>(e[7].integer), e[8].integer,
+                                  e[9].integer, static_cast<int>(e[10].integer), e[11].integer};
+           done(std::move(reply));
+         });
+  }
+
+  void unlock(const std::string& group, Callback<bool> done) override {
+    eval(scripts::unlock, {key(group, "r")}, {}, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
-      const auto& e = r->elements;
-      if (!is_int(e[0]) || !is_int(e[1]) || !is_int(e[2]) || !is_int(e[3])) return done(protocol("inspect"));
-      InspectReply reply;
-      reply.otp_live = e[0].integer == 1;
-      reply.otp_attempts_remaining = static_cast<int>(e[1].integer);
-      reply.otp_expires_at = at(e[2].integer);
-      reply.active_tokens = static_cast<int>(e[3].integer);
-      done(std::move(reply));
+      done(r->integer == 1);
     });
+  }
+
+  void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
+    eval(scripts::client_limit, {prefix_ + ":{c:" + req.client + "}:c"},
+         {std::string(1, req.bucket), std::to_string(req.limit.interval.count()), std::to_string(req.limit.burst),
+          req.refund ? "1" : "0"},
+         [done = std::move(done)](Expected<Reply> raw) {
+           auto r = checked(std::move(raw), Reply::Type::array, 2);
+           if (!r) return done(std::move(r).error());
+           const auto& e = r->elements;
+           if (!is_int(e[0]) || !is_int(e[1])) return done(protocol("client_limit"));
+           done(ClientLimitReply{e[0].integer == 1, std::chrono::milliseconds(e[1].integer)});
+         });
   }
 
   bool shared() const noexcept override { return true; }
 
  private:
-  static constexpr const scripts::Script* kAll[] = {&scripts::otp_issue,    &scripts::otp_verify,
-                                                    &scripts::otp_revoke,   &scripts::token_issue,
-                                                    &scripts::token_verify, &scripts::token_revoke,
-                                                    &scripts::revoke_all,   &scripts::inspect};
+  static constexpr const scripts::Script* kAll[] = {
+      &scripts::otp_issue,    &scripts::otp_verify, &scripts::otp_revoke, &scripts::token_issue,
+      &scripts::token_verify, &scripts::token_revoke, &scripts::revoke_all, &scripts::inspect,
+      &scripts::unlock,       &scripts::client_limit};
+
+  static void append_gate(std::vector<std::string>& args, const IssueGate& g) {
+    args.push_back(std::to_string(g.cooldown.count()));
+    args.push_back(std::to_string(g.send.interval.count()));
+    args.push_back(std::to_string(g.send.burst));
+    args.push_back(g.lock_blocks_issue ? "1" : "0");
+  }
 
   static std::size_t index_of(const scripts::Script& s) {
     for (std::size_t i = 0; i < std::size(kAll); ++i)
@@ -216,10 +269,10 @@ class RedisStore final : public Store {
     call->push_back(std::to_string(keys.size()));
     for (auto& k : keys) call->push_back(std::move(k));
     for (auto& a : args) call->push_back(std::move(a));
-    client_->command(views(*call), [this, call, body = s.body, done = std::move(done)](Expected<Reply> r) {
+    client_->command(views(*call), [this, call, script = &s, done = std::move(done)](Expected<Reply> r) {
       if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
         (*call)[0] = "EVAL";
-        (*call)[1] = std::string(body);
+        (*call)[1] = script->body;
         return client_->command(views(*call), done);
       }
       done(std::move(r));

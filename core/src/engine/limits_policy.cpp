@@ -1,0 +1,65 @@
+// verikit — abuse-control policies in store terms, and the per-client-key limits around an operation.
+#include "engine/engine_impl.hpp"
+#include "verikit/engine.hpp"
+
+namespace verikit {
+
+Policy without_abuse_controls(Policy p) {
+  p.resend_cooldown = std::chrono::seconds(0);
+  p.send_limit = RateLimit{};
+  p.lockout_failures = 0;
+  p.client_issue_limit = RateLimit{};
+  p.client_failure_limit = RateLimit{};
+  p.max_active_tokens = 0;
+  return p;
+}
+
+namespace detail {
+
+GcraLimit gcra_of(const RateLimit& limit) {
+  if (!limit.enabled()) return GcraLimit{};
+  const long long interval = std::max<long long>(1, limit.period.count() * 1000 / limit.count);
+  return GcraLimit{std::chrono::milliseconds(interval), limit.burst};
+}
+
+IssueGate gate_of(const Policy& p) {
+  return IssueGate{std::chrono::milliseconds(p.resend_cooldown), gcra_of(p.send_limit), p.lockout_blocks_issue};
+}
+
+LockoutRule lockout_of(const Policy& p) {
+  return LockoutRule{p.lockout_failures, p.lockout_window, p.lockout_duration, p.lockout_max, p.lockout_decay};
+}
+
+Status check_client_key(std::string_view client_key) {
+  if (client_key.size() > kMaxClientKeyBytes)
+    return make_error(Errc::invalid_argument, "client key is longer than " + std::to_string(kMaxClientKeyBytes) + " bytes");
+  return Unit{};
+}
+
+std::string client_tag(const EngineImpl& impl, std::string_view client_key) {
+  return base64url_encode(keyed_hash(impl.ring.current().index, kTagBytes, {"client", client_key}));
+}
+
+void with_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,
+                       const RateLimit& limit, Callback<Result> done, std::function<void(Callback<Result>)> next) {
+  if (client_key.empty() || !limit.enabled()) return next(std::move(done));
+  ClientLimitRequest req{client_tag(*impl, client_key), bucket, gcra_of(limit), false};
+  impl->store->client_limit(req, [done = std::move(done), next = std::move(next)](Expected<ClientLimitReply> r) mutable {
+    if (!r) return done(std::move(r).error());
+    if (!r->allowed) {
+      Result res;
+      res.outcome = Outcome::rate_limited;
+      res.retry_after = r->retry_after;
+      return done(std::move(res));
+    }
+    next(std::move(done));
+  });
+}
+
+void refund_client_limit(const std::shared_ptr<EngineImpl>& impl, const std::string& tag, char bucket,
+                         const RateLimit& limit) {
+  impl->store->client_limit(ClientLimitRequest{tag, bucket, gcra_of(limit), true}, [](Expected<ClientLimitReply>) {});
+}
+
+}  // namespace detail
+}  // namespace verikit

@@ -1,0 +1,38 @@
+// verikit::detail — the abuse-control rules as pure functions on a group's RateState: GCRA,
+// cooldown, escalating lockout. The embedded store runs them; the Redis scripts mirror them
+// line for line (the conformance suite holds both to the same behaviour). Times are ms.
+#pragma once
+
+#include "verikit/store.hpp"
+
+namespace verikit::detail {
+
+struct Gcra {
+  bool allowed = true;
+  long long tat = 0;       // the new theoretical arrival time, when allowed
+  long long retry_ms = 0;  // when not
+};
+
+// One event against a GCRA limit (disabled limit: always allowed, tat unchanged).
+Gcra gcra_take(long long tat, long long now, const GcraLimit& limit);
+// Gives one event back (never below now).
+long long gcra_refund(long long tat, long long now, const GcraLimit& limit);
+// Events the limit allows right now; -1 when it is off.
+int gcra_available(long long tat, long long now, const GcraLimit& limit);
+
+struct GateCheck {
+  Outcome outcome = Outcome::issued;  // or locked / cooldown / rate_limited
+  long long retry_ms = 0;
+  long long send_tat = 0;             // to commit when issued
+};
+
+// Whether an issue may proceed: lockout (if it blocks issue), cooldown, send limit.
+GateCheck check_gate(const RateState& s, long long now, const IssueGate& gate);
+void commit_gate(RateState& s, long long now, const IssueGate& gate, const GateCheck& check);
+
+// Counts a wrong guess; returns true when it starts a lockout.
+bool count_failure(RateState& s, long long now, const LockoutRule& rule);
+// The latest time any field still matters (the state can be dropped after it).
+long long keep_until(const RateState& s);
+
+}  // namespace verikit::detail
