@@ -37,4 +37,7 @@ class Conformance : public ::testing::TestWithParam<HarnessFactory> {
 
 std::string harness_name(const ::testing::TestParamInfo<HarnessFactory>& info);
 
+// The stores this test binary runs the suites on (defined by its <store>_store_test.cpp).
+std::vector<HarnessFactory> store_harnesses();
+
 }  // namespace verikit::test

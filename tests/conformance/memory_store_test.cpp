@@ -3,8 +3,10 @@
 
 namespace verikit::test {
 
-INSTANTIATE_TEST_SUITE_P(Stores, Conformance,
-                         ::testing::Values(HarnessFactory{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
-                         harness_name);
+std::vector<HarnessFactory> store_harnesses() {
+  return {HarnessFactory{"memory", [] { return std::make_unique<MemoryHarness>(); }}};
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, Conformance, ::testing::ValuesIn(store_harnesses()), harness_name);
 
 }  // namespace verikit::test

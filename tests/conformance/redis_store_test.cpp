@@ -36,8 +36,10 @@ class RedisHarness final : public StoreHarness {
 
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Stores, Conformance,
-                         ::testing::Values(HarnessFactory{"redis", [] { return std::make_unique<RedisHarness>(); }}),
-                         harness_name);
+std::vector<HarnessFactory> store_harnesses() {
+  return {HarnessFactory{"redis", [] { return std::make_unique<RedisHarness>(); }}};
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, Conformance, ::testing::ValuesIn(store_harnesses()), harness_name);
 
 }  // namespace verikit::test

@@ -1,0 +1,339 @@
+// Conformance: the abuse controls, identical on every store. Windows are short (seconds) so
+// that the Redis harness, which waits for real, stays quick.
+#include <barrier>
+#include <thread>
+
+#include "conformance/conformance.hpp"
+
+namespace verikit::test {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The defaults with the short windows these tests use.
+Policy short_windows() {
+  Policy p;
+  p.resend_cooldown = seconds(0);
+  p.send_limit = RateLimit{};
+  p.lockout_failures = 3;
+  p.lockout_window = seconds(60);
+  p.lockout_duration = seconds(1);
+  p.lockout_max = seconds(4);
+  p.lockout_decay = seconds(60);
+  p.client_issue_limit = RateLimit{};
+  p.client_failure_limit = RateLimit{};
+  p.max_active_tokens = 0;
+  p.max_attempts = 10;
+  return p;
+}
+
+std::string wrong_for(std::string_view code) { return code[0] == '0' ? "111111" : "000000"; }
+
+class Abuse : public Conformance {
+ protected:
+  std::shared_ptr<Engine> strict(const Policy& p) { return engine(with_policy("login", p), true); }
+};
+
+TEST_P(Abuse, ResendCooldown) {
+  Policy p = short_windows();
+  p.resend_cooldown = seconds(1);
+  auto e = strict(p);
+  EXPECT_EQ(e->issue_otp("login", "ann")->outcome, Outcome::issued);
+  Result again = e->issue_otp("login", "ann").value();
+  EXPECT_EQ(again.outcome, Outcome::cooldown);
+  EXPECT_GT(again.retry_after, milliseconds(500));
+  EXPECT_LE(again.retry_after, milliseconds(1000));
+  EXPECT_TRUE(again.secret.empty());
+  EXPECT_EQ(e->issue_link("login", "ann", "https://e.com/m")->outcome, Outcome::cooldown) << "any kind of send";
+  EXPECT_EQ(e->issue_otp("login", "other")->outcome, Outcome::issued) << "per identifier";
+  harness->advance(milliseconds(1100));
+  EXPECT_EQ(e->issue_otp("login", "ann")->outcome, Outcome::issued);
+}
+
+TEST_P(Abuse, SendRateLimitIsGcra) {
+  Policy p = short_windows();
+  p.send_limit = RateLimit{2, seconds(2), 2};  // one per second, two at once
+  auto e = strict(p);
+  EXPECT_EQ(e->issue_otp("login", "bob")->outcome, Outcome::issued);
+  EXPECT_EQ(e->issue_otp("login", "bob")->outcome, Outcome::issued);
+  Result third = e->issue_otp("login", "bob").value();
+  EXPECT_EQ(third.outcome, Outcome::rate_limited);
+  EXPECT_GT(third.retry_after, milliseconds(0));
+  EXPECT_LE(third.retry_after, milliseconds(1000));
+  Result seen = e->inspect("login", "bob").value();
+  ASSERT_TRUE(seen.counters);
+  EXPECT_EQ(seen.counters->sends_available, 0);
+  ASSERT_TRUE(seen.counters->send_limit_reset_at);
+  harness->advance(milliseconds(1100));
+  EXPECT_EQ(e->issue_otp("login", "bob")->outcome, Outcome::issued) << "one more per interval";
+  EXPECT_EQ(e->issue_otp("login", "bob")->outcome, Outcome::rate_limited) << "no burst at the window edge";
+}
+
+TEST_P(Abuse, LockoutCountsFailuresAcrossReissuedCodes) {
+  Policy p = short_windows();
+  p.max_attempts = 2;
+  auto e = strict(p);
+  Result c1 = e->issue_otp("login", "cy").value();
+  EXPECT_EQ(e->verify_otp("login", "cy", wrong_for(c1.secret.view()))->outcome, Outcome::invalid);
+  EXPECT_EQ(e->verify_otp("login", "cy", wrong_for(c1.secret.view()))->outcome, Outcome::attempts_exhausted);
+  Result c2 = e->issue_otp("login", "cy").value();  // a fresh code buys no fresh guesses
+  Result third = e->verify_otp("login", "cy", wrong_for(c2.secret.view())).value();
+  EXPECT_EQ(third.outcome, Outcome::locked);
+  EXPECT_GT(third.retry_after, milliseconds(500));
+  EXPECT_LE(third.retry_after, milliseconds(1000));
+  EXPECT_EQ(e->verify_otp("login", "cy", c2.secret.view())->outcome, Outcome::locked) << "not even compared";
+  EXPECT_EQ(e->issue_otp("login", "cy")->outcome, Outcome::locked) << "locked identifiers get no codes";
+  Result seen = e->inspect("login", "cy").value();
+  EXPECT_EQ(seen.outcome, Outcome::locked);
+  EXPECT_EQ(seen.counters->lockout_level, 1);
+  EXPECT_TRUE(seen.counters->locked_until);
+  EXPECT_EQ(seen.counters->failures, 0);
+  harness->advance(milliseconds(1100));
+  EXPECT_EQ(e->verify_otp("login", "cy", c2.secret.view())->outcome, Outcome::verified);
+}
+
+TEST_P(Abuse, LockoutDoublesWithEachRepeatUpToTheCap) {
+  Policy p = short_windows();
+  p.max_attempts = 100;  // re-issued codes keep the failed attempts of the code they replace
+  auto e = strict(p);
+  std::vector<milliseconds> locks;
+  for (int round = 0; round < 4; ++round) {
+    Result code = e->issue_otp("login", "dot").value();
+    Result r;
+    for (int i = 0; i < 3; ++i) r = e->verify_otp("login", "dot", wrong_for(code.secret.view())).value();
+    ASSERT_EQ(r.outcome, Outcome::locked) << round;
+    locks.push_back(r.retry_after);
+    harness->advance(r.retry_after + milliseconds(50));
+  }
+  // 1 s, 2 s, 4 s, then capped at 4 s.
+  const long long expected[] = {1000, 2000, 4000, 4000};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_LE(locks[i].count(), expected[i]) << i;
+    EXPECT_GT(locks[i].count(), expected[i] - 300) << i;
+  }
+  EXPECT_EQ(e->inspect("login", "dot")->counters->lockout_level, 4);
+}
+
+TEST_P(Abuse, ASuccessResetsTheFailureCount) {
+  auto e = strict(short_windows());
+  Result c1 = e->issue_otp("login", "eli").value();
+  e->verify_otp("login", "eli", wrong_for(c1.secret.view())).value();
+  e->verify_otp("login", "eli", wrong_for(c1.secret.view())).value();
+  EXPECT_EQ(e->inspect("login", "eli")->counters->failures, 2);
+  EXPECT_EQ(e->verify_otp("login", "eli", c1.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(e->inspect("login", "eli")->counters->failures, 0);
+  Result c2 = e->issue_otp("login", "eli").value();
+  e->verify_otp("login", "eli", wrong_for(c2.secret.view())).value();
+  EXPECT_EQ(e->verify_otp("login", "eli", wrong_for(c2.secret.view()))->outcome, Outcome::invalid);
+}
+
+TEST_P(Abuse, UnlockIsExplicit) {
+  auto e = strict(short_windows());
+  Result code = e->issue_otp("login", "fin").value();
+  for (int i = 0; i < 3; ++i) e->verify_otp("login", "fin", wrong_for(code.secret.view())).value();
+  EXPECT_EQ(e->inspect("login", "fin")->outcome, Outcome::locked);
+  EXPECT_TRUE(e->unlock("login", "fin").value());
+  EXPECT_FALSE(e->unlock("login", "fin").value());
+  Result seen = e->inspect("login", "fin").value();
+  EXPECT_EQ(seen.counters->lockout_level, 0);
+  EXPECT_FALSE(seen.counters->locked_until);
+  EXPECT_EQ(e->verify_otp("login", "fin", code.secret.view())->outcome, Outcome::verified);
+}
+
+TEST_P(Abuse, LockoutMayAllowIssue) {
+  Policy p = short_windows();
+  p.lockout_blocks_issue = false;
+  auto e = strict(p);
+  Result code = e->issue_otp("login", "gil").value();
+  for (int i = 0; i < 3; ++i) e->verify_otp("login", "gil", wrong_for(code.secret.view())).value();
+  EXPECT_EQ(e->issue_otp("login", "gil")->outcome, Outcome::issued);
+  EXPECT_EQ(e->verify_otp("login", "gil", code.secret.view())->outcome, Outcome::locked);
+}
+
+TEST_P(Abuse, ClientKeyIssueLimitAcrossIdentifiers) {
+  Policy p = short_windows();
+  p.client_issue_limit = RateLimit{3, seconds(3600), 3};
+  auto e = strict(p);
+  IssueOptions from_ip;
+  from_ip.client_key = "203.0.113.50";
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(e->issue_otp("login", "user" + std::to_string(i), from_ip)->outcome, Outcome::issued);
+  Result fourth = e->issue_link("login", "user9", "https://e.com/m", from_ip).value();
+  EXPECT_EQ(fourth.outcome, Outcome::rate_limited);
+  EXPECT_GT(fourth.retry_after, milliseconds(0));
+  EXPECT_EQ(e->inspect("login", "user9")->active_tokens, 0) << "nothing was stored";
+  IssueOptions other_ip;
+  other_ip.client_key = "203.0.113.51";
+  EXPECT_EQ(e->issue_otp("login", "user9", other_ip)->outcome, Outcome::issued);
+  EXPECT_EQ(e->issue_otp("login", "user8")->outcome, Outcome::issued) << "no client key, no client limit";
+}
+
+TEST_P(Abuse, OneClientKeySprayingAThousandIdentifiersIsStopped) {
+  Policy p = short_windows();
+  p.client_failure_limit = RateLimit{30, seconds(3600), 10};
+  auto e = strict(p);
+  VerifyOptions from_ip;
+  from_ip.client_key = "198.51.100.23";
+  int counted = 0, stopped = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = "victim" + std::to_string(i);
+    Result code = e->issue_otp("login", id).value();
+    Result r = e->verify_otp("login", id, wrong_for(code.secret.view()), from_ip).value();
+    if (r.outcome == Outcome::invalid) ++counted;
+    if (r.outcome == Outcome::rate_limited) ++stopped;
+  }
+  EXPECT_EQ(counted, 10) << "the burst, then one per 2 minutes";
+  EXPECT_EQ(stopped, 990);
+  Result legit = e->issue_otp("login", "victim5").value();
+  EXPECT_EQ(e->verify_otp("login", "victim5", legit.secret.view())->outcome, Outcome::verified)
+      << "the victims themselves are not locked out";
+}
+
+TEST_P(Abuse, ClientKeyRightGuessesAreNotCountedAsFailures) {
+  Policy p = short_windows();
+  p.client_failure_limit = RateLimit{2, seconds(3600), 2};
+  auto e = strict(p);
+  VerifyOptions from_ip;
+  from_ip.client_key = "office-nat";
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "staff" + std::to_string(i);
+    Result code = e->issue_otp("login", id).value();
+    EXPECT_EQ(e->verify_otp("login", id, code.secret.view(), from_ip)->outcome, Outcome::verified) << i;
+  }
+}
+
+TEST_P(Abuse, ActiveTokenCapRevokesTheOldest) {
+  Policy p = short_windows();
+  p.max_active_tokens = 2;
+  auto e = strict(p);
+  Result t1 = e->issue_token("login", "hal").value();
+  harness->advance(milliseconds(20));
+  Result t2 = e->issue_link("login", "hal", "https://e.com/m").value();
+  harness->advance(milliseconds(20));
+  Result t3 = e->issue_token("login", "hal").value();
+  EXPECT_EQ(t3.outcome, Outcome::issued);
+  EXPECT_EQ(e->inspect("login", "hal")->active_tokens, 2);
+  EXPECT_EQ(e->peek_token(t1.secret.view(), "login")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->peek_link(t2.secret.view(), "login")->outcome, Outcome::valid);
+  EXPECT_EQ(e->peek_token(t3.secret.view(), "login")->outcome, Outcome::valid);
+}
+
+TEST_P(Abuse, ActiveTokenCapCanRefuse) {
+  Policy p = short_windows();
+  p.max_active_tokens = 2;
+  p.active_cap = CapMode::refuse;
+  p.ttl = seconds(1);
+  auto e = strict(p);
+  Result t1 = e->issue_token("login", "ida").value();
+  Result t2 = e->issue_token("login", "ida").value();
+  Result t3 = e->issue_token("login", "ida").value();
+  EXPECT_EQ(t3.outcome, Outcome::rate_limited);
+  EXPECT_GT(t3.retry_after, milliseconds(0));
+  EXPECT_LE(t3.retry_after, milliseconds(1000));
+  EXPECT_EQ(e->peek_token(t1.secret.view(), "login")->outcome, Outcome::valid);
+  harness->advance(milliseconds(1100));
+  EXPECT_EQ(e->issue_token("login", "ida")->outcome, Outcome::issued);
+}
+
+TEST_P(Abuse, InspectShowsEveryCounterAndWhenItResets) {
+  Policy p = short_windows();
+  p.resend_cooldown = seconds(30);
+  p.send_limit = RateLimit{10, seconds(3600), 5};
+  auto e = strict(p);
+  const TimePoint before = harness->now();
+  Result code = e->issue_otp("login", "jay").value();
+  e->verify_otp("login", "jay", wrong_for(code.secret.view())).value();
+  Result seen = e->inspect("login", "jay").value();
+  ASSERT_TRUE(seen.counters);
+  const Counters& c = *seen.counters;
+  EXPECT_EQ(c.failures, 1);
+  ASSERT_TRUE(c.failures_reset_at);
+  EXPECT_NEAR(std::chrono::duration<double>(*c.failures_reset_at - before).count(), 60, 2);
+  ASSERT_TRUE(c.cooldown_until);
+  EXPECT_NEAR(std::chrono::duration<double>(*c.cooldown_until - before).count(), 30, 2);
+  EXPECT_EQ(c.sends_available, 4);
+  ASSERT_TRUE(c.send_limit_reset_at);
+  EXPECT_NEAR(std::chrono::duration<double>(*c.send_limit_reset_at - before).count(), 360, 2);
+  EXPECT_FALSE(c.locked_until);
+  EXPECT_EQ(c.lockout_level, 0);
+  EXPECT_EQ(seen.attempts_remaining, 9);
+}
+
+// ---- concurrency: counters exact, limits never exceeded ----
+
+constexpr int kThreads = 64;
+
+template <class Body>
+std::vector<Outcome> race(Body body) {
+  std::vector<Outcome> outcomes(kThreads, Outcome::valid);
+  std::barrier start(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      outcomes[i] = body(i);
+    });
+  for (auto& t : threads) t.join();
+  return outcomes;
+}
+
+int count(const std::vector<Outcome>& v, Outcome o) { return static_cast<int>(std::count(v.begin(), v.end(), o)); }
+
+TEST_P(Abuse, ManyThreadsIssuingOneIdentifierGetOneCode) {
+  Policy p = short_windows();
+  p.resend_cooldown = seconds(30);
+  auto e = strict(p);
+  auto outcomes = race([&](int) { return e->issue_otp("login", "kai")->outcome; });
+  EXPECT_EQ(count(outcomes, Outcome::issued), 1);
+  EXPECT_EQ(count(outcomes, Outcome::cooldown), kThreads - 1);
+}
+
+TEST_P(Abuse, ManyThreadsAgainstTheSendLimitGetExactlyTheBurst) {
+  Policy p = short_windows();
+  p.send_limit = RateLimit{5, seconds(3600), 5};
+  auto e = strict(p);
+  auto outcomes = race([&](int i) {
+    return (i % 2 ? e->issue_token("login", "lou") : e->issue_otp("login", "lou"))->outcome;
+  });
+  EXPECT_EQ(count(outcomes, Outcome::issued), 5);
+  EXPECT_EQ(count(outcomes, Outcome::rate_limited), kThreads - 5);
+}
+
+TEST_P(Abuse, ManyThreadsGuessingWrongLockExactlyOnce) {
+  Policy p = short_windows();
+  p.lockout_failures = 10;
+  p.max_attempts = 100;
+  p.lockout_duration = seconds(60);
+  p.lockout_max = seconds(60);
+  auto e = strict(p);
+  Result code = e->issue_otp("login", "max").value();
+  const std::string wrong = wrong_for(code.secret.view());
+  auto outcomes = race([&](int) { return e->verify_otp("login", "max", wrong)->outcome; });
+  EXPECT_EQ(count(outcomes, Outcome::invalid), 9);
+  EXPECT_EQ(count(outcomes, Outcome::locked), kThreads - 9);
+  Result seen = e->inspect("login", "max").value();
+  EXPECT_EQ(seen.counters->lockout_level, 1);
+  EXPECT_EQ(seen.attempts_remaining, 90) << "exactly ten guesses were compared";
+}
+
+TEST_P(Abuse, ManyThreadsFromOneClientKeyNeverExceedItsLimit) {
+  Policy p = short_windows();
+  p.client_failure_limit = RateLimit{10, seconds(3600), 10};
+  p.lockout_failures = 0;
+  auto e = strict(p);
+  std::vector<std::string> codes;
+  for (int i = 0; i < kThreads; ++i) codes.emplace_back(e->issue_otp("login", "n" + std::to_string(i))->secret.view());
+  VerifyOptions from_ip;
+  from_ip.client_key = "192.0.2.77";
+  auto outcomes = race([&](int i) {
+    return e->verify_otp("login", "n" + std::to_string(i), wrong_for(codes[i]), from_ip)->outcome;
+  });
+  EXPECT_EQ(count(outcomes, Outcome::invalid), 10);
+  EXPECT_EQ(count(outcomes, Outcome::rate_limited), kThreads - 10);
+}
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Stores, Abuse, ::testing::ValuesIn(store_harnesses()), harness_name);
+
+}  // namespace verikit::test
