@@ -10,6 +10,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Go and Rust for the FFI examples: the machines have them (/usr/local/go, rustup); fall back
+# to Debian's packages elsewhere.
+export PATH="$PATH:/usr/local/go/bin:$HOME/.cargo/bin"
+command -v go >/dev/null || missing+=(golang-go)
+command -v cargo >/dev/null || missing+=(cargo)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo=""

@@ -5,6 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 bash "$root/scripts/setup.sh"
+export PATH="$PATH:/usr/local/go/bin:$HOME/.cargo/bin"
 
 step() { printf '\n==== %s ====\n' "$*"; }
 

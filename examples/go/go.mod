@@ -1,0 +1,3 @@
+module verikit.example/quickstart
+
+go 1.19
