@@ -18,6 +18,9 @@ vg=(valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=defini
 "${vg[@]}" "$root/build/tests/capi_tests" --gtest_brief=1
 "${vg[@]}" "$root/build/examples/c/quickstart" "$root/build/capi/libverikit.so.0" >/dev/null
 
+step "Python package: pip install . into a fresh venv, then pytest"
+bash "$root/scripts/test_python.sh"
+
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 bash "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=address,undefined
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure

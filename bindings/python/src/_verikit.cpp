@@ -1,0 +1,436 @@
+// verikit Python binding: the private native module `_verikit`. Thin: arguments are converted
+// once, the GIL is released around every call into the engine, outcomes come back as Result
+// objects, faults as verikit.Error subclasses. Every rule and default lives in the core.
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+
+#include "verikit/verikit.hpp"
+
+namespace py = pybind11;
+using namespace verikit;
+
+namespace {
+
+// Exception classes and the Status enum, defined in Python (verikit._types), looked up once.
+struct PyTypes {
+  py::object status;
+  py::object error_base;
+  std::map<Errc, py::object> errors;
+};
+PyTypes* types = nullptr;
+
+[[noreturn]] void raise(const Error& e) {
+  auto it = types->errors.find(e.code);
+  py::object cls = it == types->errors.end() ? types->error_base : it->second;
+  PyErr_SetObject(cls.ptr(), py::make_tuple(e.message, static_cast<int>(e.code)).ptr());
+  throw py::error_already_set();
+}
+
+template <class T>
+T value_or_raise(Expected<T> r) {
+  if (!r) raise(r.error());
+  return std::move(r).value();
+}
+
+// str is UTF-8 encoded; bytes are taken as they are.
+std::string to_bytes(const py::handle& h, const char* what) {
+  if (py::isinstance<py::bytes>(h)) return h.cast<std::string>();
+  if (py::isinstance<py::str>(h)) return h.cast<std::string>();
+  if (py::isinstance<py::bytearray>(h)) return py::bytearray(h.cast<py::object>()).cast<std::string>();
+  throw py::type_error(std::string(what) + " must be str or bytes, not " + py::str(py::type::of(h).attr("__name__")).cast<std::string>());
+}
+
+std::string to_text(const py::handle& h, const char* what) {
+  if (!py::isinstance<py::str>(h))
+    throw py::type_error(std::string(what) + " must be str, not " + py::str(py::type::of(h).attr("__name__")).cast<std::string>());
+  return h.cast<std::string>();
+}
+
+std::optional<std::string> opt_bytes(const py::object& h, const char* what) {
+  if (h.is_none()) return std::nullopt;
+  return to_bytes(h, what);
+}
+
+py::object timestamp(const std::optional<TimePoint>& t) {
+  if (!t) return py::none();
+  // Looked up once and kept for the life of the process (never released after finalisation).
+  static py::object* from_timestamp = new py::object(py::module_::import("datetime").attr("datetime").attr("fromtimestamp"));
+  static py::object* utc = new py::object(py::module_::import("datetime").attr("timezone").attr("utc"));
+  const double secs = static_cast<double>(t->time_since_epoch().count()) / 1000.0;
+  return (*from_timestamp)(secs, *utc);
+}
+
+// ---- configuration from keyword dictionaries (None: the core's default) ----
+
+template <class T>
+void set_if(const py::dict& d, const char* name, T& out) {
+  if (d.contains(name) && !d[name].is_none()) out = d[name].cast<T>();
+}
+
+void set_seconds(const py::dict& d, const char* name, std::chrono::seconds& out) {
+  if (d.contains(name) && !d[name].is_none()) out = std::chrono::seconds(d[name].cast<long long>());
+}
+
+void set_limit(const py::dict& d, const char* name, RateLimit& out) {
+  if (!d.contains(name) || d[name].is_none()) return;
+  py::object v = d[name];
+  if (v.cast<py::object>().is(py::bool_(false))) {
+    out = RateLimit{};
+    return;
+  }
+  auto t = v.cast<py::tuple>();
+  if (t.size() != 3) throw py::value_error(std::string(name) + " must be (count, period_seconds, burst) or False");
+  out = RateLimit{t[0].cast<int>(), std::chrono::seconds(t[1].cast<long long>()), t[2].cast<int>()};
+}
+
+Policy to_policy(const py::dict& d) {
+  static const std::set<std::string> known = {
+      "ttl", "max_attempts", "otp_length", "alphabet", "reissue", "trim_identifier", "lowercase_identifier",
+      "one_time_use", "revoke_all_on_use", "token_bytes", "link_param", "resend_cooldown", "send_limit",
+      "lockout_failures", "lockout_window", "lockout_duration", "lockout_max", "lockout_decay",
+      "lockout_blocks_issue", "client_issue_limit", "client_failure_limit", "max_active_tokens", "active_cap"};
+  for (auto item : d)
+    if (!known.count(item.first.cast<std::string>()))
+      throw py::value_error("unknown policy field '" + item.first.cast<std::string>() + "'");
+  Policy p;
+  set_seconds(d, "ttl", p.ttl);
+  set_if(d, "max_attempts", p.max_attempts);
+  set_if(d, "otp_length", p.otp_length);
+  if (d.contains("alphabet") && !d["alphabet"].is_none()) {
+    auto a = d["alphabet"].cast<std::string>();
+    if (a == "digits") p.alphabet = Alphabet::digits;
+    else if (a == "unambiguous") p.alphabet = Alphabet::unambiguous;
+    else throw py::value_error("alphabet must be 'digits' or 'unambiguous'");
+  }
+  if (d.contains("reissue") && !d["reissue"].is_none()) {
+    auto r = d["reissue"].cast<std::string>();
+    if (r == "replace") p.reissue = Reissue::replace;
+    else if (r == "resend_same") p.reissue = Reissue::resend_same;
+    else throw py::value_error("reissue must be 'replace' or 'resend_same'");
+  }
+  set_if(d, "trim_identifier", p.trim_identifier);
+  set_if(d, "lowercase_identifier", p.lowercase_identifier);
+  set_if(d, "one_time_use", p.one_time_use);
+  set_if(d, "revoke_all_on_use", p.revoke_all_on_use);
+  set_if(d, "token_bytes", p.token_bytes);
+  set_if(d, "link_param", p.link_param);
+  set_seconds(d, "resend_cooldown", p.resend_cooldown);
+  set_limit(d, "send_limit", p.send_limit);
+  set_if(d, "lockout_failures", p.lockout_failures);
+  set_seconds(d, "lockout_window", p.lockout_window);
+  set_seconds(d, "lockout_duration", p.lockout_duration);
+  set_seconds(d, "lockout_max", p.lockout_max);
+  set_seconds(d, "lockout_decay", p.lockout_decay);
+  set_if(d, "lockout_blocks_issue", p.lockout_blocks_issue);
+  set_limit(d, "client_issue_limit", p.client_issue_limit);
+  set_limit(d, "client_failure_limit", p.client_failure_limit);
+  set_if(d, "max_active_tokens", p.max_active_tokens);
+  if (d.contains("active_cap") && !d["active_cap"].is_none()) {
+    auto m = d["active_cap"].cast<std::string>();
+    if (m == "revoke_oldest") p.active_cap = CapMode::revoke_oldest;
+    else if (m == "refuse") p.active_cap = CapMode::refuse;
+    else throw py::value_error("active_cap must be 'revoke_oldest' or 'refuse'");
+  }
+  return p;
+}
+
+Key to_key(const py::handle& h, std::uint8_t id) {
+  std::string raw = to_bytes(h, "key");
+  if (raw.size() != kKeyBytes) throw py::value_error("a key must be exactly 32 bytes");
+  Key k;
+  k.id = id;
+  std::memcpy(k.bytes.data(), raw.data(), raw.size());
+  detail::wipe(raw.data(), raw.size());
+  return k;
+}
+
+// ---- the engine ----
+
+struct Options {
+  std::string payload;
+  long long ttl = 0;
+  std::string client_key;
+};
+
+class PyEngine {
+ public:
+  PyEngine(const std::string& store, py::object key, int key_id, py::list previous_keys, py::dict default_policy,
+           py::dict policies, const std::string& key_prefix, bool without_abuse_controls) {
+    Config c;
+    c.store_url = store;
+    c.key_prefix = key_prefix;
+    if (!key.is_none()) {
+      KeySet ks{to_key(key, static_cast<std::uint8_t>(key_id)), {}};
+      for (auto item : previous_keys) {
+        auto t = item.cast<py::tuple>();
+        if (t.size() != 2) throw py::value_error("previous_keys holds (key_id, key) pairs");
+        ks.previous.push_back(to_key(t[1], t[0].cast<std::uint8_t>()));
+      }
+      c.keys = ks;
+    } else if (py::len(previous_keys) > 0) {
+      throw py::value_error("previous_keys need a current key");
+    }
+    c.default_policy = to_policy(default_policy);
+    for (auto item : policies) c.policies[to_text(item.first, "purpose")] = to_policy(item.second.cast<py::dict>());
+    if (without_abuse_controls) {
+      c.default_policy = verikit::without_abuse_controls(c.default_policy);
+      for (auto& [name, p] : c.policies) p = verikit::without_abuse_controls(p);
+    }
+    Expected<std::shared_ptr<Engine>> e = make_error(Errc::internal, "");
+    {
+      py::gil_scoped_release nogil;
+      e = Engine::create(std::move(c));
+    }
+    engine_ = value_or_raise(std::move(e));
+  }
+
+  void close() {
+    std::shared_ptr<Engine> e = std::move(engine_);
+    py::gil_scoped_release nogil;  // the Redis client joins its thread, which may need the GIL
+    e.reset();
+  }
+
+  Engine& get() {
+    if (!engine_) raise(make_error(Errc::invalid_argument, "the engine is closed"));
+    return *engine_;
+  }
+
+  std::shared_ptr<Engine> shared() {
+    get();
+    return engine_;
+  }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+};
+
+IssueOptions issue_options(const Options& o) {
+  IssueOptions io;
+  io.payload = o.payload;
+  io.ttl = std::chrono::seconds(o.ttl);
+  io.client_key = o.client_key;
+  return io;
+}
+
+Options read_options(const py::object& payload, const py::object& ttl, const py::object& client_key) {
+  Options o;
+  if (auto p = opt_bytes(payload, "payload")) o.payload = *p;
+  if (!ttl.is_none()) {
+    if (!py::isinstance<py::int_>(ttl) || py::isinstance<py::bool_>(ttl)) throw py::type_error("ttl must be an int (seconds)");
+    o.ttl = ttl.cast<long long>();
+    if (o.ttl <= 0) throw py::value_error("ttl must be a positive number of seconds");
+  }
+  if (auto k = opt_bytes(client_key, "client_key")) o.client_key = *k;
+  return o;
+}
+
+// Runs a synchronous engine call without the GIL.
+template <class F>
+auto nogil(F&& f) {
+  py::gil_scoped_release release;
+  return f();
+}
+
+// An asynchronous completion that calls a Python callable(error_code, message, result) once,
+// with the GIL; the callable's reference is dropped under the GIL too.
+Callback<Result> py_completion(py::object callback) {
+  auto holder = std::make_shared<py::object>(std::move(callback));
+  return [holder](Expected<Result> r) {
+    py::gil_scoped_acquire gil;
+    py::object cb = std::move(*holder);
+    try {
+      if (r) cb(0, "", py::cast(std::move(r).value()));
+      else cb(static_cast<int>(r.error().code), r.error().message, py::none());
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("verikit completion callback");
+    }
+  };
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_verikit, m) {
+  m.doc() = "verikit native module (private: use the verikit package)";
+  {
+    py::module_ t = py::module_::import("verikit._types");
+    types = new PyTypes{t.attr("Status"), t.attr("Error"), {}};
+    types->errors[Errc::invalid_argument] = t.attr("InvalidArgument");
+    types->errors[Errc::config] = t.attr("ConfigError");
+    types->errors[Errc::store_unavailable] = t.attr("StoreUnavailable");
+    types->errors[Errc::store_protocol] = t.attr("StoreProtocolError");
+    types->errors[Errc::timeout] = t.attr("Timeout");
+    types->errors[Errc::unsupported] = t.attr("Unsupported");
+    types->errors[Errc::crypto] = t.attr("CryptoError");
+  }
+
+  py::class_<Result>(m, "Result")
+      .def_property_readonly("status", [](const Result& r) { return types->status(static_cast<int>(r.outcome)); })
+      .def_property_readonly("ok", &Result::ok)
+      .def("__bool__", [](const Result& r) { return r.outcome == Outcome::verified || r.outcome == Outcome::valid || r.outcome == Outcome::issued; })
+      .def_property_readonly("secret", [](const Result& r) { return std::string(r.secret.view()); })
+      .def_property_readonly("url", [](const Result& r) { return r.url; })
+      .def_property_readonly("purpose", [](const Result& r) { return r.purpose; })
+      .def_property_readonly("identifier", [](const Result& r) {
+        return py::reinterpret_steal<py::object>(
+            PyUnicode_DecodeUTF8(r.identifier.data(), static_cast<Py_ssize_t>(r.identifier.size()), "surrogateescape"));
+      })
+      .def_property_readonly("identifier_bytes", [](const Result& r) { return py::bytes(r.identifier); })
+      .def_property_readonly("payload", [](const Result& r) { return py::bytes(std::string(r.payload.view())); })
+      .def_property_readonly("expires_at", [](const Result& r) { return timestamp(r.expires_at); })
+      .def_property_readonly("attempts_remaining", [](const Result& r) -> py::object {
+        if (r.attempts_remaining < 0) return py::none();
+        return py::int_(r.attempts_remaining);
+      })
+      .def_property_readonly("retry_after", [](const Result& r) { return static_cast<double>(r.retry_after.count()) / 1000.0; })
+      .def_property_readonly("active_tokens", [](const Result& r) -> py::object {
+        if (r.active_tokens < 0) return py::none();
+        return py::int_(r.active_tokens);
+      })
+      .def_property_readonly("counters", [](const Result& r) -> py::object {
+        if (!r.counters) return py::none();
+        const Counters& c = *r.counters;
+        py::dict d;
+        d["failures"] = c.failures;
+        d["failures_reset_at"] = timestamp(c.failures_reset_at);
+        d["locked_until"] = timestamp(c.locked_until);
+        d["lockout_level"] = c.lockout_level;
+        d["lockout_level_reset_at"] = timestamp(c.lockout_level_reset_at);
+        d["cooldown_until"] = timestamp(c.cooldown_until);
+        d["sends_available"] = c.sends_available < 0 ? py::object(py::none()) : py::object(py::int_(c.sends_available));
+        d["send_limit_reset_at"] = timestamp(c.send_limit_reset_at);
+        return d;
+      })
+      .def("__repr__", [](const Result& r) {
+        return "<verikit.Result " + std::string(to_string(r.outcome)) + ">";  // no secrets in reprs
+      });
+
+  py::class_<PyEngine>(m, "NativeEngine")
+      .def(py::init<const std::string&, py::object, int, py::list, py::dict, py::dict, const std::string&, bool>(),
+           py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
+           py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"))
+      .def("close", &PyEngine::close)
+      // --- synchronous ---
+      .def("issue_otp", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload, py::object ttl,
+                           py::object client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const Options o = read_options(payload, ttl, client_key);
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.issue_otp(p, id, issue_options(o)); }));
+      })
+      .def("verify_otp", [](PyEngine& self, py::object purpose, py::object identifier, py::object code, py::object client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const std::string ck = opt_bytes(client_key, "client_key").value_or("");
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.verify_otp(p, id, c, VerifyOptions{ck}); }));
+      })
+      .def("issue_token", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload, py::object ttl,
+                             py::object client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const Options o = read_options(payload, ttl, client_key);
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.issue_token(p, id, issue_options(o)); }));
+      })
+      .def("issue_link", [](PyEngine& self, py::object purpose, py::object identifier, py::object base_url,
+                            py::object payload, py::object ttl, py::object client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string url = to_text(base_url, "base_url");
+        const Options o = read_options(payload, ttl, client_key);
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.issue_link(p, id, url, issue_options(o)); }));
+      })
+      .def("check_token", [](PyEngine& self, py::object token, py::object purpose, bool link, bool consume) {
+        const std::string t = to_text(token, "token");
+        const std::string p = purpose.is_none() ? std::string{} : to_text(purpose, "purpose");
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] {
+          return link ? (consume ? e.consume_link(t, p) : e.peek_link(t, p)) : (consume ? e.verify_token(t, p) : e.peek_token(t, p));
+        }));
+      })
+      .def("revoke_token", [](PyEngine& self, py::object token) {
+        const std::string t = to_text(token, "token");
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.revoke_token(t); }));
+      })
+      .def("revoke_otp", [](PyEngine& self, py::object purpose, py::object identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.revoke_otp(p, id); }));
+      })
+      .def("revoke_all", [](PyEngine& self, py::object purpose, py::object identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.revoke_all(p, id); }));
+      })
+      .def("inspect", [](PyEngine& self, py::object purpose, py::object identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.inspect(p, id); }));
+      })
+      .def("unlock", [](PyEngine& self, py::object purpose, py::object identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        Engine& e = self.get();
+        return value_or_raise(nogil([&] { return e.unlock(p, id); }));
+      })
+      // --- asynchronous: callback(error_code, message, result), called exactly once ---
+      .def("issue_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload,
+                                 py::object ttl, py::object client_key, py::object callback) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const Options o = read_options(payload, ttl, client_key);
+        auto e = self.shared();
+        auto done = py_completion(std::move(callback));
+        py::gil_scoped_release nogil;
+        e->issue_otp(p, id, issue_options(o), std::move(done));
+      })
+      .def("verify_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object code,
+                                  py::object client_key, py::object callback) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const std::string ck = opt_bytes(client_key, "client_key").value_or("");
+        auto e = self.shared();
+        auto done = py_completion(std::move(callback));
+        py::gil_scoped_release nogil;
+        e->verify_otp(p, id, c, VerifyOptions{ck}, std::move(done));
+      })
+      .def("issue_token_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload,
+                                   py::object ttl, py::object client_key, py::object callback) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const Options o = read_options(payload, ttl, client_key);
+        auto e = self.shared();
+        auto done = py_completion(std::move(callback));
+        py::gil_scoped_release nogil;
+        e->issue_token(p, id, issue_options(o), std::move(done));
+      })
+      .def("issue_link_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object base_url,
+                                  py::object payload, py::object ttl, py::object client_key, py::object callback) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string url = to_text(base_url, "base_url");
+        const Options o = read_options(payload, ttl, client_key);
+        auto e = self.shared();
+        auto done = py_completion(std::move(callback));
+        py::gil_scoped_release nogil;
+        e->issue_link(p, id, url, issue_options(o), std::move(done));
+      })
+      .def("check_token_async", [](PyEngine& self, py::object token, py::object purpose, bool link, bool consume,
+                                   py::object callback) {
+        const std::string t = to_text(token, "token");
+        const std::string p = purpose.is_none() ? std::string{} : to_text(purpose, "purpose");
+        auto e = self.shared();
+        auto done = py_completion(std::move(callback));
+        py::gil_scoped_release nogil;
+        if (link) consume ? e->consume_link(t, p, std::move(done)) : e->peek_link(t, p, std::move(done));
+        else consume ? e->verify_token(t, p, std::move(done)) : e->peek_token(t, p, std::move(done));
+      });
+
+  m.def("generate_key", []() {
+    Key k = generate_key();
+    py::bytes out(reinterpret_cast<const char*>(k.bytes.data()), k.bytes.size());
+    detail::wipe(k.bytes.data(), k.bytes.size());
+    return out;
+  });
+  m.attr("VERSION") = VERIKIT_VERSION_STRING_FOR_PYTHON;
+}

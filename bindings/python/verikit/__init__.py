@@ -1,0 +1,184 @@
+"""verikit: one-time codes, tokens and magic links with expiry, attempt limits and abuse
+controls, on an embedded store or Redis.
+
+    import verikit
+    engine = verikit.Engine()                       # embedded store; or store="redis://..."
+    r = engine.issue_otp("login", "alice@example.com")
+    send_sms(r.secret)
+    if engine.verify_otp("login", "alice@example.com", typed_code):
+        ...
+
+Outcomes are Result objects (truthy only when verified, valid or issued); faults raise
+verikit.Error subclasses. Blocking calls release the GIL; verikit.aio has the asyncio API.
+"""
+
+from __future__ import annotations
+
+import atexit
+import weakref
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+
+from ._types import (
+    ConfigError,
+    CryptoError,
+    Error,
+    InvalidArgument,
+    Status,
+    StoreProtocolError,
+    StoreUnavailable,
+    Timeout,
+    Unsupported,
+)
+from ._verikit import VERSION as __version__
+from ._verikit import NativeEngine, Result, generate_key
+
+__all__ = [
+    "Engine",
+    "Result",
+    "Status",
+    "Error",
+    "InvalidArgument",
+    "ConfigError",
+    "StoreUnavailable",
+    "StoreProtocolError",
+    "Timeout",
+    "Unsupported",
+    "CryptoError",
+    "generate_key",
+    "__version__",
+]
+
+Bytes = Union[str, bytes]
+PolicyFields = Mapping[str, Any]
+
+_live: "weakref.WeakSet[_EngineBase]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    # Engines with store threads are closed before the interpreter goes away.
+    for engine in list(_live):
+        engine.close()
+
+
+class _EngineBase:
+    """Configuration shared by the sync and asyncio engines."""
+
+    def __init__(
+        self,
+        store: str = "memory://",
+        *,
+        key: Optional[bytes] = None,
+        key_id: int = 1,
+        previous_keys: Iterable[Tuple[int, bytes]] = (),
+        policy: Optional[PolicyFields] = None,
+        policies: Optional[Mapping[str, PolicyFields]] = None,
+        key_prefix: str = "vk",
+        abuse_controls: bool = True,
+    ) -> None:
+        """Create an engine.
+
+        store: "memory://" (default), "redis://[user:password@]host:port/db", "rediss://...",
+            "unix:///path?db=N"; URL query options as in the README (timeouts, TLS files, ...).
+        key: 32 secret bytes, the same in every process sharing a store (required for Redis);
+            previous_keys: (key_id, key) pairs that still verify after a rotation.
+        policy / policies: field overrides for the default policy and per purpose (see README:
+            ttl, max_attempts, otp_length, alphabet, reissue, ..., send_limit=(count, period,
+            burst) or False, ...). Fields left out keep the core's defaults.
+        abuse_controls: False turns every abuse control off (for tests and trusted callers).
+        """
+        self._native = NativeEngine(
+            store,
+            key,
+            key_id,
+            [tuple(p) for p in previous_keys],
+            dict(policy or {}),
+            {k: dict(v) for k, v in (policies or {}).items()},
+            key_prefix,
+            not abuse_controls,
+        )
+        _live.add(self)
+
+    def close(self) -> None:
+        """Release the engine and its store connections (also done at exit)."""
+        native = getattr(self, "_native", None)
+        if native is not None:
+            native.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Engine(_EngineBase):
+    """The synchronous API. Thread-safe; calls release the GIL while the engine works."""
+
+    # --- one-time codes ---
+    def issue_otp(
+        self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
+        ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+    ) -> Result:
+        return self._native.issue_otp(purpose, identifier, payload, ttl, client_key)
+
+    def verify_otp(self, purpose: str, identifier: Bytes, code: str, *, client_key: Optional[Bytes] = None) -> Result:
+        return self._native.verify_otp(purpose, identifier, code, client_key)
+
+    def revoke_otp(self, purpose: str, identifier: Bytes) -> bool:
+        return self._native.revoke_otp(purpose, identifier)
+
+    # --- tokens ---
+    def issue_token(
+        self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
+        ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+    ) -> Result:
+        return self._native.issue_token(purpose, identifier, payload, ttl, client_key)
+
+    def verify_token(self, token: str, purpose: Optional[str] = None) -> Result:
+        return self._native.check_token(token, purpose, False, True)
+
+    def peek_token(self, token: str, purpose: Optional[str] = None) -> Result:
+        return self._native.check_token(token, purpose, False, False)
+
+    def revoke_token(self, token: str) -> bool:
+        return self._native.revoke_token(token)
+
+    # --- magic links ---
+    def issue_link(
+        self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
+        ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+    ) -> Result:
+        return self._native.issue_link(purpose, identifier, base_url, payload, ttl, client_key)
+
+    def peek_link(self, token: str, purpose: Optional[str] = None) -> Result:
+        return self._native.check_token(token, purpose, True, False)
+
+    def consume_link(self, token: str, purpose: Optional[str] = None) -> Result:
+        return self._native.check_token(token, purpose, True, True)
+
+    def revoke_link(self, token: str) -> bool:
+        return self._native.revoke_token(token)
+
+    # --- per identifier ---
+    def revoke_all(self, purpose: str, identifier: Bytes) -> int:
+        return self._native.revoke_all(purpose, identifier)
+
+    def inspect(self, purpose: str, identifier: Bytes) -> Result:
+        return self._native.inspect(purpose, identifier)
+
+    def unlock(self, purpose: str, identifier: Bytes) -> bool:
+        return self._native.unlock(purpose, identifier)
+
+    # --- the names users of redis-otp-manager know ---
+    def generate(self, identifier: Bytes, *, purpose: str = "login", **options: Any) -> Result:
+        return self.issue_otp(purpose, identifier, **options)
+
+    def verify(self, identifier: Bytes, otp: str, *, purpose: str = "login", client_key: Optional[Bytes] = None) -> Result:
+        return self.verify_otp(purpose, identifier, otp, client_key=client_key)
+
+    def generate_token(self, identifier: Bytes, *, purpose: str = "verify", **options: Any) -> Result:
+        return self.issue_token(purpose, identifier, **options)
+
+    def generate_link(self, identifier: Bytes, base_url: str, *, purpose: str = "login", **options: Any) -> Result:
+        return self.issue_link(purpose, identifier, base_url, **options)

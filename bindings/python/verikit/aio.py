@@ -1,0 +1,119 @@
+"""verikit.aio: the asyncio API. Each call starts the engine's own asynchronous operation and
+awaits its completion, which the engine delivers from its thread through
+loop.call_soon_threadsafe: no thread per call, the event loop never blocks on the store.
+
+    engine = verikit.aio.Engine(store="redis://127.0.0.1:6379", key=KEY)
+    r = await engine.issue_otp("login", "alice@example.com")
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Optional
+
+from . import Bytes, _EngineBase
+from ._types import ConfigError, CryptoError, Error, InvalidArgument, StoreProtocolError, StoreUnavailable, Timeout, Unsupported
+from ._verikit import Result
+
+__all__ = ["Engine"]
+
+_ERRORS = {
+    -1: InvalidArgument,
+    -2: ConfigError,
+    -3: StoreUnavailable,
+    -4: StoreProtocolError,
+    -5: Timeout,
+    -7: Unsupported,
+    -9: CryptoError,
+}
+
+
+def _settle(fut: "asyncio.Future[Result]", code: int, message: str, result: Optional[Result]) -> None:
+    if fut.done():  # cancelled meanwhile
+        return
+    if code == 0:
+        fut.set_result(result)  # type: ignore[arg-type]
+    else:
+        fut.set_exception(_ERRORS.get(code, Error)(message, code))
+
+
+def _await(start: Callable[[Callable[[int, str, Optional[Result]], None]], None]) -> "asyncio.Future[Result]":
+    loop = asyncio.get_running_loop()
+    fut: "asyncio.Future[Result]" = loop.create_future()
+
+    def done(code: int, message: str, result: Optional[Result]) -> None:
+        # Runs on the engine's thread (or inline): hand over to the loop's thread.
+        try:
+            loop.call_soon_threadsafe(_settle, fut, code, message, result)
+        except RuntimeError:  # the loop was closed before the store answered
+            pass
+
+    start(done)
+    return fut
+
+
+class Engine(_EngineBase):
+    """The asyncio API: the same operations as verikit.Engine, as coroutines."""
+
+    async def issue_otp(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
+                        ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
+        return await _await(lambda cb: self._native.issue_otp_async(purpose, identifier, payload, ttl, client_key, cb))
+
+    async def verify_otp(self, purpose: str, identifier: Bytes, code: str, *,
+                         client_key: Optional[Bytes] = None) -> Result:
+        return await _await(lambda cb: self._native.verify_otp_async(purpose, identifier, code, client_key, cb))
+
+    async def issue_token(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
+                          ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
+        return await _await(lambda cb: self._native.issue_token_async(purpose, identifier, payload, ttl, client_key, cb))
+
+    async def verify_token(self, token: str, purpose: Optional[str] = None) -> Result:
+        return await _await(lambda cb: self._native.check_token_async(token, purpose, False, True, cb))
+
+    async def peek_token(self, token: str, purpose: Optional[str] = None) -> Result:
+        return await _await(lambda cb: self._native.check_token_async(token, purpose, False, False, cb))
+
+    async def issue_link(self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
+                         ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
+        return await _await(
+            lambda cb: self._native.issue_link_async(purpose, identifier, base_url, payload, ttl, client_key, cb))
+
+    async def peek_link(self, token: str, purpose: Optional[str] = None) -> Result:
+        return await _await(lambda cb: self._native.check_token_async(token, purpose, True, False, cb))
+
+    async def consume_link(self, token: str, purpose: Optional[str] = None) -> Result:
+        return await _await(lambda cb: self._native.check_token_async(token, purpose, True, True, cb))
+
+    # Less frequent operations without an asynchronous engine call run in the default executor.
+    async def revoke_token(self, token: str) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self._native.revoke_token, token)
+
+    async def revoke_link(self, token: str) -> bool:
+        return await self.revoke_token(token)
+
+    async def revoke_otp(self, purpose: str, identifier: Bytes) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self._native.revoke_otp, purpose, identifier)
+
+    async def revoke_all(self, purpose: str, identifier: Bytes) -> int:
+        return await asyncio.get_running_loop().run_in_executor(None, self._native.revoke_all, purpose, identifier)
+
+    async def inspect(self, purpose: str, identifier: Bytes) -> Result:
+        return await asyncio.get_running_loop().run_in_executor(None, self._native.inspect, purpose, identifier)
+
+    async def unlock(self, purpose: str, identifier: Bytes) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self._native.unlock, purpose, identifier)
+
+    # --- the names users of redis-otp-manager know ---
+    async def generate(self, identifier: Bytes, *, purpose: str = "login", **options: Any) -> Result:
+        return await self.issue_otp(purpose, identifier, **options)
+
+    async def verify(self, identifier: Bytes, otp: str, *, purpose: str = "login",
+                     client_key: Optional[Bytes] = None) -> Result:
+        return await self.verify_otp(purpose, identifier, otp, client_key=client_key)
+
+    async def generate_token(self, identifier: Bytes, *, purpose: str = "verify", **options: Any) -> Result:
+        return await self.issue_token(purpose, identifier, **options)
+
+    async def generate_link(self, identifier: Bytes, base_url: str, *, purpose: str = "login",
+                            **options: Any) -> Result:
+        return await self.issue_link(purpose, identifier, base_url, **options)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The Python package tested as users install it: a fresh virtual environment, `pip install .`
+# (scikit-build-core + pybind11 from PyPI, against the system's libsodium/hiredis/OpenSSL),
+# then pytest against the installed copy (not the source tree).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/build/py-venv"
+rm -rf "$venv"
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q "$root" pytest mypy
+cd "$root/tests/python"  # the installed package is imported, not bindings/python
+"$venv/bin/python" -m pytest -q -p no:cacheprovider .

@@ -1,0 +1,78 @@
+"""Bad arguments and configurations raise clear exceptions and change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+import verikit
+
+
+def test_wrong_types_raise_type_error(make_engine) -> None:
+    e = make_engine()
+    with pytest.raises(TypeError, match="identifier must be str or bytes"):
+        e.issue_otp("login", 42)
+    with pytest.raises(TypeError, match="purpose must be str"):
+        e.issue_otp(b"login", "a")
+    with pytest.raises(TypeError, match="code must be str"):
+        e.verify_otp("login", "a", 123456)
+    with pytest.raises(TypeError, match="ttl must be an int"):
+        e.issue_otp("login", "a", ttl="60")
+
+
+def test_invalid_arguments(make_engine) -> None:
+    e = make_engine(abuse_controls=False)
+    r = e.issue_otp("login", "hal")
+    cases = [
+        lambda: e.issue_otp("login", ""),
+        lambda: e.issue_otp("", "hal"),
+        lambda: e.issue_otp("log in", "hal"),
+        lambda: e.issue_otp("login", "x" * 513),
+        lambda: e.issue_otp("login", "hal", payload=b"p" * 8193),
+        lambda: e.issue_otp("login", "hal", client_key="c" * 257),
+        lambda: e.verify_otp("login", "hal", ""),
+        lambda: e.verify_token(""),
+        lambda: e.issue_link("login", "hal", "ftp://example.com"),
+        lambda: e.issue_link("login", "hal", "not a url"),
+    ]
+    for case in cases:
+        with pytest.raises(verikit.InvalidArgument) as info:
+            case()
+        assert info.value.code == -1 and str(info.value)
+        assert isinstance(info.value, ValueError)
+    with pytest.raises(ValueError, match="positive"):
+        e.issue_otp("login", "hal", ttl=-1)
+    assert e.inspect("login", "hal").attempts_remaining == 5, "bad input costs no attempt"
+    assert e.verify_otp("login", "hal", r.secret)
+
+
+def test_bad_configuration() -> None:
+    with pytest.raises(verikit.ConfigError, match="otp_length"):
+        verikit.Engine(policy={"otp_length": 3})
+    with pytest.raises(ValueError, match="unknown policy field"):
+        verikit.Engine(policy={"otp_lenght": 6})
+    with pytest.raises(ValueError, match="32 bytes"):
+        verikit.Engine(key=b"short")
+    with pytest.raises(verikit.ConfigError, match="key"):
+        verikit.Engine("redis://127.0.0.1:6379")  # a shared store needs a key
+    for url in ["redis://host:notaport", "redis://h?pool_size=0", "postgres://x", "rediss://h?tls_ca"]:
+        with pytest.raises(verikit.ConfigError):
+            verikit.Engine(url, key=bytes(32))
+
+
+def test_unreachable_redis_is_store_unavailable() -> None:
+    from conftest import free_port
+
+    with pytest.raises(verikit.StoreUnavailable, match="refused"):
+        verikit.Engine(f"redis://127.0.0.1:{free_port()}", key=bytes(32))
+
+
+def test_redis_going_away_fails_closed(redis_server) -> None:
+    import conftest
+
+    server = conftest.RedisServer()
+    e = verikit.Engine(server.url + "?command_timeout_ms=500", key=bytes(32))
+    code = e.issue_otp("login", "ivy")
+    server.stop()
+    with pytest.raises(verikit.StoreUnavailable):
+        e.verify_otp("login", "ivy", code.secret)
+    e.close()
