@@ -21,6 +21,9 @@ vg=(valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=defini
 step "Python package: pip install . into a fresh venv, then pytest"
 bash "$root/scripts/test_python.sh"
 
+step "Node.js package: npm pack, npm install the tarball into a project, then node --test"
+bash "$root/scripts/test_node.sh"
+
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 bash "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=address,undefined
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure

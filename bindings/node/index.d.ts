@@ -1,0 +1,128 @@
+// Type declarations of the verikit package (written by hand; checked by the tests with tsc).
+
+export type Status =
+  | 'verified' | 'valid' | 'issued' | 'invalid' | 'not_found'
+  | 'attempts_exhausted' | 'locked' | 'rate_limited' | 'cooldown';
+
+export interface Counters {
+  failures: number;
+  failuresResetAt: Date | null;
+  lockedUntil: Date | null;
+  lockoutLevel: number;
+  lockoutLevelResetAt: Date | null;
+  cooldownUntil: Date | null;
+  sendsAvailable: number | null;
+  sendLimitResetAt: Date | null;
+}
+
+export interface Result {
+  status: Status;
+  /** true only when verified, valid (peek) or issued */
+  ok: boolean;
+  /** issue: the code or token to deliver */
+  secret: string;
+  url: string;
+  purpose: string;
+  identifier: string;
+  payload: Buffer;
+  expiresAt: Date | null;
+  attemptsRemaining: number | null;
+  /** milliseconds to wait (locked, rate_limited, cooldown) */
+  retryAfter: number;
+  activeTokens: number | null;
+  counters: Counters | null;
+}
+
+export interface OtpResult extends Result { otp: string }
+export interface TokenResult extends Result { token: string }
+
+export type Bytes = string | Buffer;
+
+export interface CallOptions {
+  payload?: Bytes;
+  /** seconds; default: the purpose's policy */
+  ttl?: number;
+  /** an IP address, a device id: limits apply per client key too */
+  clientKey?: Bytes;
+}
+
+export interface RateLimit { count: number; period: number; burst: number }
+
+/** Fields left out keep the core's defaults (README: Configuration, Abuse controls). Seconds. */
+export interface Policy {
+  ttl?: number;
+  maxAttempts?: number;
+  otpLength?: number;
+  alphabet?: 'digits' | 'unambiguous';
+  reissue?: 'replace' | 'resendSame';
+  trimIdentifier?: boolean;
+  lowercaseIdentifier?: boolean;
+  oneTimeUse?: boolean;
+  revokeAllOnUse?: boolean;
+  tokenBytes?: number;
+  linkParam?: string;
+  resendCooldown?: number;
+  sendLimit?: RateLimit | false;
+  lockoutFailures?: number;
+  lockoutWindow?: number;
+  lockoutDuration?: number;
+  lockoutMax?: number;
+  lockoutDecay?: number;
+  lockoutBlocksIssue?: boolean;
+  clientIssueLimit?: RateLimit | false;
+  clientFailureLimit?: RateLimit | false;
+  maxActiveTokens?: number;
+  activeCap?: 'revokeOldest' | 'refuse';
+}
+
+export interface ManagerOptions {
+  /** memory:// (default), redis://..., rediss://..., unix:///path */
+  url?: string;
+  store?: string;
+  /** 32 secret bytes, the same in every process (required for Redis) */
+  key?: Buffer | null;
+  keyId?: number;
+  previousKeys?: Array<[number, Buffer]>;
+  policy?: Policy;
+  policies?: Record<string, Policy>;
+  keyPrefix?: string;
+  abuseControls?: boolean;
+}
+
+export class Manager {
+  constructor(options?: ManagerOptions | string);
+  issueOtp(purpose: string, identifier: Bytes, options?: CallOptions): Promise<Result>;
+  verifyOtp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
+  revokeOtp(purpose: string, identifier: Bytes): Promise<boolean>;
+  issueToken(purpose: string, identifier: Bytes, options?: CallOptions): Promise<Result>;
+  peekToken(token: string, purpose?: string): Promise<Result>;
+  revokeToken(token: string): Promise<boolean>;
+  issueLink(purpose: string, identifier: Bytes, baseUrl: string, options?: CallOptions): Promise<Result>;
+  peekLink(token: string, purpose?: string): Promise<Result>;
+  consumeLink(token: string, purpose?: string): Promise<Result>;
+  revokeLink(token: string): Promise<boolean>;
+  revokeAll(purpose: string, identifier: Bytes): Promise<number>;
+  inspect(purpose: string, identifier: Bytes): Promise<Result>;
+  unlock(purpose: string, identifier: Bytes): Promise<boolean>;
+  generate(identifier: Bytes, options?: CallOptions & { purpose?: string }): Promise<OtpResult>;
+  verify(identifier: Bytes, otp: string, options?: { purpose?: string; clientKey?: Bytes }): Promise<Result>;
+  generateToken(identifier: Bytes, options?: CallOptions & { purpose?: string }): Promise<TokenResult>;
+  verifyToken(token: string, purpose?: string): Promise<Result>;
+  generateLink(identifier: Bytes, options: CallOptions & { baseUrl: string; purpose?: string }): Promise<TokenResult>;
+  close(): void;
+}
+
+export { Manager as Engine };
+export function generateKey(): Buffer;
+export const version: string;
+
+export class VerikitError extends Error {
+  code: string;
+}
+export class InvalidArgumentError extends VerikitError {}
+export class ConfigError extends VerikitError {}
+export class StoreUnavailableError extends VerikitError {}
+export class StoreProtocolError extends VerikitError {}
+export class TimeoutError extends StoreUnavailableError {}
+export class UnsupportedError extends VerikitError {}
+export class CryptoError extends VerikitError {}

@@ -1,0 +1,114 @@
+'use strict';
+// verikit for Node.js: a Promise API over the native engine. Every call returns a Promise and
+// never blocks the event loop; faults reject with VerikitError subclasses that carry a `code`.
+const path = require('node:path');
+
+const native = require(path.join(__dirname, '..', '..', 'build', 'node', 'Release', 'verikit.node'));
+
+class VerikitError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+class InvalidArgumentError extends VerikitError {}
+class ConfigError extends VerikitError {}
+class StoreUnavailableError extends VerikitError {}
+class StoreProtocolError extends VerikitError {}
+class TimeoutError extends StoreUnavailableError {}
+class UnsupportedError extends VerikitError {}
+class CryptoError extends VerikitError {}
+
+native.setErrorClasses(VerikitError, {
+  '-1': InvalidArgumentError,
+  '-2': ConfigError,
+  '-3': StoreUnavailableError,
+  '-4': StoreProtocolError,
+  '-5': TimeoutError,
+  '-7': UnsupportedError,
+  '-9': CryptoError,
+});
+
+/**
+ * A verification engine. `new Manager()` uses the embedded store; `new Manager({ url:
+ * 'redis://127.0.0.1:6379', key })` uses Redis (the key: 32 secret bytes shared by every
+ * process). Options: url | store, key, keyId, previousKeys ([[id, key]]), policy, policies,
+ * keyPrefix, abuseControls (default true).
+ */
+class Manager {
+  constructor(options = {}) {
+    if (typeof options === 'string') options = { url: options };
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object or a URL');
+    const store = options.url ?? options.store ?? 'memory://';
+    this._engine = new native.Engine(
+      store,
+      options.key ?? null,
+      options.keyId ?? 1,
+      options.previousKeys ?? [],
+      options.policy ?? {},
+      options.policies ?? {},
+      options.keyPrefix ?? 'vk',
+      options.abuseControls ?? true,
+    );
+  }
+
+  // --- one-time codes ---
+  issueOtp(purpose, identifier, options) { return this._engine.issueOtp(purpose, identifier, options); }
+  verifyOtp(purpose, identifier, code, options) { return this._engine.verifyOtp(purpose, identifier, code, options); }
+  revokeOtp(purpose, identifier) { return this._engine.perIdentifier('revokeOtp', purpose, identifier); }
+
+  // --- tokens ---
+  issueToken(purpose, identifier, options) { return this._engine.issueToken(purpose, identifier, options); }
+  peekToken(token, purpose) { return this._engine.checkToken(token, purpose, false, false); }
+  revokeToken(token) { return this._engine.revokeToken(token); }
+
+  // --- magic links ---
+  issueLink(purpose, identifier, baseUrl, options) { return this._engine.issueLink(purpose, identifier, baseUrl, options); }
+  peekLink(token, purpose) { return this._engine.checkToken(token, purpose, true, false); }
+  consumeLink(token, purpose) { return this._engine.checkToken(token, purpose, true, true); }
+  revokeLink(token) { return this._engine.revokeToken(token); }
+
+  // --- per identifier ---
+  revokeAll(purpose, identifier) { return this._engine.perIdentifier('revokeAll', purpose, identifier); }
+  inspect(purpose, identifier) { return this._engine.perIdentifier('inspect', purpose, identifier); }
+  unlock(purpose, identifier) { return this._engine.perIdentifier('unlock', purpose, identifier); }
+
+  // --- the names users of redis-otp-manager know ---
+  /** generate(identifier, { purpose = 'login', ttl, payload, clientKey }) -> result (result.otp is the code) */
+  generate(identifier, options = {}) {
+    return this.issueOtp(options.purpose ?? 'login', identifier, options).then(withOtp);
+  }
+  /** verify(identifier, otp, { purpose = 'login', clientKey }) -> result (result.ok) */
+  verify(identifier, otp, options = {}) { return this.verifyOtp(options.purpose ?? 'login', identifier, otp, options); }
+  /** generateToken(identifier, { purpose = 'verify', ttl, payload }) -> result (result.token) */
+  generateToken(identifier, options = {}) {
+    return this.issueToken(options.purpose ?? 'verify', identifier, options).then(withToken);
+  }
+  /** verifyToken(token, purpose?) -> result naming identifier, purpose and payload */
+  verifyToken(token, purpose) { return this._engine.checkToken(token, purpose, false, true); }
+  /** generateLink(identifier, { baseUrl, purpose = 'login', ttl, payload }) -> result with { token, url } */
+  generateLink(identifier, options = {}) {
+    return this.issueLink(options.purpose ?? 'login', identifier, options.baseUrl, options).then(withToken);
+  }
+
+  /** Releases the engine and its store connections (pending operations settle first). */
+  close() { this._engine.close(); }
+}
+
+function withOtp(r) { r.otp = r.secret; return r; }
+function withToken(r) { r.token = r.secret; return r; }
+
+module.exports = {
+  Manager,
+  Engine: Manager,
+  generateKey: () => native.generateKey(),
+  version: native.version,
+  VerikitError,
+  InvalidArgumentError,
+  ConfigError,
+  StoreUnavailableError,
+  StoreProtocolError,
+  TimeoutError,
+  UnsupportedError,
+  CryptoError,
+};

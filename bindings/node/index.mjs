@@ -1,0 +1,8 @@
+// ES module entry: the same objects as the CommonJS one.
+import verikit from './index.js';
+
+export const {
+  Manager, Engine, generateKey, version, VerikitError, InvalidArgumentError, ConfigError,
+  StoreUnavailableError, StoreProtocolError, TimeoutError, UnsupportedError, CryptoError,
+} = verikit;
+export default verikit;

@@ -1,0 +1,554 @@
+// verikit Node.js addon (node-addon-api, Node-API 8). Thin: arguments are converted once,
+// every operation returns a Promise, and completions from the engine's threads reach JS through
+// one ThreadSafeFunction per engine, unref'd so it never keeps the process alive. Every rule
+// and default lives in the core.
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "verikit/verikit.hpp"
+
+using namespace verikit;
+
+namespace {
+
+struct Flight;
+
+struct Completion {
+  Napi::Promise::Deferred deferred;
+  Expected<Result> result;
+  std::shared_ptr<Flight> flight;
+};
+
+class EngineWrap;
+
+// Per-environment state (worker-thread safe: no globals).
+struct AddonData {
+  Napi::FunctionReference engine_ctor;
+  std::map<int, Napi::FunctionReference> errors;  // Errc -> Error subclass (set from JS)
+  Napi::FunctionReference error_base;
+};
+
+// The addon instance holds the per-environment state (defined below).
+AddonData* addon_data(Napi::Env env);
+
+Napi::Value make_error(Napi::Env env, const Error& e) {
+  auto* data = addon_data(env);
+  Napi::Object err;
+  auto it = data->errors.find(static_cast<int>(e.code));
+  if (it != data->errors.end()) err = it->second.New({Napi::String::New(env, e.message)});
+  else if (!data->error_base.IsEmpty()) err = data->error_base.New({Napi::String::New(env, e.message)});
+  else err = Napi::Error::New(env, e.message).Value();
+  err.Set("code", Napi::String::New(env, [&] {
+    switch (e.code) {
+      case Errc::invalid_argument: return "VERIKIT_E_INVALID_ARGUMENT";
+      case Errc::config: return "VERIKIT_E_CONFIG";
+      case Errc::store_unavailable: return "VERIKIT_E_STORE_UNAVAILABLE";
+      case Errc::store_protocol: return "VERIKIT_E_STORE_PROTOCOL";
+      case Errc::timeout: return "VERIKIT_E_TIMEOUT";
+      case Errc::no_memory: return "VERIKIT_E_NO_MEMORY";
+      case Errc::unsupported: return "VERIKIT_E_UNSUPPORTED";
+      case Errc::version_mismatch: return "VERIKIT_E_VERSION";
+      case Errc::crypto: return "VERIKIT_E_CRYPTO";
+      default: return "VERIKIT_E_INTERNAL";
+    }
+  }()));
+  return err;
+}
+
+Napi::Value date_or_null(Napi::Env env, const std::optional<TimePoint>& t) {
+  if (!t) return env.Null();
+  return Napi::Date::New(env, static_cast<double>(t->time_since_epoch().count()));
+}
+
+Napi::Object to_js(Napi::Env env, const Result& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("status", to_string(r.outcome));
+  o.Set("ok", r.ok());
+  o.Set("secret", Napi::String::New(env, r.secret.data(), r.secret.size()));
+  o.Set("url", r.url);
+  o.Set("purpose", r.purpose);
+  o.Set("identifier", Napi::String::New(env, r.identifier));
+  o.Set("payload", Napi::Buffer<char>::Copy(env, r.payload.data(), r.payload.size()));
+  o.Set("expiresAt", date_or_null(env, r.expires_at));
+  o.Set("attemptsRemaining", r.attempts_remaining < 0 ? env.Null() : Napi::Number::New(env, r.attempts_remaining));
+  o.Set("retryAfter", Napi::Number::New(env, static_cast<double>(r.retry_after.count())));
+  o.Set("activeTokens", r.active_tokens < 0 ? env.Null() : Napi::Number::New(env, r.active_tokens));
+  if (r.counters) {
+    const Counters& c = *r.counters;
+    Napi::Object k = Napi::Object::New(env);
+    k.Set("failures", c.failures);
+    k.Set("failuresResetAt", date_or_null(env, c.failures_reset_at));
+    k.Set("lockedUntil", date_or_null(env, c.locked_until));
+    k.Set("lockoutLevel", c.lockout_level);
+    k.Set("lockoutLevelResetAt", date_or_null(env, c.lockout_level_reset_at));
+    k.Set("cooldownUntil", date_or_null(env, c.cooldown_until));
+    k.Set("sendsAvailable", c.sends_available < 0 ? env.Null() : Napi::Number::New(env, c.sends_available));
+    k.Set("sendLimitResetAt", date_or_null(env, c.send_limit_reset_at));
+    o.Set("counters", k);
+  } else {
+    o.Set("counters", env.Null());
+  }
+  return o;
+}
+
+void settle(Napi::Env env, Completion& c) {
+  if (c.result) c.deferred.Resolve(to_js(env, c.result.value()));
+  else c.deferred.Reject(make_error(env, c.result.error()));
+}
+
+void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Completion* c);
+
+using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Completion, call_js>;
+
+// The engine's thread-safe function, referenced only while operations are in flight: the
+// process stays alive for a pending Promise and exits when nothing is pending. JS thread only.
+struct Flight {
+  Tsfn tsfn;
+  int in_flight = 0;
+  bool released = false;
+
+  void start(Napi::Env env) {
+    if (in_flight++ == 0 && !released) tsfn.Ref(env);
+  }
+  void finish(Napi::Env env) {
+    if (--in_flight == 0 && !released) tsfn.Unref(env);
+  }
+};
+
+void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Completion* c) {
+  std::unique_ptr<Completion> owned(c);
+  if (env == nullptr) return;  // the function is being torn down
+  settle(env, *owned);
+  owned->flight->finish(env);
+}
+
+// ---- argument conversion (bad types: a TypeError, before anything reaches the engine) ----
+
+struct ArgError {
+  std::string message;
+};
+
+std::string bytes_arg(const Napi::Value& v, const char* what) {
+  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  if (v.IsBuffer()) {
+    auto b = v.As<Napi::Buffer<char>>();
+    return std::string(b.Data(), b.Length());
+  }
+  throw ArgError{std::string(what) + " must be a string or a Buffer"};
+}
+
+std::string text_arg(const Napi::Value& v, const char* what) {
+  if (!v.IsString()) throw ArgError{std::string(what) + " must be a string"};
+  return v.As<Napi::String>().Utf8Value();
+}
+
+struct CallOptions {
+  std::string payload;
+  long long ttl = 0;
+  std::string client_key;
+};
+
+CallOptions options_arg(const Napi::Value& v) {
+  CallOptions o;
+  if (v.IsUndefined() || v.IsNull()) return o;
+  if (!v.IsObject()) throw ArgError{"options must be an object"};
+  Napi::Object obj = v.As<Napi::Object>();
+  if (obj.Has("payload") && !obj.Get("payload").IsUndefined()) o.payload = bytes_arg(obj.Get("payload"), "payload");
+  if (obj.Has("ttl") && !obj.Get("ttl").IsUndefined()) {
+    Napi::Value t = obj.Get("ttl");
+    if (!t.IsNumber() || t.As<Napi::Number>().DoubleValue() <= 0 ||
+        t.As<Napi::Number>().DoubleValue() != static_cast<double>(t.As<Napi::Number>().Int64Value()))
+      throw ArgError{"ttl must be a positive whole number of seconds"};
+    o.ttl = t.As<Napi::Number>().Int64Value();
+  }
+  if (obj.Has("clientKey") && !obj.Get("clientKey").IsUndefined()) o.client_key = bytes_arg(obj.Get("clientKey"), "clientKey");
+  return o;
+}
+
+IssueOptions issue_options(const CallOptions& o) {
+  IssueOptions io;
+  io.payload = o.payload;
+  io.ttl = std::chrono::seconds(o.ttl);
+  io.client_key = o.client_key;
+  return io;
+}
+
+// ---- policies from plain objects (fields left out keep the core's defaults) ----
+
+void set_num(const Napi::Object& o, const char* name, int& out) {
+  if (o.Has(name) && !o.Get(name).IsUndefined()) {
+    if (!o.Get(name).IsNumber()) throw ArgError{std::string(name) + " must be a number"};
+    out = o.Get(name).As<Napi::Number>().Int32Value();
+  }
+}
+void set_secs(const Napi::Object& o, const char* name, std::chrono::seconds& out) {
+  int v = static_cast<int>(out.count());
+  set_num(o, name, v);
+  out = std::chrono::seconds(v);
+}
+void set_bool(const Napi::Object& o, const char* name, bool& out) {
+  if (o.Has(name) && !o.Get(name).IsUndefined()) {
+    if (!o.Get(name).IsBoolean()) throw ArgError{std::string(name) + " must be a boolean"};
+    out = o.Get(name).As<Napi::Boolean>().Value();
+  }
+}
+void set_limit(const Napi::Object& o, const char* name, RateLimit& out) {
+  if (!o.Has(name) || o.Get(name).IsUndefined()) return;
+  Napi::Value v = o.Get(name);
+  if (v.IsBoolean() && !v.As<Napi::Boolean>().Value()) {
+    out = RateLimit{};
+    return;
+  }
+  if (!v.IsObject()) throw ArgError{std::string(name) + " must be {count, period, burst} or false"};
+  Napi::Object l = v.As<Napi::Object>();
+  set_num(l, "count", out.count);
+  set_secs(l, "period", out.period);
+  set_num(l, "burst", out.burst);
+}
+
+Policy policy_arg(const Napi::Value& v) {
+  Policy p;
+  if (v.IsUndefined() || v.IsNull()) return p;
+  if (!v.IsObject()) throw ArgError{"a policy must be an object"};
+  Napi::Object o = v.As<Napi::Object>();
+  static const std::set<std::string> known = {
+      "ttl", "maxAttempts", "otpLength", "alphabet", "reissue", "trimIdentifier", "lowercaseIdentifier",
+      "oneTimeUse", "revokeAllOnUse", "tokenBytes", "linkParam", "resendCooldown", "sendLimit", "lockoutFailures",
+      "lockoutWindow", "lockoutDuration", "lockoutMax", "lockoutDecay", "lockoutBlocksIssue", "clientIssueLimit",
+      "clientFailureLimit", "maxActiveTokens", "activeCap"};
+  Napi::Array names = o.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    std::string n = names.Get(i).As<Napi::String>().Utf8Value();
+    if (!known.count(n)) throw ArgError{"unknown policy field '" + n + "'"};
+  }
+  set_secs(o, "ttl", p.ttl);
+  set_num(o, "maxAttempts", p.max_attempts);
+  set_num(o, "otpLength", p.otp_length);
+  if (o.Has("alphabet") && !o.Get("alphabet").IsUndefined()) {
+    std::string a = text_arg(o.Get("alphabet"), "alphabet");
+    if (a == "digits") p.alphabet = Alphabet::digits;
+    else if (a == "unambiguous") p.alphabet = Alphabet::unambiguous;
+    else throw ArgError{"alphabet must be 'digits' or 'unambiguous'"};
+  }
+  if (o.Has("reissue") && !o.Get("reissue").IsUndefined()) {
+    std::string r = text_arg(o.Get("reissue"), "reissue");
+    if (r == "replace") p.reissue = Reissue::replace;
+    else if (r == "resendSame") p.reissue = Reissue::resend_same;
+    else throw ArgError{"reissue must be 'replace' or 'resendSame'"};
+  }
+  set_bool(o, "trimIdentifier", p.trim_identifier);
+  set_bool(o, "lowercaseIdentifier", p.lowercase_identifier);
+  set_bool(o, "oneTimeUse", p.one_time_use);
+  set_bool(o, "revokeAllOnUse", p.revoke_all_on_use);
+  set_num(o, "tokenBytes", p.token_bytes);
+  if (o.Has("linkParam") && !o.Get("linkParam").IsUndefined()) p.link_param = text_arg(o.Get("linkParam"), "linkParam");
+  set_secs(o, "resendCooldown", p.resend_cooldown);
+  set_limit(o, "sendLimit", p.send_limit);
+  set_num(o, "lockoutFailures", p.lockout_failures);
+  set_secs(o, "lockoutWindow", p.lockout_window);
+  set_secs(o, "lockoutDuration", p.lockout_duration);
+  set_secs(o, "lockoutMax", p.lockout_max);
+  set_secs(o, "lockoutDecay", p.lockout_decay);
+  set_bool(o, "lockoutBlocksIssue", p.lockout_blocks_issue);
+  set_limit(o, "clientIssueLimit", p.client_issue_limit);
+  set_limit(o, "clientFailureLimit", p.client_failure_limit);
+  set_num(o, "maxActiveTokens", p.max_active_tokens);
+  if (o.Has("activeCap") && !o.Get("activeCap").IsUndefined()) {
+    std::string m = text_arg(o.Get("activeCap"), "activeCap");
+    if (m == "revokeOldest") p.active_cap = CapMode::revoke_oldest;
+    else if (m == "refuse") p.active_cap = CapMode::refuse;
+    else throw ArgError{"activeCap must be 'revokeOldest' or 'refuse'"};
+  }
+  return p;
+}
+
+Key key_arg(const Napi::Value& v, std::uint8_t id) {
+  std::string raw = bytes_arg(v, "key");
+  if (raw.size() != kKeyBytes) throw ArgError{"a key must be exactly 32 bytes"};
+  Key k;
+  k.id = id;
+  std::memcpy(k.bytes.data(), raw.data(), raw.size());
+  detail::wipe(raw.data(), raw.size());
+  return k;
+}
+
+// ---- the engine ----
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {InstanceMethod("issueOtp", &EngineWrap::IssueOtp), InstanceMethod("verifyOtp", &EngineWrap::VerifyOtp),
+                        InstanceMethod("issueToken", &EngineWrap::IssueToken),
+                        InstanceMethod("issueLink", &EngineWrap::IssueLink),
+                        InstanceMethod("checkToken", &EngineWrap::CheckToken),
+                        InstanceMethod("perIdentifier", &EngineWrap::PerIdentifier),
+                        InstanceMethod("revokeToken", &EngineWrap::RevokeToken),
+                        InstanceMethod("close", &EngineWrap::Close)});
+  }
+
+  // new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls)
+  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    Napi::Env env = info.Env();
+    Config c;
+    try {
+      c.store_url = text_arg(info[0], "store");
+      if (!info[1].IsNull() && !info[1].IsUndefined()) {
+        KeySet ks{key_arg(info[1], static_cast<std::uint8_t>(info[2].As<Napi::Number>().Uint32Value())), {}};
+        Napi::Array prev = info[3].As<Napi::Array>();
+        for (uint32_t i = 0; i < prev.Length(); ++i) {
+          Napi::Array pair = prev.Get(i).As<Napi::Array>();
+          ks.previous.push_back(key_arg(pair.Get(1u), static_cast<std::uint8_t>(pair.Get(0u).As<Napi::Number>().Uint32Value())));
+        }
+        c.keys = ks;
+      }
+      c.default_policy = policy_arg(info[4]);
+      Napi::Object policies = info[5].As<Napi::Object>();
+      Napi::Array names = policies.GetPropertyNames();
+      for (uint32_t i = 0; i < names.Length(); ++i) {
+        std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+        c.policies[name] = policy_arg(policies.Get(name));
+      }
+      c.key_prefix = text_arg(info[6], "keyPrefix");
+      if (!info[7].As<Napi::Boolean>().Value()) {
+        c.default_policy = without_abuse_controls(c.default_policy);
+        for (auto& [n, p] : c.policies) p = without_abuse_controls(p);
+      }
+    } catch (const ArgError& e) {
+      Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
+      return;
+    }
+    auto engine = Engine::create(std::move(c));
+    if (!engine) {
+      Napi::Error err(env, make_error(env, engine.error()));
+      err.ThrowAsJavaScriptException();
+      return;
+    }
+    engine_ = std::move(engine).value();
+    js_thread_ = std::this_thread::get_id();
+    flight_ = std::make_shared<Flight>();
+    flight_->tsfn = Tsfn::New(env, "verikit", 0, 1);
+    flight_->tsfn.Unref(env);
+    napi_add_env_cleanup_hook(env, &EngineWrap::Cleanup, this);
+    hooked_ = true;
+  }
+
+  ~EngineWrap() override { Shutdown(Env()); }
+
+ private:
+  static void Cleanup(void* self) { static_cast<EngineWrap*>(self)->Shutdown(nullptr); }
+
+  // Destroys the engine (its store thread finishes every pending request), then the function.
+  void Shutdown(napi_env env) {
+    if (closed_) return;
+    closed_ = true;
+    engine_.reset();  // completions of pending requests are queued before this returns
+    if (flight_ && !flight_->released) {
+      flight_->released = true;
+      flight_->tsfn.Release();
+    }
+    if (hooked_ && env != nullptr) napi_remove_env_cleanup_hook(env, &EngineWrap::Cleanup, this);
+    hooked_ = false;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // A completion for the engine: settles on the JS thread directly, or through the function.
+  Callback<Result> completion(Napi::Promise::Deferred deferred) {
+    auto flight = flight_;
+    auto js = js_thread_;
+    Napi::Env env = Env();
+    flight->start(env);
+    return [flight, js, env, deferred](Expected<Result> r) mutable {
+      if (std::this_thread::get_id() == js) {  // the embedded store completes inline
+        Completion c{deferred, std::move(r), flight};
+        Napi::HandleScope scope(env);
+        settle(env, c);
+        return flight->finish(env);
+      }
+      auto* c = new Completion{deferred, std::move(r), flight};
+      if (flight->tsfn.NonBlockingCall(c) != napi_ok) delete c;  // shutting down: nobody awaits it
+    };
+  }
+
+  template <class Body>
+  Napi::Value promise(const Napi::CallbackInfo& info, Body&& body) {
+    Napi::Env env = info.Env();
+    auto deferred = Napi::Promise::Deferred::New(env);
+    if (closed_) {
+      deferred.Reject(make_error(env, verikit::make_error(Errc::invalid_argument, "the engine is closed")));
+      return deferred.Promise();
+    }
+    try {
+      body(deferred);
+    } catch (const ArgError& e) {
+      deferred.Reject(Napi::TypeError::New(env, e.message).Value());
+    }
+    return deferred.Promise();
+  }
+
+  Napi::Value IssueOtp(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
+      const CallOptions o = options_arg(info[2]);
+      engine_->issue_otp(p, id, issue_options(o), completion(d));
+    });
+  }
+
+  Napi::Value VerifyOtp(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
+      const std::string code = text_arg(info[2], "code");
+      const CallOptions o = options_arg(info[3]);
+      engine_->verify_otp(p, id, code, VerifyOptions{o.client_key}, completion(d));
+    });
+  }
+
+  Napi::Value IssueToken(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
+      const CallOptions o = options_arg(info[2]);
+      engine_->issue_token(p, id, issue_options(o), completion(d));
+    });
+  }
+
+  Napi::Value IssueLink(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
+      const std::string base = text_arg(info[2], "baseUrl");
+      const CallOptions o = options_arg(info[3]);
+      engine_->issue_link(p, id, base, issue_options(o), completion(d));
+    });
+  }
+
+  // checkToken(token, purpose|undefined, link: bool, consume: bool)
+  Napi::Value CheckToken(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string t = text_arg(info[0], "token");
+      const std::string p = info[1].IsUndefined() || info[1].IsNull() ? std::string{} : text_arg(info[1], "purpose");
+      const bool link = info[2].ToBoolean(), consume = info[3].ToBoolean();
+      if (link) consume ? engine_->consume_link(t, p, completion(d)) : engine_->peek_link(t, p, completion(d));
+      else consume ? engine_->verify_token(t, p, completion(d)) : engine_->peek_token(t, p, completion(d));
+    });
+  }
+
+  // Operations without an asynchronous engine call run on the libuv pool, never on the loop.
+  class Worker : public Napi::AsyncWorker {
+   public:
+    Worker(Napi::Env env, Napi::Promise::Deferred d, std::function<Expected<Napi::Value>(Napi::Env)> finish,
+           std::function<Status()> work)
+        : Napi::AsyncWorker(env), d_(d), work_(std::move(work)), finish_(std::move(finish)) {}
+    void Execute() override { status_ = work_(); }
+    void OnOK() override {
+      if (!status_) return d_.Reject(make_error(Env(), status_.error()));
+      auto v = finish_(Env());
+      d_.Resolve(v.value());
+    }
+    void OnError(const Napi::Error& e) override { d_.Reject(e.Value()); }
+
+   private:
+    Napi::Promise::Deferred d_;
+    std::function<Status()> work_;
+    std::function<Expected<Napi::Value>(Napi::Env)> finish_;
+    Status status_ = Unit{};
+  };
+
+  // perIdentifier(op: 'revokeOtp'|'revokeAll'|'inspect'|'unlock', purpose, identifier)
+  Napi::Value PerIdentifier(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string op = text_arg(info[0], "operation");
+      const std::string p = text_arg(info[1], "purpose"), id = bytes_arg(info[2], "identifier");
+      auto engine = engine_;
+      auto out = std::make_shared<std::variant<bool, int, Result>>();
+      std::function<Status()> work = [engine, op, p, id, out]() -> Status {
+        if (op == "inspect") {
+          auto r = engine->inspect(p, id);
+          if (!r) return std::move(r).error();
+          *out = std::move(r).value();
+        } else if (op == "revokeAll") {
+          auto r = engine->revoke_all(p, id);
+          if (!r) return std::move(r).error();
+          *out = *r;
+        } else {
+          auto r = op == "unlock" ? engine->unlock(p, id) : engine->revoke_otp(p, id);
+          if (!r) return std::move(r).error();
+          *out = *r;
+        }
+        return Unit{};
+      };
+      auto finish = [out](Napi::Env env) -> Expected<Napi::Value> {
+        if (auto* b = std::get_if<bool>(out.get())) return Napi::Value(Napi::Boolean::New(env, *b));
+        if (auto* n = std::get_if<int>(out.get())) return Napi::Value(Napi::Number::New(env, *n));
+        return Napi::Value(to_js(env, std::get<Result>(*out)));
+      };
+      (new Worker(info.Env(), d, finish, work))->Queue();
+    });
+  }
+
+  Napi::Value RevokeToken(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string t = text_arg(info[0], "token");
+      auto engine = engine_;
+      auto out = std::make_shared<bool>(false);
+      std::function<Status()> work = [engine, t, out]() -> Status {
+        auto r = engine->revoke_token(t);
+        if (!r) return std::move(r).error();
+        *out = *r;
+        return Unit{};
+      };
+      (new Worker(info.Env(), d, [out](Napi::Env env) -> Expected<Napi::Value> { return Napi::Value(Napi::Boolean::New(env, *out)); }, work))
+          ->Queue();
+    });
+  }
+
+  std::shared_ptr<Engine> engine_;
+  std::shared_ptr<Flight> flight_;
+  std::thread::id js_thread_;
+  bool closed_ = false;
+  bool hooked_ = false;
+};
+
+class Addon : public Napi::Addon<Addon>, public AddonData {
+ public:
+  Addon(Napi::Env env, Napi::Object exports) {
+    engine_ctor = Napi::Persistent(EngineWrap::Define(env));
+    DefineAddon(exports, {InstanceValue("Engine", engine_ctor.Value()),
+                          InstanceMethod("setErrorClasses", &Addon::SetErrorClasses),
+                          InstanceMethod("generateKey", &Addon::GenerateKey),
+                          InstanceValue("version", Napi::String::New(env, VERIKIT_VERSION_STRING_FOR_NODE))});
+  }
+
+ private:
+  // setErrorClasses(base, {code: Class}) — the Error subclasses are defined in JS.
+  Napi::Value SetErrorClasses(const Napi::CallbackInfo& info) {
+    AddonData* data = this;
+    data->error_base = Napi::Persistent(info[0].As<Napi::Function>());
+    Napi::Object map = info[1].As<Napi::Object>();
+    Napi::Array keys = map.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      int code = std::stoi(keys.Get(i).As<Napi::String>().Utf8Value());
+      data->errors[code] = Napi::Persistent(map.Get(keys.Get(i)).As<Napi::Function>());
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GenerateKey(const Napi::CallbackInfo& info) {
+    Key k = generate_key();
+    auto b = Napi::Buffer<char>::Copy(info.Env(), reinterpret_cast<const char*>(k.bytes.data()), k.bytes.size());
+    detail::wipe(k.bytes.data(), k.bytes.size());
+    return b;
+  }
+};
+
+AddonData* addon_data(Napi::Env env) { return env.GetInstanceData<Addon>(); }
+
+}  // namespace
+
+NODE_API_ADDON(Addon)

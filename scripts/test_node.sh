@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The Node.js package tested as users install it: `npm pack`, then `npm install <tarball>` into
+# a temporary project (the addon builds there with cmake-js against Node-API headers from npm;
+# nothing else is downloaded), then the node:test suite against that installed copy.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work="$root/build/node-project"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$root"
+tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
+cd "$work"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "./$tarball" typescript@5 @types/node@20 >/dev/null
+export VERIKIT_NODE_PROJECT="$work"
+export VERIKIT_NODE_PKG="$work/node_modules/verikit"
+cd "$root"
+node --test --test-concurrency=1 tests/node/

@@ -1,0 +1,52 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { verikit, freePort } = require('./helpers');
+
+test('wrong types reject with TypeError', async () => {
+  const m = new verikit.Manager();
+  await assert.rejects(m.issueOtp('login', 42), { name: 'TypeError', message: /identifier must be a string or a Buffer/ });
+  await assert.rejects(m.issueOtp(Buffer.from('login'), 'a'), { name: 'TypeError', message: /purpose must be a string/ });
+  await assert.rejects(m.verifyOtp('login', 'a', 123456), { name: 'TypeError', message: /code must be a string/ });
+  await assert.rejects(m.issueOtp('login', 'a', { ttl: '60' }), { name: 'TypeError', message: /ttl/ });
+  await assert.rejects(m.issueOtp('login', 'a', { ttl: -1 }), { name: 'TypeError', message: /ttl/ });
+  await assert.rejects(m.issueOtp('login', 'a', 'options'), { name: 'TypeError' });
+  m.close();
+});
+
+test('invalid arguments reject with InvalidArgumentError and change nothing', async () => {
+  const m = new verikit.Manager({ abuseControls: false });
+  const r = await m.issueOtp('login', 'hal');
+  const cases = [
+    () => m.issueOtp('login', ''),
+    () => m.issueOtp('', 'hal'),
+    () => m.issueOtp('log in', 'hal'),
+    () => m.issueOtp('login', 'x'.repeat(513)),
+    () => m.issueOtp('login', 'hal', { payload: Buffer.alloc(8193) }),
+    () => m.verifyOtp('login', 'hal', ''),
+    () => m.verifyToken(''),
+    () => m.issueLink('login', 'hal', 'ftp://e.com'),
+    () => m.issueLink('login', 'hal', 'not a url'),
+  ];
+  for (const c of cases) {
+    await assert.rejects(c(), (e) => e instanceof verikit.InvalidArgumentError && e instanceof verikit.VerikitError &&
+      e.code === 'VERIKIT_E_INVALID_ARGUMENT' && e.message.length > 0);
+  }
+  assert.equal((await m.inspect('login', 'hal')).attemptsRemaining, 5);
+  assert.equal((await m.verifyOtp('login', 'hal', r.secret)).status, 'verified');
+  m.close();
+  await assert.rejects(m.issueOtp('login', 'hal'), /closed/);
+});
+
+test('bad configurations throw at construction', async () => {
+  assert.throws(() => new verikit.Manager({ policy: { otpLength: 3 } }), (e) => e instanceof verikit.ConfigError && /otp_length/.test(e.message));
+  assert.throws(() => new verikit.Manager({ policy: { otpLenght: 6 } }), { name: 'TypeError', message: /unknown policy field/ });
+  assert.throws(() => new verikit.Manager({ key: Buffer.alloc(5) }), { name: 'TypeError', message: /32 bytes/ });
+  assert.throws(() => new verikit.Manager({ url: 'redis://127.0.0.1:6379' }), (e) => e instanceof verikit.ConfigError && /key/.test(e.message));
+  for (const url of ['redis://host:notaport', 'redis://h?pool_size=0', 'postgres://x']) {
+    assert.throws(() => new verikit.Manager({ url, key: Buffer.alloc(32) }), (e) => e.code === 'VERIKIT_E_CONFIG');
+  }
+  const port = await freePort();
+  assert.throws(() => new verikit.Manager({ url: `redis://127.0.0.1:${port}`, key: Buffer.alloc(32) }),
+    (e) => e instanceof verikit.StoreUnavailableError && /refused/.test(e.message));
+});

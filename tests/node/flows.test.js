@@ -1,0 +1,109 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { verikit, eachStore } = require('./helpers');
+
+eachStore(test, 'one-time codes', async (make) => {
+  const m = make();
+  const r = await m.issueOtp('login', 'alice@example.com', { payload: Buffer.from([0, 1, 2]) });
+  assert.equal(r.status, 'issued');
+  assert.ok(r.ok);
+  assert.match(r.secret, /^\d{6}$/);
+  assert.ok(r.expiresAt instanceof Date);
+  assert.equal(r.attemptsRemaining, 5);
+  const wrong = await m.verifyOtp('login', 'alice@example.com', r.secret === '000000' ? '111111' : '000000');
+  assert.equal(wrong.status, 'invalid');
+  assert.equal(wrong.ok, false);
+  assert.equal(wrong.attemptsRemaining, 4);
+  const ok = await m.verifyOtp('login', 'alice@example.com', r.secret);
+  assert.equal(ok.status, 'verified');
+  assert.deepEqual([...ok.payload], [0, 1, 2]);
+  assert.equal(ok.identifier, 'alice@example.com');
+  assert.equal((await m.verifyOtp('login', 'alice@example.com', r.secret)).status, 'not_found');
+  const again = await m.issueOtp('login', 'alice@example.com');
+  assert.equal(again.status, 'cooldown');
+  assert.ok(again.retryAfter > 25000 && again.retryAfter <= 30000);
+  assert.equal(again.secret, '');
+});
+
+eachStore(test, 'tokens, links and per-identifier operations', async (make) => {
+  const m = make({ abuseControls: false, policies: { reset: { revokeAllOnUse: true } } });
+  const t = await m.issueToken('confirm', 'bob', { payload: '{"a":1}' });
+  assert.equal((await m.peekToken(t.secret)).status, 'valid');
+  const v = await m.verifyToken(t.secret, 'confirm');
+  assert.equal(v.status, 'verified');
+  assert.equal(v.purpose, 'confirm');
+  assert.equal(v.payload.toString(), '{"a":1}');
+  assert.equal((await m.verifyToken(t.secret)).status, 'not_found');
+  assert.equal((await m.verifyToken('garbage')).status, 'not_found');
+  const l1 = await m.issueLink('reset', 'bob', 'https://e.com/reset?lang=fr');
+  assert.equal(l1.url, `https://e.com/reset?lang=fr&token=${l1.secret}`);
+  const l2 = await m.issueLink('reset', 'bob', 'https://e.com/reset');
+  assert.equal((await m.peekLink(l1.secret, 'reset')).status, 'valid');
+  assert.equal((await m.consumeLink(l2.secret, 'reset')).status, 'verified');
+  assert.equal((await m.consumeLink(l1.secret, 'reset')).status, 'not_found');
+  const t2 = await m.issueToken('confirm', 'bob');
+  assert.equal(await m.revokeToken(t2.secret), true);
+  assert.equal(await m.revokeToken(t2.secret), false);
+  await m.issueOtp('confirm', 'bob');
+  await m.issueToken('confirm', 'bob');
+  const seen = await m.inspect('confirm', 'bob');
+  assert.equal(seen.status, 'valid');
+  assert.equal(seen.activeTokens, 1);
+  assert.equal(typeof seen.counters.failures, 'number');
+  assert.equal(await m.revokeAll('confirm', 'bob'), 2);
+  assert.equal(await m.revokeOtp('confirm', 'bob'), false);
+});
+
+eachStore(test, 'lockout, unlock and client keys', async (make) => {
+  const m = make({ policy: { lockoutFailures: 2, resendCooldown: 0, clientFailureLimit: { count: 1, period: 3600, burst: 1 } } });
+  const c = await m.issueOtp('login', 'carl');
+  const bad = c.secret === '000000' ? '111111' : '000000';
+  await m.verifyOtp('login', 'carl', bad);
+  const locked = await m.verifyOtp('login', 'carl', bad);
+  assert.equal(locked.status, 'locked');
+  assert.ok(locked.retryAfter > 800000);
+  assert.ok((await m.inspect('login', 'carl')).counters.lockedUntil instanceof Date);
+  assert.equal(await m.unlock('login', 'carl'), true);
+  assert.equal((await m.verifyOtp('login', 'carl', c.secret)).status, 'verified');
+  const d = await m.issueOtp('login', 'dora');
+  const e = await m.issueOtp('login', 'edna');
+  assert.equal((await m.verifyOtp('login', 'dora', '000000' === d.secret ? '1' : '0', { clientKey: '10.9.8.7' })).status, 'invalid');
+  assert.equal((await m.verifyOtp('login', 'edna', e.secret, { clientKey: '10.9.8.7' })).status, 'rate_limited');
+});
+
+eachStore(test, 'the names redis-otp-manager users know', async (make) => {
+  const m = make({ abuseControls: false });
+  const r = await m.generate('fred@example.com');
+  assert.match(r.otp, /^\d{6}$/);
+  assert.equal((await m.verify('fred@example.com', r.otp)).ok, true);
+  const t = await m.generateToken('fred@example.com', { ttl: 60 });
+  assert.equal((await m.verifyToken(t.token)).identifier, 'fred@example.com');
+  const l = await m.generateLink('fred@example.com', { baseUrl: 'https://e.com/m' });
+  assert.ok(l.url.startsWith('https://e.com/m?token=') && l.token);
+  assert.equal((await m.consumeLink(l.token)).ok, true);
+});
+
+eachStore(test, 'many concurrent promises', async (make) => {
+  const m = make({ abuseControls: false });
+  const ids = Array.from({ length: 3000 }, (_, i) => `user${i}@example.com`);
+  const codes = await Promise.all(ids.map((id) => m.issueOtp('login', id)));
+  const results = await Promise.all(ids.map((id, i) => m.verifyOtp('login', id, codes[i].secret)));
+  assert.ok(results.every((r) => r.ok));
+  const one = await m.issueOtp('login', 'race');
+  const race = await Promise.all(Array.from({ length: 64 }, () => m.verifyOtp('login', 'race', one.secret)));
+  assert.equal(race.filter((r) => r.ok).length, 1);
+});
+
+test('two managers with one key share Redis', async () => {
+  const { startRedis } = require('./helpers');
+  const redis = await startRedis();
+  const key = verikit.generateKey();
+  const a = new verikit.Manager({ url: redis.url, key });
+  const b = new verikit.Manager({ url: redis.url, key });
+  const r = await a.issueOtp('login', 'gus');
+  assert.equal((await b.verifyOtp('login', 'gus', r.secret)).status, 'verified');
+  a.close();
+  b.close();
+  await redis.stop();
+});

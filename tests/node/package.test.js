@@ -1,0 +1,102 @@
+'use strict';
+// The package as a user installs it (scripts/test_node.sh packs it and installs the tarball into
+// a temporary project): require and import, the TypeScript declarations, the examples.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn, spawnSync } = require('node:child_process');
+const { freePort, startRedis } = require('./helpers');
+
+const project = process.env.VERIKIT_NODE_PROJECT;
+const examples = path.join(__dirname, '..', '..', 'examples', 'node');
+const env = { ...process.env, VERIKIT_NODE_PKG: path.join(project || '', 'node_modules', 'verikit') };
+
+test('runs against an installed copy', () => {
+  assert.ok(project && fs.existsSync(path.join(project, 'node_modules', 'verikit', 'package.json')),
+    'VERIKIT_NODE_PROJECT must name a project with verikit installed (run scripts/test_node.sh)');
+});
+
+test('require and import both work', () => {
+  const cjs = spawnSync(process.execPath, ['-e', "const v = require('verikit'); console.log(typeof v.Manager, v.version)"],
+    { cwd: project, encoding: 'utf8' });
+  assert.equal(cjs.status, 0, cjs.stderr);
+  assert.match(cjs.stdout, /^function \d+\.\d+\.\d+/);
+  const esm = spawnSync(process.execPath, ['--input-type=module', '-e',
+    "import verikit, { Manager, InvalidArgumentError } from 'verikit';\n" +
+    "const m = new Manager(); const r = await m.issueOtp('login', 'esm');\n" +
+    "console.log(r.status, verikit.Manager === Manager, typeof InvalidArgumentError); m.close();"],
+  { cwd: project, encoding: 'utf8' });
+  assert.equal(esm.status, 0, esm.stderr);
+  assert.equal(esm.stdout.trim(), 'issued true function');
+});
+
+test('the TypeScript declarations check a correct program and catch a wrong one', () => {
+  const good = `import { Manager, Result, InvalidArgumentError } from 'verikit';
+const m = new Manager({ policy: { otpLength: 8, sendLimit: { count: 5, period: 3600, burst: 2 } } });
+async function main(): Promise<string> {
+  const r: Result = await m.issueOtp('login', 'a@b.c', { ttl: 60, payload: Buffer.from('x') });
+  const v = await m.verify('a@b.c', r.secret);
+  const l = await m.generateLink('a@b.c', { baseUrl: 'https://e.com' });
+  if (v.status === 'verified' && l.token.length > 0 && !(r instanceof InvalidArgumentError)) return l.url;
+  return v.expiresAt?.toISOString() ?? '';
+}
+main().then(() => m.close());
+`;
+  const bad = `import { Manager } from 'verikit';
+const m = new Manager();
+m.issueOtp('login', 42);
+const s: number = m.verify('a', 'b');
+`;
+  fs.writeFileSync(path.join(project, 'good.ts'), good);
+  fs.writeFileSync(path.join(project, 'bad.ts'), bad);
+  const tsc = path.join(project, 'node_modules', '.bin', 'tsc');
+  const flags = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node'];
+  const ok = spawnSync(tsc, [...flags, 'good.ts'], { cwd: project, encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const wrong = spawnSync(tsc, [...flags, 'bad.ts'], { cwd: project, encoding: 'utf8' });
+  assert.notEqual(wrong.status, 0);
+  assert.match(wrong.stdout, /Argument of type 'number' is not assignable/);
+  assert.match(wrong.stdout, /Promise<Result>' is not assignable to type 'number'/);
+});
+
+test('the quick start runs on both stores', async () => {
+  const redis = await startRedis();
+  try {
+    for (const url of ['memory://', redis.url]) {
+      const r = spawnSync(process.execPath, [path.join(examples, 'quickstart.js'), url], { env, encoding: 'utf8', timeout: 60000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /all flows behaved as documented/);
+    }
+  } finally {
+    await redis.stop();
+  }
+});
+
+test('the sign-up server: code, magic link confirmation page, consume', async () => {
+  const port = await freePort();
+  const server = spawn(process.execPath, [path.join(examples, 'server.js'), String(port)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise((resolve) => server.stdout.once('data', resolve));
+    const base = `http://127.0.0.1:${port}`;
+    const post = async (p, fields) => {
+      const r = await fetch(base + p, { method: 'POST', body: new URLSearchParams(fields) });
+      return [r.status, await r.text()];
+    };
+    assert.equal((await post('/signup', { email: ' Kim@Example.com ' }))[0], 202);
+    assert.equal((await post('/signup', { email: 'kim@example.com' }))[0], 429);
+    const mail = (await (await fetch(base + '/outbox')).json()).at(-1);
+    assert.equal((await post('/verify', { email: 'kim@example.com', code: mail.code === '000000' ? '111111' : '000000' }))[0], 401);
+    assert.deepEqual(await post('/verify', { email: 'KIM@example.com', code: mail.code }), [200, 'verified']);
+    const page = await (await fetch(mail.link)).text();
+    assert.match(page, /Confirm sign-up for kim@example.com/);
+    assert.equal((await fetch(mail.link)).status, 200, 'a GET does not consume the link');
+    const token = new URL(mail.link).searchParams.get('token');
+    assert.deepEqual(await post('/magic', { token }), [200, 'verified kim@example.com']);
+    assert.equal((await post('/magic', { token }))[0], 410);
+    assert.equal((await fetch(mail.link)).status, 410);
+    assert.equal((await post('/signup', { email: '' }))[0], 400);
+  } finally {
+    server.kill('SIGTERM');
+  }
+});
