@@ -15,6 +15,7 @@ done
 export PATH="$PATH:/usr/local/go/bin:$HOME/.cargo/bin"
 command -v go >/dev/null || missing+=(golang-go)
 command -v cargo >/dev/null || missing+=(cargo)
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo=""
