@@ -1,0 +1,380 @@
+// verikit benchmark: throughput and latency through the C API against a redis-server of its own
+// (no persistence), next to the ceiling — redis-benchmark running EVALSHA of a script of the
+// same work on the same server, in the same run — and the embedded store. Prints a table;
+// compare ratios, not absolute figures (shared 2-core machines are noisy).
+//
+//   verikit_bench [operations-per-row]
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/redis_server.hpp"
+#include "verikit.h"
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+verikit_engine* make_engine(const std::string& url) {
+  verikit_config* c = nullptr;
+  verikit_config_new(&c);
+  verikit_config_set_store(c, url.c_str());
+  uint8_t key[VERIKIT_KEY_BYTES];
+  verikit_key_generate(key, sizeof key);
+  verikit_config_set_key(c, 1, key, sizeof key);
+  verikit_policy p = VERIKIT_POLICY_INIT;
+  p.max_attempts = 100;  // the wrong-guess rows guess many times per identifier
+  p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT |
+            VERIKIT_POLICY_NO_CLIENT_LIMITS | VERIKIT_POLICY_NO_ACTIVE_CAP;
+  verikit_config_set_default_policy(c, &p);
+  verikit_engine* e = nullptr;
+  if (verikit_engine_new(&e, c) != VERIKIT_OK) {
+    std::fprintf(stderr, "engine: %s\n", verikit_error_message());
+    std::exit(1);
+  }
+  verikit_config_free(c);
+  return e;
+}
+
+std::string secret_of(verikit_result* r) {
+  const char* d = nullptr;
+  size_t n = 0;
+  verikit_result_secret(r, &d, &n);
+  return std::string(d, n);
+}
+
+// One asynchronous operation: starts the call for item i; `done` must be called exactly once.
+using Start = std::function<void(std::size_t i, std::function<void(bool ok)> done)>;
+
+struct Run {
+  double ops_per_s = 0;
+  std::vector<double> latencies_us;  // concurrency 1 only
+  std::size_t failures = 0;
+};
+
+// Keeps `concurrency` operations in flight until `count` have completed.
+Run drive(std::size_t count, int concurrency, const Start& start, bool record_latency) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::size_t next = 0, completed = 0, failures = 0;
+  std::vector<double> lat;
+  if (record_latency) lat.reserve(count);
+  std::function<void()> launch;
+  launch = [&] {
+    std::size_t i;
+    {
+      std::lock_guard<std::mutex> lock(m);
+      if (next >= count) return;
+      i = next++;
+    }
+    const auto t0 = Clock::now();
+    start(i, [&, t0](bool ok) {
+      const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+      bool more = false;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        ++completed;
+        if (!ok) ++failures;
+        if (record_latency) lat.push_back(us);
+        more = next < count;
+        if (completed == count) cv.notify_all();
+      }
+      if (more) launch();
+    });
+  };
+  const auto t0 = Clock::now();
+  for (int c = 0; c < concurrency; ++c) launch();
+  std::unique_lock<std::mutex> lock(m);
+  cv.wait(lock, [&] { return completed == count; });
+  Run r;
+  r.ops_per_s = static_cast<double>(count) / std::chrono::duration<double>(Clock::now() - t0).count();
+  r.latencies_us = std::move(lat);
+  r.failures = failures;
+  return r;
+}
+
+// C callbacks that forward to a heap std::function.
+void forward(void* user, int error, const char*, verikit_result* result) {
+  auto* done = static_cast<std::function<void(int, verikit_result*)>*>(user);
+  (*done)(error, result);
+  delete done;
+}
+void* wrap(std::function<void(int, verikit_result*)> f) { return new std::function<void(int, verikit_result*)>(std::move(f)); }
+
+int status_of(verikit_result* r) {
+  int s = -1;
+  verikit_result_status(r, &s);
+  return s;
+}
+
+std::string id(std::size_t i, const char* tag) { return std::string(tag) + std::to_string(i) + "@example.com"; }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+std::string sh(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    pclose(p);
+  }
+  return out;
+}
+
+// redis-benchmark's rps for one command line (csv: "test","rps",...).
+double redis_benchmark(int port, int clients, int pipeline, std::size_t n, const std::string& command) {
+  const std::string out = sh("redis-benchmark -h 127.0.0.1 -p " + std::to_string(port) + " -c " + std::to_string(clients) +
+                             " -P " + std::to_string(pipeline) + " -n " + std::to_string(n) + " --csv " + command + " 2>/dev/null");
+  auto line = out.find('\n');
+  if (line == std::string::npos) return 0;
+  auto q1 = out.find('"', line + 1);
+  q1 = out.find('"', out.find('"', q1 + 1) + 1);
+  auto q2 = out.find('"', q1 + 1);
+  return q2 == std::string::npos ? 0 : std::stod(out.substr(q1 + 1, q2 - q1 - 1));
+}
+
+// Scripts of the same work as verikit's (same commands on the same number of keys).
+const char* kVerifyLike =
+    "local t = redis.call('TIME') "
+    "redis.call('HMGET', KEYS[2], 'cd', 'tat', 'f', 'fw', 'lk', 'lv', 'lvx') "
+    "local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p') "
+    "redis.call('PTTL', KEYS[1]) "
+    "redis.call('HSET', KEYS[1], 'h', '0123456789abcdefg', 'a', 5, 'f', 1) "
+    "redis.call('PEXPIRE', KEYS[1], 600000) "
+    "return {0, 5, 1, ''}";
+const char* kIssueLike =
+    "local t = redis.call('TIME') "
+    "redis.call('HMGET', KEYS[2], 'cd', 'tat', 'f', 'fw', 'lk', 'lv', 'lvx') "
+    "redis.call('HMGET', KEYS[1], 'a', 'c') "
+    "redis.call('DEL', KEYS[1]) "
+    "redis.call('HSET', KEYS[1], 'h', '0123456789abcdefg', 'a', 5, 'f', 1) "
+    "redis.call('PEXPIRE', KEYS[1], 600000) "
+    "return {2, 0, '', 1, 5, 0}";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t n = argc > 1 ? std::stoul(argv[1]) : 100000;
+  verikit::test::RedisServer server;
+  const std::string url = server.url() + "?pool_size=1";
+  verikit_engine* e = make_engine(url);
+  const char* purpose = "login";
+  auto cstr = [](const std::string& s) { return s.c_str(); };
+  (void)cstr;
+
+  std::printf("verikit benchmark: %zu operations per row; redis-server on loopback, no persistence\n", n);
+  std::printf("machine: %u cores, %s\n\n", std::thread::hardware_concurrency(),
+              sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' | tr -d '\\n'").c_str());
+
+  // Codes issued ahead for the verify rows (fresh identifiers per concurrency level).
+  auto issue_codes = [&](const char* tag) {
+    std::vector<std::string> codes(n);
+    drive(n, 64, [&](std::size_t i, std::function<void(bool)> done) {
+      const std::string who = id(i, tag);
+      verikit_otp_issue_async(e, purpose, who.data(), who.size(), nullptr, forward,
+                              wrap([&codes, i, done](int err, verikit_result* r) {
+                                if (err == 0) codes[i] = secret_of(r);
+                                verikit_result_free(r);
+                                done(err == 0);
+                              }));
+    }, false);
+    return codes;
+  };
+
+  struct Row {
+    std::string name;
+    std::function<Start(int concurrency)> make;
+    std::string ceiling;  // redis-benchmark arguments for the same work; empty: none
+    int ops_per_unit = 1;
+  };
+  int round = 0;
+  std::vector<Row> rows;
+  rows.push_back({"OTP issue", [&](int c) -> Start {
+                    const std::string tag = "issue" + std::to_string(c) + "-";
+                    return [&e, purpose, tag](std::size_t i, std::function<void(bool)> done) {
+                      const std::string who = id(i, tag.c_str());
+                      verikit_otp_issue_async(e, purpose, who.data(), who.size(), nullptr, forward,
+                                              wrap([done](int err, verikit_result* r) {
+                                                const bool ok = err == 0 && status_of(r) == VERIKIT_STATUS_ISSUED;
+                                                verikit_result_free(r);
+                                                done(ok);
+                                              }));
+                    };
+                  },
+                  "issue", 1});
+  std::vector<std::vector<std::string>> code_sets;
+  rows.push_back({"OTP verify (right code)", [&](int c) -> Start {
+                    const std::string tag = "right" + std::to_string(c) + "-" + std::to_string(round++) + "-";
+                    code_sets.push_back(issue_codes(tag.c_str()));
+                    const auto* codes = &code_sets.back();
+                    return [&e, purpose, tag, codes](std::size_t i, std::function<void(bool)> done) {
+                      const std::string who = id(i, tag.c_str());
+                      const std::string& code = (*codes)[i];
+                      verikit_otp_verify_async(e, purpose, who.data(), who.size(), code.data(), code.size(), nullptr, forward,
+                                               wrap([done](int err, verikit_result* r) {
+                                                 const bool ok = err == 0 && status_of(r) == VERIKIT_STATUS_VERIFIED;
+                                                 verikit_result_free(r);
+                                                 done(ok);
+                                               }));
+                    };
+                  },
+                  "verify", 1});
+  rows.push_back({"OTP verify (wrong code)", [&](int c) -> Start {
+                    const std::string tag = "wrong" + std::to_string(c) + "-" + std::to_string(round++) + "-";
+                    code_sets.push_back(issue_codes(tag.c_str()));
+                    const auto* codes = &code_sets.back();
+                    return [&e, purpose, tag, codes](std::size_t i, std::function<void(bool)> done) {
+                      const std::string who = id(i, tag.c_str());
+                      const std::string wrong = (*codes)[i] == "000000" ? "111111" : "000000";
+                      verikit_otp_verify_async(e, purpose, who.data(), who.size(), wrong.data(), wrong.size(), nullptr,
+                                               forward, wrap([done](int err, verikit_result* r) {
+                                                 const bool ok = err == 0 && status_of(r) == VERIKIT_STATUS_INVALID;
+                                                 verikit_result_free(r);
+                                                 done(ok);
+                                               }));
+                    };
+                  },
+                  "verify", 1});
+  auto issue_then = [&](bool link) {
+    return [&e, link](int c) -> Start {
+      const std::string tag = std::string(link ? "link" : "token") + std::to_string(c) + "-";
+      return [&e, link, tag](std::size_t i, std::function<void(bool)> done) {
+        const std::string who = id(i, tag.c_str());
+        auto then = [&e, link, done](int err, verikit_result* r) {
+          if (err != 0) {
+            done(false);
+            return;
+          }
+          const std::string token = secret_of(r);
+          verikit_result_free(r);
+          auto finish = wrap([done](int err2, verikit_result* r2) {
+            const bool ok = err2 == 0 && status_of(r2) == VERIKIT_STATUS_VERIFIED;
+            verikit_result_free(r2);
+            done(ok);
+          });
+          if (link) verikit_link_consume_async(e, "login", token.data(), token.size(), forward, finish);
+          else verikit_token_verify_async(e, "confirm", token.data(), token.size(), forward, finish);
+        };
+        if (link)
+          verikit_link_issue_async(e, "login", who.data(), who.size(), "https://app.example.com/magic", nullptr, forward,
+                                   wrap(then));
+        else
+          verikit_token_issue_async(e, "confirm", who.data(), who.size(), nullptr, forward, wrap(then));
+      };
+    };
+  };
+  rows.push_back({"token issue + verify", issue_then(false), "", 2});
+  rows.push_back({"magic link issue + consume", issue_then(true), "", 2});
+
+  // The ceilings: the same work as one script, on the same server.
+  const std::string verify_sha = sh("redis-cli -p " + std::to_string(server.port()) + " SCRIPT LOAD \"" + kVerifyLike + "\" | tr -d '\\n'");
+  const std::string issue_sha = sh("redis-cli -p " + std::to_string(server.port()) + " SCRIPT LOAD \"" + kIssueLike + "\" | tr -d '\\n'");
+  auto ceiling = [&](const std::string& kind, int c, int pipeline) {
+    const std::string sha = kind == "verify" ? verify_sha : issue_sha;
+    return redis_benchmark(server.port(), c, pipeline, std::min<std::size_t>(n * 2, 400000),
+                           "EVALSHA " + sha + " 2 vk:{bench}:o vk:{bench}:r");
+  };
+
+  std::printf("%-28s %5s %12s %16s %7s %16s %7s\n", "operation (Redis, C API)", "conc", "verikit/s", "ceiling -P1 /s",
+              "ratio", "ceiling -P16 /s", "ratio");
+  std::map<std::string, std::vector<double>> latency;
+  for (const Row& row : rows) {
+    for (int c : {1, 16, 64}) {
+      const Start start = row.make(c);
+      const Run run = drive(n, c, start, c == 1);
+      if (run.failures) std::printf("  (%zu failed operations)\n", run.failures);
+      const double units = run.ops_per_s;
+      if (c == 1) latency[row.name] = run.latencies_us;
+      if (!row.ceiling.empty()) {
+        const double c1 = ceiling(row.ceiling, c, 1), c16 = ceiling(row.ceiling, c, 16);
+        std::printf("%-28s %5d %12.0f %16.0f %6.2fx %16.0f %6.2fx\n", row.name.c_str(), c, units, c1, units / c1, c16,
+                    units / c16);
+      } else {
+        std::printf("%-28s %5d %12.0f %16s %7s %16s %7s   (%d script calls each)\n", row.name.c_str(), c, units, "-", "-",
+                    "-", "-", row.ops_per_unit);
+      }
+    }
+  }
+  std::printf("\nlatency at concurrency 1 (microseconds)\n%-28s %8s %8s %8s\n", "operation", "p50", "p99", "p99.9");
+  for (const Row& row : rows) {
+    const auto& v = latency[row.name];
+    std::printf("%-28s %8.0f %8.0f %8.0f\n", row.name.c_str(), percentile(v, 0.5), percentile(v, 0.99), percentile(v, 0.999));
+  }
+
+  // Memory in Redis per record.
+  (void)sh("redis-cli -p " + std::to_string(server.port()) + " FLUSHALL");
+  verikit_engine* strict = nullptr;
+  {
+    verikit_config* c = nullptr;
+    verikit_config_new(&c);
+    verikit_config_set_store(c, url.c_str());
+    uint8_t key[VERIKIT_KEY_BYTES];
+    verikit_key_generate(key, sizeof key);
+    verikit_config_set_key(c, 1, key, sizeof key);
+    verikit_policy p = VERIKIT_POLICY_INIT;
+    p.lockout_failures = 1;
+    verikit_config_set_default_policy(c, &p);
+    verikit_engine_new(&strict, c);
+    verikit_config_free(c);
+  }
+  verikit_result* r = nullptr;
+  verikit_otp_issue(&r, strict, "login", "mem@example.com", 15, nullptr);
+  verikit_result_free(r);
+  verikit_token_issue(&r, strict, "confirm", "mem@example.com", 15, nullptr);
+  verikit_result_free(r);
+  auto usage = [&](const char* pattern) {
+    const std::string key = sh("redis-cli -p " + std::to_string(server.port()) + " --scan --pattern '" + pattern + "' | head -n1 | tr -d '\\n'");
+    return sh("redis-cli -p " + std::to_string(server.port()) + " MEMORY USAGE '" + key + "' | tr -d '\\n'");
+  };
+  const std::string otp_mem = usage("*:o"), rate_mem = usage("*:r"), token_mem = usage("*:t");
+  verikit_otp_verify(&r, strict, "login", "mem@example.com", 15, "0000000", 7, nullptr);
+  verikit_result_free(r);
+  const std::string lock_mem = usage("*:r");
+  std::printf("\nRedis MEMORY USAGE: pending OTP %s bytes (+ its identifier's abuse-control record %s); token %s; "
+              "lockout record %s\n", otp_mem.c_str(), rate_mem.c_str(), token_mem.c_str(), lock_mem.c_str());
+  verikit_engine_free(strict);
+  verikit_engine_free(e);
+
+  // The embedded store: synchronous calls, per thread.
+  std::printf("\nembedded store (memory://), OTP issue + verify, synchronous C API\n");
+  for (int threads : {1, 2}) {
+    verikit_engine* mem = make_engine("memory://");
+    std::atomic<std::size_t> done{0};
+    const std::size_t per_thread = n;
+    const auto t0 = Clock::now();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&, t] {
+        for (std::size_t i = 0; i < per_thread; ++i) {
+          const std::string who = id(i, ("m" + std::to_string(t) + "-").c_str());
+          verikit_result* a = nullptr;
+          verikit_result* b = nullptr;
+          verikit_otp_issue(&a, mem, "login", who.data(), who.size(), nullptr);
+          const std::string code = secret_of(a);
+          verikit_otp_verify(&b, mem, "login", who.data(), who.size(), code.data(), code.size(), nullptr);
+          if (status_of(b) == VERIKIT_STATUS_VERIFIED) ++done;
+          verikit_result_free(a);
+          verikit_result_free(b);
+        }
+      });
+    for (auto& t : ts) t.join();
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf("  %d thread(s): %.0f operations/s in all, %.0f per thread (issue and verify count one each)\n", threads,
+                2.0 * static_cast<double>(done) / secs, 2.0 * static_cast<double>(done) / secs / threads);
+    verikit_engine_free(mem);
+  }
+  return 0;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmarks (programs, not tests): the C API against Redis next to the redis-benchmark ceiling,
+# the embedded store, the Python and Node bindings next to redis-py and node-redis; writes the
+# table to bench/RESULTS.md with the machine and the date.   bash scripts/bench.sh [operations]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:-100000}
+bash "$root/scripts/setup.sh"
+export PATH="$PATH:/usr/local/go/bin:$HOME/.cargo/bin"
+bash "$root/scripts/build.sh" "$root/build" >/dev/null
+
+# The bindings as users install them, plus the baselines users would otherwise write.
+venv="$root/build/bench-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q "$root" "redis>=5"
+nodeproj="$root/build/bench-node"
+mkdir -p "$nodeproj"
+(cd "$root" && npm pack --silent --pack-destination "$nodeproj" >/dev/null)
+(cd "$nodeproj" && { [ -f package.json ] || npm init -y >/dev/null; } &&
+  npm install --no-audit --no-fund --loglevel=error ./verikit-*.tgz redis@4 >/dev/null)
+
+out=$(mktemp)
+{
+  echo "# verikit benchmark results"
+  echo
+  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/{print $2}') GiB."
+  echo "Command: \`bash scripts/bench.sh $n\`. Each program starts its own redis-server on loopback (no persistence)."
+  echo "Timings on a shared 2-core machine are noisy (Redis, the client and the load generator share the cores): compare the ratios, measured in the same run."
+  echo
+  echo '```'
+  "$root/build/bench/verikit_bench" "$n"
+  echo
+  "$root/tests/redis/with_redis.sh" "$venv/bin/python" "$root/bench/python_bench.py" @REDIS_URL@ "$((n / 2))"
+  echo
+  VERIKIT_NODE_PKG="$nodeproj/node_modules/verikit" NODE_REDIS_PATH="$nodeproj/node_modules/redis" \
+    "$root/tests/redis/with_redis.sh" node "$root/bench/node_bench.js" @REDIS_URL@ "$((n / 2))"
+  echo
+  "$root/build/bench/redis_client_bench" 2
+  echo '```'
+} | tee "$out"
+mv "$out" "$root/bench/RESULTS.md"
+echo "written: bench/RESULTS.md"
