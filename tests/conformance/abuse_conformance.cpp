@@ -265,19 +265,8 @@ constexpr int kThreads = 64;
 
 template <class Body>
 std::vector<Outcome> race(Body body) {
-  std::vector<Outcome> outcomes(kThreads, Outcome::valid);
-  std::barrier start(kThreads);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i)
-    threads.emplace_back([&, i] {
-      start.arrive_and_wait();
-      outcomes[i] = body(i);
-    });
-  for (auto& t : threads) t.join();
-  return outcomes;
+  return test::race(kThreads, std::move(body));
 }
-
-int count(const std::vector<Outcome>& v, Outcome o) { return static_cast<int>(std::count(v.begin(), v.end(), o)); }
 
 TEST_P(Abuse, ManyThreadsIssuingOneIdentifierGetOneCode) {
   Policy p = short_windows();

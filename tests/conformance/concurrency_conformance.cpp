@@ -13,19 +13,8 @@ constexpr int kThreads = 64;
 // Runs body(i) on kThreads threads released together; returns each thread's outcome.
 template <class Body>
 std::vector<Outcome> race(Body body) {
-  std::vector<Outcome> outcomes(kThreads, Outcome::issued);
-  std::barrier start(kThreads);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i)
-    threads.emplace_back([&, i] {
-      start.arrive_and_wait();
-      outcomes[i] = body(i);
-    });
-  for (auto& t : threads) t.join();
-  return outcomes;
+  return test::race(kThreads, std::move(body));
 }
-
-int count(const std::vector<Outcome>& v, Outcome o) { return static_cast<int>(std::count(v.begin(), v.end(), o)); }
 
 TEST_P(Conformance, ManyThreadsOneRightCodeExactlyOneVerified) {
   auto e = engine();

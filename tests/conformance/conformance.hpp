@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <barrier>
+#include <thread>
+#include <vector>
+
 #include "support/stores.hpp"
 
 namespace verikit::test {
@@ -36,6 +41,25 @@ class Conformance : public ::testing::TestWithParam<HarnessFactory> {
 };
 
 std::string harness_name(const ::testing::TestParamInfo<HarnessFactory>& info);
+
+// Runs body(i) on `threads` threads released together; returns each thread's outcome.
+template <class Body>
+std::vector<Outcome> race(int threads, Body body) {
+  std::vector<Outcome> outcomes(threads, Outcome::valid);
+  std::barrier start(threads);
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i)
+    pool.emplace_back([&, i] {
+      start.arrive_and_wait();
+      outcomes[i] = body(i);
+    });
+  for (auto& t : pool) t.join();
+  return outcomes;
+}
+
+inline int count(const std::vector<Outcome>& v, Outcome o) {
+  return static_cast<int>(std::count(v.begin(), v.end(), o));
+}
 
 // The stores this test binary runs the suites on (defined by its <store>_store_test.cpp).
 std::vector<HarnessFactory> store_harnesses();

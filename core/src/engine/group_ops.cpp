@@ -5,31 +5,35 @@
 
 namespace verikit {
 namespace {
-using Groups = std::shared_ptr<const std::vector<std::string>>;
-}
 
-Expected<bool> Engine::revoke_otp(std::string_view purpose, std::string_view identifier) {
-  auto subject = detail::make_subject(*impl_, purpose, identifier);
+// Runs one store operation on every key group of (purpose, identifier) — one per key of the
+// ring — and folds the replies with `step`.
+template <class Acc, class Reply, class Call, class Step>
+Expected<Acc> for_all_groups(const detail::EngineImpl& impl, std::string_view purpose, std::string_view identifier,
+                             Acc init, Call call, Step step) {
+  auto subject = detail::make_subject(impl, purpose, identifier);
   if (!subject) return std::move(subject).error();
   auto groups = std::make_shared<const std::vector<std::string>>(subject->groups);
-  auto store = impl_->store;
-  return detail::wait_for<bool>([&](Callback<bool> cb) {
-    detail::fold_groups<bool, bool>(
-        groups, 0, false, [store](const std::string& g, Callback<bool> c) { store->otp_revoke(g, std::move(c)); },
-        [](bool& acc, bool&& removed) { acc = acc || removed; return false; }, std::move(cb));
+  auto store = impl.store;
+  return detail::wait_for<Acc>([&](Callback<Acc> cb) {
+    detail::fold_groups<Acc, Reply>(
+        groups, 0, std::move(init), [store, call](const std::string& g, Callback<Reply> c) { call(*store, g, std::move(c)); },
+        [step](Acc& acc, Reply&& r) { step(acc, std::move(r)); return false; }, std::move(cb));
   });
+}
+
+}  // namespace
+
+Expected<bool> Engine::revoke_otp(std::string_view purpose, std::string_view identifier) {
+  return for_all_groups<bool, bool>(
+      *impl_, purpose, identifier, false, [](Store& s, const std::string& g, Callback<bool> c) { s.otp_revoke(g, std::move(c)); },
+      [](bool& acc, bool&& removed) { acc = acc || removed; });
 }
 
 Expected<int> Engine::revoke_all(std::string_view purpose, std::string_view identifier) {
-  auto subject = detail::make_subject(*impl_, purpose, identifier);
-  if (!subject) return std::move(subject).error();
-  auto groups = std::make_shared<const std::vector<std::string>>(subject->groups);
-  auto store = impl_->store;
-  return detail::wait_for<int>([&](Callback<int> cb) {
-    detail::fold_groups<int, int>(
-        groups, 0, 0, [store](const std::string& g, Callback<int> c) { store->revoke_all(g, std::move(c)); },
-        [](int& acc, int&& n) { acc += n; return false; }, std::move(cb));
-  });
+  return for_all_groups<int, int>(
+      *impl_, purpose, identifier, 0, [](Store& s, const std::string& g, Callback<int> c) { s.revoke_all(g, std::move(c)); },
+      [](int& acc, int&& n) { acc += n; });
 }
 
 Expected<Result> Engine::inspect(std::string_view purpose, std::string_view identifier) {
@@ -90,15 +94,9 @@ Expected<Result> Engine::inspect(std::string_view purpose, std::string_view iden
 }
 
 Expected<bool> Engine::unlock(std::string_view purpose, std::string_view identifier) {
-  auto subject = detail::make_subject(*impl_, purpose, identifier);
-  if (!subject) return std::move(subject).error();
-  auto groups = std::make_shared<const std::vector<std::string>>(subject->groups);
-  auto store = impl_->store;
-  return detail::wait_for<bool>([&](Callback<bool> cb) {
-    detail::fold_groups<bool, bool>(
-        groups, 0, false, [store](const std::string& g, Callback<bool> c) { store->unlock(g, std::move(c)); },
-        [](bool& acc, bool&& was) { acc = acc || was; return false; }, std::move(cb));
-  });
+  return for_all_groups<bool, bool>(
+      *impl_, purpose, identifier, false, [](Store& s, const std::string& g, Callback<bool> c) { s.unlock(g, std::move(c)); },
+      [](bool& acc, bool&& was) { acc = acc || was; });
 }
 
 }  // namespace verikit
