@@ -26,6 +26,12 @@ struct Completion {
 class EngineWrap;
 
 // Per-environment state (worker-thread safe: no globals).
+// Property names of result objects, in the order to_js defines them.
+enum Prop { kStatus, kOk, kSecret, kUrl, kPurpose, kIdentifier, kPayload, kExpiresAt, kAttempts, kRetryAfter,
+            kActiveTokens, kCounters, kPropCount };
+constexpr const char* kPropNames[kPropCount] = {"status", "ok", "secret", "url", "purpose", "identifier", "payload",
+                                                "expiresAt", "attemptsRemaining", "retryAfter", "activeTokens", "counters"};
+
 struct AddonData {
   Napi::FunctionReference engine_ctor;
   std::map<int, Napi::FunctionReference> errors;  // Errc -> Error subclass (set from JS)
@@ -65,19 +71,30 @@ Napi::Value date_or_null(Napi::Env env, const std::optional<TimePoint>& t) {
 }
 
 Napi::Object to_js(Napi::Env env, const Result& r) {
+  // All plain properties defined in one Node-API call.
+  napi_value values[kPropCount] = {
+      Napi::String::New(env, to_string(r.outcome)),
+      Napi::Boolean::New(env, r.ok()),
+      Napi::String::New(env, r.secret.data(), r.secret.size()),
+      Napi::String::New(env, r.url),
+      Napi::String::New(env, r.purpose),
+      Napi::String::New(env, r.identifier),
+      Napi::Buffer<char>::Copy(env, r.payload.data(), r.payload.size()),
+      date_or_null(env, r.expires_at),
+      r.attempts_remaining < 0 ? env.Null() : Napi::Number::New(env, r.attempts_remaining),
+      Napi::Number::New(env, static_cast<double>(r.retry_after.count())),
+      r.active_tokens < 0 ? env.Null() : Napi::Number::New(env, r.active_tokens),
+      env.Null(),
+  };
+  napi_property_descriptor props[kPropCount];
+  for (int i = 0; i < kPropCount; ++i)
+    props[i] = napi_property_descriptor{kPropNames[i], nullptr, nullptr, nullptr, nullptr, values[i],
+                                        static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable),
+                                        nullptr};
   Napi::Object o = Napi::Object::New(env);
-  o.Set("status", to_string(r.outcome));
-  o.Set("ok", r.ok());
-  o.Set("secret", Napi::String::New(env, r.secret.data(), r.secret.size()));
-  o.Set("url", r.url);
-  o.Set("purpose", r.purpose);
-  o.Set("identifier", Napi::String::New(env, r.identifier));
-  o.Set("payload", Napi::Buffer<char>::Copy(env, r.payload.data(), r.payload.size()));
-  o.Set("expiresAt", date_or_null(env, r.expires_at));
-  o.Set("attemptsRemaining", r.attempts_remaining < 0 ? env.Null() : Napi::Number::New(env, r.attempts_remaining));
-  o.Set("retryAfter", Napi::Number::New(env, static_cast<double>(r.retry_after.count())));
-  o.Set("activeTokens", r.active_tokens < 0 ? env.Null() : Napi::Number::New(env, r.active_tokens));
-  if (r.counters) {
+  napi_define_properties(env, o, kPropCount, props);
+  if (!r.counters) return o;
+  {
     const Counters& c = *r.counters;
     Napi::Object k = Napi::Object::New(env);
     k.Set("failures", c.failures);
@@ -89,8 +106,6 @@ Napi::Object to_js(Napi::Env env, const Result& r) {
     k.Set("sendsAvailable", c.sends_available < 0 ? env.Null() : Napi::Number::New(env, c.sends_available));
     k.Set("sendLimitResetAt", date_or_null(env, c.send_limit_reset_at));
     o.Set("counters", k);
-  } else {
-    o.Set("counters", env.Null());
   }
   return o;
 }
