@@ -9,7 +9,9 @@ loop.call_soon_threadsafe: no thread per call, the event loop never blocks on th
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Optional
+import threading
+import weakref
+from typing import Any, Callable, List, Optional, Tuple
 
 from . import Bytes, _EngineBase
 from ._types import ConfigError, CryptoError, Error, InvalidArgument, StoreProtocolError, StoreUnavailable, Timeout, Unsupported
@@ -37,18 +39,42 @@ def _settle(fut: "asyncio.Future[Result]", code: int, message: str, result: Opti
         fut.set_exception(_ERRORS.get(code, Error)(message, code))
 
 
+class _Completions:
+    """Completions arriving from the engine's thread for one event loop. A burst of replies
+    costs one call_soon_threadsafe (one wake-up of the loop), not one each."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._pending: List[Tuple["asyncio.Future[Result]", int, str, Optional[Result]]] = []
+
+    def add(self, fut: "asyncio.Future[Result]", code: int, message: str, result: Optional[Result]) -> None:
+        with self._lock:
+            self._pending.append((fut, code, message, result))
+            first = len(self._pending) == 1
+        if first:
+            try:
+                self._loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the loop was closed before the store answered
+                pass
+
+    def _drain(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        for item in batch:
+            _settle(*item)
+
+
+_by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Completions]" = weakref.WeakKeyDictionary()
+
+
 def _await(start: Callable[[Callable[[int, str, Optional[Result]], None]], None]) -> "asyncio.Future[Result]":
     loop = asyncio.get_running_loop()
+    completions = _by_loop.get(loop)
+    if completions is None:
+        completions = _by_loop[loop] = _Completions(loop)
     fut: "asyncio.Future[Result]" = loop.create_future()
-
-    def done(code: int, message: str, result: Optional[Result]) -> None:
-        # Runs on the engine's thread (or inline): hand over to the loop's thread.
-        try:
-            loop.call_soon_threadsafe(_settle, fut, code, message, result)
-        except RuntimeError:  # the loop was closed before the store answered
-            pass
-
-    start(done)
+    start(lambda code, message, result: completions.add(fut, code, message, result))  # type: ignore[union-attr]
     return fut
 
 
