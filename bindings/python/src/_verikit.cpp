@@ -5,8 +5,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 #include "verikit/verikit.hpp"
 
@@ -235,21 +240,55 @@ auto nogil(F&& f) {
   return f();
 }
 
-// An asynchronous completion that calls a Python callable(error_code, message, result) once,
-// with the GIL; the callable's reference is dropped under the GIL too.
-Callback<Result> py_completion(py::object callback) {
-  auto holder = std::make_shared<py::object>(std::move(callback));
-  return [holder](Expected<Result> r) {
-    py::gil_scoped_acquire gil;
-    py::object cb = std::move(*holder);
-    try {
-      if (r) cb(0, "", py::cast(std::move(r).value()));
-      else cb(static_cast<int>(r.error().code), r.error().message, py::none());
-    } catch (py::error_already_set& e) {
-      e.discard_as_unraisable("verikit completion callback");
+// Completions of asynchronous calls for one asyncio loop: the engine's thread queues them and
+// signals an eventfd, without the GIL; the loop (add_reader on fd()) drains them with the GIL.
+// No thread ever waits for the GIL to hand a single result over.
+class Completions : public std::enable_shared_from_this<Completions> {
+ public:
+  Completions() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw std::runtime_error("eventfd failed");
+  }
+  ~Completions() { ::close(fd_); }
+  int fd() const { return fd_; }
+
+  Callback<Result> completion(long long id) {
+    return [self = shared_from_this(), id](Expected<Result> r) {
+      bool signal = false;
+      {
+        std::lock_guard<std::mutex> lock(self->mutex_);
+        signal = self->queue_.empty();
+        self->queue_.emplace_back(id, std::move(r));
+      }
+      if (signal) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto n = ::write(self->fd_, &one, sizeof one);
+      }
+    };
+  }
+
+  // [(id, error_code, message, result | None)], emptying the queue.
+  py::list drain() {
+    std::uint64_t v = 0;
+    [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
+    std::vector<std::pair<long long, Expected<Result>>> batch;
+    {
+      py::gil_scoped_release nogil;
+      std::lock_guard<std::mutex> lock(mutex_);
+      batch.swap(queue_);
     }
-  };
-}
+    py::list out;
+    for (auto& [id, r] : batch) {
+      if (r) out.append(py::make_tuple(id, 0, "", py::cast(std::move(r).value())));
+      else out.append(py::make_tuple(id, static_cast<int>(r.error().code), r.error().message, py::none()));
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+  std::mutex mutex_;
+  std::vector<std::pair<long long, Expected<Result>>> queue_;
+};
 
 }  // namespace
 
@@ -307,6 +346,11 @@ PYBIND11_MODULE(_verikit, m) {
       .def("__repr__", [](const Result& r) {
         return "<verikit.Result " + std::string(to_string(r.outcome)) + ">";  // no secrets in reprs
       });
+
+  py::class_<Completions, std::shared_ptr<Completions>>(m, "Completions")
+      .def(py::init<>())
+      .def("fd", &Completions::fd)
+      .def("drain", &Completions::drain);
 
   py::class_<PyEngine>(m, "NativeEngine")
       .def(py::init<const std::string&, py::object, int, py::list, py::dict, py::dict, const std::string&, bool>(),
@@ -376,51 +420,52 @@ PYBIND11_MODULE(_verikit, m) {
         Engine& e = self.get();
         return value_or_raise(nogil([&] { return e.unlock(p, id); }));
       })
-      // --- asynchronous: callback(error_code, message, result), called exactly once ---
+      // --- asynchronous: the completion of call `call` is queued on `sink` exactly once ---
       .def("issue_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload,
-                                 py::object ttl, py::object client_key, py::object callback) {
+                                 py::object ttl, py::object client_key, Completions& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const Options o = read_options(payload, ttl, client_key);
         auto e = self.shared();
-        auto done = py_completion(std::move(callback));
+        auto done = sink.completion(call);
         py::gil_scoped_release nogil;
         e->issue_otp(p, id, issue_options(o), std::move(done));
       })
       .def("verify_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object code,
-                                  py::object client_key, py::object callback) {
+                                  py::object client_key, Completions& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string c = to_text(code, "code");
         const std::string ck = opt_bytes(client_key, "client_key").value_or("");
         auto e = self.shared();
-        auto done = py_completion(std::move(callback));
+        auto done = sink.completion(call);
         py::gil_scoped_release nogil;
         e->verify_otp(p, id, c, VerifyOptions{ck}, std::move(done));
       })
       .def("issue_token_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload,
-                                   py::object ttl, py::object client_key, py::object callback) {
+                                   py::object ttl, py::object client_key, Completions& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const Options o = read_options(payload, ttl, client_key);
         auto e = self.shared();
-        auto done = py_completion(std::move(callback));
+        auto done = sink.completion(call);
         py::gil_scoped_release nogil;
         e->issue_token(p, id, issue_options(o), std::move(done));
       })
       .def("issue_link_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object base_url,
-                                  py::object payload, py::object ttl, py::object client_key, py::object callback) {
+                                  py::object payload, py::object ttl, py::object client_key, Completions& sink,
+                                  long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string url = to_text(base_url, "base_url");
         const Options o = read_options(payload, ttl, client_key);
         auto e = self.shared();
-        auto done = py_completion(std::move(callback));
+        auto done = sink.completion(call);
         py::gil_scoped_release nogil;
         e->issue_link(p, id, url, issue_options(o), std::move(done));
       })
       .def("check_token_async", [](PyEngine& self, py::object token, py::object purpose, bool link, bool consume,
-                                   py::object callback) {
+                                   Completions& sink, long long call) {
         const std::string t = to_text(token, "token");
         const std::string p = purpose.is_none() ? std::string{} : to_text(purpose, "purpose");
         auto e = self.shared();
-        auto done = py_completion(std::move(callback));
+        auto done = sink.completion(call);
         py::gil_scoped_release nogil;
         if (link) consume ? e->consume_link(t, p, std::move(done)) : e->peek_link(t, p, std::move(done));
         else consume ? e->verify_token(t, p, std::move(done)) : e->peek_token(t, p, std::move(done));

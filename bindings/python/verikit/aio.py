@@ -9,12 +9,13 @@ loop.call_soon_threadsafe: no thread per call, the event loop never blocks on th
 from __future__ import annotations
 
 import asyncio
-import threading
+import itertools
 import weakref
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import Bytes, _EngineBase
 from ._types import ConfigError, CryptoError, Error, InvalidArgument, StoreProtocolError, StoreUnavailable, Timeout, Unsupported
+from ._verikit import Completions as NativeCompletions
 from ._verikit import Result
 
 __all__ = ["Engine"]
@@ -40,41 +41,43 @@ def _settle(fut: "asyncio.Future[Result]", code: int, message: str, result: Opti
 
 
 class _Completions:
-    """Completions arriving from the engine's thread for one event loop. A burst of replies
-    costs one call_soon_threadsafe (one wake-up of the loop), not one each."""
+    """Completions for one event loop. The engine's thread queues them natively and signals an
+    eventfd without taking the GIL; the loop reads the fd (add_reader) and settles every queued
+    future in one go."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._lock = threading.Lock()
-        self._pending: List[Tuple["asyncio.Future[Result]", int, str, Optional[Result]]] = []
+        self.native = NativeCompletions()
+        self.futures: Dict[int, "asyncio.Future[Result]"] = {}
+        self._ids = itertools.count()
+        loop.add_reader(self.native.fd(), self._drain)
 
-    def add(self, fut: "asyncio.Future[Result]", code: int, message: str, result: Optional[Result]) -> None:
-        with self._lock:
-            self._pending.append((fut, code, message, result))
-            first = len(self._pending) == 1
-        if first:
-            try:
-                self._loop.call_soon_threadsafe(self._drain)
-            except RuntimeError:  # the loop was closed before the store answered
-                pass
+    def new(self, loop: asyncio.AbstractEventLoop) -> Tuple[int, "asyncio.Future[Result]"]:
+        call = next(self._ids)
+        fut: "asyncio.Future[Result]" = loop.create_future()
+        self.futures[call] = fut
+        return call, fut
 
     def _drain(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        for item in batch:
-            _settle(*item)
+        for call, code, message, result in self.native.drain():
+            fut = self.futures.pop(call, None)
+            if fut is not None:
+                _settle(fut, code, message, result)
 
 
 _by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Completions]" = weakref.WeakKeyDictionary()
 
 
-def _await(start: Callable[[Callable[[int, str, Optional[Result]], None]], None]) -> "asyncio.Future[Result]":
+def _await(start: Callable[[NativeCompletions, int], None]) -> "asyncio.Future[Result]":
     loop = asyncio.get_running_loop()
     completions = _by_loop.get(loop)
     if completions is None:
         completions = _by_loop[loop] = _Completions(loop)
-    fut: "asyncio.Future[Result]" = loop.create_future()
-    start(lambda code, message, result: completions.add(fut, code, message, result))  # type: ignore[union-attr]
+    call, fut = completions.new(loop)
+    try:
+        start(completions.native, call)
+    except BaseException:
+        completions.futures.pop(call, None)
+        raise
     return fut
 
 
@@ -83,32 +86,32 @@ class Engine(_EngineBase):
 
     async def issue_otp(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
                         ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
-        return await _await(lambda cb: self._native.issue_otp_async(purpose, identifier, payload, ttl, client_key, cb))
+        return await _await(lambda sink, call: self._native.issue_otp_async(purpose, identifier, payload, ttl, client_key, sink, call))
 
     async def verify_otp(self, purpose: str, identifier: Bytes, code: str, *,
                          client_key: Optional[Bytes] = None) -> Result:
-        return await _await(lambda cb: self._native.verify_otp_async(purpose, identifier, code, client_key, cb))
+        return await _await(lambda sink, call: self._native.verify_otp_async(purpose, identifier, code, client_key, sink, call))
 
     async def issue_token(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
                           ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
-        return await _await(lambda cb: self._native.issue_token_async(purpose, identifier, payload, ttl, client_key, cb))
+        return await _await(lambda sink, call: self._native.issue_token_async(purpose, identifier, payload, ttl, client_key, sink, call))
 
     async def verify_token(self, token: str, purpose: Optional[str] = None) -> Result:
-        return await _await(lambda cb: self._native.check_token_async(token, purpose, False, True, cb))
+        return await _await(lambda sink, call: self._native.check_token_async(token, purpose, False, True, sink, call))
 
     async def peek_token(self, token: str, purpose: Optional[str] = None) -> Result:
-        return await _await(lambda cb: self._native.check_token_async(token, purpose, False, False, cb))
+        return await _await(lambda sink, call: self._native.check_token_async(token, purpose, False, False, sink, call))
 
     async def issue_link(self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
                          ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
         return await _await(
-            lambda cb: self._native.issue_link_async(purpose, identifier, base_url, payload, ttl, client_key, cb))
+            lambda sink, call: self._native.issue_link_async(purpose, identifier, base_url, payload, ttl, client_key, sink, call))
 
     async def peek_link(self, token: str, purpose: Optional[str] = None) -> Result:
-        return await _await(lambda cb: self._native.check_token_async(token, purpose, True, False, cb))
+        return await _await(lambda sink, call: self._native.check_token_async(token, purpose, True, False, sink, call))
 
     async def consume_link(self, token: str, purpose: Optional[str] = None) -> Result:
-        return await _await(lambda cb: self._native.check_token_async(token, purpose, True, True, cb))
+        return await _await(lambda sink, call: self._native.check_token_async(token, purpose, True, True, sink, call))
 
     # Less frequent operations without an asynchronous engine call run in the default executor.
     async def revoke_token(self, token: str) -> bool:
