@@ -1,6 +1,7 @@
 """verikit.aio: the asyncio API. Each call starts the engine's own asynchronous operation and
-awaits its completion, which the engine delivers from its thread through
-loop.call_soon_threadsafe: no thread per call, the event loop never blocks on the store.
+awaits its completion: the engine's thread queues completions natively and signals an eventfd
+that the loop watches (add_reader), so no thread is used per call, no thread waits for the GIL
+to hand a result over, and the event loop never blocks on the store.
 
     engine = verikit.aio.Engine(store="redis://127.0.0.1:6379", key=KEY)
     r = await engine.issue_otp("login", "alice@example.com")
