@@ -67,13 +67,7 @@ class MemoryStore final : public Store {
       const TimePoint now = clock_->now();
       Group& g = touch(shard, req.group, now);
       const detail::GateCheck gate = detail::check_gate(g.rate, ms(now), req.gate);
-      if (gate.outcome != Outcome::issued) {
-        reply.outcome = gate.outcome;
-        reply.retry_after = std::chrono::milliseconds(gate.retry_ms);
-        if (g.empty()) shard.groups.erase(req.group);
-        lock.unlock();
-        return done(std::move(reply));
-      }
+      if (gate.outcome != Outcome::issued) return refuse(shard, lock, req.group, gate, std::move(reply), done);
       detail::commit_gate(g.rate, ms(now), req.gate, gate);
       int attempts_left = req.max_attempts;
       if (g.otp && req.resend_same && !g.otp->sealed_code.empty()) {
@@ -175,13 +169,7 @@ class MemoryStore final : public Store {
         gate.outcome = Outcome::rate_limited;
         gate.retry_ms = ms(oldest()->second.expires_at) - ms(now);
       }
-      if (gate.outcome != Outcome::issued) {
-        reply.outcome = gate.outcome;
-        reply.retry_after = std::chrono::milliseconds(gate.retry_ms);
-        if (g.empty()) shard.groups.erase(req.group);
-        lock.unlock();
-        return done(std::move(reply));
-      }
+      if (gate.outcome != Outcome::issued) return refuse(shard, lock, req.group, gate, std::move(reply), done);
       detail::commit_gate(g.rate, ms(now), req.gate, gate);
       while (req.max_active > 0 && static_cast<int>(g.tokens.size()) >= req.max_active) g.tokens.erase(oldest());
       reply.expires_at = now + req.ttl;
@@ -314,6 +302,18 @@ class MemoryStore final : public Store {
   std::pair<Shard&, std::unique_lock<std::mutex>> lock_shard(const std::string& group) {
     Shard& s = shards_[std::hash<std::string>{}(group) % kShards];
     return {s, std::unique_lock<std::mutex>(s.mutex)};
+  }
+
+  // An issue refused by its gate: nothing is written; the reply carries the status and wait.
+  template <class Reply>
+  static void refuse(Shard& shard, std::unique_lock<std::mutex>& lock, const std::string& group,
+                     const detail::GateCheck& gate, Reply reply, const Callback<Reply>& done) {
+    reply.outcome = gate.outcome;
+    reply.retry_after = std::chrono::milliseconds(gate.retry_ms);
+    auto it = shard.groups.find(group);
+    if (it != shard.groups.end() && it->second.empty()) shard.groups.erase(it);
+    lock.unlock();
+    done(std::move(reply));
   }
 
   template <class T>
