@@ -3,7 +3,10 @@
 // same work on the same server, in the same run — and the embedded store. Prints a table;
 // compare ratios, not absolute figures (shared 2-core machines are noisy).
 //
-//   verikit_bench [operations-per-row]
+//   verikit_bench [operations-per-row [row-name-part [concurrency]]]
+//
+// The optional filters run only the rows whose name contains row-name-part, at one concurrency
+// (for profiling one path: perf record -g build/bench/verikit_bench 200000 "right code" 64).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -168,8 +171,11 @@ const char* kIssueLike =
 
 int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::stoul(argv[1]) : 100000;
+  const std::string only_row = argc > 2 ? argv[2] : "";
+  const int only_concurrency = argc > 3 ? std::stoi(argv[3]) : 0;
   verikit::test::RedisServer server;
-  const std::string url = server.url() + "?pool_size=1";
+  const char* pool = std::getenv("VERIKIT_BENCH_POOL");
+  const std::string url = server.url() + "?pool_size=" + (pool ? pool : "1");
   verikit_engine* e = make_engine(url);
   const char* purpose = "login";
   auto cstr = [](const std::string& s) { return s.c_str(); };
@@ -292,7 +298,9 @@ int main(int argc, char** argv) {
               "ratio", "ceiling -P16 /s", "ratio");
   std::map<std::string, std::vector<double>> latency;
   for (const Row& row : rows) {
+    if (row.name.find(only_row) == std::string::npos) continue;
     for (int c : {1, 16, 64}) {
+      if (only_concurrency != 0 && c != only_concurrency) continue;
       const Start start = row.make(c);
       const Run run = drive(n, c, start, c == 1);
       if (run.failures) std::printf("  (%zu failed operations)\n", run.failures);
@@ -310,8 +318,14 @@ int main(int argc, char** argv) {
   }
   std::printf("\nlatency at concurrency 1 (microseconds)\n%-28s %8s %8s %8s\n", "operation", "p50", "p99", "p99.9");
   for (const Row& row : rows) {
+    if (!latency.count(row.name)) continue;
     const auto& v = latency[row.name];
     std::printf("%-28s %8.0f %8.0f %8.0f\n", row.name.c_str(), percentile(v, 0.5), percentile(v, 0.99), percentile(v, 0.999));
+  }
+
+  if (!only_row.empty() || only_concurrency != 0) {  // a profiling run: the rows asked for only
+    verikit_engine_free(e);
+    return 0;
   }
 
   // Memory in Redis per record.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <barrier>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -208,6 +209,105 @@ TEST(RedisClient, OneConnectionRepliesInOrder) {
     });
   ASSERT_TRUE(tally.wait(20000, 30s));
   for (int i = 0; i < 20000; ++i) ASSERT_EQ(order[i], i + 1);
+}
+
+TEST(RedisClient, CallbacksThatSubmitKeepEveryChainInOrder) {
+  // Each reply's callback (on the I/O thread) submits the next command of its chain: what they
+  // submit is sent between replies (Connection::set_progress), on one connection and on two.
+  RedisServer server;
+  for (int pool : {1, 2}) {
+    auto c = connect(server.url(), RedisOptions{.pool_size = pool});
+    ASSERT_TRUE(c);
+    constexpr int kChains = 64, kLength = 300;
+    std::vector<std::vector<long long>> seen(kChains);
+    Tally tally;
+    std::vector<std::function<void()>> next(kChains);
+    for (int k = 0; k < kChains; ++k) {
+      const std::string key = "chain:" + std::to_string(pool) + ":" + std::to_string(k);
+      next[k] = [&, k, key] {
+        c->command({"INCR", key}, [&, k](Expected<Reply> r) {
+          seen[k].push_back(r ? r->integer : -1);  // the one I/O thread: no lock needed
+          tally.add(r);
+          if (r && seen[k].size() < static_cast<std::size_t>(kLength)) next[k]();
+        });
+      };
+    }
+    for (auto& start : next) start();
+    ASSERT_TRUE(tally.wait(kChains * kLength, 30s));
+    EXPECT_EQ(tally.errors, 0);
+    for (int k = 0; k < kChains; ++k) {
+      ASSERT_EQ(seen[k].size(), static_cast<std::size_t>(kLength));
+      for (int i = 0; i < kLength; ++i) ASSERT_EQ(seen[k][i], i + 1) << "chain " << k;
+    }
+  }
+}
+
+TEST(RedisClient, WhatCallbacksSubmitIsSentBeforeTheRestOfABatchIsHandled) {
+  // A server of the test's own: it answers eight PINGs in one write, then waits for a ninth.
+  // The first reply's callback submits the ninth; the fifth reply's callback waits until the
+  // server has received it, which only happens if the client sends between replies (otherwise
+  // Redis would sit idle while the client works through a whole batch of callbacks).
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(lfd, 4), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::mutex m;
+  std::condition_variable cv;
+  int pings_received = 0;
+  std::thread fake([&] {
+    const int fd = ::accept(lfd, nullptr, nullptr);
+    std::string in;
+    bool answered_eight = false;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<std::size_t>(n));
+      int pings = 0;
+      for (std::size_t at = in.find("PING\r\n"); at != std::string::npos; at = in.find("PING\r\n", at + 1)) ++pings;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        pings_received = pings;
+      }
+      cv.notify_all();
+      if (pings >= 8 && !answered_eight) {
+        std::string replies;
+        for (int i = 0; i < 8; ++i) replies += "+PONG\r\n";
+        ASSERT_EQ(::send(fd, replies.data(), replies.size(), MSG_NOSIGNAL), static_cast<ssize_t>(replies.size()));
+        answered_eight = true;
+      }
+      if (pings >= 9) {
+        ASSERT_EQ(::send(fd, "+PONG\r\n", 7, MSG_NOSIGNAL), 7);
+        break;
+      }
+    }
+    std::this_thread::sleep_for(200ms);  // let the client read the last reply before closing
+    ::close(fd);
+  });
+  {
+    auto c = connect("redis://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "?pool_size=1");
+    ASSERT_TRUE(c);
+    Tally tally;
+    bool fifth_saw_ninth = false;
+    for (int i = 0; i < 8; ++i)
+      c->command({"PING"}, [&, i](Expected<Reply> r) {
+        if (i == 0) c->command({"PING"}, [&](Expected<Reply> r9) { tally.add(r9); });
+        if (i == 4) {
+          std::unique_lock<std::mutex> lock(m);
+          fifth_saw_ninth = cv.wait_for(lock, 10s, [&] { return pings_received >= 9; });
+        }
+        tally.add(r);
+      });
+    ASSERT_TRUE(tally.wait(9, 20s));
+    EXPECT_EQ(tally.errors, 0);
+    EXPECT_TRUE(fifth_saw_ninth) << "the ninth PING was not sent until the batch's callbacks had all run";
+  }
+  fake.join();
+  ::close(lfd);
 }
 
 // ----------------------------------------------------------------- TLS and AUTH

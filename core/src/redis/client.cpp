@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -19,6 +20,11 @@ namespace {
 
 constexpr std::chrono::milliseconds kBackoffMin{50};
 constexpr std::chrono::milliseconds kBackoffMax{2000};
+// Replies read between two sends of what their callbacks submitted (see Connection::set_progress).
+constexpr std::size_t kRepliesPerSend = 4;
+
+// The client whose I/O thread this is (null on other threads).
+thread_local const void* t_running = nullptr;
 
 struct SslCtxDeleter {
   void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
@@ -99,8 +105,11 @@ struct Client::Impl {
         return;
       }
       submitted.push_back(std::move(r));
-      signal = !wake_pending;
-      wake_pending = true;
+      // From a callback on the I/O thread: the loop sends it before it next sleeps.
+      if (t_running != this) {
+        signal = !wake_pending;
+        wake_pending = true;
+      }
     }
     if (signal) wake();
   }
@@ -144,23 +153,39 @@ struct Client::Impl {
     return nullptr;
   }
 
-  void dispatch(SteadyClock::time_point now) {
+  // Moves what was submitted into the backlog, hands the backlog to ready connections and writes
+  // it. A write failure of `busy` (the connection whose replies are being read, which called this
+  // between replies) is returned to its reader rather than handled here.
+  Status send_submitted(SteadyClock::time_point now, Connection* busy) {
     {
       std::lock_guard<std::mutex> lock(mutex);
       for (Request& r : submitted) backlog.push_back(std::move(r));
       submitted.clear();
       wake_pending = false;
     }
-    std::vector<Connection*> touched;
+    std::array<Connection*, 64> touched{};
+    std::size_t touched_count = 0;
     while (!backlog.empty()) {
       Connection* c = pick_ready();
       if (c == nullptr) break;
       (void)c->send(std::move(backlog.front()));
       backlog.pop_front();
-      if (std::find(touched.begin(), touched.end(), c) == touched.end()) touched.push_back(c);
+      if (std::find(touched.begin(), touched.begin() + touched_count, c) == touched.begin() + touched_count)
+        touched[touched_count++] = c;
     }
-    for (Connection* c : touched)
-      if (auto s = c->flush(); !s) connection_failed(*c, s.error(), now);
+    Status busy_status = Unit{};
+    for (std::size_t i = 0; i < touched_count; ++i) {
+      Connection* c = touched[i];
+      if (auto s = c->flush(); !s) {
+        if (c == busy) busy_status = std::move(s);
+        else connection_failed(*c, s.error(), now);
+      }
+    }
+    return busy_status;
+  }
+
+  void dispatch(SteadyClock::time_point now) {
+    (void)send_submitted(now, nullptr);
     // No connection up and none on its way: fail fast rather than queue into the void.
     const bool any_hope = std::any_of(connections.begin(), connections.end(), [](auto& c) {
       return c->state() != Connection::State::down || c->failures == 0;
@@ -184,6 +209,7 @@ struct Client::Impl {
   }
 
   void loop() {
+    t_running = this;
     std::vector<pollfd> fds;
     for (;;) {
       auto now = SteadyClock::now();
@@ -258,9 +284,12 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
   }
   impl->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (impl->wake_fd < 0) return make_error(Errc::internal, "eventfd failed");
-  for (int i = 0; i < endpoint.options.pool_size; ++i)
-    impl->connections.push_back(std::make_unique<Connection>(impl->endpoint, impl->tls.get()));
   Impl* raw = impl.get();
+  for (int i = 0; i < endpoint.options.pool_size; ++i) {
+    auto c = std::make_unique<Connection>(impl->endpoint, impl->tls.get());
+    c->set_progress([raw, busy = c.get()] { return raw->send_submitted(SteadyClock::now(), busy); }, kRepliesPerSend);
+    impl->connections.push_back(std::move(c));
+  }
   std::unique_ptr<Client> client(new Client(impl));
   raw->io = std::thread([self = std::move(impl)] { self->loop(); });
   std::unique_lock<std::mutex> lock(raw->mutex);

@@ -349,7 +349,9 @@ Status Connection::read_available() {
 }
 
 Status Connection::complete_replies() {
-  for (;;) {
+  for (std::size_t done = 0;; ++done) {
+    if (done != 0 && progress_every_ != 0 && done % progress_every_ == 0 && state_ == State::ready)
+      if (auto s = progress_(); !s) return s;
     void* raw = nullptr;
     if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
       return make_error(Errc::store_protocol,

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -53,6 +54,14 @@ class Connection {
   std::optional<SteadyClock::time_point> deadline() const;
   Error deadline_error() const;
 
+  // Called by the reader between replies, every `every` completed replies: lets the client send
+  // what those replies' callbacks submitted while Redis still has work, so Redis and the
+  // callbacks overlap instead of taking turns. An error it returns fails this connection.
+  void set_progress(std::function<Status()> hook, std::size_t every) {
+    progress_ = std::move(hook);
+    progress_every_ = every;
+  }
+
   // Reconnection with backoff, kept by the client.
   SteadyClock::time_point retry_at{};
   int failures = 0;
@@ -80,6 +89,8 @@ class Connection {
   int handshake_left_ = 0;
   std::optional<Error> handshake_error_;
   SteadyClock::time_point connect_deadline_{};
+  std::function<Status()> progress_;
+  std::size_t progress_every_ = 0;
 };
 
 // hiredis formatting of an argument vector (binary-safe, explicit lengths).
