@@ -227,8 +227,8 @@ TEST(RedisClient, CallbacksThatSubmitKeepEveryChainInOrder) {
       next[k] = [&, k, key] {
         c->command({"INCR", key}, [&, k](Expected<Reply> r) {
           seen[k].push_back(r ? r->integer : -1);  // the one I/O thread: no lock needed
-          tally.add(r);
           if (r && seen[k].size() < static_cast<std::size_t>(kLength)) next[k]();
+          tally.add(r);  // last: the test may end as soon as the final one is counted
         });
       };
     }
@@ -308,6 +308,77 @@ TEST(RedisClient, WhatCallbacksSubmitIsSentBeforeTheRestOfABatchIsHandled) {
   }
   fake.join();
   ::close(lfd);
+}
+
+TEST(RedisClient, ASubmissionWhileRepliesAreDueIsSentWhenTheyArrive) {
+  // With replies due the sleeping I/O thread is not woken for a new request (it wakes for the
+  // replies and sends it then): the request must still go out and complete, after them.
+  RedisServer server;
+  auto c = connect(server.url(), RedisOptions{.command_timeout = 10000ms, .pool_size = 1});
+  ASSERT_TRUE(c);
+  server.pause();
+  std::mutex m;
+  std::vector<long long> order;
+  Tally tally;
+  auto record = [&](Expected<Reply> r) {
+    {
+      std::lock_guard<std::mutex> lock(m);
+      order.push_back(r ? r->integer : -1);
+    }
+    tally.add(r);
+  };
+  for (int i = 0; i < 8; ++i) c->command({"INCR", "due"}, record);
+  std::this_thread::sleep_for(100ms);  // the I/O thread has sent them and sleeps
+  std::thread other([&] { c->command({"INCR", "due"}, record); });
+  other.join();
+  std::this_thread::sleep_for(100ms);
+  server.resume();
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(tally.wait(9, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 900ms);  // not left for the loop's 1 s tick
+  EXPECT_EQ(tally.errors, 0);
+  EXPECT_EQ(order, (std::vector<long long>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST(RedisClient, SynchronousCallersBesideAFloodAreNeverLeftWaiting) {
+  // Threads with one request each, next to bursts that make replies due and then not: no request
+  // waits for the I/O thread's 1 s tick (a lost wake-up would show as a call of about a second).
+  RedisServer server;
+  auto c = connect(server.url(), RedisOptions{.pool_size = 2});
+  ASSERT_TRUE(c);
+  std::atomic<bool> flooding{true};
+  Tally flood;
+  std::atomic<int> flood_sent{0};
+  std::thread flooder([&] {  // bursts, each answered before a short pause: replies due, then none
+    while (flooding) {
+      for (int i = 0; i < 32; ++i) c->command({"INCR", "flood"}, [&](Expected<Reply> r) { flood.add(r); });
+      flood_sent += 32;
+      flood.wait(flood_sent, 30s);
+      std::this_thread::sleep_for(200us);
+    }
+  });
+  std::vector<std::thread> callers;
+  std::atomic<long long> worst_us{0};
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = c->command_sync({"INCR", "sync:" + std::to_string(t)});
+        const long long us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+        if (!r || r->integer != i + 1) ++failures;
+        long long seen = worst_us;
+        while (us > seen && !worst_us.compare_exchange_weak(seen, us)) {
+        }
+      }
+    });
+  for (auto& th : callers) th.join();
+  flooding = false;
+  flooder.join();
+  ASSERT_TRUE(flood.wait(flood_sent, 30s));
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(flood.errors, 0);
+  EXPECT_LT(worst_us, 900000) << "a synchronous call waited " << worst_us << " us";
 }
 
 // ----------------------------------------------------------------- TLS and AUTH

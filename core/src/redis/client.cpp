@@ -22,6 +22,8 @@ constexpr std::chrono::milliseconds kBackoffMin{50};
 constexpr std::chrono::milliseconds kBackoffMax{2000};
 // Replies read between two sends of what their callbacks submitted (see Connection::set_progress).
 constexpr std::size_t kRepliesPerSend = 4;
+// Replies outstanding from which a submitter leaves the sleeping I/O thread to wake for them.
+constexpr std::size_t kRepliesDueToSkipWake = 4;
 
 // The client whose I/O thread this is (null on other threads).
 thread_local const void* t_running = nullptr;
@@ -75,6 +77,9 @@ struct Client::Impl {
   std::mutex mutex;
   std::vector<Request> submitted;
   bool wake_pending = false;
+  // Set by the I/O thread before it sleeps: enough replies are due that it will wake for them
+  // soon and send what was submitted meanwhile, so submitters need not wake it (see loop()).
+  bool replies_due = false;
   bool stopping = false;
 
   // First connection result, for connect().
@@ -105,8 +110,10 @@ struct Client::Impl {
         return;
       }
       submitted.push_back(std::move(r));
-      // From a callback on the I/O thread: the loop sends it before it next sleeps.
-      if (t_running != this) {
+      // From a callback on the I/O thread the loop sends it before it next sleeps; while replies
+      // are due the loop wakes for them and sends it then, behind the requests Redis already
+      // has (a single-threaded server would run it after those anyway).
+      if (t_running != this && !replies_due) {
         signal = !wake_pending;
         wake_pending = true;
       }
@@ -229,6 +236,18 @@ struct Client::Impl {
         if (c->state() == Connection::State::down) wake_at = std::min(wake_at, c->retry_at);
       }
       if (!backlog.empty()) wake_at = std::min(wake_at, backlog.front().deadline);
+      // Last look before sleeping, under the lock submitters take: anything submitted since the
+      // dispatch above is sent now, and what is due decides whether later submitters wake us.
+      bool go_on = false;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        go_on = !submitted.empty() || stopping;
+        std::size_t due = 0;
+        for (auto& c : connections)
+          if (c->state() == Connection::State::ready) due += c->in_flight();
+        replies_due = due >= kRepliesDueToSkipWake;
+      }
+      if (go_on) continue;
       fds.clear();
       fds.push_back(pollfd{wake_fd, POLLIN, 0});
       for (auto& c : connections) fds.push_back(pollfd{c->fd(), c->wanted_events(), 0});
