@@ -36,20 +36,21 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
   req.revoke_group = policy.revoke_all_on_use;
   req.gate = detail::gate_of(policy);
 
-  auto issue = [impl = impl_, req = std::move(req), s = std::move(subject).value(),
+  // Shared, not copied, by the closures below (each copy of a Subject is several allocations).
+  auto issue = [impl = impl_, req = std::move(req), s = std::make_shared<const detail::Subject>(std::move(subject).value()),
                 code = std::move(code)](Callback<Result> done) {
     impl->store->otp_issue(req, [impl, s, code, done = std::move(done)](Expected<OtpIssueReply> r) {
       if (!r) return done(std::move(r).error());
       Result res;
       res.outcome = r->outcome;
-      res.purpose = s.purpose;
-      res.identifier = s.identifier;
+      res.purpose = s->purpose;
+      res.identifier = s->identifier;
       if (r->outcome != Outcome::issued) {  // refused: nothing was stored, nothing to send
         res.retry_after = r->retry_after;
         return done(std::move(res));
       }
       if (r->reused) {
-        auto opened = detail::open(impl->ring, r->sealed_code, code_context(s.groups.front()));
+        auto opened = detail::open(impl->ring, r->sealed_code, code_context(s->groups.front()));
         if (!opened) return done(std::move(opened).error());
         res.secret = std::move(opened).value();
       } else {
@@ -73,7 +74,9 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   Secret submitted(std::move(typed).value());
   const Policy& policy = *subject->policy;
 
-  auto groups = std::make_shared<const std::vector<std::string>>(subject->groups);
+  // Shared, not copied, by the closures below; `groups` points into it.
+  auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
+  std::shared_ptr<const std::vector<std::string>> groups(s, &s->groups);
   const LockoutRule lockout = detail::lockout_of(policy);
   auto call = [impl = impl_, groups, submitted, lockout](const std::string& group, Callback<VerifyReply> cb) {
     OtpVerifyRequest req;
@@ -92,7 +95,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   // A client key's failure budget is taken before the guess (so concurrent guesses cannot
   // overrun it) and given back when the guess was not a failure.
   const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
-  auto verify = [impl = impl_, groups, call, step, s = std::move(subject).value(), client,
+  auto verify = [impl = impl_, groups, call, step, s, client,
                  limit = policy.client_failure_limit](Callback<Result> done) {
     detail::fold_groups<VerifyReply, VerifyReply>(
         groups, 0, VerifyReply{}, call, step, [impl, s, client, limit, done = std::move(done)](Expected<VerifyReply> r) {
@@ -104,12 +107,12 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
           res.attempts_remaining = r->attempts_remaining;
           res.retry_after = r->retry_after;
           if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
-          res.purpose = s.purpose;
-          res.identifier = s.identifier;
+          res.purpose = s->purpose;
+          res.identifier = s->identifier;
           if (r->outcome == Outcome::verified && !r->sealed_payload.empty()) {
             // The payload was sealed under the group tag of the key that made the record.
             Expected<Secret> opened = make_error(Errc::crypto, "no key opens the payload");
-            for (const std::string& g : s.groups)
+            for (const std::string& g : s->groups)
               if ((opened = detail::open(impl->ring, r->sealed_payload, payload_context(g)))) break;
             if (!opened) return done(std::move(opened).error());
             res.payload = std::move(opened).value();

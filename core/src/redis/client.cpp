@@ -319,7 +319,7 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
   return client;
 }
 
-void Client::command(const std::vector<std::string_view>& args, ReplyCallback done) {
+void Client::command(std::span<const std::string_view> args, ReplyCallback done) {
   Request r{format_command(args), std::move(done), SteadyClock::now() + impl_->endpoint.options.command_timeout};
   impl_->submit(std::move(r));
 }

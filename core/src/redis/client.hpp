@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,7 +35,10 @@ class Client {
   // Thread-safe. `done` runs on the I/O thread (must not block), or on the calling thread if
   // the client is already shutting down. A request that may have reached the server is never
   // sent again: if its connection breaks, it fails.
-  void command(const std::vector<std::string_view>& args, ReplyCallback done);
+  void command(std::span<const std::string_view> args, ReplyCallback done);
+  void command(const std::vector<std::string_view>& args, ReplyCallback done) {
+    command(std::span<const std::string_view>(args), std::move(done));
+  }
   Expected<Reply> command_sync(const std::vector<std::string_view>& args);
 
   const Endpoint& endpoint() const noexcept;

@@ -64,19 +64,29 @@ Reply convert(const redisReply* r) {
 
 }  // namespace
 
-std::string format_command(const std::vector<std::string_view>& args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (std::string_view a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+std::string format_command(std::span<const std::string_view> args) {
+  // Commands have a few dozen arguments at most: the argument table lives on the stack then.
+  constexpr std::size_t kOnStack = 32;
+  const char* argv_stack[kOnStack];
+  std::size_t lens_stack[kOnStack];
+  std::vector<const char*> argv_heap;
+  std::vector<std::size_t> lens_heap;
+  const char** argv = argv_stack;
+  std::size_t* lens = lens_stack;
+  if (args.size() > kOnStack) {
+    argv_heap.resize(args.size());
+    lens_heap.resize(args.size());
+    argv = argv_heap.data();
+    lens = lens_heap.data();
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    argv[i] = args[i].data();
+    lens[i] = args[i].size();
   }
   // The sds variant: hiredis' own integer formatting, not sprintf (which the profile showed
   // as the largest single cost of the client).
   sds cmd = nullptr;
-  const int n = redisFormatSdsCommandArgv(&cmd, static_cast<int>(args.size()), argv.data(), lens.data());
+  const int n = redisFormatSdsCommandArgv(&cmd, static_cast<int>(args.size()), argv, lens);
   if (n < 0 || cmd == nullptr) throw std::bad_alloc();
   std::string out(cmd, static_cast<std::size_t>(n));
   sdsfree(cmd);

@@ -7,7 +7,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "redis/client.hpp"
 
@@ -94,6 +96,9 @@ class Connection {
 };
 
 // hiredis formatting of an argument vector (binary-safe, explicit lengths).
-std::string format_command(const std::vector<std::string_view>& args);
+std::string format_command(std::span<const std::string_view> args);
+inline std::string format_command(const std::vector<std::string_view>& args) {
+  return format_command(std::span<const std::string_view>(args));
+}
 
 }  // namespace verikit::redis

@@ -3,7 +3,11 @@
 // checked field by field: anything unexpected is a store_protocol error, never an outcome.
 #include "verikit/redis_store.hpp"
 
+#include <array>
 #include <cstdio>
+#include <initializer_list>
+#include <span>
+#include <string_view>
 
 #include "redis/client.hpp"
 #include "store/redis_scripts.hpp"
@@ -214,7 +218,7 @@ class RedisStore final : public Store {
   }
 
   void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
-    eval(scripts::client_limit, {prefix_ + ":{c:" + req.client + "}:c"},
+    eval(scripts::client_limit, {key("c:" + req.client, "c")},
          {std::string(1, req.bucket), std::to_string(req.limit.interval.count()), std::to_string(req.limit.burst),
           req.refund ? "1" : "0"},
          [done = std::move(done)](Expected<Reply> raw) {
@@ -247,12 +251,19 @@ class RedisStore final : public Store {
     return 0;
   }
 
-  std::string key(const std::string& group, const char* suffix) const {
-    return prefix_ + ":{" + group + "}:" + suffix;
+  std::string key(const std::string& group, std::string_view suffix) const {
+    std::string k;
+    k.reserve(prefix_.size() + group.size() + suffix.size() + 4);
+    k.append(prefix_).append(":{").append(group).append("}:").append(suffix);
+    return k;
   }
 
   static std::string tagged_hash(std::uint8_t key_id, const std::string& hash) {
-    return std::string(1, static_cast<char>(key_id)) + hash;
+    std::string tagged;
+    tagged.reserve(1 + hash.size());
+    tagged.push_back(static_cast<char>(key_id));
+    tagged.append(hash);
+    return tagged;
   }
 
   static std::string flags(bool one_time, bool revoke_group) {
@@ -260,27 +271,37 @@ class RedisStore final : public Store {
   }
 
   // EVALSHA; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL it whole.
-  void eval(const scripts::Script& s, std::vector<std::string> keys, std::vector<std::string> args,
+  void eval(const scripts::Script& s, std::initializer_list<std::string_view> keys, std::vector<std::string> args,
             redis::ReplyCallback done) {
+    // Kept for a NOSCRIPT retry: the number of keys, the keys, the arguments.
     auto call = std::make_shared<std::vector<std::string>>();
-    call->reserve(3 + keys.size() + args.size());
-    call->push_back("EVALSHA");
-    call->push_back(shas_[index_of(s)]);
+    call->reserve(1 + keys.size() + args.size());
     call->push_back(std::to_string(keys.size()));
-    for (auto& k : keys) call->push_back(std::move(k));
+    for (std::string_view k : keys) call->emplace_back(k);
     for (auto& a : args) call->push_back(std::move(a));
-    client_->command(views(*call), [this, call, script = &s, done = std::move(done)](Expected<Reply> r) {
-      if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
-        (*call)[0] = "EVAL";
-        (*call)[1] = script->body;
-        return client_->command(views(*call), done);
-      }
-      done(std::move(r));
-    });
+    send(std::string_view("EVALSHA"), shas_[index_of(s)], *call,
+         [this, call, script = &s, done = std::move(done)](Expected<Reply> r) {
+           if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0)
+             return send(std::string_view("EVAL"), script->body, *call, std::move(done));
+           done(std::move(r));
+         });
   }
 
-  static std::vector<std::string_view> views(const std::vector<std::string>& v) {
-    return std::vector<std::string_view>(v.begin(), v.end());
+  // `verb script rest...`, its argument table on the stack (scripts take a few dozen at most).
+  void send(std::string_view verb, std::string_view script, const std::vector<std::string>& rest,
+            redis::ReplyCallback done) {
+    constexpr std::size_t kOnStack = 32;
+    std::array<std::string_view, kOnStack> stack;
+    std::vector<std::string_view> heap;
+    std::span<std::string_view> argv(stack.data(), 2 + rest.size());
+    if (2 + rest.size() > kOnStack) {
+      heap.resize(2 + rest.size());
+      argv = heap;
+    }
+    argv[0] = verb;
+    argv[1] = script;
+    for (std::size_t i = 0; i < rest.size(); ++i) argv[2 + i] = rest[i];
+    client_->command(std::span<const std::string_view>(argv), std::move(done));
   }
 
   std::unique_ptr<redis::Client> client_;
