@@ -39,5 +39,28 @@ out=$(mktemp)
   "$root/build/bench/redis_client_bench" 2
   echo '```'
 } | tee "$out"
+
+# Each binding's OTP verify next to the C API's, from the tables above (same run): against the
+# C API whose callbacks start the next operation on the store's thread, and against the C API
+# driven from an application thread of its own, as the bindings are (the binding's own cost).
+awk '
+  /^OTP verify \(right code\)/ && !section { c[$5] = $6 }
+  /^OTP verify \(event loop\)/ { e[$5] = $6 }
+  /^Python binding/ { section = "Python" }
+  /^Node binding/ { section = "Node" }
+  /^Redis client throughput/ { section = "" }
+  section && /^OTP verify \(right code\)/ { b[section, $5] = $6; names[section] = 1 }
+  END {
+    print ""
+    print "```"
+    print "Bindings, OTP verify (right code): ops/s and ratio to the C API in this run"
+    printf "%-8s %5s %12s %14s %10s %16s %10s\n", "binding", "conc", "binding/s", "C callbacks/s", "ratio", "C event loop/s", "ratio"
+    for (n in names) for (k = 1; k <= 64; k *= 4) if ((n, k) in b)
+      printf "%-8s %5d %12d %14d %9.2fx %16d %9.2fx\n", n, k, b[n, k], c[k], b[n, k] / c[k], e[k], b[n, k] / e[k]
+    print "```"
+  }' "$out" > "$out.ratios"
+cat "$out.ratios" | tee -a "$out"
+rm -f "$out.ratios"
+
 mv "$out" "$root/bench/RESULTS.md"
 echo "written: bench/RESULTS.md"
