@@ -42,6 +42,13 @@ void fold_groups(std::shared_ptr<const std::vector<std::string>> groups, std::si
                  std::function<bool(Acc&, Reply&&)> step, Callback<Acc> done) {
   if (i == groups->size()) return done(std::move(acc));
   const std::string& group = (*groups)[i];
+  if (i + 1 == groups->size()) {  // the last (most often the only) group: nothing to carry on
+    return call(group, [acc = std::move(acc), step = std::move(step), done = std::move(done)](Expected<Reply> r) mutable {
+      if (!r) return done(std::move(r).error());
+      step(acc, std::move(r).value());
+      done(std::move(acc));
+    });
+  }
   call(group, [groups, i, acc = std::move(acc), call, step, done](Expected<Reply> r) mutable {
     if (!r) return done(std::move(r).error());
     if (step(acc, std::move(r).value()) || i + 1 == groups->size()) return done(std::move(acc));

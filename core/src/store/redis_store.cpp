@@ -3,9 +3,10 @@
 // checked field by field: anything unexpected is a store_protocol error, never an outcome.
 #include "verikit/redis_store.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
-#include <initializer_list>
 #include <span>
 #include <string_view>
 
@@ -75,7 +76,7 @@ class RedisStore final : public Store {
                                      std::to_string(req.ttl.count()), std::to_string(req.max_attempts),
                                      req.resend_same ? "1" : "0", flags(req.one_time, req.revoke_group)};
     append_gate(args, req.gate);
-    eval(scripts::otp_issue, {key(req.group, "o"), key(req.group, "r")}, std::move(args),
+    eval(scripts::otp_issue, req.group, "or", std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
            auto r = checked(std::move(raw), Reply::Type::array, 6);
            if (!r) return done(std::move(r).error());
@@ -101,7 +102,7 @@ class RedisStore final : public Store {
                                      std::to_string(l.duration.count()), std::to_string(l.max.count()),
                                      std::to_string(l.decay.count())};
     for (const SecretHash& c : req.candidates) args.push_back(tagged_hash(c.key_id, c.hash));
-    eval(scripts::otp_verify, {key(req.group, "o"), key(req.group, "t"), key(req.group, "r")}, std::move(args),
+    eval(scripts::otp_verify, req.group, "otr", std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
            auto r = checked(std::move(raw), Reply::Type::array, 6);
            if (!r) return done(std::move(r).error());
@@ -122,7 +123,7 @@ class RedisStore final : public Store {
   }
 
   void otp_revoke(const std::string& group, Callback<bool> done) override {
-    eval(scripts::otp_revoke, {key(group, "o")}, {}, [done = std::move(done)](Expected<Reply> raw) {
+    eval(scripts::otp_revoke, group, "o", {}, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(r->integer > 0);
@@ -136,7 +137,7 @@ class RedisStore final : public Store {
     append_gate(args, req.gate);
     args.push_back(std::to_string(req.max_active));
     args.push_back(req.refuse_when_full ? "1" : "0");
-    eval(scripts::token_issue, {key(req.group, "t"), key(req.group, "r")}, std::move(args),
+    eval(scripts::token_issue, req.group, "tr", std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
            auto r = checked(std::move(raw), Reply::Type::array, 3);
            if (!r) return done(std::move(r).error());
@@ -153,7 +154,7 @@ class RedisStore final : public Store {
   }
 
   void token_verify(const TokenVerifyRequest& req, Callback<VerifyReply> done) override {
-    eval(scripts::token_verify, {key(req.group, "t"), key(req.group, "o")},
+    eval(scripts::token_verify, req.group, "to",
          {req.token_id, std::to_string(static_cast<int>(req.kind)), req.purpose_tag, req.consume ? "1" : "0"},
          [done = std::move(done)](Expected<Reply> raw) {
            auto r = checked(std::move(raw), Reply::Type::array, 1);
@@ -174,7 +175,7 @@ class RedisStore final : public Store {
   }
 
   void token_revoke(const std::string& group, const std::string& token_id, Callback<bool> done) override {
-    eval(scripts::token_revoke, {key(group, "t")}, {token_id}, [done = std::move(done)](Expected<Reply> raw) {
+    eval(scripts::token_revoke, group, "t", {token_id}, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(r->integer > 0);
@@ -182,7 +183,7 @@ class RedisStore final : public Store {
   }
 
   void revoke_all(const std::string& group, Callback<int> done) override {
-    eval(scripts::revoke_all, {key(group, "o"), key(group, "t")}, {}, [done = std::move(done)](Expected<Reply> raw) {
+    eval(scripts::revoke_all, group, "ot", {}, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(static_cast<int>(r->integer));
@@ -190,7 +191,7 @@ class RedisStore final : public Store {
   }
 
   void inspect(const std::string& group, Callback<InspectReply> done) override {
-    eval(scripts::inspect, {key(group, "o"), key(group, "t"), key(group, "r")}, {},
+    eval(scripts::inspect, group, "otr", {},
          [done = std::move(done)](Expected<Reply> raw) {
            auto r = checked(std::move(raw), Reply::Type::array, 12);
            if (!r) return done(std::move(r).error());
@@ -210,7 +211,7 @@ class RedisStore final : public Store {
   }
 
   void unlock(const std::string& group, Callback<bool> done) override {
-    eval(scripts::unlock, {key(group, "r")}, {}, [done = std::move(done)](Expected<Reply> raw) {
+    eval(scripts::unlock, group, "r", {}, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(r->integer == 1);
@@ -218,7 +219,7 @@ class RedisStore final : public Store {
   }
 
   void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
-    eval(scripts::client_limit, {key("c:" + req.client, "c")},
+    eval(scripts::client_limit, "c:" + req.client, "c",
          {std::string(1, req.bucket), std::to_string(req.limit.interval.count()), std::to_string(req.limit.burst),
           req.refund ? "1" : "0"},
          [done = std::move(done)](Expected<Reply> raw) {
@@ -270,37 +271,41 @@ class RedisStore final : public Store {
     return std::to_string((one_time ? 1 : 0) | (revoke_group ? 2 : 0));
   }
 
-  // EVALSHA; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL it whole.
-  void eval(const scripts::Script& s, std::initializer_list<std::string_view> keys, std::vector<std::string> args,
+  // EVALSHA of a script on the keys `<prefix>:{group}:<suffix>`, one per character of
+  // `suffixes`; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL it whole.
+  void eval(const scripts::Script& s, const std::string& group, std::string_view suffixes, std::vector<std::string> args,
             redis::ReplyCallback done) {
-    // Kept for a NOSCRIPT retry: the number of keys, the keys, the arguments.
+    // Kept for a NOSCRIPT retry: the keys, then the arguments.
     auto call = std::make_shared<std::vector<std::string>>();
-    call->reserve(1 + keys.size() + args.size());
-    call->push_back(std::to_string(keys.size()));
-    for (std::string_view k : keys) call->emplace_back(k);
+    call->reserve(suffixes.size() + args.size());
+    for (const char& suffix : suffixes) call->push_back(key(group, std::string_view(&suffix, 1)));
     for (auto& a : args) call->push_back(std::move(a));
-    send(std::string_view("EVALSHA"), shas_[index_of(s)], *call,
-         [this, call, script = &s, done = std::move(done)](Expected<Reply> r) {
+    const std::size_t keys = suffixes.size();
+    send("EVALSHA", shas_[index_of(s)], keys, *call,
+         [this, call, script = &s, keys, done = std::move(done)](Expected<Reply> r) {
            if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0)
-             return send(std::string_view("EVAL"), script->body, *call, std::move(done));
+             return send("EVAL", script->body, keys, *call, std::move(done));
            done(std::move(r));
          });
   }
 
-  // `verb script rest...`, its argument table on the stack (scripts take a few dozen at most).
-  void send(std::string_view verb, std::string_view script, const std::vector<std::string>& rest,
+  // `verb script keys rest...`, its argument table on the stack (scripts take a few dozen at most).
+  void send(std::string_view verb, std::string_view script, std::size_t keys, const std::vector<std::string>& rest,
             redis::ReplyCallback done) {
     constexpr std::size_t kOnStack = 32;
     std::array<std::string_view, kOnStack> stack;
     std::vector<std::string_view> heap;
-    std::span<std::string_view> argv(stack.data(), 2 + rest.size());
-    if (2 + rest.size() > kOnStack) {
-      heap.resize(2 + rest.size());
+    std::span<std::string_view> argv(stack.data(), std::min(kOnStack, 3 + rest.size()));
+    if (3 + rest.size() > kOnStack) {
+      heap.resize(3 + rest.size());
       argv = heap;
     }
+    char count[24];
+    const auto end = std::to_chars(count, count + sizeof count, keys).ptr;
     argv[0] = verb;
     argv[1] = script;
-    for (std::size_t i = 0; i < rest.size(); ++i) argv[2 + i] = rest[i];
+    argv[2] = std::string_view(count, static_cast<std::size_t>(end - count));
+    for (std::size_t i = 0; i < rest.size(); ++i) argv[3 + i] = rest[i];
     client_->command(std::span<const std::string_view>(argv), std::move(done));
   }
 
