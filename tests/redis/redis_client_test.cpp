@@ -36,6 +36,26 @@ Reply ok(Expected<Reply> r) {
   return r ? std::move(r).value() : Reply{};
 }
 
+// A loopback listening socket of the test's own, for a server that says what the test wants.
+struct Listener {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int port = 0;
+  explicit Listener(int backlog = 4) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd, backlog), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~Listener() { ::close(fd); }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+};
+
 // Counts completions and waits for a number of them.
 struct Tally {
   std::mutex m;
@@ -247,19 +267,12 @@ TEST(RedisClient, WhatCallbacksSubmitIsSentBeforeTheRestOfABatchIsHandled) {
   // The first reply's callback submits the ninth; the fifth reply's callback waits until the
   // server has received it, which only happens if the client sends between replies (otherwise
   // Redis would sit idle while the client works through a whole batch of callbacks).
-  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(lfd, 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  Listener listener;
   std::mutex m;
   std::condition_variable cv;
   int pings_received = 0;
   std::thread fake([&] {
-    const int fd = ::accept(lfd, nullptr, nullptr);
+    const int fd = ::accept(listener.fd, nullptr, nullptr);
     std::string in;
     bool answered_eight = false;
     char buf[4096];
@@ -289,7 +302,7 @@ TEST(RedisClient, WhatCallbacksSubmitIsSentBeforeTheRestOfABatchIsHandled) {
     ::close(fd);
   });
   {
-    auto c = connect("redis://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "?pool_size=1");
+    auto c = connect("redis://" + listener.address() + "?pool_size=1");
     ASSERT_TRUE(c);
     Tally tally;
     bool fifth_saw_ninth = false;
@@ -307,7 +320,49 @@ TEST(RedisClient, WhatCallbacksSubmitIsSentBeforeTheRestOfABatchIsHandled) {
     EXPECT_TRUE(fifth_saw_ninth) << "the ninth PING was not sent until the batch's callbacks had all run";
   }
   fake.join();
-  ::close(lfd);
+}
+
+TEST(RedisClient, AReplyHiredisCannotParseFailsItsConnectionCleanly) {
+  // Replies are built in place as hiredis parses them; one that breaks off half-way (after two
+  // of three elements) is freed whole, and its request fails as a protocol error.
+  Listener listener;
+  std::thread fake([&] {
+    const int fd = ::accept(listener.fd, nullptr, nullptr);
+    std::string in;
+    char buf[4096];
+    while (in.find("PING\r\n") == std::string::npos || in.find("PING\r\n") == in.rfind("PING\r\n")) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+    const std::string replies = "*-1\r\n*3\r\n:1\r\n*1\r\n$2\r\nab\r\n!oops\r\n";
+    EXPECT_EQ(::send(fd, replies.data(), replies.size(), MSG_NOSIGNAL), static_cast<ssize_t>(replies.size()));
+    std::this_thread::sleep_for(200ms);
+    ::close(fd);
+  });
+  {
+    auto c = connect("redis://" + listener.address() + "?pool_size=1");
+    ASSERT_TRUE(c);
+    std::mutex m;
+    std::vector<Expected<Reply>> got;
+    Tally tally;
+    for (int i = 0; i < 2; ++i)
+      c->command({"PING"}, [&](Expected<Reply> r) {
+        {
+          std::lock_guard<std::mutex> lock(m);
+          got.push_back(r);
+        }
+        tally.add(r);
+      });
+    ASSERT_TRUE(tally.wait(2, 10s));
+    ASSERT_EQ(got.size(), 2u);
+    ASSERT_TRUE(got[0].has_value());
+    EXPECT_TRUE(got[0]->is_nil());  // a nil multi-bulk
+    ASSERT_FALSE(got[1].has_value());
+    EXPECT_EQ(got[1].error().code, Errc::store_protocol);
+    EXPECT_NE(got[1].error().message.find("protocol error"), std::string::npos) << got[1].error().message;
+  }
+  fake.join();
 }
 
 TEST(RedisClient, ASubmissionWhileRepliesAreDueIsSentWhenTheyArrive) {
@@ -535,14 +590,11 @@ TEST(RedisClient, ConnectionRefusedIsAClearErrorAtOnce) {
 
 TEST(RedisClient, ConnectTimeoutFiresWhenTheServerNeverAnswers) {
   // A listener that never accepts, its backlog already full: new SYNs are not answered.
-  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  Listener listener(0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(lfd, 0), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<std::uint16_t>(listener.port));
   std::vector<int> fillers;
   for (int i = 0; i < 8; ++i) {
     int f = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -551,7 +603,7 @@ TEST(RedisClient, ConnectTimeoutFiresWhenTheServerNeverAnswers) {
   }
   std::this_thread::sleep_for(50ms);
   // A password makes the handshake wait for a reply too, so the timeout covers either case.
-  const std::string url = "redis://:pw@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "?connect_timeout_ms=400";
+  const std::string url = "redis://:pw@" + listener.address() + "?connect_timeout_ms=400";
   const auto t0 = std::chrono::steady_clock::now();
   auto c = Client::connect(parse_endpoint(url).value());
   const auto waited = std::chrono::steady_clock::now() - t0;
@@ -561,7 +613,6 @@ TEST(RedisClient, ConnectTimeoutFiresWhenTheServerNeverAnswers) {
   EXPECT_GE(waited, 350ms);
   EXPECT_LT(waited, 5s);
   for (int f : fillers) ::close(f);
-  ::close(lfd);
 }
 
 TEST(RedisClient, ShutdownCompletesEveryPendingRequestOnce) {

@@ -42,25 +42,62 @@ std::string tls_error_text() {
   return out.empty() ? "TLS error" : out;
 }
 
-Reply convert(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING: out.type = Reply::Type::string; break;
-    case REDIS_REPLY_STATUS: out.type = Reply::Type::status; break;
-    case REDIS_REPLY_ERROR: out.type = Reply::Type::error; break;
-    case REDIS_REPLY_INTEGER: out.type = Reply::Type::integer; break;
-    case REDIS_REPLY_NIL: out.type = Reply::Type::nil; break;
-    case REDIS_REPLY_ARRAY: out.type = Reply::Type::array; break;
-    default: out.type = Reply::Type::error; out.str = "unknown reply type"; return out;
-  }
-  if (r->type == REDIS_REPLY_INTEGER) out.integer = r->integer;
-  if (r->str != nullptr) out.str.assign(r->str, r->len);
-  if (r->type == REDIS_REPLY_ARRAY) {
-    out.elements.reserve(r->elements);
-    for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-  }
-  return out;
+// hiredis' reader builds replies through these, straight into our Reply tree: the root on the
+// heap, every element in place in its parent's vector (no hiredis object per element, no copy).
+// hiredis is C: nothing may throw through it, so a failed allocation is its out-of-memory null.
+Reply* place(const redisReadTask* task) {
+  if (task->parent == nullptr) return new Reply;
+  return &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)];
 }
+
+void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
+  try {
+    Reply* r = place(task);
+    r->type = task->type == REDIS_REPLY_STATUS  ? Reply::Type::status
+              : task->type == REDIS_REPLY_ERROR ? Reply::Type::error
+                                                : Reply::Type::string;
+    r->str.assign(str, len);
+    return r;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* create_array(const redisReadTask* task, int elements) noexcept {
+  try {
+    Reply* r = place(task);
+    r->type = Reply::Type::array;
+    r->elements.resize(static_cast<std::size_t>(elements));
+    return r;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* create_integer(const redisReadTask* task, long long value) noexcept {
+  try {
+    Reply* r = place(task);
+    r->type = Reply::Type::integer;
+    r->integer = value;
+    return r;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* create_nil(const redisReadTask* task) noexcept {
+  try {
+    Reply* r = place(task);
+    r->type = Reply::Type::nil;
+    return r;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void free_reply(void* reply) noexcept { delete static_cast<Reply*>(reply); }  // roots only
+
+redisReplyObjectFunctions reply_functions = {create_string, create_array, create_integer, create_nil, free_reply};
 
 }  // namespace
 
@@ -156,7 +193,7 @@ Status Connection::start(SteadyClock::time_point now) {
     rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
   }
   fd_ = fd;
-  reader_ = redisReaderCreate();
+  reader_ = redisReaderCreateWithFunctions(&reply_functions);
   if (reader_ == nullptr) throw std::bad_alloc();
   reader_->maxbuf = 0;  // keep the read buffer: no free/realloc churn under load
   if (rc == 0) {
@@ -367,12 +404,12 @@ Status Connection::complete_replies() {
       return make_error(Errc::store_protocol,
                         "Redis at " + endpoint_.describe() + ": protocol error: " + std::string(reader_->errstr));
     if (raw == nullptr) return Unit{};
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw), &freeReplyObject);
+    std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));
     if (in_flight_.empty())
       return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": a reply nobody asked for");
     Request request = std::move(in_flight_.front());
     in_flight_.pop_front();
-    request.done(convert(reply.get()));
+    request.done(std::move(*reply));
     if (state_ == State::handshake) {
       if (handshake_error_) return *handshake_error_;
       if (handshake_left_ == 0) {
