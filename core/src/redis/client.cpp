@@ -80,6 +80,7 @@ struct Client::Impl {
   // Set by the I/O thread before it sleeps: enough replies are due that it will wake for them
   // soon and send what was submitted meanwhile, so submitters need not wake it (see loop()).
   bool replies_due = false;
+  std::size_t submitted_here = 0;  // of `submitted`, how many came from the I/O thread itself
   bool stopping = false;
 
   // First connection result, for connect().
@@ -110,6 +111,7 @@ struct Client::Impl {
         return;
       }
       submitted.push_back(std::move(r));
+      if (t_running == this) ++submitted_here;
       // From a callback on the I/O thread the loop sends it before it next sleeps; while replies
       // are due the loop wakes for them and sends it then, behind the requests Redis already
       // has (a single-threaded server would run it after those anyway).
@@ -168,6 +170,7 @@ struct Client::Impl {
       std::lock_guard<std::mutex> lock(mutex);
       for (Request& r : submitted) backlog.push_back(std::move(r));
       submitted.clear();
+      submitted_here = 0;
       wake_pending = false;
     }
     std::array<Connection*, 64> touched{};
@@ -306,7 +309,13 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
   Impl* raw = impl.get();
   for (int i = 0; i < endpoint.options.pool_size; ++i) {
     auto c = std::make_unique<Connection>(impl->endpoint, impl->tls.get());
-    c->set_progress([raw, busy = c.get()] { return raw->send_submitted(SteadyClock::now(), busy); }, kRepliesPerSend);
+    // Between replies, only what the replies' own callbacks submitted is sent: requests from
+    // other threads wait for the end of the batch (sending those early as well measured slower,
+    // 64 blocking threads: ~165k -> ~135k requests/s; Python verify at 64 in flight: ~80k -> ~68k/s).
+    c->set_progress([raw, busy = c.get()]() -> Status {
+      if (raw->submitted_here == 0) return Unit{};
+      return raw->send_submitted(SteadyClock::now(), busy);
+    }, kRepliesPerSend);
     impl->connections.push_back(std::move(c));
   }
   std::unique_ptr<Client> client(new Client(impl));
