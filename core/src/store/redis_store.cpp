@@ -44,6 +44,22 @@ Expected<Outcome> outcome_of(const Reply& r) {
   return static_cast<Outcome>(r.integer);
 }
 
+// A script's array reply checked element by element against `shape`: 'o' an outcome, 'i' an
+// integer, 's' a string (elements past the shape are left to the caller).
+Expected<Reply> shaped(Expected<Reply> raw, std::string_view shape, std::string_view script) {
+  auto r = checked(std::move(raw), Reply::Type::array, shape.size());
+  if (!r) return r;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const Reply& e = r->elements[i];
+    if (shape[i] == 'o') {
+      if (auto o = outcome_of(e); !o) return std::move(o).error();
+    } else if (shape[i] == 'i' ? !is_int(e) : !is_str(e)) {
+      return protocol(script);
+    }
+  }
+  return r;
+}
+
 class RedisStore final : public Store {
  public:
   RedisStore(std::unique_ptr<redis::Client> client, std::string prefix)
@@ -78,15 +94,11 @@ class RedisStore final : public Store {
     append_gate(args, req.gate);
     eval(scripts::otp_issue, req.group, "or", std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::array, 6);
+           auto r = shaped(std::move(raw), "oisiii", "otp_issue");
            if (!r) return done(std::move(r).error());
            const auto& e = r->elements;
-           auto outcome = outcome_of(e[0]);
-           if (!outcome) return done(std::move(outcome).error());
-           if (!is_int(e[1]) || !is_str(e[2]) || !is_int(e[3]) || !is_int(e[4]) || !is_int(e[5]))
-             return done(protocol("otp_issue"));
            OtpIssueReply reply;
-           reply.outcome = *outcome;
+           reply.outcome = static_cast<Outcome>(e[0].integer);
            reply.retry_after = std::chrono::milliseconds(e[5].integer);
            reply.reused = e[1].integer == 1;
            reply.sealed_code = e[2].str;
@@ -104,15 +116,11 @@ class RedisStore final : public Store {
     for (const SecretHash& c : req.candidates) args.push_back(tagged_hash(c.key_id, c.hash));
     eval(scripts::otp_verify, req.group, "otr", std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::array, 6);
+           auto r = shaped(std::move(raw), "oiisii", "otp_verify");
            if (!r) return done(std::move(r).error());
            const auto& e = r->elements;
-           auto outcome = outcome_of(e[0]);
-           if (!outcome) return done(std::move(outcome).error());
-           if (!is_int(e[1]) || !is_int(e[2]) || !is_str(e[3]) || !is_int(e[4]) || !is_int(e[5]))
-             return done(protocol("otp_verify"));
            VerifyReply reply;
-           reply.outcome = *outcome;
+           reply.outcome = static_cast<Outcome>(e[0].integer);
            reply.attempts_remaining = static_cast<int>(e[1].integer);
            reply.expires_at = at(e[2].integer);
            reply.sealed_payload = e[3].str;
@@ -139,14 +147,11 @@ class RedisStore final : public Store {
     args.push_back(req.refuse_when_full ? "1" : "0");
     eval(scripts::token_issue, req.group, "tr", std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::array, 3);
+           auto r = shaped(std::move(raw), "oii", "token_issue");
            if (!r) return done(std::move(r).error());
            const auto& e = r->elements;
-           auto outcome = outcome_of(e[0]);
-           if (!outcome) return done(std::move(outcome).error());
-           if (!is_int(e[1]) || !is_int(e[2])) return done(protocol("token_issue"));
            TokenIssueReply reply;
-           reply.outcome = *outcome;
+           reply.outcome = static_cast<Outcome>(e[0].integer);
            reply.expires_at = at(e[1].integer);
            reply.retry_after = std::chrono::milliseconds(e[2].integer);
            done(std::move(reply));
@@ -157,15 +162,14 @@ class RedisStore final : public Store {
     eval(scripts::token_verify, req.group, "to",
          {req.token_id, std::to_string(static_cast<int>(req.kind)), req.purpose_tag, req.consume ? "1" : "0"},
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::array, 1);
+           auto r = shaped(std::move(raw), "o", "token_verify");
            if (!r) return done(std::move(r).error());
-           const auto& e = r->elements;
-           auto outcome = outcome_of(e[0]);
-           if (!outcome) return done(std::move(outcome).error());
            VerifyReply reply;
-           reply.outcome = *outcome;
-           if (reply.outcome != Outcome::not_found) {
-             if (e.size() < 4 || !is_int(e[1]) || !is_str(e[2]) || !is_str(e[3])) return done(protocol("token_verify"));
+           reply.outcome = static_cast<Outcome>(r->elements[0].integer);
+           if (reply.outcome != Outcome::not_found) {  // then the record's fields follow
+             r = shaped(std::move(r), "oiss", "token_verify");
+             if (!r) return done(std::move(r).error());
+             const auto& e = r->elements;
              reply.expires_at = at(e[1].integer);
              reply.sealed_identity = e[2].str;
              reply.sealed_payload = e[3].str;
@@ -193,11 +197,9 @@ class RedisStore final : public Store {
   void inspect(const std::string& group, Callback<InspectReply> done) override {
     eval(scripts::inspect, group, "otr", {},
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::array, 12);
+           auto r = shaped(std::move(raw), "iiiiiiiiiiii", "inspect");
            if (!r) return done(std::move(r).error());
            const auto& e = r->elements;
-           for (const Reply& x : e)
-             if (!is_int(x)) return done(protocol("inspect"));
            InspectReply reply;
            reply.otp_live = e[0].integer == 1;
            reply.otp_attempts_remaining = static_cast<int>(e[1].integer);
@@ -223,10 +225,9 @@ class RedisStore final : public Store {
          {std::string(1, req.bucket), std::to_string(req.limit.interval.count()), std::to_string(req.limit.burst),
           req.refund ? "1" : "0"},
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = checked(std::move(raw), Reply::Type::array, 2);
+           auto r = shaped(std::move(raw), "ii", "client_limit");
            if (!r) return done(std::move(r).error());
            const auto& e = r->elements;
-           if (!is_int(e[0]) || !is_int(e[1])) return done(protocol("client_limit"));
            done(ClientLimitReply{e[0].integer == 1, std::chrono::milliseconds(e[1].integer)});
          });
   }
