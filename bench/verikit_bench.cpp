@@ -7,6 +7,7 @@
 //
 // The optional filters run only the rows whose name contains row-name-part, at one concurrency
 // (for profiling one path: perf record -g build/bench/verikit_bench 200000 "right code" 64).
+// VERIKIT_BENCH_POOL=N sets the Redis connections (pool_size, default 1 here) for a comparison.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
