@@ -31,17 +31,22 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-verikit_engine* make_engine(const std::string& url) {
+// The benchmarks' policy: abuse controls off, many guesses per identifier (the wrong-code rows).
+verikit_policy bench_policy() {
+  verikit_policy p = VERIKIT_POLICY_INIT;
+  p.max_attempts = 100;
+  p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT |
+            VERIKIT_POLICY_NO_CLIENT_LIMITS | VERIKIT_POLICY_NO_ACTIVE_CAP;
+  return p;
+}
+
+verikit_engine* make_engine(const std::string& url, const verikit_policy& p = bench_policy()) {
   verikit_config* c = nullptr;
   verikit_config_new(&c);
   verikit_config_set_store(c, url.c_str());
   uint8_t key[VERIKIT_KEY_BYTES];
   verikit_key_generate(key, sizeof key);
   verikit_config_set_key(c, 1, key, sizeof key);
-  verikit_policy p = VERIKIT_POLICY_INIT;
-  p.max_attempts = 100;  // the wrong-guess rows guess many times per identifier
-  p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT |
-            VERIKIT_POLICY_NO_CLIENT_LIMITS | VERIKIT_POLICY_NO_ACTIVE_CAP;
   verikit_config_set_default_policy(c, &p);
   verikit_engine* e = nullptr;
   if (verikit_engine_new(&e, c) != VERIKIT_OK) {
@@ -389,20 +394,9 @@ int main(int argc, char** argv) {
 
   // Memory in Redis per record.
   (void)sh("redis-cli -p " + std::to_string(server.port()) + " FLUSHALL");
-  verikit_engine* strict = nullptr;
-  {
-    verikit_config* c = nullptr;
-    verikit_config_new(&c);
-    verikit_config_set_store(c, url.c_str());
-    uint8_t key[VERIKIT_KEY_BYTES];
-    verikit_key_generate(key, sizeof key);
-    verikit_config_set_key(c, 1, key, sizeof key);
-    verikit_policy p = VERIKIT_POLICY_INIT;
-    p.lockout_failures = 1;
-    verikit_config_set_default_policy(c, &p);
-    verikit_engine_new(&strict, c);
-    verikit_config_free(c);
-  }
+  verikit_policy locks_at_once = VERIKIT_POLICY_INIT;  // defaults, a lockout after one failure
+  locks_at_once.lockout_failures = 1;
+  verikit_engine* strict = make_engine(url, locks_at_once);
   verikit_result* r = nullptr;
   verikit_otp_issue(&r, strict, "login", "mem@example.com", 15, nullptr);
   verikit_result_free(r);

@@ -290,6 +290,15 @@ class Completions : public std::enable_shared_from_this<Completions> {
   std::vector<std::pair<long long, Expected<Result>>> queue_;
 };
 
+// Starts an asynchronous engine call without the GIL; its completion is queued on `sink` as `call`.
+template <class Start>
+void start_async(PyEngine& self, Completions& sink, long long call, Start&& start) {
+  auto e = self.shared();
+  auto done = sink.completion(call);
+  py::gil_scoped_release nogil;
+  start(*e, std::move(done));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_verikit, m) {
@@ -425,29 +434,26 @@ PYBIND11_MODULE(_verikit, m) {
                                  py::object ttl, py::object client_key, Completions& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const Options o = read_options(payload, ttl, client_key);
-        auto e = self.shared();
-        auto done = sink.completion(call);
-        py::gil_scoped_release nogil;
-        e->issue_otp(p, id, issue_options(o), std::move(done));
+        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
+          e.issue_otp(p, id, issue_options(o), std::move(done));
+        });
       })
       .def("verify_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object code,
                                   py::object client_key, Completions& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string c = to_text(code, "code");
         const std::string ck = opt_bytes(client_key, "client_key").value_or("");
-        auto e = self.shared();
-        auto done = sink.completion(call);
-        py::gil_scoped_release nogil;
-        e->verify_otp(p, id, c, VerifyOptions{ck}, std::move(done));
+        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
+          e.verify_otp(p, id, c, VerifyOptions{ck}, std::move(done));
+        });
       })
       .def("issue_token_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload,
                                    py::object ttl, py::object client_key, Completions& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const Options o = read_options(payload, ttl, client_key);
-        auto e = self.shared();
-        auto done = sink.completion(call);
-        py::gil_scoped_release nogil;
-        e->issue_token(p, id, issue_options(o), std::move(done));
+        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
+          e.issue_token(p, id, issue_options(o), std::move(done));
+        });
       })
       .def("issue_link_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object base_url,
                                   py::object payload, py::object ttl, py::object client_key, Completions& sink,
@@ -455,20 +461,18 @@ PYBIND11_MODULE(_verikit, m) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string url = to_text(base_url, "base_url");
         const Options o = read_options(payload, ttl, client_key);
-        auto e = self.shared();
-        auto done = sink.completion(call);
-        py::gil_scoped_release nogil;
-        e->issue_link(p, id, url, issue_options(o), std::move(done));
+        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
+          e.issue_link(p, id, url, issue_options(o), std::move(done));
+        });
       })
       .def("check_token_async", [](PyEngine& self, py::object token, py::object purpose, bool link, bool consume,
                                    Completions& sink, long long call) {
         const std::string t = to_text(token, "token");
         const std::string p = purpose.is_none() ? std::string{} : to_text(purpose, "purpose");
-        auto e = self.shared();
-        auto done = sink.completion(call);
-        py::gil_scoped_release nogil;
-        if (link) consume ? e->consume_link(t, p, std::move(done)) : e->peek_link(t, p, std::move(done));
-        else consume ? e->verify_token(t, p, std::move(done)) : e->peek_token(t, p, std::move(done));
+        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
+          if (link) consume ? e.consume_link(t, p, std::move(done)) : e.peek_link(t, p, std::move(done));
+          else consume ? e.verify_token(t, p, std::move(done)) : e.peek_token(t, p, std::move(done));
+        });
       });
 
   m.def("generate_key", []() {
