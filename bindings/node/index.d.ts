@@ -8,8 +8,8 @@ export interface Counters {
   failures: number;
   failuresResetAt: Date | null;
   lockedUntil: Date | null;
-  lockoutLevel: number;
-  lockoutLevelResetAt: Date | null;
+  /** wrong guesses the failure budget allows now; null: no budget */
+  guessesAvailable: number | null;
   cooldownUntil: Date | null;
   sendsAvailable: number | null;
   sendLimitResetAt: Date | null;
@@ -31,6 +31,8 @@ export interface Result {
   retryAfter: number;
   activeTokens: number | null;
   counters: Counters | null;
+  /** OTP issue with reissue 'resendSame': the live code was re-sent (same payload) */
+  reused: boolean;
 }
 
 export interface OtpResult extends Result { otp: string }
@@ -63,11 +65,10 @@ export interface Policy {
   linkParam?: string;
   resendCooldown?: number;
   sendLimit?: RateLimit | false;
-  lockoutFailures?: number;
-  lockoutWindow?: number;
-  lockoutDuration?: number;
-  lockoutMax?: number;
-  lockoutDecay?: number;
+  /** wrong guesses per identifier (GCRA): default 20 per 86400 s, burst 10 */
+  failureLimit?: RateLimit | false;
+  /** wrong guesses per identifier and client key: default 20 per 86400 s, burst 3 */
+  clientPairFailureLimit?: RateLimit | false;
   lockoutBlocksIssue?: boolean;
   clientIssueLimit?: RateLimit | false;
   clientFailureLimit?: RateLimit | false;
@@ -83,6 +84,8 @@ export interface ManagerOptions {
   key?: Buffer | null;
   keyId?: number;
   previousKeys?: Array<[number, Buffer]>;
+  /** 32 secret bytes naming records; does not rotate (required with previousKeys) */
+  indexKey?: Buffer | null;
   policy?: Policy;
   policies?: Record<string, Policy>;
   keyPrefix?: string;

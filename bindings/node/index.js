@@ -33,7 +33,8 @@ native.setErrorClasses(VerikitError, {
  * A verification engine. `new Manager()` uses the embedded store; `new Manager({ url:
  * 'redis://127.0.0.1:6379', key })` uses Redis (the key: 32 secret bytes shared by every
  * process). Options: url | store, key, keyId, previousKeys ([[id, key]]), policy, policies,
- * keyPrefix, abuseControls (default true).
+ * indexKey (32 bytes: names records, does not rotate; required with previousKeys), keyPrefix,
+ * abuseControls (default true).
  */
 class Manager {
   constructor(options = {}) {
@@ -49,6 +50,7 @@ class Manager {
       options.policies ?? {},
       options.keyPrefix ?? 'vk',
       options.abuseControls ?? true,
+      options.indexKey ?? null,
     );
   }
 

@@ -120,22 +120,33 @@ typedef enum verikit_reissue {
   VERIKIT_REISSUE_RESEND_SAME = 1 /* a new issue re-sends the live code (kept encrypted) */
 } verikit_reissue;
 
-#define VERIKIT_POLICY_TRIM_IDENTIFIER 0x1u      /* strip ASCII white space around identifiers */
-#define VERIKIT_POLICY_LOWERCASE_IDENTIFIER 0x2u /* ASCII lower-case identifiers */
+/* Identifiers are canonicalised by default (0.2): ASCII white space around them is stripped and
+ * ASCII letters are lower-cased (bytes >= 0x80 are kept as they are), so `Alice@Example.com `
+ * and `alice@example.com` are one identifier with one budget. The two flags below ask for what
+ * is now the default; the KEEP_* flags turn it off for case- or space-sensitive identifiers. */
+#define VERIKIT_POLICY_TRIM_IDENTIFIER 0x1u      /* (the default since 0.2) */
+#define VERIKIT_POLICY_LOWERCASE_IDENTIFIER 0x2u /* (the default since 0.2) */
 #define VERIKIT_POLICY_REUSABLE 0x4u             /* not one-time: verification does not consume */
 #define VERIKIT_POLICY_REVOKE_ALL_ON_USE 0x8u    /* a consumed credential revokes all the others of
                                                     its (purpose, identifier) */
 /* Abuse controls are on by default (README: "Abuse controls"); these turn them off. */
 #define VERIKIT_POLICY_NO_COOLDOWN 0x10u         /* no resend cooldown */
 #define VERIKIT_POLICY_NO_SEND_LIMIT 0x20u       /* no send rate limit per identifier */
-#define VERIKIT_POLICY_NO_LOCKOUT 0x40u          /* no failed-verification lockout */
+#define VERIKIT_POLICY_NO_LOCKOUT 0x40u          /* no failure budget (per identifier and per
+                                                    identifier + client key): unlimited guesses */
 #define VERIKIT_POLICY_NO_CLIENT_LIMITS 0x80u    /* no per-client-key limits */
 #define VERIKIT_POLICY_NO_ACTIVE_CAP 0x100u      /* no cap on live tokens and links */
-#define VERIKIT_POLICY_LOCKOUT_ALLOWS_ISSUE 0x200u /* a locked identifier may still be issued codes */
+#define VERIKIT_POLICY_LOCKOUT_ALLOWS_ISSUE 0x200u /* an identifier whose failure budget is spent
+                                                      may still be issued codes */
 #define VERIKIT_POLICY_ACTIVE_CAP_REFUSE 0x400u  /* over the cap, refuse the issue (default: revoke
                                                     the oldest live token or link) */
+#define VERIKIT_POLICY_KEEP_IDENTIFIER_CASE 0x800u   /* 0.2: do not lower-case identifiers */
+#define VERIKIT_POLICY_KEEP_IDENTIFIER_SPACE 0x1000u /* 0.2: do not strip white space around them */
 
-#define VERIKIT_POLICY_VERSION 1
+/* Version 2 (0.2) adds the failure_* fields; version 1 structs are still accepted (their
+ * lockout_failures, if set, becomes the failure budget's burst; the other lockout_* fields of
+ * the fixed-window lockout that the budget replaced are ignored). */
+#define VERIKIT_POLICY_VERSION 2
 typedef struct verikit_policy {
   unsigned int version;  /* VERIKIT_POLICY_VERSION */
   uint32_t ttl_seconds;  /* lifetime of a credential: 1 .. 2592000 (30 days) */
@@ -151,11 +162,11 @@ typedef struct verikit_policy {
   uint32_t send_limit_count;              /* issues per identifier per period: default 10 ... */
   uint32_t send_limit_period_seconds;     /* ... per 3600 s ... */
   uint32_t send_limit_burst;              /* ... at most 5 at once (GCRA) */
-  uint32_t lockout_failures;              /* wrong guesses, across codes, that lock: default 10 ... */
-  uint32_t lockout_window_seconds;        /* ... within 900 s */
-  uint32_t lockout_seconds;               /* first lockout 900 s, doubling with each repeat ... */
-  uint32_t lockout_max_seconds;           /* ... up to 86400 s */
-  uint32_t lockout_decay_seconds;         /* the doubling resets after 86400 s without a lockout */
+  uint32_t lockout_failures;              /* deprecated (version 1): the failure budget's burst */
+  uint32_t lockout_window_seconds;        /* deprecated, ignored */
+  uint32_t lockout_seconds;               /* deprecated, ignored */
+  uint32_t lockout_max_seconds;           /* deprecated, ignored */
+  uint32_t lockout_decay_seconds;         /* deprecated, ignored */
   uint32_t client_issue_count;            /* issues per client key: default 20 ... */
   uint32_t client_issue_period_seconds;   /* ... per 3600 s ... */
   uint32_t client_issue_burst;            /* ... 10 at once */
@@ -163,9 +174,23 @@ typedef struct verikit_policy {
   uint32_t client_failure_period_seconds; /* ... per 3600 s ... */
   uint32_t client_failure_burst;          /* ... 10 at once */
   uint32_t max_active_tokens;             /* live tokens + links per identifier: default 5 */
+  /* Version 2. The failure budget: wrong OTP guesses per (purpose, identifier), across codes,
+   * client keys and key rotations, as a GCRA (it never forgets at a window edge): at most
+   * burst + floor(W / (period / count)) in any window W. Once spent, verify answers LOCKED
+   * without comparing the code. Default 20 per 86400 s, burst 10: at most 10 wrong guesses in
+   * any hour and 30 in any 24 hours (README: "Abuse controls"). */
+  uint32_t failure_count;
+  uint32_t failure_period_seconds;
+  uint32_t failure_burst;
+  /* Wrong guesses per (purpose, identifier, client key), spent before the identifier's budget
+   * when a verification names a client key. Default 20 per 86400 s, burst 3. */
+  uint32_t pair_failure_count;
+  uint32_t pair_failure_period_seconds;
+  uint32_t pair_failure_burst;
 } verikit_policy;
-#define VERIKIT_POLICY_INIT {VERIKIT_POLICY_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-/* Sets *policy to VERIKIT_POLICY_INIT for the given version (for FFI users).
+#define VERIKIT_POLICY_INIT {VERIKIT_POLICY_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+/* Sets *policy to VERIKIT_POLICY_INIT for the given version (1 or 2; for FFI users): writes
+ * only the fields that version has.
  * Returns VERIKIT_OK, VERIKIT_E_INVALID_ARGUMENT (NULL) or VERIKIT_E_VERSION. */
 VERIKIT_EXTERN(int) verikit_policy_init(verikit_policy *policy, unsigned int version);
 
@@ -194,6 +219,13 @@ VERIKIT_EXTERN(int) verikit_config_set_key(verikit_config *config, uint8_t key_i
  * at verikit_engine_new. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. */
 VERIKIT_EXTERN(int) verikit_config_add_previous_key(verikit_config *config, uint8_t key_id,
                                                     const uint8_t *key, size_t key_len);
+/* 0.2: the index key, VERIKIT_KEY_BYTES bytes: it names where an identifier's records live in the
+ * store (keyed hashes of purpose + identifier, of client keys, of purposes), and unlike the
+ * current key it does not rotate, so abuse state, the one live code of an identifier and
+ * revoke-all are the same whichever key made a record. Without it the current key is the index
+ * key; a configuration with previous keys must set it (VERIKIT_E_CONFIG otherwise): use the
+ * bytes of the first key you ran with. Copied. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. */
+VERIKIT_EXTERN(int) verikit_config_set_index_key(verikit_config *config, const uint8_t *key, size_t key_len);
 /* The policy of purposes that have none of their own. Checked here: returns VERIKIT_OK,
  * VERIKIT_E_INVALID_ARGUMENT, VERIKIT_E_VERSION or VERIKIT_E_CONFIG (a field out of range). */
 VERIKIT_EXTERN(int) verikit_config_set_default_policy(verikit_config *config, const verikit_policy *policy);
@@ -247,20 +279,28 @@ VERIKIT_EXTERN(int) verikit_result_retry_after_ms(const verikit_result *result, 
 /* Inspect: live tokens and links of the identifier for the purpose; -1 otherwise. */
 VERIKIT_EXTERN(int) verikit_result_active_tokens(const verikit_result *result, int32_t *count_out);
 
+/* OTP issue: 1 if the live code was re-sent (reissue = resend_same, same payload), else 0. 0.2. */
+VERIKIT_EXTERN(int) verikit_result_reused(const verikit_result *result, int *reused_out);
+
 /* Inspect: the abuse-control counters. Times are ms since the Unix epoch, 0 when not set. */
 typedef enum verikit_counter {
-  VERIKIT_COUNTER_FAILURES = 0,               /* wrong guesses in the current window */
-  VERIKIT_COUNTER_FAILURES_RESET_AT_MS = 1,   /* when that window ends */
-  VERIKIT_COUNTER_LOCKED_UNTIL_MS = 2,
-  VERIKIT_COUNTER_LOCKOUT_LEVEL = 3,          /* lockouts in a row (each doubles the next) */
-  VERIKIT_COUNTER_LOCKOUT_LEVEL_RESET_AT_MS = 4,
+  VERIKIT_COUNTER_FAILURES = 0,               /* wrong guesses the failure budget still holds
+                                                 (one is forgiven per period / count) */
+  VERIKIT_COUNTER_FAILURES_RESET_AT_MS = 1,   /* when all are forgiven */
+  VERIKIT_COUNTER_LOCKED_UNTIL_MS = 2,        /* the budget is spent: when the next guess is allowed */
+  VERIKIT_COUNTER_LOCKOUT_LEVEL = 3,          /* deprecated: always 0 since 0.2 */
+  VERIKIT_COUNTER_LOCKOUT_LEVEL_RESET_AT_MS = 4, /* deprecated: always 0 since 0.2 */
   VERIKIT_COUNTER_COOLDOWN_UNTIL_MS = 5,
   VERIKIT_COUNTER_SENDS_AVAILABLE = 6,        /* issues the send limit allows now; -1: no limit */
-  VERIKIT_COUNTER_SEND_LIMIT_RESET_AT_MS = 7  /* when the full burst is available again */
+  VERIKIT_COUNTER_SEND_LIMIT_RESET_AT_MS = 7, /* when the full burst is available again */
+  VERIKIT_COUNTER_GUESSES_AVAILABLE = 8       /* 0.2: wrong guesses the budget allows now; -1: none */
 } verikit_counter;
 /* Returns VERIKIT_E_INVALID_ARGUMENT for a NULL argument, an unknown counter, or a result that
  * is not from verikit_inspect. */
 VERIKIT_EXTERN(int) verikit_result_counter(const verikit_result *result, int counter, int64_t *value_out);
+
+/* Checking a token or link with this purpose accepts any purpose (no purpose may be "*"). 0.2. */
+#define VERIKIT_ANY_PURPOSE "*"
 
 /* ------------------------------------------------------------------------------------------
  * Operations. `purpose` is a NUL-terminated string of 1..64 printable ASCII bytes without
@@ -300,9 +340,12 @@ typedef struct verikit_verify_options {
 VERIKIT_EXTERN(int) verikit_verify_options_init(verikit_verify_options *options, unsigned int version);
 
 /* OTP: checks a code and, if right, consumes it, in one atomic step. Spaces and dashes in the
- * code are ignored. `options` may be NULL. Status: VERIFIED, INVALID, NOT_FOUND,
- * ATTEMPTS_EXHAUSTED, LOCKED (the identifier is locked out: the code was not compared; or this
- * guess started a lockout), RATE_LIMITED (the client key's failure limit). */
+ * code are ignored; a code that cannot be right (wrong length, a character outside the
+ * policy's alphabet) is VERIKIT_E_INVALID_ARGUMENT before any store is asked: it costs no
+ * attempt and is the same error whatever the store holds. `options` may be NULL. Status:
+ * VERIFIED, INVALID, NOT_FOUND, ATTEMPTS_EXHAUSTED, LOCKED (the failure budget of the
+ * identifier, or of the identifier and this client key, is spent: the code was not compared;
+ * or this guess spent it; see retry-after), RATE_LIMITED (the client key's failure limit). */
 VERIKIT_EXTERN(int) verikit_otp_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
                                        const char *identifier, size_t identifier_len, const char *code,
                                        size_t code_len, const verikit_verify_options *options);
@@ -314,8 +357,9 @@ VERIKIT_EXTERN(int) verikit_otp_revoke(int *revoked_out, verikit_engine *engine,
 VERIKIT_EXTERN(int) verikit_token_issue(verikit_result **out, verikit_engine *engine, const char *purpose,
                                         const char *identifier, size_t identifier_len,
                                         const verikit_issue_options *options);
-/* Token: checks and consumes, by the token alone. `purpose` NULL accepts any purpose; else a
- * token of another purpose is NOT_FOUND (and not consumed). The result names the purpose,
+/* Token: checks and consumes, by the token alone. `purpose` is required (0.2: NULL or "" is
+ * VERIKIT_E_INVALID_ARGUMENT); a token of another purpose is NOT_FOUND (and not consumed).
+ * VERIKIT_ANY_PURPOSE ("*") accepts a token of any purpose: an explicit opt-in. The result names the purpose,
  * identifier and payload. Status: VERIFIED or NOT_FOUND (also for malformed tokens). */
 VERIKIT_EXTERN(int) verikit_token_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
                                          const char *token, size_t token_len);

@@ -15,7 +15,9 @@ struct verikit_config {
   verikit::Config config;
   std::optional<verikit::Key> current_key;
   std::vector<verikit::Key> previous_keys;
+  std::optional<std::array<std::uint8_t, verikit::kKeyBytes>> index_key;
   ~verikit_config() {
+    if (index_key) verikit::detail::wipe(index_key->data(), index_key->size());
     if (current_key) verikit::detail::wipe(current_key->bytes.data(), current_key->bytes.size());
     for (auto& k : previous_keys) verikit::detail::wipe(k.bytes.data(), k.bytes.size());
   }

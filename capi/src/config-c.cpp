@@ -1,4 +1,5 @@
 // verikit C API — configuration handles and policies.
+#include <cstddef>
 #include <cstring>
 
 #include "capi_internal.hpp"
@@ -18,14 +19,19 @@ int to_key(uint8_t id, const uint8_t* key, size_t len, verikit::Key& out) {
   return VERIKIT_OK;
 }
 
+// Bytes of verikit_policy that each version has (a version-1 caller's struct ends before the
+// failure_* fields).
+constexpr size_t kPolicyV1Bytes = offsetof(verikit_policy, failure_count);
+
 // Zero fields keep the core's defaults: the C API has no defaults of its own.
 int to_policy(const verikit_policy* in, verikit::Policy& p) {
   if (in == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "policy is NULL");
-  if (in->version != VERIKIT_POLICY_VERSION)
+  if (in->version != 1 && in->version != VERIKIT_POLICY_VERSION)
     return set_error(VERIKIT_E_VERSION, "verikit_policy.version " + std::to_string(in->version) +
-                                            " is not known to this library (expected " +
+                                            " is not known to this library (expected 1 or " +
                                             std::to_string(VERIKIT_POLICY_VERSION) + ")");
   const uint32_t known = VERIKIT_POLICY_TRIM_IDENTIFIER | VERIKIT_POLICY_LOWERCASE_IDENTIFIER |
+                         VERIKIT_POLICY_KEEP_IDENTIFIER_CASE | VERIKIT_POLICY_KEEP_IDENTIFIER_SPACE |
                          VERIKIT_POLICY_REUSABLE | VERIKIT_POLICY_REVOKE_ALL_ON_USE | VERIKIT_POLICY_NO_COOLDOWN |
                          VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT | VERIKIT_POLICY_NO_CLIENT_LIMITS |
                          VERIKIT_POLICY_NO_ACTIVE_CAP | VERIKIT_POLICY_LOCKOUT_ALLOWS_ISSUE |
@@ -36,8 +42,8 @@ int to_policy(const verikit_policy* in, verikit::Policy& p) {
   if (in->otp_length != 0) p.otp_length = static_cast<int>(std::min<uint32_t>(in->otp_length, 1000));
   p.alphabet = static_cast<verikit::Alphabet>(in->alphabet);
   p.reissue = static_cast<verikit::Reissue>(in->reissue);
-  p.trim_identifier = (in->flags & VERIKIT_POLICY_TRIM_IDENTIFIER) != 0;
-  p.lowercase_identifier = (in->flags & VERIKIT_POLICY_LOWERCASE_IDENTIFIER) != 0;
+  p.trim_identifier = (in->flags & VERIKIT_POLICY_KEEP_IDENTIFIER_SPACE) == 0;
+  p.lowercase_identifier = (in->flags & VERIKIT_POLICY_KEEP_IDENTIFIER_CASE) == 0;
   p.one_time_use = (in->flags & VERIKIT_POLICY_REUSABLE) == 0;
   p.revoke_all_on_use = (in->flags & VERIKIT_POLICY_REVOKE_ALL_ON_USE) != 0;
   if (in->token_bytes != 0) p.token_bytes = static_cast<int>(std::min<uint32_t>(in->token_bytes, 1000));
@@ -56,17 +62,17 @@ int to_policy(const verikit_policy* in, verikit::Policy& p) {
   };
   seconds(in->cooldown_seconds, p.resend_cooldown);
   limit(in->send_limit_count, in->send_limit_period_seconds, in->send_limit_burst, p.send_limit);
-  count(in->lockout_failures, p.lockout_failures);
-  seconds(in->lockout_window_seconds, p.lockout_window);
-  seconds(in->lockout_seconds, p.lockout_duration);
-  seconds(in->lockout_max_seconds, p.lockout_max);
-  seconds(in->lockout_decay_seconds, p.lockout_decay);
+  count(in->lockout_failures, p.failure_limit.burst);  // version 1's name for it
+  if (in->version >= 2) {
+    limit(in->failure_count, in->failure_period_seconds, in->failure_burst, p.failure_limit);
+    limit(in->pair_failure_count, in->pair_failure_period_seconds, in->pair_failure_burst, p.client_pair_failure_limit);
+  }
   limit(in->client_issue_count, in->client_issue_period_seconds, in->client_issue_burst, p.client_issue_limit);
   limit(in->client_failure_count, in->client_failure_period_seconds, in->client_failure_burst, p.client_failure_limit);
   count(in->max_active_tokens, p.max_active_tokens);
   if (in->flags & VERIKIT_POLICY_NO_COOLDOWN) p.resend_cooldown = std::chrono::seconds(0);
   if (in->flags & VERIKIT_POLICY_NO_SEND_LIMIT) p.send_limit = verikit::RateLimit{};
-  if (in->flags & VERIKIT_POLICY_NO_LOCKOUT) p.lockout_failures = 0;
+  if (in->flags & VERIKIT_POLICY_NO_LOCKOUT) p.failure_limit = p.client_pair_failure_limit = verikit::RateLimit{};
   if (in->flags & VERIKIT_POLICY_NO_CLIENT_LIMITS) p.client_issue_limit = p.client_failure_limit = verikit::RateLimit{};
   if (in->flags & VERIKIT_POLICY_NO_ACTIVE_CAP) p.max_active_tokens = 0;
   p.lockout_blocks_issue = (in->flags & VERIKIT_POLICY_LOCKOUT_ALLOWS_ISSUE) == 0;
@@ -81,9 +87,11 @@ extern "C" {
 
 VERIKIT_EXTERN(int) verikit_policy_init(verikit_policy* policy, unsigned int version) {
   if (policy == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "policy is NULL");
-  if (version != VERIKIT_POLICY_VERSION)
+  if (version != 1 && version != VERIKIT_POLICY_VERSION)
     return set_error(VERIKIT_E_VERSION, "verikit_policy_init: unknown version " + std::to_string(version));
-  *policy = verikit_policy VERIKIT_POLICY_INIT;
+  const verikit_policy init = VERIKIT_POLICY_INIT;
+  std::memcpy(policy, &init, version == 1 ? kPolicyV1Bytes : sizeof init);  // only what that version has
+  policy->version = version;
   return VERIKIT_OK;
 }
 
@@ -131,6 +139,17 @@ VERIKIT_EXTERN(int) verikit_config_add_previous_key(verikit_config* config, uint
     verikit::Key k;
     if (int rc = to_key(key_id, key, key_len, k); rc != VERIKIT_OK) return rc;
     config->previous_keys.push_back(k);
+    return VERIKIT_OK;
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_config_set_index_key(verikit_config* config, const uint8_t* key, size_t key_len) {
+  return guard([&] {
+    if (config == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "config is NULL");
+    verikit::Key k;
+    if (int rc = to_key(0, key, key_len, k); rc != VERIKIT_OK) return rc;
+    config->index_key = k.bytes;
+    verikit::detail::wipe(k.bytes.data(), k.bytes.size());
     return VERIKIT_OK;
   });
 }

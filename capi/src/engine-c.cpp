@@ -123,9 +123,9 @@ VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine** out, const verikit_confi
     if (out == nullptr || config == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "out or config is NULL");
     verikit::Config c = config->config;
     if (config->current_key) {
-      c.keys = verikit::KeySet{*config->current_key, config->previous_keys};
-    } else if (!config->previous_keys.empty()) {
-      return set_error(VERIKIT_E_CONFIG, "previous keys were given without a current key");
+      c.keys = verikit::KeySet{*config->current_key, config->previous_keys, config->index_key};
+    } else if (!config->previous_keys.empty() || config->index_key) {
+      return set_error(VERIKIT_E_CONFIG, "previous keys or an index key were given without a current key");
     }
     auto engine = verikit::Engine::create(std::move(c));
     if (!engine) return set_error(engine.error());

@@ -88,6 +88,10 @@ VERIKIT_EXTERN(int) verikit_result_active_tokens(const verikit_result* result, i
   return get(result, count_out, [](const verikit::Result& r) { return static_cast<int32_t>(r.active_tokens); });
 }
 
+VERIKIT_EXTERN(int) verikit_result_reused(const verikit_result* result, int* reused_out) {
+  return get(result, reused_out, [](const verikit::Result& r) { return r.reused ? 1 : 0; });
+}
+
 VERIKIT_EXTERN(int) verikit_result_counter(const verikit_result* result, int counter, int64_t* value_out) {
   if (result == nullptr || value_out == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "result or value_out is NULL");
   if (!result->r.counters) return set_error(VERIKIT_E_INVALID_ARGUMENT, "counters come only with verikit_inspect results");
@@ -97,8 +101,9 @@ VERIKIT_EXTERN(int) verikit_result_counter(const verikit_result* result, int cou
     case VERIKIT_COUNTER_FAILURES: *value_out = c.failures; break;
     case VERIKIT_COUNTER_FAILURES_RESET_AT_MS: *value_out = ms(c.failures_reset_at); break;
     case VERIKIT_COUNTER_LOCKED_UNTIL_MS: *value_out = ms(c.locked_until); break;
-    case VERIKIT_COUNTER_LOCKOUT_LEVEL: *value_out = c.lockout_level; break;
-    case VERIKIT_COUNTER_LOCKOUT_LEVEL_RESET_AT_MS: *value_out = ms(c.lockout_level_reset_at); break;
+    case VERIKIT_COUNTER_LOCKOUT_LEVEL: *value_out = 0; break;  // no levels since 0.2
+    case VERIKIT_COUNTER_LOCKOUT_LEVEL_RESET_AT_MS: *value_out = 0; break;
+    case VERIKIT_COUNTER_GUESSES_AVAILABLE: *value_out = c.guesses_available; break;
     case VERIKIT_COUNTER_COOLDOWN_UNTIL_MS: *value_out = ms(c.cooldown_until); break;
     case VERIKIT_COUNTER_SENDS_AVAILABLE: *value_out = c.sends_available; break;
     case VERIKIT_COUNTER_SEND_LIMIT_RESET_AT_MS: *value_out = ms(c.send_limit_reset_at); break;

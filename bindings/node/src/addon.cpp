@@ -28,9 +28,10 @@ class EngineWrap;
 // Per-environment state (worker-thread safe: no globals).
 // Property names of result objects, in the order to_js defines them.
 enum Prop { kStatus, kOk, kSecret, kUrl, kPurpose, kIdentifier, kPayload, kExpiresAt, kAttempts, kRetryAfter,
-            kActiveTokens, kCounters, kPropCount };
+            kActiveTokens, kCounters, kReused, kPropCount };
 constexpr const char* kPropNames[kPropCount] = {"status", "ok", "secret", "url", "purpose", "identifier", "payload",
-                                                "expiresAt", "attemptsRemaining", "retryAfter", "activeTokens", "counters"};
+                                                "expiresAt", "attemptsRemaining", "retryAfter", "activeTokens", "counters",
+                                                "reused"};
 
 struct AddonData {
   Napi::FunctionReference engine_ctor;
@@ -85,6 +86,7 @@ Napi::Object to_js(Napi::Env env, const Result& r) {
       Napi::Number::New(env, static_cast<double>(r.retry_after.count())),
       r.active_tokens < 0 ? env.Null() : Napi::Number::New(env, r.active_tokens),
       env.Null(),
+      Napi::Boolean::New(env, r.reused),
   };
   napi_property_descriptor props[kPropCount];
   for (int i = 0; i < kPropCount; ++i)
@@ -100,8 +102,7 @@ Napi::Object to_js(Napi::Env env, const Result& r) {
     k.Set("failures", c.failures);
     k.Set("failuresResetAt", date_or_null(env, c.failures_reset_at));
     k.Set("lockedUntil", date_or_null(env, c.locked_until));
-    k.Set("lockoutLevel", c.lockout_level);
-    k.Set("lockoutLevelResetAt", date_or_null(env, c.lockout_level_reset_at));
+    k.Set("guessesAvailable", c.guesses_available < 0 ? env.Null() : Napi::Number::New(env, c.guesses_available));
     k.Set("cooldownUntil", date_or_null(env, c.cooldown_until));
     k.Set("sendsAvailable", c.sends_available < 0 ? env.Null() : Napi::Number::New(env, c.sends_available));
     k.Set("sendLimitResetAt", date_or_null(env, c.send_limit_reset_at));
@@ -232,8 +233,8 @@ Policy policy_arg(const Napi::Value& v) {
   Napi::Object o = v.As<Napi::Object>();
   static const std::set<std::string> known = {
       "ttl", "maxAttempts", "otpLength", "alphabet", "reissue", "trimIdentifier", "lowercaseIdentifier",
-      "oneTimeUse", "revokeAllOnUse", "tokenBytes", "linkParam", "resendCooldown", "sendLimit", "lockoutFailures",
-      "lockoutWindow", "lockoutDuration", "lockoutMax", "lockoutDecay", "lockoutBlocksIssue", "clientIssueLimit",
+      "oneTimeUse", "revokeAllOnUse", "tokenBytes", "linkParam", "resendCooldown", "sendLimit", "failureLimit",
+      "clientPairFailureLimit", "lockoutBlocksIssue", "clientIssueLimit",
       "clientFailureLimit", "maxActiveTokens", "activeCap"};
   Napi::Array names = o.GetPropertyNames();
   for (uint32_t i = 0; i < names.Length(); ++i) {
@@ -263,11 +264,8 @@ Policy policy_arg(const Napi::Value& v) {
   if (o.Has("linkParam") && !o.Get("linkParam").IsUndefined()) p.link_param = text_arg(o.Get("linkParam"), "linkParam");
   set_secs(o, "resendCooldown", p.resend_cooldown);
   set_limit(o, "sendLimit", p.send_limit);
-  set_num(o, "lockoutFailures", p.lockout_failures);
-  set_secs(o, "lockoutWindow", p.lockout_window);
-  set_secs(o, "lockoutDuration", p.lockout_duration);
-  set_secs(o, "lockoutMax", p.lockout_max);
-  set_secs(o, "lockoutDecay", p.lockout_decay);
+  set_limit(o, "failureLimit", p.failure_limit);
+  set_limit(o, "clientPairFailureLimit", p.client_pair_failure_limit);
   set_bool(o, "lockoutBlocksIssue", p.lockout_blocks_issue);
   set_limit(o, "clientIssueLimit", p.client_issue_limit);
   set_limit(o, "clientFailureLimit", p.client_failure_limit);
@@ -306,7 +304,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("close", &EngineWrap::Close)});
   }
 
-  // new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls)
+  // new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls,
+  //            indexKey|null)
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
     Napi::Env env = info.Env();
     Config c;
@@ -319,6 +318,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
           Napi::Array pair = prev.Get(i).As<Napi::Array>();
           ks.previous.push_back(key_arg(pair.Get(1u), static_cast<std::uint8_t>(pair.Get(0u).As<Napi::Number>().Uint32Value())));
         }
+        if (info.Length() > 8 && !info[8].IsNull() && !info[8].IsUndefined()) ks.index = key_arg(info[8], 0).bytes;
         c.keys = ks;
       }
       c.default_policy = policy_arg(info[4]);

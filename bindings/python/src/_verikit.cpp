@@ -96,8 +96,7 @@ Policy to_policy(const py::dict& d) {
   static const std::set<std::string> known = {
       "ttl", "max_attempts", "otp_length", "alphabet", "reissue", "trim_identifier", "lowercase_identifier",
       "one_time_use", "revoke_all_on_use", "token_bytes", "link_param", "resend_cooldown", "send_limit",
-      "lockout_failures", "lockout_window", "lockout_duration", "lockout_max", "lockout_decay",
-      "lockout_blocks_issue", "client_issue_limit", "client_failure_limit", "max_active_tokens", "active_cap"};
+      "failure_limit", "client_pair_failure_limit", "lockout_blocks_issue", "client_issue_limit", "client_failure_limit", "max_active_tokens", "active_cap"};
   for (auto item : d)
     if (!known.count(item.first.cast<std::string>()))
       throw py::value_error("unknown policy field '" + item.first.cast<std::string>() + "'");
@@ -125,11 +124,8 @@ Policy to_policy(const py::dict& d) {
   set_if(d, "link_param", p.link_param);
   set_seconds(d, "resend_cooldown", p.resend_cooldown);
   set_limit(d, "send_limit", p.send_limit);
-  set_if(d, "lockout_failures", p.lockout_failures);
-  set_seconds(d, "lockout_window", p.lockout_window);
-  set_seconds(d, "lockout_duration", p.lockout_duration);
-  set_seconds(d, "lockout_max", p.lockout_max);
-  set_seconds(d, "lockout_decay", p.lockout_decay);
+  set_limit(d, "failure_limit", p.failure_limit);
+  set_limit(d, "client_pair_failure_limit", p.client_pair_failure_limit);
   set_if(d, "lockout_blocks_issue", p.lockout_blocks_issue);
   set_limit(d, "client_issue_limit", p.client_issue_limit);
   set_limit(d, "client_failure_limit", p.client_failure_limit);
@@ -164,7 +160,7 @@ struct Options {
 class PyEngine {
  public:
   PyEngine(const std::string& store, py::object key, int key_id, py::list previous_keys, py::dict default_policy,
-           py::dict policies, const std::string& key_prefix, bool without_abuse_controls) {
+           py::dict policies, const std::string& key_prefix, bool without_abuse_controls, py::object index_key) {
     Config c;
     c.store_url = store;
     c.key_prefix = key_prefix;
@@ -175,9 +171,10 @@ class PyEngine {
         if (t.size() != 2) throw py::value_error("previous_keys holds (key_id, key) pairs");
         ks.previous.push_back(to_key(t[1], t[0].cast<std::uint8_t>()));
       }
+      if (!index_key.is_none()) ks.index = to_key(index_key, 0).bytes;
       c.keys = ks;
-    } else if (py::len(previous_keys) > 0) {
-      throw py::value_error("previous_keys need a current key");
+    } else if (py::len(previous_keys) > 0 || !index_key.is_none()) {
+      throw py::value_error("previous_keys and index_key need a current key");
     }
     c.default_policy = to_policy(default_policy);
     for (auto item : policies) c.policies[to_text(item.first, "purpose")] = to_policy(item.second.cast<py::dict>());
@@ -321,6 +318,7 @@ PYBIND11_MODULE(_verikit, m) {
       .def("__bool__", [](const Result& r) { return r.outcome == Outcome::verified || r.outcome == Outcome::valid || r.outcome == Outcome::issued; })
       .def_property_readonly("secret", [](const Result& r) { return std::string(r.secret.view()); })
       .def_property_readonly("url", [](const Result& r) { return r.url; })
+      .def_property_readonly("reused", [](const Result& r) { return r.reused; })
       .def_property_readonly("purpose", [](const Result& r) { return r.purpose; })
       .def_property_readonly("identifier", [](const Result& r) {
         return py::reinterpret_steal<py::object>(
@@ -345,8 +343,7 @@ PYBIND11_MODULE(_verikit, m) {
         d["failures"] = c.failures;
         d["failures_reset_at"] = timestamp(c.failures_reset_at);
         d["locked_until"] = timestamp(c.locked_until);
-        d["lockout_level"] = c.lockout_level;
-        d["lockout_level_reset_at"] = timestamp(c.lockout_level_reset_at);
+        d["guesses_available"] = c.guesses_available < 0 ? py::object(py::none()) : py::object(py::int_(c.guesses_available));
         d["cooldown_until"] = timestamp(c.cooldown_until);
         d["sends_available"] = c.sends_available < 0 ? py::object(py::none()) : py::object(py::int_(c.sends_available));
         d["send_limit_reset_at"] = timestamp(c.send_limit_reset_at);
@@ -362,9 +359,9 @@ PYBIND11_MODULE(_verikit, m) {
       .def("drain", &Completions::drain);
 
   py::class_<PyEngine>(m, "NativeEngine")
-      .def(py::init<const std::string&, py::object, int, py::list, py::dict, py::dict, const std::string&, bool>(),
+      .def(py::init<const std::string&, py::object, int, py::list, py::dict, py::dict, const std::string&, bool, py::object>(),
            py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
-           py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"))
+           py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"), py::arg("index_key") = py::none())
       .def("close", &PyEngine::close)
       // --- synchronous ---
       .def("issue_otp", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload, py::object ttl,

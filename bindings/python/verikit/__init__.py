@@ -75,6 +75,7 @@ class _EngineBase:
         policies: Optional[Mapping[str, PolicyFields]] = None,
         key_prefix: str = "vk",
         abuse_controls: bool = True,
+        index_key: Optional[bytes] = None,
     ) -> None:
         """Create an engine.
 
@@ -82,6 +83,9 @@ class _EngineBase:
             "unix:///path?db=N"; URL query options as in the README (timeouts, TLS files, ...).
         key: 32 secret bytes, the same in every process sharing a store (required for Redis);
             previous_keys: (key_id, key) pairs that still verify after a rotation.
+        index_key: 32 secret bytes that name records in the store; they do not rotate, so abuse
+            state and an identifier's credentials stay one whichever key made them. Required
+            with previous_keys (use the bytes of the first key you ran with).
         policy / policies: field overrides for the default policy and per purpose (see README:
             ttl, max_attempts, otp_length, alphabet, reissue, ..., send_limit=(count, period,
             burst) or False, ...). Fields left out keep the core's defaults.
@@ -96,6 +100,7 @@ class _EngineBase:
             {k: dict(v) for k, v in (policies or {}).items()},
             key_prefix,
             not abuse_controls,
+            index_key,
         )
         _live.add(self)
 

@@ -46,8 +46,11 @@ struct Policy {
   int otp_length = 6;              // 4-10
   Alphabet alphabet = Alphabet::digits;
   Reissue reissue = Reissue::replace;
-  bool trim_identifier = false;    // strip ASCII white space around identifiers
-  bool lowercase_identifier = false;  // ASCII lower-case identifiers
+  // Identifiers are canonicalised before hashing, so spellings of one identifier share one
+  // budget: ASCII white space trimmed, ASCII letters lower-cased (bytes >= 0x80 are kept as
+  // they are). Turn either off for a purpose whose identifiers are case- or space-sensitive.
+  bool trim_identifier = true;
+  bool lowercase_identifier = true;
   bool one_time_use = true;        // a verified credential is consumed
   bool revoke_all_on_use = false;  // a verified credential revokes all of its group's others
   int token_bytes = 32;            // secret randomness in tokens and links: 16-64 bytes
@@ -56,12 +59,17 @@ struct Policy {
   // --- abuse controls (README: "Abuse controls" for the worst case they allow) ---
   std::chrono::seconds resend_cooldown{30};      // between two issues for one identifier; 0: off
   RateLimit send_limit{10, std::chrono::seconds(3600), 5};  // issues per identifier
-  int lockout_failures = 10;                     // wrong OTP guesses (across codes) that lock; 0: off
-  std::chrono::seconds lockout_window{900};      // ... counted within this window
-  std::chrono::seconds lockout_duration{900};    // first lockout; doubles with each repeat
-  std::chrono::seconds lockout_max{86400};       // cap of the doubling
-  std::chrono::seconds lockout_decay{86400};     // the doubling resets after this long unlocked
-  bool lockout_blocks_issue = true;              // a locked identifier gets no new credentials
+  // The failure budget: wrong OTP guesses per (purpose, identifier), across re-issued codes,
+  // client keys and key rotations (GCRA: never forgets at a window edge). In any window of
+  // length W it allows at most burst + floor(W / (period / count)) guesses: under the default,
+  // 10 in any hour and 30 in any 24 hours. Once spent, verification answers `locked` without
+  // comparing the code until the budget refills. count 0: off.
+  RateLimit failure_limit{20, std::chrono::seconds(86400), 10};
+  // Wrong guesses per (purpose, identifier, client key), taken before the identifier's budget
+  // when the caller gives a client key: one client key spends its own budget long before the
+  // identifier's (it is smaller and refills no faster). count 0: off.
+  RateLimit client_pair_failure_limit{20, std::chrono::seconds(86400), 3};
+  bool lockout_blocks_issue = true;              // an identifier whose budget is spent gets no new credentials
   RateLimit client_issue_limit{20, std::chrono::seconds(3600), 10};    // issues per client key
   RateLimit client_failure_limit{30, std::chrono::seconds(3600), 10};  // wrong guesses per client key
   int max_active_tokens = 5;                     // live tokens + links per identifier; 0: no cap
@@ -79,10 +87,16 @@ struct Key {
   std::array<std::uint8_t, kKeyBytes> bytes{};
 };
 
-// One current key (new records) and previous keys that still verify older records.
+// One current key (new records) and previous keys that still verify older records, and the
+// index key: it names where a (purpose, identifier) lives in the store (key-group tags, client
+// tags, purpose tags), so it does not rotate with the others: abuse state, the one live code of
+// an identifier and revoke-all are the same whichever key made a record. Without an index key
+// the current key is the index key, which is right until the first rotation: a key set with
+// previous keys must name its index key (usually the bytes of the first key you used).
 struct KeySet {
   Key current;
   std::vector<Key> previous;
+  std::optional<std::array<std::uint8_t, kKeyBytes>> index;
 };
 
 // How to reach Redis when the store URL is redis://, rediss:// or unix://. Query options in

@@ -21,6 +21,9 @@ inline constexpr std::size_t kMaxPayloadBytes = 8192;
 inline constexpr std::size_t kMaxSecretBytes = 512;  // a submitted code or token
 inline constexpr std::size_t kMaxUrlBytes = 4096;
 inline constexpr std::chrono::seconds kMaxTtl{30L * 24 * 3600};
+// Checking a token or link names its purpose; this one accepts a token of any purpose (an
+// explicit opt-in; no purpose can be issued under this name).
+inline constexpr std::string_view kAnyPurpose = "*";
 
 struct IssueOptions {
   std::string_view payload;       // returned on successful verification; stored encrypted
@@ -58,15 +61,16 @@ class Engine {
 
   Expected<Result> issue_token(std::string_view purpose, std::string_view identifier,
                                const IssueOptions& options = {});
-  // An empty purpose accepts a token of any purpose (the result names it).
-  Expected<Result> verify_token(std::string_view token, std::string_view purpose = {});
-  Expected<Result> peek_token(std::string_view token, std::string_view purpose = {});
+  // `purpose` is required: a token of another purpose is not_found; kAnyPurpose ("*") accepts
+  // a token of any purpose (the result names it); empty is an invalid_argument error.
+  Expected<Result> verify_token(std::string_view token, std::string_view purpose);
+  Expected<Result> peek_token(std::string_view token, std::string_view purpose);
   Expected<bool> revoke_token(std::string_view token);
 
   Expected<Result> issue_link(std::string_view purpose, std::string_view identifier,
                               std::string_view base_url, const IssueOptions& options = {});
-  Expected<Result> peek_link(std::string_view token, std::string_view purpose = {});
-  Expected<Result> consume_link(std::string_view token, std::string_view purpose = {});
+  Expected<Result> peek_link(std::string_view token, std::string_view purpose);
+  Expected<Result> consume_link(std::string_view token, std::string_view purpose);
   Expected<bool> revoke_link(std::string_view token);
 
   // Revokes the OTP and every token and link of (purpose, identifier); returns how many.

@@ -26,11 +26,11 @@ const char* to_string(Outcome outcome) noexcept;
 
 // Inspect: every abuse-control counter of a (purpose, identifier) and when it resets.
 struct Counters {
-  int failures = 0;                           // wrong guesses in the current window
-  std::optional<TimePoint> failures_reset_at;
-  std::optional<TimePoint> locked_until;
-  int lockout_level = 0;                      // lockouts in a row (each doubles the next)
-  std::optional<TimePoint> lockout_level_reset_at;
+  int failures = 0;                           // wrong guesses the failure budget still holds against
+                                              // the identifier (they are forgiven one per interval)
+  std::optional<TimePoint> failures_reset_at; // when all are forgiven
+  std::optional<TimePoint> locked_until;      // the budget is spent: the next guess is allowed then
+  int guesses_available = -1;                 // wrong guesses the budget allows now; -1: no budget
   std::optional<TimePoint> cooldown_until;
   int sends_available = -1;                   // issues allowed now by the send limit; -1: no limit
   std::optional<TimePoint> send_limit_reset_at;  // when the full burst is available again
@@ -46,6 +46,7 @@ struct Result {
   std::string purpose;                   // verify/peek of tokens and links; OTP verify
   std::string identifier;                // normalised identifier the credential was issued to
   Secret payload;                        // bytes given at issue, returned on success
+  bool reused = false;                   // OTP issue (resend_same): the live code was re-sent
   int active_tokens = -1;                // inspect: live tokens and links of the identifier
   std::optional<Counters> counters;      // inspect only
 

@@ -34,24 +34,23 @@ struct GcraLimit {
 struct IssueGate {
   std::chrono::milliseconds cooldown{0};
   GcraLimit send;
-  bool lock_blocks_issue = true;
+  bool lock_blocks_issue = true;  // refused (locked) while the failure budget allows no guess
+  GcraLimit failures;             // the identifier's failure budget
 };
 
-// Failed-verification lockout of a (purpose, identifier), across re-issued codes.
-struct LockoutRule {
-  int failures = 0;  // 0: off
-  std::chrono::milliseconds window{0}, duration{0}, max{0}, decay{0};
+// The failure budget of a (purpose, identifier) and, when the caller named a client key, of
+// (purpose, identifier, client key): wrong guesses are counted in both, across re-issued codes.
+struct FailureBudget {
+  GcraLimit identifier;  // off: no budget
+  GcraLimit pair;        // off, or no client key: none
+  std::string client;    // tag of the client key (empty: none)
 };
 
 // A group's abuse-control state; times in ms since the epoch (store time), 0: never set.
 struct RateState {
   long long cooldown_until = 0;
   long long send_tat = 0;        // GCRA theoretical arrival time of the send limit
-  int failures = 0;
-  long long failures_until = 0;  // end of the failure-counting window
-  long long locked_until = 0;
-  int lockout_level = 0;
-  long long level_until = 0;     // the lockout level resets after this
+  long long failure_tat = 0;     // GCRA theoretical arrival time of the failure budget
 };
 
 // A keyed hash of a secret under one key of the key set; a verify request carries one per
@@ -67,9 +66,11 @@ struct OtpIssueRequest {
   std::string secret_hash;
   std::string sealed_code;    // the code, encrypted (resend_same only; else empty)
   std::string sealed_payload; // may be empty
+  std::string payload_hash;   // resend_same: keyed hash of the payload (a live code is re-sent
+                              // only to a request with the same payload)
   std::chrono::milliseconds ttl{0};
   int max_attempts = 0;
-  bool resend_same = false;   // keep a live code that has sealed_code instead of replacing it
+  bool resend_same = false;   // keep a live code that has sealed_code (and the same payload_hash)
   bool one_time = true;       // a verified code is consumed
   bool revoke_group = false;  // a verified code revokes every credential of its group
   IssueGate gate;
@@ -86,8 +87,8 @@ struct OtpIssueReply {
 
 struct OtpVerifyRequest {
   std::string group;
-  std::vector<SecretHash> candidates;
-  LockoutRule lockout;
+  std::vector<SecretHash> candidates;  // one per key that may have made the record
+  FailureBudget budget;
 };
 
 struct TokenIssueRequest {
@@ -115,14 +116,14 @@ struct TokenVerifyRequest {
   std::string group;
   std::string token_id;
   TokenKind kind = TokenKind::token;
-  std::string purpose_tag;     // empty: any purpose
+  std::string purpose_tag;     // empty: any purpose (the engine asks for it explicitly)
   bool consume = true;         // false: peek (never changes anything)
 };
 
 // What a verify (OTP or token) found. Sealed fields are returned only on success.
 struct VerifyReply {
   Outcome outcome = Outcome::not_found;
-  std::chrono::milliseconds retry_after{0};  // locked: until the lockout ends
+  std::chrono::milliseconds retry_after{0};  // locked: until the next guess is allowed
   bool counted_failure = false;              // a wrong guess was counted
   int attempts_remaining = -1;
   TimePoint expires_at;
@@ -168,8 +169,9 @@ class Store {
   // Deletes the OTP and every token and link of the group; completes with how many.
   virtual void revoke_all(const std::string& group, Callback<int> done) = 0;
   virtual void inspect(const std::string& group, Callback<InspectReply> done) = 0;
-  // Ends a lockout and forgets the failure count and lockout level; true if it was locked.
-  virtual void unlock(const std::string& group, Callback<bool> done) = 0;
+  // Refills the failure budgets (identifier and every client key of it); true if it was locked.
+  // `budget` is the identifier's failure budget (to tell whether it was spent).
+  virtual void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) = 0;
   virtual void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) = 0;
 
   // Whether records in this store are visible to other processes (then keys must be shared).

@@ -29,10 +29,19 @@ bool equal_ct(std::string_view a, std::string_view b) noexcept;  // constant tim
 std::string base64url_encode(std::string_view bytes);             // no padding
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// The subkey that names records (key-group tags, client tags, purpose tags), derived from
+// the index key; it does not rotate with the keys that hash and seal. Wiped on destruction.
+struct IndexKey {
+  std::array<std::uint8_t, 32> index{};
+  IndexKey() = default;
+  IndexKey(const IndexKey&) = default;
+  IndexKey& operator=(const IndexKey&) = default;
+  ~IndexKey();
+};
+
 // Subkeys of one configured key, derived with crypto_kdf; wiped on destruction.
 struct DerivedKey {
   std::uint8_t id = 0;
-  std::array<std::uint8_t, 32> index{};  // key-group tags, purpose tags
   std::array<std::uint8_t, 32> hash{};   // secret hashes
   std::array<std::uint8_t, 32> seal{};   // XChaCha20-Poly1305
   DerivedKey() = default;
@@ -44,18 +53,21 @@ struct DerivedKey {
 inline constexpr std::size_t kTagBytes = 16;   // key-group and purpose tags
 inline constexpr std::size_t kHashBytes = 16;  // secret hashes (keyed: 128 bits is ample)
 
-// The key set in derived form: the current key first, then the previous ones.
+// The key set in derived form: the current key first, then the previous ones, and the index.
 class KeyRing {
  public:
+  // A set with previous keys must name its index key (config error otherwise).
   static Expected<KeyRing> from(const KeySet& keys);
   static KeyRing ephemeral();
 
   const DerivedKey& current() const noexcept { return keys_.front(); }
   const DerivedKey* find(std::uint8_t id) const noexcept;
   const std::vector<DerivedKey>& all() const noexcept { return keys_; }
+  const IndexKey& index() const noexcept { return index_; }
 
  private:
   std::vector<DerivedKey> keys_;
+  IndexKey index_;
 };
 
 // Keyed hash of length-delimited fields: no choice of bytes makes two field lists collide.
@@ -63,9 +75,13 @@ std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::size_t out_
                        std::initializer_list<std::string_view> fields);
 
 // The key-group tag of (purpose, identifier): base64url of a keyed hash (22 characters).
-std::string group_tag(const DerivedKey& key, std::string_view purpose, std::string_view identifier);
+std::string group_tag(const IndexKey& key, std::string_view purpose, std::string_view identifier);
 // A tag binding a credential kind and purpose (raw bytes).
-std::string purpose_tag(const DerivedKey& key, std::uint8_t kind, std::string_view purpose);
+std::string purpose_tag(const IndexKey& key, std::uint8_t kind, std::string_view purpose);
+// The tag of a client key (an IP address, a device id): base64url of a keyed hash.
+std::string client_tag(const IndexKey& key, std::string_view client_key);
+// A keyed hash of a payload (raw bytes): equal payloads, equal hashes, under any signing key.
+std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload);
 // The stored form of a code or token secret, bound to its group (raw bytes).
 std::string secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret);
 

@@ -11,10 +11,15 @@ namespace {
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "verikit1";
 enum Subkey : std::uint64_t { kIndex = 1, kHash = 2, kSeal = 3 };
 
+IndexKey derive_index(const std::array<std::uint8_t, kKeyBytes>& bytes) {
+  IndexKey k;
+  crypto_kdf_derive_from_key(k.index.data(), k.index.size(), kIndex, kKdfContext, bytes.data());
+  return k;
+}
+
 DerivedKey derive(const Key& key) {
   DerivedKey d;
   d.id = key.id;
-  crypto_kdf_derive_from_key(d.index.data(), d.index.size(), kIndex, kKdfContext, key.bytes.data());
   crypto_kdf_derive_from_key(d.hash.data(), d.hash.size(), kHash, kKdfContext, key.bytes.data());
   crypto_kdf_derive_from_key(d.seal.data(), d.seal.size(), kSeal, kKdfContext, key.bytes.data());
   return d;
@@ -28,8 +33,9 @@ void put_u32(crypto_generichash_state& st, std::size_t n) {
 
 }  // namespace
 
+IndexKey::~IndexKey() { sodium_memzero(index.data(), index.size()); }
+
 DerivedKey::~DerivedKey() {
-  sodium_memzero(index.data(), index.size());
   sodium_memzero(hash.data(), hash.size());
   sodium_memzero(seal.data(), seal.size());
 }
@@ -44,6 +50,16 @@ Expected<KeyRing> KeyRing::from(const KeySet& keys) {
       return make_error(Errc::config, "key id " + std::to_string(k.id) + " is used twice in the key set");
     ring.keys_.push_back(derive(k));
   }
+  if (keys.index) {
+    ring.index_ = derive_index(*keys.index);
+  } else if (keys.previous.empty()) {
+    ring.index_ = derive_index(keys.current.bytes);  // the same tags as before any rotation
+  } else {
+    return make_error(Errc::config,
+                      "a key set with previous keys needs an index key (the key that names records: usually "
+                      "the first key you used), so that rotating keys does not reset abuse state or split an "
+                      "identifier's credentials");
+  }
   return ring;
 }
 
@@ -53,6 +69,7 @@ KeyRing KeyRing::ephemeral() {
   randombytes_buf(key.bytes.data(), key.bytes.size());
   KeyRing ring;
   ring.keys_.push_back(derive(key));
+  ring.index_ = derive_index(key.bytes);
   sodium_memzero(key.bytes.data(), key.bytes.size());
   return ring;
 }
@@ -90,13 +107,21 @@ std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::size_t out_
   return out;
 }
 
-std::string group_tag(const DerivedKey& key, std::string_view purpose, std::string_view identifier) {
+std::string group_tag(const IndexKey& key, std::string_view purpose, std::string_view identifier) {
   return base64url_encode(keyed_hash(key.index, kTagBytes, {"group", purpose, identifier}));
 }
 
-std::string purpose_tag(const DerivedKey& key, std::uint8_t kind, std::string_view purpose) {
+std::string purpose_tag(const IndexKey& key, std::uint8_t kind, std::string_view purpose) {
   const char k = static_cast<char>(kind);
   return keyed_hash(key.index, kTagBytes, {"purpose", std::string_view(&k, 1), purpose});
+}
+
+std::string client_tag(const IndexKey& key, std::string_view client_key) {
+  return base64url_encode(keyed_hash(key.index, kTagBytes, {"client", client_key}));
+}
+
+std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload) {
+  return keyed_hash(key.index, kHashBytes, {"payload", group, payload});
 }
 
 std::string secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret) {

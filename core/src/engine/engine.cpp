@@ -18,8 +18,7 @@ Expected<Subject> make_subject(const EngineImpl& impl, std::string_view purpose,
   auto id = normalize_identifier(identifier, *subject.policy);
   if (!id) return std::move(id).error();
   subject.identifier = std::move(id).value();
-  for (const DerivedKey& key : impl.ring.all())
-    subject.groups.push_back(group_tag(key, subject.purpose, subject.identifier));
+  subject.group = group_tag(impl.ring.index(), subject.purpose, subject.identifier);
   return subject;
 }
 

@@ -24,37 +24,16 @@ class EngineImpl {
   const std::shared_ptr<Store> store;
 };
 
-// Checked, normalised (purpose, identifier) with its key-group tag under every key of the ring
-// (the current key first): a record made before a key rotation is found under an older tag.
+// Checked, normalised (purpose, identifier) with its key-group tag. The tag comes from the
+// index key, which does not rotate: every credential and all abuse state of an identifier live
+// in this one group, whichever key made them.
 struct Subject {
   std::string purpose;
   std::string identifier;
   const Policy* policy = nullptr;
-  std::vector<std::string> groups;  // parallel to ring.all()
+  std::string group;
 };
 Expected<Subject> make_subject(const EngineImpl& impl, std::string_view purpose, std::string_view identifier);
-
-// Runs `call` on each group in turn, folding replies into an accumulator until `step` says stop;
-// the first error ends the fold.
-template <class Acc, class Reply>
-void fold_groups(std::shared_ptr<const std::vector<std::string>> groups, std::size_t i, Acc acc,
-                 std::function<void(const std::string&, Callback<Reply>)> call,
-                 std::function<bool(Acc&, Reply&&)> step, Callback<Acc> done) {
-  if (i == groups->size()) return done(std::move(acc));
-  const std::string& group = (*groups)[i];
-  if (i + 1 == groups->size()) {  // the last (most often the only) group: nothing to carry on
-    return call(group, [acc = std::move(acc), step = std::move(step), done = std::move(done)](Expected<Reply> r) mutable {
-      if (!r) return done(std::move(r).error());
-      step(acc, std::move(r).value());
-      done(std::move(acc));
-    });
-  }
-  call(group, [groups, i, acc = std::move(acc), call, step, done](Expected<Reply> r) mutable {
-    if (!r) return done(std::move(r).error());
-    if (step(acc, std::move(r).value()) || i + 1 == groups->size()) return done(std::move(acc));
-    fold_groups<Acc, Reply>(groups, i + 1, std::move(acc), std::move(call), std::move(step), std::move(done));
-  });
-}
 
 // Waits for an asynchronous operation's completion (inline for the embedded store).
 template <class T, class Start>
@@ -78,7 +57,8 @@ Expected<T> wait_for(Start&& start) {
 // Policies in store terms.
 GcraLimit gcra_of(const RateLimit& limit);
 IssueGate gate_of(const Policy& policy);
-LockoutRule lockout_of(const Policy& policy);
+// The failure budgets of a verification; `client` is the client key's tag (empty: none).
+FailureBudget budget_of(const Policy& policy, std::string client);
 
 // Takes one event from a client key's bucket (no client key or limit off: allowed), then runs
 // `next`; a refused take completes `done` with rate_limited.

@@ -1,6 +1,7 @@
 // verikit::detail — caller input checks and identifier normalisation.
 #include "engine/inputs.hpp"
 
+#include "crypto/crypto.hpp"
 #include "verikit/engine.hpp"
 
 namespace verikit::detail {
@@ -16,7 +17,18 @@ Status check_purpose(std::string_view purpose) {
   for (char c : purpose)
     if (c <= 0x20 || c >= 0x7f)
       return make_error(Errc::invalid_argument, "purpose must be printable ASCII without spaces");
+  if (purpose == kAnyPurpose)
+    return make_error(Errc::invalid_argument, "purpose \"*\" is reserved: it means any purpose when checking a token");
   return Unit{};
+}
+
+Expected<bool> check_purpose_filter(std::string_view purpose) {
+  if (purpose.empty())
+    return make_error(Errc::invalid_argument,
+                      "purpose is required when checking a token or link (\"*\" accepts any purpose)");
+  if (purpose == kAnyPurpose) return true;
+  if (auto s = check_purpose(purpose); !s) return std::move(s).error();
+  return false;
 }
 
 Status check_payload(std::string_view payload) {
@@ -54,7 +66,16 @@ Expected<std::string> normalize_code(std::string_view code, const Policy& policy
     if (policy.alphabet == Alphabet::unambiguous && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     out.push_back(c);
   }
-  if (out.empty()) return make_error(Errc::invalid_argument, "code has no characters besides spaces and dashes");
+  // A code that cannot be right is refused before any store is asked: it costs no attempt and
+  // says nothing about the live code (the same error whatever the store holds).
+  const std::string_view symbols = alphabet_symbols(policy.alphabet);
+  const bool well_formed = out.size() == static_cast<std::size_t>(policy.otp_length) &&
+                           out.find_first_not_of(symbols) == std::string::npos;
+  if (!well_formed)
+    return make_error(Errc::invalid_argument,
+                      "code must be " + std::to_string(policy.otp_length) +
+                          (policy.alphabet == Alphabet::digits ? " digits" : " characters of " + std::string(symbols)) +
+                          " (spaces and dashes are ignored)");
   return out;
 }
 

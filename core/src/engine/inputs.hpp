@@ -9,7 +9,10 @@
 
 namespace verikit::detail {
 
+// A purpose to issue under: 1-64 printable ASCII bytes without spaces, not "*".
 Status check_purpose(std::string_view purpose);
+// The purpose a token or link is checked against: required; "*" (true) accepts any purpose.
+Expected<bool> check_purpose_filter(std::string_view purpose);
 Status check_payload(std::string_view payload);
 // Applies the policy's normalisation, then checks the result is 1..kMaxIdentifierBytes.
 Expected<std::string> normalize_identifier(std::string_view identifier, const Policy& policy);

@@ -7,7 +7,8 @@ namespace verikit {
 Policy without_abuse_controls(Policy p) {
   p.resend_cooldown = std::chrono::seconds(0);
   p.send_limit = RateLimit{};
-  p.lockout_failures = 0;
+  p.failure_limit = RateLimit{};
+  p.client_pair_failure_limit = RateLimit{};
   p.client_issue_limit = RateLimit{};
   p.client_failure_limit = RateLimit{};
   p.max_active_tokens = 0;
@@ -23,11 +24,12 @@ GcraLimit gcra_of(const RateLimit& limit) {
 }
 
 IssueGate gate_of(const Policy& p) {
-  return IssueGate{std::chrono::milliseconds(p.resend_cooldown), gcra_of(p.send_limit), p.lockout_blocks_issue};
+  return IssueGate{std::chrono::milliseconds(p.resend_cooldown), gcra_of(p.send_limit), p.lockout_blocks_issue,
+                   gcra_of(p.failure_limit)};
 }
 
-LockoutRule lockout_of(const Policy& p) {
-  return LockoutRule{p.lockout_failures, p.lockout_window, p.lockout_duration, p.lockout_max, p.lockout_decay};
+FailureBudget budget_of(const Policy& p, std::string client) {
+  return FailureBudget{gcra_of(p.failure_limit), gcra_of(p.client_pair_failure_limit), std::move(client)};
 }
 
 Status check_client_key(std::string_view client_key) {
@@ -37,7 +39,7 @@ Status check_client_key(std::string_view client_key) {
 }
 
 std::string client_tag(const EngineImpl& impl, std::string_view client_key) {
-  return base64url_encode(keyed_hash(impl.ring.current().index, kTagBytes, {"client", client_key}));
+  return detail::client_tag(impl.ring.index(), client_key);
 }
 
 void with_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,

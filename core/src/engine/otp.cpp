@@ -20,7 +20,7 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
   if (!ttl) return done(std::move(ttl).error());
 
   const detail::DerivedKey& key = impl_->ring.current();
-  const std::string& group = subject->groups.front();
+  const std::string& group = subject->group;
   Secret code = detail::random_code(policy.otp_length, policy.alphabet);
 
   OtpIssueRequest req;
@@ -29,6 +29,8 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
   req.secret_hash = detail::secret_hash(key, group, code.view());
   if (policy.reissue == Reissue::resend_same) req.sealed_code = detail::seal(key, code.view(), code_context(group));
   if (!options.payload.empty()) req.sealed_payload = detail::seal(key, options.payload, payload_context(group));
+  if (policy.reissue == Reissue::resend_same)
+    req.payload_hash = detail::payload_hash(impl_->ring.index(), group, options.payload);
   req.ttl = *ttl;
   req.max_attempts = policy.max_attempts;
   req.resend_same = policy.reissue == Reissue::resend_same;
@@ -50,7 +52,8 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
         return done(std::move(res));
       }
       if (r->reused) {
-        auto opened = detail::open(impl->ring, r->sealed_code, code_context(s->groups.front()));
+        res.reused = true;
+        auto opened = detail::open(impl->ring, r->sealed_code, code_context(s->group));
         if (!opened) return done(std::move(opened).error());
         res.secret = std::move(opened).value();
       } else {
@@ -74,51 +77,36 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   Secret submitted(std::move(typed).value());
   const Policy& policy = *subject->policy;
 
-  // Shared, not copied, by the closures below; `groups` points into it.
-  auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
-  std::shared_ptr<const std::vector<std::string>> groups(s, &s->groups);
-  const LockoutRule lockout = detail::lockout_of(policy);
-  auto call = [impl = impl_, groups, submitted, lockout](const std::string& group, Callback<VerifyReply> cb) {
-    OtpVerifyRequest req;
-    req.group = group;
-    req.lockout = lockout;
-    const auto& keys = impl->ring.all();
-    const std::size_t i = static_cast<std::size_t>(std::find(groups->begin(), groups->end(), group) - groups->begin());
-    req.candidates.push_back({keys[i].id, detail::secret_hash(keys[i], group, submitted.view())});
-    impl->store->otp_verify(req, std::move(cb));
-  };
-  // Stop at the first group that holds a code (under a rotated-out key, a later one may).
-  auto step = [](VerifyReply& acc, VerifyReply&& r) {
-    acc = std::move(r);
-    return acc.outcome != Outcome::not_found;
-  };
-  // A client key's failure budget is taken before the guess (so concurrent guesses cannot
-  // overrun it) and given back when the guess was not a failure.
+  // The record names the key that made it; the store compares the hash under that key.
+  OtpVerifyRequest req;
+  req.group = subject->group;
+  for (const detail::DerivedKey& key : impl_->ring.all())
+    req.candidates.push_back({key.id, detail::secret_hash(key, req.group, submitted.view())});
   const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
-  auto verify = [impl = impl_, groups, call, step, s, client,
+  req.budget = detail::budget_of(policy, client);
+  auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
+  // A client key's failure budget is taken before the guess (so concurrent guesses cannot
+  // overrun it) and given back only when the store answered that the guess was not a failure
+  // (after a fault it may have been counted: a timeout may have taken effect).
+  auto verify = [impl = impl_, req = std::move(req), s, client,
                  limit = policy.client_failure_limit](Callback<Result> done) {
-    detail::fold_groups<VerifyReply, VerifyReply>(
-        groups, 0, VerifyReply{}, call, step, [impl, s, client, limit, done = std::move(done)](Expected<VerifyReply> r) {
-          if (!client.empty() && limit.enabled() && !(r && r->counted_failure))
-            detail::refund_client_limit(impl, client, 'f', limit);
-          if (!r) return done(std::move(r).error());
-          Result res;
-          res.outcome = r->outcome;
-          res.attempts_remaining = r->attempts_remaining;
-          res.retry_after = r->retry_after;
-          if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
-          res.purpose = s->purpose;
-          res.identifier = s->identifier;
-          if (r->outcome == Outcome::verified && !r->sealed_payload.empty()) {
-            // The payload was sealed under the group tag of the key that made the record.
-            Expected<Secret> opened = make_error(Errc::crypto, "no key opens the payload");
-            for (const std::string& g : s->groups)
-              if ((opened = detail::open(impl->ring, r->sealed_payload, payload_context(g)))) break;
-            if (!opened) return done(std::move(opened).error());
-            res.payload = std::move(opened).value();
-          }
-          done(std::move(res));
-        });
+    impl->store->otp_verify(req, [impl, s, client, limit, done = std::move(done)](Expected<VerifyReply> r) {
+      if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
+      if (!r) return done(std::move(r).error());
+      Result res;
+      res.outcome = r->outcome;
+      res.attempts_remaining = r->attempts_remaining;
+      res.retry_after = r->retry_after;
+      if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
+      res.purpose = s->purpose;
+      res.identifier = s->identifier;
+      if (r->outcome == Outcome::verified && !r->sealed_payload.empty()) {
+        auto opened = detail::open(impl->ring, r->sealed_payload, payload_context(s->group));
+        if (!opened) return done(std::move(opened).error());
+        res.payload = std::move(opened).value();
+      }
+      done(std::move(res));
+    });
   };
   detail::with_client_limit(impl_, options.client_key, 'f', policy.client_failure_limit, std::move(done),
                             std::move(verify));

@@ -28,20 +28,15 @@ Status validate(const Policy& p) {
       return bad("policy link_param may hold only letters, digits, '_', '-' and '.'");
   const auto day = std::chrono::seconds(86400);
   if (p.resend_cooldown.count() < 0 || p.resend_cooldown > day) return bad("policy resend_cooldown must be 0 to 1 day");
-  for (auto [limit, name] : {std::pair{&p.send_limit, "send_limit"}, std::pair{&p.client_issue_limit, "client_issue_limit"},
+  for (auto [limit, name] : {std::pair{&p.send_limit, "send_limit"}, std::pair{&p.failure_limit, "failure_limit"},
+                             std::pair{&p.client_pair_failure_limit, "client_pair_failure_limit"},
+                             std::pair{&p.client_issue_limit, "client_issue_limit"},
                              std::pair{&p.client_failure_limit, "client_failure_limit"}}) {
     if (limit->count < 0 || limit->count > 1000000) return bad(std::string("policy ") + name + " count must be 0 to 1000000");
     if (limit->count > 0 && (limit->period.count() < 1 || limit->period > kMaxTtl))
       return bad(std::string("policy ") + name + " period must be 1 second to 30 days");
     if (limit->count > 0 && (limit->burst < 1 || limit->burst > 1000000))
       return bad(std::string("policy ") + name + " burst must be 1 to 1000000");
-  }
-  if (p.lockout_failures < 0 || p.lockout_failures > 1000) return bad("policy lockout_failures must be 0 to 1000");
-  if (p.lockout_failures > 0) {
-    for (auto [d, name] : {std::pair{p.lockout_window, "lockout_window"}, std::pair{p.lockout_duration, "lockout_duration"},
-                           std::pair{p.lockout_max, "lockout_max"}, std::pair{p.lockout_decay, "lockout_decay"}})
-      if (d.count() < 1 || d > kMaxTtl) return bad(std::string("policy ") + name + " must be 1 second to 30 days");
-    if (p.lockout_max < p.lockout_duration) return bad("policy lockout_max must be at least lockout_duration");
   }
   if (p.max_active_tokens < 0 || p.max_active_tokens > 1000) return bad("policy max_active_tokens must be 0 to 1000");
   if (p.active_cap != CapMode::revoke_oldest && p.active_cap != CapMode::refuse)

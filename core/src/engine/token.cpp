@@ -28,7 +28,7 @@ Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::S
   auto ttl = detail::effective_ttl(options.ttl, policy);
   if (!ttl) return std::move(ttl).error();
   const detail::DerivedKey& key = impl.ring.current();
-  const std::string& group = subject.groups.front();
+  const std::string& group = subject.group;
   Secret secret(detail::random_bytes(static_cast<std::size_t>(policy.token_bytes)));
 
   NewToken t;
@@ -36,7 +36,7 @@ Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::S
   t.req.group = group;
   t.req.token_id = detail::secret_hash(key, group, secret.view());
   t.req.kind = kind;
-  t.req.purpose_tag = detail::purpose_tag(key, static_cast<std::uint8_t>(kind), subject.purpose);
+  t.req.purpose_tag = detail::purpose_tag(impl.ring.index(), static_cast<std::uint8_t>(kind), subject.purpose);
   t.req.sealed_identity = detail::seal(key, detail::encode_identity(subject.purpose, subject.identifier),
                                        identity_context(group, t.req.token_id));
   if (!options.payload.empty())
@@ -94,8 +94,8 @@ Expected<std::optional<TokenRef>> locate(const detail::EngineImpl& impl, std::st
 
 void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_view token, std::string_view purpose,
                  TokenKind kind, bool consume, Callback<Result> done) {
-  if (!purpose.empty())
-    if (auto s = detail::check_purpose(purpose); !s) return done(std::move(s).error());
+  auto any = detail::check_purpose_filter(purpose);
+  if (!any) return done(std::move(any).error());
   auto ref = locate(*impl, token);
   if (!ref) return done(std::move(ref).error());
   if (!ref->has_value()) return done(Result{});  // not_found
@@ -104,7 +104,7 @@ void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_vi
   req.group = t.group;
   req.token_id = t.token_id;
   req.kind = kind;
-  if (!purpose.empty()) req.purpose_tag = detail::purpose_tag(*t.key, static_cast<std::uint8_t>(kind), purpose);
+  if (!*any) req.purpose_tag = detail::purpose_tag(impl->ring.index(), static_cast<std::uint8_t>(kind), purpose);
   req.consume = consume;
   impl->store->token_verify(req, [impl, t, done = std::move(done)](Expected<VerifyReply> r) {
     if (!r) return done(std::move(r).error());

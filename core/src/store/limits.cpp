@@ -26,8 +26,15 @@ int gcra_available(long long tat, long long now, const GcraLimit& limit) {
   return static_cast<int>(std::clamp((t * limit.burst - used) / t, 0LL, static_cast<long long>(limit.burst)));
 }
 
+long long gcra_wait(long long tat, long long now, const GcraLimit& limit) {
+  if (!limit.enabled()) return 0;
+  return std::max(0LL, tat - now - limit.interval.count() * (limit.burst - 1));
+}
+
 GateCheck check_gate(const RateState& s, long long now, const IssueGate& gate) {
-  if (gate.lock_blocks_issue && s.locked_until > now) return GateCheck{Outcome::locked, s.locked_until - now, 0};
+  if (gate.lock_blocks_issue)
+    if (const long long wait = gcra_wait(s.failure_tat, now, gate.failures); wait > 0)
+      return GateCheck{Outcome::locked, wait, 0};
   if (s.cooldown_until > now) return GateCheck{Outcome::cooldown, s.cooldown_until - now, 0};
   const Gcra g = gcra_take(s.send_tat, now, gate.send);
   if (!g.allowed) return GateCheck{Outcome::rate_limited, g.retry_ms, 0};
@@ -39,28 +46,19 @@ void commit_gate(RateState& s, long long now, const IssueGate& gate, const GateC
   if (gate.cooldown.count() > 0) s.cooldown_until = now + gate.cooldown.count();
 }
 
-bool count_failure(RateState& s, long long now, const LockoutRule& rule) {
-  if (rule.failures <= 0) return false;
-  if (s.failures_until > now) {
-    ++s.failures;
-  } else {
-    s.failures = 1;
-    s.failures_until = now + rule.window.count();
-  }
-  if (s.failures < rule.failures) return false;
-  s.lockout_level = s.level_until > now ? s.lockout_level + 1 : 1;
-  long long duration = rule.duration.count();
-  for (int i = 1; i < s.lockout_level && duration < rule.max.count(); ++i) duration *= 2;
-  duration = std::min<long long>(duration, rule.max.count());
-  s.locked_until = now + duration;
-  s.level_until = s.locked_until + rule.decay.count();
-  s.failures = 0;
-  s.failures_until = 0;
-  return true;
+BudgetCheck check_budget(const RateState& s, long long pair_tat, long long now, const FailureBudget& b) {
+  const long long pair = b.client.empty() ? 0 : gcra_wait(pair_tat, now, b.pair);
+  const long long wait = std::max(pair, gcra_wait(s.failure_tat, now, b.identifier));
+  return BudgetCheck{wait == 0, wait};
+}
+
+void count_failure(RateState& s, long long& pair_tat, long long now, const FailureBudget& b) {
+  if (b.identifier.enabled()) s.failure_tat = std::max(s.failure_tat, now) + b.identifier.interval.count();
+  if (!b.client.empty() && b.pair.enabled()) pair_tat = std::max(pair_tat, now) + b.pair.interval.count();
 }
 
 long long keep_until(const RateState& s) {
-  return std::max({s.cooldown_until, s.send_tat, s.failures_until, s.locked_until, s.level_until});
+  return std::max({s.cooldown_until, s.send_tat, s.failure_tat});
 }
 
 }  // namespace verikit::detail

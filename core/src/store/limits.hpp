@@ -1,5 +1,5 @@
 // verikit::detail — the abuse-control rules as pure functions on a group's RateState: GCRA,
-// cooldown, escalating lockout. The embedded store runs them; the Redis scripts mirror them
+// cooldown, the failure budget. The embedded store runs them; the Redis scripts mirror them
 // line for line (the conformance suite holds both to the same behaviour). Times are ms.
 #pragma once
 
@@ -26,12 +26,22 @@ struct GateCheck {
   long long send_tat = 0;             // to commit when issued
 };
 
-// Whether an issue may proceed: lockout (if it blocks issue), cooldown, send limit.
+// Whether an issue may proceed: a spent failure budget (if it blocks issue), cooldown, send limit.
 GateCheck check_gate(const RateState& s, long long now, const IssueGate& gate);
 void commit_gate(RateState& s, long long now, const IssueGate& gate, const GateCheck& check);
 
-// Counts a wrong guess; returns true when it starts a lockout.
-bool count_failure(RateState& s, long long now, const LockoutRule& rule);
+// How long until a GCRA limit allows one more event (0: now; a disabled limit: 0).
+long long gcra_wait(long long tat, long long now, const GcraLimit& limit);
+
+// Whether a guess may be compared: both budgets (the client key's first) must allow one more
+// failure. `pair_tat` is the (identifier, client key) budget's state (0 when none).
+struct BudgetCheck {
+  bool allowed = true;
+  long long retry_ms = 0;  // when not: until both allow one
+};
+BudgetCheck check_budget(const RateState& s, long long pair_tat, long long now, const FailureBudget& b);
+// Counts a wrong guess in both budgets.
+void count_failure(RateState& s, long long& pair_tat, long long now, const FailureBudget& b);
 // The latest time any field still matters (the state can be dropped after it).
 long long keep_until(const RateState& s);
 

@@ -18,6 +18,7 @@ struct OtpRecord {
   std::string hash;
   std::string sealed_code;
   std::string sealed_payload;
+  std::string payload_hash;
   int attempts_left = 0;
   TimePoint expires_at;
   bool one_time = true;
@@ -38,7 +39,8 @@ struct Group {
   std::optional<OtpRecord> otp;
   std::unordered_map<std::string, TokenRecord> tokens;
   RateState rate;
-  bool empty() const { return !otp && tokens.empty() && detail::keep_until(rate) == 0; }
+  std::unordered_map<std::string, long long> pairs;  // failure budget per client key tag: GCRA tat
+  bool empty() const { return !otp && tokens.empty() && pairs.empty() && detail::keep_until(rate) == 0; }
 };
 
 struct ClientBuckets {
@@ -70,14 +72,15 @@ class MemoryStore final : public Store {
       if (gate.outcome != Outcome::issued) return refuse(shard, lock, req.group, gate, std::move(reply), done);
       detail::commit_gate(g.rate, ms(now), req.gate, gate);
       int attempts_left = req.max_attempts;
-      if (g.otp && req.resend_same && !g.otp->sealed_code.empty()) {
+      if (g.otp && req.resend_same && !g.otp->sealed_code.empty() &&
+          detail::equal_ct(g.otp->payload_hash, req.payload_hash)) {
         reply.reused = true;
         reply.sealed_code = g.otp->sealed_code;
         reply.expires_at = g.otp->expires_at;
         reply.attempts_remaining = g.otp->attempts_left;
       } else {
         if (g.otp) attempts_left = std::min(attempts_left, g.otp->attempts_left);  // failures carry over
-        g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload,
+        g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload, req.payload_hash,
                           attempts_left, now + req.ttl, req.one_time, req.revoke_group};
         reply.expires_at = g.otp->expires_at;
         reply.attempts_remaining = attempts_left;
@@ -96,42 +99,41 @@ class MemoryStore final : public Store {
       if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
       Group& g = it->second;
       drop_expired(g, now);
-      if (g.rate.locked_until > ms(now)) {  // locked: the secret is not even compared
-        reply.outcome = Outcome::locked;
-        reply.retry_after = std::chrono::milliseconds(g.rate.locked_until - ms(now));
-        return unlock_and(lock, done, std::move(reply));
-      }
-      if (!g.otp) {
-        if (g.empty()) shard.groups.erase(it);
-        return unlock_and(lock, done, std::move(reply));
-      }
-      OtpRecord& rec = *g.otp;
-      bool match = false;
-      for (const SecretHash& c : req.candidates)
-        if (c.key_id == rec.key_id) match = detail::equal_ct(c.hash, rec.hash);
-      reply.expires_at = rec.expires_at;
-      if (match) {
-        reply.outcome = Outcome::verified;
-        reply.attempts_remaining = rec.attempts_left;
-        reply.sealed_payload = rec.sealed_payload;
-        g.rate.failures = 0;  // a success resets the failure count (not the lockout level)
-        g.rate.failures_until = 0;
-        if (rec.revoke_group) {
-          g.otp.reset();
-          g.tokens.clear();
-        } else if (rec.one_time) {
-          g.otp.reset();
-        }
-      } else {
-        reply.counted_failure = true;
-        reply.attempts_remaining = --rec.attempts_left;
-        reply.outcome = rec.attempts_left > 0 ? Outcome::invalid : Outcome::attempts_exhausted;
-        if (rec.attempts_left <= 0) g.otp.reset();
-        if (detail::count_failure(g.rate, ms(now), req.lockout)) {
-          reply.outcome = Outcome::locked;
-          reply.retry_after = std::chrono::milliseconds(g.rate.locked_until - ms(now));
+      long long* pair = req.budget.client.empty() ? nullptr : &g.pairs[req.budget.client];
+      long long no_pair = 0;
+      long long& pair_tat = pair ? *pair : no_pair;
+      if (const auto b = detail::check_budget(g.rate, pair_tat, ms(now), req.budget); !b.allowed) {
+        reply.outcome = Outcome::locked;  // the budget is spent: the secret is not even compared
+        reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+      } else if (g.otp) {
+        OtpRecord& rec = *g.otp;
+        bool match = false;
+        for (const SecretHash& c : req.candidates)
+          if (c.key_id == rec.key_id) match = detail::equal_ct(c.hash, rec.hash);
+        reply.expires_at = rec.expires_at;
+        if (match) {
+          reply.outcome = Outcome::verified;
+          reply.attempts_remaining = rec.attempts_left;
+          reply.sealed_payload = rec.sealed_payload;
+          if (rec.revoke_group) {
+            g.otp.reset();
+            g.tokens.clear();
+          } else if (rec.one_time) {
+            g.otp.reset();
+          }
+        } else {
+          reply.counted_failure = true;
+          reply.attempts_remaining = --rec.attempts_left;
+          reply.outcome = rec.attempts_left > 0 ? Outcome::invalid : Outcome::attempts_exhausted;
+          if (rec.attempts_left <= 0) g.otp.reset();
+          detail::count_failure(g.rate, pair_tat, ms(now), req.budget);
+          if (const auto b = detail::check_budget(g.rate, pair_tat, ms(now), req.budget); !b.allowed) {
+            reply.outcome = Outcome::locked;  // this guess spent the budget
+            reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+          }
         }
       }
+      if (pair && *pair <= ms(now)) g.pairs.erase(req.budget.client);
       if (g.empty()) shard.groups.erase(it);
     }
     done(std::move(reply));
@@ -258,15 +260,16 @@ class MemoryStore final : public Store {
     done(std::move(reply));
   }
 
-  void unlock(const std::string& group, Callback<bool> done) override {
+  void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) override {
     bool was_locked = false;
     {
       auto [shard, lock] = lock_shard(group);
       auto it = shard.groups.find(group);
       if (it != shard.groups.end()) {
         RateState& r = it->second.rate;
-        was_locked = r.locked_until > ms(clock_->now());
-        r.locked_until = r.failures = r.failures_until = r.lockout_level = r.level_until = 0;
+        was_locked = detail::gcra_wait(r.failure_tat, ms(clock_->now()), budget) > 0;
+        r.failure_tat = 0;
+        it->second.pairs.clear();
         if (it->second.empty()) shard.groups.erase(it);
       }
     }
@@ -325,6 +328,7 @@ class MemoryStore final : public Store {
   static void drop_expired(Group& g, TimePoint now) {
     if (g.otp && g.otp->expires_at <= now) g.otp.reset();
     if (detail::keep_until(g.rate) <= ms(now)) g.rate = RateState{};
+    std::erase_if(g.pairs, [now](const auto& kv) { return kv.second <= ms(now); });
     std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
   }
 

@@ -90,7 +90,8 @@ class RedisStore final : public Store {
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     std::vector<std::string> args = {tagged_hash(req.key_id, req.secret_hash), req.sealed_code, req.sealed_payload,
                                      std::to_string(req.ttl.count()), std::to_string(req.max_attempts),
-                                     req.resend_same ? "1" : "0", flags(req.one_time, req.revoke_group)};
+                                     req.resend_same ? "1" : "0", flags(req.one_time, req.revoke_group),
+                                     req.payload_hash};
     append_gate(args, req.gate);
     eval(scripts::otp_issue, req.group, "or", std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
@@ -109,12 +110,11 @@ class RedisStore final : public Store {
   }
 
   void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
-    const LockoutRule& l = req.lockout;
-    std::vector<std::string> args = {std::to_string(l.failures), std::to_string(l.window.count()),
-                                     std::to_string(l.duration.count()), std::to_string(l.max.count()),
-                                     std::to_string(l.decay.count())};
+    const FailureBudget& b = req.budget;
+    std::vector<std::string> args = {std::to_string(b.identifier.interval.count()), std::to_string(b.identifier.burst),
+                                     std::to_string(b.pair.interval.count()), std::to_string(b.pair.burst), b.client};
     for (const SecretHash& c : req.candidates) args.push_back(tagged_hash(c.key_id, c.hash));
-    eval(scripts::otp_verify, req.group, "otr", std::move(args),
+    eval(scripts::otp_verify, req.group, "otrp", std::move(args),
          [done = std::move(done)](Expected<Reply> raw) {
            auto r = shaped(std::move(raw), "oiisii", "otp_verify");
            if (!r) return done(std::move(r).error());
@@ -197,7 +197,7 @@ class RedisStore final : public Store {
   void inspect(const std::string& group, Callback<InspectReply> done) override {
     eval(scripts::inspect, group, "otr", {},
          [done = std::move(done)](Expected<Reply> raw) {
-           auto r = shaped(std::move(raw), "iiiiiiiiiiii", "inspect");
+           auto r = shaped(std::move(raw), "iiiiiiii", "inspect");
            if (!r) return done(std::move(r).error());
            const auto& e = r->elements;
            InspectReply reply;
@@ -206,14 +206,14 @@ class RedisStore final : public Store {
            reply.otp_expires_at = at(e[2].integer);
            reply.active_tokens = static_cast<int>(e[3].integer);
            reply.now = at(e[4].integer);
-           reply.rate = RateState{e[5].integer, e[6].integer, static_cast<int>(e[7].integer), e[8].integer,
-                                  e[9].integer, static_cast<int>(e[10].integer), e[11].integer};
+           reply.rate = RateState{e[5].integer, e[6].integer, e[7].integer};
            done(std::move(reply));
          });
   }
 
-  void unlock(const std::string& group, Callback<bool> done) override {
-    eval(scripts::unlock, group, "r", {}, [done = std::move(done)](Expected<Reply> raw) {
+  void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) override {
+    eval(scripts::unlock, group, "rp", {std::to_string(budget.interval.count()), std::to_string(budget.burst)},
+         [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(r->integer == 1);
@@ -245,6 +245,8 @@ class RedisStore final : public Store {
     args.push_back(std::to_string(g.send.interval.count()));
     args.push_back(std::to_string(g.send.burst));
     args.push_back(g.lock_blocks_issue ? "1" : "0");
+    args.push_back(std::to_string(g.failures.interval.count()));
+    args.push_back(std::to_string(g.failures.burst));
   }
 
   static std::size_t index_of(const scripts::Script& s) {
