@@ -1,6 +1,7 @@
 // Conformance: the abuse controls, identical on every store. Windows are short (seconds) so
 // that the Redis harness, which waits for real, stays quick.
 #include <barrier>
+#include <set>
 #include <thread>
 
 #include "conformance/conformance.hpp"
@@ -16,11 +17,8 @@ Policy short_windows() {
   Policy p;
   p.resend_cooldown = seconds(0);
   p.send_limit = RateLimit{};
-  p.lockout_failures = 3;
-  p.lockout_window = seconds(60);
-  p.lockout_duration = seconds(1);
-  p.lockout_max = seconds(4);
-  p.lockout_decay = seconds(60);
+  p.failure_limit = RateLimit{1, seconds(1), 3};              // 3 at once, then one per second
+  p.client_pair_failure_limit = RateLimit{1, seconds(2), 2};  // 2 at once, then one per 2 s
   p.client_issue_limit = RateLimit{};
   p.client_failure_limit = RateLimit{};
   p.max_active_tokens = 0;
@@ -70,7 +68,7 @@ TEST_P(Abuse, SendRateLimitIsGcra) {
   EXPECT_EQ(e->issue_otp("login", "bob")->outcome, Outcome::rate_limited) << "no burst at the window edge";
 }
 
-TEST_P(Abuse, LockoutCountsFailuresAcrossReissuedCodes) {
+TEST_P(Abuse, FailureBudgetCountsAcrossReissuedCodes) {
   Policy p = short_windows();
   p.max_attempts = 2;
   auto e = strict(p);
@@ -79,66 +77,77 @@ TEST_P(Abuse, LockoutCountsFailuresAcrossReissuedCodes) {
   EXPECT_EQ(e->verify_otp("login", "cy", wrong_for(c1.secret.view()))->outcome, Outcome::attempts_exhausted);
   Result c2 = e->issue_otp("login", "cy").value();  // a fresh code buys no fresh guesses
   Result third = e->verify_otp("login", "cy", wrong_for(c2.secret.view())).value();
-  EXPECT_EQ(third.outcome, Outcome::locked);
+  EXPECT_EQ(third.outcome, Outcome::locked) << "this guess spent the budget";
+  EXPECT_EQ(third.attempts_remaining, 1) << "it was compared and counted";
   EXPECT_GT(third.retry_after, milliseconds(500));
   EXPECT_LE(third.retry_after, milliseconds(1000));
-  EXPECT_EQ(e->verify_otp("login", "cy", c2.secret.view())->outcome, Outcome::locked) << "not even compared";
-  EXPECT_EQ(e->issue_otp("login", "cy")->outcome, Outcome::locked) << "locked identifiers get no codes";
+  Result refused = e->verify_otp("login", "cy", c2.secret.view()).value();
+  EXPECT_EQ(refused.outcome, Outcome::locked) << "not even compared";
+  EXPECT_EQ(refused.attempts_remaining, -1);
+  EXPECT_EQ(e->issue_otp("login", "cy")->outcome, Outcome::locked) << "a spent budget gets no codes";
   Result seen = e->inspect("login", "cy").value();
   EXPECT_EQ(seen.outcome, Outcome::locked);
-  EXPECT_EQ(seen.counters->lockout_level, 1);
   EXPECT_TRUE(seen.counters->locked_until);
-  EXPECT_EQ(seen.counters->failures, 0);
+  EXPECT_EQ(seen.counters->failures, 3);
+  EXPECT_EQ(seen.counters->guesses_available, 0);
+  EXPECT_EQ(seen.attempts_remaining, 1);
   harness->advance(milliseconds(1100));
   EXPECT_EQ(e->verify_otp("login", "cy", c2.secret.view())->outcome, Outcome::verified);
 }
 
-TEST_P(Abuse, LockoutDoublesWithEachRepeatUpToTheCap) {
+// The budget refills one guess per interval: waiting at a window edge buys nothing extra.
+TEST_P(Abuse, FailureBudgetRefillsOnePerIntervalAndNeverAllAtOnce) {
   Policy p = short_windows();
-  p.max_attempts = 100;  // re-issued codes keep the failed attempts of the code they replace
+  p.max_attempts = 100;
   auto e = strict(p);
-  std::vector<milliseconds> locks;
-  for (int round = 0; round < 4; ++round) {
-    Result code = e->issue_otp("login", "dot").value();
-    Result r;
-    for (int i = 0; i < 3; ++i) r = e->verify_otp("login", "dot", wrong_for(code.secret.view())).value();
-    ASSERT_EQ(r.outcome, Outcome::locked) << round;
-    locks.push_back(r.retry_after);
-    harness->advance(r.retry_after + milliseconds(50));
+  Result code = e->issue_otp("login", "dot").value();
+  const std::string wrong = wrong_for(code.secret.view());
+  int compared = 0;
+  auto guess = [&] {
+    Result r = e->verify_otp("login", "dot", wrong).value();
+    if (r.attempts_remaining >= 0) ++compared;
+    return r.outcome;
+  };
+  for (int i = 0; i < 5; ++i) guess();
+  EXPECT_EQ(compared, 3) << "the burst";
+  for (int second = 0; second < 4; ++second) {
+    harness->advance(milliseconds(1050));
+    for (int i = 0; i < 3; ++i) guess();
   }
-  // 1 s, 2 s, 4 s, then capped at 4 s.
-  const long long expected[] = {1000, 2000, 4000, 4000};
-  for (int i = 0; i < 4; ++i) {
-    EXPECT_LE(locks[i].count(), expected[i]) << i;
-    EXPECT_GT(locks[i].count(), expected[i] - 300) << i;
-  }
-  EXPECT_EQ(e->inspect("login", "dot")->counters->lockout_level, 4);
+  EXPECT_EQ(compared, 3 + 4) << "then one per interval, never a fresh burst";
+  EXPECT_EQ(e->inspect("login", "dot")->attempts_remaining, 100 - compared);
 }
 
-TEST_P(Abuse, ASuccessResetsTheFailureCount) {
+TEST_P(Abuse, ASuccessDoesNotRefillTheBudget) {
   auto e = strict(short_windows());
   Result c1 = e->issue_otp("login", "eli").value();
   e->verify_otp("login", "eli", wrong_for(c1.secret.view())).value();
   e->verify_otp("login", "eli", wrong_for(c1.secret.view())).value();
   EXPECT_EQ(e->inspect("login", "eli")->counters->failures, 2);
   EXPECT_EQ(e->verify_otp("login", "eli", c1.secret.view())->outcome, Outcome::verified);
-  EXPECT_EQ(e->inspect("login", "eli")->counters->failures, 0);
+  EXPECT_EQ(e->inspect("login", "eli")->counters->failures, 2) << "a success forgives nothing";
   Result c2 = e->issue_otp("login", "eli").value();
-  e->verify_otp("login", "eli", wrong_for(c2.secret.view())).value();
-  EXPECT_EQ(e->verify_otp("login", "eli", wrong_for(c2.secret.view()))->outcome, Outcome::invalid);
+  EXPECT_EQ(e->verify_otp("login", "eli", wrong_for(c2.secret.view()))->outcome, Outcome::locked);
 }
 
 TEST_P(Abuse, UnlockIsExplicit) {
-  auto e = strict(short_windows());
+  Policy p = short_windows();
+  p.failure_limit = RateLimit{1, seconds(3600), 3};
+  p.client_pair_failure_limit = RateLimit{1, seconds(3600), 3};
+  auto e = strict(p);
   Result code = e->issue_otp("login", "fin").value();
-  for (int i = 0; i < 3; ++i) e->verify_otp("login", "fin", wrong_for(code.secret.view())).value();
+  VerifyOptions from;
+  from.client_key = "10.1.1.1";
+  for (int i = 0; i < 3; ++i) e->verify_otp("login", "fin", wrong_for(code.secret.view()), from).value();
   EXPECT_EQ(e->inspect("login", "fin")->outcome, Outcome::locked);
   EXPECT_TRUE(e->unlock("login", "fin").value());
   EXPECT_FALSE(e->unlock("login", "fin").value());
   Result seen = e->inspect("login", "fin").value();
-  EXPECT_EQ(seen.counters->lockout_level, 0);
+  EXPECT_EQ(seen.counters->failures, 0);
+  EXPECT_EQ(seen.counters->guesses_available, 3);
   EXPECT_FALSE(seen.counters->locked_until);
-  EXPECT_EQ(e->verify_otp("login", "fin", code.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(e->verify_otp("login", "fin", code.secret.view(), from)->outcome, Outcome::verified)
+      << "the client key's budget was refilled too";
 }
 
 TEST_P(Abuse, LockoutMayAllowIssue) {
@@ -149,6 +158,107 @@ TEST_P(Abuse, LockoutMayAllowIssue) {
   for (int i = 0; i < 3; ++i) e->verify_otp("login", "gil", wrong_for(code.secret.view())).value();
   EXPECT_EQ(e->issue_otp("login", "gil")->outcome, Outcome::issued);
   EXPECT_EQ(e->verify_otp("login", "gil", code.secret.view())->outcome, Outcome::locked);
+}
+
+// Spellings of one identifier are one identifier, with one budget and one live code.
+TEST_P(Abuse, SpellingsOfOneIdentifierShareOneBudget) {
+  auto e = strict(short_windows());
+  Result code = e->issue_otp("login", "Ann@Example.com").value();
+  const std::string wrong = wrong_for(code.secret.view());
+  EXPECT_EQ(e->verify_otp("login", "ann@example.com", wrong)->outcome, Outcome::invalid);
+  EXPECT_EQ(e->verify_otp("login", " ANN@EXAMPLE.COM\t", wrong)->outcome, Outcome::invalid);
+  EXPECT_EQ(e->verify_otp("login", "ann@example.com ", wrong)->outcome, Outcome::locked);
+  EXPECT_EQ(e->inspect("login", "aNN@example.COM")->counters->failures, 3);
+  Policy exact = short_windows();
+  exact.lowercase_identifier = false;
+  exact.trim_identifier = false;
+  auto cs = engine(with_policy("case-sensitive", exact), true);
+  Result a = cs->issue_otp("case-sensitive", "UserId").value();
+  EXPECT_EQ(cs->verify_otp("case-sensitive", "userid", a.secret.view())->outcome, Outcome::not_found) << "opt-out";
+  EXPECT_EQ(cs->verify_otp("case-sensitive", "UserId", a.secret.view())->outcome, Outcome::verified);
+}
+
+// An attacker on one client key spends his own budget long before the identifier's: the user
+// on another client key still gets in.
+TEST_P(Abuse, AClientKeySpendsItsOwnBudgetBeforeTheIdentifiers) {
+  Policy p = short_windows();
+  p.failure_limit = RateLimit{1, seconds(3600), 5};
+  p.client_pair_failure_limit = RateLimit{1, seconds(3600), 2};
+  auto e = strict(p);
+  Result code = e->issue_otp("login", "hugo").value();
+  const std::string wrong = wrong_for(code.secret.view());
+  VerifyOptions attacker, user;
+  attacker.client_key = "198.51.100.9";
+  user.client_key = "hugo-laptop";
+  EXPECT_EQ(e->verify_otp("login", "hugo", wrong, attacker)->outcome, Outcome::invalid);
+  Result spent = e->verify_otp("login", "hugo", wrong, attacker).value();
+  EXPECT_EQ(spent.outcome, Outcome::locked) << "this client key's budget is spent";
+  EXPECT_GT(spent.retry_after, milliseconds(3000 * 1000));
+  Result refused = e->verify_otp("login", "hugo", wrong, attacker).value();
+  EXPECT_EQ(refused.outcome, Outcome::locked);
+  EXPECT_EQ(refused.attempts_remaining, -1) << "not compared";
+  Result seen = e->inspect("login", "hugo").value();
+  EXPECT_EQ(seen.outcome, Outcome::valid) << "the identifier is not locked";
+  EXPECT_EQ(seen.counters->guesses_available, 3);
+  EXPECT_EQ(seen.attempts_remaining, 8);
+  EXPECT_EQ(e->verify_otp("login", "hugo", code.secret.view(), user)->outcome, Outcome::verified);
+}
+
+// A code that cannot be right costs nothing and says nothing: the same error whether a code is
+// live, absent or locked, and no attempt, failure or client budget is spent.
+TEST_P(Abuse, MalformedCodesCostNothingAndRevealNothing) {
+  Policy p = short_windows();
+  p.client_failure_limit = RateLimit{1, seconds(3600), 1};
+  auto e = strict(p);
+  Result code = e->issue_otp("login", "ivy").value();
+  VerifyOptions from;
+  from.client_key = "203.0.113.5";
+  std::set<std::string> messages;
+  for (const char* id : {"ivy", "nobody"})
+    for (std::string bad : {"12345", "1234567", "12a456", "ABCDEF", "------"}) {
+      auto r = e->verify_otp("login", id, bad, from);
+      ASSERT_FALSE(r.has_value()) << bad;
+      EXPECT_EQ(r.error().code, Errc::invalid_argument);
+      messages.insert(r.error().message);
+    }
+  Result seen = e->inspect("login", "ivy").value();
+  EXPECT_EQ(seen.attempts_remaining, 10);
+  EXPECT_EQ(seen.counters->failures, 0);
+  EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view(), from)->outcome, Outcome::verified)
+      << "the client key's budget of one is untouched";
+  EXPECT_EQ(messages.size(), 1u) << "one message for every code of the wrong form, whatever the store holds";
+}
+
+// resend_same re-sends the live code only to a request with the same payload; another payload
+// (a new e-mail address to confirm) gets a new code, and the old one dies.
+TEST_P(Abuse, ResendSameNeverSendsOneCodeToTwoDestinations) {
+  Policy p = short_windows();
+  p.reissue = Reissue::resend_same;
+  auto e = strict(p);
+  IssueOptions mine, again, theirs;
+  mine.payload = "new@alice.example";
+  again.payload = "new@alice.example";
+  theirs.payload = "attacker@evil.example";
+  Result first = e->issue_otp("login", "jo", mine).value();
+  EXPECT_FALSE(first.reused);
+  Result resent = e->issue_otp("login", "jo", again).value();
+  EXPECT_TRUE(resent.reused);
+  EXPECT_EQ(resent.secret.view(), first.secret.view());
+  EXPECT_EQ(e->verify_otp("login", "jo", wrong_for(first.secret.view()))->outcome, Outcome::invalid);
+  Result other = e->issue_otp("login", "jo", theirs).value();
+  EXPECT_FALSE(other.reused) << "another payload replaces the code";
+  EXPECT_EQ(other.attempts_remaining, 9) << "and keeps its spent attempts";
+  if (other.secret.view() != first.secret.view()) {
+    Result old = e->verify_otp("login", "jo", first.secret.view()).value();
+    EXPECT_NE(old.outcome, Outcome::verified) << "the first destination's code is dead";
+  }
+  Result ok = e->verify_otp("login", "jo", other.secret.view()).value();
+  EXPECT_EQ(ok.outcome, Outcome::verified);
+  EXPECT_EQ(ok.payload.view(), "attacker@evil.example") << "a code verifies only its own payload";
+  Result none = e->issue_otp("login", "kim").value();
+  EXPECT_TRUE(e->issue_otp("login", "kim")->reused) << "no payload twice is the same payload";
+  EXPECT_FALSE(e->issue_otp("login", "kim", mine)->reused);
+  (void)none;
 }
 
 TEST_P(Abuse, ClientKeyIssueLimitAcrossIdentifiers) {
@@ -247,15 +357,15 @@ TEST_P(Abuse, InspectShowsEveryCounterAndWhenItResets) {
   ASSERT_TRUE(seen.counters);
   const Counters& c = *seen.counters;
   EXPECT_EQ(c.failures, 1);
+  EXPECT_EQ(c.guesses_available, 2);
   ASSERT_TRUE(c.failures_reset_at);
-  EXPECT_NEAR(std::chrono::duration<double>(*c.failures_reset_at - before).count(), 60, 2);
+  EXPECT_NEAR(std::chrono::duration<double>(*c.failures_reset_at - before).count(), 1, 0.5);
   ASSERT_TRUE(c.cooldown_until);
   EXPECT_NEAR(std::chrono::duration<double>(*c.cooldown_until - before).count(), 30, 2);
   EXPECT_EQ(c.sends_available, 4);
   ASSERT_TRUE(c.send_limit_reset_at);
   EXPECT_NEAR(std::chrono::duration<double>(*c.send_limit_reset_at - before).count(), 360, 2);
   EXPECT_FALSE(c.locked_until);
-  EXPECT_EQ(c.lockout_level, 0);
   EXPECT_EQ(seen.attempts_remaining, 9);
 }
 
@@ -288,12 +398,10 @@ TEST_P(Abuse, ManyThreadsAgainstTheSendLimitGetExactlyTheBurst) {
   EXPECT_EQ(count(outcomes, Outcome::rate_limited), kThreads - 5);
 }
 
-TEST_P(Abuse, ManyThreadsGuessingWrongLockExactlyOnce) {
+TEST_P(Abuse, ManyThreadsGuessingWrongSpendExactlyTheBudget) {
   Policy p = short_windows();
-  p.lockout_failures = 10;
+  p.failure_limit = RateLimit{1, seconds(3600), 10};
   p.max_attempts = 100;
-  p.lockout_duration = seconds(60);
-  p.lockout_max = seconds(60);
   auto e = strict(p);
   Result code = e->issue_otp("login", "max").value();
   const std::string wrong = wrong_for(code.secret.view());
@@ -301,14 +409,30 @@ TEST_P(Abuse, ManyThreadsGuessingWrongLockExactlyOnce) {
   EXPECT_EQ(count(outcomes, Outcome::invalid), 9);
   EXPECT_EQ(count(outcomes, Outcome::locked), kThreads - 9);
   Result seen = e->inspect("login", "max").value();
-  EXPECT_EQ(seen.counters->lockout_level, 1);
+  EXPECT_EQ(seen.counters->failures, 10);
   EXPECT_EQ(seen.attempts_remaining, 90) << "exactly ten guesses were compared";
+}
+
+TEST_P(Abuse, ManyThreadsOnOneClientKeySpendExactlyItsBudget) {
+  Policy p = short_windows();
+  p.failure_limit = RateLimit{1, seconds(3600), 10};
+  p.client_pair_failure_limit = RateLimit{1, seconds(3600), 2};
+  p.max_attempts = 100;
+  auto e = strict(p);
+  Result code = e->issue_otp("login", "mo").value();
+  const std::string wrong = wrong_for(code.secret.view());
+  VerifyOptions from;
+  from.client_key = "192.0.2.1";
+  race([&](int) { return e->verify_otp("login", "mo", wrong, from)->outcome; });
+  Result seen = e->inspect("login", "mo").value();
+  EXPECT_EQ(seen.attempts_remaining, 98) << "exactly two guesses were compared";
+  EXPECT_EQ(seen.counters->guesses_available, 8);
 }
 
 TEST_P(Abuse, ManyThreadsFromOneClientKeyNeverExceedItsLimit) {
   Policy p = short_windows();
   p.client_failure_limit = RateLimit{10, seconds(3600), 10};
-  p.lockout_failures = 0;
+  p.failure_limit = RateLimit{};
   auto e = strict(p);
   std::vector<std::string> codes;
   for (int i = 0; i < kThreads; ++i) codes.emplace_back(e->issue_otp("login", "n" + std::to_string(i))->secret.view());

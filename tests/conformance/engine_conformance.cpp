@@ -182,18 +182,21 @@ TEST_P(Conformance, UnambiguousCodesIgnoreCase) {
   EXPECT_EQ(e->verify_otp("login", "kim", lower)->outcome, Outcome::verified);
 }
 
-TEST_P(Conformance, IdentifiersNormaliseWhenThePolicySaysSo) {
-  Policy p;
-  p.trim_identifier = true;
-  p.lowercase_identifier = true;
-  auto e = engine(with_policy("email", p));
-  Result a = e->issue_otp("email", "  User@Example.COM ").value();
+TEST_P(Conformance, IdentifiersAreCanonicalUnlessThePolicyOptsOut) {
+  auto e = engine();
+  Result a = e->issue_otp("email", "  User@Example.COM ").value();  // the default: trimmed, lower-cased
   EXPECT_EQ(a.identifier, "user@example.com");
   EXPECT_EQ(e->verify_otp("email", "user@example.com", a.secret.view())->outcome, Outcome::verified);
+  Result u = e->issue_otp("email", "ÄBC@Example.com").value();
+  EXPECT_EQ(u.identifier, "Äbc@example.com") << "bytes beyond ASCII are kept as they are";
 
-  Result b = e->issue_otp("login", "User@Example.com").value();  // default policy: exact bytes
-  EXPECT_EQ(e->verify_otp("login", "user@example.com", b.secret.view())->outcome, Outcome::not_found);
-  EXPECT_EQ(e->verify_otp("login", "User@Example.com", b.secret.view())->outcome, Outcome::verified);
+  Policy exact;
+  exact.trim_identifier = false;
+  exact.lowercase_identifier = false;
+  auto cs = engine(with_policy("login", exact));
+  Result b = cs->issue_otp("login", "User@Example.com").value();  // opted out: exact bytes
+  EXPECT_EQ(cs->verify_otp("login", "user@example.com", b.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(cs->verify_otp("login", "User@Example.com", b.secret.view())->outcome, Outcome::verified);
 }
 
 TEST_P(Conformance, PurposesAndIdentifiersNeverCollide) {
@@ -277,7 +280,15 @@ TEST_P(Conformance, TokenOfAnotherPurposeIsNotFoundAndNotConsumed) {
   auto e = engine();
   Result t = e->issue_token("confirm", "oli").value();
   EXPECT_EQ(e->verify_token(t.secret.view(), "delete-account")->outcome, Outcome::not_found);
-  Result any = e->verify_token(t.secret.view()).value();  // no purpose: any
+  for (std::string_view missing : {std::string_view{}, std::string_view("")}) {  // the purpose is required
+    EXPECT_EQ(e->verify_token(t.secret.view(), missing).error().code, Errc::invalid_argument);
+    EXPECT_EQ(e->peek_token(t.secret.view(), missing).error().code, Errc::invalid_argument);
+    EXPECT_EQ(e->consume_link(t.secret.view(), missing).error().code, Errc::invalid_argument);
+    EXPECT_EQ(e->peek_link(t.secret.view(), missing).error().code, Errc::invalid_argument);
+  }
+  EXPECT_EQ(e->issue_token("*", "oli").error().code, Errc::invalid_argument) << "\"*\" is no purpose";
+  EXPECT_EQ(e->peek_token(t.secret.view(), "confirm")->outcome, Outcome::valid) << "nothing was consumed";
+  Result any = e->verify_token(t.secret.view(), kAnyPurpose).value();  // the explicit opt-in
   EXPECT_EQ(any.outcome, Outcome::verified);
   EXPECT_EQ(any.purpose, "confirm");
 }
@@ -421,28 +432,79 @@ TEST_P(Conformance, UsingOneResetLinkRevokesTheOthers) {
 TEST_P(Conformance, RecordsMadeBeforeAKeyRotationStillVerify) {
   Key old_key = generate_key(1), new_key = generate_key(2);
   Config before;
-  before.keys = KeySet{old_key, {}};
+  before.keys = KeySet{old_key, {}, std::nullopt};
   auto e1 = engine(before);
   Result code = e1->issue_otp("login", "bea").value();
   Result token = e1->issue_token("confirm", "bea", IssueOptions{"p", seconds(0)}).value();
   Result link = e1->issue_link("login", "bea", "https://e.com/m").value();
 
   Config after;
-  after.keys = KeySet{new_key, {old_key}};
+  after.keys = KeySet{new_key, {old_key}, old_key.bytes};  // the first key stays the index key
   auto e2 = engine(after);
   EXPECT_EQ(e2->inspect("login", "bea")->outcome, Outcome::valid);
   EXPECT_EQ(e2->verify_otp("login", "bea", code.secret.view())->outcome, Outcome::verified);
   Result t = e2->verify_token(token.secret.view(), "confirm").value();
   EXPECT_EQ(t.outcome, Outcome::verified);
   EXPECT_EQ(t.payload.view(), "p");
-  EXPECT_EQ(e2->revoke_all("login", "bea").value(), 1);  // the link, under the old key's group
+  EXPECT_EQ(e2->revoke_all("login", "bea").value(), 1);  // the link made under the old key
   EXPECT_EQ(e2->consume_link(link.secret.view(), "login")->outcome, Outcome::not_found);
 
+  // Retiring the old key retires its records: not_found, and no attempt is spent on them.
   Result fresh = e1->issue_otp("login", "cal").value();
   Config retired;
-  retired.keys = KeySet{new_key, {}};
+  retired.keys = KeySet{new_key, {}, old_key.bytes};
   auto e3 = engine(retired);
   EXPECT_EQ(e3->verify_otp("login", "cal", fresh.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(e1->inspect("login", "cal")->attempts_remaining, 5);
+  Config no_index;
+  no_index.keys = KeySet{new_key, {old_key}, std::nullopt};
+  EXPECT_EQ(Engine::create(no_index, harness->store()).error().code, Errc::config) << "previous keys need an index key";
+}
+
+// A rotation splits nothing: one live code per identifier, one abuse state, one revoke-all,
+// whichever key made a record.
+TEST_P(Conformance, AKeyRotationResetsNothingAndSplitsNothing) {
+  Key old_key = generate_key(1), new_key = generate_key(2);
+  Config before;
+  before.keys = KeySet{old_key, {}, std::nullopt};
+  Policy p;
+  p.resend_cooldown = seconds(0);
+  before.default_policy = p;
+  auto e1 = engine(before, true);
+  Config after = before;
+  after.keys = KeySet{new_key, {old_key}, old_key.bytes};
+  auto e2 = engine(after, true);
+
+  Result old_code = e1->issue_otp("login", "kit").value();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(e1->verify_otp("login", "kit", "000000")->outcome, Outcome::invalid);
+  const Counters c1 = *e1->inspect("login", "kit")->counters;
+  const Counters c2 = *e2->inspect("login", "kit")->counters;
+  EXPECT_EQ(c2.failures, 3) << "the failure budget survives the rotation";
+  EXPECT_EQ(c2.guesses_available, c1.guesses_available);
+  EXPECT_EQ(c2.sends_available, c1.sends_available) << "the send budget is not refilled";
+
+  Result new_code = e2->issue_otp("login", "kit").value();  // replace, under the new key
+  EXPECT_EQ(new_code.attempts_remaining, 2) << "the new code inherits the spent attempts";
+  if (old_code.secret.view() != new_code.secret.view())
+    EXPECT_EQ(e2->verify_otp("login", "kit", old_code.secret.view())->outcome, Outcome::invalid)
+        << "the old code was replaced";
+  EXPECT_EQ(e1->verify_otp("login", "kit", new_code.secret.view())->outcome, Outcome::not_found)
+      << "an engine without key 2 cannot read its record (and spends no attempt on it)";
+  EXPECT_EQ(e2->verify_otp("login", "kit", new_code.secret.view())->outcome, Outcome::verified);
+
+  // revoke-all and revoke-all-on-use reach credentials made under either key.
+  Policy reset = p;
+  reset.revoke_all_on_use = true;
+  before.policies["reset"] = reset;
+  after.policies["reset"] = reset;
+  auto r1 = engine(before, true), r2 = engine(after, true);
+  Result old_link = r1->issue_link("reset", "kit", "https://e.com/r").value();
+  Result new_link = r2->issue_link("reset", "kit", "https://e.com/r").value();
+  EXPECT_EQ(r2->consume_link(new_link.secret.view(), "reset")->outcome, Outcome::verified);
+  EXPECT_EQ(r2->peek_link(old_link.secret.view(), "reset")->outcome, Outcome::not_found);
+  r1->issue_token("reset", "kit").value();
+  r2->issue_token("reset", "kit").value();
+  EXPECT_EQ(r2->revoke_all("reset", "kit").value(), 2);
 }
 
 TEST_P(Conformance, EnginesWithDifferentKeysDoNotSeeEachOther) {

@@ -175,7 +175,7 @@ TEST(RedisStore, TtlsAreTheCredentialsLifetimes) {
 TEST(RedisStore, MemoryPerRecord) {
   RedisServer server;
   Config c;
-  c.default_policy.lockout_failures = 1;  // one wrong guess locks: to measure a lockout record
+  c.default_policy.failure_limit = RateLimit{1, std::chrono::seconds(3600), 1};  // one wrong guess spends it
   auto e = engine_on(server.url(), c, true);
   e->issue_otp("login", "user@example.com").value();
   auto raw = raw_client(server);

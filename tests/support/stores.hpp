@@ -46,11 +46,11 @@ class RecordingStore final : public Store {
   explicit RecordingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   void otp_issue(const OtpIssueRequest& r, Callback<OtpIssueReply> done) override {
-    record({r.group, r.secret_hash, r.sealed_code, r.sealed_payload});
+    record({r.group, r.secret_hash, r.sealed_code, r.sealed_payload, r.payload_hash});
     inner_->otp_issue(r, std::move(done));
   }
   void otp_verify(const OtpVerifyRequest& r, Callback<VerifyReply> done) override {
-    record({r.group});
+    record({r.group, r.budget.client});
     for (const auto& c : r.candidates) record({c.hash});
     inner_->otp_verify(r, std::move(done));
   }
@@ -78,9 +78,9 @@ class RecordingStore final : public Store {
     record({g});
     inner_->inspect(g, std::move(done));
   }
-  void unlock(const std::string& g, Callback<bool> done) override {
+  void unlock(const std::string& g, const GcraLimit& b, Callback<bool> done) override {
     record({g});
-    inner_->unlock(g, std::move(done));
+    inner_->unlock(g, b, std::move(done));
   }
   void client_limit(const ClientLimitRequest& r, Callback<ClientLimitReply> done) override {
     record({r.client});
@@ -115,7 +115,7 @@ class FaultyStore final : public Store {
   void token_revoke(const std::string&, const std::string&, Callback<bool> done) override { done(error_); }
   void revoke_all(const std::string&, Callback<int> done) override { done(error_); }
   void inspect(const std::string&, Callback<InspectReply> done) override { done(error_); }
-  void unlock(const std::string&, Callback<bool> done) override { done(error_); }
+  void unlock(const std::string&, const GcraLimit&, Callback<bool> done) override { done(error_); }
   void client_limit(const ClientLimitRequest&, Callback<ClientLimitReply> done) override { done(error_); }
   bool shared() const noexcept override { return shared_; }
 

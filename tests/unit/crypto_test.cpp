@@ -20,6 +20,7 @@ KeyRing ring_of(std::initializer_list<std::uint8_t> ids) {
     else set.previous.push_back(k);
     first = false;
   }
+  if (!set.previous.empty()) set.index = set.previous.back().bytes;  // the first key named records
   return KeyRing::from(set).value();
 }
 
@@ -40,18 +41,18 @@ TEST(Base64Url, RoundTripsEveryLengthAndIsUrlSafe) {
 
 TEST(KeyedHash, FieldsAreLengthDelimited) {
   KeyRing ring = ring_of({1});
-  const auto& k = ring.current().index;
+  const auto& k = ring.index().index;
   EXPECT_NE(keyed_hash(k, 16, {"ab", "c"}), keyed_hash(k, 16, {"a", "bc"}));
   EXPECT_NE(keyed_hash(k, 16, {"a:b", "c"}), keyed_hash(k, 16, {"a", "b:c"}));
   EXPECT_EQ(keyed_hash(k, 16, {"a", "b"}), keyed_hash(k, 16, {"a", "b"}));
-  EXPECT_NE(group_tag(ring.current(), "login", "a:b"), group_tag(ring.current(), "login:a", "b"));
+  EXPECT_NE(group_tag(ring.index(), "login", "a:b"), group_tag(ring.index(), "login:a", "b"));
 }
 
 TEST(KeyedHash, DependsOnTheKey) {
   KeyRing a = ring_of({1}), b = ring_of({1});
-  EXPECT_NE(group_tag(a.current(), "login", "alice"), group_tag(b.current(), "login", "alice"));
+  EXPECT_NE(group_tag(a.index(), "login", "alice"), group_tag(b.index(), "login", "alice"));
   EXPECT_NE(secret_hash(a.current(), "g", "123456"), secret_hash(b.current(), "g", "123456"));
-  EXPECT_EQ(group_tag(a.current(), "login", "alice").size(), 22u);
+  EXPECT_EQ(group_tag(a.index(), "login", "alice").size(), 22u);
   EXPECT_EQ(secret_hash(a.current(), "g", "123456").size(), kHashBytes);
 }
 
@@ -89,9 +90,26 @@ TEST(Seal, RoundTripsAndAuthenticatesContext) {
 TEST(Seal, PreviousKeysStillOpen) {
   Key old_key = generate_key(1), new_key = generate_key(2);
   KeyRing before = KeyRing::from(KeySet{old_key, {}}).value();
-  KeyRing after = KeyRing::from(KeySet{new_key, {old_key}}).value();
+  KeyRing after = KeyRing::from(KeySet{new_key, {old_key}, old_key.bytes}).value();
   std::string sealed = seal(before.current(), "secret", "c");
   ASSERT_TRUE(open(after, sealed, "c").has_value());
+}
+
+// The index key names records; it does not rotate with the keys that hash and seal.
+TEST(KeyRing, TheIndexKeyOutlivesRotationsAndIsRequiredWithPreviousKeys) {
+  Key first = generate_key(1), second = generate_key(2), third = generate_key(3);
+  KeyRing before = KeyRing::from(KeySet{first, {}, std::nullopt}).value();
+  KeyRing rotated = KeyRing::from(KeySet{second, {first}, first.bytes}).value();
+  KeyRing retired = KeyRing::from(KeySet{third, {second}, first.bytes}).value();
+  EXPECT_EQ(group_tag(before.index(), "login", "a"), group_tag(rotated.index(), "login", "a"));
+  EXPECT_EQ(group_tag(before.index(), "login", "a"), group_tag(retired.index(), "login", "a"));
+  EXPECT_EQ(client_tag(before.index(), "10.0.0.1"), client_tag(retired.index(), "10.0.0.1"));
+  EXPECT_EQ(payload_hash(before.index(), "g", "p"), payload_hash(retired.index(), "g", "p"));
+  EXPECT_NE(payload_hash(before.index(), "g", "p"), payload_hash(before.index(), "g", "q"));
+  auto missing = KeyRing::from(KeySet{second, {first}, std::nullopt});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Errc::config);
+  EXPECT_NE(missing.error().message.find("index key"), std::string::npos);
 }
 
 TEST(ConstantTimeEqual, ComparesContentAndLength) {

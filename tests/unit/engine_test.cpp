@@ -68,7 +68,7 @@ TEST(FailClosed, StoreErrorsAreErrorsNeverOutcomes) {
   ASSERT_FALSE(v.has_value());
   EXPECT_EQ(v.error().code, Errc::store_unavailable);
   Result token = Engine::create(Config{})->get()->issue_token("x", "y").value();
-  EXPECT_FALSE(e->verify_token(token.secret.view()).has_value());
+  EXPECT_FALSE(e->verify_token(token.secret.view(), "x").has_value());
   EXPECT_FALSE(e->revoke_all("login", "ann").has_value());
   EXPECT_FALSE(e->inspect("login", "ann").has_value());
   EXPECT_FALSE(e->revoke_otp("login", "ann").has_value());

@@ -17,15 +17,26 @@ TEST(Purpose, MustBePrintableAndShort) {
   EXPECT_FALSE(check_purpose(std::string("nul\0", 4)).has_value());
   EXPECT_FALSE(check_purpose(std::string(65, 'p')).has_value());
   EXPECT_TRUE(check_purpose(std::string(64, 'p')).has_value());
+  EXPECT_FALSE(check_purpose("*").has_value()) << "reserved: any purpose when checking a token";
+}
+
+TEST(Purpose, CheckingATokenNamesItsPurposeOrAskesForAnyExplicitly) {
+  EXPECT_FALSE(check_purpose_filter("").has_value());
+  EXPECT_EQ(check_purpose_filter("").error().code, Errc::invalid_argument);
+  EXPECT_TRUE(*check_purpose_filter("*"));
+  EXPECT_FALSE(*check_purpose_filter("login"));
+  EXPECT_FALSE(check_purpose_filter("with space").has_value());
 }
 
 TEST(Identifier, NormalisationFollowsThePolicy) {
   Policy plain;
+  plain.trim_identifier = false;
+  plain.lowercase_identifier = false;
   EXPECT_EQ(*normalize_identifier(" User@Example.com ", plain), " User@Example.com ");
-  Policy email;
-  email.trim_identifier = true;
-  email.lowercase_identifier = true;
+  Policy email;  // the default: trimmed and lower-cased
   EXPECT_EQ(*normalize_identifier(" User@Example.com \t\n", email), "user@example.com");
+  for (const char* spelling : {"Alice@Example.com", "alice@example.com", "alice@example.com ", "\tALICE@EXAMPLE.COM"})
+    EXPECT_EQ(*normalize_identifier(spelling, email), "alice@example.com") << spelling;
   EXPECT_EQ(*normalize_identifier("ÄB", email), "Äb");  // ASCII only: bytes beyond are kept
   auto empty = normalize_identifier("   ", email);
   ASSERT_FALSE(empty.has_value());
@@ -35,16 +46,20 @@ TEST(Identifier, NormalisationFollowsThePolicy) {
   EXPECT_EQ(normalize_identifier(std::string("a\0b", 3), plain)->size(), 3u);  // binary-safe
 }
 
-TEST(Code, TypedFormIsForgiving) {
+TEST(Code, TypedFormIsForgivingAndACodeThatCannotBeRightIsAnError) {
   Policy digits;
   EXPECT_EQ(*normalize_code(" 123 456 ", digits), "123456");
   EXPECT_EQ(*normalize_code("123-456", digits), "123456");
   Policy alnum;
   alnum.alphabet = Alphabet::unambiguous;
   EXPECT_EQ(*normalize_code("ab-cd 2z", alnum), "ABCD2Z");
-  EXPECT_FALSE(normalize_code("", digits).has_value());
-  EXPECT_FALSE(normalize_code(" - ", digits).has_value());
-  EXPECT_FALSE(normalize_code(std::string(kMaxSecretBytes + 1, '1'), digits).has_value());
+  for (const std::string& bad : {std::string(""), std::string(" - "), std::string("12345"), std::string("1234567"),
+                                 std::string("12345a"), std::string("１２３４５６"), std::string("123\0" "56", 6)})
+    EXPECT_EQ(normalize_code(bad, digits).error().code, Errc::invalid_argument) << bad;
+  EXPECT_EQ(normalize_code(std::string(kMaxSecretBytes + 1, '1'), digits).error().code, Errc::invalid_argument);
+  EXPECT_NE(normalize_code("12345", digits).error().message.find("6 digits"), std::string::npos);
+  EXPECT_FALSE(normalize_code("ABCD0Z", alnum).has_value()) << "0 is not in the unambiguous alphabet";
+  EXPECT_FALSE(normalize_code("ABCD2", alnum).has_value());
 }
 
 TEST(Ttl, OverrideWithinLimits) {

@@ -2,6 +2,7 @@
 // operation atomic. Expired records are dropped when touched and swept as shards are written.
 #include "verikit/memory_store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <optional>
@@ -105,7 +106,7 @@ class MemoryStore final : public Store {
       if (const auto b = detail::check_budget(g.rate, pair_tat, ms(now), req.budget); !b.allowed) {
         reply.outcome = Outcome::locked;  // the budget is spent: the secret is not even compared
         reply.retry_after = std::chrono::milliseconds(b.retry_ms);
-      } else if (g.otp) {
+      } else if (g.otp && known_key(req, g.otp->key_id)) {  // a retired key's record: not_found
         OtpRecord& rec = *g.otp;
         bool match = false;
         for (const SecretHash& c : req.candidates)
@@ -317,6 +318,10 @@ class MemoryStore final : public Store {
     if (it != shard.groups.end() && it->second.empty()) shard.groups.erase(it);
     lock.unlock();
     done(std::move(reply));
+  }
+
+  static bool known_key(const OtpVerifyRequest& req, std::uint8_t key_id) {
+    return std::any_of(req.candidates.begin(), req.candidates.end(), [&](const SecretHash& c) { return c.key_id == key_id; });
   }
 
   template <class T>

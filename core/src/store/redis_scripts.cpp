@@ -136,6 +136,12 @@ local wait = budget_wait()
 if wait > 0 then return {6, -1, 0, '', wait, 0} end
 local rec = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p')
 if not rec[1] then return {4, -1, 0, '', 0, 0} end
+-- the record names its key (first byte): one the caller no longer has is retired, not a guess
+local known = false
+for i = 6, #ARGV do
+  if string.byte(ARGV[i], 1) == string.byte(rec[1], 1) then known = true end
+end
+if not known then return {4, -1, 0, '', 0, 0} end
 local expires = now + redis.call('PTTL', KEYS[1])
 local left = tonumber(rec[2])
 for i = 6, #ARGV do
