@@ -97,15 +97,17 @@ TEST(CApi, ReachableErrorCodesCarryMessages) {
   p.flags = 0x10000;
   EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_CONFIG);
   p = verikit_policy VERIKIT_POLICY_INIT;
-  p.lockout_seconds = 100000;  // longer than the default lockout_max (86400)
+  p.failure_count = 1;
+  p.failure_period_seconds = 40 * 86400;  // longer than 30 days
   EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_CONFIG);
-  EXPECT_NE(std::string(verikit_error_message()).find("lockout_max"), std::string::npos);
+  EXPECT_NE(std::string(verikit_error_message()).find("failure_limit"), std::string::npos);
 
   // VERIKIT_E_VERSION
   p = verikit_policy VERIKIT_POLICY_INIT;
   p.version = 99;
   EXPECT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_E_VERSION);
-  EXPECT_EQ(verikit_policy_init(&p, 2), VERIKIT_E_VERSION);
+  EXPECT_EQ(verikit_policy_init(&p, 3), VERIKIT_E_VERSION);
+  EXPECT_EQ(verikit_policy_init(&p, 0), VERIKIT_E_VERSION);
   verikit_issue_options o = VERIKIT_ISSUE_OPTIONS_INIT;
   o.version = 7;
   EXPECT_EQ(verikit_otp_issue(&r.r, eng.e, "login", "a", 1, &o), VERIKIT_E_VERSION);
@@ -251,7 +253,12 @@ TEST(CApi, TokensLinksAndRevocation) {
   EXPECT_EQ(l.field(verikit_result_url), "https://e.com/m?x=1&token=" + link_token);
   ASSERT_EQ(verikit_link_peek(&peek.r, eng.e, "login", link_token.data(), link_token.size()), VERIKIT_OK);
   EXPECT_EQ(peek.status(), VERIKIT_STATUS_VALID);
-  ASSERT_EQ(verikit_token_peek(&v.r, eng.e, nullptr, token.data(), token.size()), VERIKIT_OK);
+  // The purpose is required; "any purpose" is the explicit VERIKIT_ANY_PURPOSE.
+  EXPECT_EQ(verikit_token_peek(&v.r, eng.e, nullptr, token.data(), token.size()), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(v.r, nullptr);
+  EXPECT_EQ(verikit_token_verify(&v.r, eng.e, "", token.data(), token.size()), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(verikit_error_message()).find("purpose is required"), std::string::npos);
+  ASSERT_EQ(verikit_token_peek(&v.r, eng.e, VERIKIT_ANY_PURPOSE, token.data(), token.size()), VERIKIT_OK);
   EXPECT_EQ(v.status(), VERIKIT_STATUS_VALID);
   EXPECT_EQ(v.field(verikit_result_purpose), "confirm");
 
@@ -340,7 +347,11 @@ TEST(CApi, AbuseControlsCountersAndUnlock) {
   EXPECT_EQ(seen.status(), VERIKIT_STATUS_LOCKED);
   int64_t v = -1;
   ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_LOCKOUT_LEVEL, &v), VERIKIT_OK);
-  EXPECT_EQ(v, 1);
+  EXPECT_EQ(v, 0) << "deprecated: the failure budget has no levels";
+  ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_FAILURES, &v), VERIKIT_OK);
+  EXPECT_EQ(v, 3);
+  ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_GUESSES_AVAILABLE, &v), VERIKIT_OK);
+  EXPECT_EQ(v, 0);
   ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_LOCKED_UNTIL_MS, &v), VERIKIT_OK);
   EXPECT_GT(v, 0);
   ASSERT_EQ(verikit_result_counter(seen.r, VERIKIT_COUNTER_SENDS_AVAILABLE, &v), VERIKIT_OK);
@@ -366,13 +377,84 @@ TEST(CApi, AbuseControlsCountersAndUnlock) {
   for (const char* who : {"u1", "u2", "u3"}) {
     Res issued, r;
     ASSERT_EQ(verikit_otp_issue(&issued.r, eng.e, "login", who, 2, nullptr), VERIKIT_OK);
-    ASSERT_EQ(verikit_otp_verify(&r.r, eng.e, "login", who, 2, "00000000", 8, &vo), VERIKIT_OK);
+    const std::string wrong_code = issued.secret() == "000000" ? "111111" : "000000";
+    ASSERT_EQ(verikit_otp_verify(&r.r, eng.e, "login", who, 2, wrong_code.data(), 6, &vo), VERIKIT_OK);
     sprayed.push_back(r.status());
   }
   EXPECT_EQ(sprayed, (std::vector<int>{VERIKIT_STATUS_INVALID, VERIKIT_STATUS_INVALID, VERIKIT_STATUS_RATE_LIMITED}));
   vo.version = 5;
   Res bad;
   EXPECT_EQ(verikit_otp_verify(&bad.r, eng.e, "login", "u1", 2, "1", 1, &vo), VERIKIT_E_VERSION);
+  vo.version = VERIKIT_VERIFY_OPTIONS_VERSION;
+  EXPECT_EQ(verikit_otp_verify(&bad.r, eng.e, "login", "u1", 2, "12345", 5, &vo), VERIKIT_E_INVALID_ARGUMENT)
+      << "a code that cannot be right is an error before any store is asked";
+}
+
+// A program built against version 1 of verikit_policy keeps working: its struct is shorter, and
+// verikit_policy_init(1) writes only what it has.
+TEST(CApi, PolicyVersionOneIsStillAccepted) {
+  verikit_policy p;
+  std::memset(&p, 0xAB, sizeof p);
+  ASSERT_EQ(verikit_policy_init(&p, 1), VERIKIT_OK);
+  EXPECT_EQ(p.version, 1u);
+  EXPECT_EQ(p.max_attempts, 0u);
+  EXPECT_EQ(p.failure_count, 0xABABABABu) << "beyond a version-1 struct: untouched";
+  p.lockout_failures = 4;  // version 1's name for the failure budget's burst
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_OK);
+  Engine eng(c);
+  verikit_config_free(c);
+  Res code;
+  ASSERT_EQ(verikit_otp_issue(&code.r, eng.e, "login", "v1", 2, nullptr), VERIKIT_OK);
+  const std::string wrong = code.secret() == "000000" ? "111111" : "000000";
+  std::vector<int> statuses;
+  for (int i = 0; i < 4; ++i) {
+    Res r;
+    ASSERT_EQ(verikit_otp_verify(&r.r, eng.e, "login", "v1", 2, wrong.data(), 6, nullptr), VERIKIT_OK);
+    statuses.push_back(r.status());
+  }
+  EXPECT_EQ(statuses.back(), VERIKIT_STATUS_LOCKED) << "a burst of four";
+  EXPECT_EQ(statuses[2], VERIKIT_STATUS_INVALID);
+}
+
+// The index key: required with previous keys, and what keeps one identifier one across a rotation.
+TEST(CApi, IndexKeyKeepsAnIdentifierWholeAcrossARotation) {
+  uint8_t k1[VERIKIT_KEY_BYTES] = {1}, k2[VERIKIT_KEY_BYTES] = {2};
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_key(c, 2, k2, sizeof k2), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_add_previous_key(c, 1, k1, sizeof k1), VERIKIT_OK);
+  verikit_engine* e = nullptr;
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_CONFIG);
+  EXPECT_NE(std::string(verikit_error_message()).find("index key"), std::string::npos);
+  EXPECT_EQ(verikit_config_set_index_key(c, k1, 31), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_config_set_index_key(nullptr, k1, sizeof k1), VERIKIT_E_INVALID_ARGUMENT);
+  ASSERT_EQ(verikit_config_set_index_key(c, k1, sizeof k1), VERIKIT_OK);
+  ASSERT_EQ(verikit_engine_new(&e, c), VERIKIT_OK);
+  verikit_engine_free(e);
+  verikit_config_free(c);
+}
+
+TEST(CApi, ResendSameSaysWhenTheCodeWasReused) {
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  verikit_policy p = VERIKIT_POLICY_INIT;
+  p.reissue = VERIKIT_REISSUE_RESEND_SAME;
+  p.flags = VERIKIT_POLICY_NO_COOLDOWN;
+  ASSERT_EQ(verikit_config_set_policy(c, "login", &p), VERIKIT_OK);
+  Engine eng(c);
+  verikit_config_free(c);
+  Res a, b;
+  ASSERT_EQ(verikit_otp_issue(&a.r, eng.e, "login", "re", 2, nullptr), VERIKIT_OK);
+  ASSERT_EQ(verikit_otp_issue(&b.r, eng.e, "login", "re", 2, nullptr), VERIKIT_OK);
+  int reused = -1;
+  ASSERT_EQ(verikit_result_reused(a.r, &reused), VERIKIT_OK);
+  EXPECT_EQ(reused, 0);
+  ASSERT_EQ(verikit_result_reused(b.r, &reused), VERIKIT_OK);
+  EXPECT_EQ(reused, 1);
+  EXPECT_EQ(a.secret(), b.secret());
+  EXPECT_EQ(verikit_result_reused(nullptr, &reused), VERIKIT_E_INVALID_ARGUMENT);
 }
 
 struct AsyncOutcome {

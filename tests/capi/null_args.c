@@ -55,6 +55,8 @@ int main(void) {
   expect(verikit_config_set_key_prefix(c, NULL), E, "set_key_prefix NULL");
   expect(verikit_config_set_key(c, 1, NULL, 32), E, "set_key NULL key");
   expect(verikit_config_add_previous_key(c, 1, key, 0), E, "add_previous_key empty");
+  expect(verikit_config_set_index_key(NULL, key, sizeof key), E, "set_index_key");
+  expect(verikit_config_set_index_key(c, NULL, 0), E, "set_index_key NULL");
   expect(verikit_config_set_default_policy(c, NULL), E, "set_default_policy NULL");
   expect(verikit_config_set_policy(c, NULL, &p), E, "set_policy NULL purpose");
   expect(verikit_config_set_policy(c, "login", NULL), E, "set_policy NULL policy");
@@ -123,6 +125,7 @@ int main(void) {
   expect(verikit_result_retry_after_ms(NULL, &v), E, "result_retry_after_ms");
   expect(verikit_result_active_tokens(NULL, &i32), E, "result_active_tokens");
   expect(verikit_result_counter(NULL, VERIKIT_COUNTER_FAILURES, &v), E, "result_counter");
+  expect(verikit_result_reused(NULL, NULL), E, "result_reused");
   expect(verikit_inspect(&r, e, "login", "a", 1), VERIKIT_OK, "inspect ok");
   expect(verikit_result_status(r, NULL), E, "result_status NULL out");
   expect(verikit_result_secret(r, NULL, &n), E, "result_secret NULL data");

@@ -130,8 +130,9 @@ TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
   EXPECT_EQ(all_keys(*raw, ":r").size(), 3u);
   (void)e->verify_otp("verify-email", id, "000000", VerifyOptions{"client-ip-203.0.113.9"}).value();
   const auto with_client = all_keys(*raw);
-  ASSERT_EQ(with_client.size(), 8u);  // + the client key's own slot
+  ASSERT_EQ(with_client.size(), 9u);  // + the client key's own slot, + the identifier's budget per client key
   EXPECT_EQ(all_keys(*raw, ":c").size(), 1u);
+  EXPECT_EQ(all_keys(*raw, ":p").size(), 1u);
   const std::string token_secret(token.secret.view());
   for (const std::string& k : with_client) {
     EXPECT_EQ(k.rfind("myapp:{", 0), 0u) << k;

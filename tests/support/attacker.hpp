@@ -16,21 +16,28 @@
 
 namespace verikit::test {
 
-// Forwards to another store and logs the time of every OTP guess the store compared (a wrong
-// guess it counted, or a right one), by the store's own answer.
+// A compared guess: the client's clock when it was sent and when the answer came (the store
+// compared it at some moment in between; with a fake clock both are the same).
+struct Guess {
+  long long sent = 0, answered = 0;
+};
+
+// Forwards to another store and logs every OTP guess the store compared (a wrong guess it
+// counted, or a right one), by the store's own answer.
 class GuessLog final : public Store {
  public:
   GuessLog(std::shared_ptr<Store> inner, std::function<long long()> now_ms)
       : inner_(std::move(inner)), now_ms_(std::move(now_ms)) {}
 
   void otp_verify(const OtpVerifyRequest& r, Callback<VerifyReply> done) override {
-    inner_->otp_verify(r, [this, done = std::move(done)](Expected<VerifyReply> reply) {
+    const long long sent = now_ms_();
+    inner_->otp_verify(r, [this, sent, done = std::move(done)](Expected<VerifyReply> reply) {
       if (reply) {
         const Outcome o = reply->outcome;
         const bool compared = reply->counted_failure || o == Outcome::verified || o == Outcome::invalid ||
                               o == Outcome::attempts_exhausted;
         std::lock_guard<std::mutex> lock(mutex_);
-        if (compared) times_.push_back(now_ms_());
+        if (compared) times_.push_back(Guess{sent, now_ms_()});
         // A wrong guess the store compared is always counted (never a free guess).
         if ((o == Outcome::invalid || o == Outcome::attempts_exhausted) && !reply->counted_failure) ++uncounted_;
       }
@@ -52,7 +59,7 @@ class GuessLog final : public Store {
   }
   bool shared() const noexcept override { return inner_->shared(); }
 
-  std::vector<long long> times() {
+  std::vector<Guess> times() {
     std::lock_guard<std::mutex> lock(mutex_);
     return times_;
   }
@@ -69,9 +76,22 @@ class GuessLog final : public Store {
   std::shared_ptr<Store> inner_;
   std::function<long long()> now_ms_;
   std::mutex mutex_;
-  std::vector<long long> times_;
+  std::vector<Guess> times_;
   int uncounted_ = 0;
 };
+
+// The most guesses certainly compared within one closed window [t, t + window]: those sent at
+// or after t and answered by t + window (never more than the store compared in some window).
+inline int max_in_window(const std::vector<Guess>& guesses, long long window_ms) {
+  int best = 0;
+  for (const Guess& start : guesses) {
+    int n = 0;
+    for (const Guess& g : guesses)
+      if (g.sent >= start.sent && g.answered <= start.sent + window_ms) ++n;
+    best = std::max(best, n);
+  }
+  return best;
+}
 
 // The most events in any closed window [t, t + window].
 inline int max_in_window(std::vector<long long> times, long long window_ms) {

@@ -1,0 +1,90 @@
+// The guess budget on Redis: the strategy search's attackers run at once, each against its own
+// identifier, in real time with the windows scaled down (a "day" of 4 s: failure budget 10 at
+// once, then one per 200 ms), against Redis's own clock. The most compared guesses in any
+// scaled hour and day must stay within the bound, as on the embedded store.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "support/attacker.hpp"
+#include "support/redis_server.hpp"
+#include "verikit/redis_store.hpp"
+#include "verikit/verikit.hpp"
+
+namespace verikit {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Arena;
+using test::GuessLog;
+using test::RedisServer;
+using test::Strategy;
+
+long long steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(RedisBudget, StrategySearchStaysWithinTheBudget) {
+  RedisServer server;
+  // The default budget's shape (burst 10, then 20 per "day"), with a day of 4 s: 200 ms per guess.
+  Policy p;
+  p.failure_limit = RateLimit{430, std::chrono::seconds(86), 10};          // interval 200 ms
+  p.client_pair_failure_limit = RateLimit{430, std::chrono::seconds(86), 3};
+  p.resend_cooldown = std::chrono::seconds(0);
+  p.send_limit = RateLimit{};
+  const long long day = 4000, hour = day / 24;
+  const std::chrono::milliseconds minute(3);  // 4000 ms / 1440, rounded
+
+  const Key k1 = generate_key(1), k2 = generate_key(2);
+  Config c1;
+  c1.store_url = server.url();
+  c1.default_policy = p;
+  c1.keys = KeySet{k1, {}, std::nullopt};
+  Config c2 = c1;
+  c2.keys = KeySet{k2, {k1}, k1.bytes};
+
+  std::vector<Strategy> strategies;
+  for (const Strategy& s : test::strategy_search(minute))
+    if (s.per_round == 0 || s.name == "rounds of 9 every 15 min" || s.name == "rounds of 5 every 72 min" ||
+        s.name == "rounds of 1 every 6 min" || s.concurrency > 1 || s.client_keys)
+      strategies.push_back(s);
+
+  // Each attacker has its own engines (before and after the rotation) over one Redis store
+  // connection, logged by a decorator.
+  struct Run {
+    std::shared_ptr<GuessLog> log;
+    Arena arena;
+  };
+  std::vector<Run> runs(strategies.size());
+  for (Run& r : runs) {
+    r.log = std::make_shared<GuessLog>(make_redis_store(c1).value(), steady_ms);
+    r.arena.engine = Engine::create(c1, r.log).value();
+    r.arena.rotated = Engine::create(c2, r.log).value();
+    r.arena.now_ms = steady_ms;
+    r.arena.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < strategies.size(); ++i)
+    threads.emplace_back([&, i] { test::attack(strategies[i], runs[i].arena, "victim" + std::to_string(i) + "@example.com", 6000ms); });
+  for (auto& t : threads) t.join();
+
+  int worst_hour = 0, worst_day = 0, greedy_day = 0;
+  for (std::size_t i = 0; i < strategies.size(); ++i) {
+    const std::vector<test::Guess> all = runs[i].log->times();
+    const int h = test::max_in_window(all, hour), d = test::max_in_window(all, day);
+    std::printf("  %-50s scaled hour %2d  day %2d  (%zu compared)\n", strategies[i].name.c_str(), h, d, all.size());
+    EXPECT_LE(h, 10) << strategies[i].name;
+    EXPECT_LE(d, 30) << strategies[i].name;
+    EXPECT_EQ(runs[i].log->uncounted(), 0) << strategies[i].name;
+    worst_hour = std::max(worst_hour, h);
+    worst_day = std::max(worst_day, d);
+    if (strategies[i].name == "greedy") greedy_day = d;
+  }
+  std::printf("[ measure  ] Redis, %zu strategies at once: most compared guesses in a scaled hour %d, day %d\n",
+              strategies.size(), worst_hour, worst_day);
+  EXPECT_GE(greedy_day, 25) << "the greedy attacker comes close to the bound (the attack is real)";
+}
+
+}  // namespace
+}  // namespace verikit
