@@ -15,9 +15,13 @@ export interface Counters {
   sendLimitResetAt: Date | null;
 }
 
+/**
+ * The outcome of an operation. A Result is an object, so it is always truthy: test `ok` or
+ * `status`, never the result itself (`if (await m.verifyOtp(...))` passes for a wrong code).
+ */
 export interface Result {
   status: Status;
-  /** true only when verified, valid (peek) or issued */
+  /** true only when verified, valid (peek) or issued: the field to test */
   ok: boolean;
   /** issue: the code or token to deliver */
   secret: string;
@@ -34,9 +38,6 @@ export interface Result {
   /** OTP issue with reissue 'resendSame': the live code was re-sent (same payload) */
   reused: boolean;
 }
-
-export interface OtpResult extends Result { otp: string }
-export interface TokenResult extends Result { token: string }
 
 export type Bytes = string | Buffer;
 
@@ -98,24 +99,26 @@ export class Manager {
   verifyOtp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
   revokeOtp(purpose: string, identifier: Bytes): Promise<boolean>;
   issueToken(purpose: string, identifier: Bytes, options?: CallOptions): Promise<Result>;
-  peekToken(token: string, purpose?: string): Promise<Result>;
+  /** Checks a token without using it. purpose: the token's purpose, or ANY_PURPOSE. */
+  peekToken(token: string, purpose: string): Promise<Result>;
+  /** Checks and uses a token in one atomic step. purpose: the token's purpose, or ANY_PURPOSE. */
+  consumeToken(token: string, purpose: string): Promise<Result>;
   revokeToken(token: string): Promise<boolean>;
   issueLink(purpose: string, identifier: Bytes, baseUrl: string, options?: CallOptions): Promise<Result>;
-  peekLink(token: string, purpose?: string): Promise<Result>;
-  consumeLink(token: string, purpose?: string): Promise<Result>;
+  /** Checks a link's token without using it (a confirmation page). purpose: required, or ANY_PURPOSE. */
+  peekLink(token: string, purpose: string): Promise<Result>;
+  /** Checks and uses a link's token in one atomic step. purpose: required, or ANY_PURPOSE. */
+  consumeLink(token: string, purpose: string): Promise<Result>;
   revokeLink(token: string): Promise<boolean>;
   revokeAll(purpose: string, identifier: Bytes): Promise<number>;
   inspect(purpose: string, identifier: Bytes): Promise<Result>;
   unlock(purpose: string, identifier: Bytes): Promise<boolean>;
-  generate(identifier: Bytes, options?: CallOptions & { purpose?: string }): Promise<OtpResult>;
-  verify(identifier: Bytes, otp: string, options?: { purpose?: string; clientKey?: Bytes }): Promise<Result>;
-  generateToken(identifier: Bytes, options?: CallOptions & { purpose?: string }): Promise<TokenResult>;
-  verifyToken(token: string, purpose?: string): Promise<Result>;
-  generateLink(identifier: Bytes, options: CallOptions & { baseUrl: string; purpose?: string }): Promise<TokenResult>;
   close(): void;
 }
 
 export { Manager as Engine };
+/** The purpose argument that accepts a token or link of any purpose: the explicit opt-in. */
+export const ANY_PURPOSE: '*';
 export function generateKey(): Buffer;
 export const version: string;
 

@@ -30,11 +30,22 @@ native.setErrorClasses(VerikitError, {
 });
 
 /**
+ * The purpose argument that accepts a token or link of any purpose. Checking a token or link
+ * always names a purpose; this is the explicit opt-in to skip that check.
+ */
+const ANY_PURPOSE = '*';
+
+/**
  * A verification engine. `new Manager()` uses the embedded store; `new Manager({ url:
  * 'redis://127.0.0.1:6379', key })` uses Redis (the key: 32 secret bytes shared by every
  * process). Options: url | store, key, keyId, previousKeys ([[id, key]]), policy, policies,
  * indexKey (32 bytes: names records, does not rotate; required with previousKeys), keyPrefix,
  * abuseControls (default true).
+ *
+ * Every operation resolves to a result object, and objects are always truthy: check
+ * `result.ok` (true only for verified, valid and issued) or `result.status`, never the result
+ * itself. Token and link checks take the purpose the credential was issued for (required), or
+ * ANY_PURPOSE.
  */
 class Manager {
   constructor(options = {}) {
@@ -62,6 +73,7 @@ class Manager {
   // --- tokens ---
   issueToken(purpose, identifier, options) { return this._engine.issueToken(purpose, identifier, options); }
   peekToken(token, purpose) { return this._engine.checkToken(token, purpose, false, false); }
+  consumeToken(token, purpose) { return this._engine.checkToken(token, purpose, false, true); }
   revokeToken(token) { return this._engine.revokeToken(token); }
 
   // --- magic links ---
@@ -75,34 +87,14 @@ class Manager {
   inspect(purpose, identifier) { return this._engine.perIdentifier('inspect', purpose, identifier); }
   unlock(purpose, identifier) { return this._engine.perIdentifier('unlock', purpose, identifier); }
 
-  // --- the names users of redis-otp-manager know ---
-  /** generate(identifier, { purpose = 'login', ttl, payload, clientKey }) -> result (result.otp is the code) */
-  generate(identifier, options = {}) {
-    return this.issueOtp(options.purpose ?? 'login', identifier, options).then(withOtp);
-  }
-  /** verify(identifier, otp, { purpose = 'login', clientKey }) -> result (result.ok) */
-  verify(identifier, otp, options = {}) { return this.verifyOtp(options.purpose ?? 'login', identifier, otp, options); }
-  /** generateToken(identifier, { purpose = 'verify', ttl, payload }) -> result (result.token) */
-  generateToken(identifier, options = {}) {
-    return this.issueToken(options.purpose ?? 'verify', identifier, options).then(withToken);
-  }
-  /** verifyToken(token, purpose?) -> result naming identifier, purpose and payload */
-  verifyToken(token, purpose) { return this._engine.checkToken(token, purpose, false, true); }
-  /** generateLink(identifier, { baseUrl, purpose = 'login', ttl, payload }) -> result with { token, url } */
-  generateLink(identifier, options = {}) {
-    return this.issueLink(options.purpose ?? 'login', identifier, options.baseUrl, options).then(withToken);
-  }
-
   /** Releases the engine and its store connections (pending operations settle first). */
   close() { this._engine.close(); }
 }
 
-function withOtp(r) { r.otp = r.secret; return r; }
-function withToken(r) { r.token = r.secret; return r; }
-
 module.exports = {
   Manager,
   Engine: Manager,
+  ANY_PURPOSE,
   generateKey: () => native.generateKey(),
   version: native.version,
   VerikitError,

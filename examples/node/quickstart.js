@@ -5,26 +5,28 @@ const verikit = require(process.env.VERIKIT_NODE_PKG || 'verikit');
 async function main(url) {
   const manager = new verikit.Manager({ url, key: verikit.generateKey(), policies: { 'reset-password': { revokeAllOnUse: true } } });
 
-  const code = await manager.generate('alice@example.com');          // issueOtp('login', ...)
-  console.log(`code ${code.otp}, expires ${code.expiresAt.toISOString()}`);
-  const wrong = await manager.verify('alice@example.com', code.otp === '000000' ? '111111' : '000000');
+  // Every result is an object, and objects are always truthy: test result.ok (or result.status).
+  const code = await manager.issueOtp('login', 'alice@example.com');
+  console.log(`code ${code.secret}, expires ${code.expiresAt.toISOString()}`);
+  const wrong = await manager.verifyOtp('login', 'alice@example.com', code.secret === '000000' ? '111111' : '000000');
+  if (wrong.ok) throw new Error('a wrong code was accepted');
   console.log(`wrong code -> ${wrong.status}, ${wrong.attemptsRemaining} attempts left`);
-  const right = await manager.verify('alice@example.com', code.otp);
+  const right = await manager.verifyOtp('login', 'alice@example.com', code.secret);
   if (!right.ok) throw new Error(`expected verified, got ${right.status}`);
   console.log(`right code -> ${right.status}`);
-  const again = await manager.generate('alice@example.com');
+  const again = await manager.issueOtp('login', 'alice@example.com');
   console.log(`resend at once -> ${again.status}, retry in ${Math.ceil(again.retryAfter / 1000)} s`);
 
-  const token = await manager.generateToken('alice@example.com', { purpose: 'confirm-email', payload: 'new@example.org' });
-  const checked = await manager.verifyToken(token.token, 'confirm-email');
+  const token = await manager.issueToken('confirm-email', 'alice@example.com', { payload: 'new@example.org' });
+  const checked = await manager.consumeToken(token.secret, 'confirm-email');  // the purpose is required
   if (!checked.ok || checked.payload.toString() !== 'new@example.org') throw new Error('token flow failed');
   console.log(`token -> ${checked.status} for ${checked.identifier}, payload ${checked.payload}`);
 
-  const link = await manager.generateLink('alice@example.com', { purpose: 'reset-password', baseUrl: 'https://app.example.com/reset' });
+  const link = await manager.issueLink('reset-password', 'alice@example.com', 'https://app.example.com/reset');
   console.log(`link ${link.url}`);
-  if ((await manager.peekLink(link.token, 'reset-password')).status !== 'valid') throw new Error('peek failed');
-  if (!(await manager.consumeLink(link.token, 'reset-password')).ok) throw new Error('consume failed');
-  if ((await manager.consumeLink(link.token, 'reset-password')).ok) throw new Error('a link was used twice');
+  if ((await manager.peekLink(link.secret, 'reset-password')).status !== 'valid') throw new Error('peek failed');
+  if (!(await manager.consumeLink(link.secret, 'reset-password')).ok) throw new Error('consume failed');
+  if ((await manager.consumeLink(link.secret, 'reset-password')).ok) throw new Error('a link was used twice');
   console.log('link consumed once, refused after');
 
   manager.close();

@@ -28,7 +28,7 @@ def main(store: str) -> None:
 
         # Token with a payload, verified by the token alone.
         token = engine.issue_token("confirm-email", "alice@example.com", payload=b"new@example.org")
-        checked = engine.verify_token(token.secret, "confirm-email")
+        checked = engine.consume_token(token.secret, "confirm-email")  # the purpose is required
         assert checked and checked.payload == b"new@example.org"
         print(f"token -> {checked.status.name} for {checked.identifier}, payload {checked.payload!r}")
 

@@ -24,7 +24,7 @@ test('invalid arguments reject with InvalidArgumentError and change nothing', as
     () => m.issueOtp('login', 'x'.repeat(513)),
     () => m.issueOtp('login', 'hal', { payload: Buffer.alloc(8193) }),
     () => m.verifyOtp('login', 'hal', ''),
-    () => m.verifyToken(''),
+    () => m.consumeToken('', 'login'),
     () => m.issueLink('login', 'hal', 'ftp://e.com'),
     () => m.issueLink('login', 'hal', 'not a url'),
   ];

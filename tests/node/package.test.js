@@ -23,22 +23,24 @@ test('require and import both work', () => {
   assert.equal(cjs.status, 0, cjs.stderr);
   assert.match(cjs.stdout, /^function \d+\.\d+\.\d+/);
   const esm = spawnSync(process.execPath, ['--input-type=module', '-e',
-    "import verikit, { Manager, InvalidArgumentError } from 'verikit';\n" +
+    "import verikit, { Manager, InvalidArgumentError, ANY_PURPOSE } from 'verikit';\n" +
     "const m = new Manager(); const r = await m.issueOtp('login', 'esm');\n" +
-    "console.log(r.status, verikit.Manager === Manager, typeof InvalidArgumentError); m.close();"],
+    "console.log(r.status, verikit.Manager === Manager, typeof InvalidArgumentError, ANY_PURPOSE); m.close();"],
   { cwd: project, encoding: 'utf8' });
   assert.equal(esm.status, 0, esm.stderr);
-  assert.equal(esm.stdout.trim(), 'issued true function');
+  assert.equal(esm.stdout.trim(), 'issued true function *');
 });
 
 test('the TypeScript declarations check a correct program and catch a wrong one', () => {
-  const good = `import { Manager, Result, InvalidArgumentError } from 'verikit';
+  const good = `import { Manager, Result, InvalidArgumentError, ANY_PURPOSE } from 'verikit';
 const m = new Manager({ policy: { otpLength: 8, sendLimit: { count: 5, period: 3600, burst: 2 } } });
 async function main(): Promise<string> {
   const r: Result = await m.issueOtp('login', 'a@b.c', { ttl: 60, payload: Buffer.from('x') });
-  const v = await m.verify('a@b.c', r.secret);
-  const l = await m.generateLink('a@b.c', { baseUrl: 'https://e.com' });
-  if (v.status === 'verified' && l.token.length > 0 && !(r instanceof InvalidArgumentError)) return l.url;
+  const v = await m.verifyOtp('login', 'a@b.c', r.secret);
+  const l = await m.issueLink('login', 'a@b.c', 'https://e.com');
+  const t = await m.consumeToken(l.secret, ANY_PURPOSE);
+  const any: '*' = ANY_PURPOSE;
+  if (v.status === 'verified' && t.ok && any && !(r instanceof InvalidArgumentError)) return l.url;
   return v.expiresAt?.toISOString() ?? '';
 }
 main().then(() => m.close());
@@ -46,7 +48,12 @@ main().then(() => m.close());
   const bad = `import { Manager } from 'verikit';
 const m = new Manager();
 m.issueOtp('login', 42);
-const s: number = m.verify('a', 'b');
+const s: number = m.verifyOtp('login', 'a', 'b');
+m.consumeToken('token');
+m.peekLink('token');
+m.verify('a', 'b');
+m.generate('a');
+m.verifyToken('a', 'b');
 `;
   fs.writeFileSync(path.join(project, 'good.ts'), good);
   fs.writeFileSync(path.join(project, 'bad.ts'), bad);
@@ -58,6 +65,11 @@ const s: number = m.verify('a', 'b');
   assert.notEqual(wrong.status, 0);
   assert.match(wrong.stdout, /Argument of type 'number' is not assignable/);
   assert.match(wrong.stdout, /Promise<Result>' is not assignable to type 'number'/);
+  assert.match(wrong.stdout, /bad\.ts\(5,\d+\): error TS2554: Expected 2 arguments, but got 1/, 'consumeToken needs a purpose');
+  assert.match(wrong.stdout, /bad\.ts\(6,\d+\): error TS2554: Expected 2 arguments, but got 1/, 'peekLink needs a purpose');
+  for (const name of ['verify', 'generate', 'verifyToken']) {
+    assert.match(wrong.stdout, new RegExp(`Property '${name}' does not exist on type 'Manager'`));
+  }
 });
 
 test('the quick start runs on both stores', async () => {

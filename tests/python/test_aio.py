@@ -21,10 +21,11 @@ def test_many_concurrent_tasks(make_engine) -> None:
         results = await asyncio.gather(*(e.verify_otp("login", u, c.secret) for u, c in zip(users, codes)))
         assert all(results)
         t = await e.issue_token("confirm", "x", payload=b"p")
-        assert (await e.peek_token(t.secret)).status is verikit.Status.VALID
-        assert (await e.verify_token(t.secret, "confirm")).payload == b"p"
-        link = await e.generate_link("x", "https://e.com/m")
-        assert await e.peek_link(link.secret) and await e.consume_link(link.secret)
+        assert (await e.peek_token(t.secret, "confirm")).status is verikit.Status.VALID
+        assert (await e.consume_token(t.secret, "confirm")).payload == b"p"
+        assert not await e.consume_token(t.secret, "confirm")
+        link = await e.issue_link("confirm", "x", "https://e.com/m")
+        assert await e.peek_link(link.secret, "confirm") and await e.consume_link(link.secret, "confirm")
         assert (await e.inspect("login", "user1@example.com")).status is verikit.Status.NOT_FOUND
         assert await e.revoke_all("confirm", "x") == 0
 

@@ -30,7 +30,7 @@ def test_invalid_arguments(make_engine) -> None:
         lambda: e.issue_otp("login", "hal", payload=b"p" * 8193),
         lambda: e.issue_otp("login", "hal", client_key="c" * 257),
         lambda: e.verify_otp("login", "hal", ""),
-        lambda: e.verify_token(""),
+        lambda: e.consume_token("", "login"),
         lambda: e.issue_link("login", "hal", "ftp://example.com"),
         lambda: e.issue_link("login", "hal", "not a url"),
     ]

@@ -443,11 +443,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     });
   }
 
-  // checkToken(token, purpose|undefined, link: bool, consume: bool)
+  // checkToken(token, purpose, link: bool, consume: bool): the purpose is required ('*' for any).
   Napi::Value CheckToken(const Napi::CallbackInfo& info) {
     return promise(info, [&](Napi::Promise::Deferred d) {
       const std::string t = text_arg(info[0], "token");
-      const std::string p = info[1].IsUndefined() || info[1].IsNull() ? std::string{} : text_arg(info[1], "purpose");
+      if (!info[1].IsString()) throw ArgError{"purpose must be a string: the credential's purpose, or ANY_PURPOSE ('*')"};
+      const std::string p = text_arg(info[1], "purpose");
       const bool link = info[2].ToBoolean(), consume = info[3].ToBoolean();
       if (link) consume ? engine_->consume_link(t, p, completion(d)) : engine_->peek_link(t, p, completion(d));
       else consume ? engine_->verify_token(t, p, completion(d)) : engine_->peek_token(t, p, completion(d));

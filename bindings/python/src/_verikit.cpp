@@ -55,6 +55,14 @@ std::string to_text(const py::handle& h, const char* what) {
   return h.cast<std::string>();
 }
 
+// A token or link check always names a purpose: there is no default ("*" is the explicit "any").
+std::string to_check_purpose(const py::handle& h) {
+  if (!py::isinstance<py::str>(h))
+    throw py::type_error("purpose must be str (the credential's purpose, or verikit.ANY_PURPOSE), not " +
+                         py::str(py::type::of(h).attr("__name__")).cast<std::string>());
+  return h.cast<std::string>();
+}
+
 std::optional<std::string> opt_bytes(const py::object& h, const char* what) {
   if (h.is_none()) return std::nullopt;
   return to_bytes(h, what);
@@ -395,7 +403,7 @@ PYBIND11_MODULE(_verikit, m) {
       })
       .def("check_token", [](PyEngine& self, py::object token, py::object purpose, bool link, bool consume) {
         const std::string t = to_text(token, "token");
-        const std::string p = purpose.is_none() ? std::string{} : to_text(purpose, "purpose");
+        const std::string p = to_check_purpose(purpose);
         Engine& e = self.get();
         return value_or_raise(nogil([&] {
           return link ? (consume ? e.consume_link(t, p) : e.peek_link(t, p)) : (consume ? e.verify_token(t, p) : e.peek_token(t, p));
@@ -465,7 +473,7 @@ PYBIND11_MODULE(_verikit, m) {
       .def("check_token_async", [](PyEngine& self, py::object token, py::object purpose, bool link, bool consume,
                                    Completions& sink, long long call) {
         const std::string t = to_text(token, "token");
-        const std::string p = purpose.is_none() ? std::string{} : to_text(purpose, "purpose");
+        const std::string p = to_check_purpose(purpose);
         start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
           if (link) consume ? e.consume_link(t, p, std::move(done)) : e.peek_link(t, p, std::move(done));
           else consume ? e.verify_token(t, p, std::move(done)) : e.peek_token(t, p, std::move(done));

@@ -8,8 +8,10 @@ controls, on an embedded store or Redis.
     if engine.verify_otp("login", "alice@example.com", typed_code):
         ...
 
-Outcomes are Result objects (truthy only when verified, valid or issued); faults raise
-verikit.Error subclasses. Blocking calls release the GIL; verikit.aio has the asyncio API.
+Outcomes are Result objects, truthy only when verified, valid or issued (str() of a result
+is its status, never its secret: use result.secret); faults raise verikit.Error subclasses.
+Checking a token or link names its purpose (ANY_PURPOSE is the explicit opt-in for any).
+Blocking calls release the GIL; verikit.aio has the asyncio API.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ._verikit import VERSION as __version__
 from ._verikit import NativeEngine, Result, generate_key
 
 __all__ = [
+    "ANY_PURPOSE",
     "Engine",
     "Result",
     "Status",
@@ -49,6 +52,10 @@ __all__ = [
 ]
 
 Bytes = Union[str, bytes]
+
+ANY_PURPOSE = "*"
+"""The purpose argument that accepts a token or link of any purpose. Checking a token or link
+always names a purpose; this is the explicit opt-in to skip that check."""
 PolicyFields = Mapping[str, Any]
 
 _live: "weakref.WeakSet[_EngineBase]" = weakref.WeakSet()
@@ -140,11 +147,13 @@ class Engine(_EngineBase):
     ) -> Result:
         return self._native.issue_token(purpose, identifier, payload, ttl, client_key)
 
-    def verify_token(self, token: str, purpose: Optional[str] = None) -> Result:
-        return self._native.check_token(token, purpose, False, True)
-
-    def peek_token(self, token: str, purpose: Optional[str] = None) -> Result:
+    def peek_token(self, token: str, purpose: str) -> Result:
+        """Check a token without using it. purpose: the token's purpose, or ANY_PURPOSE."""
         return self._native.check_token(token, purpose, False, False)
+
+    def consume_token(self, token: str, purpose: str) -> Result:
+        """Check and use a token in one atomic step. purpose: the token's purpose, or ANY_PURPOSE."""
+        return self._native.check_token(token, purpose, False, True)
 
     def revoke_token(self, token: str) -> bool:
         return self._native.revoke_token(token)
@@ -156,10 +165,12 @@ class Engine(_EngineBase):
     ) -> Result:
         return self._native.issue_link(purpose, identifier, base_url, payload, ttl, client_key)
 
-    def peek_link(self, token: str, purpose: Optional[str] = None) -> Result:
+    def peek_link(self, token: str, purpose: str) -> Result:
+        """Check a link's token without using it (a confirmation page). purpose: required, or ANY_PURPOSE."""
         return self._native.check_token(token, purpose, True, False)
 
-    def consume_link(self, token: str, purpose: Optional[str] = None) -> Result:
+    def consume_link(self, token: str, purpose: str) -> Result:
+        """Check and use a link's token in one atomic step. purpose: required, or ANY_PURPOSE."""
         return self._native.check_token(token, purpose, True, True)
 
     def revoke_link(self, token: str) -> bool:
@@ -174,16 +185,3 @@ class Engine(_EngineBase):
 
     def unlock(self, purpose: str, identifier: Bytes) -> bool:
         return self._native.unlock(purpose, identifier)
-
-    # --- the names users of redis-otp-manager know ---
-    def generate(self, identifier: Bytes, *, purpose: str = "login", **options: Any) -> Result:
-        return self.issue_otp(purpose, identifier, **options)
-
-    def verify(self, identifier: Bytes, otp: str, *, purpose: str = "login", client_key: Optional[Bytes] = None) -> Result:
-        return self.verify_otp(purpose, identifier, otp, client_key=client_key)
-
-    def generate_token(self, identifier: Bytes, *, purpose: str = "verify", **options: Any) -> Result:
-        return self.issue_token(purpose, identifier, **options)
-
-    def generate_link(self, identifier: Bytes, base_url: str, *, purpose: str = "login", **options: Any) -> Result:
-        return self.issue_link(purpose, identifier, base_url, **options)

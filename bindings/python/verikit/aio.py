@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import weakref
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from . import Bytes, _EngineBase
 from ._types import ConfigError, CryptoError, Error, InvalidArgument, StoreProtocolError, StoreUnavailable, Timeout, Unsupported
@@ -83,7 +83,8 @@ def _await(start: Callable[[NativeCompletions, int], None]) -> "asyncio.Future[R
 
 
 class Engine(_EngineBase):
-    """The asyncio API: the same operations as verikit.Engine, as coroutines."""
+    """The asyncio API: the same operations as verikit.Engine, as coroutines (token and link
+    checks take a required purpose, or verikit.ANY_PURPOSE)."""
 
     async def issue_otp(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
                         ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
@@ -97,21 +98,21 @@ class Engine(_EngineBase):
                           ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
         return await _await(lambda sink, call: self._native.issue_token_async(purpose, identifier, payload, ttl, client_key, sink, call))
 
-    async def verify_token(self, token: str, purpose: Optional[str] = None) -> Result:
-        return await _await(lambda sink, call: self._native.check_token_async(token, purpose, False, True, sink, call))
-
-    async def peek_token(self, token: str, purpose: Optional[str] = None) -> Result:
+    async def peek_token(self, token: str, purpose: str) -> Result:
         return await _await(lambda sink, call: self._native.check_token_async(token, purpose, False, False, sink, call))
+
+    async def consume_token(self, token: str, purpose: str) -> Result:
+        return await _await(lambda sink, call: self._native.check_token_async(token, purpose, False, True, sink, call))
 
     async def issue_link(self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
                          ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
         return await _await(
             lambda sink, call: self._native.issue_link_async(purpose, identifier, base_url, payload, ttl, client_key, sink, call))
 
-    async def peek_link(self, token: str, purpose: Optional[str] = None) -> Result:
+    async def peek_link(self, token: str, purpose: str) -> Result:
         return await _await(lambda sink, call: self._native.check_token_async(token, purpose, True, False, sink, call))
 
-    async def consume_link(self, token: str, purpose: Optional[str] = None) -> Result:
+    async def consume_link(self, token: str, purpose: str) -> Result:
         return await _await(lambda sink, call: self._native.check_token_async(token, purpose, True, True, sink, call))
 
     # Less frequent operations without an asynchronous engine call run in the default executor.
@@ -132,18 +133,3 @@ class Engine(_EngineBase):
 
     async def unlock(self, purpose: str, identifier: Bytes) -> bool:
         return await asyncio.get_running_loop().run_in_executor(None, self._native.unlock, purpose, identifier)
-
-    # --- the names users of redis-otp-manager know ---
-    async def generate(self, identifier: Bytes, *, purpose: str = "login", **options: Any) -> Result:
-        return await self.issue_otp(purpose, identifier, **options)
-
-    async def verify(self, identifier: Bytes, otp: str, *, purpose: str = "login",
-                     client_key: Optional[Bytes] = None) -> Result:
-        return await self.verify_otp(purpose, identifier, otp, client_key=client_key)
-
-    async def generate_token(self, identifier: Bytes, *, purpose: str = "verify", **options: Any) -> Result:
-        return await self.issue_token(purpose, identifier, **options)
-
-    async def generate_link(self, identifier: Bytes, base_url: str, *, purpose: str = "login",
-                            **options: Any) -> Result:
-        return await self.issue_link(purpose, identifier, base_url, **options)
