@@ -56,7 +56,7 @@ eachStore(test, 'tokens, links and per-identifier operations', async (make) => {
 });
 
 eachStore(test, 'lockout, unlock and client keys', async (make) => {
-  const m = make({ policy: { lockoutFailures: 2, resendCooldown: 0, clientFailureLimit: { count: 1, period: 3600, burst: 1 } } });
+  const m = make({ policy: { failureLimit: { count: 1, period: 3600, burst: 2 }, resendCooldown: 0, clientFailureLimit: { count: 1, period: 3600, burst: 1 } } });
   const c = await m.issueOtp('login', 'carl');
   const bad = c.secret === '000000' ? '111111' : '000000';
   await m.verifyOtp('login', 'carl', bad);
@@ -68,7 +68,7 @@ eachStore(test, 'lockout, unlock and client keys', async (make) => {
   assert.equal((await m.verifyOtp('login', 'carl', c.secret)).status, 'verified');
   const d = await m.issueOtp('login', 'dora');
   const e = await m.issueOtp('login', 'edna');
-  assert.equal((await m.verifyOtp('login', 'dora', '000000' === d.secret ? '1' : '0', { clientKey: '10.9.8.7' })).status, 'invalid');
+  assert.equal((await m.verifyOtp('login', 'dora', '000000' === d.secret ? '111111' : '000000', { clientKey: '10.9.8.7' })).status, 'invalid');
   assert.equal((await m.verifyOtp('login', 'edna', e.secret, { clientKey: '10.9.8.7' })).status, 'rate_limited');
 });
 

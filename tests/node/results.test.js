@@ -85,7 +85,7 @@ eachStore(test, 'ok is true exactly for verified, valid and issued, over every s
   const m = make({
     policies: {
       once: { maxAttempts: 1 },
-      lock: { lockoutFailures: 1 },
+      lock: { failureLimit: { count: 1, period: 3600, burst: 1 } },
       limit: { resendCooldown: 0, sendLimit: { count: 1, period: 3600, burst: 1 } },
     },
   });

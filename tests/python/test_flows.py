@@ -51,7 +51,7 @@ def test_tokens_and_links(make_engine) -> None:
 
 
 def test_revoke_inspect_unlock_and_counters(make_engine) -> None:
-    e = make_engine(policy={"lockout_failures": 2, "resend_cooldown": 0})
+    e = make_engine(policy={"failure_limit": (1, 3600, 2), "resend_cooldown": 0})
     code = e.issue_otp("login", "dan")
     e.issue_token("login", "dan")
     seen = e.inspect("login", "dan")

@@ -50,7 +50,7 @@ def test_the_borrowed_names_are_gone(cls: type) -> None:
 def test_truth_value_over_every_status(make_engine) -> None:
     e = make_engine(policies={
         "once": {"max_attempts": 1},
-        "lock": {"lockout_failures": 1},
+        "lock": {"failure_limit": (1, 3600, 1)},
         "limit": {"resend_cooldown": 0, "send_limit": (1, 3600, 1)},
     })
     seen: Dict[verikit.Status, verikit.Result] = {}
