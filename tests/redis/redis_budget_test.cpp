@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "redis/client.hpp"
 #include "support/attacker.hpp"
 #include "support/redis_server.hpp"
 #include "verikit/redis_store.hpp"
@@ -84,6 +85,49 @@ TEST(RedisBudget, StrategySearchStaysWithinTheBudget) {
   std::printf("[ measure  ] Redis, %zu strategies at once: most compared guesses in a scaled hour %d, day %d\n",
               strategies.size(), worst_hour, worst_day);
   EXPECT_GE(greedy_day, 25) << "the greedy attacker comes close to the bound (the attack is real)";
+}
+
+}  // namespace
+}  // namespace verikit
+
+namespace verikit {
+namespace {
+
+// Out of memory is no guessing oracle: every script that may grow memory is refused whole (its
+// #!lua flags), so a wrong guess is refused, not compared for free, and the right code is
+// refused too; scripts that only delete still run, and inspect (read-only) still answers.
+TEST(RedisBudget, OutOfMemoryRefusesGuessesWholeAndNeverAcceptsACode) {
+  RedisServer server(test::RedisServerOptions{.extra_args = {"--maxmemory-policy", "noeviction"}});
+  Config c;
+  c.store_url = server.url();
+  c.keys = KeySet{generate_key(1), {}, std::nullopt};
+  c.default_policy.resend_cooldown = std::chrono::seconds(0);
+  auto e = Engine::create(c).value();
+  Result code = e->issue_otp("login", "oom@example.com").value();
+  Result link = e->issue_link("login", "oom@example.com", "https://e.com/m").value();
+  const std::string wrong = std::string(code.secret.view()) == "111111" ? "222222" : "111111";
+  ASSERT_EQ(e->verify_otp("login", "oom@example.com", wrong)->outcome, Outcome::invalid);
+
+  auto raw = redis::Client::connect(redis::parse_endpoint(server.url()).value()).value();
+  ASSERT_FALSE(raw->command_sync({"CONFIG", "SET", "maxmemory", "1"})->is_error());  // full from now on
+  auto issued = e->issue_otp("login", "other@example.com");
+  ASSERT_FALSE(issued.has_value()) << "an issue is refused once Redis is full";
+  EXPECT_EQ(issued.error().code, Errc::store_unavailable);
+  EXPECT_NE(issued.error().message.find("OOM"), std::string::npos) << issued.error().message;
+  for (int i = 0; i < 30; ++i) {
+    auto r = e->verify_otp("login", "oom@example.com", wrong, VerifyOptions{.client_key = "203.0.113.1"});
+    ASSERT_FALSE(r.has_value()) << "guess " << i << " was answered: " << to_string(r->outcome);
+  }
+  auto right = e->verify_otp("login", "oom@example.com", code.secret.view());
+  ASSERT_FALSE(right.has_value()) << "the right code is refused too, never verified under a fault";
+  Result seen = e->inspect("login", "oom@example.com").value();  // read-only: answers under OOM
+  EXPECT_EQ(seen.attempts_remaining, 4) << "no refused guess changed anything";
+  EXPECT_EQ(seen.counters->failures, 1);
+  EXPECT_EQ(e->revoke_link(link.secret.view()).value(), true) << "deleting still works under OOM";
+
+  ASSERT_FALSE(raw->command_sync({"CONFIG", "SET", "maxmemory", "0"})->is_error());
+  EXPECT_EQ(e->verify_otp("login", "oom@example.com", wrong)->attempts_remaining, 3);
+  EXPECT_EQ(e->verify_otp("login", "oom@example.com", code.secret.view())->outcome, Outcome::verified);
 }
 
 }  // namespace
