@@ -95,3 +95,33 @@ test('two managers with one key share Redis', async () => {
   b.close();
   await redis.stop();
 });
+
+eachStore(test, 'spellings, the failure budget, a key rotation and resendSame', async (make, url) => {
+  const otherThan = (c) => (c === '111111' ? '222222' : '111111');
+  const oldKey = verikit.generateKey(), newKey = verikit.generateKey();
+  assert.throws(() => make({ key: newKey, keyId: 2, previousKeys: [[1, oldKey]] }), { name: 'ConfigError', message: /index key/ });
+  const policy = { resendCooldown: 0, failureLimit: { count: 1, period: 3600, burst: 3 } };
+  const before = make({ key: oldKey, keyId: 1, keyPrefix: 'node-rotation', policy });
+  const code = await before.issueOtp('login', 'Rita@Example.com ');
+  assert.equal(code.identifier, 'rita@example.com');
+  assert.equal((await before.verifyOtp('login', 'rita@example.com', otherThan(code.secret))).status, 'invalid');
+  const { counters } = await before.inspect('login', ' RITA@example.com');
+  assert.equal(counters.failures, 1);
+  assert.equal(counters.guessesAvailable, 2);
+  await assert.rejects(before.verifyOtp('login', 'rita@example.com', '12345'), { name: 'InvalidArgumentError', message: /6 digits/ });
+  const after = make({ key: newKey, keyId: 2, previousKeys: [[1, oldKey]], indexKey: oldKey, keyPrefix: 'node-rotation', policy });
+  if (url !== 'memory://') {  // two managers share one store: the rotation resets and splits nothing
+    const seen = await after.inspect('login', 'rita@example.com');
+    assert.equal(seen.counters.failures, 1);
+    assert.equal(seen.attemptsRemaining, 4);
+    assert.equal((await after.verifyOtp('login', 'rita@example.com', code.secret)).status, 'verified');
+  }
+  const resend = make({ policy: { reissue: 'resendSame', resendCooldown: 0 } });
+  const first = await resend.issueOtp('verify-email', 'sam', { payload: 'new@sam.example' });
+  const same = await resend.issueOtp('verify-email', 'sam', { payload: 'new@sam.example' });
+  const moved = await resend.issueOtp('verify-email', 'sam', { payload: 'other@evil.example' });
+  assert.equal(first.reused, false);
+  assert.equal(same.reused, true);
+  assert.equal(same.secret, first.secret);
+  assert.equal(moved.reused, false);
+});

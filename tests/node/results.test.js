@@ -126,7 +126,15 @@ test('token and link checks require a purpose; ANY_PURPOSE is the explicit opt-i
       await assert.rejects(m[name](secret, undefined), { name: 'TypeError' }, name);
       await assert.rejects(m[name](secret, null), { name: 'TypeError' }, name);
       await assert.rejects(m[name](secret, 1), { name: 'TypeError' }, name);
+      await assert.rejects(m[name](secret, ''), { name: 'InvalidArgumentError', code: 'VERIKIT_E_INVALID_ARGUMENT' }, name);
     }
+    // The explicit opt-in accepts any purpose (a peek, so nothing is used).
+    const any = await m.peekToken(token.secret, verikit.ANY_PURPOSE);
+    assert.equal(any.status, 'valid');
+    assert.equal(any.purpose, 'confirm');
+    assert.equal((await m.peekLink(link.secret, verikit.ANY_PURPOSE)).purpose, 'reset');
+    assert.equal((await m.peekToken(token.secret, 'reset')).status, 'not_found', 'another purpose');
+    await assert.rejects(m.issueToken(verikit.ANY_PURPOSE, 'dee'), { name: 'InvalidArgumentError' }, '"*" is no purpose');
     // The rejected calls used nothing.
     assert.equal((await m.consumeToken(token.secret, 'confirm')).status, 'verified');
     assert.equal((await m.consumeLink(link.secret, 'reset')).status, 'verified');

@@ -128,3 +128,32 @@ def test_closed_engine_raises(make_engine) -> None:
     e.close()
     with pytest.raises(verikit.Error, match="closed"):
         e.issue_otp("login", "x")
+
+
+def test_spellings_budget_rotation_and_reuse(make_engine, store: str) -> None:
+    def other(code: str) -> str:
+        return "111111" if code != "111111" else "222222"
+
+    old, new = verikit.generate_key(), verikit.generate_key()
+    with pytest.raises(verikit.ConfigError, match="index key"):
+        make_engine(key=new, key_id=2, previous_keys=[(1, old)])
+    policy = {"resend_cooldown": 0, "failure_limit": (1, 3600, 3)}
+    before = make_engine(key=old, key_id=1, key_prefix="py-rotation", policy=policy)
+    code = before.issue_otp("login", "Rita@Example.com ")
+    assert code.identifier == "rita@example.com"
+    assert before.verify_otp("login", "rita@example.com", other(code.secret)).status is verikit.Status.INVALID
+    counters = before.inspect("login", " RITA@example.com").counters
+    assert counters is not None and counters["failures"] == 1 and counters["guesses_available"] == 2
+    with pytest.raises(verikit.InvalidArgument, match="6 digits"):
+        before.verify_otp("login", "rita@example.com", "12345")
+    after = make_engine(key=new, key_id=2, previous_keys=[(1, old)], index_key=old, key_prefix="py-rotation",
+                        policy=policy)
+    if store.startswith("redis"):  # two engines share one store: the rotation resets and splits nothing
+        seen = after.inspect("login", "rita@example.com")
+        assert seen.counters is not None and seen.counters["failures"] == 1 and seen.attempts_remaining == 4
+        assert after.verify_otp("login", "rita@example.com", code.secret)
+    resend = make_engine(policy={"reissue": "resend_same", "resend_cooldown": 0})
+    first = resend.issue_otp("verify-email", "sam", payload=b"new@sam.example")
+    same = resend.issue_otp("verify-email", "sam", payload=b"new@sam.example")
+    moved = resend.issue_otp("verify-email", "sam", payload=b"other@evil.example")
+    assert not first.reused and same.reused and same.secret == first.secret and not moved.reused

@@ -153,6 +153,15 @@ def test_token_and_link_checks_require_a_purpose(make_engine) -> None:
             method(issued.secret, None)
         with pytest.raises(TypeError, match="purpose must be str"):
             method(issued.secret, b"confirm")
+        with pytest.raises(verikit.InvalidArgument, match="purpose is required"):
+            method(issued.secret, "")
+    # The explicit opt-in accepts any purpose (a peek, so nothing is used).
+    any_purpose = e.peek_token(token.secret, verikit.ANY_PURPOSE)
+    assert any_purpose and any_purpose.purpose == "confirm"
+    assert e.peek_link(link.secret, verikit.ANY_PURPOSE).purpose == "reset"
+    assert e.peek_token(token.secret, "reset").status is verikit.Status.NOT_FOUND
+    with pytest.raises(verikit.InvalidArgument):
+        e.issue_token(verikit.ANY_PURPOSE, "dee")
     # The refused calls used nothing.
     assert e.consume_token(token.secret, "confirm") and e.consume_link(link.secret, "reset")
 
