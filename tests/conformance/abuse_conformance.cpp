@@ -413,6 +413,28 @@ TEST_P(Abuse, ManyThreadsGuessingWrongSpendExactlyTheBudget) {
   EXPECT_EQ(seen.attempts_remaining, 90) << "exactly ten guesses were compared";
 }
 
+// Spellings, both key sets of a rotation and many client keys at once: still one budget.
+TEST_P(Abuse, ManyThreadsAcrossSpellingsKeySetsAndClientKeysSpendOneBudget) {
+  Policy p = short_windows();
+  p.failure_limit = RateLimit{1, seconds(3600), 10};
+  p.max_attempts = 100;
+  Key old_key = generate_key(1), new_key = generate_key(2);
+  Config before = with_policy("login", p), after = with_policy("login", p);
+  before.keys = KeySet{old_key, {}, std::nullopt};
+  after.keys = KeySet{new_key, {old_key}, old_key.bytes};
+  auto e1 = engine(before, true), e2 = engine(after, true);
+  Result code = e1->issue_otp("login", "Nia@Example.com").value();
+  const std::string wrong = wrong_for(code.secret.view());
+  const char* spellings[] = {"nia@example.com", "NIA@EXAMPLE.COM", " Nia@Example.com", "nia@example.com\t"};
+  auto outcomes = race([&](int i) {
+    Engine& e = i % 2 ? *e2 : *e1;
+    return e.verify_otp("login", spellings[i % 4], wrong, VerifyOptions{.client_key = "ip-" + std::to_string(i)})->outcome;
+  });
+  EXPECT_EQ(count(outcomes, Outcome::invalid), 9);
+  EXPECT_EQ(count(outcomes, Outcome::locked), kThreads - 9);
+  EXPECT_EQ(e2->inspect("login", "nia@example.com")->attempts_remaining, 90) << "exactly ten were compared";
+}
+
 TEST_P(Abuse, ManyThreadsOnOneClientKeySpendExactlyItsBudget) {
   Policy p = short_windows();
   p.failure_limit = RateLimit{1, seconds(3600), 10};
