@@ -233,6 +233,25 @@ VERIKIT_EXTERN(int) verikit_config_set_default_policy(verikit_config *config, co
 VERIKIT_EXTERN(int) verikit_config_set_policy(verikit_config *config, const char *purpose,
                                               const verikit_policy *policy);
 
+/* Policies by field name (0.2): the schema of policy fields lives once, in the core, and this
+ * is how FFI users and the bindings set them. `purpose` NULL sets the default policy; otherwise
+ * the purpose's policy, which starts from the documented defaults the first time one of its
+ * fields is set. `field` is a name from the README's tables (snake_case: "max_attempts",
+ * "failure_limit", ...); `value` its text form: whole numbers (seconds for durations), "true" /
+ * "false", a choice by name ("resend_same"), a rate limit as "count/period_seconds/burst" or
+ * "off". Returns VERIKIT_OK; VERIKIT_E_INVALID_ARGUMENT (NULL, an unknown field, a value that
+ * does not parse) or VERIKIT_E_CONFIG (out of range); the message names the field, and a failed
+ * call changes nothing. */
+VERIKIT_EXTERN(int) verikit_config_set_policy_field(verikit_config *config, const char *purpose, const char *field,
+                                                    const char *value);
+/* The schema (0.2): how many policy fields there are, and field i's name, type ("integer",
+ * "seconds", "boolean", "choice", "rate_limit", "text"), range (integer, seconds), choices
+ * ("a|b", choice; else "") and a one-line description. Static strings; any out-parameter may be
+ * NULL. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (i out of range). Thread-safe. */
+VERIKIT_EXTERN(size_t) verikit_policy_field_count(void);
+VERIKIT_EXTERN(int) verikit_policy_field(size_t i, const char **name_out, const char **type_out, int64_t *min_out,
+                                         int64_t *max_out, const char **choices_out, const char **doc_out);
+
 /* ------------------------------------------------------------------------------------------
  * Engine.
  * ---------------------------------------------------------------------------------------- */

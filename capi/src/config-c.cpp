@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "capi_internal.hpp"
+#include "verikit/schema.hpp"
 
 using verikit::capi::guard;
 using verikit::capi::set_error;
@@ -152,6 +153,38 @@ VERIKIT_EXTERN(int) verikit_config_set_index_key(verikit_config* config, const u
     verikit::detail::wipe(k.bytes.data(), k.bytes.size());
     return VERIKIT_OK;
   });
+}
+
+VERIKIT_EXTERN(int) verikit_config_set_policy_field(verikit_config* config, const char* purpose, const char* field,
+                                                    const char* value) {
+  return guard([&] {
+    if (config == nullptr || field == nullptr || value == nullptr)
+      return set_error(VERIKIT_E_INVALID_ARGUMENT, "config, field or value is NULL");
+    auto& policies = config->config.policies;
+    auto it = purpose == nullptr ? policies.end() : policies.find(purpose);
+    verikit::Policy p = purpose == nullptr ? config->config.default_policy : it == policies.end() ? verikit::Policy{} : it->second;
+    if (auto s = verikit::set_policy_field(p, field, value); !s) return set_error(s.error());  // nothing changed
+    if (purpose == nullptr) config->config.default_policy = std::move(p);
+    else policies[purpose] = std::move(p);
+    return VERIKIT_OK;
+  });
+}
+
+VERIKIT_EXTERN(size_t) verikit_policy_field_count(void) { return verikit::policy_fields().size(); }
+
+VERIKIT_EXTERN(int) verikit_policy_field(size_t i, const char** name_out, const char** type_out, int64_t* min_out,
+                                         int64_t* max_out, const char** choices_out, const char** doc_out) {
+  const auto fields = verikit::policy_fields();
+  if (i >= fields.size()) return set_error(VERIKIT_E_INVALID_ARGUMENT, "no policy field " + std::to_string(i));
+  const verikit::FieldInfo& f = fields[i];
+  // The schema's strings are literals in the core: NUL-terminated and static.
+  if (name_out) *name_out = f.name.data();
+  if (type_out) *type_out = verikit::to_string(f.type);
+  if (min_out) *min_out = f.min;
+  if (max_out) *max_out = f.max;
+  if (choices_out) *choices_out = f.choices.empty() ? "" : f.choices.data();
+  if (doc_out) *doc_out = f.doc.data();
+  return VERIKIT_OK;
 }
 
 VERIKIT_EXTERN(int) verikit_config_set_default_policy(verikit_config* config, const verikit_policy* policy) {

@@ -536,3 +536,44 @@ TEST(CApi, OneEngineFromManyThreads) {
 }
 
 }  // namespace
+
+// Policies by field name, through the core's schema; the schema can be listed.
+TEST(CApi, PolicyFieldsByNameAndTheSchema) {
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_policy_field(c, "login", "max_attempts", "2"), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_policy_field(c, "login", "resend_cooldown", "0"), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_policy_field(c, nullptr, "otp_length", "8"), VERIKIT_OK);
+  EXPECT_EQ(verikit_config_set_policy_field(c, "login", "max_attempts", "1000"), VERIKIT_E_CONFIG);
+  EXPECT_NE(std::string(verikit_error_message()).find("max_attempts"), std::string::npos);
+  EXPECT_EQ(verikit_config_set_policy_field(c, "login", "max_attempt", "2"), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_config_set_policy_field(c, "signup", "failure_limit", "2/60"), VERIKIT_E_INVALID_ARGUMENT);
+  Engine eng(c);
+  verikit_config_free(c);
+  Res code, other;
+  ASSERT_EQ(verikit_otp_issue(&code.r, eng.e, "login", "fi", 2, nullptr), VERIKIT_OK);
+  EXPECT_EQ(code.secret().size(), 6u) << "a purpose's policy starts from the documented defaults";
+  ASSERT_EQ(verikit_otp_issue(&other.r, eng.e, "signup", "fi", 2, nullptr), VERIKIT_OK);
+  EXPECT_EQ(other.secret().size(), 8u) << "the default policy; the failed set on 'signup' created nothing";
+  const std::string wrong = code.secret() == "000000" ? "111111" : "000000";
+  Res r1, r2;
+  ASSERT_EQ(verikit_otp_verify(&r1.r, eng.e, "login", "fi", 2, wrong.data(), 6, nullptr), VERIKIT_OK);
+  ASSERT_EQ(verikit_otp_verify(&r2.r, eng.e, "login", "fi", 2, wrong.data(), 6, nullptr), VERIKIT_OK);
+  EXPECT_EQ(r2.status(), VERIKIT_STATUS_ATTEMPTS_EXHAUSTED);
+
+  const size_t n = verikit_policy_field_count();
+  ASSERT_GE(n, 20u);
+  bool saw_budget = false;
+  for (size_t i = 0; i < n; ++i) {
+    const char *name = nullptr, *type = nullptr, *choices = nullptr, *doc = nullptr;
+    int64_t lo = -1, hi = -1;
+    ASSERT_EQ(verikit_policy_field(i, &name, &type, &lo, &hi, &choices, &doc), VERIKIT_OK);
+    ASSERT_TRUE(name && type && choices && doc);
+    EXPECT_GT(std::strlen(doc), 0u) << name;
+    if (std::string(name) == "failure_limit") saw_budget = std::string(type) == "rate_limit";
+    if (std::string(name) == "max_attempts") EXPECT_EQ(hi, 100);
+    if (std::string(name) == "reissue") EXPECT_STREQ(choices, "replace|resend_same");
+  }
+  EXPECT_TRUE(saw_budget);
+  EXPECT_EQ(verikit_policy_field(n, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+}

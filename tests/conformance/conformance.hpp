@@ -20,7 +20,7 @@ class Conformance : public ::testing::TestWithParam<HarnessFactory> {
   // An engine over the harness's store with the given policies and a fixed key. Abuse controls
   // are off unless `abuse_controls` (their own tests turn them on): other rules re-issue freely.
   std::shared_ptr<Engine> engine(Config config = {}, bool abuse_controls = false) {
-    if (!config.keys) config.keys = KeySet{key, {}};
+    if (!config.keys) config.keys = KeySet{key, {}, std::nullopt};
     if (!abuse_controls) {
       config.default_policy = without_abuse_controls(config.default_policy);
       for (auto& [purpose, policy] : config.policies) policy = without_abuse_controls(policy);

@@ -485,9 +485,10 @@ TEST_P(Conformance, AKeyRotationResetsNothingAndSplitsNothing) {
 
   Result new_code = e2->issue_otp("login", "kit").value();  // replace, under the new key
   EXPECT_EQ(new_code.attempts_remaining, 2) << "the new code inherits the spent attempts";
-  if (old_code.secret.view() != new_code.secret.view())
+  if (old_code.secret.view() != new_code.secret.view()) {
     EXPECT_EQ(e2->verify_otp("login", "kit", old_code.secret.view())->outcome, Outcome::invalid)
         << "the old code was replaced";
+  }
   EXPECT_EQ(e1->verify_otp("login", "kit", new_code.secret.view())->outcome, Outcome::not_found)
       << "an engine without key 2 cannot read its record (and spends no attempt on it)";
   EXPECT_EQ(e2->verify_otp("login", "kit", new_code.secret.view())->outcome, Outcome::verified);
@@ -510,7 +511,7 @@ TEST_P(Conformance, AKeyRotationResetsNothingAndSplitsNothing) {
 TEST_P(Conformance, EnginesWithDifferentKeysDoNotSeeEachOther) {
   auto a = engine();
   Config other;
-  other.keys = KeySet{generate_key(1), {}};
+  other.keys = KeySet{generate_key(1), {}, std::nullopt};
   auto b = engine(other);
   Result code = a->issue_otp("login", "dee").value();
   EXPECT_EQ(b->verify_otp("login", "dee", code.secret.view())->outcome, Outcome::not_found);
@@ -522,7 +523,7 @@ TEST_P(Conformance, EnginesWithDifferentKeysDoNotSeeEachOther) {
 TEST_P(Conformance, NothingSecretReachesTheStoreInTheClear) {
   auto recorder = std::make_shared<RecordingStore>(harness->store());
   Config c;
-  c.keys = KeySet{key, {}};
+  c.keys = KeySet{key, {}, std::nullopt};
   c.policies["verify-email"].reissue = Reissue::resend_same;
   auto e = Engine::create(c, recorder).value();
   const std::string id = "secret.person@example.com";

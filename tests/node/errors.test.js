@@ -40,7 +40,14 @@ test('invalid arguments reject with InvalidArgumentError and change nothing', as
 
 test('bad configurations throw at construction', async () => {
   assert.throws(() => new verikit.Manager({ policy: { otpLength: 3 } }), (e) => e instanceof verikit.ConfigError && /otp_length/.test(e.message));
-  assert.throws(() => new verikit.Manager({ policy: { otpLenght: 6 } }), { name: 'TypeError', message: /unknown policy field/ });
+  assert.throws(() => new verikit.Manager({ policy: { otpLenght: 6 } }), { name: 'InvalidArgumentError', message: /unknown policy field.*otpLenght/ });
+  // Numbers go to the core's schema as they are: no silent 32-bit wrap, no rounding.
+  assert.throws(() => new verikit.Manager({ policy: { maxAttempts: 1.5 } }), { name: 'InvalidArgumentError', message: /max_attempts.*whole number/ });
+  assert.throws(() => new verikit.Manager({ policy: { maxAttempts: 2 ** 32 + 5 } }), { name: 'InvalidArgumentError' });
+  assert.throws(() => new verikit.Manager({ policy: { ttl: 2 ** 40 } }), (e) => e instanceof verikit.ConfigError && /ttl/.test(e.message));
+  assert.throws(() => new verikit.Manager({ policy: { failureLimit: { count: 1, period: 0, burst: 1 } } }), verikit.ConfigError);
+  assert.throws(() => new verikit.Manager({ policy: { reissue: 'sometimes' } }), { name: 'InvalidArgumentError', message: /replace\|resend_same/ });
+  assert.throws(() => new verikit.Manager({ policy: { maxAttempts: [5] } }), { name: 'TypeError' });
   assert.throws(() => new verikit.Manager({ key: Buffer.alloc(5) }), { name: 'TypeError', message: /32 bytes/ });
   assert.throws(() => new verikit.Manager({ url: 'redis://127.0.0.1:6379' }), (e) => e instanceof verikit.ConfigError && /key/.test(e.message));
   for (const url of ['redis://host:notaport', 'redis://h?pool_size=0', 'postgres://x']) {

@@ -48,8 +48,23 @@ def test_invalid_arguments(make_engine) -> None:
 def test_bad_configuration() -> None:
     with pytest.raises(verikit.ConfigError, match="otp_length"):
         verikit.Engine(policy={"otp_length": 3})
-    with pytest.raises(ValueError, match="unknown policy field"):
+    with pytest.raises(verikit.InvalidArgument, match="unknown policy field"):
         verikit.Engine(policy={"otp_lenght": 6})
+    # Values go to the core's schema as they are: no cast errors, no wrap-around.
+    with pytest.raises(verikit.ConfigError, match="max_attempts"):
+        verikit.Engine(policy={"max_attempts": 2**40})
+    with pytest.raises(verikit.ConfigError, match="ttl"):
+        verikit.Engine(policy={"ttl": 2**63})
+    with pytest.raises(verikit.InvalidArgument, match="whole number"):
+        verikit.Engine(policy={"max_attempts": "1.5"})
+    with pytest.raises(verikit.InvalidArgument, match="resend_same"):
+        verikit.Engine(policy={"reissue": "sometimes"})
+    with pytest.raises(verikit.ConfigError, match="failure_limit"):
+        verikit.Engine(policy={"failure_limit": (1, 0, 1)})
+    with pytest.raises(TypeError, match="failure_limit"):
+        verikit.Engine(policy={"failure_limit": (1, 3600, 1.5)})
+    with pytest.raises(TypeError, match="max_attempts"):
+        verikit.Engine(policy={"max_attempts": 2.5})
     with pytest.raises(ValueError, match="32 bytes"):
         verikit.Engine(key=b"short")
     with pytest.raises(verikit.ConfigError, match="key"):

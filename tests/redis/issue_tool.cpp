@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   const std::string hex = argv[2];
   if (hex.size() != 64) return 2;
   for (std::size_t i = 0; i < 32; ++i) key.bytes[i] = static_cast<std::uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-  config.keys = verikit::KeySet{key, {}};
+  config.keys = verikit::KeySet{key, {}, std::nullopt};
   auto engine = verikit::Engine::create(config);
   if (!engine) {
     std::fprintf(stderr, "%s\n", engine.error().message.c_str());

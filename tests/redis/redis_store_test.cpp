@@ -45,7 +45,7 @@ std::shared_ptr<Engine> engine_on(const std::string& url, Config c = {}, bool ab
     c.default_policy = without_abuse_controls(c.default_policy);
     for (auto& [purpose, policy] : c.policies) policy = without_abuse_controls(policy);
   }
-  if (!c.keys) c.keys = KeySet{fixed_key(), {}};
+  if (!c.keys) c.keys = KeySet{fixed_key(), {}, std::nullopt};
   auto e = Engine::create(c);
   EXPECT_TRUE(e.has_value()) << (e ? "" : e.error().message);
   return e ? e.value() : nullptr;
@@ -224,7 +224,7 @@ TEST(RedisStore, ConfigurationErrorsAreClear) {
 
   Config unreachable;
   unreachable.store_url = "redis://127.0.0.1:" + std::to_string(test::free_port());
-  unreachable.keys = KeySet{fixed_key(), {}};
+  unreachable.keys = KeySet{fixed_key(), {}, std::nullopt};
   auto b = Engine::create(unreachable);
   ASSERT_FALSE(b.has_value());
   EXPECT_EQ(b.error().code, Errc::store_unavailable);

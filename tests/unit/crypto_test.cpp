@@ -57,7 +57,7 @@ TEST(KeyedHash, DependsOnTheKey) {
 }
 
 TEST(KeyRing, RejectsDuplicateIds) {
-  KeySet set{generate_key(3), {generate_key(3)}};
+  KeySet set{generate_key(3), {generate_key(3)}, std::nullopt};
   auto ring = KeyRing::from(set);
   ASSERT_FALSE(ring.has_value());
   EXPECT_EQ(ring.error().code, Errc::config);
@@ -89,7 +89,7 @@ TEST(Seal, RoundTripsAndAuthenticatesContext) {
 
 TEST(Seal, PreviousKeysStillOpen) {
   Key old_key = generate_key(1), new_key = generate_key(2);
-  KeyRing before = KeyRing::from(KeySet{old_key, {}}).value();
+  KeyRing before = KeyRing::from(KeySet{old_key, {}, std::nullopt}).value();
   KeyRing after = KeyRing::from(KeySet{new_key, {old_key}, old_key.bytes}).value();
   std::string sealed = seal(before.current(), "secret", "c");
   ASSERT_TRUE(open(after, sealed, "c").has_value());

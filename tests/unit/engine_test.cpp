@@ -28,7 +28,7 @@ TEST(EngineCreate, ASharedStoreNeedsAKey) {
   EXPECT_EQ(e.error().code, Errc::config);
   EXPECT_NE(e.error().message.find("key"), std::string::npos);
   Config keyed;
-  keyed.keys = KeySet{generate_key(1), {}};
+  keyed.keys = KeySet{generate_key(1), {}, std::nullopt};
   EXPECT_TRUE(Engine::create(keyed, shared).has_value());
 }
 
@@ -36,7 +36,7 @@ TEST(EngineCreate, StoreUrlsAreChecked) {
   Config c;
   c.store_url = "redis://127.0.0.1:6379";
   EXPECT_EQ(Engine::create(c).error().code, Errc::config) << "a shared store without a key";
-  c.keys = KeySet{generate_key(1), {}};
+  c.keys = KeySet{generate_key(1), {}, std::nullopt};
   c.store_url = "redis://127.0.0.1:6379?pool_size=99";
   EXPECT_EQ(Engine::create(c).error().code, Errc::config);
   c.store_url = "postgres://x";
@@ -53,7 +53,7 @@ TEST(EngineCreate, BadPoliciesAndKeysAreConfigErrors) {
   EXPECT_EQ(e.error().code, Errc::config);
   EXPECT_NE(e.error().message.find("login"), std::string::npos);
   Config dup;
-  dup.keys = KeySet{generate_key(4), {generate_key(4)}};
+  dup.keys = KeySet{generate_key(4), {generate_key(4)}, std::nullopt};
   EXPECT_EQ(Engine::create(dup).error().code, Errc::config);
   EXPECT_EQ(Engine::create(Config{}, nullptr).error().code, Errc::invalid_argument);
 }
@@ -82,7 +82,7 @@ TEST(FailClosed, AStoreClaimingSuccessWithForgedDataIsAnError) {
   forged.sealed_payload = std::string(60, 'y');
   store->verify_reply = forged;
   Config c;
-  c.keys = KeySet{generate_key(1), {}};
+  c.keys = KeySet{generate_key(1), {}, std::nullopt};
   auto e = Engine::create(c, store).value();
   auto issuer = Engine::create(c).value();
   Result token = issuer->issue_token("confirm", "ann").value();

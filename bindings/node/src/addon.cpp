@@ -193,37 +193,54 @@ IssueOptions issue_options(const CallOptions& o) {
   return io;
 }
 
-// ---- policies from plain objects (fields left out keep the core's defaults) ----
+// ---- policies from plain objects, field by field through the core's schema ----
 
-void set_num(const Napi::Object& o, const char* name, int& out) {
-  if (o.Has(name) && !o.Get(name).IsUndefined()) {
-    if (!o.Get(name).IsNumber()) throw ArgError{std::string(name) + " must be a number"};
-    out = o.Get(name).As<Napi::Number>().Int32Value();
+// A policy field the core refused: thrown as the documented error class (InvalidArgumentError,
+// ConfigError) rather than a TypeError.
+struct FieldError {
+  Error error;
+};
+
+// maxAttempts -> max_attempts; resendSame -> resend_same.
+std::string snake_case(const std::string& camel) {
+  std::string out;
+  for (char c : camel) {
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back('_');
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      out.push_back(c);
+    }
   }
+  return out;
 }
-void set_secs(const Napi::Object& o, const char* name, std::chrono::seconds& out) {
-  int v = static_cast<int>(out.count());
-  set_num(o, name, v);
-  out = std::chrono::seconds(v);
+
+const FieldInfo* field_info(std::string_view name) {
+  for (const FieldInfo& f : policy_fields())
+    if (f.name == name) return &f;
+  return nullptr;
 }
-void set_bool(const Napi::Object& o, const char* name, bool& out) {
-  if (o.Has(name) && !o.Get(name).IsUndefined()) {
-    if (!o.Get(name).IsBoolean()) throw ArgError{std::string(name) + " must be a boolean"};
-    out = o.Get(name).As<Napi::Boolean>().Value();
+
+// A JavaScript value in the schema's text form: the core parses and checks it (a number that is
+// not a whole number, or out of range, is its error, not a silent conversion).
+std::string field_text(const Napi::Value& v, const FieldInfo* info, const std::string& name) {
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsNumber()) return v.ToString().Utf8Value();
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    return info != nullptr && info->type == FieldType::choice ? snake_case(s) : s;
   }
-}
-void set_limit(const Napi::Object& o, const char* name, RateLimit& out) {
-  if (!o.Has(name) || o.Get(name).IsUndefined()) return;
-  Napi::Value v = o.Get(name);
-  if (v.IsBoolean() && !v.As<Napi::Boolean>().Value()) {
-    out = RateLimit{};
-    return;
+  if (v.IsObject() && !v.IsArray()) {
+    Napi::Object l = v.As<Napi::Object>();
+    std::string text;
+    for (const char* part : {"count", "period", "burst"}) {
+      Napi::Value x = l.Get(part);
+      if (!x.IsNumber()) throw ArgError{name + "." + part + " must be a number"};
+      text += (text.empty() ? "" : "/") + x.ToString().Utf8Value();
+    }
+    return text;
   }
-  if (!v.IsObject()) throw ArgError{std::string(name) + " must be {count, period, burst} or false"};
-  Napi::Object l = v.As<Napi::Object>();
-  set_num(l, "count", out.count);
-  set_secs(l, "period", out.period);
-  set_num(l, "burst", out.burst);
+  throw ArgError{name + " must be a boolean, a number, a string or {count, period, burst}"};
 }
 
 Policy policy_arg(const Napi::Value& v) {
@@ -231,50 +248,17 @@ Policy policy_arg(const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) return p;
   if (!v.IsObject()) throw ArgError{"a policy must be an object"};
   Napi::Object o = v.As<Napi::Object>();
-  static const std::set<std::string> known = {
-      "ttl", "maxAttempts", "otpLength", "alphabet", "reissue", "trimIdentifier", "lowercaseIdentifier",
-      "oneTimeUse", "revokeAllOnUse", "tokenBytes", "linkParam", "resendCooldown", "sendLimit", "failureLimit",
-      "clientPairFailureLimit", "lockoutBlocksIssue", "clientIssueLimit",
-      "clientFailureLimit", "maxActiveTokens", "activeCap"};
   Napi::Array names = o.GetPropertyNames();
   for (uint32_t i = 0; i < names.Length(); ++i) {
-    std::string n = names.Get(i).As<Napi::String>().Utf8Value();
-    if (!known.count(n)) throw ArgError{"unknown policy field '" + n + "'"};
-  }
-  set_secs(o, "ttl", p.ttl);
-  set_num(o, "maxAttempts", p.max_attempts);
-  set_num(o, "otpLength", p.otp_length);
-  if (o.Has("alphabet") && !o.Get("alphabet").IsUndefined()) {
-    std::string a = text_arg(o.Get("alphabet"), "alphabet");
-    if (a == "digits") p.alphabet = Alphabet::digits;
-    else if (a == "unambiguous") p.alphabet = Alphabet::unambiguous;
-    else throw ArgError{"alphabet must be 'digits' or 'unambiguous'"};
-  }
-  if (o.Has("reissue") && !o.Get("reissue").IsUndefined()) {
-    std::string r = text_arg(o.Get("reissue"), "reissue");
-    if (r == "replace") p.reissue = Reissue::replace;
-    else if (r == "resendSame") p.reissue = Reissue::resend_same;
-    else throw ArgError{"reissue must be 'replace' or 'resendSame'"};
-  }
-  set_bool(o, "trimIdentifier", p.trim_identifier);
-  set_bool(o, "lowercaseIdentifier", p.lowercase_identifier);
-  set_bool(o, "oneTimeUse", p.one_time_use);
-  set_bool(o, "revokeAllOnUse", p.revoke_all_on_use);
-  set_num(o, "tokenBytes", p.token_bytes);
-  if (o.Has("linkParam") && !o.Get("linkParam").IsUndefined()) p.link_param = text_arg(o.Get("linkParam"), "linkParam");
-  set_secs(o, "resendCooldown", p.resend_cooldown);
-  set_limit(o, "sendLimit", p.send_limit);
-  set_limit(o, "failureLimit", p.failure_limit);
-  set_limit(o, "clientPairFailureLimit", p.client_pair_failure_limit);
-  set_bool(o, "lockoutBlocksIssue", p.lockout_blocks_issue);
-  set_limit(o, "clientIssueLimit", p.client_issue_limit);
-  set_limit(o, "clientFailureLimit", p.client_failure_limit);
-  set_num(o, "maxActiveTokens", p.max_active_tokens);
-  if (o.Has("activeCap") && !o.Get("activeCap").IsUndefined()) {
-    std::string m = text_arg(o.Get("activeCap"), "activeCap");
-    if (m == "revokeOldest") p.active_cap = CapMode::revoke_oldest;
-    else if (m == "refuse") p.active_cap = CapMode::refuse;
-    else throw ArgError{"activeCap must be 'revokeOldest' or 'refuse'"};
+    const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    const Napi::Value value = o.Get(name);
+    if (value.IsUndefined()) continue;
+    const std::string field = snake_case(name);
+    if (auto s = set_policy_field(p, field, field_text(value, field_info(field), name)); !s) {
+      Error e = s.error();
+      if (field != name) e.message += " (option '" + name + "')";  // the name the caller wrote
+      throw FieldError{std::move(e)};
+    }
   }
   return p;
 }
@@ -312,7 +296,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     try {
       c.store_url = text_arg(info[0], "store");
       if (!info[1].IsNull() && !info[1].IsUndefined()) {
-        KeySet ks{key_arg(info[1], static_cast<std::uint8_t>(info[2].As<Napi::Number>().Uint32Value())), {}};
+        KeySet ks{key_arg(info[1], static_cast<std::uint8_t>(info[2].As<Napi::Number>().Uint32Value())), {}, std::nullopt};
         Napi::Array prev = info[3].As<Napi::Array>();
         for (uint32_t i = 0; i < prev.Length(); ++i) {
           Napi::Array pair = prev.Get(i).As<Napi::Array>();
@@ -335,6 +319,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       }
     } catch (const ArgError& e) {
       Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
+      return;
+    } catch (const FieldError& e) {
+      Napi::Error err(env, make_error(env, e.error));
+      err.ThrowAsJavaScriptException();
       return;
     }
     auto engine = Engine::create(std::move(c));

@@ -79,70 +79,31 @@ py::object timestamp(const std::optional<TimePoint>& t) {
 
 // ---- configuration from keyword dictionaries (None: the core's default) ----
 
-template <class T>
-void set_if(const py::dict& d, const char* name, T& out) {
-  if (d.contains(name) && !d[name].is_none()) out = d[name].cast<T>();
-}
-
-void set_seconds(const py::dict& d, const char* name, std::chrono::seconds& out) {
-  if (d.contains(name) && !d[name].is_none()) out = std::chrono::seconds(d[name].cast<long long>());
-}
-
-void set_limit(const py::dict& d, const char* name, RateLimit& out) {
-  if (!d.contains(name) || d[name].is_none()) return;
-  py::object v = d[name];
-  if (v.cast<py::object>().is(py::bool_(false))) {
-    out = RateLimit{};
-    return;
-  }
-  auto t = v.cast<py::tuple>();
-  if (t.size() != 3) throw py::value_error(std::string(name) + " must be (count, period_seconds, burst) or False");
-  out = RateLimit{t[0].cast<int>(), std::chrono::seconds(t[1].cast<long long>()), t[2].cast<int>()};
-}
-
+// A policy from a keyword dictionary, field by field through the core's schema (no field list
+// here): None keeps the core's default; bools, whole numbers, names and (count, period, burst)
+// tuples become the schema's text forms, and the core parses and checks them.
 Policy to_policy(const py::dict& d) {
-  static const std::set<std::string> known = {
-      "ttl", "max_attempts", "otp_length", "alphabet", "reissue", "trim_identifier", "lowercase_identifier",
-      "one_time_use", "revoke_all_on_use", "token_bytes", "link_param", "resend_cooldown", "send_limit",
-      "failure_limit", "client_pair_failure_limit", "lockout_blocks_issue", "client_issue_limit", "client_failure_limit", "max_active_tokens", "active_cap"};
-  for (auto item : d)
-    if (!known.count(item.first.cast<std::string>()))
-      throw py::value_error("unknown policy field '" + item.first.cast<std::string>() + "'");
   Policy p;
-  set_seconds(d, "ttl", p.ttl);
-  set_if(d, "max_attempts", p.max_attempts);
-  set_if(d, "otp_length", p.otp_length);
-  if (d.contains("alphabet") && !d["alphabet"].is_none()) {
-    auto a = d["alphabet"].cast<std::string>();
-    if (a == "digits") p.alphabet = Alphabet::digits;
-    else if (a == "unambiguous") p.alphabet = Alphabet::unambiguous;
-    else throw py::value_error("alphabet must be 'digits' or 'unambiguous'");
-  }
-  if (d.contains("reissue") && !d["reissue"].is_none()) {
-    auto r = d["reissue"].cast<std::string>();
-    if (r == "replace") p.reissue = Reissue::replace;
-    else if (r == "resend_same") p.reissue = Reissue::resend_same;
-    else throw py::value_error("reissue must be 'replace' or 'resend_same'");
-  }
-  set_if(d, "trim_identifier", p.trim_identifier);
-  set_if(d, "lowercase_identifier", p.lowercase_identifier);
-  set_if(d, "one_time_use", p.one_time_use);
-  set_if(d, "revoke_all_on_use", p.revoke_all_on_use);
-  set_if(d, "token_bytes", p.token_bytes);
-  set_if(d, "link_param", p.link_param);
-  set_seconds(d, "resend_cooldown", p.resend_cooldown);
-  set_limit(d, "send_limit", p.send_limit);
-  set_limit(d, "failure_limit", p.failure_limit);
-  set_limit(d, "client_pair_failure_limit", p.client_pair_failure_limit);
-  set_if(d, "lockout_blocks_issue", p.lockout_blocks_issue);
-  set_limit(d, "client_issue_limit", p.client_issue_limit);
-  set_limit(d, "client_failure_limit", p.client_failure_limit);
-  set_if(d, "max_active_tokens", p.max_active_tokens);
-  if (d.contains("active_cap") && !d["active_cap"].is_none()) {
-    auto m = d["active_cap"].cast<std::string>();
-    if (m == "revoke_oldest") p.active_cap = CapMode::revoke_oldest;
-    else if (m == "refuse") p.active_cap = CapMode::refuse;
-    else throw py::value_error("active_cap must be 'revoke_oldest' or 'refuse'");
+  for (auto item : d) {
+    const std::string name = to_text(item.first, "policy field name");
+    const py::handle v = item.second;
+    if (v.is_none()) continue;
+    std::string text;
+    if (py::isinstance<py::bool_>(v)) {
+      text = v.cast<bool>() ? "true" : "false";
+    } else if (py::isinstance<py::int_>(v) || py::isinstance<py::str>(v)) {
+      text = py::str(v).cast<std::string>();
+    } else if ((py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) && py::len(v) == 3) {
+      for (auto part : v) {
+        if (!py::isinstance<py::int_>(part) || py::isinstance<py::bool_>(part))
+          throw py::type_error("policy field " + name + " must be (count, period_seconds, burst) of ints or False");
+        text += (text.empty() ? "" : "/") + py::str(part).cast<std::string>();
+      }
+    } else {
+      throw py::type_error("policy field " + name + " must be a bool, an int, a str or (count, period_seconds, burst), not " +
+                           py::str(py::type::of(v).attr("__name__")).cast<std::string>());
+    }
+    if (auto s = set_policy_field(p, name, text); !s) raise(s.error());
   }
   return p;
 }
@@ -173,7 +134,7 @@ class PyEngine {
     c.store_url = store;
     c.key_prefix = key_prefix;
     if (!key.is_none()) {
-      KeySet ks{to_key(key, static_cast<std::uint8_t>(key_id)), {}};
+      KeySet ks{to_key(key, static_cast<std::uint8_t>(key_id)), {}, std::nullopt};
       for (auto item : previous_keys) {
         auto t = item.cast<py::tuple>();
         if (t.size() != 2) throw py::value_error("previous_keys holds (key_id, key) pairs");

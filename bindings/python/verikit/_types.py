@@ -44,7 +44,7 @@ class InvalidArgument(Error, ValueError):
     """An argument is empty, too long or malformed (code -1)."""
 
 
-class ConfigError(Error):
+class ConfigError(Error, ValueError):
     """The configuration or a policy is invalid (code -2)."""
 
 

@@ -7,5 +7,6 @@
 #include "verikit/error.hpp"
 #include "verikit/memory_store.hpp"
 #include "verikit/result.hpp"
+#include "verikit/schema.hpp"
 #include "verikit/secret.hpp"
 #include "verikit/store.hpp"

@@ -1,0 +1,273 @@
+// verikit — the policy schema: one table of fields, used to set, read and check policies.
+#include "verikit/schema.hpp"
+
+#include <charconv>
+#include <climits>
+#include <functional>
+#include <vector>
+
+#include "engine/token_format.hpp"
+#include "verikit/engine.hpp"
+
+namespace verikit {
+namespace {
+
+constexpr long long kDay = 86400;
+constexpr long long kMaxTtlSeconds = 30 * kDay;
+
+// How a field is read from and written to a Policy: through one of its members, or (choices)
+// through a pair of functions on its index in `choices`.
+struct Field {
+  FieldInfo info;
+  int Policy::* integer = nullptr;
+  std::chrono::seconds Policy::* seconds = nullptr;
+  bool Policy::* boolean = nullptr;
+  RateLimit Policy::* limit = nullptr;
+  std::string Policy::* text = nullptr;
+  std::function<int(const Policy&)> get_choice;
+  std::function<void(Policy&, int)> set_choice;
+};
+
+Field integer(std::string_view name, int Policy::* m, long long lo, long long hi, std::string_view doc) {
+  Field f;
+  f.info = FieldInfo{name, FieldType::integer, lo, hi, {}, doc};
+  f.integer = m;
+  return f;
+}
+Field seconds(std::string_view name, std::chrono::seconds Policy::* m, long long lo, long long hi, std::string_view doc) {
+  Field f;
+  f.info = FieldInfo{name, FieldType::seconds, lo, hi, {}, doc};
+  f.seconds = m;
+  return f;
+}
+Field boolean(std::string_view name, bool Policy::* m, std::string_view doc) {
+  Field f;
+  f.info = FieldInfo{name, FieldType::boolean, 0, 1, {}, doc};
+  f.boolean = m;
+  return f;
+}
+Field limit(std::string_view name, RateLimit Policy::* m, std::string_view doc) {
+  Field f;
+  f.info = FieldInfo{name, FieldType::rate_limit, 0, 1000000, {}, doc};
+  f.limit = m;
+  return f;
+}
+template <class Enum>
+Field choice(std::string_view name, Enum Policy::* m, std::string_view choices, std::string_view doc) {
+  Field f;
+  f.info = FieldInfo{name, FieldType::choice, 0, 0, choices, doc};
+  f.get_choice = [m](const Policy& p) { return static_cast<int>(p.*m); };
+  f.set_choice = [m](Policy& p, int i) { p.*m = static_cast<Enum>(i); };
+  return f;
+}
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> all = [] {
+    std::vector<Field> v;
+    v.push_back(seconds("ttl", &Policy::ttl, 1, kMaxTtlSeconds, "lifetime of a credential"));
+    v.push_back(integer("max_attempts", &Policy::max_attempts, 1, 100, "wrong OTP guesses a code survives"));
+    v.push_back(integer("otp_length", &Policy::otp_length, 4, 10, "symbols in an OTP"));
+    v.push_back(choice("alphabet", &Policy::alphabet, "digits|unambiguous", "the symbols of OTPs"));
+    v.push_back(choice("reissue", &Policy::reissue, "replace|resend_same", "what a second issue does to a live code"));
+    v.push_back(boolean("trim_identifier", &Policy::trim_identifier, "strip ASCII white space around identifiers"));
+    v.push_back(boolean("lowercase_identifier", &Policy::lowercase_identifier, "ASCII lower-case identifiers"));
+    v.push_back(boolean("one_time_use", &Policy::one_time_use, "a verified credential is consumed"));
+    v.push_back(boolean("revoke_all_on_use", &Policy::revoke_all_on_use,
+                        "using one credential revokes all the others of its (purpose, identifier)"));
+    v.push_back(integer("token_bytes", &Policy::token_bytes, detail::kMinTokenBytes, detail::kMaxTokenBytes,
+                        "secret randomness of tokens and links"));
+    Field param;
+    param.info = FieldInfo{"link_param", FieldType::text, 1, 64, {}, "query parameter of magic links: letters, digits, '_-.'"};
+    param.text = &Policy::link_param;
+    v.push_back(param);
+    v.push_back(seconds("resend_cooldown", &Policy::resend_cooldown, 0, kDay, "between two issues for one identifier"));
+    v.push_back(limit("send_limit", &Policy::send_limit, "issues per identifier (GCRA)"));
+    v.push_back(limit("failure_limit", &Policy::failure_limit, "wrong guesses per identifier: the failure budget (GCRA)"));
+    v.push_back(limit("client_pair_failure_limit", &Policy::client_pair_failure_limit,
+                      "wrong guesses per identifier and client key (GCRA)"));
+    v.push_back(boolean("lockout_blocks_issue", &Policy::lockout_blocks_issue,
+                        "an identifier whose failure budget is spent gets no new credentials"));
+    v.push_back(limit("client_issue_limit", &Policy::client_issue_limit, "issues per client key (GCRA)"));
+    v.push_back(limit("client_failure_limit", &Policy::client_failure_limit, "wrong guesses per client key (GCRA)"));
+    v.push_back(integer("max_active_tokens", &Policy::max_active_tokens, 0, 1000, "live tokens + links per identifier"));
+    v.push_back(choice("active_cap", &Policy::active_cap, "revoke_oldest|refuse", "what an issue beyond the cap does"));
+    return v;
+  }();
+  return all;
+}
+
+const Field* find(std::string_view name) {
+  for (const Field& f : fields())
+    if (f.info.name == name) return &f;
+  return nullptr;
+}
+
+Error bad_value(const Field& f, std::string_view value, std::string_view want) {
+  return make_error(Errc::invalid_argument, "policy " + std::string(f.info.name) + ": '" + std::string(value) +
+                                                "' is not " + std::string(want));
+}
+Error out_of_range(std::string_view name, const std::string& what) {
+  return make_error(Errc::config, "policy " + std::string(name) + " " + what);
+}
+
+// A whole number; one too large for 64 bits saturates (and then fails its range check).
+std::optional<long long> parse_int(std::string_view s) {
+  long long v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || end != s.data() + s.size()) return std::nullopt;
+  if (ec == std::errc::result_out_of_range) return s[0] == '-' ? LLONG_MIN : LLONG_MAX;
+  if (ec != std::errc{}) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t at = s.find(sep, start);
+    parts.push_back(s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    if (at == std::string_view::npos) return parts;
+    start = at + 1;
+  }
+}
+
+Status check_range(std::string_view name, long long v, long long lo, long long hi, std::string_view unit = "") {
+  if (v < lo || v > hi)
+    return out_of_range(name, "must be " + std::to_string(lo) + " to " + std::to_string(hi) + std::string(unit));
+  return Unit{};
+}
+
+Status check_limit(std::string_view name, const RateLimit& l) {
+  if (l.count < 0 || l.count > 1000000) return out_of_range(name, "count must be 0 to 1000000");
+  if (l.count == 0) return Unit{};
+  if (l.period.count() < 1 || l.period.count() > kMaxTtlSeconds) return out_of_range(name, "period must be 1 second to 30 days");
+  if (l.burst < 1 || l.burst > 1000000) return out_of_range(name, "burst must be 1 to 1000000");
+  return Unit{};
+}
+
+Status check_field(const Field& f, const Policy& p) {
+  const std::string_view n = f.info.name;
+  switch (f.info.type) {
+    case FieldType::integer: return check_range(n, p.*f.integer, f.info.min, f.info.max);
+    case FieldType::seconds: return check_range(n, (p.*f.seconds).count(), f.info.min, f.info.max, " seconds");
+    case FieldType::boolean: return Unit{};
+    case FieldType::choice: {
+      const int i = f.get_choice(p);
+      if (i < 0 || i >= static_cast<int>(split(f.info.choices, '|').size())) return out_of_range(n, "is not a known value");
+      return Unit{};
+    }
+    case FieldType::rate_limit: return check_limit(n, p.*f.limit);
+    case FieldType::text: {
+      const std::string& t = p.*f.text;
+      if (t.empty() || t.size() > 64) return out_of_range(n, "must be 1 to 64 bytes");
+      for (char c : t)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+          return out_of_range(n, "may hold only letters, digits, '_', '-' and '.'");
+      return Unit{};
+    }
+  }
+  return Unit{};
+}
+
+}  // namespace
+
+const char* to_string(FieldType type) noexcept {
+  switch (type) {
+    case FieldType::integer: return "integer";
+    case FieldType::seconds: return "seconds";
+    case FieldType::boolean: return "boolean";
+    case FieldType::choice: return "choice";
+    case FieldType::rate_limit: return "rate_limit";
+    case FieldType::text: return "text";
+  }
+  return "unknown";
+}
+
+std::span<const FieldInfo> policy_fields() noexcept {
+  static const std::vector<FieldInfo> infos = [] {
+    std::vector<FieldInfo> v;
+    for (const Field& f : fields()) v.push_back(f.info);
+    return v;
+  }();
+  return infos;
+}
+
+Status set_policy_field(Policy& p, std::string_view name, std::string_view value) {
+  const Field* f = find(name);
+  if (f == nullptr) return make_error(Errc::invalid_argument, "unknown policy field '" + std::string(name) + "'");
+  Policy next = p;  // a failed set changes nothing
+  switch (f->info.type) {
+    case FieldType::integer:
+    case FieldType::seconds: {
+      auto v = parse_int(value);
+      if (!v) return bad_value(*f, value, "a whole number");
+      if (auto s = check_range(f->info.name, *v, f->info.min, f->info.max); !s) return s;
+      if (f->integer) next.*f->integer = static_cast<int>(*v);
+      else next.*f->seconds = std::chrono::seconds(*v);
+      break;
+    }
+    case FieldType::boolean:
+      if (value == "true" || value == "1") next.*f->boolean = true;
+      else if (value == "false" || value == "0") next.*f->boolean = false;
+      else return bad_value(*f, value, "true or false");
+      break;
+    case FieldType::choice: {
+      const auto names = split(f->info.choices, '|');
+      auto it = std::find(names.begin(), names.end(), value);
+      if (it == names.end()) return bad_value(*f, value, "one of " + std::string(f->info.choices));
+      f->set_choice(next, static_cast<int>(it - names.begin()));
+      break;
+    }
+    case FieldType::rate_limit: {
+      if (value == "off" || value == "false" || value == "0") {
+        next.*f->limit = RateLimit{};
+        break;
+      }
+      const auto parts = split(value, '/');
+      std::optional<long long> c, per, b;
+      if (parts.size() == 3) c = parse_int(parts[0]), per = parse_int(parts[1]), b = parse_int(parts[2]);
+      if (!c || !per || !b) return bad_value(*f, value, "count/period_seconds/burst (whole numbers) or off");
+      auto clamp = [](long long x) { return static_cast<int>(std::clamp<long long>(x, -1, 1'000'000'000)); };
+      next.*f->limit = RateLimit{clamp(*c), std::chrono::seconds(std::clamp<long long>(*per, -1, kMaxTtlSeconds + 1)),
+                                 clamp(*b)};
+      if (auto s = check_limit(f->info.name, next.*f->limit); !s) return s;
+      break;
+    }
+    case FieldType::text:
+      next.*f->text = std::string(value);
+      if (auto s = check_field(*f, next); !s) return s;
+      break;
+  }
+  p = std::move(next);
+  return Unit{};
+}
+
+Expected<std::string> get_policy_field(const Policy& p, std::string_view name) {
+  const Field* f = find(name);
+  if (f == nullptr) return make_error(Errc::invalid_argument, "unknown policy field '" + std::string(name) + "'");
+  switch (f->info.type) {
+    case FieldType::integer: return std::to_string(p.*f->integer);
+    case FieldType::seconds: return std::to_string((p.*f->seconds).count());
+    case FieldType::boolean: return std::string(p.*f->boolean ? "true" : "false");
+    case FieldType::choice: {
+      const auto names = split(f->info.choices, '|');
+      const int i = f->get_choice(p);
+      if (i < 0 || i >= static_cast<int>(names.size())) return make_error(Errc::config, "policy " + std::string(name) + " is not a known value");
+      return std::string(names[static_cast<std::size_t>(i)]);
+    }
+    case FieldType::rate_limit: {
+      const RateLimit& l = p.*f->limit;
+      if (!l.enabled()) return std::string("off");
+      return std::to_string(l.count) + "/" + std::to_string(l.period.count()) + "/" + std::to_string(l.burst);
+    }
+    case FieldType::text: return p.*f->text;
+  }
+  return make_error(Errc::internal, "unknown field type");
+}
+
+Status check_policy_fields(const Policy& p) {
+  for (const Field& f : fields())
+    if (auto s = check_field(f, p); !s) return s;
+  return Unit{};
+}
+
+}  // namespace verikit
