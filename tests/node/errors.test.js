@@ -43,7 +43,7 @@ test('bad configurations throw at construction', async () => {
   assert.throws(() => new verikit.Manager({ policy: { otpLenght: 6 } }), { name: 'InvalidArgumentError', message: /unknown policy field.*otpLenght/ });
   // Numbers go to the core's schema as they are: no silent 32-bit wrap, no rounding.
   assert.throws(() => new verikit.Manager({ policy: { maxAttempts: 1.5 } }), { name: 'InvalidArgumentError', message: /max_attempts.*whole number/ });
-  assert.throws(() => new verikit.Manager({ policy: { maxAttempts: 2 ** 32 + 5 } }), { name: 'InvalidArgumentError' });
+  assert.throws(() => new verikit.Manager({ policy: { maxAttempts: 2 ** 32 + 5 } }), { name: 'ConfigError', message: /max_attempts must be 1 to 100/ });
   assert.throws(() => new verikit.Manager({ policy: { ttl: 2 ** 40 } }), (e) => e instanceof verikit.ConfigError && /ttl/.test(e.message));
   assert.throws(() => new verikit.Manager({ policy: { failureLimit: { count: 1, period: 0, burst: 1 } } }), verikit.ConfigError);
   assert.throws(() => new verikit.Manager({ policy: { reissue: 'sometimes' } }), { name: 'InvalidArgumentError', message: /replace\|resend_same/ });
