@@ -10,3 +10,122 @@ std::vector<HarnessFactory> store_harnesses() {
 INSTANTIATE_TEST_SUITE_P(Stores, Conformance, ::testing::ValuesIn(store_harnesses()), harness_name);
 
 }  // namespace verikit::test
+
+// ---- the embedded store's own guarantees: memory comes back, capacity, its clock ----
+
+#include <malloc.h>
+
+#include <fstream>
+#include <thread>
+
+namespace verikit::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+long rss_kib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+std::shared_ptr<Engine> engine_on(std::shared_ptr<Store> store) {
+  Config c;
+  c.default_policy = without_abuse_controls(c.default_policy);
+  return Engine::create(c, std::move(store)).value();
+}
+
+// Distinct identifiers that all expire: every record is reclaimed, and the memory comes back.
+TEST(MemoryStore, ExpiredRecordsOfDistinctIdentifiersAreReclaimed) {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_memory_store(clock, MemoryStoreOptions{.reap_interval = 0ms});
+  auto e = engine_on(store);
+  malloc_trim(0);
+  const long before = rss_kib();
+  constexpr int kIds = 200'000;
+  for (int i = 0; i < kIds; ++i)
+    ASSERT_EQ(e->issue_otp("login", "user" + std::to_string(i), IssueOptions{.ttl = 2s})->outcome, Outcome::issued);
+  const long grown = rss_kib();
+  EXPECT_EQ(memory_store_stats(*store)->records, static_cast<std::size_t>(kIds));
+  clock->advance(3s);
+  EXPECT_GE(reap_expired(*store), static_cast<std::size_t>(kIds));
+  const MemoryStoreStats after = *memory_store_stats(*store);
+  EXPECT_EQ(after.records, 0u);
+  EXPECT_EQ(after.indexed, 0u);
+  malloc_trim(0);
+  const long back = rss_kib();
+  std::printf("[ measure  ] RSS: %ld KiB before, %ld KiB with %d live codes, %ld KiB after they expired\n", before, grown,
+              kIds, back);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // their allocators keep memory on purpose
+  EXPECT_GT(grown - before, 20'000) << "the records took memory";
+  EXPECT_LT(back - before, (grown - before) / 5) << "and it came back";
+#endif
+}
+
+// Without the reaper thread, writes alone keep the store at its live size: each write reaps a
+// few due records, more than it adds.
+TEST(MemoryStore, WritesReapMoreThanTheyAdd) {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_memory_store(clock, MemoryStoreOptions{.reap_interval = 0ms});
+  auto e = engine_on(store);
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 20'000; ++i)
+      e->issue_otp("login", "r" + std::to_string(round) + "-" + std::to_string(i), IssueOptions{.ttl = 1s}).value();
+    clock->advance(2s);  // this round's codes are all expired before the next round's writes
+  }
+  EXPECT_LE(memory_store_stats(*store)->records, 20'000u + 1'000u) << "one round's worth, not five";
+}
+
+TEST(MemoryStore, TheReaperThreadReclaimsWithoutWrites) {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_memory_store(clock, MemoryStoreOptions{.reap_interval = 20ms});
+  auto e = engine_on(store);
+  for (int i = 0; i < 1000; ++i) e->issue_token("confirm", "t" + std::to_string(i), IssueOptions{.ttl = 1s}).value();
+  clock->advance(2s);
+  for (int waited = 0; waited < 500 && memory_store_stats(*store)->records > 0; ++waited) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(memory_store_stats(*store)->records, 0u) << "reclaimed by the reaper within 5 s";
+}
+
+// A capacity bounds the records; beyond it a new identifier is refused clearly (not silently
+// dropped), while the identifiers already held keep working; expired records make room.
+TEST(MemoryStore, CapacityRefusesNewRecordsClearly) {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_memory_store(clock, MemoryStoreOptions{.capacity = 160, .reap_interval = 0ms});
+  auto e = engine_on(store);
+  int issued = 0, refused = 0;
+  std::string first_code;
+  for (int i = 0; i < 1000; ++i) {
+    auto r = e->issue_otp("login", "c" + std::to_string(i), IssueOptions{.ttl = 60s});
+    if (r) {
+      ++issued;
+      if (i == 0) first_code = std::string(r->secret.view());
+    } else {
+      ++refused;
+      EXPECT_EQ(r.error().code, Errc::store_unavailable);
+      EXPECT_NE(r.error().message.find("full"), std::string::npos) << r.error().message;
+    }
+  }
+  EXPECT_LE(issued, 160);
+  EXPECT_GE(issued, 100) << "the shards fill unevenly, but most of the capacity is used";
+  EXPECT_EQ(issued + refused, 1000);
+  EXPECT_LE(memory_store_stats(*store)->records, 160u);
+  EXPECT_EQ(e->verify_otp("login", "c0", first_code)->outcome, Outcome::verified) << "held records keep working";
+  clock->advance(61s);
+  EXPECT_EQ(e->issue_otp("login", "newcomer")->outcome, Outcome::issued) << "expired records make room";
+}
+
+TEST(MonotonicClock, StartsAtTheSystemTimeAndNeverGoesBack) {
+  MonotonicClock clock;
+  const auto sys = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  EXPECT_LE(std::chrono::abs(clock.now() - sys), 1000ms);
+  TimePoint last = clock.now();
+  for (int i = 0; i < 1000; ++i) {
+    const TimePoint t = clock.now();
+    ASSERT_GE(t, last);
+    last = t;
+  }
+}
+
+}  // namespace
+}  // namespace verikit::test

@@ -43,6 +43,17 @@ TEST(EngineCreate, StoreUrlsAreChecked) {
   EXPECT_EQ(Engine::create(c).error().code, Errc::config);
   c.store_url = "memory://";
   EXPECT_TRUE(Engine::create(c).has_value());
+  for (const char* good : {"memory://?capacity=16", "memory://?capacity=5000&reap_interval_ms=0", "memory:?reap_interval_ms=250"}) {
+    c.store_url = good;
+    EXPECT_TRUE(Engine::create(c).has_value()) << good;
+  }
+  for (const char* bad : {"memory://?capacity=5", "memory://?capacity=", "memory://?capacity=1e6", "memory://?bogus=1",
+                          "memory://?reap_interval_ms=-1", "memory://x"}) {
+    c.store_url = bad;
+    auto e = Engine::create(c);
+    ASSERT_FALSE(e.has_value()) << bad;
+    EXPECT_EQ(e.error().code, Errc::config) << bad;
+  }
 }
 
 TEST(EngineCreate, BadPoliciesAndKeysAreConfigErrors) {

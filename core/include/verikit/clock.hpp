@@ -21,6 +21,22 @@ class SystemClock final : public Clock {
   }
 };
 
+// The system clock's time at construction, moved on by the steady clock: a step of the system
+// clock (NTP, an administrator) neither shortens nor lengthens a lockout, an expiry or a window.
+class MonotonicClock final : public Clock {
+ public:
+  MonotonicClock()
+      : wall_(std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now())),
+        start_(std::chrono::steady_clock::now()) {}
+  TimePoint now() const override {
+    return wall_ + std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
+  }
+
+ private:
+  TimePoint wall_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // A clock that only moves when told to: for tests (advance time, never sleep). Thread-safe.
 class ManualClock final : public Clock {
  public:

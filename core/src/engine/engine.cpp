@@ -3,9 +3,7 @@
 
 #include "engine/engine_impl.hpp"
 #include "engine/inputs.hpp"
-#include "redis/endpoint.hpp"
-#include "verikit/memory_store.hpp"
-#include "verikit/redis_store.hpp"
+#include "store/open_store.hpp"
 
 namespace verikit {
 namespace detail {
@@ -47,19 +45,14 @@ Engine::~Engine() = default;
 const Config& Engine::config() const noexcept { return impl_->config; }
 
 Expected<std::shared_ptr<Engine>> Engine::create(Config config) {
-  const std::string& url = config.store_url;
-  if (url == "memory://" || url == "memory:" || url.empty()) return create(std::move(config), make_memory_store());
-  if (redis::is_redis_url(url)) {
-    // Checked before connecting: a shared store without a key is a configuration error.
-    if (!config.keys)
-      return make_error(Errc::config, "a shared store needs a configured key: every process must hash and "
-                                      "encrypt with the same key");
-    if (auto s = validate(config); !s) return std::move(s).error();
-    auto store = make_redis_store(config);
-    if (!store) return std::move(store).error();
-    return create(std::move(config), std::move(store).value());
-  }
-  return make_error(Errc::config, "store URL must start with memory://, redis://, rediss:// or unix://");
+  // Checked before connecting: a shared store without a key is a configuration error.
+  if (detail::names_shared_store(config.store_url) && !config.keys)
+    return make_error(Errc::config, "a shared store needs a configured key: every process must hash and "
+                                    "encrypt with the same key");
+  if (auto s = validate(config); !s) return std::move(s).error();
+  auto store = detail::open_store(config);
+  if (!store) return std::move(store).error();
+  return create(std::move(config), std::move(store).value());
 }
 
 Expected<std::shared_ptr<Engine>> Engine::create(Config config, std::shared_ptr<Store> store) {

@@ -1,9 +1,16 @@
 // verikit — the embedded store: sharded maps under mutexes; one lock per operation makes each
-// operation atomic. Expired records are dropped when touched and swept as shards are written.
+// operation atomic. Every record is indexed by the time it can be dropped (a min-heap per
+// shard); writes reap a few due records each and a reaper thread reaps the rest every second,
+// so expired records are reclaimed in bounded time whatever the key pattern. A capacity bounds
+// the records each shard holds: beyond it, writes that need a new record are refused.
 #include "verikit/memory_store.hpp"
 
 #include <algorithm>
 #include <array>
+#include <climits>
+#include <condition_variable>
+#include <queue>
+#include <thread>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -41,19 +48,29 @@ struct Group {
   std::unordered_map<std::string, TokenRecord> tokens;
   RateState rate;
   std::unordered_map<std::string, long long> pairs;  // failure budget per client key tag: GCRA tat
+  long long indexed_until = 0;  // the deadline this group has in its shard's heap
   bool empty() const { return !otp && tokens.empty() && pairs.empty() && detail::keep_until(rate) == 0; }
 };
 
 struct ClientBuckets {
   long long issue_tat = 0;
   long long failure_tat = 0;
+  long long indexed_until = 0;
+};
+
+// A record that may be droppable at `at`; stale when its record was indexed later since.
+struct Due {
+  long long at = 0;
+  std::string key;
+  bool client = false;
+  bool operator>(const Due& o) const noexcept { return at > o.at; }
 };
 
 struct Shard {
   std::mutex mutex;
   std::unordered_map<std::string, Group> groups;
   std::unordered_map<std::string, ClientBuckets> clients;
-  std::size_t writes_since_sweep = 0;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due;
 };
 
 long long ms(TimePoint t) { return t.time_since_epoch().count(); }
@@ -61,14 +78,29 @@ TimePoint at(long long ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
 class MemoryStore final : public Store {
  public:
-  explicit MemoryStore(std::shared_ptr<const Clock> clock) : clock_(std::move(clock)) {}
+  MemoryStore(std::shared_ptr<const Clock> clock, MemoryStoreOptions options)
+      : clock_(std::move(clock)), per_shard_(std::max<std::size_t>(1, (options.capacity + kShards - 1) / kShards)),
+        capacity_(options.capacity) {
+    if (options.reap_interval.count() > 0) reaper_ = std::thread([this, every = options.reap_interval] { reap_loop(every); });
+  }
+
+  ~MemoryStore() override {
+    {
+      std::lock_guard<std::mutex> lock(stop_mutex_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (reaper_.joinable()) reaper_.join();
+  }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     OtpIssueReply reply;
     {
       auto [shard, lock] = lock_shard(req.group);
       const TimePoint now = clock_->now();
-      Group& g = touch(shard, req.group, now);
+      Group* found = touch(shard, req.group, now);
+      if (found == nullptr) return unlock_and(lock, done, Expected<OtpIssueReply>(full()));
+      Group& g = *found;
       const detail::GateCheck gate = detail::check_gate(g.rate, ms(now), req.gate);
       if (gate.outcome != Outcome::issued) return refuse(shard, lock, req.group, gate, std::move(reply), done);
       detail::commit_gate(g.rate, ms(now), req.gate, gate);
@@ -86,7 +118,7 @@ class MemoryStore final : public Store {
         reply.expires_at = g.otp->expires_at;
         reply.attempts_remaining = attempts_left;
       }
-      note_write(shard, now);
+      after_write(shard, req.group, g, now);
     }
     done(std::move(reply));
   }
@@ -136,6 +168,7 @@ class MemoryStore final : public Store {
       }
       if (pair && *pair <= ms(now)) g.pairs.erase(req.budget.client);
       if (g.empty()) shard.groups.erase(it);
+      else after_write(shard, req.group, g, now);
     }
     done(std::move(reply));
   }
@@ -160,7 +193,9 @@ class MemoryStore final : public Store {
     {
       auto [shard, lock] = lock_shard(req.group);
       const TimePoint now = clock_->now();
-      Group& g = touch(shard, req.group, now);
+      Group* found = touch(shard, req.group, now);
+      if (found == nullptr) return unlock_and(lock, done, Expected<TokenIssueReply>(full()));
+      Group& g = *found;
       detail::GateCheck gate = detail::check_gate(g.rate, ms(now), req.gate);
       auto oldest = [&] {
         return std::min_element(g.tokens.begin(), g.tokens.end(), [](const auto& a, const auto& b) {
@@ -179,7 +214,7 @@ class MemoryStore final : public Store {
       g.tokens[req.token_id] =
           TokenRecord{req.kind,           req.purpose_tag, req.sealed_identity, req.sealed_payload,
                       reply.expires_at, req.one_time,   req.revoke_group};
-      note_write(shard, now);
+      after_write(shard, req.group, g, now);
     }
     done(std::move(reply));
   }
@@ -280,9 +315,16 @@ class MemoryStore final : public Store {
   void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
     ClientLimitReply reply;
     {
-      auto [shard, lock] = lock_shard("c" + req.client);
+      const std::string key = "c" + req.client;
+      auto [shard, lock] = lock_shard(key);
       const long long now = ms(clock_->now());
-      ClientBuckets& b = shard.clients["c" + req.client];
+      auto it = shard.clients.find(key);
+      if (it == shard.clients.end()) {
+        if (req.refund) return unlock_and(lock, done, Expected<ClientLimitReply>(reply));  // nothing to give back
+        if (full(shard, now)) return unlock_and(lock, done, Expected<ClientLimitReply>(full()));
+        it = shard.clients.emplace(key, ClientBuckets{}).first;
+      }
+      ClientBuckets& b = it->second;
       long long& tat = req.bucket == 'f' ? b.failure_tat : b.issue_tat;
       if (req.refund) {
         tat = detail::gcra_refund(tat, now, req.limit);
@@ -292,16 +334,48 @@ class MemoryStore final : public Store {
         reply.retry_after = std::chrono::milliseconds(g.retry_ms);
         if (g.allowed) tat = g.tat;
       }
-      if (b.issue_tat <= now && b.failure_tat <= now) shard.clients.erase("c" + req.client);
+      if (b.issue_tat <= now && b.failure_tat <= now) {
+        shard.clients.erase(it);
+      } else if (const long long until = std::max(b.issue_tat, b.failure_tat); until > b.indexed_until) {
+        shard.due.push(Due{until, key, true});
+        b.indexed_until = until;
+      }
+      reap(shard, now, kReapPerWrite);
     }
     done(reply);
   }
 
   bool shared() const noexcept override { return false; }
 
+  // Drops every record that is due now; returns how many.
+  std::size_t reap_all() {
+    std::size_t n = 0;
+    for (Shard& s : shards_) {
+      for (;;) {  // in chunks, so that no operation waits long for a shard
+        std::unique_lock<std::mutex> lock(s.mutex);
+        const std::size_t k = reap(s, ms(clock_->now()), kReapChunk);
+        n += k;
+        if (k < kReapChunk) break;
+      }
+    }
+    return n;
+  }
+
+  MemoryStoreStats stats() {
+    MemoryStoreStats st;
+    st.capacity = capacity_;
+    for (Shard& s : shards_) {
+      std::lock_guard<std::mutex> lock(s.mutex);
+      st.records += s.groups.size() + s.clients.size();
+      st.indexed += s.due.size();
+    }
+    return st;
+  }
+
  private:
   static constexpr std::size_t kShards = 16;
-  static constexpr std::size_t kMinSweepInterval = 1024;
+  static constexpr std::size_t kReapPerWrite = 8;  // more than a write can add: the heap drains
+  static constexpr std::size_t kReapChunk = 4096;
 
   std::pair<Shard&, std::unique_lock<std::mutex>> lock_shard(const std::string& group) {
     Shard& s = shards_[std::hash<std::string>{}(group) % kShards];
@@ -329,6 +403,11 @@ class MemoryStore final : public Store {
     lock.unlock();
     done(std::move(value));
   }
+  template <class T>
+  static void unlock_and(std::unique_lock<std::mutex>& lock, const Callback<T>& done, Expected<T> value) {
+    lock.unlock();
+    done(std::move(value));
+  }
 
   static void drop_expired(Group& g, TimePoint now) {
     if (g.otp && g.otp->expires_at <= now) g.otp.reset();
@@ -337,34 +416,108 @@ class MemoryStore final : public Store {
     std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
   }
 
-  static Group& touch(Shard& shard, const std::string& group, TimePoint now) {
-    Group& g = shard.groups[group];
-    drop_expired(g, now);
-    return g;
+  // The group to write, made if need be; nullptr when the shard is full (even after reaping).
+  Group* touch(Shard& shard, const std::string& group, TimePoint now) {
+    auto it = shard.groups.find(group);
+    if (it == shard.groups.end()) {
+      if (full(shard, ms(now))) return nullptr;
+      it = shard.groups.emplace(group, Group{}).first;
+    }
+    drop_expired(it->second, now);
+    return &it->second;
   }
 
-  // Sweeps a shard after as many writes as it has groups: amortised O(1) per write.
-  static void note_write(Shard& shard, TimePoint now) {
-    if (++shard.writes_since_sweep < std::max(kMinSweepInterval, shard.groups.size())) return;
-    shard.writes_since_sweep = 0;
-    for (auto it = shard.groups.begin(); it != shard.groups.end();) {
-      drop_expired(it->second, now);
-      it = it->second.empty() ? shard.groups.erase(it) : std::next(it);
+  bool full(Shard& shard, long long now) {
+    if (shard.groups.size() + shard.clients.size() < per_shard_) return false;
+    reap(shard, now, SIZE_MAX);
+    return shard.groups.size() + shard.clients.size() >= per_shard_;
+  }
+
+  Error full() const {
+    return make_error(Errc::store_unavailable, "the embedded store is full (capacity " + std::to_string(capacity_) +
+                                                   " records: memory://?capacity=N raises it)");
+  }
+
+  // The latest time anything in the group still matters.
+  static long long deadline(const Group& g) {
+    long long d = detail::keep_until(g.rate);
+    if (g.otp) d = std::max(d, ms(g.otp->expires_at));
+    for (const auto& [id, t] : g.tokens) d = std::max(d, ms(t.expires_at));
+    for (const auto& [client, tat] : g.pairs) d = std::max(d, tat);
+    return d;
+  }
+
+  // Indexes the group's deadline (if it moved later) and reaps a few due records.
+  static void after_write(Shard& shard, const std::string& key, Group& g, TimePoint now) {
+    if (const long long d = deadline(g); d > g.indexed_until) {
+      shard.due.push(Due{d, key, false});
+      g.indexed_until = d;
     }
-    std::erase_if(shard.clients, [t = ms(now)](const auto& kv) {
-      return kv.second.issue_tat <= t && kv.second.failure_tat <= t;
-    });
+    reap(shard, ms(now), kReapPerWrite);
+  }
+
+  // Drops up to `max` due records of the shard (stale heap entries are discarded on the way).
+  static std::size_t reap(Shard& shard, long long now, std::size_t max) {
+    std::size_t n = 0;
+    while (n < max && !shard.due.empty() && shard.due.top().at <= now) {
+      Due e = shard.due.top();
+      shard.due.pop();
+      ++n;
+      if (e.client) {
+        auto it = shard.clients.find(e.key);
+        if (it == shard.clients.end() || it->second.indexed_until != e.at) continue;
+        if (it->second.issue_tat <= now && it->second.failure_tat <= now) shard.clients.erase(it);
+        continue;
+      }
+      auto it = shard.groups.find(e.key);
+      if (it == shard.groups.end() || it->second.indexed_until != e.at) continue;  // stale
+      Group& g = it->second;
+      drop_expired(g, TimePoint(std::chrono::milliseconds(now)));
+      if (g.empty()) {
+        shard.groups.erase(it);
+      } else {  // something lives on (a deadline moved without a write: re-index it)
+        g.indexed_until = deadline(g);
+        shard.due.push(Due{g.indexed_until, e.key, false});
+      }
+    }
+    return n;
+  }
+
+  void reap_loop(std::chrono::milliseconds every) {
+    std::unique_lock<std::mutex> lock(stop_mutex_);
+    while (!stop_cv_.wait_for(lock, every, [this] { return stopping_; })) {
+      lock.unlock();
+      reap_all();
+      lock.lock();
+    }
   }
 
   std::shared_ptr<const Clock> clock_;
+  const std::size_t per_shard_;
+  const std::size_t capacity_;
   std::array<Shard, kShards> shards_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread reaper_;  // last: started when everything it touches exists
 };
 
 }  // namespace
 
-std::shared_ptr<Store> make_memory_store(std::shared_ptr<const Clock> clock) {
-  if (!clock) clock = std::make_shared<SystemClock>();
-  return std::make_shared<MemoryStore>(std::move(clock));
+std::shared_ptr<Store> make_memory_store(std::shared_ptr<const Clock> clock, MemoryStoreOptions options) {
+  if (!clock) clock = std::make_shared<MonotonicClock>();
+  return std::make_shared<MemoryStore>(std::move(clock), options);
+}
+
+std::size_t reap_expired(Store& store) {
+  auto* m = dynamic_cast<MemoryStore*>(&store);
+  return m == nullptr ? 0 : m->reap_all();
+}
+
+std::optional<MemoryStoreStats> memory_store_stats(Store& store) {
+  auto* m = dynamic_cast<MemoryStore*>(&store);
+  if (m == nullptr) return std::nullopt;
+  return m->stats();
 }
 
 }  // namespace verikit
