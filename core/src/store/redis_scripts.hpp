@@ -65,12 +65,11 @@ struct Script {
 };
 
 // The six arguments of an issue's gate, in this order (lua/prelude.lua gate_args(first)).
-#define VERIKIT_GATE_ARGS                                                                       \
+#define VERIKIT_GATE_ARGS                                                                         \
   "gate_cooldown_ms", "gate_send_interval_ms", "gate_send_burst", "gate_lock_blocks_issue" /* 1/0 */, \
       "gate_failure_interval_ms", "gate_failure_burst"
 
-namespace tables {  // the descriptors' argument and reply tables (read them with the descriptor)
-
+// A new OTP for the group, or the live one again (resend_same), behind the gate.
 inline constexpr std::string_view otp_issue_args[] = {
     "h",               // key id byte + keyed hash of the code
     "sealed_code",     // resend_same only, else ""
@@ -83,68 +82,68 @@ inline constexpr std::string_view otp_issue_args[] = {
     VERIKIT_GATE_ARGS};
 inline constexpr Field otp_issue_reply[] = {
     {"status", 'o'}, {"reused", 'i'}, {"sealed_code", 's'}, {"expires", 'i'}, {"attempts", 'i'}, {"retry_ms", 'i'}};
+inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .keys = "or", .args = otp_issue_args,
+                                  .reply = otp_issue_reply, .reply_always = 6};
 
+// A guess against the group's OTP, within the failure budgets (a wrong one is counted).
 inline constexpr std::string_view otp_verify_args[] = {
     "budget_interval_ms", "budget_burst",  // the identifier's failure budget (interval 0: off)
     "pair_interval_ms",   "pair_burst",    // the (identifier, client key) one
     "client"};                             // client tag, "" for none; the candidate hashes follow
 inline constexpr Field otp_verify_reply[] = {
     {"status", 'o'}, {"attempts", 'i'}, {"expires", 'i'}, {"payload", 's'}, {"retry_ms", 'i'}, {"counted", 'i'}};
+inline constexpr Script otp_verify{.id = 1, .name = "otp_verify", .flags = "", .keys = "otrp", .args = otp_verify_args,
+                                   .more_args = true, .reply = otp_verify_reply, .reply_always = 6};
 
+// Deletes the group's OTP. Reply: the number of keys deleted.
+inline constexpr Script otp_revoke{.id = 2, .name = "otp_revoke", .flags = "allow-oom", .prelude = false, .keys = "o"};
+
+// A new token or link in the group's t hash, behind the gate and the cap on live ones.
 inline constexpr std::string_view token_issue_args[] = {
-    "id",  // keyed hash of the token's secret: the field in the t hash
+    "id",  // keyed hash of the token's secret: its field in the t hash
     "kind", "purpose_tag", "flags", "ttl_ms", "sealed_identity", "sealed_payload", VERIKIT_GATE_ARGS,
     "max_active",  // live tokens and links of the group; 0: no cap
     "refuse"};     // 1: refuse when full; 0: revoke the oldest
 inline constexpr Field token_issue_reply[] = {{"status", 'o'}, {"expires", 'i'}, {"retry_ms", 'i'}};
+inline constexpr Script token_issue{.id = 3, .name = "token_issue", .flags = "", .keys = "tr", .args = token_issue_args,
+                                    .reply = token_issue_reply, .reply_always = 3};
 
+// Checks (consume: and uses) a token or link. Reply: only {status} when it is not_found.
 inline constexpr std::string_view token_verify_args[] = {"id", "kind", "purpose_tag" /* "": any */,
                                                          "consume" /* 1/0 (0: peek) */};
 inline constexpr Field token_verify_reply[] = {
     {"status", 'o'}, {"expires", 'i'}, {"sealed_identity", 's'}, {"sealed_payload", 's'}};
+inline constexpr Script token_verify{.id = 4, .name = "token_verify", .flags = "allow-oom", .keys = "to",
+                                     .args = token_verify_args, .reply = token_verify_reply, .reply_always = 1};
 
+// Deletes one token or link. Reply: 1 if it was live, else 0.
 inline constexpr std::string_view token_revoke_args[] = {"id"};
+inline constexpr Script token_revoke{.id = 5, .name = "token_revoke", .flags = "allow-oom", .keys = "t",
+                                     .args = token_revoke_args};
 
+// Deletes the group's OTP and every token and link. Reply: how many were live.
+inline constexpr Script revoke_all{.id = 6, .name = "revoke_all", .flags = "allow-oom", .keys = "ot"};
+
+// The group's state, read-only (times in ms; cd, tat, ft: the r hash's fields, 0 when unset).
 inline constexpr Field inspect_reply[] = {{"otp_live", 'i'},    {"attempts", 'i'}, {"otp_expires", 'i'},
                                           {"live_tokens", 'i'}, {"now", 'i'},      {"cd", 'i'},
                                           {"tat", 'i'},         {"ft", 'i'}};
+inline constexpr Script inspect{.id = 7, .name = "inspect", .flags = "no-writes", .keys = "otr",
+                                .reply = inspect_reply, .reply_always = 8};
 
+// Refills the identifier's failure budget and every client key's of it. Reply: 1 if the
+// identifier's was spent, else 0.
 inline constexpr std::string_view unlock_args[] = {"budget_interval_ms", "budget_burst"};
+inline constexpr Script unlock{.id = 8, .name = "unlock", .flags = "allow-oom", .keys = "rp", .args = unlock_args};
 
-inline constexpr std::string_view client_limit_args[] = {"bucket" /* i issues, f failures */, "interval_ms",
-                                                         "burst", "refund" /* 1/0 */};
+// One event against (or one refund to) a client key's GCRA limit, in the group c:<client tag>.
+inline constexpr std::string_view client_limit_args[] = {"bucket" /* i issues, f failures */, "interval_ms", "burst",
+                                                         "refund" /* 1/0 */};
 inline constexpr Field client_limit_reply[] = {{"allowed", 'i'}, {"retry_ms", 'i'}};
+inline constexpr Script client_limit{.id = 9, .name = "client_limit", .flags = "", .keys = "c",
+                                     .args = client_limit_args, .reply = client_limit_reply, .reply_always = 2};
 
-}  // namespace tables
 #undef VERIKIT_GATE_ARGS
-
-inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .prelude = true, .keys = "or",
-                                  .args = tables::otp_issue_args, .reply = tables::otp_issue_reply, .reply_always = 6};
-inline constexpr Script otp_verify{.id = 1, .name = "otp_verify", .flags = "", .prelude = true, .keys = "otrp",
-                                   .args = tables::otp_verify_args, .more_args = true,
-                                   .reply = tables::otp_verify_reply, .reply_always = 6};
-// Reply: the number of keys deleted.
-inline constexpr Script otp_revoke{.id = 2, .name = "otp_revoke", .flags = "allow-oom", .prelude = false, .keys = "o"};
-inline constexpr Script token_issue{.id = 3, .name = "token_issue", .flags = "", .prelude = true, .keys = "tr",
-                                    .args = tables::token_issue_args, .reply = tables::token_issue_reply,
-                                    .reply_always = 3};
-// Reply: only {status} when the status is not_found.
-inline constexpr Script token_verify{.id = 4, .name = "token_verify", .flags = "allow-oom", .prelude = true,
-                                     .keys = "to", .args = tables::token_verify_args,
-                                     .reply = tables::token_verify_reply, .reply_always = 1};
-// Reply: 1 if the token was live, else 0.
-inline constexpr Script token_revoke{.id = 5, .name = "token_revoke", .flags = "allow-oom", .prelude = true,
-                                     .keys = "t", .args = tables::token_revoke_args};
-// Reply: how many credentials were live.
-inline constexpr Script revoke_all{.id = 6, .name = "revoke_all", .flags = "allow-oom", .prelude = true, .keys = "ot"};
-inline constexpr Script inspect{.id = 7, .name = "inspect", .flags = "no-writes", .prelude = true, .keys = "otr",
-                                .reply = tables::inspect_reply, .reply_always = 8};
-// Reply: 1 if the identifier's failure budget was spent, else 0.
-inline constexpr Script unlock{.id = 8, .name = "unlock", .flags = "allow-oom", .prelude = true, .keys = "rp",
-                               .args = tables::unlock_args};
-inline constexpr Script client_limit{.id = 9, .name = "client_limit", .flags = "", .prelude = true, .keys = "c",
-                                     .args = tables::client_limit_args, .reply = tables::client_limit_reply,
-                                     .reply_always = 2};
 
 inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify,   &otp_revoke, &token_issue, &token_verify,
                                          &token_revoke, &revoke_all,   &inspect,    &unlock,      &client_limit};

@@ -2,6 +2,7 @@
 -- prelude = true). The embedded text of a script is: its `#!lua` flags line, the outcome
 -- constants (ISSUED, LOCKED, ... generated from verikit::Outcome), this file, the script.
 -- The abuse-control rules mirror core/src/store/limits.cpp.
+-- luacheck: ignore 211 (the helpers are used by the scripts that follow, not here)
 
 local function now_ms()
   local t = redis.call('TIME')

@@ -13,7 +13,7 @@ commit_gate(r, now, g, tat)
 save_rate(KEYS[2], r, now)
 while max_active > 0 and n >= max_active do
   redis.call('HDEL', KEYS[1], oldest_id)
-  n, oldest, oldest_id = live_tokens(KEYS[1], now, true)
+  n, oldest, oldest_id = live_tokens(KEYS[1], now, true)  -- luacheck: ignore oldest
 end
 redis.call('HSET', KEYS[1], ARGV[1],
   cmsgpack.pack({tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), now + ttl, ARGV[6], ARGV[7]}))
