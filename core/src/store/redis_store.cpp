@@ -62,7 +62,7 @@ Expected<Reply> shaped(Expected<Reply> raw, const scripts::Script& s, std::size_
   return r;
 }
 
-// A name as a template argument: set<"ttl_ms">(...), get<"status">().
+// A name as a template argument: set<"ttl_ms">(...), integer<"retry_ms">().
 template <std::size_t N>
 struct Name {
   char s[N];
@@ -78,7 +78,11 @@ template <const scripts::Script& S>
 class Call {
  public:
   static_assert(S.args.size() <= 32);
-  Call() { argv_.resize(S.keys.size() + S.args.size()); }
+  // `more`: how many arguments past the named ones will follow (room for them at once).
+  explicit Call(std::size_t more = 0) {
+    argv_.reserve(S.keys.size() + S.args.size() + more);
+    argv_.resize(S.keys.size() + S.args.size());
+  }
 
   template <Name name>
   Call& set(std::string value) {
@@ -189,7 +193,7 @@ class RedisStore final : public Store {
   void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
     static constexpr const scripts::Script& S = scripts::otp_verify;
     const FailureBudget& b = req.budget;
-    Call<S> call;
+    Call<S> call(req.candidates.size());
     call.set<"budget_interval_ms">(std::to_string(b.identifier.interval.count()))
         .set<"budget_burst">(std::to_string(b.identifier.burst))
         .set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
