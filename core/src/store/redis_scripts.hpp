@@ -1,46 +1,156 @@
-// verikit — the Lua scripts of the Redis store, one per operation.
+// verikit — the Lua scripts of the Redis store, one per operation: each script's source is
+// core/src/store/lua/<name>.lua (embedded at build time), and its descriptor here says, once,
+// what the store and the script agree on: flags, keys, arguments in ARGV order, reply.
 //
-// Keys of one (purpose, identifier) group share the hash tag {<group tag>}:
-//   <prefix>:{g}:o  OTP, a hash: h (key id + secret hash), a (attempts left), f (flags),
-//                   c (sealed code, resend_same only), ph (keyed payload hash, resend_same
-//                   only), p (sealed payload); expiry = key TTL
-//   <prefix>:{g}:t  tokens and links, a hash: token id -> cmsgpack {kind, purpose tag, flags,
-//                   expires ms, sealed identity, sealed payload}; key TTL = latest expiry,
-//                   expired fields are dropped by the scripts that touch the hash
-//   <prefix>:{g}:r  abuse-control state, a hash: cd (cooldown until), tat (send-limit GCRA),
-//                   ft (failure-budget GCRA); key TTL = the latest of these
-//   <prefix>:{g}:p  failure budget per client key of the group, a hash: client tag -> GCRA
-//                   tat; key TTL = the latest
-// A client key has its own slot: <prefix>:{c:<client tag>}:c, a hash: i / f (GCRA of issues
-// and of failed verifications). The rules mirror core/src/store/limits.cpp.
-// Flags: bit 0 one-time use, bit 1 revoke the whole group on use.
-// Status numbers are verikit's Outcome values. Time is redis.call('TIME').
-// Every script starts with a `#!lua` line whose flags let Redis decide before it runs: scripts
-// that may grow memory are refused whole under OOM (a guess is counted or refused, never free);
-// scripts that only delete carry allow-oom; inspect carries no-writes.
+// Keys: a script's KEYS[i] is `<prefix>:{<group tag>}:<keys[i-1]>`. All keys of one
+// (purpose, identifier) group share the hash tag, so every script touches one slot:
+//   o  OTP, a hash: h (key id + secret hash), a (attempts left), f (flags), c (sealed code,
+//      resend_same only), ph (keyed payload hash, resend_same only), p (sealed payload);
+//      expiry = key TTL
+//   t  tokens and links, a hash: token id -> cmsgpack {kind, purpose tag, flags, expires ms,
+//      sealed identity, sealed payload}; key TTL = latest expiry, expired fields are dropped
+//      by the scripts that touch the hash
+//   r  abuse-control state, a hash: cd (cooldown until), tat (send-limit GCRA), ft
+//      (failure-budget GCRA); key TTL = the latest of these
+//   p  failure budget per client key of the group, a hash: client tag -> GCRA tat; key TTL =
+//      the latest
+//   c  a client key's limits, in the group `c:<client tag>` (its own slot), a hash: i / f
+//      (GCRA of issues and of failed verifications)
+// Flags (record field f, token record [3]): bit 0 one-time use, bit 1 revoke the group on use.
+// Times are ms since the epoch, from redis.call('TIME'). The rules mirror core/src/store/limits.cpp.
+//
+// Script text as Redis runs it: the `#!lua` flags line (Redis decides before a script runs:
+// one that may grow memory is refused whole under OOM, so a guess is counted or refused, never
+// free; scripts that only delete carry allow-oom; inspect carries no-writes), then, when
+// `prelude` is set, the outcome constants (`local VERIFIED, ... = 0, ...`, generated from
+// verikit::Outcome: the enum is their one source) and lua/prelude.lua, then the script.
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
 namespace verikit::detail::scripts {
 
-struct Script {
+// One element of a script's array reply: 'o' an Outcome value, 'i' an integer, 's' a string.
+struct Field {
   std::string_view name;
-  std::string body;
+  char type;
 };
 
-// Gate ARGV (issues): cooldown ms, send interval ms (0: off), send burst, lock blocks issue (1/0),
-// failure-budget interval ms (0: off), failure-budget burst.
-extern const Script otp_issue;     // KEYS o, r;    ARGV h, sealed code, sealed payload, ttl ms, max attempts, resend_same, flags, payload hash, gate...
-extern const Script otp_verify;    // KEYS o, t, r, p; ARGV budget interval, burst, pair interval, burst, client tag or "", candidate h...
-extern const Script otp_revoke;    // KEYS o
-extern const Script token_issue;   // KEYS t, r;    ARGV id, kind, purpose tag, flags, ttl ms, identity, payload, gate..., max active, refuse (1/0)
-extern const Script token_verify;  // KEYS t, o;    ARGV id, kind, purpose tag or "", consume (1/0)
-extern const Script token_revoke;  // KEYS t;       ARGV id
-extern const Script revoke_all;    // KEYS o, t
-extern const Script inspect;       // KEYS o, t, r
-extern const Script unlock;        // KEYS r, p;    ARGV budget interval ms, burst
-extern const Script client_limit;  // KEYS c;       ARGV bucket (i/f), interval ms, burst, refund (1/0)
+struct Script {
+  std::size_t id = 0;                          // index in kAll
+  std::string_view name;                       // lua/<name>.lua
+  std::string_view flags;                      // `#!lua flags=<flags>`; empty: a bare `#!lua`
+  bool prelude = true;                         // outcome constants + lua/prelude.lua first
+  std::string_view keys;                       // KEYS[i]: the key suffix keys[i-1]
+  std::span<const std::string_view> args = {}; // ARGV[i]: args[i-1]
+  bool more_args = false;                      // further ARGV after these (otp_verify: candidates)
+  std::span<const Field> reply = {};           // array reply; empty: a single integer
+  std::size_t reply_always = 0;                // elements always present (the rest: see the comment)
+
+  // Position in `args` of an argument, at compile time (a misspelt name does not compile).
+  consteval std::size_t arg(std::string_view n) const {
+    for (std::size_t i = 0; i < args.size(); ++i)
+      if (args[i] == n) return i;
+    throw "no such argument";
+  }
+  // Position of a reply element, at compile time.
+  consteval std::size_t at(std::string_view n) const {
+    for (std::size_t i = 0; i < reply.size(); ++i)
+      if (reply[i].name == n) return i;
+    throw "no such reply element";
+  }
+};
+
+// The six arguments of an issue's gate, in this order (lua/prelude.lua gate_args(first)).
+#define VERIKIT_GATE_ARGS                                                                         \
+  "gate_cooldown_ms", "gate_send_interval_ms", "gate_send_burst", "gate_lock_blocks_issue" /* 1/0 */, \
+      "gate_failure_interval_ms", "gate_failure_burst"
+
+// A new OTP for the group, or the live one again (resend_same), behind the gate.
+inline constexpr std::string_view otp_issue_args[] = {
+    "h",               // key id byte + keyed hash of the code
+    "sealed_code",     // resend_same only, else ""
+    "sealed_payload",  // may be ""
+    "ttl_ms",
+    "max_attempts",
+    "resend_same",     // 1/0
+    "flags",           // one-time / revoke-group bits
+    "payload_hash",    // resend_same: keyed hash of the payload, else ""
+    VERIKIT_GATE_ARGS};
+inline constexpr Field otp_issue_reply[] = {
+    {"status", 'o'}, {"reused", 'i'}, {"sealed_code", 's'}, {"expires", 'i'}, {"attempts", 'i'}, {"retry_ms", 'i'}};
+inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .keys = "or", .args = otp_issue_args,
+                                  .reply = otp_issue_reply, .reply_always = 6};
+
+// A guess against the group's OTP, within the failure budgets (a wrong one is counted).
+inline constexpr std::string_view otp_verify_args[] = {
+    "budget_interval_ms", "budget_burst",  // the identifier's failure budget (interval 0: off)
+    "pair_interval_ms",   "pair_burst",    // the (identifier, client key) one
+    "client"};                             // client tag, "" for none; the candidate hashes follow
+inline constexpr Field otp_verify_reply[] = {
+    {"status", 'o'}, {"attempts", 'i'}, {"expires", 'i'}, {"payload", 's'}, {"retry_ms", 'i'}, {"counted", 'i'}};
+inline constexpr Script otp_verify{.id = 1, .name = "otp_verify", .flags = "", .keys = "otrp", .args = otp_verify_args,
+                                   .more_args = true, .reply = otp_verify_reply, .reply_always = 6};
+
+// Deletes the group's OTP. Reply: the number of keys deleted.
+inline constexpr Script otp_revoke{.id = 2, .name = "otp_revoke", .flags = "allow-oom", .prelude = false, .keys = "o"};
+
+// A new token or link in the group's t hash, behind the gate and the cap on live ones.
+inline constexpr std::string_view token_issue_args[] = {
+    "id",  // keyed hash of the token's secret: its field in the t hash
+    "kind", "purpose_tag", "flags", "ttl_ms", "sealed_identity", "sealed_payload", VERIKIT_GATE_ARGS,
+    "max_active",  // live tokens and links of the group; 0: no cap
+    "refuse"};     // 1: refuse when full; 0: revoke the oldest
+inline constexpr Field token_issue_reply[] = {{"status", 'o'}, {"expires", 'i'}, {"retry_ms", 'i'}};
+inline constexpr Script token_issue{.id = 3, .name = "token_issue", .flags = "", .keys = "tr", .args = token_issue_args,
+                                    .reply = token_issue_reply, .reply_always = 3};
+
+// Checks (consume: and uses) a token or link. Reply: only {status} when it is not_found.
+inline constexpr std::string_view token_verify_args[] = {"id", "kind", "purpose_tag" /* "": any */,
+                                                         "consume" /* 1/0 (0: peek) */};
+inline constexpr Field token_verify_reply[] = {
+    {"status", 'o'}, {"expires", 'i'}, {"sealed_identity", 's'}, {"sealed_payload", 's'}};
+inline constexpr Script token_verify{.id = 4, .name = "token_verify", .flags = "allow-oom", .keys = "to",
+                                     .args = token_verify_args, .reply = token_verify_reply, .reply_always = 1};
+
+// Deletes one token or link. Reply: 1 if it was live, else 0.
+inline constexpr std::string_view token_revoke_args[] = {"id"};
+inline constexpr Script token_revoke{.id = 5, .name = "token_revoke", .flags = "allow-oom", .keys = "t",
+                                     .args = token_revoke_args};
+
+// Deletes the group's OTP and every token and link. Reply: how many were live.
+inline constexpr Script revoke_all{.id = 6, .name = "revoke_all", .flags = "allow-oom", .keys = "ot"};
+
+// The group's state, read-only (times in ms; cd, tat, ft: the r hash's fields, 0 when unset).
+inline constexpr Field inspect_reply[] = {{"otp_live", 'i'},    {"attempts", 'i'}, {"otp_expires", 'i'},
+                                          {"live_tokens", 'i'}, {"now", 'i'},      {"cd", 'i'},
+                                          {"tat", 'i'},         {"ft", 'i'}};
+inline constexpr Script inspect{.id = 7, .name = "inspect", .flags = "no-writes", .keys = "otr",
+                                .reply = inspect_reply, .reply_always = 8};
+
+// Refills the identifier's failure budget and every client key's of it. Reply: 1 if the
+// identifier's was spent, else 0.
+inline constexpr std::string_view unlock_args[] = {"budget_interval_ms", "budget_burst"};
+inline constexpr Script unlock{.id = 8, .name = "unlock", .flags = "allow-oom", .keys = "rp", .args = unlock_args};
+
+// One event against (or one refund to) a client key's GCRA limit, in the group c:<client tag>.
+inline constexpr std::string_view client_limit_args[] = {"bucket" /* i issues, f failures */, "interval_ms", "burst",
+                                                         "refund" /* 1/0 */};
+inline constexpr Field client_limit_reply[] = {{"allowed", 'i'}, {"retry_ms", 'i'}};
+inline constexpr Script client_limit{.id = 9, .name = "client_limit", .flags = "", .keys = "c",
+                                     .args = client_limit_args, .reply = client_limit_reply, .reply_always = 2};
+
+#undef VERIKIT_GATE_ARGS
+
+inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify,   &otp_revoke, &token_issue, &token_verify,
+                                         &token_revoke, &revoke_all,   &inspect,    &unlock,      &client_limit};
+
+// The script's .lua file as embedded.
+std::string_view source(const Script& s);
+// The text Redis runs: flags line, [outcome constants, prelude], source.
+const std::string& text(const Script& s);
 
 }  // namespace verikit::detail::scripts

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <span>
 #include <string_view>
@@ -44,21 +45,96 @@ Expected<Outcome> outcome_of(const Reply& r) {
   return static_cast<Outcome>(r.integer);
 }
 
-// A script's array reply checked element by element against `shape`: 'o' an outcome, 'i' an
-// integer, 's' a string (elements past the shape are left to the caller).
-Expected<Reply> shaped(Expected<Reply> raw, std::string_view shape, std::string_view script) {
-  auto r = checked(std::move(raw), Reply::Type::array, shape.size());
+// A script's array reply, its first `count` elements checked against the descriptor's reply
+// (elements past them are left to the caller).
+Expected<Reply> shaped(Expected<Reply> raw, const scripts::Script& s, std::size_t count) {
+  auto r = checked(std::move(raw), Reply::Type::array, count);
   if (!r) return r;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     const Reply& e = r->elements[i];
-    if (shape[i] == 'o') {
+    const char type = s.reply[i].type;
+    if (type == 'o') {
       if (auto o = outcome_of(e); !o) return std::move(o).error();
-    } else if (shape[i] == 'i' ? !is_int(e) : !is_str(e)) {
-      return protocol(script);
+    } else if (type == 'i' ? !is_int(e) : !is_str(e)) {
+      return protocol(s.name);
     }
   }
   return r;
 }
+
+// A name as a template argument: set<"ttl_ms">(...), integer<"retry_ms">().
+template <std::size_t N>
+struct Name {
+  char s[N];
+  consteval Name(const char (&v)[N]) {
+    for (std::size_t i = 0; i < N; ++i) s[i] = v[i];
+  }
+  constexpr std::string_view view() const { return {s, N - 1}; }
+};
+
+// The keys and arguments of one call of script S, each argument set by its descriptor name (a
+// name S does not have does not compile); the store refuses a call with an argument left unset.
+template <const scripts::Script& S>
+class Call {
+ public:
+  static_assert(S.args.size() <= 32);
+  // `more`: how many arguments past the named ones will follow (room for them at once).
+  explicit Call(std::size_t more = 0) {
+    argv_.reserve(S.keys.size() + S.args.size() + more);
+    argv_.resize(S.keys.size() + S.args.size());
+  }
+
+  template <Name name>
+  Call& set(std::string value) {
+    constexpr std::size_t i = S.arg(name.view());
+    argv_[S.keys.size() + i] = std::move(value);
+    set_ |= std::uint32_t{1} << i;
+    return *this;
+  }
+  // An argument past the named ones (scripts whose descriptor has more_args).
+  Call& more(std::string value) {
+    static_assert(S.more_args);
+    argv_.push_back(std::move(value));
+    return *this;
+  }
+  bool complete() const noexcept {
+    return set_ == (S.args.size() == 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << S.args.size()) - 1);
+  }
+  // The keys (their slots are filled by the store), then the arguments.
+  std::vector<std::string>& argv() noexcept { return argv_; }
+
+ private:
+  std::vector<std::string> argv_;
+  std::uint32_t set_ = 0;
+};
+
+// A checked array reply of script S, read by the descriptor's element names and types.
+template <const scripts::Script& S>
+class ReplyOf {
+ public:
+  explicit ReplyOf(const Reply& r) : e_(r.elements) {}
+  template <Name name>
+  long long integer() const {
+    constexpr std::size_t i = S.at(name.view());
+    static_assert(S.reply[i].type == 'i');
+    return e_[i].integer;
+  }
+  template <Name name>
+  Outcome outcome() const {
+    constexpr std::size_t i = S.at(name.view());
+    static_assert(S.reply[i].type == 'o');
+    return static_cast<Outcome>(e_[i].integer);
+  }
+  template <Name name>
+  const std::string& str() const {
+    constexpr std::size_t i = S.at(name.view());
+    static_assert(S.reply[i].type == 's');
+    return e_[i].str;
+  }
+
+ private:
+  const std::vector<Reply>& e_;
+};
 
 class RedisStore final : public Store {
  public:
@@ -66,10 +142,10 @@ class RedisStore final : public Store {
       : client_(std::move(client)), prefix_(std::move(prefix)) {}
 
   Status load_scripts() {
-    for (const scripts::Script* s : kAll) {
-      auto r = checked(client_->command_sync({"SCRIPT", "LOAD", s->body}), Reply::Type::string);
+    for (const scripts::Script* s : scripts::kAll) {
+      auto r = checked(client_->command_sync({"SCRIPT", "LOAD", scripts::text(*s)}), Reply::Type::string);
       if (!r) return Error{r.error().code, "loading script " + std::string(s->name) + ": " + r.error().message};
-      shas_[index_of(*s)] = r->str;
+      shas_[s->id] = r->str;
     }
     return Unit{};
   }
@@ -88,50 +164,60 @@ class RedisStore final : public Store {
   }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
-    std::vector<std::string> args = {tagged_hash(req.key_id, req.secret_hash), req.sealed_code, req.sealed_payload,
-                                     std::to_string(req.ttl.count()), std::to_string(req.max_attempts),
-                                     req.resend_same ? "1" : "0", flags(req.one_time, req.revoke_group),
-                                     req.payload_hash};
-    append_gate(args, req.gate);
-    eval(scripts::otp_issue, req.group, "or", std::move(args),
-         [done = std::move(done)](Expected<Reply> raw) {
-           auto r = shaped(std::move(raw), "oisiii", "otp_issue");
-           if (!r) return done(std::move(r).error());
-           const auto& e = r->elements;
-           OtpIssueReply reply;
-           reply.outcome = static_cast<Outcome>(e[0].integer);
-           reply.retry_after = std::chrono::milliseconds(e[5].integer);
-           reply.reused = e[1].integer == 1;
-           reply.sealed_code = e[2].str;
-           reply.expires_at = at(e[3].integer);
-           reply.attempts_remaining = static_cast<int>(e[4].integer);
-           done(std::move(reply));
-         });
+    static constexpr const scripts::Script& S = scripts::otp_issue;
+    Call<S> call;
+    call.set<"h">(tagged_hash(req.key_id, req.secret_hash))
+        .set<"sealed_code">(req.sealed_code)
+        .set<"sealed_payload">(req.sealed_payload)
+        .set<"ttl_ms">(std::to_string(req.ttl.count()))
+        .set<"max_attempts">(std::to_string(req.max_attempts))
+        .set<"resend_same">(req.resend_same ? "1" : "0")
+        .set<"flags">(flags(req.one_time, req.revoke_group))
+        .set<"payload_hash">(req.payload_hash);
+    set_gate(call, req.gate);
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      OtpIssueReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.reused = e.integer<"reused">() == 1;
+      reply.sealed_code = e.str<"sealed_code">();
+      reply.expires_at = at(e.integer<"expires">());
+      reply.attempts_remaining = static_cast<int>(e.integer<"attempts">());
+      done(std::move(reply));
+    });
   }
 
   void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
+    static constexpr const scripts::Script& S = scripts::otp_verify;
     const FailureBudget& b = req.budget;
-    std::vector<std::string> args = {std::to_string(b.identifier.interval.count()), std::to_string(b.identifier.burst),
-                                     std::to_string(b.pair.interval.count()), std::to_string(b.pair.burst), b.client};
-    for (const SecretHash& c : req.candidates) args.push_back(tagged_hash(c.key_id, c.hash));
-    eval(scripts::otp_verify, req.group, "otrp", std::move(args),
-         [done = std::move(done)](Expected<Reply> raw) {
-           auto r = shaped(std::move(raw), "oiisii", "otp_verify");
-           if (!r) return done(std::move(r).error());
-           const auto& e = r->elements;
-           VerifyReply reply;
-           reply.outcome = static_cast<Outcome>(e[0].integer);
-           reply.attempts_remaining = static_cast<int>(e[1].integer);
-           reply.expires_at = at(e[2].integer);
-           reply.sealed_payload = e[3].str;
-           reply.retry_after = std::chrono::milliseconds(e[4].integer);
-           reply.counted_failure = e[5].integer == 1;
-           done(std::move(reply));
-         });
+    Call<S> call(req.candidates.size());
+    call.set<"budget_interval_ms">(std::to_string(b.identifier.interval.count()))
+        .set<"budget_burst">(std::to_string(b.identifier.burst))
+        .set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
+        .set<"pair_burst">(std::to_string(b.pair.burst))
+        .set<"client">(b.client);
+    for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      VerifyReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.attempts_remaining = static_cast<int>(e.integer<"attempts">());
+      reply.expires_at = at(e.integer<"expires">());
+      reply.sealed_payload = e.str<"payload">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.counted_failure = e.integer<"counted">() == 1;
+      done(std::move(reply));
+    });
   }
 
   void otp_revoke(const std::string& group, Callback<bool> done) override {
-    eval(scripts::otp_revoke, group, "o", {}, [done = std::move(done)](Expected<Reply> raw) {
+    Call<scripts::otp_revoke> call;
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(r->integer > 0);
@@ -139,47 +225,58 @@ class RedisStore final : public Store {
   }
 
   void token_issue(const TokenIssueRequest& req, Callback<TokenIssueReply> done) override {
-    std::vector<std::string> args = {req.token_id, std::to_string(static_cast<int>(req.kind)), req.purpose_tag,
-                                     flags(req.one_time, req.revoke_group), std::to_string(req.ttl.count()),
-                                     req.sealed_identity, req.sealed_payload};
-    append_gate(args, req.gate);
-    args.push_back(std::to_string(req.max_active));
-    args.push_back(req.refuse_when_full ? "1" : "0");
-    eval(scripts::token_issue, req.group, "tr", std::move(args),
-         [done = std::move(done)](Expected<Reply> raw) {
-           auto r = shaped(std::move(raw), "oii", "token_issue");
-           if (!r) return done(std::move(r).error());
-           const auto& e = r->elements;
-           TokenIssueReply reply;
-           reply.outcome = static_cast<Outcome>(e[0].integer);
-           reply.expires_at = at(e[1].integer);
-           reply.retry_after = std::chrono::milliseconds(e[2].integer);
-           done(std::move(reply));
-         });
+    static constexpr const scripts::Script& S = scripts::token_issue;
+    Call<S> call;
+    call.set<"id">(req.token_id)
+        .set<"kind">(std::to_string(static_cast<int>(req.kind)))
+        .set<"purpose_tag">(req.purpose_tag)
+        .set<"flags">(flags(req.one_time, req.revoke_group))
+        .set<"ttl_ms">(std::to_string(req.ttl.count()))
+        .set<"sealed_identity">(req.sealed_identity)
+        .set<"sealed_payload">(req.sealed_payload)
+        .set<"max_active">(std::to_string(req.max_active))
+        .set<"refuse">(req.refuse_when_full ? "1" : "0");
+    set_gate(call, req.gate);
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      TokenIssueReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.expires_at = at(e.integer<"expires">());
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      done(std::move(reply));
+    });
   }
 
   void token_verify(const TokenVerifyRequest& req, Callback<VerifyReply> done) override {
-    eval(scripts::token_verify, req.group, "to",
-         {req.token_id, std::to_string(static_cast<int>(req.kind)), req.purpose_tag, req.consume ? "1" : "0"},
-         [done = std::move(done)](Expected<Reply> raw) {
-           auto r = shaped(std::move(raw), "o", "token_verify");
-           if (!r) return done(std::move(r).error());
-           VerifyReply reply;
-           reply.outcome = static_cast<Outcome>(r->elements[0].integer);
-           if (reply.outcome != Outcome::not_found) {  // then the record's fields follow
-             r = shaped(std::move(r), "oiss", "token_verify");
-             if (!r) return done(std::move(r).error());
-             const auto& e = r->elements;
-             reply.expires_at = at(e[1].integer);
-             reply.sealed_identity = e[2].str;
-             reply.sealed_payload = e[3].str;
-           }
-           done(std::move(reply));
-         });
+    static constexpr const scripts::Script& S = scripts::token_verify;
+    Call<S> call;
+    call.set<"id">(req.token_id)
+        .set<"kind">(std::to_string(static_cast<int>(req.kind)))
+        .set<"purpose_tag">(req.purpose_tag)
+        .set<"consume">(req.consume ? "1" : "0");
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      VerifyReply reply;
+      reply.outcome = ReplyOf<S>(*r).outcome<"status">();
+      if (reply.outcome != Outcome::not_found) {  // then the record's fields follow
+        r = shaped(std::move(r), S, S.reply.size());
+        if (!r) return done(std::move(r).error());
+        const ReplyOf<S> e(*r);
+        reply.expires_at = at(e.integer<"expires">());
+        reply.sealed_identity = e.str<"sealed_identity">();
+        reply.sealed_payload = e.str<"sealed_payload">();
+      }
+      done(std::move(reply));
+    });
   }
 
   void token_revoke(const std::string& group, const std::string& token_id, Callback<bool> done) override {
-    eval(scripts::token_revoke, group, "t", {token_id}, [done = std::move(done)](Expected<Reply> raw) {
+    Call<scripts::token_revoke> call;
+    call.set<"id">(token_id);
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(r->integer > 0);
@@ -187,7 +284,8 @@ class RedisStore final : public Store {
   }
 
   void revoke_all(const std::string& group, Callback<int> done) override {
-    eval(scripts::revoke_all, group, "ot", {}, [done = std::move(done)](Expected<Reply> raw) {
+    Call<scripts::revoke_all> call;
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(static_cast<int>(r->integer));
@@ -195,25 +293,28 @@ class RedisStore final : public Store {
   }
 
   void inspect(const std::string& group, Callback<InspectReply> done) override {
-    eval(scripts::inspect, group, "otr", {},
-         [done = std::move(done)](Expected<Reply> raw) {
-           auto r = shaped(std::move(raw), "iiiiiiii", "inspect");
-           if (!r) return done(std::move(r).error());
-           const auto& e = r->elements;
-           InspectReply reply;
-           reply.otp_live = e[0].integer == 1;
-           reply.otp_attempts_remaining = static_cast<int>(e[1].integer);
-           reply.otp_expires_at = at(e[2].integer);
-           reply.active_tokens = static_cast<int>(e[3].integer);
-           reply.now = at(e[4].integer);
-           reply.rate = RateState{e[5].integer, e[6].integer, e[7].integer};
-           done(std::move(reply));
-         });
+    static constexpr const scripts::Script& S = scripts::inspect;
+    Call<S> call;
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      InspectReply reply;
+      reply.otp_live = e.integer<"otp_live">() == 1;
+      reply.otp_attempts_remaining = static_cast<int>(e.integer<"attempts">());
+      reply.otp_expires_at = at(e.integer<"otp_expires">());
+      reply.active_tokens = static_cast<int>(e.integer<"live_tokens">());
+      reply.now = at(e.integer<"now">());
+      reply.rate = RateState{e.integer<"cd">(), e.integer<"tat">(), e.integer<"ft">()};
+      done(std::move(reply));
+    });
   }
 
   void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) override {
-    eval(scripts::unlock, group, "rp", {std::to_string(budget.interval.count()), std::to_string(budget.burst)},
-         [done = std::move(done)](Expected<Reply> raw) {
+    Call<scripts::unlock> call;
+    call.set<"budget_interval_ms">(std::to_string(budget.interval.count()))
+        .set<"budget_burst">(std::to_string(budget.burst));
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(r->integer == 1);
@@ -221,38 +322,31 @@ class RedisStore final : public Store {
   }
 
   void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
-    eval(scripts::client_limit, "c:" + req.client, "c",
-         {std::string(1, req.bucket), std::to_string(req.limit.interval.count()), std::to_string(req.limit.burst),
-          req.refund ? "1" : "0"},
-         [done = std::move(done)](Expected<Reply> raw) {
-           auto r = shaped(std::move(raw), "ii", "client_limit");
-           if (!r) return done(std::move(r).error());
-           const auto& e = r->elements;
-           done(ClientLimitReply{e[0].integer == 1, std::chrono::milliseconds(e[1].integer)});
-         });
+    static constexpr const scripts::Script& S = scripts::client_limit;
+    Call<S> call;
+    call.set<"bucket">(std::string(1, req.bucket))
+        .set<"interval_ms">(std::to_string(req.limit.interval.count()))
+        .set<"burst">(std::to_string(req.limit.burst))
+        .set<"refund">(req.refund ? "1" : "0");
+    eval(call, "c:" + req.client, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      done(ClientLimitReply{e.integer<"allowed">() == 1, std::chrono::milliseconds(e.integer<"retry_ms">())});
+    });
   }
 
   bool shared() const noexcept override { return true; }
 
  private:
-  static constexpr const scripts::Script* kAll[] = {
-      &scripts::otp_issue,    &scripts::otp_verify, &scripts::otp_revoke, &scripts::token_issue,
-      &scripts::token_verify, &scripts::token_revoke, &scripts::revoke_all, &scripts::inspect,
-      &scripts::unlock,       &scripts::client_limit};
-
-  static void append_gate(std::vector<std::string>& args, const IssueGate& g) {
-    args.push_back(std::to_string(g.cooldown.count()));
-    args.push_back(std::to_string(g.send.interval.count()));
-    args.push_back(std::to_string(g.send.burst));
-    args.push_back(g.lock_blocks_issue ? "1" : "0");
-    args.push_back(std::to_string(g.failures.interval.count()));
-    args.push_back(std::to_string(g.failures.burst));
-  }
-
-  static std::size_t index_of(const scripts::Script& s) {
-    for (std::size_t i = 0; i < std::size(kAll); ++i)
-      if (kAll[i] == &s) return i;
-    return 0;
+  template <const scripts::Script& S>
+  static void set_gate(Call<S>& call, const IssueGate& g) {
+    call.template set<"gate_cooldown_ms">(std::to_string(g.cooldown.count()))
+        .template set<"gate_send_interval_ms">(std::to_string(g.send.interval.count()))
+        .template set<"gate_send_burst">(std::to_string(g.send.burst))
+        .template set<"gate_lock_blocks_issue">(g.lock_blocks_issue ? "1" : "0")
+        .template set<"gate_failure_interval_ms">(std::to_string(g.failures.interval.count()))
+        .template set<"gate_failure_burst">(std::to_string(g.failures.burst));
   }
 
   std::string key(const std::string& group, std::string_view suffix) const {
@@ -274,22 +368,23 @@ class RedisStore final : public Store {
     return std::to_string((one_time ? 1 : 0) | (revoke_group ? 2 : 0));
   }
 
-  // EVALSHA of a script on the keys `<prefix>:{group}:<suffix>`, one per character of
-  // `suffixes`; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL it whole.
-  void eval(const scripts::Script& s, const std::string& group, std::string_view suffixes, std::vector<std::string> args,
-            redis::ReplyCallback done) {
+  // EVALSHA of script S on its keys `<prefix>:{group}:<suffix>` (the descriptor's suffixes) and
+  // the call's arguments; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL
+  // it whole. A call with an argument left unset is a bug: an internal error, nothing is sent.
+  template <const scripts::Script& S>
+  void eval(Call<S>& c, const std::string& group, redis::ReplyCallback done) {
+    if (!c.complete())
+      return done(make_error(Errc::internal, "verikit bug: script " + std::string(S.name) + " called without all of "
+                                             "its arguments"));
     // Kept for a NOSCRIPT retry: the keys, then the arguments.
-    auto call = std::make_shared<std::vector<std::string>>();
-    call->reserve(suffixes.size() + args.size());
-    for (const char& suffix : suffixes) call->push_back(key(group, std::string_view(&suffix, 1)));
-    for (auto& a : args) call->push_back(std::move(a));
-    const std::size_t keys = suffixes.size();
-    send("EVALSHA", shas_[index_of(s)], keys, *call,
-         [this, call, script = &s, keys, done = std::move(done)](Expected<Reply> r) {
-           if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0)
-             return send("EVAL", script->body, keys, *call, std::move(done));
-           done(std::move(r));
-         });
+    auto call = std::make_shared<std::vector<std::string>>(std::move(c.argv()));
+    for (std::size_t i = 0; i < S.keys.size(); ++i) (*call)[i] = key(group, S.keys.substr(i, 1));
+    constexpr std::size_t keys = S.keys.size();
+    send("EVALSHA", shas_[S.id], keys, *call, [this, call, done = std::move(done)](Expected<Reply> r) {
+      if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0)
+        return send("EVAL", scripts::text(S), keys, *call, std::move(done));
+      done(std::move(r));
+    });
   }
 
   // `verb script keys rest...`, its argument table on the stack (scripts take a few dozen at most).
@@ -314,7 +409,7 @@ class RedisStore final : public Store {
 
   std::unique_ptr<redis::Client> client_;
   std::string prefix_;
-  std::string shas_[std::size(kAll)];
+  std::string shas_[std::size(scripts::kAll)];
 };
 
 }  // namespace

@@ -1,0 +1,13 @@
+-- luacheck configuration for the Redis store's scripts (`luacheck core/src/store/lua`).
+-- Each script runs in Redis's Lua 5.1 after the generated outcome constants and prelude.lua
+-- (see core/src/store/redis_scripts.hpp), so their names are known to every script here.
+std = "lua51"
+read_globals = {
+  "redis", "cmsgpack", "KEYS", "ARGV",
+  -- generated from verikit::Outcome (redis_scripts.cpp)
+  "VERIFIED", "VALID", "ISSUED", "INVALID", "NOT_FOUND", "ATTEMPTS_EXHAUSTED", "LOCKED",
+  "RATE_LIMITED", "COOLDOWN",
+  -- prelude.lua
+  "now_ms", "live_tokens", "load_rate", "save_rate", "gcra_take", "gcra_wait", "check_gate",
+  "commit_gate", "gate_args",
+}

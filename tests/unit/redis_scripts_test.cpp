@@ -1,0 +1,168 @@
+// The Redis store's scripts against their descriptors (core/src/store/redis_scripts.hpp): the
+// `#!lua` flags line first, the KEYS and ARGV each script reads, the size of each reply it
+// returns, the outcome constants, and the embedded text against the .lua files.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "store/redis_scripts.hpp"
+#include "verikit/result.hpp"
+
+namespace verikit::detail::scripts {
+namespace {
+
+// A script's source without its `--` comments (the scripts have no "--" inside strings).
+std::string code(std::string_view source) {
+  return std::regex_replace(std::string(source), std::regex("--[^\n]*"), "");
+}
+
+// Indices n of every `<table>[n]` in a script's code.
+std::set<std::size_t> indices(std::string_view source, const std::string& table) {
+  std::set<std::size_t> out;
+  const std::regex re("\\b" + table + "\\[([0-9]+)\\]");
+  const std::string s = code(source);
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it)
+    out.insert(std::stoul((*it)[1]));
+  return out;
+}
+
+std::set<std::size_t> one_to(std::size_t n) {
+  std::set<std::size_t> out;
+  for (std::size_t i = 1; i <= n; ++i) out.insert(i);
+  return out;
+}
+
+// The number of elements of each `return {...}` table in a script's source.
+std::vector<std::size_t> returned_table_sizes(std::string_view s) {
+  std::vector<std::size_t> sizes;
+  for (std::size_t at = s.find("return {"); at != std::string_view::npos; at = s.find("return {", at + 1)) {
+    int depth = 0;
+    std::size_t elements = 1;
+    char quote = 0;
+    for (std::size_t i = at + 7; i < s.size(); ++i) {
+      const char c = s[i];
+      if (quote) {
+        if (c == quote) quote = 0;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '{' || c == '(' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ')' || c == ']') {
+        if (--depth == 0) break;
+      } else if (c == ',' && depth == 1) {
+        ++elements;
+      }
+    }
+    sizes.push_back(elements);
+  }
+  return sizes;
+}
+
+TEST(RedisScripts, EachStartsWithItsFlagsLine) {
+  // Pinned: under OOM these make Redis refuse a memory-growing script whole (a guess is counted
+  // or refused, never compared for free); RedisBudget.OutOfMemory* proves it against Redis.
+  const std::map<std::string_view, std::string_view> flags = {
+      {"otp_issue", ""},          {"otp_verify", ""},           {"otp_revoke", "allow-oom"},
+      {"token_issue", ""},        {"token_verify", "allow-oom"}, {"token_revoke", "allow-oom"},
+      {"revoke_all", "allow-oom"}, {"inspect", "no-writes"},     {"unlock", "allow-oom"},
+      {"client_limit", ""}};
+  ASSERT_EQ(std::size(kAll), flags.size());
+  for (const Script* s : kAll) {
+    SCOPED_TRACE(s->name);
+    ASSERT_TRUE(flags.count(s->name));
+    EXPECT_EQ(s->flags, flags.at(s->name));
+    const std::string first = flags.at(s->name).empty() ? "#!lua\n" : "#!lua flags=" + std::string(flags.at(s->name)) + "\n";
+    EXPECT_EQ(text(*s).substr(0, first.size()), first);
+    EXPECT_EQ(text(*s).find("\n#!"), std::string::npos) << "one flags line, the first";
+    EXPECT_TRUE(text(*s).ends_with(source(*s)));
+  }
+}
+
+TEST(RedisScripts, ReadExactlyTheKeysAndArgumentsTheirDescriptorsName) {
+  for (const Script* s : kAll) {
+    SCOPED_TRACE(s->name);
+    const std::string_view src = source(*s);
+    EXPECT_EQ(indices(src, "KEYS"), one_to(s->keys.size())) << "KEYS[1.." << s->keys.size() << "], each of them";
+    std::set<std::size_t> argv = indices(src, "ARGV");
+    // gate_args(n) (lua/prelude.lua) reads the six gate arguments from ARGV[n].
+    const std::regex gate("gate_args\\(([0-9]+)\\)");
+    const std::string text = code(src);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), gate); it != std::sregex_iterator(); ++it) {
+      const std::size_t first = std::stoul((*it)[1]);
+      ASSERT_LE(first + 5, s->args.size());
+      EXPECT_EQ(s->args[first - 1], "gate_cooldown_ms");
+      EXPECT_EQ(s->args[first + 4], "gate_failure_burst");
+      for (std::size_t i = first; i < first + 6; ++i) argv.insert(i);
+    }
+    EXPECT_EQ(argv, one_to(s->args.size())) << "ARGV[1.." << s->args.size() << "], each of them";
+    const bool loops_past = text.find("for i = " + std::to_string(s->args.size() + 1) + ", #ARGV do") != std::string::npos;
+    EXPECT_EQ(loops_past, s->more_args) << "more_args: the script reads ARGV[" << s->args.size() + 1 << "] onwards";
+  }
+}
+
+TEST(RedisScripts, ReturnTheRepliesTheirDescriptorsDescribe) {
+  for (const Script* s : kAll) {
+    SCOPED_TRACE(s->name);
+    const auto sizes = returned_table_sizes(code(source(*s)));
+    if (s->reply.empty()) {
+      EXPECT_TRUE(sizes.empty()) << "an integer reply, not a table";
+      continue;
+    }
+    ASSERT_FALSE(sizes.empty());
+    ASSERT_GE(s->reply_always, 1u);
+    ASSERT_LE(s->reply_always, s->reply.size());
+    for (std::size_t n : sizes) EXPECT_TRUE(n == s->reply.size() || n == s->reply_always) << n << " elements";
+  }
+}
+
+TEST(RedisScripts, OutcomeConstantsComeFromTheEnum) {
+  for (const Script* s : kAll) {
+    if (!s->prelude) continue;
+    SCOPED_TRACE(s->name);
+    const std::string& t = text(*s);
+    const std::size_t line = t.find("\nlocal VERIFIED, ");
+    ASSERT_NE(line, std::string::npos);
+    std::istringstream names_values(t.substr(line + 7, t.find('\n', line + 1) - line - 7));
+    std::string names, values;
+    std::getline(names_values, names, '=');
+    std::getline(names_values, values);
+    std::istringstream n(names), v(values);
+    std::string name, value;
+    int count = 0;
+    while (std::getline(n, name, ',') && std::getline(v, value, ',')) {
+      name.erase(0, name.find_first_not_of(' '));
+      name.erase(name.find_last_not_of(' ') + 1);
+      std::string expected = to_string(static_cast<Outcome>(std::stoi(value)));
+      for (char& c : expected) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      EXPECT_EQ(name, expected);
+      ++count;
+    }
+    EXPECT_EQ(count, static_cast<int>(Outcome::cooldown) + 1);
+  }
+  // No outcome number is written in the Lua: statuses are returned by name.
+  for (const Script* s : kAll) {
+    SCOPED_TRACE(s->name);
+    if (!s->reply.empty() && s->reply[0].type == 'o') {
+      EXPECT_FALSE(std::regex_search(code(source(*s)), std::regex("return \\{[0-9]"))) << "a status by number";
+    }
+  }
+}
+
+TEST(RedisScripts, EmbeddedTextIsTheLuaFiles) {
+  for (const Script* s : kAll) {
+    SCOPED_TRACE(s->name);
+    std::ifstream in(std::string(VERIKIT_SOURCE_DIR) + "/core/src/store/lua/" + std::string(s->name) + ".lua",
+                     std::ios::binary);
+    ASSERT_TRUE(in) << "core/src/store/lua/" << s->name << ".lua";
+    std::ostringstream file;
+    file << in.rdbuf();
+    EXPECT_EQ(source(*s), file.str()) << "the build embeds the .lua file as it is";
+  }
+}
+
+}  // namespace
+}  // namespace verikit::detail::scripts
