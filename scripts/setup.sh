@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libsodium-dev libhiredis-dev libssl-dev openssl redis-server redis-tools
-          libgtest-dev valgrind python3-venv python3-dev)
+          libgtest-dev valgrind python3-venv python3-dev lua-check)
 
 missing=()
 for p in "${packages[@]}"; do
