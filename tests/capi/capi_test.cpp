@@ -806,8 +806,7 @@ TEST(CApi, AsynchronousRevocationsCallBackBeforeReturningOnTheEmbeddedStore) {
     EXPECT_EQ(d->message, "");
     EXPECT_EQ(d->count, 0);
   }
-  // An argument error: the call succeeds and the callback says why; the thread's last error is
-  // set too (as by the synchronous form).
+  // An argument error: the call succeeds and the callback says why.
   Done bad;
   ASSERT_EQ(verikit_revoke_all_async(eng.e, "bad purpose", "cy", 2, &Done::on_count, &bad), VERIKIT_OK);
   EXPECT_EQ(bad.calls, 1);
