@@ -68,24 +68,24 @@ class Manager {
   // --- one-time codes ---
   issueOtp(purpose, identifier, options) { return this._engine.issueOtp(purpose, identifier, options); }
   verifyOtp(purpose, identifier, code, options) { return this._engine.verifyOtp(purpose, identifier, code, options); }
-  revokeOtp(purpose, identifier) { return this._engine.perIdentifier('revokeOtp', purpose, identifier); }
+  revokeOtp(purpose, identifier) { return this._engine.revokeOtp(purpose, identifier); }
 
   // --- tokens ---
   issueToken(purpose, identifier, options) { return this._engine.issueToken(purpose, identifier, options); }
   peekToken(token, purpose) { return this._engine.checkToken(token, purpose, false, false); }
   consumeToken(token, purpose) { return this._engine.checkToken(token, purpose, false, true); }
-  revokeToken(token) { return this._engine.revokeToken(token); }
+  revokeToken(token) { return this._engine.revokeToken(token, false); }
 
   // --- magic links ---
   issueLink(purpose, identifier, baseUrl, options) { return this._engine.issueLink(purpose, identifier, baseUrl, options); }
   peekLink(token, purpose) { return this._engine.checkToken(token, purpose, true, false); }
   consumeLink(token, purpose) { return this._engine.checkToken(token, purpose, true, true); }
-  revokeLink(token) { return this._engine.revokeToken(token); }
+  revokeLink(token) { return this._engine.revokeToken(token, true); }
 
   // --- per identifier ---
-  revokeAll(purpose, identifier) { return this._engine.perIdentifier('revokeAll', purpose, identifier); }
-  inspect(purpose, identifier) { return this._engine.perIdentifier('inspect', purpose, identifier); }
-  unlock(purpose, identifier) { return this._engine.perIdentifier('unlock', purpose, identifier); }
+  revokeAll(purpose, identifier) { return this._engine.revokeAll(purpose, identifier); }
+  inspect(purpose, identifier) { return this._engine.inspect(purpose, identifier); }
+  unlock(purpose, identifier) { return this._engine.unlock(purpose, identifier); }
 
   /** Releases the engine and its store connections (pending operations settle first). */
   close() { this._engine.close(); }

@@ -456,6 +456,40 @@ VERIKIT_EXTERN(int) verikit_link_peek_async(verikit_engine *engine, const char *
 VERIKIT_EXTERN(int) verikit_link_consume_async(verikit_engine *engine, const char *purpose, const char *token,
                                                size_t token_len, verikit_callback callback, void *user);
 
+/* 0.2: the asynchronous forms of revoke, revoke-all, inspect and unlock, with the same rules as
+ * the calls above (exactly once; on the calling thread before the call returns with the
+ * embedded store, else on a verikit thread; must not block or free the engine; only a NULL
+ * `engine` or `callback` is refused by the call itself, every other failure, bad arguments
+ * included, goes through the callback). Each gives the same answer as its synchronous form.
+ *
+ * Revocations and unlock answer with a number instead of a result: `count` is what the
+ * synchronous form writes to its out-parameter (see verikit_otp_revoke, verikit_revoke_all,
+ * verikit_unlock), with error == VERIKIT_OK; on a failure, error < 0, `count` is 0 and the
+ * message is valid during the callback only. There is nothing to free. */
+typedef void (*verikit_count_callback)(void *user, int error, const char *error_message, int count);
+
+/* 0.2. OTP: revokes the live code of (purpose, identifier); count: 1 if one was revoked, else 0. */
+VERIKIT_EXTERN(int) verikit_otp_revoke_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                             size_t identifier_len, verikit_count_callback callback, void *user);
+/* 0.2. Token / magic link: revokes one by the token alone; count: 1 if it was live, else 0
+ * (also for a malformed token). */
+VERIKIT_EXTERN(int) verikit_token_revoke_async(verikit_engine *engine, const char *token, size_t token_len,
+                                               verikit_count_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_link_revoke_async(verikit_engine *engine, const char *token, size_t token_len,
+                                              verikit_count_callback callback, void *user);
+/* 0.2. Revokes the OTP and every token and link of (purpose, identifier); count: how many were
+ * live. */
+VERIKIT_EXTERN(int) verikit_revoke_all_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                             size_t identifier_len, verikit_count_callback callback, void *user);
+/* 0.2. Like verikit_inspect; the callback owns the result (free it with verikit_result_free, on
+ * any thread), which carries the counters (verikit_result_counter). */
+VERIKIT_EXTERN(int) verikit_inspect_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                          size_t identifier_len, verikit_callback callback, void *user);
+/* 0.2. Ends a lockout (refills the failure budgets); count: 1 if the identifier was locked,
+ * else 0. */
+VERIKIT_EXTERN(int) verikit_unlock_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                         size_t identifier_len, verikit_count_callback callback, void *user);
+
 #ifdef __cplusplus
 }
 #endif

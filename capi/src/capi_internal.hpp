@@ -64,7 +64,11 @@ int to_verify_options(const verikit_verify_options* in, verikit::VerifyOptions& 
 // Hands an engine outcome to the caller: a new result in *out, or the error.
 int deliver(verikit::Expected<verikit::Result> r, verikit_result** out) noexcept;
 
-// Wraps a C callback as an engine completion that calls it exactly once.
+// Wrap a C callback as an engine completion (a new result, or a count; errors with their
+// message), and call a C callback with a failure that never reached the engine.
 verikit::Callback<verikit::Result> completion(verikit_callback callback, void* user);
+verikit::Callback<int> count_completion(verikit_count_callback callback, void* user);
+void fail(verikit_callback callback, void* user, int error, const char* message);
+void fail(verikit_count_callback callback, void* user, int error, const char* message);
 
 }  // namespace verikit::capi

@@ -1,6 +1,7 @@
 // verikit C API — engine handles and the operations, synchronous and asynchronous.
 #include <atomic>
 #include <cstring>
+#include <type_traits>
 
 #include "capi_internal.hpp"
 
@@ -49,6 +50,21 @@ verikit::Callback<Result> completion(verikit_callback callback, void* user) {
   };
 }
 
+void fail(verikit_callback callback, void* user, int error, const char* message) {
+  callback(user, error, message, nullptr);
+}
+
+verikit::Callback<int> count_completion(verikit_count_callback callback, void* user) {
+  return [callback, user](Expected<int> r) {
+    if (!r) return callback(user, static_cast<int>(r.error().code), r.error().message.c_str(), 0);
+    callback(user, VERIKIT_OK, "", *r);
+  };
+}
+
+void fail(verikit_count_callback callback, void* user, int error, const char* message) {
+  callback(user, error, message, 0);
+}
+
 }  // namespace verikit::capi
 
 namespace {
@@ -80,20 +96,44 @@ int run_count(T* out, verikit_engine* engine, Op&& op) {
 }
 
 // An asynchronous operation: the callback runs exactly once, even if the engine throws.
-template <class Op>
-int run_async(verikit_engine* engine, verikit_callback callback, void* user, Op&& op) {
+// `T` is what the engine completes with; `completion` wraps the C callback as that completion.
+template <class T, class CCallback, class Op>
+int run_async(verikit_engine* engine, CCallback callback, void* user,
+              verikit::Callback<T> (*completion)(CCallback, void*), Op&& op) {
   if (engine == nullptr || callback == nullptr)
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or callback is NULL");
   auto called = std::make_shared<std::atomic<bool>>(false);
-  auto once = [called, inner = verikit::capi::completion(callback, user)](Expected<Result> r) {
+  verikit::Callback<T> once = [called, inner = completion(callback, user)](Expected<T> r) {
     if (!called->exchange(true)) inner(std::move(r));
   };
   int rc = guard([&] {
     op(*engine->engine, once);
     return VERIKIT_OK;
   });
-  if (rc != VERIKIT_OK && !called->exchange(true)) callback(user, rc, verikit_error_message(), nullptr);
+  if (rc != VERIKIT_OK && !called->exchange(true)) verikit::capi::fail(callback, user, rc, verikit_error_message());
   return VERIKIT_OK;
+}
+
+// An asynchronous operation that completes with a result.
+template <class Op>
+int run_async(verikit_engine* engine, verikit_callback callback, void* user, Op&& op) {
+  return run_async<Result>(engine, callback, user, &verikit::capi::completion, std::forward<Op>(op));
+}
+
+// An asynchronous operation that completes with a count or a flag (true is 1).
+template <class T, class Op>
+int run_async_count(verikit_engine* engine, verikit_count_callback callback, void* user, Op&& op) {
+  return run_async<int>(engine, callback, user, &verikit::capi::count_completion,
+                        [&](verikit::Engine& e, verikit::Callback<int> done) {
+                          if constexpr (std::is_same_v<T, int>) {
+                            op(e, std::move(done));
+                          } else {
+                            op(e, verikit::Callback<T>([done = std::move(done)](Expected<T> r) {
+                                 if (!r) return done(std::move(r).error());
+                                 done(*r ? 1 : 0);
+                               }));
+                          }
+                        });
 }
 
 }  // namespace
@@ -361,6 +401,54 @@ VERIKIT_EXTERN(int) verikit_link_consume_async(verikit_engine* engine, const cha
   return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
     if (!bytes_ok(token, token_len)) return done(null_bytes("token"));
     e.consume_link(bytes(token, token_len), cstr(purpose), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_otp_revoke_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                             size_t identifier_len, verikit_count_callback callback, void* user) {
+  return run_async_count<bool>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<bool> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.revoke_otp(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_token_revoke_async(verikit_engine* engine, const char* token, size_t token_len,
+                                               verikit_count_callback callback, void* user) {
+  return run_async_count<bool>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<bool> done) {
+    if (!bytes_ok(token, token_len)) return done(null_bytes("token"));
+    e.revoke_token(bytes(token, token_len), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_link_revoke_async(verikit_engine* engine, const char* token, size_t token_len,
+                                              verikit_count_callback callback, void* user) {
+  return run_async_count<bool>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<bool> done) {
+    if (!bytes_ok(token, token_len)) return done(null_bytes("token"));
+    e.revoke_link(bytes(token, token_len), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_revoke_all_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                             size_t identifier_len, verikit_count_callback callback, void* user) {
+  return run_async_count<int>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<int> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.revoke_all(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_inspect_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                          size_t identifier_len, verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.inspect(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_unlock_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                         size_t identifier_len, verikit_count_callback callback, void* user) {
+  return run_async_count<bool>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<bool> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.unlock(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
   });
 }
 

@@ -2,11 +2,16 @@
 // errors, asynchronous completions, NULL handling.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/redis_server.hpp"
 #include "verikit.h"
 
 namespace {
@@ -533,6 +538,320 @@ TEST(CApi, OneEngineFromManyThreads) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(verified.load(), 8 * 200);
+}
+
+// ---- 0.2: revoke, revoke-all, inspect and unlock, asynchronously ----
+
+// One asynchronous call's completion, from whichever thread it comes: how often, on which
+// thread, and what it carried (a count, or a result kept until this object goes).
+struct Done {
+  std::mutex m;
+  std::condition_variable cv;
+  int calls = 0;
+  int error = 1;
+  std::string message;
+  int count = -1;
+  verikit_result* result = nullptr;
+  std::thread::id thread;
+  ~Done() { verikit_result_free(result); }
+
+  void note(int e, const char* msg) {
+    calls++;
+    error = e;
+    message = msg == nullptr ? "(NULL)" : msg;
+    thread = std::this_thread::get_id();
+  }
+  static void on_count(void* user, int e, const char* msg, int n) {
+    auto* d = static_cast<Done*>(user);
+    std::lock_guard<std::mutex> lock(d->m);
+    d->note(e, msg);
+    d->count = n;
+    d->cv.notify_all();
+  }
+  static void on_result(void* user, int e, const char* msg, verikit_result* r) {
+    auto* d = static_cast<Done*>(user);
+    std::lock_guard<std::mutex> lock(d->m);
+    d->note(e, msg);
+    if (d->result == nullptr) d->result = r;
+    else verikit_result_free(r);
+    d->cv.notify_all();
+  }
+  bool wait() {
+    std::unique_lock<std::mutex> lock(m);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return calls > 0; });
+  }
+  int status() {
+    int s = -1;
+    EXPECT_EQ(verikit_result_status(result, &s), VERIKIT_OK);
+    return s;
+  }
+};
+
+// Every field of an inspect result, as text (times as set/unset: two identifiers are issued at
+// different moments).
+std::string inspected(const verikit_result* r) {
+  int status = -1;
+  int32_t attempts = 0, tokens = 0;
+  int64_t expires = 0;
+  EXPECT_EQ(verikit_result_status(r, &status), VERIKIT_OK);
+  EXPECT_EQ(verikit_result_attempts_remaining(r, &attempts), VERIKIT_OK);
+  EXPECT_EQ(verikit_result_active_tokens(r, &tokens), VERIKIT_OK);
+  EXPECT_EQ(verikit_result_expires_at_ms(r, &expires), VERIKIT_OK);
+  std::string out = std::string(verikit_status_name(status)) + " attempts=" + std::to_string(attempts) +
+                    " tokens=" + std::to_string(tokens) + " expires=" + (expires > 0 ? "set" : "unset");
+  const int counters[] = {VERIKIT_COUNTER_FAILURES, VERIKIT_COUNTER_GUESSES_AVAILABLE, VERIKIT_COUNTER_SENDS_AVAILABLE};
+  for (int c : counters) {
+    int64_t v = -99;
+    EXPECT_EQ(verikit_result_counter(r, c, &v), VERIKIT_OK);
+    out += " c" + std::to_string(c) + "=" + std::to_string(v);
+  }
+  int64_t locked = 0;
+  EXPECT_EQ(verikit_result_counter(r, VERIKIT_COUNTER_LOCKED_UNTIL_MS, &locked), VERIKIT_OK);
+  return out + (locked > 0 ? " locked" : "");
+}
+
+// The operations through either form: `async` waits for the callback (and checks it came once).
+struct Forms {
+  verikit_engine* e;
+  bool async;
+  // Where each callback ran, and whether it answered (true) or failed (async only).
+  std::vector<std::pair<bool, std::thread::id>>* callbacks;
+
+  // A count-returning call: rc or error, and the count.
+  template <class Sync, class Async>
+  std::pair<int, int> count(Sync sync, Async start) {
+    if (!async) {
+      int n = -1;
+      int rc = sync(&n);
+      return {rc, rc == VERIKIT_OK ? n : -1};
+    }
+    Done d;
+    EXPECT_EQ(start(&Done::on_count, &d), VERIKIT_OK);
+    EXPECT_TRUE(d.wait());
+    std::lock_guard<std::mutex> lock(d.m);
+    EXPECT_EQ(d.calls, 1);
+    EXPECT_NE(d.message, "(NULL)");
+    if (d.error != VERIKIT_OK) {
+      EXPECT_EQ(d.count, 0) << "a failure carries no count";
+    }
+    callbacks->emplace_back(d.error == VERIKIT_OK, d.thread);
+    return {d.error, d.error == VERIKIT_OK ? d.count : -1};
+  }
+  std::pair<int, int> otp_revoke(const std::string& p, const std::string& id) {
+    return count([&](int* n) { return verikit_otp_revoke(n, e, p.c_str(), id.data(), id.size()); },
+                 [&](verikit_count_callback cb, void* u) { return verikit_otp_revoke_async(e, p.c_str(), id.data(), id.size(), cb, u); });
+  }
+  std::pair<int, int> token_revoke(const std::string& t) {
+    return count([&](int* n) { return verikit_token_revoke(n, e, t.data(), t.size()); },
+                 [&](verikit_count_callback cb, void* u) { return verikit_token_revoke_async(e, t.data(), t.size(), cb, u); });
+  }
+  std::pair<int, int> link_revoke(const std::string& t) {
+    return count([&](int* n) { return verikit_link_revoke(n, e, t.data(), t.size()); },
+                 [&](verikit_count_callback cb, void* u) { return verikit_link_revoke_async(e, t.data(), t.size(), cb, u); });
+  }
+  std::pair<int, int> revoke_all(const std::string& p, const std::string& id) {
+    return count([&](int* n) { return verikit_revoke_all(n, e, p.c_str(), id.data(), id.size()); },
+                 [&](verikit_count_callback cb, void* u) { return verikit_revoke_all_async(e, p.c_str(), id.data(), id.size(), cb, u); });
+  }
+  std::pair<int, int> unlock(const std::string& p, const std::string& id) {
+    return count([&](int* n) { return verikit_unlock(n, e, p.c_str(), id.data(), id.size()); },
+                 [&](verikit_count_callback cb, void* u) { return verikit_unlock_async(e, p.c_str(), id.data(), id.size(), cb, u); });
+  }
+  // inspect: the error code, or the result's fields as text.
+  std::string inspect(const std::string& p, const std::string& id) {
+    if (!async) {
+      Res r;
+      int rc = verikit_inspect(&r.r, e, p.c_str(), id.data(), id.size());
+      return rc == VERIKIT_OK ? inspected(r.r) : "error " + std::to_string(rc);
+    }
+    Done d;
+    EXPECT_EQ(verikit_inspect_async(e, p.c_str(), id.data(), id.size(), &Done::on_result, &d), VERIKIT_OK);
+    EXPECT_TRUE(d.wait());
+    std::lock_guard<std::mutex> lock(d.m);
+    EXPECT_EQ(d.calls, 1);
+    callbacks->emplace_back(d.error == VERIKIT_OK, d.thread);
+    if (d.error != VERIKIT_OK) {
+      EXPECT_EQ(d.result, nullptr) << "a failure carries no result";
+      return "error " + std::to_string(d.error);
+    }
+    return inspected(d.result);
+  }
+};
+
+std::string issue(verikit_engine* e, int (*op)(verikit_result**, verikit_engine*, const char*, const char*, size_t,
+                                               const verikit_issue_options*), const std::string& id) {
+  Res r;
+  EXPECT_EQ(op(&r.r, e, "login", id.data(), id.size(), nullptr), VERIKIT_OK) << verikit_error_message();
+  return r.secret();
+}
+
+// One life of an identifier's credentials through `f` (either form); every answer, in order.
+std::vector<std::string> lifecycle(Forms f, const std::string& id) {
+  auto pair = [](std::pair<int, int> p) { return std::to_string(p.first) + ":" + std::to_string(p.second); };
+  std::vector<std::string> out;
+  out.push_back(f.inspect("login", id));
+  const std::string code = issue(f.e, verikit_otp_issue, id);
+  const std::string t1 = issue(f.e, verikit_token_issue, id), t2 = issue(f.e, verikit_token_issue, id);
+  Res l;
+  EXPECT_EQ(verikit_link_issue(&l.r, f.e, "login", id.data(), id.size(), "https://e.com/m", nullptr), VERIKIT_OK);
+  const std::string link = l.secret();
+  out.push_back(f.inspect("login", id));
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  for (int i = 0; i < 2; ++i) {
+    Res r;
+    EXPECT_EQ(verikit_otp_verify(&r.r, f.e, "login", id.data(), id.size(), wrong.data(), wrong.size(), nullptr), VERIKIT_OK);
+  }
+  out.push_back(f.inspect("login", id));  // locked: the budget of two is spent
+  out.push_back(pair(f.unlock("login", id)));
+  out.push_back(pair(f.unlock("login", id)));
+  out.push_back(f.inspect("login", id));
+  out.push_back(pair(f.token_revoke(t1)));
+  out.push_back(pair(f.token_revoke(t1)));
+  out.push_back(pair(f.token_revoke("garbage")));
+  out.push_back(pair(f.link_revoke(link)));
+  out.push_back(pair(f.link_revoke(link)));
+  out.push_back(pair(f.otp_revoke("login", id)));
+  out.push_back(pair(f.otp_revoke("login", id)));
+  out.push_back(pair(f.revoke_all("login", id)));  // t2
+  out.push_back(pair(f.revoke_all("login", id)));
+  out.push_back(f.inspect("login", id));
+  // Bad arguments: the same error either way (through the callback when asynchronous).
+  out.push_back(f.inspect("bad purpose", id));
+  out.push_back(pair(f.unlock("login", "")));
+  out.push_back(pair(f.revoke_all("", id)));
+  out.push_back(pair(f.otp_revoke("login", std::string(513, 'x'))));
+  out.push_back(pair(f.token_revoke("")));
+  out.push_back(pair(f.link_revoke(std::string(513, 'A'))));
+  Res gone;
+  EXPECT_EQ(verikit_token_verify(&gone.r, f.e, "login", t2.data(), t2.size()), VERIKIT_OK);
+  out.push_back(std::string("t2 ") + verikit_status_name(gone.status()));
+  return out;
+}
+
+verikit_config* budget_of_two(const char* store = nullptr) {
+  verikit_config* c = nullptr;
+  EXPECT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  verikit_policy p = VERIKIT_POLICY_INIT;
+  p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_CLIENT_LIMITS;
+  p.failure_count = 1;
+  p.failure_period_seconds = 3600;
+  p.failure_burst = 2;
+  EXPECT_EQ(verikit_config_set_default_policy(c, &p), VERIKIT_OK) << verikit_error_message();
+  if (store != nullptr) {
+    uint8_t key[VERIKIT_KEY_BYTES] = {9};
+    EXPECT_EQ(verikit_config_set_store(c, store), VERIKIT_OK);
+    EXPECT_EQ(verikit_config_set_key(c, 1, key, sizeof key), VERIKIT_OK);
+  }
+  return c;
+}
+
+// Both forms through one scenario: the same answers; the asynchronous one calls back once each.
+// Returns where each asynchronous callback ran.
+std::vector<std::pair<bool, std::thread::id>> expect_same_answers(verikit_engine* e) {
+  std::vector<std::pair<bool, std::thread::id>> callbacks;
+  const std::vector<std::string> by_sync = lifecycle(Forms{e, false, &callbacks}, "sync-id");
+  const std::vector<std::string> by_async = lifecycle(Forms{e, true, &callbacks}, "async-id");
+  EXPECT_EQ(by_async, by_sync);
+  // ... and the answers are the documented ones.
+  const std::string invalid = std::to_string(VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(callbacks.size(), 22u) << "one callback per asynchronous call";
+  if (by_sync.size() != 23u) {
+    ADD_FAILURE() << "the scenario has " << by_sync.size() << " answers";
+    return callbacks;
+  }
+  EXPECT_EQ(by_sync[0].rfind("not_found", 0), 0u) << by_sync[0];
+  EXPECT_EQ(by_sync[1].rfind("valid attempts=5 tokens=3 expires=set c0=0 c8=2 c6=1", 0), 0u) << by_sync[1];
+  EXPECT_EQ(by_sync[2].rfind("locked attempts=3 tokens=3 expires=set c0=2 c8=0", 0), 0u) << by_sync[2];
+  EXPECT_NE(by_sync[2].find(" locked"), std::string::npos) << by_sync[2];
+  EXPECT_EQ(std::vector<std::string>(by_sync.begin() + 3, by_sync.begin() + 5), (std::vector<std::string>{"0:1", "0:0"}));
+  EXPECT_EQ(by_sync[5].rfind("valid attempts=3 tokens=3 expires=set c0=0 c8=2", 0), 0u) << by_sync[5];
+  EXPECT_EQ(std::vector<std::string>(by_sync.begin() + 6, by_sync.begin() + 15),
+            (std::vector<std::string>{"0:1", "0:0", "0:0", "0:1", "0:0", "0:1", "0:0", "0:1", "0:0"}));
+  EXPECT_EQ(by_sync[15].rfind("not_found attempts=-1 tokens=0", 0), 0u) << by_sync[15];
+  EXPECT_EQ(by_sync[16], "error " + invalid);
+  for (std::size_t i = 17; i < 22; ++i) EXPECT_EQ(by_sync[i], invalid + ":-1") << "answer " << i;
+  EXPECT_EQ(by_sync[22], "t2 not_found");
+  return callbacks;
+}
+
+TEST(CApi, RevokeInspectUnlockHaveAsynchronousFormsWithTheSameAnswers) {
+  verikit_config* c = budget_of_two();
+  Engine eng(c);
+  verikit_config_free(c);
+  for (auto [answered, thread] : expect_same_answers(eng.e))
+    EXPECT_EQ(thread, std::this_thread::get_id()) << "the embedded store calls back on the calling thread";
+}
+
+TEST(CApi, AsynchronousRevocationsCallBackBeforeReturningOnTheEmbeddedStore) {
+  Engine eng;
+  Res t;
+  ASSERT_EQ(verikit_token_issue(&t.r, eng.e, "confirm", "cy", 2, nullptr), VERIKIT_OK);
+  const std::string token = t.secret();
+  Done revoked, all, seen, unlocked, otp, link;
+  ASSERT_EQ(verikit_inspect_async(eng.e, "confirm", "cy", 2, &Done::on_result, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.calls, 1);
+  EXPECT_EQ(seen.status(), VERIKIT_STATUS_VALID);
+  ASSERT_EQ(verikit_token_revoke_async(eng.e, token.data(), token.size(), &Done::on_count, &revoked), VERIKIT_OK);
+  EXPECT_EQ(revoked.calls, 1);
+  EXPECT_EQ(revoked.count, 1);
+  ASSERT_EQ(verikit_link_revoke_async(eng.e, token.data(), token.size(), &Done::on_count, &link), VERIKIT_OK);
+  EXPECT_EQ(link.calls, 1);
+  EXPECT_EQ(link.count, 0);
+  ASSERT_EQ(verikit_otp_revoke_async(eng.e, "confirm", "cy", 2, &Done::on_count, &otp), VERIKIT_OK);
+  ASSERT_EQ(verikit_revoke_all_async(eng.e, "confirm", "cy", 2, &Done::on_count, &all), VERIKIT_OK);
+  ASSERT_EQ(verikit_unlock_async(eng.e, "confirm", "cy", 2, &Done::on_count, &unlocked), VERIKIT_OK);
+  for (Done* d : {&otp, &all, &unlocked}) {
+    EXPECT_EQ(d->calls, 1);
+    EXPECT_EQ(d->error, VERIKIT_OK);
+    EXPECT_EQ(d->message, "");
+    EXPECT_EQ(d->count, 0);
+  }
+  // An argument error: the call succeeds and the callback says why.
+  Done bad;
+  ASSERT_EQ(verikit_revoke_all_async(eng.e, "bad purpose", "cy", 2, &Done::on_count, &bad), VERIKIT_OK);
+  EXPECT_EQ(bad.calls, 1);
+  EXPECT_EQ(bad.error, VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_NE(bad.message.find("purpose"), std::string::npos) << bad.message;
+  EXPECT_EQ(verikit_unlock_async(eng.e, "confirm", "cy", 2, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(verikit_inspect_async(nullptr, "confirm", "cy", 2, &Done::on_result, &bad), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(bad.calls, 1) << "a refused call never calls back";
+}
+
+TEST(CApi, AsynchronousRevokeInspectUnlockOnRedis) {
+  verikit::test::RedisServer server;
+  const std::string url = server.url() + "?command_timeout_ms=300";
+  verikit_config* c = budget_of_two(url.c_str());
+  verikit_engine* e = nullptr;
+  ASSERT_EQ(verikit_engine_new(&e, c), VERIKIT_OK) << verikit_error_message();
+  verikit_config_free(c);
+  int answered_elsewhere = 0;
+  for (auto [answered, thread] : expect_same_answers(e)) {
+    // Argument errors and malformed tokens never reach the store: they complete at once.
+    if (answered && thread != std::this_thread::get_id()) ++answered_elsewhere;
+  }
+  EXPECT_EQ(answered_elsewhere, 15) << "the store's answers come on a verikit thread";
+
+  // A store that does not answer: every asynchronous form reports the timeout through its
+  // callback, once, and never an answer.
+  const std::string t = issue(e, verikit_token_issue, "x");
+  server.pause();
+  Done otp, token, link, all, seen, unlocked;
+  ASSERT_EQ(verikit_otp_revoke_async(e, "login", "x", 1, &Done::on_count, &otp), VERIKIT_OK);
+  ASSERT_EQ(verikit_token_revoke_async(e, t.data(), t.size(), &Done::on_count, &token), VERIKIT_OK);
+  ASSERT_EQ(verikit_link_revoke_async(e, t.data(), t.size(), &Done::on_count, &link), VERIKIT_OK);
+  ASSERT_EQ(verikit_revoke_all_async(e, "login", "x", 1, &Done::on_count, &all), VERIKIT_OK);
+  ASSERT_EQ(verikit_inspect_async(e, "login", "x", 1, &Done::on_result, &seen), VERIKIT_OK);
+  ASSERT_EQ(verikit_unlock_async(e, "login", "x", 1, &Done::on_count, &unlocked), VERIKIT_OK);
+  for (Done* d : {&otp, &token, &link, &all, &seen, &unlocked}) {
+    ASSERT_TRUE(d->wait());
+    std::lock_guard<std::mutex> lock(d->m);
+    EXPECT_EQ(d->error, VERIKIT_E_TIMEOUT) << d->message;
+    EXPECT_FALSE(d->message.empty());
+    EXPECT_EQ(d->result, nullptr);
+  }
+  server.resume();
+  verikit_engine_free(e);  // completes whatever is in flight
+  for (Done* d : {&otp, &token, &link, &all, &seen, &unlocked}) EXPECT_EQ(d->calls, 1);
 }
 
 }  // namespace

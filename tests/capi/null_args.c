@@ -21,6 +21,40 @@ static void cb(void *user, int error, const char *message, verikit_result *resul
   verikit_result_free(result);
 }
 
+/* What the last asynchronous callback said: how often it ran, its error and what it carried. */
+static int calls = 0, last_error = 1, last_count = -1, had_result = 0;
+
+static void count_cb(void *user, int error, const char *message, int count) {
+  (void)user;
+  calls++;
+  last_error = message != NULL ? error : 12345; /* the message is never NULL */
+  last_count = count;
+}
+
+static void result_cb(void *user, int error, const char *message, verikit_result *result) {
+  (void)user;
+  calls++;
+  last_error = message != NULL ? error : 12345;
+  had_result = result != NULL;
+  verikit_result_free(result);
+}
+
+/* An argument error of an asynchronous call: the call returns VERIKIT_OK and the callback runs
+ * once, before it returns (embedded store), with VERIKIT_E_INVALID_ARGUMENT and no value: a
+ * count of 0 (count callbacks, want_count 0) or no result (result callbacks, want_count -1: the
+ * count is not touched). */
+static void expect_callback_error(int rc, int want_count, const char *what) {
+  expect(rc, VERIKIT_OK, what);
+  expect(calls, 1, what);
+  expect(last_error, VERIKIT_E_INVALID_ARGUMENT, what);
+  expect(last_count, want_count, what);
+  expect(had_result, 0, what);
+  calls = 0;
+  last_error = 1;
+  last_count = -1;
+  had_result = 0;
+}
+
 int main(void) {
   const int E = VERIKIT_E_INVALID_ARGUMENT;
   verikit_config *c = NULL;
@@ -116,6 +150,34 @@ int main(void) {
   expect(verikit_link_issue_async(e, "login", "a", 1, "https://e.com", NULL, NULL, NULL), E, "link_issue_async");
   expect(verikit_link_peek_async(NULL, "login", "t", 1, cb, NULL), E, "link_peek_async");
   expect(verikit_link_consume_async(e, "login", "t", 1, NULL, NULL), E, "link_consume_async");
+
+  /* 0.2: revoke, revoke-all, inspect and unlock, asynchronously. NULL engine or callback: refused
+   * at once, and the callback never runs; every other bad argument: through the callback. */
+  expect(verikit_otp_revoke_async(NULL, "login", "a", 1, count_cb, NULL), E, "otp_revoke_async NULL engine");
+  expect(verikit_otp_revoke_async(e, "login", "a", 1, NULL, NULL), E, "otp_revoke_async NULL cb");
+  expect(verikit_token_revoke_async(NULL, "t", 1, count_cb, NULL), E, "token_revoke_async NULL engine");
+  expect(verikit_token_revoke_async(e, "t", 1, NULL, NULL), E, "token_revoke_async NULL cb");
+  expect(verikit_link_revoke_async(NULL, "t", 1, count_cb, NULL), E, "link_revoke_async NULL engine");
+  expect(verikit_link_revoke_async(e, "t", 1, NULL, NULL), E, "link_revoke_async NULL cb");
+  expect(verikit_revoke_all_async(NULL, "login", "a", 1, count_cb, NULL), E, "revoke_all_async NULL engine");
+  expect(verikit_revoke_all_async(e, "login", "a", 1, NULL, NULL), E, "revoke_all_async NULL cb");
+  expect(verikit_inspect_async(NULL, "login", "a", 1, result_cb, NULL), E, "inspect_async NULL engine");
+  expect(verikit_inspect_async(e, "login", "a", 1, NULL, NULL), E, "inspect_async NULL cb");
+  expect(verikit_unlock_async(NULL, "login", "a", 1, count_cb, NULL), E, "unlock_async NULL engine");
+  expect(verikit_unlock_async(e, "login", "a", 1, NULL, NULL), E, "unlock_async NULL cb");
+  expect(calls, 0, "no callback for a refused call");
+  expect_callback_error(verikit_otp_revoke_async(e, NULL, "a", 1, count_cb, NULL), 0, "otp_revoke_async NULL purpose");
+  expect_callback_error(verikit_otp_revoke_async(e, "login", NULL, 1, count_cb, NULL), 0, "otp_revoke_async NULL id");
+  expect_callback_error(verikit_token_revoke_async(e, NULL, 1, count_cb, NULL), 0, "token_revoke_async NULL token");
+  expect_callback_error(verikit_token_revoke_async(e, NULL, 0, count_cb, NULL), 0, "token_revoke_async empty token");
+  expect_callback_error(verikit_link_revoke_async(e, NULL, 1, count_cb, NULL), 0, "link_revoke_async NULL token");
+  expect_callback_error(verikit_revoke_all_async(e, NULL, "a", 1, count_cb, NULL), 0, "revoke_all_async NULL purpose");
+  expect_callback_error(verikit_revoke_all_async(e, "login", NULL, 1, count_cb, NULL), 0, "revoke_all_async NULL id");
+  expect_callback_error(verikit_inspect_async(e, NULL, "a", 1, result_cb, NULL), -1, "inspect_async NULL purpose");
+  expect_callback_error(verikit_inspect_async(e, "login", NULL, 1, result_cb, NULL), -1, "inspect_async NULL id");
+  expect_callback_error(verikit_unlock_async(e, NULL, "a", 1, count_cb, NULL), 0, "unlock_async NULL purpose");
+  expect_callback_error(verikit_unlock_async(e, "login", NULL, 1, count_cb, NULL), 0, "unlock_async NULL id");
+  expect_callback_error(verikit_unlock_async(e, "login", "", 0, count_cb, NULL), 0, "unlock_async empty id");
 
   /* results */
   expect(verikit_result_status(NULL, &i), E, "result_status");

@@ -1,8 +1,13 @@
-"""asyncio: many concurrent tasks, errors as exceptions, the loop never blocked."""
+"""asyncio: many concurrent tasks, errors as exceptions, the loop never blocked; every operation
+awaits the engine's own completion (no executor); synchronous calls release the GIL."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -67,3 +72,197 @@ def test_the_loop_keeps_ticking_while_redis_works(redis_server) -> None:
     worst = asyncio.run(main())
     e.close()
     assert worst < 0.25, f"the event loop stalled for {worst:.3f} s"
+
+
+class _RefusingExecutor(concurrent.futures.ThreadPoolExecutor):
+    """A default executor that refuses all work: nothing may be handed to a thread."""
+
+    def submit(self, *args: object, **kwargs: object) -> "concurrent.futures.Future[object]":
+        raise AssertionError("verikit.aio handed work to an executor")
+
+
+def _lifecycle_answers(results: list) -> list:  # type: ignore[type-arg]
+    """Answers as comparable values: results as (status, attempts, active tokens, counters)."""
+    out = []
+    for r in results:
+        if isinstance(r, verikit.Result):
+            c = r.counters or {}
+            out.append((r.status, r.attempts_remaining, r.active_tokens, c.get("failures"), c.get("guesses_available"),
+                        c.get("locked_until") is not None))
+        else:
+            out.append(r)
+    return out
+
+
+_BUDGET_OF_TWO = {"resend_cooldown": 0, "failure_limit": (1, 3600, 2), "client_failure_limit": False}
+
+
+def test_revoke_inspect_unlock_use_the_engines_completions_not_the_executor(make_engine) -> None:
+    """Every operation of verikit.aio awaits the engine's own completion: with the loop's
+    executor refusing all work (and run_in_executor patched to fail), they all still work, no
+    Python thread is started, and they answer as the synchronous engine does."""
+    sync = make_engine(verikit.Engine, policy=_BUDGET_OF_TWO)
+    e = make_engine(verikit.aio.Engine, policy=_BUDGET_OF_TWO)
+
+    def run_sync(eng: verikit.Engine, who: str) -> list:  # type: ignore[type-arg]
+        out: list = [eng.inspect("login", who)]  # type: ignore[type-arg]
+        code = eng.issue_otp("login", who)
+        t1, t2 = eng.issue_token("login", who), eng.issue_token("login", who)
+        link = eng.issue_link("login", who, "https://e.com/m")
+        wrong = "111111" if code.secret == "000000" else "000000"
+        out.append(eng.inspect("login", who))
+        for _ in range(2):
+            eng.verify_otp("login", who, wrong)
+        out += [eng.inspect("login", who), eng.unlock("login", who), eng.unlock("login", who), eng.inspect("login", who)]
+        out += [eng.revoke_token(t1.secret), eng.revoke_token(t1.secret), eng.revoke_token("garbage")]
+        out += [eng.revoke_link(link.secret), eng.revoke_link(link.secret)]
+        out += [eng.revoke_otp("login", who), eng.revoke_otp("login", who)]
+        out += [eng.revoke_all("login", who), eng.revoke_all("login", who), eng.inspect("login", who)]
+        out.append(eng.consume_token(t2.secret, "login").status)
+        return out
+
+    async def run_async(who: str) -> list:  # type: ignore[type-arg]
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(_RefusingExecutor())
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("verikit.aio called run_in_executor")
+
+        loop.run_in_executor = refuse  # type: ignore[method-assign,assignment]
+        threads = threading.active_count()
+        out: list = [await e.inspect("login", who)]  # type: ignore[type-arg]
+        code = await e.issue_otp("login", who)
+        t1, t2 = await e.issue_token("login", who), await e.issue_token("login", who)
+        link = await e.issue_link("login", who, "https://e.com/m")
+        wrong = "111111" if code.secret == "000000" else "000000"
+        out.append(await e.inspect("login", who))
+        for _ in range(2):
+            await e.verify_otp("login", who, wrong)
+        out += [await e.inspect("login", who), await e.unlock("login", who), await e.unlock("login", who),
+                await e.inspect("login", who)]
+        out += [await e.revoke_token(t1.secret), await e.revoke_token(t1.secret), await e.revoke_token("garbage")]
+        out += [await e.revoke_link(link.secret), await e.revoke_link(link.secret)]
+        out += [await e.revoke_otp("login", who), await e.revoke_otp("login", who)]
+        out += [await e.revoke_all("login", who), await e.revoke_all("login", who), await e.inspect("login", who)]
+        out.append((await e.consume_token(t2.secret, "login")).status)
+        # Many at once, all through the one completion path.
+        many = await asyncio.gather(*(e.revoke_all("login", f"nobody{i}") for i in range(200)),
+                                    *(e.inspect("login", f"nobody{i}") for i in range(200)))
+        assert many[:200] == [0] * 200
+        assert all(r.status is verikit.Status.NOT_FOUND for r in many[200:])
+        assert threading.active_count() == threads, "a thread was started"
+        return out
+
+    by_sync = run_sync(sync, "sync-id")
+    by_async = asyncio.run(run_async("async-id"))
+    assert _lifecycle_answers(by_async) == _lifecycle_answers(by_sync)
+    S = verikit.Status
+    assert [type(a) for a in by_async[3:5] + by_async[6:15]] == [bool] * 2 + [bool] * 7 + [int] * 2
+    assert by_async[2].status is S.LOCKED and by_async[2].counters["guesses_available"] == 0
+    assert by_async[3:5] == [True, False]
+    assert by_async[5].status is S.VALID and by_async[5].counters["guesses_available"] == 2
+    assert by_async[6:15] == [True, False, False, True, False, True, False, 1, 0]
+    assert by_async[15].status is S.NOT_FOUND and by_async[16] is S.NOT_FOUND
+
+
+def test_async_revoke_inspect_unlock_raise_bad_arguments_in_the_coroutine(make_engine) -> None:
+    e = make_engine(verikit.aio.Engine)
+
+    async def main() -> None:
+        with pytest.raises(verikit.InvalidArgument):
+            await e.inspect("bad purpose", "x")
+        with pytest.raises(verikit.InvalidArgument):
+            await e.unlock("login", "")
+        with pytest.raises(verikit.InvalidArgument):
+            await e.revoke_all("", "x")
+        with pytest.raises(verikit.InvalidArgument):
+            await e.revoke_otp("login", "x" * 513)
+        with pytest.raises(verikit.InvalidArgument):
+            await e.revoke_token("")
+        with pytest.raises(verikit.InvalidArgument):
+            await e.revoke_link("A" * 513)
+        with pytest.raises(TypeError):
+            await e.revoke_token(42)  # type: ignore[arg-type]
+        assert await e.revoke_link("not-a-token") is False
+
+    asyncio.run(main())
+
+
+def test_async_revoke_inspect_unlock_report_a_store_timeout() -> None:
+    """Against a stopped Redis, each asynchronous operation raises Timeout in its coroutine
+    (the engine's completion carried the error); the loop is never blocked meanwhile."""
+    from conftest import RedisServer
+
+    server = RedisServer()
+    e = verikit.aio.Engine(server.url + "?command_timeout_ms=300", key=bytes(32), abuse_controls=False)
+    try:
+        async def main() -> None:
+            token = (await e.issue_token("login", "x")).secret
+            os.kill(server.proc.pid, signal.SIGSTOP)
+            try:
+                ticks = 0
+
+                async def tick() -> None:
+                    nonlocal ticks
+                    while True:
+                        await asyncio.sleep(0.01)
+                        ticks += 1
+
+                ticker = asyncio.create_task(tick())
+                outcomes = await asyncio.gather(
+                    e.revoke_otp("login", "x"), e.revoke_token(token), e.revoke_link(token), e.revoke_all("login", "x"),
+                    e.inspect("login", "x"), e.unlock("login", "x"), return_exceptions=True)
+                ticker.cancel()
+            finally:
+                os.kill(server.proc.pid, signal.SIGCONT)
+            assert all(isinstance(o, verikit.Timeout) for o in outcomes), outcomes
+            assert ticks >= 10, f"the loop ticked only {ticks} times in 300 ms"
+            assert await e.revoke_otp("login", "x") is False  # the store answers again
+
+        asyncio.run(main())
+    finally:
+        e.close()
+        server.stop()
+
+
+def test_sync_revoke_inspect_unlock_release_the_gil() -> None:
+    """While synchronous calls wait for a stopped Redis, other Python threads keep running."""
+    from conftest import RedisServer
+
+    server = RedisServer()
+    e = verikit.Engine(server.url + "?command_timeout_ms=2000", key=bytes(32), abuse_controls=False)
+    try:
+        token = e.issue_token("login", "x").secret
+        calls = [lambda: e.revoke_otp("login", "x"), lambda: e.revoke_token(token), lambda: e.revoke_link(token),
+                 lambda: e.revoke_all("login", "x"), lambda: e.inspect("login", "x"), lambda: e.unlock("login", "x")]
+        outcomes: list = [None] * len(calls)  # type: ignore[type-arg]
+
+        def run(i: int) -> None:
+            try:
+                calls[i]()
+                outcomes[i] = "answered"
+            except verikit.Timeout:
+                outcomes[i] = "timeout"
+
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        try:
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+            for t in threads:
+                t.start()
+            time.sleep(0.1)  # every call is now waiting for the store
+            t0 = time.perf_counter()
+            spins = 0
+            while time.perf_counter() - t0 < 0.3:
+                spins += 1
+            elapsed = time.perf_counter() - t0
+            waiting = sum(t.is_alive() for t in threads)
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        for t in threads:
+            t.join(10)
+        assert waiting == len(calls), f"only {waiting} calls were still waiting"
+        assert elapsed < 1.0 and spins > 1000, f"this thread was held up ({elapsed:.2f} s, {spins} spins)"
+        assert outcomes == ["answered"] * len(calls), "each answered once the store was back"
+    finally:
+        e.close()
+        server.stop()

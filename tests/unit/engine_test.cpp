@@ -85,6 +85,29 @@ TEST(FailClosed, StoreErrorsAreErrorsNeverOutcomes) {
   EXPECT_FALSE(e->revoke_otp("login", "ann").has_value());
 }
 
+// The asynchronous forms of revoke, revoke-all, inspect and unlock hand a store fault to their
+// completion, once, as the error it is (never an answer such as false or 0).
+TEST(FailClosed, AsynchronousFormsCompleteWithTheStoreError) {
+  auto store = std::make_shared<FaultyStore>(make_error(Errc::timeout, "no reply within 200 ms"));
+  auto e = Engine::create(Config{}, store).value();
+  Result token = Engine::create(Config{})->get()->issue_token("x", "y").value();
+  std::vector<Error> errors;
+  int answers = 0;
+  auto bool_done = [&](Expected<bool> r) { r ? void(++answers) : errors.push_back(r.error()); };
+  e->revoke_otp("login", "ann", bool_done);
+  e->revoke_token(token.secret.view(), bool_done);
+  e->revoke_link(token.secret.view(), bool_done);
+  e->unlock("login", "ann", bool_done);
+  e->revoke_all("login", "ann", [&](Expected<int> r) { r ? void(++answers) : errors.push_back(r.error()); });
+  e->inspect("login", "ann", [&](Expected<Result> r) { r ? void(++answers) : errors.push_back(r.error()); });
+  EXPECT_EQ(answers, 0);
+  ASSERT_EQ(errors.size(), 6u) << "each completes once, before the call returns (this store answers inline)";
+  for (const Error& err : errors) {
+    EXPECT_EQ(err.code, Errc::timeout);
+    EXPECT_EQ(err.message, "no reply within 200 ms");
+  }
+}
+
 TEST(FailClosed, AStoreClaimingSuccessWithForgedDataIsAnError) {
   auto store = std::make_shared<FaultyStore>(make_error(Errc::store_unavailable, "unused"));
   VerifyReply forged;

@@ -1,13 +1,15 @@
 // verikit Node.js addon (node-addon-api, Node-API 8). Thin: arguments are converted once,
 // every operation returns a Promise, and completions from the engine's threads reach JS through
-// one ThreadSafeFunction per engine, unref'd so it never keeps the process alive. Every rule
-// and default lives in the core.
+// one ThreadSafeFunction per engine (referenced only while operations are in flight), the one
+// path for every operation: no work runs on the libuv pool. Every rule and default lives in
+// the core.
 #include <napi.h>
 
 #include <atomic>
 #include <memory>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include "verikit/verikit.hpp"
 
@@ -17,9 +19,12 @@ namespace {
 
 struct Flight;
 
+// What an operation completes with: a result, a flag (revoke, unlock) or a count (revokeAll).
+using Answer = std::variant<Result, bool, int>;
+
 struct Completion {
   Napi::Promise::Deferred deferred;
-  Expected<Result> result;
+  Expected<Answer> result;
   std::shared_ptr<Flight> flight;
 };
 
@@ -109,6 +114,12 @@ Napi::Object to_js(Napi::Env env, const Result& r) {
     o.Set("counters", k);
   }
   return o;
+}
+
+Napi::Value to_js(Napi::Env env, const Answer& a) {
+  if (const auto* r = std::get_if<Result>(&a)) return to_js(env, *r);
+  if (const auto* b = std::get_if<bool>(&a)) return Napi::Boolean::New(env, *b);
+  return Napi::Number::New(env, std::get<int>(a));
 }
 
 void settle(Napi::Env env, Completion& c) {
@@ -283,8 +294,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("issueToken", &EngineWrap::IssueToken),
                         InstanceMethod("issueLink", &EngineWrap::IssueLink),
                         InstanceMethod("checkToken", &EngineWrap::CheckToken),
-                        InstanceMethod("perIdentifier", &EngineWrap::PerIdentifier),
                         InstanceMethod("revokeToken", &EngineWrap::RevokeToken),
+                        InstanceMethod("revokeOtp", &EngineWrap::RevokeOtp),
+                        InstanceMethod("revokeAll", &EngineWrap::RevokeAll),
+                        InstanceMethod("inspect", &EngineWrap::Inspect),
+                        InstanceMethod("unlock", &EngineWrap::Unlock),
                         InstanceMethod("close", &EngineWrap::Close)});
   }
 
@@ -364,19 +378,23 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
 
   // A completion for the engine: settles on the JS thread directly, or through the function.
-  Callback<Result> completion(Napi::Promise::Deferred deferred) {
+  // The one path from the engine to a Promise, for every operation (T: Result, bool or int).
+  template <class T = Result>
+  Callback<T> completion(Napi::Promise::Deferred deferred) {
     auto flight = flight_;
     auto js = js_thread_;
     Napi::Env env = Env();
     flight->start(env);
-    return [flight, js, env, deferred](Expected<Result> r) mutable {
+    return [flight, js, env, deferred](Expected<T> r) mutable {
+      Expected<Answer> answer = r ? Expected<Answer>(Answer(std::in_place_type<T>, std::move(r).value()))
+                                  : Expected<Answer>(std::move(r).error());
       if (std::this_thread::get_id() == js) {  // the embedded store completes inline
-        Completion c{deferred, std::move(r), flight};
+        Completion c{deferred, std::move(answer), flight};
         Napi::HandleScope scope(env);
         settle(env, c);
         return flight->finish(env);
       }
-      auto* c = new Completion{deferred, std::move(r), flight};
+      auto* c = new Completion{deferred, std::move(answer), flight};
       if (flight->tsfn.NonBlockingCall(c) != napi_ok) delete c;  // shutting down: nobody awaits it
     };
   }
@@ -443,72 +461,40 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     });
   }
 
-  // Operations without an asynchronous engine call run on the libuv pool, never on the loop.
-  class Worker : public Napi::AsyncWorker {
-   public:
-    Worker(Napi::Env env, Napi::Promise::Deferred d, std::function<Expected<Napi::Value>(Napi::Env)> finish,
-           std::function<Status()> work)
-        : Napi::AsyncWorker(env), d_(d), work_(std::move(work)), finish_(std::move(finish)) {}
-    void Execute() override { status_ = work_(); }
-    void OnOK() override {
-      if (!status_) return d_.Reject(make_error(Env(), status_.error()));
-      auto v = finish_(Env());
-      d_.Resolve(v.value());
-    }
-    void OnError(const Napi::Error& e) override { d_.Reject(e.Value()); }
-
-   private:
-    Napi::Promise::Deferred d_;
-    std::function<Status()> work_;
-    std::function<Expected<Napi::Value>(Napi::Env)> finish_;
-    Status status_ = Unit{};
-  };
-
-  // perIdentifier(op: 'revokeOtp'|'revokeAll'|'inspect'|'unlock', purpose, identifier)
-  Napi::Value PerIdentifier(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string op = text_arg(info[0], "operation");
-      const std::string p = text_arg(info[1], "purpose"), id = bytes_arg(info[2], "identifier");
-      auto engine = engine_;
-      auto out = std::make_shared<std::variant<bool, int, Result>>();
-      std::function<Status()> work = [engine, op, p, id, out]() -> Status {
-        if (op == "inspect") {
-          auto r = engine->inspect(p, id);
-          if (!r) return std::move(r).error();
-          *out = std::move(r).value();
-        } else if (op == "revokeAll") {
-          auto r = engine->revoke_all(p, id);
-          if (!r) return std::move(r).error();
-          *out = *r;
-        } else {
-          auto r = op == "unlock" ? engine->unlock(p, id) : engine->revoke_otp(p, id);
-          if (!r) return std::move(r).error();
-          *out = *r;
-        }
-        return Unit{};
-      };
-      auto finish = [out](Napi::Env env) -> Expected<Napi::Value> {
-        if (auto* b = std::get_if<bool>(out.get())) return Napi::Value(Napi::Boolean::New(env, *b));
-        if (auto* n = std::get_if<int>(out.get())) return Napi::Value(Napi::Number::New(env, *n));
-        return Napi::Value(to_js(env, std::get<Result>(*out)));
-      };
-      (new Worker(info.Env(), d, finish, work))->Queue();
-    });
-  }
-
+  // revokeToken(token, link: bool)
   Napi::Value RevokeToken(const Napi::CallbackInfo& info) {
     return promise(info, [&](Napi::Promise::Deferred d) {
       const std::string t = text_arg(info[0], "token");
-      auto engine = engine_;
-      auto out = std::make_shared<bool>(false);
-      std::function<Status()> work = [engine, t, out]() -> Status {
-        auto r = engine->revoke_token(t);
-        if (!r) return std::move(r).error();
-        *out = *r;
-        return Unit{};
-      };
-      (new Worker(info.Env(), d, [out](Napi::Env env) -> Expected<Napi::Value> { return Napi::Value(Napi::Boolean::New(env, *out)); }, work))
-          ->Queue();
+      if (info[1].ToBoolean()) engine_->revoke_link(t, completion<bool>(d));
+      else engine_->revoke_token(t, completion<bool>(d));
+    });
+  }
+
+  Napi::Value RevokeOtp(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
+      engine_->revoke_otp(p, id, completion<bool>(d));
+    });
+  }
+
+  Napi::Value RevokeAll(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
+      engine_->revoke_all(p, id, completion<int>(d));
+    });
+  }
+
+  Napi::Value Inspect(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
+      engine_->inspect(p, id, completion(d));
+    });
+  }
+
+  Napi::Value Unlock(const Napi::CallbackInfo& info) {
+    return promise(info, [&](Napi::Promise::Deferred d) {
+      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
+      engine_->unlock(p, id, completion<bool>(d));
     });
   }
 

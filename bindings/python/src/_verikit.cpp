@@ -11,6 +11,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "verikit/verikit.hpp"
@@ -208,35 +210,32 @@ auto nogil(F&& f) {
 
 // Completions of asynchronous calls for one asyncio loop: the engine's thread queues them and
 // signals an eventfd, without the GIL; the loop (add_reader on fd()) drains them with the GIL.
-// No thread ever waits for the GIL to hand a single result over.
+// No thread ever waits for the GIL to hand a single result over. Every asynchronous operation
+// completes through here, whatever it answers: a Result, a flag (revoke, unlock) or a count
+// (revoke_all).
 class Completions : public std::enable_shared_from_this<Completions> {
  public:
+  using Value = std::variant<Result, bool, int>;
+
   Completions() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (fd_ < 0) throw std::runtime_error("eventfd failed");
   }
   ~Completions() { ::close(fd_); }
   int fd() const { return fd_; }
 
-  Callback<Result> completion(long long id) {
-    return [self = shared_from_this(), id](Expected<Result> r) {
-      bool signal = false;
-      {
-        std::lock_guard<std::mutex> lock(self->mutex_);
-        signal = self->queue_.empty();
-        self->queue_.emplace_back(id, std::move(r));
-      }
-      if (signal) {
-        const std::uint64_t one = 1;
-        [[maybe_unused]] auto n = ::write(self->fd_, &one, sizeof one);
-      }
+  template <class T>
+  Callback<T> completion(long long id) {
+    return [self = shared_from_this(), id](Expected<T> r) {
+      if (r) self->push(id, Value(std::in_place_type<T>, std::move(r).value()));
+      else self->push(id, std::move(r).error());
     };
   }
 
-  // [(id, error_code, message, result | None)], emptying the queue.
+  // [(id, error_code, message, Result | bool | int | None)], emptying the queue.
   py::list drain() {
     std::uint64_t v = 0;
     [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
-    std::vector<std::pair<long long, Expected<Result>>> batch;
+    std::vector<std::pair<long long, Expected<Value>>> batch;
     {
       py::gil_scoped_release nogil;
       std::lock_guard<std::mutex> lock(mutex_);
@@ -244,23 +243,48 @@ class Completions : public std::enable_shared_from_this<Completions> {
     }
     py::list out;
     for (auto& [id, r] : batch) {
-      if (r) out.append(py::make_tuple(id, 0, "", py::cast(std::move(r).value())));
-      else out.append(py::make_tuple(id, static_cast<int>(r.error().code), r.error().message, py::none()));
+      if (!r) {
+        out.append(py::make_tuple(id, static_cast<int>(r.error().code), r.error().message, py::none()));
+        continue;
+      }
+      py::object value = std::visit(
+          [](auto&& x) -> py::object {
+            using X = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<X, Result>) return py::cast(std::move(x));
+            else if constexpr (std::is_same_v<X, bool>) return py::bool_(x);
+            else return py::int_(x);
+          },
+          std::move(r).value());
+      out.append(py::make_tuple(id, 0, "", std::move(value)));
     }
     return out;
   }
 
  private:
+  void push(long long id, Expected<Value> r) {
+    bool signal = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      signal = queue_.empty();
+      queue_.emplace_back(id, std::move(r));
+    }
+    if (signal) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+    }
+  }
+
   int fd_;
   std::mutex mutex_;
-  std::vector<std::pair<long long, Expected<Result>>> queue_;
+  std::vector<std::pair<long long, Expected<Value>>> queue_;
 };
 
-// Starts an asynchronous engine call without the GIL; its completion is queued on `sink` as `call`.
-template <class Start>
+// Starts an asynchronous engine call without the GIL; its completion (an Expected<T>) is queued
+// on `sink` as `call`.
+template <class T = Result, class Start>
 void start_async(PyEngine& self, Completions& sink, long long call, Start&& start) {
   auto e = self.shared();
-  auto done = sink.completion(call);
+  auto done = sink.completion<T>(call);
   py::gil_scoped_release nogil;
   start(*e, std::move(done));
 }
@@ -370,10 +394,10 @@ PYBIND11_MODULE(_verikit, m) {
           return link ? (consume ? e.consume_link(t, p) : e.peek_link(t, p)) : (consume ? e.verify_token(t, p) : e.peek_token(t, p));
         }));
       })
-      .def("revoke_token", [](PyEngine& self, py::object token) {
+      .def("revoke_token", [](PyEngine& self, py::object token, bool link) {
         const std::string t = to_text(token, "token");
         Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.revoke_token(t); }));
+        return value_or_raise(nogil([&] { return link ? e.revoke_link(t) : e.revoke_token(t); }));
       })
       .def("revoke_otp", [](PyEngine& self, py::object purpose, py::object identifier) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
@@ -439,6 +463,32 @@ PYBIND11_MODULE(_verikit, m) {
           if (link) consume ? e.consume_link(t, p, std::move(done)) : e.peek_link(t, p, std::move(done));
           else consume ? e.verify_token(t, p, std::move(done)) : e.peek_token(t, p, std::move(done));
         });
+      })
+      .def("revoke_token_async", [](PyEngine& self, py::object token, bool link, Completions& sink, long long call) {
+        const std::string t = to_text(token, "token");
+        start_async<bool>(self, sink, call, [&](Engine& e, Callback<bool> done) {
+          link ? e.revoke_link(t, std::move(done)) : e.revoke_token(t, std::move(done));
+        });
+      })
+      .def("revoke_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, Completions& sink,
+                                  long long call) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        start_async<bool>(self, sink, call, [&](Engine& e, Callback<bool> done) { e.revoke_otp(p, id, std::move(done)); });
+      })
+      .def("revoke_all_async", [](PyEngine& self, py::object purpose, py::object identifier, Completions& sink,
+                                  long long call) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        start_async<int>(self, sink, call, [&](Engine& e, Callback<int> done) { e.revoke_all(p, id, std::move(done)); });
+      })
+      .def("inspect_async", [](PyEngine& self, py::object purpose, py::object identifier, Completions& sink,
+                               long long call) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) { e.inspect(p, id, std::move(done)); });
+      })
+      .def("unlock_async", [](PyEngine& self, py::object purpose, py::object identifier, Completions& sink,
+                              long long call) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        start_async<bool>(self, sink, call, [&](Engine& e, Callback<bool> done) { e.unlock(p, id, std::move(done)); });
       });
 
   m.def("generate_key", []() {

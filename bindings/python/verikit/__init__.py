@@ -156,7 +156,7 @@ class Engine(_EngineBase):
         return self._native.check_token(token, purpose, False, True)
 
     def revoke_token(self, token: str) -> bool:
-        return self._native.revoke_token(token)
+        return self._native.revoke_token(token, False)
 
     # --- magic links ---
     def issue_link(
@@ -174,7 +174,7 @@ class Engine(_EngineBase):
         return self._native.check_token(token, purpose, True, True)
 
     def revoke_link(self, token: str) -> bool:
-        return self._native.revoke_token(token)
+        return self._native.revoke_token(token, True)
 
     # --- per identifier ---
     def revoke_all(self, purpose: str, identifier: Bytes) -> int:

@@ -80,7 +80,9 @@ class Engine {
   Expected<bool> unlock(std::string_view purpose, std::string_view identifier);
 
   // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on
-  // a store thread; arguments are copied before the call returns ---
+  // a store thread; arguments are copied before the call returns; bad arguments complete
+  // `done` with an invalid_argument error, never an exception. Each synchronous form above
+  // is its asynchronous form waited for. ---
   void issue_otp(std::string_view purpose, std::string_view identifier,
                  const IssueOptions& options, Callback<Result> done);
   void verify_otp(std::string_view purpose, std::string_view identifier, std::string_view code,
@@ -93,6 +95,15 @@ class Engine {
                   std::string_view base_url, const IssueOptions& options, Callback<Result> done);
   void peek_link(std::string_view token, std::string_view purpose, Callback<Result> done);
   void consume_link(std::string_view token, std::string_view purpose, Callback<Result> done);
+  // `done` gets true if a live credential was revoked (a malformed token: false).
+  void revoke_otp(std::string_view purpose, std::string_view identifier, Callback<bool> done);
+  void revoke_token(std::string_view token, Callback<bool> done);
+  void revoke_link(std::string_view token, Callback<bool> done);
+  // `done` gets how many credentials were revoked.
+  void revoke_all(std::string_view purpose, std::string_view identifier, Callback<int> done);
+  void inspect(std::string_view purpose, std::string_view identifier, Callback<Result> done);
+  // `done` gets true if the identifier was locked.
+  void unlock(std::string_view purpose, std::string_view identifier, Callback<bool> done);
 
   const Config& config() const noexcept;
 

@@ -100,5 +100,23 @@ Expected<Result> Engine::peek_link(std::string_view token, std::string_view p) {
 Expected<Result> Engine::consume_link(std::string_view token, std::string_view p) {
   return detail::wait_for<Result>([&](Callback<Result> cb) { consume_link(token, p, std::move(cb)); });
 }
+Expected<bool> Engine::revoke_otp(std::string_view p, std::string_view id) {
+  return detail::wait_for<bool>([&](Callback<bool> cb) { revoke_otp(p, id, std::move(cb)); });
+}
+Expected<bool> Engine::revoke_token(std::string_view token) {
+  return detail::wait_for<bool>([&](Callback<bool> cb) { revoke_token(token, std::move(cb)); });
+}
+Expected<bool> Engine::revoke_link(std::string_view token) {
+  return detail::wait_for<bool>([&](Callback<bool> cb) { revoke_link(token, std::move(cb)); });
+}
+Expected<int> Engine::revoke_all(std::string_view p, std::string_view id) {
+  return detail::wait_for<int>([&](Callback<int> cb) { revoke_all(p, id, std::move(cb)); });
+}
+Expected<Result> Engine::inspect(std::string_view p, std::string_view id) {
+  return detail::wait_for<Result>([&](Callback<Result> cb) { inspect(p, id, std::move(cb)); });
+}
+Expected<bool> Engine::unlock(std::string_view p, std::string_view id) {
+  return detail::wait_for<bool>([&](Callback<bool> cb) { unlock(p, id, std::move(cb)); });
+}
 
 }  // namespace verikit

@@ -125,12 +125,13 @@ void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_vi
   });
 }
 
-Expected<bool> revoke(const std::shared_ptr<detail::EngineImpl>& impl, std::string_view token) {
-  auto ref = locate(*impl, token);
-  if (!ref) return std::move(ref).error();
-  if (!ref->has_value()) return false;
-  return detail::wait_for<bool>(
-      [&](Callback<bool> cb) { impl->store->token_revoke((*ref)->group, (*ref)->token_id, std::move(cb)); });
+// Revokes one token or link by the token alone; a malformed one (or one made with a retired
+// key) names no record: nothing is revoked.
+void revoke(const detail::EngineImpl& impl, std::string_view token, Callback<bool> done) {
+  auto ref = locate(impl, token);
+  if (!ref) return done(std::move(ref).error());
+  if (!ref->has_value()) return done(false);
+  impl.store->token_revoke((*ref)->group, (*ref)->token_id, std::move(done));
 }
 
 }  // namespace
@@ -169,7 +170,7 @@ void Engine::peek_link(std::string_view token, std::string_view purpose, Callbac
   check_token(impl_, token, purpose, TokenKind::link, false, std::move(done));
 }
 
-Expected<bool> Engine::revoke_token(std::string_view token) { return revoke(impl_, token); }
-Expected<bool> Engine::revoke_link(std::string_view token) { return revoke(impl_, token); }
+void Engine::revoke_token(std::string_view token, Callback<bool> done) { revoke(*impl_, token, std::move(done)); }
+void Engine::revoke_link(std::string_view token, Callback<bool> done) { revoke(*impl_, token, std::move(done)); }
 
 }  // namespace verikit
