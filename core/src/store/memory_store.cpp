@@ -74,7 +74,6 @@ struct Shard {
 };
 
 long long ms(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint at(long long ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
 class MemoryStore final : public Store {
  public:
