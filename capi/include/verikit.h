@@ -244,6 +244,11 @@ VERIKIT_EXTERN(int) verikit_config_set_policy(verikit_config *config, const char
  * call changes nothing. */
 VERIKIT_EXTERN(int) verikit_config_set_policy_field(verikit_config *config, const char *purpose, const char *field,
                                                     const char *value);
+/* 0 turns every abuse control off in every policy of this configuration, as set before or after
+ * (failure budgets, cooldown, send limit, client-key limits, active cap), at verikit_engine_new:
+ * for tests and for callers that enforce limits elsewhere; 1 (the default) keeps them. 0.2.
+ * Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (NULL). */
+VERIKIT_EXTERN(int) verikit_config_set_abuse_controls(verikit_config *config, int enabled);
 /* The schema (0.2): how many policy fields there are, and field i's name, type ("integer",
  * "seconds", "boolean", "choice", "rate_limit", "text"), range (integer, seconds), choices
  * ("a|b", choice; else "") and a one-line description. Static strings; any out-parameter may be

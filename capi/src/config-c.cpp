@@ -170,6 +170,12 @@ VERIKIT_EXTERN(int) verikit_config_set_policy_field(verikit_config* config, cons
   });
 }
 
+VERIKIT_EXTERN(int) verikit_config_set_abuse_controls(verikit_config* config, int enabled) {
+  if (config == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "config is NULL");
+  config->abuse_controls = enabled != 0;
+  return VERIKIT_OK;
+}
+
 VERIKIT_EXTERN(size_t) verikit_policy_field_count(void) { return verikit::policy_fields().size(); }
 
 VERIKIT_EXTERN(int) verikit_policy_field(size_t i, const char** name_out, const char** type_out, int64_t* min_out,

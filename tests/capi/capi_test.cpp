@@ -896,3 +896,25 @@ TEST(CApi, PolicyFieldsByNameAndTheSchema) {
   EXPECT_TRUE(saw_budget);
   EXPECT_EQ(verikit_policy_field(n, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
 }
+
+TEST(CApi, AbuseControlsCanBeTurnedOffForAConfiguration) {
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_policy_field(c, "login", "max_attempts", "100"), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_abuse_controls(c, 0), VERIKIT_OK);
+  Engine eng(c);
+  verikit_config_free(c);
+  std::string code;
+  for (int i = 0; i < 3; ++i) {  // no cooldown
+    Res r;
+    ASSERT_EQ(verikit_otp_issue(&r.r, eng.e, "login", "ab", 2, nullptr), VERIKIT_OK);
+    ASSERT_EQ(r.status(), VERIKIT_STATUS_ISSUED) << i;
+    code = r.secret();
+  }
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  for (int i = 0; i < 40; ++i) {  // no failure budget: the code's own attempts are the limit
+    Res r;
+    ASSERT_EQ(verikit_otp_verify(&r.r, eng.e, "login", "ab", 2, wrong.data(), 6, nullptr), VERIKIT_OK);
+    ASSERT_EQ(r.status(), VERIKIT_STATUS_INVALID) << i;
+  }
+}
