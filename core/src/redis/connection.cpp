@@ -130,8 +130,37 @@ std::string format_command(std::span<const std::string_view> args) {
   return out;
 }
 
-Connection::Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context)
-    : endpoint_(endpoint), tls_context_(tls_context) {}
+void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept {
+  ReplyCallback done = std::move(request.done);
+  request.done = nullptr;
+  if (!done) return;
+  const char* what = nullptr;
+  std::string text;
+  try {
+    done(std::move(result));
+    return;
+  } catch (const std::bad_alloc&) {
+    what = "out of memory (std::bad_alloc)";
+  } catch (const std::exception& e) {
+    what = "an exception";
+    try {
+      text = e.what();
+    } catch (...) {
+    }
+  } catch (...) {
+    what = "an exception of unknown type";
+  }
+  try {
+    std::string message = std::string("verikit: a Redis completion callback threw ") + what;
+    if (!text.empty()) message += ": " + text;
+    message += "; the client caught it and keeps serving";
+    if (warn) warn(message);
+  } catch (...) {
+  }
+}
+
+Connection::Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context, const Warn& warn)
+    : endpoint_(endpoint), tls_context_(tls_context), warn_(warn) {}
 
 Connection::~Connection() { close_socket(); }
 
@@ -150,18 +179,43 @@ void Connection::close_socket() {
   }
   wbuf_.clear();
   wpos_ = 0;
+  queued_ = 0;
+  written_ = 0;
+  abandoned_ = 0;
   tls_wants_write_ = false;
   handshake_left_ = 0;
   handshake_error_.reset();
   state_ = State::down;
 }
 
-void Connection::fail(const Error& error) {
-  last_error = error.message;
+Error Connection::sent_error(const Error& cause) const {
+  if (cause.code == Errc::store_protocol || cause.code == Errc::timeout) return cause;
+  return make_error(Errc::timeout, cause.message + " (after the request was sent: it may have taken effect)");
+}
+
+Error Connection::unsent_error(const Error& cause) const {
+  return make_error(Errc::store_unavailable, cause.message + " (the request was not sent)");
+}
+
+void Connection::fail(const Error& cause) {
+  last_error = cause.message;
   std::deque<Request> failed;
   failed.swap(in_flight_);
+  const std::uint64_t written = written_;
   close_socket();
-  for (Request& r : failed) r.done(error);
+  // Timed-out requests (the leading ones) have completed already: their `done` is empty.
+  std::optional<Error> sent, unsent;
+  for (Request& r : failed) {
+    if (!r.done) continue;
+    // Redis runs a command only once all of its bytes have arrived.
+    if (r.end <= written) {
+      if (!sent) sent = sent_error(cause);
+      complete(r, *sent, warn_);
+    } else {
+      if (!unsent) unsent = unsent_error(cause);
+      complete(r, *unsent, warn_);
+    }
+  }
 }
 
 Status Connection::start(SteadyClock::time_point now) {
@@ -220,16 +274,58 @@ short Connection::wanted_events() const noexcept {
 
 std::optional<SteadyClock::time_point> Connection::deadline() const {
   if (state_ == State::connecting || state_ == State::tls || state_ == State::handshake) return connect_deadline_;
-  if (state_ == State::ready && !in_flight_.empty()) return in_flight_.front().deadline;
-  return std::nullopt;
+  if (state_ != State::ready) return std::nullopt;
+  std::optional<SteadyClock::time_point> d = stall_deadline();
+  if (abandoned_ < in_flight_.size()) {
+    const auto live = in_flight_[abandoned_].deadline;
+    d = d ? std::min(*d, live) : live;
+  }
+  return d;
 }
 
-Error Connection::deadline_error() const {
-  if (state_ == State::ready)
-    return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
-                                         std::to_string(endpoint_.options.command_timeout.count()) + " ms");
-  return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + ": connect timed out after " +
-                                       std::to_string(endpoint_.options.connect_timeout.count()) + " ms");
+bool Connection::connect_expired(SteadyClock::time_point now) const {
+  return (state_ == State::connecting || state_ == State::tls || state_ == State::handshake) && connect_deadline_ <= now;
+}
+
+Error Connection::connect_timeout_error() const {
+  return make_error(Errc::store_unavailable, "Redis at " + endpoint_.describe() + ": connect timed out after " +
+                                                 std::to_string(endpoint_.options.connect_timeout.count()) + " ms");
+}
+
+void Connection::expire(SteadyClock::time_point now) {
+  if (state_ != State::ready) return;
+  // Deadlines are stamped in submission order (Client::Impl::submit), so they never decrease
+  // along a connection: the timed-out requests are always the leading ones.
+  std::optional<Error> timeout;
+  while (abandoned_ < in_flight_.size() && in_flight_[abandoned_].deadline <= now) {
+    Request& r = in_flight_[abandoned_++];
+    if (!timeout)
+      timeout = make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
+                                              std::to_string(endpoint_.options.command_timeout.count()) +
+                                              " ms (the request was sent: it may have taken effect)");
+    complete(r, *timeout, warn_);
+    if (state_ != State::ready) return;
+  }
+}
+
+std::chrono::milliseconds Connection::stall_grace() const {
+  return std::max<std::chrono::milliseconds>(std::chrono::milliseconds(2000), 3 * endpoint_.options.command_timeout);
+}
+
+std::optional<SteadyClock::time_point> Connection::stall_deadline() const {
+  if (state_ != State::ready || abandoned_ == 0) return std::nullopt;
+  return std::max(in_flight_.front().deadline, last_read_) + stall_grace();
+}
+
+bool Connection::stalled(SteadyClock::time_point now) const {
+  auto d = stall_deadline();
+  return d && *d <= now;
+}
+
+Error Connection::stall_error() const {
+  return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " sent nothing for " +
+                                       std::to_string(stall_grace().count()) +
+                                       " ms past a timed-out request's deadline: connection dropped");
 }
 
 Status Connection::on_events(short revents) {
@@ -302,7 +398,8 @@ Status Connection::begin_handshake() {
   };
   auto push = [this](std::string bytes, ReplyCallback done) {
     wbuf_ += bytes;
-    in_flight_.push_back(Request{std::move(bytes), std::move(done), connect_deadline_});
+    queued_ += bytes.size();
+    in_flight_.push_back(Request{std::move(bytes), std::move(done), connect_deadline_, queued_});
     ++handshake_left_;
   };
   if (!endpoint_.password.empty()) {
@@ -319,10 +416,21 @@ Status Connection::begin_handshake() {
   return write_pending();
 }
 
-Status Connection::send(Request request) {
-  wbuf_ += request.bytes;
-  request.bytes.clear();
+Status Connection::send(Request&& request) {
+  // Strong guarantee: if an allocation fails, nothing changed (the caller still has `request`).
   in_flight_.push_back(std::move(request));
+  Request& r = in_flight_.back();
+  try {
+    wbuf_ += r.bytes;
+  } catch (...) {
+    request = std::move(in_flight_.back());
+    in_flight_.pop_back();
+    throw;
+  }
+  queued_ += r.bytes.size();
+  r.end = queued_;
+  r.bytes.clear();
+  r.bytes.shrink_to_fit();
   return Unit{};
 }
 
@@ -342,6 +450,7 @@ Status Connection::write_pending() {
         return unavailable(endpoint_, "TLS write: " + tls_error_text());
       }
       wpos_ += static_cast<std::size_t>(w);
+      written_ += static_cast<std::uint64_t>(w);
     } else {
       const ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL);
       if (w < 0) {
@@ -350,6 +459,7 @@ Status Connection::write_pending() {
         return unavailable(endpoint_, "write: " + errno_text(errno));
       }
       wpos_ += static_cast<std::size_t>(w);
+      written_ += static_cast<std::uint64_t>(w);
     }
   }
   wbuf_.clear();
@@ -386,6 +496,7 @@ Status Connection::read_available() {
       }
       if (n == 0) return unavailable(endpoint_, "connection closed by the server");
     }
+    last_read_ = SteadyClock::now();
     if (redisReaderFeed(reader_, buf, static_cast<std::size_t>(n)) != REDIS_OK)
       return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": unreadable reply");
     if (auto s = complete_replies(); !s) return s;
@@ -409,7 +520,11 @@ Status Connection::complete_replies() {
       return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": a reply nobody asked for");
     Request request = std::move(in_flight_.front());
     in_flight_.pop_front();
-    request.done(std::move(*reply));
+    if (abandoned_ > 0) {
+      --abandoned_;  // the late reply of a request that timed out (and completed then): dropped
+      continue;
+    }
+    complete(request, std::move(*reply), warn_);
     if (state_ == State::handshake) {
       if (handshake_error_) return *handshake_error_;
       if (handshake_left_ == 0) {
