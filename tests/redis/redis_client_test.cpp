@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -366,6 +367,92 @@ TEST(RedisClient, AReplyHiredisCannotParseFailsItsConnectionCleanly) {
     EXPECT_NE(got[1].error().message.find("protocol error"), std::string::npos) << got[1].error().message;
   }
   fake.join();
+}
+
+// A server of the test's own: it answers the first PING with `reply`, then sends nothing more and
+// waits (up to 30 s) for the client to hang up.
+struct OneReplyServer {
+  Listener listener;
+  std::atomic<bool> client_hung_up{false};
+  std::thread thread;
+  explicit OneReplyServer(std::string reply) {
+    thread = std::thread([this, reply = std::move(reply)] {
+      const int fd = ::accept(listener.fd, nullptr, nullptr);
+      std::string in;
+      char buf[4096];
+      while (in.find("PING\r\n") == std::string::npos) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+      }
+      for (std::size_t at = 0; at < reply.size();) {
+        const ssize_t n = ::send(fd, reply.data() + at, reply.size() - at, MSG_NOSIGNAL);
+        if (n <= 0) break;  // the client may hang up half-way through
+        at += static_cast<std::size_t>(n);
+      }
+      timeval tv{30, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      client_hung_up = ::recv(fd, buf, sizeof buf, 0) == 0;
+      ::close(fd);
+    });
+  }
+  ~OneReplyServer() { thread.join(); }
+  // PING through a fresh client; the result, within `limit`.
+  Expected<Reply> ping() {
+    auto c = connect("redis://" + listener.address() + "?pool_size=1&command_timeout_ms=30000");
+    if (!c) return make_error(Errc::internal, "no client");
+    auto r = c->command_sync({"PING"});
+    for (int i = 0; i < 200 && !client_hung_up; ++i) std::this_thread::sleep_for(10ms);
+    return r;
+  }
+};
+
+void expect_refused(const std::string& reply, const std::string& why) {
+  OneReplyServer server(reply);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = server.ping();
+  ASSERT_FALSE(r.has_value()) << "accepted: " << reply.substr(0, 40);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "it waited for more data instead of refusing";
+  EXPECT_EQ(r.error().code, Errc::store_protocol) << r.error().message;
+  EXPECT_NE(r.error().message.find(why), std::string::npos) << r.error().message;
+  EXPECT_TRUE(server.client_hung_up) << "the connection was not dropped";
+}
+
+TEST(RedisClient, HostileLengthsAreProtocolErrorsNotAllocations) {
+  // Each would have the client allocate (or buffer) gigabytes on a few bytes' say-so.
+  expect_refused("*2147483647\r\n", "an array of 2147483647 elements (the limit is 1048576)");
+  expect_refused("*1048577\r\n:1\r\n", "an array of 1048577 elements");
+  expect_refused("$1073741824\r\nabc", "a bulk string of 1073741824 bytes (the limit is 67108864)");
+  expect_refused("*2\r\n:1\r\n$9223372036854775807\r\n", "a bulk string of 9223372036854775807 bytes");
+  expect_refused("+" + std::string(100000, 'x'), "a reply line longer than 65536 bytes");
+  expect_refused("$" + std::string(100, '1'), "a bulk length line that does not end");
+  expect_refused(std::string("*1\r\n").append(std::string("*1\r\n") + "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"),
+                 "depth > 7");
+  // Arrays within the limit that together declare more than 2,097,152 elements.
+  std::string many = "*3\r\n*1048576\r\n";
+  for (int i = 0; i < 1048576; ++i) many += ":1\r\n";
+  many += "*1048576\r\n:1\r\n";
+  expect_refused(many, "a reply of more than 2097152 elements");
+}
+
+TEST(RedisClient, RepliesUpToTheLimitsAreRead) {
+  RedisServer server;
+  auto c = connect(server.url(), RedisOptions{.command_timeout = 30000ms});
+  ASSERT_TRUE(c);
+  Reply big = ok(c->command_sync({"EVAL", "local t = {} for i = 1, 1048576 do t[i] = i end return t", "0"}));
+  ASSERT_EQ(big.elements.size(), 1048576u);
+  EXPECT_EQ(big.elements.back().integer, 1048576);
+  std::string value(32 << 20, 'v');
+  ok(c->command_sync({"SET", "big", value}));
+  EXPECT_EQ(ok(c->command_sync({"GET", "big"})).str.size(), value.size());
+  Reply nested = ok(c->command_sync({"EVAL", "return {{{{{{{1}}}}}}}", "0"}));  // depth 7
+  const Reply* r = &nested;
+  for (int depth = 0; depth < 7; ++depth) {
+    ASSERT_EQ(r->type, Reply::Type::array);
+    ASSERT_EQ(r->elements.size(), 1u);
+    r = &r->elements[0];
+  }
+  EXPECT_EQ(r->integer, 1);
 }
 
 TEST(RedisClient, ASubmissionWhileRepliesAreDueIsSentWhenTheyArrive) {

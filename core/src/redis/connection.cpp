@@ -19,7 +19,9 @@ extern "C" {
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace verikit::redis {
@@ -45,14 +47,20 @@ std::string tls_error_text() {
 // hiredis' reader builds replies through these, straight into our Reply tree: the root on the
 // heap, every element in place in its parent's vector (no hiredis object per element, no copy).
 // hiredis is C: nothing may throw through it, so a failed allocation is its out-of-memory null.
+// Elements arrive in order (idx 0, 1, ...) and are appended: a parent still being filled is the
+// last element of its own parent, so the pointers hiredis keeps to unfinished arrays stay valid.
 Reply* place(const redisReadTask* task) {
   if (task->parent == nullptr) return new Reply;
-  return &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)];
+  auto& siblings = static_cast<Reply*>(task->parent->obj)->elements;
+  if (siblings.size() != static_cast<std::size_t>(task->idx)) return nullptr;  // cannot happen
+  return &siblings.emplace_back();
 }
+
 
 void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
   try {
     Reply* r = place(task);
+    if (r == nullptr) return nullptr;
     r->type = task->type == REDIS_REPLY_STATUS  ? Reply::Type::status
               : task->type == REDIS_REPLY_ERROR ? Reply::Type::error
                                                 : Reply::Type::string;
@@ -65,9 +73,24 @@ void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
 
 void* create_array(const redisReadTask* task, int elements) noexcept {
   try {
+    auto* budget = static_cast<ReaderBudget*>(task->privdata);
+    const auto n = static_cast<std::size_t>(elements);  // hiredis checked 0 <= elements <= INT_MAX
+    if (task->parent == nullptr) budget->elements = 0;
+    if (n > ReplyLimits::max_array_elements) {
+      budget->refused = "an array of " + std::to_string(n) + " elements (the limit is " +
+                        std::to_string(ReplyLimits::max_array_elements) + ")";
+      return nullptr;
+    }
+    budget->elements += n;
+    if (budget->elements > ReplyLimits::max_reply_elements) {
+      budget->refused = "a reply of more than " + std::to_string(ReplyLimits::max_reply_elements) + " elements";
+      return nullptr;
+    }
     Reply* r = place(task);
+    if (r == nullptr) return nullptr;
     r->type = Reply::Type::array;
-    r->elements.resize(static_cast<std::size_t>(elements));
+    // Room for what is declared, up to a point: beyond it the vector grows as elements arrive.
+    r->elements.reserve(std::min<std::size_t>(n, 1024));
     return r;
   } catch (...) {
     return nullptr;
@@ -77,6 +100,7 @@ void* create_array(const redisReadTask* task, int elements) noexcept {
 void* create_integer(const redisReadTask* task, long long value) noexcept {
   try {
     Reply* r = place(task);
+    if (r == nullptr) return nullptr;
     r->type = Reply::Type::integer;
     r->integer = value;
     return r;
@@ -88,6 +112,7 @@ void* create_integer(const redisReadTask* task, long long value) noexcept {
 void* create_nil(const redisReadTask* task) noexcept {
   try {
     Reply* r = place(task);
+    if (r == nullptr) return nullptr;
     r->type = Reply::Type::nil;
     return r;
   } catch (...) {
@@ -250,6 +275,8 @@ Status Connection::start(SteadyClock::time_point now) {
   reader_ = redisReaderCreateWithFunctions(&reply_functions);
   if (reader_ == nullptr) throw std::bad_alloc();
   reader_->maxbuf = 0;  // keep the read buffer: no free/realloc churn under load
+  budget_ = {};
+  reader_->privdata = &budget_;
   if (rc == 0) {
     state_ = State::connecting;
     return on_connected();
@@ -506,15 +533,39 @@ Status Connection::read_available() {
   return Unit{};
 }
 
+Error Connection::protocol_error(const std::string& what) const {
+  return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": protocol error: " + what);
+}
+
+Status Connection::check_pending() const {
+  if (reader_->ridx < 0) return Unit{};
+  const int type = reader_->rstack[reader_->ridx].type;
+  const char* p = reader_->buf + reader_->pos;
+  const std::size_t n = reader_->len - reader_->pos;
+  if (type == REDIS_REPLY_STRING) {  // hiredis re-reads "<length>\r\n" until the data is all there
+    constexpr std::size_t kLengthLine = 24;
+    const char* end = static_cast<const char*>(std::memchr(p, '\r', std::min(n, kLengthLine)));
+    if (end == nullptr) return n >= kLengthLine ? protocol_error("a bulk length line that does not end") : Status(Unit{});
+    long long len = 0;
+    auto [stop, ec] = std::from_chars(p, end, len);
+    if (ec != std::errc() || stop != end) return Unit{};  // hiredis reports it when it reads it
+    if (len > 0 && static_cast<unsigned long long>(len) > ReplyLimits::max_bulk_bytes)
+      return protocol_error("a bulk string of " + std::to_string(len) + " bytes (the limit is " +
+                            std::to_string(ReplyLimits::max_bulk_bytes) + ")");
+  } else if (type >= 0 && n > ReplyLimits::max_line_bytes) {
+    return protocol_error("a reply line longer than " + std::to_string(ReplyLimits::max_line_bytes) + " bytes");
+  }
+  return Unit{};
+}
+
 Status Connection::complete_replies() {
   for (std::size_t done = 0;; ++done) {
     if (done != 0 && progress_every_ != 0 && done % progress_every_ == 0 && state_ == State::ready)
       if (auto s = progress_(); !s) return s;
     void* raw = nullptr;
     if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
-      return make_error(Errc::store_protocol,
-                        "Redis at " + endpoint_.describe() + ": protocol error: " + std::string(reader_->errstr));
-    if (raw == nullptr) return Unit{};
+      return protocol_error(budget_.refused.empty() ? std::string(reader_->errstr) : budget_.refused);
+    if (raw == nullptr) return check_pending();
     std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));
     if (in_flight_.empty())
       return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": a reply nobody asked for");

@@ -34,6 +34,12 @@ struct Request {
 // `warn`: it cannot take the I/O thread or other requests down with it.
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept;
 
+// The reply reader's allowance for the reply it is building (ReplyLimits), reset at each root.
+struct ReaderBudget {
+  std::size_t elements = 0;  // array elements declared so far
+  std::string refused;       // why the reader refused an element (a limit), else empty
+};
+
 class Connection {
  public:
   enum class State { down, connecting, tls, handshake, ready };
@@ -100,6 +106,10 @@ class Connection {
   Status read_available();
   Status write_pending();
   Status complete_replies();
+  // The reply still incomplete after complete_replies(): a bulk length or a line over the limits
+  // (ReplyLimits) fails now, before hiredis buffers it.
+  Status check_pending() const;
+  Error protocol_error(const std::string& what) const;
   void close_socket();
 
   std::optional<SteadyClock::time_point> stall_deadline() const;
@@ -113,6 +123,7 @@ class Connection {
   int fd_ = -1;
   ssl_st* ssl_ = nullptr;
   redisReader* reader_ = nullptr;
+  ReaderBudget budget_;
   bool tls_wants_write_ = false;
   std::string wbuf_;
   std::size_t wpos_ = 0;
