@@ -60,6 +60,24 @@ struct Listener {
   std::string address() const { return "127.0.0.1:" + std::to_string(port); }
 };
 
+// Accepts the client's connection and answers its handshake: without a password that is one
+// PING (a server wanting a password says NOAUTH to it), so the test's server then sees only
+// the test's own commands.
+int accept_client(const Listener& listener) {
+  const int fd = ::accept(listener.fd, nullptr, nullptr);
+  const std::string hello = "*1\r\n$4\r\nPING\r\n";
+  std::string in;
+  char buf[64];
+  while (in.size() < hello.size()) {
+    const ssize_t n = ::recv(fd, buf, hello.size() - in.size(), 0);
+    if (n <= 0) break;
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(in, hello);
+  EXPECT_EQ(::send(fd, "+PONG\r\n", 7, MSG_NOSIGNAL), 7);
+  return fd;
+}
+
 // Counts completions and waits for a number of them.
 struct Tally {
   std::mutex m;
@@ -276,7 +294,7 @@ TEST(RedisClient, WhatCallbacksSubmitIsSentBeforeTheRestOfABatchIsHandled) {
   std::condition_variable cv;
   int pings_received = 0;
   std::thread fake([&] {
-    const int fd = ::accept(listener.fd, nullptr, nullptr);
+    const int fd = accept_client(listener);
     std::string in;
     bool answered_eight = false;
     char buf[4096];
@@ -331,7 +349,7 @@ TEST(RedisClient, AReplyHiredisCannotParseFailsItsConnectionCleanly) {
   // of three elements) is freed whole, and its request fails as a protocol error.
   Listener listener;
   std::thread fake([&] {
-    const int fd = ::accept(listener.fd, nullptr, nullptr);
+    const int fd = accept_client(listener);
     std::string in;
     char buf[4096];
     while (in.find("PING\r\n") == std::string::npos || in.find("PING\r\n") == in.rfind("PING\r\n")) {
@@ -377,7 +395,7 @@ struct OneReplyServer {
   std::thread thread;
   explicit OneReplyServer(std::string reply) {
     thread = std::thread([this, reply = std::move(reply)] {
-      const int fd = ::accept(listener.fd, nullptr, nullptr);
+      const int fd = accept_client(listener);
       std::string in;
       char buf[4096];
       while (in.find("PING\r\n") == std::string::npos) {
@@ -573,9 +591,11 @@ TEST(RedisClient, AuthWithPasswordAndAclUser) {
   EXPECT_EQ(wrong.error().code, Errc::config);
   EXPECT_NE(wrong.error().message.find("AUTH failed"), std::string::npos) << wrong.error().message;
   EXPECT_EQ(wrong.error().message.find("nope"), std::string::npos) << "the password must not be echoed";
-  auto none = connect("redis://" + hostport);
-  ASSERT_TRUE(none);  // connects; commands are refused by the server
-  EXPECT_NE(ok(none->command_sync({"GET", "x"})).str.find("NOAUTH"), std::string::npos);
+  // No password for a server that wants one: the same code, at connect (not NOAUTH per command).
+  auto none = Client::connect(parse_endpoint("redis://" + hostport).value());
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code, Errc::config);
+  EXPECT_NE(none.error().message.find("authentication required (NOAUTH"), std::string::npos) << none.error().message;
 }
 
 // ----------------------------------------------------------------- faults
@@ -954,13 +974,20 @@ TEST(RedisClient, ShutdownCompletesEveryPendingRequestOnce) {
     ASSERT_TRUE(c);
     server.pause();
     for (int i = 0; i < 1000; ++i) c->command({"INCR", "x"}, [&](Expected<Reply> r) { tally.add(r); });
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(300ms);
   }  // destroyed with 1000 requests in flight
   server.resume();
   EXPECT_EQ(tally.done, 1000);
   EXPECT_EQ(tally.errors, 1000);
-  // They were sent (the server was stopped, not gone): each may have taken effect.
-  for (Errc code : tally.codes) EXPECT_EQ(code, Errc::timeout);
+  // Those sent (to a stopped server, not a gone one) may have taken effect: timeout; any the
+  // I/O thread had not written yet: store_unavailable. Nothing else, and at least the first
+  // were written in 300 ms.
+  int sent = 0;
+  for (Errc code : tally.codes) {
+    EXPECT_TRUE(code == Errc::timeout || code == Errc::store_unavailable) << static_cast<int>(code);
+    sent += code == Errc::timeout;
+  }
+  EXPECT_GT(sent, 0);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Redis-specific tests of the Redis store: scripts, restarts, processes sharing one Redis,
-// what Redis holds, memory per record, eviction warnings, failing closed.
+// what Redis holds, memory per record, failing closed (start-up checks: redis_preflight_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -195,21 +195,6 @@ TEST(RedisStore, MemoryPerRecord) {
   std::printf("[ measure  ] MEMORY USAGE: pending OTP %lld bytes (+ its identifier's abuse-control record %lld); "
               "one token %lld; a lockout record %lld\n", otp_bytes, rate_bytes, token_bytes, locked_bytes);
   EXPECT_LE(otp_bytes, 150);
-}
-
-TEST(RedisStore, WarnsWhenRedisMayEvictItsKeys) {
-  RedisServer lru(RedisServerOptions{.extra_args = {"--maxmemory-policy", "allkeys-lru"}});
-  std::vector<std::string> warnings;
-  Config c;
-  c.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
-  ASSERT_TRUE(engine_on(lru.url(), c));
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("allkeys-lru"), std::string::npos);
-
-  RedisServer fine(RedisServerOptions{.extra_args = {"--maxmemory-policy", "volatile-lru"}});
-  warnings.clear();
-  ASSERT_TRUE(engine_on(fine.url(), c));
-  EXPECT_TRUE(warnings.empty());
 }
 
 TEST(RedisStore, ConfigurationErrorsAreClear) {

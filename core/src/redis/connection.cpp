@@ -416,10 +416,22 @@ Status Connection::tls_handshake() {
 
 Status Connection::begin_handshake() {
   state_ = State::handshake;
+  // Every authentication failure (no password given, a wrong one, an unknown or disabled user)
+  // is one error: Errc::config, naming the fix; the password itself never appears.
   auto step = [this](const char* what) {
     return [this, what](Expected<Reply> r) {
-      if (r && r->is_error() && !handshake_error_)
-        handshake_error_ = make_error(Errc::config, "Redis at " + endpoint_.describe() + ": " + what + " failed: " + r->str);
+      if (r && r->is_error() && !handshake_error_) {
+        const std::string at = "Redis at " + endpoint_.describe() + ": ";
+        if (r->str.starts_with("NOAUTH"))
+          handshake_error_ = make_error(Errc::config, at + "authentication required (" + r->str +
+                                                          "): give the password in the URL, redis://:password@host "
+                                                          "or redis://user:password@host");
+        else if (std::string_view(what) == "AUTH")
+          handshake_error_ = make_error(Errc::config, at + "AUTH failed (" + r->str +
+                                                          "): check the user name and password in the URL");
+        else
+          handshake_error_ = make_error(Errc::config, at + what + " failed: " + r->str);
+      }
       --handshake_left_;
     };
   };
@@ -434,6 +446,9 @@ Status Connection::begin_handshake() {
     else push(format_command({"AUTH", endpoint_.username, endpoint_.password}), step("AUTH"));
   }
   if (endpoint_.db != 0) push(format_command({"SELECT", std::to_string(endpoint_.db)}), step("SELECT"));
+  // Without a password, one PING: a server that wants one says NOAUTH now, at connect, rather
+  // than to every command later.
+  if (endpoint_.password.empty()) push(format_command({"PING"}), step("PING"));
   for (Request& r : in_flight_) r.bytes.clear();  // written from wbuf_; not kept twice
   if (handshake_left_ == 0) {
     state_ = State::ready;
