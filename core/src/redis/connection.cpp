@@ -21,7 +21,6 @@ extern "C" {
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 namespace verikit::redis {
@@ -44,85 +43,6 @@ std::string tls_error_text() {
   return out.empty() ? "TLS error" : out;
 }
 
-// hiredis' reader builds replies through these, straight into our Reply tree: the root on the
-// heap, every element in place in its parent's vector (no hiredis object per element, no copy).
-// hiredis is C: nothing may throw through it, so a failed allocation is its out-of-memory null.
-// Elements arrive in order (idx 0, 1, ...) and are appended: a parent still being filled is the
-// last element of its own parent, so the pointers hiredis keeps to unfinished arrays stay valid.
-Reply* place(const redisReadTask* task) {
-  if (task->parent == nullptr) return new Reply;
-  auto& siblings = static_cast<Reply*>(task->parent->obj)->elements;
-  if (siblings.size() != static_cast<std::size_t>(task->idx)) return nullptr;  // cannot happen
-  return &siblings.emplace_back();
-}
-
-
-void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
-  try {
-    Reply* r = place(task);
-    if (r == nullptr) return nullptr;
-    r->type = task->type == REDIS_REPLY_STATUS  ? Reply::Type::status
-              : task->type == REDIS_REPLY_ERROR ? Reply::Type::error
-                                                : Reply::Type::string;
-    r->str.assign(str, len);
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void* create_array(const redisReadTask* task, int elements) noexcept {
-  try {
-    auto* budget = static_cast<ReaderBudget*>(task->privdata);
-    const auto n = static_cast<std::size_t>(elements);  // hiredis checked 0 <= elements <= INT_MAX
-    if (task->parent == nullptr) budget->elements = 0;
-    if (n > ReplyLimits::max_array_elements) {
-      budget->refused = "an array of " + std::to_string(n) + " elements (the limit is " +
-                        std::to_string(ReplyLimits::max_array_elements) + ")";
-      return nullptr;
-    }
-    budget->elements += n;
-    if (budget->elements > ReplyLimits::max_reply_elements) {
-      budget->refused = "a reply of more than " + std::to_string(ReplyLimits::max_reply_elements) + " elements";
-      return nullptr;
-    }
-    Reply* r = place(task);
-    if (r == nullptr) return nullptr;
-    r->type = Reply::Type::array;
-    // Room for what is declared, up to a point: beyond it the vector grows as elements arrive.
-    r->elements.reserve(std::min<std::size_t>(n, 1024));
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void* create_integer(const redisReadTask* task, long long value) noexcept {
-  try {
-    Reply* r = place(task);
-    if (r == nullptr) return nullptr;
-    r->type = Reply::Type::integer;
-    r->integer = value;
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void* create_nil(const redisReadTask* task) noexcept {
-  try {
-    Reply* r = place(task);
-    if (r == nullptr) return nullptr;
-    r->type = Reply::Type::nil;
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void free_reply(void* reply) noexcept { delete static_cast<Reply*>(reply); }  // roots only
-
-redisReplyObjectFunctions reply_functions = {create_string, create_array, create_integer, create_nil, free_reply};
 
 }  // namespace
 
@@ -198,10 +118,7 @@ void Connection::close_socket() {
     ::close(fd_);
     fd_ = -1;
   }
-  if (reader_ != nullptr) {
-    redisReaderFree(reader_);
-    reader_ = nullptr;
-  }
+  reader_.reset();
   wbuf_.clear();
   wpos_ = 0;
   queued_ = 0;
@@ -272,11 +189,7 @@ Status Connection::start(SteadyClock::time_point now) {
     rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
   }
   fd_ = fd;
-  reader_ = redisReaderCreateWithFunctions(&reply_functions);
-  if (reader_ == nullptr) throw std::bad_alloc();
-  reader_->maxbuf = 0;  // keep the read buffer: no free/realloc churn under load
-  budget_ = {};
-  reader_->privdata = &budget_;
+  reader_ = std::make_unique<ReplyReader>();
   if (rc == 0) {
     state_ = State::connecting;
     return on_connected();
@@ -539,8 +452,7 @@ Status Connection::read_available() {
       if (n == 0) return unavailable(endpoint_, "connection closed by the server");
     }
     last_read_ = SteadyClock::now();
-    if (redisReaderFeed(reader_, buf, static_cast<std::size_t>(n)) != REDIS_OK)
-      return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": unreadable reply");
+    if (auto s = reader_->feed(buf, static_cast<std::size_t>(n)); !s) return protocol_error(s.error().message);
     if (auto s = complete_replies(); !s) return s;
     if (state_ == State::down) return Unit{};
     if (static_cast<std::size_t>(n) < sizeof buf && (ssl_ == nullptr || SSL_pending(ssl_) == 0)) break;
@@ -552,36 +464,14 @@ Error Connection::protocol_error(const std::string& what) const {
   return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": protocol error: " + what);
 }
 
-Status Connection::check_pending() const {
-  if (reader_->ridx < 0) return Unit{};
-  const int type = reader_->rstack[reader_->ridx].type;
-  const char* p = reader_->buf + reader_->pos;
-  const std::size_t n = reader_->len - reader_->pos;
-  if (type == REDIS_REPLY_STRING) {  // hiredis re-reads "<length>\r\n" until the data is all there
-    constexpr std::size_t kLengthLine = 24;
-    const char* end = static_cast<const char*>(std::memchr(p, '\r', std::min(n, kLengthLine)));
-    if (end == nullptr) return n >= kLengthLine ? protocol_error("a bulk length line that does not end") : Status(Unit{});
-    long long len = 0;
-    auto [stop, ec] = std::from_chars(p, end, len);
-    if (ec != std::errc() || stop != end) return Unit{};  // hiredis reports it when it reads it
-    if (len > 0 && static_cast<unsigned long long>(len) > ReplyLimits::max_bulk_bytes)
-      return protocol_error("a bulk string of " + std::to_string(len) + " bytes (the limit is " +
-                            std::to_string(ReplyLimits::max_bulk_bytes) + ")");
-  } else if (type >= 0 && n > ReplyLimits::max_line_bytes) {
-    return protocol_error("a reply line longer than " + std::to_string(ReplyLimits::max_line_bytes) + " bytes");
-  }
-  return Unit{};
-}
-
 Status Connection::complete_replies() {
   for (std::size_t done = 0;; ++done) {
     if (done != 0 && progress_every_ != 0 && done % progress_every_ == 0 && state_ == State::ready)
       if (auto s = progress_(); !s) return s;
-    void* raw = nullptr;
-    if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
-      return protocol_error(budget_.refused.empty() ? std::string(reader_->errstr) : budget_.refused);
-    if (raw == nullptr) return check_pending();
-    std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));
+    auto next = reader_->next();
+    if (!next) return protocol_error(next.error().message);
+    std::unique_ptr<Reply> reply = std::move(next).value();
+    if (reply == nullptr) return Unit{};
     if (in_flight_.empty())
       return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": a reply nobody asked for");
     Request request = std::move(in_flight_.front());

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "redis/client.hpp"
+#include "redis/reply_reader.hpp"
 
 struct ssl_st;
 struct ssl_ctx_st;
-struct redisReader;
 
 namespace verikit::redis {
 
@@ -33,12 +33,6 @@ struct Request {
 // Runs a completion; an exception it throws (bad_alloc included) is caught and reported through
 // `warn`: it cannot take the I/O thread or other requests down with it.
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept;
-
-// The reply reader's allowance for the reply it is building (ReplyLimits), reset at each root.
-struct ReaderBudget {
-  std::size_t elements = 0;  // array elements declared so far
-  std::string refused;       // why the reader refused an element (a limit), else empty
-};
 
 class Connection {
  public:
@@ -106,9 +100,6 @@ class Connection {
   Status read_available();
   Status write_pending();
   Status complete_replies();
-  // The reply still incomplete after complete_replies(): a bulk length or a line over the limits
-  // (ReplyLimits) fails now, before hiredis buffers it.
-  Status check_pending() const;
   Error protocol_error(const std::string& what) const;
   void close_socket();
 
@@ -122,8 +113,7 @@ class Connection {
   State state_ = State::down;
   int fd_ = -1;
   ssl_st* ssl_ = nullptr;
-  redisReader* reader_ = nullptr;
-  ReaderBudget budget_;
+  std::unique_ptr<ReplyReader> reader_;
   bool tls_wants_write_ = false;
   std::string wbuf_;
   std::size_t wpos_ = 0;
