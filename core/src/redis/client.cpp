@@ -250,6 +250,9 @@ struct Client::Impl {
         // or failed; what it was doing is left as it was (Connection::send is exception-safe).
         report(std::string("verikit: the Redis client's I/O thread caught: ") + e.what());
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      } catch (...) {
+        report("verikit: the Redis client's I/O thread caught an exception of unknown type");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     }
     shutdown();

@@ -131,7 +131,7 @@ void Connection::close_socket() {
 }
 
 Error Connection::sent_error(const Error& cause) const {
-  if (cause.code == Errc::store_protocol || cause.code == Errc::timeout) return cause;
+  if (cause.code == Errc::store_protocol) return cause;
   return make_error(Errc::timeout, cause.message + " (after the request was sent: it may have taken effect)");
 }
 
