@@ -234,6 +234,35 @@ TEST(RedisStore, FailsClosedWhenRedisGoesAway) {
   EXPECT_FALSE(e->issue_otp("login", "eve").has_value());
 }
 
+TEST(RedisStore, ATimeoutMeansTheOperationMayHaveTakenEffect) {
+  // Redis stopped while a verification is in flight: the engine reports a timeout (never
+  // "verified", never "not sent"), and the verification did run: the code is used up.
+  RedisServer server;
+  Config c;
+  c.redis.command_timeout = 400ms;
+  auto e = engine_on(server.url(), c);
+  Result code = e->issue_otp("login", "hal").value();
+  server.pause();
+  auto v = e->verify_otp("login", "hal", code.secret.view());
+  server.resume();
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().code, Errc::timeout) << v.error().message;
+  EXPECT_NE(v.error().message.find("may have taken effect"), std::string::npos) << v.error().message;
+  EXPECT_EQ(e->verify_otp("login", "hal", code.secret.view())->outcome, Outcome::not_found);
+
+  // Redis gone: nothing can be sent, and the engine says so.
+  server.kill();
+  Expected<Result> gone = make_error(Errc::internal, "not tried");
+  for (int i = 0; i < 50; ++i) {  // until the client has seen the connection close
+    gone = e->issue_otp("login", "hal");
+    if (!gone && gone.error().code == Errc::store_unavailable) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().code, Errc::store_unavailable) << gone.error().message;
+  EXPECT_NE(gone.error().message.find("not sent"), std::string::npos) << gone.error().message;
+}
+
 TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   RedisServer server;
   auto e = engine_on(server.url());
