@@ -62,7 +62,7 @@ Status check_version(const redis::Client& c, std::string_view version) {
   if (!parse_version(version, major, minor)) return refuse(c, "reports a version verikit cannot read: '" + std::string(version) + "'");
   if (major > kMinRedisMajor || (major == kMinRedisMajor && minor >= kMinRedisMinor)) return Unit{};
   return refuse(c, "is Redis " + std::string(version) + "; verikit needs Redis " + std::to_string(kMinRedisMajor) + "." +
-                       std::to_string(kMinRedisMinor) + " or later (its scripts use script flags): upgrade the server");
+                       std::to_string(kMinRedisMinor) + " or later (script flags, redis.acl_check_cmd): upgrade the server");
 }
 
 Status check_topology(const redis::Client& c, const Info& info) {

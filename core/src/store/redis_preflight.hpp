@@ -13,9 +13,9 @@
 
 namespace verikit::detail {
 
-// The oldest Redis verikit runs on: its scripts carry flags (`#!lua flags=...`, so that Redis
-// decides about memory for a whole script up front) and this check uses redis.acl_check_cmd;
-// both arrived in 7.0, the version the tests run.
+// The oldest Redis verikit runs on: this check uses redis.acl_check_cmd, and the scripts are to
+// carry flags (`#!lua flags=...`, so that Redis decides about memory for a whole script up
+// front); both arrived in 7.0, the version the tests run.
 inline constexpr int kMinRedisMajor = 7;
 inline constexpr int kMinRedisMinor = 0;
 
