@@ -76,13 +76,12 @@ std::string format_command(std::span<const std::string_view> args) {
 }
 
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept {
-  ReplyCallback done = std::move(request.done);
-  request.done = nullptr;
-  if (!done) return;
+  if (!request.done) return;
   const char* what = nullptr;
   std::string text;
   try {
-    done(std::move(result));
+    request.done(std::move(result));
+    request.done = nullptr;  // completed: releases what the callback holds
     return;
   } catch (const std::bad_alloc&) {
     what = "out of memory (std::bad_alloc)";
@@ -95,6 +94,7 @@ void complete(Request& request, Expected<Reply> result, const Warn& warn) noexce
   } catch (...) {
     what = "an exception of unknown type";
   }
+  request.done = nullptr;
   try {
     std::string message = std::string("verikit: a Redis completion callback threw ") + what;
     if (!text.empty()) message += ": " + text;
