@@ -43,6 +43,22 @@ Info parse_info(std::string_view text) {
   return out;
 }
 
+// HELLO's reply (RESP2: name, value, ...) under INFO's names: version -> redis_version, mode
+// cluster -> cluster_enabled:1, role. Empty if HELLO was refused.
+Info from_hello(const Reply& hello) {
+  Info out;
+  if (hello.type != Reply::Type::array) return out;
+  for (std::size_t i = 0; i + 1 < hello.elements.size(); i += 2) {
+    const Reply& name = hello.elements[i];
+    const Reply& value = hello.elements[i + 1];
+    if (value.type != Reply::Type::string && value.type != Reply::Type::status) continue;
+    if (name.str == "version") out["redis_version"] = value.str;
+    else if (name.str == "mode") out["cluster_enabled"] = value.str == "cluster" ? "1" : "0";
+    else if (name.str == "role") out["role"] = value.str;
+  }
+  return out;
+}
+
 std::string_view field(const Info& info, std::string_view name) {
   auto it = info.find(name);
   return it == info.end() ? std::string_view{} : std::string_view(it->second);
@@ -186,16 +202,21 @@ Status preflight(redis::Client& c, const RedisRequirements& req, const std::func
   if (info_reply->is_error()) {
     if (transient(info_reply->str))
       return make_error(Errc::store_unavailable, "Redis at " + c.endpoint().describe() + " is not ready: " + info_reply->str);
-    warn("verikit: Redis at " + c.endpoint().describe() + " refused INFO (" + info_reply->str +
-         "): verikit cannot check the server's version, role (master or replica) or Cluster mode; make sure it is "
-         "a standalone master, Redis " + std::to_string(kMinRedisMajor) + "." + std::to_string(kMinRedisMinor) +
-         " or later");
+    // HELLO (a connection command, which ACLs rarely take away) says the version, mode and role.
+    auto hello = c.command_sync({"HELLO", "2"});
+    if (!hello) return std::move(hello).error();
+    info = from_hello(*hello);
+    if (info.empty())
+      warn("verikit: Redis at " + c.endpoint().describe() + " refused INFO (" + info_reply->str +
+           ") and HELLO: verikit cannot check the server's version, role (master or replica) or Cluster mode; make "
+           "sure it is a standalone master, Redis " + std::to_string(kMinRedisMajor) + "." +
+           std::to_string(kMinRedisMinor) + " or later");
   } else if (info_reply->type == Reply::Type::string) {
     info = parse_info(info_reply->str);
-    if (auto v = field(info, "redis_version"); !v.empty())
-      if (auto s = check_version(c, v); !s) return s;
-    if (auto s = check_topology(c, info); !s) return s;
   }
+  if (auto v = field(info, "redis_version"); !v.empty())
+    if (auto s = check_version(c, v); !s) return s;
+  if (auto s = check_topology(c, info); !s) return s;
 
   std::string policy(field(info, "maxmemory_policy"));
   if (policy.empty()) {  // INFO refused or silent: CONFIG GET, which managed services often refuse
