@@ -62,7 +62,8 @@ extern "C" {
 #define VERIKIT_E_TIMEOUT (-5)           /* the request WAS sent and no reply came in time
                                             (command_timeout_ms), or its connection was lost
                                             after it was sent: it MAY HAVE TAKEN EFFECT (a code
-                                            consumed, an attempt counted, a credential issued).
+                                            consumed, an attempt counted, a credential issued),
+                                            or take effect after this error is reported.
                                             Never used for a request that was not sent. */
 #define VERIKIT_E_NO_MEMORY (-6)         /* an allocation failed */
 #define VERIKIT_E_UNSUPPORTED (-7)       /* not available in this build */

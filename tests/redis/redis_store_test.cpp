@@ -240,6 +240,9 @@ TEST(RedisStore, ATimeoutMeansTheOperationMayHaveTakenEffect) {
   RedisServer server;
   Config c;
   c.redis.command_timeout = 400ms;
+  // One connection, so that the check below queues behind the timed-out request (on two, it
+  // could reach Redis first: a timed-out request may also take effect *after* the timeout).
+  c.redis.pool_size = 1;
   auto e = engine_on(server.url(), c);
   Result code = e->issue_otp("login", "hal").value();
   server.pause();
