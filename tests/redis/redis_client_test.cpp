@@ -838,6 +838,76 @@ TEST(RedisClient, SentAndNotSentFailDifferently) {
   fake.join();
 }
 
+TEST(RedisClient, ALostConnectionFailsWhatWasWrittenAsTimeoutAndTheRestAsNotSent) {
+  // The test's server reads one PING, then stops reading (a small receive buffer) and hangs up
+  // while a 32 MiB SET is half-way out and another PING waits behind it. Redis runs a command
+  // only once all its bytes are in: the first PING may have run (timeout), the SET and the PING
+  // behind it cannot have (store_unavailable, not sent).
+  Listener listener;
+  const int small = 64 * 1024;
+  ::setsockopt(listener.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::mutex m;
+  std::condition_variable cv;
+  bool got_first = false, hang_up = false;
+  std::thread fake([&] {
+    const int fd = accept_client(listener);
+    const std::string ping = "*1\r\n$4\r\nPING\r\n";
+    std::string in;
+    char buf[64];
+    while (in.size() < ping.size()) {
+      const ssize_t n = ::recv(fd, buf, ping.size() - in.size(), 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+    {
+      std::unique_lock<std::mutex> lock(m);
+      got_first = true;
+      cv.notify_all();
+      cv.wait_for(lock, 20s, [&] { return hang_up; });
+    }
+    ::close(fd);
+  });
+  {
+    auto c = connect("redis://" + listener.address() + "?pool_size=1&command_timeout_ms=30000");
+    ASSERT_TRUE(c);
+    std::vector<Expected<Reply>> got(3, make_error(Errc::internal, "no completion"));
+    Tally tally;
+    c->command({"PING"}, [&](Expected<Reply> r) {
+      got[0] = r;
+      tally.add(r);
+    });
+    {
+      std::unique_lock<std::mutex> lock(m);
+      ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return got_first; }));
+    }
+    const std::string big(32 << 20, 'x');
+    c->command({"SET", "big", big}, [&](Expected<Reply> r) {
+      got[1] = r;
+      tally.add(r);
+    });
+    c->command({"PING"}, [&](Expected<Reply> r) {
+      got[2] = r;
+      tally.add(r);
+    });
+    std::this_thread::sleep_for(300ms);  // the client writes what the kernel takes, then waits
+    {
+      std::lock_guard<std::mutex> lock(m);
+      hang_up = true;
+      cv.notify_all();
+    }
+    ASSERT_TRUE(tally.wait(3, 10s));
+    ASSERT_FALSE(got[0].has_value());
+    EXPECT_EQ(got[0].error().code, Errc::timeout) << got[0].error().message;
+    EXPECT_NE(got[0].error().message.find("may have taken effect"), std::string::npos) << got[0].error().message;
+    for (int i : {1, 2}) {
+      ASSERT_FALSE(got[i].has_value());
+      EXPECT_EQ(got[i].error().code, Errc::store_unavailable) << got[i].error().message;
+      EXPECT_NE(got[i].error().message.find("not sent"), std::string::npos) << got[i].error().message;
+    }
+  }
+  fake.join();
+}
+
 // ----------------------------------------------------------------- completions
 
 TEST(RedisClient, CompletionsThatThrowAreCaughtAndTheClientKeepsServing) {
