@@ -39,10 +39,12 @@ class Client {
   // the client is already shutting down. A request that may have reached the server is never
   // sent again. How a request fails says whether it may have taken effect:
   //  - Errc::timeout: it was sent and no reply came within command_timeout (or its connection
-  //    was lost or shut down after it was sent): it MAY HAVE TAKEN EFFECT. A reply that comes
-  //    late is matched to its request and discarded; the connection stays up.
-  //  - Errc::store_unavailable: it was never sent (no connection became ready in time, none
-  //    could be made, the client is shutting down): it had no effect.
+  //    was lost or shut down after it was sent): it MAY HAVE TAKEN EFFECT, or take effect
+  //    later. A reply that comes late is matched to its request and dropped; the connection
+  //    stays up (unless nothing at all arrives for a while: Connection::stalled).
+  //  - Errc::store_unavailable: it was never sent, or not all of it (no connection became
+  //    ready in time, none could be made, the connection broke first, the client is shutting
+  //    down): Redis runs only whole commands, so it had no effect.
   //  - Errc::store_protocol: the server answered something unreadable (the connection is dropped).
   // An exception thrown by `done` is caught and reported through the client's `warn`.
   void command(std::span<const std::string_view> args, ReplyCallback done);
