@@ -726,6 +726,27 @@ TEST(RedisClient, TimedOutRequestsEachCompleteOnceAndTheConnectionStays) {
   EXPECT_EQ(tally.done, kTotal);
 }
 
+TEST(RedisClient, TimedOutRequestsKeepTheConnectionOverTlsAndUnixSockets) {
+  RedisServer server(RedisServerOptions{.tls = true});
+  RedisServer plain;
+  for (const std::string& url : {server.url() + "&command_timeout_ms=300&pool_size=1",
+                                 "unix://" + plain.unix_socket() + "?command_timeout_ms=300&pool_size=1"}) {
+    RedisServer& s = url.starts_with("unix") ? plain : server;
+    auto c = connect(url);
+    ASSERT_TRUE(c) << url;
+    const long long id_before = ok(c->command_sync({"CLIENT", "ID"})).integer;
+    s.pause();
+    Tally tally;
+    for (int i = 0; i < 200; ++i) c->command({"INCR", "tls-or-unix"}, [&](Expected<Reply> r) { tally.add(r); });
+    const bool all = tally.wait(200, 10s);
+    s.resume();
+    ASSERT_TRUE(all) << url;
+    for (Errc code : tally.codes) ASSERT_EQ(code, Errc::timeout) << url;
+    EXPECT_EQ(ok(c->command_sync({"INCR", "tls-or-unix"})).integer, 201) << url;
+    EXPECT_EQ(ok(c->command_sync({"CLIENT", "ID"})).integer, id_before) << url;
+  }
+}
+
 TEST(RedisClient, DeadlinesAreKeptToTheMillisecond) {
   RedisServer server;
   auto c = connect(server.url(), RedisOptions{.command_timeout = 1000ms, .pool_size = 1});
