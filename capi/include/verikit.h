@@ -54,9 +54,17 @@ extern "C" {
 #define VERIKIT_OK 0
 #define VERIKIT_E_INVALID_ARGUMENT (-1)  /* a bad argument: NULL, empty, too long, malformed */
 #define VERIKIT_E_CONFIG (-2)            /* a bad configuration or policy */
-#define VERIKIT_E_STORE_UNAVAILABLE (-3) /* the store cannot be reached */
+#define VERIKIT_E_STORE_UNAVAILABLE (-3) /* the store cannot be reached: the request was NOT sent
+                                            (no connection, connect failed or timed out,
+                                            shutting down), or the store refused it with an error
+                                            reply */
 #define VERIKIT_E_STORE_PROTOCOL (-4)    /* the store answered something unexpected */
-#define VERIKIT_E_TIMEOUT (-5)           /* the store did not answer in time */
+#define VERIKIT_E_TIMEOUT (-5)           /* the request WAS sent and no reply came in time
+                                            (command_timeout_ms), or its connection was lost
+                                            after it was sent: it MAY HAVE TAKEN EFFECT (a code
+                                            consumed, an attempt counted, a credential issued),
+                                            or take effect after this error is reported.
+                                            Never used for a request that was not sent. */
 #define VERIKIT_E_NO_MEMORY (-6)         /* an allocation failed */
 #define VERIKIT_E_UNSUPPORTED (-7)       /* not available in this build */
 #define VERIKIT_E_VERSION (-8)           /* an options struct has an unknown version */
@@ -264,8 +272,14 @@ typedef struct verikit_engine verikit_engine;
 
 /* Creates an engine from a configuration (copied: free it whenever you like).
  * Returns VERIKIT_OK, VERIKIT_E_INVALID_ARGUMENT, VERIKIT_E_CONFIG (bad configuration, or a
- * shared store without a key), VERIKIT_E_UNSUPPORTED (a store this build lacks),
- * VERIKIT_E_STORE_UNAVAILABLE or VERIKIT_E_NO_MEMORY. */
+ * shared store without a key; for Redis also: any authentication failure — no password, a
+ * wrong one, an unknown user —, a maxmemory-policy other than noeviction without
+ * allow_eviction=1, Cluster mode, a replica, Redis older than 7.0, an ACL user lacking a
+ * command or key the scripts need; the message names the fix), VERIKIT_E_UNSUPPORTED (a store
+ * this build lacks), VERIKIT_E_STORE_UNAVAILABLE (Redis unreachable, or no connection within
+ * connect_timeout_ms), VERIKIT_E_TIMEOUT (a start-up check got no reply within
+ * command_timeout_ms) or VERIKIT_E_NO_MEMORY. Warnings (an eviction policy accepted with
+ * allow_eviction=1, a server that refuses to say its policy) go to stderr. */
 VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine **out, const verikit_config *config);
 /* Frees the engine. Call it when no other thread is calling into it; asynchronous calls still
  * in flight complete (with an error if need be) before it returns. */
@@ -431,7 +445,9 @@ VERIKIT_EXTERN(int) verikit_unlock(int *was_locked_out, verikit_engine *engine, 
  * result the callback owns (free it with verikit_result_free, on any thread), or error < 0,
  * a message (valid during the callback only) and result == NULL.
  * It runs on the calling thread before the call returns (embedded store) or on a verikit
- * thread (network stores): it must not block and must not free the engine.
+ * thread (network stores): it must not block and must not free the engine. On a network store
+ * VERIKIT_E_TIMEOUT means the request was sent and may have taken effect, while
+ * VERIKIT_E_STORE_UNAVAILABLE means it was not sent (see the error codes).
  * The call itself returns VERIKIT_E_INVALID_ARGUMENT (and never calls back) only when
  * `engine` or `callback` is NULL; every other failure is reported through the callback.
  * ---------------------------------------------------------------------------------------- */

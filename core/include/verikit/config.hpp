@@ -110,6 +110,9 @@ struct RedisOptions {
   std::string tls_key_file;          // its private key (PEM)
   std::string tls_server_name;       // SNI and the name checked; empty: the URL's host
   bool tls_verify = true;            // verify the server certificate (keep it on)
+  // Start anyway (with a loud warning) on a Redis whose maxmemory-policy may evict keys. Off:
+  // such a Redis is refused, since an evicted key loses a credential or an attempt counter.
+  bool allow_eviction = false;
 };
 
 struct Config {

@@ -7,10 +7,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "redis/connection.hpp"
@@ -69,6 +72,7 @@ Expected<std::unique_ptr<SSL_CTX, SslCtxDeleter>> make_tls_context(const RedisOp
 
 struct Client::Impl {
   Endpoint endpoint;
+  Warn warn;
   std::unique_ptr<SSL_CTX, SslCtxDeleter> tls;
   std::vector<std::unique_ptr<Connection>> connections;
   int wake_fd = -1;
@@ -107,9 +111,13 @@ struct Client::Impl {
       std::unique_lock<std::mutex> lock(mutex);
       if (stopping) {
         lock.unlock();
-        r.done(make_error(Errc::store_unavailable, "the Redis client is shutting down"));
+        complete(r, make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)"),
+                 warn);
         return;
       }
+      // Stamped under the lock: deadlines then never decrease along the queue, nor along any
+      // connection (Connection::expire relies on it).
+      r.deadline = SteadyClock::now() + endpoint.options.command_timeout;
       submitted.push_back(std::move(r));
       if (t_running == this) ++submitted_here;
       // From a callback on the I/O thread the loop sends it before it next sleeps; while replies
@@ -151,15 +159,23 @@ struct Client::Impl {
     }
   }
 
+  // The next ready connection, round robin; one that is waiting for late replies (its requests
+  // timed out) only if no other is ready.
   Connection* pick_ready() {
+    std::optional<std::size_t> slow;
     for (std::size_t i = 0; i < connections.size(); ++i) {
-      Connection& c = *connections[(next + i) % connections.size()];
-      if (c.state() == Connection::State::ready) {
-        next = (next + i + 1) % connections.size();
+      const std::size_t at = (next + i) % connections.size();
+      Connection& c = *connections[at];
+      if (c.state() != Connection::State::ready) continue;
+      if (c.abandoned() == 0) {
+        next = (at + 1) % connections.size();
         return &c;
       }
+      if (!slow) slow = at;
     }
-    return nullptr;
+    if (!slow) return nullptr;
+    next = (*slow + 1) % connections.size();
+    return connections[*slow].get();
   }
 
   // Moves what was submitted into the backlog, hands the backlog to ready connections and writes
@@ -202,82 +218,124 @@ struct Client::Impl {
     });
     if (!backlog.empty() && !any_hope) {
       std::string why = connections.front()->last_error;
-      fail_backlog(make_error(Errc::store_unavailable, why.empty() ? "Redis is unreachable" : why));
+      fail_backlog(make_error(Errc::store_unavailable,
+                              (why.empty() ? "Redis is unreachable" : why) + " (the request was not sent)"));
     }
+    // Never sent: no effect, so not a timeout (which says "may have taken effect").
     while (!backlog.empty() && backlog.front().deadline <= now) {
       Request r = std::move(backlog.front());
       backlog.pop_front();
-      r.done(make_error(Errc::timeout, "no connection to Redis at " + endpoint.describe() + " within " +
-                                           std::to_string(endpoint.options.command_timeout.count()) + " ms"));
+      complete(r, make_error(Errc::store_unavailable, "no connection to Redis at " + endpoint.describe() +
+                                                          " was ready within " +
+                                                          std::to_string(endpoint.options.command_timeout.count()) +
+                                                          " ms (the request was not sent)"),
+               warn);
     }
   }
 
   void fail_backlog(const Error& e) {
     std::deque<Request> failed;
     failed.swap(backlog);
-    for (Request& r : failed) r.done(e);
+    for (Request& r : failed) complete(r, e, warn);
   }
 
   void loop() {
     t_running = this;
     std::vector<pollfd> fds;
     for (;;) {
-      auto now = SteadyClock::now();
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (stopping) break;
-      }
-      start_due(now);
-      dispatch(now);
-      for (auto& c : connections)
-        if (auto d = c->deadline(); d && *d <= now) connection_failed(*c, c->deadline_error(), now);
-
-      // Sleep until an event, a deadline or a reconnection is due.
-      auto wake_at = now + std::chrono::seconds(1);
-      for (auto& c : connections) {
-        if (auto d = c->deadline()) wake_at = std::min(wake_at, *d);
-        if (c->state() == Connection::State::down) wake_at = std::min(wake_at, c->retry_at);
-      }
-      if (!backlog.empty()) wake_at = std::min(wake_at, backlog.front().deadline);
-      // Last look before sleeping, under the lock submitters take: anything submitted since the
-      // dispatch above is sent now, and what is due decides whether later submitters wake us.
-      bool go_on = false;
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        go_on = !submitted.empty() || stopping;
-        std::size_t due = 0;
-        for (auto& c : connections)
-          if (c->state() == Connection::State::ready) due += c->in_flight();
-        replies_due = due >= kRepliesDueToSkipWake;
-      }
-      if (go_on) continue;
-      fds.clear();
-      fds.push_back(pollfd{wake_fd, POLLIN, 0});
-      for (auto& c : connections) fds.push_back(pollfd{c->fd(), c->wanted_events(), 0});
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count();
-      const int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000)));
-      if (n < 0) continue;
-      if (fds[0].revents & POLLIN) {
-        std::uint64_t v = 0;
-        [[maybe_unused]] auto r = ::read(wake_fd, &v, sizeof v);
-      }
-      now = SteadyClock::now();
-      for (std::size_t i = 0; i < connections.size(); ++i) {
-        Connection& c = *connections[i];
-        if (fds[i + 1].fd < 0 || fds[i + 1].revents == 0 || c.state() == Connection::State::down) continue;
-        const bool was_ready = c.state() == Connection::State::ready;
-        if (auto s = c.on_events(fds[i + 1].revents); !s) connection_failed(c, s.error(), now);
-        else if (!was_ready && c.state() == Connection::State::ready) report_first(Unit{});
+      try {
+        if (!turn(fds)) break;
+      } catch (const std::exception& e) {
+        // The loop's own work (not a completion: those are guarded one by one) ran out of memory
+        // or failed; what it was doing is left as it was (Connection::send is exception-safe).
+        report(std::string("verikit: the Redis client's I/O thread caught: ") + e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      } catch (...) {
+        report("verikit: the Redis client's I/O thread caught an exception of unknown type");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     }
-    // Shutdown: every request still pending fails, exactly once.
+    shutdown();
+  }
+
+  void report(const std::string& message) noexcept {
+    try {
+      if (warn) warn(message);
+    } catch (...) {
+    }
+  }
+
+  // One turn of the I/O loop; false once the client is stopping.
+  bool turn(std::vector<pollfd>& fds) {
+    auto now = SteadyClock::now();
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (stopping) return false;
+    }
+    start_due(now);
+    dispatch(now);
+    for (auto& c : connections) {
+      if (c->connect_expired(now)) {
+        connection_failed(*c, c->connect_timeout_error(), now);
+        continue;
+      }
+      c->expire(now);
+      if (c->stalled(now)) connection_failed(*c, c->stall_error(), now);
+    }
+
+    // Sleep until an event, a deadline or a reconnection is due.
+    auto wake_at = now + std::chrono::seconds(1);
+    for (auto& c : connections) {
+      if (auto d = c->deadline()) wake_at = std::min(wake_at, *d);
+      if (c->state() == Connection::State::down) wake_at = std::min(wake_at, c->retry_at);
+    }
+    if (!backlog.empty()) wake_at = std::min(wake_at, backlog.front().deadline);
+    // Last look before sleeping, under the lock submitters take: anything submitted since the
+    // dispatch above is sent now, and what is due decides whether later submitters wake us.
+    bool go_on = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      go_on = !submitted.empty() || stopping;
+      std::size_t due = 0;
+      for (auto& c : connections)
+        if (c->state() == Connection::State::ready) due += c->in_flight() - c->abandoned();
+      replies_due = due >= kRepliesDueToSkipWake;
+    }
+    if (go_on) return true;
+    fds.clear();
+    fds.push_back(pollfd{wake_fd, POLLIN, 0});
+    for (auto& c : connections) fds.push_back(pollfd{c->fd(), c->wanted_events(), 0});
+    // ppoll: deadlines to the microsecond, not rounded up to whole milliseconds.
+    const long long wait_ns = std::clamp<long long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at - now).count(), 0, 1000000000LL);
+    const timespec timeout{static_cast<time_t>(wait_ns / 1000000000LL), static_cast<long>(wait_ns % 1000000000LL)};
+    const int n = ::ppoll(fds.data(), fds.size(), &timeout, nullptr);
+    if (n < 0) return true;
+    if (fds[0].revents & POLLIN) {
+      std::uint64_t v = 0;
+      [[maybe_unused]] auto r = ::read(wake_fd, &v, sizeof v);
+    }
+    now = SteadyClock::now();
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+      Connection& c = *connections[i];
+      if (fds[i + 1].fd < 0 || fds[i + 1].revents == 0 || c.state() == Connection::State::down) continue;
+      const bool was_ready = c.state() == Connection::State::ready;
+      if (auto s = c.on_events(fds[i + 1].revents); !s) connection_failed(c, s.error(), now);
+      else if (!was_ready && c.state() == Connection::State::ready) report_first(Unit{});
+    }
+    return true;
+  }
+
+  // Every request still pending fails, exactly once: those not sent with store_unavailable,
+  // those sent (they may have taken effect) with timeout (Connection::fail).
+  void shutdown() {
     const Error closing = make_error(Errc::store_unavailable, "the Redis client is shutting down");
     {
       std::lock_guard<std::mutex> lock(mutex);
       for (Request& r : submitted) backlog.push_back(std::move(r));
       submitted.clear();
     }
-    fail_backlog(closing);
+    fail_backlog(make_error(Errc::store_unavailable, closing.message + " (the request was not sent)"));
     for (auto& c : connections) c->fail(closing);
     report_first(closing);
   }
@@ -296,9 +354,12 @@ Client::~Client() {
   else impl_->io.join();
 }
 
-Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
+Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint, Warn warn) {
   auto impl = std::make_shared<Impl>();
   impl->endpoint = endpoint;
+  impl->warn = warn ? std::move(warn) : [](std::string_view w) {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(w.size()), w.data());
+  };
   if (endpoint.tls) {
     auto ctx = make_tls_context(endpoint.options);
     if (!ctx) return std::move(ctx).error();
@@ -308,7 +369,7 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
   if (impl->wake_fd < 0) return make_error(Errc::internal, "eventfd failed");
   Impl* raw = impl.get();
   for (int i = 0; i < endpoint.options.pool_size; ++i) {
-    auto c = std::make_unique<Connection>(impl->endpoint, impl->tls.get());
+    auto c = std::make_unique<Connection>(impl->endpoint, impl->tls.get(), impl->warn);
     // Between replies, only what the replies' own callbacks submitted is sent: requests from
     // other threads wait for the end of the batch (sending those early as well measured slower,
     // 64 blocking threads: ~165k -> ~135k requests/s; Python verify at 64 in flight: ~80k -> ~68k/s).
@@ -329,11 +390,17 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
 }
 
 void Client::command(std::span<const std::string_view> args, ReplyCallback done) {
-  Request r{format_command(args), std::move(done), SteadyClock::now() + impl_->endpoint.options.command_timeout};
+  Request r{format_command(args), std::move(done), {}};  // the deadline is stamped by submit()
   impl_->submit(std::move(r));
 }
 
+bool Client::on_io_thread() const noexcept { return t_running == impl_.get(); }
+
 Expected<Reply> Client::command_sync(const std::vector<std::string_view>& args) {
+  if (on_io_thread())
+    return make_error(Errc::invalid_argument,
+                      "a synchronous Redis call was made on the Redis client's own I/O thread (inside a completion "
+                      "callback): it would wait for itself forever; use the asynchronous form there (nothing was sent)");
   std::mutex m;
   std::condition_variable cv;
   std::optional<Expected<Reply>> result;

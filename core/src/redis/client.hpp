@@ -18,13 +18,16 @@
 namespace verikit::redis {
 
 using ReplyCallback = std::function<void(Expected<Reply>)>;
+// Where the client reports what it cannot return (an exception thrown by a completion).
+using Warn = std::function<void(std::string_view)>;
 
 class Client {
  public:
   // Starts the I/O thread and waits until a connection is ready (TCP/Unix, TLS, AUTH, SELECT)
   // or the first attempt fails: a wrong password, a bad certificate or an unreachable server is
-  // reported here, clearly. Later failures are retried with backoff.
-  static Expected<std::unique_ptr<Client>> connect(const Endpoint& endpoint);
+  // reported here, clearly. Later failures are retried with backoff. `warn` (empty: stderr)
+  // receives what the I/O thread cannot return to anyone, such as a completion that threw.
+  static Expected<std::unique_ptr<Client>> connect(const Endpoint& endpoint, Warn warn = {});
 
   // Fails every request still pending (exactly once each) and stops the I/O thread. Safe to
   // call from a completion callback (the thread then stops after it returns).
@@ -34,12 +37,25 @@ class Client {
 
   // Thread-safe. `done` runs on the I/O thread (must not block), or on the calling thread if
   // the client is already shutting down. A request that may have reached the server is never
-  // sent again: if its connection breaks, it fails.
+  // sent again. How a request fails says whether it may have taken effect:
+  //  - Errc::timeout: it was sent and no reply came within command_timeout (or its connection
+  //    was lost or shut down after it was sent): it MAY HAVE TAKEN EFFECT, or take effect
+  //    later. A reply that comes late is matched to its request and dropped; the connection
+  //    stays up (unless nothing at all arrives for a while: Connection::stalled).
+  //  - Errc::store_unavailable: it was never sent, or not all of it (no connection became
+  //    ready in time, none could be made, the connection broke first, the client is shutting
+  //    down): Redis runs only whole commands, so it had no effect.
+  //  - Errc::store_protocol: the server answered something unreadable (the connection is dropped).
+  // An exception thrown by `done` is caught and reported through the client's `warn`.
   void command(std::span<const std::string_view> args, ReplyCallback done);
   void command(const std::vector<std::string_view>& args, ReplyCallback done) {
     command(std::span<const std::string_view>(args), std::move(done));
   }
+  // Waits for command(). From the client's own I/O thread (inside a completion) it would wait
+  // for itself forever: there it fails at once with Errc::invalid_argument, sending nothing.
   Expected<Reply> command_sync(const std::vector<std::string_view>& args);
+  // Whether the calling thread is this client's I/O thread (inside one of its completions).
+  bool on_io_thread() const noexcept;
 
   const Endpoint& endpoint() const noexcept;
 

@@ -19,6 +19,7 @@ extern "C" {
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -42,62 +43,6 @@ std::string tls_error_text() {
   return out.empty() ? "TLS error" : out;
 }
 
-// hiredis' reader builds replies through these, straight into our Reply tree: the root on the
-// heap, every element in place in its parent's vector (no hiredis object per element, no copy).
-// hiredis is C: nothing may throw through it, so a failed allocation is its out-of-memory null.
-Reply* place(const redisReadTask* task) {
-  if (task->parent == nullptr) return new Reply;
-  return &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)];
-}
-
-void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
-  try {
-    Reply* r = place(task);
-    r->type = task->type == REDIS_REPLY_STATUS  ? Reply::Type::status
-              : task->type == REDIS_REPLY_ERROR ? Reply::Type::error
-                                                : Reply::Type::string;
-    r->str.assign(str, len);
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void* create_array(const redisReadTask* task, int elements) noexcept {
-  try {
-    Reply* r = place(task);
-    r->type = Reply::Type::array;
-    r->elements.resize(static_cast<std::size_t>(elements));
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void* create_integer(const redisReadTask* task, long long value) noexcept {
-  try {
-    Reply* r = place(task);
-    r->type = Reply::Type::integer;
-    r->integer = value;
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void* create_nil(const redisReadTask* task) noexcept {
-  try {
-    Reply* r = place(task);
-    r->type = Reply::Type::nil;
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void free_reply(void* reply) noexcept { delete static_cast<Reply*>(reply); }  // roots only
-
-redisReplyObjectFunctions reply_functions = {create_string, create_array, create_integer, create_nil, free_reply};
 
 }  // namespace
 
@@ -130,8 +75,37 @@ std::string format_command(std::span<const std::string_view> args) {
   return out;
 }
 
-Connection::Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context)
-    : endpoint_(endpoint), tls_context_(tls_context) {}
+void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept {
+  if (!request.done) return;
+  const char* what = nullptr;
+  std::string text;
+  try {
+    request.done(std::move(result));
+    request.done = nullptr;  // completed: releases what the callback holds
+    return;
+  } catch (const std::bad_alloc&) {
+    what = "out of memory (std::bad_alloc)";
+  } catch (const std::exception& e) {
+    what = "an exception";
+    try {
+      text = e.what();
+    } catch (...) {
+    }
+  } catch (...) {
+    what = "an exception of unknown type";
+  }
+  request.done = nullptr;
+  try {
+    std::string message = std::string("verikit: a Redis completion callback threw ") + what;
+    if (!text.empty()) message += ": " + text;
+    message += "; the client caught it and keeps serving";
+    if (warn) warn(message);
+  } catch (...) {
+  }
+}
+
+Connection::Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context, const Warn& warn)
+    : endpoint_(endpoint), tls_context_(tls_context), warn_(warn) {}
 
 Connection::~Connection() { close_socket(); }
 
@@ -144,24 +118,46 @@ void Connection::close_socket() {
     ::close(fd_);
     fd_ = -1;
   }
-  if (reader_ != nullptr) {
-    redisReaderFree(reader_);
-    reader_ = nullptr;
-  }
+  reader_.reset();
   wbuf_.clear();
   wpos_ = 0;
+  queued_ = 0;
+  written_ = 0;
+  abandoned_ = 0;
   tls_wants_write_ = false;
   handshake_left_ = 0;
   handshake_error_.reset();
   state_ = State::down;
 }
 
-void Connection::fail(const Error& error) {
-  last_error = error.message;
+Error Connection::sent_error(const Error& cause) const {
+  if (cause.code == Errc::store_protocol) return cause;
+  return make_error(Errc::timeout, cause.message + " (after the request was sent: it may have taken effect)");
+}
+
+Error Connection::unsent_error(const Error& cause) const {
+  return make_error(Errc::store_unavailable, cause.message + " (the request was not sent)");
+}
+
+void Connection::fail(const Error& cause) {
+  last_error = cause.message;
   std::deque<Request> failed;
   failed.swap(in_flight_);
+  const std::uint64_t written = written_;
   close_socket();
-  for (Request& r : failed) r.done(error);
+  // Timed-out requests (the leading ones) have completed already: their `done` is empty.
+  std::optional<Error> sent, unsent;
+  for (Request& r : failed) {
+    if (!r.done) continue;
+    // Redis runs a command only once all of its bytes have arrived.
+    if (r.end <= written) {
+      if (!sent) sent = sent_error(cause);
+      complete(r, *sent, warn_);
+    } else {
+      if (!unsent) unsent = unsent_error(cause);
+      complete(r, *unsent, warn_);
+    }
+  }
 }
 
 Status Connection::start(SteadyClock::time_point now) {
@@ -193,9 +189,7 @@ Status Connection::start(SteadyClock::time_point now) {
     rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
   }
   fd_ = fd;
-  reader_ = redisReaderCreateWithFunctions(&reply_functions);
-  if (reader_ == nullptr) throw std::bad_alloc();
-  reader_->maxbuf = 0;  // keep the read buffer: no free/realloc churn under load
+  reader_ = std::make_unique<ReplyReader>();
   if (rc == 0) {
     state_ = State::connecting;
     return on_connected();
@@ -220,16 +214,58 @@ short Connection::wanted_events() const noexcept {
 
 std::optional<SteadyClock::time_point> Connection::deadline() const {
   if (state_ == State::connecting || state_ == State::tls || state_ == State::handshake) return connect_deadline_;
-  if (state_ == State::ready && !in_flight_.empty()) return in_flight_.front().deadline;
-  return std::nullopt;
+  if (state_ != State::ready) return std::nullopt;
+  std::optional<SteadyClock::time_point> d = stall_deadline();
+  if (abandoned_ < in_flight_.size()) {
+    const auto live = in_flight_[abandoned_].deadline;
+    d = d ? std::min(*d, live) : live;
+  }
+  return d;
 }
 
-Error Connection::deadline_error() const {
-  if (state_ == State::ready)
-    return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
-                                         std::to_string(endpoint_.options.command_timeout.count()) + " ms");
-  return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + ": connect timed out after " +
-                                       std::to_string(endpoint_.options.connect_timeout.count()) + " ms");
+bool Connection::connect_expired(SteadyClock::time_point now) const {
+  return (state_ == State::connecting || state_ == State::tls || state_ == State::handshake) && connect_deadline_ <= now;
+}
+
+Error Connection::connect_timeout_error() const {
+  return make_error(Errc::store_unavailable, "Redis at " + endpoint_.describe() + ": connect timed out after " +
+                                                 std::to_string(endpoint_.options.connect_timeout.count()) + " ms");
+}
+
+void Connection::expire(SteadyClock::time_point now) {
+  if (state_ != State::ready) return;
+  // Deadlines are stamped in submission order (Client::Impl::submit), so they never decrease
+  // along a connection: the timed-out requests are always the leading ones.
+  std::optional<Error> timeout;
+  while (abandoned_ < in_flight_.size() && in_flight_[abandoned_].deadline <= now) {
+    Request& r = in_flight_[abandoned_++];
+    if (!timeout)
+      timeout = make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
+                                              std::to_string(endpoint_.options.command_timeout.count()) +
+                                              " ms (the request was sent: it may have taken effect)");
+    complete(r, *timeout, warn_);
+    if (state_ != State::ready) return;
+  }
+}
+
+std::chrono::milliseconds Connection::stall_grace() const {
+  return std::max<std::chrono::milliseconds>(std::chrono::milliseconds(2000), 3 * endpoint_.options.command_timeout);
+}
+
+std::optional<SteadyClock::time_point> Connection::stall_deadline() const {
+  if (state_ != State::ready || abandoned_ == 0) return std::nullopt;
+  return std::max(in_flight_.front().deadline, last_read_) + stall_grace();
+}
+
+bool Connection::stalled(SteadyClock::time_point now) const {
+  auto d = stall_deadline();
+  return d && *d <= now;
+}
+
+Error Connection::stall_error() const {
+  return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " sent nothing for " +
+                                       std::to_string(stall_grace().count()) +
+                                       " ms past a timed-out request's deadline: connection dropped");
 }
 
 Status Connection::on_events(short revents) {
@@ -293,16 +329,29 @@ Status Connection::tls_handshake() {
 
 Status Connection::begin_handshake() {
   state_ = State::handshake;
+  // Every authentication failure (no password given, a wrong one, an unknown or disabled user)
+  // is one error: Errc::config, naming the fix; the password itself never appears.
   auto step = [this](const char* what) {
     return [this, what](Expected<Reply> r) {
-      if (r && r->is_error() && !handshake_error_)
-        handshake_error_ = make_error(Errc::config, "Redis at " + endpoint_.describe() + ": " + what + " failed: " + r->str);
+      if (r && r->is_error() && !handshake_error_) {
+        const std::string at = "Redis at " + endpoint_.describe() + ": ";
+        if (r->str.starts_with("NOAUTH"))
+          handshake_error_ = make_error(Errc::config, at + "authentication required (" + r->str +
+                                                          "): give the password in the URL, redis://:password@host "
+                                                          "or redis://user:password@host");
+        else if (std::string_view(what) == "AUTH")
+          handshake_error_ = make_error(Errc::config, at + "AUTH failed (" + r->str +
+                                                          "): check the user name and password in the URL");
+        else
+          handshake_error_ = make_error(Errc::config, at + what + " failed: " + r->str);
+      }
       --handshake_left_;
     };
   };
   auto push = [this](std::string bytes, ReplyCallback done) {
     wbuf_ += bytes;
-    in_flight_.push_back(Request{std::move(bytes), std::move(done), connect_deadline_});
+    queued_ += bytes.size();
+    in_flight_.push_back(Request{std::move(bytes), std::move(done), connect_deadline_, queued_});
     ++handshake_left_;
   };
   if (!endpoint_.password.empty()) {
@@ -310,6 +359,9 @@ Status Connection::begin_handshake() {
     else push(format_command({"AUTH", endpoint_.username, endpoint_.password}), step("AUTH"));
   }
   if (endpoint_.db != 0) push(format_command({"SELECT", std::to_string(endpoint_.db)}), step("SELECT"));
+  // Without a password, one PING: a server that wants one says NOAUTH now, at connect, rather
+  // than to every command later.
+  if (endpoint_.password.empty()) push(format_command({"PING"}), step("PING"));
   for (Request& r : in_flight_) r.bytes.clear();  // written from wbuf_; not kept twice
   if (handshake_left_ == 0) {
     state_ = State::ready;
@@ -319,10 +371,21 @@ Status Connection::begin_handshake() {
   return write_pending();
 }
 
-Status Connection::send(Request request) {
-  wbuf_ += request.bytes;
-  request.bytes.clear();
+Status Connection::send(Request&& request) {
+  // Strong guarantee: if an allocation fails, nothing changed (the caller still has `request`).
   in_flight_.push_back(std::move(request));
+  Request& r = in_flight_.back();
+  try {
+    wbuf_ += r.bytes;
+  } catch (...) {
+    request = std::move(in_flight_.back());
+    in_flight_.pop_back();
+    throw;
+  }
+  queued_ += r.bytes.size();
+  r.end = queued_;
+  r.bytes.clear();
+  r.bytes.shrink_to_fit();
   return Unit{};
 }
 
@@ -342,6 +405,7 @@ Status Connection::write_pending() {
         return unavailable(endpoint_, "TLS write: " + tls_error_text());
       }
       wpos_ += static_cast<std::size_t>(w);
+      written_ += static_cast<std::uint64_t>(w);
     } else {
       const ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL);
       if (w < 0) {
@@ -350,6 +414,7 @@ Status Connection::write_pending() {
         return unavailable(endpoint_, "write: " + errno_text(errno));
       }
       wpos_ += static_cast<std::size_t>(w);
+      written_ += static_cast<std::uint64_t>(w);
     }
   }
   wbuf_.clear();
@@ -386,8 +451,8 @@ Status Connection::read_available() {
       }
       if (n == 0) return unavailable(endpoint_, "connection closed by the server");
     }
-    if (redisReaderFeed(reader_, buf, static_cast<std::size_t>(n)) != REDIS_OK)
-      return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": unreadable reply");
+    last_read_ = SteadyClock::now();
+    if (auto s = reader_->feed(buf, static_cast<std::size_t>(n)); !s) return protocol_error(s.error().message);
     if (auto s = complete_replies(); !s) return s;
     if (state_ == State::down) return Unit{};
     if (static_cast<std::size_t>(n) < sizeof buf && (ssl_ == nullptr || SSL_pending(ssl_) == 0)) break;
@@ -395,21 +460,27 @@ Status Connection::read_available() {
   return Unit{};
 }
 
+Error Connection::protocol_error(const std::string& what) const {
+  return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": protocol error: " + what);
+}
+
 Status Connection::complete_replies() {
   for (std::size_t done = 0;; ++done) {
     if (done != 0 && progress_every_ != 0 && done % progress_every_ == 0 && state_ == State::ready)
       if (auto s = progress_(); !s) return s;
-    void* raw = nullptr;
-    if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
-      return make_error(Errc::store_protocol,
-                        "Redis at " + endpoint_.describe() + ": protocol error: " + std::string(reader_->errstr));
-    if (raw == nullptr) return Unit{};
-    std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));
+    auto next = reader_->next();
+    if (!next) return protocol_error(next.error().message);
+    std::unique_ptr<Reply> reply = std::move(next).value();
+    if (reply == nullptr) return Unit{};
     if (in_flight_.empty())
       return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": a reply nobody asked for");
     Request request = std::move(in_flight_.front());
     in_flight_.pop_front();
-    request.done(std::move(*reply));
+    if (abandoned_ > 0) {
+      --abandoned_;  // the late reply of a request that timed out (and completed then): dropped
+      continue;
+    }
+    complete(request, std::move(*reply), warn_);
     if (state_ == State::handshake) {
       if (handshake_error_) return *handshake_error_;
       if (handshake_left_ == 0) {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -12,10 +14,10 @@
 #include <vector>
 
 #include "redis/client.hpp"
+#include "redis/reply_reader.hpp"
 
 struct ssl_st;
 struct ssl_ctx_st;
-struct redisReader;
 
 namespace verikit::redis {
 
@@ -23,15 +25,20 @@ using SteadyClock = std::chrono::steady_clock;
 
 struct Request {
   std::string bytes;  // the formatted command
-  ReplyCallback done;
+  ReplyCallback done;  // empty once completed (a timed-out request keeps its slot, see Connection)
   SteadyClock::time_point deadline;
+  std::uint64_t end = 0;  // where its bytes end in the connection's output stream
 };
+
+// Runs a completion; an exception it throws (bad_alloc included) is caught and reported through
+// `warn`: it cannot take the I/O thread or other requests down with it.
+void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept;
 
 class Connection {
  public:
   enum class State { down, connecting, tls, handshake, ready };
 
-  Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context);
+  Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context, const Warn& warn);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -39,6 +46,9 @@ class Connection {
   State state() const noexcept { return state_; }
   int fd() const noexcept { return fd_; }
   std::size_t in_flight() const noexcept { return in_flight_.size(); }
+  // Requests that timed out and still wait for their (late) replies: their slots stay, in order,
+  // so that the late replies are matched to them and discarded.
+  std::size_t abandoned() const noexcept { return abandoned_; }
 
   // Begins a non-blocking connect; an immediate failure closes the connection.
   Status start(SteadyClock::time_point now);
@@ -47,14 +57,28 @@ class Connection {
   // Handles readiness: connects, handshakes, writes and reads, completing requests in order.
   Status on_events(short revents);
   // Appends a request (state must be ready) and tries to write it at once.
-  Status send(Request request);
+  // On an exception (bad_alloc) nothing changed: `request` is still the caller's.
+  Status send(Request&& request);
   Status flush();
-  // Fails every in-flight request with `error` (each exactly once) and closes the socket.
-  void fail(const Error& error);
+  // Fails every in-flight request (each exactly once) and closes the socket. A request whose
+  // bytes were all written may have taken effect: it fails with Errc::timeout (or with `cause`
+  // if that is a protocol error); one not (fully) written fails with store_unavailable.
+  void fail(const Error& cause);
 
-  // The earliest deadline that applies now: connect (while connecting) or oldest reply.
+  // The earliest deadline that applies now: connect (while connecting), the oldest live
+  // request's reply, or the stall limit (see stalled()).
   std::optional<SteadyClock::time_point> deadline() const;
-  Error deadline_error() const;
+  // While connecting: the connect deadline has passed (nothing of the caller's was sent).
+  bool connect_expired(SteadyClock::time_point now) const;
+  Error connect_timeout_error() const;
+  // Completes every request whose deadline has passed with Errc::timeout ("sent, no reply in
+  // time: may have taken effect"), keeping its slot: the connection stays up.
+  void expire(SteadyClock::time_point now);
+  // Timed-out requests have waited a further stall_grace() past their deadline and nothing at
+  // all was read meanwhile: the server or the path to it is gone; the connection should go.
+  bool stalled(SteadyClock::time_point now) const;
+  Error stall_error() const;
+  std::chrono::milliseconds stall_grace() const;
 
   // Called by the reader between replies, every `every` completed replies: lets the client send
   // what those replies' callbacks submitted while Redis still has work, so Redis and the
@@ -76,18 +100,28 @@ class Connection {
   Status read_available();
   Status write_pending();
   Status complete_replies();
+  Error protocol_error(const std::string& what) const;
   void close_socket();
+
+  std::optional<SteadyClock::time_point> stall_deadline() const;
+  Error sent_error(const Error& cause) const;
+  Error unsent_error(const Error& cause) const;
 
   const Endpoint& endpoint_;
   ssl_ctx_st* tls_context_;
+  const Warn& warn_;
   State state_ = State::down;
   int fd_ = -1;
   ssl_st* ssl_ = nullptr;
-  redisReader* reader_ = nullptr;
+  std::unique_ptr<ReplyReader> reader_;
   bool tls_wants_write_ = false;
   std::string wbuf_;
   std::size_t wpos_ = 0;
   std::deque<Request> in_flight_;
+  std::size_t abandoned_ = 0;   // leading entries of in_flight_ that timed out
+  std::uint64_t queued_ = 0;    // bytes appended to the output stream since connecting
+  std::uint64_t written_ = 0;   // ... and written to the socket
+  SteadyClock::time_point last_read_{};
   int handshake_left_ = 0;
   std::optional<Error> handshake_error_;
   SteadyClock::time_point connect_deadline_{};

@@ -62,6 +62,9 @@ Status apply_option(Endpoint& ep, std::string_view name, std::string_view raw) {
   } else if (name == "tls_verify") {
     if (*value != "0" && *value != "1") return bad("tls_verify must be 0 or 1");
     o.tls_verify = *value == "1";
+  } else if (name == "allow_eviction") {
+    if (*value != "0" && *value != "1") return bad("allow_eviction must be 0 or 1");
+    o.allow_eviction = *value == "1";
   } else {
     return bad("unknown option '" + std::string(name) + "'");
   }

@@ -26,7 +26,8 @@ struct Endpoint {
 
 // Parses redis://[user:password@]host[:port][/db][?option=value&...], rediss://... (TLS) and
 // unix:///path/to/socket[?db=N&...]. Query options (override `base`): connect_timeout_ms,
-// command_timeout_ms, pool_size, tls_ca, tls_cert, tls_key, tls_server_name, tls_verify (0/1).
+// command_timeout_ms, pool_size, tls_ca, tls_cert, tls_key, tls_server_name, tls_verify (0/1),
+// allow_eviction (0/1).
 Expected<Endpoint> parse_endpoint(std::string_view url, const RedisOptions& base = {});
 
 // Whether a store URL names Redis (redis://, rediss:// or unix://).

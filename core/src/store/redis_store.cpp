@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "redis/client.hpp"
+#include "store/redis_preflight.hpp"
 #include "store/redis_scripts.hpp"
 
 namespace verikit {
@@ -150,18 +151,17 @@ class RedisStore final : public Store {
     return Unit{};
   }
 
-  void check_eviction(const std::function<void(std::string_view)>& warn) {
-    auto r = client_->command_sync({"CONFIG", "GET", "maxmemory-policy"});
-    if (!r || r->is_error() || r->elements.size() != 2) {
-      warn("verikit: could not read Redis maxmemory-policy (CONFIG GET refused?); make sure it is noeviction "
-           "or volatile-*: an evicted key loses a credential or a counter");
-      return;
-    }
-    const std::string& policy = r->elements[1].str;
-    if (policy != "noeviction" && policy.rfind("volatile-", 0) != 0)
-      warn("verikit: Redis maxmemory-policy is '" + policy + "': under memory pressure Redis may evict verikit's "
-           "keys (credentials, attempt counters). Use noeviction or a volatile-* policy.");
+  // Every command the scripts call, for the start-up permission check.
+  static std::vector<std::string> script_commands() {
+    std::vector<std::string> all;
+    for (const scripts::Script* s : scripts::kAll)
+      for (auto& name : detail::commands_called(scripts::text(*s)))
+        if (std::find(all.begin(), all.end(), name) == all.end()) all.push_back(std::move(name));
+    std::sort(all.begin(), all.end());
+    return all;
   }
+
+  redis::Client& client() { return *client_; }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     static constexpr const scripts::Script& S = scripts::otp_issue;
@@ -417,13 +417,17 @@ class RedisStore final : public Store {
 Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   auto endpoint = redis::parse_endpoint(config.store_url, config.redis);
   if (!endpoint) return std::move(endpoint).error();
-  auto client = redis::Client::connect(*endpoint);
-  if (!client) return std::move(client).error();
-  auto store = std::make_shared<RedisStore>(std::move(client).value(), config.key_prefix);
-  if (auto s = store->load_scripts(); !s) return std::move(s).error();
   auto warn = config.on_warning ? config.on_warning
                                 : [](std::string_view w) { std::fprintf(stderr, "%.*s\n", static_cast<int>(w.size()), w.data()); };
-  store->check_eviction(warn);
+  auto client = redis::Client::connect(*endpoint, warn);
+  if (!client) return std::move(client).error();
+  auto store = std::make_shared<RedisStore>(std::move(client).value(), config.key_prefix);
+  detail::RedisRequirements needs;
+  needs.allow_eviction = endpoint->options.allow_eviction;
+  needs.probe_key = config.key_prefix + ":{verikit-preflight}:p";
+  needs.script_commands = RedisStore::script_commands();
+  if (auto s = detail::preflight(store->client(), needs, warn); !s) return std::move(s).error();
+  if (auto s = store->load_scripts(); !s) return std::move(s).error();
   return std::shared_ptr<Store>(std::move(store));
 }
 
