@@ -132,3 +132,36 @@ TEST(RedisBudget, OutOfMemoryRefusesGuessesWholeAndNeverAcceptsACode) {
 
 }  // namespace
 }  // namespace verikit
+
+#include <future>
+
+namespace verikit {
+namespace {
+
+// A synchronous call made inside a completion (on the Redis client's own thread) would wait for
+// itself forever: it fails at once instead, and the asynchronous forms still work there.
+TEST(RedisBudget, ASynchronousCallInsideACompletionFailsFastInsteadOfHanging) {
+  RedisServer server;
+  Config c;
+  c.store_url = server.url();
+  c.keys = KeySet{generate_key(1), {}, std::nullopt};
+  auto e = Engine::create(c).value();
+  std::promise<std::pair<Errc, Outcome>> seen;
+  auto result = seen.get_future();
+  e->issue_otp("login", "inner@example.com", IssueOptions{}, [&](Expected<Result> r) {
+    ASSERT_TRUE(r.has_value());
+    auto inner = e->inspect("login", "inner@example.com");  // synchronous, on the I/O thread
+    const Errc code = inner ? Errc::ok : inner.error().code;
+    e->inspect("login", "inner@example.com", [&, code](Expected<Result> again) {  // asynchronous: fine
+      seen.set_value({code, again ? again->outcome : Outcome::not_found});
+    });
+  });
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "the I/O thread hung";
+  const auto [code, outcome] = result.get();
+  EXPECT_EQ(code, Errc::invalid_argument);
+  EXPECT_EQ(outcome, Outcome::valid);
+  EXPECT_EQ(e->inspect("login", "inner@example.com")->outcome, Outcome::valid) << "from another thread it waits";
+}
+
+}  // namespace
+}  // namespace verikit

@@ -176,6 +176,9 @@ class Store {
 
   // Whether records in this store are visible to other processes (then keys must be shared).
   virtual bool shared() const noexcept = 0;
+  // Whether a caller waiting now for a completion would wait forever (it is on the thread that
+  // runs this store's completions). The engine's synchronous forms refuse to wait then.
+  virtual bool waiting_would_deadlock() const noexcept { return false; }
 };
 
 }  // namespace verikit

@@ -75,48 +75,48 @@ Expected<std::shared_ptr<Engine>> Engine::create(Config config, std::shared_ptr<
 // ---- synchronous forms: start the asynchronous one and wait for it ----
 
 Expected<Result> Engine::issue_otp(std::string_view p, std::string_view id, const IssueOptions& o) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { issue_otp(p, id, o, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { issue_otp(p, id, o, std::move(cb)); });
 }
 Expected<Result> Engine::verify_otp(std::string_view p, std::string_view id, std::string_view code,
                                     const VerifyOptions& o) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { verify_otp(p, id, code, o, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_otp(p, id, code, o, std::move(cb)); });
 }
 Expected<Result> Engine::issue_token(std::string_view p, std::string_view id, const IssueOptions& o) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { issue_token(p, id, o, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { issue_token(p, id, o, std::move(cb)); });
 }
 Expected<Result> Engine::verify_token(std::string_view token, std::string_view p) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { verify_token(token, p, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_token(token, p, std::move(cb)); });
 }
 Expected<Result> Engine::peek_token(std::string_view token, std::string_view p) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { peek_token(token, p, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { peek_token(token, p, std::move(cb)); });
 }
 Expected<Result> Engine::issue_link(std::string_view p, std::string_view id, std::string_view base,
                                     const IssueOptions& o) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { issue_link(p, id, base, o, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { issue_link(p, id, base, o, std::move(cb)); });
 }
 Expected<Result> Engine::peek_link(std::string_view token, std::string_view p) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { peek_link(token, p, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { peek_link(token, p, std::move(cb)); });
 }
 Expected<Result> Engine::consume_link(std::string_view token, std::string_view p) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { consume_link(token, p, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { consume_link(token, p, std::move(cb)); });
 }
 Expected<bool> Engine::revoke_otp(std::string_view p, std::string_view id) {
-  return detail::wait_for<bool>([&](Callback<bool> cb) { revoke_otp(p, id, std::move(cb)); });
+  return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { revoke_otp(p, id, std::move(cb)); });
 }
 Expected<bool> Engine::revoke_token(std::string_view token) {
-  return detail::wait_for<bool>([&](Callback<bool> cb) { revoke_token(token, std::move(cb)); });
+  return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { revoke_token(token, std::move(cb)); });
 }
 Expected<bool> Engine::revoke_link(std::string_view token) {
-  return detail::wait_for<bool>([&](Callback<bool> cb) { revoke_link(token, std::move(cb)); });
+  return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { revoke_link(token, std::move(cb)); });
 }
 Expected<int> Engine::revoke_all(std::string_view p, std::string_view id) {
-  return detail::wait_for<int>([&](Callback<int> cb) { revoke_all(p, id, std::move(cb)); });
+  return detail::wait_for<int>(*impl_->store, [&](Callback<int> cb) { revoke_all(p, id, std::move(cb)); });
 }
 Expected<Result> Engine::inspect(std::string_view p, std::string_view id) {
-  return detail::wait_for<Result>([&](Callback<Result> cb) { inspect(p, id, std::move(cb)); });
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { inspect(p, id, std::move(cb)); });
 }
 Expected<bool> Engine::unlock(std::string_view p, std::string_view id) {
-  return detail::wait_for<bool>([&](Callback<bool> cb) { unlock(p, id, std::move(cb)); });
+  return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { unlock(p, id, std::move(cb)); });
 }
 
 }  // namespace verikit

@@ -36,8 +36,14 @@ struct Subject {
 Expected<Subject> make_subject(const EngineImpl& impl, std::string_view purpose, std::string_view identifier);
 
 // Waits for an asynchronous operation's completion (inline for the embedded store).
+// Waiting where the completion would have to run (a store's own thread, inside a completion)
+// would wait forever: that is refused at once with invalid_argument, nothing started.
 template <class T, class Start>
-Expected<T> wait_for(Start&& start) {
+Expected<T> wait_for(const Store& store, Start&& start) {
+  if (store.waiting_would_deadlock())
+    return make_error(Errc::invalid_argument,
+                      "a synchronous verikit call inside a completion callback would wait for itself: use the "
+                      "asynchronous form there");
   struct State {
     std::mutex mutex;
     std::condition_variable cv;

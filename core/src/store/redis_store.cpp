@@ -163,6 +163,8 @@ class RedisStore final : public Store {
 
   redis::Client& client() { return *client_; }
 
+  bool waiting_would_deadlock() const noexcept override { return client_->on_io_thread(); }
+
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     static constexpr const scripts::Script& S = scripts::otp_issue;
     Call<S> call;
