@@ -450,10 +450,9 @@ VERIKIT_EXTERN(int) verikit_unlock(int *was_locked_out, verikit_engine *engine, 
  * VERIKIT_E_STORE_UNAVAILABLE means it was not sent (see the error codes).
  * The call itself returns VERIKIT_E_INVALID_ARGUMENT (and never calls back) only when
  * `engine` or `callback` is NULL; every other failure is reported through the callback.
- * ----------------------------------------------------------------------------------------
  * A synchronous verikit call made inside a callback that runs on a verikit thread would wait for
  * that thread: it fails at once with VERIKIT_E_INVALID_ARGUMENT (use the asynchronous forms there).
- */
+ * ---------------------------------------------------------------------------------------- */
 typedef void (*verikit_callback)(void *user, int error, const char *error_message, verikit_result *result);
 
 VERIKIT_EXTERN(int) verikit_otp_issue_async(verikit_engine *engine, const char *purpose, const char *identifier,
