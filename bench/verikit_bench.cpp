@@ -40,13 +40,19 @@ verikit_policy bench_policy() {
   return p;
 }
 
+// One key for every engine of a run (the durability row verifies codes another engine issued).
+const uint8_t* bench_key() {
+  static uint8_t key[VERIKIT_KEY_BYTES];
+  static bool made = (verikit_key_generate(key, sizeof key), true);
+  (void)made;
+  return key;
+}
+
 verikit_engine* make_engine(const std::string& url, const verikit_policy& p = bench_policy()) {
   verikit_config* c = nullptr;
   verikit_config_new(&c);
   verikit_config_set_store(c, url.c_str());
-  uint8_t key[VERIKIT_KEY_BYTES];
-  verikit_key_generate(key, sizeof key);
-  verikit_config_set_key(c, 1, key, sizeof key);
+  verikit_config_set_key(c, 1, bench_key(), VERIKIT_KEY_BYTES);
   verikit_config_set_default_policy(c, &p);
   verikit_engine* e = nullptr;
   if (verikit_engine_new(&e, c) != VERIKIT_OK) {
@@ -230,7 +236,7 @@ int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::stoul(argv[1]) : 100000;
   const std::string only_row = argc > 2 ? argv[2] : "";
   const int only_concurrency = argc > 3 ? std::stoi(argv[3]) : 0;
-  verikit::test::RedisServer server;
+  verikit::test::RedisServer server(verikit::test::RedisServerOptions{.extra_args = {"--repl-diskless-sync-delay", "0"}});
   const char* pool = std::getenv("VERIKIT_BENCH_POOL");
   const std::string url = server.url() + "?pool_size=" + (pool ? pool : "1");
   verikit_engine* e = make_engine(url);
@@ -280,22 +286,25 @@ int main(int argc, char** argv) {
                   },
                   "issue", 1});
   std::vector<std::vector<std::string>> code_sets;
-  rows.push_back({"OTP verify (right code)", [&](int c) -> Start {
-                    const std::string tag = "right" + std::to_string(c) + "-" + std::to_string(round++) + "-";
-                    code_sets.push_back(issue_codes(tag.c_str()));
-                    const auto* codes = &code_sets.back();
-                    return [&e, purpose, tag, codes](std::size_t i, std::function<void(bool)> done) {
-                      const std::string who = id(i, tag.c_str());
-                      const std::string& code = (*codes)[i];
-                      verikit_otp_verify_async(e, purpose, who.data(), who.size(), code.data(), code.size(), nullptr, forward,
-                                               wrap([done](int err, verikit_result* r) {
-                                                 const bool ok = err == 0 && status_of(r) == VERIKIT_STATUS_VERIFIED;
-                                                 verikit_result_free(r);
-                                                 done(ok);
-                                               }));
-                    };
-                  },
-                  "verify", 1});
+  // The right-code verify through `engine` (codes issued by `e`: the same key and server).
+  auto right_code = [&](verikit_engine*& engine) {
+    return [&, &engine](int c) -> Start {
+      const std::string tag = "right" + std::to_string(c) + "-" + std::to_string(round++) + "-";
+      code_sets.push_back(issue_codes(tag.c_str()));
+      const auto* codes = &code_sets.back();
+      return [&engine, purpose, tag, codes](std::size_t i, std::function<void(bool)> done) {
+        const std::string who = id(i, tag.c_str());
+        const std::string& code = (*codes)[i];
+        verikit_otp_verify_async(engine, purpose, who.data(), who.size(), code.data(), code.size(), nullptr, forward,
+                                 wrap([done](int err, verikit_result* r) {
+                                   const bool ok = err == 0 && status_of(r) == VERIKIT_STATUS_VERIFIED;
+                                   verikit_result_free(r);
+                                   done(ok);
+                                 }));
+      };
+    };
+  };
+  rows.push_back({"OTP verify (right code)", right_code(e), "verify", 1});
   {  // the right-code row again, the way an event loop (or a binding) drives it
     Row looped = rows.back();
     looped.name = "OTP verify (event loop)";
@@ -348,6 +357,23 @@ int main(int argc, char** argv) {
   };
   rows.push_back({"token issue + verify", issue_then(false), "", 2});
   rows.push_back({"magic link issue + consume", issue_then(true), "", 2});
+  // Durability (wait_replicas=1): the right-code verify again, each followed by WAIT for a
+  // replica on loopback. Last, since the replica starts with this row (and replicates from then on).
+  std::unique_ptr<verikit::test::RedisServer> replica;
+  verikit_engine* durable = nullptr;
+  rows.push_back({"OTP verify (right code, WAIT 1 replica)", [&, verify = right_code(durable)](int c) -> Start {
+                    if (!replica) {
+                      replica = std::make_unique<verikit::test::RedisServer>(verikit::test::RedisServerOptions{
+                          .extra_args = {"--replicaof", "127.0.0.1", std::to_string(server.port())}});
+                      for (int i = 0; i < 200; ++i) {  // ready when the replica acknowledges a write
+                        server.cli("SET warm-up 1");
+                        if (server.cli("WAIT 1 100").find('1') != std::string::npos) break;
+                      }
+                      durable = make_engine(url + "&wait_replicas=1&wait_timeout_ms=1000");
+                    }
+                    return verify(c);
+                  },
+                  "", 1});
 
   // The ceilings: the same work as one script, on the same server.
   const std::string verify_sha = sh("redis-cli -p " + std::to_string(server.port()) + " SCRIPT LOAD \"" + kVerifyLike + "\" | tr -d '\\n'");
@@ -414,6 +440,7 @@ int main(int argc, char** argv) {
               "lockout record %s\n", otp_mem.c_str(), rate_mem.c_str(), token_mem.c_str(), lock_mem.c_str());
   verikit_engine_free(strict);
   verikit_engine_free(e);
+  verikit_engine_free(durable);
 
   // The embedded store: synchronous calls, per thread.
   std::printf("\nembedded store (memory://), OTP issue + verify, synchronous C API\n");

@@ -317,6 +317,10 @@ VERIKIT_EXTERN(int) verikit_result_retry_after_ms(const verikit_result *result, 
 /* Inspect: live tokens and links of the identifier for the purpose; -1 otherwise. */
 VERIKIT_EXTERN(int) verikit_result_active_tokens(const verikit_result *result, int32_t *count_out);
 
+/* Verify/consume on Redis with durability on (URL option wait_replicas=N, wait_timeout_ms=T):
+ * how many replicas acknowledged the consumption or the counted guess within T ms (fewer than N:
+ * a failover now could roll it back); -1 when durability is off or nothing was asked. 0.2. */
+VERIKIT_EXTERN(int) verikit_result_replicas_confirmed(const verikit_result *result, int32_t *replicas_out);
 /* OTP issue: 1 if the live code was re-sent (reissue = resend_same, same payload), else 0. 0.2. */
 VERIKIT_EXTERN(int) verikit_result_reused(const verikit_result *result, int *reused_out);
 

@@ -88,6 +88,10 @@ VERIKIT_EXTERN(int) verikit_result_active_tokens(const verikit_result* result, i
   return get(result, count_out, [](const verikit::Result& r) { return static_cast<int32_t>(r.active_tokens); });
 }
 
+VERIKIT_EXTERN(int) verikit_result_replicas_confirmed(const verikit_result* result, int32_t* replicas_out) {
+  return get(result, replicas_out, [](const verikit::Result& r) { return static_cast<int32_t>(r.replicas_confirmed); });
+}
+
 VERIKIT_EXTERN(int) verikit_result_reused(const verikit_result* result, int* reused_out) {
   return get(result, reused_out, [](const verikit::Result& r) { return r.reused ? 1 : 0; });
 }

@@ -193,6 +193,7 @@ int main(void) {
   expect(verikit_result_active_tokens(NULL, &i32), E, "result_active_tokens");
   expect(verikit_result_counter(NULL, VERIKIT_COUNTER_FAILURES, &v), E, "result_counter");
   expect(verikit_result_reused(NULL, NULL), E, "result_reused");
+  expect(verikit_result_replicas_confirmed(NULL, NULL), E, "result_replicas_confirmed");
   expect(verikit_inspect(&r, e, "login", "a", 1), VERIKIT_OK, "inspect ok");
   expect(verikit_result_status(r, NULL), E, "result_status NULL out");
   expect(verikit_result_secret(r, NULL, &n), E, "result_secret NULL data");

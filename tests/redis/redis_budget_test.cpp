@@ -165,3 +165,93 @@ TEST(RedisBudget, ASynchronousCallInsideACompletionFailsFastInsteadOfHanging) {
 
 }  // namespace
 }  // namespace verikit
+
+namespace verikit {
+namespace {
+
+// Durability: with wait_replicas, a consumed code or a counted guess waits for the replica, and
+// the result says how many confirmed; a replica that stops answering is reported, not hidden.
+TEST(RedisBudget, DurabilityWaitsForReplicasAndSaysWhenTheyDidNotConfirm) {
+  RedisServer master(test::RedisServerOptions{.extra_args = {"--repl-diskless-sync-delay", "0"}});
+  RedisServer replica(test::RedisServerOptions{.extra_args = {"--replicaof", "127.0.0.1", std::to_string(master.port())}});
+  // Ready when the replica acknowledges a write (online and done loading).
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    master.cli("SET warm-up 1");
+    ready = master.cli("WAIT 1 100").find('1') != std::string::npos;
+  }
+  ASSERT_TRUE(ready) << "the replica never acknowledged a write\n" << master.cli("INFO replication");
+  Config c;
+  c.store_url = master.url() + "?wait_replicas=1&wait_timeout_ms=3000";  // generous: a busy machine
+  c.keys = KeySet{generate_key(1), {}, std::nullopt};
+  c.default_policy = without_abuse_controls(c.default_policy);
+  auto e = Engine::create(c).value();
+
+  Result code = e->issue_otp("login", "dur@example.com").value();
+  const std::string wrong = std::string(code.secret.view()) == "111111" ? "222222" : "111111";
+  Result counted = e->verify_otp("login", "dur@example.com", wrong).value();
+  EXPECT_EQ(counted.outcome, Outcome::invalid);
+  EXPECT_EQ(counted.replicas_confirmed, 1) << "the counted guess reached the replica";
+  Result token = e->issue_token("confirm", "dur@example.com").value();
+  EXPECT_EQ(e->peek_token(token.secret.view(), "confirm")->replicas_confirmed, -1) << "a peek writes nothing";
+  EXPECT_EQ(e->verify_token(token.secret.view(), "confirm")->replicas_confirmed, 1);
+
+  Config impatient = c;
+  impatient.store_url = master.url() + "?wait_replicas=1&wait_timeout_ms=300";
+  auto e300 = Engine::create(impatient).value();
+  replica.pause();  // the replica stops acknowledging
+  const auto t0 = std::chrono::steady_clock::now();
+  Result consumed = e300->verify_otp("login", "dur@example.com", code.secret.view()).value();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  replica.resume();
+  EXPECT_EQ(consumed.outcome, Outcome::verified) << "the code was consumed on the master";
+  EXPECT_EQ(consumed.replicas_confirmed, 0) << "and the result says no replica confirmed it";
+  EXPECT_GE(took, std::chrono::milliseconds(290)) << "it waited for the replica";
+  EXPECT_LT(took, std::chrono::milliseconds(2000)) << "no longer than wait_timeout_ms (plus the command)";
+
+  Config off = c;
+  off.store_url = master.url();
+  auto plain = Engine::create(off).value();
+  Result again = plain->issue_otp("login", "nodur@example.com").value();
+  EXPECT_EQ(plain->verify_otp("login", "nodur@example.com", again.secret.view())->replicas_confirmed, -1);
+}
+
+}  // namespace
+}  // namespace verikit
+
+namespace verikit {
+namespace {
+
+// The client's command-then-WAIT pair: one request, two replies on one connection, delivered
+// together; timed out, both late replies are matched and dropped, and the connection goes on.
+TEST(RedisBudget, CommandThenWaitIsOneRequestOfTwoReplies) {
+  RedisServer server;
+  auto endpoint = redis::parse_endpoint(server.url() + "?command_timeout_ms=200&pool_size=1").value();
+  auto client = redis::Client::connect(endpoint).value();
+  std::promise<Expected<redis::Reply>> first;
+  const std::string_view set[] = {"SET", "k", "v"};
+  client->command_then_wait(set, 0, std::chrono::milliseconds(10), [&](Expected<redis::Reply> r) { first.set_value(std::move(r)); });
+  auto r = first.get_future().get();
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->type, redis::Reply::Type::array);
+  ASSERT_EQ(r->elements.size(), 2u);
+  EXPECT_EQ(r->elements[0].str, "OK");
+  EXPECT_EQ(r->elements[1].type, redis::Reply::Type::integer);
+  EXPECT_EQ(r->elements[1].integer, 0) << "no replicas";
+
+  server.pause();
+  std::vector<std::promise<Errc>> timed(3);
+  for (auto& p : timed) {
+    const std::string_view incr[] = {"INCR", "n"};
+    client->command_then_wait(incr, 0, std::chrono::milliseconds(10),
+                              [&p](Expected<redis::Reply> x) { p.set_value(x ? Errc::ok : x.error().code); });
+  }
+  for (auto& p : timed) EXPECT_EQ(p.get_future().get(), Errc::timeout) << "sent: may have taken effect";
+  server.resume();
+  auto after = client->command_sync({"GET", "n"});
+  ASSERT_TRUE(after.has_value()) << after.error().message;
+  EXPECT_EQ(after->str, "3") << "the late pairs ran, their six replies were dropped, and the next reply is GET's";
+}
+
+}  // namespace
+}  // namespace verikit

@@ -113,6 +113,12 @@ struct RedisOptions {
   // Start anyway (with a loud warning) on a Redis whose maxmemory-policy may evict keys. Off:
   // such a Redis is refused, since an evicted key loses a credential or an attempt counter.
   bool allow_eviction = false;
+  // Durability (off by default): after a verification that consumes a credential or counts a
+  // wrong guess, WAIT for this many replicas to acknowledge it, at most wait_timeout. The result
+  // says how many did (replicas_confirmed); fewer than asked means a failover now could roll
+  // the consumption or the count back. 0: no WAIT.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{100};
 };
 
 struct Config {

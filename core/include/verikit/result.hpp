@@ -47,6 +47,8 @@ struct Result {
   std::string identifier;                // normalised identifier the credential was issued to
   Secret payload;                        // bytes given at issue, returned on success
   bool reused = false;                   // OTP issue (resend_same): the live code was re-sent
+  int replicas_confirmed = -1;           // verify/consume with durability on (Redis wait_replicas):
+                                         // replicas that acknowledged it; -1: not asked
   int active_tokens = -1;                // inspect: live tokens and links of the identifier
   std::optional<Counters> counters;      // inspect only
 

@@ -127,6 +127,7 @@ struct VerifyReply {
   bool counted_failure = false;              // a wrong guess was counted
   int attempts_remaining = -1;
   TimePoint expires_at;
+  int replicas_confirmed = -1;  // with durability on: replicas that acknowledged it; -1: not asked
   std::string sealed_identity;
   std::string sealed_payload;
 };

@@ -97,6 +97,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
       res.outcome = r->outcome;
       res.attempts_remaining = r->attempts_remaining;
       res.retry_after = r->retry_after;
+      res.replicas_confirmed = r->replicas_confirmed;
       if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
       res.purpose = s->purpose;
       res.identifier = s->identifier;

@@ -110,6 +110,7 @@ void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_vi
     if (!r) return done(std::move(r).error());
     Result res;
     res.outcome = r->outcome;
+    res.replicas_confirmed = r->replicas_confirmed;
     if (r->outcome == Outcome::not_found) return done(std::move(res));
     res.expires_at = r->expires_at;
     auto identity = detail::open(impl->ring, r->sealed_identity, identity_context(t.group, t.token_id));

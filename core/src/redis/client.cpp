@@ -117,7 +117,7 @@ struct Client::Impl {
       }
       // Stamped under the lock: deadlines then never decrease along the queue, nor along any
       // connection (Connection::expire relies on it).
-      r.deadline = SteadyClock::now() + endpoint.options.command_timeout;
+      r.deadline = SteadyClock::now() + endpoint.options.command_timeout + r.extra_time;
       submitted.push_back(std::move(r));
       if (t_running == this) ++submitted_here;
       // From a callback on the I/O thread the loop sends it before it next sleeps; while replies
@@ -391,6 +391,16 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint, Warn
 
 void Client::command(std::span<const std::string_view> args, ReplyCallback done) {
   Request r{format_command(args), std::move(done), {}};  // the deadline is stamped by submit()
+  impl_->submit(std::move(r));
+}
+
+void Client::command_then_wait(std::span<const std::string_view> args, int replicas, std::chrono::milliseconds timeout,
+                               ReplyCallback done) {
+  const std::string n = std::to_string(replicas), ms = std::to_string(timeout.count());
+  const std::string_view wait[] = {"WAIT", n, ms};
+  Request r{format_command(args) + format_command(std::span<const std::string_view>(wait)), std::move(done), {}};
+  r.replies = 2;
+  r.extra_time = timeout;
   impl_->submit(std::move(r));
 }
 

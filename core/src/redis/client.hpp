@@ -51,6 +51,11 @@ class Client {
   void command(const std::vector<std::string_view>& args, ReplyCallback done) {
     command(std::span<const std::string_view>(args), std::move(done));
   }
+  // command() followed, on the same connection, by `WAIT replicas timeout`: `done` gets an array
+  // of the two replies (the command's, then WAIT's count of replicas that acknowledged every
+  // write made so far on that connection). The deadline grows by `timeout`.
+  void command_then_wait(std::span<const std::string_view> args, int replicas, std::chrono::milliseconds timeout,
+                         ReplyCallback done);
   // Waits for command(). From the client's own I/O thread (inside a completion) it would wait
   // for itself forever: there it fails at once with Errc::invalid_argument, sending nothing.
   Expected<Reply> command_sync(const std::vector<std::string_view>& args);

@@ -474,13 +474,26 @@ Status Connection::complete_replies() {
     if (reply == nullptr) return Unit{};
     if (in_flight_.empty())
       return make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() + ": a reply nobody asked for");
-    Request request = std::move(in_flight_.front());
+    Request& front = in_flight_.front();
+    if (static_cast<int>(front.earlier.size()) + 1 < front.replies) {  // a reply of several: keep it
+      front.earlier.push_back(std::move(*reply));
+      continue;
+    }
+    Request request = std::move(front);
     in_flight_.pop_front();
     if (abandoned_ > 0) {
       --abandoned_;  // the late reply of a request that timed out (and completed then): dropped
       continue;
     }
-    complete(request, std::move(*reply), warn_);
+    if (request.replies > 1) {
+      Reply all;
+      all.type = Reply::Type::array;
+      all.elements = std::move(request.earlier);
+      all.elements.push_back(std::move(*reply));
+      complete(request, std::move(all), warn_);
+    } else {
+      complete(request, std::move(*reply), warn_);
+    }
     if (state_ == State::handshake) {
       if (handshake_error_) return *handshake_error_;
       if (handshake_left_ == 0) {

@@ -24,10 +24,15 @@ namespace verikit::redis {
 using SteadyClock = std::chrono::steady_clock;
 
 struct Request {
-  std::string bytes;  // the formatted command
+  std::string bytes;  // the formatted command (or commands: see replies)
   ReplyCallback done;  // empty once completed (a timed-out request keeps its slot, see Connection)
   SteadyClock::time_point deadline;
   std::uint64_t end = 0;  // where its bytes end in the connection's output stream
+  // Commands in `bytes`, sent back to back on one connection; with more than one, `done` gets
+  // an array of their replies, in order.
+  int replies = 1;
+  std::chrono::milliseconds extra_time{0};  // added to the command timeout (a WAIT's own timeout)
+  std::vector<Reply> earlier;                // the replies received so far
 };
 
 // Runs a completion; an exception it throws (bad_alloc included) is caught and reported through

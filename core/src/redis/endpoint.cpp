@@ -62,6 +62,12 @@ Status apply_option(Endpoint& ep, std::string_view name, std::string_view raw) {
   } else if (name == "tls_verify") {
     if (*value != "0" && *value != "1") return bad("tls_verify must be 0 or 1");
     o.tls_verify = *value == "1";
+  } else if (name == "wait_replicas") {
+    if (!number(0, 100)) return bad("wait_replicas must be 0..100");
+    o.wait_replicas = static_cast<int>(n);
+  } else if (name == "wait_timeout_ms") {
+    if (!number(1, 60000)) return bad("wait_timeout_ms must be 1..60000");
+    o.wait_timeout = std::chrono::milliseconds(n);
   } else if (name == "allow_eviction") {
     if (*value != "0" && *value != "1") return bad("allow_eviction must be 0 or 1");
     o.allow_eviction = *value == "1";

@@ -139,8 +139,9 @@ class ReplyOf {
 
 class RedisStore final : public Store {
  public:
-  RedisStore(std::unique_ptr<redis::Client> client, std::string prefix)
-      : client_(std::move(client)), prefix_(std::move(prefix)) {}
+  RedisStore(std::unique_ptr<redis::Client> client, std::string prefix, int wait_replicas,
+             std::chrono::milliseconds wait_timeout)
+      : client_(std::move(client)), prefix_(std::move(prefix)), wait_replicas_(wait_replicas), wait_timeout_(wait_timeout) {}
 
   Status load_scripts() {
     for (const scripts::Script* s : scripts::kAll) {
@@ -202,7 +203,7 @@ class RedisStore final : public Store {
         .set<"pair_burst">(std::to_string(b.pair.burst))
         .set<"client">(b.client);
     for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
-    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
       auto r = shaped(std::move(raw), S, S.reply_always);
       if (!r) return done(std::move(r).error());
       const ReplyOf<S> e(*r);
@@ -213,6 +214,7 @@ class RedisStore final : public Store {
       reply.sealed_payload = e.str<"payload">();
       reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
       reply.counted_failure = e.integer<"counted">() == 1;
+      reply.replicas_confirmed = replicas;
       done(std::move(reply));
     });
   }
@@ -258,10 +260,11 @@ class RedisStore final : public Store {
         .set<"kind">(std::to_string(static_cast<int>(req.kind)))
         .set<"purpose_tag">(req.purpose_tag)
         .set<"consume">(req.consume ? "1" : "0");
-    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+    eval_durable(call, req.group, req.consume, [done = std::move(done)](Expected<Reply> raw, int replicas) {
       auto r = shaped(std::move(raw), S, S.reply_always);
       if (!r) return done(std::move(r).error());
       VerifyReply reply;
+      reply.replicas_confirmed = replicas;
       reply.outcome = ReplyOf<S>(*r).outcome<"status">();
       if (reply.outcome != Outcome::not_found) {  // then the record's fields follow
         r = shaped(std::move(r), S, S.reply.size());
@@ -374,7 +377,7 @@ class RedisStore final : public Store {
   // the call's arguments; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL
   // it whole. A call with an argument left unset is a bug: an internal error, nothing is sent.
   template <const scripts::Script& S>
-  void eval(Call<S>& c, const std::string& group, redis::ReplyCallback done) {
+  void eval(Call<S>& c, const std::string& group, redis::ReplyCallback done, bool then_wait = false) {
     if (!c.complete())
       return done(make_error(Errc::internal, "verikit bug: script " + std::string(S.name) + " called without all of "
                                              "its arguments"));
@@ -382,16 +385,35 @@ class RedisStore final : public Store {
     auto call = std::make_shared<std::vector<std::string>>(std::move(c.argv()));
     for (std::size_t i = 0; i < S.keys.size(); ++i) (*call)[i] = key(group, S.keys.substr(i, 1));
     constexpr std::size_t keys = S.keys.size();
-    send("EVALSHA", shas_[S.id], keys, *call, [this, call, done = std::move(done)](Expected<Reply> r) {
-      if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0)
-        return send("EVAL", scripts::text(S), keys, *call, std::move(done));
+    send("EVALSHA", shas_[S.id], keys, *call, then_wait, [this, call, then_wait, done = std::move(done)](Expected<Reply> r) {
+      const Reply* script = r && then_wait && r->type == Reply::Type::array && !r->elements.empty() ? &r->elements[0]
+                            : r                                                                   ? &*r
+                                                                                                  : nullptr;
+      if (script && script->is_error() && script->str.rfind("NOSCRIPT", 0) == 0)
+        return send("EVAL", scripts::text(S), keys, *call, then_wait, std::move(done));
       done(std::move(r));
     });
   }
 
+  // eval(), followed by WAIT on the same connection when durability is on and `durable`: `done`
+  // gets the script's reply and how many replicas acknowledged it (-1 when no WAIT was asked).
+  template <const scripts::Script& S>
+  void eval_durable(Call<S>& c, const std::string& group, bool durable,
+                    std::function<void(Expected<Reply>, int)> done) {
+    if (!durable || wait_replicas_ <= 0)
+      return eval(c, group, [done = std::move(done)](Expected<Reply> r) { done(std::move(r), -1); });
+    eval(c, group, [done = std::move(done)](Expected<Reply> r) {
+      if (!r) return done(std::move(r), -1);
+      if (r->type != Reply::Type::array || r->elements.size() != 2 || r->elements[1].type != Reply::Type::integer)
+        return done(make_error(Errc::store_protocol, "unexpected reply from Redis to a script and WAIT"), -1);
+      const int replicas = static_cast<int>(r->elements[1].integer);
+      done(std::move(r->elements[0]), replicas);
+    }, true);
+  }
+
   // `verb script keys rest...`, its argument table on the stack (scripts take a few dozen at most).
   void send(std::string_view verb, std::string_view script, std::size_t keys, const std::vector<std::string>& rest,
-            redis::ReplyCallback done) {
+            bool then_wait, redis::ReplyCallback done) {
     constexpr std::size_t kOnStack = 32;
     std::array<std::string_view, kOnStack> stack;
     std::vector<std::string_view> heap;
@@ -406,12 +428,15 @@ class RedisStore final : public Store {
     argv[1] = script;
     argv[2] = std::string_view(count, static_cast<std::size_t>(end - count));
     for (std::size_t i = 0; i < rest.size(); ++i) argv[3 + i] = rest[i];
+    if (then_wait) return client_->command_then_wait(std::span<const std::string_view>(argv), wait_replicas_, wait_timeout_, std::move(done));
     client_->command(std::span<const std::string_view>(argv), std::move(done));
   }
 
   std::unique_ptr<redis::Client> client_;
   std::string prefix_;
   std::string shas_[std::size(scripts::kAll)];
+  int wait_replicas_ = 0;
+  std::chrono::milliseconds wait_timeout_{0};
 };
 
 }  // namespace
@@ -423,7 +448,8 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
                                 : [](std::string_view w) { std::fprintf(stderr, "%.*s\n", static_cast<int>(w.size()), w.data()); };
   auto client = redis::Client::connect(*endpoint, warn);
   if (!client) return std::move(client).error();
-  auto store = std::make_shared<RedisStore>(std::move(client).value(), config.key_prefix);
+  auto store = std::make_shared<RedisStore>(std::move(client).value(), config.key_prefix,
+                                            endpoint->options.wait_replicas, endpoint->options.wait_timeout);
   detail::RedisRequirements needs;
   needs.allow_eviction = endpoint->options.allow_eviction;
   needs.probe_key = config.key_prefix + ":{verikit-preflight}:p";
