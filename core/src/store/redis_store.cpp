@@ -454,6 +454,7 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   needs.allow_eviction = endpoint->options.allow_eviction;
   needs.probe_key = config.key_prefix + ":{verikit-preflight}:p";
   needs.script_commands = RedisStore::script_commands();
+  if (endpoint->options.wait_replicas > 0) needs.script_commands.push_back("wait");  // sent after the scripts
   if (auto s = detail::preflight(store->client(), needs, warn); !s) return std::move(s).error();
   if (auto s = store->load_scripts(); !s) return std::move(s).error();
   return std::shared_ptr<Store>(std::move(store));
