@@ -281,8 +281,11 @@ typedef struct verikit_engine verikit_engine;
  * command_timeout_ms) or VERIKIT_E_NO_MEMORY. Warnings (an eviction policy accepted with
  * allow_eviction=1, a server that refuses to say its policy) go to stderr. */
 VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine **out, const verikit_config *config);
-/* Frees the engine. Call it when no other thread is calling into it; asynchronous calls still
- * in flight complete (with an error if need be) before it returns. */
+/* Frees the engine. Call it when no other thread is calling into it. It first waits until every
+ * asynchronous call made on it has called back and its callback has returned (calls in flight on
+ * a network store complete with their answer, or with VERIKIT_E_TIMEOUT after the command
+ * timeout), so a caller may free its callback data after it. Do not call it from inside one of
+ * the engine's callbacks (there it cannot wait: it frees without waiting). */
 VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine *engine);
 
 /* ------------------------------------------------------------------------------------------

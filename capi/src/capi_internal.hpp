@@ -1,7 +1,9 @@
 // verikit C API — the handle definitions and the helpers every shim uses (no logic lives here).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <new>
 #include <string>
@@ -26,6 +28,13 @@ struct verikit_config {
 
 struct verikit_engine {
   std::shared_ptr<verikit::Engine> engine;
+  // Asynchronous calls whose callbacks have not finished yet: verikit_engine_free waits for them.
+  struct Flight {
+    std::mutex mutex;
+    std::condition_variable idle;
+    std::size_t pending = 0;
+  };
+  std::shared_ptr<Flight> flight = std::make_shared<Flight>();
 };
 
 struct verikit_result {

@@ -69,6 +69,9 @@ void fail(verikit_count_callback callback, void* user, int error, const char* me
 
 namespace {
 
+// How deep this thread is inside verikit callbacks (freeing the engine there cannot wait).
+thread_local int t_in_callback = 0;
+
 Error null_bytes(const char* what) {
   return verikit::make_error(Errc::invalid_argument, std::string(what) + " is NULL with a nonzero length");
 }
@@ -103,14 +106,29 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
   if (engine == nullptr || callback == nullptr)
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or callback is NULL");
   auto called = std::make_shared<std::atomic<bool>>(false);
-  verikit::Callback<T> once = [called, inner = completion(callback, user)](Expected<T> r) {
-    if (!called->exchange(true)) inner(std::move(r));
+  auto flight = engine->flight;
+  {
+    std::lock_guard<std::mutex> lock(flight->mutex);
+    ++flight->pending;
+  }
+  // Counted out only after the caller's callback has returned: verikit_engine_free waits for it.
+  verikit::Callback<T> once = [called, flight, inner = completion(callback, user)](Expected<T> r) {
+    if (called->exchange(true)) return;
+    ++t_in_callback;
+    inner(std::move(r));
+    --t_in_callback;
+    std::lock_guard<std::mutex> lock(flight->mutex);
+    if (--flight->pending == 0) flight->idle.notify_all();
   };
   int rc = guard([&] {
     op(*engine->engine, once);
     return VERIKIT_OK;
   });
-  if (rc != VERIKIT_OK && !called->exchange(true)) verikit::capi::fail(callback, user, rc, verikit_error_message());
+  if (rc != VERIKIT_OK && !called->exchange(true)) {
+    verikit::capi::fail(callback, user, rc, verikit_error_message());
+    std::lock_guard<std::mutex> lock(flight->mutex);
+    if (--flight->pending == 0) flight->idle.notify_all();
+  }
   return VERIKIT_OK;
 }
 
@@ -178,7 +196,14 @@ VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine** out, const verikit_confi
   });
 }
 
-VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine* engine) { delete engine; }
+VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine* engine) {
+  if (engine == nullptr) return;
+  if (t_in_callback == 0) {  // every asynchronous call's callback has run and returned
+    std::unique_lock<std::mutex> lock(engine->flight->mutex);
+    engine->flight->idle.wait(lock, [&] { return engine->flight->pending == 0; });
+  }
+  delete engine;
+}
 
 // ---- OTP ----
 
