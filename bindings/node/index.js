@@ -87,7 +87,11 @@ class Manager {
   inspect(purpose, identifier) { return this._engine.inspect(purpose, identifier); }
   unlock(purpose, identifier) { return this._engine.unlock(purpose, identifier); }
 
-  /** Releases the engine and its store connections (pending operations settle first). */
+  /**
+   * Releases the engine and its store connections. Operations still in flight settle exactly
+   * once: with their answer, or rejected (StoreUnavailableError, "the engine was closed ...")
+   * when the store had not answered; later calls reject with "the engine is closed".
+   */
   close() { this._engine.close(); }
 }
 
