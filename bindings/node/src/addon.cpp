@@ -7,14 +7,15 @@
 // owns everything the callback touches). On the JS thread (the embedded store completes before
 // the call returns) it settles the Promise at once; on a verikit thread it queues the Op on the
 // engine's ThreadSafeFunction, which settles it on the JS thread. The function is referenced
-// only while operations are in flight, and it is released only after verikit_engine_free has
-// returned, which (verikit.h) is after every callback of the engine has run: no callback ever
-// sees a released function.
+// only while operations are in flight. close() refuses new calls and lets those in flight
+// settle with their answers; the engine is freed and the function released after the last one
+// (Flight): no callback ever sees a released function or a freed engine.
 #include <napi.h>
 
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -136,29 +137,57 @@ struct Op;
 void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Op* op);
 using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Op, call_js>;
 
-// What completions share with the engine's wrapper: the thread-safe function (referenced only
-// while operations are in flight) and how many are. `in_flight`, `released` and `owner` are
-// touched on the JS thread only; `closing` and `torn_down` are read by verikit threads.
+// The engine and what its completions share: the thread-safe function (referenced only while
+// operations are in flight) and how many are. The engine is freed, and the function released,
+// once the engine is closed and nothing is in flight: no callback can come after that, whatever
+// verikit_engine_free does with calls in flight. Until then the Flight keeps itself (`self`),
+// and every Op a share of it. `in_flight`, `closed`, `owner` and `engine` are touched on the JS
+// thread only; verikit threads use the function under `mutex`, and only while `live`.
 struct Flight {
   Tsfn tsfn;
   napi_env env = nullptr;
   std::thread::id js_thread;
+  verikit_engine* engine = nullptr;
   int in_flight = 0;
-  bool released = false;
+  bool closed = false;
   Napi::Reference<Napi::Object>* owner = nullptr;  // the engine's JS object: kept alive while work is in flight
-  std::atomic<bool> closing{false};        // close() (or the finalizer) is freeing the engine
-  std::atomic<bool> torn_down{false};      // the environment is going away: settle nothing
+  std::shared_ptr<Flight> self;
+  std::mutex mutex;
+  bool live = true;                     // the function may be called (under mutex)
+  std::atomic<bool> torn_down{false};   // the environment is going away: settle nothing
 
   void start() {
     if (in_flight++ != 0) return;
-    if (!released) tsfn.Ref(env);
+    tsfn.Ref(env);
     if (owner != nullptr) owner->Ref();
   }
   void finish() {
     if (--in_flight != 0) return;
-    if (!released) tsfn.Unref(env);
     if (owner != nullptr) owner->Unref();
+    if (closed) release(false);
+    else tsfn.Unref(env);
   }
+  // close(): new calls are refused; calls in flight complete with their answer, then release().
+  void close() {
+    if (closed) return;
+    closed = true;
+    if (in_flight == 0) release(false);
+  }
+  void release(bool teardown) {
+    if (engine == nullptr) return;
+    auto keep = std::move(self);  // *this lives until the end of this function
+    if (teardown) torn_down.store(true, std::memory_order_release);
+    else napi_remove_env_cleanup_hook(env, &Flight::cleanup, this);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      live = false;
+    }
+    verikit_engine_free(engine);
+    engine = nullptr;
+    tsfn.Release();
+  }
+  // The environment is going away (process exit, worker termination): nothing is settled.
+  static void cleanup(void* self) { static_cast<Flight*>(self)->release(true); }
 };
 
 // How an operation answers: a result, an inspect result (with counters), a flag or a count.
@@ -205,17 +234,18 @@ void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Op* op) {
 
 // The C callbacks' common end: settle inline on the JS thread, else queue for it.
 void complete(Op* op) {
-  Flight& f = *op->flight;
-  if (op->error != VERIKIT_OK && f.closing.load(std::memory_order_acquire))
-    op->message = "the engine was closed before this operation completed (" + op->message + ")";
-  if (f.torn_down.load(std::memory_order_acquire)) {
+  std::shared_ptr<Flight> f = op->flight;  // alive until this returns, whoever settles the Op
+  if (f->torn_down.load(std::memory_order_acquire)) {
     delete op;
     return;
   }
-  if (std::this_thread::get_id() == f.js_thread) return settle(Napi::Env(f.env), std::unique_ptr<Op>(op));
-  // The function is released only after verikit_engine_free has returned, i.e. after this
-  // callback: it is alive here. It fails only while the environment is being torn down.
-  if (f.tsfn.NonBlockingCall(op) != napi_ok) delete op;
+  if (std::this_thread::get_id() == f->js_thread) return settle(Napi::Env(f->env), std::unique_ptr<Op>(op));
+  bool queued = false;
+  {
+    std::lock_guard<std::mutex> lock(f->mutex);
+    queued = f->live && f->tsfn.NonBlockingCall(op) == napi_ok;
+  }
+  if (!queued) delete op;  // only while the environment is torn down: nobody awaits it
 }
 
 void on_result(void* user, int error, const char* message, verikit_result* result) {
@@ -455,9 +485,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
     Napi::Env env = info.Env();
+    verikit_engine* engine = nullptr;
     try {
       ConfigPtr config = config_arg(info);
-      check(verikit_engine_new(&engine_, config.get()));
+      check(verikit_engine_new(&engine, config.get()));
     } catch (const ArgError& e) {
       Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
       return;
@@ -466,49 +497,32 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       return;
     }
     flight_ = std::make_shared<Flight>();
+    flight_->self = flight_;
+    flight_->engine = engine;
     flight_->env = env;
     flight_->js_thread = std::this_thread::get_id();
-    flight_->owner = this;  // Napi::ObjectWrap is an ObjectReference to this object
+    flight_->owner = this;  // the ObjectWrap's reference to this object
     flight_->tsfn = Tsfn::New(env, "verikit", 0, 1);
     flight_->tsfn.Unref(env);
-    napi_add_env_cleanup_hook(env, &EngineWrap::Cleanup, this);
-    hooked_ = true;
+    napi_add_env_cleanup_hook(env, &Flight::cleanup, flight_.get());
   }
 
-  ~EngineWrap() override { Shutdown(Env(), false); }
+  // Unreachable means nothing is in flight (start() holds the object): the engine is freed now.
+  ~EngineWrap() override {
+    if (!flight_) return;
+    flight_->owner = nullptr;
+    flight_->close();
+  }
 
  private:
-  // The environment is going away (process exit, worker termination): nothing is settled.
-  static void Cleanup(void* self) { static_cast<EngineWrap*>(self)->Shutdown(nullptr, true); }
-
-  // Frees the engine: verikit_engine_free returns once every callback of the engine has run
-  // (pending store requests fail, with a message that says the engine was closed); their
-  // completions are queued on the function by then, and settle after it is released.
-  void Shutdown(napi_env env, bool teardown) {
-    if (engine_ == nullptr) return;
-    if (flight_) {
-      flight_->owner = nullptr;
-      flight_->closing.store(true, std::memory_order_release);
-      if (teardown) flight_->torn_down.store(true, std::memory_order_release);
-    }
-    verikit_engine_free(engine_);
-    engine_ = nullptr;
-    if (flight_ && !flight_->released) {
-      flight_->released = true;
-      flight_->tsfn.Release();
-    }
-    if (hooked_ && env != nullptr) napi_remove_env_cleanup_hook(env, &EngineWrap::Cleanup, this);
-    hooked_ = false;
-  }
-
-  // close(): operations in flight settle (their answer, or an "engine was closed" rejection);
-  // the object no longer needs to be kept alive for them.
+  // close(): later calls reject; operations in flight settle with their answers, and the engine
+  // is freed after the last one (Flight::finish). Never blocks, never drops a Promise.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (engine_ != nullptr && flight_ && flight_->in_flight > 0 && flight_->owner != nullptr) {
+    if (flight_ && !flight_->closed) {
+      if (flight_->in_flight > 0 && flight_->owner != nullptr) Unref();  // start()'s hold on this object
       flight_->owner = nullptr;
-      Unref();  // the reference start() took for the operations in flight
+      flight_->close();
     }
-    Shutdown(info.Env(), false);
     return info.Env().Undefined();
   }
 
@@ -516,7 +530,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   template <class Args, class CCall>
   Napi::Value run(const Napi::CallbackInfo& info, Kind kind, Args&& args, CCall&& c_call) {
     Napi::Env env = info.Env();
-    if (engine_ == nullptr) {
+    if (!flight_ || flight_->closed) {
       auto d = Napi::Promise::Deferred::New(env);
       d.Reject(make_error(env, VERIKIT_E_INVALID_ARGUMENT, "the engine is closed"));
       return d.Promise();
@@ -552,7 +566,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value IssueOtp(const Napi::CallbackInfo& info) {
     struct A { PurposeId p; std::unique_ptr<CallOptions> o; };
     return run(info, Kind::result, [&] { return A{purpose_id(info), options_arg(info[2])}; }, [&](A& a, Op* op) {
-      return verikit_otp_issue_async(engine_, a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+      return verikit_otp_issue_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
                                      &a.o->issue, on_result, op);
     });
   }
@@ -564,7 +578,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       std::string code = text_arg(info[2], "code");
       return A{std::move(p), std::move(code), options_arg(info[3])};
     }, [&](A& a, Op* op) {
-      return verikit_otp_verify_async(engine_, a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+      return verikit_otp_verify_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
                                       a.code.data(), a.code.size(), &a.o->verify, on_result, op);
     });
   }
@@ -572,7 +586,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value IssueToken(const Napi::CallbackInfo& info) {
     struct A { PurposeId p; std::unique_ptr<CallOptions> o; };
     return run(info, Kind::result, [&] { return A{purpose_id(info), options_arg(info[2])}; }, [&](A& a, Op* op) {
-      return verikit_token_issue_async(engine_, a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+      return verikit_token_issue_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
                                        &a.o->issue, on_result, op);
     });
   }
@@ -584,7 +598,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       std::string base = text_arg(info[2], "baseUrl");
       return A{std::move(p), std::move(base), options_arg(info[3])};
     }, [&](A& a, Op* op) {
-      return verikit_link_issue_async(engine_, a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+      return verikit_link_issue_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
                                       a.base.c_str(), &a.o->issue, on_result, op);
     });
   }
@@ -599,10 +613,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     }, [&](A& a, Op* op) {
       const char* p = a.purpose.c_str();
       if (a.link)
-        return a.consume ? verikit_link_consume_async(engine_, p, a.token.data(), a.token.size(), on_result, op)
-                         : verikit_link_peek_async(engine_, p, a.token.data(), a.token.size(), on_result, op);
-      return a.consume ? verikit_token_verify_async(engine_, p, a.token.data(), a.token.size(), on_result, op)
-                       : verikit_token_peek_async(engine_, p, a.token.data(), a.token.size(), on_result, op);
+        return a.consume ? verikit_link_consume_async(engine(), p, a.token.data(), a.token.size(), on_result, op)
+                         : verikit_link_peek_async(engine(), p, a.token.data(), a.token.size(), on_result, op);
+      return a.consume ? verikit_token_verify_async(engine(), p, a.token.data(), a.token.size(), on_result, op)
+                       : verikit_token_peek_async(engine(), p, a.token.data(), a.token.size(), on_result, op);
     });
   }
 
@@ -611,38 +625,38 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     struct A { std::string token; bool link; };
     return run(info, Kind::flag, [&] { return A{text_arg(info[0], "token"), info[1].ToBoolean().Value()}; },
                [&](A& a, Op* op) {
-                 return a.link ? verikit_link_revoke_async(engine_, a.token.data(), a.token.size(), on_count, op)
-                               : verikit_token_revoke_async(engine_, a.token.data(), a.token.size(), on_count, op);
+                 return a.link ? verikit_link_revoke_async(engine(), a.token.data(), a.token.size(), on_count, op)
+                               : verikit_token_revoke_async(engine(), a.token.data(), a.token.size(), on_count, op);
                });
   }
 
   Napi::Value RevokeOtp(const Napi::CallbackInfo& info) {
     return run(info, Kind::flag, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
-      return verikit_otp_revoke_async(engine_, a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
+      return verikit_otp_revoke_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
     });
   }
 
   Napi::Value RevokeAll(const Napi::CallbackInfo& info) {
     return run(info, Kind::count, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
-      return verikit_revoke_all_async(engine_, a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
+      return verikit_revoke_all_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
     });
   }
 
   Napi::Value Inspect(const Napi::CallbackInfo& info) {
     return run(info, Kind::inspect, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
-      return verikit_inspect_async(engine_, a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_result, op);
+      return verikit_inspect_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_result, op);
     });
   }
 
   Napi::Value Unlock(const Napi::CallbackInfo& info) {
     return run(info, Kind::flag, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
-      return verikit_unlock_async(engine_, a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
+      return verikit_unlock_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
     });
   }
 
-  verikit_engine* engine_ = nullptr;
-  std::shared_ptr<Flight> flight_;
-  bool hooked_ = false;
+  verikit_engine* engine() const { return flight_->engine; }
+
+  std::shared_ptr<Flight> flight_;  // the engine lives there
 };
 
 class Addon : public Napi::Addon<Addon>, public AddonData {
