@@ -87,3 +87,66 @@ test('close() settles every operation in flight exactly once, with Redis paused'
     await redis.stop();
   }
 });
+
+// The environment goes away with operations in flight on a paused Redis: process.exit() in the
+// main thread, and a worker thread terminated from outside. Nothing crashes; the worker's
+// engine is torn down with its environment, and the main thread's keeps working.
+test('exiting with operations in flight, from the main thread and from a worker, does not crash', async () => {
+  const redis = await startRedis();
+  try {
+    const script = `
+      const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
+      const verikit = require(${JSON.stringify(PKG)});
+      const [url, pid, how] = isMainThread ? [process.argv[1], Number(process.argv[2]), process.argv[3]] : workerData;
+      async function flood(tag) {
+        const m = new verikit.Manager({ url, key: Buffer.alloc(32, 5), keyPrefix: 'exit', abuseControls: false });
+        await m.issueOtp('login', tag);  // connected
+        return m;
+      }
+      (async () => {
+        if (!isMainThread) {
+          const m = await flood('worker');
+          process.kill(pid, 'SIGSTOP');
+          for (let i = 0; i < 2000; i++) m.issueOtp('login', 'w' + i).catch(() => {});
+          parentPort.postMessage('in flight');
+          return;
+        }
+        if (how === 'exit') {
+          const m = await flood('main');
+          process.kill(pid, 'SIGSTOP');
+          for (let i = 0; i < 2000; i++) m.issueOtp('login', 'm' + i).catch(() => {});
+          setTimeout(() => { console.log('exiting'); process.exit(0); }, 50);
+          return;
+        }
+        const m = await flood('main');
+        const w = new Worker(__filename_placeholder, { eval: true, workerData: [url, pid, how] });
+        await new Promise((r) => w.once('message', r));
+        await new Promise((r) => setTimeout(r, 50));
+        await w.terminate();
+        process.kill(pid, 'SIGCONT');
+        const r = await m.issueOtp('login', 'after');
+        m.close();
+        console.log('worker terminated; main thread', r.status);
+      })();
+    `;
+    for (const [how, expected] of [['exit', 'exiting'], ['worker', 'worker terminated; main thread issued']]) {
+      const source = script.replace('__filename_placeholder', JSON.stringify(script.replace('__filename_placeholder', 'null')));
+      const proc = spawn(process.execPath, ['-e', source, redis.url, String(redis.pid), how], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      proc.stdout.on('data', (d) => { out += d; });
+      proc.stderr.on('data', (d) => { err += d; });
+      const [code, signal] = await new Promise((resolve) => {
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 60000);
+        proc.on('exit', (c, s) => { clearTimeout(timer); resolve([c, s]); });
+      });
+      process.kill(redis.pid, 'SIGCONT');
+      assert.equal(signal, null, `${how}: the child died of ${signal}: ${err}`);
+      assert.equal(code, 0, `${how}: ${err}`);
+      assert.equal(out.trim(), expected, how);
+    }
+  } finally {
+    try { process.kill(redis.pid, 'SIGCONT'); } catch { /* gone */ }
+    await redis.stop();
+  }
+});
