@@ -113,7 +113,7 @@ export class Manager {
   revokeAll(purpose: string, identifier: Bytes): Promise<number>;
   inspect(purpose: string, identifier: Bytes): Promise<Result>;
   unlock(purpose: string, identifier: Bytes): Promise<boolean>;
-  /** Releases the engine; operations in flight settle (their answer, or a rejection saying the engine was closed). */
+  /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */
   close(): void;
 }
 

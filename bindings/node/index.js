@@ -88,9 +88,9 @@ class Manager {
   unlock(purpose, identifier) { return this._engine.unlock(purpose, identifier); }
 
   /**
-   * Releases the engine and its store connections. Operations still in flight settle exactly
-   * once: with their answer, or rejected (StoreUnavailableError, "the engine was closed ...")
-   * when the store had not answered; later calls reject with "the engine is closed".
+   * Releases the engine and its store connections, without blocking: later calls reject with
+   * "the engine is closed"; operations still in flight settle with their answers, each exactly
+   * once, and the engine is freed after the last one.
    */
   close() { this._engine.close(); }
 }
