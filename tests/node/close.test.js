@@ -150,3 +150,42 @@ test('exiting with operations in flight, from the main thread and from a worker,
     await redis.stop();
   }
 });
+
+// An engine that becomes unreachable with operations in flight (no close()) is not freed under
+// them: they settle with their answers once Redis runs again.
+test('an unreachable engine with operations in flight answers them all', async () => {
+  const redis = await startRedis();
+  try {
+    const child = `
+      const verikit = require(${JSON.stringify(PKG)});
+      const [url, pid] = [process.argv[1], Number(process.argv[2])];
+      (async () => {
+        let m = new verikit.Manager({ url, key: Buffer.alloc(32, 6), keyPrefix: 'gc', abuseControls: false });
+        await m.issueOtp('login', 'warm');
+        process.kill(pid, 'SIGSTOP');
+        const pending = Array.from({ length: 500 }, (_, i) => m.issueOtp('login', 'g' + i));
+        m = null;
+        for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+        process.kill(pid, 'SIGCONT');
+        const results = await Promise.all(pending);
+        console.log(results.filter((r) => r.status === 'issued').length);
+      })();
+    `;
+    const proc = spawn(process.execPath, ['--expose-gc', '-e', child, redis.url, String(redis.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d) => { out += d; });
+    proc.stderr.on('data', (d) => { err += d; });
+    const [code, signal] = await new Promise((resolve) => {
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 60000);
+      proc.on('exit', (c, s) => { clearTimeout(timer); resolve([c, s]); });
+    });
+    process.kill(redis.pid, 'SIGCONT');
+    assert.equal(signal, null, `the child died of ${signal}: ${err}`);
+    assert.equal(code, 0, err);
+    assert.equal(out.trim(), '500');
+  } finally {
+    try { process.kill(redis.pid, 'SIGCONT'); } catch { /* gone */ }
+    await redis.stop();
+  }
+});
