@@ -113,6 +113,7 @@ export class Manager {
   revokeAll(purpose: string, identifier: Bytes): Promise<number>;
   inspect(purpose: string, identifier: Bytes): Promise<Result>;
   unlock(purpose: string, identifier: Bytes): Promise<boolean>;
+  /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */
   close(): void;
 }
 

@@ -87,7 +87,11 @@ class Manager {
   inspect(purpose, identifier) { return this._engine.inspect(purpose, identifier); }
   unlock(purpose, identifier) { return this._engine.unlock(purpose, identifier); }
 
-  /** Releases the engine and its store connections (pending operations settle first). */
+  /**
+   * Releases the engine and its store connections, without blocking: later calls reject with
+   * "the engine is closed"; operations still in flight settle with their answers, each exactly
+   * once, and the engine is freed after the last one.
+   */
   close() { this._engine.close(); }
 }
 

@@ -33,6 +33,7 @@ async function startRedis() {
     if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('Ready to accept')) {
       return {
         url: `redis://127.0.0.1:${port}`,
+        pid: proc.pid,  // to pause it (SIGSTOP) in lifetime tests
         stop: () => new Promise((resolve) => {
           proc.once('exit', () => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); });
           proc.ref();  // wait for it to exit

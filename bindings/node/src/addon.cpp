@@ -1,98 +1,126 @@
-// verikit Node.js addon (node-addon-api, Node-API 8). Thin: arguments are converted once,
-// every operation returns a Promise, and completions from the engine's threads reach JS through
-// one ThreadSafeFunction per engine (referenced only while operations are in flight), the one
-// path for every operation: no work runs on the libuv pool. Every rule and default lives in
-// the core.
+// verikit Node.js addon (node-addon-api, Node-API 8) over the C API, verikit.h, and nothing else
+// of the core: configuration through verikit_config_*, every operation through its *_async
+// function, results read with the verikit_result_* getters, errors by their C code. Thin:
+// arguments are converted once and every rule and default lives in the core.
+//
+// One completion path for every operation: the C callback gets an `Op` (its `user` pointer, which
+// owns everything the callback touches). On the JS thread (the embedded store completes before
+// the call returns) it settles the Promise at once; on a verikit thread it queues the Op on the
+// engine's ThreadSafeFunction, which settles it on the JS thread. The function is referenced
+// only while operations are in flight. close() refuses new calls and lets those in flight
+// settle with their answers; the engine is freed and the function released after the last one
+// (Flight): no callback ever sees a released function or a freed engine.
 #include <napi.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
-#include <set>
+#include <mutex>
+#include <string>
 #include <thread>
-#include <variant>
 
-#include "verikit/verikit.hpp"
-
-using namespace verikit;
+#include "verikit.h"
 
 namespace {
 
-struct Flight;
+// ---- per-environment state (no globals: safe in worker threads) ----
 
-// What an operation completes with: a result, a flag (revoke, unlock) or a count (revokeAll).
-using Answer = std::variant<Result, bool, int>;
-
-struct Completion {
-  Napi::Promise::Deferred deferred;
-  Expected<Answer> result;
-  std::shared_ptr<Flight> flight;
+struct AddonData {
+  Napi::FunctionReference engine_ctor;
+  std::map<int, Napi::FunctionReference> errors;  // C error code -> Error subclass (set from JS)
+  Napi::FunctionReference error_base;
+  std::map<std::string, std::string, std::less<>> field_types;  // policy field -> schema type
 };
 
-class EngineWrap;
+AddonData* addon_data(Napi::Env env);
 
-// Per-environment state (worker-thread safe: no globals).
-// Property names of result objects, in the order to_js defines them.
+// An Error subclass instance for a C error code (the classes are registered by index.js), with
+// `code` set to the C name of the code ("VERIKIT_E_CONFIG", ...).
+Napi::Value make_error(Napi::Env env, int code, const std::string& message) {
+  auto* data = addon_data(env);
+  Napi::Object err;
+  auto it = data->errors.find(code);
+  if (it != data->errors.end()) err = it->second.New({Napi::String::New(env, message)});
+  else if (!data->error_base.IsEmpty()) err = data->error_base.New({Napi::String::New(env, message)});
+  else err = Napi::Error::New(env, message).Value();
+  err.Set("code", Napi::String::New(env, verikit_error_name(code)));
+  return err;
+}
+
+// The last C API failure on this thread as a JS error.
+Napi::Value last_error(Napi::Env env, int code) { return make_error(env, code, verikit_error_message()); }
+
+// ---- results: plain objects, every property defined in one Node-API call ----
+
 enum Prop { kStatus, kOk, kSecret, kUrl, kPurpose, kIdentifier, kPayload, kExpiresAt, kAttempts, kRetryAfter,
             kActiveTokens, kCounters, kReused, kPropCount };
 constexpr const char* kPropNames[kPropCount] = {"status", "ok", "secret", "url", "purpose", "identifier", "payload",
                                                 "expiresAt", "attemptsRemaining", "retryAfter", "activeTokens", "counters",
                                                 "reused"};
 
-struct AddonData {
-  Napi::FunctionReference engine_ctor;
-  std::map<int, Napi::FunctionReference> errors;  // Errc -> Error subclass (set from JS)
-  Napi::FunctionReference error_base;
-};
-
-// The addon instance holds the per-environment state (defined below).
-AddonData* addon_data(Napi::Env env);
-
-Napi::Value make_error(Napi::Env env, const Error& e) {
-  auto* data = addon_data(env);
-  Napi::Object err;
-  auto it = data->errors.find(static_cast<int>(e.code));
-  if (it != data->errors.end()) err = it->second.New({Napi::String::New(env, e.message)});
-  else if (!data->error_base.IsEmpty()) err = data->error_base.New({Napi::String::New(env, e.message)});
-  else err = Napi::Error::New(env, e.message).Value();
-  err.Set("code", Napi::String::New(env, [&] {
-    switch (e.code) {
-      case Errc::invalid_argument: return "VERIKIT_E_INVALID_ARGUMENT";
-      case Errc::config: return "VERIKIT_E_CONFIG";
-      case Errc::store_unavailable: return "VERIKIT_E_STORE_UNAVAILABLE";
-      case Errc::store_protocol: return "VERIKIT_E_STORE_PROTOCOL";
-      case Errc::timeout: return "VERIKIT_E_TIMEOUT";
-      case Errc::no_memory: return "VERIKIT_E_NO_MEMORY";
-      case Errc::unsupported: return "VERIKIT_E_UNSUPPORTED";
-      case Errc::version_mismatch: return "VERIKIT_E_VERSION";
-      case Errc::crypto: return "VERIKIT_E_CRYPTO";
-      default: return "VERIKIT_E_INTERNAL";
-    }
-  }()));
-  return err;
+// Times in the C API are ms since the epoch, 0 when not set.
+Napi::Value date_or_null(Napi::Env env, int64_t ms) {
+  if (ms == 0) return env.Null();
+  return Napi::Date::New(env, static_cast<double>(ms));
 }
 
-Napi::Value date_or_null(Napi::Env env, const std::optional<TimePoint>& t) {
-  if (!t) return env.Null();
-  return Napi::Date::New(env, static_cast<double>(t->time_since_epoch().count()));
+Napi::Value count_or_null(Napi::Env env, int64_t n) { return n < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(n)); }
+
+using TextGetter = int (*)(const verikit_result*, const char**, size_t*);
+Napi::String text(Napi::Env env, const verikit_result* r, TextGetter get) {
+  const char* data = nullptr;
+  size_t len = 0;
+  get(r, &data, &len);
+  return Napi::String::New(env, data == nullptr ? "" : data, data == nullptr ? 0 : len);
 }
 
-Napi::Object to_js(Napi::Env env, const Result& r) {
-  // All plain properties defined in one Node-API call.
+int64_t counter(const verikit_result* r, verikit_counter c) {
+  int64_t v = 0;
+  verikit_result_counter(r, c, &v);
+  return v;
+}
+
+Napi::Object to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
+  int status = 0, reused = 0;
+  int32_t attempts = -1, active = -1;
+  int64_t expires = 0, retry = 0;
+  const uint8_t* payload = nullptr;
+  size_t payload_len = 0;
+  verikit_result_status(r, &status);
+  verikit_result_expires_at_ms(r, &expires);
+  verikit_result_attempts_remaining(r, &attempts);
+  verikit_result_retry_after_ms(r, &retry);
+  verikit_result_active_tokens(r, &active);
+  verikit_result_reused(r, &reused);
+  verikit_result_payload(r, &payload, &payload_len);
   napi_value values[kPropCount] = {
-      Napi::String::New(env, to_string(r.outcome)),
-      Napi::Boolean::New(env, r.ok()),
-      Napi::String::New(env, r.secret.data(), r.secret.size()),
-      Napi::String::New(env, r.url),
-      Napi::String::New(env, r.purpose),
-      Napi::String::New(env, r.identifier),
-      Napi::Buffer<char>::Copy(env, r.payload.data(), r.payload.size()),
-      date_or_null(env, r.expires_at),
-      r.attempts_remaining < 0 ? env.Null() : Napi::Number::New(env, r.attempts_remaining),
-      Napi::Number::New(env, static_cast<double>(r.retry_after.count())),
-      r.active_tokens < 0 ? env.Null() : Napi::Number::New(env, r.active_tokens),
+      Napi::String::New(env, verikit_status_name(status)),
+      // ok: verified, valid or issued (the statuses that are not refusals).
+      Napi::Boolean::New(env, status == VERIKIT_STATUS_VERIFIED || status == VERIKIT_STATUS_VALID ||
+                                  status == VERIKIT_STATUS_ISSUED),
+      text(env, r, verikit_result_secret),
+      text(env, r, verikit_result_url),
+      text(env, r, verikit_result_purpose),
+      text(env, r, verikit_result_identifier),
+      Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(payload), payload == nullptr ? 0 : payload_len),
+      date_or_null(env, expires),
+      count_or_null(env, attempts),
+      Napi::Number::New(env, static_cast<double>(retry)),
+      count_or_null(env, active),
       env.Null(),
-      Napi::Boolean::New(env, r.reused),
+      Napi::Boolean::New(env, reused != 0),
   };
+  if (with_counters) {
+    Napi::Object k = Napi::Object::New(env);
+    k.Set("failures", Napi::Number::New(env, static_cast<double>(counter(r, VERIKIT_COUNTER_FAILURES))));
+    k.Set("failuresResetAt", date_or_null(env, counter(r, VERIKIT_COUNTER_FAILURES_RESET_AT_MS)));
+    k.Set("lockedUntil", date_or_null(env, counter(r, VERIKIT_COUNTER_LOCKED_UNTIL_MS)));
+    k.Set("guessesAvailable", count_or_null(env, counter(r, VERIKIT_COUNTER_GUESSES_AVAILABLE)));
+    k.Set("cooldownUntil", date_or_null(env, counter(r, VERIKIT_COUNTER_COOLDOWN_UNTIL_MS)));
+    k.Set("sendsAvailable", count_or_null(env, counter(r, VERIKIT_COUNTER_SENDS_AVAILABLE)));
+    k.Set("sendLimitResetAt", date_or_null(env, counter(r, VERIKIT_COUNTER_SEND_LIMIT_RESET_AT_MS)));
+    values[kCounters] = k;
+  }
   napi_property_descriptor props[kPropCount];
   for (int i = 0; i < kPropCount; ++i)
     props[i] = napi_property_descriptor{kPropNames[i], nullptr, nullptr, nullptr, nullptr, values[i],
@@ -100,57 +128,140 @@ Napi::Object to_js(Napi::Env env, const Result& r) {
                                         nullptr};
   Napi::Object o = Napi::Object::New(env);
   napi_define_properties(env, o, kPropCount, props);
-  if (!r.counters) return o;
-  {
-    const Counters& c = *r.counters;
-    Napi::Object k = Napi::Object::New(env);
-    k.Set("failures", c.failures);
-    k.Set("failuresResetAt", date_or_null(env, c.failures_reset_at));
-    k.Set("lockedUntil", date_or_null(env, c.locked_until));
-    k.Set("guessesAvailable", c.guesses_available < 0 ? env.Null() : Napi::Number::New(env, c.guesses_available));
-    k.Set("cooldownUntil", date_or_null(env, c.cooldown_until));
-    k.Set("sendsAvailable", c.sends_available < 0 ? env.Null() : Napi::Number::New(env, c.sends_available));
-    k.Set("sendLimitResetAt", date_or_null(env, c.send_limit_reset_at));
-    o.Set("counters", k);
-  }
   return o;
 }
 
-Napi::Value to_js(Napi::Env env, const Answer& a) {
-  if (const auto* r = std::get_if<Result>(&a)) return to_js(env, *r);
-  if (const auto* b = std::get_if<bool>(&a)) return Napi::Boolean::New(env, *b);
-  return Napi::Number::New(env, std::get<int>(a));
-}
+// ---- one operation in flight, and the engine's completion path ----
 
-void settle(Napi::Env env, Completion& c) {
-  if (c.result) c.deferred.Resolve(to_js(env, c.result.value()));
-  else c.deferred.Reject(make_error(env, c.result.error()));
-}
+struct Op;
+void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Op* op);
+using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Op, call_js>;
 
-void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Completion* c);
-
-using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Completion, call_js>;
-
-// The engine's thread-safe function, referenced only while operations are in flight: the
-// process stays alive for a pending Promise and exits when nothing is pending. JS thread only.
+// The engine and what its completions share: the thread-safe function (referenced only while
+// operations are in flight) and how many are. The engine is freed, and the function released,
+// once the engine is closed and nothing is in flight: no callback can come after that, whatever
+// verikit_engine_free does with calls in flight. Until then the Flight keeps itself (`self`),
+// and every Op a share of it. `in_flight`, `closed`, `owner` and `engine` are touched on the JS
+// thread only; verikit threads use the function under `mutex`, and only while `live`.
 struct Flight {
   Tsfn tsfn;
+  napi_env env = nullptr;
+  std::thread::id js_thread;
+  verikit_engine* engine = nullptr;
   int in_flight = 0;
-  bool released = false;
+  bool closed = false;
+  Napi::Reference<Napi::Object>* owner = nullptr;  // the engine's JS object: kept alive while work is in flight
+  std::shared_ptr<Flight> self;
+  std::mutex mutex;
+  bool live = true;                     // the function may be called (under mutex)
+  std::atomic<bool> torn_down{false};   // the environment is going away: settle nothing
 
-  void start(Napi::Env env) {
-    if (in_flight++ == 0 && !released) tsfn.Ref(env);
+  void start() {
+    if (in_flight++ != 0) return;
+    tsfn.Ref(env);
+    if (owner != nullptr) owner->Ref();
   }
-  void finish(Napi::Env env) {
-    if (--in_flight == 0 && !released) tsfn.Unref(env);
+  void finish() {
+    if (--in_flight != 0) return;
+    if (owner != nullptr) owner->Unref();
+    if (closed) release(false);
+    else tsfn.Unref(env);
   }
+  // close(): new calls are refused; calls in flight complete with their answer, then release().
+  void close() {
+    if (closed) return;
+    closed = true;
+    if (in_flight == 0) release(false);
+  }
+  void release(bool teardown) {
+    if (engine == nullptr) return;
+    auto keep = std::move(self);  // *this lives until the end of this function
+    if (teardown) torn_down.store(true, std::memory_order_release);
+    else napi_remove_env_cleanup_hook(env, &Flight::cleanup, this);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      live = false;
+    }
+    verikit_engine_free(engine);
+    engine = nullptr;
+    tsfn.Release();
+  }
+  // The environment is going away (process exit, worker termination): nothing is settled.
+  static void cleanup(void* self) { static_cast<Flight*>(self)->release(true); }
 };
 
-void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Completion* c) {
-  std::unique_ptr<Completion> owned(c);
-  if (env == nullptr) return;  // the function is being torn down
-  settle(env, *owned);
-  owned->flight->finish(env);
+// How an operation answers: a result, an inspect result (with counters), a flag or a count.
+enum class Kind { result, inspect, flag, count };
+
+// The `user` pointer of every C call: owns the Promise's deferred, the answer and a share of
+// the Flight, so a callback on any thread touches nothing else.
+struct Op {
+  Op(Napi::Env env, std::shared_ptr<Flight> f, Kind k) : deferred(Napi::Promise::Deferred::New(env)), flight(std::move(f)), kind(k) {}
+  ~Op() { verikit_result_free(result); }
+  Op(const Op&) = delete;
+  Op& operator=(const Op&) = delete;
+
+  Napi::Promise::Deferred deferred;
+  std::shared_ptr<Flight> flight;
+  Kind kind;
+  int error = VERIKIT_OK;
+  std::string message;
+  verikit_result* result = nullptr;
+  int count = 0;
+};
+
+// Settles the Promise (JS thread) and ends the operation.
+void settle(Napi::Env env, std::unique_ptr<Op> op) {
+  Napi::HandleScope scope(env);
+  if (op->error != VERIKIT_OK) {
+    op->deferred.Reject(make_error(env, op->error, op->message));
+  } else {
+    switch (op->kind) {
+      case Kind::result: op->deferred.Resolve(to_js(env, op->result, false)); break;
+      case Kind::inspect: op->deferred.Resolve(to_js(env, op->result, true)); break;
+      case Kind::flag: op->deferred.Resolve(Napi::Boolean::New(env, op->count != 0)); break;
+      case Kind::count: op->deferred.Resolve(Napi::Number::New(env, op->count)); break;
+    }
+  }
+  op->flight->finish();
+}
+
+void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Op* op) {
+  std::unique_ptr<Op> owned(op);
+  if (env == nullptr) return;  // the environment is being torn down: nobody awaits it
+  settle(env, std::move(owned));
+}
+
+// The C callbacks' common end: settle inline on the JS thread, else queue for it.
+void complete(Op* op) {
+  std::shared_ptr<Flight> f = op->flight;  // alive until this returns, whoever settles the Op
+  if (f->torn_down.load(std::memory_order_acquire)) {
+    delete op;
+    return;
+  }
+  if (std::this_thread::get_id() == f->js_thread) return settle(Napi::Env(f->env), std::unique_ptr<Op>(op));
+  bool queued = false;
+  {
+    std::lock_guard<std::mutex> lock(f->mutex);
+    queued = f->live && f->tsfn.NonBlockingCall(op) == napi_ok;
+  }
+  if (!queued) delete op;  // only while the environment is torn down: nobody awaits it
+}
+
+void on_result(void* user, int error, const char* message, verikit_result* result) {
+  auto* op = static_cast<Op*>(user);
+  op->error = error;
+  op->result = result;
+  if (error != VERIKIT_OK) op->message = message == nullptr ? "" : message;
+  complete(op);
+}
+
+void on_count(void* user, int error, const char* message, int count) {
+  auto* op = static_cast<Op*>(user);
+  op->error = error;
+  op->count = count;
+  if (error != VERIKIT_OK) op->message = message == nullptr ? "" : message;
+  complete(op);
 }
 
 // ---- argument conversion (bad types: a TypeError, before anything reaches the engine) ----
@@ -159,6 +270,7 @@ struct ArgError {
   std::string message;
 };
 
+// Binary-safe bytes from a string (UTF-8) or a Buffer.
 std::string bytes_arg(const Napi::Value& v, const char* what) {
   if (v.IsString()) return v.As<Napi::String>().Utf8Value();
   if (v.IsBuffer()) {
@@ -173,44 +285,57 @@ std::string text_arg(const Napi::Value& v, const char* what) {
   return v.As<Napi::String>().Utf8Value();
 }
 
+void wipe(std::string& s) {
+  volatile char* p = s.data();
+  for (size_t i = 0; i < s.size(); ++i) p[i] = 0;
+}
+
+// Issue and verify options; `c` points into this object, which outlives the call.
 struct CallOptions {
   std::string payload;
-  long long ttl = 0;
+  uint32_t ttl = 0;
   std::string client_key;
+  verikit_issue_options issue = VERIKIT_ISSUE_OPTIONS_INIT;
+  verikit_verify_options verify = VERIKIT_VERIFY_OPTIONS_INIT;
 };
 
-CallOptions options_arg(const Napi::Value& v) {
-  CallOptions o;
-  if (v.IsUndefined() || v.IsNull()) return o;
-  if (!v.IsObject()) throw ArgError{"options must be an object"};
-  Napi::Object obj = v.As<Napi::Object>();
-  if (obj.Has("payload") && !obj.Get("payload").IsUndefined()) o.payload = bytes_arg(obj.Get("payload"), "payload");
-  if (obj.Has("ttl") && !obj.Get("ttl").IsUndefined()) {
-    Napi::Value t = obj.Get("ttl");
-    if (!t.IsNumber() || t.As<Napi::Number>().DoubleValue() <= 0 ||
-        t.As<Napi::Number>().DoubleValue() != static_cast<double>(t.As<Napi::Number>().Int64Value()))
-      throw ArgError{"ttl must be a positive whole number of seconds"};
-    o.ttl = t.As<Napi::Number>().Int64Value();
+std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
+  auto o = std::make_unique<CallOptions>();
+  if (!v.IsUndefined() && !v.IsNull()) {
+    if (!v.IsObject()) throw ArgError{"options must be an object"};
+    Napi::Object obj = v.As<Napi::Object>();
+    Napi::Value payload = obj.Get("payload"), ttl = obj.Get("ttl"), client = obj.Get("clientKey");
+    if (!payload.IsUndefined()) o->payload = bytes_arg(payload, "payload");
+    if (!ttl.IsUndefined()) {
+      const double t = ttl.IsNumber() ? ttl.As<Napi::Number>().DoubleValue() : -1;
+      // The range (1 .. 30 days) is the core's to check; this only refuses what is not a count.
+      if (!(t > 0) || t > 9007199254740991.0 || t != static_cast<double>(static_cast<int64_t>(t)))
+        throw ArgError{"ttl must be a positive whole number of seconds"};
+      o->ttl = t > 4294967295.0 ? UINT32_MAX : static_cast<uint32_t>(t);
+    }
+    if (!client.IsUndefined()) o->client_key = bytes_arg(client, "clientKey");
   }
-  if (obj.Has("clientKey") && !obj.Get("clientKey").IsUndefined()) o.client_key = bytes_arg(obj.Get("clientKey"), "clientKey");
+  o->issue.payload = reinterpret_cast<const uint8_t*>(o->payload.data());
+  o->issue.payload_len = o->payload.size();
+  o->issue.ttl_seconds = o->ttl;
+  o->issue.client_key = reinterpret_cast<const uint8_t*>(o->client_key.data());
+  o->issue.client_key_len = o->client_key.size();
+  o->verify.client_key = o->issue.client_key;
+  o->verify.client_key_len = o->issue.client_key_len;
   return o;
 }
 
-IssueOptions issue_options(const CallOptions& o) {
-  IssueOptions io;
-  io.payload = o.payload;
-  io.ttl = std::chrono::seconds(o.ttl);
-  io.client_key = o.client_key;
-  return io;
-}
+// ---- configuration: policies by field name, in the schema's text forms ----
 
-// ---- policies from plain objects, field by field through the core's schema ----
-
-// A policy field the core refused: thrown as the documented error class (InvalidArgumentError,
-// ConfigError) rather than a TypeError.
-struct FieldError {
-  Error error;
+// A configuration call the C API refused: thrown as the documented error class.
+struct ConfigCallError {
+  int code;
+  std::string message;
 };
+
+void check(int rc) {
+  if (rc != VERIKIT_OK) throw ConfigCallError{rc, verikit_error_message()};
+}
 
 // maxAttempts -> max_attempts; resendSame -> resend_same.
 std::string snake_case(const std::string& camel) {
@@ -226,20 +351,14 @@ std::string snake_case(const std::string& camel) {
   return out;
 }
 
-const FieldInfo* field_info(std::string_view name) {
-  for (const FieldInfo& f : policy_fields())
-    if (f.name == name) return &f;
-  return nullptr;
-}
-
 // A JavaScript value in the schema's text form: the core parses and checks it (a number that is
 // not a whole number, or out of range, is its error, not a silent conversion).
-std::string field_text(const Napi::Value& v, const FieldInfo* info, const std::string& name) {
+std::string field_text(const Napi::Value& v, bool choice, const std::string& name) {
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
   if (v.IsNumber()) return v.ToString().Utf8Value();
   if (v.IsString()) {
     std::string s = v.As<Napi::String>().Utf8Value();
-    return info != nullptr && info->type == FieldType::choice ? snake_case(s) : s;
+    return choice ? snake_case(s) : s;
   }
   if (v.IsObject() && !v.IsArray()) {
     Napi::Object l = v.As<Napi::Object>();
@@ -254,34 +373,96 @@ std::string field_text(const Napi::Value& v, const FieldInfo* info, const std::s
   throw ArgError{name + " must be a boolean, a number, a string or {count, period, burst}"};
 }
 
-Policy policy_arg(const Napi::Value& v) {
-  Policy p;
-  if (v.IsUndefined() || v.IsNull()) return p;
+// Sets one policy (purpose NULL: the default policy) from a plain object, field by field.
+void policy_arg(Napi::Env env, verikit_config* config, const char* purpose, const Napi::Value& v) {
+  if (v.IsUndefined() || v.IsNull()) return;
   if (!v.IsObject()) throw ArgError{"a policy must be an object"};
+  const auto& types = addon_data(env)->field_types;
   Napi::Object o = v.As<Napi::Object>();
   Napi::Array names = o.GetPropertyNames();
+  bool any = false;
   for (uint32_t i = 0; i < names.Length(); ++i) {
     const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
     const Napi::Value value = o.Get(name);
     if (value.IsUndefined()) continue;
     const std::string field = snake_case(name);
-    if (auto s = set_policy_field(p, field, field_text(value, field_info(field), name)); !s) {
-      Error e = s.error();
-      if (field != name) e.message += " (option '" + name + "')";  // the name the caller wrote
-      throw FieldError{std::move(e)};
+    auto type = types.find(field);
+    const std::string text = field_text(value, type != types.end() && type->second == "choice", name);
+    if (verikit_config_set_policy_field(config, purpose, field.c_str(), text.c_str()) != VERIKIT_OK) {
+      std::string message = verikit_error_message();
+      if (field != name) message += " (option '" + name + "')";  // the name the caller wrote
+      throw ConfigCallError{verikit_error_code(), std::move(message)};
     }
+    any = true;
   }
-  return p;
+  // A purpose given with no fields has a policy of its own: the documented defaults.
+  if (!any && purpose != nullptr) {
+    const verikit_policy defaults = VERIKIT_POLICY_INIT;
+    check(verikit_config_set_policy(config, purpose, &defaults));
+  }
 }
 
-Key key_arg(const Napi::Value& v, std::uint8_t id) {
+std::string key_arg(const Napi::Value& v) {
   std::string raw = bytes_arg(v, "key");
-  if (raw.size() != kKeyBytes) throw ArgError{"a key must be exactly 32 bytes"};
-  Key k;
-  k.id = id;
-  std::memcpy(k.bytes.data(), raw.data(), raw.size());
-  detail::wipe(raw.data(), raw.size());
-  return k;
+  if (raw.size() != VERIKIT_KEY_BYTES) {
+    wipe(raw);
+    throw ArgError{"a key must be exactly 32 bytes"};
+  }
+  return raw;
+}
+
+uint8_t key_id_arg(const Napi::Value& v) {
+  if (!v.IsNumber()) throw ArgError{"a key id must be a number"};
+  return static_cast<uint8_t>(v.As<Napi::Number>().Uint32Value());
+}
+
+void set_key(verikit_config* config, const Napi::Value& key, const Napi::Value& id, bool previous) {
+  std::string raw = key_arg(key);
+  const uint8_t key_id = key_id_arg(id);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(raw.data());
+  const int rc = previous ? verikit_config_add_previous_key(config, key_id, bytes, raw.size())
+                          : verikit_config_set_key(config, key_id, bytes, raw.size());
+  wipe(raw);
+  check(rc);
+}
+
+using ConfigPtr = std::unique_ptr<verikit_config, decltype(&verikit_config_free)>;
+
+// new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls,
+//            indexKey|null)
+ConfigPtr config_arg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  verikit_config* raw = nullptr;
+  check(verikit_config_new(&raw));
+  ConfigPtr config(raw, &verikit_config_free);
+  check(verikit_config_set_store(config.get(), text_arg(info[0], "store").c_str()));
+  if (!info[1].IsNull() && !info[1].IsUndefined()) {
+    set_key(config.get(), info[1], info[2], false);
+    if (!info[3].IsArray()) throw ArgError{"previousKeys must be an array of [id, key]"};
+    Napi::Array prev = info[3].As<Napi::Array>();
+    for (uint32_t i = 0; i < prev.Length(); ++i) {
+      if (!prev.Get(i).IsArray()) throw ArgError{"previousKeys must be an array of [id, key]"};
+      Napi::Array pair = prev.Get(i).As<Napi::Array>();
+      set_key(config.get(), pair.Get(1u), pair.Get(0u), true);
+    }
+    if (info.Length() > 8 && !info[8].IsNull() && !info[8].IsUndefined()) {
+      std::string index = key_arg(info[8]);
+      const int rc = verikit_config_set_index_key(config.get(), reinterpret_cast<const uint8_t*>(index.data()), index.size());
+      wipe(index);
+      check(rc);
+    }
+  }
+  policy_arg(env, config.get(), nullptr, info[4]);
+  if (!info[5].IsObject()) throw ArgError{"policies must be an object"};
+  Napi::Object policies = info[5].As<Napi::Object>();
+  Napi::Array names = policies.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    policy_arg(env, config.get(), name.c_str(), policies.Get(name));
+  }
+  check(verikit_config_set_key_prefix(config.get(), text_arg(info[6], "keyPrefix").c_str()));
+  check(verikit_config_set_abuse_controls(config.get(), info[7].ToBoolean().Value() ? 1 : 0));
+  return config;
 }
 
 // ---- the engine ----
@@ -302,221 +483,200 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("close", &EngineWrap::Close)});
   }
 
-  // new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls,
-  //            indexKey|null)
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
     Napi::Env env = info.Env();
-    Config c;
+    verikit_engine* engine = nullptr;
     try {
-      c.store_url = text_arg(info[0], "store");
-      if (!info[1].IsNull() && !info[1].IsUndefined()) {
-        KeySet ks{key_arg(info[1], static_cast<std::uint8_t>(info[2].As<Napi::Number>().Uint32Value())), {}, std::nullopt};
-        Napi::Array prev = info[3].As<Napi::Array>();
-        for (uint32_t i = 0; i < prev.Length(); ++i) {
-          Napi::Array pair = prev.Get(i).As<Napi::Array>();
-          ks.previous.push_back(key_arg(pair.Get(1u), static_cast<std::uint8_t>(pair.Get(0u).As<Napi::Number>().Uint32Value())));
-        }
-        if (info.Length() > 8 && !info[8].IsNull() && !info[8].IsUndefined()) ks.index = key_arg(info[8], 0).bytes;
-        c.keys = ks;
-      }
-      c.default_policy = policy_arg(info[4]);
-      Napi::Object policies = info[5].As<Napi::Object>();
-      Napi::Array names = policies.GetPropertyNames();
-      for (uint32_t i = 0; i < names.Length(); ++i) {
-        std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-        c.policies[name] = policy_arg(policies.Get(name));
-      }
-      c.key_prefix = text_arg(info[6], "keyPrefix");
-      if (!info[7].As<Napi::Boolean>().Value()) {
-        c.default_policy = without_abuse_controls(c.default_policy);
-        for (auto& [n, p] : c.policies) p = without_abuse_controls(p);
-      }
+      ConfigPtr config = config_arg(info);
+      check(verikit_engine_new(&engine, config.get()));
     } catch (const ArgError& e) {
       Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
       return;
-    } catch (const FieldError& e) {
-      Napi::Error err(env, make_error(env, e.error));
-      err.ThrowAsJavaScriptException();
+    } catch (const ConfigCallError& e) {
+      Napi::Error(env, make_error(env, e.code, e.message)).ThrowAsJavaScriptException();
       return;
     }
-    auto engine = Engine::create(std::move(c));
-    if (!engine) {
-      Napi::Error err(env, make_error(env, engine.error()));
-      err.ThrowAsJavaScriptException();
-      return;
-    }
-    engine_ = std::move(engine).value();
-    js_thread_ = std::this_thread::get_id();
     flight_ = std::make_shared<Flight>();
+    flight_->self = flight_;
+    flight_->engine = engine;
+    flight_->env = env;
+    flight_->js_thread = std::this_thread::get_id();
+    flight_->owner = this;  // the ObjectWrap's reference to this object
     flight_->tsfn = Tsfn::New(env, "verikit", 0, 1);
     flight_->tsfn.Unref(env);
-    napi_add_env_cleanup_hook(env, &EngineWrap::Cleanup, this);
-    hooked_ = true;
+    napi_add_env_cleanup_hook(env, &Flight::cleanup, flight_.get());
   }
 
-  ~EngineWrap() override { Shutdown(Env()); }
+  // Unreachable means nothing is in flight (start() holds the object): the engine is freed now.
+  ~EngineWrap() override {
+    if (!flight_) return;
+    flight_->owner = nullptr;
+    flight_->close();
+  }
 
  private:
-  static void Cleanup(void* self) { static_cast<EngineWrap*>(self)->Shutdown(nullptr); }
-
-  // Destroys the engine (its store thread finishes every pending request), then the function.
-  void Shutdown(napi_env env) {
-    if (closed_) return;
-    closed_ = true;
-    engine_.reset();  // completions of pending requests are queued before this returns
-    if (flight_ && !flight_->released) {
-      flight_->released = true;
-      flight_->tsfn.Release();
-    }
-    if (hooked_ && env != nullptr) napi_remove_env_cleanup_hook(env, &EngineWrap::Cleanup, this);
-    hooked_ = false;
-  }
-
+  // close(): later calls reject; operations in flight settle with their answers, and the engine
+  // is freed after the last one (Flight::finish). Never blocks, never drops a Promise.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Shutdown(info.Env());
+    if (flight_ && !flight_->closed) {
+      if (flight_->in_flight > 0 && flight_->owner != nullptr) Unref();  // start()'s hold on this object
+      flight_->owner = nullptr;
+      flight_->close();
+    }
     return info.Env().Undefined();
   }
 
-  // A completion for the engine: settles on the JS thread directly, or through the function.
-  // The one path from the engine to a Promise, for every operation (T: Result, bool or int).
-  template <class T = Result>
-  Callback<T> completion(Napi::Promise::Deferred deferred) {
-    auto flight = flight_;
-    auto js = js_thread_;
-    Napi::Env env = Env();
-    flight->start(env);
-    return [flight, js, env, deferred](Expected<T> r) mutable {
-      Expected<Answer> answer = r ? Expected<Answer>(Answer(std::in_place_type<T>, std::move(r).value()))
-                                  : Expected<Answer>(std::move(r).error());
-      if (std::this_thread::get_id() == js) {  // the embedded store completes inline
-        Completion c{deferred, std::move(answer), flight};
-        Napi::HandleScope scope(env);
-        settle(env, c);
-        return flight->finish(env);
+  // The common shape: arguments converted, then one C call that owns `op` from then on.
+  template <class Args, class CCall>
+  Napi::Value run(const Napi::CallbackInfo& info, Kind kind, Args&& args, CCall&& c_call) {
+    Napi::Env env = info.Env();
+    if (!flight_ || flight_->closed) {
+      auto d = Napi::Promise::Deferred::New(env);
+      d.Reject(make_error(env, VERIKIT_E_INVALID_ARGUMENT, "the engine is closed"));
+      return d.Promise();
+    }
+    auto op = std::make_unique<Op>(env, flight_, kind);
+    Napi::Promise promise = op->deferred.Promise();
+    try {
+      auto a = args();  // before anything reaches the engine
+      Op* raw = op.release();
+      flight_->start();
+      if (c_call(a, raw) != VERIKIT_OK) {  // only a NULL engine or callback: never called back
+        std::unique_ptr<Op> owned(raw);
+        owned->error = verikit_error_code();
+        owned->message = verikit_error_message();
+        settle(env, std::move(owned));
       }
-      auto* c = new Completion{deferred, std::move(answer), flight};
-      if (flight->tsfn.NonBlockingCall(c) != napi_ok) delete c;  // shutting down: nobody awaits it
-    };
+    } catch (const ArgError& e) {
+      op->deferred.Reject(Napi::TypeError::New(env, e.message).Value());
+    }
+    return promise;
   }
 
-  template <class Body>
-  Napi::Value promise(const Napi::CallbackInfo& info, Body&& body) {
-    Napi::Env env = info.Env();
-    auto deferred = Napi::Promise::Deferred::New(env);
-    if (closed_) {
-      deferred.Reject(make_error(env, verikit::make_error(Errc::invalid_argument, "the engine is closed")));
-      return deferred.Promise();
-    }
-    try {
-      body(deferred);
-    } catch (const ArgError& e) {
-      deferred.Reject(Napi::TypeError::New(env, e.message).Value());
-    }
-    return deferred.Promise();
+  struct PurposeId {
+    std::string purpose, identifier;
+  };
+  static PurposeId purpose_id(const Napi::CallbackInfo& info) {
+    PurposeId a;
+    a.purpose = text_arg(info[0], "purpose");
+    a.identifier = bytes_arg(info[1], "identifier");
+    return a;
   }
 
   Napi::Value IssueOtp(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
-      const CallOptions o = options_arg(info[2]);
-      engine_->issue_otp(p, id, issue_options(o), completion(d));
+    struct A { PurposeId p; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] { return A{purpose_id(info), options_arg(info[2])}; }, [&](A& a, Op* op) {
+      return verikit_otp_issue_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                     &a.o->issue, on_result, op);
     });
   }
 
   Napi::Value VerifyOtp(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
-      const std::string code = text_arg(info[2], "code");
-      const CallOptions o = options_arg(info[3]);
-      engine_->verify_otp(p, id, code, VerifyOptions{o.client_key}, completion(d));
+    struct A { PurposeId p; std::string code; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      std::string code = text_arg(info[2], "code");
+      return A{std::move(p), std::move(code), options_arg(info[3])};
+    }, [&](A& a, Op* op) {
+      return verikit_otp_verify_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                      a.code.data(), a.code.size(), &a.o->verify, on_result, op);
     });
   }
 
   Napi::Value IssueToken(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
-      const CallOptions o = options_arg(info[2]);
-      engine_->issue_token(p, id, issue_options(o), completion(d));
+    struct A { PurposeId p; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] { return A{purpose_id(info), options_arg(info[2])}; }, [&](A& a, Op* op) {
+      return verikit_token_issue_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                       &a.o->issue, on_result, op);
     });
   }
 
   Napi::Value IssueLink(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
-      const std::string base = text_arg(info[2], "baseUrl");
-      const CallOptions o = options_arg(info[3]);
-      engine_->issue_link(p, id, base, issue_options(o), completion(d));
+    struct A { PurposeId p; std::string base; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      std::string base = text_arg(info[2], "baseUrl");
+      return A{std::move(p), std::move(base), options_arg(info[3])};
+    }, [&](A& a, Op* op) {
+      return verikit_link_issue_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                      a.base.c_str(), &a.o->issue, on_result, op);
     });
   }
 
   // checkToken(token, purpose, link: bool, consume: bool): the purpose is required ('*' for any).
   Napi::Value CheckToken(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string t = text_arg(info[0], "token");
+    struct A { std::string token, purpose; bool link, consume; };
+    return run(info, Kind::result, [&] {
+      std::string t = text_arg(info[0], "token");
       if (!info[1].IsString()) throw ArgError{"purpose must be a string: the credential's purpose, or ANY_PURPOSE ('*')"};
-      const std::string p = text_arg(info[1], "purpose");
-      const bool link = info[2].ToBoolean(), consume = info[3].ToBoolean();
-      if (link) consume ? engine_->consume_link(t, p, completion(d)) : engine_->peek_link(t, p, completion(d));
-      else consume ? engine_->verify_token(t, p, completion(d)) : engine_->peek_token(t, p, completion(d));
+      return A{std::move(t), info[1].As<Napi::String>().Utf8Value(), info[2].ToBoolean().Value(), info[3].ToBoolean().Value()};
+    }, [&](A& a, Op* op) {
+      const char* p = a.purpose.c_str();
+      if (a.link)
+        return a.consume ? verikit_link_consume_async(engine(), p, a.token.data(), a.token.size(), on_result, op)
+                         : verikit_link_peek_async(engine(), p, a.token.data(), a.token.size(), on_result, op);
+      return a.consume ? verikit_token_verify_async(engine(), p, a.token.data(), a.token.size(), on_result, op)
+                       : verikit_token_peek_async(engine(), p, a.token.data(), a.token.size(), on_result, op);
     });
   }
 
   // revokeToken(token, link: bool)
   Napi::Value RevokeToken(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string t = text_arg(info[0], "token");
-      if (info[1].ToBoolean()) engine_->revoke_link(t, completion<bool>(d));
-      else engine_->revoke_token(t, completion<bool>(d));
-    });
+    struct A { std::string token; bool link; };
+    return run(info, Kind::flag, [&] { return A{text_arg(info[0], "token"), info[1].ToBoolean().Value()}; },
+               [&](A& a, Op* op) {
+                 return a.link ? verikit_link_revoke_async(engine(), a.token.data(), a.token.size(), on_count, op)
+                               : verikit_token_revoke_async(engine(), a.token.data(), a.token.size(), on_count, op);
+               });
   }
 
   Napi::Value RevokeOtp(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
-      engine_->revoke_otp(p, id, completion<bool>(d));
+    return run(info, Kind::flag, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_otp_revoke_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
     });
   }
 
   Napi::Value RevokeAll(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
-      engine_->revoke_all(p, id, completion<int>(d));
+    return run(info, Kind::count, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_revoke_all_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
     });
   }
 
   Napi::Value Inspect(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
-      engine_->inspect(p, id, completion(d));
+    return run(info, Kind::inspect, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_inspect_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_result, op);
     });
   }
 
   Napi::Value Unlock(const Napi::CallbackInfo& info) {
-    return promise(info, [&](Napi::Promise::Deferred d) {
-      const std::string p = text_arg(info[0], "purpose"), id = bytes_arg(info[1], "identifier");
-      engine_->unlock(p, id, completion<bool>(d));
+    return run(info, Kind::flag, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_unlock_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
     });
   }
 
-  std::shared_ptr<Engine> engine_;
-  std::shared_ptr<Flight> flight_;
-  std::thread::id js_thread_;
-  bool closed_ = false;
-  bool hooked_ = false;
+  verikit_engine* engine() const { return flight_->engine; }
+
+  std::shared_ptr<Flight> flight_;  // the engine lives there
 };
 
 class Addon : public Napi::Addon<Addon>, public AddonData {
  public:
   Addon(Napi::Env env, Napi::Object exports) {
+    // The policy schema's field types, once: choice values are converted to snake_case.
+    for (size_t i = 0; i < verikit_policy_field_count(); ++i) {
+      const char* name = nullptr;
+      const char* type = nullptr;
+      if (verikit_policy_field(i, &name, &type, nullptr, nullptr, nullptr, nullptr) == VERIKIT_OK) field_types[name] = type;
+    }
     engine_ctor = Napi::Persistent(EngineWrap::Define(env));
     DefineAddon(exports, {InstanceValue("Engine", engine_ctor.Value()),
                           InstanceMethod("setErrorClasses", &Addon::SetErrorClasses),
                           InstanceMethod("generateKey", &Addon::GenerateKey),
-                          InstanceValue("version", Napi::String::New(env, VERIKIT_VERSION_STRING_FOR_NODE))});
+                          InstanceValue("version", Napi::String::New(env, verikit_version()))});
   }
 
  private:
-  // setErrorClasses(base, {code: Class}) — the Error subclasses are defined in JS.
+  // setErrorClasses(base, {code: Class}) — the Error subclasses and their codes are defined in JS.
   Napi::Value SetErrorClasses(const Napi::CallbackInfo& info) {
     AddonData* data = this;
     data->error_base = Napi::Persistent(info[0].As<Napi::Function>());
@@ -530,9 +690,14 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
   }
 
   Napi::Value GenerateKey(const Napi::CallbackInfo& info) {
-    Key k = generate_key();
-    auto b = Napi::Buffer<char>::Copy(info.Env(), reinterpret_cast<const char*>(k.bytes.data()), k.bytes.size());
-    detail::wipe(k.bytes.data(), k.bytes.size());
+    uint8_t key[VERIKIT_KEY_BYTES];
+    if (int rc = verikit_key_generate(key, sizeof key); rc != VERIKIT_OK) {
+      Napi::Error(info.Env(), last_error(info.Env(), rc)).ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    auto b = Napi::Buffer<char>::Copy(info.Env(), reinterpret_cast<const char*>(key), sizeof key);
+    volatile uint8_t* p = key;
+    for (size_t i = 0; i < sizeof key; ++i) p[i] = 0;
     return b;
   }
 };

@@ -1,0 +1,191 @@
+'use strict';
+// close() with operations in flight against a paused Redis (SIGSTOP of the tests' own
+// redis-server): close() returns at once, the engine refuses work afterwards, and once Redis
+// runs again every Promise settles exactly once, with its answer (the engine is held until the
+// last one), and nothing crashes. Each case runs in a child process, so a crash is a failure of
+// this test, not of the runner.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const { startRedis, PKG } = require('./helpers');
+
+const child = `
+  const verikit = require(${JSON.stringify(PKG)});
+  const [url, pid, n] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+  (async () => {
+    const m = new verikit.Manager({ url, key: Buffer.alloc(32, 9), keyPrefix: 'close' + n, abuseControls: false });
+    const issued = await m.issueOtp('login', 'warm');  // connected, scripts loaded
+    const token = (await m.issueToken('login', 'warm')).secret;
+    process.kill(pid, 'SIGSTOP');
+    const ops = [
+      (i) => m.issueOtp('login', 'u' + i), (i) => m.verifyOtp('login', 'warm', issued.secret),
+      (i) => m.issueToken('login', 'u' + i), (i) => m.issueLink('login', 'u' + i, 'https://e.com/m'),
+      (i) => m.peekToken(token, 'login'), (i) => m.consumeLink(token, 'login'), (i) => m.revokeToken(token),
+      (i) => m.revokeOtp('login', 'u' + i), (i) => m.revokeAll('login', 'u' + i), (i) => m.inspect('login', 'u' + i),
+      (i) => m.unlock('login', 'u' + i),
+    ];
+    const types = ['result', 'result', 'result', 'result', 'result', 'result', 'boolean', 'boolean', 'number', 'result', 'boolean'];
+    const settled = new Array(n).fill(0);
+    let verified = 0;
+    const outcomes = new Array(n);
+    // What each kind answers: a result object, a flag or a count.
+    const kind = (v) => typeof v === 'object' && v !== null && typeof v.status === 'string' ? 'result' : typeof v;
+    const pending = Array.from({ length: n }, (_, i) => ops[i % ops.length](i).then(
+      (v) => { settled[i]++; outcomes[i] = kind(v) === types[i % types.length] ? 'answered' : 'wrong answer ' + JSON.stringify(v);
+        if (i % types.length === 1 && v.status === 'verified') verified++; },
+      (e) => { settled[i]++; outcomes[i] = 'rejected ' + e.name + ' ' + e.code + ' ' + e.message; }));
+    await new Promise((r) => setTimeout(r, 50));  // the requests are on the wire, unanswered
+    const settledBeforeClose = settled.filter((c) => c > 0).length;
+    const t0 = Date.now();
+    m.close();
+    const closeMs = Date.now() - t0;
+    let refused;
+    try { await m.issueOtp('login', 'late'); refused = 'resolved'; } catch (e) { refused = e.code + ' ' + e.message; }
+    await new Promise((r) => setTimeout(r, 50));
+    const settledWhilePaused = settled.filter((c) => c > 0).length;
+    process.kill(pid, 'SIGCONT');
+    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 20000))]);
+    await new Promise((r) => setTimeout(r, 100));  // a second settlement would show by now
+    const counts = {};
+    for (const o of outcomes) counts[o] = (counts[o] || 0) + 1;
+    console.log(JSON.stringify({ settledBeforeClose, settledWhilePaused, closeMs, onceEach: settled.every((c) => c === 1),
+      counts, refused, verified }));
+  })();
+`;
+
+test('close() settles every operation in flight exactly once, with Redis paused', async (t) => {
+  const redis = await startRedis();
+  try {
+    for (const n of [1, 100, 2000]) {
+      await t.test(`${n} in flight`, async () => {
+        const proc = spawn(process.execPath, ['-e', child, redis.url, String(redis.pid), String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        proc.stdout.on('data', (d) => { out += d; });
+        proc.stderr.on('data', (d) => { err += d; });
+        const [code, signal] = await new Promise((resolve) => {
+          const timer = setTimeout(() => proc.kill('SIGKILL'), 60000);
+          proc.on('exit', (c, s) => { clearTimeout(timer); resolve([c, s]); });
+        });
+        process.kill(redis.pid, 'SIGCONT');  // whatever the child did
+        assert.equal(signal, null, `the child died of ${signal}: ${err}`);
+        assert.equal(code, 0, err);
+        const r = JSON.parse(out);
+        assert.equal(r.settledBeforeClose, 0, 'Redis was not paused: this test proves nothing');
+        assert.equal(r.settledWhilePaused, 0, 'nothing can be answered while Redis is paused');
+        assert.ok(r.closeMs < 1000, `close() blocked for ${r.closeMs} ms`);
+        assert.equal(r.refused, 'VERIKIT_E_INVALID_ARGUMENT the engine is closed');
+        assert.equal(r.onceEach, true, 'a Promise did not settle, or settled twice');
+        // Every operation got its own answer, of its kind (a result, a flag, a count)...
+        assert.deepEqual(r.counts, { answered: n });
+        // ... and the one right code was verified exactly once among the verifications.
+        assert.equal(r.verified, n > 1 ? 1 : 0);
+      });
+    }
+  } finally {
+    try { process.kill(redis.pid, 'SIGCONT'); } catch { /* gone */ }
+    await redis.stop();
+  }
+});
+
+// The environment goes away with operations in flight on a paused Redis: process.exit() in the
+// main thread, and a worker thread terminated from outside. Nothing crashes; the worker's
+// engine is torn down with its environment, and the main thread's keeps working.
+test('exiting with operations in flight, from the main thread and from a worker, does not crash', async () => {
+  const redis = await startRedis();
+  try {
+    const script = `
+      const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
+      const verikit = require(${JSON.stringify(PKG)});
+      const [url, pid, how] = isMainThread ? [process.argv[1], Number(process.argv[2]), process.argv[3]] : workerData;
+      async function flood(tag) {
+        const m = new verikit.Manager({ url, key: Buffer.alloc(32, 5), keyPrefix: 'exit', abuseControls: false });
+        await m.issueOtp('login', tag);  // connected
+        return m;
+      }
+      (async () => {
+        if (!isMainThread) {
+          const m = await flood('worker');
+          process.kill(pid, 'SIGSTOP');
+          for (let i = 0; i < 2000; i++) m.issueOtp('login', 'w' + i).catch(() => {});
+          parentPort.postMessage('in flight');
+          return;
+        }
+        if (how === 'exit') {
+          const m = await flood('main');
+          process.kill(pid, 'SIGSTOP');
+          for (let i = 0; i < 2000; i++) m.issueOtp('login', 'm' + i).catch(() => {});
+          setTimeout(() => { console.log('exiting'); process.exit(0); }, 50);
+          return;
+        }
+        const m = await flood('main');
+        const w = new Worker(__filename_placeholder, { eval: true, workerData: [url, pid, how] });
+        await new Promise((r) => w.once('message', r));
+        await new Promise((r) => setTimeout(r, 50));
+        await w.terminate();
+        process.kill(pid, 'SIGCONT');
+        const r = await m.issueOtp('login', 'after');
+        m.close();
+        console.log('worker terminated; main thread', r.status);
+      })();
+    `;
+    for (const [how, expected] of [['exit', 'exiting'], ['worker', 'worker terminated; main thread issued']]) {
+      const source = script.replace('__filename_placeholder', JSON.stringify(script.replace('__filename_placeholder', 'null')));
+      const proc = spawn(process.execPath, ['-e', source, redis.url, String(redis.pid), how], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      proc.stdout.on('data', (d) => { out += d; });
+      proc.stderr.on('data', (d) => { err += d; });
+      const [code, signal] = await new Promise((resolve) => {
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 60000);
+        proc.on('exit', (c, s) => { clearTimeout(timer); resolve([c, s]); });
+      });
+      process.kill(redis.pid, 'SIGCONT');
+      assert.equal(signal, null, `${how}: the child died of ${signal}: ${err}`);
+      assert.equal(code, 0, `${how}: ${err}`);
+      assert.equal(out.trim(), expected, how);
+    }
+  } finally {
+    try { process.kill(redis.pid, 'SIGCONT'); } catch { /* gone */ }
+    await redis.stop();
+  }
+});
+
+// An engine that becomes unreachable with operations in flight (no close()) is not freed under
+// them: they settle with their answers once Redis runs again.
+test('an unreachable engine with operations in flight answers them all', async () => {
+  const redis = await startRedis();
+  try {
+    const child = `
+      const verikit = require(${JSON.stringify(PKG)});
+      const [url, pid] = [process.argv[1], Number(process.argv[2])];
+      (async () => {
+        let m = new verikit.Manager({ url, key: Buffer.alloc(32, 6), keyPrefix: 'gc', abuseControls: false });
+        await m.issueOtp('login', 'warm');
+        process.kill(pid, 'SIGSTOP');
+        const pending = Array.from({ length: 500 }, (_, i) => m.issueOtp('login', 'g' + i));
+        m = null;
+        for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+        process.kill(pid, 'SIGCONT');
+        const results = await Promise.all(pending);
+        console.log(results.filter((r) => r.status === 'issued').length);
+      })();
+    `;
+    const proc = spawn(process.execPath, ['--expose-gc', '-e', child, redis.url, String(redis.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d) => { out += d; });
+    proc.stderr.on('data', (d) => { err += d; });
+    const [code, signal] = await new Promise((resolve) => {
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 60000);
+      proc.on('exit', (c, s) => { clearTimeout(timer); resolve([c, s]); });
+    });
+    process.kill(redis.pid, 'SIGCONT');
+    assert.equal(signal, null, `the child died of ${signal}: ${err}`);
+    assert.equal(code, 0, err);
+    assert.equal(out.trim(), '500');
+  } finally {
+    try { process.kill(redis.pid, 'SIGCONT'); } catch { /* gone */ }
+    await redis.stop();
+  }
+});
