@@ -134,8 +134,11 @@ uint8_t to_key_id(const py::handle& h) {
 // first); verikit_engine_free waits for asynchronous calls in flight, whose callbacks never need
 // the GIL.
 struct Handle {
-  verikit_engine* engine;
+  explicit Handle(verikit_engine* e) : engine(e) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
   ~Handle() { verikit_engine_free(engine); }
+  verikit_engine* const engine;
 };
 using HandlePtr = std::shared_ptr<Handle>;
 
@@ -177,7 +180,7 @@ class PyEngine {
       if (rc != VERIKIT_OK) message = verikit_error_message();
     }
     if (rc != VERIKIT_OK) raise(rc, message);
-    handle_ = std::make_shared<Handle>(Handle{e});
+    handle_ = std::make_shared<Handle>(e);
   }
 
   ~PyEngine() {
