@@ -1,272 +1,361 @@
-// verikit Python binding: the private native module `_verikit`. Thin: arguments are converted
-// once, the GIL is released around every call into the engine, outcomes come back as Result
-// objects, faults as verikit.Error subclasses. Every rule and default lives in the core.
-#include <pybind11/functional.h>
+// verikit Python binding: the private native module `_verikit`, written over the C API
+// (verikit.h) and nothing else of the core, exactly as C, Go and Rust use it. Thin: arguments
+// are converted once, the GIL is released around every call into the library, outcomes come
+// back as Result objects (a verikit_result read through its getters), faults as verikit.Error
+// subclasses (the code -> class table lives once, in verikit._types). Every rule and default
+// lives in the core.
 #include <pybind11/pybind11.h>
-#include <pybind11/stl.h>
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <type_traits>
-#include <variant>
+#include <string>
+#include <string_view>
 #include <vector>
 
-#include "verikit/verikit.hpp"
+#include "verikit.h"
 
 namespace py = pybind11;
-using namespace verikit;
 
 namespace {
 
-// Exception classes and the Status enum, defined in Python (verikit._types), looked up once.
+// Status, the exception factory (verikit._types.error) and datetime helpers, looked up once and
+// kept for the life of the process (never released after finalisation).
 struct PyTypes {
   py::object status;
-  py::object error_base;
-  std::map<Errc, py::object> errors;
+  py::object error;  // error(code, message) -> an instance of the verikit.Error subclass for code
+  py::object from_timestamp;
+  py::object utc;
 };
 PyTypes* types = nullptr;
 
-[[noreturn]] void raise(const Error& e) {
-  auto it = types->errors.find(e.code);
-  py::object cls = it == types->errors.end() ? types->error_base : it->second;
-  PyErr_SetObject(cls.ptr(), py::make_tuple(e.message, static_cast<int>(e.code)).ptr());
+[[noreturn]] void raise(int code, const std::string& message) {
+  py::object exc = types->error(code, message);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
   throw py::error_already_set();
 }
 
-template <class T>
-T value_or_raise(Expected<T> r) {
-  if (!r) raise(r.error());
-  return std::move(r).value();
+// The failure of the call that just returned `code` on this thread.
+[[noreturn]] void raise_last(int code) { raise(code, verikit_error_message()); }
+
+void check(int code) {
+  if (code != VERIKIT_OK) raise_last(code);
 }
+
+std::string type_name(const py::handle& h) { return py::str(py::type::of(h).attr("__name__")).cast<std::string>(); }
 
 // str is UTF-8 encoded; bytes are taken as they are.
 std::string to_bytes(const py::handle& h, const char* what) {
-  if (py::isinstance<py::bytes>(h)) return h.cast<std::string>();
-  if (py::isinstance<py::str>(h)) return h.cast<std::string>();
+  if (py::isinstance<py::bytes>(h) || py::isinstance<py::str>(h)) return h.cast<std::string>();
   if (py::isinstance<py::bytearray>(h)) return py::bytearray(h.cast<py::object>()).cast<std::string>();
-  throw py::type_error(std::string(what) + " must be str or bytes, not " + py::str(py::type::of(h).attr("__name__")).cast<std::string>());
+  throw py::type_error(std::string(what) + " must be str or bytes, not " + type_name(h));
 }
 
 std::string to_text(const py::handle& h, const char* what) {
-  if (!py::isinstance<py::str>(h))
-    throw py::type_error(std::string(what) + " must be str, not " + py::str(py::type::of(h).attr("__name__")).cast<std::string>());
+  if (!py::isinstance<py::str>(h)) throw py::type_error(std::string(what) + " must be str, not " + type_name(h));
   return h.cast<std::string>();
 }
 
 // A token or link check always names a purpose: there is no default ("*" is the explicit "any").
 std::string to_check_purpose(const py::handle& h) {
   if (!py::isinstance<py::str>(h))
-    throw py::type_error("purpose must be str (the credential's purpose, or verikit.ANY_PURPOSE), not " +
-                         py::str(py::type::of(h).attr("__name__")).cast<std::string>());
+    throw py::type_error("purpose must be str (the credential's purpose, or verikit.ANY_PURPOSE), not " + type_name(h));
   return h.cast<std::string>();
 }
 
-std::optional<std::string> opt_bytes(const py::object& h, const char* what) {
-  if (h.is_none()) return std::nullopt;
-  return to_bytes(h, what);
-}
-
-py::object timestamp(const std::optional<TimePoint>& t) {
-  if (!t) return py::none();
-  // Looked up once and kept for the life of the process (never released after finalisation).
-  static py::object* from_timestamp = new py::object(py::module_::import("datetime").attr("datetime").attr("fromtimestamp"));
-  static py::object* utc = new py::object(py::module_::import("datetime").attr("timezone").attr("utc"));
-  const double secs = static_cast<double>(t->time_since_epoch().count()) / 1000.0;
-  return (*from_timestamp)(secs, *utc);
-}
-
-// ---- configuration from keyword dictionaries (None: the core's default) ----
-
-// A policy from a keyword dictionary, field by field through the core's schema (no field list
-// here): None keeps the core's default; bools, whole numbers, names and (count, period, burst)
-// tuples become the schema's text forms, and the core parses and checks them.
-Policy to_policy(const py::dict& d) {
-  Policy p;
-  for (auto item : d) {
-    const std::string name = to_text(item.first, "policy field name");
-    const py::handle v = item.second;
-    if (v.is_none()) continue;
-    std::string text;
-    if (py::isinstance<py::bool_>(v)) {
-      text = v.cast<bool>() ? "true" : "false";
-    } else if (py::isinstance<py::int_>(v) || py::isinstance<py::str>(v)) {
-      text = py::str(v).cast<std::string>();
-    } else if ((py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) && py::len(v) == 3) {
-      for (auto part : v) {
-        if (!py::isinstance<py::int_>(part) || py::isinstance<py::bool_>(part))
-          throw py::type_error("policy field " + name + " must be (count, period_seconds, burst) of ints or False");
-        text += (text.empty() ? "" : "/") + py::str(part).cast<std::string>();
-      }
-    } else {
-      throw py::type_error("policy field " + name + " must be a bool, an int, a str or (count, period_seconds, burst), not " +
-                           py::str(py::type::of(v).attr("__name__")).cast<std::string>());
-    }
-    if (auto s = set_policy_field(p, name, text); !s) raise(s.error());
-  }
-  return p;
-}
-
-Key to_key(const py::handle& h, std::uint8_t id) {
-  std::string raw = to_bytes(h, "key");
-  if (raw.size() != kKeyBytes) throw py::value_error("a key must be exactly 32 bytes");
-  Key k;
-  k.id = id;
-  std::memcpy(k.bytes.data(), raw.data(), raw.size());
-  detail::wipe(raw.data(), raw.size());
-  return k;
-}
-
-// ---- the engine ----
-
-struct Options {
-  std::string payload;
-  long long ttl = 0;
-  std::string client_key;
+// Secret bytes (keys) are wiped once handed over.
+struct Wiped {
+  std::string bytes;
+  ~Wiped() { explicit_bzero(bytes.data(), bytes.size()); }
+  const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(bytes.data()); }
 };
+
+py::object timestamp_ms(int64_t ms) {
+  if (ms == 0) return py::none();  // the C API's "not set"
+  return types->from_timestamp(static_cast<double>(ms) / 1000.0, types->utc);
+}
+
+py::object count_or_none(int64_t v) { return v < 0 ? py::object(py::none()) : py::object(py::int_(v)); }
+
+// ---- configuration: verikit_config_* (policies field by field through the core's schema) ----
+
+struct ConfigFree {
+  void operator()(verikit_config* c) const { verikit_config_free(c); }
+};
+using ConfigPtr = std::unique_ptr<verikit_config, ConfigFree>;
+
+// The text form of one policy value, as the schema reads it: bools "true"/"false", whole
+// numbers and names as they are, (count, period, burst) as "count/period/burst". The core
+// parses and checks it (unknown field: InvalidArgument; out of range: ConfigError).
+std::string policy_text(const std::string& name, const py::handle& v) {
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? "true" : "false";
+  if (py::isinstance<py::int_>(v) || py::isinstance<py::str>(v)) return py::str(v).cast<std::string>();
+  if ((py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) && py::len(v) == 3) {
+    std::string text;
+    for (auto part : v) {
+      if (!py::isinstance<py::int_>(part) || py::isinstance<py::bool_>(part))
+        throw py::type_error("policy field " + name + " must be (count, period_seconds, burst) of ints or False");
+      text += (text.empty() ? "" : "/") + py::str(part).cast<std::string>();
+    }
+    return text;
+  }
+  throw py::type_error("policy field " + name + " must be a bool, an int, a str or (count, period_seconds, burst), not " +
+                       type_name(v));
+}
+
+// None keeps the core's default. `purpose` nullptr: the default policy.
+void set_policy(verikit_config* c, const char* purpose, const py::dict& fields) {
+  for (auto item : fields) {
+    const std::string name = to_text(item.first, "policy field name");
+    if (item.second.is_none()) continue;
+    const std::string text = policy_text(name, item.second);
+    check(verikit_config_set_policy_field(c, purpose, name.c_str(), text.c_str()));
+  }
+}
+
+uint8_t to_key_id(const py::handle& h) {
+  if (!py::isinstance<py::int_>(h) || py::isinstance<py::bool_>(h)) throw py::type_error("key_id must be an int");
+  const long long id = h.cast<long long>();
+  if (id < 0 || id > 255) throw py::value_error("key_id must be 0..255");
+  return static_cast<uint8_t>(id);
+}
+
+// ---- the engine: a refcounted holder around verikit_engine* ----
+
+// Freed with verikit_engine_free when its last user lets go: the NativeEngine (until close) and
+// every call in progress hold a reference, so close() while other threads call the engine never
+// frees it under them. The last user frees it without the GIL (sync calls and close release it
+// first); verikit_engine_free waits for asynchronous calls in flight, whose callbacks never need
+// the GIL.
+struct Handle {
+  explicit Handle(verikit_engine* e) : engine(e) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { verikit_engine_free(engine); }
+  verikit_engine* const engine;
+};
+using HandlePtr = std::shared_ptr<Handle>;
 
 class PyEngine {
  public:
-  PyEngine(const std::string& store, py::object key, int key_id, py::list previous_keys, py::dict default_policy,
+  PyEngine(const std::string& store, py::object key, py::object key_id, py::list previous_keys, py::dict default_policy,
            py::dict policies, const std::string& key_prefix, bool without_abuse_controls, py::object index_key) {
-    Config c;
-    c.store_url = store;
-    c.key_prefix = key_prefix;
+    verikit_config* raw = nullptr;
+    check(verikit_config_new(&raw));
+    ConfigPtr c(raw);
+    check(verikit_config_set_store(c.get(), store.c_str()));
+    check(verikit_config_set_key_prefix(c.get(), key_prefix.c_str()));
     if (!key.is_none()) {
-      KeySet ks{to_key(key, static_cast<std::uint8_t>(key_id)), {}, std::nullopt};
-      for (auto item : previous_keys) {
-        auto t = item.cast<py::tuple>();
-        if (t.size() != 2) throw py::value_error("previous_keys holds (key_id, key) pairs");
-        ks.previous.push_back(to_key(t[1], t[0].cast<std::uint8_t>()));
-      }
-      if (!index_key.is_none()) ks.index = to_key(index_key, 0).bytes;
-      c.keys = ks;
-    } else if (py::len(previous_keys) > 0 || !index_key.is_none()) {
-      throw py::value_error("previous_keys and index_key need a current key");
+      Wiped k{to_bytes(key, "key")};
+      check(verikit_config_set_key(c.get(), to_key_id(key_id), k.data(), k.bytes.size()));
     }
-    c.default_policy = to_policy(default_policy);
-    for (auto item : policies) c.policies[to_text(item.first, "purpose")] = to_policy(item.second.cast<py::dict>());
-    if (without_abuse_controls) {
-      c.default_policy = verikit::without_abuse_controls(c.default_policy);
-      for (auto& [name, p] : c.policies) p = verikit::without_abuse_controls(p);
+    for (auto item : previous_keys) {
+      auto t = item.cast<py::tuple>();
+      if (t.size() != 2) throw py::value_error("previous_keys holds (key_id, key) pairs");
+      Wiped k{to_bytes(t[1], "key")};
+      check(verikit_config_add_previous_key(c.get(), to_key_id(t[0]), k.data(), k.bytes.size()));
     }
-    Expected<std::shared_ptr<Engine>> e = make_error(Errc::internal, "");
+    if (!index_key.is_none()) {
+      Wiped k{to_bytes(index_key, "index_key")};
+      check(verikit_config_set_index_key(c.get(), k.data(), k.bytes.size()));
+    }
+    set_policy(c.get(), nullptr, default_policy);
+    for (auto item : policies) {
+      const std::string purpose = to_text(item.first, "purpose");
+      set_policy(c.get(), purpose.c_str(), item.second.cast<py::dict>());
+    }
+    if (without_abuse_controls) check(verikit_config_set_abuse_controls(c.get(), 0));
+    verikit_engine* e = nullptr;
+    int rc;
+    std::string message;
     {
-      py::gil_scoped_release nogil;
-      e = Engine::create(std::move(c));
+      py::gil_scoped_release nogil;  // connecting to a store may take a while
+      rc = verikit_engine_new(&e, c.get());
+      if (rc != VERIKIT_OK) message = verikit_error_message();
     }
-    engine_ = value_or_raise(std::move(e));
+    if (rc != VERIKIT_OK) raise(rc, message);
+    handle_ = std::make_shared<Handle>(e);
+  }
+
+  ~PyEngine() {
+    HandlePtr h = take();
+    if (h && Py_IsInitialized() && PyGILState_Check()) {
+      py::gil_scoped_release nogil;
+      h.reset();
+    }
   }
 
   void close() {
-    std::shared_ptr<Engine> e = std::move(engine_);
-    py::gil_scoped_release nogil;  // the Redis client joins its thread, which may need the GIL
-    e.reset();
+    HandlePtr h = take();
+    py::gil_scoped_release nogil;  // freeing joins the store's threads
+    h.reset();                     // frees now, or when the last call in progress ends
   }
 
-  Engine& get() {
-    if (!engine_) raise(make_error(Errc::invalid_argument, "the engine is closed"));
-    return *engine_;
-  }
-
-  std::shared_ptr<Engine> shared() {
-    get();
-    return engine_;
+  // A reference for the duration of one call; raises once the engine is closed.
+  HandlePtr acquire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!handle_) raise(VERIKIT_E_INVALID_ARGUMENT, "the engine is closed");
+    return handle_;
   }
 
  private:
-  std::shared_ptr<Engine> engine_;
+  HandlePtr take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::move(handle_);
+  }
+
+  std::mutex mutex_;
+  HandlePtr handle_;
 };
 
-IssueOptions issue_options(const Options& o) {
-  IssueOptions io;
-  io.payload = o.payload;
-  io.ttl = std::chrono::seconds(o.ttl);
-  io.client_key = o.client_key;
-  return io;
-}
+// ---- results: a verikit_result, read through the getters ----
 
-Options read_options(const py::object& payload, const py::object& ttl, const py::object& client_key) {
-  Options o;
-  if (auto p = opt_bytes(payload, "payload")) o.payload = *p;
-  if (!ttl.is_none()) {
-    if (!py::isinstance<py::int_>(ttl) || py::isinstance<py::bool_>(ttl)) throw py::type_error("ttl must be an int (seconds)");
-    o.ttl = ttl.cast<long long>();
-    if (o.ttl <= 0) throw py::value_error("ttl must be a positive number of seconds");
+struct ResultFree {
+  void operator()(verikit_result* r) const { verikit_result_free(r); }
+};
+using ResultPtr = std::unique_ptr<verikit_result, ResultFree>;
+
+struct PyResult {
+  ResultPtr r;
+
+  int status() const {
+    int s = 0;
+    verikit_result_status(r.get(), &s);
+    return s;
   }
-  if (auto k = opt_bytes(client_key, "client_key")) o.client_key = *k;
-  return o;
-}
+  bool ok() const {
+    const int s = status();
+    return s == VERIKIT_STATUS_VERIFIED || s == VERIKIT_STATUS_VALID || s == VERIKIT_STATUS_ISSUED;
+  }
+  std::string_view text(int (*get)(const verikit_result*, const char**, size_t*)) const {
+    const char* data = nullptr;
+    size_t len = 0;
+    if (get(r.get(), &data, &len) != VERIKIT_OK) return {};
+    return {data, len};
+  }
+  std::string_view payload() const {
+    const uint8_t* data = nullptr;
+    size_t len = 0;
+    if (verikit_result_payload(r.get(), &data, &len) != VERIKIT_OK) return {};
+    return {reinterpret_cast<const char*>(data), len};
+  }
+  template <class T>
+  T number(int (*get)(const verikit_result*, T*)) const {
+    T v{};
+    get(r.get(), &v);
+    return v;
+  }
+};
 
-// Runs a synchronous engine call without the GIL.
+py::object to_py(ResultPtr r) { return py::cast(std::make_unique<PyResult>(PyResult{std::move(r)})); }
+
+// ---- synchronous calls: the GIL is released around the call into the library ----
+
 template <class F>
-auto nogil(F&& f) {
-  py::gil_scoped_release release;
-  return f();
+py::object call_result(PyEngine& self, F&& f) {
+  HandlePtr h = self.acquire();
+  verikit_result* out = nullptr;
+  int rc;
+  std::string message;
+  {
+    py::gil_scoped_release nogil;
+    rc = f(h->engine, &out);
+    if (rc != VERIKIT_OK) message = verikit_error_message();  // this thread's error, read at once
+    h.reset();
+  }
+  if (rc != VERIKIT_OK) raise(rc, message);
+  return to_py(ResultPtr(out));
 }
 
-// Completions of asynchronous calls for one asyncio loop: the engine's thread queues them and
-// signals an eventfd, without the GIL; the loop (add_reader on fd()) drains them with the GIL.
-// No thread ever waits for the GIL to hand a single result over. Every asynchronous operation
-// completes through here, whatever it answers: a Result, a flag (revoke, unlock) or a count
-// (revoke_all).
-class Completions : public std::enable_shared_from_this<Completions> {
- public:
-  using Value = std::variant<Result, bool, int>;
+template <class F>
+int call_count(PyEngine& self, F&& f) {
+  HandlePtr h = self.acquire();
+  int count = 0;
+  int rc;
+  std::string message;
+  {
+    py::gil_scoped_release nogil;
+    rc = f(h->engine, &count);
+    if (rc != VERIKIT_OK) message = verikit_error_message();
+    h.reset();
+  }
+  if (rc != VERIKIT_OK) raise(rc, message);
+  return count;
+}
 
+// Issue options: pointers into strings that outlive the call (the library copies them).
+struct Options {
+  std::string payload;
+  std::string client_key;
+  verikit_issue_options c = VERIKIT_ISSUE_OPTIONS_INIT;
+
+  Options(const py::object& payload_, const py::object& ttl, const py::object& client_key_) {
+    if (!payload_.is_none()) payload = to_bytes(payload_, "payload");
+    if (!ttl.is_none()) {
+      if (!py::isinstance<py::int_>(ttl) || py::isinstance<py::bool_>(ttl)) throw py::type_error("ttl must be an int (seconds)");
+      const long long t = ttl.cast<long long>();
+      if (t <= 0) throw py::value_error("ttl must be a positive number of seconds");  // 0 would mean "the policy's"
+      // Beyond 32 bits: the largest value, which the core refuses with its range message.
+      c.ttl_seconds = static_cast<uint32_t>(std::min<long long>(t, std::numeric_limits<uint32_t>::max()));
+    }
+    if (!client_key_.is_none()) client_key = to_bytes(client_key_, "client_key");
+    c.payload = reinterpret_cast<const uint8_t*>(payload.data());
+    c.payload_len = payload.size();
+    c.client_key = reinterpret_cast<const uint8_t*>(client_key.data());
+    c.client_key_len = client_key.size();
+  }
+  Options(const Options&) = delete;
+};
+
+struct VerifyOptions {
+  std::string client_key;
+  verikit_verify_options c = VERIKIT_VERIFY_OPTIONS_INIT;
+
+  explicit VerifyOptions(const py::object& client_key_) {
+    if (!client_key_.is_none()) client_key = to_bytes(client_key_, "client_key");
+    c.client_key = reinterpret_cast<const uint8_t*>(client_key.data());
+    c.client_key_len = client_key.size();
+  }
+  VerifyOptions(const VerifyOptions&) = delete;
+};
+
+// ---- asynchronous calls: one completion path for every operation ----
+
+// What a completion carries to Python: a Result, a flag (revoke, unlock) or a count (revoke_all).
+enum class Kind : uint8_t { result, flag, count };
+
+struct Done {
+  long long id;
+  int code;
+  std::string message;
+  ResultPtr result;
+  int count;
+  Kind kind;
+};
+
+// Completions of asynchronous calls for one asyncio loop: the library's callbacks queue them and
+// signal an eventfd, without the GIL; the loop (add_reader on fd()) drains them with the GIL.
+// No thread ever waits for the GIL to hand a single result over.
+class Completions {
+ public:
   Completions() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (fd_ < 0) throw std::runtime_error("eventfd failed");
   }
-  ~Completions() { ::close(fd_); }
+  ~Completions() { ::close(fd_); }  // queued results are freed with the queue
   int fd() const { return fd_; }
 
-  template <class T>
-  Callback<T> completion(long long id) {
-    return [self = shared_from_this(), id](Expected<T> r) {
-      if (r) self->push(id, Value(std::in_place_type<T>, std::move(r).value()));
-      else self->push(id, std::move(r).error());
-    };
-  }
-
-  // [(id, error_code, message, Result | bool | int | None)], emptying the queue.
-  py::list drain() {
-    std::uint64_t v = 0;
-    [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
-    std::vector<std::pair<long long, Expected<Value>>> batch;
-    {
-      py::gil_scoped_release nogil;
-      std::lock_guard<std::mutex> lock(mutex_);
-      batch.swap(queue_);
-    }
-    py::list out;
-    for (auto& [id, r] : batch) {
-      if (!r) {
-        out.append(py::make_tuple(id, static_cast<int>(r.error().code), r.error().message, py::none()));
-        continue;
-      }
-      py::object value = std::visit(
-          [](auto&& x) -> py::object {
-            using X = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<X, Result>) return py::cast(std::move(x));
-            else if constexpr (std::is_same_v<X, bool>) return py::bool_(x);
-            else return py::int_(x);
-          },
-          std::move(r).value());
-      out.append(py::make_tuple(id, 0, "", std::move(value)));
-    }
-    return out;
-  }
-
- private:
-  void push(long long id, Expected<Value> r) {
+  void push(Done&& d) {
     bool signal = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       signal = queue_.empty();
-      queue_.emplace_back(id, std::move(r));
+      queue_.push_back(std::move(d));
     }
     if (signal) {
       const std::uint64_t one = 1;
@@ -274,228 +363,304 @@ class Completions : public std::enable_shared_from_this<Completions> {
     }
   }
 
+  // [(id, error_code, message, Result | bool | int | None)], emptying the queue.
+  py::list drain() {
+    std::uint64_t v = 0;
+    [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
+    std::vector<Done> batch;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);  // pushers hold it briefly and never take the GIL
+      batch.swap(queue_);
+    }
+    py::list out;
+    for (Done& d : batch) {
+      py::object value = py::none();
+      if (d.code == VERIKIT_OK) {
+        switch (d.kind) {
+          case Kind::result: value = to_py(std::move(d.result)); break;
+          case Kind::flag: value = py::bool_(d.count != 0); break;
+          case Kind::count: value = py::int_(d.count); break;
+        }
+      }
+      out.append(py::make_tuple(d.id, d.code, py::str(d.message), std::move(value)));
+    }
+    return out;
+  }
+
+ private:
   int fd_;
   std::mutex mutex_;
-  std::vector<std::pair<long long, Expected<Value>>> queue_;
+  std::vector<Done> queue_;
+};
+using CompletionsPtr = std::shared_ptr<Completions>;
+
+// The callback's `user`: it owns everything the callback touches (the queue, kept alive by this
+// reference, however long after close() or the loop's end the completion arrives), and is
+// deleted by the callback, which runs exactly once.
+struct Pending {
+  CompletionsPtr sink;
+  long long id;
+  Kind kind;
 };
 
-// Starts an asynchronous engine call without the GIL; its completion (an Expected<T>) is queued
-// on `sink` as `call`.
-template <class T = Result, class Start>
-void start_async(PyEngine& self, Completions& sink, long long call, Start&& start) {
-  auto e = self.shared();
-  auto done = sink.completion<T>(call);
-  py::gil_scoped_release nogil;
-  start(*e, std::move(done));
+void complete(Pending* user, int error, const char* message, ResultPtr result, int count) noexcept {
+  std::unique_ptr<Pending> p(user);
+  try {
+    p->sink->push(Done{p->id, error, error != VERIKIT_OK && message ? message : "", std::move(result), count, p->kind});
+  } catch (...) {
+    // Out of memory while queueing: nothing can be reported; the result is freed.
+  }
+}
+
+void on_result(void* user, int error, const char* message, verikit_result* result) {
+  complete(static_cast<Pending*>(user), error, message, ResultPtr(result), 0);
+}
+
+void on_count(void* user, int error, const char* message, int count) {
+  complete(static_cast<Pending*>(user), error, message, nullptr, count);
+}
+
+// Starts one asynchronous call without the GIL; `start(engine, user)` passes on_result or
+// on_count with `user`. The engine is kept alive for the start; the callback needs only `user`.
+template <class F>
+void start_async(PyEngine& self, const CompletionsPtr& sink, long long call, Kind kind, F&& start) {
+  HandlePtr h = self.acquire();
+  auto* user = new Pending{sink, call, kind};
+  int rc;
+  std::string message;
+  {
+    py::gil_scoped_release nogil;
+    rc = start(h->engine, user);
+    if (rc != VERIKIT_OK) message = verikit_error_message();
+    h.reset();
+  }
+  if (rc != VERIKIT_OK) {  // refused by the call itself: the callback never runs
+    delete user;
+    raise(rc, message);
+  }
 }
 
 }  // namespace
 
 PYBIND11_MODULE(_verikit, m) {
-  m.doc() = "verikit native module (private: use the verikit package)";
+  m.doc() = "verikit native module over the C API (private: use the verikit package)";
   {
     py::module_ t = py::module_::import("verikit._types");
-    types = new PyTypes{t.attr("Status"), t.attr("Error"), {}};
-    types->errors[Errc::invalid_argument] = t.attr("InvalidArgument");
-    types->errors[Errc::config] = t.attr("ConfigError");
-    types->errors[Errc::store_unavailable] = t.attr("StoreUnavailable");
-    types->errors[Errc::store_protocol] = t.attr("StoreProtocolError");
-    types->errors[Errc::timeout] = t.attr("Timeout");
-    types->errors[Errc::unsupported] = t.attr("Unsupported");
-    types->errors[Errc::crypto] = t.attr("CryptoError");
+    py::module_ dt = py::module_::import("datetime");
+    types = new PyTypes{t.attr("Status"), t.attr("error"), dt.attr("datetime").attr("fromtimestamp"),
+                        dt.attr("timezone").attr("utc")};
   }
 
-  py::class_<Result>(m, "Result")
-      .def_property_readonly("status", [](const Result& r) { return types->status(static_cast<int>(r.outcome)); })
-      .def_property_readonly("ok", &Result::ok)
-      .def("__bool__", [](const Result& r) { return r.outcome == Outcome::verified || r.outcome == Outcome::valid || r.outcome == Outcome::issued; })
-      .def_property_readonly("secret", [](const Result& r) { return std::string(r.secret.view()); })
-      .def_property_readonly("url", [](const Result& r) { return r.url; })
-      .def_property_readonly("reused", [](const Result& r) { return r.reused; })
-      .def_property_readonly("purpose", [](const Result& r) { return r.purpose; })
-      .def_property_readonly("identifier", [](const Result& r) {
+  py::class_<PyResult>(m, "Result")
+      .def_property_readonly("status", [](const PyResult& r) { return types->status(r.status()); })
+      .def_property_readonly("ok", &PyResult::ok)
+      .def("__bool__", &PyResult::ok)
+      .def_property_readonly("secret", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_secret))); })
+      .def_property_readonly("url", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_url))); })
+      .def_property_readonly("reused", [](const PyResult& r) { return r.number<int>(verikit_result_reused) != 0; })
+      .def_property_readonly("purpose", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_purpose))); })
+      .def_property_readonly("identifier", [](const PyResult& r) {
+        const std::string_view id = r.text(verikit_result_identifier);
         return py::reinterpret_steal<py::object>(
-            PyUnicode_DecodeUTF8(r.identifier.data(), static_cast<Py_ssize_t>(r.identifier.size()), "surrogateescape"));
+            PyUnicode_DecodeUTF8(id.data(), static_cast<Py_ssize_t>(id.size()), "surrogateescape"));
       })
-      .def_property_readonly("identifier_bytes", [](const Result& r) { return py::bytes(r.identifier); })
-      .def_property_readonly("payload", [](const Result& r) { return py::bytes(std::string(r.payload.view())); })
-      .def_property_readonly("expires_at", [](const Result& r) { return timestamp(r.expires_at); })
-      .def_property_readonly("attempts_remaining", [](const Result& r) -> py::object {
-        if (r.attempts_remaining < 0) return py::none();
-        return py::int_(r.attempts_remaining);
+      .def_property_readonly("identifier_bytes", [](const PyResult& r) {
+        const std::string_view id = r.text(verikit_result_identifier);
+        return py::bytes(id.data(), id.size());
       })
-      .def_property_readonly("retry_after", [](const Result& r) { return static_cast<double>(r.retry_after.count()) / 1000.0; })
-      .def_property_readonly("active_tokens", [](const Result& r) -> py::object {
-        if (r.active_tokens < 0) return py::none();
-        return py::int_(r.active_tokens);
+      .def_property_readonly("payload", [](const PyResult& r) {
+        const std::string_view p = r.payload();
+        return py::bytes(p.data(), p.size());
       })
-      .def_property_readonly("counters", [](const Result& r) -> py::object {
-        if (!r.counters) return py::none();
-        const Counters& c = *r.counters;
+      .def_property_readonly("expires_at", [](const PyResult& r) { return timestamp_ms(r.number<int64_t>(verikit_result_expires_at_ms)); })
+      .def_property_readonly("attempts_remaining", [](const PyResult& r) { return count_or_none(r.number<int32_t>(verikit_result_attempts_remaining)); })
+      .def_property_readonly("retry_after", [](const PyResult& r) { return static_cast<double>(r.number<int64_t>(verikit_result_retry_after_ms)) / 1000.0; })
+      .def_property_readonly("active_tokens", [](const PyResult& r) { return count_or_none(r.number<int32_t>(verikit_result_active_tokens)); })
+      .def_property_readonly("counters", [](const PyResult& r) -> py::object {
+        auto counter = [&](int which, int64_t& v) { return verikit_result_counter(r.r.get(), which, &v) == VERIKIT_OK; };
+        int64_t failures = 0;
+        if (!counter(VERIKIT_COUNTER_FAILURES, failures)) {  // counters come only with inspect
+          verikit_error_clear();
+          return py::none();
+        }
+        auto at = [&](int which) {
+          int64_t v = 0;
+          counter(which, v);
+          return timestamp_ms(v);
+        };
+        auto available = [&](int which) {
+          int64_t v = 0;
+          counter(which, v);
+          return count_or_none(v);
+        };
         py::dict d;
-        d["failures"] = c.failures;
-        d["failures_reset_at"] = timestamp(c.failures_reset_at);
-        d["locked_until"] = timestamp(c.locked_until);
-        d["guesses_available"] = c.guesses_available < 0 ? py::object(py::none()) : py::object(py::int_(c.guesses_available));
-        d["cooldown_until"] = timestamp(c.cooldown_until);
-        d["sends_available"] = c.sends_available < 0 ? py::object(py::none()) : py::object(py::int_(c.sends_available));
-        d["send_limit_reset_at"] = timestamp(c.send_limit_reset_at);
+        d["failures"] = failures;
+        d["failures_reset_at"] = at(VERIKIT_COUNTER_FAILURES_RESET_AT_MS);
+        d["locked_until"] = at(VERIKIT_COUNTER_LOCKED_UNTIL_MS);
+        d["guesses_available"] = available(VERIKIT_COUNTER_GUESSES_AVAILABLE);
+        d["cooldown_until"] = at(VERIKIT_COUNTER_COOLDOWN_UNTIL_MS);
+        d["sends_available"] = available(VERIKIT_COUNTER_SENDS_AVAILABLE);
+        d["send_limit_reset_at"] = at(VERIKIT_COUNTER_SEND_LIMIT_RESET_AT_MS);
         return d;
       })
-      .def("__repr__", [](const Result& r) {
-        return "<verikit.Result " + std::string(to_string(r.outcome)) + ">";  // no secrets in reprs
+      .def("__repr__", [](const PyResult& r) {
+        return "<verikit.Result " + std::string(verikit_status_name(r.status())) + ">";  // no secrets in reprs
       });
 
-  py::class_<Completions, std::shared_ptr<Completions>>(m, "Completions")
+  py::class_<Completions, CompletionsPtr>(m, "Completions")
       .def(py::init<>())
       .def("fd", &Completions::fd)
       .def("drain", &Completions::drain);
 
+  using O = const py::object&;
   py::class_<PyEngine>(m, "NativeEngine")
-      .def(py::init<const std::string&, py::object, int, py::list, py::dict, py::dict, const std::string&, bool, py::object>(),
+      .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, const std::string&, bool, py::object>(),
            py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
            py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"), py::arg("index_key") = py::none())
       .def("close", &PyEngine::close)
       // --- synchronous ---
-      .def("issue_otp", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload, py::object ttl,
-                           py::object client_key) {
+      .def("issue_otp", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        const Options o = read_options(payload, ttl, client_key);
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.issue_otp(p, id, issue_options(o)); }));
+        const Options o(payload, ttl, client_key);
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_otp_issue(out, e, p.c_str(), id.data(), id.size(), &o.c);
+        });
       })
-      .def("verify_otp", [](PyEngine& self, py::object purpose, py::object identifier, py::object code, py::object client_key) {
+      .def("verify_otp", [](PyEngine& self, O purpose, O identifier, O code, O client_key) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string c = to_text(code, "code");
-        const std::string ck = opt_bytes(client_key, "client_key").value_or("");
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.verify_otp(p, id, c, VerifyOptions{ck}); }));
+        const VerifyOptions o(client_key);
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_otp_verify(out, e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c);
+        });
       })
-      .def("issue_token", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload, py::object ttl,
-                             py::object client_key) {
+      .def("issue_token", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        const Options o = read_options(payload, ttl, client_key);
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.issue_token(p, id, issue_options(o)); }));
+        const Options o(payload, ttl, client_key);
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_token_issue(out, e, p.c_str(), id.data(), id.size(), &o.c);
+        });
       })
-      .def("issue_link", [](PyEngine& self, py::object purpose, py::object identifier, py::object base_url,
-                            py::object payload, py::object ttl, py::object client_key) {
+      .def("issue_link", [](PyEngine& self, O purpose, O identifier, O base_url, O payload, O ttl, O client_key) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string url = to_text(base_url, "base_url");
-        const Options o = read_options(payload, ttl, client_key);
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.issue_link(p, id, url, issue_options(o)); }));
+        const Options o(payload, ttl, client_key);
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_link_issue(out, e, p.c_str(), id.data(), id.size(), url.c_str(), &o.c);
+        });
       })
-      .def("check_token", [](PyEngine& self, py::object token, py::object purpose, bool link, bool consume) {
+      .def("check_token", [](PyEngine& self, O token, O purpose, bool link, bool consume) {
         const std::string t = to_text(token, "token");
         const std::string p = to_check_purpose(purpose);
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] {
-          return link ? (consume ? e.consume_link(t, p) : e.peek_link(t, p)) : (consume ? e.verify_token(t, p) : e.peek_token(t, p));
-        }));
+        auto check = link ? (consume ? verikit_link_consume : verikit_link_peek) : (consume ? verikit_token_verify : verikit_token_peek);
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) { return check(out, e, p.c_str(), t.data(), t.size()); });
       })
-      .def("revoke_token", [](PyEngine& self, py::object token, bool link) {
+      .def("revoke_token", [](PyEngine& self, O token, bool link) {
         const std::string t = to_text(token, "token");
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return link ? e.revoke_link(t) : e.revoke_token(t); }));
+        auto revoke = link ? verikit_link_revoke : verikit_token_revoke;
+        return call_count(self, [&](verikit_engine* e, int* n) { return revoke(n, e, t.data(), t.size()); }) != 0;
       })
-      .def("revoke_otp", [](PyEngine& self, py::object purpose, py::object identifier) {
+      .def("revoke_otp", [](PyEngine& self, O purpose, O identifier) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.revoke_otp(p, id); }));
+        return call_count(self, [&](verikit_engine* e, int* n) { return verikit_otp_revoke(n, e, p.c_str(), id.data(), id.size()); }) != 0;
       })
-      .def("revoke_all", [](PyEngine& self, py::object purpose, py::object identifier) {
+      .def("revoke_all", [](PyEngine& self, O purpose, O identifier) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.revoke_all(p, id); }));
+        return call_count(self, [&](verikit_engine* e, int* n) { return verikit_revoke_all(n, e, p.c_str(), id.data(), id.size()); });
       })
-      .def("inspect", [](PyEngine& self, py::object purpose, py::object identifier) {
+      .def("inspect", [](PyEngine& self, O purpose, O identifier) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.inspect(p, id); }));
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_inspect(out, e, p.c_str(), id.data(), id.size());
+        });
       })
-      .def("unlock", [](PyEngine& self, py::object purpose, py::object identifier) {
+      .def("unlock", [](PyEngine& self, O purpose, O identifier) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        Engine& e = self.get();
-        return value_or_raise(nogil([&] { return e.unlock(p, id); }));
+        return call_count(self, [&](verikit_engine* e, int* n) { return verikit_unlock(n, e, p.c_str(), id.data(), id.size()); }) != 0;
       })
       // --- asynchronous: the completion of call `call` is queued on `sink` exactly once ---
-      .def("issue_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload,
-                                 py::object ttl, py::object client_key, Completions& sink, long long call) {
+      .def("issue_otp_async", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key,
+                                 const CompletionsPtr& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        const Options o = read_options(payload, ttl, client_key);
-        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
-          e.issue_otp(p, id, issue_options(o), std::move(done));
+        const Options o(payload, ttl, client_key);
+        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_otp_issue_async(e, p.c_str(), id.data(), id.size(), &o.c, on_result, user);
         });
       })
-      .def("verify_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object code,
-                                  py::object client_key, Completions& sink, long long call) {
+      .def("verify_otp_async", [](PyEngine& self, O purpose, O identifier, O code, O client_key,
+                                  const CompletionsPtr& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string c = to_text(code, "code");
-        const std::string ck = opt_bytes(client_key, "client_key").value_or("");
-        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
-          e.verify_otp(p, id, c, VerifyOptions{ck}, std::move(done));
+        const VerifyOptions o(client_key);
+        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_otp_verify_async(e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c, on_result, user);
         });
       })
-      .def("issue_token_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object payload,
-                                   py::object ttl, py::object client_key, Completions& sink, long long call) {
+      .def("issue_token_async", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key,
+                                   const CompletionsPtr& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        const Options o = read_options(payload, ttl, client_key);
-        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
-          e.issue_token(p, id, issue_options(o), std::move(done));
+        const Options o(payload, ttl, client_key);
+        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_token_issue_async(e, p.c_str(), id.data(), id.size(), &o.c, on_result, user);
         });
       })
-      .def("issue_link_async", [](PyEngine& self, py::object purpose, py::object identifier, py::object base_url,
-                                  py::object payload, py::object ttl, py::object client_key, Completions& sink,
-                                  long long call) {
+      .def("issue_link_async", [](PyEngine& self, O purpose, O identifier, O base_url, O payload, O ttl, O client_key,
+                                  const CompletionsPtr& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string url = to_text(base_url, "base_url");
-        const Options o = read_options(payload, ttl, client_key);
-        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
-          e.issue_link(p, id, url, issue_options(o), std::move(done));
+        const Options o(payload, ttl, client_key);
+        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_link_issue_async(e, p.c_str(), id.data(), id.size(), url.c_str(), &o.c, on_result, user);
         });
       })
-      .def("check_token_async", [](PyEngine& self, py::object token, py::object purpose, bool link, bool consume,
-                                   Completions& sink, long long call) {
+      .def("check_token_async", [](PyEngine& self, O token, O purpose, bool link, bool consume, const CompletionsPtr& sink,
+                                   long long call) {
         const std::string t = to_text(token, "token");
         const std::string p = to_check_purpose(purpose);
-        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) {
-          if (link) consume ? e.consume_link(t, p, std::move(done)) : e.peek_link(t, p, std::move(done));
-          else consume ? e.verify_token(t, p, std::move(done)) : e.peek_token(t, p, std::move(done));
+        auto check = link ? (consume ? verikit_link_consume_async : verikit_link_peek_async)
+                          : (consume ? verikit_token_verify_async : verikit_token_peek_async);
+        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+          return check(e, p.c_str(), t.data(), t.size(), on_result, user);
         });
       })
-      .def("revoke_token_async", [](PyEngine& self, py::object token, bool link, Completions& sink, long long call) {
+      .def("revoke_token_async", [](PyEngine& self, O token, bool link, const CompletionsPtr& sink, long long call) {
         const std::string t = to_text(token, "token");
-        start_async<bool>(self, sink, call, [&](Engine& e, Callback<bool> done) {
-          link ? e.revoke_link(t, std::move(done)) : e.revoke_token(t, std::move(done));
+        auto revoke = link ? verikit_link_revoke_async : verikit_token_revoke_async;
+        start_async(self, sink, call, Kind::flag, [&](verikit_engine* e, void* user) {
+          return revoke(e, t.data(), t.size(), on_count, user);
         });
       })
-      .def("revoke_otp_async", [](PyEngine& self, py::object purpose, py::object identifier, Completions& sink,
-                                  long long call) {
+      .def("revoke_otp_async", [](PyEngine& self, O purpose, O identifier, const CompletionsPtr& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        start_async<bool>(self, sink, call, [&](Engine& e, Callback<bool> done) { e.revoke_otp(p, id, std::move(done)); });
+        start_async(self, sink, call, Kind::flag, [&](verikit_engine* e, void* user) {
+          return verikit_otp_revoke_async(e, p.c_str(), id.data(), id.size(), on_count, user);
+        });
       })
-      .def("revoke_all_async", [](PyEngine& self, py::object purpose, py::object identifier, Completions& sink,
-                                  long long call) {
+      .def("revoke_all_async", [](PyEngine& self, O purpose, O identifier, const CompletionsPtr& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        start_async<int>(self, sink, call, [&](Engine& e, Callback<int> done) { e.revoke_all(p, id, std::move(done)); });
+        start_async(self, sink, call, Kind::count, [&](verikit_engine* e, void* user) {
+          return verikit_revoke_all_async(e, p.c_str(), id.data(), id.size(), on_count, user);
+        });
       })
-      .def("inspect_async", [](PyEngine& self, py::object purpose, py::object identifier, Completions& sink,
-                               long long call) {
+      .def("inspect_async", [](PyEngine& self, O purpose, O identifier, const CompletionsPtr& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        start_async(self, sink, call, [&](Engine& e, Callback<Result> done) { e.inspect(p, id, std::move(done)); });
+        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_inspect_async(e, p.c_str(), id.data(), id.size(), on_result, user);
+        });
       })
-      .def("unlock_async", [](PyEngine& self, py::object purpose, py::object identifier, Completions& sink,
-                              long long call) {
+      .def("unlock_async", [](PyEngine& self, O purpose, O identifier, const CompletionsPtr& sink, long long call) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        start_async<bool>(self, sink, call, [&](Engine& e, Callback<bool> done) { e.unlock(p, id, std::move(done)); });
+        start_async(self, sink, call, Kind::flag, [&](verikit_engine* e, void* user) {
+          return verikit_unlock_async(e, p.c_str(), id.data(), id.size(), on_count, user);
+        });
       });
 
   m.def("generate_key", []() {
-    Key k = generate_key();
-    py::bytes out(reinterpret_cast<const char*>(k.bytes.data()), k.bytes.size());
-    detail::wipe(k.bytes.data(), k.bytes.size());
+    uint8_t key[VERIKIT_KEY_BYTES];
+    check(verikit_key_generate(key, sizeof key));
+    py::bytes out(reinterpret_cast<const char*>(key), sizeof key);
+    explicit_bzero(key, sizeof key);
     return out;
   });
-  m.attr("VERSION") = VERIKIT_VERSION_STRING_FOR_PYTHON;
+  m.attr("VERSION") = verikit_version();
 }

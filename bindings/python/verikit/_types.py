@@ -14,6 +14,7 @@ __all__ = [
     "Timeout",
     "Unsupported",
     "CryptoError",
+    "error",
 ]
 
 
@@ -66,3 +67,22 @@ class Unsupported(Error):
 
 class CryptoError(Error):
     """A stored record failed authentication, or no configured key opens it (code -9)."""
+
+
+# The C API's error codes (verikit.h, pinned forever) -> exception classes: the one table, used
+# by the native module (synchronous calls) and verikit.aio (completions) alike. Codes without a
+# class of their own (no memory, version, internal) are verikit.Error.
+_ERRORS = {
+    -1: InvalidArgument,
+    -2: ConfigError,
+    -3: StoreUnavailable,
+    -4: StoreProtocolError,
+    -5: Timeout,
+    -7: Unsupported,
+    -9: CryptoError,
+}
+
+
+def error(code: int, message: str) -> Error:
+    """The exception for a C API error code and its message."""
+    return _ERRORS.get(code, Error)(message, code)

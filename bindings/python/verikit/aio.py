@@ -16,21 +16,11 @@ import weakref
 from typing import Any, Callable, Dict, Optional, Tuple, Type, TypeVar
 
 from . import Bytes, _EngineBase
-from ._types import ConfigError, CryptoError, Error, InvalidArgument, StoreProtocolError, StoreUnavailable, Timeout, Unsupported
+from ._types import error
 from ._verikit import Completions as NativeCompletions
 from ._verikit import Result
 
 __all__ = ["Engine"]
-
-_ERRORS = {
-    -1: InvalidArgument,
-    -2: ConfigError,
-    -3: StoreUnavailable,
-    -4: StoreProtocolError,
-    -5: Timeout,
-    -7: Unsupported,
-    -9: CryptoError,
-}
 
 
 def _settle(fut: "asyncio.Future[Any]", code: int, message: str, value: Any) -> None:
@@ -39,7 +29,7 @@ def _settle(fut: "asyncio.Future[Any]", code: int, message: str, value: Any) -> 
     if code == 0:
         fut.set_result(value)
     else:
-        fut.set_exception(_ERRORS.get(code, Error)(message, code))
+        fut.set_exception(error(code, message))
 
 
 class _Completions:
