@@ -918,3 +918,44 @@ TEST(CApi, AbuseControlsCanBeTurnedOffForAConfiguration) {
     ASSERT_EQ(r.status(), VERIKIT_STATUS_INVALID) << i;
   }
 }
+
+// verikit_engine_free waits for every asynchronous call in flight: when it returns, each
+// callback has run exactly once and returned, so the caller may free what the callbacks use.
+TEST(CApi, EngineFreeWaitsForCallbacksInFlight) {
+  verikit::test::RedisServer server;
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  const std::string url = server.url() + "?command_timeout_ms=300";
+  ASSERT_EQ(verikit_config_set_store(c, url.c_str()), VERIKIT_OK);
+  uint8_t key[VERIKIT_KEY_BYTES] = {7};
+  ASSERT_EQ(verikit_config_set_key(c, 1, key, sizeof key), VERIKIT_OK);
+  verikit_engine* e = nullptr;
+  ASSERT_EQ(verikit_engine_new(&e, c), VERIKIT_OK);
+  verikit_config_free(c);
+  struct Seen {
+    std::atomic<int> calls{0};
+    std::atomic<int> finished{0};
+  };
+  auto* seen = new Seen;
+  server.pause();  // every call now waits for its timeout
+  constexpr int kCalls = 50;
+  for (int i = 0; i < kCalls; ++i) {
+    const std::string who = "free" + std::to_string(i);
+    ASSERT_EQ(verikit_otp_verify_async(
+                  e, "login", who.data(), who.size(), "123456", 6, nullptr,
+                  [](void* user, int, const char*, verikit_result* r) {
+                    auto* s = static_cast<Seen*>(user);
+                    s->calls++;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // still running...
+                    verikit_result_free(r);
+                    s->finished++;  // ... until here
+                  },
+                  seen),
+              VERIKIT_OK);
+  }
+  verikit_engine_free(e);
+  EXPECT_EQ(seen->calls.load(), kCalls) << "every callback ran before verikit_engine_free returned";
+  EXPECT_EQ(seen->finished.load(), kCalls) << "and returned";
+  delete seen;  // safe now: nothing will call back
+  server.resume();
+}
