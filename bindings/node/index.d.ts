@@ -37,6 +37,8 @@ export interface Result {
   counters: Counters | null;
   /** OTP issue with reissue 'resendSame': the live code was re-sent (same payload) */
   reused: boolean;
+  /** verify/consume on Redis with wait_replicas: replicas that acknowledged it; null otherwise */
+  replicasConfirmed: number | null;
 }
 
 export type Bytes = string | Buffer;

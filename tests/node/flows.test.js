@@ -19,6 +19,7 @@ eachStore(test, 'one-time codes', async (make) => {
   assert.equal(ok.status, 'verified');
   assert.deepEqual([...ok.payload], [0, 1, 2]);
   assert.equal(ok.identifier, 'alice@example.com');
+  assert.equal(ok.replicasConfirmed, null, 'no durability asked (wait_replicas)');
   assert.equal((await m.verifyOtp('login', 'alice@example.com', r.secret)).status, 'not_found');
   const again = await m.issueOtp('login', 'alice@example.com');
   assert.equal(again.status, 'cooldown');

@@ -22,6 +22,7 @@ def test_otp_issue_verify_once(make_engine) -> None:
     ok = e.verify_otp("login", "alice@example.com", r.secret)
     assert ok and ok.ok and ok.status == verikit.Status.VERIFIED
     assert ok.payload == b"\x00bin" and ok.identifier == "alice@example.com" and ok.purpose == "login"
+    assert ok.replicas_confirmed is None, "no durability asked (wait_replicas)"
     assert e.verify_otp("login", "alice@example.com", r.secret).status is verikit.Status.NOT_FOUND
     assert "secret" not in repr(ok) and r.secret not in repr(r)
 

@@ -53,10 +53,10 @@ Napi::Value last_error(Napi::Env env, int code) { return make_error(env, code, v
 // ---- results: plain objects, every property defined in one Node-API call ----
 
 enum Prop { kStatus, kOk, kSecret, kUrl, kPurpose, kIdentifier, kPayload, kExpiresAt, kAttempts, kRetryAfter,
-            kActiveTokens, kCounters, kReused, kPropCount };
+            kActiveTokens, kCounters, kReused, kReplicas, kPropCount };
 constexpr const char* kPropNames[kPropCount] = {"status", "ok", "secret", "url", "purpose", "identifier", "payload",
                                                 "expiresAt", "attemptsRemaining", "retryAfter", "activeTokens", "counters",
-                                                "reused"};
+                                                "reused", "replicasConfirmed"};
 
 // Times in the C API are ms since the epoch, 0 when not set.
 Napi::Value date_or_null(Napi::Env env, int64_t ms) {
@@ -82,7 +82,7 @@ int64_t counter(const verikit_result* r, verikit_counter c) {
 
 Napi::Object to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
   int status = 0, reused = 0;
-  int32_t attempts = -1, active = -1;
+  int32_t attempts = -1, active = -1, replicas = -1;
   int64_t expires = 0, retry = 0;
   const uint8_t* payload = nullptr;
   size_t payload_len = 0;
@@ -92,6 +92,7 @@ Napi::Object to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
   verikit_result_retry_after_ms(r, &retry);
   verikit_result_active_tokens(r, &active);
   verikit_result_reused(r, &reused);
+  verikit_result_replicas_confirmed(r, &replicas);
   verikit_result_payload(r, &payload, &payload_len);
   napi_value values[kPropCount] = {
       Napi::String::New(env, verikit_status_name(status)),
@@ -109,6 +110,7 @@ Napi::Object to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
       count_or_null(env, active),
       env.Null(),
       Napi::Boolean::New(env, reused != 0),
+      count_or_null(env, replicas),
   };
   if (with_counters) {
     Napi::Object k = Napi::Object::New(env);

@@ -458,6 +458,11 @@ PYBIND11_MODULE(_verikit, m) {
       .def_property_readonly("secret", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_secret))); })
       .def_property_readonly("url", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_url))); })
       .def_property_readonly("reused", [](const PyResult& r) { return r.number<int>(verikit_result_reused) != 0; })
+      .def_property_readonly("replicas_confirmed", [](const PyResult& r) -> py::object {
+        const int32_t n = r.number<int32_t>(verikit_result_replicas_confirmed);
+        if (n < 0) return py::none();
+        return py::int_(n);
+      })
       .def_property_readonly("purpose", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_purpose))); })
       .def_property_readonly("identifier", [](const PyResult& r) {
         const std::string_view id = r.text(verikit_result_identifier);
