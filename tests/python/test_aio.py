@@ -266,3 +266,19 @@ def test_sync_revoke_inspect_unlock_release_the_gil() -> None:
     finally:
         e.close()
         server.stop()
+
+
+def test_async_with_and_aclose(make_engine) -> None:
+    async def main() -> None:
+        async with make_engine(verikit.aio.Engine, abuse_controls=False) as e:
+            code = await e.issue_otp("login", "ctx@example.com")
+            pending = [asyncio.ensure_future(e.verify_otp("login", f"n{i}@example.com", "123456")) for i in range(50)]
+            assert await e.verify_otp("login", "ctx@example.com", code.secret)
+        # Leaving the block closed it: the calls started before settled, later calls fail.
+        done = await asyncio.gather(*pending, return_exceptions=True)
+        assert all(isinstance(r, verikit.Result) for r in done)
+        with pytest.raises(verikit.Error, match="closed"):
+            await e.issue_otp("login", "late@example.com")
+        await e.aclose()  # closing twice is fine
+
+    asyncio.run(main())

@@ -79,7 +79,19 @@ def _await(answer: Type[T], start: Callable[[NativeCompletions, int], None]) -> 
 
 class Engine(_EngineBase):
     """The asyncio API: the same operations as verikit.Engine, as coroutines (token and link
-    checks take a required purpose, or verikit.ANY_PURPOSE)."""
+    checks take a required purpose, or verikit.ANY_PURPOSE). `async with verikit.aio.Engine(...)
+    as e:` closes it on the way out; `await e.aclose()` does so explicitly."""
+
+    async def aclose(self) -> None:
+        """Release the engine without blocking the event loop: calls still in flight get their
+        answers first (on a network store at most the command timeout), off the loop's thread."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    async def __aenter__(self) -> "Engine":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def issue_otp(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
                         ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
