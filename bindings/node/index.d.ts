@@ -116,6 +116,8 @@ export class Manager {
   inspect(purpose: string, identifier: Bytes): Promise<Result>;
   unlock(purpose: string, identifier: Bytes): Promise<boolean>;
   /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */
+  /** This engine's counters in the Prometheus text exposition format (serve it on /metrics). */
+  metrics(): string;
   close(): void;
 }
 

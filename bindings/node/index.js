@@ -92,6 +92,9 @@ class Manager {
    * "the engine is closed"; operations still in flight settle with their answers, each exactly
    * once, and the engine is freed after the last one.
    */
+  /** This engine's counters in the Prometheus text exposition format (serve it on /metrics). */
+  metrics() { return this._engine.metrics(); }
+
   close() { this._engine.close(); }
 }
 

@@ -281,6 +281,13 @@ typedef struct verikit_engine verikit_engine;
  * command_timeout_ms) or VERIKIT_E_NO_MEMORY. Warnings (an eviction policy accepted with
  * allow_eviction=1, a server that refuses to say its policy) go to stderr. */
 VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine **out, const verikit_config *config);
+/* The engine's counters in the Prometheus text exposition format (0.2): operations by kind and
+ * outcome (verikit_operations_total), errors by kind and code (verikit_errors_total), latency
+ * histograms (verikit_operation_seconds) — serve it on your /metrics. The text (NUL-terminated)
+ * goes into buffer[0..capacity); *needed_out is always set to the bytes it takes with its NUL.
+ * Returns VERIKIT_OK, or VERIKIT_E_INVALID_ARGUMENT (NULL arguments, or a buffer too small:
+ * call again with *needed_out bytes; buffer may be NULL with capacity 0 to ask). Thread-safe. */
+VERIKIT_EXTERN(int) verikit_engine_metrics(verikit_engine *engine, char *buffer, size_t capacity, size_t *needed_out);
 /* Frees the engine. Call it when no other thread is calling into it. It first waits until every
  * asynchronous call made on it has called back and its callback has returned (calls in flight on
  * a network store complete with their answer, or with VERIKIT_E_TIMEOUT after the command

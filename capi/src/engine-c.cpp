@@ -196,6 +196,20 @@ VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine** out, const verikit_confi
   });
 }
 
+VERIKIT_EXTERN(int) verikit_engine_metrics(verikit_engine* engine, char* buffer, size_t capacity, size_t* needed_out) {
+  return guard([&] {
+    if (engine == nullptr || needed_out == nullptr || (buffer == nullptr && capacity != 0))
+      return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or needed_out is NULL, or buffer is NULL with a capacity");
+    const std::string text = engine->engine->metrics();
+    *needed_out = text.size() + 1;
+    if (capacity < text.size() + 1)
+      return set_error(VERIKIT_E_INVALID_ARGUMENT,
+                       "buffer too small: " + std::to_string(text.size() + 1) + " bytes needed (see *needed_out)");
+    std::memcpy(buffer, text.c_str(), text.size() + 1);
+    return VERIKIT_OK;
+  });
+}
+
 VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine* engine) {
   if (engine == nullptr) return;
   if (t_in_callback == 0) {  // every asynchronous call's callback has run and returned

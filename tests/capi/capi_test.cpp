@@ -959,3 +959,37 @@ TEST(CApi, EngineFreeWaitsForCallbacksInFlight) {
   delete seen;  // safe now: nothing will call back
   server.resume();
 }
+
+// The engine's counters in the Prometheus text format: each operation counted once by kind and
+// outcome (a synchronous call is its asynchronous form waited for: not twice), errors by code,
+// a latency histogram whose +Inf bucket is the count.
+TEST(CApi, MetricsCountOperationsOutcomesAndErrors) {
+  Engine eng;
+  Res a, b, c;
+  ASSERT_EQ(verikit_otp_issue(&a.r, eng.e, "login", "me", 2, nullptr), VERIKIT_OK);
+  const std::string wrong = a.secret() == "000000" ? "111111" : "000000";
+  ASSERT_EQ(verikit_otp_verify(&b.r, eng.e, "login", "me", 2, wrong.data(), 6, nullptr), VERIKIT_OK);
+  ASSERT_EQ(verikit_otp_verify(&c.r, eng.e, "login", "me", 2, a.secret().data(), 6, nullptr), VERIKIT_OK);
+  Res bad;
+  EXPECT_EQ(verikit_otp_verify(&bad.r, eng.e, "login", "", 0, "123456", 6, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  int revoked = -1;
+  ASSERT_EQ(verikit_otp_revoke(&revoked, eng.e, "login", "me", 2), VERIKIT_OK);
+  size_t needed = 0;
+  EXPECT_EQ(verikit_engine_metrics(eng.e, nullptr, 0, &needed), VERIKIT_E_INVALID_ARGUMENT);
+  ASSERT_GT(needed, 100u);
+  std::string text(needed, '\0');
+  char small[8];
+  EXPECT_EQ(verikit_engine_metrics(eng.e, small, sizeof small, &needed), VERIKIT_E_INVALID_ARGUMENT);
+  ASSERT_EQ(verikit_engine_metrics(eng.e, text.data(), text.size(), &needed), VERIKIT_OK);
+  text.resize(needed - 1);
+  for (const char* line : {"verikit_operations_total{op=\"otp_issue\",outcome=\"issued\"} 1\n",
+                           "verikit_operations_total{op=\"otp_verify\",outcome=\"invalid\"} 1\n",
+                           "verikit_operations_total{op=\"otp_verify\",outcome=\"verified\"} 1\n",
+                           "verikit_operations_total{op=\"otp_revoke\",outcome=\"done\"} 1\n",
+                           "verikit_errors_total{op=\"otp_verify\",error=\"invalid_argument\"} 1\n",
+                           "verikit_operation_seconds_bucket{op=\"otp_verify\",le=\"+Inf\"} 3\n",
+                           "verikit_operation_seconds_count{op=\"otp_verify\"} 3\n",
+                           "# TYPE verikit_operation_seconds histogram\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
+  EXPECT_EQ(text.find("op=\"token_issue\""), std::string::npos) << "operations never made are not listed";
+}

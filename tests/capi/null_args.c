@@ -93,6 +93,7 @@ int main(void) {
   expect(verikit_config_set_index_key(c, NULL, 0), E, "set_index_key NULL");
   expect(verikit_config_set_policy_field(NULL, NULL, "ttl", "5"), E, "set_policy_field");
   expect(verikit_config_set_abuse_controls(NULL, 0), E, "set_abuse_controls");
+  expect(verikit_engine_metrics(NULL, NULL, 0, NULL), E, "engine_metrics");
   expect(verikit_config_set_policy_field(c, NULL, NULL, "5"), E, "set_policy_field NULL field");
   expect(verikit_config_set_policy_field(c, NULL, "ttl", NULL), E, "set_policy_field NULL value");
   expect(verikit_policy_field(verikit_policy_field_count(), NULL, NULL, NULL, NULL, NULL, NULL), E, "policy_field out of range");

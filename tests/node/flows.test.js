@@ -126,3 +126,21 @@ eachStore(test, 'spellings, the failure budget, a key rotation and resendSame', 
   assert.equal(same.secret, first.secret);
   assert.equal(moved.reused, false);
 });
+
+eachStore(test, 'metrics in the Prometheus text format', async (make) => {
+  const m = make({ abuseControls: false });
+  const c = await m.issueOtp('login', 'met@example.com');
+  await m.verifyOtp('login', 'met@example.com', c.secret === '111111' ? '222222' : '111111');
+  assert.equal((await m.verifyOtp('login', 'met@example.com', c.secret)).status, 'verified');
+  await assert.rejects(m.verifyOtp('login', '', c.secret), { name: 'InvalidArgumentError' });
+  const text = m.metrics();
+  for (const line of ['verikit_operations_total{op="otp_issue",outcome="issued"} 1',
+    'verikit_operations_total{op="otp_verify",outcome="invalid"} 1',
+    'verikit_operations_total{op="otp_verify",outcome="verified"} 1',
+    'verikit_errors_total{op="otp_verify",error="invalid_argument"} 1',
+    'verikit_operation_seconds_count{op="otp_verify"} 3']) {
+    assert.ok(text.includes(line + '\n'), line);
+  }
+  m.close();
+  assert.throws(() => m.metrics(), /closed/);
+});

@@ -158,3 +158,20 @@ def test_spellings_budget_rotation_and_reuse(make_engine, store: str) -> None:
     same = resend.issue_otp("verify-email", "sam", payload=b"new@sam.example")
     moved = resend.issue_otp("verify-email", "sam", payload=b"other@evil.example")
     assert not first.reused and same.reused and same.secret == first.secret and not moved.reused
+
+
+def test_metrics_count_operations_in_the_prometheus_format(make_engine) -> None:
+    e = make_engine(abuse_controls=False)
+    code = e.issue_otp("login", "met@example.com")
+    e.verify_otp("login", "met@example.com", "111111" if code.secret != "111111" else "222222")
+    assert e.verify_otp("login", "met@example.com", code.secret)
+    with pytest.raises(verikit.InvalidArgument):
+        e.verify_otp("login", "", code.secret)
+    text = e.metrics()
+    for line in ['verikit_operations_total{op="otp_issue",outcome="issued"} 1',
+                 'verikit_operations_total{op="otp_verify",outcome="invalid"} 1',
+                 'verikit_operations_total{op="otp_verify",outcome="verified"} 1',
+                 'verikit_errors_total{op="otp_verify",error="invalid_argument"} 1',
+                 'verikit_operation_seconds_count{op="otp_verify"} 3',
+                 '# TYPE verikit_operations_total counter']:
+        assert line + "\n" in text, line

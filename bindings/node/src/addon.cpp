@@ -482,7 +482,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("revokeAll", &EngineWrap::RevokeAll),
                         InstanceMethod("inspect", &EngineWrap::Inspect),
                         InstanceMethod("unlock", &EngineWrap::Unlock),
-                        InstanceMethod("close", &EngineWrap::Close)});
+                        InstanceMethod("close", &EngineWrap::Close),
+                        InstanceMethod("metrics", &EngineWrap::Metrics)});
   }
 
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
@@ -526,6 +527,25 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       flight_->close();
     }
     return info.Env().Undefined();
+  }
+
+  // The engine's counters (Prometheus text): synchronous, no I/O.
+  Napi::Value Metrics(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!flight_ || flight_->closed || flight_->engine == nullptr) {
+      Napi::Error(env, make_error(env, VERIKIT_E_INVALID_ARGUMENT, "the engine is closed")).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    size_t needed = 0;
+    verikit_engine_metrics(flight_->engine, nullptr, 0, &needed);  // asks for the size
+    std::string text;
+    for (int tries = 0; tries < 4; ++tries) {  // the text may grow between the two calls
+      text.resize(needed);
+      if (verikit_engine_metrics(flight_->engine, text.data(), text.size(), &needed) == VERIKIT_OK)
+        return Napi::String::New(env, text.data(), needed - 1);
+    }
+    Napi::Error(env, last_error(env, VERIKIT_E_INTERNAL)).ThrowAsJavaScriptException();
+    return env.Undefined();
   }
 
   // The common shape: arguments converted, then one C call that owns `op` from then on.

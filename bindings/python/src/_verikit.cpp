@@ -523,6 +523,20 @@ PYBIND11_MODULE(_verikit, m) {
            py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
            py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"), py::arg("index_key") = py::none())
       .def("close", &PyEngine::close)
+      .def("metrics", [](PyEngine& self) {
+        HandlePtr h = self.acquire();
+        std::string text;
+        size_t needed = 0;
+        verikit_engine_metrics(h->engine, nullptr, 0, &needed);  // asks for the size
+        for (int tries = 0; tries < 4; ++tries) {  // the text may grow between the two calls
+          text.resize(needed);
+          if (verikit_engine_metrics(h->engine, text.data(), text.size(), &needed) == VERIKIT_OK) {
+            text.resize(needed - 1);
+            return py::str(text);
+          }
+        }
+        raise(VERIKIT_E_INTERNAL, "the metrics text kept growing");
+      })
       // --- synchronous ---
       .def("issue_otp", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");

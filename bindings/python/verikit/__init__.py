@@ -117,6 +117,11 @@ class _EngineBase:
         if native is not None:
             native.close()
 
+    def metrics(self) -> str:
+        """This engine's counters in the Prometheus text exposition format (operations by kind
+        and outcome, errors by code, latency histograms): serve it on your /metrics."""
+        return str(self._native.metrics())
+
     def __enter__(self) -> Any:
         return self
 

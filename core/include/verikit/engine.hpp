@@ -107,6 +107,10 @@ class Engine {
 
   const Config& config() const noexcept;
 
+  // Counters of this engine in the Prometheus text exposition format (version 0.0.4): operations
+  // by kind and outcome, errors by kind and code, latency histograms; serve it on /metrics.
+  std::string metrics() const;
+
  private:
   explicit Engine(std::shared_ptr<detail::EngineImpl> impl);
   std::shared_ptr<detail::EngineImpl> impl_;  // shared with operations in flight

@@ -44,6 +44,8 @@ Engine::~Engine() = default;
 
 const Config& Engine::config() const noexcept { return impl_->config; }
 
+std::string Engine::metrics() const { return impl_->stats->prometheus(); }
+
 Expected<std::shared_ptr<Engine>> Engine::create(Config config) {
   // Checked before connecting: a shared store without a key is a configuration error.
   if (detail::names_shared_store(config.store_url) && !config.keys)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crypto/crypto.hpp"
+#include "engine/stats.hpp"
 #include "verikit/config.hpp"
 #include "verikit/store.hpp"
 
@@ -22,6 +23,7 @@ class EngineImpl {
   const Config config;
   const KeyRing ring;
   const std::shared_ptr<Store> store;
+  const std::shared_ptr<Stats> stats = std::make_shared<Stats>();
 };
 
 // Checked, normalised (purpose, identifier) with its key-group tag. The tag comes from the

@@ -49,18 +49,21 @@ Result inspect_result(const detail::Subject& subject, const InspectReply& reply)
 }  // namespace
 
 void Engine::revoke_otp(std::string_view purpose, std::string_view identifier, Callback<bool> done) {
+  done = detail::track<bool>(impl_->stats, detail::Op::otp_revoke, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   impl_->store->otp_revoke(subject->group, std::move(done));
 }
 
 void Engine::revoke_all(std::string_view purpose, std::string_view identifier, Callback<int> done) {
+  done = detail::track<int>(impl_->stats, detail::Op::revoke_all, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   impl_->store->revoke_all(subject->group, std::move(done));
 }
 
 void Engine::inspect(std::string_view purpose, std::string_view identifier, Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::inspect, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   // The subject's policy points into the configuration: `impl` keeps it alive until the reply.
@@ -72,6 +75,7 @@ void Engine::inspect(std::string_view purpose, std::string_view identifier, Call
 }
 
 void Engine::unlock(std::string_view purpose, std::string_view identifier, Callback<bool> done) {
+  done = detail::track<bool>(impl_->stats, detail::Op::unlock, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   impl_->store->unlock(subject->group, detail::gcra_of(subject->policy->failure_limit), std::move(done));

@@ -11,6 +11,7 @@ std::string payload_context(std::string_view group) { return "otp-payload|" + st
 
 void Engine::issue_otp(std::string_view purpose, std::string_view identifier, const IssueOptions& options,
                        Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::otp_issue, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   const Policy& policy = *subject->policy;
@@ -69,6 +70,7 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
 
 void Engine::verify_otp(std::string_view purpose, std::string_view identifier, std::string_view code,
                         const VerifyOptions& options, Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::otp_verify, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   if (auto s = detail::check_client_key(options.client_key); !s) return done(std::move(s).error());

@@ -139,6 +139,7 @@ void revoke(const detail::EngineImpl& impl, std::string_view token, Callback<boo
 
 void Engine::issue_token(std::string_view purpose, std::string_view identifier, const IssueOptions& options,
                          Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::token_issue, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   auto t = prepare_token(*impl_, *subject, TokenKind::token, options);
@@ -148,6 +149,7 @@ void Engine::issue_token(std::string_view purpose, std::string_view identifier, 
 
 void Engine::issue_link(std::string_view purpose, std::string_view identifier, std::string_view base_url,
                         const IssueOptions& options, Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::link_issue, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   auto t = prepare_token(*impl_, *subject, TokenKind::link, options);
@@ -159,19 +161,27 @@ void Engine::issue_link(std::string_view purpose, std::string_view identifier, s
 }
 
 void Engine::verify_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::token_verify, std::move(done));
   check_token(impl_, token, purpose, TokenKind::token, true, std::move(done));
 }
 void Engine::peek_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::token_peek, std::move(done));
   check_token(impl_, token, purpose, TokenKind::token, false, std::move(done));
 }
 void Engine::consume_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::link_consume, std::move(done));
   check_token(impl_, token, purpose, TokenKind::link, true, std::move(done));
 }
 void Engine::peek_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::link_peek, std::move(done));
   check_token(impl_, token, purpose, TokenKind::link, false, std::move(done));
 }
 
-void Engine::revoke_token(std::string_view token, Callback<bool> done) { revoke(*impl_, token, std::move(done)); }
-void Engine::revoke_link(std::string_view token, Callback<bool> done) { revoke(*impl_, token, std::move(done)); }
+void Engine::revoke_token(std::string_view token, Callback<bool> done) {
+  revoke(*impl_, token, detail::track<bool>(impl_->stats, detail::Op::token_revoke, std::move(done)));
+}
+void Engine::revoke_link(std::string_view token, Callback<bool> done) {
+  revoke(*impl_, token, detail::track<bool>(impl_->stats, detail::Op::token_revoke, std::move(done)));
+}
 
 }  // namespace verikit

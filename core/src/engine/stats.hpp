@@ -1,0 +1,56 @@
+// verikit::detail — the engine's counters: operations by kind and outcome, errors by code, and
+// latency histograms; rendered in the Prometheus text exposition format. Lock-free (atomics):
+// counting costs an operation two clock reads and three relaxed increments.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "verikit/result.hpp"
+#include "verikit/store.hpp"
+
+namespace verikit::detail {
+
+enum class Op : int {
+  otp_issue, otp_verify, token_issue, token_verify, token_peek, link_issue, link_peek, link_consume,
+  otp_revoke, token_revoke, revoke_all, inspect, unlock, count_
+};
+
+class Stats {
+ public:
+  static constexpr int kOps = static_cast<int>(Op::count_);
+  static constexpr int kOutcomes = 10;  // the nine Outcome values, and "done" (revoke, unlock: no outcome)
+  static constexpr int kErrors = 11;    // -Errc: 1..10
+  static constexpr std::array<long long, 12> kBucketsUs = {100, 250, 500, 1000, 2500, 5000, 10000,
+                                                           25000, 50000, 100000, 250000, 1000000};
+
+  // outcome: an Outcome value, or -1 for "done"; error: 0, or an Errc value.
+  void record(Op op, int outcome, int error, std::chrono::steady_clock::duration took) noexcept;
+  std::string prometheus() const;
+
+ private:
+  using Counter = std::atomic<std::uint64_t>;
+  std::array<std::array<Counter, kOutcomes>, kOps> outcomes_{};
+  std::array<std::array<Counter, kErrors>, kOps> errors_{};
+  std::array<std::array<Counter, kBucketsUs.size() + 1>, kOps> buckets_{};  // + the +Inf bucket
+  std::array<Counter, kOps> sum_us_{};
+};
+
+// `done`, counted into `stats` when it completes (the clock starts now). `stats` is shared with
+// the operation in flight, so counting stays safe whenever the completion comes.
+template <class T>
+Callback<T> track(std::shared_ptr<Stats> stats, Op op, Callback<T> done) {
+  return [stats = std::move(stats), op, start = std::chrono::steady_clock::now(), done = std::move(done)](Expected<T> r) {
+    int outcome = -1, error = 0;
+    if (!r) error = static_cast<int>(r.error().code);
+    else if constexpr (std::is_same_v<T, Result>) outcome = static_cast<int>(r->outcome);
+    stats->record(op, outcome, error, std::chrono::steady_clock::now() - start);
+    done(std::move(r));
+  };
+}
+
+}  // namespace verikit::detail
