@@ -48,6 +48,12 @@ test('bad configurations throw at construction', async () => {
   assert.throws(() => new verikit.Manager({ policy: { failureLimit: { count: 1, period: 0, burst: 1 } } }), verikit.ConfigError);
   assert.throws(() => new verikit.Manager({ policy: { reissue: 'sometimes' } }), { name: 'InvalidArgumentError', message: /replace\|resend_same/ });
   assert.throws(() => new verikit.Manager({ policy: { maxAttempts: [5] } }), { name: 'TypeError' });
+  // Key ids are one byte: never wrapped (257 would be 1) or rounded.
+  for (const keyId of [256, 257, -1, 1.5, NaN]) {
+    assert.throws(() => new verikit.Manager({ key: Buffer.alloc(32, 1), keyId }), { name: 'InvalidArgumentError', message: /key id/ }, String(keyId));
+  }
+  assert.throws(() => new verikit.Manager({ key: Buffer.alloc(32, 1), previousKeys: [[300, Buffer.alloc(32, 2)]], indexKey: Buffer.alloc(32, 1) }), { name: 'InvalidArgumentError' });
+  new verikit.Manager({ key: Buffer.alloc(32, 1), keyId: 255 }).close();
   assert.throws(() => new verikit.Manager({ key: Buffer.alloc(5) }), { name: 'TypeError', message: /32 bytes/ });
   assert.throws(() => new verikit.Manager({ url: 'redis://127.0.0.1:6379' }), (e) => e instanceof verikit.ConfigError && /key/.test(e.message));
   for (const url of ['redis://host:notaport', 'redis://h?pool_size=0', 'postgres://x']) {

@@ -91,3 +91,14 @@ def test_redis_going_away_fails_closed(redis_server) -> None:
     with pytest.raises(verikit.StoreUnavailable):
         e.verify_otp("login", "ivy", code.secret)
     e.close()
+
+
+def test_key_ids_are_one_byte_never_wrapped() -> None:
+    for key_id in (256, 257, -1, 2**70):
+        with pytest.raises(verikit.InvalidArgument, match="key_id"):
+            verikit.Engine(key=bytes(32), key_id=key_id)
+    with pytest.raises(TypeError, match="key_id"):
+        verikit.Engine(key=bytes(32), key_id=1.5)  # type: ignore[arg-type]
+    with pytest.raises(verikit.InvalidArgument, match="key_id"):
+        verikit.Engine(key=bytes(32), previous_keys=[(300, bytes(32))], index_key=bytes(32))
+    verikit.Engine(key=bytes(32), key_id=255).close()

@@ -413,9 +413,15 @@ std::string key_arg(const Napi::Value& v) {
   return raw;
 }
 
+// A key id is a whole number 0..255 (it is stored as one byte): anything else is refused, never
+// wrapped or rounded.
 uint8_t key_id_arg(const Napi::Value& v) {
   if (!v.IsNumber()) throw ArgError{"a key id must be a number"};
-  return static_cast<uint8_t>(v.As<Napi::Number>().Uint32Value());
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 255) || d != static_cast<double>(static_cast<int>(d)))
+    throw ConfigCallError{VERIKIT_E_INVALID_ARGUMENT, "a key id must be a whole number from 0 to 255, not " +
+                                                          v.ToString().Utf8Value()};
+  return static_cast<uint8_t>(d);
 }
 
 void set_key(verikit_config* config, const Napi::Value& key, const Napi::Value& id, bool previous) {

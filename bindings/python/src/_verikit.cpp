@@ -121,8 +121,10 @@ void set_policy(verikit_config* c, const char* purpose, const py::dict& fields) 
 
 uint8_t to_key_id(const py::handle& h) {
   if (!py::isinstance<py::int_>(h) || py::isinstance<py::bool_>(h)) throw py::type_error("key_id must be an int");
-  const long long id = h.cast<long long>();
-  if (id < 0 || id > 255) throw py::value_error("key_id must be 0..255");
+  int overflow = 0;
+  const long long id = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (overflow != 0 || id < 0 || id > 255)  // one byte in every record: never wrapped
+    raise(VERIKIT_E_INVALID_ARGUMENT, "key_id must be a whole number from 0 to 255, not " + py::repr(h).cast<std::string>());
   return static_cast<uint8_t>(id);
 }
 
