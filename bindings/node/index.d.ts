@@ -85,13 +85,16 @@ export interface ManagerOptions {
   store?: string;
   /** 32 secret bytes, the same in every process (required for Redis) */
   key?: Buffer | null;
+  /** the key's id, 0-255 (default 1) */
   keyId?: number;
   previousKeys?: Array<[number, Buffer]>;
   /** 32 secret bytes naming records; does not rotate (required with previousKeys) */
   indexKey?: Buffer | null;
   policy?: Policy;
   policies?: Record<string, Policy>;
+  /** the prefix of every Redis key (default "vk") */
   keyPrefix?: string;
+  /** false turns every abuse control off (default true) */
   abuseControls?: boolean;
 }
 
@@ -126,8 +129,13 @@ export { Manager as Engine };
 export const ANY_PURPOSE: '*';
 export function generateKey(): Buffer;
 export const version: string;
+/** The core's statuses: name -> its value (the C API's verikit_status), whether it is a success, and what it means. */
+export const statuses: Readonly<Record<Status, Readonly<{ value: number; ok: boolean; doc: string }>>>;
 
+// The error classes are made from the core's schema (verikit_error_kind); the tests check that
+// these declarations name each of them with its parent.
 export class VerikitError extends Error {
+  /** the C name of the code: "VERIKIT_E_CONFIG", ... */
   code: string;
 }
 export class InvalidArgumentError extends VerikitError {}

@@ -5,29 +5,29 @@ const path = require('node:path');
 
 const native = require(path.join(__dirname, '..', '..', 'build', 'node', 'Release', 'verikit.node'));
 
+/** The base of every verikit fault; `code` is the C name of the code ("VERIKIT_E_CONFIG", ...). */
 class VerikitError extends Error {
   constructor(message) {
     super(message);
     this.name = new.target.name;
   }
 }
-class InvalidArgumentError extends VerikitError {}
-class ConfigError extends VerikitError {}
-class StoreUnavailableError extends VerikitError {}
-class StoreProtocolError extends VerikitError {}
-class TimeoutError extends StoreUnavailableError {}
-class UnsupportedError extends VerikitError {}
-class CryptoError extends VerikitError {}
 
-native.setErrorClasses(VerikitError, {
-  '-1': InvalidArgumentError,
-  '-2': ConfigError,
-  '-3': StoreUnavailableError,
-  '-4': StoreProtocolError,
-  '-5': TimeoutError,
-  '-7': UnsupportedError,
-  '-9': CryptoError,
-});
+// One subclass per error kind of the core's schema (verikit_error_kind), extending its parent's
+// class (the schema lists parents first); codes without a class of their own are VerikitError.
+const errorClasses = {};
+const classByCode = {};
+for (const kind of native.errorKinds) {
+  if (!kind.className) continue;
+  const Parent = kind.parent ? classByCode[kind.parent] : VerikitError;
+  const named = { [kind.className]: class extends Parent {} };
+  classByCode[kind.code] = errorClasses[kind.className] = named[kind.className];
+}
+native.setErrorClasses(VerikitError, classByCode);
+
+/** The statuses of the core's schema: name -> { value, ok, doc }. */
+const statuses = Object.freeze(Object.fromEntries(native.statuses.map(
+  (s, value) => [s.name, Object.freeze({ value, ok: s.ok, doc: s.doc })])));
 
 /**
  * The purpose argument that accepts a token or link of any purpose. Checking a token or link
@@ -51,16 +51,16 @@ class Manager {
   constructor(options = {}) {
     if (typeof options === 'string') options = { url: options };
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object or a URL');
-    const store = options.url ?? options.store ?? 'memory://';
+    const store = options.url ?? options.store;
     this._engine = new native.Engine(
       store,
       options.key ?? null,
-      options.keyId ?? 1,
+      options.keyId,
       options.previousKeys ?? [],
       options.policy ?? {},
       options.policies ?? {},
-      options.keyPrefix ?? 'vk',
-      options.abuseControls ?? true,
+      options.keyPrefix,
+      options.abuseControls,
       options.indexKey ?? null,
     );
   }
@@ -104,12 +104,7 @@ module.exports = {
   ANY_PURPOSE,
   generateKey: () => native.generateKey(),
   version: native.version,
+  statuses,
   VerikitError,
-  InvalidArgumentError,
-  ConfigError,
-  StoreUnavailableError,
-  StoreProtocolError,
-  TimeoutError,
-  UnsupportedError,
-  CryptoError,
+  ...errorClasses,
 };

@@ -79,6 +79,15 @@ VERIKIT_EXTERN(const char *) verikit_error_message(void);
 VERIKIT_EXTERN(void) verikit_error_clear(void);
 /* "VERIKIT_OK", "VERIKIT_E_CONFIG", ...; "VERIKIT_E_UNKNOWN" for other values. Static string. */
 VERIKIT_EXTERN(const char *) verikit_error_name(int code);
+/* The error schema (0.2): how many error codes there are (VERIKIT_E_INVALID_ARGUMENT .. _INTERNAL,
+ * in that order), and kind i's code, name ("invalid_argument"), class name ("InvalidArgumentError";
+ * "" for a code without a class of its own: the binding's base error class), the code of the kind
+ * whose class it extends (VERIKIT_OK: the base class; it always comes earlier) and a one-line
+ * description. The bindings make their error classes from this. Static strings; any
+ * out-parameter may be NULL. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (i out of range). */
+VERIKIT_EXTERN(size_t) verikit_error_kind_count(void);
+VERIKIT_EXTERN(int) verikit_error_kind(size_t i, int *code_out, const char **name_out, const char **class_out,
+                                       int *parent_out, const char **doc_out);
 
 /* ------------------------------------------------------------------------------------------
  * Version and constants (macros for C, functions for FFI users).
@@ -89,6 +98,8 @@ VERIKIT_EXTERN(const char *) verikit_version(void);
 VERIKIT_EXTERN(int) verikit_version_number(void);
 
 #define VERIKIT_KEY_BYTES 32
+/* The key id the bindings give a key when the caller names none (0.2). */
+#define VERIKIT_DEFAULT_KEY_ID 1
 VERIKIT_EXTERN(size_t) verikit_key_bytes(void);
 
 /* Fills key[0..key_len) with a new random key; key_len must be VERIKIT_KEY_BYTES.
@@ -112,6 +123,13 @@ typedef enum verikit_status {
 
 /* "verified", "invalid", ...; "unknown" for other values. Static string. */
 VERIKIT_EXTERN(const char *) verikit_status_name(int status);
+/* 1 for a success (verified, valid, issued), 0 for every other status and unknown values. 0.2. */
+VERIKIT_EXTERN(int) verikit_status_ok(int status);
+/* The status schema (0.2): how many statuses there are (values 0 .. count-1), and status i's
+ * name, whether it is a success, and a one-line description. Static strings; any out-parameter
+ * may be NULL. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (i out of range). */
+VERIKIT_EXTERN(size_t) verikit_status_count(void);
+VERIKIT_EXTERN(int) verikit_status_info(size_t i, const char **name_out, int *ok_out, const char **doc_out);
 
 /* ------------------------------------------------------------------------------------------
  * Policies: per purpose (login, verify-email, reset-password, ...). Zero means "the default"

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "capi_internal.hpp"
+#include "verikit/schema.hpp"
 
 namespace {
 struct LastError {
@@ -37,20 +38,40 @@ VERIKIT_EXTERN(void) verikit_error_clear(void) {
 }
 
 VERIKIT_EXTERN(const char*) verikit_error_name(int code) {
-  switch (code) {
-    case VERIKIT_OK: return "VERIKIT_OK";
-    case VERIKIT_E_INVALID_ARGUMENT: return "VERIKIT_E_INVALID_ARGUMENT";
-    case VERIKIT_E_CONFIG: return "VERIKIT_E_CONFIG";
-    case VERIKIT_E_STORE_UNAVAILABLE: return "VERIKIT_E_STORE_UNAVAILABLE";
-    case VERIKIT_E_STORE_PROTOCOL: return "VERIKIT_E_STORE_PROTOCOL";
-    case VERIKIT_E_TIMEOUT: return "VERIKIT_E_TIMEOUT";
-    case VERIKIT_E_NO_MEMORY: return "VERIKIT_E_NO_MEMORY";
-    case VERIKIT_E_UNSUPPORTED: return "VERIKIT_E_UNSUPPORTED";
-    case VERIKIT_E_VERSION: return "VERIKIT_E_VERSION";
-    case VERIKIT_E_CRYPTO: return "VERIKIT_E_CRYPTO";
-    case VERIKIT_E_INTERNAL: return "VERIKIT_E_INTERNAL";
-    default: return "VERIKIT_E_UNKNOWN";
-  }
+  if (code == VERIKIT_OK) return "VERIKIT_OK";
+  for (const verikit::ErrorInfo& e : verikit::error_kinds())
+    if (static_cast<int>(e.code) == code) return e.c_name.data();  // literals: NUL-terminated
+  return "VERIKIT_E_UNKNOWN";
+}
+
+VERIKIT_EXTERN(size_t) verikit_error_kind_count(void) { return verikit::error_kinds().size(); }
+
+VERIKIT_EXTERN(int) verikit_error_kind(size_t i, int* code_out, const char** name_out, const char** class_out,
+                                       int* parent_out, const char** doc_out) {
+  const auto kinds = verikit::error_kinds();
+  if (i >= kinds.size()) return verikit::capi::set_error(VERIKIT_E_INVALID_ARGUMENT, "no error kind " + std::to_string(i));
+  const verikit::ErrorInfo& e = kinds[i];
+  if (code_out) *code_out = static_cast<int>(e.code);
+  if (name_out) *name_out = e.name.data();
+  if (class_out) *class_out = e.class_name.empty() ? "" : e.class_name.data();
+  if (parent_out) *parent_out = static_cast<int>(e.parent);
+  if (doc_out) *doc_out = e.doc.data();
+  return VERIKIT_OK;
+}
+
+VERIKIT_EXTERN(int) verikit_status_ok(int status) {
+  return status >= 0 && verikit::is_ok(static_cast<verikit::Outcome>(status)) ? 1 : 0;
+}
+
+VERIKIT_EXTERN(size_t) verikit_status_count(void) { return verikit::statuses().size(); }
+
+VERIKIT_EXTERN(int) verikit_status_info(size_t i, const char** name_out, int* ok_out, const char** doc_out) {
+  const auto all = verikit::statuses();
+  if (i >= all.size()) return verikit::capi::set_error(VERIKIT_E_INVALID_ARGUMENT, "no status " + std::to_string(i));
+  if (name_out) *name_out = all[i].name.data();
+  if (ok_out) *ok_out = all[i].ok ? 1 : 0;
+  if (doc_out) *doc_out = all[i].doc.data();
+  return VERIKIT_OK;
 }
 
 VERIKIT_EXTERN(const char*) verikit_version(void) { return VERIKIT_VERSION_STRING; }

@@ -48,8 +48,7 @@ VERIKIT_EXTERN(int) verikit_result_status(const verikit_result* result, int* sta
 }
 
 VERIKIT_EXTERN(const char*) verikit_status_name(int status) {
-  if (status < 0 || status > VERIKIT_STATUS_COOLDOWN) return "unknown";
-  return verikit::to_string(static_cast<verikit::Outcome>(status));
+  return status < 0 ? "unknown" : verikit::to_string(static_cast<verikit::Outcome>(status));
 }
 
 VERIKIT_EXTERN(int) verikit_result_secret(const verikit_result* result, const char** data_out, size_t* len_out) {

@@ -82,7 +82,7 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
                     self.reply(200 if r else 410, f"{r.status.name} {r.identifier}")
                 else:
                     self.reply(404, "not found")
-            except verikit.InvalidArgument as e:
+            except verikit.InvalidArgumentError as e:
                 self.reply(400, str(e))
             except verikit.Error as e:
                 self.reply(503, f"try again later ({type(e).__name__})")

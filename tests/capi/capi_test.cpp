@@ -5,8 +5,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cctype>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +81,54 @@ TEST(CApi, ErrorCodesAreNamedAndPinned) {
   for (int s = 0; s <= VERIKIT_STATUS_COOLDOWN; ++s) EXPECT_STREQ(verikit_status_name(s), statuses[s]);
   EXPECT_STREQ(verikit_status_name(9), "unknown");
   EXPECT_STREQ(verikit_status_name(-1), "unknown");
+}
+
+static std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+TEST(CApi, TheErrorAndStatusSchemaNamesEveryCodeOnce) {
+  // Every error code from -1 down, once, in order; a class's parent is the base or an earlier kind.
+  ASSERT_EQ(verikit_error_kind_count(), 10u);
+  std::set<std::string> classes;
+  for (size_t i = 0; i < verikit_error_kind_count(); ++i) {
+    int code = 0, parent = 99;
+    const char *name = nullptr, *cls = nullptr, *doc = nullptr;
+    ASSERT_EQ(verikit_error_kind(i, &code, &name, &cls, &parent, &doc), VERIKIT_OK);
+    EXPECT_EQ(code, -static_cast<int>(i) - 1);
+    EXPECT_EQ("VERIKIT_E_" + upper(name), verikit_error_name(code));
+    EXPECT_GT(std::strlen(doc), 10u) << name;
+    EXPECT_TRUE(parent == VERIKIT_OK || (parent > code && parent < 0)) << name << " extends " << parent;
+    if (*cls != '\0') { EXPECT_TRUE(classes.insert(cls).second) << cls; }
+    if (parent != VERIKIT_OK) {
+      const char* parent_class = nullptr;
+      ASSERT_EQ(verikit_error_kind(static_cast<size_t>(-parent - 1), nullptr, nullptr, &parent_class, nullptr, nullptr),
+                VERIKIT_OK);
+      EXPECT_STRNE(parent_class, "") << "a class extends a kind without a class: " << name;
+    }
+  }
+  EXPECT_EQ(classes, (std::set<std::string>{"InvalidArgumentError", "ConfigError", "StoreUnavailableError",
+                                             "StoreProtocolError", "TimeoutError", "UnsupportedError", "CryptoError"}));
+  int timeout_parent = 0;
+  ASSERT_EQ(verikit_error_kind(4, nullptr, nullptr, nullptr, &timeout_parent, nullptr), VERIKIT_OK);
+  EXPECT_EQ(timeout_parent, VERIKIT_E_STORE_UNAVAILABLE);  // a timeout is a kind of unavailability
+  EXPECT_EQ(verikit_error_kind(10, nullptr, nullptr, nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+
+  ASSERT_EQ(verikit_status_count(), static_cast<size_t>(VERIKIT_STATUS_COOLDOWN) + 1);
+  for (size_t i = 0; i < verikit_status_count(); ++i) {
+    const char *name = nullptr, *doc = nullptr;
+    int ok = -1;
+    ASSERT_EQ(verikit_status_info(i, &name, &ok, &doc), VERIKIT_OK);
+    EXPECT_STREQ(name, verikit_status_name(static_cast<int>(i)));
+    const bool success = i == VERIKIT_STATUS_VERIFIED || i == VERIKIT_STATUS_VALID || i == VERIKIT_STATUS_ISSUED;
+    EXPECT_EQ(ok, success ? 1 : 0) << name;
+    EXPECT_EQ(verikit_status_ok(static_cast<int>(i)), ok) << name;
+    EXPECT_GT(std::strlen(doc), 10u) << name;
+  }
+  EXPECT_EQ(verikit_status_ok(-1), 0);
+  EXPECT_EQ(verikit_status_ok(9), 0);
+  EXPECT_EQ(verikit_status_info(9, nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
 }
 
 TEST(CApi, ReachableErrorCodesCarryMessages) {

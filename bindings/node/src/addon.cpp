@@ -96,9 +96,7 @@ Napi::Object to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
   verikit_result_payload(r, &payload, &payload_len);
   napi_value values[kPropCount] = {
       Napi::String::New(env, verikit_status_name(status)),
-      // ok: verified, valid or issued (the statuses that are not refusals).
-      Napi::Boolean::New(env, status == VERIKIT_STATUS_VERIFIED || status == VERIKIT_STATUS_VALID ||
-                                  status == VERIKIT_STATUS_ISSUED),
+      Napi::Boolean::New(env, verikit_status_ok(status) == 1),
       text(env, r, verikit_result_secret),
       text(env, r, verikit_result_url),
       text(env, r, verikit_result_purpose),
@@ -416,6 +414,7 @@ std::string key_arg(const Napi::Value& v) {
 // A key id is a whole number 0..255 (it is stored as one byte): anything else is refused, never
 // wrapped or rounded.
 uint8_t key_id_arg(const Napi::Value& v) {
+  if (v.IsUndefined() || v.IsNull()) return VERIKIT_DEFAULT_KEY_ID;
   if (!v.IsNumber()) throw ArgError{"a key id must be a number"};
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0 && d <= 255) || d != static_cast<double>(static_cast<int>(d)))
@@ -443,7 +442,8 @@ ConfigPtr config_arg(const Napi::CallbackInfo& info) {
   verikit_config* raw = nullptr;
   check(verikit_config_new(&raw));
   ConfigPtr config(raw, &verikit_config_free);
-  check(verikit_config_set_store(config.get(), text_arg(info[0], "store").c_str()));
+  if (!info[0].IsUndefined() && !info[0].IsNull())
+    check(verikit_config_set_store(config.get(), text_arg(info[0], "store").c_str()));
   if (!info[1].IsNull() && !info[1].IsUndefined()) {
     set_key(config.get(), info[1], info[2], false);
     if (!info[3].IsArray()) throw ArgError{"previousKeys must be an array of [id, key]"};
@@ -468,8 +468,10 @@ ConfigPtr config_arg(const Napi::CallbackInfo& info) {
     const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
     policy_arg(env, config.get(), name.c_str(), policies.Get(name));
   }
-  check(verikit_config_set_key_prefix(config.get(), text_arg(info[6], "keyPrefix").c_str()));
-  check(verikit_config_set_abuse_controls(config.get(), info[7].ToBoolean().Value() ? 1 : 0));
+  if (!info[6].IsUndefined() && !info[6].IsNull())
+    check(verikit_config_set_key_prefix(config.get(), text_arg(info[6], "keyPrefix").c_str()));
+  if (!info[7].IsUndefined() && !info[7].IsNull())
+    check(verikit_config_set_abuse_controls(config.get(), info[7].ToBoolean().Value() ? 1 : 0));
   return config;
 }
 
@@ -700,6 +702,8 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
     DefineAddon(exports, {InstanceValue("Engine", engine_ctor.Value()),
                           InstanceMethod("setErrorClasses", &Addon::SetErrorClasses),
                           InstanceMethod("generateKey", &Addon::GenerateKey),
+                          InstanceValue("errorKinds", ErrorKinds(env)),
+                          InstanceValue("statuses", Statuses(env)),
                           InstanceValue("version", Napi::String::New(env, verikit_version()))});
   }
 
@@ -715,6 +719,33 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
       data->errors[code] = Napi::Persistent(map.Get(keys.Get(i)).As<Napi::Function>());
     }
     return info.Env().Undefined();
+  }
+
+  // The core's schema, which index.js turns into the error classes: [{code, name, className,
+  // parent, doc}] and [{name, ok, doc}] (a status's value is its index).
+  static Napi::Array ErrorKinds(Napi::Env env) {
+    Napi::Array out = Napi::Array::New(env);
+    for (size_t i = 0; i < verikit_error_kind_count(); ++i) {
+      int code = 0, parent = 0;
+      const char *name = "", *cls = "", *doc = "";
+      verikit_error_kind(i, &code, &name, &cls, &parent, &doc);
+      Napi::Object k = Napi::Object::New(env);
+      k.Set("code", code), k.Set("name", name), k.Set("className", cls), k.Set("parent", parent), k.Set("doc", doc);
+      out.Set(static_cast<uint32_t>(i), k);
+    }
+    return out;
+  }
+  static Napi::Array Statuses(Napi::Env env) {
+    Napi::Array out = Napi::Array::New(env);
+    for (size_t i = 0; i < verikit_status_count(); ++i) {
+      int ok = 0;
+      const char *name = "", *doc = "";
+      verikit_status_info(i, &name, &ok, &doc);
+      Napi::Object st = Napi::Object::New(env);
+      st.Set("name", name), st.Set("ok", ok == 1), st.Set("doc", doc);
+      out.Set(static_cast<uint32_t>(i), st);
+    }
+    return out;
   }
 
   Napi::Value GenerateKey(const Napi::CallbackInfo& info) {

@@ -27,16 +27,28 @@ namespace {
 
 // Status, the exception factory (verikit._types.error) and datetime helpers, looked up once and
 // kept for the life of the process (never released after finalisation).
+// verikit._types is imported on first use, not when this module loads: it builds Status and the
+// error classes from this module's schema functions, so it imports this module first.
 struct PyTypes {
   py::object status;
   py::object error;  // error(code, message) -> an instance of the verikit.Error subclass for code
   py::object from_timestamp;
   py::object utc;
 };
-PyTypes* types = nullptr;
+PyTypes* types_ = nullptr;
+
+PyTypes* types() {  // with the GIL held
+  if (types_ == nullptr) {
+    py::module_ t = py::module_::import("verikit._types");
+    py::module_ dt = py::module_::import("datetime");
+    types_ = new PyTypes{t.attr("Status"), t.attr("error"), dt.attr("datetime").attr("fromtimestamp"),
+                         dt.attr("timezone").attr("utc")};
+  }
+  return types_;
+}
 
 [[noreturn]] void raise(int code, const std::string& message) {
-  py::object exc = types->error(code, message);
+  py::object exc = types()->error(code, message);
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
   throw py::error_already_set();
 }
@@ -78,7 +90,7 @@ struct Wiped {
 
 py::object timestamp_ms(int64_t ms) {
   if (ms == 0) return py::none();  // the C API's "not set"
-  return types->from_timestamp(static_cast<double>(ms) / 1000.0, types->utc);
+  return types()->from_timestamp(static_cast<double>(ms) / 1000.0, types()->utc);
 }
 
 py::object count_or_none(int64_t v) { return v < 0 ? py::object(py::none()) : py::object(py::int_(v)); }
@@ -120,6 +132,7 @@ void set_policy(verikit_config* c, const char* purpose, const py::dict& fields) 
 }
 
 uint8_t to_key_id(const py::handle& h) {
+  if (h.is_none()) return VERIKIT_DEFAULT_KEY_ID;
   if (!py::isinstance<py::int_>(h) || py::isinstance<py::bool_>(h)) throw py::type_error("key_id must be an int");
   int overflow = 0;
   const long long id = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
@@ -147,12 +160,12 @@ using HandlePtr = std::shared_ptr<Handle>;
 class PyEngine {
  public:
   PyEngine(const std::string& store, py::object key, py::object key_id, py::list previous_keys, py::dict default_policy,
-           py::dict policies, const std::string& key_prefix, bool without_abuse_controls, py::object index_key) {
+           py::dict policies, py::object key_prefix, bool without_abuse_controls, py::object index_key) {
     verikit_config* raw = nullptr;
     check(verikit_config_new(&raw));
     ConfigPtr c(raw);
     check(verikit_config_set_store(c.get(), store.c_str()));
-    check(verikit_config_set_key_prefix(c.get(), key_prefix.c_str()));
+    if (!key_prefix.is_none()) check(verikit_config_set_key_prefix(c.get(), to_text(key_prefix, "key_prefix").c_str()));
     if (!key.is_none()) {
       Wiped k{to_bytes(key, "key")};
       check(verikit_config_set_key(c.get(), to_key_id(key_id), k.data(), k.bytes.size()));
@@ -231,10 +244,7 @@ struct PyResult {
     verikit_result_status(r.get(), &s);
     return s;
   }
-  bool ok() const {
-    const int s = status();
-    return s == VERIKIT_STATUS_VERIFIED || s == VERIKIT_STATUS_VALID || s == VERIKIT_STATUS_ISSUED;
-  }
+  bool ok() const { return verikit_status_ok(status()) == 1; }
   std::string_view text(int (*get)(const verikit_result*, const char**, size_t*)) const {
     const char* data = nullptr;
     size_t len = 0;
@@ -446,15 +456,9 @@ void start_async(PyEngine& self, const CompletionsPtr& sink, long long call, Kin
 
 PYBIND11_MODULE(_verikit, m) {
   m.doc() = "verikit native module over the C API (private: use the verikit package)";
-  {
-    py::module_ t = py::module_::import("verikit._types");
-    py::module_ dt = py::module_::import("datetime");
-    types = new PyTypes{t.attr("Status"), t.attr("error"), dt.attr("datetime").attr("fromtimestamp"),
-                        dt.attr("timezone").attr("utc")};
-  }
 
   py::class_<PyResult>(m, "Result")
-      .def_property_readonly("status", [](const PyResult& r) { return types->status(r.status()); })
+      .def_property_readonly("status", [](const PyResult& r) { return types()->status(r.status()); })
       .def_property_readonly("ok", &PyResult::ok)
       .def("__bool__", &PyResult::ok)
       .def_property_readonly("secret", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_secret))); })
@@ -521,7 +525,7 @@ PYBIND11_MODULE(_verikit, m) {
 
   using O = const py::object&;
   py::class_<PyEngine>(m, "NativeEngine")
-      .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, const std::string&, bool, py::object>(),
+      .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, py::object, bool, py::object>(),
            py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
            py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"), py::arg("index_key") = py::none())
       .def("close", &PyEngine::close)
@@ -683,5 +687,27 @@ PYBIND11_MODULE(_verikit, m) {
     explicit_bzero(key, sizeof key);
     return out;
   });
+  // The core's schema, which verikit._types turns into Status and the exception classes.
+  m.def("statuses", []() {
+    py::list out;
+    for (size_t i = 0; i < verikit_status_count(); ++i) {
+      const char *name = nullptr, *doc = nullptr;
+      int ok = 0;
+      check(verikit_status_info(i, &name, &ok, &doc));
+      out.append(py::make_tuple(static_cast<int>(i), name, ok == 1, doc));
+    }
+    return out;
+  });
+  m.def("error_kinds", []() {
+    py::list out;
+    for (size_t i = 0; i < verikit_error_kind_count(); ++i) {
+      int code = 0, parent = 0;
+      const char *name = nullptr, *cls = nullptr, *doc = nullptr;
+      check(verikit_error_kind(i, &code, &name, &cls, &parent, &doc));
+      out.append(py::make_tuple(code, name, cls, parent, doc));
+    }
+    return out;
+  });
+  m.attr("DEFAULT_KEY_ID") = VERIKIT_DEFAULT_KEY_ID;
   m.attr("VERSION") = verikit_version();
 }

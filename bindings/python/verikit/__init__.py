@@ -20,36 +20,12 @@ import atexit
 import weakref
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
-from ._types import (
-    ConfigError,
-    CryptoError,
-    Error,
-    InvalidArgument,
-    Status,
-    StoreProtocolError,
-    StoreUnavailable,
-    Timeout,
-    Unsupported,
-)
+from . import _types
+from ._types import *  # noqa: F401,F403 (Status, Error and a class per error kind, from the core's schema)
 from ._verikit import VERSION as __version__
 from ._verikit import NativeEngine, Result, generate_key
 
-__all__ = [
-    "ANY_PURPOSE",
-    "Engine",
-    "Result",
-    "Status",
-    "Error",
-    "InvalidArgument",
-    "ConfigError",
-    "StoreUnavailable",
-    "StoreProtocolError",
-    "Timeout",
-    "Unsupported",
-    "CryptoError",
-    "generate_key",
-    "__version__",
-]
+__all__ = ["ANY_PURPOSE", "Engine", "Result", "generate_key", "__version__", *_types.__all__]
 
 Bytes = Union[str, bytes]
 
@@ -76,11 +52,11 @@ class _EngineBase:
         store: str = "memory://",
         *,
         key: Optional[bytes] = None,
-        key_id: int = 1,
+        key_id: Optional[int] = None,
         previous_keys: Iterable[Tuple[int, bytes]] = (),
         policy: Optional[PolicyFields] = None,
         policies: Optional[Mapping[str, PolicyFields]] = None,
-        key_prefix: str = "vk",
+        key_prefix: Optional[str] = None,
         abuse_controls: bool = True,
         index_key: Optional[bytes] = None,
     ) -> None:
@@ -89,7 +65,9 @@ class _EngineBase:
         store: "memory://" (default), "redis://[user:password@]host:port/db", "rediss://...",
             "unix:///path?db=N"; URL query options as in the README (timeouts, TLS files, ...).
         key: 32 secret bytes, the same in every process sharing a store (required for Redis);
-            previous_keys: (key_id, key) pairs that still verify after a rotation.
+            key_id: its id, 0-255 (default 1); previous_keys: (key_id, key) pairs that still
+            verify after a rotation.
+        key_prefix: the prefix of every Redis key (default "vk").
         index_key: 32 secret bytes that name records in the store; they do not rotate, so abuse
             state and an identifier's credentials stay one whichever key made them. Required
             with previous_keys (use the bytes of the first key you ran with).

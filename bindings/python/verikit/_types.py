@@ -1,35 +1,18 @@
-"""verikit: statuses and exceptions (plain Python, shared by the native module and the facade)."""
+"""verikit: statuses and exceptions, made from the core's schema (the C API's verikit_status_info
+and verikit_error_kind), so a status or an error kind is defined once, in the core. Their static
+types are in _types.pyi (checked against the schema by the tests)."""
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Dict, Type
 
-__all__ = [
-    "Status",
-    "Error",
-    "InvalidArgument",
-    "ConfigError",
-    "StoreUnavailable",
-    "StoreProtocolError",
-    "Timeout",
-    "Unsupported",
-    "CryptoError",
-    "error",
-]
+from . import _verikit
 
 
-class Status(IntEnum):
-    """The outcome of an operation: values are those of the C API's verikit_status."""
-
-    VERIFIED = 0
-    VALID = 1
-    ISSUED = 2
-    INVALID = 3
-    NOT_FOUND = 4
-    ATTEMPTS_EXHAUSTED = 5
-    LOCKED = 6
-    RATE_LIMITED = 7
-    COOLDOWN = 8
+# The outcome of an operation; values are those of the C API's verikit_status.
+Status = IntEnum("Status", [(name.upper(), value) for value, name, _ok, _doc in _verikit.statuses()])  # type: ignore[misc]
+Status.__doc__ = "The outcome of an operation: values are those of the C API's verikit_status."
 
 
 class Error(Exception):
@@ -41,48 +24,32 @@ class Error(Exception):
         self.code = code
 
 
-class InvalidArgument(Error, ValueError):
-    """An argument is empty, too long or malformed (code -1)."""
+def _error_classes() -> Dict[int, Type[Error]]:
+    """One class per error kind that has one, extending its parent's (the schema lists parents
+    first); input errors are also ValueErrors, as Python code expects."""
+    by_code: Dict[int, Type[Error]] = {}
+    for code, name, class_name, parent, doc in _verikit.error_kinds():
+        if not class_name:
+            continue
+        bases: tuple = (by_code[parent] if parent else Error,)
+        if name in ("invalid_argument", "config"):
+            bases += (ValueError,)
+        by_code[code] = type(class_name, bases, {"__doc__": f"{doc[0].upper()}{doc[1:]} (code {code}).",
+                                                 "__module__": "verikit"})
+    return by_code
 
 
-class ConfigError(Error, ValueError):
-    """The configuration or a policy is invalid (code -2)."""
-
-
-class StoreUnavailable(Error):
-    """The store cannot be reached or refused the operation (code -3)."""
-
-
-class StoreProtocolError(Error):
-    """The store answered something unexpected (code -4)."""
-
-
-class Timeout(StoreUnavailable):
-    """The store did not answer in time (code -5)."""
-
-
-class Unsupported(Error):
-    """Not available in this build (code -7)."""
-
-
-class CryptoError(Error):
-    """A stored record failed authentication, or no configured key opens it (code -9)."""
-
-
-# The C API's error codes (verikit.h, pinned forever) -> exception classes: the one table, used
-# by the native module (synchronous calls) and verikit.aio (completions) alike. Codes without a
-# class of their own (no memory, version, internal) are verikit.Error.
-_ERRORS = {
-    -1: InvalidArgument,
-    -2: ConfigError,
-    -3: StoreUnavailable,
-    -4: StoreProtocolError,
-    -5: Timeout,
-    -7: Unsupported,
-    -9: CryptoError,
-}
+_ERRORS = _error_classes()
+_BY_NAME = {cls.__name__: cls for cls in _ERRORS.values()}
+# The names of 0.1, kept: the same classes.
+_ALIASES = {"InvalidArgument": "InvalidArgumentError", "StoreUnavailable": "StoreUnavailableError",
+            "Timeout": "TimeoutError", "Unsupported": "UnsupportedError"}
+globals().update(_BY_NAME)
+globals().update({old: _BY_NAME[new] for old, new in _ALIASES.items()})
+__all__ = ["Status", "Error", "error", *_BY_NAME, *_ALIASES]
 
 
 def error(code: int, message: str) -> Error:
-    """The exception for a C API error code and its message."""
+    """The exception for a C API error code and its message (verikit.Error for codes without a
+    class of their own: no memory, version, internal)."""
     return _ERRORS.get(code, Error)(message, code)

@@ -6,6 +6,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from ._types import Status
 
 VERSION: str
+DEFAULT_KEY_ID: int
+
+def statuses() -> List[Tuple[int, str, bool, str]]:
+    """The core's statuses: (value, name, ok, doc)."""
+
+def error_kinds() -> List[Tuple[int, str, str, int, str]]:
+    """The core's error kinds: (code, name, class name or "", parent code or 0, doc)."""
 
 class Result:
     """An outcome. Truthy only when verified, valid or issued. str() and format() give the
@@ -53,8 +60,8 @@ class Completions:
     def drain(self) -> List[Tuple[int, int, str, Union[Result, bool, int, None]]]: ...
 
 class NativeEngine:
-    def __init__(self, store: str, key: Optional[bytes], key_id: int, previous_keys: List[Tuple[int, bytes]],
-                 default_policy: Dict[str, Any], policies: Dict[str, Dict[str, Any]], key_prefix: str,
+    def __init__(self, store: str, key: Optional[bytes], key_id: Optional[int], previous_keys: List[Tuple[int, bytes]],
+                 default_policy: Dict[str, Any], policies: Dict[str, Dict[str, Any]], key_prefix: Optional[str],
                  without_abuse_controls: bool, index_key: Optional[bytes] = ...) -> None: ...
     def close(self) -> None: ...
     def metrics(self) -> str: ...

@@ -23,6 +23,8 @@ enum class Outcome : int {
 };
 
 const char* to_string(Outcome outcome) noexcept;
+// A success (verified, valid, issued): the `ok` column of the schema's statuses().
+bool is_ok(Outcome outcome) noexcept;
 
 // Inspect: every abuse-control counter of a (purpose, identifier) and when it resets.
 struct Counters {
@@ -52,8 +54,7 @@ struct Result {
   int active_tokens = -1;                // inspect: live tokens and links of the identifier
   std::optional<Counters> counters;      // inspect only
 
-  bool ok() const noexcept { return outcome == Outcome::verified || outcome == Outcome::valid ||
-                                    outcome == Outcome::issued; }
+  bool ok() const noexcept { return is_ok(outcome); }
 };
 
 }  // namespace verikit

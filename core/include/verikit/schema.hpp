@@ -1,6 +1,7 @@
-// verikit — the schema of a policy: every field by name, with its type and range, defined once.
-// The C API (verikit_config_set_policy_field, verikit_policy_field_*) and the bindings set
-// policies through it, so a new field is one entry here (plus its documentation).
+// verikit — the schema, defined once: every policy field by name with its type and range, every
+// status (outcome) and every error kind with its class. The C API (verikit_config_set_policy_field,
+// verikit_policy_field, verikit_status_info, verikit_error_kind) exposes it and the bindings read
+// it from there, so a new field, status or error is one entry here (plus its documentation).
 #pragma once
 
 #include <span>
@@ -9,6 +10,7 @@
 
 #include "verikit/config.hpp"
 #include "verikit/error.hpp"
+#include "verikit/result.hpp"
 
 namespace verikit {
 
@@ -41,5 +43,28 @@ Status set_policy_field(Policy& policy, std::string_view name, std::string_view 
 Expected<std::string> get_policy_field(const Policy& policy, std::string_view name);
 // Checks every field's range (validate(Policy) runs this and the rules across fields).
 Status check_policy_fields(const Policy& policy);
+
+// Every status, in value order (values are pinned forever: the C API's verikit_status).
+struct StatusInfo {
+  Outcome status;
+  std::string_view name;  // "verified", "not_found", ... (the C API's verikit_status_name)
+  bool ok;                // a success: verified, valid, issued (Result::ok, a result's truth value)
+  std::string_view doc;
+};
+std::span<const StatusInfo> statuses() noexcept;
+
+// Every error code, in the order of its value (pinned forever: the C API's VERIKIT_E_*). Kinds
+// with a class of their own name it (bindings: VerikitError subclasses in Node, verikit.Error
+// subclasses in Python); `parent` is the kind whose class it extends (Errc::ok: the base class),
+// and always comes earlier in the table.
+struct ErrorInfo {
+  Errc code;
+  std::string_view name;        // "invalid_argument", ...
+  std::string_view c_name;      // "VERIKIT_E_INVALID_ARGUMENT" (verikit_error_name)
+  std::string_view class_name;  // "InvalidArgumentError"; empty: the base class
+  Errc parent;
+  std::string_view doc;
+};
+std::span<const ErrorInfo> error_kinds() noexcept;
 
 }  // namespace verikit

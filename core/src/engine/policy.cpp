@@ -28,19 +28,4 @@ Status validate(const Config& c) {
   return Unit{};
 }
 
-const char* to_string(Outcome outcome) noexcept {
-  switch (outcome) {
-    case Outcome::verified: return "verified";
-    case Outcome::valid: return "valid";
-    case Outcome::issued: return "issued";
-    case Outcome::invalid: return "invalid";
-    case Outcome::not_found: return "not_found";
-    case Outcome::attempts_exhausted: return "attempts_exhausted";
-    case Outcome::locked: return "locked";
-    case Outcome::rate_limited: return "rate_limited";
-    case Outcome::cooldown: return "cooldown";
-  }
-  return "unknown";
-}
-
 }  // namespace verikit

@@ -1,0 +1,68 @@
+'use strict';
+// Statuses and error classes come from the core's schema (issue 23): every kind the core names
+// has its class, extending its parent's; a code without a class is a plain VerikitError; the
+// type declarations and the ES module name each of them.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { verikit } = require('./helpers');
+
+const PKG = path.dirname(require.resolve(path.join(process.env.VERIKIT_NODE_PKG || path.join(__dirname, '..', '..'), 'package.json')));
+
+function nativeModule() {  // the addon the package loaded, wherever the package keeps it
+  const found = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.name === 'node_modules') continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'verikit.node') found.push(p);
+    }
+  };
+  walk(PKG);
+  assert.ok(found.length > 0, 'the package has its addon');
+  return require(found.find((p) => require.cache[p]) ?? found[0]);
+}
+const native = nativeModule();
+
+test('every error kind of the schema has its class with the schema parent', async () => {
+  assert.deepEqual(native.errorKinds.map((k) => k.code), [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10]);
+  const byCode = Object.fromEntries(native.errorKinds.map((k) => [k.code, k]));
+  for (const kind of native.errorKinds) {
+    if (!kind.className) continue;
+    const Class = verikit[kind.className];
+    assert.equal(typeof Class, 'function', kind.className);
+    assert.equal(Class.name, kind.className);
+    const Parent = kind.parent ? verikit[byCode[kind.parent].className] : verikit.VerikitError;
+    assert.equal(Object.getPrototypeOf(Class), Parent, `${kind.className} extends ${Parent.name}`);
+  }
+  assert.ok(new verikit.TimeoutError('x') instanceof verikit.StoreUnavailableError);
+  // A real fault carries the class and the C name of its code.
+  await assert.rejects(async () => new verikit.Manager({ key: verikit.generateKey(), keyId: 300 }),
+    (e) => e instanceof verikit.InvalidArgumentError && e.code === 'VERIKIT_E_INVALID_ARGUMENT' &&
+      e.name === 'InvalidArgumentError');
+});
+
+test('statuses are the schema with its ok column, and results agree with it', async () => {
+  assert.deepEqual(Object.keys(verikit.statuses), native.statuses.map((s) => s.name));
+  for (const [name, s] of Object.entries(verikit.statuses)) assert.equal(s.ok, ['verified', 'valid', 'issued'].includes(name));
+  const m = new verikit.Manager({ abuseControls: false });
+  const issued = await m.issueOtp('login', 'schema@x');
+  const wrong = await m.verifyOtp('login', 'schema@x', issued.secret === '000000' ? '111111' : '000000');
+  for (const r of [issued, wrong]) assert.equal(r.ok, verikit.statuses[r.status].ok);
+  m.close();
+});
+
+test('the type declarations and the ES module name every status and class', async () => {
+  const dts = fs.readFileSync(path.join(PKG, 'bindings', 'node', 'index.d.ts'), 'utf8');
+  const byCode = Object.fromEntries(native.errorKinds.map((k) => [k.code, k]));
+  for (const kind of native.errorKinds.filter((k) => k.className)) {
+    const parent = kind.parent ? byCode[kind.parent].className : 'VerikitError';
+    assert.match(dts, new RegExp(`export class ${kind.className} extends ${parent} \\{`), kind.className);
+  }
+  for (const s of native.statuses) assert.match(dts, new RegExp(`'${s.name}'`), s.name);
+  const esm = await import(path.join(PKG, 'bindings', 'node', 'index.mjs'));
+  for (const kind of native.errorKinds.filter((k) => k.className)) assert.equal(esm[kind.className], verikit[kind.className]);
+  assert.equal(esm.statuses, verikit.statuses);
+});
