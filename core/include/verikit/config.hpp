@@ -38,42 +38,12 @@ enum class CapMode : int {
   refuse = 1,         // ... or is refused (rate_limited until the oldest expires)
 };
 
-// Everything a purpose (login, verify-email, reset-password, ...) decides. Defaults follow
-// NIST SP 800-63B / OWASP: short-lived, few attempts, one-time use, 256-bit tokens.
+// Everything a purpose (login, verify-email, reset-password, ...) decides: one member per line
+// of verikit/policy_fields.hpp, which gives each its default, range and meaning.
 struct Policy {
-  std::chrono::seconds ttl{600};
-  int max_attempts = 5;            // wrong OTP guesses a code survives (1-100)
-  int otp_length = 6;              // 4-10
-  Alphabet alphabet = Alphabet::digits;
-  Reissue reissue = Reissue::replace;
-  // Identifiers are canonicalised before hashing, so spellings of one identifier share one
-  // budget: ASCII white space trimmed, ASCII letters lower-cased (bytes >= 0x80 are kept as
-  // they are). Turn either off for a purpose whose identifiers are case- or space-sensitive.
-  bool trim_identifier = true;
-  bool lowercase_identifier = true;
-  bool one_time_use = true;        // a verified credential is consumed
-  bool revoke_all_on_use = false;  // a verified credential revokes all of its group's others
-  int token_bytes = 32;            // secret randomness in tokens and links: 16-64 bytes
-  std::string link_param = "token";  // query parameter that carries a magic link's token
-
-  // --- abuse controls (README: "Abuse controls" for the worst case they allow) ---
-  std::chrono::seconds resend_cooldown{30};      // between two issues for one identifier; 0: off
-  RateLimit send_limit{10, std::chrono::seconds(3600), 5};  // issues per identifier
-  // The failure budget: wrong OTP guesses per (purpose, identifier), across re-issued codes,
-  // client keys and key rotations (GCRA: never forgets at a window edge). In any window of
-  // length W it allows at most burst + floor(W / (period / count)) guesses: under the default,
-  // 10 in any hour and 30 in any 24 hours. Once spent, verification answers `locked` without
-  // comparing the code until the budget refills. count 0: off.
-  RateLimit failure_limit{20, std::chrono::seconds(86400), 10};
-  // Wrong guesses per (purpose, identifier, client key), taken before the identifier's budget
-  // when the caller gives a client key: one client key spends its own budget long before the
-  // identifier's (it is smaller and refills no faster). count 0: off.
-  RateLimit client_pair_failure_limit{20, std::chrono::seconds(86400), 3};
-  bool lockout_blocks_issue = true;              // an identifier whose budget is spent gets no new credentials
-  RateLimit client_issue_limit{20, std::chrono::seconds(3600), 10};    // issues per client key
-  RateLimit client_failure_limit{30, std::chrono::seconds(3600), 10};  // wrong guesses per client key
-  int max_active_tokens = 5;                     // live tokens + links per identifier; 0: no cap
-  CapMode active_cap = CapMode::revoke_oldest;
+#define VERIKIT_POLICY_FIELD(kind, name, type, init, min, max, choices, doc) type name = init;
+#include "verikit/policy_fields.hpp"
+#undef VERIKIT_POLICY_FIELD
 };
 
 // A copy of `p` with every abuse control off (for tests of other rules, and for purposes that

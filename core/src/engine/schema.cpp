@@ -12,8 +12,9 @@
 namespace verikit {
 namespace {
 
-constexpr long long kDay = 86400;
-constexpr long long kMaxTtlSeconds = 30 * kDay;
+constexpr long long kMaxTtlSeconds = 30 * 86400;
+static_assert(detail::kMinTokenBytes == 16 && detail::kMaxTokenBytes == 64,
+              "token_bytes' range in verikit/policy_fields.hpp is the token format's");
 
 // How a field is read from and written to a Policy: through one of its members, or (choices)
 // through a pair of functions on its index in `choices`.
@@ -28,32 +29,43 @@ struct Field {
   std::function<void(Policy&, int)> set_choice;
 };
 
-Field integer(std::string_view name, int Policy::* m, long long lo, long long hi, std::string_view doc) {
+// One maker per kind, each with the signature of a VERIKIT_POLICY_FIELD line.
+Field integer(std::string_view name, int Policy::* m, long long lo, long long hi, std::string_view, std::string_view doc) {
   Field f;
   f.info = FieldInfo{name, FieldType::integer, lo, hi, {}, doc};
   f.integer = m;
   return f;
 }
-Field seconds(std::string_view name, std::chrono::seconds Policy::* m, long long lo, long long hi, std::string_view doc) {
+Field seconds(std::string_view name, std::chrono::seconds Policy::* m, long long lo, long long hi, std::string_view,
+              std::string_view doc) {
   Field f;
   f.info = FieldInfo{name, FieldType::seconds, lo, hi, {}, doc};
   f.seconds = m;
   return f;
 }
-Field boolean(std::string_view name, bool Policy::* m, std::string_view doc) {
+Field boolean(std::string_view name, bool Policy::* m, long long, long long, std::string_view, std::string_view doc) {
   Field f;
   f.info = FieldInfo{name, FieldType::boolean, 0, 1, {}, doc};
   f.boolean = m;
   return f;
 }
-Field limit(std::string_view name, RateLimit Policy::* m, std::string_view doc) {
+Field rate_limit(std::string_view name, RateLimit Policy::* m, long long, long long, std::string_view,
+                 std::string_view doc) {
   Field f;
   f.info = FieldInfo{name, FieldType::rate_limit, 0, 1000000, {}, doc};
   f.limit = m;
   return f;
 }
+Field text(std::string_view name, std::string Policy::* m, long long lo, long long hi, std::string_view,
+           std::string_view doc) {
+  Field f;
+  f.info = FieldInfo{name, FieldType::text, lo, hi, {}, doc};
+  f.text = m;
+  return f;
+}
 template <class Enum>
-Field choice(std::string_view name, Enum Policy::* m, std::string_view choices, std::string_view doc) {
+Field choice(std::string_view name, Enum Policy::* m, long long, long long, std::string_view choices,
+             std::string_view doc) {
   Field f;
   f.info = FieldInfo{name, FieldType::choice, 0, 0, choices, doc};
   f.get_choice = [m](const Policy& p) { return static_cast<int>(p.*m); };
@@ -64,33 +76,10 @@ Field choice(std::string_view name, Enum Policy::* m, std::string_view choices, 
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = [] {
     std::vector<Field> v;
-    v.push_back(seconds("ttl", &Policy::ttl, 1, kMaxTtlSeconds, "lifetime of a credential"));
-    v.push_back(integer("max_attempts", &Policy::max_attempts, 1, 100, "wrong OTP guesses a code survives"));
-    v.push_back(integer("otp_length", &Policy::otp_length, 4, 10, "symbols in an OTP"));
-    v.push_back(choice("alphabet", &Policy::alphabet, "digits|unambiguous", "the symbols of OTPs"));
-    v.push_back(choice("reissue", &Policy::reissue, "replace|resend_same", "what a second issue does to a live code"));
-    v.push_back(boolean("trim_identifier", &Policy::trim_identifier, "strip ASCII white space around identifiers"));
-    v.push_back(boolean("lowercase_identifier", &Policy::lowercase_identifier, "ASCII lower-case identifiers"));
-    v.push_back(boolean("one_time_use", &Policy::one_time_use, "a verified credential is consumed"));
-    v.push_back(boolean("revoke_all_on_use", &Policy::revoke_all_on_use,
-                        "using one credential revokes all the others of its (purpose, identifier)"));
-    v.push_back(integer("token_bytes", &Policy::token_bytes, detail::kMinTokenBytes, detail::kMaxTokenBytes,
-                        "secret randomness of tokens and links"));
-    Field param;
-    param.info = FieldInfo{"link_param", FieldType::text, 1, 64, {}, "query parameter of magic links: letters, digits, '_-.'"};
-    param.text = &Policy::link_param;
-    v.push_back(param);
-    v.push_back(seconds("resend_cooldown", &Policy::resend_cooldown, 0, kDay, "between two issues for one identifier"));
-    v.push_back(limit("send_limit", &Policy::send_limit, "issues per identifier (GCRA)"));
-    v.push_back(limit("failure_limit", &Policy::failure_limit, "wrong guesses per identifier: the failure budget (GCRA)"));
-    v.push_back(limit("client_pair_failure_limit", &Policy::client_pair_failure_limit,
-                      "wrong guesses per identifier and client key (GCRA)"));
-    v.push_back(boolean("lockout_blocks_issue", &Policy::lockout_blocks_issue,
-                        "an identifier whose failure budget is spent gets no new credentials"));
-    v.push_back(limit("client_issue_limit", &Policy::client_issue_limit, "issues per client key (GCRA)"));
-    v.push_back(limit("client_failure_limit", &Policy::client_failure_limit, "wrong guesses per client key (GCRA)"));
-    v.push_back(integer("max_active_tokens", &Policy::max_active_tokens, 0, 1000, "live tokens + links per identifier"));
-    v.push_back(choice("active_cap", &Policy::active_cap, "revoke_oldest|refuse", "what an issue beyond the cap does"));
+#define VERIKIT_POLICY_FIELD(kind, name, type, init, min, max, choices, doc) \
+  v.push_back(kind(#name, &Policy::name, min, max, choices, doc));
+#include "verikit/policy_fields.hpp"
+#undef VERIKIT_POLICY_FIELD
     return v;
   }();
   return all;
@@ -158,7 +147,8 @@ Status check_field(const Field& f, const Policy& p) {
     case FieldType::rate_limit: return check_limit(n, p.*f.limit);
     case FieldType::text: {
       const std::string& t = p.*f.text;
-      if (t.empty() || t.size() > 64) return out_of_range(n, "must be 1 to 64 bytes");
+      if (static_cast<long long>(t.size()) < f.info.min || static_cast<long long>(t.size()) > f.info.max)
+        return out_of_range(n, "must be " + std::to_string(f.info.min) + " to " + std::to_string(f.info.max) + " bytes");
       for (char c : t)
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
           return out_of_range(n, "may hold only letters, digits, '_', '-' and '.'");
