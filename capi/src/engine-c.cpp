@@ -213,8 +213,14 @@ VERIKIT_EXTERN(int) verikit_engine_metrics(verikit_engine* engine, char* buffer,
 VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine* engine) {
   if (engine == nullptr) return;
   if (t_in_callback == 0) {  // every asynchronous call's callback has run and returned
-    std::unique_lock<std::mutex> lock(engine->flight->mutex);
-    engine->flight->idle.wait(lock, [&] { return engine->flight->pending == 0; });
+    {
+      std::unique_lock<std::mutex> lock(engine->flight->mutex);
+      engine->flight->idle.wait(lock, [&] { return engine->flight->pending == 0; });
+    }
+    // A completion that has just returned may still hold the engine's last reference on the
+    // store's thread, which would then end that thread on its own after this returns: end the
+    // store's threads here, so none outlives verikit_engine_free (dlclose may follow).
+    engine->engine->stop_threads();
   }
   delete engine;
 }

@@ -49,6 +49,10 @@ class Engine {
   static Expected<std::shared_ptr<Engine>> create(Config config, std::shared_ptr<Store> store);
 
   ~Engine();
+  // Ends the store's threads now (Store::stop_threads): for an owner that must know no thread of
+  // the engine outlives it (the C API's verikit_engine_free, before a dlclose). Call it after the
+  // last completion has run, not from a completion; calls after it may fail with store_unavailable.
+  void stop_threads() noexcept;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 

@@ -180,6 +180,10 @@ class Store {
   // Whether a caller waiting now for a completion would wait forever (it is on the thread that
   // runs this store's completions). The engine's synchronous forms refuse to wait then.
   virtual bool waiting_would_deadlock() const noexcept { return false; }
+  // Ends the store's own threads (I/O, reaper) now, on the calling thread, which must not be one
+  // of them: afterwards no thread of the store is running, whoever holds the last reference to
+  // it. Calls made after it may fail with store_unavailable. Completions must have run first.
+  virtual void stop_threads() noexcept {}
 };
 
 }  // namespace verikit

@@ -42,6 +42,8 @@ bool decode_identity(std::string_view bytes, std::string& purpose, std::string& 
 Engine::Engine(std::shared_ptr<detail::EngineImpl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
+void Engine::stop_threads() noexcept { impl_->store->stop_threads(); }
+
 const Config& Engine::config() const noexcept { return impl_->config; }
 
 std::string Engine::metrics() const { return impl_->stats->prometheus(); }

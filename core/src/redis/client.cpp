@@ -343,7 +343,9 @@ struct Client::Impl {
 
 Client::Client(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Client::~Client() {
+Client::~Client() { stop(); }
+
+void Client::stop() {
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->stopping = true;

@@ -32,6 +32,11 @@ class Client {
   // Fails every request still pending (exactly once each) and stops the I/O thread. Safe to
   // call from a completion callback (the thread then stops after it returns).
   ~Client();
+  // What the destructor does, now: from any other thread it returns once the I/O thread has
+  // ended (pending requests failed as above; later ones fail at once with store_unavailable),
+  // so an owner can be sure no thread of the client outlives it (verikit_engine_free, then
+  // dlclose). From the I/O thread itself it only asks the thread to stop.
+  void stop();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 

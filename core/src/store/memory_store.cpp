@@ -83,7 +83,10 @@ class MemoryStore final : public Store {
     if (options.reap_interval.count() > 0) reaper_ = std::thread([this, every = options.reap_interval] { reap_loop(every); });
   }
 
-  ~MemoryStore() override {
+  ~MemoryStore() override { stop_threads(); }
+
+  // Ends the reaper (the store keeps working; expired records go on being reclaimed by writes).
+  void stop_threads() noexcept override {
     {
       std::lock_guard<std::mutex> lock(stop_mutex_);
       stopping_ = true;

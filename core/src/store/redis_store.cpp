@@ -165,6 +165,7 @@ class RedisStore final : public Store {
   redis::Client& client() { return *client_; }
 
   bool waiting_would_deadlock() const noexcept override { return client_->on_io_thread(); }
+  void stop_threads() noexcept override { client_->stop(); }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     static constexpr const scripts::Script& S = scripts::otp_issue;
