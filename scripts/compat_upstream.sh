@@ -10,7 +10,7 @@
 # this repository (never into it); their runner and peer packages (tsx, redis, @nestjs/common,
 # @nestjs/core, reflect-metadata, rxjs) are installed there from the npm registry; verikit is
 # `npm pack`ed from this repository and installed there (or, with VERIKIT_NODE_PKG set to an
-# installed verikit package folder, that one is linked instead of building again). A
+# installed verikit package folder, a copy of that one instead of building again). A
 # redis-server of the script's own on a free loopback port serves the Redis integration tests
 # (RUN_REDIS_TESTS=1, REDIS_URL). Output: the runner's TAP, then a summary line
 # "upstream tests: N pass, M fail of T" and the failing tests' names. The folder is left for
@@ -42,7 +42,7 @@ JSON
 npm install --no-audit --no-fund --loglevel=error tsx@4 redis@5 @nestjs/common@11 @nestjs/core@11 \
   reflect-metadata@0.2 rxjs@7 >/dev/null
 if [ -n "${VERIKIT_NODE_PKG:-}" ]; then
-  ln -sfn "$VERIKIT_NODE_PKG" node_modules/verikit
+  cp -a "$VERIKIT_NODE_PKG" node_modules/verikit  # a copy: modules resolve from this folder
 else
   tarball=$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -n 1)
   npm install --no-audit --no-fund --loglevel=error --no-save "./$tarball" >/dev/null

@@ -1,14 +1,15 @@
 'use strict';
 // verikit/compat as the installed package exposes it (through its "exports" map when the suite
 // runs against an installed copy), and modules of the test project (node-redis, Nest).
+const { createRequire } = require('node:module');
 const path = require('node:path');
 const { PKG } = require('./helpers');
 
 const project = process.env.VERIKIT_NODE_PROJECT;
 
-function fromProject(name) {
-  return require(require.resolve(name, { paths: [project || path.join(__dirname, '..', '..')] }));
-}
+// Resolved as the project resolves it (from inside this repository, whose package is also
+// named verikit, 'verikit/compat' would name the repository's own copy).
+const fromProject = createRequire(path.join(project || path.join(__dirname, '..', '..'), 'package.json'));
 
 const compat = project ? fromProject('verikit/compat') : require(path.join(PKG, 'bindings', 'node', 'compat'));
 
