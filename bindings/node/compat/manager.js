@@ -186,20 +186,16 @@ class OTPManager {
     await this._lockMarker(p, 'generate');
     // The gates, in the package's order: cooldown, then rate limit, each at its own scope.
     if (c.cooldown) {
-      const r = await m.issueOtp(`${kind}-cooldown`, p.scoped(c.cooldown.scope), { ttl: 1 });
-      if (r.status === 'cooldown') {
+      await this._gate(p, 'cooldown', c.cooldown.scope, 'cooldown', async () => {
         await this._emit('cooldown_blocked', { ...p.context, resendCooldown: c.cooldown.seconds, scope: c.cooldown.scope });
-        throw new errors.OTPResendCooldownError();
-      }
-      if (r.status !== 'issued') throw unexpected('cooldown', r);
+        return new errors.OTPResendCooldownError();
+      });
     }
     if (c.rateLimit) {
-      const r = await m.issueOtp(`${kind}-rate`, p.scoped(c.rateLimit.scope), { ttl: 1 });
-      if (r.status === 'rate_limited') {
+      await this._gate(p, 'rate', c.rateLimit.scope, 'rate_limited', async () => {
         await this._rateLimited(p);
-        throw new errors.OTPRateLimitExceededError();
-      }
-      if (r.status !== 'issued') throw unexpected('rate limit', r);
+        return new errors.OTPRateLimitExceededError();
+      });
     }
     const r = kind === 'otp'
       ? await m.issueOtp('otp', p.record, { ttl: c.ttl })
@@ -219,6 +215,14 @@ class OTPManager {
     }
     await this._emit('generated', { ...p.context, expiresIn: c.ttl, devMode: c.devMode });
     return { result: { expiresIn: c.ttl, [kind]: c.devMode ? r.secret : undefined }, secret: r.secret, identifier: p.identifier };
+  }
+
+  // A gate: an issue (of a code that is never sent) under the control's own purpose and scope,
+  // whose only policy is that control.
+  async _gate(p, control, scope, refusal, refused) {
+    const r = await this._m.issueOtp(`${p.kind}-${control}`, p.scoped(scope), { ttl: 1 });
+    if (r.status === refusal) throw await refused();
+    if (r.status !== 'issued') throw unexpected(control, r);
   }
 
   _lockoutCovers(operation) {

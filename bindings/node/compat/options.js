@@ -115,7 +115,8 @@ const MARKER = { ...QUIET, maxActiveTokens: 1, activeCap: 'revokeOldest' };
  * 'token-used' is the replay marker.
  */
 function policies(c) {
-  const guarded = { ttl: c.ttl, resendCooldown: 0, trimIdentifier: false, lowercaseIdentifier: false };
+  // (ttl is given with each issue, so managers that differ only in ttl share an engine)
+  const guarded = { resendCooldown: 0, trimIdentifier: false, lowercaseIdentifier: false };
   if (c.rateLimit) guarded.sendLimit = false;  // the rate gate does it, at its scope
   if (c.lockout) {
     guarded.failureLimit = {
