@@ -48,6 +48,9 @@ test('RedisAdapter reads the node-redis client settings (verikit connects by its
   assert.equal(new RedisAdapter(createClient()).url, 'redis://localhost:6379');
   assert.equal(new RedisAdapter(client, { url: 'redis://10.0.0.1:7000' }).url, 'redis://10.0.0.1:7000');
   assert.throws(() => new RedisAdapter(createClient({ socket: { tls: true, ca: 'PEM' } })), /socket\.ca/);
+  // a cluster client has no one server's settings (and verikit has no Cluster routing yet): refused
+  assert.throws(() => new RedisAdapter(fromProject('redis').createCluster({ rootNodes: [{ url: redis.url }] })),
+    /node-redis v4\/v5 client/);
   const imitation = { get: async () => null, set: async () => {}, del: async () => {}, incr: async () => 1, expire: async () => {} };
   assert.throws(() => new RedisAdapter(imitation), /node-redis v4\/v5 client/);
   assert.throws(() => new OTPManager({ store: adapter(), ttl: 60, maxAttempts: 3 }), /hashing.secret is required with RedisAdapter/);
