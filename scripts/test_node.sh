@@ -12,6 +12,8 @@ tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 cd "$work"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --loglevel=error "./$tarball" typescript@5 @types/node@20 >/dev/null
+# verikit/compat's tests: node-redis (RedisAdapter) and NestJS (verikit/compat/nest)
+npm install --no-audit --no-fund --loglevel=error redis@5 @nestjs/common@11 reflect-metadata@0.2 rxjs@7 >/dev/null
 export VERIKIT_NODE_PROJECT="$work"
 export VERIKIT_NODE_PKG="$work/node_modules/verikit"
 cd "$root"
