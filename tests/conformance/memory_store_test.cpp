@@ -39,11 +39,15 @@ std::shared_ptr<Engine> engine_on(std::shared_ptr<Store> store) {
 // Distinct identifiers that all expire: every record is reclaimed, and the memory comes back.
 TEST(MemoryStore, ExpiredRecordsOfDistinctIdentifiersAreReclaimed) {
   auto clock = std::make_shared<ManualClock>();
-  auto store = make_memory_store(clock, MemoryStoreOptions{.reap_interval = 0ms});
+  auto store = make_memory_store(clock, MemoryStoreOptions{.capacity = 2'000'000, .reap_interval = 0ms});
   auto e = engine_on(store);
   malloc_trim(0);
   const long before = rss_kib();
-  constexpr int kIds = 200'000;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr int kIds = 200'000;  // (slow there, and their allocators keep memory: no RSS check)
+#else
+  constexpr int kIds = 1'000'000;  // the issue's figure: a million distinct identifiers
+#endif
   for (int i = 0; i < kIds; ++i)
     ASSERT_EQ(e->issue_otp("login", "user" + std::to_string(i), IssueOptions{.ttl = 2s})->outcome, Outcome::issued);
   const long grown = rss_kib();
@@ -59,7 +63,7 @@ TEST(MemoryStore, ExpiredRecordsOfDistinctIdentifiersAreReclaimed) {
               kIds, back);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // their allocators keep memory on purpose
   EXPECT_GT(grown - before, 20'000) << "the records took memory";
-  EXPECT_LT(back - before, (grown - before) / 5) << "and it came back";
+  EXPECT_LT(back - before, (grown - before) / 50) << "and it came back (within 2% of what they took)";
 #endif
 }
 

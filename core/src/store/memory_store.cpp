@@ -66,11 +66,25 @@ struct Due {
   bool operator>(const Due& o) const noexcept { return at > o.at; }
 };
 
+// The expiry index: a min-heap of deadlines whose vector can be given back when it empties.
+struct DueQueue : std::priority_queue<Due, std::vector<Due>, std::greater<Due>> {
+  std::size_t capacity() const noexcept { return c.capacity(); }
+  void shrink_to_fit() { c.shrink_to_fit(); }
+};
+
 struct Shard {
   std::mutex mutex;
   std::unordered_map<std::string, Group> groups;
   std::unordered_map<std::string, ClientBuckets> clients;
-  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due;
+  DueQueue due;
+
+  // Once most records are gone, gives back what the peak left: the tables' bucket arrays and
+  // the heap's vector keep their largest size otherwise (O(live records), so only then).
+  void shrink() {
+    if (groups.size() * 8 < groups.bucket_count()) groups.rehash(0);
+    if (clients.size() * 8 < clients.bucket_count()) clients.rehash(0);
+    if (due.size() * 8 < due.capacity()) due.shrink_to_fit();
+  }
 };
 
 long long ms(TimePoint t) { return t.time_since_epoch().count(); }
@@ -357,7 +371,10 @@ class MemoryStore final : public Store {
         std::unique_lock<std::mutex> lock(s.mutex);
         const std::size_t k = reap(s, ms(clock_->now()), kReapChunk);
         n += k;
-        if (k < kReapChunk) break;
+        if (k < kReapChunk) {
+          s.shrink();
+          break;
+        }
       }
     }
     return n;
