@@ -25,6 +25,17 @@ for (const kind of native.errorKinds) {
 }
 native.setErrorClasses(VerikitError, classByCode);
 
+// Result objects: one object literal, so every result has the same shape (the addon calls this
+// with the values in the order of native.resultFields, checked here once).
+const RESULT_FIELDS = ['status', 'ok', 'secret', 'url', 'purpose', 'identifier', 'payload', 'expiresAt',
+  'attemptsRemaining', 'retryAfter', 'activeTokens', 'counters', 'reused', 'replicasConfirmed'];
+if (native.resultFields.join() !== RESULT_FIELDS.join()) throw new Error('verikit: the addon and index.js disagree on result fields');
+native.setResultFactory((status, ok, secret, url, purpose, identifier, payload, expiresAt, attemptsRemaining, retryAfter,
+  activeTokens, counters, reused, replicasConfirmed) => ({
+  status, ok, secret, url, purpose, identifier, payload, expiresAt, attemptsRemaining, retryAfter, activeTokens, counters,
+  reused, replicasConfirmed,
+}));
+
 /** The statuses of the core's schema: name -> { value, ok, doc }. */
 const statuses = Object.freeze(Object.fromEntries(native.statuses.map(
   (s, value) => [s.name, Object.freeze({ value, ok: s.ok, doc: s.doc })])));
