@@ -351,15 +351,15 @@ struct Done {
   Kind kind;
 };
 
-// Completions of asynchronous calls for one asyncio loop: the library's callbacks queue them and
-// signal an eventfd, without the GIL; the loop (add_reader on fd()) drains them with the GIL.
-// No thread ever waits for the GIL to hand a single result over.
-class Completions {
+// What the library's callbacks queue for one asyncio loop: no Python object in it, so any
+// thread pushes without the GIL, and it lives (held by every call in flight) however long after
+// close() or the loop's end a completion arrives. A push signals an eventfd the loop watches.
+class Queue {
  public:
-  Completions() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  Queue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (fd_ < 0) throw std::runtime_error("eventfd failed");
   }
-  ~Completions() { ::close(fd_); }  // queued results are freed with the queue
+  ~Queue() { ::close(fd_); }  // queued results are freed with the queue
   int fd() const { return fd_; }
 
   void push(Done&& d) {
@@ -375,28 +375,13 @@ class Completions {
     }
   }
 
-  // [(id, error_code, message, Result | bool | int | None)], emptying the queue.
-  py::list drain() {
+  std::vector<Done> take() {
     std::uint64_t v = 0;
     [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
     std::vector<Done> batch;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);  // pushers hold it briefly and never take the GIL
-      batch.swap(queue_);
-    }
-    py::list out;
-    for (Done& d : batch) {
-      py::object value = py::none();
-      if (d.code == VERIKIT_OK) {
-        switch (d.kind) {
-          case Kind::result: value = to_py(std::move(d.result)); break;
-          case Kind::flag: value = py::bool_(d.count != 0); break;
-          case Kind::count: value = py::int_(d.count); break;
-        }
-      }
-      out.append(py::make_tuple(d.id, d.code, py::str(d.message), std::move(value)));
-    }
-    return out;
+    std::lock_guard<std::mutex> lock(mutex_);  // pushers hold it briefly and never take the GIL
+    batch.swap(queue_);
+    return batch;
   }
 
  private:
@@ -404,13 +389,62 @@ class Completions {
   std::mutex mutex_;
   std::vector<Done> queue_;
 };
+using QueuePtr = std::shared_ptr<Queue>;
+
+// Completions for one asyncio loop, used with the GIL only: the futures of the calls in flight,
+// by call id, and their queue. settle() is the loop's reader callback (add_reader on fd()): it
+// settles every queued completion's future, in C++ (no Python frame per completion). No thread
+// ever waits for the GIL to hand a single result over.
+class Completions {
+ public:
+  explicit Completions(const py::object& loop) : queue_(std::make_shared<Queue>()), create_future_(loop.attr("create_future")) {}
+  int fd() const { return queue_->fd(); }
+  const QueuePtr& queue() const { return queue_; }
+
+  std::pair<long long, py::object> add() {
+    py::object fut = create_future_();
+    const long long id = next_id_++;
+    futures_.emplace(id, fut);
+    return {id, std::move(fut)};
+  }
+  void forget(long long id) { futures_.erase(id); }
+
+  void settle() {
+    static const py::str done("done"), set_result("set_result"), set_exception("set_exception");
+    for (Done& d : queue_->take()) {
+      auto it = futures_.find(d.id);
+      if (it == futures_.end()) continue;
+      py::object fut = std::move(it->second);
+      futures_.erase(it);
+      try {
+        if (fut.attr(done)().cast<bool>()) continue;  // cancelled meanwhile
+        if (d.code != VERIKIT_OK) {
+          fut.attr(set_exception)(types()->error(d.code, d.message));
+          continue;
+        }
+        switch (d.kind) {
+          case Kind::result: fut.attr(set_result)(to_py(std::move(d.result))); break;
+          case Kind::flag: fut.attr(set_result)(py::bool_(d.count != 0)); break;
+          case Kind::count: fut.attr(set_result)(py::int_(d.count)); break;
+        }
+      } catch (py::error_already_set& e) {
+        e.discard_as_unraisable("verikit: settling a future");  // one future's fault stops no other
+      }
+    }
+  }
+
+ private:
+  QueuePtr queue_;
+  py::object create_future_;
+  std::unordered_map<long long, py::object> futures_;
+  long long next_id_ = 0;
+};
 using CompletionsPtr = std::shared_ptr<Completions>;
 
-// The callback's `user`: it owns everything the callback touches (the queue, kept alive by this
-// reference, however long after close() or the loop's end the completion arrives), and is
-// deleted by the callback, which runs exactly once.
+// The callback's `user`: it owns everything the callback touches (the queue) and is deleted by
+// the callback, which runs exactly once.
 struct Pending {
-  CompletionsPtr sink;
+  QueuePtr queue;
   long long id;
   Kind kind;
 };
@@ -418,7 +452,7 @@ struct Pending {
 void complete(Pending* user, int error, const char* message, ResultPtr result, int count) noexcept {
   std::unique_ptr<Pending> p(user);
   try {
-    p->sink->push(Done{p->id, error, error != VERIKIT_OK && message ? message : "", std::move(result), count, p->kind});
+    p->queue->push(Done{p->id, error, error != VERIKIT_OK && message ? message : "", std::move(result), count, p->kind});
   } catch (...) {
     // Out of memory while queueing: nothing can be reported; the result is freed.
   }
@@ -432,12 +466,14 @@ void on_count(void* user, int error, const char* message, int count) {
   complete(static_cast<Pending*>(user), error, message, nullptr, count);
 }
 
-// Starts one asynchronous call without the GIL; `start(engine, user)` passes on_result or
-// on_count with `user`. The engine is kept alive for the start; the callback needs only `user`.
+// Starts one asynchronous call (the call itself without the GIL) and returns its future;
+// `start(engine, user)` passes on_result or on_count with `user`. The engine is kept alive for
+// the start; the callback needs only `user`.
 template <class F>
-void start_async(PyEngine& self, const CompletionsPtr& sink, long long call, Kind kind, F&& start) {
+py::object start_async(PyEngine& self, Completions& sink, Kind kind, F&& start) {
   HandlePtr h = self.acquire();
-  auto* user = new Pending{sink, call, kind};
+  auto [id, fut] = sink.add();
+  auto* user = new Pending{sink.queue(), id, kind};
   int rc;
   std::string message;
   {
@@ -448,8 +484,10 @@ void start_async(PyEngine& self, const CompletionsPtr& sink, long long call, Kin
   }
   if (rc != VERIKIT_OK) {  // refused by the call itself: the callback never runs
     delete user;
+    sink.forget(id);
     raise(rc, message);
   }
+  return fut;
 }
 
 }  // namespace
@@ -519,9 +557,9 @@ PYBIND11_MODULE(_verikit, m) {
       });
 
   py::class_<Completions, CompletionsPtr>(m, "Completions")
-      .def(py::init<>())
+      .def(py::init<const py::object&>(), py::arg("loop"))
       .def("fd", &Completions::fd)
-      .def("drain", &Completions::drain);
+      .def("settle", &Completions::settle);
 
   using O = const py::object&;
   py::class_<PyEngine>(m, "NativeEngine")
@@ -603,79 +641,78 @@ PYBIND11_MODULE(_verikit, m) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         return call_count(self, [&](verikit_engine* e, int* n) { return verikit_unlock(n, e, p.c_str(), id.data(), id.size()); }) != 0;
       })
-      // --- asynchronous: the completion of call `call` is queued on `sink` exactly once ---
+      // --- asynchronous: each returns a future of `sink`'s loop, settled exactly once ---
       .def("issue_otp_async", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key,
-                                 const CompletionsPtr& sink, long long call) {
+                                 Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const Options o(payload, ttl, client_key);
-        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_otp_issue_async(e, p.c_str(), id.data(), id.size(), &o.c, on_result, user);
         });
       })
       .def("verify_otp_async", [](PyEngine& self, O purpose, O identifier, O code, O client_key,
-                                  const CompletionsPtr& sink, long long call) {
+                                  Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string c = to_text(code, "code");
         const VerifyOptions o(client_key);
-        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_otp_verify_async(e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c, on_result, user);
         });
       })
       .def("issue_token_async", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key,
-                                   const CompletionsPtr& sink, long long call) {
+                                   Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const Options o(payload, ttl, client_key);
-        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_token_issue_async(e, p.c_str(), id.data(), id.size(), &o.c, on_result, user);
         });
       })
       .def("issue_link_async", [](PyEngine& self, O purpose, O identifier, O base_url, O payload, O ttl, O client_key,
-                                  const CompletionsPtr& sink, long long call) {
+                                  Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string url = to_text(base_url, "base_url");
         const Options o(payload, ttl, client_key);
-        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_link_issue_async(e, p.c_str(), id.data(), id.size(), url.c_str(), &o.c, on_result, user);
         });
       })
-      .def("check_token_async", [](PyEngine& self, O token, O purpose, bool link, bool consume, const CompletionsPtr& sink,
-                                   long long call) {
+      .def("check_token_async", [](PyEngine& self, O token, O purpose, bool link, bool consume, Completions& sink) {
         const std::string t = to_text(token, "token");
         const std::string p = to_check_purpose(purpose);
         auto check = link ? (consume ? verikit_link_consume_async : verikit_link_peek_async)
                           : (consume ? verikit_token_verify_async : verikit_token_peek_async);
-        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return check(e, p.c_str(), t.data(), t.size(), on_result, user);
         });
       })
-      .def("revoke_token_async", [](PyEngine& self, O token, bool link, const CompletionsPtr& sink, long long call) {
+      .def("revoke_token_async", [](PyEngine& self, O token, bool link, Completions& sink) {
         const std::string t = to_text(token, "token");
         auto revoke = link ? verikit_link_revoke_async : verikit_token_revoke_async;
-        start_async(self, sink, call, Kind::flag, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::flag, [&](verikit_engine* e, void* user) {
           return revoke(e, t.data(), t.size(), on_count, user);
         });
       })
-      .def("revoke_otp_async", [](PyEngine& self, O purpose, O identifier, const CompletionsPtr& sink, long long call) {
+      .def("revoke_otp_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        start_async(self, sink, call, Kind::flag, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::flag, [&](verikit_engine* e, void* user) {
           return verikit_otp_revoke_async(e, p.c_str(), id.data(), id.size(), on_count, user);
         });
       })
-      .def("revoke_all_async", [](PyEngine& self, O purpose, O identifier, const CompletionsPtr& sink, long long call) {
+      .def("revoke_all_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        start_async(self, sink, call, Kind::count, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::count, [&](verikit_engine* e, void* user) {
           return verikit_revoke_all_async(e, p.c_str(), id.data(), id.size(), on_count, user);
         });
       })
-      .def("inspect_async", [](PyEngine& self, O purpose, O identifier, const CompletionsPtr& sink, long long call) {
+      .def("inspect_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        start_async(self, sink, call, Kind::result, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_inspect_async(e, p.c_str(), id.data(), id.size(), on_result, user);
         });
       })
-      .def("unlock_async", [](PyEngine& self, O purpose, O identifier, const CompletionsPtr& sink, long long call) {
+      .def("unlock_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        start_async(self, sink, call, Kind::flag, [&](verikit_engine* e, void* user) {
+        return start_async(self, sink, Kind::flag, [&](verikit_engine* e, void* user) {
           return verikit_unlock_async(e, p.c_str(), id.data(), id.size(), on_count, user);
         });
       });
