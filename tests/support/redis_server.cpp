@@ -109,6 +109,14 @@ void RedisServer::start() {
     args.insert(args.end(), {"--port", std::to_string(port_)});
   }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  if (!options_.sentinel_lines.empty()) {
+    const std::string conf = dir_ + "/sentinel.conf";
+    std::ofstream out(conf);
+    out << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\nlogfile " << dir_ << "/redis.log\nunixsocket "
+        << unix_socket() << "\nunixsocketperm 700\n";
+    for (const auto& line : options_.sentinel_lines) out << line << "\n";
+    args = {"redis-server", conf, "--sentinel"};
+  }
   std::filesystem::remove(dir_ + "/redis.log");
 
   pid_ = ::fork();
@@ -133,7 +141,8 @@ void RedisServer::start() {
       pid_ = -1;
       throw std::runtime_error("redis-server exited at start: " + read_file(dir_ + "/redis.log"));
     }
-    if (read_file(dir_ + "/redis.log").find("Ready to accept connections") != std::string::npos) return;
+    const char* ready = options_.sentinel_lines.empty() ? "Ready to accept connections" : "Sentinel ID is";
+    if (read_file(dir_ + "/redis.log").find(ready) != std::string::npos) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   throw std::runtime_error("redis-server did not start: " + read_file(dir_ + "/redis.log"));

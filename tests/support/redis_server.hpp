@@ -13,6 +13,9 @@ namespace verikit::test {
 struct RedisServerOptions {
   std::vector<std::string> extra_args;  // e.g. {"--requirepass", "pw"}
   bool tls = false;                     // serve TLS only, with a CA and certificate made here
+  // Non-empty: run as a Sentinel (redis-server <conf> --sentinel) whose config file has these
+  // lines after port, bind, dir, logfile and unixsocket (e.g. "sentinel monitor m 127.0.0.1 P 2").
+  std::vector<std::string> sentinel_lines;
 };
 
 class RedisServer {
@@ -29,6 +32,7 @@ class RedisServer {
   std::string other_ca_file() const { return dir_ + "/other-ca.crt"; }
   std::string unix_socket() const { return dir_ + "/redis.sock"; }
 
+  pid_t pid() const { return pid_; }
   void kill();     // SIGKILL and reap
   void restart();  // start again on the same port
   void pause();    // SIGSTOP
