@@ -91,9 +91,11 @@ RedisCluster::RedisCluster(RedisClusterOptions options) {
   const int count = options.primaries * (1 + options.replicas_per_primary);
   std::string create = "redis-cli --cluster create";
   for (int i = 0; i < count; ++i) {
-    nodes_.push_back(std::make_unique<RedisServer>(RedisServerOptions{
-        .extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
-                       std::to_string(options.node_timeout_ms), "--cluster-replica-validity-factor", "0"}}));
+    RedisServerOptions node;
+    node.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
+                       std::to_string(options.node_timeout_ms), "--cluster-replica-validity-factor", "0"};
+    node.port_source = &free_cluster_port;
+    nodes_.push_back(std::make_unique<RedisServer>(std::move(node)));
     create += " 127.0.0.1:" + std::to_string(nodes_.back()->port());
   }
   create += " --cluster-replicas " + std::to_string(options.replicas_per_primary) + " --cluster-yes";
@@ -159,28 +161,47 @@ RedisServer& RedisCluster::another_primary(const RedisServer& other) {
   throw std::runtime_error("no other primary");
 }
 
+namespace {
+
+void must_ok(const std::string& out, const std::string& what) {
+  if (trimmed(out) != "OK") throw std::runtime_error(what + ": " + out);
+}
+
+}  // namespace
+
+void RedisCluster::begin_move(int slot, RedisServer& from, RedisServer& to) {
+  const std::string s = std::to_string(slot);
+  must_ok(to.cli("CLUSTER SETSLOT " + s + " IMPORTING " + trimmed(from.cli("CLUSTER MYID"))), "SETSLOT IMPORTING");
+  must_ok(from.cli("CLUSTER SETSLOT " + s + " MIGRATING " + trimmed(to.cli("CLUSTER MYID"))), "SETSLOT MIGRATING");
+}
+
+void RedisCluster::migrate_keys(int slot, RedisServer& from, RedisServer& to, const std::vector<std::string>& only) {
+  for (;;) {
+    auto keys = only.empty() ? lines(from.cli("CLUSTER GETKEYSINSLOT " + std::to_string(slot) + " 100")) : only;
+    if (keys.empty()) return;
+    std::string migrate = "MIGRATE 127.0.0.1 " + std::to_string(to.port()) + " '' 0 5000 KEYS";
+    for (const auto& k : keys) migrate += " '" + k + "'";
+    const std::string out = trimmed(from.cli(migrate));
+    if (out != "OK" && out != "NOKEY") throw std::runtime_error("MIGRATE: " + out);
+    if (!only.empty()) return;
+  }
+}
+
+void RedisCluster::finish_move(int slot, RedisServer& from, RedisServer& to) {
+  const std::string s = std::to_string(slot);
+  const std::string to_id = trimmed(to.cli("CLUSTER MYID"));
+  must_ok(to.cli("CLUSTER SETSLOT " + s + " NODE " + to_id), "SETSLOT NODE (target)");
+  must_ok(from.cli("CLUSTER SETSLOT " + s + " NODE " + to_id), "SETSLOT NODE (source)");
+  for (auto& n : nodes_)
+    if (n.get() != &from && n.get() != &to && alive(*n) && is_primary(*n)) n->cli("CLUSTER SETSLOT " + s + " NODE " + to_id);
+}
+
 void RedisCluster::move_slot(int slot, RedisServer& to) {
   RedisServer& from = primary_of(slot);
   if (&from == &to) return;
-  const std::string s = std::to_string(slot);
-  const std::string from_id = trimmed(from.cli("CLUSTER MYID"));
-  const std::string to_id = trimmed(to.cli("CLUSTER MYID"));
-  auto must = [](const std::string& out, const std::string& what) {
-    if (trimmed(out) != "OK") throw std::runtime_error(what + ": " + out);
-  };
-  must(to.cli("CLUSTER SETSLOT " + s + " IMPORTING " + from_id), "SETSLOT IMPORTING");
-  must(from.cli("CLUSTER SETSLOT " + s + " MIGRATING " + to_id), "SETSLOT MIGRATING");
-  for (;;) {
-    auto keys = lines(from.cli("CLUSTER GETKEYSINSLOT " + s + " 100"));
-    if (keys.empty()) break;
-    std::string migrate = "MIGRATE 127.0.0.1 " + std::to_string(to.port()) + " '' 0 5000 KEYS";
-    for (const auto& k : keys) migrate += " '" + k + "'";
-    must(from.cli(migrate), "MIGRATE");
-  }
-  must(to.cli("CLUSTER SETSLOT " + s + " NODE " + to_id), "SETSLOT NODE (target)");
-  must(from.cli("CLUSTER SETSLOT " + s + " NODE " + to_id), "SETSLOT NODE (source)");
-  for (auto& n : nodes_)
-    if (n.get() != &from && n.get() != &to && alive(*n) && is_primary(*n)) n->cli("CLUSTER SETSLOT " + s + " NODE " + to_id);
+  begin_move(slot, from, to);
+  migrate_keys(slot, from, to);
+  finish_move(slot, from, to);
 }
 
 std::vector<int> RedisCluster::slots_of_keys(const std::string& prefix) {

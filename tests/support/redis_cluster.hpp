@@ -34,8 +34,13 @@ class RedisCluster {
   // A live primary other than `other`.
   RedisServer& another_primary(const RedisServer& other);
   // Moves one slot and its keys to `to`, as redis-cli --cluster reshard does: SETSLOT
-  // IMPORTING / MIGRATING, MIGRATE the keys in batches, SETSLOT NODE on every primary.
+  // IMPORTING / MIGRATING (begin_move), MIGRATE the keys in batches (migrate_keys), SETSLOT
+  // NODE on every primary (finish_move).
   void move_slot(int slot, RedisServer& to);
+  void begin_move(int slot, RedisServer& from, RedisServer& to);
+  // MIGRATEs `keys`, or (empty) every key left in the slot.
+  void migrate_keys(int slot, RedisServer& from, RedisServer& to, const std::vector<std::string>& keys = {});
+  void finish_move(int slot, RedisServer& from, RedisServer& to);
   // The slots of every key under `prefix` (scanned on every live primary).
   std::vector<int> slots_of_keys(const std::string& prefix);
   // Until every live node says cluster_state:ok and agrees on the primaries, or throws.

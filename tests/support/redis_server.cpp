@@ -47,13 +47,28 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+int free_cluster_port() {
+  for (;;) {
+    const int p = free_port();
+    if (p > 55535) continue;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(p + 10000));
+    const bool bus_free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (bus_free) return p;
+  }
+}
+
 RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/verikit-redis-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   if (options_.tls) make_certificates();
   for (int attempt = 0;; ++attempt) {
-    port_ = free_port();
+    port_ = options_.port_source != nullptr ? options_.port_source() : free_port();
     try {
       start();
       return;

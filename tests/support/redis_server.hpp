@@ -16,6 +16,8 @@ struct RedisServerOptions {
   // Non-empty: run as a Sentinel (redis-server <conf> --sentinel) whose config file has these
   // lines after port, bind, dir, logfile and unixsocket (e.g. "sentinel monitor m 127.0.0.1 P 2").
   std::vector<std::string> sentinel_lines;
+  // Where the port comes from (default: free_port()); a cluster node needs port + 10000 free too.
+  int (*port_source)() = nullptr;
 };
 
 class RedisServer {
@@ -52,5 +54,7 @@ class RedisServer {
 
 // A free TCP port on 127.0.0.1 (bound, then released).
 int free_port();
+// A free port P below 55536 whose cluster bus port P + 10000 is free too.
+int free_cluster_port();
 
 }  // namespace verikit::test
