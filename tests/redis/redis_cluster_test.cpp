@@ -320,3 +320,101 @@ TEST_F(ClusterLink, ReshardingUnderLoadSurfacesNoErrorAndNoDoubleSuccess) {
 
 }  // namespace
 }  // namespace verikit
+
+namespace verikit {
+namespace {
+
+// A primary is killed (SIGKILL) while operations run on every primary. The bound: with
+// cluster-node-timeout 1000 ms its replica takes over in about 2-4 s (failure detection,
+// then the election); operations must succeed again within kResumeBound of the kill. Meanwhile
+// calls fail with an error (timeout: may have taken effect; store_unavailable: did not run),
+// never with a wrong outcome: no wrong code is ever verified.
+constexpr auto kResumeBound = std::chrono::seconds(15);
+
+TEST(ClusterFailover, APrimaryKilledUnderLoadOperationsResumeAndNoWrongCodeIsVerified) {
+  RedisCluster cluster;
+  auto e = Engine::create(cluster_config(cluster.url(), "failover")).value();
+  constexpr int kIds = 6;
+  using Clock = std::chrono::steady_clock;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> killed{false};
+  std::atomic<int> wrong_verified{0}, errors{0}, other_errors{0}, rounds{0};
+  std::vector<Clock::time_point> resumed(kIds, Clock::time_point::max());
+  Clock::time_point kill_time;
+  std::mutex m;
+  std::string other;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kIds; ++w)
+    workers.emplace_back([&, w] {
+      const std::string id = "failing-" + std::to_string(w);
+      auto error = [&](const Error& err) {
+        ++errors;
+        if (err.code != Errc::timeout && err.code != Errc::store_unavailable) {
+          ++other_errors;
+          std::lock_guard<std::mutex> lock(m);
+          other = err.message;
+        }
+        return false;
+      };
+      while (!stop) {
+        const bool after_kill = killed;
+        auto code = e->issue_otp("login", id, from_client("203.0.113.9"));
+        if (!code) {
+          error(code.error());
+          continue;
+        }
+        std::string wrong(code->secret.view());
+        wrong[0] = wrong[0] == '0' ? '1' : '0';
+        auto bad = e->verify_otp("login", id, wrong, VerifyOptions{.client_key = "203.0.113.9"});
+        if (bad && bad->outcome == Outcome::verified) ++wrong_verified;
+        auto good = e->verify_otp("login", id, code->secret.view());
+        bool round_ok = code->outcome == Outcome::issued;
+        round_ok = (bad ? bad->outcome == Outcome::invalid : error(bad.error())) && round_ok;
+        round_ok = (good ? good->outcome == Outcome::verified : error(good.error())) && round_ok;
+        if (round_ok) ++rounds;
+        if (round_ok && after_kill && resumed[w] == Clock::time_point::max()) {
+          std::lock_guard<std::mutex> lock(m);
+          resumed[w] = Clock::now();
+        }
+      }
+    });
+  struct Join {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Join() {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } join{stop, workers};
+  while (rounds < 20) std::this_thread::sleep_for(5ms);
+  RedisServer& victim = cluster.primary_of(redis::key_slot("anything"));
+  {
+    std::lock_guard<std::mutex> lock(m);
+    kill_time = Clock::now();
+  }
+  victim.kill();
+  killed = true;
+  // Until every worker (their identifiers spread over the primaries) has done a whole round
+  // again, or the bound has passed.
+  auto all_resumed = [&] {
+    std::lock_guard<std::mutex> lock(m);
+    return std::none_of(resumed.begin(), resumed.end(), [](auto t) { return t == Clock::time_point::max(); });
+  };
+  while (!all_resumed() && Clock::now() < kill_time + kResumeBound + 5s) std::this_thread::sleep_for(20ms);
+  stop = true;
+  for (auto& t : workers) t.join();
+  auto last = *std::max_element(resumed.begin(), resumed.end());
+  ASSERT_NE(last, Clock::time_point::max()) << "operations did not resume";
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(last - kill_time);
+  std::printf("[ measure  ] every worker resumed %lld ms after the primary was killed (%d calls failed meanwhile)\n",
+              static_cast<long long>(took.count()), errors.load());
+  EXPECT_LT(took, kResumeBound);
+  EXPECT_EQ(wrong_verified.load(), 0);
+  EXPECT_EQ(other_errors.load(), 0) << other;
+  cluster.wait_until_ok();  // the replica took the slots over
+  EXPECT_NE(&cluster.primary_of(redis::key_slot("anything")), &victim);
+}
+
+}  // namespace
+}  // namespace verikit
