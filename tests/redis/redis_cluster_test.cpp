@@ -418,3 +418,36 @@ TEST(ClusterFailover, APrimaryKilledUnderLoadOperationsResumeAndNoWrongCodeIsVer
 
 }  // namespace
 }  // namespace verikit
+
+namespace verikit {
+namespace {
+
+TEST(ClusterAuth, ThePasswordInTheUrlReachesEveryNodeAndAWrongOneIsAConfigError) {
+  test::RedisClusterOptions options;
+  options.password = "s3cret";
+  RedisCluster cluster(options);
+  const std::string url = cluster.url();
+  auto e = Engine::create(cluster_config(url, "auth"));
+  ASSERT_TRUE(e.has_value()) << e.error().message;
+  for (int i = 0; i < 20; ++i) {  // identifiers on every primary
+    const std::string id = "auth-" + std::to_string(i);
+    auto code = (*e)->issue_otp("login", id);
+    ASSERT_TRUE(code.has_value()) << code.error().message;
+    EXPECT_EQ((*e)->verify_otp("login", id, code->secret.view())->outcome, Outcome::verified);
+  }
+  std::string wrong = url;
+  wrong.replace(wrong.find("s3cret"), 6, "wrong");
+  auto refused = Engine::create(cluster_config(wrong, "auth"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Errc::config);
+  EXPECT_NE(refused.error().message.find("AUTH failed"), std::string::npos) << refused.error().message;
+  std::string none = url;
+  none.erase(none.find(":s3cret@"), 8);
+  auto anonymous = Engine::create(cluster_config(none, "auth"));
+  ASSERT_FALSE(anonymous.has_value());
+  EXPECT_EQ(anonymous.error().code, Errc::config);
+  EXPECT_NE(anonymous.error().message.find("authentication required"), std::string::npos) << anonymous.error().message;
+}
+
+}  // namespace
+}  // namespace verikit

@@ -87,14 +87,17 @@ bool is_primary(const RedisServer& node) {
   return !l.empty() && l.front() == "master";
 }
 
-RedisCluster::RedisCluster(RedisClusterOptions options) {
+RedisCluster::RedisCluster(RedisClusterOptions options) : password_(options.password) {
   const int count = options.primaries * (1 + options.replicas_per_primary);
   std::string create = "redis-cli --cluster create";
+  if (!options.password.empty()) create = "redis-cli --no-auth-warning -a '" + options.password + "' --cluster create";
   for (int i = 0; i < count; ++i) {
     RedisServerOptions node;
     node.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
                        std::to_string(options.node_timeout_ms), "--cluster-replica-validity-factor", "0"};
     node.port_source = &free_cluster_port;
+    if (!password_.empty())
+      node.extra_args.insert(node.extra_args.end(), {"--requirepass", password_, "--masterauth", password_});
     nodes_.push_back(std::make_unique<RedisServer>(std::move(node)));
     create += " 127.0.0.1:" + std::to_string(nodes_.back()->port());
   }
@@ -106,7 +109,8 @@ RedisCluster::RedisCluster(RedisClusterOptions options) {
 }
 
 std::string RedisCluster::url() const {
-  return "redis+cluster://127.0.0.1:" + std::to_string(nodes_[0]->port()) + ",127.0.0.1:" +
+  return "redis+cluster://" + (password_.empty() ? std::string() : ":" + password_ + "@") + "127.0.0.1:" +
+         std::to_string(nodes_[0]->port()) + ",127.0.0.1:" +
          std::to_string(nodes_[1]->port());
 }
 

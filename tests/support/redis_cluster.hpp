@@ -17,6 +17,7 @@ struct RedisClusterOptions {
   int replicas_per_primary = 1;
   // cluster-node-timeout: how long a primary may be silent before its replica takes over.
   int node_timeout_ms = 1000;
+  std::string password;  // requirepass (and masterauth) on every node; empty: none
 };
 
 class RedisCluster {
@@ -25,7 +26,7 @@ class RedisCluster {
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;
 
-  // redis+cluster://127.0.0.1:P1,127.0.0.1:P2 (two seeds).
+  // redis+cluster://[:password@]127.0.0.1:P1,127.0.0.1:P2 (two seeds).
   std::string url() const;
   std::vector<std::unique_ptr<RedisServer>>& nodes() { return nodes_; }
 
@@ -50,6 +51,7 @@ class RedisCluster {
 
  private:
   std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::string password_;
 };
 
 // Whether the cluster's node knows itself a primary.

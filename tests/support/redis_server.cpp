@@ -180,7 +180,10 @@ void RedisServer::pause() { ::kill(pid_, SIGSTOP); }
 void RedisServer::resume() { ::kill(pid_, SIGCONT); }
 
 std::string RedisServer::cli(const std::string& args) const {
-  std::string cmd = "redis-cli -s " + unix_socket() + " " + args + " 2>&1";
+  std::string auth;
+  for (std::size_t i = 0; i + 1 < options_.extra_args.size(); ++i)
+    if (options_.extra_args[i] == "--requirepass") auth = " --no-auth-warning -a '" + options_.extra_args[i + 1] + "'";
+  std::string cmd = "redis-cli -s " + unix_socket() + auth + " " + args + " 2>&1";
   std::string out;
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
     std::array<char, 4096> buf;
