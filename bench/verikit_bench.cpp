@@ -4,6 +4,7 @@
 // compare ratios, not absolute figures (shared 2-core machines are noisy).
 //
 //   verikit_bench [operations-per-row [row-name-part [concurrency]]]
+//   verikit_bench [operations-per-row] cluster    (only Redis Cluster vs one node)
 //
 // The optional filters run only the rows whose name contains row-name-part, at one concurrency
 // (for profiling one path: perf record -g build/bench/verikit_bench 200000 "right code" 64).
@@ -416,8 +417,8 @@ int main(int argc, char** argv) {
 
   // Redis Cluster (3 primaries, each with a replica, made here) next to the one node above, in
   // the same run: the issue and right-code rows at concurrency 64 on each. (The row makers use
-  // the engine `e` names when they are called.)
-  if (only_row.empty() && only_concurrency == 0) {
+  // the engine `e` names when they are called.) `verikit_bench N cluster` runs only this.
+  if ((only_row.empty() && only_concurrency == 0) || only_row == "cluster") {
     verikit::test::RedisCluster cluster;
     verikit_engine* one = e;
     verikit_engine* spread = make_engine(cluster.url() + "?pool_size=" + (pool ? pool : "1"));
