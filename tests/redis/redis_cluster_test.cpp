@@ -451,3 +451,37 @@ TEST(ClusterAuth, ThePasswordInTheUrlReachesEveryNodeAndAWrongOneIsAConfigError)
 
 }  // namespace
 }  // namespace verikit
+
+namespace verikit {
+namespace {
+
+TEST(ClusterTls, EveryNodeIsReachedOverTlsAndItsCertificateChecked) {
+  test::RedisClusterOptions options;
+  options.tls = true;
+  RedisCluster cluster(options);
+  auto e = Engine::create(cluster_config(cluster.url(), "tls"));
+  ASSERT_TRUE(e.has_value()) << e.error().message;
+  for (int i = 0; i < 20; ++i) {  // identifiers on every primary
+    const std::string id = "tls-" + std::to_string(i);
+    auto code = (*e)->issue_otp("login", id);
+    ASSERT_TRUE(code.has_value()) << code.error().message;
+    std::string wrong(code->secret.view());
+    wrong[0] = wrong[0] == '0' ? '1' : '0';
+    EXPECT_EQ((*e)->verify_otp("login", id, wrong)->outcome, Outcome::invalid);  // the code stays
+    if (i % 4 == 0) EXPECT_EQ((*e)->verify_otp("login", id, code->secret.view())->outcome, Outcome::verified);
+  }
+  for (auto& n : cluster.nodes()) {  // codes are on every primary
+    if (test::is_primary(*n)) {
+      EXPECT_NE(n->cli("DBSIZE"), "0\n") << n->port();
+    }
+  }
+  std::string untrusted = cluster.url();
+  untrusted.replace(untrusted.find(cluster.ca_file()), cluster.ca_file().size(), cluster.other_ca_file());
+  auto refused = Engine::create(cluster_config(untrusted, "tls"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("certificate verification failed"), std::string::npos)
+      << refused.error().message;
+}
+
+}  // namespace
+}  // namespace verikit

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
@@ -88,6 +90,12 @@ bool is_primary(const RedisServer& node) {
 }
 
 RedisCluster::RedisCluster(RedisClusterOptions options) : password_(options.password) {
+  if (options.tls) {
+    char tmpl[] = "/tmp/verikit-cluster-certs-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    certificates_ = tmpl;
+    make_test_certificates(certificates_);
+  }
   const int count = options.primaries * (1 + options.replicas_per_primary);
   std::string create = "redis-cli --cluster create";
   if (!options.password.empty()) create = "redis-cli --no-auth-warning -a '" + options.password + "' --cluster create";
@@ -96,12 +104,18 @@ RedisCluster::RedisCluster(RedisClusterOptions options) : password_(options.pass
     node.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
                        std::to_string(options.node_timeout_ms), "--cluster-replica-validity-factor", "0"};
     node.port_source = &free_cluster_port;
+    if (options.tls) {
+      node.tls = true;
+      node.certificates_from = certificates_;
+      node.extra_args.insert(node.extra_args.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
+    }
     if (!password_.empty())
       node.extra_args.insert(node.extra_args.end(), {"--requirepass", password_, "--masterauth", password_});
     nodes_.push_back(std::make_unique<RedisServer>(std::move(node)));
     create += " 127.0.0.1:" + std::to_string(nodes_.back()->port());
   }
   create += " --cluster-replicas " + std::to_string(options.replicas_per_primary) + " --cluster-yes";
+  if (options.tls) create += " --tls --cacert " + ca_file();
   const std::string out = run(create);
   if (out.find("[OK] All 16384 slots covered") == std::string::npos)
     throw std::runtime_error("redis-cli --cluster create failed: " + out);
@@ -109,9 +123,18 @@ RedisCluster::RedisCluster(RedisClusterOptions options) : password_(options.pass
 }
 
 std::string RedisCluster::url() const {
-  return "redis+cluster://" + (password_.empty() ? std::string() : ":" + password_ + "@") + "127.0.0.1:" +
-         std::to_string(nodes_[0]->port()) + ",127.0.0.1:" +
-         std::to_string(nodes_[1]->port());
+  const bool tls = !certificates_.empty();
+  return (tls ? "rediss+cluster://" : "redis+cluster://") + (password_.empty() ? std::string() : ":" + password_ + "@") +
+         "127.0.0.1:" + std::to_string(nodes_[0]->port()) + ",127.0.0.1:" + std::to_string(nodes_[1]->port()) +
+         (tls ? "?tls_ca=" + ca_file() : std::string());
+}
+
+RedisCluster::~RedisCluster() {
+  nodes_.clear();
+  if (!certificates_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(certificates_, ec);
+  }
 }
 
 void RedisCluster::wait_until_ok(std::chrono::milliseconds limit) {

@@ -18,17 +18,22 @@ struct RedisClusterOptions {
   // cluster-node-timeout: how long a primary may be silent before its replica takes over.
   int node_timeout_ms = 1000;
   std::string password;  // requirepass (and masterauth) on every node; empty: none
+  bool tls = false;      // TLS only, between the nodes too, with one CA (ca_file())
 };
 
 class RedisCluster {
  public:
   explicit RedisCluster(RedisClusterOptions options = {});
+  ~RedisCluster();
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;
 
-  // redis+cluster://[:password@]127.0.0.1:P1,127.0.0.1:P2 (two seeds).
+  // redis+cluster://[:password@]127.0.0.1:P1,127.0.0.1:P2 (two seeds); with TLS
+  // rediss+cluster://...?tls_ca=<ca_file()>.
   std::string url() const;
   std::vector<std::unique_ptr<RedisServer>>& nodes() { return nodes_; }
+  std::string ca_file() const { return certificates_ + "/ca.crt"; }
+  std::string other_ca_file() const { return certificates_ + "/other-ca.crt"; }
 
   // The primary now serving `slot`, as the first live node answering CLUSTER SLOTS says.
   RedisServer& primary_of(int slot);
@@ -50,6 +55,7 @@ class RedisCluster {
   static bool alive(const RedisServer& node) { return node.pid() > 0; }
 
  private:
+  std::string certificates_;  // with TLS: a temporary folder (removed at the end)
   std::vector<std::unique_ptr<RedisServer>> nodes_;
   std::string password_;
 };

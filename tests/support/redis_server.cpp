@@ -66,7 +66,7 @@ RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(option
   char tmpl[] = "/tmp/verikit-redis-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  if (options_.tls) make_certificates();
+  if (options_.tls && options_.certificates_from.empty()) make_test_certificates(dir_);
   for (int attempt = 0;; ++attempt) {
     port_ = options_.port_source != nullptr ? options_.port_source() : free_port();
     try {
@@ -97,8 +97,8 @@ std::string RedisServer::url() const {
   return "rediss://127.0.0.1:" + std::to_string(port_) + "?tls_ca=" + ca_file();
 }
 
-void RedisServer::make_certificates() {
-  const std::string d = dir_;
+void make_test_certificates(const std::string& dir) {
+  const std::string& d = dir;
   const std::string q = " >/dev/null 2>&1";
   run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=verikit-test-ca -keyout " + d + "/ca.key -out " +
       d + "/ca.crt" + q);
@@ -118,8 +118,9 @@ void RedisServer::start() {
                                    "--enable-debug-command", "yes"};
   if (options_.tls) {
     for (const char* a : {"--port", "0", "--tls-auth-clients", "no"}) args.emplace_back(a);
-    args.insert(args.end(), {"--tls-port", std::to_string(port_), "--tls-cert-file", dir_ + "/server.crt",
-                             "--tls-key-file", dir_ + "/server.key", "--tls-ca-cert-file", dir_ + "/ca.crt"});
+    const std::string certs = certificates();
+    args.insert(args.end(), {"--tls-port", std::to_string(port_), "--tls-cert-file", certs + "/server.crt",
+                             "--tls-key-file", certs + "/server.key", "--tls-ca-cert-file", certs + "/ca.crt"});
   } else {
     args.insert(args.end(), {"--port", std::to_string(port_)});
   }

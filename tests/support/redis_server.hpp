@@ -18,7 +18,14 @@ struct RedisServerOptions {
   std::vector<std::string> sentinel_lines;
   // Where the port comes from (default: free_port()); a cluster node needs port + 10000 free too.
   int (*port_source)() = nullptr;
+  // With tls: the folder of certificates made by make_test_certificates() to serve (shared by
+  // the nodes of a cluster); empty: a set of the server's own.
+  std::string certificates_from;
 };
+
+// A CA (ca.crt), a server certificate it signed for localhost and 127.0.0.1 (server.crt,
+// server.key) and an unrelated CA (other-ca.crt), made with openssl in `dir`.
+void make_test_certificates(const std::string& dir);
 
 class RedisServer {
  public:
@@ -30,8 +37,8 @@ class RedisServer {
   int port() const { return port_; }
   std::string url() const;           // redis://127.0.0.1:PORT or rediss://... with the CA
   const std::string& dir() const { return dir_; }
-  std::string ca_file() const { return dir_ + "/ca.crt"; }
-  std::string other_ca_file() const { return dir_ + "/other-ca.crt"; }
+  std::string ca_file() const { return certificates() + "/ca.crt"; }
+  std::string other_ca_file() const { return certificates() + "/other-ca.crt"; }
   std::string unix_socket() const { return dir_ + "/redis.sock"; }
 
   pid_t pid() const { return pid_; }
@@ -45,7 +52,7 @@ class RedisServer {
 
  private:
   void start();
-  void make_certificates();
+  std::string certificates() const { return options_.certificates_from.empty() ? dir_ : options_.certificates_from; }
   RedisServerOptions options_;
   std::string dir_;
   int port_ = 0;
