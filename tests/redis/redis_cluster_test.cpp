@@ -333,7 +333,18 @@ constexpr auto kResumeBound = std::chrono::seconds(15);
 
 TEST(ClusterFailover, APrimaryKilledUnderLoadOperationsResumeAndNoWrongCodeIsVerified) {
   RedisCluster cluster;
-  auto e = Engine::create(cluster_config(cluster.url(), "failover")).value();
+  // The replicas may evict: the one promoted is checked when it takes over, and said to.
+  for (auto& n : cluster.nodes()) {
+    if (!test::is_primary(*n)) n->cli("CONFIG SET maxmemory-policy allkeys-lru");
+  }
+  std::mutex warned_mutex;
+  std::vector<std::string> warned;
+  Config config = cluster_config(cluster.url(), "failover");
+  config.on_warning = [&](std::string_view w) {
+    std::lock_guard<std::mutex> lock(warned_mutex);
+    warned.emplace_back(w);
+  };
+  auto e = Engine::create(config).value();
   constexpr int kIds = 6;
   using Clock = std::chrono::steady_clock;
   std::atomic<bool> stop{false};
@@ -413,7 +424,13 @@ TEST(ClusterFailover, APrimaryKilledUnderLoadOperationsResumeAndNoWrongCodeIsVer
   EXPECT_EQ(wrong_verified.load(), 0);
   EXPECT_EQ(other_errors.load(), 0) << other;
   cluster.wait_until_ok();  // the replica took the slots over
-  EXPECT_NE(&cluster.primary_of(redis::key_slot("anything")), &victim);
+  RedisServer& promoted = cluster.primary_of(redis::key_slot("anything"));
+  EXPECT_NE(&promoted, &victim);
+  std::lock_guard<std::mutex> lock(warned_mutex);
+  ASSERT_EQ(warned.size(), 1u) << testing::PrintToString(warned);
+  EXPECT_NE(warned[0].find("127.0.0.1:" + std::to_string(promoted.port()) + " became a primary"), std::string::npos)
+      << warned[0];
+  EXPECT_NE(warned[0].find("allkeys-lru"), std::string::npos) << warned[0];
 }
 
 }  // namespace

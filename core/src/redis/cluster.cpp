@@ -1,6 +1,7 @@
 // verikit::redis — the Redis Cluster router: the slot map from CLUSTER SLOTS, one client per
 // primary, MOVED (the map is updated and refreshed), ASK (ASKING on the importing node),
 // TRYAGAIN / CLUSTERDOWN (retried after a pause, within the command timeout).
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -191,6 +192,15 @@ class ClusterCore final : public RoutedCore {
       for (long long s = lo.integer; s <= hi.integer; ++s) owner[static_cast<std::size_t>(s)] = static_cast<std::int16_t>(i);
     }
     if (next.empty()) return make_error(Errc::store_unavailable, "Redis Cluster at " + asked_host + " serves no slot yet");
+    std::vector<std::string> before;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const Primary& p : primaries_) before.push_back(p.address);
+    }
+    if (!before.empty())  // (the first map: the store checks every primary itself)
+      for (const Primary& p : next)
+        if (p.client && std::find(before.begin(), before.end(), p.address) == before.end())
+          check_new_primary(*p.client, p.slots);
     std::vector<std::string> keep;
     for (const Primary& p : next) keep.push_back(p.address);
     std::vector<Primary> old;

@@ -53,6 +53,10 @@ class Link {
   // loading run once per primary.
   using PrimaryCheck = std::function<Status(Client& primary, std::span<const SlotRange> slots)>;
   virtual Status each_primary(const PrimaryCheck& check) = 0;
+  // A check for each server that becomes a primary later (a replica promoted by a failover,
+  // a node added to a cluster), run before it is used; its error is reported through the
+  // link's `warn` (the server is used all the same: refusing it would take its keys offline).
+  virtual void set_new_primary_check(PrimaryCheck check) { (void)check; }
 };
 
 // Connects as the endpoint says: one server, a cluster (redis+cluster://) or a Sentinel-managed

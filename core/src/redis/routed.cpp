@@ -85,6 +85,23 @@ bool RoutedCore::on_io_thread() const noexcept {
   return false;
 }
 
+void RoutedCore::set_new_primary_check(Link::PrimaryCheck check) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  new_primary_check_ = std::move(check);
+}
+
+void RoutedCore::check_new_primary(Client& primary, std::span<const SlotRange> slots) {
+  Link::PrimaryCheck check;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    check = new_primary_check_;
+  }
+  if (!check) return;
+  if (auto s = check(primary, slots); !s)
+    warn_("verikit: WARNING: " + primary.endpoint().describe() + " became a primary and fails verikit's start-up "
+          "checks: " + s.error().message);
+}
+
 void RoutedCore::request_refresh() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

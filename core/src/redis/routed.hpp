@@ -50,6 +50,7 @@ class RoutedCore : public std::enable_shared_from_this<RoutedCore> {
   bool on_io_thread() const noexcept;
   const Endpoint& endpoint() const noexcept { return endpoint_; }
   virtual Status each_primary(const Link::PrimaryCheck& check) = 0;
+  void set_new_primary_check(Link::PrimaryCheck check);
 
  protected:
   enum class Next { deliver, retry_now, retry_later };
@@ -80,6 +81,8 @@ class RoutedCore : public std::enable_shared_from_this<RoutedCore> {
   // was sent on them still arrive).
   void keep_only(const std::vector<std::string>& addresses);
   static std::string address(const std::string& host, int port);
+  // Runs the new-primary check (if one is set) on a server that has just become a primary.
+  void check_new_primary(Client& primary, std::span<const SlotRange> slots);
 
   const Endpoint endpoint_;
   const Warn warn_;
@@ -93,6 +96,7 @@ class RoutedCore : public std::enable_shared_from_this<RoutedCore> {
   void finish(const std::shared_ptr<Routed>& r, Expected<Reply> result) noexcept;
   void loop();
 
+  Link::PrimaryCheck new_primary_check_;
   std::map<std::string, std::shared_ptr<Client>> nodes_;
   std::vector<std::pair<RoutedClock::time_point, std::shared_ptr<Client>>> retired_;
   std::multimap<RoutedClock::time_point, std::shared_ptr<Routed>> retries_;
@@ -114,6 +118,7 @@ class RoutedLink final : public Link {
   bool on_io_thread() const noexcept override { return core_->on_io_thread(); }
   const Endpoint& endpoint() const noexcept override { return core_->endpoint(); }
   Status each_primary(const PrimaryCheck& check) override { return core_->each_primary(check); }
+  void set_new_primary_check(PrimaryCheck check) override { core_->set_new_primary_check(std::move(check)); }
 
  private:
   void submit(std::span<const std::string_view> args, int replicas, std::chrono::milliseconds timeout,

@@ -67,6 +67,12 @@ class SentinelCore final : public RoutedCore {
     primary.require_master = true;
     auto c = node(primary, true);
     if (!c) return std::move(c).error();
+    bool switched = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      switched = master_ != nullptr;
+    }
+    if (switched) check_new_primary(**c, {});
     {
       std::lock_guard<std::mutex> lock(mutex_);
       master_ = *c;

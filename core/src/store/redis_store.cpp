@@ -477,13 +477,15 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   needs.cluster = endpoint->topology == redis::Endpoint::Topology::cluster;
   needs.script_commands = RedisStore::script_commands();
   if (endpoint->options.wait_replicas > 0) needs.script_commands.push_back("wait");  // sent after the scripts
-  // Every primary is checked (eviction policy, version, permissions): each one holds keys.
-  auto checked_all = store->link().each_primary([&](redis::Client& node, std::span<const redis::SlotRange> slots) {
+  // Every primary is checked (eviction policy, version, permissions): each one holds keys. A
+  // replica promoted later is checked when it takes over (then a failure is a warning).
+  auto check = [needs, warn, prefix = config.key_prefix](redis::Client& node, std::span<const redis::SlotRange> slots) {
     detail::RedisRequirements one = needs;
-    one.probe_key = probe_key(config.key_prefix, slots);
+    one.probe_key = probe_key(prefix, slots);
     return detail::preflight(node, one, warn);
-  });
-  if (!checked_all) return std::move(checked_all).error();
+  };
+  if (auto s = store->link().each_primary(check); !s) return std::move(s).error();
+  store->link().set_new_primary_check(check);
   if (auto s = store->load_scripts(); !s) return std::move(s).error();
   return std::shared_ptr<Store>(std::move(store));
 }
