@@ -191,6 +191,17 @@ TEST_F(ClusterLink, ANodeThatIsNotAClusterIsRefusedAndUnreachableSeedsAreErrors)
 
 // ----------------------------------------------------------------- the store on the cluster
 
+// Stops and joins worker threads when a test ends, by an ASSERT too.
+struct JoinAtExit {
+  std::atomic<bool>& stop;
+  std::vector<std::thread>& threads;
+  ~JoinAtExit() {
+    stop = true;
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
 IssueOptions from_client(std::string_view client) {
   IssueOptions o;
   o.client_key = client;
@@ -283,15 +294,7 @@ TEST_F(ClusterLink, ReshardingUnderLoadSurfacesNoErrorAndNoDoubleSuccess) {
         ++rounds;
       }
     });
-  struct Join {  // the workers stop however the test ends
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Join() {
-      stop = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    }
-  } join{stop, workers};
+  const JoinAtExit join{stop, workers};  // the workers stop however the test ends
   while (rounds < 8) std::this_thread::sleep_for(5ms);
   // The slots of the identifiers' groups (and of the client key's limits): their keys live
   // between an issue and its verification, so a few scans see them all.
@@ -389,15 +392,7 @@ TEST(ClusterFailover, APrimaryKilledUnderLoadOperationsResumeAndNoWrongCodeIsVer
         }
       }
     });
-  struct Join {
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Join() {
-      stop = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    }
-  } join{stop, workers};
+  const JoinAtExit join{stop, workers};
   while (rounds < 20) std::this_thread::sleep_for(5ms);
   RedisServer& victim = cluster.primary_of(redis::key_slot("anything"));
   {
