@@ -234,16 +234,6 @@ TEST_F(ClusterLink, EveryPrimaryIsCheckedAtStart) {
   EXPECT_TRUE(Engine::create(cluster_config(cluster().url(), "checked")).has_value());
 }
 
-TEST_F(ClusterLink, AKeyPrefixWithBracesIsRefused) {
-  // "vk{}" would make an empty hash tag: each key of a script hashed whole, in slots of its own.
-  for (const char* prefix : {"vk{}", "a{b}", "x}"}) {
-    auto e = Engine::create(cluster_config(cluster().url(), prefix));
-    ASSERT_FALSE(e.has_value()) << prefix;
-    EXPECT_EQ(e.error().code, Errc::config);
-    EXPECT_NE(e.error().message.find("without braces"), std::string::npos) << e.error().message;
-  }
-}
-
 TEST_F(ClusterLink, ScriptsAreLoadedAgainPerNodeAfterAFlush) {
   auto e = Engine::create(cluster_config(cluster().url(), "flush")).value();
   for (auto& n : cluster().nodes()) {

@@ -468,12 +468,6 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   if (!endpoint) return std::move(endpoint).error();
   auto warn = config.on_warning ? config.on_warning
                                 : [](std::string_view w) { std::fprintf(stderr, "%.*s\n", static_cast<int>(w.size()), w.data()); };
-  // On a cluster, the hash tag that keeps a script's keys in one slot must be the group's.
-  if (endpoint->topology == redis::Endpoint::Topology::cluster &&
-      config.key_prefix.find_first_of("{}") != std::string::npos)
-    return make_error(Errc::config, "key_prefix '" + config.key_prefix + "' contains '{' or '}': on a Redis Cluster "
-                                    "the hash tag of verikit's keys must be the identifier's group; choose a prefix "
-                                    "without braces");
   auto link = redis::connect_link(*endpoint, warn);
   if (!link) return std::move(link).error();
   auto store = std::make_shared<RedisStore>(std::move(link).value(), config.key_prefix,
