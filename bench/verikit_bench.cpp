@@ -4,6 +4,7 @@
 // compare ratios, not absolute figures (shared 2-core machines are noisy).
 //
 //   verikit_bench [operations-per-row [row-name-part [concurrency]]]
+//   verikit_bench [operations-per-row] cluster    (only Redis Cluster vs one node)
 //
 // The optional filters run only the rows whose name contains row-name-part, at one concurrency
 // (for profiling one path: perf record -g build/bench/verikit_bench 200000 "right code" 64).
@@ -24,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 #include "verikit.h"
 
@@ -411,6 +413,27 @@ int main(int argc, char** argv) {
     if (!latency.count(row.name)) continue;
     const auto& v = latency[row.name];
     std::printf("%-28s %8.0f %8.0f %8.0f\n", row.name.c_str(), percentile(v, 0.5), percentile(v, 0.99), percentile(v, 0.999));
+  }
+
+  // Redis Cluster (3 primaries, each with a replica, made here) next to the one node above, in
+  // the same run: the issue and right-code rows at concurrency 64 on each. (The row makers use
+  // the engine `e` names when they are called.) `verikit_bench N cluster` runs only this.
+  if ((only_row.empty() && only_concurrency == 0) || only_row == "cluster") {
+    verikit::test::RedisCluster cluster;
+    verikit_engine* one = e;
+    verikit_engine* spread = make_engine(cluster.url() + "?pool_size=" + (pool ? pool : "1"));
+    std::printf("\nRedis Cluster (3 primaries + 3 replicas, all on this machine) vs one node, concurrency 64\n"
+                "%-28s %12s %12s %7s\n", "operation", "one node/s", "cluster/s", "ratio");
+    for (const Row& row : rows) {
+      if (row.name != "OTP issue" && row.name != "OTP verify (right code)") continue;
+      e = one;
+      const double single = drive(n, 64, row.make(64), false).ops_per_s;
+      e = spread;
+      const double many = drive(n, 64, row.make(64), false).ops_per_s;
+      e = one;
+      std::printf("%-28s %12.0f %12.0f %6.2fx\n", row.name.c_str(), single, many, many / single);
+    }
+    verikit_engine_free(spread);
   }
 
   if (!only_row.empty() || only_concurrency != 0) {  // a profiling run: the rows asked for only

@@ -105,11 +105,16 @@ TEST(RedisPreflight, WhereThePolicyCannotBeReadItIsAWarning) {
 
 // ----------------------------------------------------------------- topology and version
 
-TEST(RedisPreflight, ClusterModeIsRefused) {
+TEST(RedisPreflight, AClusterNodeNamedAsOneServerIsRefused) {
   RedisServer node(RedisServerOptions{.extra_args = {"--cluster-enabled", "yes"}});
-  expect_refused(start(node.url()), {"Cluster", "not support"});
+  expect_refused(start(node.url()), {"Cluster mode", "redis+cluster://"});
   node.cli("ACL SETUSER noinfo on '>pw' ~* +@all -info");  // HELLO says the mode
-  expect_refused(start("redis://noinfo:pw@" + hostport(node)), {"Cluster", "not support"});
+  expect_refused(start("redis://noinfo:pw@" + hostport(node)), {"Cluster mode", "redis+cluster://"});
+}
+
+TEST(RedisPreflight, AStandaloneServerNamedAsAClusterIsRefused) {
+  RedisServer server;
+  expect_refused(start("redis+cluster://" + hostport(server)), {"not in Cluster mode", "redis://"});
 }
 
 TEST(RedisPreflight, AReplicaIsRefused) {

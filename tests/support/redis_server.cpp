@@ -47,13 +47,28 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+int free_cluster_port() {
+  for (;;) {
+    const int p = free_port();
+    if (p > 55535) continue;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(p + 10000));
+    const bool bus_free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (bus_free) return p;
+  }
+}
+
 RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/verikit-redis-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  if (options_.tls) make_certificates();
+  if (options_.tls && options_.certificates_from.empty()) make_test_certificates(dir_);
   for (int attempt = 0;; ++attempt) {
-    port_ = free_port();
+    port_ = options_.port_source != nullptr ? options_.port_source() : free_port();
     try {
       start();
       return;
@@ -82,8 +97,8 @@ std::string RedisServer::url() const {
   return "rediss://127.0.0.1:" + std::to_string(port_) + "?tls_ca=" + ca_file();
 }
 
-void RedisServer::make_certificates() {
-  const std::string d = dir_;
+void make_test_certificates(const std::string& dir) {
+  const std::string& d = dir;
   const std::string q = " >/dev/null 2>&1";
   run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=verikit-test-ca -keyout " + d + "/ca.key -out " +
       d + "/ca.crt" + q);
@@ -103,12 +118,21 @@ void RedisServer::start() {
                                    "--enable-debug-command", "yes"};
   if (options_.tls) {
     for (const char* a : {"--port", "0", "--tls-auth-clients", "no"}) args.emplace_back(a);
-    args.insert(args.end(), {"--tls-port", std::to_string(port_), "--tls-cert-file", dir_ + "/server.crt",
-                             "--tls-key-file", dir_ + "/server.key", "--tls-ca-cert-file", dir_ + "/ca.crt"});
+    const std::string certs = certificates();
+    args.insert(args.end(), {"--tls-port", std::to_string(port_), "--tls-cert-file", certs + "/server.crt",
+                             "--tls-key-file", certs + "/server.key", "--tls-ca-cert-file", certs + "/ca.crt"});
   } else {
     args.insert(args.end(), {"--port", std::to_string(port_)});
   }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  if (!options_.sentinel_lines.empty()) {
+    const std::string conf = dir_ + "/sentinel.conf";
+    std::ofstream out(conf);
+    out << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\nlogfile " << dir_ << "/redis.log\nunixsocket "
+        << unix_socket() << "\nunixsocketperm 700\n";
+    for (const auto& line : options_.sentinel_lines) out << line << "\n";
+    args = {"redis-server", conf, "--sentinel"};
+  }
   std::filesystem::remove(dir_ + "/redis.log");
 
   pid_ = ::fork();
@@ -133,7 +157,8 @@ void RedisServer::start() {
       pid_ = -1;
       throw std::runtime_error("redis-server exited at start: " + read_file(dir_ + "/redis.log"));
     }
-    if (read_file(dir_ + "/redis.log").find("Ready to accept connections") != std::string::npos) return;
+    const char* ready = options_.sentinel_lines.empty() ? "Ready to accept connections" : "Sentinel ID is";
+    if (read_file(dir_ + "/redis.log").find(ready) != std::string::npos) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   throw std::runtime_error("redis-server did not start: " + read_file(dir_ + "/redis.log"));
@@ -156,7 +181,10 @@ void RedisServer::pause() { ::kill(pid_, SIGSTOP); }
 void RedisServer::resume() { ::kill(pid_, SIGCONT); }
 
 std::string RedisServer::cli(const std::string& args) const {
-  std::string cmd = "redis-cli -s " + unix_socket() + " " + args + " 2>&1";
+  std::string auth;
+  for (std::size_t i = 0; i + 1 < options_.extra_args.size(); ++i)
+    if (options_.extra_args[i] == "--requirepass") auth = " --no-auth-warning -a '" + options_.extra_args[i + 1] + "'";
+  std::string cmd = "redis-cli -s " + unix_socket() + auth + " " + args + " 2>&1";
   std::string out;
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
     std::array<char, 4096> buf;

@@ -13,7 +13,19 @@ namespace verikit::test {
 struct RedisServerOptions {
   std::vector<std::string> extra_args;  // e.g. {"--requirepass", "pw"}
   bool tls = false;                     // serve TLS only, with a CA and certificate made here
+  // Non-empty: run as a Sentinel (redis-server <conf> --sentinel) whose config file has these
+  // lines after port, bind, dir, logfile and unixsocket (e.g. "sentinel monitor m 127.0.0.1 P 2").
+  std::vector<std::string> sentinel_lines;
+  // Where the port comes from (default: free_port()); a cluster node needs port + 10000 free too.
+  int (*port_source)() = nullptr;
+  // With tls: the folder of certificates made by make_test_certificates() to serve (shared by
+  // the nodes of a cluster); empty: a set of the server's own.
+  std::string certificates_from;
 };
+
+// A CA (ca.crt), a server certificate it signed for localhost and 127.0.0.1 (server.crt,
+// server.key) and an unrelated CA (other-ca.crt), made with openssl in `dir`.
+void make_test_certificates(const std::string& dir);
 
 class RedisServer {
  public:
@@ -25,10 +37,11 @@ class RedisServer {
   int port() const { return port_; }
   std::string url() const;           // redis://127.0.0.1:PORT or rediss://... with the CA
   const std::string& dir() const { return dir_; }
-  std::string ca_file() const { return dir_ + "/ca.crt"; }
-  std::string other_ca_file() const { return dir_ + "/other-ca.crt"; }
+  std::string ca_file() const { return certificates() + "/ca.crt"; }
+  std::string other_ca_file() const { return certificates() + "/other-ca.crt"; }
   std::string unix_socket() const { return dir_ + "/redis.sock"; }
 
+  pid_t pid() const { return pid_; }
   void kill();     // SIGKILL and reap
   void restart();  // start again on the same port
   void pause();    // SIGSTOP
@@ -39,7 +52,7 @@ class RedisServer {
 
  private:
   void start();
-  void make_certificates();
+  std::string certificates() const { return options_.certificates_from.empty() ? dir_ : options_.certificates_from; }
   RedisServerOptions options_;
   std::string dir_;
   int port_ = 0;
@@ -48,5 +61,7 @@ class RedisServer {
 
 // A free TCP port on 127.0.0.1 (bound, then released).
 int free_port();
+// A free port P below 55536 whose cluster bus port P + 10000 is free too.
+int free_cluster_port();
 
 }  // namespace verikit::test

@@ -400,31 +400,18 @@ void Client::command_then_wait(std::span<const std::string_view> args, int repli
                                ReplyCallback done) {
   const std::string n = std::to_string(replicas), ms = std::to_string(timeout.count());
   const std::string_view wait[] = {"WAIT", n, ms};
-  Request r{format_command(args) + format_command(std::span<const std::string_view>(wait)), std::move(done), {}};
-  r.replies = 2;
-  r.extra_time = timeout;
+  send_formatted(format_command(args) + format_command(std::span<const std::string_view>(wait)), 2, timeout,
+                 std::move(done));
+}
+
+void Client::send_formatted(std::string bytes, int replies, std::chrono::milliseconds extra_time, ReplyCallback done) {
+  Request r{std::move(bytes), std::move(done), {}};  // the deadline is stamped by submit()
+  r.replies = replies;
+  r.extra_time = extra_time;
   impl_->submit(std::move(r));
 }
 
 bool Client::on_io_thread() const noexcept { return t_running == impl_.get(); }
-
-Expected<Reply> Client::command_sync(const std::vector<std::string_view>& args) {
-  if (on_io_thread())
-    return make_error(Errc::invalid_argument,
-                      "a synchronous Redis call was made on the Redis client's own I/O thread (inside a completion "
-                      "callback): it would wait for itself forever; use the asynchronous form there (nothing was sent)");
-  std::mutex m;
-  std::condition_variable cv;
-  std::optional<Expected<Reply>> result;
-  command(args, [&](Expected<Reply> r) {
-    std::lock_guard<std::mutex> lock(m);
-    result.emplace(std::move(r));
-    cv.notify_one();
-  });
-  std::unique_lock<std::mutex> lock(m);
-  cv.wait(lock, [&] { return result.has_value(); });
-  return std::move(*result);
-}
 
 const Endpoint& Client::endpoint() const noexcept { return impl_->endpoint; }
 

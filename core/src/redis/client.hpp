@@ -11,17 +11,12 @@
 #include <string_view>
 #include <vector>
 
-#include "redis/endpoint.hpp"
-#include "redis/reply.hpp"
-#include "verikit/error.hpp"
+#include "redis/link.hpp"
 
 namespace verikit::redis {
 
-using ReplyCallback = std::function<void(Expected<Reply>)>;
-// Where the client reports what it cannot return (an exception thrown by a completion).
-using Warn = std::function<void(std::string_view)>;
-
-class Client {
+// One Redis server (TCP, Unix socket, TLS).
+class Client final : public Link {
  public:
   // Starts the I/O thread and waits until a connection is ready (TCP/Unix, TLS, AUTH, SELECT)
   // or the first attempt fails: a wrong password, a bad certificate or an unreachable server is
@@ -52,22 +47,22 @@ class Client {
   //    down): Redis runs only whole commands, so it had no effect.
   //  - Errc::store_protocol: the server answered something unreadable (the connection is dropped).
   // An exception thrown by `done` is caught and reported through the client's `warn`.
-  void command(std::span<const std::string_view> args, ReplyCallback done);
-  void command(const std::vector<std::string_view>& args, ReplyCallback done) {
-    command(std::span<const std::string_view>(args), std::move(done));
-  }
+  void command(std::span<const std::string_view> args, ReplyCallback done) override;
+  using Link::command;
   // command() followed, on the same connection, by `WAIT replicas timeout`: `done` gets an array
   // of the two replies (the command's, then WAIT's count of replicas that acknowledged every
   // write made so far on that connection). The deadline grows by `timeout`.
   void command_then_wait(std::span<const std::string_view> args, int replicas, std::chrono::milliseconds timeout,
-                         ReplyCallback done);
-  // Waits for command(). From the client's own I/O thread (inside a completion) it would wait
-  // for itself forever: there it fails at once with Errc::invalid_argument, sending nothing.
-  Expected<Reply> command_sync(const std::vector<std::string_view>& args);
+                         ReplyCallback done) override;
+  // Commands already formatted (format_command), `replies` of them, sent back to back on one
+  // connection; with more than one, `done` gets an array of their replies. The deadline grows
+  // by `extra_time`. (The cluster router's ASKING + command [+ WAIT].)
+  void send_formatted(std::string bytes, int replies, std::chrono::milliseconds extra_time, ReplyCallback done);
   // Whether the calling thread is this client's I/O thread (inside one of its completions).
-  bool on_io_thread() const noexcept;
+  bool on_io_thread() const noexcept override;
 
-  const Endpoint& endpoint() const noexcept;
+  const Endpoint& endpoint() const noexcept override;
+  Status each_primary(const PrimaryCheck& check) override { return check(*this, {}); }
 
   struct Impl;
 

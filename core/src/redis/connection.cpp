@@ -362,6 +362,21 @@ Status Connection::begin_handshake() {
   // Without a password, one PING: a server that wants one says NOAUTH now, at connect, rather
   // than to every command later.
   if (endpoint_.password.empty()) push(format_command({"PING"}), step("PING"));
+  // A Sentinel-found primary may have been demoted since: never write to a replica.
+  if (endpoint_.require_master)
+    push(format_command({"ROLE"}), [this](Expected<Reply> r) {
+      if (r && !handshake_error_) {
+        const bool master = r->type == Reply::Type::array && !r->elements.empty() && r->elements[0].str == "master";
+        if (!master)
+          handshake_error_ = make_error(
+              Errc::store_unavailable,
+              "Redis at " + endpoint_.describe() + " is not a master (ROLE: " +
+                  (r->is_error() ? r->str
+                                 : r->type == Reply::Type::array && !r->elements.empty() ? r->elements[0].str : "?") +
+                  "): verikit does not write to it");
+      }
+      --handshake_left_;
+    });
   for (Request& r : in_flight_) r.bytes.clear();  // written from wbuf_; not kept twice
   if (handshake_left_ == 0) {
     state_ = State::ready;

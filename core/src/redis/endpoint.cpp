@@ -68,6 +68,10 @@ Status apply_option(Endpoint& ep, std::string_view name, std::string_view raw) {
   } else if (name == "wait_timeout_ms") {
     if (!number(1, 60000)) return bad("wait_timeout_ms must be 1..60000");
     o.wait_timeout = std::chrono::milliseconds(n);
+  } else if (name == "sentinel_username") {
+    ep.sentinel_username = *value;
+  } else if (name == "sentinel_password") {
+    ep.sentinel_password = *value;
   } else if (name == "allow_eviction") {
     if (*value != "0" && *value != "1") return bad("allow_eviction must be 0 or 1");
     o.allow_eviction = *value == "1";
@@ -77,14 +81,71 @@ Status apply_option(Endpoint& ep, std::string_view name, std::string_view raw) {
   return Unit{};
 }
 
+// host[:port] or [v6]:port.
+Status parse_address(std::string_view authority, Endpoint::Address& out) {
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unclosed '[' in an IPv6 host");
+    out.host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad("unexpected characters after the IPv6 host");
+      port = after.substr(1);
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return bad("has no host");
+  if (!port.empty() && (!to_number(port, out.port) || out.port < 1 || out.port > 65535))
+    return bad("port must be 1..65535");
+  return Unit{};
+}
+
+struct Scheme {
+  std::string_view prefix;
+  bool tls;
+  Endpoint::Topology topology;
+};
+constexpr Scheme kSchemes[] = {
+    {"redis://", false, Endpoint::Topology::single},
+    {"rediss://", true, Endpoint::Topology::single},
+    {"redis+cluster://", false, Endpoint::Topology::cluster},
+    {"rediss+cluster://", true, Endpoint::Topology::cluster},
+    {"redis+sentinel://", false, Endpoint::Topology::sentinel},
+    {"rediss+sentinel://", true, Endpoint::Topology::sentinel},
+};
+
 }  // namespace
 
 bool is_redis_url(std::string_view url) noexcept {
-  return url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://");
+  for (const Scheme& s : kSchemes)
+    if (url.starts_with(s.prefix)) return true;
+  return url.starts_with("unix://");
+}
+
+Endpoint Endpoint::at(const std::string& to_host, int to_port) const {
+  Endpoint one = *this;
+  one.topology = Topology::single;
+  one.seeds.clear();
+  one.master_name.clear();
+  one.unix_socket = false;
+  one.host = to_host;
+  one.port = to_port;
+  return one;
 }
 
 std::string Endpoint::describe() const {
   if (unix_socket) return "unix:" + path;
+  if (topology != Topology::single) {
+    std::string all = topology == Topology::cluster ? "Redis Cluster via " : "Sentinel master '" + master_name + "' via ";
+    for (std::size_t i = 0; i < seeds.size(); ++i)
+      all += (i ? "," : "") + (seeds[i].host.find(':') != std::string::npos ? "[" + seeds[i].host + "]" : seeds[i].host) +
+             ":" + std::to_string(seeds[i].port);
+    return all;
+  }
   const bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
@@ -93,16 +154,19 @@ Expected<Endpoint> parse_endpoint(std::string_view url, const RedisOptions& base
   Endpoint ep;
   ep.options = base;
   std::string_view rest;
-  if (url.starts_with("redis://")) {
-    rest = url.substr(8);
-  } else if (url.starts_with("rediss://")) {
-    rest = url.substr(9);
-    ep.tls = true;
-  } else if (url.starts_with("unix://")) {
+  for (const Scheme& s : kSchemes) {
+    if (!url.starts_with(s.prefix)) continue;
+    rest = url.substr(s.prefix.size());
+    ep.tls = s.tls;
+    ep.topology = s.topology;
+    break;
+  }
+  if (rest.data() == nullptr) {
+    if (!url.starts_with("unix://"))
+      return bad("must start with redis://, rediss://, unix://, redis+cluster://, rediss+cluster://, "
+                 "redis+sentinel:// or rediss+sentinel://");
     rest = url.substr(7);
     ep.unix_socket = true;
-  } else {
-    return bad("must start with redis://, rediss:// or unix://");
   }
   for (char c : rest)
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad("contains a space or a control character");
@@ -135,25 +199,30 @@ Expected<Endpoint> parse_endpoint(std::string_view url, const RedisOptions& base
         ep.password = *pass;
       }
     }
-    std::string_view port;
-    if (authority.starts_with('[')) {
-      auto close = authority.find(']');
-      if (close == std::string_view::npos) return bad("unclosed '[' in an IPv6 host");
-      ep.host = authority.substr(1, close - 1);
-      std::string_view after = authority.substr(close + 1);
-      if (!after.empty()) {
-        if (after.front() != ':') return bad("unexpected characters after the IPv6 host");
-        port = after.substr(1);
-      }
-    } else {
-      auto colon = authority.rfind(':');
-      ep.host = authority.substr(0, colon);
-      if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    std::vector<Endpoint::Address> addresses;
+    while (true) {
+      const auto comma = authority.find(',');
+      Endpoint::Address a;
+      a.port = ep.topology == Endpoint::Topology::sentinel ? 26379 : 6379;  // the default ports
+      if (auto s = parse_address(authority.substr(0, comma), a); !s) return std::move(s).error();
+      addresses.push_back(std::move(a));
+      if (comma == std::string_view::npos) break;
+      authority = authority.substr(comma + 1);
     }
-    if (ep.host.empty()) return bad("has no host");
-    if (!port.empty() && (!to_number(port, ep.port) || ep.port < 1 || ep.port > 65535))
-      return bad("port must be 1..65535");
-    if (!path.empty() && (!to_number(path, ep.db) || ep.db < 0)) return bad("the path must be a database number");
+    if (ep.topology == Endpoint::Topology::single) {
+      if (addresses.size() > 1) return bad("several hosts: use redis+cluster:// or redis+sentinel://");
+      if (!path.empty() && (!to_number(path, ep.db) || ep.db < 0)) return bad("the path must be a database number");
+    } else if (ep.topology == Endpoint::Topology::cluster) {
+      if (!path.empty() && path != "0") return bad("a Redis Cluster has database 0 only (redis+cluster://host:port,...)");
+    } else {
+      auto name = percent_decode(path);
+      if (!name || name->empty() || name->find('/') != std::string::npos)
+        return bad("redis+sentinel:// needs the master's name as its path (redis+sentinel://host:port,.../mymaster)");
+      ep.master_name = *name;
+    }
+    ep.host = addresses.front().host;
+    ep.port = addresses.front().port;
+    if (ep.topology != Endpoint::Topology::single) ep.seeds = std::move(addresses);
   }
 
   while (!query.empty()) {
@@ -169,6 +238,9 @@ Expected<Endpoint> parse_endpoint(std::string_view url, const RedisOptions& base
     return bad("timeouts must be positive");
   if (!ep.tls && (!ep.options.tls_ca_file.empty() || !ep.options.tls_cert_file.empty()))
     return bad("TLS files were given for a plain connection: use rediss://");
+  if (ep.topology == Endpoint::Topology::cluster && ep.db != 0) return bad("a Redis Cluster has database 0 only");
+  if (ep.topology != Endpoint::Topology::sentinel && (!ep.sentinel_username.empty() || !ep.sentinel_password.empty()))
+    return bad("sentinel_username and sentinel_password apply to redis+sentinel:// only");
   if (ep.options.tls_cert_file.empty() != ep.options.tls_key_file.empty())
     return bad("a TLS client certificate needs its key, and a key its certificate");
   return ep;

@@ -52,7 +52,8 @@ Expected<std::shared_ptr<Store>> open_store(const Config& config) {
     }
   }
   if (redis::is_redis_url(url)) return make_redis_store(config);
-  return make_error(Errc::config, "store URL must start with memory://, redis://, rediss:// or unix://");
+  return make_error(Errc::config, "store URL must start with memory://, redis://, rediss://, unix://, redis+cluster://, "
+                                  "rediss+cluster://, redis+sentinel:// or rediss+sentinel://");
 }
 
 }  // namespace verikit::detail

@@ -9,7 +9,8 @@
 namespace verikit::detail {
 
 // "memory://[?capacity=N&reap_interval_ms=M]" (or empty): the embedded store; "redis://",
-// "rediss://", "unix://": Redis. Anything else is a config error.
+// "rediss://", "unix://", "redis+cluster://", "redis+sentinel://" (and rediss+...): Redis.
+// Anything else is a config error.
 Expected<std::shared_ptr<Store>> open_store(const Config& config);
 // Whether the URL names a store shared between processes (then every process needs the key).
 bool names_shared_store(std::string_view url) noexcept;

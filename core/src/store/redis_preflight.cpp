@@ -81,10 +81,14 @@ Status check_version(const redis::Client& c, std::string_view version) {
                        std::to_string(kMinRedisMinor) + " or later (script flags, redis.acl_check_cmd): upgrade the server");
 }
 
-Status check_topology(const redis::Client& c, const Info& info) {
-  if (field(info, "cluster_enabled") == "1")
-    return refuse(c, "runs in Cluster mode (cluster_enabled:1), which verikit does not support yet: use a standalone "
-                     "Redis server (Cluster routing is planned; the keys are already hash-tagged for it)");
+Status check_topology(const redis::Client& c, const Info& info, bool cluster) {
+  const auto mode = field(info, "cluster_enabled");
+  if (mode == "1" && !cluster)
+    return refuse(c, "runs in Cluster mode (cluster_enabled:1): name the cluster with a redis+cluster:// URL "
+                     "(redis+cluster://host:port,host:port,...) so that verikit routes each key to its node");
+  if (mode == "0" && cluster)
+    return refuse(c, "is not in Cluster mode (cluster_enabled:0) but the URL is redis+cluster://: use redis:// for a "
+                     "single server");
   const auto role = field(info, "role");
   if (role == "slave" || role == "replica") {
     std::string master(field(info, "master_host"));
@@ -216,7 +220,7 @@ Status preflight(redis::Client& c, const RedisRequirements& req, const std::func
   }
   if (auto v = field(info, "redis_version"); !v.empty())
     if (auto s = check_version(c, v); !s) return s;
-  if (auto s = check_topology(c, info); !s) return s;
+  if (auto s = check_topology(c, info, req.cluster); !s) return s;
 
   std::string policy(field(info, "maxmemory_policy"));
   if (policy.empty()) {  // INFO refused or silent: CONFIG GET, which managed services often refuse

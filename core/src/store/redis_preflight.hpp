@@ -1,6 +1,7 @@
 // verikit — what the Redis store needs of a server, checked once when an engine is created:
-// Redis 7.0 or later, a master (not a replica), not Cluster mode (not supported yet), no
-// eviction, and the permissions its scripts need. Each refusal is a config error naming the fix.
+// Redis 7.0 or later, a master (not a replica), Cluster mode exactly when the URL says
+// redis+cluster:// (each primary checked on its own), no eviction, and the permissions its
+// scripts need. Each refusal is a config error naming the fix.
 #pragma once
 
 #include <functional>
@@ -21,11 +22,12 @@ inline constexpr int kMinRedisMinor = 0;
 
 struct RedisRequirements {
   bool allow_eviction = false;               // RedisOptions::allow_eviction: warn instead of refusing
+  bool cluster = false;                      // a primary of a Redis Cluster (redis+cluster://)
   std::string probe_key;                     // a key in verikit's key space (key ACLs are checked on it)
   std::vector<std::string> script_commands;  // what the scripts call, upper case
 };
 
-// Runs the checks over `client` (INFO, then CONFIG GET where INFO does not say, then a probe
+// Runs the checks over `client` (one server; for a cluster, each primary in turn) (INFO, then CONFIG GET where INFO does not say, then a probe
 // script). What cannot be checked because the server refuses to say (an ACL without INFO or
 // CONFIG) is reported through `warn`, not refused.
 Status preflight(redis::Client& client, const RedisRequirements& req, const std::function<void(std::string_view)>& warn);

@@ -11,7 +11,8 @@
 #include <span>
 #include <string_view>
 
-#include "redis/client.hpp"
+#include "redis/link.hpp"
+#include "redis/slot.hpp"
 #include "store/redis_preflight.hpp"
 #include "store/redis_scripts.hpp"
 
@@ -139,17 +140,21 @@ class ReplyOf {
 
 class RedisStore final : public Store {
  public:
-  RedisStore(std::unique_ptr<redis::Client> client, std::string prefix, int wait_replicas,
+  RedisStore(std::unique_ptr<redis::Link> client, std::string prefix, int wait_replicas,
              std::chrono::milliseconds wait_timeout)
       : client_(std::move(client)), prefix_(std::move(prefix)), wait_replicas_(wait_replicas), wait_timeout_(wait_timeout) {}
 
+  // SCRIPT LOAD on every primary (the script cache is per server; a NOSCRIPT later, after a
+  // restart or a failover, is answered by EVAL of the whole script on that server).
   Status load_scripts() {
-    for (const scripts::Script* s : scripts::kAll) {
-      auto r = checked(client_->command_sync({"SCRIPT", "LOAD", scripts::text(*s)}), Reply::Type::string);
-      if (!r) return Error{r.error().code, "loading script " + std::string(s->name) + ": " + r.error().message};
-      shas_[s->id] = r->str;
-    }
-    return Unit{};
+    return client_->each_primary([this](redis::Client& node, std::span<const redis::SlotRange>) -> Status {
+      for (const scripts::Script* s : scripts::kAll) {
+        auto r = checked(node.command_sync({"SCRIPT", "LOAD", scripts::text(*s)}), Reply::Type::string);
+        if (!r) return Error{r.error().code, "loading script " + std::string(s->name) + ": " + r.error().message};
+        shas_[s->id] = r->str;
+      }
+      return Unit{};
+    });
   }
 
   // Every command the scripts call, for the start-up permission check.
@@ -162,7 +167,7 @@ class RedisStore final : public Store {
     return all;
   }
 
-  redis::Client& client() { return *client_; }
+  redis::Link& link() { return *client_; }
 
   bool waiting_would_deadlock() const noexcept override { return client_->on_io_thread(); }
   void stop_threads() noexcept override { client_->stop(); }
@@ -433,12 +438,29 @@ class RedisStore final : public Store {
     client_->command(std::span<const std::string_view>(argv), std::move(done));
   }
 
-  std::unique_ptr<redis::Client> client_;
+  std::unique_ptr<redis::Link> client_;
   std::string prefix_;
   std::string shas_[std::size(scripts::kAll)];
   int wait_replicas_ = 0;
   std::chrono::milliseconds wait_timeout_{0};
 };
+
+// A key in verikit's key space whose slot `slots` holds (any key when `slots` is empty): the
+// permission probe runs on it, on the server that serves it.
+std::string probe_key(const std::string& prefix, std::span<const redis::SlotRange> slots) {
+  const std::string plain = prefix + ":{verikit-preflight}:p";
+  auto served = [&](const std::string& key) {
+    const int slot = redis::key_slot(key);
+    return std::any_of(slots.begin(), slots.end(), [&](const auto& r) { return slot >= r.first && slot <= r.last; });
+  };
+  if (slots.empty() || served(plain)) return plain;
+  // CRC16 spreads the tags over the slots: about 16384 / (slots served) tries find one.
+  for (int i = 0; i < (1 << 22); ++i) {
+    std::string key = prefix + ":{verikit-preflight-" + std::to_string(i) + "}:p";
+    if (served(key)) return key;
+  }
+  return plain;  // (not reached in practice; the check would then fail with the node's MOVED)
+}
 
 }  // namespace
 
@@ -447,16 +469,24 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   if (!endpoint) return std::move(endpoint).error();
   auto warn = config.on_warning ? config.on_warning
                                 : [](std::string_view w) { std::fprintf(stderr, "%.*s\n", static_cast<int>(w.size()), w.data()); };
-  auto client = redis::Client::connect(*endpoint, warn);
-  if (!client) return std::move(client).error();
-  auto store = std::make_shared<RedisStore>(std::move(client).value(), config.key_prefix,
+  auto link = redis::connect_link(*endpoint, warn);
+  if (!link) return std::move(link).error();
+  auto store = std::make_shared<RedisStore>(std::move(link).value(), config.key_prefix,
                                             endpoint->options.wait_replicas, endpoint->options.wait_timeout);
   detail::RedisRequirements needs;
   needs.allow_eviction = endpoint->options.allow_eviction;
-  needs.probe_key = config.key_prefix + ":{verikit-preflight}:p";
+  needs.cluster = endpoint->topology == redis::Endpoint::Topology::cluster;
   needs.script_commands = RedisStore::script_commands();
   if (endpoint->options.wait_replicas > 0) needs.script_commands.push_back("wait");  // sent after the scripts
-  if (auto s = detail::preflight(store->client(), needs, warn); !s) return std::move(s).error();
+  // Every primary is checked (eviction policy, version, permissions): each one holds keys. A
+  // replica promoted later is checked when it takes over (then a failure is a warning).
+  auto check = [needs, warn, prefix = config.key_prefix](redis::Client& node, std::span<const redis::SlotRange> slots) {
+    detail::RedisRequirements one = needs;
+    one.probe_key = probe_key(prefix, slots);
+    return detail::preflight(node, one, warn);
+  };
+  if (auto s = store->link().each_primary(check); !s) return std::move(s).error();
+  store->link().set_new_primary_check(check);
   if (auto s = store->load_scripts(); !s) return std::move(s).error();
   return std::shared_ptr<Store>(std::move(store));
 }

@@ -1,0 +1,340 @@
+// verikit::redis — retries, redirections and the background thread shared by the cluster
+// router and the Sentinel follower (see routed.hpp).
+#include "redis/routed.hpp"
+
+#include <algorithm>
+
+#include "redis/connection.hpp"
+#include "redis/slot.hpp"
+
+namespace verikit::redis {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Retries end at the request's deadline, or after this many tries, whichever comes first.
+constexpr int kMaxAttempts = 100;
+constexpr milliseconds kFirstBackoff{5};
+constexpr milliseconds kMaxBackoff{200};
+// Topology refreshes asked for by failures run at most this often.
+constexpr milliseconds kRefreshGap{100};
+
+const std::string& asking_bytes() {
+  static const std::string bytes = format_command({"ASKING"});
+  return bytes;
+}
+
+}  // namespace
+
+RoutedCore::RoutedCore(Endpoint endpoint, Warn warn) : endpoint_(std::move(endpoint)), warn_(std::move(warn)) {}
+
+RoutedCore::~RoutedCore() {
+  if (thread_.joinable()) {  // stop() was not called (a failed start): nothing runs there
+    if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
+    else thread_.join();
+  }
+}
+
+std::string RoutedCore::address(const std::string& host, int port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Status RoutedCore::start() {
+  if (auto s = refresh(); !s) {
+    stop();
+    return s;
+  }
+  last_refresh_ = RoutedClock::now();
+  thread_ = std::thread([this] { loop(); });
+  return Unit{};
+}
+
+void RoutedCore::stop() {
+  std::multimap<RoutedClock::time_point, std::shared_ptr<Routed>> queued;
+  std::map<std::string, std::shared_ptr<Client>> nodes;
+  std::vector<std::pair<RoutedClock::time_point, std::shared_ptr<Client>>> retired;
+  std::vector<std::shared_ptr<Client>> tables;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    queued.swap(retries_);
+    nodes.swap(nodes_);
+    retired.swap(retired_);
+    tables = release_tables();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
+    else thread_.join();
+  }
+  const Error closing = make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)");
+  for (auto& [when, r] : queued) finish(r, closing);
+  // Closing a client fails what it still has (exactly once each); retries see stopping_.
+  tables.clear();
+  nodes.clear();
+  retired.clear();
+}
+
+bool RoutedCore::on_io_thread() const noexcept {
+  if (thread_.get_id() == std::this_thread::get_id()) return true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [a, c] : nodes_)
+    if (c->on_io_thread()) return true;
+  for (const auto& [t, c] : retired_)
+    if (c->on_io_thread()) return true;
+  return false;
+}
+
+void RoutedCore::set_new_primary_check(Link::PrimaryCheck check) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  new_primary_check_ = std::move(check);
+}
+
+void RoutedCore::check_new_primary(Client& primary, std::span<const SlotRange> slots) {
+  Link::PrimaryCheck check;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    check = new_primary_check_;
+  }
+  if (!check) return;
+  if (auto s = check(primary, slots); !s)
+    warn_("verikit: WARNING: " + primary.endpoint().describe() + " became a primary and fails verikit's start-up "
+          "checks: " + s.error().message);
+}
+
+void RoutedCore::request_refresh() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (refresh_wanted_) return;
+    refresh_wanted_ = true;
+  }
+  cv_.notify_one();
+}
+
+std::shared_ptr<Client> RoutedCore::known_locked(const std::string& a) const {
+  if (auto it = nodes_.find(a); it != nodes_.end()) return it->second;
+  return nullptr;
+}
+
+Expected<std::shared_ptr<Client>> RoutedCore::node(const Endpoint& single, bool connect_new) {
+  const std::string a = address(single.host, single.port);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return make_error(Errc::store_unavailable, "the Redis client is shutting down");
+    if (auto c = known_locked(a)) return c;
+    // A node given up lately and needed again (a primary demoted, then promoted back).
+    for (auto it = retired_.begin(); it != retired_.end(); ++it) {
+      if (address(it->second->endpoint().host, it->second->endpoint().port) != a) continue;
+      auto c = std::move(it->second);
+      retired_.erase(it);
+      nodes_.emplace(a, c);
+      return c;
+    }
+  }
+  if (!connect_new) return std::shared_ptr<Client>();
+  auto made = Client::connect(single, warn_);
+  if (!made) return std::move(made).error();
+  std::shared_ptr<Client> c(std::move(made).value());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) {
+    retired_.emplace_back(RoutedClock::now(), c);  // closed by stop(), not under this lock
+    return make_error(Errc::store_unavailable, "the Redis client is shutting down");
+  }
+  nodes_.emplace(a, c);
+  return c;
+}
+
+void RoutedCore::keep_only(const std::vector<std::string>& addresses) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Replies to what was sent on a node still arrive for a while: it closes after a grace period.
+  const auto close_at = RoutedClock::now() + 2 * endpoint_.options.command_timeout + endpoint_.options.wait_timeout;
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    if (std::find(addresses.begin(), addresses.end(), it->first) != addresses.end()) {
+      ++it;
+      continue;
+    }
+    retired_.emplace_back(close_at, std::move(it->second));
+    it = nodes_.erase(it);
+  }
+  cv_.notify_one();
+}
+
+void RoutedCore::submit(std::shared_ptr<Routed> r) { dispatch(r); }
+
+void RoutedCore::dispatch(const std::shared_ptr<Routed>& r) {
+  bool stopping = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping = stopping_;
+  }
+  if (stopping)
+    return finish(r, make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)"));
+  const Target t = pick(*r);
+  if (!t.client) {
+    request_refresh();
+    return later(r);
+  }
+  std::string bytes;
+  int replies = 1;
+  if (t.asking) {
+    bytes = asking_bytes();
+    ++replies;
+  }
+  bytes += r->bytes;
+  if (r->wait_replicas > 0) {
+    const std::string n = std::to_string(r->wait_replicas), ms = std::to_string(r->wait_timeout.count());
+    const std::string_view wait[] = {"WAIT", n, ms};
+    bytes += format_command(std::span<const std::string_view>(wait));
+    ++replies;
+  }
+  t.client->send_formatted(std::move(bytes), replies, r->wait_timeout,
+                           [self = shared_from_this(), r, asking = t.asking](Expected<Reply> reply) {
+                             self->on_reply(r, asking, std::move(reply));
+                           });
+}
+
+void RoutedCore::on_reply(const std::shared_ptr<Routed>& r, bool asking, Expected<Reply> reply) {
+  if (!reply) {
+    // Never sent (or not whole): it had no effect, so it may go again, perhaps elsewhere.
+    if (reply.error().code == Errc::store_unavailable) {
+      r->last = reply.error().message;
+      request_refresh();
+      return later(r);
+    }
+    return finish(r, std::move(reply));  // a timeout may have taken effect: never sent again
+  }
+  const std::size_t extra = (asking ? 1 : 0) + (r->wait_replicas > 0 ? 1 : 0);
+  if (extra > 0 && (reply->type != Reply::Type::array || reply->elements.size() != extra + 1))
+    return finish(r, make_error(Errc::store_protocol, "Redis at " + endpoint_.describe() +
+                                                          ": unexpected reply to a pipelined command"));
+  const Reply& command = extra > 0 ? reply->elements[asking ? 1 : 0] : *reply;
+  if (command.is_error()) {
+    switch (on_error_reply(*r, command)) {
+      case Next::retry_now:
+        if (++r->attempts <= kMaxAttempts && RoutedClock::now() < r->deadline) return dispatch(r);
+        return later(r);  // (gives up, saying why)
+      case Next::retry_later:
+        return later(r);
+      case Next::deliver:
+        break;
+    }
+  }
+  if (asking) {  // the caller sees its command's reply (and WAIT's) as if sent directly
+    if (r->wait_replicas > 0) {
+      reply->elements.erase(reply->elements.begin());
+    } else {
+      Reply only = std::move(reply->elements[1]);
+      *reply = std::move(only);
+    }
+  }
+  finish(r, std::move(reply));
+}
+
+void RoutedCore::later(const std::shared_ptr<Routed>& r) {
+  ++r->attempts;
+  const auto now = RoutedClock::now();
+  const auto delay = std::min(kMaxBackoff, kFirstBackoff * (1 << std::min(r->attempts, 6)));
+  if (r->attempts > kMaxAttempts || now + delay >= r->deadline)
+    return finish(r, make_error(Errc::store_unavailable,
+                                endpoint_.describe() + ": the request did not run within " +
+                                    std::to_string(endpoint_.options.command_timeout.count()) + " ms (" +
+                                    std::to_string(r->attempts) + " tries; last: " +
+                                    (r->last.empty() ? std::string("no server") : r->last) + ")"));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      retries_.emplace(now + delay, r);
+      cv_.notify_one();
+      return;
+    }
+  }
+  finish(r, make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)"));
+}
+
+void RoutedCore::finish(const std::shared_ptr<Routed>& r, Expected<Reply> result) noexcept {
+  Request request;
+  request.done = std::move(r->done);
+  r->done = nullptr;
+  complete(request, std::move(result), warn_);
+}
+
+void RoutedCore::loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    const auto now = RoutedClock::now();
+    std::vector<std::shared_ptr<Routed>> due;
+    while (!retries_.empty() && retries_.begin()->first <= now) {
+      due.push_back(std::move(retries_.begin()->second));
+      retries_.erase(retries_.begin());
+    }
+    std::vector<std::shared_ptr<Client>> closing;
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      if (it->first > now) {
+        ++it;
+        continue;
+      }
+      closing.push_back(std::move(it->second));
+      it = retired_.erase(it);
+    }
+    const auto poll = poll_interval();
+    const bool refresh_now = (refresh_wanted_ && now >= last_refresh_ + kRefreshGap) ||
+                             (poll.count() > 0 && now >= last_refresh_ + poll);
+    if (!due.empty() || !closing.empty() || refresh_now) {
+      if (refresh_now) {
+        refresh_wanted_ = false;
+        last_refresh_ = now;
+      }
+      lock.unlock();
+      closing.clear();  // joins those clients' threads: never under the lock
+      if (refresh_now) (void)refresh();  // a failed refresh: the retries try again, then give up
+      for (auto& r : due) dispatch(r);
+      due.clear();
+      lock.lock();
+      continue;
+    }
+    auto wake = now + std::chrono::seconds(1);
+    if (!retries_.empty()) wake = std::min(wake, retries_.begin()->first);
+    if (refresh_wanted_) wake = std::min(wake, last_refresh_ + kRefreshGap);
+    if (poll.count() > 0) wake = std::min(wake, last_refresh_ + poll);
+    for (const auto& [t, c] : retired_) wake = std::min(wake, t);
+    cv_.wait_until(lock, wake);
+  }
+}
+
+RoutedLink::~RoutedLink() {
+  // From one of the core's own threads (a completion dropping the last owner of a store), the
+  // stop, which joins those threads, runs on a thread of its own.
+  if (core_->on_io_thread()) {
+    std::thread([core = core_] { core->stop(); }).detach();
+    return;
+  }
+  core_->stop();
+}
+
+void RoutedLink::submit(std::span<const std::string_view> args, int replicas, std::chrono::milliseconds timeout,
+                        ReplyCallback done) {
+  auto r = std::make_shared<Routed>();
+  if (core_->endpoint().topology == Endpoint::Topology::cluster) {
+    r->slot = command_slot(args);
+    if (r->slot == kCrossSlot)
+      return done(make_error(Errc::invalid_argument,
+                             "a command's keys fall in different Redis Cluster slots: no node can run it (nothing was sent)"));
+  }
+  r->bytes = format_command(args);
+  r->wait_replicas = replicas;
+  r->wait_timeout = timeout;
+  r->done = std::move(done);
+  r->deadline = RoutedClock::now() + core_->endpoint().options.command_timeout + timeout;
+  core_->submit(std::move(r));
+}
+
+void RoutedLink::command(std::span<const std::string_view> args, ReplyCallback done) {
+  submit(args, 0, std::chrono::milliseconds(0), std::move(done));
+}
+
+void RoutedLink::command_then_wait(std::span<const std::string_view> args, int replicas,
+                                   std::chrono::milliseconds timeout, ReplyCallback done) {
+  submit(args, replicas, timeout, std::move(done));
+}
+
+}  // namespace verikit::redis
