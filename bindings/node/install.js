@@ -1,0 +1,47 @@
+'use strict';
+// npm's install script: nothing to do when the tarball's prebuilt addon loads here; otherwise
+// (another platform, arch or C library, an older glibc, or `npm install --build-from-source`)
+// the addon is built from source with cmake-js into build/node, which needs CMake, a C++20
+// compiler and the libsodium, hiredis and OpenSSL development packages.
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { prebuildMatch, packageRoot } = require('./addon');
+
+function fromSourceRequested() {
+  const v = process.env.npm_config_build_from_source;
+  return v !== undefined && v !== '' && v !== 'false';
+}
+
+function cmakeJs() {
+  try {
+    const manifest = require.resolve('cmake-js/package.json', { paths: [packageRoot] });
+    const pkg = require(manifest);
+    const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin['cmake-js'];
+    return path.join(path.dirname(manifest), bin);
+  } catch {
+    return null;
+  }
+}
+
+function main() {
+  const match = prebuildMatch();
+  if (match.ok && !fromSourceRequested()) {
+    console.log(`verikit: using the prebuilt addon in ${path.relative(packageRoot, match.dir)}`);
+    return 0;
+  }
+  const why = fromSourceRequested() ? 'building from source as asked' : `${match.reason}: building from source`;
+  console.log(`verikit: ${why} (cmake-js; needs CMake, a C++20 compiler, libsodium, hiredis and OpenSSL dev packages)`);
+  const bin = cmakeJs();
+  if (!bin) {
+    console.error('verikit: cmake-js is not installed: it and node-addon-api are optional dependencies, ' +
+      'needed only to build from source (install them, or do not pass --omit=optional)');
+    return 1;
+  }
+  const r = spawnSync(process.execPath,
+    [bin, 'compile', '--out', 'build/node', '--CDVERIKIT_BUILD_TESTS=OFF', '--parallel', '2'],
+    { cwd: packageRoot, stdio: 'inherit' });
+  if (r.error) throw r.error;
+  return r.status === null ? 1 : r.status;
+}
+
+process.exitCode = main();
