@@ -40,7 +40,7 @@ mkdir -p "$stage"
 tar xzf "$stage/verikit-$version.tgz" -C "$stage"
 pkg="$stage/package"
 (cd "$pkg" && npm install --ignore-scripts --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
-(cd "$pkg" && npm_config_build_from_source=true node bindings/node/install.js >"$work/node-build.log" 2>&1) ||
+(cd "$pkg" && VERIKIT_BUILD_FROM_SOURCE=1 node bindings/node/install.js >"$work/node-build.log" 2>&1) ||
   { tail -n 40 "$work/node-build.log"; exit 1; }
 prebuild="$pkg/bindings/node/prebuilds/linux-x64"
 mkdir -p "$prebuild"

@@ -118,6 +118,19 @@ m.issueOtp('login', 'maps@example.com').then((r) => {
 JS
   pass "npm tarball: ldd of the addon and the process's map after loading: only the package and the base system"
 
+  # A prebuild that does not match (here: a glibc newer than any) is refused with the reason,
+  # and install.js then builds from source, which needs the optional cmake-js.
+  manifest="$pkg/bindings/node/prebuilds/linux-x64/prebuild.json"
+  cp "$manifest" "$scratch/prebuild.json"
+  sed -i 's/"glibc": "[0-9.]*"/"glibc": "99.0"/' "$manifest"
+  out=$(node -e "require('verikit')" 2>&1) && fail "a prebuild needing glibc 99.0 was loaded"
+  grep -q 'the prebuild needs glibc 99.0 or newer' <<<"$out" || fail "no reason given: $out"
+  out=$(node "$pkg/bindings/node/install.js" 2>&1) && fail "install.js did not fail without cmake-js"
+  grep -q 'needs glibc 99.0 or newer: building from source' <<<"$out" && grep -q 'cmake-js is not installed' <<<"$out" ||
+    fail "install.js: $out"
+  cp "$scratch/prebuild.json" "$manifest"
+  pass "npm tarball: a prebuild that does not match is refused with its reason; install.js turns to cmake-js"
+
   # The default install (the registry reachable): the optional cmake-js arrives, nothing is built.
   mkdir -p "$scratch/node-default" && cd "$scratch/node-default"
   npm init -y >/dev/null

@@ -1,7 +1,7 @@
 'use strict';
 // Where the native addon comes from. Two places, in this order:
 //  1. build/node/Release/verikit.node: built on this machine by cmake-js (install.js builds it
-//     only when no prebuild matches, or when asked with `npm install --build-from-source`);
+//     only when no prebuild matches, or when asked with VERIKIT_BUILD_FROM_SOURCE=1);
 //  2. bindings/node/prebuilds/<platform>-<arch>/verikit.node: the prebuild the published
 //     tarball carries (scripts/dist.sh), with libverikit.so.0 and the libraries it needs beside
 //     it (found through RPATH $ORIGIN). Its prebuild.json says what it needs: platform, arch,
@@ -57,7 +57,7 @@ function addonPath() {
   if (match.ok) return path.join(match.dir, 'verikit.node');
   return new Error(`verikit: no native addon: ${match.reason}, and none was built from source ` +
     `(${localBuild} is missing). Reinstall verikit with a C++20 compiler, CMake and the libsodium, ` +
-    'hiredis and OpenSSL development packages available to build it (npm install --build-from-source).');
+    'hiredis and OpenSSL development packages available to build it (VERIKIT_BUILD_FROM_SOURCE=1 npm rebuild verikit).');
 }
 
 function load() {

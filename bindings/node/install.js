@@ -1,15 +1,15 @@
 'use strict';
 // npm's install script: nothing to do when the tarball's prebuilt addon loads here; otherwise
-// (another platform, arch or C library, an older glibc, or `npm install --build-from-source`)
-// the addon is built from source with cmake-js into build/node, which needs CMake, a C++20
-// compiler and the libsodium, hiredis and OpenSSL development packages.
+// (another platform, arch or C library, an older glibc, or asked with VERIKIT_BUILD_FROM_SOURCE=1
+// or npm's --build-from-source) the addon is built from source with cmake-js into build/node,
+// which needs CMake, a C++20 compiler and the libsodium, hiredis and OpenSSL development packages.
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { prebuildMatch, packageRoot } = require('./addon');
 
 function fromSourceRequested() {
-  const v = process.env.npm_config_build_from_source;
-  return v !== undefined && v !== '' && v !== 'false';
+  return [process.env.VERIKIT_BUILD_FROM_SOURCE, process.env.npm_config_build_from_source]
+    .some((v) => v !== undefined && v !== '' && v !== '0' && v !== 'false');
 }
 
 function cmakeJs() {
