@@ -126,10 +126,15 @@ JS
   out=$(node -e "require('verikit')" 2>&1) && fail "a prebuild needing glibc 99.0 was loaded"
   grep -q 'the prebuild needs glibc 99.0 or newer' <<<"$out" || fail "no reason given: $out"
   out=$(node "$pkg/bindings/node/install.js" 2>&1) && fail "install.js did not fail without cmake-js"
-  grep -q 'needs glibc 99.0 or newer: building from source' <<<"$out" && grep -q 'cmake-js is not installed' <<<"$out" ||
+  grep -q 'needs glibc 99.0 or newer.*: building from source' <<<"$out" && grep -q 'cmake-js is not installed' <<<"$out" ||
     fail "install.js: $out"
   cp "$scratch/prebuild.json" "$manifest"
-  pass "npm tarball: a prebuild that does not match is refused with its reason; install.js turns to cmake-js"
+  addon="$pkg/bindings/node/prebuilds/linux-x64/verikit.node"
+  cp "$addon" "$scratch/verikit.node" && head -c 4096 "$scratch/verikit.node" >"$addon"  # a broken prebuild
+  out=$(node "$pkg/bindings/node/install.js" 2>&1) && fail "install.js took a prebuild that does not load"
+  grep -q 'the prebuild does not load here.*: building from source' <<<"$out" || fail "install.js: $out"
+  cp "$scratch/verikit.node" "$addon"
+  pass "npm tarball: a prebuild that does not match or does not load is refused with its reason; install.js turns to cmake-js"
 
   # The default install (the registry reachable): the optional cmake-js arrives, nothing is built.
   mkdir -p "$scratch/node-default" && cd "$scratch/node-default"

@@ -23,8 +23,20 @@ function cmakeJs() {
   }
 }
 
+// The manifest can't say everything the prebuild needs of the system (libstdc++'s version, for
+// one): it is loaded here once, and a prebuild that does not load counts as no match.
+function prebuildLoads(match) {
+  if (!match.ok) return match;
+  try {
+    require(path.join(match.dir, 'verikit.node'));
+    return match;
+  } catch (e) {
+    return { ok: false, reason: `the prebuild does not load here (${e.message.split('\n')[0]})` };
+  }
+}
+
 function main() {
-  const match = prebuildMatch();
+  const match = fromSourceRequested() ? prebuildMatch() : prebuildLoads(prebuildMatch());
   if (match.ok && !fromSourceRequested()) {
     console.log(`verikit: using the prebuilt addon in ${path.relative(packageRoot, match.dir)}`);
     return 0;
