@@ -24,15 +24,15 @@ function cmakeJs() {
 }
 
 // The manifest can't say everything the prebuild needs of the system (libstdc++'s version, for
-// one): it is loaded here once, and a prebuild that does not load counts as no match.
+// one): it is loaded once, in a child process (a broken file can crash the loader), and a
+// prebuild that does not load counts as no match.
 function prebuildLoads(match) {
   if (!match.ok) return match;
-  try {
-    require(path.join(match.dir, 'verikit.node'));
-    return match;
-  } catch (e) {
-    return { ok: false, reason: `the prebuild does not load here (${e.message.split('\n')[0]})` };
-  }
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(match.dir, 'verikit.node'))})`],
+    { encoding: 'utf8' });
+  if (r.status === 0) return match;
+  const why = r.signal ? `killed by ${r.signal}` : (r.stderr.split('\n').find((l) => /Error/.test(l)) || `exit ${r.status}`);
+  return { ok: false, reason: `the prebuild does not load here (${why.trim()})` };
 }
 
 function main() {
