@@ -193,6 +193,8 @@ unshare --mount --propagation private bash -euo pipefail -c '
   layer=$(mktemp -d)
   mount -t tmpfs tmpfs "$layer" && mkdir "$layer/upper" "$layer/work"
   mount -t overlay overlay -o "lowerdir=/usr,upperdir=$layer/upper,workdir=$layer/work" /usr
+  # Deleting goes into the overlay only: never on a /usr that is not it.
+  [ "$(findmnt -n -o FSTYPE --target /usr/bin)" = overlay ] || { echo "test_dist: /usr is not overlaid" >&2; exit 1; }
   merged=0; [ -L /lib ] && [ -L /bin ] && merged=1  # /lib -> usr/lib: those paths are in /usr too
   # shellcheck disable=SC2086
   dpkg -L $1 2>/dev/null | while read -r f; do
