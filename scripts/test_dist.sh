@@ -183,6 +183,7 @@ redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >"$scratc
 redis_pid=$!
 trap 'kill "$redis_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$port" ping >/dev/null || fail "redis-server did not start: $(cat "$scratch/redis.log")"
 python=$(python3 -c 'import sys; print(sys.executable)')
 
 # The packages whose files go: build tools, every -dev package, and the libraries the artifacts carry.
@@ -190,8 +191,8 @@ hide=$(dpkg-query -W -f='${binary:Package}\n' |
   grep -E '^(gcc|g\+\+|cpp|clang|llvm|binutils|cmake|make|ninja-build|pkgconf|pkg-config|ccache|patchelf|libsodium[0-9.]+|libhiredis[0-9.]+|libssl[0-9.]+)([-:.]|$)|-dev(:|$)' |
   tr '\n' ' ')
 unshare --mount --propagation private bash -euo pipefail -c '
-  layer=$(mktemp -d)
-  mount -t tmpfs tmpfs "$layer" && mkdir "$layer/upper" "$layer/work"
+  layer=$2/layer
+  mkdir "$layer" && mount -t tmpfs tmpfs "$layer" && mkdir "$layer/upper" "$layer/work"
   mount -t overlay overlay -o "lowerdir=/usr,upperdir=$layer/upper,workdir=$layer/work" /usr
   # Deleting goes into the overlay only: never on a /usr that is not it.
   [ "$(findmnt -n -o FSTYPE --target /usr/bin)" = overlay ] || { echo "test_dist: /usr is not overlaid" >&2; exit 1; }
@@ -202,8 +203,8 @@ unshare --mount --propagation private bash -euo pipefail -c '
     [ -d "$f" ] && [ ! -L "$f" ] || printf "%s\0" "$f"
   done | xargs -0 -r rm -f
   rm -rf /usr/include /usr/local/include /usr/lib/gcc
-  shift
-  exec bash "$@"' sealed "$hide" "$0" --sealed "$dist" "$scratch" "redis://127.0.0.1:$port" "$python" |
+  shift 2
+  exec bash "$@"' sealed "$hide" "$scratch" "$0" --sealed "$dist" "$scratch" "redis://127.0.0.1:$port" "$python" |
   sed 's/^\(ok - \)/\1[sealed] /' | tee "$scratch/sealed.log"
 sealed_passed=$(sed -nE 's/^([0-9]+) passed, 0 failed$/\1/p' "$scratch/sealed.log")
 [ -n "$sealed_passed" ] || fail "the sealed part did not finish"
