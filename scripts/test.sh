@@ -24,6 +24,9 @@ bash "$root/scripts/test_python.sh"
 step "Node.js package: npm pack, npm install the tarball into a project, then node --test"
 bash "$root/scripts/test_node.sh"
 
+step "Distribution: scripts/dist.sh, then the wheel and the npm tarball installed without compiler, CMake or -dev packages"
+bash "$root/scripts/test_dist.sh"
+
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 bash "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=address,undefined
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure

@@ -1,9 +1,8 @@
 'use strict';
 // verikit for Node.js: a Promise API over the native engine. Every call returns a Promise and
 // never blocks the event loop; faults reject with VerikitError subclasses that carry a `code`.
-const path = require('node:path');
-
-const native = require(path.join(__dirname, '..', '..', 'build', 'node', 'Release', 'verikit.node'));
+// The addon: built here by cmake-js, or the tarball's prebuild for this platform (addon.js).
+const native = require('./addon').load();
 
 /** The base of every verikit fault; `code` is the C name of the code ("VERIKIT_E_CONFIG", ...). */
 class VerikitError extends Error {

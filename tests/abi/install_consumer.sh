@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Installs verikit into a temporary prefix, then builds a tiny consumer against the installed
-# copy with find_package(verikit) and with pkg-config, and runs both.
+# Installs verikit into a temporary prefix (or, given the C binary tarball instead of a build
+# folder, unpacks it there), then builds a tiny consumer against the installed copy with
+# find_package(verikit) and with pkg-config, and runs both.
 set -euo pipefail
 src=$1 build=$2 work=$3
 rm -rf "$work"
 mkdir -p "$work/consumer"
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
+if [[ $build == *.tar.gz ]]; then  # the binary tarball of `--target package` (scripts/dist.sh)
+  mkdir -p "$work/prefix" && tar xzf "$build" -C "$work/prefix" --strip-components=1
+else
+  cmake --install "$build" --prefix "$work/prefix" >/dev/null
+fi
 lib=$(dirname "$(find "$work/prefix" -name 'libverikit.so.0' | head -n 1)")
 
 cat > "$work/consumer/main.c" <<'C'

@@ -1,0 +1,5 @@
+// Type declarations of the ES module entry (index.mjs): the same names as the CommonJS entry,
+// and its default export is that entry's module object.
+import * as verikit from './index.js';
+export * from './index.js';
+export default verikit;
