@@ -161,7 +161,7 @@ TEST_P(FreeInFlight, EveryCallbackRunsExactlyOnceBeforeFreeReturns) {
   api.engine_free(e);
   const int answered = calls->results.load() + calls->errors.load();
   EXPECT_EQ(answered, started) << "verikit_engine_free returned before every callback had run";
-  if (redis) EXPECT_EQ(calls->results.load(), 0) << "a paused Redis answered nothing: every call is an error";
+  if (redis) { EXPECT_EQ(calls->results.load(), 0) << "a paused Redis answered nothing: every call is an error"; }
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a late callback would land now
   calls->expect_each_answered_once();
   EXPECT_EQ(threads_now(), threads_before) << "the engine's threads are joined by free";

@@ -31,7 +31,7 @@ class Client final : public Link {
   // ended (pending requests failed as above; later ones fail at once with store_unavailable),
   // so an owner can be sure no thread of the client outlives it (verikit_engine_free, then
   // dlclose). From the I/O thread itself it only asks the thread to stop.
-  void stop();
+  void stop() override;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 

@@ -47,6 +47,11 @@ class Link {
   // Whether the calling thread is one of the link's own (a completion may run there).
   virtual bool on_io_thread() const noexcept = 0;
   virtual const Endpoint& endpoint() const noexcept = 0;
+  // Ends the link's threads and connections now: from any other thread it returns once they
+  // have ended (what is pending fails exactly once; later commands fail at once with
+  // store_unavailable), so an owner can be sure none outlives it (verikit_engine_free, then
+  // dlclose). From one of the link's own threads it only asks them to end.
+  virtual void stop() = 0;
 
   // Runs `check` on the connection to each server that takes writes now, with the slots that
   // server serves (empty: every key), stopping at the first error: start-up checks and script

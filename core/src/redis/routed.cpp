@@ -69,7 +69,14 @@ void RoutedCore::stop() {
   }
   const Error closing = make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)");
   for (auto& [when, r] : queued) finish(r, closing);
-  // Closing a client fails what it still has (exactly once each); retries see stopping_.
+  // Closing a client fails what it still has (exactly once each); retries see stopping_. Each is
+  // stopped here, so its I/O thread has ended when this returns, whoever still holds the client.
+  auto stop = [](const std::shared_ptr<Client>& c) {
+    if (c) c->stop();  // (a table may hold empty places)
+  };
+  for (auto& c : tables) stop(c);
+  for (auto& [name, c] : nodes) stop(c);
+  for (auto& [when, c] : retired) stop(c);
   tables.clear();
   nodes.clear();
   retired.clear();
@@ -301,7 +308,9 @@ void RoutedCore::loop() {
   }
 }
 
-RoutedLink::~RoutedLink() {
+RoutedLink::~RoutedLink() { stop(); }
+
+void RoutedLink::stop() {
   // From one of the core's own threads (a completion dropping the last owner of a store), the
   // stop, which joins those threads, runs on a thread of its own.
   if (core_->on_io_thread()) {

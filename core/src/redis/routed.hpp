@@ -111,6 +111,7 @@ class RoutedLink final : public Link {
  public:
   explicit RoutedLink(std::shared_ptr<RoutedCore> core) : core_(std::move(core)) {}
   ~RoutedLink() override;
+  void stop() override;
   void command(std::span<const std::string_view> args, ReplyCallback done) override;
   using Link::command;
   void command_then_wait(std::span<const std::string_view> args, int replicas, std::chrono::milliseconds timeout,
