@@ -23,11 +23,11 @@ namespace verikit::detail {
 inline constexpr int kMinRedisMajor = 7;
 inline constexpr int kMinRedisMinor = 0;
 
-// Redis memory one pending OTP takes (used_memory after issuing N codes to N identifiers, minus
-// before, over N; each code also keeps its identifier's abuse state): measured with
-// `verikit bench`'s issue loop on Redis 7.0 (README: "Operations", doctor). A planning figure
-// with a margin, not an exact one: it depends on the key prefix, purpose and identifier sizes.
-inline constexpr std::uint64_t kBytesPerPendingCode = 1024;
+// Redis memory one pending OTP takes, for planning maxmemory: a code and its identifier's abuse
+// counters are two keys; used_memory after issuing N codes to N new identifiers, minus before,
+// over N, was 393-429 bytes (N = 50,000 and 20,000; Redis 7.0.15, jemalloc; `verikit bench URL
+// --issue-only --keep --ops N`, README "Operations"). Rounded up to leave a margin.
+inline constexpr std::uint64_t kBytesPerPendingCode = 512;
 
 struct RedisRequirements {
   bool allow_eviction = false;               // RedisOptions::allow_eviction: warn instead of refusing
