@@ -395,6 +395,31 @@ class Misconfigured(unittest.TestCase):
             r.stop()
 
 
+class Persistence(unittest.TestCase):
+    def test_what_a_crash_can_lose(self) -> None:
+        r = Redis("--appendonly", "yes", "--appendfsync", "everysec")
+        try:
+            verdict, detail = verdicts(doctor(r.url)[1])["persistence"]
+            self.assertEqual(verdict, "ok")
+            self.assertIn("a crash can lose about the last second of writes", detail)
+            r.cli("CONFIG", "SET", "appendfsync", "always")
+            self.assertIn("loses no acknowledged write", verdicts(doctor(r.url)[1])["persistence"][1])
+            r.cli("CONFIG", "SET", "appendonly", "no")
+            r.cli("CONFIG", "SET", "save", "900 1")
+            verdict, detail = verdicts(doctor(r.url)[1])["persistence"]
+            self.assertEqual(verdict, "warn")
+            self.assertIn("keeps only RDB snapshots (save '900 1')", detail)
+            # A user that may not read the configuration or scan: those items are WARNs, not guesses.
+            r.cli("ACL", "SETUSER", "app", "on", ">pw", "~*", "+@all", "-config", "-scan")
+            rc, report = doctor(f"redis://app:pw@127.0.0.1:{r.port}")
+            v = verdicts(report)
+            self.assertEqual((rc, v["persistence"][0], v["keys"][0]), (0, "warn", "warn"), report)
+            self.assertIn("did not say how it persists", v["persistence"][1])
+            self.assertIn("SCAN refused", v["keys"][1])
+        finally:
+            r.stop()
+
+
 class OnlyTheCApi(unittest.TestCase):
     def test_the_binary_imports_only_verikit_functions_from_the_core(self) -> None:
         undefined = subprocess.run(["nm", "-D", "--undefined-only", "--format=just-symbols", BINARY], check=True,

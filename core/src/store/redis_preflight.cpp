@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 namespace verikit::detail {
 namespace {
@@ -168,38 +169,38 @@ void check_memory(Report& r, const redis::Client& c, const Info& info, std::uint
   r.add("memory", Verdict::ok, at(c) + figures + (pending ? "; " + std::to_string(pending) + " pending codes fit" : ""));
 }
 
-std::string config_value(redis::Client& c, std::string_view name) {
+// A CONFIG GET value; nullopt when the server refuses to say.
+std::optional<std::string> config_value(redis::Client& c, std::string_view name) {
   auto r = c.command_sync({"CONFIG", "GET", name});
-  if (!r || r->is_error() || r->elements.size() != 2) return {};
+  if (!r || r->is_error() || r->elements.size() != 2) return std::nullopt;
   return r->elements[1].str;
 }
 
 void check_persistence(Report& r, redis::Client& c, const Info& info) {
   const bool aof = field(info, "aof_enabled") == "1";
-  const std::string fsync = aof ? config_value(c, "appendfsync") : std::string();
-  const std::string save = config_value(c, "save");
-  const bool rdb = !save.empty();
+  const auto fsync = aof ? config_value(c, "appendfsync") : std::nullopt;
+  const auto save = config_value(c, "save");
   const std::string loses = " (a code issued, consumed or guessed in that time is as if it never happened: a used code "
                             "can be valid again, counted wrong guesses are forgotten)";
   if (aof && fsync == "always")
     return r.add("persistence", Verdict::ok, at(c) + " writes an append-only file with appendfsync always: a crash loses "
                                                      "no acknowledged write");
-  if (aof && (fsync == "everysec" || fsync.empty()))
+  if (aof && (!fsync || fsync == "everysec"))
     return r.add("persistence", Verdict::ok,
-                 at(c) + " writes an append-only file (appendfsync " + (fsync.empty() ? "unknown: CONFIG GET refused" : fsync) +
+                 at(c) + " writes an append-only file (appendfsync " + fsync.value_or("unknown: CONFIG GET refused") +
                      "): a crash can lose about the last second of writes" + loses);
   if (aof)
     return r.add("persistence", Verdict::warn,
-                 at(c) + " writes an append-only file with appendfsync " + fsync +
+                 at(c) + " writes an append-only file with appendfsync " + *fsync +
                      ": the OS decides when it reaches disk, a crash can lose some 30 seconds of writes" + loses +
                      "; use appendfsync everysec or always");
-  if (rdb)
-    return r.add("persistence", Verdict::warn,
-                 at(c) + " keeps only RDB snapshots (save '" + save + "'): a crash loses every write since the last "
-                         "snapshot" + loses + "; turn on appendonly yes with appendfsync everysec");
-  if (field(info, "aof_enabled").empty())
-    return r.add("persistence", Verdict::warn, at(c) + " did not say how it persists (INFO and CONFIG GET refused): check "
+  if (field(info, "aof_enabled").empty() || !save)
+    return r.add("persistence", Verdict::warn, at(c) + " did not say how it persists (INFO or CONFIG GET refused): check "
                                                        "appendonly and save in its configuration");
+  if (!save->empty())
+    return r.add("persistence", Verdict::warn,
+                 at(c) + " keeps only RDB snapshots (save '" + *save + "'): a crash loses every write since the last "
+                         "snapshot" + loses + "; turn on appendonly yes with appendfsync everysec");
   r.add("persistence", Verdict::warn,
         at(c) + " persists nothing (appendonly no, save ''): a restart loses every credential and every abuse counter "
                 "(users ask for new codes; lockouts and rate limits start over); turn on appendonly yes if that matters");
