@@ -3,7 +3,7 @@ allkeys-lru, a replica, an ACL user without scripting) and the embedded store: e
 its exit codes, --key refused, the key never printed, and that the binary uses only the C API.
 
 Usage: cli_test.py <verikit binary> <libverikit.so> <exported_symbols.txt> <cli source folder>
-(run by ctest). State for the support commands is made through the C API (ctypes), the way an
+<build folder> (run by ctest). State for the support commands is made through the C API (ctypes), the way an
 application would make it, with the same key and prefix.
 """
 
@@ -23,8 +23,8 @@ import time
 import unittest
 from pathlib import Path
 
-BINARY, LIBRARY, EXPORTS, SOURCES = sys.argv[1:5]
-del sys.argv[1:5]
+BINARY, LIBRARY, EXPORTS, SOURCES, BUILD = sys.argv[1:6]
+del sys.argv[1:6]
 
 
 def free_port() -> int:
@@ -421,6 +421,17 @@ class Persistence(unittest.TestCase):
 
 
 class OnlyTheCApi(unittest.TestCase):
+    def test_cmake_install_puts_it_in_bin_finding_the_installed_library(self) -> None:
+        with tempfile.TemporaryDirectory() as prefix:
+            subprocess.run(["cmake", "--install", BUILD, "--prefix", prefix], check=True, capture_output=True)
+            installed = Path(prefix, "bin", "verikit")
+            p = subprocess.run([str(installed), "keygen", "--hex"], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            resolved = [line for line in subprocess.run(["ldd", str(installed)], capture_output=True, text=True)
+                        .stdout.splitlines() if "libverikit.so.0" in line]
+            self.assertEqual(len(resolved), 1, resolved)
+            self.assertTrue(resolved[0].split("=>")[1].strip().startswith(prefix), resolved)
+
     def test_the_binary_imports_only_verikit_functions_from_the_core(self) -> None:
         undefined = subprocess.run(["nm", "-D", "--undefined-only", "--format=just-symbols", BINARY], check=True,
                                    capture_output=True, text=True).stdout.split()

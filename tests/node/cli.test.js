@@ -11,7 +11,7 @@ const project = process.env.VERIKIT_NODE_PROJECT;
 
 function npx(args, env = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VERIKIT_')));
-  return spawnSync('npx', ['--no-install', 'verikit', ...args], { cwd: project, encoding: 'utf8', env: { ...clean, ...env } });
+  return spawnSync('npx', ['--no', 'verikit', ...args], { cwd: project, encoding: 'utf8', env: { ...clean, ...env } });
 }
 
 test('npx verikit --help lists the commands and the exit codes', () => {
