@@ -9,15 +9,20 @@ const { verikit, startRedis, KEY } = require('./helpers');
 
 const project = process.env.VERIKIT_NODE_PROJECT;
 
-function npx(args, env = {}) {
+// `npx --no -- verikit ...`: the installed bin only (never the registry), and every argument,
+// --help included, for verikit rather than for npx.
+function npx(args, env = {}, prefix = ['--no', '--']) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VERIKIT_')));
-  return spawnSync('npx', ['--no', 'verikit', ...args], { cwd: project, encoding: 'utf8', env: { ...clean, ...env } });
+  return spawnSync('npx', [...prefix, 'verikit', ...args], { cwd: project, encoding: 'utf8', env: { ...clean, ...env } });
 }
 
 test('npx verikit --help lists the commands and the exit codes', () => {
-  const p = npx(['--help']);
-  assert.equal(p.status, 0, p.stderr);
-  for (const text of ['keygen', 'doctor', 'inspect PURPOSE IDENTIFIER', 'bench URL', 'Exit codes']) assert.ok(p.stdout.includes(text), text);
+  for (const p of [npx(['--help']), npx(['--help'], {}, [])]) {  // also as users type it: npx verikit --help
+    assert.equal(p.status, 0, p.stderr);
+    for (const text of ['keygen', 'doctor', 'inspect PURPOSE IDENTIFIER', 'bench URL', 'Exit codes']) {
+      assert.ok(p.stdout.includes(text), `${text} in ${p.stdout}`);
+    }
+  }
   assert.equal(npx(['bench', '--help']).status, 0);
 });
 
