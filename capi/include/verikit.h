@@ -338,11 +338,13 @@ typedef struct verikit_store_report verikit_store_report;
  * VERIKIT_E_STORE_PROTOCOL or VERIKIT_E_NO_MEMORY. Thread-safe. */
 VERIKIT_EXTERN(int) verikit_store_check(verikit_store_report **out, const verikit_config *config,
                                         uint64_t pending_credentials);
-/* The number of items in a report (0 for NULL). */
+/* The number of items in a report (0 for NULL). A report is read-only: any number of threads may
+ * read it at once; free it once, with verikit_store_report_free (NULL is accepted). 0.2. */
 VERIKIT_EXTERN(size_t) verikit_store_report_count(const verikit_store_report *report);
 /* Item i: its name ("version", ...), verdict (VERIKIT_CHECK_*) and a sentence saying what was
  * found and, for WARN and FAIL, what to do. Strings owned by the report; any out-parameter may be
- * NULL. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (NULL report, i out of range). */
+ * NULL; the strings stay valid until the report is freed. Returns VERIKIT_OK or
+ * VERIKIT_E_INVALID_ARGUMENT (NULL report, i out of range). 0.2. */
 VERIKIT_EXTERN(int) verikit_store_report_item(const verikit_store_report *report, size_t i, const char **name_out,
                                               int *verdict_out, const char **detail_out);
 VERIKIT_EXTERN(void) verikit_store_report_free(verikit_store_report *report);
