@@ -314,6 +314,42 @@ VERIKIT_EXTERN(int) verikit_engine_metrics(verikit_engine *engine, char *buffer,
 VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine *engine);
 
 /* ------------------------------------------------------------------------------------------
+ * Store check (0.2): is a Redis server fit for verikit? For operators (`verikit doctor`).
+ * ---------------------------------------------------------------------------------------- */
+typedef struct verikit_store_report verikit_store_report;
+
+/* The verdict of one checked item. Pinned forever. */
+#define VERIKIT_CHECK_OK 0   /* fit */
+#define VERIKIT_CHECK_WARN 1 /* works, with a risk the item's text names */
+#define VERIKIT_CHECK_FAIL 2 /* unfit: verikit_engine_new would refuse it, or it cannot work */
+
+/* Checks the Redis server the configuration's store URL names (with its URL options and key
+ * prefix), item by item: "version" (7.0 or later), "role" (a standalone master), "eviction"
+ * (maxmemory-policy noeviction, or allow_eviction=1: WARN), "memory" (maxmemory headroom for
+ * `pending_credentials` live codes; 0: just report the room), "persistence" (AOF / RDB and what a
+ * crash can lose), "replicas" (asynchronous replicas without wait_replicas: WARN), "permissions"
+ * (the ACL commands and keys the scripts need), "keys" (how many the store holds under the key
+ * prefix: SCAN) and "tls". Keys are not needed. It changes nothing
+ * on the server but a probe script in its script cache. On VERIKIT_OK, *out holds a report the
+ * caller frees with verikit_store_report_free.
+ * Returns VERIKIT_OK (whatever the verdicts), VERIKIT_E_INVALID_ARGUMENT (NULL, or a store URL that
+ * is not redis://, rediss:// or unix://), VERIKIT_E_CONFIG (a malformed URL, an authentication
+ * failure), VERIKIT_E_STORE_UNAVAILABLE (unreachable, or not ready: loading), VERIKIT_E_TIMEOUT,
+ * VERIKIT_E_STORE_PROTOCOL or VERIKIT_E_NO_MEMORY. Thread-safe. */
+VERIKIT_EXTERN(int) verikit_store_check(verikit_store_report **out, const verikit_config *config,
+                                        uint64_t pending_credentials);
+/* The number of items in a report (0 for NULL). A report is read-only: any number of threads may
+ * read it at once; free it once, with verikit_store_report_free (NULL is accepted). 0.2. */
+VERIKIT_EXTERN(size_t) verikit_store_report_count(const verikit_store_report *report);
+/* Item i: its name ("version", ...), verdict (VERIKIT_CHECK_*) and a sentence saying what was
+ * found and, for WARN and FAIL, what to do. Strings owned by the report; any out-parameter may be
+ * NULL; the strings stay valid until the report is freed. Returns VERIKIT_OK or
+ * VERIKIT_E_INVALID_ARGUMENT (NULL report, i out of range). 0.2. */
+VERIKIT_EXTERN(int) verikit_store_report_item(const verikit_store_report *report, size_t i, const char **name_out,
+                                              int *verdict_out, const char **detail_out);
+VERIKIT_EXTERN(void) verikit_store_report_free(verikit_store_report *report);
+
+/* ------------------------------------------------------------------------------------------
  * Results: one opaque record for every operation; free with verikit_result_free. Getters
  * return VERIKIT_OK, or VERIKIT_E_INVALID_ARGUMENT for a NULL argument. Fields that do not
  * apply read as: empty strings, -1 attempts, 0 times, -1 active tokens.

@@ -1043,3 +1043,59 @@ TEST(CApi, MetricsCountOperationsOutcomesAndErrors) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
   EXPECT_EQ(text.find("op=\"token_issue\""), std::string::npos) << "operations never made are not listed";
 }
+
+// The store check for operators (verikit_store_check): a report item by item, each with a
+// verdict and a sentence; errors only when the server cannot be asked.
+TEST(CApi, StoreCheckReportsEachItem) {
+  auto report_of = [](const std::string& url, uint64_t pending, verikit_store_report** out) {
+    verikit_config* c = nullptr;
+    EXPECT_EQ(verikit_config_new(&c), VERIKIT_OK);
+    EXPECT_EQ(verikit_config_set_store(c, url.c_str()), VERIKIT_OK);
+    const int rc = verikit_store_check(out, c, pending);
+    verikit_config_free(c);
+    return rc;
+  };
+  auto verdicts = [](const verikit_store_report* r) {
+    std::vector<std::pair<std::string, int>> out;
+    for (size_t i = 0; i < verikit_store_report_count(r); ++i) {
+      const char* name = nullptr;
+      const char* detail = nullptr;
+      int verdict = -1;
+      EXPECT_EQ(verikit_store_report_item(r, i, &name, &verdict, &detail), VERIKIT_OK);
+      EXPECT_NE(std::string(detail).find("Redis at 127.0.0.1:"), std::string::npos) << detail;
+      out.emplace_back(name, verdict);
+    }
+    return out;
+  };
+  verikit::test::RedisServer server(verikit::test::RedisServerOptions{.extra_args = {"--maxmemory", "32mb"}});
+  verikit_store_report* r = nullptr;
+  ASSERT_EQ(report_of(server.url(), 1000, &r), VERIKIT_OK) << verikit_error_message();
+  const std::vector<std::pair<std::string, int>> fit = {
+      {"version", VERIKIT_CHECK_OK}, {"role", VERIKIT_CHECK_OK},          {"eviction", VERIKIT_CHECK_OK},
+      {"memory", VERIKIT_CHECK_OK},  {"persistence", VERIKIT_CHECK_WARN}, {"replicas", VERIKIT_CHECK_OK},
+      {"keys", VERIKIT_CHECK_OK},    {"permissions", VERIKIT_CHECK_OK},   {"tls", VERIKIT_CHECK_OK}};
+  EXPECT_EQ(verdicts(r), fit);
+  EXPECT_EQ(verikit_store_report_item(r, verikit_store_report_count(r), nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  verikit_store_report_free(r);
+
+  // 100 million pending codes do not fit in 32 MB; an evicting policy fails; with
+  // allow_eviction=1 it is a warning.
+  ASSERT_EQ(report_of(server.url(), 100'000'000, &r), VERIKIT_OK);
+  EXPECT_EQ(verdicts(r)[3], std::make_pair(std::string("memory"), VERIKIT_CHECK_FAIL));
+  verikit_store_report_free(r);
+  server.cli("CONFIG SET maxmemory-policy volatile-lru");
+  ASSERT_EQ(report_of(server.url(), 0, &r), VERIKIT_OK);
+  EXPECT_EQ(verdicts(r)[2], std::make_pair(std::string("eviction"), VERIKIT_CHECK_FAIL));
+  verikit_store_report_free(r);
+  ASSERT_EQ(report_of(server.url() + "?allow_eviction=1", 0, &r), VERIKIT_OK);
+  EXPECT_EQ(verdicts(r)[2], std::make_pair(std::string("eviction"), VERIKIT_CHECK_WARN));
+  verikit_store_report_free(r);
+
+  // Not Redis, not reachable: errors, and *out is NULL.
+  r = reinterpret_cast<verikit_store_report*>(&server);
+  EXPECT_EQ(report_of("memory://", 0, &r), VERIKIT_E_INVALID_ARGUMENT);
+  EXPECT_EQ(r, nullptr);
+  server.kill();
+  EXPECT_EQ(report_of(server.url(), 0, &r), VERIKIT_E_STORE_UNAVAILABLE);
+  EXPECT_EQ(r, nullptr);
+}

@@ -60,6 +60,7 @@ int main(void) {
   verikit_config *c = NULL;
   verikit_engine *e = NULL;
   verikit_result *r = NULL;
+  verikit_store_report *report = NULL;
   verikit_policy p = VERIKIT_POLICY_INIT;
   verikit_issue_options io = VERIKIT_ISSUE_OPTIONS_INIT;
   verikit_verify_options vo = VERIKIT_VERIFY_OPTIONS_INIT;
@@ -94,6 +95,13 @@ int main(void) {
   expect(verikit_config_set_policy_field(NULL, NULL, "ttl", "5"), E, "set_policy_field");
   expect(verikit_config_set_abuse_controls(NULL, 0), E, "set_abuse_controls");
   expect(verikit_engine_metrics(NULL, NULL, 0, NULL), E, "engine_metrics");
+  expect(verikit_store_check(NULL, c, 0), E, "store_check NULL out");
+  report = (verikit_store_report *)&n; /* not a report: must be overwritten with NULL */
+  expect(verikit_store_check(&report, NULL, 0), E, "store_check NULL config");
+  expect(report == NULL ? VERIKIT_OK : -99, VERIKIT_OK, "store_check sets *out to NULL");
+  expect(verikit_store_check(&report, c, 0), E, "store_check of memory://");
+  expect(verikit_store_report_item(NULL, 0, NULL, NULL, NULL), E, "store_report_item");
+  expect(verikit_store_report_count(NULL) == 0 ? VERIKIT_OK : -99, VERIKIT_OK, "store_report_count NULL");
   expect(verikit_config_set_policy_field(c, NULL, NULL, "5"), E, "set_policy_field NULL field");
   expect(verikit_config_set_policy_field(c, NULL, "ttl", NULL), E, "set_policy_field NULL value");
   expect(verikit_policy_field(verikit_policy_field_count(), NULL, NULL, NULL, NULL, NULL, NULL), E, "policy_field out of range");
@@ -211,6 +219,7 @@ int main(void) {
   verikit_error_clear();
   expect(verikit_error_code(), VERIKIT_OK, "error_clear");
   verikit_result_free(NULL);
+  verikit_store_report_free(NULL);
   verikit_engine_free(NULL);
   verikit_config_free(NULL);
   verikit_engine_free(e);

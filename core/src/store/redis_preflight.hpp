@@ -1,9 +1,12 @@
-// verikit — what the Redis store needs of a server, checked once when an engine is created:
-// Redis 7.0 or later, a master (not a replica), Cluster mode exactly when the URL says
-// redis+cluster:// (each primary checked on its own), no eviction, and the permissions its
-// scripts need. Each refusal is a config error naming the fix.
+// verikit — what the Redis store needs of a server: Redis 7.0 or later, a master (not a
+// replica), Cluster mode exactly when the URL says redis+cluster:// (each primary checked on its
+// own), no eviction, and the permissions its scripts need. Checked once when an engine is
+// created (preflight: each refusal is a config error naming the fix) and, with the operator's
+// extra items (memory headroom, persistence, replicas, TLS), item by item for `verikit doctor`
+// (inspect_server: a verdict per item).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -11,6 +14,7 @@
 
 #include "redis/client.hpp"
 #include "verikit/error.hpp"
+#include "verikit/redis_store.hpp"
 
 namespace verikit::detail {
 
@@ -20,6 +24,12 @@ namespace verikit::detail {
 inline constexpr int kMinRedisMajor = 7;
 inline constexpr int kMinRedisMinor = 0;
 
+// Redis memory one pending OTP takes, for planning maxmemory: a code and its identifier's abuse
+// counters are two keys; used_memory after issuing N codes to N new identifiers, minus before,
+// over N, was 393-429 bytes (N = 50,000 and 20,000; Redis 7.0.15, jemalloc; `verikit bench URL
+// --issue-only --keep --ops N`, README "Operations"). Rounded up to leave a margin.
+inline constexpr std::uint64_t kBytesPerPendingCode = 512;
+
 struct RedisRequirements {
   bool allow_eviction = false;               // RedisOptions::allow_eviction: warn instead of refusing
   bool cluster = false;                      // a primary of a Redis Cluster (redis+cluster://)
@@ -27,9 +37,22 @@ struct RedisRequirements {
   std::vector<std::string> script_commands;  // what the scripts call, upper case
 };
 
-// Runs the checks over `client` (one server; for a cluster, each primary in turn) (INFO, then CONFIG GET where INFO does not say, then a probe
-// script). What cannot be checked because the server refuses to say (an ACL without INFO or
-// CONFIG) is reported through `warn`, not refused.
+// What `verikit doctor` checks beyond the start-up requirements.
+struct OperatorChecks {
+  std::uint64_t pending_credentials = 0;  // codes expected to be live at once (memory headroom)
+  int wait_replicas = 0;                  // the URL's wait_replicas
+};
+
+// Checks the server over `client` item by item (INFO, then CONFIG GET where INFO does not say,
+// then a probe script): version, role, eviction, permissions, and with `extra` also memory,
+// persistence, replicas and TLS. Every sentence is complete ("Redis at host:port ..."), a FAIL
+// names the fix. `stop_at_fail`: return after the first FAIL. An error only when the server
+// cannot be asked (not reachable, not ready, an unreadable reply).
+Expected<std::vector<StoreCheck>> inspect_server(redis::Client& client, const RedisRequirements& req,
+                                                 const OperatorChecks* extra, bool stop_at_fail);
+
+// The start-up check: the first FAIL of inspect_server is a config error; WARNs (what the server
+// refuses to say, an eviction policy accepted with allow_eviction) go to `warn`.
 Status preflight(redis::Client& client, const RedisRequirements& req, const std::function<void(std::string_view)>& warn);
 
 // The Redis commands a Lua script calls (redis.call / redis.pcall with a literal name), upper

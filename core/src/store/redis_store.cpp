@@ -464,23 +464,38 @@ std::string probe_key(const std::string& prefix, std::span<const redis::SlotRang
 
 }  // namespace
 
+namespace {
+
+// What the store's scripts need of the server, for the key prefix and URL options in use.
+detail::RedisRequirements requirements(const Config& config, const redis::Endpoint& endpoint) {
+  detail::RedisRequirements needs;
+  needs.allow_eviction = endpoint.options.allow_eviction;
+  needs.cluster = endpoint.topology == redis::Endpoint::Topology::cluster;
+  needs.probe_key = config.key_prefix + ":{verikit-preflight}:p";
+  needs.script_commands = RedisStore::script_commands();
+  if (endpoint.options.wait_replicas > 0) needs.script_commands.push_back("wait");  // sent after the scripts
+  return needs;
+}
+
+std::function<void(std::string_view)> warner(const Config& config) {
+  if (config.on_warning) return config.on_warning;
+  return [](std::string_view w) { std::fprintf(stderr, "%.*s\n", static_cast<int>(w.size()), w.data()); };
+}
+
+}  // namespace
+
 Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   auto endpoint = redis::parse_endpoint(config.store_url, config.redis);
   if (!endpoint) return std::move(endpoint).error();
-  auto warn = config.on_warning ? config.on_warning
-                                : [](std::string_view w) { std::fprintf(stderr, "%.*s\n", static_cast<int>(w.size()), w.data()); };
+  auto warn = warner(config);
   auto link = redis::connect_link(*endpoint, warn);
   if (!link) return std::move(link).error();
   auto store = std::make_shared<RedisStore>(std::move(link).value(), config.key_prefix,
                                             endpoint->options.wait_replicas, endpoint->options.wait_timeout);
-  detail::RedisRequirements needs;
-  needs.allow_eviction = endpoint->options.allow_eviction;
-  needs.cluster = endpoint->topology == redis::Endpoint::Topology::cluster;
-  needs.script_commands = RedisStore::script_commands();
-  if (endpoint->options.wait_replicas > 0) needs.script_commands.push_back("wait");  // sent after the scripts
   // Every primary is checked (eviction policy, version, permissions): each one holds keys. A
   // replica promoted later is checked when it takes over (then a failure is a warning).
-  auto check = [needs, warn, prefix = config.key_prefix](redis::Client& node, std::span<const redis::SlotRange> slots) {
+  auto check = [needs = requirements(config, *endpoint), warn, prefix = config.key_prefix](
+                   redis::Client& node, std::span<const redis::SlotRange> slots) {
     detail::RedisRequirements one = needs;
     one.probe_key = probe_key(prefix, slots);
     return detail::preflight(node, one, warn);
@@ -489,6 +504,22 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   store->link().set_new_primary_check(check);
   if (auto s = store->load_scripts(); !s) return std::move(s).error();
   return std::shared_ptr<Store>(std::move(store));
+}
+
+Expected<std::vector<StoreCheck>> check_redis_store(const Config& config, std::uint64_t pending_credentials) {
+  if (!redis::is_redis_url(config.store_url))
+    return make_error(Errc::invalid_argument, "'" + config.store_url +
+                                                  "' is not a Redis URL (redis://, rediss://, unix://): only a Redis "
+                                                  "server has anything to check");
+  auto endpoint = redis::parse_endpoint(config.store_url, config.redis);
+  if (!endpoint) return std::move(endpoint).error();
+  if (endpoint->topology != redis::Endpoint::Topology::single)
+    return make_error(Errc::invalid_argument, "the check looks at one server: give one node's redis:// or rediss:// URL "
+                                              "(each Cluster primary, or the Sentinel-managed primary, in turn)");
+  auto client = redis::Client::connect(*endpoint, warner(config));
+  if (!client) return std::move(client).error();
+  const detail::OperatorChecks extra{pending_credentials, endpoint->options.wait_replicas};
+  return detail::inspect_server(**client, requirements(config, *endpoint), &extra, false);
 }
 
 }  // namespace verikit

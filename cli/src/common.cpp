@@ -1,0 +1,226 @@
+// verikit CLI — arguments, keys, configuration and errors shared by the subcommands.
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "cli.hpp"
+
+namespace vkcli {
+
+Args::Args(std::vector<std::string> argv, std::vector<std::string> with_value, std::vector<std::string> flags) {
+  auto known = [](const std::vector<std::string>& list, std::string_view name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "--key" || a.starts_with("--key="))
+      throw Failure{kUsage, "--key is refused: a key in the command line shows in `ps` and in shell history. Put it in "
+                            "the environment variable VERIKIT_KEY or in a file named by --key-file PATH (mode 0600)"};
+    if (a == "--") {
+      positionals_.insert(positionals_.end(), argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+      break;
+    }
+    if (!a.starts_with("--") || a == "-") {
+      if (a.size() > 1 && a[0] == '-' && a != "-h")
+        throw Failure{kUsage, "unknown option '" + a + "': see --help"};
+      if (a == "-h") flags_.push_back("--help");
+      else positionals_.push_back(a);
+      continue;
+    }
+    const auto eq = a.find('=');
+    const std::string name = a.substr(0, eq);
+    if (known(flags, name) || name == "--help") {
+      if (eq != std::string::npos) throw Failure{kUsage, name + " takes no value"};
+      flags_.push_back(name);
+    } else if (known(with_value, name)) {
+      if (eq != std::string::npos) values_[name] = a.substr(eq + 1);
+      else if (i + 1 < argv.size()) values_[name] = argv[++i];
+      else throw Failure{kUsage, name + " needs a value: see --help"};
+    } else {
+      throw Failure{kUsage, "unknown option '" + name + "': see --help"};
+    }
+  }
+}
+
+bool Args::flag(std::string_view name) const { return std::find(flags_.begin(), flags_.end(), name) != flags_.end(); }
+
+std::optional<std::string> Args::value(std::string_view name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::uint64_t Args::number(std::string_view name, std::uint64_t fallback, std::uint64_t min, std::uint64_t max) const {
+  auto v = value(name);
+  if (!v) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v->c_str(), &end, 10);
+  if (v->empty() || *end != '\0' || errno != 0 || (*v)[0] == '-' || n < min || n > max)
+    throw Failure{kUsage, std::string(name) + " must be a whole number from " + std::to_string(min) + " to " +
+                              std::to_string(max) + ", not '" + *v + "'"};
+  return n;
+}
+
+std::string store_url(const Args& args) {
+  if (auto v = args.value("--store")) return *v;
+  if (const char* env = std::getenv("VERIKIT_STORE"); env != nullptr && *env != '\0') return env;
+  throw Failure{kUsage, "no store: give --store URL or set VERIKIT_STORE (e.g. redis://host:6379; prefer the "
+                        "environment variable when the URL holds a password)"};
+}
+
+void refuse_embedded(const std::string& url, std::string_view command) {
+  if (url.empty() || url.starts_with("memory:"))
+    throw Failure{kUsage, std::string(command) +
+                              " needs the Redis store your application uses: memory:// in a command-line process is a "
+                              "new, empty store that lives only as long as this command, so it would show nothing of "
+                              "any application's state. Give --store redis://... (or set VERIKIT_STORE)"};
+}
+
+namespace {
+
+std::string read_file(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Failure{kUsage, "cannot read the " + std::string(what) + " file '" + path + "': check the path and its permissions"};
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A key from --<file_option> PATH or $<env>; nullopt when neither is given.
+std::optional<std::vector<std::uint8_t>> key_from(const Args& args, const char* file_option, const char* env) {
+  if (auto path = args.value(file_option)) return decode_key(read_file(*path, file_option), "the file " + *path);
+  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return decode_key(v, std::string("$") + env);
+  return std::nullopt;
+}
+
+}  // namespace
+
+void make_config(ConfigHolder& out, const Args& args, const std::string& url, bool need_key) {
+  check(verikit_config_new(&out.config), "creating a configuration");
+  check(verikit_config_set_store(out.config, url.c_str()), "setting the store URL");
+  const std::string prefix = args.value("--prefix").value_or("vk");
+  check(verikit_config_set_key_prefix(out.config, prefix.c_str()), "setting the key prefix");
+  if (!need_key) return;
+  auto key = key_from(args, "--key-file", "VERIKIT_KEY");
+  if (!key)
+    throw Failure{kUsage, "no key: set VERIKIT_KEY to your application's key (64 hex digits or base64) or give "
+                          "--key-file PATH; the key names where records live, so it must be the one your "
+                          "application runs with (`verikit keygen` makes a new one)"};
+  const auto id = args.number("--key-id", VERIKIT_DEFAULT_KEY_ID, 0, 255);
+  check(verikit_config_set_key(out.config, static_cast<std::uint8_t>(id), key->data(), key->size()), "setting the key");
+  if (auto index = key_from(args, "--index-key-file", "VERIKIT_INDEX_KEY"))
+    check(verikit_config_set_index_key(out.config, index->data(), index->size()), "setting the index key");
+}
+
+void open_engine(EngineHolder& out, const verikit_config* config) {
+  check(verikit_engine_new(&out.engine, config), "connecting to the store");
+}
+
+void fail_call(int code, std::string_view what) {
+  std::string hint;
+  switch (code) {
+    case VERIKIT_E_STORE_UNAVAILABLE: hint = " Check that the server runs, the URL's host and port, and the network."; break;
+    case VERIKIT_E_TIMEOUT: hint = " The request may have taken effect; check the server's load and try again."; break;
+    case VERIKIT_E_CRYPTO: hint = " The key does not open the stored records: use your application's key (VERIKIT_KEY)."; break;
+    default: break;
+  }
+  throw Failure{code == VERIKIT_E_INVALID_ARGUMENT ? kUsage : kStore,
+                std::string(what) + " failed (" + verikit_error_name(code) + "): " + verikit_error_message() + hint};
+}
+
+std::vector<std::uint8_t> decode_key(std::string_view text, std::string_view source) {
+  const std::size_t n = VERIKIT_KEY_BYTES;
+  if (text.size() == n) return {text.begin(), text.end()};  // raw bytes (a key file)
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  if (text.starts_with("VERIKIT_KEY=")) text.remove_prefix(12);  // a line of `verikit keygen`'s output
+  std::vector<std::uint8_t> out;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (text.size() == 2 * n && std::all_of(text.begin(), text.end(), [&](char c) { return hex(c) >= 0; })) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<std::uint8_t>(hex(text[2 * i]) * 16 + hex(text[2 * i + 1])));
+    return out;
+  }
+  auto b64 = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  std::string_view body = text;
+  while (body.ends_with('=')) body.remove_suffix(1);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  bool ok = body.size() == 43;
+  for (char c : body) {
+    const int v = b64(c);
+    if (v < 0) ok = false;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v < 0 ? 0 : v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>(acc >> bits));
+    }
+  }
+  if (ok && out.size() == n) return out;
+  throw Failure{kUsage, std::string(source) + " is not a verikit key: expected 32 bytes as 64 hex digits or as "
+                                              "base64 (44 characters); `verikit keygen` prints one"};
+}
+
+std::string to_hex(const std::uint8_t* data, std::size_t len) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < len; ++i) {
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string to_base64(const std::uint8_t* data, std::size_t len) {
+  static const char* chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < len; i += 3) {
+    std::uint32_t v = static_cast<std::uint32_t>(data[i]) << 16;
+    if (i + 1 < len) v |= static_cast<std::uint32_t>(data[i + 1]) << 8;
+    if (i + 2 < len) v |= data[i + 2];
+    out += chars[(v >> 18) & 63];
+    out += chars[(v >> 12) & 63];
+    out += i + 1 < len ? chars[(v >> 6) & 63] : '=';
+    out += i + 2 < len ? chars[v & 63] : '=';
+  }
+  return out;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace vkcli

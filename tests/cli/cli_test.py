@@ -1,0 +1,453 @@
+"""The `verikit` command-line program against real redis-server processes started here (healthy,
+allkeys-lru, a replica, an ACL user without scripting) and the embedded store: every subcommand,
+its exit codes, --key refused, the key never printed, and that the binary uses only the C API.
+
+Usage: cli_test.py <verikit binary> <libverikit.so> <exported_symbols.txt> <cli source folder>
+<build folder> (run by ctest). State for the support commands is made through the C API (ctypes), the way an
+application would make it, with the same key and prefix.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+BINARY, LIBRARY, EXPORTS, SOURCES, BUILD = sys.argv[1:6]
+del sys.argv[1:6]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Redis:
+    """A redis-server on a free loopback port, no persistence unless asked, stopped by stop()."""
+
+    def __init__(self, *extra: str) -> None:
+        self.dir = tempfile.mkdtemp(prefix="verikit-cli-redis-")
+        self.port = free_port()
+        log = os.path.join(self.dir, "redis.log")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.dir, "--logfile", log, *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if os.path.exists(log) and "Ready to accept" in Path(log).read_text():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], check=True, capture_output=True,
+                              text=True).stdout
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+KEY = bytes(range(1, 33))
+KEY_HEX = KEY.hex()
+KEY_B64 = base64.b64encode(KEY).decode()
+
+
+def run(*args: str, env: dict | None = None, key: bool = True) -> subprocess.CompletedProcess:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("VERIKIT_")}
+    if key:
+        e["VERIKIT_KEY"] = KEY_HEX
+    e.update(env or {})
+    p = subprocess.run([BINARY, *args], env=e, capture_output=True, text=True, timeout=120)
+    assert KEY_HEX not in p.stdout + p.stderr and KEY_B64 not in p.stdout + p.stderr, "the key was printed"
+    return p
+
+
+class App:
+    """An application's engine through the C API (ctypes), on the same store, key and prefix."""
+
+    lib = ctypes.CDLL(LIBRARY)
+
+    def __init__(self, url: str) -> None:
+        lib = self.lib
+        lib.verikit_error_message.restype = ctypes.c_char_p
+        cfg = ctypes.c_void_p()
+        assert lib.verikit_config_new(ctypes.byref(cfg)) == 0
+        assert lib.verikit_config_set_store(cfg, url.encode()) == 0
+        assert lib.verikit_config_set_key(cfg, ctypes.c_uint8(1), KEY, ctypes.c_size_t(32)) == 0
+        assert lib.verikit_config_set_policy_field(cfg, b"login", b"max_attempts", b"20") == 0
+        assert lib.verikit_config_set_policy_field(cfg, b"login", b"resend_cooldown", b"0") == 0
+        self.engine = ctypes.c_void_p()
+        rc = lib.verikit_engine_new(ctypes.byref(self.engine), cfg)
+        lib.verikit_config_free(cfg)
+        assert rc == 0, lib.verikit_error_message()
+
+    def _result(self, rc: int, r: ctypes.c_void_p) -> tuple[int, str]:
+        assert rc == 0, self.lib.verikit_error_message()
+        status, data, n = ctypes.c_int(), ctypes.c_char_p(), ctypes.c_size_t()
+        self.lib.verikit_result_status(r, ctypes.byref(status))
+        self.lib.verikit_result_secret(r, ctypes.byref(data), ctypes.byref(n))
+        secret = (data.value or b"").decode()
+        self.lib.verikit_result_free(r)
+        return status.value, secret
+
+    def issue(self, identifier: str, kind: str = "otp") -> str:
+        r = ctypes.c_void_p()
+        rc = getattr(self.lib, f"verikit_{kind}_issue")(ctypes.byref(r), self.engine, b"login", identifier.encode(),
+                                                        ctypes.c_size_t(len(identifier)), None)
+        status, secret = self._result(rc, r)
+        assert status == 2, status  # issued
+        return secret
+
+    def verify(self, identifier: str, code: str) -> int:
+        r = ctypes.c_void_p()
+        rc = self.lib.verikit_otp_verify(ctypes.byref(r), self.engine, b"login", identifier.encode(),
+                                         ctypes.c_size_t(len(identifier)), code.encode(), ctypes.c_size_t(len(code)), None)
+        return self._result(rc, r)[0]
+
+    def close(self) -> None:
+        self.lib.verikit_engine_free(self.engine)
+
+
+def doctor(url: str, *extra: str) -> tuple[int, dict]:
+    p = run("doctor", url, "--json", *extra, key=False)
+    return p.returncode, json.loads(p.stdout) if p.stdout else {"stderr": p.stderr}
+
+
+def verdicts(report: dict) -> dict:
+    return {i["item"]: (i["verdict"], i["detail"]) for i in report["items"]}
+
+
+class Usage(unittest.TestCase):
+    def test_help_and_usage_errors(self) -> None:
+        p = run("--help")
+        self.assertEqual(p.returncode, 0)
+        for text in ("keygen", "doctor", "inspect", "unlock", "revoke-all", "stats", "bench", "Exit codes", "0  done",
+                     "2  usage", "3  the store"):
+            self.assertIn(text, p.stdout)
+        for cmd in ("keygen", "doctor", "inspect", "unlock", "revoke", "revoke-all", "stats", "bench"):
+            h = run(cmd, "--help")
+            self.assertEqual(h.returncode, 0, cmd)
+            self.assertIn("usage: verikit", h.stdout)
+            self.assertIn("Exit codes", h.stdout, cmd)
+        self.assertEqual(run().returncode, 2)
+        self.assertEqual(run("frobnicate").returncode, 2)
+        bad = run("doctor", "redis://127.0.0.1:1", "--pending", "lots")
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--pending must be a whole number", bad.stderr)
+        self.assertEqual(run("inspect", "login", "--store", "redis://x").returncode, 2)  # one positional short
+        self.assertEqual(run("bench", "memory://", "--ops", "5", "--seconds", "5").returncode, 2)
+
+    def test_a_key_in_argv_is_refused(self) -> None:
+        for args in (["inspect", "login", "a", "--key", KEY_HEX], ["unlock", "login", "a", f"--key={KEY_HEX}"],
+                     ["doctor", "redis://127.0.0.1:1", "--key", "x"]):
+            p = subprocess.run([BINARY, *args], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn("--key is refused", p.stderr)
+            self.assertIn("VERIKIT_KEY", p.stderr)
+            self.assertIn("--key-file", p.stderr)
+
+    def test_keygen(self) -> None:
+        a, b = run("keygen", key=False), run("keygen", key=False)
+        self.assertEqual(a.returncode, 0)
+        self.assertRegex(a.stdout, r"^VERIKIT_KEY=[0-9a-f]{64}\n$")
+        self.assertNotEqual(a.stdout, b.stdout)
+        self.assertRegex(run("keygen", "--hex", key=False).stdout, r"^[0-9a-f]{64}\n$")
+        self.assertEqual(len(base64.b64decode(run("keygen", "--base64", key=False).stdout.strip())), 32)
+        self.assertEqual(run("keygen", "--hex", "--base64", key=False).returncode, 2)
+
+    def test_missing_or_malformed_key_and_store(self) -> None:
+        url = "redis://127.0.0.1:1"
+        p = run("inspect", "login", "a", "--store", url, key=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no key: set VERIKIT_KEY", p.stderr)
+        p = run("inspect", "login", "a", "--store", url, env={"VERIKIT_KEY": "abc"})
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("$VERIKIT_KEY is not a verikit key", p.stderr)
+        p = run("inspect", "login", "a")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("VERIKIT_STORE", p.stderr)
+        p = run("inspect", "login", "a", "--store", url, "--key-file", "/nonexistent/key")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot read the --key-file file", p.stderr)
+
+    def test_the_embedded_store_is_refused_for_support_commands(self) -> None:
+        for cmd in ("inspect", "unlock", "revoke", "revoke-all"):
+            for p in (run(cmd, "login", "a", env={"VERIKIT_STORE": "memory://"}),
+                      run(cmd, "login", "a", "--store", "memory://?capacity=10")):
+                self.assertEqual(p.returncode, 2, (cmd, p.stderr))
+                self.assertIn("new, empty store", p.stderr)
+        p = run("doctor", "memory://", key=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("not a Redis URL", p.stderr)
+
+    def test_bench_on_the_embedded_store_and_its_url_rule(self) -> None:
+        p = run("bench", "--ops", "5", env={"VERIKIT_STORE": "memory://"})
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("never takes $VERIKIT_STORE", p.stderr)
+        p = run("bench", "memory://", "--ops", "300", "--concurrency", "3", "--json", key=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = json.loads(p.stdout)
+        self.assertEqual((s["operations"], s["errors"], s["wrong_outcomes"]), (300, 0, 0))
+        self.assertLessEqual(s["issue"]["p50_ms"], s["issue"]["p99_ms"])
+        self.assertLessEqual(s["verify"]["p99_ms"], s["verify"]["max_ms"])
+        self.assertIn("bench: 100%", p.stderr)  # not a terminal: plain progress lines
+
+
+class OnRedis(unittest.TestCase):
+    redis: Redis
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.redis = Redis("--maxmemory", "64mb")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.redis.stop()
+
+    def test_doctor_on_a_fit_server(self) -> None:
+        rc, report = doctor(self.redis.url)
+        self.assertEqual(rc, 0, report)
+        self.assertTrue(report["fit"])
+        v = verdicts(report)
+        self.assertEqual(list(v), ["version", "role", "eviction", "memory", "persistence", "replicas", "keys",
+                                   "permissions", "tls"])
+        for item in ("version", "role", "eviction", "memory", "replicas", "permissions", "tls"):
+            self.assertEqual(v[item][0], "ok", v[item])
+        self.assertEqual(v["persistence"][0], "warn")  # --save '' --appendonly no
+        self.assertIn("a restart loses every credential", v["persistence"][1])
+        self.assertIn("room for about", v["memory"][1])
+        text = run("doctor", "--store", self.redis.url, key=False)
+        self.assertEqual(text.returncode, 0)
+        self.assertRegex(text.stdout, r"(?m)^OK    version +Redis at 127\.0\.0\.1:\d+ is Redis 7")
+        self.assertIn("FIT with 1 warning(s)", text.stdout)
+
+    def test_doctor_memory_headroom(self) -> None:
+        rc, report = doctor(self.redis.url, "--pending", "10000000")  # ~5 GB in a 64 MB server
+        self.assertEqual(rc, 1)
+        self.assertFalse(report["fit"])
+        verdict, detail = verdicts(report)["memory"]
+        self.assertEqual(verdict, "fail")
+        self.assertIn("raise maxmemory", detail)
+        self.assertIn("512 bytes per pending code", detail)
+        rc, report = doctor(self.redis.url, "--pending", "1000")
+        self.assertEqual((rc, verdicts(report)["memory"][0]), (0, "ok"))
+
+    def test_support_commands(self) -> None:
+        app = App(self.redis.url)
+        try:
+            env = {"VERIKIT_STORE": self.redis.url}
+            code = app.issue("ann@example.com")
+            app.issue("ann@example.com", "token")
+            wrong = ("1" if code[0] != "1" else "2") + code[1:]
+            self.assertEqual(app.verify("ann@example.com", wrong), 3)  # invalid
+            p = run("inspect", "login", " Ann@Example.com", "--json", env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            got = json.loads(p.stdout)
+            self.assertEqual((got["identifier"], got["status"], got["code_attempts_remaining"], got["live_tokens_and_links"],
+                              got["failures"]), ("ann@example.com", "valid", 19, 1, 1))
+            self.assertGreater(got["code_expires_at_ms"], time.time() * 1000)
+            self.assertNotIn(code, p.stdout)
+            text = run("inspect", "login", "ann@example.com", env=env)
+            self.assertIn("live: 19 wrong guess(es) left", text.stdout)
+
+            p = run("revoke", "login", "ann@example.com", env=env)
+            self.assertEqual((p.returncode, p.stdout.strip()), (0, "login ann@example.com: revoked the live code"))
+            self.assertEqual(run("revoke", "login", "ann@example.com", env=env).returncode, 1)
+            self.assertEqual(app.verify("ann@example.com", code), 4)  # not_found: revoked
+            p = run("revoke-all", "login", "ann@example.com", "--json", env=env)
+            self.assertEqual((p.returncode, json.loads(p.stdout)["count"]), (0, 1))  # the token
+            self.assertEqual(run("revoke-all", "login", "ann@example.com", env=env).returncode, 1)
+
+            # Ten wrong guesses spend the failure budget: locked, then unlocked by support.
+            code = app.issue("bob")
+            wrong = ("1" if code[0] != "1" else "2") + code[1:]
+            for _ in range(10):
+                app.verify("bob", wrong)
+            self.assertEqual(app.verify("bob", code), 6)  # locked
+            p = run("inspect", "login", "bob", "--store", self.redis.url)
+            self.assertIn("status      locked (the failure budget is spent", p.stdout)
+            self.assertEqual(run("unlock", "login", "bob", "--store", self.redis.url).returncode, 0)
+            self.assertEqual(run("unlock", "login", "bob", "--store", self.redis.url).returncode, 1)
+            self.assertEqual(app.verify("bob", code), 0)  # verified
+
+            # The key from a file (hex text, base64 text or raw bytes); another key finds nothing.
+            with tempfile.TemporaryDirectory() as d:
+                for content in (KEY_HEX.encode(), (KEY_B64 + "\n").encode(), KEY):
+                    path = Path(d, "key")
+                    path.write_bytes(content)
+                    app.issue("cy") if content == KEY_HEX.encode() else None
+                    p = run("inspect", "login", "cy", "--key-file", str(path), "--json", env=env, key=False)
+                    self.assertEqual(json.loads(p.stdout)["status"], "valid", p.stderr)
+            other = run("inspect", "login", "cy", "--json", env={**env, "VERIKIT_KEY": bytes(32).hex()})
+            self.assertEqual(json.loads(other.stdout)["status"], "not_found")
+
+            p = run("stats", self.redis.url, "--json", key=False)
+            self.assertEqual(p.returncode, 0)
+            keys = verdicts(json.loads(p.stdout))["keys"][1]
+            self.assertRegex(keys, r"holds [1-9]\d* keys under the prefix 'vk:'")
+            self.assertIn("operation counters live in each application process", run("stats", self.redis.url).stdout)
+        finally:
+            app.close()
+
+    def test_store_errors(self) -> None:
+        dead = f"redis://127.0.0.1:{free_port()}"
+        p = run("inspect", "login", "a", "--store", dead)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("VERIKIT_E_STORE_UNAVAILABLE", p.stderr)
+        self.assertIn("Check that the server runs", p.stderr)
+        self.assertEqual(run("doctor", dead, key=False).returncode, 3)
+        self.assertEqual(run("bench", dead, "--ops", "1").returncode, 3)
+
+    def test_bench_cleans_up_and_touches_only_its_prefix(self) -> None:
+        before = set(self.redis.cli("--scan", "--pattern", "vk:*").split())
+        p = run("bench", self.redis.url, "--ops", "400", "--concurrency", "4", key=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"400 operations \(issue \+ verify\)")
+        self.assertRegex(p.stdout, r"(?m)^issue +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+$")
+        self.assertIn('verikit_operations_total{op="otp_verify",outcome="verified"} 400', p.stdout)
+        self.assertEqual(set(self.redis.cli("--scan", "--pattern", "vk:*").split()), before)
+        p = run("bench", self.redis.url, "--ops", "50", "--issue-only", "--json", key=False)
+        self.assertEqual(json.loads(p.stdout)["cleaned_up"], 50)
+        for key in self.redis.cli("--scan", "--pattern", "vk-bench:*").split():  # what remains expires
+            self.assertTrue(0 < int(self.redis.cli("PTTL", key)) <= 86_400_000, key)
+
+
+class Misconfigured(unittest.TestCase):
+    def test_allkeys_lru_fails_and_allow_eviction_warns(self) -> None:
+        r = Redis("--maxmemory-policy", "allkeys-lru")
+        try:
+            rc, report = doctor(r.url)
+            self.assertEqual(rc, 1)
+            verdict, detail = verdicts(report)["eviction"]
+            self.assertEqual(verdict, "fail")
+            self.assertIn("allkeys-lru", detail)
+            self.assertIn("noeviction", detail)
+            rc, report = doctor(r.url + "?allow_eviction=1")
+            self.assertEqual((rc, verdicts(report)["eviction"][0]), (0, "warn"))
+            p = run("doctor", r.url, key=False)
+            self.assertIn("FAIL  eviction", p.stdout)
+            self.assertIn("UNFIT", p.stdout)
+            p = run("inspect", "login", "a", "--store", r.url)  # the engine refuses it too
+            self.assertEqual(p.returncode, 3)
+            self.assertIn("maxmemory-policy", p.stderr)
+        finally:
+            r.stop()
+
+    def test_a_replica_fails(self) -> None:
+        master = Redis()
+        replica = Redis("--replicaof", "127.0.0.1", str(master.port))
+        try:
+            rc, report = doctor(replica.url)
+            self.assertEqual(rc, 1)
+            verdict, detail = verdicts(report)["role"]
+            self.assertEqual(verdict, "fail")
+            self.assertIn(f"is a replica of 127.0.0.1:{master.port}", detail)
+            self.assertIn("point verikit at the master", detail)
+            deadline = time.time() + 10
+            while "connected_slaves:1" not in master.cli("INFO", "replication") and time.time() < deadline:
+                time.sleep(0.05)
+            rc, report = doctor(master.url)
+            self.assertEqual((rc, verdicts(report)["replicas"][0]), (0, "warn"))
+            self.assertIn("wait_replicas=1", verdicts(report)["replicas"][1])
+            rc, report = doctor(master.url + "?wait_replicas=1")
+            self.assertEqual(verdicts(report)["replicas"][0], "ok")
+        finally:
+            replica.stop()
+            master.stop()
+
+    def test_an_acl_user_without_scripting_fails_naming_the_permission(self) -> None:
+        r = Redis()
+        try:
+            r.cli("ACL", "SETUSER", "limited", "on", ">pw", "~*", "+@all", "-@scripting")
+            url = f"redis://limited:pw@127.0.0.1:{r.port}"
+            rc, report = doctor(url)
+            self.assertEqual(rc, 1)
+            verdict, detail = verdicts(report)["permissions"]
+            self.assertEqual(verdict, "fail")
+            self.assertIn("refused EVAL for user 'limited'", detail)
+            self.assertIn("ACL SETUSER limited +eval +evalsha +script|load", detail)
+            self.assertNotIn("pw@", json.dumps(report))  # the password is never shown
+            p = run("doctor", f"redis://limited:wrong@127.0.0.1:{r.port}", key=False)
+            self.assertEqual(p.returncode, 3)
+            self.assertIn("WRONGPASS", p.stderr)
+        finally:
+            r.stop()
+
+
+class Persistence(unittest.TestCase):
+    def test_what_a_crash_can_lose(self) -> None:
+        r = Redis("--appendonly", "yes", "--appendfsync", "everysec")
+        try:
+            verdict, detail = verdicts(doctor(r.url)[1])["persistence"]
+            self.assertEqual(verdict, "ok")
+            self.assertIn("a crash can lose about the last second of writes", detail)
+            r.cli("CONFIG", "SET", "appendfsync", "always")
+            self.assertIn("loses no acknowledged write", verdicts(doctor(r.url)[1])["persistence"][1])
+            r.cli("CONFIG", "SET", "appendonly", "no")
+            r.cli("CONFIG", "SET", "save", "900 1")
+            verdict, detail = verdicts(doctor(r.url)[1])["persistence"]
+            self.assertEqual(verdict, "warn")
+            self.assertIn("keeps only RDB snapshots (save '900 1')", detail)
+            # A user that may not read the configuration or scan: those items are WARNs, not guesses.
+            r.cli("ACL", "SETUSER", "app", "on", ">pw", "~*", "+@all", "-config", "-scan")
+            rc, report = doctor(f"redis://app:pw@127.0.0.1:{r.port}")
+            v = verdicts(report)
+            self.assertEqual((rc, v["persistence"][0], v["keys"][0]), (0, "warn", "warn"), report)
+            self.assertIn("did not say how it persists", v["persistence"][1])
+            self.assertIn("SCAN refused", v["keys"][1])
+        finally:
+            r.stop()
+
+
+class OnlyTheCApi(unittest.TestCase):
+    def test_cmake_install_puts_it_in_bin_finding_the_installed_library(self) -> None:
+        with tempfile.TemporaryDirectory() as prefix:
+            subprocess.run(["cmake", "--install", BUILD, "--prefix", prefix], check=True, capture_output=True)
+            installed = Path(prefix, "bin", "verikit")
+            p = subprocess.run([str(installed), "keygen", "--hex"], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            resolved = [line for line in subprocess.run(["ldd", str(installed)], capture_output=True, text=True)
+                        .stdout.splitlines() if "libverikit.so.0" in line]
+            self.assertEqual(len(resolved), 1, resolved)
+            self.assertTrue(resolved[0].split("=>")[1].strip().startswith(prefix), resolved)
+
+    def test_the_binary_imports_only_verikit_functions_from_the_core(self) -> None:
+        undefined = subprocess.run(["nm", "-D", "--undefined-only", "--format=just-symbols", BINARY], check=True,
+                                   capture_output=True, text=True).stdout.split()
+        api = {s for s in undefined if s.startswith("verikit_")}
+        exported = {line for line in Path(EXPORTS).read_text().split() if line.startswith("verikit_")}
+        self.assertIn("verikit_store_check", api)
+        self.assertLessEqual(api, exported)
+        self.assertEqual([s for s in undefined if "7verikit" in s], [])  # no C++ symbol of the core
+        needed = subprocess.run(["readelf", "-d", BINARY], check=True, capture_output=True, text=True).stdout
+        self.assertIn("[libverikit.so.0]", needed)
+        for dep in ("hiredis", "sodium", "libssl", "libcrypto"):
+            self.assertNotIn(dep, needed)
+        for src in Path(SOURCES).rglob("*.[ch]pp"):
+            includes = re.findall(r'#include "([^"]+)"', src.read_text())
+            self.assertEqual([i for i in includes if i not in ("verikit.h", "cli.hpp")], [], src)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
