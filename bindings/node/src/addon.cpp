@@ -10,6 +10,11 @@
 // only while operations are in flight. close() refuses new calls and lets those in flight
 // settle with their answers; the engine is freed and the function released after the last one
 // (Flight): no callback ever sees a released function or a freed engine.
+//
+// Lifecycle events come from the engine's event thread through a second thread-safe function,
+// always unreferenced (events never keep the process alive), to the JS `emit` function the
+// facade gives; nothing is copied or queued while no listener is registered (setListening).
+// The engine is freed before that function is released, so its last events still reach it.
 #include <napi.h>
 
 #include <atomic>
@@ -139,6 +144,61 @@ struct Op;
 void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Op* op);
 using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Op, call_js>;
 
+// ---- lifecycle events: copied on the engine's event thread, turned into objects on the JS thread ----
+
+struct EventData {
+  std::string name, purpose, identifier_tag, identifier, client_tag;
+  int kind = 0, credential = 0, status = -1;
+  int32_t used = -1, remaining = -1, count = -1;
+  int64_t retry_after_ms = 0, at_ms = 0;
+
+  explicit EventData(const verikit_event* e) : name(verikit_event_name(e)) {
+    auto read = [e](int (*get)(const verikit_event*, const char**, size_t*)) {
+      const char* d = nullptr;
+      size_t n = 0;
+      return get(e, &d, &n) == VERIKIT_OK ? std::string(d, n) : std::string();
+    };
+    purpose = read(verikit_event_purpose);
+    identifier_tag = read(verikit_event_identifier_tag);
+    identifier = read(verikit_event_identifier);
+    client_tag = read(verikit_event_client_tag);
+    verikit_event_kind(e, &kind);
+    verikit_event_credential(e, &credential);
+    verikit_event_status(e, &status);
+    verikit_event_attempts(e, &used, &remaining);
+    verikit_event_count(e, &count);
+    verikit_event_retry_after_ms(e, &retry_after_ms);
+    verikit_event_at_ms(e, &at_ms);
+  }
+
+  Napi::Object to_js(Napi::Env env) const {
+    Napi::Object o = Napi::Object::New(env);
+    auto str = [&](const std::string& v) { return Napi::String::New(env, v.data(), v.size()); };
+    o.Set("name", str(name));
+    o.Set("credential", Napi::String::New(env, verikit_credential_name(credential)));
+    o.Set("kind", Napi::String::New(env, verikit_kind_name(kind)));
+    o.Set("status", status < 0 ? env.Null() : Napi::String::New(env, verikit_status_name(status)));
+    o.Set("purpose", str(purpose));
+    o.Set("identifierTag", str(identifier_tag));
+    o.Set("identifier", identifier.empty() ? env.Null() : str(identifier));
+    o.Set("clientTag", str(client_tag));
+    o.Set("attemptsUsed", count_or_null(env, used));
+    o.Set("attemptsRemaining", count_or_null(env, remaining));
+    o.Set("retryAfter", Napi::Number::New(env, static_cast<double>(retry_after_ms)));
+    o.Set("count", count_or_null(env, count));
+    o.Set("at", Napi::Date::New(env, static_cast<double>(at_ms)));
+    return o;
+  }
+};
+
+void call_emit(Napi::Env env, Napi::Function emit, std::nullptr_t*, EventData* data) {
+  std::unique_ptr<EventData> owned(data);
+  if (env == nullptr) return;  // torn down: nobody listens
+  Napi::HandleScope scope(env);
+  emit.Call({owned->to_js(env)});  // the facade's emit catches what listeners throw
+}
+using EventTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, EventData, call_emit>;
+
 // The engine and what its completions share: the thread-safe function (referenced only while
 // operations are in flight) and how many are. The engine is freed, and the function released,
 // once the engine is closed and nothing is in flight: no callback can come after that, whatever
@@ -157,6 +217,26 @@ struct Flight {
   std::mutex mutex;
   bool live = true;                     // the function may be called (under mutex)
   std::atomic<bool> torn_down{false};   // the environment is going away: settle nothing
+
+  // Events: the function that hands them to JS (never referenced), usable while `events_live`
+  // (under events_mutex), and whether any listener wants them.
+  EventTsfn events;
+  std::mutex events_mutex;
+  bool events_live = false;
+  std::atomic<bool> listening{false};
+
+  // The C event handler (`user` is the Flight, alive until the engine is freed).
+  static void on_event(void* user, const verikit_event* e) noexcept {
+    auto* f = static_cast<Flight*>(user);
+    if (!f->listening.load(std::memory_order_relaxed) || f->torn_down.load(std::memory_order_acquire)) return;
+    try {
+      auto data = std::make_unique<EventData>(e);
+      std::lock_guard<std::mutex> lock(f->events_mutex);
+      if (f->events_live && f->events.NonBlockingCall(data.get()) == napi_ok) (void)data.release();
+    } catch (...) {
+      // Out of memory: the event is lost, the engine goes on.
+    }
+  }
 
   void start() {
     if (in_flight++ != 0) return;
@@ -184,9 +264,16 @@ struct Flight {
       std::lock_guard<std::mutex> lock(mutex);
       live = false;
     }
-    verikit_engine_free(engine);
+    verikit_engine_free(engine);  // delivers the queued events to `events`, joins the event thread
     engine = nullptr;
     tsfn.Release();
+    bool had_events = false;
+    {
+      std::lock_guard<std::mutex> lock(events_mutex);
+      had_events = events_live;
+      events_live = false;
+    }
+    if (had_events) events.Release();
   }
   // The environment is going away (process exit, worker termination): nothing is settled.
   static void cleanup(void* self) { static_cast<Flight*>(self)->release(true); }
@@ -437,7 +524,7 @@ void set_key(verikit_config* config, const Napi::Value& key, const Napi::Value& 
 using ConfigPtr = std::unique_ptr<verikit_config, decltype(&verikit_config_free)>;
 
 // new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls,
-//            indexKey|null)
+//            indexKey|null, emit|undefined, {eventQueueCapacity, eventsIncludeIdentifier}|undefined)
 ConfigPtr config_arg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   verikit_config* raw = nullptr;
@@ -470,6 +557,18 @@ ConfigPtr config_arg(const Napi::CallbackInfo& info) {
   }
   check(verikit_config_set_key_prefix(config.get(), text_arg(info[6], "keyPrefix").c_str()));
   check(verikit_config_set_abuse_controls(config.get(), info[7].ToBoolean().Value() ? 1 : 0));
+  if (info.Length() > 10 && info[10].IsObject()) {
+    Napi::Object o = info[10].As<Napi::Object>();
+    Napi::Value cap = o.Get("eventQueueCapacity"), include = o.Get("eventsIncludeIdentifier");
+    if (!cap.IsUndefined()) {
+      const double n = cap.IsNumber() ? cap.As<Napi::Number>().DoubleValue() : -1;
+      if (!(n >= 0) || n != static_cast<double>(static_cast<int64_t>(n)))
+        throw ArgError{"eventQueueCapacity must be a whole number"};
+      // Beyond the range: the largest value, which the core refuses with its range message.
+      check(verikit_config_set_event_queue_capacity(config.get(), n > 4294967295.0 ? SIZE_MAX : static_cast<size_t>(n)));
+    }
+    if (!include.IsUndefined()) check(verikit_config_set_events_include_identifier(config.get(), include.ToBoolean().Value() ? 1 : 0));
+  }
   return config;
 }
 
@@ -489,14 +588,19 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("inspect", &EngineWrap::Inspect),
                         InstanceMethod("unlock", &EngineWrap::Unlock),
                         InstanceMethod("close", &EngineWrap::Close),
-                        InstanceMethod("metrics", &EngineWrap::Metrics)});
+                        InstanceMethod("metrics", &EngineWrap::Metrics),
+                        InstanceMethod("setListening", &EngineWrap::SetListening),
+                        InstanceMethod("eventCounts", &EngineWrap::EventCounts)});
   }
 
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
     Napi::Env env = info.Env();
     verikit_engine* engine = nullptr;
+    auto flight = std::make_shared<Flight>();  // the event handler's `user`, before the engine
+    const bool with_events = info.Length() > 9 && info[9].IsFunction();
     try {
       ConfigPtr config = config_arg(info);
+      if (with_events) check(verikit_config_set_event_handler(config.get(), &Flight::on_event, flight.get()));
       check(verikit_engine_new(&engine, config.get()));
     } catch (const ArgError& e) {
       Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
@@ -505,8 +609,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       Napi::Error(env, make_error(env, e.code, e.message)).ThrowAsJavaScriptException();
       return;
     }
-    flight_ = std::make_shared<Flight>();
+    flight_ = std::move(flight);
     flight_->self = flight_;
+    if (with_events) {
+      flight_->events = EventTsfn::New(env, info[9].As<Napi::Function>(), "verikit-events", 0, 1);
+      flight_->events.Unref(env);  // events never keep the process alive
+      flight_->events_live = true;
+    }
     flight_->engine = engine;
     flight_->env = env;
     flight_->js_thread = std::this_thread::get_id();
@@ -533,6 +642,27 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       flight_->close();
     }
     return info.Env().Undefined();
+  }
+
+  // setListening(bool): whether events are copied and sent to JS at all (no listener: dropped at once).
+  Napi::Value SetListening(const Napi::CallbackInfo& info) {
+    if (flight_) flight_->listening.store(info[0].ToBoolean().Value(), std::memory_order_relaxed);
+    return info.Env().Undefined();
+  }
+
+  // eventCounts(): [delivered, dropped] as the engine counts them (delivered: handed to the handler).
+  Napi::Value EventCounts(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t delivered = 0, dropped = 0;
+    if (!flight_ || flight_->closed || flight_->engine == nullptr) {
+      Napi::Error(env, make_error(env, VERIKIT_E_INVALID_ARGUMENT, "the engine is closed")).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    verikit_engine_event_counts(flight_->engine, &delivered, &dropped);
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Number::New(env, static_cast<double>(delivered)));
+    out.Set(1u, Napi::Number::New(env, static_cast<double>(dropped)));
+    return out;
   }
 
   // The engine's counters (Prometheus text): synchronous, no I/O.
