@@ -53,7 +53,8 @@ function eventDispatcher(listeners) {
         try {
           fn(event);
         } catch (err) {
-          process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'VERIKIT_EVENT_LISTENER' });
+          process.emitWarning(`a listener of ${event.name} threw: ${err instanceof Error ? err.stack : String(err)}`,
+            { type: 'VerikitWarning', code: 'VERIKIT_EVENT_LISTENER' });
         }
       }
     }

@@ -149,9 +149,12 @@ using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Op, call_js>;
 struct EventData {
   std::string name, purpose, identifier_tag, identifier, client_tag;
   int kind = 0, credential = 0, status = -1;
-  int32_t used = -1, remaining = -1, count = -1;
+  int32_t used = -1, remaining = -1, count_ = -1;
   int64_t retry_after_ms = 0, at_ms = 0;
+  // Not an event: the last item, which releases the function once the events before it are out.
+  napi_threadsafe_function release_after = nullptr;
 
+  explicit EventData(napi_threadsafe_function f) : release_after(f) {}
   explicit EventData(const verikit_event* e) : name(verikit_event_name(e)) {
     auto read = [e](int (*get)(const verikit_event*, const char**, size_t*)) {
       const char* d = nullptr;
@@ -166,36 +169,56 @@ struct EventData {
     verikit_event_credential(e, &credential);
     verikit_event_status(e, &status);
     verikit_event_attempts(e, &used, &remaining);
-    verikit_event_count(e, &count);
+    verikit_event_count(e, &count_);
     verikit_event_retry_after_ms(e, &retry_after_ms);
     verikit_event_at_ms(e, &at_ms);
   }
 
-  Napi::Object to_js(Napi::Env env) const {
-    Napi::Object o = Napi::Object::New(env);
-    auto str = [&](const std::string& v) { return Napi::String::New(env, v.data(), v.size()); };
-    o.Set("name", str(name));
-    o.Set("credential", Napi::String::New(env, verikit_credential_name(credential)));
-    o.Set("kind", Napi::String::New(env, verikit_kind_name(kind)));
-    o.Set("status", status < 0 ? env.Null() : Napi::String::New(env, verikit_status_name(status)));
-    o.Set("purpose", str(purpose));
-    o.Set("identifierTag", str(identifier_tag));
-    o.Set("identifier", identifier.empty() ? env.Null() : str(identifier));
-    o.Set("clientTag", str(client_tag));
-    o.Set("attemptsUsed", count_or_null(env, used));
-    o.Set("attemptsRemaining", count_or_null(env, remaining));
-    o.Set("retryAfter", Napi::Number::New(env, static_cast<double>(retry_after_ms)));
-    o.Set("count", count_or_null(env, count));
-    o.Set("at", Napi::Date::New(env, static_cast<double>(at_ms)));
-    return o;
+  // Raw Node-API calls, never throwing: while a worker or the process is exiting, JavaScript
+  // can no longer run and every call fails; the event is then dropped, nothing else happens.
+  bool call(napi_env env, napi_value emit) const {
+    napi_value o, v, undefined, result;
+    if (napi_create_object(env, &o) != napi_ok) return false;
+    bool ok = true;
+    auto set = [&](const char* key, napi_status made) { ok = ok && made == napi_ok && napi_set_named_property(env, o, key, v) == napi_ok; };
+    auto text = [&](const std::string& t) { return napi_create_string_utf8(env, t.data(), t.size(), &v); };
+    auto number = [&](double d) { return napi_create_double(env, d, &v); };
+    auto count = [&](int64_t n) { return n < 0 ? napi_get_null(env, &v) : number(static_cast<double>(n)); };
+    set("name", text(name));
+    set("credential", text(verikit_credential_name(credential)));
+    set("kind", text(verikit_kind_name(kind)));
+    set("status", status < 0 ? napi_get_null(env, &v) : text(verikit_status_name(status)));
+    set("purpose", text(purpose));
+    set("identifierTag", text(identifier_tag));
+    set("identifier", identifier.empty() ? napi_get_null(env, &v) : text(identifier));
+    set("clientTag", text(client_tag));
+    set("attemptsUsed", count(used));
+    set("attemptsRemaining", count(remaining));
+    set("retryAfter", number(static_cast<double>(retry_after_ms)));
+    set("count", count(count_));
+    set("at", napi_create_date(env, static_cast<double>(at_ms), &v));
+    return ok && napi_get_undefined(env, &undefined) == napi_ok &&
+           napi_call_function(env, undefined, emit, 1, &o, &result) == napi_ok;
   }
 };
 
 void call_emit(Napi::Env env, Napi::Function emit, std::nullptr_t*, EventData* data) {
   std::unique_ptr<EventData> owned(data);
-  if (env == nullptr) return;  // torn down: nobody listens
-  Napi::HandleScope scope(env);
-  emit.Call({owned->to_js(env)});  // the facade's emit catches what listeners throw
+  if (env == nullptr) return;  // torn down: nobody listens (and the function is going away)
+  if (owned->release_after != nullptr) {
+    napi_release_threadsafe_function(owned->release_after, napi_tsfn_release);
+    return;
+  }
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (!owned->call(env, emit)) {  // JavaScript cannot run any more: the event is dropped
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);  // nothing may reach the exiting environment
+    }
+  }
+  napi_close_handle_scope(env, scope);
 }
 using EventTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, EventData, call_emit>;
 
@@ -273,7 +296,16 @@ struct Flight {
       had_events = events_live;
       events_live = false;
     }
-    if (had_events) events.Release();
+    if (!had_events) return;
+    // Events handed over by the free above are still queued: the function is released after
+    // them (a function released now would not call them). At teardown nothing is delivered.
+    // Until then the function is referenced: close() delivers what the engine had queued.
+    auto* last = teardown ? nullptr : new EventData(static_cast<napi_threadsafe_function>(events));
+    if (last != nullptr) events.Ref(env);
+    if (last == nullptr || events.NonBlockingCall(last) != napi_ok) {
+      delete last;
+      events.Release();
+    }
   }
   // The environment is going away (process exit, worker termination): nothing is settled.
   static void cleanup(void* self) { static_cast<Flight*>(self)->release(true); }
