@@ -371,7 +371,8 @@ TEST_P(Events, TokensAndLinksWithoutSecretsAndPeeksWithoutEvents) {
   EXPECT_EQ(s.name, "link.issued");
   EXPECT_EQ(s.identifier_tag, tag) << "one tag for one identifier across purposes";
   const std::string lt = link.secret();
-  ASSERT_EQ(verikit_link_peek(&peeked.r, e, "reset", lt.data(), lt.size()), VERIKIT_OK);
+  Res link_peeked;
+  ASSERT_EQ(verikit_link_peek(&link_peeked.r, e, "reset", lt.data(), lt.size()), VERIKIT_OK);
   ASSERT_EQ(verikit_link_consume(&consumed.r, e, "reset", lt.data(), lt.size()), VERIKIT_OK);
   EXPECT_EQ(got.next().name, "link.verified");
   ASSERT_EQ(verikit_otp_issue(&code.r, e, "login", "fay", 3, nullptr), VERIKIT_OK);
