@@ -91,22 +91,37 @@ std::optional<EventKind> kind_of(Outcome outcome) noexcept {
 
 bool has_event(Outcome outcome) noexcept { return kind_of(outcome).has_value(); }
 
-PendingEvent pending_event(const EventContext& ctx, const Result& result) {
+PendingEvent start_event(const EventContext& ctx) {
   PendingEvent e;
   e.credential = ctx.credential;
+  if (ctx.purpose != kAnyPurpose) e.purpose = std::string(ctx.purpose);
+  e.identifier = std::string(ctx.identifier);
+  e.client_key = std::string(ctx.client_key);
+  return e;
+}
+
+namespace {
+TimePoint wall_now() { return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()); }
+}  // namespace
+
+void complete_event(PendingEvent& e, const Result& result, int max_attempts) {
   e.kind = kind_of(result.outcome).value_or(EventKind::not_found);
   e.status = static_cast<int>(result.outcome);
   // The result names what the store found (a token's own purpose and identifier); else the call's.
-  if (!result.purpose.empty()) e.purpose = result.purpose;
-  else if (ctx.purpose != kAnyPurpose) e.purpose = std::string(ctx.purpose);
-  e.identifier = !result.identifier.empty() ? result.identifier : std::string(ctx.identifier);
-  e.client_key = std::string(ctx.client_key);
+  if (!result.purpose.empty() && result.purpose != e.purpose) e.purpose = result.purpose;
+  if (!result.identifier.empty() && result.identifier != e.identifier) e.identifier = result.identifier;
   e.attempts_remaining = result.attempts_remaining;
-  if (ctx.max_attempts > 0 && result.attempts_remaining >= 0)
-    e.attempts_used = std::max(0, ctx.max_attempts - result.attempts_remaining);
+  if (max_attempts > 0 && result.attempts_remaining >= 0)
+    e.attempts_used = std::max(0, max_attempts - result.attempts_remaining);
   e.retry_after = result.retry_after;
-  e.at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  return e;
+  e.at = wall_now();
+}
+
+void complete_event(PendingEvent& e, EventKind kind, int count) {
+  e.kind = kind;
+  e.status = -1;
+  e.count = count;
+  e.at = wall_now();
 }
 
 struct EventBus::State {

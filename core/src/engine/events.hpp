@@ -67,33 +67,27 @@ struct EventContext {
   EventKind on_true;            // revoke / unlock: the event when the answer is true (or > 0)
 };
 
-PendingEvent pending_event(const EventContext& ctx, const Result& result);  // kind from the outcome
-bool has_event(Outcome outcome) noexcept;                                   // valid (peek): no event
+// The event's facts known at the call (copied once); completed from the outcome by complete_event.
+PendingEvent start_event(const EventContext& ctx);
+void complete_event(PendingEvent& e, const Result& result, int max_attempts);  // kind from the outcome
+void complete_event(PendingEvent& e, EventKind kind, int count);              // revoke, unlock
+bool has_event(Outcome outcome) noexcept;                                    // valid (peek): no event
 
 // `done`, posting an event to `bus` when it completes with an outcome worth one. No bus:
 // `done` itself (the cost of events off is this branch).
 template <class T>
 Callback<T> with_event(const std::shared_ptr<EventBus>& bus, EventContext ctx, Callback<T> done) {
   if (!bus) return done;
-  struct Owned {
-    Credential credential;
-    std::string purpose, identifier, client_key;
-    int max_attempts;
-    EventKind on_true;
-  };
-  Owned o{ctx.credential, std::string(ctx.purpose), std::string(ctx.identifier), std::string(ctx.client_key),
-          ctx.max_attempts, ctx.on_true};
-  return [bus, o = std::move(o), done = std::move(done)](Expected<T> r) {
+  return [bus, e = start_event(ctx), max = ctx.max_attempts, on_true = ctx.on_true,
+          done = std::move(done)](Expected<T> r) mutable {
     if (r) {
-      const EventContext c(o.credential, o.purpose, o.identifier, o.client_key, o.max_attempts, o.on_true);
       if constexpr (std::is_same_v<T, Result>) {
-        if (has_event(r->outcome)) bus->post(pending_event(c, *r));
+        if (has_event(r->outcome)) {
+          complete_event(e, *r, max);
+          bus->post(std::move(e));
+        }
       } else if (*r) {  // bool: revoked / unlocked; int: how many were revoked
-        Result none;
-        PendingEvent e = pending_event(c, none);
-        e.kind = o.on_true;
-        e.status = -1;
-        if (o.on_true == EventKind::revoked) e.count = static_cast<int>(*r);
+        complete_event(e, on_true, on_true == EventKind::revoked ? static_cast<int>(*r) : -1);
         bus->post(std::move(e));
       }
     }
