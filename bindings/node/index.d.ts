@@ -79,6 +79,42 @@ export interface Policy {
   activeCap?: 'revokeOldest' | 'refuse';
 }
 
+export type EventCredential = 'otp' | 'token' | 'link' | 'all';
+export type EventKind =
+  | 'issued' | 'verified' | 'invalid' | 'not_found' | 'attempts_exhausted'
+  | 'locked' | 'rate_limited' | 'cooldown' | 'revoked' | 'unlocked';
+/** `${credential}.${kind}`: 'otp.verified', 'link.issued', 'all.revoked', ... */
+export type EventName = `${EventCredential}.${EventKind}`;
+
+/**
+ * A lifecycle event (README: "Events"). It never holds a code, a token or a link; the
+ * identifier itself only with `eventsIncludeIdentifier` (else null): `identifierTag` names it
+ * (32 hex digits of a keyed hash, the same for one identifier across purposes and processes).
+ */
+export interface VerikitEvent {
+  name: EventName;
+  credential: EventCredential;
+  kind: EventKind;
+  /** the operation's status; null for revocations and unlock */
+  status: Status | null;
+  /** '' when unknown (a token that named nothing live, a token revoke) */
+  purpose: string;
+  identifierTag: string;
+  identifier: string | null;
+  /** '' when the call gave no client key */
+  clientTag: string;
+  attemptsUsed: number | null;
+  attemptsRemaining: number | null;
+  /** milliseconds (rate_limited, cooldown, locked); else 0 */
+  retryAfter: number;
+  /** revoked: how many credentials */
+  count: number | null;
+  /** when the outcome was known */
+  at: Date;
+}
+
+export type EventListener = (event: VerikitEvent) => void;
+
 export interface ManagerOptions {
   /** memory:// (default), redis://..., rediss://..., unix:///path */
   url?: string;
@@ -96,6 +132,10 @@ export interface ManagerOptions {
   keyPrefix?: string;
   /** false turns every abuse control off (default true) */
   abuseControls?: boolean;
+  /** events queued before they are dropped (1 .. 1048576, default 4096) */
+  eventQueueCapacity?: number;
+  /** put the normalised identifier itself in events (default: only its tag) */
+  eventsIncludeIdentifier?: boolean;
 }
 
 export class Manager {
@@ -121,12 +161,19 @@ export class Manager {
   /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */
   /** This engine's counters in the Prometheus text exposition format (serve it on /metrics). */
   metrics(): string;
+  /** Calls listener for each event of that name ('*': all), on the JS thread; events never keep the process alive. */
+  on(name: EventName | '*', listener: EventListener): this;
+  off(name: EventName | '*', listener: EventListener): this;
+  /** [delivered, dropped]: events the engine handed over, and dropped (queue full or closing). */
+  eventCounts(): [number, number];
   close(): void;
 }
 
 export { Manager as Engine };
 /** The purpose argument that accepts a token or link of any purpose: the explicit opt-in. */
 export const ANY_PURPOSE: '*';
+/** Every name `on` accepts, '*' included. */
+export const EVENT_NAMES: Array<EventName | '*'>;
 export function generateKey(): Buffer;
 export const version: string;
 /** The core's statuses: name -> its value (the C API's verikit_status), whether it is a success, and what it means. */

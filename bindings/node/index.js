@@ -45,12 +45,39 @@ const statuses = Object.freeze(Object.fromEntries(native.statuses.map(
  */
 const ANY_PURPOSE = '*';
 
+// Lifecycle event names: `${credential}.${kind}` (README: "Events"), and '*' for all of them.
+const EVENT_CREDENTIALS = ['otp', 'token', 'link', 'all'];
+const EVENT_KINDS = ['issued', 'verified', 'invalid', 'not_found', 'attempts_exhausted', 'locked', 'rate_limited',
+  'cooldown', 'revoked', 'unlocked'];
+const EVENT_NAMES = new Set(['*', ...EVENT_CREDENTIALS.flatMap((c) => EVENT_KINDS.map((k) => `${c}.${k}`))]);
+
+// The function the engine's events arrive at (on the JS thread). It holds the listeners only,
+// not the Manager, so a Manager nobody references can still be collected. A listener that
+// throws does not stop the others: its error is reported with process.emitWarning.
+function eventDispatcher(listeners) {
+  return (event) => {
+    for (const key of [event.name, '*']) {
+      const set = listeners.get(key);
+      if (set === undefined) continue;
+      for (const fn of [...set]) {
+        try {
+          fn(event);
+        } catch (err) {
+          process.emitWarning(`a listener of ${event.name} threw: ${err instanceof Error ? err.stack : String(err)}`,
+            { type: 'VerikitWarning', code: 'VERIKIT_EVENT_LISTENER' });
+        }
+      }
+    }
+  };
+}
+
 /**
  * A verification engine. `new Manager()` uses the embedded store; `new Manager({ url:
  * 'redis://127.0.0.1:6379', key })` uses Redis (the key: 32 secret bytes shared by every
  * process). Options: url | store, key, keyId, previousKeys ([[id, key]]), policy, policies,
  * indexKey (32 bytes: names records, does not rotate; required with previousKeys), keyPrefix,
- * abuseControls (default true).
+ * abuseControls (default true), eventQueueCapacity (default 4096), eventsIncludeIdentifier
+ * (default false).
  *
  * Every operation resolves to a result object, and objects are always truthy: check
  * `result.ok` (true only for verified, valid and issued) or `result.status`, never the result
@@ -62,6 +89,7 @@ class Manager {
     if (typeof options === 'string') options = { url: options };
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object or a URL');
     const store = options.url ?? options.store;
+    this._listeners = new Map();
     this._engine = new native.Engine(
       store,
       options.key ?? null,
@@ -72,8 +100,36 @@ class Manager {
       options.keyPrefix,
       options.abuseControls,
       options.indexKey ?? null,
+      eventDispatcher(this._listeners),
+      { eventQueueCapacity: options.eventQueueCapacity, eventsIncludeIdentifier: options.eventsIncludeIdentifier },
     );
   }
+
+  // --- lifecycle events ---
+  /**
+   * Calls `listener(event)` for every event named `name` ('otp.verified', 'link.issued', ...;
+   * '*': all of them), on the JS thread, after the operation's Promise has been settled or soon
+   * after. Events never keep the process alive. Returns this.
+   */
+  on(name, listener) {
+    if (!EVENT_NAMES.has(name)) throw new TypeError(`unknown event name ${JSON.stringify(name)}: use '<otp|token|link|all>.<kind>' or '*'`);
+    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    if (!this._listeners.has(name)) this._listeners.set(name, new Set());
+    this._listeners.get(name).add(listener);
+    this._engine.setListening(true);
+    return this;
+  }
+
+  /** Removes a listener added with on(name, listener). Returns this. */
+  off(name, listener) {
+    const set = this._listeners.get(name);
+    if (set !== undefined && set.delete(listener) && set.size === 0) this._listeners.delete(name);
+    this._engine.setListening(this._listeners.size > 0);
+    return this;
+  }
+
+  /** [delivered, dropped]: events the engine handed over, and dropped (queue full or closing). */
+  eventCounts() { return this._engine.eventCounts(); }
 
   // --- one-time codes ---
   issueOtp(purpose, identifier, options) { return this._engine.issueOtp(purpose, identifier, options); }
@@ -110,6 +166,7 @@ class Manager {
 
 module.exports = {
   Manager,
+  EVENT_NAMES: [...EVENT_NAMES],
   Engine: Manager,
   ANY_PURPOSE,
   generateKey: () => native.generateKey(),

@@ -2,7 +2,7 @@
 import verikit from './index.js';
 
 export const {
-  Manager, Engine, ANY_PURPOSE, generateKey, version, statuses, VerikitError, InvalidArgumentError, ConfigError,
+  Manager, Engine, ANY_PURPOSE, generateKey, version, statuses, EVENT_NAMES, VerikitError, InvalidArgumentError, ConfigError,
   StoreUnavailableError, StoreProtocolError, TimeoutError, UnsupportedError, CryptoError,
 } = verikit;
 export default verikit;

@@ -350,6 +350,105 @@ VERIKIT_EXTERN(int) verikit_store_report_item(const verikit_store_report *report
 VERIKIT_EXTERN(void) verikit_store_report_free(verikit_store_report *report);
 
 /* ------------------------------------------------------------------------------------------
+ * Lifecycle events (0.2). With a handler configured, every operation that changes or refuses
+ * something produces one event once its outcome is known: issue (issued, cooldown,
+ * rate_limited, locked), verify/consume (verified, invalid, not_found, attempts_exhausted,
+ * locked, rate_limited), revoke and revoke-all (revoked, when something live was revoked),
+ * unlock (unlocked, when the identifier was locked). Peek, inspect and failed calls (errors)
+ * produce none. The name of an event is "<credential>.<kind>": "otp.verified", "link.issued",
+ * "token.not_found", "all.revoked", "otp.unlocked".
+ *
+ * An event never holds a code, a token or a link. It names the identifier by a tag: 32 hex
+ * digits of a keyed hash (BLAKE2b under a subkey of the index key), the same for the same
+ * normalised identifier across purposes, processes and key rotations, so logs can be
+ * correlated without holding e-mail addresses; the identifier itself only with
+ * verikit_config_set_events_include_identifier. The client key is tagged the same way.
+ *
+ * Delivery: the operation puts the event on a bounded queue and goes on (it never waits for
+ * the handler); one engine thread takes events off the queue, in order, and calls the handler
+ * with one at a time. A full queue drops the event; verikit_engine_event_counts and
+ * verikit_engine_metrics (verikit_events_delivered_total, verikit_events_dropped_total) count
+ * both. The handler runs on that engine thread: it may block (events queue up behind it, then
+ * drop), and may call the engine (synchronous calls included). verikit_engine_free delivers
+ * the events already queued, then ends the thread: the handler is never called after it
+ * returns. Called from inside the handler, verikit_engine_free drops the queued events instead
+ * (the handler is not called again).
+ * ---------------------------------------------------------------------------------------- */
+typedef enum verikit_credential {
+  VERIKIT_CREDENTIAL_OTP = 0,
+  VERIKIT_CREDENTIAL_TOKEN = 1,
+  VERIKIT_CREDENTIAL_LINK = 2,
+  VERIKIT_CREDENTIAL_ALL = 3 /* revoke-all: every credential of a (purpose, identifier) */
+} verikit_credential;
+
+typedef enum verikit_kind {
+  VERIKIT_EVENT_ISSUED = 0,
+  VERIKIT_EVENT_VERIFIED = 1,
+  VERIKIT_EVENT_INVALID = 2,            /* OTP: wrong code, attempts remain */
+  VERIKIT_EVENT_NOT_FOUND = 3,          /* verify/consume: nothing live matched */
+  VERIKIT_EVENT_ATTEMPTS_EXHAUSTED = 4, /* OTP: wrong code, the code is now dead */
+  VERIKIT_EVENT_LOCKED = 5,             /* refused: the identifier's failure budget is spent */
+  VERIKIT_EVENT_RATE_LIMITED = 6,       /* refused by a rate limit or the active cap */
+  VERIKIT_EVENT_COOLDOWN = 7,           /* issue refused: too soon after the last one */
+  VERIKIT_EVENT_REVOKED = 8,
+  VERIKIT_EVENT_UNLOCKED = 9
+} verikit_kind;
+
+/* An event, valid only during the handler's call (copy what you keep). Read it with the
+ * verikit_event_* getters below. */
+typedef struct verikit_event verikit_event;
+/* Called on the engine's event thread with `user` as given to verikit_config_set_event_handler. */
+typedef void (*verikit_event_handler)(void *user, const verikit_event *event);
+
+/* The event handler (NULL: none, the default; then no event is built and the only cost is one
+ * branch per operation). `user` is passed to it as it is and must stay valid until
+ * verikit_engine_free of every engine made from this configuration has returned.
+ * Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (config NULL). */
+VERIKIT_EXTERN(int) verikit_config_set_event_handler(verikit_config *config, verikit_event_handler handler,
+                                                     void *user);
+/* Events the queue holds before it drops: 1 .. 1048576, default 4096 (checked by
+ * verikit_engine_new: VERIKIT_E_CONFIG). Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. */
+VERIKIT_EXTERN(int) verikit_config_set_event_queue_capacity(verikit_config *config, size_t capacity);
+/* 1: events also carry the normalised identifier itself (verikit_event_identifier); 0 (the
+ * default): only its tag. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. */
+VERIKIT_EXTERN(int) verikit_config_set_events_include_identifier(verikit_config *config, int include);
+
+/* "otp.verified", ...: the event's name ("" for NULL). Static string. */
+VERIKIT_EXTERN(const char *) verikit_event_name(const verikit_event *event);
+/* "verified", "revoked", ...; "otp", "token", "link", "all"; "unknown" for other values. Static. */
+VERIKIT_EXTERN(const char *) verikit_kind_name(int kind);
+VERIKIT_EXTERN(const char *) verikit_credential_name(int credential);
+/* Getters: VERIKIT_OK, or VERIKIT_E_INVALID_ARGUMENT for a NULL argument. Text is valid during
+ * the handler's call, NUL-terminated as well; "" where unknown. */
+VERIKIT_EXTERN(int) verikit_event_kind(const verikit_event *event, int *kind_out);             /* verikit_kind */
+VERIKIT_EXTERN(int) verikit_event_credential(const verikit_event *event, int *credential_out); /* verikit_credential */
+/* The operation's verikit_status; -1 for revoke, revoke-all and unlock. */
+VERIKIT_EXTERN(int) verikit_event_status(const verikit_event *event, int *status_out);
+/* The purpose; "" when unknown (a token check with VERIKIT_ANY_PURPOSE that found nothing, a
+ * token revoke). */
+VERIKIT_EXTERN(int) verikit_event_purpose(const verikit_event *event, const char **data_out, size_t *len_out);
+/* The identifier's tag (32 hex digits); "" when unknown (a token that named nothing live, a
+ * token or link revoke). */
+VERIKIT_EXTERN(int) verikit_event_identifier_tag(const verikit_event *event, const char **data_out, size_t *len_out);
+/* The normalised identifier, only with verikit_config_set_events_include_identifier; else "". */
+VERIKIT_EXTERN(int) verikit_event_identifier(const verikit_event *event, const char **data_out, size_t *len_out);
+/* The client key's tag (32 hex digits); "" when the call gave no client key. */
+VERIKIT_EXTERN(int) verikit_event_client_tag(const verikit_event *event, const char **data_out, size_t *len_out);
+/* OTPs: wrong guesses the code has taken and still survives; -1 where unknown. Either
+ * out-parameter may be NULL. */
+VERIKIT_EXTERN(int) verikit_event_attempts(const verikit_event *event, int32_t *used_out, int32_t *remaining_out);
+/* rate_limited, cooldown, locked: milliseconds to wait; 0 otherwise. */
+VERIKIT_EXTERN(int) verikit_event_retry_after_ms(const verikit_event *event, int64_t *ms_out);
+/* revoked: how many credentials were revoked; -1 otherwise. */
+VERIKIT_EXTERN(int) verikit_event_count(const verikit_event *event, int32_t *count_out);
+/* When the outcome was known: the host's wall clock, milliseconds since the Unix epoch. */
+VERIKIT_EXTERN(int) verikit_event_at_ms(const verikit_event *event, int64_t *ms_out);
+/* Events handed to the handler so far, and dropped (queue full; or completed while the engine
+ * was being freed). Either out-parameter may be NULL. Thread-safe. Returns VERIKIT_OK or
+ * VERIKIT_E_INVALID_ARGUMENT (engine NULL). */
+VERIKIT_EXTERN(int) verikit_engine_event_counts(verikit_engine *engine, uint64_t *delivered_out, uint64_t *dropped_out);
+
+/* ------------------------------------------------------------------------------------------
  * Results: one opaque record for every operation; free with verikit_result_free. Getters
  * return VERIKIT_OK, or VERIKIT_E_INVALID_ARGUMENT for a NULL argument. Fields that do not
  * apply read as: empty strings, -1 attempts, 0 times, -1 active tokens.

@@ -41,6 +41,11 @@ struct verikit_result {
   verikit::Result r;
 };
 
+// An event during its handler's call: a view of the core's record.
+struct verikit_event {
+  const verikit::Event* e;
+};
+
 namespace verikit::capi {
 
 // Records this thread's last error (no allocation: a fixed buffer) and returns the code.

@@ -102,6 +102,31 @@ int main(void) {
   expect(verikit_store_check(&report, c, 0), E, "store_check of memory://");
   expect(verikit_store_report_item(NULL, 0, NULL, NULL, NULL), E, "store_report_item");
   expect(verikit_store_report_count(NULL) == 0 ? VERIKIT_OK : -99, VERIKIT_OK, "store_report_count NULL");
+  expect(verikit_engine_event_counts(NULL, NULL, NULL), E, "engine_event_counts");
+  expect(verikit_config_set_event_handler(NULL, NULL, NULL), E, "config_set_event_handler");
+  expect(verikit_config_set_event_queue_capacity(NULL, 1), E, "config_set_event_queue_capacity");
+  expect(verikit_config_set_events_include_identifier(NULL, 1), E, "config_set_events_include_identifier");
+  {
+    const char *text = NULL;
+    size_t len = 0;
+    int32_t n32 = 0;
+    int64_t n64 = 0;
+    int v = 0;
+    expect(verikit_event_kind(NULL, &v), E, "event_kind");
+    expect(verikit_event_credential(NULL, &v), E, "event_credential");
+    expect(verikit_event_status(NULL, &v), E, "event_status");
+    expect(verikit_event_purpose(NULL, &text, &len), E, "event_purpose");
+    expect(verikit_event_identifier_tag(NULL, &text, &len), E, "event_identifier_tag");
+    expect(verikit_event_identifier(NULL, &text, &len), E, "event_identifier");
+    expect(verikit_event_client_tag(NULL, &text, &len), E, "event_client_tag");
+    expect(verikit_event_attempts(NULL, &n32, &n32), E, "event_attempts");
+    expect(verikit_event_retry_after_ms(NULL, &n64), E, "event_retry_after_ms");
+    expect(verikit_event_count(NULL, &n32), E, "event_count");
+    expect(verikit_event_at_ms(NULL, &n64), E, "event_at_ms");
+    expect(verikit_event_name(NULL)[0] == '\0', 1, "event_name");
+    expect(strcmp(verikit_kind_name(-1), "unknown") == 0, 1, "kind_name");
+    expect(strcmp(verikit_credential_name(99), "unknown") == 0, 1, "credential_name");
+  }
   expect(verikit_config_set_policy_field(c, NULL, NULL, "5"), E, "set_policy_field NULL field");
   expect(verikit_config_set_policy_field(c, NULL, "ttl", NULL), E, "set_policy_field NULL value");
   expect(verikit_policy_field(verikit_policy_field_count(), NULL, NULL, NULL, NULL, NULL, NULL), E, "policy_field out of range");

@@ -17,7 +17,7 @@ const METHODS = {
   checks: ['verifyOtp', 'peekToken', 'consumeToken', 'peekLink', 'consumeLink'],
   issues: ['issueOtp', 'issueToken', 'issueLink'],
   booleans: ['revokeOtp', 'revokeToken', 'revokeLink', 'unlock'],
-  other: ['constructor', 'revokeAll', 'inspect', 'close', 'metrics'],
+  other: ['constructor', 'revokeAll', 'inspect', 'close', 'metrics', 'on', 'off', 'eventCounts'],
 };
 
 const otherThan = (code) => (code === '000000' ? '111111' : '000000');

@@ -21,7 +21,7 @@ SUCCESS = {verikit.Status.VERIFIED, verikit.Status.VALID, verikit.Status.ISSUED}
 # is listed here (and, if it checks a secret, covered by the wrong-secret test).
 CHECKS = ["verify_otp", "peek_token", "consume_token", "peek_link", "consume_link"]
 METHODS = set(CHECKS) | {"issue_otp", "issue_token", "issue_link", "revoke_otp", "revoke_token", "revoke_link",
-                         "revoke_all", "inspect", "unlock", "close", "metrics"}
+                         "revoke_all", "inspect", "unlock", "close", "metrics", "event_counts"}
 
 
 def other_than(code: str) -> str:

@@ -10,6 +10,11 @@
 // only while operations are in flight. close() refuses new calls and lets those in flight
 // settle with their answers; the engine is freed and the function released after the last one
 // (Flight): no callback ever sees a released function or a freed engine.
+//
+// Lifecycle events come from the engine's event thread through a second thread-safe function,
+// always unreferenced (events never keep the process alive), to the JS `emit` function the
+// facade gives; nothing is copied or queued while no listener is registered (setListening).
+// The engine is freed before that function is released, so its last events still reach it.
 #include <napi.h>
 
 #include <atomic>
@@ -132,6 +137,84 @@ struct Op;
 void call_js(Napi::Env env, Napi::Function, std::nullptr_t*, Op* op);
 using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Op, call_js>;
 
+// ---- lifecycle events: copied on the engine's event thread, turned into objects on the JS thread ----
+
+struct EventData {
+  std::string name, purpose, identifier_tag, identifier, client_tag;
+  int kind = 0, credential = 0, status = -1;
+  int32_t used = -1, remaining = -1, count_ = -1;
+  int64_t retry_after_ms = 0, at_ms = 0;
+  // Not an event: the last item, which releases the function once the events before it are out.
+  napi_threadsafe_function release_after = nullptr;
+
+  explicit EventData(napi_threadsafe_function f) : release_after(f) {}
+  explicit EventData(const verikit_event* e) : name(verikit_event_name(e)) {
+    auto read = [e](int (*get)(const verikit_event*, const char**, size_t*)) {
+      const char* d = nullptr;
+      size_t n = 0;
+      return get(e, &d, &n) == VERIKIT_OK ? std::string(d, n) : std::string();
+    };
+    purpose = read(verikit_event_purpose);
+    identifier_tag = read(verikit_event_identifier_tag);
+    identifier = read(verikit_event_identifier);
+    client_tag = read(verikit_event_client_tag);
+    verikit_event_kind(e, &kind);
+    verikit_event_credential(e, &credential);
+    verikit_event_status(e, &status);
+    verikit_event_attempts(e, &used, &remaining);
+    verikit_event_count(e, &count_);
+    verikit_event_retry_after_ms(e, &retry_after_ms);
+    verikit_event_at_ms(e, &at_ms);
+  }
+
+  // Raw Node-API calls, never throwing: while a worker or the process is exiting, JavaScript
+  // can no longer run and every call fails; the event is then dropped, nothing else happens.
+  bool call(napi_env env, napi_value emit) const {
+    napi_value o, v, undefined, result;
+    if (napi_create_object(env, &o) != napi_ok) return false;
+    bool ok = true;
+    auto set = [&](const char* key, napi_status made) { ok = ok && made == napi_ok && napi_set_named_property(env, o, key, v) == napi_ok; };
+    auto text = [&](const std::string& t) { return napi_create_string_utf8(env, t.data(), t.size(), &v); };
+    auto number = [&](double d) { return napi_create_double(env, d, &v); };
+    auto count = [&](int64_t n) { return n < 0 ? napi_get_null(env, &v) : number(static_cast<double>(n)); };
+    set("name", text(name));
+    set("credential", text(verikit_credential_name(credential)));
+    set("kind", text(verikit_kind_name(kind)));
+    set("status", status < 0 ? napi_get_null(env, &v) : text(verikit_status_name(status)));
+    set("purpose", text(purpose));
+    set("identifierTag", text(identifier_tag));
+    set("identifier", identifier.empty() ? napi_get_null(env, &v) : text(identifier));
+    set("clientTag", text(client_tag));
+    set("attemptsUsed", count(used));
+    set("attemptsRemaining", count(remaining));
+    set("retryAfter", number(static_cast<double>(retry_after_ms)));
+    set("count", count(count_));
+    set("at", napi_create_date(env, static_cast<double>(at_ms), &v));
+    return ok && napi_get_undefined(env, &undefined) == napi_ok &&
+           napi_call_function(env, undefined, emit, 1, &o, &result) == napi_ok;
+  }
+};
+
+void call_emit(Napi::Env env, Napi::Function emit, std::nullptr_t*, EventData* data) {
+  std::unique_ptr<EventData> owned(data);
+  if (env == nullptr) return;  // torn down: nobody listens (and the function is going away)
+  if (owned->release_after != nullptr) {
+    napi_release_threadsafe_function(owned->release_after, napi_tsfn_release);
+    return;
+  }
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (!owned->call(env, emit)) {  // JavaScript cannot run any more: the event is dropped
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);  // nothing may reach the exiting environment
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+using EventTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, EventData, call_emit>;
+
 // The engine and what its completions share: the thread-safe function (referenced only while
 // operations are in flight) and how many are. The engine is freed, and the function released,
 // once the engine is closed and nothing is in flight: no callback can come after that, whatever
@@ -150,6 +233,26 @@ struct Flight {
   std::mutex mutex;
   bool live = true;                     // the function may be called (under mutex)
   std::atomic<bool> torn_down{false};   // the environment is going away: settle nothing
+
+  // Events: the function that hands them to JS (never referenced), usable while `events_live`
+  // (under events_mutex), and whether any listener wants them.
+  EventTsfn events;
+  std::mutex events_mutex;
+  bool events_live = false;
+  std::atomic<bool> listening{false};
+
+  // The C event handler (`user` is the Flight, alive until the engine is freed).
+  static void on_event(void* user, const verikit_event* e) noexcept {
+    auto* f = static_cast<Flight*>(user);
+    if (!f->listening.load(std::memory_order_relaxed) || f->torn_down.load(std::memory_order_acquire)) return;
+    try {
+      auto data = std::make_unique<EventData>(e);
+      std::lock_guard<std::mutex> lock(f->events_mutex);
+      if (f->events_live && f->events.NonBlockingCall(data.get()) == napi_ok) (void)data.release();
+    } catch (...) {
+      // Out of memory: the event is lost, the engine goes on.
+    }
+  }
 
   void start() {
     if (in_flight++ != 0) return;
@@ -177,9 +280,25 @@ struct Flight {
       std::lock_guard<std::mutex> lock(mutex);
       live = false;
     }
-    verikit_engine_free(engine);
+    verikit_engine_free(engine);  // delivers the queued events to `events`, joins the event thread
     engine = nullptr;
     tsfn.Release();
+    bool had_events = false;
+    {
+      std::lock_guard<std::mutex> lock(events_mutex);
+      had_events = events_live;
+      events_live = false;
+    }
+    if (!had_events) return;
+    // Events handed over by the free above are still queued: the function is released after
+    // them (a function released now would not call them). At teardown nothing is delivered.
+    // Until then the function is referenced: close() delivers what the engine had queued.
+    auto* last = teardown ? nullptr : new EventData(static_cast<napi_threadsafe_function>(events));
+    if (last != nullptr) events.Ref(env);
+    if (last == nullptr || events.NonBlockingCall(last) != napi_ok) {
+      delete last;
+      events.Release();
+    }
   }
   // The environment is going away (process exit, worker termination): nothing is settled.
   static void cleanup(void* self) { static_cast<Flight*>(self)->release(true); }
@@ -431,7 +550,7 @@ void set_key(verikit_config* config, const Napi::Value& key, const Napi::Value& 
 using ConfigPtr = std::unique_ptr<verikit_config, decltype(&verikit_config_free)>;
 
 // new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls,
-//            indexKey|null)
+//            indexKey|null, emit|undefined, {eventQueueCapacity, eventsIncludeIdentifier}|undefined)
 ConfigPtr config_arg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   verikit_config* raw = nullptr;
@@ -467,6 +586,18 @@ ConfigPtr config_arg(const Napi::CallbackInfo& info) {
     check(verikit_config_set_key_prefix(config.get(), text_arg(info[6], "keyPrefix").c_str()));
   if (!info[7].IsUndefined() && !info[7].IsNull())
     check(verikit_config_set_abuse_controls(config.get(), info[7].ToBoolean().Value() ? 1 : 0));
+  if (info.Length() > 10 && info[10].IsObject()) {
+    Napi::Object o = info[10].As<Napi::Object>();
+    Napi::Value cap = o.Get("eventQueueCapacity"), include = o.Get("eventsIncludeIdentifier");
+    if (!cap.IsUndefined()) {
+      const double n = cap.IsNumber() ? cap.As<Napi::Number>().DoubleValue() : -1;
+      if (!(n >= 0) || n != static_cast<double>(static_cast<int64_t>(n)))
+        throw ArgError{"eventQueueCapacity must be a whole number"};
+      // Beyond the range: the largest value, which the core refuses with its range message.
+      check(verikit_config_set_event_queue_capacity(config.get(), n > 4294967295.0 ? SIZE_MAX : static_cast<size_t>(n)));
+    }
+    if (!include.IsUndefined()) check(verikit_config_set_events_include_identifier(config.get(), include.ToBoolean().Value() ? 1 : 0));
+  }
   return config;
 }
 
@@ -486,14 +617,19 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("inspect", &EngineWrap::Inspect),
                         InstanceMethod("unlock", &EngineWrap::Unlock),
                         InstanceMethod("close", &EngineWrap::Close),
-                        InstanceMethod("metrics", &EngineWrap::Metrics)});
+                        InstanceMethod("metrics", &EngineWrap::Metrics),
+                        InstanceMethod("setListening", &EngineWrap::SetListening),
+                        InstanceMethod("eventCounts", &EngineWrap::EventCounts)});
   }
 
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
     Napi::Env env = info.Env();
     verikit_engine* engine = nullptr;
+    auto flight = std::make_shared<Flight>();  // the event handler's `user`, before the engine
+    const bool with_events = info.Length() > 9 && info[9].IsFunction();
     try {
       ConfigPtr config = config_arg(info);
+      if (with_events) check(verikit_config_set_event_handler(config.get(), &Flight::on_event, flight.get()));
       check(verikit_engine_new(&engine, config.get()));
     } catch (const ArgError& e) {
       Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
@@ -502,8 +638,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       Napi::Error(env, make_error(env, e.code, e.message)).ThrowAsJavaScriptException();
       return;
     }
-    flight_ = std::make_shared<Flight>();
+    flight_ = std::move(flight);
     flight_->self = flight_;
+    if (with_events) {
+      flight_->events = EventTsfn::New(env, info[9].As<Napi::Function>(), "verikit-events", 0, 1);
+      flight_->events.Unref(env);  // events never keep the process alive
+      flight_->events_live = true;
+    }
     flight_->engine = engine;
     flight_->env = env;
     flight_->js_thread = std::this_thread::get_id();
@@ -530,6 +671,27 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       flight_->close();
     }
     return info.Env().Undefined();
+  }
+
+  // setListening(bool): whether events are copied and sent to JS at all (no listener: dropped at once).
+  Napi::Value SetListening(const Napi::CallbackInfo& info) {
+    if (flight_) flight_->listening.store(info[0].ToBoolean().Value(), std::memory_order_relaxed);
+    return info.Env().Undefined();
+  }
+
+  // eventCounts(): [delivered, dropped] as the engine counts them (delivered: handed to the handler).
+  Napi::Value EventCounts(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t delivered = 0, dropped = 0;
+    if (!flight_ || flight_->closed || flight_->engine == nullptr) {
+      Napi::Error(env, make_error(env, VERIKIT_E_INVALID_ARGUMENT, "the engine is closed")).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    verikit_engine_event_counts(flight_->engine, &delivered, &dropped);
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Number::New(env, static_cast<double>(delivered)));
+    out.Set(1u, Napi::Number::New(env, static_cast<double>(dropped)));
+    return out;
   }
 
   // The engine's counters (Prometheus text): synchronous, no I/O.

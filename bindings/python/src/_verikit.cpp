@@ -34,6 +34,7 @@ struct PyTypes {
   py::object error;  // error(code, message) -> an instance of the verikit.Error subclass for code
   py::object from_timestamp;
   py::object utc;
+  py::object event;  // verikit._types.Event
 };
 PyTypes* types_ = nullptr;
 
@@ -42,7 +43,7 @@ PyTypes* types() {  // with the GIL held
     py::module_ t = py::module_::import("verikit._types");
     py::module_ dt = py::module_::import("datetime");
     types_ = new PyTypes{t.attr("Status"), t.attr("error"), dt.attr("datetime").attr("fromtimestamp"),
-                         dt.attr("timezone").attr("utc")};
+                         dt.attr("timezone").attr("utc"), t.attr("Event")};
   }
   return types_;
 }
@@ -141,6 +142,87 @@ uint8_t to_key_id(const py::handle& h) {
   return static_cast<uint8_t>(id);
 }
 
+// ---- lifecycle events: the C handler, on the engine's event thread ----
+
+// The handler's `user`: the Python callable (the facade's guard, which logs what it raises).
+// Created before the engine and deleted, with the GIL, only after verikit_engine_free returned.
+struct EventSink {
+  py::object callback;
+};
+
+// An event copied out of the C API without the GIL (it is valid during the handler only).
+struct EventCopy {
+  std::string name, purpose, identifier_tag, identifier, client_tag;
+  int kind = 0, credential = 0, status = -1;
+  int32_t used = -1, remaining = -1, count = -1;
+  int64_t retry_after_ms = 0, at_ms = 0;
+
+  explicit EventCopy(const verikit_event* e) : name(verikit_event_name(e)) {
+    auto text = [e](int (*get)(const verikit_event*, const char**, size_t*)) {
+      const char* d = nullptr;
+      size_t n = 0;
+      return get(e, &d, &n) == VERIKIT_OK ? std::string(d, n) : std::string();
+    };
+    purpose = text(verikit_event_purpose);
+    identifier_tag = text(verikit_event_identifier_tag);
+    identifier = text(verikit_event_identifier);
+    client_tag = text(verikit_event_client_tag);
+    verikit_event_kind(e, &kind);
+    verikit_event_credential(e, &credential);
+    verikit_event_status(e, &status);
+    verikit_event_attempts(e, &used, &remaining);
+    verikit_event_count(e, &count);
+    verikit_event_retry_after_ms(e, &retry_after_ms);
+    verikit_event_at_ms(e, &at_ms);
+  }
+
+  py::object to_py() const {
+    py::dict kw;
+    kw["name"] = name;
+    kw["credential"] = verikit_credential_name(credential);
+    kw["kind"] = verikit_kind_name(kind);
+    kw["status"] = status < 0 ? py::object(py::none()) : types()->status(status);
+    kw["purpose"] = purpose;
+    kw["identifier_tag"] = identifier_tag;
+    kw["identifier"] = identifier.empty() ? py::object(py::none())
+                                          : py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+                                                identifier.data(), static_cast<Py_ssize_t>(identifier.size()), "surrogateescape"));
+    kw["client_tag"] = client_tag;
+    kw["attempts_used"] = count_or_none(used);
+    kw["attempts_remaining"] = count_or_none(remaining);
+    kw["retry_after"] = static_cast<double>(retry_after_ms) / 1000.0;
+    kw["count"] = count_or_none(count);
+    kw["at"] = types()->from_timestamp(static_cast<double>(at_ms) / 1000.0, types()->utc);
+    return types()->event(**kw);
+  }
+};
+
+bool interpreter_alive() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsInitialized() && !Py_IsFinalizing();
+#else
+  return Py_IsInitialized() && !_Py_IsFinalizing();
+#endif
+}
+
+// The GIL is taken only to build the Event and call the callback. The callable is referenced
+// for the call itself, so closing the engine inside the callback (which deletes the sink) is safe.
+void on_event(void* user, const verikit_event* e) noexcept {
+  try {
+    const EventCopy copy(e);
+    if (!interpreter_alive()) return;  // a thread cannot take the GIL of a finalising interpreter
+    py::gil_scoped_acquire gil;
+    try {
+      py::object callback = static_cast<EventSink*>(user)->callback;
+      callback(copy.to_py());
+    } catch (py::error_already_set& err) {
+      err.discard_as_unraisable("verikit on_event");  // the facade's guard already logs; never propagate
+    }
+  } catch (...) {
+    // Out of memory copying the event: it is lost, the engine goes on.
+  }
+}
+
 // ---- the engine: a refcounted holder around verikit_engine* ----
 
 // Freed with verikit_engine_free when its last user lets go: the NativeEngine (until close) and
@@ -148,19 +230,37 @@ uint8_t to_key_id(const py::handle& h) {
 // frees it under them. The last user frees it without the GIL (sync calls and close release it
 // first); verikit_engine_free waits for asynchronous calls in flight, whose callbacks never need
 // the GIL.
+// Freeing joins the engine's event thread, which may be waiting for the GIL to call on_event:
+// it is always freed without the GIL, and the callback is released with it afterwards.
 struct Handle {
-  explicit Handle(verikit_engine* e) : engine(e) {}
+  Handle(verikit_engine* e, std::unique_ptr<EventSink> s) : engine(e), sink(std::move(s)) {}
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
-  ~Handle() { verikit_engine_free(engine); }
+  ~Handle() {
+    if (Py_IsInitialized() && PyGILState_Check()) {
+      py::gil_scoped_release nogil;
+      verikit_engine_free(engine);
+    } else {
+      verikit_engine_free(engine);
+    }
+    if (!sink) return;
+    if (!interpreter_alive()) {
+      (void)sink.release();  // too late to release a Python object
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    sink.reset();
+  }
   verikit_engine* const engine;
+  std::unique_ptr<EventSink> sink;
 };
 using HandlePtr = std::shared_ptr<Handle>;
 
 class PyEngine {
  public:
   PyEngine(const std::string& store, py::object key, py::object key_id, py::list previous_keys, py::dict default_policy,
-           py::dict policies, py::object key_prefix, bool without_abuse_controls, py::object index_key) {
+           py::dict policies, py::object key_prefix, bool without_abuse_controls, py::object index_key,
+           py::object on_event_callback, py::object event_queue_capacity, bool events_include_identifier) {
     verikit_config* raw = nullptr;
     check(verikit_config_new(&raw));
     ConfigPtr c(raw);
@@ -186,6 +286,21 @@ class PyEngine {
       set_policy(c.get(), purpose.c_str(), item.second.cast<py::dict>());
     }
     if (without_abuse_controls) check(verikit_config_set_abuse_controls(c.get(), 0));
+    std::unique_ptr<EventSink> sink;
+    if (!on_event_callback.is_none()) {
+      sink = std::make_unique<EventSink>(EventSink{on_event_callback});
+      check(verikit_config_set_event_handler(c.get(), on_event, sink.get()));
+      if (!event_queue_capacity.is_none()) {
+        if (!py::isinstance<py::int_>(event_queue_capacity) || py::isinstance<py::bool_>(event_queue_capacity))
+          throw py::type_error("event_queue_capacity must be an int");
+        int overflow = 0;
+        const long long n = PyLong_AsLongLongAndOverflow(event_queue_capacity.ptr(), &overflow);
+        // Out of range (negative, huge): 0, which the core refuses with its range message.
+        const std::size_t cap = overflow != 0 || n < 0 ? 0 : static_cast<std::size_t>(n);
+        check(verikit_config_set_event_queue_capacity(c.get(), cap));
+      }
+      check(verikit_config_set_events_include_identifier(c.get(), events_include_identifier ? 1 : 0));
+    }
     verikit_engine* e = nullptr;
     int rc;
     std::string message;
@@ -195,7 +310,7 @@ class PyEngine {
       if (rc != VERIKIT_OK) message = verikit_error_message();
     }
     if (rc != VERIKIT_OK) raise(rc, message);
-    handle_ = std::make_shared<Handle>(e);
+    handle_ = std::make_shared<Handle>(e, std::move(sink));
   }
 
   ~PyEngine() {
@@ -563,9 +678,17 @@ PYBIND11_MODULE(_verikit, m) {
 
   using O = const py::object&;
   py::class_<PyEngine>(m, "NativeEngine")
-      .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, py::object, bool, py::object>(),
+      .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, py::object, bool, py::object,
+                    py::object, py::object, bool>(),
            py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
-           py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"), py::arg("index_key") = py::none())
+           py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"), py::arg("index_key") = py::none(),
+           py::arg("on_event") = py::none(), py::arg("event_queue_capacity") = py::none(), py::arg("events_include_identifier") = false)
+      .def("event_counts", [](PyEngine& self) {
+        HandlePtr h = self.acquire();
+        uint64_t delivered = 0, dropped = 0;
+        check(verikit_engine_event_counts(h->engine, &delivered, &dropped));
+        return py::make_tuple(delivered, dropped);
+      })
       .def("close", &PyEngine::close)
       .def("metrics", [](PyEngine& self) {
         HandlePtr h = self.acquire();

@@ -11,21 +11,25 @@ controls, on an embedded store or Redis.
 Outcomes are Result objects, truthy only when verified, valid or issued (str() of a result
 is its status, never its secret: use result.secret); faults raise verikit.Error subclasses.
 Checking a token or link names its purpose (ANY_PURPOSE is the explicit opt-in for any).
-Blocking calls release the GIL; verikit.aio has the asyncio API.
+Blocking calls release the GIL; verikit.aio has the asyncio API. Lifecycle events:
+Engine(on_event=callback) (a verikit.Event per issue, verification, refusal, revocation), and
+Engine(on_event=verikit.log_events()) for the logging module.
 """
 
 from __future__ import annotations
 
 import atexit
 import weakref
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from . import _types
-from ._types import *  # noqa: F401,F403 (Status, Error and a class per error kind, from the core's schema)
+from ._events import guard as _guard_event_callback
+from ._events import log_events
+from ._types import *  # noqa: F401,F403 (Status, Event, Error and a class per error kind, from the core's schema)
 from ._verikit import VERSION as __version__
 from ._verikit import NativeEngine, Result, generate_key
 
-__all__ = ["ANY_PURPOSE", "Engine", "Result", "generate_key", "__version__", *_types.__all__]
+__all__ = ["ANY_PURPOSE", "Engine", "Result", "log_events", "generate_key", "__version__", *_types.__all__]
 
 Bytes = Union[str, bytes]
 
@@ -59,6 +63,9 @@ class _EngineBase:
         key_prefix: Optional[str] = None,
         abuse_controls: bool = True,
         index_key: Optional[bytes] = None,
+        on_event: Optional[Callable[[Event], None]] = None,
+        event_queue_capacity: Optional[int] = None,
+        events_include_identifier: bool = False,
     ) -> None:
         """Create an engine.
 
@@ -75,6 +82,13 @@ class _EngineBase:
             ttl, max_attempts, otp_length, alphabet, reissue, ..., send_limit=(count, period,
             burst) or False, ...). Fields left out keep the core's defaults.
         abuse_controls: False turns every abuse control off (for tests and trusted callers).
+        on_event: called with a verikit.Event for every issue, verification, refusal,
+            revocation and unlock (README: "Events"), on the engine's own event thread (never
+            the caller's; it holds the GIL only for the call). What it raises is logged on the
+            "verikit" logger. Events leave operations through a bounded queue of
+            event_queue_capacity (default 4096): a full queue drops them (event_counts()).
+            verikit.log_events() logs them. events_include_identifier: put the identifier
+            itself in events (default: only its keyed tag).
         """
         self._native = NativeEngine(
             store,
@@ -86,6 +100,9 @@ class _EngineBase:
             key_prefix,
             not abuse_controls,
             index_key,
+            None if on_event is None else _guard_event_callback(on_event),
+            event_queue_capacity,
+            events_include_identifier,
         )
         _live.add(self)
 
@@ -99,6 +116,12 @@ class _EngineBase:
         """This engine's counters in the Prometheus text exposition format (operations by kind
         and outcome, errors by code, latency histograms): serve it on your /metrics."""
         return str(self._native.metrics())
+
+    def event_counts(self) -> Tuple[int, int]:
+        """(delivered, dropped): events handed to on_event, and dropped (queue full, or
+        completed while the engine was closing). Also in metrics()."""
+        delivered, dropped = self._native.event_counts()
+        return int(delivered), int(dropped)
 
     def __enter__(self) -> Any:
         return self

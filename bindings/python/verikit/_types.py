@@ -4,8 +4,10 @@ types are in _types.pyi (checked against the schema by the tests)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
-from typing import Dict, Type
+from typing import Dict, Optional, Type
 
 from . import _verikit
 
@@ -46,10 +48,33 @@ _ALIASES = {"InvalidArgument": "InvalidArgumentError", "StoreUnavailable": "Stor
             "Timeout": "TimeoutError", "Unsupported": "UnsupportedError"}
 globals().update(_BY_NAME)
 globals().update({old: _BY_NAME[new] for old, new in _ALIASES.items()})
-__all__ = ["Status", "Error", "error", *_BY_NAME, *_ALIASES]
+__all__ = ["Status", "Error", "Event", "error", *_BY_NAME, *_ALIASES]
 
 
 def error(code: int, message: str) -> Error:
     """The exception for a C API error code and its message (verikit.Error for codes without a
     class of their own: no memory, version, internal)."""
     return _ERRORS.get(code, Error)(message, code)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A lifecycle event (README: "Events"), handed to an engine's on_event callback on the
+    engine's event thread. It never holds a code, a token or a link; the identifier itself only
+    with events_include_identifier=True (else None): identifier_tag names it instead (32 hex
+    digits of a keyed hash, stable for one identifier across purposes and processes)."""
+
+    name: str                          # "<credential>.<kind>": "otp.verified", "link.issued", "all.revoked"
+    credential: str                    # "otp", "token", "link" or "all" (revoke_all)
+    kind: str                          # "issued", "verified", "invalid", "not_found", "attempts_exhausted",
+                                       # "locked", "rate_limited", "cooldown", "revoked", "unlocked"
+    status: Optional[Status]           # the operation's outcome; None for revocations and unlock
+    purpose: str                       # "" when unknown (a token that named nothing live, a token revoke)
+    identifier_tag: str                # "" when unknown
+    identifier: Optional[str]          # only with events_include_identifier=True
+    client_tag: str                    # "" when the call gave no client key
+    attempts_used: Optional[int]       # OTPs: wrong guesses the code has taken
+    attempts_remaining: Optional[int]  # OTPs: wrong guesses it still survives
+    retry_after: float                 # seconds (rate_limited, cooldown, locked); else 0.0
+    count: Optional[int]               # revoked: how many credentials
+    at: datetime                       # when the outcome was known (UTC)

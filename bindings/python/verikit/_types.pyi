@@ -1,8 +1,10 @@
 """Static types of verikit._types (built at run time from the core's schema; the tests check that
 this file names every status and error class the schema has)."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
-from typing import Dict, Type
+from typing import Dict, Optional, Type
 
 class Status(IntEnum):
     """The outcome of an operation: values are those of the C API's verikit_status."""
@@ -16,6 +18,24 @@ class Status(IntEnum):
     LOCKED = 6
     RATE_LIMITED = 7
     COOLDOWN = 8
+
+@dataclass(frozen=True)
+class Event:
+    """A lifecycle event (README: "Events"): never a code, token or link."""
+
+    name: str
+    credential: str
+    kind: str
+    status: Optional[Status]
+    purpose: str
+    identifier_tag: str
+    identifier: Optional[str]
+    client_tag: str
+    attempts_used: Optional[int]
+    attempts_remaining: Optional[int]
+    retry_after: float
+    count: Optional[int]
+    at: datetime
 
 class Error(Exception):
     """A fault (not an outcome): bad arguments or configuration, an unreachable store, ..."""
@@ -51,7 +71,7 @@ Timeout = TimeoutError
 Unsupported = UnsupportedError
 
 __all__ = [
-    "Status", "Error", "error", "InvalidArgumentError", "ConfigError", "StoreUnavailableError", "StoreProtocolError",
+    "Status", "Error", "Event", "error", "InvalidArgumentError", "ConfigError", "StoreUnavailableError", "StoreProtocolError",
     "TimeoutError", "UnsupportedError", "CryptoError", "InvalidArgument", "StoreUnavailable", "Timeout", "Unsupported",
 ]
 _ERRORS: Dict[int, Type[Error]]

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "verikit/error.hpp"
+#include "verikit/event.hpp"
 
 namespace verikit {
 
@@ -101,6 +102,13 @@ struct Config {
   // Warnings found at start (e.g. a Redis eviction policy that could drop credentials).
   // Empty: written to stderr.
   std::function<void(std::string_view)> on_warning;
+  // Lifecycle events (README: "Events"). None: no event is built, queued or counted. Events
+  // leave the operation through a bounded queue read by one engine thread that calls this; a
+  // full queue drops the event (counted in metrics()). Queued events are delivered before the
+  // engine is destroyed; the handler is never called after that.
+  EventHandler on_event;
+  std::size_t event_queue_capacity = kDefaultEventQueueCapacity;  // 1 .. kMaxEventQueueCapacity
+  bool events_include_identifier = false;  // put the normalised identifier itself in events
 
   const Policy& policy_for(std::string_view purpose) const {
     auto it = policies.find(purpose);

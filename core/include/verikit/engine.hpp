@@ -37,6 +37,11 @@ struct VerifyOptions {
 
 inline constexpr std::size_t kMaxClientKeyBytes = 256;
 
+struct EventCounts {
+  std::uint64_t delivered = 0;
+  std::uint64_t dropped = 0;
+};
+
 namespace detail {
 class EngineImpl;
 }
@@ -114,6 +119,8 @@ class Engine {
   // Counters of this engine in the Prometheus text exposition format (version 0.0.4): operations
   // by kind and outcome, errors by kind and code, latency histograms; serve it on /metrics.
   std::string metrics() const;
+  // Lifecycle events handed to Config::on_event, and dropped (queue full, engine closing).
+  EventCounts event_counts() const noexcept;
 
  private:
   explicit Engine(std::shared_ptr<detail::EngineImpl> impl);

@@ -5,6 +5,7 @@
 #include "verikit/config.hpp"
 #include "verikit/engine.hpp"
 #include "verikit/error.hpp"
+#include "verikit/event.hpp"
 #include "verikit/memory_store.hpp"
 #include "verikit/result.hpp"
 #include "verikit/schema.hpp"

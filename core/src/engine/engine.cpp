@@ -40,13 +40,20 @@ bool decode_identity(std::string_view bytes, std::string& purpose, std::string& 
 }  // namespace detail
 
 Engine::Engine(std::shared_ptr<detail::EngineImpl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() = default;
+// Operations in flight may still hold the shared state; events they complete with are dropped.
+Engine::~Engine() {
+  if (impl_->events) impl_->events->stop();
+}
 
 void Engine::stop_threads() noexcept { impl_->store->stop_threads(); }
 
 const Config& Engine::config() const noexcept { return impl_->config; }
 
 std::string Engine::metrics() const { return impl_->stats->prometheus(); }
+
+EventCounts Engine::event_counts() const noexcept {
+  return EventCounts{impl_->stats->events_delivered(), impl_->stats->events_dropped()};
+}
 
 Expected<std::shared_ptr<Engine>> Engine::create(Config config) {
   // Checked before connecting: a shared store without a key is a configuration error.

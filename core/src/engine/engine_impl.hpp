@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crypto/crypto.hpp"
+#include "engine/events.hpp"
 #include "engine/stats.hpp"
 #include "verikit/config.hpp"
 #include "verikit/store.hpp"
@@ -18,12 +19,16 @@ namespace verikit::detail {
 class EngineImpl {
  public:
   EngineImpl(Config c, KeyRing r, std::shared_ptr<Store> s)
-      : config(std::move(c)), ring(std::move(r)), store(std::move(s)) {}
+      : config(std::move(c)), ring(std::move(r)), store(std::move(s)),
+        events(config.on_event ? std::make_shared<EventBus>(config.on_event, config.event_queue_capacity,
+                                                            config.events_include_identifier, ring.index(), stats)
+                               : nullptr) {}
 
   const Config config;
   const KeyRing ring;
   const std::shared_ptr<Store> store;
   const std::shared_ptr<Stats> stats = std::make_shared<Stats>();
+  const std::shared_ptr<EventBus> events;  // null: no handler, no events
 };
 
 // Checked, normalised (purpose, identifier) with its key-group tag. The tag comes from the

@@ -25,6 +25,8 @@ Status validate(const Config& c) {
   for (char ch : c.key_prefix)
     if (ch <= 0x20 || ch >= 0x7f || ch == '{' || ch == '}')
       return bad("key_prefix must be printable ASCII without spaces or braces");
+  if (c.event_queue_capacity < 1 || c.event_queue_capacity > kMaxEventQueueCapacity)
+    return bad("event_queue_capacity must be 1 to " + std::to_string(kMaxEventQueueCapacity));
   return Unit{};
 }
 

@@ -32,12 +32,22 @@ class Stats {
   void record(Op op, int outcome, int error, std::chrono::steady_clock::duration took) noexcept;
   std::string prometheus() const;
 
+  // Lifecycle events (engine/events.hpp): counted, and shown in prometheus(), once enabled.
+  void enable_events() noexcept { events_enabled_.store(true, std::memory_order_relaxed); }
+  void event_delivered() noexcept { events_delivered_.fetch_add(1, std::memory_order_relaxed); }
+  void event_dropped(std::uint64_t n) noexcept { events_dropped_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t events_delivered() const noexcept { return events_delivered_.load(std::memory_order_relaxed); }
+  std::uint64_t events_dropped() const noexcept { return events_dropped_.load(std::memory_order_relaxed); }
+
  private:
   using Counter = std::atomic<std::uint64_t>;
   std::array<std::array<Counter, kOutcomes>, kOps> outcomes_{};
   std::array<std::array<Counter, kErrors>, kOps> errors_{};
   std::array<std::array<Counter, kBucketsUs.size() + 1>, kOps> buckets_{};  // + the +Inf bucket
   std::array<Counter, kOps> sum_us_{};
+  std::atomic<bool> events_enabled_{false};
+  Counter events_delivered_{0};
+  Counter events_dropped_{0};
 };
 
 // `done`, counted into `stats` when it completes (the clock starts now). `stats` is shared with
