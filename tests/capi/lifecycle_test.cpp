@@ -11,6 +11,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -141,6 +142,8 @@ struct Case {
   const char* store;  // "memory" or "paused-redis"
   int in_flight;
 };
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.store << " with " << c.in_flight << " in flight"; }
 
 class FreeInFlight : public ::testing::TestWithParam<Case> {};
 
