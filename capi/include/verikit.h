@@ -324,7 +324,8 @@ typedef struct verikit_store_report verikit_store_report;
 #define VERIKIT_CHECK_FAIL 2 /* unfit: verikit_engine_new would refuse it, or it cannot work */
 
 /* Checks the Redis server the configuration's store URL names (with its URL options and key
- * prefix), item by item: "version" (7.0 or later), "role" (a standalone master), "eviction"
+ * prefix; a Cluster or Sentinel URL: every primary, each item's text naming its server), item by
+ * item: "version" (7.0 or later), "role" (a standalone master, or a Cluster primary), "eviction"
  * (maxmemory-policy noeviction, or allow_eviction=1: WARN), "memory" (maxmemory headroom for
  * `pending_credentials` live codes; 0: just report the room), "persistence" (AOF / RDB and what a
  * crash can lose), "replicas" (asynchronous replicas without wait_replicas: WARN), "permissions"

@@ -13,9 +13,11 @@ constexpr const char* kDoctorHelp = R"(usage: verikit doctor [URL] [--pending N]
 
 Checks that the Redis server at URL (else --store URL or $VERIKIT_STORE) is fit for verikit,
 with the URL's options (allow_eviction=1, wait_replicas=N, TLS options) and key prefix, item by
-item, each OK, WARN or FAIL with what to do:
+item, each OK, WARN or FAIL with what to do. A redis+cluster:// or redis+sentinel:// URL checks
+every primary (each item names its server):
   version      Redis 7.0 or later
-  role         a standalone master (a replica or Cluster mode: FAIL)
+  role         a standalone master, or a Cluster primary for redis+cluster:// (a replica, or
+               Cluster mode behind redis://: FAIL)
   eviction     maxmemory-policy noeviction (another policy: FAIL; WARN with allow_eviction=1)
   memory       maxmemory headroom: room for how many pending codes; --pending N: FAIL when N
                pending codes would not fit, WARN over 90% full

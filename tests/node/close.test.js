@@ -58,19 +58,12 @@ test('close() settles every operation in flight exactly once, with Redis paused'
   try {
     for (const n of [1, 100, 10000]) {
       await t.test(`${n} in flight`, async () => {
-        const proc = spawn(process.execPath, ['-e', child, redis.url, String(redis.pid), String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        proc.stdout.on('data', (d) => { out += d; });
-        proc.stderr.on('data', (d) => { err += d; });
-        const [code, signal] = await new Promise((resolve) => {
-          const timer = setTimeout(() => proc.kill('SIGKILL'), 60000);
-          proc.on('exit', (c, s) => { clearTimeout(timer); resolve([c, s]); });
-        });
-        process.kill(redis.pid, 'SIGCONT');  // whatever the child did
-        assert.equal(signal, null, `the child died of ${signal}: ${err}`);
-        assert.equal(code, 0, err);
-        const r = JSON.parse(out);
+        let r;
+        try {
+          r = await runChild(child, [redis.url, String(redis.pid), String(n)]);
+        } finally {
+          process.kill(redis.pid, 'SIGCONT');  // whatever the child did
+        }
         assert.equal(r.settledBeforeClose, 0, 'Redis was not paused: this test proves nothing');
         assert.equal(r.settledWhilePaused, 0, 'nothing can be answered while Redis is paused');
         assert.ok(r.closeMs < 1000, `close() blocked for ${r.closeMs} ms`);

@@ -11,6 +11,7 @@
 #include "redis/link.hpp"
 #include "redis/slot.hpp"
 #include "support/redis_cluster.hpp"
+#include "verikit/redis_store.hpp"
 #include "verikit/verikit.hpp"
 
 namespace verikit {
@@ -86,6 +87,23 @@ TEST_F(ClusterLink, RoutesEveryKeyToThePrimaryServingItsSlot) {
   for (auto& n : cluster().nodes())
     if (test::is_primary(*n) && std::stoi(trimmed(n->cli("DBSIZE"))) > 0) ++holding;
   EXPECT_EQ(holding, 3);
+}
+
+// The operator's check (verikit doctor, verikit_store_check) looks at every primary of a cluster.
+TEST_F(ClusterLink, TheStoreCheckLooksAtEveryPrimary) {
+  Config c;
+  c.store_url = cluster().url();
+  auto items = check_redis_store(c, 1000);
+  ASSERT_TRUE(items.has_value()) << items.error().message;
+  std::set<std::string> servers;
+  for (const StoreCheck& item : *items) {
+    EXPECT_NE(item.verdict, StoreCheck::Verdict::fail) << item.item << ": " << item.detail;
+    if (item.item == "role") {
+      EXPECT_NE(item.detail.find("Cluster primary"), std::string::npos) << item.detail;
+      servers.insert(item.detail.substr(0, item.detail.find(" is ")));
+    }
+  }
+  EXPECT_EQ(servers.size(), 3u) << "one role item per primary";
 }
 
 TEST_F(ClusterLink, FollowsAMovedSlot) {

@@ -33,7 +33,8 @@ struct StoreCheck {
   std::string detail;
 };
 
-// Checks the Redis server config.store_url names, for an operator (`verikit doctor`): the
+// Checks the Redis server config.store_url names (a Cluster or Sentinel URL: every primary, each
+// item's sentence naming its server), for an operator (`verikit doctor`): the
 // start-up requirements of make_redis_store, each as an item rather than a refusal, plus
 // memory headroom for `pending_credentials` live codes, persistence, replicas and TLS. Changes
 // nothing but a script loaded into the script cache (the permission probe). Errors: the URL is

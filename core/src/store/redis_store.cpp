@@ -513,13 +513,28 @@ Expected<std::vector<StoreCheck>> check_redis_store(const Config& config, std::u
                                                   "server has anything to check");
   auto endpoint = redis::parse_endpoint(config.store_url, config.redis);
   if (!endpoint) return std::move(endpoint).error();
-  if (endpoint->topology != redis::Endpoint::Topology::single)
-    return make_error(Errc::invalid_argument, "the check looks at one server: give one node's redis:// or rediss:// URL "
-                                              "(each Cluster primary, or the Sentinel-managed primary, in turn)");
-  auto client = redis::Client::connect(*endpoint, warner(config));
-  if (!client) return std::move(client).error();
   const detail::OperatorChecks extra{pending_credentials, endpoint->options.wait_replicas};
-  return detail::inspect_server(**client, requirements(config, *endpoint), &extra, false);
+  if (endpoint->topology == redis::Endpoint::Topology::single) {
+    auto client = redis::Client::connect(*endpoint, warner(config));
+    if (!client) return std::move(client).error();
+    return detail::inspect_server(**client, requirements(config, *endpoint), &extra, false);
+  }
+  // A Cluster or a Sentinel-managed primary: every server that takes writes now, each item by
+  // item (each item's sentence names its server).
+  auto link = redis::connect_link(*endpoint, warner(config));
+  if (!link) return std::move(link).error();
+  std::vector<StoreCheck> all;
+  const detail::RedisRequirements needs = requirements(config, *endpoint);
+  auto s = (*link)->each_primary([&](redis::Client& node, std::span<const redis::SlotRange> slots) -> Status {
+    detail::RedisRequirements one = needs;
+    one.probe_key = probe_key(config.key_prefix, slots);
+    auto items = detail::inspect_server(node, one, &extra, false);
+    if (!items) return std::move(items).error();
+    all.insert(all.end(), std::make_move_iterator(items->begin()), std::make_move_iterator(items->end()));
+    return Unit{};
+  });
+  if (!s) return std::move(s).error();
+  return all;
 }
 
 }  // namespace verikit
