@@ -102,9 +102,14 @@ class MemoryStore final : public Store {
 
   // Ends the reaper (the store keeps working; expired records go on being reclaimed by writes).
   // In a forked child the reaper is the parent's thread: it is forgotten, not joined (and no
-  // lock is taken: one of the parent's threads may have held it at the fork).
+  // lock is taken: one of the parent's threads may have held it at the fork). Its condition
+  // variable is renewed: destroying one a (parent's) thread was waiting on would wait for it.
   void stop_threads() noexcept override {
-    if (process_.forked()) return detail::abandon_thread(reaper_);
+    if (process_.forked()) {
+      detail::abandon_thread(reaper_);
+      detail::renew_in_place(stop_cv_);
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(stop_mutex_);
       stopping_ = true;
