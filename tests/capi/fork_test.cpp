@@ -1,10 +1,10 @@
 // C API after fork() (gunicorn --preload, uWSGI, Celery prefork, multiprocessing): an engine
-// made before the fork keeps working in every child and in the parent. On Redis each child
-// makes its own connections on first use: every call completes (a child that hangs is killed
-// after 10 s, and that fails the test), and codes issued by one process verify in another
-// exactly once. On memory:// a child's calls fail clearly (VERIKIT_E_UNSUPPORTED, naming the
-// fix) and freeing the engine there does not hang. An engine with an event handler delivers
-// the child's own events in the child.
+// made before the fork keeps working in every child and in the parent. On Redis (a single
+// server, and a Cluster) each child makes its own connections on first use: every call
+// completes (a child that hangs is killed after 10 s, and that fails the test), and codes
+// issued by one process verify in another exactly once. On memory:// a child's calls fail
+// clearly (VERIKIT_E_UNSUPPORTED, naming the fix) and freeing the engine there does not hang.
+// An engine with an event handler delivers the child's own events in the child.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 #include "verikit.h"
 
@@ -263,6 +264,37 @@ TEST(Fork, ChildOfAChildReconnectsToo) {
   auto got = lines(children[0].output);
   ASSERT_EQ(got.count("c@x"), 1u);
   EXPECT_EQ(verify(e, "c@x", got.find("c@x")->second).status, VERIKIT_STATUS_VERIFIED);
+  verikit_engine_free(e);
+}
+
+// Redis Cluster: the child's routed link (a client per primary, the retry thread) is its own.
+TEST(Fork, ClusterEngineWorksInAChild) {
+  verikit::test::RedisCluster cluster({.primaries = 3, .replicas_per_primary = 0});
+  verikit_engine* e = make_engine(cluster.url());
+  std::vector<std::string> pre;
+  for (int i = 0; i < 8; ++i) {  // spread over the primaries
+    Call c = issue(e, "pre" + std::to_string(i) + "@x");
+    ASSERT_EQ(c.rc, VERIKIT_OK) << c.message;
+    pre.push_back(c.secret);
+  }
+  std::vector<Child> children{start_child([&](FILE* out) {
+    int bad = 0;
+    for (int i = 0; i < 8; ++i)
+      bad += verify(e, "pre" + std::to_string(i) + "@x", pre[static_cast<std::size_t>(i)]).status !=
+             VERIKIT_STATUS_VERIFIED;
+    Call c = issue(e, "from-child@x");
+    if (c.rc != VERIKIT_OK) return 100;
+    std::fprintf(out, "from-child@x %s\n", c.secret.c_str());
+    verikit_engine_free(e);
+    return bad;
+  })};
+  finish(children);
+  auto got = lines(children[0].output);
+  ASSERT_EQ(got.count("from-child@x"), 1u);
+  EXPECT_EQ(verify(e, "from-child@x", got.find("from-child@x")->second).status, VERIKIT_STATUS_VERIFIED);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(verify(e, "pre" + std::to_string(i) + "@x", pre[static_cast<std::size_t>(i)]).status,
+              VERIKIT_STATUS_NOT_FOUND);
   verikit_engine_free(e);
 }
 
