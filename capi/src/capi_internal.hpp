@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "verikit.h"
+#include "verikit/process.hpp"
 #include "verikit/verikit.hpp"
 
 struct verikit_config {
@@ -33,6 +34,17 @@ struct verikit_engine {
     std::mutex mutex;
     std::condition_variable idle;
     std::size_t pending = 0;
+    verikit::detail::ProcessTag process;
+    // In a forked child the calls counted are the parent's (their callbacks never run here) and
+    // the lock may have been held at the fork: the child counts from zero, on a lock of its own.
+    Flight& here() noexcept {
+      verikit::detail::adopt_after_fork(process, [this] {
+        verikit::detail::renew_in_place(mutex);
+        verikit::detail::renew_in_place(idle);
+        pending = 0;
+      });
+      return *this;
+    }
   };
   std::shared_ptr<Flight> flight = std::make_shared<Flight>();
 };

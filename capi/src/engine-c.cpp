@@ -107,6 +107,7 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or callback is NULL");
   auto called = std::make_shared<std::atomic<bool>>(false);
   auto flight = engine->flight;
+  flight->here();
   {
     std::lock_guard<std::mutex> lock(flight->mutex);
     ++flight->pending;
@@ -214,6 +215,7 @@ VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine* engine) {
   if (engine == nullptr) return;
   if (t_in_callback == 0) {  // every asynchronous call's callback has run and returned
     {
+      engine->flight->here();
       std::unique_lock<std::mutex> lock(engine->flight->mutex);
       engine->flight->idle.wait(lock, [&] { return engine->flight->pending == 0; });
     }

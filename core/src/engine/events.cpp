@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "verikit/engine.hpp"
+#include "verikit/process.hpp"
 
 namespace verikit {
 
@@ -143,6 +144,22 @@ struct EventBus::State {
   bool gathering = false;           // guarded by mutex: the thread lets a batch gather
   bool abandoned = false;           // set by the event thread itself (stop() inside the handler)
   std::thread thread;
+  ProcessTag process;  // whose thread `thread` is
+
+  // In a forked child: the dispatcher is the parent's thread and does not exist here, and the
+  // lock may have been held by one of the parent's threads at the fork. The child starts over:
+  // a fresh lock, no thread (the next event starts the child's own), and an empty queue (the
+  // events queued are the parent's, delivered there; their memory is left as it is, since it
+  // may have been mid-change). Between a child's threads, the first to get here does it.
+  void adopt_after_fork() noexcept {
+    detail::adopt_after_fork(process, [this] {
+      renew_in_place(mutex);
+      renew_in_place(wake);
+      renew_in_place(queue);
+      abandon_thread(thread);
+      started = sleeping = gathering = abandoned = false;
+    });
+  }
 
   Event build(PendingEvent& p) const {
     Event e;
@@ -217,6 +234,7 @@ EventBus::~EventBus() { stop(); }
 
 void EventBus::post(PendingEvent event) noexcept {
   State& s = *state_;
+  s.adopt_after_fork();
   bool wake = false;
   try {
     std::lock_guard<std::mutex> lock(s.mutex);
@@ -240,6 +258,7 @@ void EventBus::post(PendingEvent event) noexcept {
 
 void EventBus::stop() noexcept {
   State& s = *state_;
+  s.adopt_after_fork();
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.stopping) return;

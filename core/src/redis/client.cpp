@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "redis/connection.hpp"
+#include "verikit/process.hpp"
 
 namespace verikit::redis {
 namespace {
@@ -96,6 +97,10 @@ struct Client::Impl {
   std::size_t next = 0;
   std::thread io;
 
+  // The process whose I/O thread `io` is (see abandon_after_fork).
+  detail::ProcessTag process;
+  bool forsaken = false;  // in a forked child: see abandon_after_fork
+
   ~Impl() {
     if (wake_fd >= 0) ::close(wake_fd);
   }
@@ -129,6 +134,21 @@ struct Client::Impl {
       }
     }
     if (signal) wake();
+  }
+
+  // In a forked child, whose copy of this client has no I/O thread: closes the child's copies
+  // of the sockets (the parent's connections go on undisturbed) and leaves everything else as
+  // it is. Takes no lock (one may have been held by a thread of the parent) and never touches
+  // `io`; requests the parent had pending are the parent's, never completed here. The state is
+  // kept alive for good (the object is never destroyed: its thread handle cannot be). The
+  // connections are fixed at connect(), so the list is safe to read.
+  void abandon_after_fork() noexcept {
+    if (forsaken) return;
+    forsaken = true;
+    for (auto& c : connections) c->close_inherited_fd();
+    if (wake_fd >= 0) ::close(wake_fd);
+    wake_fd = -1;
+    detail::abandon_thread(io);
   }
 
   void report_first(Status s) {
@@ -346,6 +366,13 @@ Client::Client(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Client::~Client() { stop(); }
 
 void Client::stop() {
+  if (impl_->process.forked()) {
+    // The I/O thread is the parent's: nothing to join. The state stays allocated (the parent's
+    // thread object, copied into this process, holds a reference that is never released).
+    if (!impl_->forsaken) static_cast<void>(new (std::nothrow) std::shared_ptr<Impl>(impl_));
+    impl_->abandon_after_fork();
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->stopping = true;

@@ -109,14 +109,22 @@ Connection::Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context, const 
 
 Connection::~Connection() { close_socket(); }
 
+void Connection::close_inherited_fd() noexcept {
+  const int fd = fd_;
+  fd_ = -1;
+  ssl_ = nullptr;  // the parent's session: never freed nor shut down here
+  if (fd >= 0) ::close(fd);
+}
+
 void Connection::close_socket() {
   if (ssl_ != nullptr) {
     SSL_free(ssl_);
     ssl_ = nullptr;
   }
   if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
+    const int fd = fd_;
+    fd_ = -1;  // first: a fork in between leaves the child a closed number, never a reused one
+    ::close(fd);
   }
   reader_.reset();
   wbuf_.clear();

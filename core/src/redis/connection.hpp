@@ -50,6 +50,10 @@ class Connection {
 
   State state() const noexcept { return state_; }
   int fd() const noexcept { return fd_; }
+  // In a forked child: closes this process's copy of the socket without a word to the server
+  // (no TLS close_notify, no shutdown(): the parent's connection goes on undisturbed) and
+  // forgets it. The TLS state is left as it is (the object is never used again).
+  void close_inherited_fd() noexcept;
   std::size_t in_flight() const noexcept { return in_flight_.size(); }
   // Requests that timed out and still wait for their (late) replies: their slots stay, in order,
   // so that the late replies are matched to them and discarded.

@@ -82,6 +82,21 @@ void RoutedCore::stop() {
   retired.clear();
 }
 
+void RoutedCore::abandon_after_fork() noexcept {
+  detail::abandon_thread(thread_);
+  std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  auto forget = [](const std::shared_ptr<Client>& c) {
+    if (c) c->stop();  // in the child: closes its copies of the sockets, joins nothing
+  };
+  for (auto& [name, c] : nodes_) forget(c);
+  for (auto& [when, c] : retired_) forget(c);
+  try {
+    for (auto& c : release_tables()) forget(c);
+  } catch (...) {  // (no memory for the list: those sockets stay open in the child)
+  }
+}
+
 bool RoutedCore::on_io_thread() const noexcept {
   if (thread_.get_id() == std::this_thread::get_id()) return true;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -311,6 +326,13 @@ void RoutedCore::loop() {
 RoutedLink::~RoutedLink() { stop(); }
 
 void RoutedLink::stop() {
+  if (core_->forked()) {  // the threads are the parent's: see RoutedCore::abandon_after_fork
+    if (forsaken_) return;
+    forsaken_ = true;
+    core_->abandon_after_fork();
+    static_cast<void>(new (std::nothrow) std::shared_ptr<RoutedCore>(core_));  // never destroyed
+    return;
+  }
   // From one of the core's own threads (a completion dropping the last owner of a store), the
   // stop, which joins those threads, runs on a thread of its own.
   if (core_->on_io_thread()) {

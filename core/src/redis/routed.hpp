@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "redis/client.hpp"
+#include "verikit/process.hpp"
 
 namespace verikit::redis {
 
@@ -45,6 +46,13 @@ class RoutedCore : public std::enable_shared_from_this<RoutedCore> {
   // Fails what is queued (exactly once each), stops the thread and closes every connection.
   // Not from one of the core's own threads (RoutedLink hands that case to a thread of its own).
   void stop();
+  // Whether this is a forked child of the process that started the core.
+  bool forked() const noexcept { return process_.forked(); }
+  // In a forked child, where none of the core's threads exist: forgets them (nothing joined)
+  // and closes the child's copies of every node's sockets (Client::stop does that there), the
+  // parent's connections undisturbed. If the parent held the lock at the fork, the sockets are
+  // left open in the child instead (never used). The core must then never be destroyed.
+  void abandon_after_fork() noexcept;
 
   void submit(std::shared_ptr<Routed> r);
   bool on_io_thread() const noexcept;
@@ -104,6 +112,7 @@ class RoutedCore : public std::enable_shared_from_this<RoutedCore> {
   RoutedClock::time_point last_refresh_{};
   std::condition_variable cv_;
   std::thread thread_;
+  detail::ProcessTag process_;
 };
 
 // A Link over a RoutedCore.
@@ -125,6 +134,7 @@ class RoutedLink final : public Link {
   void submit(std::span<const std::string_view> args, int replicas, std::chrono::milliseconds timeout,
               ReplyCallback done);
   std::shared_ptr<RoutedCore> core_;
+  bool forsaken_ = false;  // in a forked child: the core was abandoned (see stop)
 };
 
 std::shared_ptr<RoutedCore> make_cluster_core(const Endpoint& endpoint, Warn warn);

@@ -17,6 +17,7 @@
 
 #include "crypto/crypto.hpp"
 #include "store/limits.hpp"
+#include "verikit/process.hpp"
 
 namespace verikit {
 namespace {
@@ -100,7 +101,15 @@ class MemoryStore final : public Store {
   ~MemoryStore() override { stop_threads(); }
 
   // Ends the reaper (the store keeps working; expired records go on being reclaimed by writes).
+  // In a forked child the reaper is the parent's thread: it is forgotten, not joined (and no
+  // lock is taken: one of the parent's threads may have held it at the fork). Its condition
+  // variable is renewed: destroying one a (parent's) thread was waiting on would wait for it.
   void stop_threads() noexcept override {
+    if (process_.forked()) {
+      detail::abandon_thread(reaper_);
+      detail::renew_in_place(stop_cv_);
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(stop_mutex_);
       stopping_ = true;
@@ -110,6 +119,7 @@ class MemoryStore final : public Store {
   }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
+    if (refused_after_fork(done)) return;
     OtpIssueReply reply;
     {
       auto [shard, lock] = lock_shard(req.group);
@@ -140,6 +150,7 @@ class MemoryStore final : public Store {
   }
 
   void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
+    if (refused_after_fork(done)) return;
     VerifyReply reply;
     {
       auto [shard, lock] = lock_shard(req.group);
@@ -190,6 +201,7 @@ class MemoryStore final : public Store {
   }
 
   void otp_revoke(const std::string& group, Callback<bool> done) override {
+    if (refused_after_fork(done)) return;
     bool removed = false;
     {
       auto [shard, lock] = lock_shard(group);
@@ -205,6 +217,7 @@ class MemoryStore final : public Store {
   }
 
   void token_issue(const TokenIssueRequest& req, Callback<TokenIssueReply> done) override {
+    if (refused_after_fork(done)) return;
     TokenIssueReply reply;
     {
       auto [shard, lock] = lock_shard(req.group);
@@ -236,6 +249,7 @@ class MemoryStore final : public Store {
   }
 
   void token_verify(const TokenVerifyRequest& req, Callback<VerifyReply> done) override {
+    if (refused_after_fork(done)) return;
     VerifyReply reply;
     {
       auto [shard, lock] = lock_shard(req.group);
@@ -262,6 +276,7 @@ class MemoryStore final : public Store {
   }
 
   void token_revoke(const std::string& group, const std::string& token_id, Callback<bool> done) override {
+    if (refused_after_fork(done)) return;
     bool removed = false;
     {
       auto [shard, lock] = lock_shard(group);
@@ -276,6 +291,7 @@ class MemoryStore final : public Store {
   }
 
   void revoke_all(const std::string& group, Callback<int> done) override {
+    if (refused_after_fork(done)) return;
     int removed = 0;
     {
       auto [shard, lock] = lock_shard(group);
@@ -292,6 +308,7 @@ class MemoryStore final : public Store {
   }
 
   void inspect(const std::string& group, Callback<InspectReply> done) override {
+    if (refused_after_fork(done)) return;
     InspectReply reply;
     {
       auto [shard, lock] = lock_shard(group);
@@ -313,6 +330,7 @@ class MemoryStore final : public Store {
   }
 
   void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) override {
+    if (refused_after_fork(done)) return;
     bool was_locked = false;
     {
       auto [shard, lock] = lock_shard(group);
@@ -329,6 +347,7 @@ class MemoryStore final : public Store {
   }
 
   void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
+    if (refused_after_fork(done)) return;
     ClientLimitReply reply;
     {
       const std::string key = "c" + req.client;
@@ -392,6 +411,21 @@ class MemoryStore final : public Store {
   }
 
  private:
+  // Each process has its own copy of the records after fork(): a code issued by one worker
+  // would be not_found in the next, and codes issued before the fork usable once per worker.
+  // So a forked child's calls all fail, with the fix (nothing is read: a shard's lock may have
+  // been held by a thread of the parent at the fork). unsupported rather than config: the
+  // configuration is valid, it is this use of it (from another process) that is not.
+  template <class T>
+  bool refused_after_fork(const Callback<T>& done) {
+    if (!process_.forked()) return false;
+    done(make_error(Errc::unsupported,
+                    "the embedded store (memory://) is not shared between processes, and this is a process forked "
+                    "after the engine was created: create the engine after fork (in each worker), or use a Redis "
+                    "store (or file:// when available)"));
+    return true;
+  }
+
   static constexpr std::size_t kShards = 16;
   static constexpr std::size_t kReapPerWrite = 8;  // more than a write can add: the heap drains
   static constexpr std::size_t kReapChunk = 4096;
@@ -511,6 +545,7 @@ class MemoryStore final : public Store {
     }
   }
 
+  const detail::ProcessTag process_;
   std::shared_ptr<const Clock> clock_;
   const std::size_t per_shard_;
   const std::size_t capacity_;

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
 #include <span>
 #include <string_view>
 
@@ -15,6 +17,7 @@
 #include "redis/slot.hpp"
 #include "store/redis_preflight.hpp"
 #include "store/redis_scripts.hpp"
+#include "verikit/process.hpp"
 
 namespace verikit {
 namespace {
@@ -140,9 +143,10 @@ class ReplyOf {
 
 class RedisStore final : public Store {
  public:
-  RedisStore(std::unique_ptr<redis::Link> client, std::string prefix, int wait_replicas,
+  RedisStore(std::unique_ptr<redis::Link> client, redis::Warn warn, std::string prefix, int wait_replicas,
              std::chrono::milliseconds wait_timeout)
-      : client_(std::move(client)), prefix_(std::move(prefix)), wait_replicas_(wait_replicas), wait_timeout_(wait_timeout) {}
+      : client_(std::move(client)), live_(client_.get()), warn_(std::move(warn)), prefix_(std::move(prefix)),
+        wait_replicas_(wait_replicas), wait_timeout_(wait_timeout) {}
 
   // SCRIPT LOAD on every primary (the script cache is per server; a NOSCRIPT later, after a
   // restart or a failover, is answered by EVAL of the whole script on that server).
@@ -167,10 +171,19 @@ class RedisStore final : public Store {
     return all;
   }
 
-  redis::Link& link() { return *client_; }
+  redis::Link& link() { return *live_.load(std::memory_order_acquire); }
+  // Remembered for the links a forked child makes (see own_link).
+  void set_new_primary_check(redis::Link::PrimaryCheck check) {
+    new_primary_check_ = check;
+    link().set_new_primary_check(std::move(check));
+  }
 
-  bool waiting_would_deadlock() const noexcept override { return client_->on_io_thread(); }
-  void stop_threads() noexcept override { client_->stop(); }
+  bool waiting_would_deadlock() const noexcept override {
+    // (In a forked child, before its first call, no thread of the link is this process's.)
+    return !process_.forked() && live_.load(std::memory_order_acquire)->on_io_thread();
+  }
+  // (In a forked child that has not used the store, the link's stop only forgets the parent's threads.)
+  void stop_threads() noexcept override { link().stop(); }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     static constexpr const scripts::Script& S = scripts::otp_issue;
@@ -428,17 +441,50 @@ class RedisStore final : public Store {
       heap.resize(3 + rest.size());
       argv = heap;
     }
+    auto link = own_link();
+    if (!link) return done(std::move(link).error());
     char count[24];
     const auto end = std::to_chars(count, count + sizeof count, keys).ptr;
     argv[0] = verb;
     argv[1] = script;
     argv[2] = std::string_view(count, static_cast<std::size_t>(end - count));
     for (std::size_t i = 0; i < rest.size(); ++i) argv[3 + i] = rest[i];
-    if (then_wait) return client_->command_then_wait(std::span<const std::string_view>(argv), wait_replicas_, wait_timeout_, std::move(done));
-    client_->command(std::span<const std::string_view>(argv), std::move(done));
+    if (then_wait) return (*link)->command_then_wait(std::span<const std::string_view>(argv), wait_replicas_, wait_timeout_, std::move(done));
+    (*link)->command(std::span<const std::string_view>(argv), std::move(done));
+  }
+
+  // The link of this process. In a child forked since the link was made (gunicorn --preload,
+  // multiprocessing, ...), the parent's I/O threads do not exist: the first call makes a new
+  // link to the same endpoint (its own threads and connections, so no reply to anything the
+  // parent sent can reach the child) and forgets the parent's (Link::stop there closes only
+  // the child's copies of its sockets and joins nothing). The scripts are already loaded on the
+  // servers (same text, same SHA; a NOSCRIPT is answered by EVAL as always). A failed connect
+  // fails this call and is tried again by the next.
+  Expected<redis::Link*> own_link() {
+    if (!process_.forked()) return live_.load(std::memory_order_acquire);
+    std::lock_guard<std::mutex> lock(renew_mutex_);
+    if (!process_.forked()) return live_.load(std::memory_order_acquire);  // another thread did it
+    client_->stop();  // the parent's: forgotten, see above
+    auto fresh = redis::connect_link(client_->endpoint(), warn_);
+    if (!fresh) {
+      return make_error(fresh.error().code, "reconnecting to Redis after fork(): " + fresh.error().message);
+    }
+    if (new_primary_check_) (*fresh)->set_new_primary_check(new_primary_check_);
+    // The parent's link object is never destroyed here (its thread handles belong to the parent):
+    // released on purpose, a few hundred bytes per fork.
+    static_cast<void>(client_.release());
+    client_ = std::move(fresh).value();
+    live_.store(client_.get(), std::memory_order_release);
+    process_.adopt();
+    return client_.get();
   }
 
   std::unique_ptr<redis::Link> client_;
+  std::atomic<redis::Link*> live_;  // client_, read without the lock
+  redis::Warn warn_;
+  redis::Link::PrimaryCheck new_primary_check_;
+  detail::ProcessTag process_;
+  std::mutex renew_mutex_;  // a child's first calls make one new link between them
   std::string prefix_;
   std::string shas_[std::size(scripts::kAll)];
   int wait_replicas_ = 0;
@@ -490,7 +536,7 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   auto warn = warner(config);
   auto link = redis::connect_link(*endpoint, warn);
   if (!link) return std::move(link).error();
-  auto store = std::make_shared<RedisStore>(std::move(link).value(), config.key_prefix,
+  auto store = std::make_shared<RedisStore>(std::move(link).value(), warn, config.key_prefix,
                                             endpoint->options.wait_replicas, endpoint->options.wait_timeout);
   // Every primary is checked (eviction policy, version, permissions): each one holds keys. A
   // replica promoted later is checked when it takes over (then a failure is a warning).
@@ -501,7 +547,7 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
     return detail::preflight(node, one, warn);
   };
   if (auto s = store->link().each_primary(check); !s) return std::move(s).error();
-  store->link().set_new_primary_check(check);
+  store->set_new_primary_check(check);
   if (auto s = store->load_scripts(); !s) return std::move(s).error();
   return std::shared_ptr<Store>(std::move(store));
 }

@@ -1,0 +1,379 @@
+// C API after fork() (gunicorn --preload, uWSGI, Celery prefork, multiprocessing): an engine
+// made before the fork keeps working in every child and in the parent. On Redis (a single
+// server, and a Cluster) each child makes its own connections on first use: every call
+// completes (a child that hangs is killed after 10 s, and that fails the test), and codes
+// issued by one process verify in another exactly once. On memory:// a child's calls fail
+// clearly (VERIKIT_E_UNSUPPORTED, naming the fix) and freeing the engine there does not hang.
+// An engine with an event handler delivers the child's own events in the child.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/redis_cluster.hpp"
+#include "support/redis_server.hpp"
+#include "verikit.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kChildLimit = 10s;  // a child still running then is hung: killed, and a failure
+
+verikit_engine* make_engine(const std::string& url, verikit_event_handler handler = nullptr, void* user = nullptr) {
+  verikit_config* c = nullptr;
+  EXPECT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  EXPECT_EQ(verikit_config_set_store(c, url.c_str()), VERIKIT_OK);
+  uint8_t key[VERIKIT_KEY_BYTES] = {7};
+  EXPECT_EQ(verikit_config_set_key(c, 1, key, sizeof key), VERIKIT_OK);
+  verikit_policy p = VERIKIT_POLICY_INIT;
+  p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT |
+            VERIKIT_POLICY_NO_CLIENT_LIMITS | VERIKIT_POLICY_NO_ACTIVE_CAP;
+  EXPECT_EQ(verikit_config_set_default_policy(c, &p), VERIKIT_OK);
+  if (handler != nullptr) EXPECT_EQ(verikit_config_set_event_handler(c, handler, user), VERIKIT_OK);
+  verikit_engine* e = nullptr;
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_OK) << verikit_error_message();
+  verikit_config_free(c);
+  return e;
+}
+
+// One call's outcome: the C error code, the status (when rc is VERIKIT_OK) and the secret.
+struct Call {
+  int rc = -100;
+  int status = -1;
+  std::string secret;
+  std::string message;
+};
+
+Call done(int rc, verikit_result* r) {
+  Call c;
+  c.rc = rc;
+  if (rc == VERIKIT_OK) {
+    verikit_result_status(r, &c.status);
+    const char* d = nullptr;
+    size_t n = 0;
+    if (verikit_result_secret(r, &d, &n) == VERIKIT_OK && d != nullptr) c.secret.assign(d, n);
+  } else {
+    c.message = verikit_error_message();
+  }
+  verikit_result_free(r);
+  return c;
+}
+
+Call issue(verikit_engine* e, const std::string& id) {
+  verikit_result* r = nullptr;
+  const int rc = verikit_otp_issue(&r, e, "login", id.data(), id.size(), nullptr);
+  return done(rc, r);
+}
+
+Call verify(verikit_engine* e, const std::string& id, const std::string& code) {
+  verikit_result* r = nullptr;
+  const int rc = verikit_otp_verify(&r, e, "login", id.data(), id.size(), code.data(), code.size(), nullptr);
+  return done(rc, r);
+}
+
+// A forked child: runs `body` (which writes "name value" lines to `out`) and exits with its
+// return value, skipping the parent's destructors and atexit handlers (_exit).
+struct Child {
+  pid_t pid = -1;
+  int read_fd = -1;
+  std::string output;
+  int status = -1;  // exit code; -1: killed (hung) or crashed
+};
+
+Child start_child(const std::function<int(FILE*)>& body) {
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  Child c;
+  c.pid = ::fork();
+  if (c.pid == 0) {
+    ::close(fds[0]);
+    FILE* out = ::fdopen(fds[1], "w");
+    int code = 99;
+    try {
+      code = body(out);
+    } catch (...) {
+      code = 98;
+    }
+    std::fflush(out);
+    std::fflush(stderr);
+    ::_exit(code);
+  }
+  ::close(fds[1]);
+  c.read_fd = fds[0];
+  return c;
+}
+
+// Waits for every child, reading their output as it comes; one still running after
+// kChildLimit is killed (SIGKILL) and reported as hung.
+void finish(std::vector<Child>& children) {
+  const auto deadline = std::chrono::steady_clock::now() + kChildLimit;
+  for (auto& c : children) {
+    for (;;) {
+      pollfd p{c.read_fd, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      if (::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100))) > 0) {
+        char buf[4096];
+        const ssize_t n = ::read(c.read_fd, buf, sizeof buf);
+        if (n <= 0) break;  // end of output: the child has exited (or closed it)
+        c.output.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    ::close(c.read_fd);
+    int ws = 0;
+    pid_t got = 0;
+    while ((got = ::waitpid(c.pid, &ws, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
+    if (got == 0) {
+      ::kill(c.pid, SIGKILL);
+      ::waitpid(c.pid, &ws, 0);
+      ADD_FAILURE() << "child " << c.pid << " hung (killed after " << kChildLimit.count() << " s); output: " << c.output;
+      continue;
+    }
+    c.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    EXPECT_EQ(c.status, 0) << "child " << c.pid << " failed; output: " << c.output;
+  }
+}
+
+// The "name value" lines of a child's output.
+std::multimap<std::string, std::string> lines(const std::string& text) {
+  std::multimap<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string name, value;
+  while (in >> name >> value) out.emplace(name, value);
+  return out;
+}
+
+void ignore(void*, int, const char*, verikit_result* r) { verikit_result_free(r); }
+
+TEST(Fork, RedisEngineWorksInFourChildrenAndTheParent) {
+  verikit::test::RedisServer server;
+  verikit_engine* e = make_engine(server.url());
+  // Used before the fork: the I/O thread and its connections exist in the parent.
+  Call before = issue(e, "parent@x");
+  ASSERT_EQ(before.rc, VERIKIT_OK) << before.message;
+  ASSERT_EQ(before.status, VERIKIT_STATUS_ISSUED);
+  // Codes for the children to verify, and one all four race for.
+  std::vector<std::string> for_child;
+  for (int i = 0; i < 4; ++i) {
+    Call c = issue(e, "pre" + std::to_string(i) + "@x");
+    ASSERT_EQ(c.rc, VERIKIT_OK) << c.message;
+    for_child.push_back(c.secret);
+  }
+  Call shared = issue(e, "shared@x");
+  ASSERT_EQ(shared.rc, VERIKIT_OK);
+  // Calls in flight at the fork are the parent's: the child never sees their callbacks, and
+  // freeing the engine there does not wait for them.
+  for (int i = 0; i < 8; ++i)
+    ASSERT_EQ(verikit_otp_issue_async(e, "login", "inflight@x", 10, nullptr, &ignore, nullptr), VERIKIT_OK);
+
+  std::vector<Child> children;
+  for (int i = 0; i < 4; ++i) {
+    children.push_back(start_child([&, i](FILE* out) {
+      int bad = 0;
+      // The parent's code for this child, then the shared one.
+      const std::string pre = "pre" + std::to_string(i) + "@x";
+      Call v = verify(e, pre, for_child[static_cast<std::size_t>(i)]);
+      if (v.rc != VERIKIT_OK || v.status != VERIKIT_STATUS_VERIFIED) {
+        std::fprintf(stderr, "child %d: verify of the parent's code: rc %d status %d %s\n", i, v.rc, v.status,
+                     v.message.c_str());
+        ++bad;
+      }
+      Call s = verify(e, "shared@x", shared.secret);
+      if (s.rc != VERIKIT_OK) ++bad;
+      std::fprintf(out, "shared %d\n", s.status);
+      // Codes for the parent to verify, and a round trip of the child's own.
+      for (int k = 0; k < 5; ++k) {
+        const std::string id = "child" + std::to_string(i) + "-" + std::to_string(k) + "@x";
+        Call c = issue(e, id);
+        if (c.rc != VERIKIT_OK || c.status != VERIKIT_STATUS_ISSUED) {
+          std::fprintf(stderr, "child %d: issue: rc %d %s\n", i, c.rc, c.message.c_str());
+          ++bad;
+          continue;
+        }
+        std::fprintf(out, "%s %s\n", id.c_str(), c.secret.c_str());
+      }
+      const std::string own = "own" + std::to_string(i) + "@x";
+      Call o = issue(e, own);
+      Call ov = verify(e, own, o.secret);
+      if (ov.rc != VERIKIT_OK || ov.status != VERIKIT_STATUS_VERIFIED) ++bad;
+      verikit_engine_free(e);  // joins only the child's own threads
+      return bad;
+    }));
+  }
+  finish(children);
+
+  // The parent's engine is undisturbed: its own calls, and the children's codes, once each.
+  Call after = issue(e, "parent2@x");
+  ASSERT_EQ(after.rc, VERIKIT_OK) << after.message;
+  EXPECT_EQ(verify(e, "parent2@x", after.secret).status, VERIKIT_STATUS_VERIFIED);
+  int shared_verified = 0, codes = 0;
+  for (auto& c : children) {
+    for (auto& [name, value] : lines(c.output)) {
+      if (name == "shared") {
+        shared_verified += value == std::to_string(VERIKIT_STATUS_VERIFIED);
+        continue;
+      }
+      ++codes;
+      Call first = verify(e, name, value);
+      EXPECT_EQ(first.rc, VERIKIT_OK) << first.message;
+      EXPECT_EQ(first.status, VERIKIT_STATUS_VERIFIED) << name;
+      EXPECT_EQ(verify(e, name, value).status, VERIKIT_STATUS_NOT_FOUND) << name << ": verified twice";
+    }
+  }
+  EXPECT_EQ(codes, 4 * 5);
+  EXPECT_EQ(shared_verified, 1) << "the code all four children raced for";
+  // The children consumed the parent's codes: gone here too.
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(verify(e, "pre" + std::to_string(i) + "@x", for_child[static_cast<std::size_t>(i)]).status,
+              VERIKIT_STATUS_NOT_FOUND);
+  verikit_engine_free(e);
+}
+
+TEST(Fork, ChildOfAChildReconnectsToo) {
+  verikit::test::RedisServer server;
+  verikit_engine* e = make_engine(server.url());
+  ASSERT_EQ(issue(e, "a@x").rc, VERIKIT_OK);
+  std::vector<Child> children{start_child([&](FILE* out) {
+    if (issue(e, "b@x").rc != VERIKIT_OK) return 1;  // the child's own link
+    std::vector<Child> grandchildren{start_child([&](FILE* inner) {
+      Call c = issue(e, "c@x");
+      if (c.rc != VERIKIT_OK) return 1;
+      std::fprintf(inner, "c@x %s\n", c.secret.c_str());
+      return 0;
+    })};
+    finish(grandchildren);
+    std::fputs(grandchildren[0].output.c_str(), out);
+    return grandchildren[0].status == 0 ? 0 : 1;
+  })};
+  finish(children);
+  auto got = lines(children[0].output);
+  ASSERT_EQ(got.count("c@x"), 1u);
+  EXPECT_EQ(verify(e, "c@x", got.find("c@x")->second).status, VERIKIT_STATUS_VERIFIED);
+  verikit_engine_free(e);
+}
+
+// Redis Cluster: the child's routed link (a client per primary, the retry thread) is its own.
+TEST(Fork, ClusterEngineWorksInAChild) {
+  verikit::test::RedisCluster cluster({.primaries = 3, .replicas_per_primary = 0});
+  verikit_engine* e = make_engine(cluster.url());
+  std::vector<std::string> pre;
+  for (int i = 0; i < 8; ++i) {  // spread over the primaries
+    Call c = issue(e, "pre" + std::to_string(i) + "@x");
+    ASSERT_EQ(c.rc, VERIKIT_OK) << c.message;
+    pre.push_back(c.secret);
+  }
+  std::vector<Child> children{start_child([&](FILE* out) {
+    int bad = 0;
+    for (int i = 0; i < 8; ++i)
+      bad += verify(e, "pre" + std::to_string(i) + "@x", pre[static_cast<std::size_t>(i)]).status !=
+             VERIKIT_STATUS_VERIFIED;
+    Call c = issue(e, "from-child@x");
+    if (c.rc != VERIKIT_OK) return 100;
+    std::fprintf(out, "from-child@x %s\n", c.secret.c_str());
+    verikit_engine_free(e);
+    return bad;
+  })};
+  finish(children);
+  auto got = lines(children[0].output);
+  ASSERT_EQ(got.count("from-child@x"), 1u);
+  EXPECT_EQ(verify(e, "from-child@x", got.find("from-child@x")->second).status, VERIKIT_STATUS_VERIFIED);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(verify(e, "pre" + std::to_string(i) + "@x", pre[static_cast<std::size_t>(i)]).status,
+              VERIKIT_STATUS_NOT_FOUND);
+  verikit_engine_free(e);
+}
+
+TEST(Fork, MemoryEngineInAChildFailsClearly) {
+  verikit_engine* e = make_engine("memory://");
+  Call before = issue(e, "a@x");
+  ASSERT_EQ(before.rc, VERIKIT_OK);
+  std::vector<Child> children{start_child([&](FILE* out) {
+    Call c = issue(e, "b@x");
+    Call v = verify(e, "a@x", before.secret);  // would "work" on the child's stale copy
+    std::fprintf(out, "issue_rc %d\nverify_rc %d\n", c.rc, v.rc);
+    const bool named = c.message.find("memory://") != std::string::npos &&
+                       c.message.find("create the engine after fork") != std::string::npos &&
+                       c.message.find("Redis") != std::string::npos;
+    if (!named) std::fprintf(stderr, "message: %s\n", c.message.c_str());
+    verikit_engine_free(e);  // the reaper is the parent's: forgotten, not joined
+    return named ? 0 : 1;
+  })};
+  finish(children);
+  auto got = lines(children[0].output);
+  EXPECT_EQ(got.find("issue_rc")->second, std::to_string(VERIKIT_E_UNSUPPORTED));
+  EXPECT_EQ(got.find("verify_rc")->second, std::to_string(VERIKIT_E_UNSUPPORTED));
+  // The parent's store is its own and undisturbed: the code is still there, once.
+  EXPECT_EQ(verify(e, "a@x", before.secret).status, VERIKIT_STATUS_VERIFIED);
+  verikit_engine_free(e);
+}
+
+// Events: the parent's dispatcher thread does not exist in the child; the child's first event
+// starts the child's own, which delivers the child's events (never the parent's queued ones).
+struct Seen {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> names;
+  static void on_event(void* user, const verikit_event* ev) {
+    auto* s = static_cast<Seen*>(user);
+    std::lock_guard<std::mutex> lock(s->m);
+    s->names.emplace_back(verikit_event_name(ev));
+    s->cv.notify_all();
+  }
+  bool wait_for(std::size_t n) {  // a condition with a generous bound, not a timing claim
+    std::unique_lock<std::mutex> lock(m);
+    return cv.wait_for(lock, 5s, [&] { return names.size() >= n; });
+  }
+};
+
+TEST(Fork, EventsAreDeliveredInTheChild) {
+  verikit::test::RedisServer server;
+  Seen seen;
+  verikit_engine* e = make_engine(server.url(), &Seen::on_event, &seen);
+  Call a = issue(e, "a@x");
+  ASSERT_EQ(a.rc, VERIKIT_OK);
+  ASSERT_TRUE(seen.wait_for(1));  // the dispatcher thread runs in the parent
+  std::vector<Child> children{start_child([&](FILE* out) {
+    std::size_t inherited = 0;
+    {
+      std::lock_guard<std::mutex> lock(seen.m);
+      inherited = seen.names.size();
+    }
+    Call b = issue(e, "b@x");
+    if (b.rc != VERIKIT_OK) return 1;
+    Call v = verify(e, "b@x", b.secret);
+    if (v.status != VERIKIT_STATUS_VERIFIED) return 2;
+    if (!seen.wait_for(inherited + 2)) return 3;
+    {
+      std::lock_guard<std::mutex> lock(seen.m);
+      for (std::size_t i = inherited; i < seen.names.size(); ++i) std::fprintf(out, "event %s\n", seen.names[i].c_str());
+    }
+    verikit_engine_free(e);
+    return 0;
+  })};
+  finish(children);
+  auto got = lines(children[0].output);
+  std::vector<std::string> names;
+  for (auto& [k, v] : got) names.push_back(v);
+  EXPECT_EQ(names, (std::vector<std::string>{"otp.issued", "otp.verified"}));
+  // The parent's events go on, on its own thread.
+  ASSERT_EQ(issue(e, "c@x").rc, VERIKIT_OK);
+  EXPECT_TRUE(seen.wait_for(2));
+  verikit_engine_free(e);
+}
+
+}  // namespace
