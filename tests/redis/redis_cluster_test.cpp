@@ -412,7 +412,16 @@ TEST(ClusterFailover, APrimaryKilledUnderLoadOperationsResumeAndNoWrongCodeIsVer
     });
   const JoinAtExit join{stop, workers};
   while (rounds < 20) std::this_thread::sleep_for(5ms);
-  RedisServer& victim = cluster.primary_of(redis::key_slot("anything"));
+  // The primary of a slot holding the workers' keys (a fixed slot might hold none of them: then
+  // nothing would fail, and nothing would be shown).
+  std::vector<int> used = cluster.slots_of_keys("failover");
+  for (int tries = 0; used.empty() && tries < 100; ++tries) {  // (codes live between issue and verify)
+    std::this_thread::sleep_for(20ms);
+    used = cluster.slots_of_keys("failover");
+  }
+  ASSERT_FALSE(used.empty()) << "the workers' codes are in the cluster";
+  const int victim_slot = used.front();
+  RedisServer& victim = cluster.primary_of(victim_slot);
   {
     std::lock_guard<std::mutex> lock(m);
     kill_time = Clock::now();
@@ -437,7 +446,7 @@ TEST(ClusterFailover, APrimaryKilledUnderLoadOperationsResumeAndNoWrongCodeIsVer
   EXPECT_EQ(wrong_verified.load(), 0);
   EXPECT_EQ(other_errors.load(), 0) << other;
   cluster.wait_until_ok();  // the replica took the slots over
-  RedisServer& promoted = cluster.primary_of(redis::key_slot("anything"));
+  RedisServer& promoted = cluster.primary_of(victim_slot);
   EXPECT_NE(&promoted, &victim);
   std::lock_guard<std::mutex> lock(warned_mutex);
   ASSERT_EQ(warned.size(), 1u) << testing::PrintToString(warned);
