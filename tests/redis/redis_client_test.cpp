@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <barrier>
 #include <condition_variable>
@@ -410,7 +411,11 @@ struct OneReplyServer {
       }
       timeval tv{30, 0};
       ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      client_hung_up = ::recv(fd, buf, sizeof buf, 0) == 0;
+      // A hang-up is an orderly close (0) or a reset: a client that closes with unread bytes in
+      // its receive buffer (the rest of a refused reply) sends RST, and recv fails ECONNRESET.
+      // Only the receive timeout (EAGAIN) means the client kept the connection.
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      client_hung_up = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
       ::close(fd);
     });
   }
