@@ -237,6 +237,29 @@ const char* kIssueLike =
     "redis.call('PEXPIRE', KEYS[1], 600000) "
     "return {2, 0, '', 1, 5, 0}";
 
+// Redis's own CPU (INFO cpu: user + sys, in microseconds) and its script time (commandstats:
+// the usec of EVALSHA/FCALL and their read-only forms) since the last CONFIG RESETSTAT.
+struct RedisCpu {
+  double cpu_us = 0, script_us = 0, script_calls = 0;
+};
+// The number after `name` (as in "used_cpu_user:1.5" or "calls=12,"), 0 when absent.
+double info_number(const std::string& info, const std::string& name, std::size_t from = 0) {
+  const auto at = info.find(name, from);
+  return at == std::string::npos ? 0 : std::atof(info.c_str() + at + name.size());
+}
+RedisCpu redis_cpu(const verikit::test::RedisServer& server) {
+  const std::string info = server.cli("INFO all");
+  RedisCpu r;
+  r.cpu_us = 1e6 * (info_number(info, "used_cpu_user:") + info_number(info, "used_cpu_sys:"));
+  for (const char* cmd : {"evalsha", "evalsha_ro", "fcall", "fcall_ro"}) {
+    const auto at = info.find(std::string("cmdstat_") + cmd + ":");
+    if (at == std::string::npos) continue;
+    r.script_calls += info_number(info, "calls=", at);
+    r.script_us += info_number(info, "usec=", at);
+  }
+  return r;
+}
+
 // OTP verify (right code) on one engine: codes issued first (not timed), then `n` verifies.
 // Embedded store: synchronous calls on one thread; Redis: asynchronous, 16 in flight.
 double verify_rate(verikit_engine* e, std::size_t n, const std::string& tag, bool async) {
@@ -482,6 +505,29 @@ int main(int argc, char** argv) {
     std::printf("%-28s %8.0f %8.0f %8.0f\n", row.name.c_str(), percentile(v, 0.5), percentile(v, 0.99), percentile(v, 0.999));
   }
 
+  // Redis's cost per operation: its CPU (user + sys) and its script time per call, over `n`
+  // operations at concurrency 64 (codes for the verify rows are issued before the count starts).
+  // `verikit_bench N cpu` runs only this.
+  if ((only_row.empty() && only_concurrency == 0) || only_row == "cpu") {
+    std::printf("\nRedis CPU per operation (INFO cpu user+sys / operations; script time from commandstats), "
+                "concurrency 64\n%-28s %14s %16s %12s\n", "operation", "CPU us/op", "script us/call", "ops/s");
+    for (const Row& row : rows) {
+      if (row.name != "OTP issue" && row.name != "OTP verify (right code)" && row.name != "OTP verify (wrong code)")
+        continue;
+      const Start start = row.make(64);
+      const RedisCpu before = redis_cpu(server);
+      const Run run = drive(n, 64, start, false);
+      const RedisCpu after = redis_cpu(server);
+      const double calls = after.script_calls - before.script_calls;
+      std::printf("%-28s %14.2f %16.2f %12.0f\n", row.name.c_str(), (after.cpu_us - before.cpu_us) / static_cast<double>(n),
+                  calls > 0 ? (after.script_us - before.script_us) / calls : 0.0, run.ops_per_s);
+    }
+    if (only_row == "cpu") {
+      verikit_engine_free(e);
+      return 0;
+    }
+  }
+
   // Redis Cluster (3 primaries, each with a replica, made here) next to the one node above, in
   // the same run: the issue and right-code rows at concurrency 64 on each. (The row makers use
   // the engine `e` names when they are called.) `verikit_bench N cluster` runs only this.
@@ -529,6 +575,26 @@ int main(int argc, char** argv) {
   std::printf("\nRedis MEMORY USAGE: pending OTP %s bytes (+ its identifier's abuse-control record %s); token %s; "
               "lockout record %s\n", otp_mem.c_str(), rate_mem.c_str(), token_mem.c_str(), lock_mem.c_str());
   verikit_engine_free(strict);
+  // Redis memory per pending code: used_memory after issuing n codes to distinct identifiers,
+  // less before, over n (everything a key costs Redis: its dict entries, expiry, value).
+  std::printf("\nRedis used_memory per pending code (%zu codes, distinct identifiers)\n", n);
+  for (const bool abuse : {false, true}) {
+    (void)sh("redis-cli -p " + std::to_string(server.port()) + " FLUSHALL");
+    verikit_policy p = VERIKIT_POLICY_INIT;  // the defaults: every abuse control on
+    verikit_engine* m = make_engine(url, abuse ? p : bench_policy());
+    const double before = info_number(server.cli("INFO memory"), "used_memory:");
+    drive(n, 64, [&](std::size_t i, std::function<void(bool)> done) {
+      const std::string who = id(i, "mem");
+      verikit_otp_issue_async(m, purpose, who.data(), who.size(), nullptr, forward,
+                              wrap([done](int err, verikit_result* r) {
+                                verikit_result_free(r);
+                                done(err == 0);
+                              }));
+    }, false);
+    const double after = info_number(server.cli("INFO memory"), "used_memory:");
+    std::printf("  abuse controls %-3s %8.0f bytes per code\n", abuse ? "on" : "off", (after - before) / static_cast<double>(n));
+    verikit_engine_free(m);
+  }
   verikit_engine_free(e);
   verikit_engine_free(durable);
 

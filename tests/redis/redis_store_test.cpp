@@ -126,11 +126,11 @@ TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
 
   auto raw = raw_client(server);
   const auto keys = all_keys(*raw);
-  ASSERT_EQ(keys.size(), 7u);  // verify-email o r, confirm t r, login t o r
-  EXPECT_EQ(all_keys(*raw, ":r").size(), 3u);
+  ASSERT_EQ(keys.size(), 5u);  // verify-email g, confirm t g, login t g
+  EXPECT_EQ(all_keys(*raw, ":g").size(), 3u);
   (void)e->verify_otp("verify-email", id, "000000", VerifyOptions{"client-ip-203.0.113.9"}).value();
   const auto with_client = all_keys(*raw);
-  ASSERT_EQ(with_client.size(), 9u);  // + the client key's own slot, + the identifier's budget per client key
+  ASSERT_EQ(with_client.size(), 7u);  // + the client key's own slot, + the identifier's budget per client key
   EXPECT_EQ(all_keys(*raw, ":c").size(), 1u);
   EXPECT_EQ(all_keys(*raw, ":p").size(), 1u);
   const std::string token_secret(token.secret.view());
@@ -163,7 +163,7 @@ TEST(RedisStore, TtlsAreTheCredentialsLifetimes) {
   ASSERT_EQ(all_keys(*raw).size(), 2u);
   for (const std::string& k : all_keys(*raw)) {
     const long long pttl = raw->command_sync({"PTTL", k})->integer;
-    if (k.ends_with(":o")) {
+    if (k.ends_with(":g")) {
       EXPECT_GT(pttl, 299000);
       EXPECT_LE(pttl, 300000);
     } else {
@@ -174,28 +174,60 @@ TEST(RedisStore, TtlsAreTheCredentialsLifetimes) {
 }
 
 TEST(RedisStore, MemoryPerRecord) {
+  // One key per (purpose, identifier) holds the pending code and the identifier's abuse-control
+  // state (0.2 kept them in two keys: 120 + 120 bytes; issue 19 asks for at most 200 with the
+  // abuse controls on; used_memory per code is in bench/RESULTS.md).
   RedisServer server;
   Config c;
   c.default_policy.failure_limit = RateLimit{1, std::chrono::seconds(3600), 1};  // one wrong guess spends it
+  c.policies["bare"] = c.default_policy;
+  c.policies["bare"].resend_cooldown = std::chrono::seconds(0);
+  c.policies["bare"].send_limit = RateLimit{};
+  c.policies["bare"].failure_limit = RateLimit{};
   auto e = engine_on(server.url(), c, true);
-  e->issue_otp("login", "user@example.com").value();
   auto raw = raw_client(server);
   auto usage = [&](const std::string& k) { return raw->command_sync({"MEMORY", "USAGE", k})->integer; };
-  const auto otp = all_keys(*raw, ":o");
-  const auto rate = all_keys(*raw, ":r");
-  ASSERT_EQ(otp.size(), 1u);
-  ASSERT_EQ(rate.size(), 1u);
-  const long long otp_bytes = usage(otp[0]), rate_bytes = usage(rate[0]);
+  e->issue_otp("bare", "user@example.com").value();
+  const auto bare = all_keys(*raw, ":g");
+  ASSERT_EQ(bare.size(), 1u);
+  const long long bare_bytes = usage(bare[0]);
+  (void)raw->command_sync({"FLUSHALL"});
+  e->issue_otp("login", "user@example.com").value();
+  const auto group = all_keys(*raw, ":g");
+  ASSERT_EQ(group.size(), 1u);
+  const long long otp_bytes = usage(group[0]);
   e->issue_token("confirm", "user@example.com").value();
   const auto tokens = all_keys(*raw, ":t");
   ASSERT_EQ(tokens.size(), 1u);
   const long long token_bytes = usage(tokens[0]);
   (void)e->verify_otp("login", "user@example.com", "000000").value();
   ASSERT_EQ(e->inspect("login", "user@example.com")->outcome, Outcome::locked);
-  const long long locked_bytes = usage(rate[0]);
-  std::printf("[ measure  ] MEMORY USAGE: pending OTP %lld bytes (+ its identifier's abuse-control record %lld); "
-              "one token %lld; a lockout record %lld\n", otp_bytes, rate_bytes, token_bytes, locked_bytes);
-  EXPECT_LE(otp_bytes, 150);
+  const long long locked_bytes = usage(group[0]);
+  std::printf("[ measure  ] MEMORY USAGE: pending OTP %lld bytes without abuse controls, %lld with them (one key "
+              "holds both); one token %lld; the locked identifier's key %lld\n", bare_bytes, otp_bytes, token_bytes,
+              locked_bytes);
+  EXPECT_LE(bare_bytes, 136);
+  EXPECT_LE(otp_bytes, 200);
+}
+
+TEST(RedisStore, AnOtpExpiresAtItsOwnDeadlineWhileItsKeyLivesOn) {
+  // The group's key outlives a code when its abuse-control state lasts longer (here a one-hour
+  // cooldown): the code's own expiry field decides, not the key's TTL.
+  RedisServer server;
+  Config c;
+  c.default_policy.ttl = std::chrono::seconds(1);
+  c.default_policy.resend_cooldown = std::chrono::seconds(3600);
+  auto e = engine_on(server.url(), c, true);
+  Result code = e->issue_otp("login", "ida").value();
+  auto raw = raw_client(server);
+  const auto keys = all_keys(*raw, ":g");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_GT(raw->command_sync({"PTTL", keys[0]})->integer, 3500000) << "the key lives as long as the cooldown";
+  std::this_thread::sleep_for(2s);  // twice the code's lifetime
+  EXPECT_EQ(e->verify_otp("login", "ida", code.secret.view())->outcome, Outcome::not_found);
+  auto seen = e->inspect("login", "ida").value();
+  EXPECT_EQ(seen.attempts_remaining, -1) << "inspect must not report the expired code";
+  EXPECT_EQ(e->issue_otp("login", "ida")->outcome, Outcome::cooldown) << "the cooldown outlives the code";
 }
 
 TEST(RedisStore, ConfigurationErrorsAreClear) {
@@ -272,7 +304,7 @@ TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   auto e = engine_on(server.url());
   Result code = e->issue_otp("login", "fay").value();
   auto raw = raw_client(server);
-  const auto keys = all_keys(*raw, ":o");
+  const auto keys = all_keys(*raw, ":g");
   ASSERT_EQ(keys.size(), 1u);
   (void)raw->command_sync({"DEL", keys[0]});
   (void)raw->command_sync({"SET", keys[0], "not a hash"});
@@ -282,7 +314,7 @@ TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   EXPECT_NE(v.error().message.find("WRONGTYPE"), std::string::npos) << v.error().message;
 
   (void)raw->command_sync({"DEL", keys[0]});
-  (void)raw->command_sync({"HSET", keys[0], "h", "x", "a", "notanumber", "f", "1"});
+  (void)raw->command_sync({"HSET", keys[0], "h", "x", "a", "notanumber", "f", "1", "x", "99999999999999"});
   auto g = e->verify_otp("login", "fay", code.secret.view());
   EXPECT_FALSE(g.has_value() && g->outcome == Outcome::verified);
 }

@@ -88,8 +88,8 @@ TEST(RedisScripts, ReadExactlyTheKeysAndArgumentsTheirDescriptorsName) {
     const std::string_view src = source(*s);
     EXPECT_EQ(indices(src, "KEYS"), one_to(s->keys.size())) << "KEYS[1.." << s->keys.size() << "], each of them";
     std::set<std::size_t> argv = indices(src, "ARGV");
-    // gate_args(n) (lua/prelude.lua) reads the six gate arguments from ARGV[n].
-    const std::regex gate("gate_args\\(([0-9]+)\\)");
+    // gate_args(ARGV, n) (lua/prelude.lua) reads the six gate arguments from ARGV[n].
+    const std::regex gate("gate_args\\(ARGV, ([0-9]+)\\)");
     const std::string text = code(src);
     for (auto it = std::sregex_iterator(text.begin(), text.end(), gate); it != std::sregex_iterator(); ++it) {
       const std::size_t first = std::stoul((*it)[1]);

@@ -1,5 +1,7 @@
-// verikit — the Redis store: each operation is one EVALSHA of its script (NOSCRIPT: the script
-// is sent whole and runs; it may not have run before, so this is no re-send). Replies are
+// verikit — the Redis store: each operation is one FCALL of its function in verikit's library
+// (or, where the server refuses FUNCTION LOAD, one EVALSHA of its script); a server without
+// the function or script answers so without running anything, and the script is then sent
+// whole by EVAL and runs (it cannot have run before, so this is no re-send). Replies are
 // checked field by field: anything unexpected is a store_protocol error, never an outcome.
 #include "verikit/redis_store.hpp"
 
@@ -160,6 +162,19 @@ class RedisStore final : public Store {
       return Unit{};
     });
   }
+
+  // FUNCTION LOAD of the scripts' library on every primary (and on each new primary, see
+  // make_redis_store). Where the server refuses it (an ACL without FUNCTION, a managed service
+  // that disallows it), the scripts run by EVALSHA as before: same text, same results.
+  Status load_functions() {
+    return client_->each_primary([](redis::Client& node, std::span<const redis::SlotRange>) { return load_library(node); });
+  }
+  static Status load_library(redis::Client& node) {
+    auto r = checked(node.command_sync({"FUNCTION", "LOAD", "REPLACE", scripts::library()}), Reply::Type::string);
+    if (!r) return Error{r.error().code, "loading the function library " + scripts::library_name() + ": " + r.error().message};
+    return Unit{};
+  }
+  void use_functions(bool on) { functions_ = on; }
 
   // Every command the scripts call, for the start-up permission check.
   static std::vector<std::string> script_commands() {
@@ -404,11 +419,16 @@ class RedisStore final : public Store {
     auto call = std::make_shared<std::vector<std::string>>(std::move(c.argv()));
     for (std::size_t i = 0; i < S.keys.size(); ++i) (*call)[i] = key(group, S.keys.substr(i, 1));
     constexpr std::size_t keys = S.keys.size();
-    send("EVALSHA", shas_[S.id], keys, *call, then_wait, [this, call, then_wait, done = std::move(done)](Expected<Reply> r) {
+    const bool fcall = functions_;
+    send(fcall ? "FCALL" : "EVALSHA", fcall ? std::string_view(scripts::function_name(S)) : shas_[S.id], keys, *call,
+         then_wait, [this, call, then_wait, done = std::move(done)](Expected<Reply> r) {
       const Reply* script = r && then_wait && r->type == Reply::Type::array && !r->elements.empty() ? &r->elements[0]
                             : r                                                                   ? &*r
                                                                                                   : nullptr;
-      if (script && script->is_error() && script->str.rfind("NOSCRIPT", 0) == 0)
+      // Neither ran anything: the server lacks the script (a restart, SCRIPT FLUSH) or the
+      // library (FUNCTION FLUSH, a server that joined since, a restart without persistence).
+      if (script && script->is_error() &&
+          (script->str.rfind("NOSCRIPT", 0) == 0 || script->str.rfind("ERR Function not found", 0) == 0))
         return send("EVAL", scripts::text(S), keys, *call, then_wait, std::move(done));
       done(std::move(r));
     });
@@ -487,6 +507,7 @@ class RedisStore final : public Store {
   std::mutex renew_mutex_;  // a child's first calls make one new link between them
   std::string prefix_;
   std::string shas_[std::size(scripts::kAll)];
+  bool functions_ = false;  // FCALL of the library, else EVALSHA (set once, before the first call)
   int wait_replicas_ = 0;
   std::chrono::milliseconds wait_timeout_{0};
 };
@@ -547,8 +568,19 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
     return detail::preflight(node, one, warn);
   };
   if (auto s = store->link().each_primary(check); !s) return std::move(s).error();
-  store->set_new_primary_check(check);
   if (auto s = store->load_scripts(); !s) return std::move(s).error();
+  if (auto s = store->load_functions(); s) {
+    store->use_functions(true);
+  } else {
+    warn("verikit: the scripts run by EVALSHA (" + s.error().message + ")");
+  }
+  // A server that becomes a primary later gets the library too (a replica promoted by a failover
+  // has it already through replication; a node added to a cluster does not). Until it has it,
+  // each call there is answered by EVAL of the whole script.
+  store->set_new_primary_check([check](redis::Client& node, std::span<const redis::SlotRange> slots) -> Status {
+    if (auto s = check(node, slots); !s) return s;
+    return RedisStore::load_library(node);
+  });
   return std::shared_ptr<Store>(std::move(store));
 }
 

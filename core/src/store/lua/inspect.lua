@@ -2,8 +2,9 @@
 -- ../redis_scripts.hpp.
 local now = now_ms()
 local live = live_tokens(KEYS[2], now, false)
-local r = load_rate(KEYS[3])
-local a = redis.call('HGET', KEYS[1], 'a')
+local v = redis.call('HMGET', KEYS[1], 'a', 'x', 'cd', 'tat', 'ft')
+local r = rate_from(v, 3)
+local x = (v[2] or 0) + 0
 local head = {0, -1, 0}
-if a then head = {1, tonumber(a), now + redis.call('PTTL', KEYS[1])} end
+if v[1] and x > now then head = {1, v[1] + 0, x} end
 return {head[1], head[2], head[3], live, now, r.cd, r.tat, r.ft}

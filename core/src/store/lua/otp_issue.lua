@@ -1,26 +1,40 @@
 -- otp_issue: a new OTP for the group, or the live one again (resend_same), behind the gate.
 -- KEYS, ARGV, reply and flags: the descriptor `otp_issue` in ../redis_scripts.hpp.
 local now = now_ms()
-local r = load_rate(KEYS[2])
-local g = gate_args(9)
+local resend = ARGV[6] == '1'
+local v
+if resend then
+  v = redis.call('HMGET', KEYS[1], 'a', 'x', 'cd', 'tat', 'ft', 'c', 'ph')
+else
+  v = redis.call('HMGET', KEYS[1], 'a', 'x', 'cd', 'tat', 'ft')
+end
+local old, r = rate_from(v, 3), rate_from(v, 3)
+local g = gate_args(ARGV, 9)
 local status, retry, tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, '', 0, 0, retry} end
 commit_gate(r, now, g, tat)
-save_rate(KEYS[2], r, now)
-local cur = redis.call('HMGET', KEYS[1], 'a', 'c', 'ph')
-local attempts = tonumber(ARGV[5])
-if cur[1] then
-  -- resend_same: the live code goes again only to a request with the same payload
-  if ARGV[6] == '1' and cur[2] and cur[3] == ARGV[8] then
-    return {ISSUED, 1, cur[2], now + redis.call('PTTL', KEYS[1]), tonumber(cur[1]), 0}
-  end
-  attempts = math.min(attempts, tonumber(cur[1]))
-  redis.call('DEL', KEYS[1])
+local x = (v[2] or 0) + 0
+local live = v[1] ~= false and x > now
+if not live then x = 0 end
+local before = deadline(old, x)
+-- resend_same: the live code goes again only to a request with the same payload
+if live and resend and v[6] and v[6] ~= '' and v[7] == ARGV[8] then
+  local fields = rate_changes({}, r, old)
+  if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+  extend(KEYS[1], before, deadline(r, x))
+  return {ISSUED, 1, v[6], x, v[1] + 0, 0}
 end
-local fields = {'h', ARGV[1], 'a', attempts, 'f', ARGV[7]}
+-- a new code keeps the failed attempts of the one it replaces
+local attempts = ARGV[5] + 0
+if live then attempts = math.min(attempts, v[1] + 0) end
+local expires = now + ARGV[4]
+local fields = rate_changes({'h', ARGV[1], 'a', attempts, 'f', ARGV[7], 'x', expires}, r, old)
+-- the optional fields only when set (a record as small as it can be); those of the code it
+-- replaces go first (h, a, f and x stay: the key is never emptied here, so it keeps its TTL)
+if v[1] then redis.call('HDEL', KEYS[1], 'c', 'p', 'ph') end
 if ARGV[2] ~= '' then fields[#fields + 1] = 'c'; fields[#fields + 1] = ARGV[2] end
 if ARGV[3] ~= '' then fields[#fields + 1] = 'p'; fields[#fields + 1] = ARGV[3] end
 if ARGV[8] ~= '' then fields[#fields + 1] = 'ph'; fields[#fields + 1] = ARGV[8] end
 redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {ISSUED, 0, '', now + tonumber(ARGV[4]), attempts, 0}
+extend(KEYS[1], before, deadline(r, expires))
+return {ISSUED, 0, '', expires, attempts, 0}

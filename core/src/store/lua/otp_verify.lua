@@ -2,10 +2,11 @@
 -- guess is counted in the same step. KEYS, ARGV, reply and flags: the descriptor
 -- `otp_verify` in ../redis_scripts.hpp (the candidate hashes are ARGV[6] onwards).
 local now = now_ms()
-local r = load_rate(KEYS[3])
-local fi, fb, pi, pb, client = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft')
+local r = rate_from(v, 6)
+local fi, fb, pi, pb, client = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0, ARGV[4] + 0, ARGV[5]
 local pair = 0
-if client ~= '' then pair = tonumber(redis.call('HGET', KEYS[4], client) or 0) end
+if client ~= '' then pair = (redis.call('HGET', KEYS[3], client) or 0) + 0 end
 local function budget_wait()
   local w = gcra_wait(r.ft, now, fi, fb)
   if client ~= '' then w = math.max(w, gcra_wait(pair, now, pi, pb)) end
@@ -14,36 +15,53 @@ end
 local wait = budget_wait()
 -- the budget is spent: the secret is not even compared
 if wait > 0 then return {LOCKED, -1, 0, '', wait, 0} end
-local rec = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p')
-if not rec[1] then return {NOT_FOUND, -1, 0, '', 0, 0} end
+local x = (v[5] or 0) + 0
+if not v[1] or x <= now then return {NOT_FOUND, -1, 0, '', 0, 0} end
 -- the record names its key (first byte): one the caller no longer has is retired, not a guess
 local known = false
 for i = 6, #ARGV do
-  if string.byte(ARGV[i], 1) == string.byte(rec[1], 1) then known = true end
+  if string.byte(ARGV[i], 1) == string.byte(v[1], 1) then known = true end
 end
 if not known then return {NOT_FOUND, -1, 0, '', 0, 0} end
-local expires = now + redis.call('PTTL', KEYS[1])
-local left = tonumber(rec[2])
+local left = v[2] + 0
 for i = 6, #ARGV do
-  if ARGV[i] == rec[1] then
-    local flags = tonumber(rec[3])
-    if flags % 4 >= 2 then redis.call('DEL', KEYS[1], KEYS[2])
-    elseif flags % 2 == 1 then redis.call('DEL', KEYS[1]) end
-    return {VERIFIED, left, expires, rec[4] or '', 0, 0}
+  if ARGV[i] == v[1] then
+    local flags = v[3] + 0
+    if flags % 4 >= 2 then
+      drop_otp(KEYS[1], r, now)
+      redis.call('DEL', KEYS[2])
+    elseif flags % 2 == 1 then
+      drop_otp(KEYS[1], r, now)
+    end
+    return {VERIFIED, left, x, v[4] or '', 0, 0}
   end
 end
+local before = deadline(r, x)
 left = left - 1
-if left <= 0 then redis.call('DEL', KEYS[1]) else redis.call('HSET', KEYS[1], 'a', left) end
+local fields = {}
 if fi > 0 then
   r.ft = math.max(r.ft, now) + fi
-  save_rate(KEYS[3], r, now)
+  fields = {'ft', r.ft}
+end
+if left <= 0 then
+  drop_otp(KEYS[1], r, now)
+  -- (the key may be gone with the OTP: the failure count makes it again, with its deadline)
+  if #fields > 0 then
+    redis.call('HSET', KEYS[1], unpack(fields))
+    redis.call('PEXPIREAT', KEYS[1], deadline(r, 0))
+  end
+else
+  fields[#fields + 1] = 'a'
+  fields[#fields + 1] = left
+  redis.call('HSET', KEYS[1], unpack(fields))
+  extend(KEYS[1], before, deadline(r, x))
 end
 if client ~= '' and pi > 0 then
   pair = math.max(pair, now) + pi
-  redis.call('HSET', KEYS[4], client, pair)
-  if redis.call('PTTL', KEYS[4]) < pair - now then redis.call('PEXPIRE', KEYS[4], pair - now) end
+  redis.call('HSET', KEYS[3], client, pair)
+  if redis.call('PTTL', KEYS[3]) < pair - now then redis.call('PEXPIRE', KEYS[3], pair - now) end
 end
 wait = budget_wait()
-if wait > 0 then return {LOCKED, math.max(left, 0), expires, '', wait, 1} end
-if left <= 0 then return {ATTEMPTS_EXHAUSTED, 0, expires, '', 0, 1} end
-return {INVALID, left, expires, '', 0, 1}
+if wait > 0 then return {LOCKED, math.max(left, 0), x, '', wait, 1} end
+if left <= 0 then return {ATTEMPTS_EXHAUSTED, 0, x, '', 0, 1} end
+return {INVALID, left, x, '', 0, 1}

@@ -1,5 +1,11 @@
 -- revoke_all: deletes the group's OTP and every token and link; how many were live. KEYS,
 -- reply and flags: the descriptor `revoke_all` in ../redis_scripts.hpp.
-local n = redis.call('EXISTS', KEYS[1]) + live_tokens(KEYS[2], now_ms(), false)
-redis.call('DEL', KEYS[1], KEYS[2])
+local now = now_ms()
+local n = live_tokens(KEYS[2], now, false)
+local v = redis.call('HMGET', KEYS[1], 'h', 'x', 'cd', 'tat', 'ft')
+if v[1] then
+  if v[2] + 0 > now then n = n + 1 end
+  drop_otp(KEYS[1], rate_from(v, 3), now)
+end
+redis.call('DEL', KEYS[2])
 return n

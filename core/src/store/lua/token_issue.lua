@@ -1,21 +1,28 @@
 -- token_issue: a new token or link record in the group's hash, behind the gate and the cap on
 -- live ones. KEYS, ARGV, reply and flags: the descriptor `token_issue` in ../redis_scripts.hpp.
 local now = now_ms()
-local ttl = tonumber(ARGV[5])
-local r = load_rate(KEYS[2])
-local g = gate_args(8)
+local ttl = ARGV[5] + 0
+local v = redis.call('HMGET', KEYS[2], 'x', 'cd', 'tat', 'ft')
+local old, r = rate_from(v, 2), rate_from(v, 2)
+local g = gate_args(ARGV, 8)
 local status, retry, tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, retry} end
-local max_active = tonumber(ARGV[14])
+local max_active = ARGV[14] + 0
 local n, oldest, oldest_id = live_tokens(KEYS[1], now, true)
 if max_active > 0 and n >= max_active and ARGV[15] == '1' then return {RATE_LIMITED, 0, oldest - now} end
 commit_gate(r, now, g, tat)
-save_rate(KEYS[2], r, now)
+local fields = rate_changes({}, r, old)
+if #fields > 0 then
+  local x = (v[1] or 0) + 0
+  if x <= now then x = 0 end
+  redis.call('HSET', KEYS[2], unpack(fields))
+  extend(KEYS[2], deadline(old, x), deadline(r, x))
+end
 while max_active > 0 and n >= max_active do
   redis.call('HDEL', KEYS[1], oldest_id)
   n, oldest, oldest_id = live_tokens(KEYS[1], now, true)  -- luacheck: ignore oldest
 end
 redis.call('HSET', KEYS[1], ARGV[1],
-  cmsgpack.pack({tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), now + ttl, ARGV[6], ARGV[7]}))
+  cmsgpack.pack({ARGV[2] + 0, ARGV[3], ARGV[4] + 0, now + ttl, ARGV[6], ARGV[7]}))
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return {ISSUED, now + ttl, 0}

@@ -2,10 +2,9 @@
 -- the identifier's was spent. Only shrinks the state, so it runs under OOM. KEYS, ARGV, reply
 -- and flags: the descriptor `unlock` in ../redis_scripts.hpp.
 local now = now_ms()
-local r = load_rate(KEYS[1])
+local ft = (redis.call('HGET', KEYS[1], 'ft') or 0) + 0
 local was = 0
-if gcra_wait(r.ft, now, tonumber(ARGV[1]), tonumber(ARGV[2])) > 0 then was = 1 end
-r.ft = 0
-save_rate(KEYS[1], r, now)
+if gcra_wait(ft, now, ARGV[1] + 0, ARGV[2] + 0) > 0 then was = 1 end
+redis.call('HDEL', KEYS[1], 'ft')
 redis.call('DEL', KEYS[2])
 return was
