@@ -25,10 +25,11 @@ inline constexpr int kMinRedisMajor = 7;
 inline constexpr int kMinRedisMinor = 0;
 
 // Redis memory one pending OTP takes, for planning maxmemory: a code and its identifier's abuse
-// counters are two keys; used_memory after issuing N codes to N new identifiers, minus before,
-// over N, was 393-429 bytes (N = 50,000 and 20,000; Redis 7.0.15, jemalloc; `verikit bench URL
-// --issue-only --keep --ops N`, README "Operations"). Rounded up to leave a margin.
-inline constexpr std::uint64_t kBytesPerPendingCode = 512;
+// counters share one key; used_memory after issuing N codes to N new identifiers, minus before,
+// over N, was 270 bytes (N = 50,000; Redis 7.0.15, jemalloc; `verikit bench URL --issue-only
+// --keep --ops N`, README "Operations"; 393-429 bytes when they were two keys, verikit 0.2).
+// Rounded up to leave a margin.
+inline constexpr std::uint64_t kBytesPerPendingCode = 320;
 
 struct RedisRequirements {
   bool allow_eviction = false;               // RedisOptions::allow_eviction: warn instead of refusing
