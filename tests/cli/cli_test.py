@@ -249,7 +249,7 @@ class OnRedis(unittest.TestCase):
         verdict, detail = verdicts(report)["memory"]
         self.assertEqual(verdict, "fail")
         self.assertIn("raise maxmemory", detail)
-        self.assertIn("512 bytes per pending code", detail)
+        self.assertIn("320 bytes per pending code", detail)
         rc, report = doctor(self.redis.url, "--pending", "1000")
         self.assertEqual((rc, verdicts(report)["memory"][0]), (0, "ok"))
 
