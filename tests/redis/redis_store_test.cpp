@@ -107,6 +107,32 @@ TEST(RedisStore, TwoProcessesShareOneRedis) {
   EXPECT_EQ(e->verify_otp("login", "carol", code)->outcome, Outcome::verified);
 }
 
+// Calls of `command` so far on the server (INFO commandstats), 0 when never called.
+long long calls_of(const RedisServer& server, const std::string& command) {
+  const std::string stats = server.cli("INFO commandstats");
+  const auto at = stats.find("cmdstat_" + command + ":calls=");
+  return at == std::string::npos ? 0 : std::atoll(stats.c_str() + at + command.size() + 15);
+}
+
+TEST(RedisStore, CallsItsFunctionLibraryAndSurvivesAFunctionFlush) {
+  RedisServer server;
+  auto e = engine_on(server.url());
+  EXPECT_NE(server.cli("FUNCTION LIST").find("verikit_"), std::string::npos) << "the library is loaded";
+  const long long evalsha = calls_of(server, "evalsha"), eval = calls_of(server, "eval");  // the start-up probe's
+  Result code = e->issue_otp("login", "ivy").value();
+  EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(calls_of(server, "fcall"), 2);
+  EXPECT_EQ(calls_of(server, "evalsha"), evalsha);
+  // Without the library (FUNCTION FLUSH; a restart without persistence), nothing ran: each
+  // call is answered by EVAL of its script, exactly once.
+  code = e->issue_otp("login", "ivy").value();
+  server.cli("FUNCTION FLUSH");
+  EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(calls_of(server, "fcall"), 5);
+  EXPECT_EQ(calls_of(server, "eval"), eval + 2);
+}
+
 TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
   RedisServer server;
   Config c;
