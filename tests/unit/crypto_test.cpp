@@ -1,5 +1,6 @@
 // Unit tests: keyed hashing, sealing, encodings, code generation (distribution included).
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <cmath>
 #include <map>
@@ -42,9 +43,9 @@ TEST(Base64Url, RoundTripsEveryLengthAndIsUrlSafe) {
 TEST(KeyedHash, FieldsAreLengthDelimited) {
   KeyRing ring = ring_of({1});
   const auto& k = ring.index().index;
-  EXPECT_NE(keyed_hash(k, 16, {"ab", "c"}), keyed_hash(k, 16, {"a", "bc"}));
-  EXPECT_NE(keyed_hash(k, 16, {"a:b", "c"}), keyed_hash(k, 16, {"a", "b:c"}));
-  EXPECT_EQ(keyed_hash(k, 16, {"a", "b"}), keyed_hash(k, 16, {"a", "b"}));
+  EXPECT_NE(keyed_hash(k, {"ab", "c"}), keyed_hash(k, {"a", "bc"}));
+  EXPECT_NE(keyed_hash(k, {"a:b", "c"}), keyed_hash(k, {"a", "b:c"}));
+  EXPECT_EQ(keyed_hash(k, {"a", "b"}), keyed_hash(k, {"a", "b"}));
   EXPECT_NE(group_tag(ring.index(), "login", "a:b"), group_tag(ring.index(), "login:a", "b"));
 }
 
@@ -54,6 +55,32 @@ TEST(KeyedHash, DependsOnTheKey) {
   EXPECT_NE(secret_hash(a.current(), "g", "123456"), secret_hash(b.current(), "g", "123456"));
   EXPECT_EQ(group_tag(a.index(), "login", "alice").size(), 22u);
   EXPECT_EQ(secret_hash(a.current(), "g", "123456").size(), kHashBytes);
+}
+
+TEST(KeyedHash, IsSipHash24With128BitsOverTheLengthPrefixedFields) {
+  // The framing: each field as a 4-byte big-endian length, then its bytes, hashed by libsodium's
+  // SipHash-2-4-128 under the subkey's first 16 bytes (libsodium's self-tests pin the algorithm).
+  std::array<std::uint8_t, 32> key{};
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>(i);
+  std::string msg;
+  for (int i = 0; i < 11; ++i) msg.push_back(static_cast<char>(i));
+  std::string framed = std::string("\0\0\0\x0b", 4) + msg;
+  unsigned char want[16];
+  crypto_shorthash_siphashx24(want, reinterpret_cast<const unsigned char*>(framed.data()), framed.size(), key.data());
+  EXPECT_EQ(keyed_hash(key, {msg}), std::string(reinterpret_cast<const char*>(want), 16));
+  // Only the first 16 bytes of the subkey are SipHash's key; a long field goes through the heap.
+  const std::string big(5000, 'x');
+  EXPECT_EQ(keyed_hash(key, {big}).size(), 16u);
+  EXPECT_NE(keyed_hash(key, {big}), keyed_hash(key, {big.substr(1)}));
+}
+
+TEST(TagText, IsBase64UrlWithoutPaddingLikeTheConstantTimeEncoder) {
+  std::string bytes;
+  for (int n = 0; n <= 40; ++n) {
+    EXPECT_EQ(tag_text(bytes), base64url_encode(bytes)) << n << " bytes";
+    bytes.push_back(static_cast<char>(n * 37 + 11));
+  }
+  EXPECT_EQ(tag_text(std::string(16, '\xff')), "_____________________w");
 }
 
 TEST(KeyRing, RejectsDuplicateIds) {

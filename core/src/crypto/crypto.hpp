@@ -70,9 +70,12 @@ class KeyRing {
   IndexKey index_;
 };
 
-// Keyed hash of length-delimited fields: no choice of bytes makes two field lists collide.
-std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::size_t out_bytes,
-                       std::initializer_list<std::string_view> fields);
+// Keyed hash (kHashBytes) of length-delimited fields: no choice of bytes makes two field lists
+// collide. SipHash-2-4-128 (see keyring.cpp for why).
+std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::initializer_list<std::string_view> fields);
+// A tag's text form: base64url without padding (22 characters for 16 bytes). Not constant-time:
+// tags are names the store sees, never secrets (secrets go through base64url_encode).
+std::string tag_text(std::string_view bytes);
 
 // The key-group tag of (purpose, identifier): base64url of a keyed hash (22 characters).
 std::string group_tag(const IndexKey& key, std::string_view purpose, std::string_view identifier);

@@ -70,7 +70,7 @@ std::string hex(std::string_view bytes) {
 // Domain-separated from every tag the store sees: an event log cannot be joined to store keys.
 std::string event_tag(const IndexKey& index, std::string_view domain, std::string_view value) {
   if (value.empty()) return {};
-  return hex(keyed_hash(index.index, kTagBytes, {domain, value}));
+  return hex(keyed_hash(index.index, {domain, value}));
 }
 
 std::optional<EventKind> kind_of(Outcome outcome) noexcept {

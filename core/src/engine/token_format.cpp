@@ -28,7 +28,7 @@ std::optional<TokenParts> parse_token(std::string_view text) {
   if (static_cast<std::uint8_t>(bytes[0]) != kTokenVersion) return std::nullopt;
   TokenParts parts;
   parts.key_id = static_cast<std::uint8_t>(bytes[1]);
-  parts.group = base64url_encode(bytes.substr(2, kTagBytes));
+  parts.group = tag_text(bytes.substr(2, kTagBytes));
   parts.secret = Secret(std::string(bytes.substr(head)));
   return parts;
 }
