@@ -73,10 +73,17 @@ IssueGate gate_of(const Policy& policy);
 // The failure budgets of a verification; `client` is the client key's tag (empty: none).
 FailureBudget budget_of(const Policy& policy, std::string client);
 
-// Takes one event from a client key's bucket (no client key or limit off: allowed), then runs
-// `next`; a refused take completes `done` with rate_limited.
+// Takes one event from a client key's bucket, then runs `next`; a refused take completes `done`
+// with rate_limited (next_after_client_limit). No client key or limit off: `next` at once, with
+// nothing wrapped or allocated (the common path of every issue and verification).
+void next_after_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,
+                             const RateLimit& limit, Callback<Result> done, std::function<void(Callback<Result>)> next);
+template <class Next>
 void with_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,
-                       const RateLimit& limit, Callback<Result> done, std::function<void(Callback<Result>)> next);
+                       const RateLimit& limit, Callback<Result> done, Next&& next) {
+  if (client_key.empty() || !limit.enabled()) return next(std::move(done));
+  next_after_client_limit(impl, client_key, bucket, limit, std::move(done), std::forward<Next>(next));
+}
 // Gives one event back to a client key's bucket (fire and forget: errors are ignored).
 void refund_client_limit(const std::shared_ptr<EngineImpl>& impl, const std::string& client_tag, char bucket,
                          const RateLimit& limit);

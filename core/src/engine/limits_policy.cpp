@@ -42,9 +42,8 @@ std::string client_tag(const EngineImpl& impl, std::string_view client_key) {
   return detail::client_tag(impl.ring.index(), client_key);
 }
 
-void with_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,
-                       const RateLimit& limit, Callback<Result> done, std::function<void(Callback<Result>)> next) {
-  if (client_key.empty() || !limit.enabled()) return next(std::move(done));
+void next_after_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,
+                             const RateLimit& limit, Callback<Result> done, std::function<void(Callback<Result>)> next) {
   ClientLimitRequest req{client_tag(*impl, client_key), bucket, gcra_of(limit), false};
   impl->store->client_limit(req, [done = std::move(done), next = std::move(next)](Expected<ClientLimitReply> r) mutable {
     if (!r) return done(std::move(r).error());
