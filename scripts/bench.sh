@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks (programs, not tests): the C API against Redis next to the redis-benchmark ceiling,
 # the embedded store, the Python and Node bindings next to redis-py and node-redis; writes the
-# table to bench/RESULTS.md with the machine and the date.   bash scripts/bench.sh [operations]
+# table to bench/RESULTS.md with the machine and the date.
+#
+#   bash scripts/bench.sh [operations] [anchor-folder]
+#
+# With an anchor folder (made by scripts/anchor.sh: redis-otp-manager 1.6.1 and node-redis 5),
+# the anchor's rows come next to verikit's Node binding, same Redis, same run (bench/anchor_bench.js).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-100000}
+anchor=${2:-}
+if [ -n "$anchor" ] && [ ! -d "$anchor/node_modules/redis-otp-manager" ]; then
+  echo "bench: $anchor has no redis-otp-manager: make it with scripts/anchor.sh <git-dir> $anchor" >&2
+  exit 2
+fi
 bash "$root/scripts/setup.sh"
 export PATH="$PATH:/usr/local/go/bin:$HOME/.cargo/bin"
 bash "$root/scripts/build.sh" "$root/build" >/dev/null
@@ -37,6 +47,11 @@ out=$(mktemp)
     "$root/tests/redis/with_redis.sh" node "$root/bench/node_bench.js" @REDIS_URL@ "$((n / 2))"
   echo
   "$root/build/bench/redis_client_bench" 2
+  if [ -n "$anchor" ]; then
+    echo
+    VERIKIT_NODE_PKG="$nodeproj/node_modules/verikit" \
+      "$root/tests/redis/with_redis.sh" node "$root/bench/anchor_bench.js" @REDIS_URL@ "$anchor" "$n"
+  fi
   echo '```'
 } | tee "$out"
 
