@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -82,9 +83,6 @@ void read_geometry(Env& e) {
 }
 
 Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error(Errc::config, "file store: cannot create the directory " + dir + ": " + ec.message());
   Env e;
   if (int rc = mdb_env_create(&e.env); rc != 0) return lmdb_error(rc, "mdb_env_create");
   auto fail = [&](int rc, const std::string& what) {
@@ -213,18 +211,52 @@ class Txn {
   std::optional<Error> error_;
 };
 
+// An environment shared by the file stores of a process that name the same directory: LMDB
+// must not have one file open twice in a process (closing one would drop the other's locks).
+// Closed by the last store, and only in the process that opened it: closing the parent's
+// environment in a forked child would free the parent's reader slots.
+struct SharedEnv {
+  detail::ProcessTag process;
+  Env e;
+  std::mutex txn_mutex;  // this process's write transactions on it, one at a time
+  explicit SharedEnv(Env env) : e(env) {}
+  ~SharedEnv() {
+    if (!process.forked()) mdb_env_close(e.env);
+  }
+};
+
+Expected<std::shared_ptr<SharedEnv>> acquire_env(const std::string& dir, const FileStoreOptions& o) {
+  static struct {
+    detail::ProcessTag process;
+    std::mutex mutex;
+    std::map<std::string, std::weak_ptr<SharedEnv>> open;
+  } registry;
+  detail::adopt_after_fork(registry.process, [] {  // the parent's entries are not this process's
+    detail::renew_in_place(registry.mutex);
+    detail::renew_in_place(registry.open);
+  });
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error(Errc::config, "file store: cannot create the directory " + dir + ": " + ec.message());
+  const std::string key = std::filesystem::canonical(dir, ec).string();
+  if (ec) return make_error(Errc::config, "file store: " + dir + ": " + ec.message());
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  if (auto found = registry.open[key].lock(); found && !found->process.forked()) return found;
+  auto env = open_env(key, o);
+  if (!env) return std::move(env).error();
+  auto shared = std::make_shared<SharedEnv>(*env);
+  registry.open[key] = shared;
+  return shared;
+}
+
 class FileStore final : public Store {
  public:
-  FileStore(std::string dir, std::shared_ptr<const Clock> clock, FileStoreOptions options, Env env)
-      : dir_(std::move(dir)), clock_(std::move(clock)), options_(options), env_(env) {
+  FileStore(std::string dir, std::shared_ptr<const Clock> clock, FileStoreOptions options, std::shared_ptr<SharedEnv> env)
+      : dir_(std::move(dir)), clock_(std::move(clock)), options_(options), env_(std::move(env)) {
     start_reaper();
   }
 
-  ~FileStore() override {
-    stop_threads();
-    // Never the parent's environment in a child: closing it would free the parent's reader slots.
-    if (!process_.forked() && !reopen_error_) mdb_env_close(env_.env);
-  }
+  ~FileStore() override { stop_threads(); }
 
   // Ends the reaper. In a forked child the reaper is the parent's thread: forgotten, not joined.
   void stop_threads() noexcept override {
@@ -314,7 +346,7 @@ class FileStore final : public Store {
       const std::string key = "c" + req.client;
       ClientLimitReply reply;
       ClientBuckets b;
-      if (auto bytes = t.get(env_.records, key)) {
+      if (auto bytes = t.get(env_->e.records, key)) {
         auto decoded = detail::decode_client(*bytes);
         if (!decoded) {
           t.fail(std::move(decoded).error());
@@ -327,13 +359,13 @@ class FileStore final : public Store {
       }
       reply = detail::take_client_limit(b, req, now);
       if (b.expired(now)) {
-        t.del(env_.records, key);
-        if (b.indexed_until != 0) t.del(env_.due, due_key(b.indexed_until, key));
+        t.del(env_->e.records, key);
+        if (b.indexed_until != 0) t.del(env_->e.due, due_key(b.indexed_until, key));
       } else {
         reindex(t, key, b.indexed_until, b.deadline());
         std::string bytes;
         detail::encode_client(b, bytes);
-        t.put(env_.records, key, bytes);
+        t.put(env_->e.records, key, bytes);
       }
       return reply;
     }));
@@ -352,16 +384,17 @@ class FileStore final : public Store {
 
   FileStoreStats stats() {
     adopt();
-    std::lock_guard<std::mutex> lock(txn_mutex_);
+    if (reopen_error_) return FileStoreStats{};
+    std::lock_guard<std::mutex> lock(env_->txn_mutex);
     FileStoreStats s;
     MDB_txn* txn = nullptr;
-    if (mdb_txn_begin(env_.env, nullptr, MDB_RDONLY, &txn) != 0) return s;
+    if (mdb_txn_begin(env_->e.env, nullptr, MDB_RDONLY, &txn) != 0) return s;
     MDB_stat st{};
-    if (mdb_stat(txn, env_.records, &st) == 0) s.records = st.ms_entries;
-    if (mdb_stat(txn, env_.due, &st) == 0) s.indexed = st.ms_entries;
+    if (mdb_stat(txn, env_->e.records, &st) == 0) s.records = st.ms_entries;
+    if (mdb_stat(txn, env_->e.due, &st) == 0) s.indexed = st.ms_entries;
     mdb_txn_abort(txn);
-    s.used_bytes = used_pages() * env_.page_size;
-    s.max_bytes = env_.map_pages * env_.page_size;
+    s.used_bytes = used_pages() * env_->e.page_size;
+    s.max_bytes = env_->e.map_pages * env_->e.page_size;
     return s;
   }
 
@@ -373,15 +406,15 @@ class FileStore final : public Store {
   void adopt() {
     detail::adopt_after_fork(process_, [this] {
       detail::abandon_thread(reaper_);
-      detail::renew_in_place(txn_mutex_);
       detail::renew_in_place(stop_mutex_);
       detail::renew_in_place(stop_cv_);
       stopping_ = false;
-      // The parent's environment is left as it is (closing it would drop this process's locks
-      // on the lock file, which the new environment holds too).
-      auto env = open_env(dir_, options_);
+      // The parent's environment is forgotten, never closed or destroyed here (its mutex may
+      // have been held by a thread of the parent at the fork).
+      new std::shared_ptr<SharedEnv>(std::move(env_));
+      auto env = acquire_env(dir_, options_);
       if (env) {
-        env_ = *env;
+        env_ = std::move(env).value();
         start_reaper();
       } else {
         reopen_error_ = std::move(env).error();
@@ -409,8 +442,8 @@ class FileStore final : public Store {
   Expected<Reply> transact(Body&& body, bool reap_after = true) {
     adopt();
     if (reopen_error_) return *reopen_error_;
-    std::lock_guard<std::mutex> lock(txn_mutex_);
-    Txn t(env_);
+    std::lock_guard<std::mutex> lock(env_->txn_mutex);
+    Txn t(env_->e);
     const TimePoint now = clock_->now();
     Reply reply = body(t, now);
     if (reap_after && t.dirty()) reap(t, ms(now), kReapPerWrite);
@@ -427,7 +460,7 @@ class FileStore final : public Store {
     return transact<Reply>([&](Txn& t, TimePoint now) {
       const std::string key = "g" + group;
       Group g;
-      if (auto bytes = t.get(env_.records, key)) {
+      if (auto bytes = t.get(env_->e.records, key)) {
         auto decoded = detail::decode_group(*bytes);
         if (!decoded) {
           t.fail(std::move(decoded).error());
@@ -449,22 +482,22 @@ class FileStore final : public Store {
   void save_group(Txn& t, const std::string& key, Group& g) {
     if (!t.ok()) return;
     if (g.empty()) {
-      t.del(env_.records, key);
-      if (g.indexed_until != 0) t.del(env_.due, due_key(g.indexed_until, key));
+      t.del(env_->e.records, key);
+      if (g.indexed_until != 0) t.del(env_->e.due, due_key(g.indexed_until, key));
       g.indexed_until = 0;
       return;
     }
     reindex(t, key, g.indexed_until, detail::deadline(g));
     std::string bytes;
     detail::encode_group(g, bytes);
-    if (auto old = t.get(env_.records, key); !old || *old != bytes) t.put(env_.records, key, bytes);
+    if (auto old = t.get(env_->e.records, key); !old || *old != bytes) t.put(env_->e.records, key, bytes);
   }
 
   // Moves the record's expiry index entry from `from` to `to` (0: none).
   void reindex(Txn& t, const std::string& key, long long& from, long long to) {
     if (from == to) return;
-    if (from != 0) t.del(env_.due, due_key(from, key));
-    t.put(env_.due, due_key(to, key), {});
+    if (from != 0) t.del(env_->e.due, due_key(from, key));
+    t.put(env_->e.due, due_key(to, key), {});
     from = to;
   }
 
@@ -472,19 +505,19 @@ class FileStore final : public Store {
   std::size_t reap(Txn& t, long long now, std::size_t max) {
     std::size_t n = 0;
     MDB_cursor* c = nullptr;
-    if (!t.ok() || mdb_cursor_open(t.raw(), env_.due, &c) != 0) return 0;
+    if (!t.ok() || mdb_cursor_open(t.raw(), env_->e.due, &c) != 0) return 0;
     MDB_val k{}, v{};
     while (n < max && t.ok() && mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0 && due_at(view(k)) <= now) {
       const std::string entry(view(k));
       const long long at = due_at(entry);
       const std::string key = entry.substr(8);
       ++n;
-      t.del(env_.due, entry);
-      auto bytes = t.get(env_.records, key);
+      t.del(env_->e.due, entry);
+      auto bytes = t.get(env_->e.records, key);
       if (!bytes) continue;
       if (key[0] == 'c') {  // (a damaged or stale one is left to the operations on it)
         auto b = detail::decode_client(*bytes);
-        if (b && b->indexed_until == at && b->expired(now)) t.del(env_.records, key);
+        if (b && b->indexed_until == at && b->expired(now)) t.del(env_->e.records, key);
         continue;
       }
       auto g = detail::decode_group(*bytes);
@@ -501,10 +534,10 @@ class FileStore final : public Store {
   // at least the reserve (1/8 of the map) for the writes of existing records. Otherwise `t`
   // fails with "full".
   bool room_for_new_record(Txn& t) {
-    const std::size_t reserve = std::max<std::size_t>(env_.map_pages / 8, 16);
-    const std::size_t limit = env_.map_pages > reserve ? env_.map_pages - reserve : 0;
+    const std::size_t reserve = std::max<std::size_t>(env_->e.map_pages / 8, 16);
+    const std::size_t limit = env_->e.map_pages > reserve ? env_->e.map_pages - reserve : 0;
     MDB_envinfo info{};
-    mdb_env_info(env_.env, &info);
+    mdb_env_info(env_->e.env, &info);
     if (info.me_last_pgno + 1 <= limit || used_pages() <= limit) return true;
     t.fail(full_error());
     return false;
@@ -514,10 +547,10 @@ class FileStore final : public Store {
   // transaction: the free list is not readable in a write one).
   std::size_t used_pages() {
     MDB_envinfo info{};
-    mdb_env_info(env_.env, &info);
+    mdb_env_info(env_->e.env, &info);
     std::size_t free_pages = 0;
     MDB_txn* txn = nullptr;
-    if (mdb_txn_begin(env_.env, nullptr, MDB_RDONLY, &txn) != 0) return info.me_last_pgno + 1;
+    if (mdb_txn_begin(env_->e.env, nullptr, MDB_RDONLY, &txn) != 0) return info.me_last_pgno + 1;
     MDB_cursor* c = nullptr;
     if (mdb_cursor_open(txn, 0 /* FREE_DBI */, &c) == 0) {
       MDB_val k{}, v{};
@@ -539,9 +572,8 @@ class FileStore final : public Store {
   const std::string dir_;
   std::shared_ptr<const Clock> clock_;
   const FileStoreOptions options_;
-  Env env_;
+  std::shared_ptr<SharedEnv> env_;
   std::optional<Error> reopen_error_;
-  std::mutex txn_mutex_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
@@ -556,10 +588,10 @@ Expected<std::shared_ptr<Store>> make_file_store(const std::string& directory, s
     return make_error(Errc::config, "file store: the directory must be an absolute path (file:///path/to/dir)");
   if (options.max_size_mb < 1 || options.max_size_mb > (std::size_t{1} << 20))
     return make_error(Errc::config, "file store: max_size_mb must be 1 to 1048576");
-  auto env = open_env(directory, options);
+  auto env = acquire_env(directory, options);
   if (!env) return std::move(env).error();
   if (!clock) clock = std::make_shared<SystemClock>();
-  return std::shared_ptr<Store>(std::make_shared<FileStore>(directory, std::move(clock), options, *env));
+  return std::shared_ptr<Store>(std::make_shared<FileStore>(directory, std::move(clock), options, std::move(env).value()));
 }
 
 std::optional<FileStoreStats> file_store_stats(Store& store) {
