@@ -280,8 +280,8 @@ class MemoryStore final : public Store {
     if (!process_.forked()) return false;
     done(make_error(Errc::unsupported,
                     "the embedded store (memory://) is not shared between processes, and this is a process forked "
-                    "after the engine was created: create the engine after fork (in each worker), or use a Redis "
-                    "store (or file:// when available)"));
+                    "after the engine was created: create the engine after fork (in each worker), or use a store "
+                    "shared by processes: file:///path/to/dir (one machine) or Redis"));
     return true;
   }
 
