@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <thread>
 #include <string>
@@ -172,6 +174,44 @@ TEST(FileStoreUrl, OptionsAreCheckedAndNamed) {
   auto e = Engine::create(no_key);
   ASSERT_FALSE(e);
   EXPECT_EQ(e.error().code, Errc::config) << "a shared store needs a configured key";
+}
+
+// ---- what the file holds ----
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The database file holds keyed hashes and sealed blobs only: no identifier, code, token or
+// payload in the clear (the live records and the pages of earlier versions alike).
+TEST(FileStore, NothingSecretIsInTheFile) {
+  TempDir dir;
+  const std::string id = "secret.person@example.com";
+  const std::string payload = "PAYLOAD-new-address@example.org";
+  std::vector<std::string> secrets;
+  {
+    auto e = engine_at("file://" + dir.path());
+    IssueOptions o;
+    o.payload = payload;
+    for (int i = 0; i < 3; ++i) {
+      Result code = e->issue_otp("verify-email", id + std::to_string(i), o).value();
+      secrets.emplace_back(code.secret.view());
+      e->verify_otp("verify-email", id + std::to_string(i), code.secret.view() == "000000" ? "111111" : "000000").value();
+    }
+    Result token = e->issue_token("confirm", id, o).value();
+    Result link = e->issue_link("login", id, "https://e.com/m", o).value();
+    secrets.emplace_back(token.secret.view());
+    secrets.emplace_back(link.secret.view());
+    secrets.push_back(std::string(token.secret.view()).substr(24));
+  }
+  const std::string data = file_bytes(dir.path() + "/data.mdb");
+  ASSERT_GT(data.size(), 8192u);
+  EXPECT_EQ(data.find("secret.person"), std::string::npos);
+  EXPECT_EQ(data.find("PAYLOAD"), std::string::npos);
+  EXPECT_EQ(data.find("verify-email"), std::string::npos);
+  for (const std::string& s : secrets) EXPECT_EQ(data.find(s), std::string::npos) << s;
+  EXPECT_NE(data.find("verikit file store 1"), std::string::npos) << "(the scan reads the file: its format mark is there)";
 }
 
 // ---- expiry: reclaimed in bounded time whatever the key pattern ----
