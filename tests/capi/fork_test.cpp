@@ -260,9 +260,9 @@ TEST(Fork, FileEngineWorksInFourChildrenAndTheParent) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(Fork, ChildOfAChildReconnectsToo) {
-  verikit::test::RedisServer server;
-  verikit_engine* e = make_engine(server.url());
+// A child's child: it starts over from the child's state (its link, or its environment).
+void child_of_a_child(const std::string& url) {
+  verikit_engine* e = make_engine(url);
   ASSERT_EQ(issue(e, "a@x").rc, VERIKIT_OK);
   std::vector<Child> children{start_child([&](FILE* out) {
     if (issue(e, "b@x").rc != VERIKIT_OK) return 1;  // the child's own link
@@ -281,6 +281,18 @@ TEST(Fork, ChildOfAChildReconnectsToo) {
   ASSERT_EQ(got.count("c@x"), 1u);
   EXPECT_EQ(verify(e, "c@x", got.find("c@x")->second).status, VERIKIT_STATUS_VERIFIED);
   verikit_engine_free(e);
+}
+
+TEST(Fork, ChildOfAChildReconnectsToo) {
+  verikit::test::RedisServer server;
+  child_of_a_child(server.url());
+}
+
+TEST(Fork, FileEngineInAChildOfAChild) {
+  char dir[] = "/tmp/verikit-fork-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  child_of_a_child(std::string("file://") + dir + "?durability=nosync");
+  std::filesystem::remove_all(dir);
 }
 
 // Redis Cluster: the child's routed link (a client per primary, the retry thread) is its own.
