@@ -283,7 +283,9 @@ class FileStore final : public Store {
 
   // The failed state is written first: when the file has no room for it, the call fails before
   // the secret is compared (the reply never depends on it then), and a wrong guess is never
-  // answered without being counted.
+  // answered without being counted. A right code then rewrites the same pages (already the
+  // transaction's own); only a B-tree rebalance on deleting the record could still need a new
+  // page, and with the reserve that new records leave (room_for_new_record) none is missing.
   void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
     done(on_group<VerifyReply>(req.group, false, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
       Group failed = g;
