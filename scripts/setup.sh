@@ -3,7 +3,7 @@
 # Run as root (or with sudo available). Safe to run again.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build pkg-config libsodium-dev libhiredis-dev libssl-dev openssl redis-server redis-tools
+packages=(g++ cmake ninja-build pkg-config libsodium-dev libhiredis-dev liblmdb-dev libssl-dev openssl redis-server redis-tools
           libgtest-dev valgrind python3-venv python3-dev lua-check)
 
 missing=()

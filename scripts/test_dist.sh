@@ -4,7 +4,7 @@
 #
 # As root, in a private mount namespace, /usr is overlaid and in it the files of the compilers,
 # binutils, CMake, make, ninja, pkg-config, ccache and every -dev package are deleted, with
-# /usr/include and /usr/lib/gcc, and so are the system's libsodium, hiredis and OpenSSL libraries:
+# /usr/include and /usr/lib/gcc, and so are the system's libsodium, hiredis, LMDB and OpenSSL libraries:
 # the wheel and the prebuilt addon must carry their own. There, the wheel goes into a fresh venv
 # (pip --no-index) and the npm tarball into fresh projects (npm --offline --omit=optional: no
 # registry, no cmake-js; and a default install, which fetches the optional cmake-js from the
@@ -33,10 +33,11 @@ if [ "${1:-}" = --sealed ]; then
   for f in /usr/include/sodium.h /usr/include/hiredis/hiredis.h /usr/include/openssl/ssl.h \
            /usr/lib/x86_64-linux-gnu/libsodium.so /usr/lib/x86_64-linux-gnu/libsodium.so.23 \
            /usr/lib/x86_64-linux-gnu/libhiredis.so.0.14 /usr/lib/x86_64-linux-gnu/libssl.so.3 \
-           /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /usr/lib/x86_64-linux-gnu/pkgconfig/libsodium.pc; do
+           /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /usr/lib/x86_64-linux-gnu/pkgconfig/libsodium.pc \
+           /usr/lib/x86_64-linux-gnu/liblmdb.so.0; do
     [ ! -e "$f" ] || fail "$f is reachable"
   done
-  pass "no compiler, linker, CMake, make, ninja or pkg-config; no headers, -dev files, libsodium, hiredis or OpenSSL"
+  pass "no compiler, linker, CMake, make, ninja or pkg-config; no headers, -dev files, libsodium, hiredis, LMDB or OpenSSL"
 
   # Python: the wheel into a fresh venv, from the file alone.
   "$python" -m venv "$scratch/venv"
@@ -63,6 +64,7 @@ loaded = mapped() - before
 bad = [p for p in loaded if not own(p) and not base.match(os.path.basename(p)) and not p.startswith(sys.base_prefix + "/")]
 assert not bad, f"the extension loaded libraries from outside the package and the base system: {bad}"
 assert any(os.path.basename(p).startswith("libsodium") and own(p) for p in loaded), loaded
+assert any(os.path.basename(p).startswith("liblmdb") and own(p) for p in loaded), loaded
 ext = [os.path.join(pkg, f) for f in os.listdir(pkg) if f.startswith("_verikit") and f.endswith(".so")][0]
 for line in subprocess.run(["ldd", ext], capture_output=True, text=True, check=True).stdout.splitlines():
     name, _, rest = line.strip().partition(" => ")
@@ -188,7 +190,7 @@ python=$(python3 -c 'import sys; print(sys.executable)')
 
 # The packages whose files go: build tools, every -dev package, and the libraries the artifacts carry.
 hide=$(dpkg-query -W -f='${binary:Package}\n' |
-  grep -E '^(gcc|g\+\+|cpp|clang|llvm|binutils|cmake|make|ninja-build|pkgconf|pkg-config|ccache|patchelf|libsodium[0-9.]+|libhiredis[0-9.]+|libssl[0-9.]+)([-:.]|$)|-dev(:|$)' |
+  grep -E '^(gcc|g\+\+|cpp|clang|llvm|binutils|cmake|make|ninja-build|pkgconf|pkg-config|ccache|patchelf|libsodium[0-9.]+|libhiredis[0-9.]+|liblmdb[0-9.]+|libssl[0-9.]+)([-:.]|$)|-dev(:|$)' |
   tr '\n' ' ')
 unshare --mount --propagation private bash -euo pipefail -c '
   layer=$2/layer

@@ -2,7 +2,7 @@
 // npm's install script: nothing to do when the tarball's prebuilt addon loads here; otherwise
 // (another platform, arch or C library, an older glibc, or asked with VERIKIT_BUILD_FROM_SOURCE=1
 // or npm's --build-from-source) the addon is built from source with cmake-js into build/node,
-// which needs CMake, a C++20 compiler and the libsodium, hiredis and OpenSSL development packages.
+// which needs CMake, a C++20 compiler and the libsodium, hiredis, LMDB and OpenSSL development packages.
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { prebuildMatch, packageRoot } = require('./addon');
@@ -42,7 +42,7 @@ function main() {
     return 0;
   }
   const why = fromSourceRequested() ? 'building from source as asked' : `${match.reason}: building from source`;
-  console.log(`verikit: ${why} (cmake-js; needs CMake, a C++20 compiler, libsodium, hiredis and OpenSSL dev packages)`);
+  console.log(`verikit: ${why} (cmake-js; needs CMake, a C++20 compiler, libsodium, hiredis, LMDB and OpenSSL dev packages)`);
   const bin = cmakeJs();
   if (!bin) {
     console.error('verikit: cmake-js is not installed: it and node-addon-api are optional dependencies, ' +

@@ -231,7 +231,9 @@ typedef struct verikit_config verikit_config;
 VERIKIT_EXTERN(int) verikit_config_new(verikit_config **out);
 VERIKIT_EXTERN(void) verikit_config_free(verikit_config *config);
 
-/* Where state lives: "memory://" (embedded, default). Checked by verikit_engine_new.
+/* Where state lives: "memory://" (embedded, default), "file:///path/to/dir" (shared by the
+ * processes of one machine), "redis://..." and the other Redis URLs (README: Stores). Checked
+ * by verikit_engine_new.
  * Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT. */
 VERIKIT_EXTERN(int) verikit_config_set_store(verikit_config *config, const char *url);
 /* Prefix of every store key (several applications may share one store). 1..64 printable

@@ -2,7 +2,8 @@
 // made before the fork keeps working in every child and in the parent. On Redis (a single
 // server, and a Cluster) each child makes its own connections on first use: every call
 // completes (a child that hangs is killed after 10 s, and that fails the test), and codes
-// issued by one process verify in another exactly once. On memory:// a child's calls fail
+// issued by one process verify in another exactly once; on file:// (LMDB) each child opens its own
+// environment on first use, with the same guarantees. On memory:// a child's calls fail
 // clearly (VERIKIT_E_UNSUPPORTED, naming the fix) and freeing the engine there does not hang.
 // An engine with an event handler delivers the child's own events in the child.
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -160,9 +162,9 @@ std::multimap<std::string, std::string> lines(const std::string& text) {
 
 void ignore(void*, int, const char*, verikit_result* r) { verikit_result_free(r); }
 
-TEST(Fork, RedisEngineWorksInFourChildrenAndTheParent) {
-  verikit::test::RedisServer server;
-  verikit_engine* e = make_engine(server.url());
+// An engine on a shared store (url), used before the fork, by 4 children and by the parent after.
+void four_children_and_the_parent(const std::string& url) {
+  verikit_engine* e = make_engine(url);
   // Used before the fork: the I/O thread and its connections exist in the parent.
   Call before = issue(e, "parent@x");
   ASSERT_EQ(before.rc, VERIKIT_OK) << before.message;
@@ -244,9 +246,23 @@ TEST(Fork, RedisEngineWorksInFourChildrenAndTheParent) {
   verikit_engine_free(e);
 }
 
-TEST(Fork, ChildOfAChildReconnectsToo) {
+TEST(Fork, RedisEngineWorksInFourChildrenAndTheParent) {
   verikit::test::RedisServer server;
-  verikit_engine* e = make_engine(server.url());
+  four_children_and_the_parent(server.url());
+}
+
+// The file store: each child opens its own LMDB environment on first use (one must not be used
+// across fork()); the parent's stays the parent's.
+TEST(Fork, FileEngineWorksInFourChildrenAndTheParent) {
+  char dir[] = "/tmp/verikit-fork-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  four_children_and_the_parent(std::string("file://") + dir + "?durability=nosync");
+  std::filesystem::remove_all(dir);
+}
+
+// A child's child: it starts over from the child's state (its link, or its environment).
+void child_of_a_child(const std::string& url) {
+  verikit_engine* e = make_engine(url);
   ASSERT_EQ(issue(e, "a@x").rc, VERIKIT_OK);
   std::vector<Child> children{start_child([&](FILE* out) {
     if (issue(e, "b@x").rc != VERIKIT_OK) return 1;  // the child's own link
@@ -265,6 +281,18 @@ TEST(Fork, ChildOfAChildReconnectsToo) {
   ASSERT_EQ(got.count("c@x"), 1u);
   EXPECT_EQ(verify(e, "c@x", got.find("c@x")->second).status, VERIKIT_STATUS_VERIFIED);
   verikit_engine_free(e);
+}
+
+TEST(Fork, ChildOfAChildReconnectsToo) {
+  verikit::test::RedisServer server;
+  child_of_a_child(server.url());
+}
+
+TEST(Fork, FileEngineInAChildOfAChild) {
+  char dir[] = "/tmp/verikit-fork-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  child_of_a_child(std::string("file://") + dir + "?durability=nosync");
+  std::filesystem::remove_all(dir);
 }
 
 // Redis Cluster: the child's routed link (a client per primary, the retry thread) is its own.

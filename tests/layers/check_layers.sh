@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The core's layers, checked in the source: each layer includes only the layers below it, and
-# only src/crypto includes libsodium, only src/redis hiredis and OpenSSL; bindings include only
+# only src/crypto includes libsodium, only src/redis hiredis and OpenSSL, only src/store LMDB; bindings include only
 # the C API. (The build enforces the first rule too: a layer's include root has only those.)
 # Usage: check_layers.sh <repository root>
 set -euo pipefail
@@ -37,5 +37,6 @@ check_third_party() {  # header pattern, the only layer that may include it
 check_third_party sodium crypto
 check_third_party hiredis redis
 check_third_party openssl redis
+check_third_party lmdb store
 [ $fail -eq 0 ] && echo "layers: every include follows the arrows"
 exit $fail

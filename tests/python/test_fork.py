@@ -1,7 +1,8 @@
 """An engine created before os.fork() (gunicorn --preload, uWSGI, Celery prefork, multiprocessing
 with the fork start method): on Redis the child's first call makes the child's own connections
 and completes; codes issued in one process verify in another exactly once. On memory:// a
-child's call raises verikit.UnsupportedError naming the fix. A child that hangs is killed after
+child's call raises verikit.UnsupportedError naming the fix. On file:// (LMDB) each child opens its
+own environment on first use: one state shared by every process. A child that hangs is killed after
 10 s and fails the test."""
 
 from __future__ import annotations
@@ -153,3 +154,57 @@ def test_memory_engine_in_a_child_fails_naming_the_fix() -> None:
     assert status == 0, out
     assert e.verify_otp("login", "a@x", code)  # the parent's store is its own, undisturbed
     e.close()
+
+
+# ---- file:// (LMDB): one state for the processes of a machine ----
+
+
+def test_file_engine_in_four_children_and_the_parent(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"file://{tmp_path}/store?durability=nosync"
+    e = verikit.Engine(url, key=KEY)
+    assert e.issue_otp("login", "parent@x")  # the parent's environment is open and used
+    pre = [e.issue_otp("login", f"pre{i}@x").secret for i in range(4)]
+    shared = e.issue_otp("login", "shared@x").secret
+
+    def child(i: int) -> Callable[[], str]:
+        def body() -> str:
+            assert e.verify_otp("login", f"pre{i}@x", pre[i])  # the parent's code, here
+            raced = bool(e.verify_otp("login", "shared@x", shared))
+            own = e.issue_otp("login", f"child{i}@x")
+            assert own, str(own)
+            e.close()  # the child's own environment; the parent's is untouched
+            return f"{raced} {own.secret}"
+        return body
+
+    results = [run_child(child(i)) for i in range(4)]
+    assert all(status == 0 for status, _ in results), results
+    outputs = [out.split() for _, out in results]
+    assert [raced for raced, _ in outputs].count("True") == 1  # one verified, in all the children
+    for i, (_, code) in enumerate(outputs):  # a child's code verifies in the parent, once
+        assert e.verify_otp("login", f"child{i}@x", code)
+        assert e.verify_otp("login", f"child{i}@x", code).status is verikit.Status.NOT_FOUND
+        assert e.verify_otp("login", f"pre{i}@x", pre[i]).status is verikit.Status.NOT_FOUND
+    r = e.issue_otp("login", "parent2@x")  # the parent's engine goes on
+    assert e.verify_otp("login", "parent2@x", r.secret)
+    e.close()
+
+
+def test_file_engine_in_a_multiprocessing_fork_pool(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    global _pool_engine
+    _pool_engine = verikit.Engine(f"file://{tmp_path}/pool", key=KEY)
+    assert _pool_engine.issue_otp("login", "before-pool@x")
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2) as pool:
+        issued = pool.map_async(_issue_in_worker, range(8)).get(timeout=CHILD_LIMIT_S)
+    assert {pid for _, _, pid in issued} - {os.getpid()}
+    for ident, code, _ in issued:
+        assert _pool_engine.verify_otp("login", ident, code)
+        assert _pool_engine.verify_otp("login", ident, code).status is verikit.Status.NOT_FOUND
+    _pool_engine.close()
+    _pool_engine = None
+
+
+def test_file_engine_needs_a_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(verikit.ConfigError) as raised:
+        verikit.Engine(f"file://{tmp_path}/nokey")
+    assert "key" in str(raised.value)

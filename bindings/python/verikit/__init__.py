@@ -69,9 +69,11 @@ class _EngineBase:
     ) -> None:
         """Create an engine.
 
-        store: "memory://" (default), "redis://[user:password@]host:port/db", "rediss://...",
-            "unix:///path?db=N"; URL query options as in the README (timeouts, TLS files, ...).
-        key: 32 secret bytes, the same in every process sharing a store (required for Redis);
+        store: "memory://" (default), "file:///path/to/dir" (one machine's processes),
+            "redis://[user:password@]host:port/db", "rediss://...", "unix:///path?db=N"; URL
+            query options as in the README (timeouts, TLS files, ...).
+        key: 32 secret bytes, the same in every process sharing a store (required for file://
+            and Redis);
             key_id: its id, 0-255 (default 1); previous_keys: (key_id, key) pairs that still
             verify after a rotation.
         key_prefix: the prefix of every Redis key (default "vk").

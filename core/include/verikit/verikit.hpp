@@ -6,6 +6,7 @@
 #include "verikit/engine.hpp"
 #include "verikit/error.hpp"
 #include "verikit/event.hpp"
+#include "verikit/file_store.hpp"
 #include "verikit/memory_store.hpp"
 #include "verikit/result.hpp"
 #include "verikit/schema.hpp"

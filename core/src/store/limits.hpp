@@ -1,6 +1,7 @@
 // verikit::detail — the abuse-control rules as pure functions on a group's RateState: GCRA,
-// cooldown, the failure budget. The embedded store runs them; the Redis scripts mirror them
-// line for line (the conformance suite holds both to the same behaviour). Times are ms.
+// cooldown, the failure budget. The embedded stores run them (through store/group_rules: memory
+// and file); the Redis scripts mirror them line for line (the conformance suite holds all the
+// stores to the same behaviour). Times are ms.
 #pragma once
 
 #include "verikit/store.hpp"

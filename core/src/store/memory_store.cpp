@@ -15,49 +15,15 @@
 #include <optional>
 #include <unordered_map>
 
-#include "crypto/crypto.hpp"
-#include "store/limits.hpp"
+#include "store/group_rules.hpp"
 #include "verikit/process.hpp"
 
 namespace verikit {
 namespace {
 
-struct OtpRecord {
-  std::uint8_t key_id = 0;
-  std::string hash;
-  std::string sealed_code;
-  std::string sealed_payload;
-  std::string payload_hash;
-  int attempts_left = 0;
-  TimePoint expires_at;
-  bool one_time = true;
-  bool revoke_group = false;
-};
-
-struct TokenRecord {
-  TokenKind kind = TokenKind::token;
-  std::string purpose_tag;
-  std::string sealed_identity;
-  std::string sealed_payload;
-  TimePoint expires_at;
-  bool one_time = true;
-  bool revoke_group = false;
-};
-
-struct Group {
-  std::optional<OtpRecord> otp;
-  std::unordered_map<std::string, TokenRecord> tokens;
-  RateState rate;
-  std::unordered_map<std::string, long long> pairs;  // failure budget per client key tag: GCRA tat
-  long long indexed_until = 0;  // the deadline this group has in its shard's heap
-  bool empty() const { return !otp && tokens.empty() && pairs.empty() && detail::keep_until(rate) == 0; }
-};
-
-struct ClientBuckets {
-  long long issue_tat = 0;
-  long long failure_tat = 0;
-  long long indexed_until = 0;
-};
+using detail::ClientBuckets;
+using detail::Group;
+using detail::ms;
 
 // A record that may be droppable at `at`; stale when its record was indexed later since.
 struct Due {
@@ -87,8 +53,6 @@ struct Shard {
     if (due.size() * 8 < due.capacity()) due.shrink_to_fit();
   }
 };
-
-long long ms(TimePoint t) { return t.time_since_epoch().count(); }
 
 class MemoryStore final : public Store {
  public:
@@ -126,25 +90,9 @@ class MemoryStore final : public Store {
       const TimePoint now = clock_->now();
       Group* found = touch(shard, req.group, now);
       if (found == nullptr) return unlock_and(lock, done, Expected<OtpIssueReply>(full()));
-      Group& g = *found;
-      const detail::GateCheck gate = detail::check_gate(g.rate, ms(now), req.gate);
-      if (gate.outcome != Outcome::issued) return refuse(shard, lock, req.group, gate, std::move(reply), done);
-      detail::commit_gate(g.rate, ms(now), req.gate, gate);
-      int attempts_left = req.max_attempts;
-      if (g.otp && req.resend_same && !g.otp->sealed_code.empty() &&
-          detail::equal_ct(g.otp->payload_hash, req.payload_hash)) {
-        reply.reused = true;
-        reply.sealed_code = g.otp->sealed_code;
-        reply.expires_at = g.otp->expires_at;
-        reply.attempts_remaining = g.otp->attempts_left;
-      } else {
-        if (g.otp) attempts_left = std::min(attempts_left, g.otp->attempts_left);  // failures carry over
-        g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload, req.payload_hash,
-                          attempts_left, now + req.ttl, req.one_time, req.revoke_group};
-        reply.expires_at = g.otp->expires_at;
-        reply.attempts_remaining = attempts_left;
-      }
-      after_write(shard, req.group, g, now);
+      reply = detail::issue_otp(*found, req, now);
+      if (reply.outcome != Outcome::issued) return refuse(shard, lock, req.group, std::move(reply), done);
+      after_write(shard, req.group, *found, now);
     }
     done(std::move(reply));
   }
@@ -158,42 +106,7 @@ class MemoryStore final : public Store {
       auto it = shard.groups.find(req.group);
       if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
       Group& g = it->second;
-      drop_expired(g, now);
-      long long* pair = req.budget.client.empty() ? nullptr : &g.pairs[req.budget.client];
-      long long no_pair = 0;
-      long long& pair_tat = pair ? *pair : no_pair;
-      if (const auto b = detail::check_budget(g.rate, pair_tat, ms(now), req.budget); !b.allowed) {
-        reply.outcome = Outcome::locked;  // the budget is spent: the secret is not even compared
-        reply.retry_after = std::chrono::milliseconds(b.retry_ms);
-      } else if (g.otp && known_key(req, g.otp->key_id)) {  // a retired key's record: not_found
-        OtpRecord& rec = *g.otp;
-        bool match = false;
-        for (const SecretHash& c : req.candidates)
-          if (c.key_id == rec.key_id) match = detail::equal_ct(c.hash, rec.hash);
-        reply.expires_at = rec.expires_at;
-        if (match) {
-          reply.outcome = Outcome::verified;
-          reply.attempts_remaining = rec.attempts_left;
-          reply.sealed_payload = rec.sealed_payload;
-          if (rec.revoke_group) {
-            g.otp.reset();
-            g.tokens.clear();
-          } else if (rec.one_time) {
-            g.otp.reset();
-          }
-        } else {
-          reply.counted_failure = true;
-          reply.attempts_remaining = --rec.attempts_left;
-          reply.outcome = rec.attempts_left > 0 ? Outcome::invalid : Outcome::attempts_exhausted;
-          if (rec.attempts_left <= 0) g.otp.reset();
-          detail::count_failure(g.rate, pair_tat, ms(now), req.budget);
-          if (const auto b = detail::check_budget(g.rate, pair_tat, ms(now), req.budget); !b.allowed) {
-            reply.outcome = Outcome::locked;  // this guess spent the budget
-            reply.retry_after = std::chrono::milliseconds(b.retry_ms);
-          }
-        }
-      }
-      if (pair && *pair <= ms(now)) g.pairs.erase(req.budget.client);
+      reply = detail::verify_otp(g, req, now);
       if (g.empty()) shard.groups.erase(it);
       else after_write(shard, req.group, g, now);
     }
@@ -207,9 +120,7 @@ class MemoryStore final : public Store {
       auto [shard, lock] = lock_shard(group);
       auto it = shard.groups.find(group);
       if (it != shard.groups.end()) {
-        drop_expired(it->second, clock_->now());
-        removed = it->second.otp.has_value();
-        it->second.otp.reset();
+        removed = detail::revoke_otp(it->second, clock_->now());
         if (it->second.empty()) shard.groups.erase(it);
       }
     }
@@ -224,26 +135,9 @@ class MemoryStore final : public Store {
       const TimePoint now = clock_->now();
       Group* found = touch(shard, req.group, now);
       if (found == nullptr) return unlock_and(lock, done, Expected<TokenIssueReply>(full()));
-      Group& g = *found;
-      detail::GateCheck gate = detail::check_gate(g.rate, ms(now), req.gate);
-      auto oldest = [&] {
-        return std::min_element(g.tokens.begin(), g.tokens.end(), [](const auto& a, const auto& b) {
-          return a.second.expires_at < b.second.expires_at;
-        });
-      };
-      if (gate.outcome == Outcome::issued && req.max_active > 0 && req.refuse_when_full &&
-          static_cast<int>(g.tokens.size()) >= req.max_active) {
-        gate.outcome = Outcome::rate_limited;
-        gate.retry_ms = ms(oldest()->second.expires_at) - ms(now);
-      }
-      if (gate.outcome != Outcome::issued) return refuse(shard, lock, req.group, gate, std::move(reply), done);
-      detail::commit_gate(g.rate, ms(now), req.gate, gate);
-      while (req.max_active > 0 && static_cast<int>(g.tokens.size()) >= req.max_active) g.tokens.erase(oldest());
-      reply.expires_at = now + req.ttl;
-      g.tokens[req.token_id] =
-          TokenRecord{req.kind,           req.purpose_tag, req.sealed_identity, req.sealed_payload,
-                      reply.expires_at, req.one_time,   req.revoke_group};
-      after_write(shard, req.group, g, now);
+      reply = detail::issue_token(*found, req, now);
+      if (reply.outcome != Outcome::issued) return refuse(shard, lock, req.group, std::move(reply), done);
+      after_write(shard, req.group, *found, now);
     }
     done(std::move(reply));
   }
@@ -256,20 +150,7 @@ class MemoryStore final : public Store {
       auto it = shard.groups.find(req.group);
       if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
       Group& g = it->second;
-      drop_expired(g, clock_->now());
-      auto t = g.tokens.find(req.token_id);
-      if (t != g.tokens.end() && t->second.kind == req.kind &&
-          (req.purpose_tag.empty() || detail::equal_ct(req.purpose_tag, t->second.purpose_tag))) {
-        reply.outcome = req.consume ? Outcome::verified : Outcome::valid;
-        reply.expires_at = t->second.expires_at;
-        reply.sealed_identity = t->second.sealed_identity;
-        reply.sealed_payload = t->second.sealed_payload;
-        if (req.consume && t->second.revoke_group) {
-          g.otp.reset();
-          g.tokens.clear();
-        }
-        else if (req.consume && t->second.one_time) g.tokens.erase(t);
-      }
+      reply = detail::verify_token(g, req, clock_->now());
       if (g.empty()) shard.groups.erase(it);
     }
     done(std::move(reply));
@@ -282,8 +163,7 @@ class MemoryStore final : public Store {
       auto [shard, lock] = lock_shard(group);
       auto it = shard.groups.find(group);
       if (it != shard.groups.end()) {
-        drop_expired(it->second, clock_->now());
-        removed = it->second.tokens.erase(token_id) > 0;
+        removed = detail::revoke_token(it->second, token_id, clock_->now());
         if (it->second.empty()) shard.groups.erase(it);
       }
     }
@@ -297,10 +177,7 @@ class MemoryStore final : public Store {
       auto [shard, lock] = lock_shard(group);
       auto it = shard.groups.find(group);
       if (it != shard.groups.end()) {
-        drop_expired(it->second, clock_->now());
-        removed = static_cast<int>(it->second.tokens.size()) + (it->second.otp ? 1 : 0);
-        it->second.otp.reset();  // credentials only: abuse-control state stays
-        it->second.tokens.clear();
+        removed = detail::revoke_credentials(it->second, clock_->now());
         if (it->second.empty()) shard.groups.erase(it);
       }
     }
@@ -315,14 +192,7 @@ class MemoryStore final : public Store {
       reply.now = clock_->now();
       auto it = shard.groups.find(group);
       if (it != shard.groups.end()) {
-        drop_expired(it->second, reply.now);
-        reply.rate = it->second.rate;
-        if (it->second.otp) {
-          reply.otp_live = true;
-          reply.otp_attempts_remaining = it->second.otp->attempts_left;
-          reply.otp_expires_at = it->second.otp->expires_at;
-        }
-        reply.active_tokens = static_cast<int>(it->second.tokens.size());
+        detail::inspect_group(it->second, reply.now, reply);
         if (it->second.empty()) shard.groups.erase(it);
       }
     }
@@ -336,10 +206,7 @@ class MemoryStore final : public Store {
       auto [shard, lock] = lock_shard(group);
       auto it = shard.groups.find(group);
       if (it != shard.groups.end()) {
-        RateState& r = it->second.rate;
-        was_locked = detail::gcra_wait(r.failure_tat, ms(clock_->now()), budget) > 0;
-        r.failure_tat = 0;
-        it->second.pairs.clear();
+        was_locked = detail::unlock_group(it->second, budget, clock_->now());
         if (it->second.empty()) shard.groups.erase(it);
       }
     }
@@ -360,18 +227,10 @@ class MemoryStore final : public Store {
         it = shard.clients.emplace(key, ClientBuckets{}).first;
       }
       ClientBuckets& b = it->second;
-      long long& tat = req.bucket == 'f' ? b.failure_tat : b.issue_tat;
-      if (req.refund) {
-        tat = detail::gcra_refund(tat, now, req.limit);
-      } else {
-        const detail::Gcra g = detail::gcra_take(tat, now, req.limit);
-        reply.allowed = g.allowed;
-        reply.retry_after = std::chrono::milliseconds(g.retry_ms);
-        if (g.allowed) tat = g.tat;
-      }
-      if (b.issue_tat <= now && b.failure_tat <= now) {
+      reply = detail::take_client_limit(b, req, now);
+      if (b.expired(now)) {
         shard.clients.erase(it);
-      } else if (const long long until = std::max(b.issue_tat, b.failure_tat); until > b.indexed_until) {
+      } else if (const long long until = b.deadline(); until > b.indexed_until) {
         shard.due.push(Due{until, key, true});
         b.indexed_until = until;
       }
@@ -421,8 +280,8 @@ class MemoryStore final : public Store {
     if (!process_.forked()) return false;
     done(make_error(Errc::unsupported,
                     "the embedded store (memory://) is not shared between processes, and this is a process forked "
-                    "after the engine was created: create the engine after fork (in each worker), or use a Redis "
-                    "store (or file:// when available)"));
+                    "after the engine was created: create the engine after fork (in each worker), or use a store "
+                    "shared by processes: file:///path/to/dir (one machine) or Redis"));
     return true;
   }
 
@@ -437,18 +296,12 @@ class MemoryStore final : public Store {
 
   // An issue refused by its gate: nothing is written; the reply carries the status and wait.
   template <class Reply>
-  static void refuse(Shard& shard, std::unique_lock<std::mutex>& lock, const std::string& group,
-                     const detail::GateCheck& gate, Reply reply, const Callback<Reply>& done) {
-    reply.outcome = gate.outcome;
-    reply.retry_after = std::chrono::milliseconds(gate.retry_ms);
+  static void refuse(Shard& shard, std::unique_lock<std::mutex>& lock, const std::string& group, Reply reply,
+                     const Callback<Reply>& done) {
     auto it = shard.groups.find(group);
     if (it != shard.groups.end() && it->second.empty()) shard.groups.erase(it);
     lock.unlock();
     done(std::move(reply));
-  }
-
-  static bool known_key(const OtpVerifyRequest& req, std::uint8_t key_id) {
-    return std::any_of(req.candidates.begin(), req.candidates.end(), [&](const SecretHash& c) { return c.key_id == key_id; });
   }
 
   template <class T>
@@ -462,21 +315,14 @@ class MemoryStore final : public Store {
     done(std::move(value));
   }
 
-  static void drop_expired(Group& g, TimePoint now) {
-    if (g.otp && g.otp->expires_at <= now) g.otp.reset();
-    if (detail::keep_until(g.rate) <= ms(now)) g.rate = RateState{};
-    std::erase_if(g.pairs, [now](const auto& kv) { return kv.second <= ms(now); });
-    std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
-  }
-
-  // The group to write, made if need be; nullptr when the shard is full (even after reaping).
+  // The group to write, made if need be (the rules drop what expired); nullptr when the shard is
+  // full (even after reaping).
   Group* touch(Shard& shard, const std::string& group, TimePoint now) {
     auto it = shard.groups.find(group);
     if (it == shard.groups.end()) {
       if (full(shard, ms(now))) return nullptr;
       it = shard.groups.emplace(group, Group{}).first;
     }
-    drop_expired(it->second, now);
     return &it->second;
   }
 
@@ -491,18 +337,9 @@ class MemoryStore final : public Store {
                                                    " records: memory://?capacity=N raises it)");
   }
 
-  // The latest time anything in the group still matters.
-  static long long deadline(const Group& g) {
-    long long d = detail::keep_until(g.rate);
-    if (g.otp) d = std::max(d, ms(g.otp->expires_at));
-    for (const auto& [id, t] : g.tokens) d = std::max(d, ms(t.expires_at));
-    for (const auto& [client, tat] : g.pairs) d = std::max(d, tat);
-    return d;
-  }
-
   // Indexes the group's deadline (if it moved later) and reaps a few due records.
   static void after_write(Shard& shard, const std::string& key, Group& g, TimePoint now) {
-    if (const long long d = deadline(g); d > g.indexed_until) {
+    if (const long long d = detail::deadline(g); d > g.indexed_until) {
       shard.due.push(Due{d, key, false});
       g.indexed_until = d;
     }
@@ -519,17 +356,17 @@ class MemoryStore final : public Store {
       if (e.client) {
         auto it = shard.clients.find(e.key);
         if (it == shard.clients.end() || it->second.indexed_until != e.at) continue;
-        if (it->second.issue_tat <= now && it->second.failure_tat <= now) shard.clients.erase(it);
+        if (it->second.expired(now)) shard.clients.erase(it);
         continue;
       }
       auto it = shard.groups.find(e.key);
       if (it == shard.groups.end() || it->second.indexed_until != e.at) continue;  // stale
       Group& g = it->second;
-      drop_expired(g, TimePoint(std::chrono::milliseconds(now)));
+      detail::drop_expired(g, TimePoint(std::chrono::milliseconds(now)));
       if (g.empty()) {
         shard.groups.erase(it);
       } else {  // something lives on (a deadline moved without a write: re-index it)
-        g.indexed_until = deadline(g);
+        g.indexed_until = detail::deadline(g);
         shard.due.push(Due{g.indexed_until, e.key, false});
       }
     }

@@ -8,7 +8,9 @@
 
 namespace verikit::detail {
 
-// "memory://[?capacity=N&reap_interval_ms=M]" (or empty): the embedded store; "redis://",
+// "memory://[?capacity=N&reap_interval_ms=M]" (or empty): the embedded store;
+// "file:///path/to/dir[?max_size_mb=N&durability=sync|nometasync|nosync&reap_interval_ms=M]":
+// the file store shared by a machine's processes; "redis://",
 // "rediss://", "unix://", "redis+cluster://", "redis+sentinel://" (and rediss+...): Redis.
 // Anything else is a config error.
 Expected<std::shared_ptr<Store>> open_store(const Config& config);

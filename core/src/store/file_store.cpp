@@ -1,0 +1,610 @@
+// verikit — the file store: LMDB in a directory shared by the processes of one machine. Every
+// operation is one write transaction (LMDB lets one writer in at a time, across processes): the
+// group's record is read, the memory store's rules (store/group_rules) run on it, and it is
+// written back, or deleted when empty. Records ("g" + group tag, "c" + client tag) hold only
+// what the engine gives a store: keyed hashes, sealed blobs and times. An expiry index ("due":
+// big-endian deadline + record key, one entry per record) is reaped a few entries per write and
+// by a thread every reap_interval. A forked child opens its own environment on first use (an
+// LMDB environment must not be used across fork()); the parent's stays the parent's.
+#include "verikit/file_store.hpp"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+
+#include "store/group_codec.hpp"
+#include "store/group_rules.hpp"
+#include "verikit/process.hpp"
+
+namespace verikit {
+namespace {
+
+using detail::ClientBuckets;
+using detail::Group;
+using detail::ms;
+
+constexpr std::string_view kFormatName = "format";
+constexpr std::string_view kFormat = "verikit file store 1";
+
+MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+Error lmdb_error(int rc, const std::string& what) {
+  return make_error(Errc::store_unavailable, "file store: " + what + ": " + mdb_strerror(rc));
+}
+
+// The expiry index's key: the deadline big-endian (so the index is in deadline order), then the
+// record's key.
+std::string due_key(long long at, std::string_view record) {
+  std::string k(8, '\0');
+  auto u = static_cast<std::uint64_t>(std::max(0LL, at));
+  for (int i = 7; i >= 0; --i, u >>= 8) k[static_cast<std::size_t>(i)] = static_cast<char>(u & 0xff);
+  k.append(record);
+  return k;
+}
+long long due_at(std::string_view k) {
+  std::uint64_t u = 0;
+  for (int i = 0; i < 8 && i < static_cast<int>(k.size()); ++i) u = (u << 8) | static_cast<unsigned char>(k[i]);
+  return static_cast<long long>(u);
+}
+
+// One opened environment (the directory's data and lock files, mapped) and its databases.
+struct Env {
+  MDB_env* env = nullptr;
+  MDB_dbi records = 0;
+  MDB_dbi due = 0;
+  std::size_t page_size = 4096;
+  std::size_t map_pages = 0;
+};
+
+unsigned int env_flags(FileDurability d) {
+  switch (d) {
+    case FileDurability::sync: return MDB_NOTLS;
+    case FileDurability::nometasync: return MDB_NOTLS | MDB_NOMETASYNC;
+    case FileDurability::nosync: return MDB_NOTLS | MDB_NOSYNC;
+  }
+  return MDB_NOTLS;
+}
+
+void read_geometry(Env& e) {
+  MDB_stat st{};
+  MDB_envinfo info{};
+  mdb_env_stat(e.env, &st);
+  mdb_env_info(e.env, &info);
+  e.page_size = st.ms_psize;
+  e.map_pages = info.me_mapsize / st.ms_psize;
+}
+
+Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
+  Env e;
+  if (int rc = mdb_env_create(&e.env); rc != 0) return lmdb_error(rc, "mdb_env_create");
+  auto fail = [&](int rc, const std::string& what) {
+    mdb_env_close(e.env);
+    return lmdb_error(rc, what);
+  };
+  if (int rc = mdb_env_set_maxdbs(e.env, 3); rc != 0) return fail(rc, "mdb_env_set_maxdbs");
+  if (int rc = mdb_env_set_mapsize(e.env, o.max_size_mb << 20); rc != 0) return fail(rc, "mdb_env_set_mapsize");
+  if (int rc = mdb_env_open(e.env, dir.c_str(), env_flags(o.durability), 0600); rc != 0)
+    return fail(rc, "cannot open " + dir);
+  int dead = 0;  // reader slots of processes that died (SIGKILL) holding them
+  if (int rc = mdb_reader_check(e.env, &dead); rc != 0) return fail(rc, "mdb_reader_check");
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(e.env, nullptr, 0, &txn); rc != 0) return fail(rc, "mdb_txn_begin");
+  MDB_dbi meta = 0;
+  int rc = mdb_dbi_open(txn, "records", MDB_CREATE, &e.records);
+  if (rc == 0) rc = mdb_dbi_open(txn, "due", MDB_CREATE, &e.due);
+  if (rc == 0) rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
+  MDB_val k = val(kFormatName), v{};
+  if (rc == 0) {
+    rc = mdb_get(txn, meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      v = val(kFormat);
+      rc = mdb_put(txn, meta, &k, &v, 0);
+    } else if (rc == 0 && view(v) != kFormat) {
+      const std::string found(view(v));
+      mdb_txn_abort(txn);
+      mdb_env_close(e.env);
+      return make_error(Errc::store_protocol, "file store: " + dir + " holds '" + found + "', and this verikit reads '" +
+                                                  std::string(kFormat) + "' only (was it written by a newer verikit?)");
+    }
+  }
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return fail(rc, "cannot set up " + dir);
+  }
+  if (rc = mdb_txn_commit(txn); rc != 0) return fail(rc, "cannot set up " + dir);
+  read_geometry(e);
+  return e;
+}
+
+// A write transaction. The first failure is kept and later calls do nothing; commit() then
+// aborts and reports it. A transaction that changed nothing is aborted (no sync).
+class Txn {
+ public:
+  // (Under the store's mutex: no other transaction of this process is open.)
+  explicit Txn(Env& e) {
+    int rc = mdb_txn_begin(e.env, nullptr, 0, &txn_);
+    if (rc == MDB_MAP_RESIZED) {  // another process made the map larger: adopt its size
+      if (mdb_env_set_mapsize(e.env, 0) == 0) read_geometry(e);
+      rc = mdb_txn_begin(e.env, nullptr, 0, &txn_);
+    }
+    if (rc != 0) {
+      txn_ = nullptr;
+      error_ = lmdb_error(rc, "mdb_txn_begin");
+    }
+  }
+  ~Txn() {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+  }
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  bool ok() const { return !error_; }
+  bool full() const { return full_; }  // the failure was LMDB's map (or a transaction) being full
+  bool dirty() const { return dirty_; }
+  MDB_txn* raw() const { return txn_; }
+  void fail(Error e) {
+    if (!error_) error_ = std::move(e);
+  }
+
+  // The value, valid until the next write of this transaction; nothing when absent or failed.
+  std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) {
+    if (!ok()) return std::nullopt;
+    MDB_val k = val(key), v{};
+    const int rc = mdb_get(txn_, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::nullopt;
+    if (rc != 0) {
+      check(rc, "mdb_get");
+      return std::nullopt;
+    }
+    return view(v);
+  }
+  void put(MDB_dbi dbi, std::string_view key, std::string_view value) {
+    if (!ok()) return;
+    MDB_val k = val(key), v = val(value);
+    check(mdb_put(txn_, dbi, &k, &v, 0), "mdb_put");
+    dirty_ = true;
+  }
+  void del(MDB_dbi dbi, std::string_view key) {
+    if (!ok()) return;
+    MDB_val k = val(key);
+    const int rc = mdb_del(txn_, dbi, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return;
+    check(rc, "mdb_del");
+    dirty_ = true;
+  }
+
+  Status commit() {
+    MDB_txn* t = std::exchange(txn_, nullptr);
+    if (!ok()) {
+      if (t != nullptr) mdb_txn_abort(t);
+      return std::move(*error_);
+    }
+    if (!dirty_) {
+      mdb_txn_abort(t);
+      return Unit{};
+    }
+    if (const int rc = mdb_txn_commit(t); rc != 0) {
+      check(rc, "mdb_txn_commit");
+      return std::move(*error_);
+    }
+    return Unit{};
+  }
+
+ private:
+  void check(int rc, const char* what) {
+    if (rc == 0) return;
+    if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) full_ = true;
+    fail(lmdb_error(rc, what));
+  }
+
+  MDB_txn* txn_ = nullptr;
+  bool full_ = false;
+  bool dirty_ = false;
+  std::optional<Error> error_;
+};
+
+// An environment shared by the file stores of a process that name the same directory: LMDB
+// must not have one file open twice in a process (closing one would drop the other's locks).
+// Closed by the last store, and only in the process that opened it: closing the parent's
+// environment in a forked child would free the parent's reader slots.
+struct SharedEnv {
+  detail::ProcessTag process;
+  Env e;
+  std::mutex txn_mutex;  // this process's write transactions on it, one at a time
+  explicit SharedEnv(Env env) : e(env) {}
+  ~SharedEnv() {
+    if (!process.forked()) mdb_env_close(e.env);
+  }
+};
+
+Expected<std::shared_ptr<SharedEnv>> acquire_env(const std::string& dir, const FileStoreOptions& o) {
+  static struct {
+    detail::ProcessTag process;
+    std::mutex mutex;
+    std::map<std::string, std::weak_ptr<SharedEnv>> open;
+  } registry;
+  detail::adopt_after_fork(registry.process, [] {  // the parent's entries are not this process's
+    detail::renew_in_place(registry.mutex);
+    detail::renew_in_place(registry.open);
+  });
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error(Errc::config, "file store: cannot create the directory " + dir + ": " + ec.message());
+  const std::string key = std::filesystem::canonical(dir, ec).string();
+  if (ec) return make_error(Errc::config, "file store: " + dir + ": " + ec.message());
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  if (auto found = registry.open[key].lock(); found && !found->process.forked()) return found;
+  auto env = open_env(key, o);
+  if (!env) return std::move(env).error();
+  auto shared = std::make_shared<SharedEnv>(*env);
+  registry.open[key] = shared;
+  return shared;
+}
+
+class FileStore final : public Store {
+ public:
+  FileStore(std::string dir, std::shared_ptr<const Clock> clock, FileStoreOptions options, std::shared_ptr<SharedEnv> env)
+      : dir_(std::move(dir)), clock_(std::move(clock)), options_(options), env_(std::move(env)) {
+    start_reaper();
+  }
+
+  ~FileStore() override { stop_threads(); }
+
+  // Ends the reaper. In a forked child the reaper is the parent's thread: forgotten, not joined.
+  void stop_threads() noexcept override {
+    if (process_.forked()) {
+      detail::abandon_thread(reaper_);
+      detail::renew_in_place(stop_cv_);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(stop_mutex_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (reaper_.joinable()) reaper_.join();
+  }
+
+  bool shared() const noexcept override { return true; }
+
+  void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
+    done(on_group<OtpIssueReply>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::issue_otp(g, req, now);
+    }));
+  }
+
+  // The failed state is written first: when the file has no room for it, the call fails before
+  // the secret is compared (the reply never depends on it then), and a wrong guess is never
+  // answered without being counted. A right code then rewrites the same pages (already the
+  // transaction's own); only a B-tree rebalance on deleting the record could still need a new
+  // page, and with the reserve that new records leave (room_for_new_record) none is missing.
+  void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
+    done(on_group<VerifyReply>(req.group, false, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
+      Group failed = g;
+      OtpVerifyRequest wrong = req;
+      for (SecretHash& c : wrong.candidates) c.hash.clear();
+      detail::verify_otp(failed, wrong, now);
+      save_group(t, key, failed);
+      g.indexed_until = failed.indexed_until;  // the index entry is the failed state's now
+      return detail::verify_otp(g, req, now);  // then written back by on_group (when it differs)
+    }));
+  }
+
+  void otp_revoke(const std::string& group, Callback<bool> done) override {
+    done(on_group<bool>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::revoke_otp(g, now);
+    }));
+  }
+
+  void token_issue(const TokenIssueRequest& req, Callback<TokenIssueReply> done) override {
+    done(on_group<TokenIssueReply>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::issue_token(g, req, now);
+    }));
+  }
+
+  void token_verify(const TokenVerifyRequest& req, Callback<VerifyReply> done) override {
+    done(on_group<VerifyReply>(req.group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::verify_token(g, req, now);
+    }));
+  }
+
+  void token_revoke(const std::string& group, const std::string& token_id, Callback<bool> done) override {
+    done(on_group<bool>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::revoke_token(g, token_id, now);
+    }));
+  }
+
+  void revoke_all(const std::string& group, Callback<int> done) override {
+    done(on_group<int>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::revoke_credentials(g, now);
+    }));
+  }
+
+  void inspect(const std::string& group, Callback<InspectReply> done) override {
+    done(on_group<InspectReply>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      InspectReply reply;
+      detail::inspect_group(g, now, reply);
+      return reply;
+    }));
+  }
+
+  void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) override {
+    done(on_group<bool>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::unlock_group(g, budget, now);
+    }));
+  }
+
+  void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
+    done(transact<ClientLimitReply>([&](Txn& t, TimePoint now_tp) {
+      const long long now = ms(now_tp);
+      const std::string key = "c" + req.client;
+      ClientLimitReply reply;
+      ClientBuckets b;
+      if (auto bytes = t.get(env_->e.records, key)) {
+        auto decoded = detail::decode_client(*bytes);
+        if (!decoded) {
+          t.fail(std::move(decoded).error());
+          return reply;
+        }
+        b = *decoded;
+      } else {
+        if (req.refund) return reply;  // nothing to give back
+        if (!room_for_new_record(t)) return reply;
+      }
+      reply = detail::take_client_limit(b, req, now);
+      if (b.expired(now)) {
+        t.del(env_->e.records, key);
+        if (b.indexed_until != 0) t.del(env_->e.due, due_key(b.indexed_until, key));
+      } else {
+        reindex(t, key, b.indexed_until, b.deadline());
+        std::string bytes;
+        detail::encode_client(b, bytes);
+        t.put(env_->e.records, key, bytes);
+      }
+      return reply;
+    }));
+  }
+
+  std::size_t reap_all() {
+    std::size_t total = 0;
+    for (;;) {
+      std::size_t n = 0;
+      auto r = transact<std::size_t>([&](Txn& t, TimePoint now) { return n = reap(t, ms(now), kReapChunk); }, false);
+      if (!r) return total;
+      total += n;
+      if (n < kReapChunk) return total;
+    }
+  }
+
+  FileStoreStats stats() {
+    adopt();
+    if (reopen_error_) return FileStoreStats{};
+    std::lock_guard<std::mutex> lock(env_->txn_mutex);
+    FileStoreStats s;
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env_->e.env, nullptr, MDB_RDONLY, &txn) != 0) return s;
+    MDB_stat st{};
+    if (mdb_stat(txn, env_->e.records, &st) == 0) s.records = st.ms_entries;
+    if (mdb_stat(txn, env_->e.due, &st) == 0) s.indexed = st.ms_entries;
+    mdb_txn_abort(txn);
+    s.used_bytes = used_pages() * env_->e.page_size;
+    s.max_bytes = env_->e.map_pages * env_->e.page_size;
+    return s;
+  }
+
+ private:
+  static constexpr std::size_t kReapPerWrite = 8;  // more than a write can add: the index drains
+  static constexpr std::size_t kReapChunk = 1024;
+
+  // In a forked child, first: the environment, the locks and the reaper become the child's own.
+  void adopt() {
+    detail::adopt_after_fork(process_, [this] {
+      detail::abandon_thread(reaper_);
+      detail::renew_in_place(stop_mutex_);
+      detail::renew_in_place(stop_cv_);
+      stopping_ = false;
+      // The parent's environment is forgotten, never closed or destroyed here (its mutex may
+      // have been held by a thread of the parent at the fork).
+      new std::shared_ptr<SharedEnv>(std::move(env_));
+      auto env = acquire_env(dir_, options_);
+      if (env) {
+        env_ = std::move(env).value();
+        start_reaper();
+      } else {
+        reopen_error_ = std::move(env).error();
+      }
+    });
+  }
+
+  void start_reaper() {
+    if (options_.reap_interval.count() > 0)
+      reaper_ = std::thread([this, every = options_.reap_interval] { reap_loop(every); });
+  }
+
+  void reap_loop(std::chrono::milliseconds every) {
+    std::unique_lock<std::mutex> lock(stop_mutex_);
+    while (!stop_cv_.wait_for(lock, every, [this] { return stopping_; })) {
+      lock.unlock();
+      reap_all();
+      lock.lock();
+    }
+  }
+
+  // Runs body(txn, now) in a write transaction of this process (one at a time: LMDB's writer lock
+  // serialises processes, this mutex the threads), then commits what it changed.
+  template <class Reply, class Body>
+  Expected<Reply> transact(Body&& body, bool reap_after = true) {
+    adopt();
+    if (reopen_error_) return *reopen_error_;
+    std::lock_guard<std::mutex> lock(env_->txn_mutex);
+    Txn t(env_->e);
+    const TimePoint now = clock_->now();
+    Reply reply = body(t, now);
+    if (reap_after && t.dirty()) reap(t, ms(now), kReapPerWrite);
+    const bool full = t.full();
+    if (auto s = t.commit(); !s) return full ? full_error() : std::move(s).error();
+    return reply;
+  }
+
+  // The group's record through `rule(txn, key, group, now)`, written back when it changed
+  // (deleted when empty). `create`: an absent group is made (if there is room); otherwise an
+  // absent group gives the default reply.
+  template <class Reply, class Rule>
+  Expected<Reply> on_group(const std::string& group, bool create, Rule&& rule) {
+    return transact<Reply>([&](Txn& t, TimePoint now) {
+      const std::string key = "g" + group;
+      Group g;
+      if (auto bytes = t.get(env_->e.records, key)) {
+        auto decoded = detail::decode_group(*bytes);
+        if (!decoded) {
+          t.fail(std::move(decoded).error());
+          return Reply{};
+        }
+        g = std::move(decoded).value();
+      } else if (!create || !room_for_new_record(t)) {
+        Reply absent{};
+        if constexpr (std::is_same_v<Reply, InspectReply>) absent.now = now;  // the time of the look
+        return absent;
+      }
+      Reply reply = rule(t, key, g, now);
+      save_group(t, key, g);
+      return reply;
+    });
+  }
+
+  // Writes the group back when its bytes changed; deletes it (and its index entry) when empty.
+  void save_group(Txn& t, const std::string& key, Group& g) {
+    if (!t.ok()) return;
+    if (g.empty()) {
+      t.del(env_->e.records, key);
+      if (g.indexed_until != 0) t.del(env_->e.due, due_key(g.indexed_until, key));
+      g.indexed_until = 0;
+      return;
+    }
+    reindex(t, key, g.indexed_until, detail::deadline(g));
+    std::string bytes;
+    detail::encode_group(g, bytes);
+    if (auto old = t.get(env_->e.records, key); !old || *old != bytes) t.put(env_->e.records, key, bytes);
+  }
+
+  // Moves the record's expiry index entry from `from` to `to` (0: none).
+  void reindex(Txn& t, const std::string& key, long long& from, long long to) {
+    if (from == to) return;
+    if (from != 0) t.del(env_->e.due, due_key(from, key));
+    t.put(env_->e.due, due_key(to, key), {});
+    from = to;
+  }
+
+  // Drops up to `max` records whose deadline has passed (re-indexing those that live on).
+  std::size_t reap(Txn& t, long long now, std::size_t max) {
+    std::size_t n = 0;
+    MDB_cursor* c = nullptr;
+    if (!t.ok() || mdb_cursor_open(t.raw(), env_->e.due, &c) != 0) return 0;
+    MDB_val k{}, v{};
+    while (n < max && t.ok() && mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0 && due_at(view(k)) <= now) {
+      const std::string entry(view(k));
+      const long long at = due_at(entry);
+      const std::string key = entry.substr(8);
+      ++n;
+      t.del(env_->e.due, entry);
+      auto bytes = t.get(env_->e.records, key);
+      if (!bytes) continue;
+      if (key[0] == 'c') {  // (a damaged or stale one is left to the operations on it)
+        auto b = detail::decode_client(*bytes);
+        if (b && b->indexed_until == at && b->expired(now)) t.del(env_->e.records, key);
+        continue;
+      }
+      auto g = detail::decode_group(*bytes);
+      if (!g || g->indexed_until != at) continue;
+      g->indexed_until = 0;  // its entry is gone
+      detail::drop_expired(*g, TimePoint(std::chrono::milliseconds(now)));
+      save_group(t, key, *g);
+    }
+    mdb_cursor_close(c);
+    return n;
+  }
+
+  // Whether a new record fits: the pages in use (the high-water mark less the free pages) leave
+  // at least the reserve (1/8 of the map) for the writes of existing records. Otherwise `t`
+  // fails with "full".
+  bool room_for_new_record(Txn& t) {
+    const std::size_t reserve = std::max<std::size_t>(env_->e.map_pages / 8, 16);
+    const std::size_t limit = env_->e.map_pages > reserve ? env_->e.map_pages - reserve : 0;
+    MDB_envinfo info{};
+    mdb_env_info(env_->e.env, &info);
+    if (info.me_last_pgno + 1 <= limit || used_pages() <= limit) return true;
+    t.fail(full_error());
+    return false;
+  }
+
+  // Pages in use: the high-water mark less the pages on LMDB's free list (read in a read-only
+  // transaction: the free list is not readable in a write one).
+  std::size_t used_pages() {
+    MDB_envinfo info{};
+    mdb_env_info(env_->e.env, &info);
+    std::size_t free_pages = 0;
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env_->e.env, nullptr, MDB_RDONLY, &txn) != 0) return info.me_last_pgno + 1;
+    MDB_cursor* c = nullptr;
+    if (mdb_cursor_open(txn, 0 /* FREE_DBI */, &c) == 0) {
+      MDB_val k{}, v{};
+      for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT)
+        if (v.mv_size >= sizeof(std::size_t)) free_pages += *static_cast<const std::size_t*>(v.mv_data);
+      mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+    return info.me_last_pgno + 1 - std::min<std::size_t>(free_pages, info.me_last_pgno + 1);
+  }
+
+  Error full_error() const {
+    return make_error(Errc::store_unavailable,
+                      "the file store is full (" + dir_ + ", max_size_mb=" + std::to_string(options_.max_size_mb) +
+                          ": file://" + dir_ + "?max_size_mb=N raises it; expired records make room)");
+  }
+
+  detail::ProcessTag process_;
+  const std::string dir_;
+  std::shared_ptr<const Clock> clock_;
+  const FileStoreOptions options_;
+  std::shared_ptr<SharedEnv> env_;
+  std::optional<Error> reopen_error_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread reaper_;
+};
+
+}  // namespace
+
+Expected<std::shared_ptr<Store>> make_file_store(const std::string& directory, std::shared_ptr<const Clock> clock,
+                                                 FileStoreOptions options) {
+  if (directory.empty() || directory.front() != '/')
+    return make_error(Errc::config, "file store: the directory must be an absolute path (file:///path/to/dir)");
+  if (options.max_size_mb < 1 || options.max_size_mb > (std::size_t{1} << 20))
+    return make_error(Errc::config, "file store: max_size_mb must be 1 to 1048576");
+  auto env = acquire_env(directory, options);
+  if (!env) return std::move(env).error();
+  if (!clock) clock = std::make_shared<SystemClock>();
+  return std::shared_ptr<Store>(std::make_shared<FileStore>(directory, std::move(clock), options, std::move(env).value()));
+}
+
+std::optional<FileStoreStats> file_store_stats(Store& store) {
+  auto* f = dynamic_cast<FileStore*>(&store);
+  if (f == nullptr) return std::nullopt;
+  return f->stats();
+}
+
+std::size_t reap_file_store(Store& store) {
+  auto* f = dynamic_cast<FileStore*>(&store);
+  return f == nullptr ? 0 : f->reap_all();
+}
+
+}  // namespace verikit

@@ -1,0 +1,194 @@
+// verikit::detail — the file store's record format (version 1):
+//   group:  u8 version, u8 'g', i64 cooldown_until, send_tat, failure_tat, indexed_until,
+//           u8 has_otp [u8 key_id, str hash, sealed_code, sealed_payload, payload_hash,
+//                       i32 attempts_left, i64 expires_at, u8 flags],
+//           u32 tokens [str id, u8 kind, str purpose_tag, sealed_identity, sealed_payload,
+//                       i64 expires_at, u8 flags]..., u32 pairs [str client, i64 tat]...
+//   client: u8 version, u8 'c', i64 issue_tat, failure_tat, indexed_until
+// str: u32 length + bytes; integers little-endian; flags: 1 one_time, 2 revoke_group.
+#include "store/group_codec.hpp"
+
+#include <cstring>
+
+namespace verikit::detail {
+namespace {
+
+constexpr std::uint8_t kOneTime = 1, kRevokeGroup = 2;
+
+void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_i64(std::string& out, long long v) {
+  const auto u = static_cast<std::uint64_t>(v);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(u >> (8 * i)));
+}
+void put_str(std::string& out, const std::string& s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+std::uint8_t flags(bool one_time, bool revoke_group) {
+  return static_cast<std::uint8_t>((one_time ? kOneTime : 0) | (revoke_group ? kRevokeGroup : 0));
+}
+
+// Reads fields in order; any read past the end (or a length that does not fit) marks it bad.
+class Reader {
+ public:
+  explicit Reader(std::string_view b) : b_(b) {}
+  bool bad() const { return bad_; }
+  bool done() const { return !bad_ && b_.empty(); }
+  std::uint8_t u8() { return static_cast<std::uint8_t>(take(1)[0]); }
+  std::uint32_t u32() {
+    std::uint32_t v = 0;
+    const char* p = take(4);
+    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    return v;
+  }
+  long long i64() {
+    std::uint64_t v = 0;
+    const char* p = take(8);
+    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    return static_cast<long long>(v);
+  }
+  std::string str() {
+    const std::uint32_t n = u32();
+    const char* p = take(n);
+    return bad_ ? std::string() : std::string(p, n);
+  }
+  TimePoint time() { return TimePoint(std::chrono::milliseconds(i64())); }
+
+ private:
+  const char* take(std::size_t n) {
+    static const char zeros[8] = {};
+    if (bad_ || n > b_.size()) {
+      bad_ = true;
+      return zeros;
+    }
+    const char* p = b_.data();
+    b_.remove_prefix(n);
+    return p;
+  }
+  std::string_view b_;
+  bool bad_ = false;
+};
+
+Error damaged() { return make_error(Errc::store_protocol, "a file store record is damaged (it cannot be read)"); }
+
+// The version and kind bytes: an unknown version is named (a newer verikit wrote it).
+Status check_header(Reader& r, char kind) {
+  const std::uint8_t version = r.u8();
+  if (!r.bad() && version != kRecordFormat)
+    return make_error(Errc::store_protocol, "a file store record has format version " + std::to_string(version) +
+                                                " and this verikit reads version " + std::to_string(kRecordFormat) +
+                                                " only (was the store written by a newer verikit?)");
+  if (r.u8() != static_cast<std::uint8_t>(kind) || r.bad()) return damaged();
+  return Unit{};
+}
+
+}  // namespace
+
+void encode_group(const Group& g, std::string& out) {
+  out.clear();
+  put_u8(out, kRecordFormat);
+  put_u8(out, 'g');
+  put_i64(out, g.rate.cooldown_until);
+  put_i64(out, g.rate.send_tat);
+  put_i64(out, g.rate.failure_tat);
+  put_i64(out, g.indexed_until);
+  put_u8(out, g.otp ? 1 : 0);
+  if (g.otp) {
+    const OtpRecord& o = *g.otp;
+    put_u8(out, o.key_id);
+    put_str(out, o.hash);
+    put_str(out, o.sealed_code);
+    put_str(out, o.sealed_payload);
+    put_str(out, o.payload_hash);
+    put_u32(out, static_cast<std::uint32_t>(o.attempts_left));
+    put_i64(out, ms(o.expires_at));
+    put_u8(out, flags(o.one_time, o.revoke_group));
+  }
+  put_u32(out, static_cast<std::uint32_t>(g.tokens.size()));
+  for (const auto& [id, t] : g.tokens) {
+    put_str(out, id);
+    put_u8(out, static_cast<std::uint8_t>(t.kind));
+    put_str(out, t.purpose_tag);
+    put_str(out, t.sealed_identity);
+    put_str(out, t.sealed_payload);
+    put_i64(out, ms(t.expires_at));
+    put_u8(out, flags(t.one_time, t.revoke_group));
+  }
+  put_u32(out, static_cast<std::uint32_t>(g.pairs.size()));
+  for (const auto& [client, tat] : g.pairs) {
+    put_str(out, client);
+    put_i64(out, tat);
+  }
+}
+
+Expected<Group> decode_group(std::string_view bytes) {
+  Reader r(bytes);
+  if (auto s = check_header(r, 'g'); !s) return std::move(s).error();
+  Group g;
+  g.rate.cooldown_until = r.i64();
+  g.rate.send_tat = r.i64();
+  g.rate.failure_tat = r.i64();
+  g.indexed_until = r.i64();
+  if (r.u8() != 0) {
+    OtpRecord o;
+    o.key_id = r.u8();
+    o.hash = r.str();
+    o.sealed_code = r.str();
+    o.sealed_payload = r.str();
+    o.payload_hash = r.str();
+    o.attempts_left = static_cast<int>(r.u32());
+    o.expires_at = r.time();
+    const std::uint8_t f = r.u8();
+    o.one_time = (f & kOneTime) != 0;
+    o.revoke_group = (f & kRevokeGroup) != 0;
+    g.otp = std::move(o);
+  }
+  for (std::uint32_t n = r.u32(); n > 0 && !r.bad(); --n) {
+    std::string id = r.str();
+    TokenRecord t;
+    const std::uint8_t kind = r.u8();
+    if (kind != static_cast<std::uint8_t>(TokenKind::token) && kind != static_cast<std::uint8_t>(TokenKind::link))
+      return damaged();
+    t.kind = static_cast<TokenKind>(kind);
+    t.purpose_tag = r.str();
+    t.sealed_identity = r.str();
+    t.sealed_payload = r.str();
+    t.expires_at = r.time();
+    const std::uint8_t f = r.u8();
+    t.one_time = (f & kOneTime) != 0;
+    t.revoke_group = (f & kRevokeGroup) != 0;
+    g.tokens.emplace(std::move(id), std::move(t));
+  }
+  for (std::uint32_t n = r.u32(); n > 0 && !r.bad(); --n) {
+    std::string client = r.str();
+    const long long tat = r.i64();
+    g.pairs.emplace(std::move(client), tat);
+  }
+  if (!r.done()) return damaged();
+  return g;
+}
+
+void encode_client(const ClientBuckets& b, std::string& out) {
+  out.clear();
+  put_u8(out, kRecordFormat);
+  put_u8(out, 'c');
+  put_i64(out, b.issue_tat);
+  put_i64(out, b.failure_tat);
+  put_i64(out, b.indexed_until);
+}
+
+Expected<ClientBuckets> decode_client(std::string_view bytes) {
+  Reader r(bytes);
+  if (auto s = check_header(r, 'c'); !s) return std::move(s).error();
+  ClientBuckets b;
+  b.issue_tat = r.i64();
+  b.failure_tat = r.i64();
+  b.indexed_until = r.i64();
+  if (!r.done()) return damaged();
+  return b;
+}
+
+}  // namespace verikit::detail

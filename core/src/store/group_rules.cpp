@@ -1,0 +1,199 @@
+// verikit::detail — the per-group rules shared by the memory and file stores.
+#include "store/group_rules.hpp"
+
+#include <algorithm>
+
+#include "crypto/crypto.hpp"
+
+namespace verikit::detail {
+namespace {
+
+bool known_key(const OtpVerifyRequest& req, std::uint8_t key_id) {
+  return std::any_of(req.candidates.begin(), req.candidates.end(), [&](const SecretHash& c) { return c.key_id == key_id; });
+}
+
+}  // namespace
+
+void drop_expired(Group& g, TimePoint now) {
+  if (g.otp && g.otp->expires_at <= now) g.otp.reset();
+  if (keep_until(g.rate) <= ms(now)) g.rate = RateState{};
+  std::erase_if(g.pairs, [now](const auto& kv) { return kv.second <= ms(now); });
+  std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
+}
+
+long long deadline(const Group& g) {
+  long long d = keep_until(g.rate);
+  if (g.otp) d = std::max(d, ms(g.otp->expires_at));
+  for (const auto& [id, t] : g.tokens) d = std::max(d, ms(t.expires_at));
+  for (const auto& [client, tat] : g.pairs) d = std::max(d, tat);
+  return d;
+}
+
+OtpIssueReply issue_otp(Group& g, const OtpIssueRequest& req, TimePoint now) {
+  OtpIssueReply reply;
+  drop_expired(g, now);
+  const GateCheck gate = check_gate(g.rate, ms(now), req.gate);
+  if (gate.outcome != Outcome::issued) {
+    reply.outcome = gate.outcome;
+    reply.retry_after = std::chrono::milliseconds(gate.retry_ms);
+    return reply;
+  }
+  commit_gate(g.rate, ms(now), req.gate, gate);
+  int attempts_left = req.max_attempts;
+  if (g.otp && req.resend_same && !g.otp->sealed_code.empty() && equal_ct(g.otp->payload_hash, req.payload_hash)) {
+    reply.reused = true;
+    reply.sealed_code = g.otp->sealed_code;
+    reply.expires_at = g.otp->expires_at;
+    reply.attempts_remaining = g.otp->attempts_left;
+  } else {
+    if (g.otp) attempts_left = std::min(attempts_left, g.otp->attempts_left);  // failures carry over
+    g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload, req.payload_hash,
+                      attempts_left, now + req.ttl, req.one_time, req.revoke_group};
+    reply.expires_at = g.otp->expires_at;
+    reply.attempts_remaining = attempts_left;
+  }
+  return reply;
+}
+
+VerifyReply verify_otp(Group& g, const OtpVerifyRequest& req, TimePoint now) {
+  VerifyReply reply;
+  drop_expired(g, now);
+  long long* pair = req.budget.client.empty() ? nullptr : &g.pairs[req.budget.client];
+  long long no_pair = 0;
+  long long& pair_tat = pair ? *pair : no_pair;
+  if (const auto b = check_budget(g.rate, pair_tat, ms(now), req.budget); !b.allowed) {
+    reply.outcome = Outcome::locked;  // the budget is spent: the secret is not even compared
+    reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+  } else if (g.otp && known_key(req, g.otp->key_id)) {  // a retired key's record: not_found
+    OtpRecord& rec = *g.otp;
+    bool match = false;
+    for (const SecretHash& c : req.candidates)
+      if (c.key_id == rec.key_id) match = equal_ct(c.hash, rec.hash);
+    reply.expires_at = rec.expires_at;
+    if (match) {
+      reply.outcome = Outcome::verified;
+      reply.attempts_remaining = rec.attempts_left;
+      reply.sealed_payload = rec.sealed_payload;
+      if (rec.revoke_group) {
+        g.otp.reset();
+        g.tokens.clear();
+      } else if (rec.one_time) {
+        g.otp.reset();
+      }
+    } else {
+      reply.counted_failure = true;
+      reply.attempts_remaining = --rec.attempts_left;
+      reply.outcome = rec.attempts_left > 0 ? Outcome::invalid : Outcome::attempts_exhausted;
+      if (rec.attempts_left <= 0) g.otp.reset();
+      count_failure(g.rate, pair_tat, ms(now), req.budget);
+      if (const auto b = check_budget(g.rate, pair_tat, ms(now), req.budget); !b.allowed) {
+        reply.outcome = Outcome::locked;  // this guess spent the budget
+        reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+      }
+    }
+  }
+  if (pair && *pair <= ms(now)) g.pairs.erase(req.budget.client);
+  return reply;
+}
+
+bool revoke_otp(Group& g, TimePoint now) {
+  drop_expired(g, now);
+  const bool removed = g.otp.has_value();
+  g.otp.reset();
+  return removed;
+}
+
+TokenIssueReply issue_token(Group& g, const TokenIssueRequest& req, TimePoint now) {
+  TokenIssueReply reply;
+  drop_expired(g, now);
+  GateCheck gate = check_gate(g.rate, ms(now), req.gate);
+  auto oldest = [&] {
+    return std::min_element(g.tokens.begin(), g.tokens.end(), [](const auto& a, const auto& b) {
+      return a.second.expires_at < b.second.expires_at;
+    });
+  };
+  if (gate.outcome == Outcome::issued && req.max_active > 0 && req.refuse_when_full &&
+      static_cast<int>(g.tokens.size()) >= req.max_active) {
+    gate.outcome = Outcome::rate_limited;
+    gate.retry_ms = ms(oldest()->second.expires_at) - ms(now);
+  }
+  if (gate.outcome != Outcome::issued) {
+    reply.outcome = gate.outcome;
+    reply.retry_after = std::chrono::milliseconds(gate.retry_ms);
+    return reply;
+  }
+  commit_gate(g.rate, ms(now), req.gate, gate);
+  while (req.max_active > 0 && static_cast<int>(g.tokens.size()) >= req.max_active) g.tokens.erase(oldest());
+  reply.expires_at = now + req.ttl;
+  g.tokens[req.token_id] = TokenRecord{req.kind,           req.purpose_tag, req.sealed_identity, req.sealed_payload,
+                                       reply.expires_at, req.one_time,   req.revoke_group};
+  return reply;
+}
+
+VerifyReply verify_token(Group& g, const TokenVerifyRequest& req, TimePoint now) {
+  VerifyReply reply;
+  drop_expired(g, now);
+  auto t = g.tokens.find(req.token_id);
+  if (t != g.tokens.end() && t->second.kind == req.kind &&
+      (req.purpose_tag.empty() || equal_ct(req.purpose_tag, t->second.purpose_tag))) {
+    reply.outcome = req.consume ? Outcome::verified : Outcome::valid;
+    reply.expires_at = t->second.expires_at;
+    reply.sealed_identity = t->second.sealed_identity;
+    reply.sealed_payload = t->second.sealed_payload;
+    if (req.consume && t->second.revoke_group) {
+      g.otp.reset();
+      g.tokens.clear();
+    } else if (req.consume && t->second.one_time) {
+      g.tokens.erase(t);
+    }
+  }
+  return reply;
+}
+
+bool revoke_token(Group& g, const std::string& token_id, TimePoint now) {
+  drop_expired(g, now);
+  return g.tokens.erase(token_id) > 0;
+}
+
+int revoke_credentials(Group& g, TimePoint now) {
+  drop_expired(g, now);
+  const int removed = static_cast<int>(g.tokens.size()) + (g.otp ? 1 : 0);
+  g.otp.reset();  // credentials only: abuse-control state stays
+  g.tokens.clear();
+  return removed;
+}
+
+void inspect_group(Group& g, TimePoint now, InspectReply& reply) {
+  reply.now = now;
+  drop_expired(g, now);
+  reply.rate = g.rate;
+  if (g.otp) {
+    reply.otp_live = true;
+    reply.otp_attempts_remaining = g.otp->attempts_left;
+    reply.otp_expires_at = g.otp->expires_at;
+  }
+  reply.active_tokens = static_cast<int>(g.tokens.size());
+}
+
+bool unlock_group(Group& g, const GcraLimit& budget, TimePoint now) {
+  const bool was_locked = gcra_wait(g.rate.failure_tat, ms(now), budget) > 0;
+  g.rate.failure_tat = 0;
+  g.pairs.clear();
+  return was_locked;
+}
+
+ClientLimitReply take_client_limit(ClientBuckets& b, const ClientLimitRequest& req, long long now) {
+  ClientLimitReply reply;
+  long long& tat = req.bucket == 'f' ? b.failure_tat : b.issue_tat;
+  if (req.refund) {
+    tat = gcra_refund(tat, now, req.limit);
+  } else {
+    const Gcra g = gcra_take(tat, now, req.limit);
+    reply.allowed = g.allowed;
+    reply.retry_after = std::chrono::milliseconds(g.retry_ms);
+    if (g.allowed) tat = g.tat;
+  }
+  return reply;
+}
+
+}  // namespace verikit::detail

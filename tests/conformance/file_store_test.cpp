@@ -1,0 +1,458 @@
+// The conformance suite on the file store (file://, LMDB), each test in a fresh directory with a
+// manual clock; then the file store's own guarantees: its record format, expiry reclaim, the
+// size limit, and state shared between processes (8 racing on one code, wrong guesses counted
+// exactly, a process killed with SIGKILL).
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <functional>
+#include <thread>
+#include <string>
+
+#include "conformance/conformance.hpp"
+#include "store/group_codec.hpp"
+
+namespace verikit::test {
+
+// A fresh directory, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "verikit-file-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class FileHarness final : public StoreHarness {
+ public:
+  FileHarness() : clock_(std::make_shared<ManualClock>()) {
+    auto s = make_file_store(dir_.path(), clock_);
+    if (!s) throw std::runtime_error(s.error().message);
+    store_ = std::move(s).value();
+  }
+  std::shared_ptr<Store> store() override { return store_; }
+  TimePoint now() override { return clock_->now(); }
+  void advance(std::chrono::milliseconds d) override { clock_->advance(d); }
+
+ private:
+  TempDir dir_;  // first: outlives the store
+  std::shared_ptr<ManualClock> clock_;
+  std::shared_ptr<Store> store_;
+};
+
+std::vector<HarnessFactory> store_harnesses() {
+  return {HarnessFactory{"file", [] { return std::make_unique<FileHarness>(); }}};
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, Conformance, ::testing::ValuesIn(store_harnesses()), harness_name);
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// One fixed key: every process (forked before or after a first use) hashes and seals alike.
+KeySet test_keys() {
+  Key key;
+  key.id = 1;
+  key.bytes.fill(7);
+  return KeySet{key, {}, std::nullopt};
+}
+
+Config file_config(const std::string& url, int max_attempts = 5) {
+  Config c;
+  c.store_url = url;
+  c.keys = test_keys();
+  c.default_policy = without_abuse_controls(c.default_policy);
+  c.default_policy.max_attempts = max_attempts;
+  return c;
+}
+
+std::shared_ptr<Engine> engine_on(std::shared_ptr<Store> store, int max_attempts = 5) {
+  auto e = Engine::create(file_config("", max_attempts), std::move(store));
+  if (!e) throw std::runtime_error(e.error().message);
+  return e.value();
+}
+
+std::shared_ptr<Engine> engine_at(const std::string& url, int max_attempts = 5) {
+  auto e = Engine::create(file_config(url, max_attempts));
+  if (!e) throw std::runtime_error(e.error().message);
+  return e.value();
+}
+
+// ---- the record format ----
+
+TEST(FileStoreFormat, GroupsAndClientBucketsRoundTrip) {
+  detail::Group g;
+  g.otp = detail::OtpRecord{3, "hash", "sealed", "payload", "ph", 4, TimePoint(1234ms), false, true};
+  g.tokens["t1"] = detail::TokenRecord{TokenKind::link, "purpose", "identity", "", TimePoint(99ms), true, false};
+  g.rate = RateState{1, 2, 3};
+  g.pairs["client"] = 77;
+  g.indexed_until = 5555;
+  std::string bytes;
+  detail::encode_group(g, bytes);
+  auto back = detail::decode_group(bytes);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->otp->hash, "hash");
+  EXPECT_EQ(back->otp->key_id, 3);
+  EXPECT_EQ(back->otp->attempts_left, 4);
+  EXPECT_EQ(back->otp->expires_at, TimePoint(1234ms));
+  EXPECT_FALSE(back->otp->one_time);
+  EXPECT_TRUE(back->otp->revoke_group);
+  EXPECT_EQ(back->tokens.at("t1").kind, TokenKind::link);
+  EXPECT_EQ(back->tokens.at("t1").sealed_identity, "identity");
+  EXPECT_EQ(back->rate.failure_tat, 3);
+  EXPECT_EQ(back->pairs.at("client"), 77);
+  EXPECT_EQ(back->indexed_until, 5555);
+  std::string again;
+  detail::encode_group(*back, again);
+  EXPECT_EQ(again, bytes);
+
+  detail::ClientBuckets b{10, 20, 30};
+  detail::encode_client(b, bytes);
+  auto cb = detail::decode_client(bytes);
+  ASSERT_TRUE(cb);
+  EXPECT_EQ(cb->issue_tat, 10);
+  EXPECT_EQ(cb->failure_tat, 20);
+  EXPECT_EQ(cb->indexed_until, 30);
+}
+
+TEST(FileStoreFormat, UnknownVersionsAndDamageAreRefusedClearly) {
+  detail::Group g;
+  g.rate.send_tat = 1;
+  std::string bytes;
+  detail::encode_group(g, bytes);
+  std::string newer = bytes;
+  newer[0] = 2;
+  auto r = detail::decode_group(newer);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::store_protocol);
+  EXPECT_NE(r.error().message.find("format version 2"), std::string::npos) << r.error().message;
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    auto t = detail::decode_group(std::string_view(bytes).substr(0, cut));
+    ASSERT_FALSE(t) << "a record cut at " << cut << " bytes was read";
+    EXPECT_EQ(t.error().code, Errc::store_protocol);
+  }
+  EXPECT_FALSE(detail::decode_group(bytes + "x")) << "trailing bytes";
+  EXPECT_FALSE(detail::decode_client(bytes)) << "a group is not a client record";
+}
+
+// ---- opening ----
+
+TEST(FileStoreUrl, OptionsAreCheckedAndNamed) {
+  TempDir dir;
+  for (const std::string& bad : {std::string("file://relative/dir"), "file:///" + dir.path().substr(1) + "?max_size_mb=0",
+                                 "file://" + dir.path() + "?durability=sometimes",
+                                 "file://" + dir.path() + "?reap_interval_ms=-1", "file://" + dir.path() + "?colour=blue"}) {
+    auto e = Engine::create(file_config(bad));
+    ASSERT_FALSE(e) << bad;
+    EXPECT_EQ(e.error().code, Errc::config) << bad;
+  }
+  for (const char* level : {"sync", "nometasync", "nosync"}) {
+    auto e = Engine::create(file_config("file://" + dir.path() + "?max_size_mb=8&reap_interval_ms=0&durability=" + level));
+    ASSERT_TRUE(e) << e.error().message;
+    auto r = (*e)->issue_otp("login", std::string("u-") + level);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ((*e)->verify_otp("login", std::string("u-") + level, r->secret.view())->outcome, Outcome::verified);
+  }
+  Config no_key = file_config("file://" + dir.path());
+  no_key.keys.reset();
+  auto e = Engine::create(no_key);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, Errc::config) << "a shared store needs a configured key";
+}
+
+// ---- what the file holds ----
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The database file holds keyed hashes and sealed blobs only: no identifier, code, token or
+// payload in the clear (the live records and the pages of earlier versions alike).
+TEST(FileStore, NothingSecretIsInTheFile) {
+  TempDir dir;
+  const std::string id = "secret.person@example.com";
+  const std::string payload = "PAYLOAD-new-address@example.org";
+  std::vector<std::string> secrets;
+  {
+    auto e = engine_at("file://" + dir.path());
+    IssueOptions o;
+    o.payload = payload;
+    for (int i = 0; i < 3; ++i) {
+      Result code = e->issue_otp("verify-email", id + std::to_string(i), o).value();
+      secrets.emplace_back(code.secret.view());
+      e->verify_otp("verify-email", id + std::to_string(i), code.secret.view() == "000000" ? "111111" : "000000").value();
+    }
+    Result token = e->issue_token("confirm", id, o).value();
+    Result link = e->issue_link("login", id, "https://e.com/m", o).value();
+    secrets.emplace_back(token.secret.view());
+    secrets.emplace_back(link.secret.view());
+    secrets.push_back(std::string(token.secret.view()).substr(24));
+  }
+  const std::string data = file_bytes(dir.path() + "/data.mdb");
+  ASSERT_GT(data.size(), 8192u);
+  EXPECT_EQ(data.find("secret.person"), std::string::npos);
+  EXPECT_EQ(data.find("PAYLOAD"), std::string::npos);
+  EXPECT_EQ(data.find("verify-email"), std::string::npos);
+  for (const std::string& s : secrets) EXPECT_EQ(data.find(s), std::string::npos) << s;
+  EXPECT_NE(data.find("verikit file store 1"), std::string::npos) << "(the scan reads the file: its format mark is there)";
+}
+
+// ---- expiry: reclaimed in bounded time whatever the key pattern ----
+
+TEST(FileStore, ExpiredRecordsAreReclaimedByWritesAndByThePass) {
+  TempDir dir;
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_file_store(dir.path(), clock, FileStoreOptions{.reap_interval = 0ms}).value();
+  auto e = engine_on(store);
+  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(e->issue_otp("login", "a" + std::to_string(i), IssueOptions{.ttl = 2s}));
+  EXPECT_EQ(file_store_stats(*store)->records, 2000u);
+  EXPECT_EQ(file_store_stats(*store)->indexed, 2000u) << "one index entry per record";
+  clock->advance(3s);
+  // Writes alone: each reaps 8 due records (more than it adds).
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(e->issue_otp("login", "b" + std::to_string(i), IssueOptions{.ttl = 60s}));
+  const FileStoreStats mid = *file_store_stats(*store);
+  EXPECT_EQ(mid.records, 2000u - 100u * 8 + 100u);
+  EXPECT_EQ(mid.indexed, mid.records);
+  // The periodic pass (here on demand): every due record.
+  EXPECT_EQ(reap_file_store(*store), 2000u - 100u * 8);
+  const FileStoreStats after = *file_store_stats(*store);
+  EXPECT_EQ(after.records, 100u);
+  EXPECT_EQ(after.indexed, 100u);
+  clock->advance(61s);
+  reap_file_store(*store);
+  EXPECT_EQ(file_store_stats(*store)->records, 0u);
+  EXPECT_EQ(file_store_stats(*store)->indexed, 0u);
+}
+
+TEST(FileStore, TheReaperThreadReclaimsWithoutWrites) {
+  TempDir dir;
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_file_store(dir.path(), clock, FileStoreOptions{.reap_interval = 20ms}).value();
+  auto e = engine_on(store);
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(e->issue_token("confirm", "t" + std::to_string(i), IssueOptions{.ttl = 1s}));
+  clock->advance(2s);
+  for (int waited = 0; waited < 500 && file_store_stats(*store)->records > 0; ++waited) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(file_store_stats(*store)->records, 0u) << "reclaimed by the reaper within 5 s";
+}
+
+// ---- the size limit: a clear refusal; wrong guesses still counted ----
+
+TEST(FileStore, AFullStoreRefusesNewRecordsClearlyAndStillCountsGuesses) {
+  TempDir dir;
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_file_store(dir.path(), clock, FileStoreOptions{.max_size_mb = 1, .reap_interval = 0ms}).value();
+  auto e = engine_on(store, 5);
+  auto first = e->issue_otp("login", "first", IssueOptions{.ttl = 60s});
+  ASSERT_TRUE(first);
+  int issued = 1, refused = 0;
+  for (int i = 0; i < 20'000 && refused < 10; ++i) {
+    auto r = e->issue_otp("login", "fill" + std::to_string(i), IssueOptions{.ttl = 60s});
+    if (r) {
+      ++issued;
+      continue;
+    }
+    ++refused;
+    EXPECT_EQ(r.error().code, Errc::store_unavailable);
+    EXPECT_NE(r.error().message.find("full"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("max_size_mb"), std::string::npos) << r.error().message;
+  }
+  ASSERT_EQ(refused, 10) << "a 1 MiB store never filled (" << issued << " issued)";
+  EXPECT_GT(issued, 100);
+  // Guesses against a held code are not free: each wrong one is counted, to exhaustion.
+  const std::string code(first->secret.view());
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  for (int left = 4; left >= 1; --left) {
+    auto v = e->verify_otp("login", "first", wrong);
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(v->outcome, Outcome::invalid);
+    EXPECT_EQ(v->attempts_remaining, left);
+  }
+  auto last = e->verify_otp("login", "first", wrong);
+  ASSERT_TRUE(last) << last.error().message;
+  EXPECT_EQ(last->outcome, Outcome::attempts_exhausted);
+  EXPECT_EQ(e->verify_otp("login", "first", code)->outcome, Outcome::not_found) << "the dead code stays dead";
+  // A held code still verifies; expired records make room.
+  auto held = e->issue_otp("login", "fill0", IssueOptions{.ttl = 60s});
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_EQ(e->verify_otp("login", "fill0", held->secret.view())->outcome, Outcome::verified);
+  clock->advance(61s);
+  reap_file_store(*store);
+  auto newcomer = e->issue_otp("login", "newcomer");
+  ASSERT_TRUE(newcomer) << newcomer.error().message;
+}
+
+// ---- between processes ----
+
+// A child process: body() is its exit code; it never returns into the test. One that hangs is
+// ended by SIGALRM after 30 s (a failure: it did not exit).
+pid_t fork_child(const std::function<int()>& body) {
+  std::fflush(stdout);  // (else the child would print what the parent had buffered)
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::alarm(30);
+    int code = 99;
+    try {
+      code = body();
+    } catch (...) {
+      code = 98;
+    }
+    std::fflush(stderr);
+    ::_exit(code);
+  }
+  return pid;
+}
+
+int exit_code(pid_t pid) {
+  int ws = 0;
+  if (::waitpid(pid, &ws, 0) != pid) return -1;
+  return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+// Children block on a pipe until the parent closes it: released together.
+struct StartLine {
+  int fds[2] = {-1, -1};
+  StartLine() { EXPECT_EQ(::pipe(fds), 0); }
+  void wait_in_child() {
+    ::close(fds[1]);
+    char c;
+    while (::read(fds[0], &c, 1) > 0) {
+    }
+  }
+  void release() {
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+};
+
+constexpr int kVerified = 10, kOther = 11;
+
+TEST(FileStoreProcesses, EightProcessesRacingOnOneCodeGiveExactlyOneVerified) {
+  TempDir dir;
+  const std::string url = "file://" + dir.path() + "?durability=nosync";
+  for (int round = 0; round < 5; ++round) {
+    const std::string id = "race" + std::to_string(round);
+    std::string code;
+    {
+      auto e = engine_at(url);
+      code = std::string(e->issue_otp("login", id)->secret.view());
+    }
+    StartLine start;
+    std::vector<pid_t> children;
+    for (int i = 0; i < 8; ++i)
+      children.push_back(fork_child([&] {
+        auto e = engine_at(url);  // each process opens the store itself
+        start.wait_in_child();
+        auto r = e->verify_otp("login", id, code);
+        if (!r) return 1;
+        return r->outcome == Outcome::verified ? kVerified : (r->outcome == Outcome::not_found ? kOther : 2);
+      }));
+    start.release();
+    int verified = 0, not_found = 0;
+    for (pid_t pid : children) {
+      const int c = exit_code(pid);
+      verified += c == kVerified;
+      not_found += c == kOther;
+    }
+    EXPECT_EQ(verified, 1) << "round " << round;
+    EXPECT_EQ(not_found, 7) << "round " << round;
+  }
+}
+
+TEST(FileStoreProcesses, WrongGuessesFromSeveralProcessesAreCountedExactly) {
+  TempDir dir;
+  const std::string url = "file://" + dir.path() + "?durability=nosync";
+  auto e = engine_at(url, 100);
+  const std::string code(e->issue_otp("login", "target")->secret.view());
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  constexpr int kProcesses = 4, kGuesses = 15;  // N = 60 wrong guesses
+  StartLine start;
+  std::vector<pid_t> children;
+  for (int i = 0; i < kProcesses; ++i)
+    children.push_back(fork_child([&] {
+      auto mine = engine_at(url, 100);
+      start.wait_in_child();
+      int invalid = 0;
+      for (int k = 0; k < kGuesses; ++k) {
+        auto r = mine->verify_otp("login", "target", wrong);
+        invalid += r && r->outcome == Outcome::invalid;
+      }
+      return invalid == kGuesses ? 0 : 1;
+    }));
+  start.release();
+  for (pid_t pid : children) EXPECT_EQ(exit_code(pid), 0);
+  auto seen = e->inspect("login", "target");
+  ASSERT_TRUE(seen) << seen.error().message;
+  EXPECT_EQ(seen->attempts_remaining, 100 - kProcesses * kGuesses) << "every wrong guess counted once";
+  EXPECT_EQ(e->verify_otp("login", "target", code)->outcome, Outcome::verified);
+}
+
+// Issued by a process that is then killed (SIGKILL: no destructor, no close); a new process
+// verifies it. A process killed while writing leaves no lock behind: the next ones write.
+TEST(FileStoreProcesses, StateSurvivesAProcessKilledWithSigkill) {
+  TempDir dir;
+  const std::string url = "file://" + dir.path();  // the default durability
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t issuer = fork_child([&]() -> int {
+    auto e = engine_at(url);
+    auto r = e->issue_otp("login", "survivor");
+    if (!r) return 1;
+    const std::string line(r->secret.view());
+    if (::write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) return 2;
+    ::close(fds[1]);
+    for (;;) ::pause();  // alive, with the store open, until killed
+  });
+  ::close(fds[1]);
+  char buf[64];
+  const ssize_t n = ::read(fds[0], buf, sizeof buf);
+  ::close(fds[0]);
+  ASSERT_GT(n, 0);
+  const std::string code(buf, static_cast<std::size_t>(n));
+  ::kill(issuer, SIGKILL);
+  EXPECT_EQ(exit_code(issuer), -1);
+
+  // A writer killed at a random point of its stream of writes (maybe inside a transaction).
+  const pid_t writer = fork_child([&]() -> int {
+    auto e = engine_at(url + "?durability=nosync");
+    for (int i = 0;; ++i) e->issue_otp("login", "w" + std::to_string(i % 50)).value();
+  });
+  std::this_thread::sleep_for(200ms);
+  ::kill(writer, SIGKILL);
+  EXPECT_EQ(exit_code(writer), -1);
+
+  // "Start again": a new process opens the directory and verifies, once.
+  const pid_t verifier = fork_child([&] {
+    auto e = engine_at(url);
+    auto r = e->verify_otp("login", "survivor", code);
+    if (!r || r->outcome != Outcome::verified) {
+      std::fprintf(stderr, "verify after the kill: %s\n", r ? to_string(r->outcome) : r.error().message.c_str());
+      return 1;
+    }
+    auto again = e->verify_otp("login", "survivor", code);
+    if (!again || again->outcome != Outcome::not_found) return 2;
+    auto own = e->issue_otp("login", "after");  // writes go on after the killed writer
+    if (!own || e->verify_otp("login", "after", own->secret.view())->outcome != Outcome::verified) return 3;
+    return 0;
+  });
+  EXPECT_EQ(exit_code(verifier), 0);
+}
+
+}  // namespace
+}  // namespace verikit::test
