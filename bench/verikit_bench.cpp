@@ -667,20 +667,23 @@ int main(int argc, char** argv) {
   locks_at_once.lockout_failures = 1;
   verikit_engine* strict = make_engine(url, locks_at_once);
   verikit_result* r = nullptr;
+  const std::string cli = "redis-cli -p " + std::to_string(server.port());
+  auto first_key = [&](const char* pattern) {
+    return sh(cli + " --scan --pattern '" + pattern + "' | head -n1 | tr -d '\\n'");
+  };
+  auto usage = [&](const std::string& key) { return sh(cli + " MEMORY USAGE '" + key + "' | tr -d '\\n'"); };
   verikit_otp_issue(&r, strict, "login", "mem@example.com", 15, nullptr);
   verikit_result_free(r);
+  const std::string group = first_key("*:g");  // the code and its identifier's abuse-control state
+  const std::string otp_mem = usage(group);
   verikit_token_issue(&r, strict, "confirm", "mem@example.com", 15, nullptr);
   verikit_result_free(r);
-  auto usage = [&](const char* pattern) {
-    const std::string key = sh("redis-cli -p " + std::to_string(server.port()) + " --scan --pattern '" + pattern + "' | head -n1 | tr -d '\\n'");
-    return sh("redis-cli -p " + std::to_string(server.port()) + " MEMORY USAGE '" + key + "' | tr -d '\\n'");
-  };
-  const std::string otp_mem = usage("*:o"), rate_mem = usage("*:r"), token_mem = usage("*:t");
+  const std::string token_mem = usage(first_key("*:t"));
   verikit_otp_verify(&r, strict, "login", "mem@example.com", 15, "0000000", 7, nullptr);
   verikit_result_free(r);
-  const std::string lock_mem = usage("*:r");
-  std::printf("\nRedis MEMORY USAGE: pending OTP %s bytes (+ its identifier's abuse-control record %s); token %s; "
-              "lockout record %s\n", otp_mem.c_str(), rate_mem.c_str(), token_mem.c_str(), lock_mem.c_str());
+  const std::string lock_mem = usage(group);
+  std::printf("\nRedis MEMORY USAGE: pending OTP with its identifier's abuse-control state %s bytes (one key); "
+              "token %s; the key after a lockout %s\n", otp_mem.c_str(), token_mem.c_str(), lock_mem.c_str());
   verikit_engine_free(strict);
   // Redis memory per pending code: used_memory after issuing n codes to distinct identifiers,
   // less before, over n (everything a key costs Redis: its dict entries, expiry, value).

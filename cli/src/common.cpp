@@ -76,9 +76,10 @@ std::string store_url(const Args& args) {
 void refuse_embedded(const std::string& url, std::string_view command) {
   if (url.empty() || url.starts_with("memory:"))
     throw Failure{kUsage, std::string(command) +
-                              " needs the Redis store your application uses: memory:// in a command-line process is a "
-                              "new, empty store that lives only as long as this command, so it would show nothing of "
-                              "any application's state. Give --store redis://... (or set VERIKIT_STORE)"};
+                              " needs the store your application uses (Redis, or a file:// store on this machine): "
+                              "memory:// in a command-line process is a new, empty store that lives only as long as "
+                              "this command, so it would show nothing of any application's state. Give --store "
+                              "redis://... or file:///path (or set VERIKIT_STORE)"};
 }
 
 namespace {

@@ -201,6 +201,25 @@ class Usage(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("not a Redis URL", p.stderr)
 
+    def test_support_commands_on_a_file_store(self) -> None:
+        # file:// is one state for a machine's processes: the command sees the application's.
+        with tempfile.TemporaryDirectory() as d:
+            url = f"file://{d}"
+            app = App(url)
+            try:
+                code = app.issue("cy@example.com")
+                wrong = ("1" if code[0] != "1" else "2") + code[1:]
+                self.assertEqual(app.verify("cy@example.com", wrong), 3)  # invalid
+                p = run("inspect", "login", "cy@example.com", "--json", "--store", url)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                got = json.loads(p.stdout)
+                self.assertEqual((got["status"], got["code_attempts_remaining"], got["failures"]), ("valid", 19, 1))
+                p = run("revoke", "login", "cy@example.com", "--store", url)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(app.verify("cy@example.com", code), 4)  # not_found: revoked by the command
+            finally:
+                app.close()
+
     def test_bench_on_the_embedded_store_and_its_url_rule(self) -> None:
         p = run("bench", "--ops", "5", env={"VERIKIT_STORE": "memory://"})
         self.assertEqual(p.returncode, 2)

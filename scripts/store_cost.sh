@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Instructions one operation costs the store, counted by callgrind (the same for the same
+# program whatever else the machine does, unlike times on a shared machine):
+#
+#   bash scripts/store_cost.sh redis [N]    redis-server's instructions per OTP issue, right-code
+#                                           verify and wrong-code verify (each with the abuse
+#                                           controls off and on)
+#   bash scripts/store_cost.sh memory [N]   this process's instructions per embedded verify
+#
+# Each figure is (a run with N operations of that kind - the same run without them) / N, so
+# start-up, the engine's creation and the issues before the verifies cancel out. Needs a build
+# (scripts/build.sh build) and valgrind.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+store=${1:?usage: store_cost.sh redis|memory [N]}
+n=${2:-5000}
+prog="$root/build/bench/store_cost"
+[ -x "$prog" ] || { echo "store_cost: build first (bash scripts/build.sh build)" >&2; exit 2; }
+out=$(mktemp -d /tmp/verikit-store-cost-XXXXXX)
+trap 'rm -rf "$out"' EXIT
+total() { grep -m1 -E '^(summary|totals):' "$1" | awk '{print $2}'; }
+
+# $1: ops for the store_cost run, $2: mode, $3: abuse or "" -> total instructions of the store
+redis_run() {
+  local port dir pid
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  dir=$(mktemp -d "$out/redis-XXXXXX")
+  valgrind --tool=callgrind --callgrind-out-file="$dir/cg" redis-server --port "$port" --bind 127.0.0.1 \
+    --save "" --appendonly no --dir "$dir" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  "$prog" "redis://127.0.0.1:$port" "$1" "$2" $3 >&2
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  wait "$pid" || true
+  total "$dir/cg"
+}
+memory_run() {
+  local f="$out/mem-$1-$2"
+  valgrind --tool=callgrind --callgrind-out-file="$f" "$prog" memory:// "$1" "$2" >/dev/null 2>&1
+  total "$f"
+}
+
+case "$store" in
+  redis)
+    for abuse in "" abuse; do
+      label=$([ -n "$abuse" ] && echo "abuse controls on" || echo "abuse controls off")
+      zero=$(redis_run 0 i "$abuse"); issued=$(redis_run "$n" i "$abuse")
+      echo "redis-server, OTP issue, one at a time ($label): $(( (issued - zero) / n )) instructions per operation"
+      for mode in v w; do
+        with=$(redis_run "$n" "$mode" "$abuse")
+        what=$([ "$mode" = v ] && echo "verify, right code" || echo "verify, wrong code")
+        echo "redis-server, OTP $what, 64 in flight ($label): $(( (with - issued) / n )) instructions per operation"
+      done
+    done ;;
+  memory)
+    issued=$(memory_run "$n" i); with=$(memory_run "$n" v)
+    echo "embedded store, OTP verify (right code, the whole call in this process): $(( (with - issued) / n )) instructions per operation" ;;
+  *) echo "store_cost.sh: redis or memory" >&2; exit 2 ;;
+esac
