@@ -14,7 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 store=${1:?usage: store_cost.sh redis|memory [N]}
 n=${2:-5000}
-prog="$root/build/bench/store_cost"
+prog=${STORE_COST_PROG:-"$root/build/bench/store_cost"}  # another build of it: a before/after comparison
 [ -x "$prog" ] || { echo "store_cost: build first (bash scripts/build.sh build)" >&2; exit 2; }
 out=$(mktemp -d /tmp/verikit-store-cost-XXXXXX)
 trap 'rm -rf "$out"' EXIT
