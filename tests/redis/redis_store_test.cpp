@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "redis/client.hpp"
 #include "support/redis_server.hpp"
@@ -116,21 +118,36 @@ long long calls_of(const RedisServer& server, const std::string& command) {
 
 TEST(RedisStore, CallsItsFunctionLibraryAndSurvivesAFunctionFlush) {
   RedisServer server;
-  auto e = engine_on(server.url());
+  Config c;
+  std::mutex m;
+  std::vector<std::string> warned;
+  c.on_warning = [&](std::string_view w) {
+    std::lock_guard<std::mutex> lock(m);
+    warned.emplace_back(w);
+  };
+  auto e = engine_on(server.url(), c);
   EXPECT_NE(server.cli("FUNCTION LIST").find("verikit_"), std::string::npos) << "the library is loaded";
-  const long long evalsha = calls_of(server, "evalsha"), eval = calls_of(server, "eval");  // the start-up probe's
+  // (The start-up probes: EVAL and EVALSHA of the permission probe, one FCALL of inspect.)
+  const long long evalsha = calls_of(server, "evalsha"), eval = calls_of(server, "eval");
+  EXPECT_EQ(calls_of(server, "fcall"), 1);
   Result code = e->issue_otp("login", "ivy").value();
   EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::verified);
-  EXPECT_EQ(calls_of(server, "fcall"), 2);
+  EXPECT_EQ(calls_of(server, "fcall"), 3);
   EXPECT_EQ(calls_of(server, "evalsha"), evalsha);
-  // Without the library (FUNCTION FLUSH; a restart without persistence), nothing ran: each
-  // call is answered by EVAL of its script, exactly once.
+  // Without the library (FUNCTION FLUSH; a restart without persistence), nothing ran: the call
+  // is answered by EVAL of its script, exactly once, and from then on EVALSHA serves (once
+  // said, in a warning), not the whole script again on every call.
   code = e->issue_otp("login", "ivy").value();
   server.cli("FUNCTION FLUSH");
   EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::verified);
   EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::not_found);
+  EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::not_found);
   EXPECT_EQ(calls_of(server, "fcall"), 5);
-  EXPECT_EQ(calls_of(server, "eval"), eval + 2);
+  EXPECT_EQ(calls_of(server, "eval"), eval + 1);
+  EXPECT_EQ(calls_of(server, "evalsha"), evalsha + 2);
+  std::lock_guard<std::mutex> lock(m);
+  ASSERT_EQ(warned.size(), 1u) << testing::PrintToString(warned);
+  EXPECT_NE(warned[0].find("lost verikit's function library"), std::string::npos) << warned[0];
 }
 
 TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {

@@ -143,6 +143,9 @@ class ReplyOf {
   const std::vector<Reply>& e_;
 };
 
+// A key of verikit's key space on a server that serves `slots` (defined below).
+std::string probe_key(const std::string& prefix, std::span<const redis::SlotRange> slots);
+
 class RedisStore final : public Store {
  public:
   RedisStore(std::unique_ptr<redis::Link> client, redis::Warn warn, std::string prefix, int wait_replicas,
@@ -164,17 +167,26 @@ class RedisStore final : public Store {
   }
 
   // FUNCTION LOAD of the scripts' library on every primary (and on each new primary, see
-  // make_redis_store). Where the server refuses it (an ACL without FUNCTION, a managed service
-  // that disallows it), the scripts run by EVALSHA as before: same text, same results.
+  // make_redis_store), then one FCALL of a read-only function there (an ACL may allow the one
+  // and not the other). Where the server refuses either (an ACL without them, a managed service
+  // that disallows them), the scripts run by EVALSHA as before: same text, same results.
   Status load_functions() {
-    return client_->each_primary([](redis::Client& node, std::span<const redis::SlotRange>) { return load_library(node); });
+    return client_->each_primary([this](redis::Client& node, std::span<const redis::SlotRange> slots) {
+      return load_library(node, probe_key(prefix_, slots));
+    });
   }
-  static Status load_library(redis::Client& node) {
+  static Status load_library(redis::Client& node, const std::string& probe) {
     auto r = checked(node.command_sync({"FUNCTION", "LOAD", "REPLACE", scripts::library()}), Reply::Type::string);
     if (!r) return Error{r.error().code, "loading the function library " + scripts::library_name() + ": " + r.error().message};
+    const std::string t = probe.substr(0, probe.size() - 1) + "t";  // the probe key's group: {...}:g and {...}:t
+    const std::string g = probe.substr(0, probe.size() - 1) + "g";
+    auto call = checked(node.command_sync({"FCALL", scripts::function_name(scripts::inspect), "2", g, t}),
+                        Reply::Type::array);
+    if (!call) return Error{call.error().code, "calling the function library: " + call.error().message};
     return Unit{};
   }
-  void use_functions(bool on) { functions_ = on; }
+  void use_functions(bool on) { functions_.store(on, std::memory_order_relaxed); }
+  bool uses_functions() const noexcept { return functions_.load(std::memory_order_relaxed); }
 
   // Every command the scripts call, for the start-up permission check.
   static std::vector<std::string> script_commands() {
@@ -419,14 +431,22 @@ class RedisStore final : public Store {
     auto call = std::make_shared<std::vector<std::string>>(std::move(c.argv()));
     for (std::size_t i = 0; i < S.keys.size(); ++i) (*call)[i] = key(group, S.keys.substr(i, 1));
     constexpr std::size_t keys = S.keys.size();
-    const bool fcall = functions_;
+    const bool fcall = uses_functions();
     send(fcall ? "FCALL" : "EVALSHA", fcall ? std::string_view(scripts::function_name(S)) : shas_[S.id], keys, *call,
          then_wait, [this, call, then_wait, done = std::move(done)](Expected<Reply> r) {
       const Reply* script = r && then_wait && r->type == Reply::Type::array && !r->elements.empty() ? &r->elements[0]
                             : r                                                                   ? &*r
                                                                                                   : nullptr;
       // Neither ran anything: the server lacks the script (a restart, SCRIPT FLUSH) or the
-      // library (FUNCTION FLUSH, a server that joined since, a restart without persistence).
+      // library (FUNCTION FLUSH, a restart without persistence). EVAL puts the script in the
+      // server's cache again; the library cannot be reloaded from here (this is the I/O thread,
+      // and a keyless command would not reach that server of a cluster), so from now on every
+      // call goes by EVALSHA, which that cache serves, and this says so once.
+      if (script && script->is_error() && script->str.rfind("ERR Function not found", 0) == 0 &&
+          functions_.exchange(false, std::memory_order_relaxed) && warn_)
+        warn_("verikit: a Redis server has lost verikit's function library (FUNCTION FLUSH, or a restart without "
+              "persistence): the scripts run by EVALSHA from now on (about 10% more of Redis's CPU per operation); "
+              "restart the application to load the library again");
       if (script && script->is_error() &&
           (script->str.rfind("NOSCRIPT", 0) == 0 || script->str.rfind("ERR Function not found", 0) == 0))
         return send("EVAL", scripts::text(S), keys, *call, then_wait, std::move(done));
@@ -507,7 +527,7 @@ class RedisStore final : public Store {
   std::mutex renew_mutex_;  // a child's first calls make one new link between them
   std::string prefix_;
   std::string shas_[std::size(scripts::kAll)];
-  bool functions_ = false;  // FCALL of the library, else EVALSHA (set once, before the first call)
+  std::atomic<bool> functions_{false};  // FCALL of the library, else EVALSHA (off for good once a server lost it)
   int wait_replicas_ = 0;
   std::chrono::milliseconds wait_timeout_{0};
 };
@@ -577,9 +597,15 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
   // A server that becomes a primary later gets the library too (a replica promoted by a failover
   // has it already through replication; a node added to a cluster does not). Until it has it,
   // each call there is answered by EVAL of the whole script.
-  store->set_new_primary_check([check](redis::Client& node, std::span<const redis::SlotRange> slots) -> Status {
+  // (A replica of a Redis Cluster does not get the library from its primary: measured on 7.0,
+  // FUNCTION LOAD on a cluster's primaries leaves their replicas without it. So it is loaded
+  // here first, whatever the checks then say: a node that fails them is used all the same.)
+  store->set_new_primary_check([check, store = store.get(), prefix = config.key_prefix](
+                                    redis::Client& node, std::span<const redis::SlotRange> slots) -> Status {
+    // EVALSHA: the scripts load on first use (NOSCRIPT)
+    const Status loaded = store->uses_functions() ? RedisStore::load_library(node, probe_key(prefix, slots)) : Unit{};
     if (auto s = check(node, slots); !s) return s;
-    return RedisStore::load_library(node);
+    return loaded;
   });
   return std::shared_ptr<Store>(std::move(store));
 }

@@ -8,6 +8,6 @@ read_globals = {
   "VERIFIED", "VALID", "ISSUED", "INVALID", "NOT_FOUND", "ATTEMPTS_EXHAUSTED", "LOCKED",
   "RATE_LIMITED", "COOLDOWN",
   -- prelude.lua
-  "now_ms", "live_tokens", "OTP_FIELDS", "rate_from", "deadline", "rate_changes", "extend", "drop_otp",
+  "num", "need", "now_ms", "live_tokens", "OTP_FIELDS", "rate_from", "deadline", "rate_changes", "extend", "drop_otp",
   "gcra_take", "gcra_wait", "check_gate", "commit_gate", "gate_args",
 }

@@ -2,7 +2,7 @@
 -- reply and flags: the descriptor `client_limit` in ../redis_scripts.hpp.
 local now = now_ms()
 local interval, burst = ARGV[2] + 0, ARGV[3] + 0
-local tat = (redis.call('HGET', KEYS[1], ARGV[1]) or 0) + 0
+local tat = num(redis.call('HGET', KEYS[1], ARGV[1]))
 if ARGV[4] == '1' then
   if tat > now then redis.call('HSET', KEYS[1], ARGV[1], math.max(now, tat - interval)) end
   return {1, 0}

@@ -4,7 +4,7 @@ local now = now_ms()
 local live = live_tokens(KEYS[2], now, false)
 local v = redis.call('HMGET', KEYS[1], 'a', 'x', 'cd', 'tat', 'ft')
 local r = rate_from(v, 3)
-local x = (v[2] or 0) + 0
+local x = num(v[2])
 local head = {0, -1, 0}
-if v[1] and x > now then head = {1, v[1] + 0, x} end
+if v[1] and x > now then head = {1, num(v[1]), x} end
 return {head[1], head[2], head[3], live, now, r.cd, r.tat, r.ft}

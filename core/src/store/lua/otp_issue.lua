@@ -13,7 +13,7 @@ local g = gate_args(ARGV, 9)
 local status, retry, tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, '', 0, 0, retry} end
 commit_gate(r, now, g, tat)
-local x = (v[2] or 0) + 0
+local x = num(v[2])
 local live = v[1] ~= false and x > now
 if not live then x = 0 end
 local before = deadline(old, x)
@@ -22,11 +22,11 @@ if live and resend and v[6] and v[6] ~= '' and v[7] == ARGV[8] then
   local fields = rate_changes({}, r, old)
   if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
   extend(KEYS[1], before, deadline(r, x))
-  return {ISSUED, 1, v[6], x, v[1] + 0, 0}
+  return {ISSUED, 1, v[6], x, num(v[1]), 0}
 end
 -- a new code keeps the failed attempts of the one it replaces
 local attempts = ARGV[5] + 0
-if live then attempts = math.min(attempts, v[1] + 0) end
+if live then attempts = math.min(attempts, num(v[1])) end
 local expires = now + ARGV[4]
 local fields = rate_changes({'h', ARGV[1], 'a', attempts, 'f', ARGV[7], 'x', expires}, r, old)
 -- the optional fields only when set (a record as small as it can be); those of the code it

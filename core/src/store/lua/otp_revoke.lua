@@ -4,5 +4,5 @@ local now = now_ms()
 local v = redis.call('HMGET', KEYS[1], 'h', 'x', 'cd', 'tat', 'ft')
 if not v[1] then return 0 end
 drop_otp(KEYS[1], rate_from(v, 3), now)
-if v[2] + 0 > now then return 1 end
+if num(v[2]) > now then return 1 end
 return 0

@@ -6,7 +6,7 @@ local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft
 local r = rate_from(v, 6)
 local fi, fb, pi, pb, client = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0, ARGV[4] + 0, ARGV[5]
 local pair = 0
-if client ~= '' then pair = (redis.call('HGET', KEYS[3], client) or 0) + 0 end
+if client ~= '' then pair = num(redis.call('HGET', KEYS[3], client)) end
 local function budget_wait()
   local w = gcra_wait(r.ft, now, fi, fb)
   if client ~= '' then w = math.max(w, gcra_wait(pair, now, pi, pb)) end
@@ -15,7 +15,7 @@ end
 local wait = budget_wait()
 -- the budget is spent: the secret is not even compared
 if wait > 0 then return {LOCKED, -1, 0, '', wait, 0} end
-local x = (v[5] or 0) + 0
+local x = num(v[5])
 if not v[1] or x <= now then return {NOT_FOUND, -1, 0, '', 0, 0} end
 -- the record names its key (first byte): one the caller no longer has is retired, not a guess
 local known = false
@@ -23,10 +23,10 @@ for i = 6, #ARGV do
   if string.byte(ARGV[i], 1) == string.byte(v[1], 1) then known = true end
 end
 if not known then return {NOT_FOUND, -1, 0, '', 0, 0} end
-local left = v[2] + 0
+local left = need(v[2])
 for i = 6, #ARGV do
   if ARGV[i] == v[1] then
-    local flags = v[3] + 0
+    local flags = need(v[3])
     if flags % 4 >= 2 then
       drop_otp(KEYS[1], r, now)
       redis.call('DEL', KEYS[2])

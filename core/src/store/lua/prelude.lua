@@ -9,6 +9,19 @@
 -- Numbers: Redis hands every value over as a string; `s + 0` converts it (and fails on a
 -- non-number, so foreign data is an error, never a value), at about a third of Redis's cost of
 -- tonumber(s), which is measurable at one call per field per operation.
+-- A number from a stored field (0 for an absent one). Anything but a finite number (foreign
+-- data under verikit's keys: "nan" or "inf" would make a comparison never true) is an error,
+-- never a value: the operation fails, nothing is answered from it.
+local function num(s)
+  local n = (s or 0) + 0
+  if n ~= n or n == math.huge or n == -math.huge then error('verikit: a stored field is not a finite number') end
+  return n
+end
+-- The same for a field a record must have: absent is an error too.
+local function need(s)
+  if not s then error('verikit: a record lacks a field') end
+  return num(s)
+end
 local function now_ms()
   local t = redis.call('TIME')
   local us = t[2] + 0
@@ -19,7 +32,7 @@ local function live_tokens(key, now, prune)
   local n, oldest, oldest_id = 0, nil, nil
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
-    local exp = cmsgpack.unpack(all[i + 1])[4]
+    local exp = need(cmsgpack.unpack(all[i + 1])[4])
     if exp > now then
       n = n + 1
       if not oldest or exp < oldest then oldest, oldest_id = exp, all[i] end
@@ -36,7 +49,7 @@ end
 local OTP_FIELDS = {'h', 'a', 'f', 'p', 'x', 'c', 'ph'}
 -- the rate state from HMGET values v[i], v[i + 1], v[i + 2] (cd, tat, ft)
 local function rate_from(v, i)
-  return {cd = (v[i] or 0) + 0, tat = (v[i + 1] or 0) + 0, ft = (v[i + 2] or 0) + 0}
+  return {cd = num(v[i]), tat = num(v[i + 1]), ft = num(v[i + 2])}
 end
 -- the latest deadline of the rate state and of an OTP live until otp_until (0: none)
 local function deadline(r, otp_until)

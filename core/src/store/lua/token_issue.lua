@@ -13,7 +13,7 @@ if max_active > 0 and n >= max_active and ARGV[15] == '1' then return {RATE_LIMI
 commit_gate(r, now, g, tat)
 local fields = rate_changes({}, r, old)
 if #fields > 0 then
-  local x = (v[1] or 0) + 0
+  local x = num(v[1])
   if x <= now then x = 0 end
   redis.call('HSET', KEYS[2], unpack(fields))
   extend(KEYS[2], deadline(old, x), deadline(r, x))

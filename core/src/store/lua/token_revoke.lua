@@ -3,5 +3,5 @@
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-if cmsgpack.unpack(raw)[4] <= now_ms() then return 0 end
+if need(cmsgpack.unpack(raw)[4]) <= now_ms() then return 0 end
 return 1
