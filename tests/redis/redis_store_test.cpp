@@ -360,6 +360,22 @@ TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   (void)raw->command_sync({"HSET", keys[0], "h", "x", "a", "notanumber", "f", "1", "x", "99999999999999"});
   auto g = e->verify_otp("login", "fay", code.secret.view());
   EXPECT_FALSE(g.has_value() && g->outcome == Outcome::verified);
+
+  // Stored numbers that are not finite ("nan", "inf": no comparison with them is ever true, so
+  // they would mean endless guesses or a code that never expires) are foreign data too.
+  for (const char* field : {"a", "x", "ft"}) {
+    for (const char* value : {"nan", "inf", "-inf"}) {
+      SCOPED_TRACE(std::string(field) + "=" + value);
+      (void)raw->command_sync({"DEL", keys[0]});
+      Result fresh = e->issue_otp("login", "fay").value();
+      const std::string wrong = fresh.secret.view() == "000000" ? "111111" : "000000";
+      (void)raw->command_sync({"HSET", keys[0], field, value});
+      auto w = e->verify_otp("login", "fay", wrong);
+      EXPECT_FALSE(w.has_value()) << "answered " << (w ? to_string(w->outcome) : "") << " from a non-finite field";
+      auto r = e->verify_otp("login", "fay", fresh.secret.view());
+      EXPECT_FALSE(r.has_value() && r->outcome == Outcome::verified);
+    }
+  }
 }
 
 TEST(RedisStore, UnixSocketAndTls) {
