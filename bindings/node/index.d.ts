@@ -136,6 +136,10 @@ export interface ManagerOptions {
   eventQueueCapacity?: number;
   /** put the normalised identifier itself in events (default: only its tag) */
   eventsIncludeIdentifier?: boolean;
+  /** origins magic links may point to ('https://host[:port]'); others are refused (default: any https origin) */
+  linkOrigins?: string[];
+  /** allow http:// base URLs and origins, for development (default false) */
+  linkAllowHttp?: boolean;
 }
 
 export class Manager {

@@ -77,7 +77,9 @@ function eventDispatcher(listeners) {
  * process). Options: url | store, key, keyId, previousKeys ([[id, key]]), policy, policies,
  * indexKey (32 bytes: names records, does not rotate; required with previousKeys), keyPrefix,
  * abuseControls (default true), eventQueueCapacity (default 4096), eventsIncludeIdentifier
- * (default false).
+ * (default false), linkOrigins (the origins magic links may point to, 'https://host[:port]';
+ * a base URL of another origin is refused; default: any https origin), linkAllowHttp (allow
+ * http:// base URLs and origins, for development; default false).
  *
  * Every operation resolves to a result object, and objects are always truthy: check
  * `result.ok` (true only for verified, valid and issued) or `result.status`, never the result
@@ -101,7 +103,12 @@ class Manager {
       options.abuseControls,
       options.indexKey ?? null,
       eventDispatcher(this._listeners),
-      { eventQueueCapacity: options.eventQueueCapacity, eventsIncludeIdentifier: options.eventsIncludeIdentifier },
+      {
+        eventQueueCapacity: options.eventQueueCapacity,
+        eventsIncludeIdentifier: options.eventsIncludeIdentifier,
+        linkOrigins: options.linkOrigins,
+        linkAllowHttp: options.linkAllowHttp,
+      },
     );
   }
 

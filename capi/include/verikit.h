@@ -275,6 +275,16 @@ VERIKIT_EXTERN(int) verikit_config_set_policy_field(verikit_config *config, cons
  * for tests and for callers that enforce limits elsewhere; 1 (the default) keeps them. 0.2.
  * Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (NULL). */
 VERIKIT_EXTERN(int) verikit_config_set_abuse_controls(verikit_config *config, int enabled);
+/* 0.3: an origin magic links may point to, "https://host[:port]" (no path, query or user
+ * info). Once any is added, verikit_link_issue refuses a base URL of any other origin
+ * (VERIKIT_E_INVALID_ARGUMENT: a forged Host header cannot send a user's link elsewhere); with
+ * none, any https origin is allowed. Checked by verikit_engine_new (VERIKIT_E_CONFIG: malformed,
+ * or http:// without verikit_config_set_link_allow_http). Copied. Returns VERIKIT_OK or
+ * VERIKIT_E_INVALID_ARGUMENT (NULL). */
+VERIKIT_EXTERN(int) verikit_config_add_link_origin(verikit_config *config, const char *origin);
+/* 0.3: 1 allows http:// base URLs and origins (for development on localhost); 0 (the default):
+ * links are https only. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (NULL). */
+VERIKIT_EXTERN(int) verikit_config_set_link_allow_http(verikit_config *config, int allow);
 /* The schema (0.2): how many policy fields there are, and field i's name, type ("integer",
  * "seconds", "boolean", "choice", "rate_limit", "text"), range (integer, seconds), choices
  * ("a|b", choice; else "") and a one-line description. Static strings; any out-parameter may be
@@ -577,9 +587,13 @@ VERIKIT_EXTERN(int) verikit_token_revoke(int *revoked_out, verikit_engine *engin
                                          size_t token_len);
 
 /* Magic link: issues a token and builds `base_url` + the token parameter (path, query and
- * fragment kept, percent-encoded). `base_url` must be an absolute http:// or https:// URL with
- * a host (else VERIKIT_E_INVALID_ARGUMENT and nothing is stored). The result holds the url, the
- * token (secret) and the expiry. Status: ISSUED. */
+ * fragment kept; the parameter percent-encoded, last in the query, before the fragment).
+ * `base_url` must be an absolute https:// URL (http:// only with
+ * verikit_config_set_link_allow_http) whose host is a DNS name, a dotted-quad IPv4 or a
+ * bracketed IPv6 address, with a port of 1-65535 if any, no user info, only RFC 3986 characters
+ * (valid percent escapes, no backslash), no token parameter of its own, and (0.3) an origin of
+ * the configuration's link origins if any are set; else VERIKIT_E_INVALID_ARGUMENT and nothing
+ * is stored. The result holds the url, the token (secret) and the expiry. Status: ISSUED. */
 VERIKIT_EXTERN(int) verikit_link_issue(verikit_result **out, verikit_engine *engine, const char *purpose,
                                        const char *identifier, size_t identifier_len, const char *base_url,
                                        const verikit_issue_options *options);

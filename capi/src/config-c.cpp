@@ -176,6 +176,20 @@ VERIKIT_EXTERN(int) verikit_config_set_abuse_controls(verikit_config* config, in
   return VERIKIT_OK;
 }
 
+VERIKIT_EXTERN(int) verikit_config_add_link_origin(verikit_config* config, const char* origin) {
+  return guard([&] {
+    if (config == nullptr || origin == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "config or origin is NULL");
+    config->config.link_origins.emplace_back(origin);  // checked by verikit_engine_new
+    return VERIKIT_OK;
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_config_set_link_allow_http(verikit_config* config, int allow) {
+  if (config == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "config is NULL");
+  config->config.link_allow_http = allow != 0;
+  return VERIKIT_OK;
+}
+
 VERIKIT_EXTERN(size_t) verikit_policy_field_count(void) { return verikit::policy_fields().size(); }
 
 VERIKIT_EXTERN(int) verikit_policy_field(size_t i, const char** name_out, const char** type_out, int64_t* min_out,

@@ -15,6 +15,10 @@ const manager = new verikit.Manager({
     signup: { trimIdentifier: true, lowercaseIdentifier: true },
     'signup-link': { trimIdentifier: true, lowercaseIdentifier: true, ttl: 3600 },
   },
+  // Links go only to this origin (a forged Host header cannot redirect them); http is for this
+  // local demo only: production links are https.
+  linkOrigins: [`http://127.0.0.1:${port}`],
+  linkAllowHttp: true,
 });
 const outbox = [];
 const escape = (s) => s.replace(/[&<>'"]/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -96,8 +96,11 @@ def main() -> None:
     key = verikit.generate_key() if store == "memory://" else bytes(32)  # demo only: use a real secret
     policies: Dict[str, Dict[str, Any]] = {"signup": {"trim_identifier": True, "lowercase_identifier": True},
                 "signup-link": {"trim_identifier": True, "lowercase_identifier": True, "ttl": 3600}}
-    engine = verikit.Engine(store, key=key, policies=policies)
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(engine, f"http://127.0.0.1:{port}"))
+    base_url = f"http://127.0.0.1:{port}"
+    # Links go only to this origin (a forged Host header cannot redirect them); http is for
+    # this local demo only: production links are https.
+    engine = verikit.Engine(store, key=key, policies=policies, link_origins=[base_url], link_allow_http=True)
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(engine, base_url))
     print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()

@@ -39,6 +39,21 @@ TEST(Base64Url, RoundTripsEveryLengthAndIsUrlSafe) {
   EXPECT_FALSE(base64url_decode("a b").has_value());
 }
 
+// Debian's libsodium 1.0.18 reads any byte 0x80-0xFF as '_': only the exact alphabet decodes.
+TEST(Base64Url, AcceptsOnlyTheExactAlphabet) {
+  const std::string good = base64url_encode(std::string("\xff\xfe\xfd", 3));  // "__79"
+  ASSERT_TRUE(base64url_decode(good).has_value());
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    for (int b = 0x80; b <= 0xff; ++b) {
+      std::string text = good;
+      text[i] = static_cast<char>(b);
+      EXPECT_FALSE(base64url_decode(text).has_value()) << i << " " << b;
+    }
+  }
+  for (char c : std::string("+/=.~ \t%*"))
+    EXPECT_FALSE(base64url_decode(std::string("ab") + c + "d").has_value()) << c;
+}
+
 TEST(KeyedHash, FieldsAreLengthDelimited) {
   KeyRing ring = ring_of({1});
   const auto& k = ring.index().index;

@@ -550,7 +550,8 @@ void set_key(verikit_config* config, const Napi::Value& key, const Napi::Value& 
 using ConfigPtr = std::unique_ptr<verikit_config, decltype(&verikit_config_free)>;
 
 // new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls,
-//            indexKey|null, emit|undefined, {eventQueueCapacity, eventsIncludeIdentifier}|undefined)
+//            indexKey|null, emit|undefined, {eventQueueCapacity, eventsIncludeIdentifier, linkOrigins,
+//            linkAllowHttp}|undefined)
 ConfigPtr config_arg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   verikit_config* raw = nullptr;
@@ -597,6 +598,14 @@ ConfigPtr config_arg(const Napi::CallbackInfo& info) {
       check(verikit_config_set_event_queue_capacity(config.get(), n > 4294967295.0 ? SIZE_MAX : static_cast<size_t>(n)));
     }
     if (!include.IsUndefined()) check(verikit_config_set_events_include_identifier(config.get(), include.ToBoolean().Value() ? 1 : 0));
+    Napi::Value origins = o.Get("linkOrigins"), http = o.Get("linkAllowHttp");
+    if (!origins.IsUndefined() && !origins.IsNull()) {
+      if (!origins.IsArray()) throw ArgError{"linkOrigins must be an array of origins"};
+      Napi::Array list = origins.As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); ++i)
+        check(verikit_config_add_link_origin(config.get(), text_arg(list.Get(i), "linkOrigins").c_str()));
+    }
+    if (!http.IsUndefined()) check(verikit_config_set_link_allow_http(config.get(), http.ToBoolean().Value() ? 1 : 0));
   }
   return config;
 }

@@ -260,7 +260,8 @@ class PyEngine {
  public:
   PyEngine(const std::string& store, py::object key, py::object key_id, py::list previous_keys, py::dict default_policy,
            py::dict policies, py::object key_prefix, bool without_abuse_controls, py::object index_key,
-           py::object on_event_callback, py::object event_queue_capacity, bool events_include_identifier) {
+           py::object on_event_callback, py::object event_queue_capacity, bool events_include_identifier,
+           py::list link_origins, bool link_allow_http) {
     verikit_config* raw = nullptr;
     check(verikit_config_new(&raw));
     ConfigPtr c(raw);
@@ -286,6 +287,9 @@ class PyEngine {
       set_policy(c.get(), purpose.c_str(), item.second.cast<py::dict>());
     }
     if (without_abuse_controls) check(verikit_config_set_abuse_controls(c.get(), 0));
+    for (auto origin : link_origins)
+      check(verikit_config_add_link_origin(c.get(), to_text(py::reinterpret_borrow<py::object>(origin), "link_origins").c_str()));
+    check(verikit_config_set_link_allow_http(c.get(), link_allow_http ? 1 : 0));
     std::unique_ptr<EventSink> sink;
     if (!on_event_callback.is_none()) {
       sink = std::make_unique<EventSink>(EventSink{on_event_callback});
@@ -679,10 +683,11 @@ PYBIND11_MODULE(_verikit, m) {
   using O = const py::object&;
   py::class_<PyEngine>(m, "NativeEngine")
       .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, py::object, bool, py::object,
-                    py::object, py::object, bool>(),
+                    py::object, py::object, bool, py::list, bool>(),
            py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
            py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"), py::arg("index_key") = py::none(),
-           py::arg("on_event") = py::none(), py::arg("event_queue_capacity") = py::none(), py::arg("events_include_identifier") = false)
+           py::arg("on_event") = py::none(), py::arg("event_queue_capacity") = py::none(), py::arg("events_include_identifier") = false,
+           py::arg("link_origins") = py::list(), py::arg("link_allow_http") = false)
       .def("event_counts", [](PyEngine& self) {
         HandlePtr h = self.acquire();
         uint64_t delivered = 0, dropped = 0;

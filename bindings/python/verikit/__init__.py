@@ -66,6 +66,8 @@ class _EngineBase:
         on_event: Optional[Callable[[Event], None]] = None,
         event_queue_capacity: Optional[int] = None,
         events_include_identifier: bool = False,
+        link_origins: Iterable[str] = (),
+        link_allow_http: bool = False,
     ) -> None:
         """Create an engine.
 
@@ -89,6 +91,9 @@ class _EngineBase:
             event_queue_capacity (default 4096): a full queue drops them (event_counts()).
             verikit.log_events() logs them. events_include_identifier: put the identifier
             itself in events (default: only its keyed tag).
+        link_origins: the origins magic links may point to ("https://host[:port]"): a base URL
+            of any other origin is refused (invalid_argument). Empty: any https origin.
+        link_allow_http: allow http:// base URLs and origins (development on localhost).
         """
         self._native = NativeEngine(
             store,
@@ -103,6 +108,8 @@ class _EngineBase:
             None if on_event is None else _guard_event_callback(on_event),
             event_queue_capacity,
             events_include_identifier,
+            list(link_origins),
+            link_allow_http,
         )
         _live.add(self)
 

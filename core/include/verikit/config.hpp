@@ -109,6 +109,12 @@ struct Config {
   EventHandler on_event;
   std::size_t event_queue_capacity = kDefaultEventQueueCapacity;  // 1 .. kMaxEventQueueCapacity
   bool events_include_identifier = false;  // put the normalised identifier itself in events
+  // Where magic links may point: origins "https://host[:port]". A base URL of another origin
+  // is refused (invalid_argument), so a forged Host header cannot send a user's link elsewhere.
+  // Empty: any https origin. http:// (base URLs and origins here) only with link_allow_http
+  // (for development on localhost).
+  std::vector<std::string> link_origins;
+  bool link_allow_http = false;
 
   const Policy& policy_for(std::string_view purpose) const {
     auto it = policies.find(purpose);

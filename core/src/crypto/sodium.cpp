@@ -58,6 +58,10 @@ std::string base64url_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
+  // Only the exact alphabet: libsodium 1.0.18 reads any byte 0x80-0xFF as '_'.
+  for (char c : text)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return std::nullopt;
   std::string out(text.size() * 3 / 4 + 1, '\0');
   std::size_t len = 0;
   const char* end = nullptr;

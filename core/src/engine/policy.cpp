@@ -5,6 +5,7 @@
 #include "verikit/schema.hpp"
 
 #include "engine/inputs.hpp"
+#include "engine/link.hpp"
 #include "engine/token_format.hpp"
 
 namespace verikit {
@@ -27,6 +28,12 @@ Status validate(const Config& c) {
       return bad("key_prefix must be printable ASCII without spaces or braces");
   if (c.event_queue_capacity < 1 || c.event_queue_capacity > kMaxEventQueueCapacity)
     return bad("event_queue_capacity must be 1 to " + std::to_string(kMaxEventQueueCapacity));
+  for (const std::string& origin : c.link_origins) {
+    auto canonical = detail::canonical_origin(origin);
+    if (!canonical) return bad("link_origins: " + canonical.error().message);
+    if (canonical->starts_with("http:") && !c.link_allow_http)
+      return bad("link_origins: '" + origin + "' is http://: set link_allow_http to allow it");
+  }
   return Unit{};
 }
 

@@ -158,7 +158,8 @@ void Engine::issue_link(std::string_view purpose, std::string_view identifier, s
                                                     options.client_key}, std::move(done));
   auto t = prepare_token(*impl_, *subject, TokenKind::link, options);
   if (!t) return done(std::move(t).error());
-  auto url = detail::build_link(base_url, subject->policy->link_param, t->token.view());
+  const detail::LinkRules rules{impl_->config.link_origins, impl_->config.link_allow_http};
+  auto url = detail::build_link(base_url, subject->policy->link_param, t->token.view(), rules);
   if (!url) return done(std::move(url).error());  // nothing was stored
   store_token(impl_, std::move(t).value(), std::move(subject).value(), std::move(url).value(), options.client_key,
               std::move(done));
