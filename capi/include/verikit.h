@@ -526,7 +526,7 @@ VERIKIT_EXTERN(int) verikit_result_counter(const verikit_result *result, int cou
  * VERIKIT_E_CRYPTO, VERIKIT_E_NO_MEMORY. A store fault is never reported as verified.
  * ---------------------------------------------------------------------------------------- */
 
-#define VERIKIT_ISSUE_OPTIONS_VERSION 1
+#define VERIKIT_ISSUE_OPTIONS_VERSION 2  /* 1 (0.1/0.2: no binding) is still accepted */
 typedef struct verikit_issue_options {
   unsigned int version;   /* VERIKIT_ISSUE_OPTIONS_VERSION */
   const uint8_t *payload; /* bytes returned on successful verification, stored encrypted (<= 8192) */
@@ -535,8 +535,14 @@ typedef struct verikit_issue_options {
   const uint8_t *client_key; /* optional: an IP address, a device id (<= 256 bytes); issues are
                                 limited per client key across identifiers */
   size_t client_key_len;
+  /* version 2 (0.3): optional flow binding (<= 256 bytes), typically a random value the
+     application keeps in the requesting browser's cookie or session. Only a keyed hash is
+     stored; the credential then verifies only when the same value is presented (README: "Flow
+     binding"). Empty: not bound. */
+  const uint8_t *binding;
+  size_t binding_len;
 } verikit_issue_options;
-#define VERIKIT_ISSUE_OPTIONS_INIT {VERIKIT_ISSUE_OPTIONS_VERSION, NULL, 0, 0, NULL, 0}
+#define VERIKIT_ISSUE_OPTIONS_INIT {VERIKIT_ISSUE_OPTIONS_VERSION, NULL, 0, 0, NULL, 0, NULL, 0}
 VERIKIT_EXTERN(int) verikit_issue_options_init(verikit_issue_options *options, unsigned int version);
 
 /* OTP: issues a code for (purpose, identifier); the result's secret is the code to send.
@@ -546,13 +552,20 @@ VERIKIT_EXTERN(int) verikit_issue_options_init(verikit_issue_options *options, u
 VERIKIT_EXTERN(int) verikit_otp_issue(verikit_result **out, verikit_engine *engine, const char *purpose,
                                       const char *identifier, size_t identifier_len,
                                       const verikit_issue_options *options);
-#define VERIKIT_VERIFY_OPTIONS_VERSION 1
+#define VERIKIT_VERIFY_OPTIONS_VERSION 2  /* 1 (0.1/0.2: no binding) is still accepted */
 typedef struct verikit_verify_options {
   unsigned int version;      /* VERIKIT_VERIFY_OPTIONS_VERSION */
-  const uint8_t *client_key; /* optional: wrong guesses are limited per client key too */
+  const uint8_t *client_key; /* optional: wrong guesses are limited per client key too (OTPs
+                                only: token and link checks refuse a client key) */
   size_t client_key_len;
+  /* version 2 (0.3): the flow's binding value (<= 256 bytes). A bound OTP presented with another
+     or no binding is a wrong guess (INVALID, counted); a bound token or link with another
+     binding is NOT_FOUND and counted in the identifier's failure budget (LOCKED once spent),
+     with no binding NOT_FOUND (not counted). Ignored by unbound credentials. */
+  const uint8_t *binding;
+  size_t binding_len;
 } verikit_verify_options;
-#define VERIKIT_VERIFY_OPTIONS_INIT {VERIKIT_VERIFY_OPTIONS_VERSION, NULL, 0}
+#define VERIKIT_VERIFY_OPTIONS_INIT {VERIKIT_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0}
 VERIKIT_EXTERN(int) verikit_verify_options_init(verikit_verify_options *options, unsigned int version);
 
 /* OTP: checks a code and, if right, consumes it, in one atomic step. Spaces and dashes in the
@@ -579,7 +592,16 @@ VERIKIT_EXTERN(int) verikit_token_issue(verikit_result **out, verikit_engine *en
  * identifier and payload. Status: VERIFIED or NOT_FOUND (also for malformed tokens). */
 VERIKIT_EXTERN(int) verikit_token_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
                                          const char *token, size_t token_len);
-/* Token: like verify, without consuming. Status: VALID or NOT_FOUND. */
+/* 0.3. Token: verify with options (the flow binding; a client key is refused). A binding needs
+ * the token's own purpose (VERIKIT_ANY_PURPOSE is VERIKIT_E_INVALID_ARGUMENT then). Status:
+ * VERIFIED, NOT_FOUND (also: a bound token with another or no binding), LOCKED (a bound token
+ * whose identifier's failure budget is spent: nothing compared; see retry-after). `options` may
+ * be NULL (then it is verikit_token_verify). */
+VERIKIT_EXTERN(int) verikit_token_verify_ext(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                             const char *token, size_t token_len,
+                                             const verikit_verify_options *options);
+/* Token: like verify, without consuming. Status: VALID or NOT_FOUND. Peeking ignores bindings:
+ * it answers whoever holds the token (a link page uses it to offer the cross-device fallback). */
 VERIKIT_EXTERN(int) verikit_token_peek(verikit_result **out, verikit_engine *engine, const char *purpose,
                                        const char *token, size_t token_len);
 /* Token: revokes one token. *revoked_out (may be NULL) is 1 if it was live. */
@@ -601,9 +623,14 @@ VERIKIT_EXTERN(int) verikit_link_issue(verikit_result **out, verikit_engine *eng
  * links must not consume them). Status: VALID or NOT_FOUND. */
 VERIKIT_EXTERN(int) verikit_link_peek(verikit_result **out, verikit_engine *engine, const char *purpose,
                                       const char *token, size_t token_len);
-/* Magic link: consumes the link's token. Status: VERIFIED or NOT_FOUND. */
+/* Magic link: consumes the link's token. Status: VERIFIED or NOT_FOUND (a bound link: NOT_FOUND
+ * without its binding; use verikit_link_consume_ext). */
 VERIKIT_EXTERN(int) verikit_link_consume(verikit_result **out, verikit_engine *engine, const char *purpose,
                                          const char *token, size_t token_len);
+/* 0.3. Magic link: consume with options (the flow binding), as verikit_token_verify_ext. */
+VERIKIT_EXTERN(int) verikit_link_consume_ext(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                             const char *token, size_t token_len,
+                                             const verikit_verify_options *options);
 /* Magic link: revokes one link. *revoked_out (may be NULL) is 1 if it was live. */
 VERIKIT_EXTERN(int) verikit_link_revoke(int *revoked_out, verikit_engine *engine, const char *token,
                                         size_t token_len);
@@ -660,6 +687,13 @@ VERIKIT_EXTERN(int) verikit_link_peek_async(verikit_engine *engine, const char *
                                             size_t token_len, verikit_callback callback, void *user);
 VERIKIT_EXTERN(int) verikit_link_consume_async(verikit_engine *engine, const char *purpose, const char *token,
                                                size_t token_len, verikit_callback callback, void *user);
+/* 0.3: the asynchronous forms of verikit_token_verify_ext and verikit_link_consume_ext. */
+VERIKIT_EXTERN(int) verikit_token_verify_ext_async(verikit_engine *engine, const char *purpose, const char *token,
+                                                   size_t token_len, const verikit_verify_options *options,
+                                                   verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_link_consume_ext_async(verikit_engine *engine, const char *purpose, const char *token,
+                                                   size_t token_len, const verikit_verify_options *options,
+                                                   verikit_callback callback, void *user);
 
 /* 0.2: the asynchronous forms of revoke, revoke-all, inspect and unlock, with the same rules as
  * the calls above (exactly once; on the calling thread before the call returns with the

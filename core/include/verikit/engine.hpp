@@ -29,13 +29,22 @@ struct IssueOptions {
   std::string_view payload;       // returned on successful verification; stored encrypted
   std::chrono::seconds ttl{0};    // 0: the purpose's policy
   std::string_view client_key;    // an IP address, a device id: limited across identifiers
+  // Flow binding: a value the application keeps with the flow that asked (a random value in the
+  // requesting browser's cookie or session). Only a keyed hash is stored; the credential then
+  // verifies only when the same value is presented. Empty: not bound.
+  std::string_view binding;
 };
 
 struct VerifyOptions {
-  std::string_view client_key;    // failed guesses are limited per client key too
+  std::string_view client_key;    // failed guesses are limited per client key too (OTPs only)
+  // The flow's binding value. A bound OTP with another (or no) binding is a wrong guess
+  // (invalid, counted); a bound token or link with another binding is not_found and counted in
+  // the identifier's failure budget (README: "Flow binding"). Ignored for unbound credentials.
+  std::string_view binding;
 };
 
 inline constexpr std::size_t kMaxClientKeyBytes = 256;
+inline constexpr std::size_t kMaxBindingBytes = 256;
 
 struct EventCounts {
   std::uint64_t delivered = 0;
@@ -73,6 +82,9 @@ class Engine {
   // `purpose` is required: a token of another purpose is not_found; kAnyPurpose ("*") accepts
   // a token of any purpose (the result names it); empty is an invalid_argument error.
   Expected<Result> verify_token(std::string_view token, std::string_view purpose);
+  // With a flow binding (options.binding; options.client_key must be empty for tokens); a
+  // binding needs the token's own purpose (kAnyPurpose is an invalid_argument error then).
+  Expected<Result> verify_token(std::string_view token, std::string_view purpose, const VerifyOptions& options);
   Expected<Result> peek_token(std::string_view token, std::string_view purpose);
   Expected<bool> revoke_token(std::string_view token);
 
@@ -80,6 +92,7 @@ class Engine {
                               std::string_view base_url, const IssueOptions& options = {});
   Expected<Result> peek_link(std::string_view token, std::string_view purpose);
   Expected<Result> consume_link(std::string_view token, std::string_view purpose);
+  Expected<Result> consume_link(std::string_view token, std::string_view purpose, const VerifyOptions& options);
   Expected<bool> revoke_link(std::string_view token);
 
   // Revokes the OTP and every token and link of (purpose, identifier); returns how many.
@@ -99,11 +112,15 @@ class Engine {
   void issue_token(std::string_view purpose, std::string_view identifier,
                    const IssueOptions& options, Callback<Result> done);
   void verify_token(std::string_view token, std::string_view purpose, Callback<Result> done);
+  void verify_token(std::string_view token, std::string_view purpose, const VerifyOptions& options,
+                    Callback<Result> done);
   void peek_token(std::string_view token, std::string_view purpose, Callback<Result> done);
   void issue_link(std::string_view purpose, std::string_view identifier,
                   std::string_view base_url, const IssueOptions& options, Callback<Result> done);
   void peek_link(std::string_view token, std::string_view purpose, Callback<Result> done);
   void consume_link(std::string_view token, std::string_view purpose, Callback<Result> done);
+  void consume_link(std::string_view token, std::string_view purpose, const VerifyOptions& options,
+                    Callback<Result> done);
   // `done` gets true if a live credential was revoked (a malformed token: false).
   void revoke_otp(std::string_view purpose, std::string_view identifier, Callback<bool> done);
   void revoke_token(std::string_view token, Callback<bool> done);

@@ -74,6 +74,7 @@ struct OtpIssueRequest {
   bool one_time = true;       // a verified code is consumed
   bool revoke_group = false;  // a verified code revokes every credential of its group
   IssueGate gate;
+  std::string binding_hash;   // keyed hash of the flow binding; empty: not bound
 };
 
 struct OtpIssueReply {
@@ -89,6 +90,8 @@ struct OtpVerifyRequest {
   std::string group;
   std::vector<SecretHash> candidates;  // one per key that may have made the record
   FailureBudget budget;
+  std::string binding_hash;  // presented flow binding's keyed hash (empty: none); a bound code
+                             // matches only with its own, else it is a wrong guess
 };
 
 struct TokenIssueRequest {
@@ -104,6 +107,7 @@ struct TokenIssueRequest {
   IssueGate gate;
   int max_active = 0;          // live tokens and links of the group; 0: no cap
   bool refuse_when_full = false;  // else the oldest live one is revoked
+  std::string binding_hash;    // keyed hash of the flow binding; empty: not bound
 };
 
 struct TokenIssueReply {
@@ -117,7 +121,12 @@ struct TokenVerifyRequest {
   std::string token_id;
   TokenKind kind = TokenKind::token;
   std::string purpose_tag;     // empty: any purpose (the engine asks for it explicitly)
-  bool consume = true;         // false: peek (never changes anything)
+  bool consume = true;         // false: peek (never changes anything, ignores bindings)
+  // Consume only. Empty: no binding presented (a bound record is not_found, nothing counted).
+  // Else a bound record is used only with this binding; another is not_found and counted in
+  // `budget` (the identifier's failure budget), and a spent budget answers locked.
+  std::string binding_hash;
+  GcraLimit budget;
 };
 
 // What a verify (OTP or token) found. Sealed fields are returned only on success.

@@ -120,8 +120,15 @@ std::string client_tag(const IndexKey& key, std::string_view client_key) {
   return base64url_encode(keyed_hash(key.index, kTagBytes, {"client", client_key}));
 }
 
-std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload) {
-  return keyed_hash(key.index, kHashBytes, {"payload", group, payload});
+std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload,
+                         std::string_view binding_hash) {
+  if (binding_hash.empty()) return keyed_hash(key.index, kHashBytes, {"payload", group, payload});
+  return keyed_hash(key.index, kHashBytes, {"payload", group, payload, binding_hash});
+}
+
+std::string binding_hash(const IndexKey& key, std::string_view group, std::string_view binding) {
+  if (binding.empty()) return {};
+  return keyed_hash(key.index, kHashBytes, {"binding", group, binding});
 }
 
 std::string secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret) {

@@ -98,6 +98,9 @@ Expected<Result> Engine::issue_token(std::string_view p, std::string_view id, co
 Expected<Result> Engine::verify_token(std::string_view token, std::string_view p) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_token(token, p, std::move(cb)); });
 }
+Expected<Result> Engine::verify_token(std::string_view token, std::string_view p, const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_token(token, p, o, std::move(cb)); });
+}
 Expected<Result> Engine::peek_token(std::string_view token, std::string_view p) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { peek_token(token, p, std::move(cb)); });
 }
@@ -110,6 +113,9 @@ Expected<Result> Engine::peek_link(std::string_view token, std::string_view p) {
 }
 Expected<Result> Engine::consume_link(std::string_view token, std::string_view p) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { consume_link(token, p, std::move(cb)); });
+}
+Expected<Result> Engine::consume_link(std::string_view token, std::string_view p, const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { consume_link(token, p, o, std::move(cb)); });
 }
 Expected<bool> Engine::revoke_otp(std::string_view p, std::string_view id) {
   return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { revoke_otp(p, id, std::move(cb)); });

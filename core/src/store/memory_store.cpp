@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "crypto/crypto.hpp"
+#include "store/binding.hpp"
 #include "store/limits.hpp"
 #include "verikit/process.hpp"
 
@@ -32,6 +33,7 @@ struct OtpRecord {
   TimePoint expires_at;
   bool one_time = true;
   bool revoke_group = false;
+  std::string binding_hash;  // empty: not bound
 };
 
 struct TokenRecord {
@@ -42,6 +44,7 @@ struct TokenRecord {
   TimePoint expires_at;
   bool one_time = true;
   bool revoke_group = false;
+  std::string binding_hash;  // empty: not bound
 };
 
 struct Group {
@@ -140,7 +143,7 @@ class MemoryStore final : public Store {
       } else {
         if (g.otp) attempts_left = std::min(attempts_left, g.otp->attempts_left);  // failures carry over
         g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload, req.payload_hash,
-                          attempts_left, now + req.ttl, req.one_time, req.revoke_group};
+                          attempts_left, now + req.ttl, req.one_time, req.revoke_group, req.binding_hash};
         reply.expires_at = g.otp->expires_at;
         reply.attempts_remaining = attempts_left;
       }
@@ -170,6 +173,7 @@ class MemoryStore final : public Store {
         bool match = false;
         for (const SecretHash& c : req.candidates)
           if (c.key_id == rec.key_id) match = detail::equal_ct(c.hash, rec.hash);
+        if (!rec.binding_hash.empty()) match = match && detail::equal_ct(rec.binding_hash, req.binding_hash);
         reply.expires_at = rec.expires_at;
         if (match) {
           reply.outcome = Outcome::verified;
@@ -242,7 +246,7 @@ class MemoryStore final : public Store {
       reply.expires_at = now + req.ttl;
       g.tokens[req.token_id] =
           TokenRecord{req.kind,           req.purpose_tag, req.sealed_identity, req.sealed_payload,
-                      reply.expires_at, req.one_time,   req.revoke_group};
+                      reply.expires_at, req.one_time,   req.revoke_group, req.binding_hash};
       after_write(shard, req.group, g, now);
     }
     done(std::move(reply));
@@ -256,10 +260,18 @@ class MemoryStore final : public Store {
       auto it = shard.groups.find(req.group);
       if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
       Group& g = it->second;
-      drop_expired(g, clock_->now());
+      const TimePoint now = clock_->now();
+      drop_expired(g, now);
       auto t = g.tokens.find(req.token_id);
-      if (t != g.tokens.end() && t->second.kind == req.kind &&
-          (req.purpose_tag.empty() || detail::equal_ct(req.purpose_tag, t->second.purpose_tag))) {
+      const bool found = t != g.tokens.end() && t->second.kind == req.kind &&
+                         (req.purpose_tag.empty() || detail::equal_ct(req.purpose_tag, t->second.purpose_tag));
+      detail::BindingCheck bound;
+      if (found && req.consume) bound = detail::check_token_binding(g.rate, ms(now), t->second.binding_hash, req);
+      if (!bound.pass) {
+        reply.outcome = bound.outcome;
+        reply.retry_after = std::chrono::milliseconds(bound.retry_ms);
+        reply.counted_failure = bound.counted;
+      } else if (found) {
         reply.outcome = req.consume ? Outcome::verified : Outcome::valid;
         reply.expires_at = t->second.expires_at;
         reply.sealed_identity = t->second.sealed_identity;
@@ -271,6 +283,7 @@ class MemoryStore final : public Store {
         else if (req.consume && t->second.one_time) g.tokens.erase(t);
       }
       if (g.empty()) shard.groups.erase(it);
+      else if (bound.counted) after_write(shard, req.group, g, now);
     }
     done(std::move(reply));
   }

@@ -5,10 +5,10 @@
 // Keys: a script's KEYS[i] is `<prefix>:{<group tag>}:<keys[i-1]>`. All keys of one
 // (purpose, identifier) group share the hash tag, so every script touches one slot:
 //   o  OTP, a hash: h (key id + secret hash), a (attempts left), f (flags), c (sealed code,
-//      resend_same only), ph (keyed payload hash, resend_same only), p (sealed payload);
-//      expiry = key TTL
+//      resend_same only), ph (keyed payload hash, resend_same only), p (sealed payload),
+//      b (keyed hash of the flow binding, bound codes only); expiry = key TTL
 //   t  tokens and links, a hash: token id -> cmsgpack {kind, purpose tag, flags, expires ms,
-//      sealed identity, sealed payload}; key TTL = latest expiry, expired fields are dropped
+//      sealed identity, sealed payload, binding hash ('' or absent: not bound)}; key TTL = latest expiry, expired fields are dropped
 //      by the scripts that touch the hash
 //   r  abuse-control state, a hash: cd (cooldown until), tat (send-limit GCRA), ft
 //      (failure-budget GCRA); key TTL = the latest of these
@@ -79,7 +79,8 @@ inline constexpr std::string_view otp_issue_args[] = {
     "resend_same",     // 1/0
     "flags",           // one-time / revoke-group bits
     "payload_hash",    // resend_same: keyed hash of the payload, else ""
-    VERIKIT_GATE_ARGS};
+    VERIKIT_GATE_ARGS,
+    "binding"};        // keyed hash of the flow binding, "" for none
 inline constexpr Field otp_issue_reply[] = {
     {"status", 'o'}, {"reused", 'i'}, {"sealed_code", 's'}, {"expires", 'i'}, {"attempts", 'i'}, {"retry_ms", 'i'}};
 inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .keys = "or", .args = otp_issue_args,
@@ -89,7 +90,8 @@ inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .ke
 inline constexpr std::string_view otp_verify_args[] = {
     "budget_interval_ms", "budget_burst",  // the identifier's failure budget (interval 0: off)
     "pair_interval_ms",   "pair_burst",    // the (identifier, client key) one
-    "client"};                             // client tag, "" for none; the candidate hashes follow
+    "client",                              // client tag, "" for none
+    "binding"};                            // presented binding's hash, ""; the candidate hashes follow
 inline constexpr Field otp_verify_reply[] = {
     {"status", 'o'}, {"attempts", 'i'}, {"expires", 'i'}, {"payload", 's'}, {"retry_ms", 'i'}, {"counted", 'i'}};
 inline constexpr Script otp_verify{.id = 1, .name = "otp_verify", .flags = "", .keys = "otrp", .args = otp_verify_args,
@@ -103,7 +105,8 @@ inline constexpr std::string_view token_issue_args[] = {
     "id",  // keyed hash of the token's secret: its field in the t hash
     "kind", "purpose_tag", "flags", "ttl_ms", "sealed_identity", "sealed_payload", VERIKIT_GATE_ARGS,
     "max_active",  // live tokens and links of the group; 0: no cap
-    "refuse"};     // 1: refuse when full; 0: revoke the oldest
+    "refuse",      // 1: refuse when full; 0: revoke the oldest
+    "binding"};    // keyed hash of the flow binding, "" for none
 inline constexpr Field token_issue_reply[] = {{"status", 'o'}, {"expires", 'i'}, {"retry_ms", 'i'}};
 inline constexpr Script token_issue{.id = 3, .name = "token_issue", .flags = "", .keys = "tr", .args = token_issue_args,
                                     .reply = token_issue_reply, .reply_always = 3};
@@ -143,10 +146,24 @@ inline constexpr Field client_limit_reply[] = {{"allowed", 'i'}, {"retry_ms", 'i
 inline constexpr Script client_limit{.id = 9, .name = "client_limit", .flags = "", .keys = "c",
                                      .args = client_limit_args, .reply = client_limit_reply, .reply_always = 2};
 
+// Consumes a token or link with a flow binding presented (a bound one only with its binding; a
+// mismatch is not_found and counted in the identifier's failure budget). May grow memory (the
+// count), so no allow-oom.
+inline constexpr std::string_view token_verify_bound_args[] = {
+    "id", "kind", "purpose_tag" /* "": any */, "binding",  // the presented binding's keyed hash
+    "budget_interval_ms", "budget_burst"};                 // the identifier's failure budget
+inline constexpr Field token_verify_bound_reply[] = {{"status", 'o'},        {"expires", 'i'},
+                                                     {"sealed_identity", 's'}, {"sealed_payload", 's'},
+                                                     {"retry_ms", 'i'},      {"counted", 'i'}};
+inline constexpr Script token_verify_bound{.id = 10, .name = "token_verify_bound", .flags = "", .keys = "tor",
+                                           .args = token_verify_bound_args, .reply = token_verify_bound_reply,
+                                           .reply_always = 6};
+
 #undef VERIKIT_GATE_ARGS
 
-inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify,   &otp_revoke, &token_issue, &token_verify,
-                                         &token_revoke, &revoke_all,   &inspect,    &unlock,      &client_limit};
+inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify, &otp_revoke, &token_issue,  &token_verify,
+                                         &token_revoke, &revoke_all, &inspect,    &unlock,       &client_limit,
+                                         &token_verify_bound};
 
 // The script's .lua file as embedded.
 std::string_view source(const Script& s);

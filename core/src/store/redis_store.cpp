@@ -195,7 +195,8 @@ class RedisStore final : public Store {
         .set<"max_attempts">(std::to_string(req.max_attempts))
         .set<"resend_same">(req.resend_same ? "1" : "0")
         .set<"flags">(flags(req.one_time, req.revoke_group))
-        .set<"payload_hash">(req.payload_hash);
+        .set<"payload_hash">(req.payload_hash)
+        .set<"binding">(req.binding_hash);
     set_gate(call, req.gate);
     eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = shaped(std::move(raw), S, S.reply_always);
@@ -220,7 +221,8 @@ class RedisStore final : public Store {
         .set<"budget_burst">(std::to_string(b.identifier.burst))
         .set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
         .set<"pair_burst">(std::to_string(b.pair.burst))
-        .set<"client">(b.client);
+        .set<"client">(b.client)
+        .set<"binding">(req.binding_hash);
     for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
     eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
       auto r = shaped(std::move(raw), S, S.reply_always);
@@ -258,7 +260,8 @@ class RedisStore final : public Store {
         .set<"sealed_identity">(req.sealed_identity)
         .set<"sealed_payload">(req.sealed_payload)
         .set<"max_active">(std::to_string(req.max_active))
-        .set<"refuse">(req.refuse_when_full ? "1" : "0");
+        .set<"refuse">(req.refuse_when_full ? "1" : "0")
+        .set<"binding">(req.binding_hash);
     set_gate(call, req.gate);
     eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = shaped(std::move(raw), S, S.reply_always);
@@ -273,6 +276,7 @@ class RedisStore final : public Store {
   }
 
   void token_verify(const TokenVerifyRequest& req, Callback<VerifyReply> done) override {
+    if (req.consume && !req.binding_hash.empty()) return token_verify_bound(req, std::move(done));
     static constexpr const scripts::Script& S = scripts::token_verify;
     Call<S> call;
     call.set<"id">(req.token_id)
@@ -289,6 +293,35 @@ class RedisStore final : public Store {
         r = shaped(std::move(r), S, S.reply.size());
         if (!r) return done(std::move(r).error());
         const ReplyOf<S> e(*r);
+        reply.expires_at = at(e.integer<"expires">());
+        reply.sealed_identity = e.str<"sealed_identity">();
+        reply.sealed_payload = e.str<"sealed_payload">();
+      }
+      done(std::move(reply));
+    });
+  }
+
+  // A consume with a flow binding presented: one script checks the binding, counts a mismatch
+  // and uses the token, atomically.
+  void token_verify_bound(const TokenVerifyRequest& req, Callback<VerifyReply> done) {
+    static constexpr const scripts::Script& S = scripts::token_verify_bound;
+    Call<S> call;
+    call.set<"id">(req.token_id)
+        .set<"kind">(std::to_string(static_cast<int>(req.kind)))
+        .set<"purpose_tag">(req.purpose_tag)
+        .set<"binding">(req.binding_hash)
+        .set<"budget_interval_ms">(std::to_string(req.budget.interval.count()))
+        .set<"budget_burst">(std::to_string(req.budget.burst));
+    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      VerifyReply reply;
+      reply.replicas_confirmed = replicas;
+      reply.outcome = e.outcome<"status">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.counted_failure = e.integer<"counted">() == 1;
+      if (reply.outcome == Outcome::verified) {
         reply.expires_at = at(e.integer<"expires">());
         reply.sealed_identity = e.str<"sealed_identity">();
         reply.sealed_payload = e.str<"sealed_payload">();

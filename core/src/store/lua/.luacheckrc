@@ -9,5 +9,5 @@ read_globals = {
   "RATE_LIMITED", "COOLDOWN",
   -- prelude.lua
   "now_ms", "live_tokens", "load_rate", "save_rate", "gcra_take", "gcra_wait", "check_gate",
-  "commit_gate", "gate_args",
+  "commit_gate", "gate_args", "live_token", "use_token", "count_failure",
 }

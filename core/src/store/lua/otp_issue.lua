@@ -21,6 +21,7 @@ local fields = {'h', ARGV[1], 'a', attempts, 'f', ARGV[7]}
 if ARGV[2] ~= '' then fields[#fields + 1] = 'c'; fields[#fields + 1] = ARGV[2] end
 if ARGV[3] ~= '' then fields[#fields + 1] = 'p'; fields[#fields + 1] = ARGV[3] end
 if ARGV[8] ~= '' then fields[#fields + 1] = 'ph'; fields[#fields + 1] = ARGV[8] end
+if ARGV[15] ~= '' then fields[#fields + 1] = 'b'; fields[#fields + 1] = ARGV[15] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {ISSUED, 0, '', now + tonumber(ARGV[4]), attempts, 0}

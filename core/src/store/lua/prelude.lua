@@ -23,6 +23,25 @@ local function live_tokens(key, now, prune)
   end
   return n, oldest, oldest_id
 end
+-- the live token or link `id` of the t hash `key` with this kind and purpose tag ('': any), or
+-- nil; an expired one is dropped
+local function live_token(key, id, kind, purpose, now)
+  local raw = redis.call('HGET', key, id)
+  if not raw then return nil end
+  local r = cmsgpack.unpack(raw)
+  if r[4] <= now then
+    redis.call('HDEL', key, id)
+    return nil
+  end
+  if r[1] ~= kind or (purpose ~= '' and r[2] ~= purpose) then return nil end
+  return r
+end
+-- uses token record r of the t hash tkey: a one-time one is deleted; a revoke-group one takes the
+-- group's OTP (okey) and every token and link with it
+local function use_token(tkey, okey, r, id)
+  if r[3] % 4 >= 2 then redis.call('DEL', tkey, okey)
+  elseif r[3] % 2 == 1 then redis.call('HDEL', tkey, id) end
+end
 local function load_rate(key)
   local v = redis.call('HMGET', key, 'cd', 'tat', 'ft')
   for i = 1, 3 do v[i] = tonumber(v[i] or 0) end
@@ -42,6 +61,14 @@ local function save_rate(key, r, now)
   end
   redis.call('HSET', key, unpack(fields))
   redis.call('PEXPIRE', key, keep - now)
+end
+-- a wrong guess counted in the identifier's failure budget (GCRA interval fi ms; 0: off) of the
+-- r hash `key` whose state r holds
+local function count_failure(key, r, now, fi)
+  if fi > 0 then
+    r.ft = math.max(r.ft, now) + fi
+    save_rate(key, r, now)
+  end
 end
 local function gcra_take(tat, now, interval, burst)
   if interval <= 0 then return true, tat, 0 end
