@@ -49,6 +49,8 @@ export interface CallOptions {
   ttl?: number;
   /** an IP address, a device id: limits apply per client key too */
   clientKey?: Bytes;
+  /** flow binding: a value kept with the flow that asked (its cookie); the credential then verifies only with it */
+  binding?: Bytes;
 }
 
 export interface RateLimit { count: number; period: number; burst: number }
@@ -145,19 +147,20 @@ export interface ManagerOptions {
 export class Manager {
   constructor(options?: ManagerOptions | string);
   issueOtp(purpose: string, identifier: Bytes, options?: CallOptions): Promise<Result>;
-  verifyOtp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
+  /** options.binding: the flow's binding value; a bound code from another flow is a wrong guess. */
+  verifyOtp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes; binding?: Bytes }): Promise<Result>;
   revokeOtp(purpose: string, identifier: Bytes): Promise<boolean>;
   issueToken(purpose: string, identifier: Bytes, options?: CallOptions): Promise<Result>;
   /** Checks a token without using it. purpose: the token's purpose, or ANY_PURPOSE. */
   peekToken(token: string, purpose: string): Promise<Result>;
   /** Checks and uses a token in one atomic step. purpose: the token's purpose, or ANY_PURPOSE. */
-  consumeToken(token: string, purpose: string): Promise<Result>;
+  consumeToken(token: string, purpose: string, options?: { binding?: Bytes }): Promise<Result>;
   revokeToken(token: string): Promise<boolean>;
   issueLink(purpose: string, identifier: Bytes, baseUrl: string, options?: CallOptions): Promise<Result>;
   /** Checks a link's token without using it (a confirmation page). purpose: required, or ANY_PURPOSE. */
-  peekLink(token: string, purpose: string): Promise<Result>;
+  peekLink(token: string, purpose: string): Promise<Result>;  // ignores bindings
   /** Checks and uses a link's token in one atomic step. purpose: required, or ANY_PURPOSE. */
-  consumeLink(token: string, purpose: string): Promise<Result>;
+  consumeLink(token: string, purpose: string, options?: { binding?: Bytes }): Promise<Result>;
   revokeLink(token: string): Promise<boolean>;
   revokeAll(purpose: string, identifier: Bytes): Promise<number>;
   inspect(purpose: string, identifier: Bytes): Promise<Result>;

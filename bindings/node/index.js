@@ -146,13 +146,15 @@ class Manager {
   // --- tokens ---
   issueToken(purpose, identifier, options) { return this._engine.issueToken(purpose, identifier, options); }
   peekToken(token, purpose) { return this._engine.checkToken(token, purpose, false, false); }
-  consumeToken(token, purpose) { return this._engine.checkToken(token, purpose, false, true); }
+  /** options.binding: the flow's binding value (a bound token is used only with it). */
+  consumeToken(token, purpose, options) { return this._engine.checkToken(token, purpose, false, true, options); }
   revokeToken(token) { return this._engine.revokeToken(token, false); }
 
   // --- magic links ---
   issueLink(purpose, identifier, baseUrl, options) { return this._engine.issueLink(purpose, identifier, baseUrl, options); }
   peekLink(token, purpose) { return this._engine.checkToken(token, purpose, true, false); }
-  consumeLink(token, purpose) { return this._engine.checkToken(token, purpose, true, true); }
+  /** options.binding: the flow's binding value (a bound link is used only with it; peekLink ignores it). */
+  consumeLink(token, purpose, options) { return this._engine.checkToken(token, purpose, true, true, options); }
   revokeLink(token) { return this._engine.revokeToken(token, true); }
 
   // --- per identifier ---

