@@ -69,7 +69,8 @@ TEST(RedisScripts, EachStartsWithItsFlagsLine) {
       {"otp_issue", ""},          {"otp_verify", ""},           {"otp_revoke", "allow-oom"},
       {"token_issue", ""},        {"token_verify", "allow-oom"}, {"token_revoke", "allow-oom"},
       {"revoke_all", "allow-oom"}, {"inspect", "no-writes"},     {"unlock", "allow-oom"},
-      {"client_limit", ""},       {"token_verify_bound", ""}};
+      {"client_limit", ""},       {"token_verify_bound", ""},   {"recovery_set", ""},
+      {"recovery_use", ""},       {"recovery_count", "no-writes"}};
   ASSERT_EQ(std::size(kAll), flags.size());
   for (const Script* s : kAll) {
     SCOPED_TRACE(s->name);

@@ -101,6 +101,17 @@ class Engine {
   // Ends a lockout (for support staff); true if the identifier was locked.
   Expected<bool> unlock(std::string_view purpose, std::string_view identifier);
 
+  // Recovery codes (README: "Recovery codes"). generate: a new set of the policy's
+  // recovery_codes single-use codes (Result::codes, "XXXXX-XXXXX"; show them once: only keyed
+  // hashes are stored), replacing any earlier set; outcome issued. use: verified (the code is
+  // spent), invalid (a wrong code: counted in the identifier's failure budget, shared with OTPs),
+  // locked (the budget is spent: nothing compared) or not_found (no set); a code that cannot be
+  // one (length, alphabet) is an invalid_argument error. remaining: codes left.
+  Expected<Result> generate_recovery_codes(std::string_view purpose, std::string_view identifier);
+  Expected<Result> use_recovery_code(std::string_view purpose, std::string_view identifier, std::string_view code,
+                                     const VerifyOptions& options = {});
+  Expected<int> recovery_codes_remaining(std::string_view purpose, std::string_view identifier);
+
   // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on
   // a store thread; arguments are copied before the call returns; bad arguments complete
   // `done` with an invalid_argument error, never an exception. Each synchronous form above
@@ -130,6 +141,10 @@ class Engine {
   void inspect(std::string_view purpose, std::string_view identifier, Callback<Result> done);
   // `done` gets true if the identifier was locked.
   void unlock(std::string_view purpose, std::string_view identifier, Callback<bool> done);
+  void generate_recovery_codes(std::string_view purpose, std::string_view identifier, Callback<Result> done);
+  void use_recovery_code(std::string_view purpose, std::string_view identifier, std::string_view code,
+                         const VerifyOptions& options, Callback<Result> done);
+  void recovery_codes_remaining(std::string_view purpose, std::string_view identifier, Callback<int> done);
 
   const Config& config() const noexcept;
 

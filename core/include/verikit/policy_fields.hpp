@@ -29,6 +29,9 @@ VERIKIT_POLICY_FIELD(boolean, revoke_all_on_use, bool, false, 0, 1, "",
 VERIKIT_POLICY_FIELD(integer, token_bytes, int, 32, 16, 64, "", "secret randomness of tokens and links")
 VERIKIT_POLICY_FIELD(text, link_param, std::string, "token", 1, 64, "",
                      "query parameter of magic links: letters, digits, '_-.'")
+VERIKIT_POLICY_FIELD(integer, recovery_codes, int, 10, 1, 100, "", "recovery codes in a set (each single-use)")
+VERIKIT_POLICY_FIELD(seconds, recovery_code_ttl, std::chrono::seconds, std::chrono::seconds{5 * 365 * 86400}, 86400,
+                     10 * 365 * 86400, "", "lifetime of a set of recovery codes")
 
 // --- abuse controls (README: "Abuse controls" for the worst case they allow) ---
 VERIKIT_POLICY_FIELD(seconds, resend_cooldown, std::chrono::seconds, std::chrono::seconds{30}, 0, 86400, "",

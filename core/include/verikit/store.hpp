@@ -150,6 +150,20 @@ struct InspectReply {
   TimePoint now;  // the store's time when it answered
 };
 
+// A new set of recovery codes for the group, replacing any earlier one.
+struct RecoverySetRequest {
+  std::string group;
+  std::vector<SecretHash> codes;  // keyed hashes, each naming the key that made it
+  std::chrono::milliseconds ttl{0};
+};
+
+// One recovery code tried against the group's set, within the failure budgets.
+struct RecoveryUseRequest {
+  std::string group;
+  std::vector<SecretHash> candidates;  // the code's hash under each key that may have made the set
+  FailureBudget budget;
+};
+
 // A per-client-key limit (an IP address, a device id), in its own key group.
 struct ClientLimitRequest {
   std::string client;   // keyed hash of the client key
@@ -183,6 +197,13 @@ class Store {
   // `budget` is the identifier's failure budget (to tell whether it was spent).
   virtual void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) = 0;
   virtual void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) = 0;
+  // Recovery codes. set: replaces the group's set; completes with how many it holds. use: a
+  // right code is removed (verified; attempts_remaining = codes left), a wrong one counted in
+  // the budgets (invalid, or locked once spent; a spent budget compares nothing), no set:
+  // not_found. count: codes left. A store without them completes with unsupported.
+  virtual void recovery_set(const RecoverySetRequest&, Callback<int> done) { done(no_recovery()); }
+  virtual void recovery_use(const RecoveryUseRequest&, Callback<VerifyReply> done) { done(no_recovery()); }
+  virtual void recovery_count(const std::string&, Callback<int> done) { done(no_recovery()); }
 
   // Whether records in this store are visible to other processes (then keys must be shared).
   virtual bool shared() const noexcept = 0;
@@ -193,6 +214,9 @@ class Store {
   // of them: afterwards no thread of the store is running, whoever holds the last reference to
   // it. Calls made after it may fail with store_unavailable. Completions must have run first.
   virtual void stop_threads() noexcept {}
+
+ protected:
+  static Error no_recovery() { return make_error(Errc::unsupported, "this store does not keep recovery codes"); }
 };
 
 }  // namespace verikit

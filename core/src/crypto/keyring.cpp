@@ -126,6 +126,10 @@ std::string payload_hash(const IndexKey& key, std::string_view group, std::strin
   return keyed_hash(key.index, kHashBytes, {"payload", group, payload, binding_hash});
 }
 
+std::string recovery_hash(const DerivedKey& key, std::string_view group, std::string_view code) {
+  return keyed_hash(key.hash, kHashBytes, {"recovery", group, code});
+}
+
 std::string binding_hash(const IndexKey& key, std::string_view group, std::string_view binding) {
   if (binding.empty()) return {};
   return keyed_hash(key.index, kHashBytes, {"binding", group, binding});

@@ -132,6 +132,16 @@ Expected<int> Engine::revoke_all(std::string_view p, std::string_view id) {
 Expected<Result> Engine::inspect(std::string_view p, std::string_view id) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { inspect(p, id, std::move(cb)); });
 }
+Expected<Result> Engine::generate_recovery_codes(std::string_view p, std::string_view id) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { generate_recovery_codes(p, id, std::move(cb)); });
+}
+Expected<Result> Engine::use_recovery_code(std::string_view p, std::string_view id, std::string_view code,
+                                           const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { use_recovery_code(p, id, code, o, std::move(cb)); });
+}
+Expected<int> Engine::recovery_codes_remaining(std::string_view p, std::string_view id) {
+  return detail::wait_for<int>(*impl_->store, [&](Callback<int> cb) { recovery_codes_remaining(p, id, std::move(cb)); });
+}
 Expected<bool> Engine::unlock(std::string_view p, std::string_view id) {
   return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { unlock(p, id, std::move(cb)); });
 }

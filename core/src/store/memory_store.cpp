@@ -18,6 +18,7 @@
 #include "crypto/crypto.hpp"
 #include "store/binding.hpp"
 #include "store/limits.hpp"
+#include "store/recovery.hpp"
 #include "verikit/process.hpp"
 
 namespace verikit {
@@ -47,13 +48,19 @@ struct TokenRecord {
   std::string binding_hash;  // empty: not bound
 };
 
+struct RecoverySet {
+  std::vector<SecretHash> codes;
+  TimePoint expires_at;
+};
+
 struct Group {
   std::optional<OtpRecord> otp;
+  std::optional<RecoverySet> recovery;
   std::unordered_map<std::string, TokenRecord> tokens;
   RateState rate;
   std::unordered_map<std::string, long long> pairs;  // failure budget per client key tag: GCRA tat
   long long indexed_until = 0;  // the deadline this group has in its shard's heap
-  bool empty() const { return !otp && tokens.empty() && pairs.empty() && detail::keep_until(rate) == 0; }
+  bool empty() const { return !otp && !recovery && tokens.empty() && pairs.empty() && detail::keep_until(rate) == 0; }
 };
 
 struct ClientBuckets {
@@ -393,6 +400,58 @@ class MemoryStore final : public Store {
     done(reply);
   }
 
+  void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
+    if (refused_after_fork(done)) return;
+    int stored = 0;
+    {
+      auto [shard, lock] = lock_shard(req.group);
+      const TimePoint now = clock_->now();
+      Group* g = touch(shard, req.group, now);
+      if (g == nullptr) return unlock_and(lock, done, Expected<int>(full()));
+      g->recovery = RecoverySet{req.codes, now + req.ttl};
+      stored = static_cast<int>(req.codes.size());
+      after_write(shard, req.group, *g, now);
+    }
+    done(stored);
+  }
+
+  void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
+    if (refused_after_fork(done)) return;
+    VerifyReply reply;
+    {
+      auto [shard, lock] = lock_shard(req.group);
+      const TimePoint now = clock_->now();
+      auto it = shard.groups.find(req.group);
+      if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
+      Group& g = it->second;
+      drop_expired(g, now);
+      long long no_pair = 0;
+      long long& pair_tat = req.budget.client.empty() ? no_pair : g.pairs[req.budget.client];
+      std::vector<SecretHash> none;
+      reply = detail::use_recovery_code(g.recovery ? g.recovery->codes : none, g.rate, pair_tat, ms(now), req);
+      if (!req.budget.client.empty() && pair_tat <= ms(now)) g.pairs.erase(req.budget.client);
+      if (g.recovery && g.recovery->codes.empty()) g.recovery.reset();  // the last code was used
+      if (g.empty()) shard.groups.erase(it);
+      else after_write(shard, req.group, g, now);
+    }
+    done(std::move(reply));
+  }
+
+  void recovery_count(const std::string& group, Callback<int> done) override {
+    if (refused_after_fork(done)) return;
+    int left = 0;
+    {
+      auto [shard, lock] = lock_shard(group);
+      auto it = shard.groups.find(group);
+      if (it != shard.groups.end()) {
+        drop_expired(it->second, clock_->now());
+        if (it->second.recovery) left = static_cast<int>(it->second.recovery->codes.size());
+        if (it->second.empty()) shard.groups.erase(it);
+      }
+    }
+    done(left);
+  }
+
   bool shared() const noexcept override { return false; }
 
   // Drops every record that is due now; returns how many.
@@ -477,6 +536,7 @@ class MemoryStore final : public Store {
 
   static void drop_expired(Group& g, TimePoint now) {
     if (g.otp && g.otp->expires_at <= now) g.otp.reset();
+    if (g.recovery && g.recovery->expires_at <= now) g.recovery.reset();
     if (detail::keep_until(g.rate) <= ms(now)) g.rate = RateState{};
     std::erase_if(g.pairs, [now](const auto& kv) { return kv.second <= ms(now); });
     std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
@@ -508,6 +568,7 @@ class MemoryStore final : public Store {
   static long long deadline(const Group& g) {
     long long d = detail::keep_until(g.rate);
     if (g.otp) d = std::max(d, ms(g.otp->expires_at));
+    if (g.recovery) d = std::max(d, ms(g.recovery->expires_at));
     for (const auto& [id, t] : g.tokens) d = std::max(d, ms(t.expires_at));
     for (const auto& [client, tat] : g.pairs) d = std::max(d, tat);
     return d;

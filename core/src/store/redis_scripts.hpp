@@ -14,6 +14,8 @@
 //      (failure-budget GCRA); key TTL = the latest of these
 //   p  failure budget per client key of the group, a hash: client tag -> GCRA tat; key TTL =
 //      the latest
+//   k  recovery codes, a set of key id byte + keyed hash of each code left; key TTL = the set's
+//      lifetime
 //   c  a client key's limits, in the group `c:<client tag>` (its own slot), a hash: i / f
 //      (GCRA of issues and of failed verifications)
 // Flags (record field f, token record [3]): bit 0 one-time use, bit 1 revoke the group on use.
@@ -159,11 +161,28 @@ inline constexpr Script token_verify_bound{.id = 10, .name = "token_verify_bound
                                            .args = token_verify_bound_args, .reply = token_verify_bound_reply,
                                            .reply_always = 6};
 
+// Replaces the group's recovery codes (the hashes follow ttl_ms). Reply: how many it holds.
+inline constexpr std::string_view recovery_set_args[] = {"ttl_ms"};
+inline constexpr Script recovery_set{.id = 11, .name = "recovery_set", .flags = "", .prelude = false, .keys = "k",
+                                     .args = recovery_set_args, .more_args = true};
+
+// One recovery code against the group's set, within the failure budgets (candidates follow).
+inline constexpr std::string_view recovery_use_args[] = {
+    "budget_interval_ms", "budget_burst", "pair_interval_ms", "pair_burst", "client" /* "" for none */};
+inline constexpr Field recovery_use_reply[] = {{"status", 'o'}, {"left", 'i'}, {"retry_ms", 'i'}, {"counted", 'i'}};
+inline constexpr Script recovery_use{.id = 12, .name = "recovery_use", .flags = "", .keys = "krp",
+                                     .args = recovery_use_args, .more_args = true, .reply = recovery_use_reply,
+                                     .reply_always = 4};
+
+// How many recovery codes the group has left. Reply: that number.
+inline constexpr Script recovery_count{.id = 13, .name = "recovery_count", .flags = "no-writes", .prelude = false,
+                                       .keys = "k"};
+
 #undef VERIKIT_GATE_ARGS
 
 inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify, &otp_revoke, &token_issue,  &token_verify,
                                          &token_revoke, &revoke_all, &inspect,    &unlock,       &client_limit,
-                                         &token_verify_bound};
+                                         &token_verify_bound, &recovery_set, &recovery_use, &recovery_count};
 
 // The script's .lua file as embedded.
 std::string_view source(const Script& s);

@@ -393,6 +393,50 @@ class RedisStore final : public Store {
     });
   }
 
+  void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
+    Call<scripts::recovery_set> call(req.codes.size());
+    call.set<"ttl_ms">(std::to_string(req.ttl.count()));
+    for (const SecretHash& c : req.codes) call.more(tagged_hash(c.key_id, c.hash));
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(static_cast<int>(r->integer));
+    });
+  }
+
+  void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
+    static constexpr const scripts::Script& S = scripts::recovery_use;
+    const FailureBudget& b = req.budget;
+    Call<S> call(req.candidates.size());
+    call.set<"budget_interval_ms">(std::to_string(b.identifier.interval.count()))
+        .set<"budget_burst">(std::to_string(b.identifier.burst))
+        .set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
+        .set<"pair_burst">(std::to_string(b.pair.burst))
+        .set<"client">(b.client);
+    for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
+    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      VerifyReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.attempts_remaining = static_cast<int>(e.integer<"left">());
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.counted_failure = e.integer<"counted">() == 1;
+      reply.replicas_confirmed = replicas;
+      done(std::move(reply));
+    });
+  }
+
+  void recovery_count(const std::string& group, Callback<int> done) override {
+    Call<scripts::recovery_count> call;
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(static_cast<int>(r->integer));
+    });
+  }
+
   bool shared() const noexcept override { return true; }
 
  private:

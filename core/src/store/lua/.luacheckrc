@@ -10,4 +10,5 @@ read_globals = {
   -- prelude.lua
   "now_ms", "live_tokens", "load_rate", "save_rate", "gcra_take", "gcra_wait", "check_gate",
   "commit_gate", "gate_args", "live_token", "use_token", "count_failure",
+  "load_budget", "budget_wait", "budget_count",
 }

@@ -3,16 +3,8 @@
 -- `otp_verify` in ../redis_scripts.hpp (the candidate hashes are ARGV[7] onwards). A flow-bound
 -- code matches only with its binding hash (ARGV[6]): otherwise it is a wrong guess.
 local now = now_ms()
-local r = load_rate(KEYS[3])
-local fi, fb, pi, pb, client = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local pair = 0
-if client ~= '' then pair = tonumber(redis.call('HGET', KEYS[4], client) or 0) end
-local function budget_wait()
-  local w = gcra_wait(r.ft, now, fi, fb)
-  if client ~= '' then w = math.max(w, gcra_wait(pair, now, pi, pb)) end
-  return w
-end
-local wait = budget_wait()
+local b = load_budget(KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+local wait = budget_wait(b, now)
 -- the budget is spent: the secret is not even compared
 if wait > 0 then return {LOCKED, -1, 0, '', wait, 0} end
 local rec = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p', 'b')
@@ -35,13 +27,8 @@ for i = 7, #ARGV do
 end
 left = left - 1
 if left <= 0 then redis.call('DEL', KEYS[1]) else redis.call('HSET', KEYS[1], 'a', left) end
-count_failure(KEYS[3], r, now, fi)
-if client ~= '' and pi > 0 then
-  pair = math.max(pair, now) + pi
-  redis.call('HSET', KEYS[4], client, pair)
-  if redis.call('PTTL', KEYS[4]) < pair - now then redis.call('PEXPIRE', KEYS[4], pair - now) end
-end
-wait = budget_wait()
+budget_count(b, now)
+wait = budget_wait(b, now)
 if wait > 0 then return {LOCKED, math.max(left, 0), expires, '', wait, 1} end
 if left <= 0 then return {ATTEMPTS_EXHAUSTED, 0, expires, '', 0, 1} end
 return {INVALID, left, expires, '', 0, 1}

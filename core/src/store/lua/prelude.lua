@@ -82,6 +82,30 @@ local function gcra_wait(tat, now, interval, burst)
   if interval <= 0 then return 0 end
   return math.max(0, tat - now - interval * (burst - 1))
 end
+-- the failure budgets of a verification: the identifier's (GCRA interval fi ms, burst fb; state
+-- in the r hash rkey) and, with a client tag, the (identifier, client key) pair's (pi, pb; the p
+-- hash pkey)
+local function load_budget(rkey, pkey, fi, fb, pi, pb, client)
+  local b = {rkey = rkey, pkey = pkey, r = load_rate(rkey), fi = tonumber(fi), fb = tonumber(fb),
+             pi = tonumber(pi), pb = tonumber(pb), client = client, pair = 0}
+  if client ~= '' then b.pair = tonumber(redis.call('HGET', pkey, client) or 0) end
+  return b
+end
+-- ms until both budgets allow one more wrong guess (0: now)
+local function budget_wait(b, now)
+  local w = gcra_wait(b.r.ft, now, b.fi, b.fb)
+  if b.client ~= '' then w = math.max(w, gcra_wait(b.pair, now, b.pi, b.pb)) end
+  return w
+end
+-- a wrong guess counted in both budgets
+local function budget_count(b, now)
+  count_failure(b.rkey, b.r, now, b.fi)
+  if b.client ~= '' and b.pi > 0 then
+    b.pair = math.max(b.pair, now) + b.pi
+    redis.call('HSET', b.pkey, b.client, b.pair)
+    if redis.call('PTTL', b.pkey) < b.pair - now then redis.call('PEXPIRE', b.pkey, b.pair - now) end
+  end
+end
 -- status (ISSUED, or LOCKED / COOLDOWN / RATE_LIMITED), retry ms, new send tat
 local function check_gate(r, now, g)
   if g[4] == 1 then
