@@ -649,6 +649,30 @@ VERIKIT_EXTERN(int) verikit_inspect(verikit_result **out, verikit_engine *engine
 VERIKIT_EXTERN(int) verikit_unlock(int *was_locked_out, verikit_engine *engine, const char *purpose,
                                    const char *identifier, size_t identifier_len);
 
+/* 0.3. Recovery codes (README: "Recovery codes"): a set of the policy's `recovery_codes`
+ * single-use codes per (purpose, identifier), "XXXXX-XXXXX" (10 symbols of the unambiguous
+ * alphabet; dashes, spaces and case are ignored when one is used), stored as keyed hashes.
+ * generate: a new set replaces any earlier one; the result's codes (verikit_result_code_count,
+ * verikit_result_code) are the only copy: show them once. Status: ISSUED.
+ * use: Status VERIFIED (the code is spent), INVALID (a wrong code: counted in the identifier's
+ * failure budget, the one wrong OTP guesses spend), LOCKED (the budget is spent: nothing is
+ * compared; see retry-after), NOT_FOUND (no set), RATE_LIMITED (the client key's failure limit).
+ * A code that cannot be one is VERIKIT_E_INVALID_ARGUMENT before any store is asked. `options`
+ * may be NULL (a client key is used as for OTPs; a binding is refused).
+ * remaining: *count_out (may be NULL) is how many codes are left. */
+VERIKIT_EXTERN(int) verikit_recovery_generate(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                              const char *identifier, size_t identifier_len);
+VERIKIT_EXTERN(int) verikit_recovery_use(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                         const char *identifier, size_t identifier_len, const char *code,
+                                         size_t code_len, const verikit_verify_options *options);
+VERIKIT_EXTERN(int) verikit_recovery_remaining(int *count_out, verikit_engine *engine, const char *purpose,
+                                               const char *identifier, size_t identifier_len);
+/* 0.3. The recovery codes a verikit_recovery_generate result holds (0 for other results), and
+ * code i (NUL-terminated, owned by the result). VERIKIT_E_INVALID_ARGUMENT: NULL, i out of range. */
+VERIKIT_EXTERN(int) verikit_result_code_count(const verikit_result *result, size_t *count_out);
+VERIKIT_EXTERN(int) verikit_result_code(const verikit_result *result, size_t i, const char **data_out,
+                                        size_t *len_out);
+
 /* ------------------------------------------------------------------------------------------
  * Asynchronous forms. The callback runs exactly once with either error == VERIKIT_OK and a
  * result the callback owns (free it with verikit_result_free, on any thread), or error < 0,
@@ -728,6 +752,18 @@ VERIKIT_EXTERN(int) verikit_inspect_async(verikit_engine *engine, const char *pu
  * else 0. */
 VERIKIT_EXTERN(int) verikit_unlock_async(verikit_engine *engine, const char *purpose, const char *identifier,
                                          size_t identifier_len, verikit_count_callback callback, void *user);
+
+/* 0.3. The asynchronous forms of the recovery-code calls; remaining answers with a count. */
+VERIKIT_EXTERN(int) verikit_recovery_generate_async(verikit_engine *engine, const char *purpose,
+                                                    const char *identifier, size_t identifier_len,
+                                                    verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_recovery_use_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                               size_t identifier_len, const char *code, size_t code_len,
+                                               const verikit_verify_options *options, verikit_callback callback,
+                                               void *user);
+VERIKIT_EXTERN(int) verikit_recovery_remaining_async(verikit_engine *engine, const char *purpose,
+                                                     const char *identifier, size_t identifier_len,
+                                                     verikit_count_callback callback, void *user);
 
 #ifdef __cplusplus
 }

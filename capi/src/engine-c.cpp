@@ -575,4 +575,66 @@ VERIKIT_EXTERN(int) verikit_unlock_async(verikit_engine* engine, const char* pur
   });
 }
 
+// ---- recovery codes ----
+
+VERIKIT_EXTERN(int) verikit_recovery_generate(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                              const char* identifier, size_t identifier_len) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.generate_recovery_codes(cstr(purpose), bytes(identifier, identifier_len));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_use(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                         const char* identifier, size_t identifier_len, const char* code,
+                                         size_t code_len, const verikit_verify_options* options) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    if (!bytes_ok(code, code_len)) return null_bytes("code");
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return e.use_recovery_code(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), o);
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_remaining(int* count_out, verikit_engine* engine, const char* purpose,
+                                               const char* identifier, size_t identifier_len) {
+  return run_count(count_out, engine, [&](verikit::Engine& e) -> Expected<int> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.recovery_codes_remaining(cstr(purpose), bytes(identifier, identifier_len));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_generate_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                                    size_t identifier_len, verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.generate_recovery_codes(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_use_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                               size_t identifier_len, const char* code, size_t code_len,
+                                               const verikit_verify_options* options, verikit_callback callback,
+                                               void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    if (!bytes_ok(code, code_len)) return done(null_bytes("code"));
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+    e.use_recovery_code(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), o, std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_remaining_async(verikit_engine* engine, const char* purpose,
+                                                     const char* identifier, size_t identifier_len,
+                                                     verikit_count_callback callback, void* user) {
+  return run_async_count<int>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<int> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.recovery_codes_remaining(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
 }  // extern "C"

@@ -195,3 +195,63 @@ TEST(CApiLinks, OriginsAndHttp) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CApiRecovery, GenerateUseCountAndAsync) {
+  verikit_config* c = config();
+  ASSERT_EQ(verikit_config_set_policy_field(c, "mfa", "recovery_codes", "4"), VERIKIT_OK);
+  Engine eng(c);
+  verikit_config_free(c);
+  Res set;
+  ASSERT_EQ(verikit_recovery_generate(&set.r, eng.e, "mfa", "ann", 3), VERIKIT_OK);
+  EXPECT_EQ(set.status(), VERIKIT_STATUS_ISSUED);
+  size_t n = 0;
+  ASSERT_EQ(verikit_result_code_count(set.r, &n), VERIKIT_OK);
+  ASSERT_EQ(n, 4u);
+  const char* code = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(verikit_result_code(set.r, 1, &code, &len), VERIKIT_OK);
+  EXPECT_EQ(len, 11u);
+  EXPECT_EQ(code[len], '\0');
+  EXPECT_EQ(verikit_result_code(set.r, 4, &code, &len), VERIKIT_E_INVALID_ARGUMENT);
+  ASSERT_EQ(verikit_result_code(set.r, 0, &code, &len), VERIKIT_OK);
+  Res used, again, bad;
+  ASSERT_EQ(verikit_recovery_use(&used.r, eng.e, "mfa", "ann", 3, code, len, nullptr), VERIKIT_OK);
+  EXPECT_EQ(used.status(), VERIKIT_STATUS_VERIFIED);
+  ASSERT_EQ(verikit_recovery_use(&again.r, eng.e, "mfa", "ann", 3, code, len, nullptr), VERIKIT_OK);
+  EXPECT_EQ(again.status(), VERIKIT_STATUS_INVALID);
+  EXPECT_EQ(verikit_recovery_use(&bad.r, eng.e, "mfa", "ann", 3, "ABC", 3, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  int left = -1;
+  ASSERT_EQ(verikit_recovery_remaining(&left, eng.e, "mfa", "ann", 3), VERIKIT_OK);
+  EXPECT_EQ(left, 3);
+  size_t none = 9;
+  ASSERT_EQ(verikit_result_code_count(used.r, &none), VERIKIT_OK);
+  EXPECT_EQ(none, 0u);
+
+  struct Seen {
+    int error = 1, status = -1, count = -1;
+  } seen;
+  auto on_result = [](void* user, int error, const char*, verikit_result* result) {
+    auto* s = static_cast<Seen*>(user);
+    s->error = error;
+    if (result != nullptr) verikit_result_status(result, &s->status);
+    verikit_result_free(result);
+  };
+  auto on_count = [](void* user, int error, const char*, int count) {
+    static_cast<Seen*>(user)->error = error;
+    static_cast<Seen*>(user)->count = count;
+  };
+  ASSERT_EQ(verikit_result_code(set.r, 2, &code, &len), VERIKIT_OK);
+  ASSERT_EQ(verikit_recovery_use_async(eng.e, "mfa", "ann", 3, code, len, nullptr, on_result, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.status, VERIKIT_STATUS_VERIFIED);
+  ASSERT_EQ(verikit_recovery_remaining_async(eng.e, "mfa", "ann", 3, on_count, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.count, 2);
+  ASSERT_EQ(verikit_recovery_generate_async(eng.e, "mfa", "ann", 3, on_result, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.status, VERIKIT_STATUS_ISSUED);
+  ASSERT_EQ(verikit_recovery_remaining_async(eng.e, "mfa", "ann", 3, on_count, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.count, 4) << "regenerated: a full set again";
+  EXPECT_EQ(verikit_recovery_remaining(nullptr, nullptr, "mfa", "ann", 3), VERIKIT_E_INVALID_ARGUMENT);
+}
+
+}  // namespace
