@@ -39,6 +39,8 @@ export interface Result {
   reused: boolean;
   /** verify/consume on Redis with wait_replicas: replicas that acknowledged it; null otherwise */
   replicasConfirmed: number | null;
+  /** generateRecoveryCodes: the new set of recovery codes (show them once); null otherwise */
+  codes: string[] | null;
 }
 
 export type Bytes = string | Buffer;
@@ -165,6 +167,11 @@ export class Manager {
   revokeAll(purpose: string, identifier: Bytes): Promise<number>;
   inspect(purpose: string, identifier: Bytes): Promise<Result>;
   unlock(purpose: string, identifier: Bytes): Promise<boolean>;
+  /** A new set of single-use recovery codes (result.codes), replacing any earlier set. */
+  generateRecoveryCodes(purpose: string, identifier: Bytes): Promise<Result>;
+  /** verified (the code is spent), invalid (counted in the failure budget), locked, or not_found (no set). */
+  useRecoveryCode(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
+  recoveryCodesRemaining(purpose: string, identifier: Bytes): Promise<number>;
   /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */
   /** This engine's counters in the Prometheus text exposition format (serve it on /metrics). */
   metrics(): string;

@@ -27,12 +27,12 @@ native.setErrorClasses(VerikitError, classByCode);
 // Result objects: one object literal, so every result has the same shape (the addon calls this
 // with the values in the order of native.resultFields, checked here once).
 const RESULT_FIELDS = ['status', 'ok', 'secret', 'url', 'purpose', 'identifier', 'payload', 'expiresAt',
-  'attemptsRemaining', 'retryAfter', 'activeTokens', 'counters', 'reused', 'replicasConfirmed'];
+  'attemptsRemaining', 'retryAfter', 'activeTokens', 'counters', 'reused', 'replicasConfirmed', 'codes'];
 if (native.resultFields.join() !== RESULT_FIELDS.join()) throw new Error('verikit: the addon and index.js disagree on result fields');
 native.setResultFactory((status, ok, secret, url, purpose, identifier, payload, expiresAt, attemptsRemaining, retryAfter,
-  activeTokens, counters, reused, replicasConfirmed) => ({
+  activeTokens, counters, reused, replicasConfirmed, codes) => ({
   status, ok, secret, url, purpose, identifier, payload, expiresAt, attemptsRemaining, retryAfter, activeTokens, counters,
-  reused, replicasConfirmed,
+  reused, replicasConfirmed, codes,
 }));
 
 /** The statuses of the core's schema: name -> { value, ok, doc }. */
@@ -161,6 +161,13 @@ class Manager {
   revokeAll(purpose, identifier) { return this._engine.revokeAll(purpose, identifier); }
   inspect(purpose, identifier) { return this._engine.inspect(purpose, identifier); }
   unlock(purpose, identifier) { return this._engine.unlock(purpose, identifier); }
+
+  // --- recovery codes (README: "Recovery codes") ---
+  /** A new set of single-use codes (result.codes: show them once), replacing any earlier set. */
+  generateRecoveryCodes(purpose, identifier) { return this._engine.generateRecoveryCodes(purpose, identifier); }
+  /** verified (spent), invalid (counted in the identifier's failure budget), locked, or not_found (no set). */
+  useRecoveryCode(purpose, identifier, code, options) { return this._engine.useRecoveryCode(purpose, identifier, code, options); }
+  recoveryCodesRemaining(purpose, identifier) { return this._engine.recoveryCodesRemaining(purpose, identifier); }
 
   /**
    * Releases the engine and its store connections, without blocking: later calls reject with

@@ -60,10 +60,10 @@ Napi::Value last_error(Napi::Env env, int code) { return make_error(env, code, v
 // literal there costs a fraction of defining the same properties through Node-API) ----
 
 enum Prop { kStatus, kOk, kSecret, kUrl, kPurpose, kIdentifier, kPayload, kExpiresAt, kAttempts, kRetryAfter,
-            kActiveTokens, kCounters, kReused, kReplicas, kPropCount };
+            kActiveTokens, kCounters, kReused, kReplicas, kCodes, kPropCount };
 constexpr const char* kPropNames[kPropCount] = {"status", "ok", "secret", "url", "purpose", "identifier", "payload",
                                                 "expiresAt", "attemptsRemaining", "retryAfter", "activeTokens", "counters",
-                                                "reused", "replicasConfirmed"};
+                                                "reused", "replicasConfirmed", "codes"};
 
 // Times in the C API are ms since the epoch, 0 when not set.
 Napi::Value date_or_null(Napi::Env env, int64_t ms) {
@@ -78,6 +78,13 @@ Napi::String text(Napi::Env env, const verikit_result* r, TextGetter get) {
   const char* data = nullptr;
   size_t len = 0;
   get(r, &data, &len);
+  return Napi::String::New(env, data == nullptr ? "" : data, data == nullptr ? 0 : len);
+}
+
+Napi::String text(Napi::Env env, const verikit_result* r, size_t code) {
+  const char* data = nullptr;
+  size_t len = 0;
+  verikit_result_code(r, code, &data, &len);
   return Napi::String::New(env, data == nullptr ? "" : data, data == nullptr ? 0 : len);
 }
 
@@ -116,7 +123,15 @@ Napi::Value to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
       env.Null(),
       Napi::Boolean::New(env, reused != 0),
       count_or_null(env, replicas),
+      env.Null(),
   };
+  size_t codes = 0;
+  verikit_result_code_count(r, &codes);
+  if (codes > 0) {  // recovery codes: only a generate result has them
+    Napi::Array list = Napi::Array::New(env, codes);
+    for (size_t i = 0; i < codes; ++i) list.Set(static_cast<uint32_t>(i), text(env, r, i));
+    values[kCodes] = list;
+  }
   if (with_counters) {
     Napi::Object k = Napi::Object::New(env);
     k.Set("failures", Napi::Number::New(env, static_cast<double>(counter(r, VERIKIT_COUNTER_FAILURES))));
@@ -630,6 +645,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("revokeAll", &EngineWrap::RevokeAll),
                         InstanceMethod("inspect", &EngineWrap::Inspect),
                         InstanceMethod("unlock", &EngineWrap::Unlock),
+                        InstanceMethod("generateRecoveryCodes", &EngineWrap::GenerateRecoveryCodes),
+                        InstanceMethod("useRecoveryCode", &EngineWrap::UseRecoveryCode),
+                        InstanceMethod("recoveryCodesRemaining", &EngineWrap::RecoveryCodesRemaining),
                         InstanceMethod("close", &EngineWrap::Close),
                         InstanceMethod("metrics", &EngineWrap::Metrics),
                         InstanceMethod("setListening", &EngineWrap::SetListening),
@@ -854,6 +872,34 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Unlock(const Napi::CallbackInfo& info) {
     return run(info, Kind::flag, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
       return verikit_unlock_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
+    });
+  }
+
+  // --- recovery codes ---
+  Napi::Value GenerateRecoveryCodes(const Napi::CallbackInfo& info) {
+    return run(info, Kind::result, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_recovery_generate_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(),
+                                             on_result, op);
+    });
+  }
+
+  // useRecoveryCode(purpose, identifier, code, options?: {clientKey})
+  Napi::Value UseRecoveryCode(const Napi::CallbackInfo& info) {
+    struct A { PurposeId p; std::string code; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      std::string code = text_arg(info[2], "code");
+      return A{std::move(p), std::move(code), options_arg(info[3])};
+    }, [&](A& a, Op* op) {
+      return verikit_recovery_use_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                        a.code.data(), a.code.size(), &a.o->verify, on_result, op);
+    });
+  }
+
+  Napi::Value RecoveryCodesRemaining(const Napi::CallbackInfo& info) {
+    return run(info, Kind::count, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_recovery_remaining_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(),
+                                              on_count, op);
     });
   }
 

@@ -628,6 +628,17 @@ PYBIND11_MODULE(_verikit, m) {
       .def("__bool__", &PyResult::ok)
       .def_property_readonly("secret", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_secret))); })
       .def_property_readonly("url", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_url))); })
+      .def_property_readonly("codes", [](const PyResult& r) {
+        size_t n = 0;
+        verikit_result_code_count(r.r.get(), &n);
+        py::list codes;
+        for (size_t i = 0; i < n; ++i) {
+          const char* data = nullptr;
+          size_t len = 0;
+          if (verikit_result_code(r.r.get(), i, &data, &len) == VERIKIT_OK) codes.append(py::str(std::string(data, len)));
+        }
+        return codes;
+      })
       .def_property_readonly("reused", [](const PyResult& r) { return r.number<int>(verikit_result_reused) != 0; })
       .def_property_readonly("replicas_confirmed", [](const PyResult& r) -> py::object {
         const int32_t n = r.number<int32_t>(verikit_result_replicas_confirmed);
@@ -862,6 +873,45 @@ PYBIND11_MODULE(_verikit, m) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         return start_async(self, sink, Kind::flag, [&](verikit_engine* e, void* user) {
           return verikit_unlock_async(e, p.c_str(), id.data(), id.size(), on_count, user);
+        });
+      })
+      // --- recovery codes ---
+      .def("generate_recovery_codes", [](PyEngine& self, O purpose, O identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_recovery_generate(out, e, p.c_str(), id.data(), id.size());
+        });
+      })
+      .def("use_recovery_code", [](PyEngine& self, O purpose, O identifier, O code, O client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_recovery_use(out, e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c);
+        });
+      })
+      .def("recovery_codes_remaining", [](PyEngine& self, O purpose, O identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return call_count(self, [&](verikit_engine* e, int* n) { return verikit_recovery_remaining(n, e, p.c_str(), id.data(), id.size()); });
+      })
+      .def("generate_recovery_codes_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_recovery_generate_async(e, p.c_str(), id.data(), id.size(), on_result, user);
+        });
+      })
+      .def("use_recovery_code_async", [](PyEngine& self, O purpose, O identifier, O code, O client_key, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_recovery_use_async(e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c, on_result, user);
+        });
+      })
+      .def("recovery_codes_remaining_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return start_async(self, sink, Kind::count, [&](verikit_engine* e, void* user) {
+          return verikit_recovery_remaining_async(e, p.c_str(), id.data(), id.size(), on_count, user);
         });
       });
 

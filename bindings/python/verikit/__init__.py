@@ -207,3 +207,18 @@ class Engine(_EngineBase):
 
     def unlock(self, purpose: str, identifier: Bytes) -> bool:
         return self._native.unlock(purpose, identifier)
+
+    # --- recovery codes ---
+    def generate_recovery_codes(self, purpose: str, identifier: Bytes) -> Result:
+        """A new set of single-use recovery codes (result.codes: show them once), replacing any
+        earlier set."""
+        return self._native.generate_recovery_codes(purpose, identifier)
+
+    def use_recovery_code(self, purpose: str, identifier: Bytes, code: str, *,
+                          client_key: Optional[Bytes] = None) -> Result:
+        """verified (the code is spent), invalid (counted in the identifier's failure budget,
+        shared with OTPs), locked, or not_found (no set)."""
+        return self._native.use_recovery_code(purpose, identifier, code, client_key)
+
+    def recovery_codes_remaining(self, purpose: str, identifier: Bytes) -> int:
+        return int(self._native.recovery_codes_remaining(purpose, identifier))

@@ -110,3 +110,13 @@ class Engine(_EngineBase):
 
     async def unlock(self, purpose: str, identifier: Bytes) -> bool:
         return await self._native.unlock_async(purpose, identifier, self._sink())
+
+    async def generate_recovery_codes(self, purpose: str, identifier: Bytes) -> Result:
+        return await self._native.generate_recovery_codes_async(purpose, identifier, self._sink())
+
+    async def use_recovery_code(self, purpose: str, identifier: Bytes, code: str, *,
+                                client_key: Optional[Bytes] = None) -> Result:
+        return await self._native.use_recovery_code_async(purpose, identifier, code, client_key, self._sink())
+
+    async def recovery_codes_remaining(self, purpose: str, identifier: Bytes) -> int:
+        return await self._native.recovery_codes_remaining_async(purpose, identifier, self._sink())
