@@ -32,7 +32,7 @@ struct IssueOptions {
   // Flow binding: a value the application keeps with the flow that asked (a random value in the
   // requesting browser's cookie or session). Only a keyed hash is stored; the credential then
   // verifies only when the same value is presented. Empty: not bound.
-  std::string_view binding;
+  std::string_view binding{};
 };
 
 struct VerifyOptions {
@@ -40,7 +40,7 @@ struct VerifyOptions {
   // The flow's binding value. A bound OTP with another (or no) binding is a wrong guess
   // (invalid, counted); a bound token or link with another binding is not_found and counted in
   // the identifier's failure budget (README: "Flow binding"). Ignored for unbound credentials.
-  std::string_view binding;
+  std::string_view binding{};
 };
 
 inline constexpr std::size_t kMaxClientKeyBytes = 256;
