@@ -70,7 +70,8 @@ TEST(RedisScripts, EachStartsWithItsFlagsLine) {
       {"token_issue", ""},        {"token_verify", "allow-oom"}, {"token_revoke", "allow-oom"},
       {"revoke_all", "allow-oom"}, {"inspect", "no-writes"},     {"unlock", "allow-oom"},
       {"client_limit", ""},       {"token_verify_bound", ""},   {"recovery_set", ""},
-      {"recovery_use", ""},       {"recovery_count", "no-writes"}};
+      {"recovery_use", ""},       {"recovery_count", "no-writes"}, {"totp_enroll", ""},
+      {"totp_load", "no-writes"}, {"totp_commit", ""}};
   ASSERT_EQ(std::size(kAll), flags.size());
   for (const Script* s : kAll) {
     SCOPED_TRACE(s->name);

@@ -112,6 +112,17 @@ class Engine {
                                      const VerifyOptions& options = {});
   Expected<int> recovery_codes_remaining(std::string_view purpose, std::string_view identifier);
 
+  // Authenticator codes (TOTP, RFC 6238 over HOTP, RFC 4226, HMAC-SHA-1; README "Authenticator
+  // codes"). enroll: a new 160-bit secret from libsodium, sealed at rest, replacing any earlier
+  // enrollment; the result's secret is its base32 and its url the otpauth:// provisioning URI
+  // (`issuer`: 1-64 printable bytes, no ':'). verify: verified (the code of a time step within
+  // the policy's totp_window of now, later than the last accepted step, which it becomes: a code
+  // is never accepted twice, even concurrently), invalid (a wrong code or a replay, counted in
+  // the identifier's failure budget shared with OTPs), locked, not_found (not enrolled).
+  Expected<Result> enroll_totp(std::string_view purpose, std::string_view identifier, std::string_view issuer);
+  Expected<Result> verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
+                               const VerifyOptions& options = {});
+
   // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on
   // a store thread; arguments are copied before the call returns; bad arguments complete
   // `done` with an invalid_argument error, never an exception. Each synchronous form above
@@ -145,6 +156,10 @@ class Engine {
   void use_recovery_code(std::string_view purpose, std::string_view identifier, std::string_view code,
                          const VerifyOptions& options, Callback<Result> done);
   void recovery_codes_remaining(std::string_view purpose, std::string_view identifier, Callback<int> done);
+  void enroll_totp(std::string_view purpose, std::string_view identifier, std::string_view issuer,
+                   Callback<Result> done);
+  void verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
+                   const VerifyOptions& options, Callback<Result> done);
 
   const Config& config() const noexcept;
 

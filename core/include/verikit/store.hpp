@@ -164,6 +164,36 @@ struct RecoveryUseRequest {
   FailureBudget budget;
 };
 
+// An authenticator (TOTP) enrollment: replaces any earlier one; its last accepted step starts over.
+struct TotpEnrollRequest {
+  std::string group;
+  std::string sealed_secret;
+  long long generation = 0;  // random: tells this enrollment from a later one
+  std::chrono::milliseconds ttl{0};
+};
+
+// What a TOTP verification needs first (read-only): the sealed secret, the last accepted step
+// and the store's time; locked (budget spent) or not_found (no enrollment) carry nothing.
+struct TotpLoadReply {
+  Outcome outcome = Outcome::not_found;  // valid when enrolled
+  std::chrono::milliseconds retry_after{0};
+  std::string sealed_secret;
+  long long last_step = -1;
+  long long generation = 0;
+  long long now_ms = 0;
+};
+
+// The second step: `step` is the time step the code matched (-1: none). Atomically: a spent
+// budget is locked; another generation (re-enrolled meanwhile) is not_found; a step later than
+// the last accepted one is stored and verified; anything else (no match, a replay) is a wrong
+// guess counted in the budgets (invalid, or locked when it spent them).
+struct TotpCommitRequest {
+  std::string group;
+  long long step = -1;
+  long long generation = 0;
+  FailureBudget budget;
+};
+
 // A per-client-key limit (an IP address, a device id), in its own key group.
 struct ClientLimitRequest {
   std::string client;   // keyed hash of the client key
@@ -204,6 +234,10 @@ class Store {
   virtual void recovery_set(const RecoverySetRequest&, Callback<int> done) { done(no_recovery()); }
   virtual void recovery_use(const RecoveryUseRequest&, Callback<VerifyReply> done) { done(no_recovery()); }
   virtual void recovery_count(const std::string&, Callback<int> done) { done(no_recovery()); }
+  // Authenticator codes (TOTP). A store without them completes with unsupported.
+  virtual void totp_enroll(const TotpEnrollRequest&, Callback<bool> done) { done(no_totp()); }
+  virtual void totp_load(const std::string&, const FailureBudget&, Callback<TotpLoadReply> done) { done(no_totp()); }
+  virtual void totp_commit(const TotpCommitRequest&, Callback<VerifyReply> done) { done(no_totp()); }
 
   // Whether records in this store are visible to other processes (then keys must be shared).
   virtual bool shared() const noexcept = 0;
@@ -216,6 +250,7 @@ class Store {
   virtual void stop_threads() noexcept {}
 
  protected:
+  static Error no_totp() { return make_error(Errc::unsupported, "this store does not keep authenticator enrollments"); }
   static Error no_recovery() { return make_error(Errc::unsupported, "this store does not keep recovery codes"); }
 };
 

@@ -142,6 +142,13 @@ Expected<Result> Engine::use_recovery_code(std::string_view p, std::string_view 
 Expected<int> Engine::recovery_codes_remaining(std::string_view p, std::string_view id) {
   return detail::wait_for<int>(*impl_->store, [&](Callback<int> cb) { recovery_codes_remaining(p, id, std::move(cb)); });
 }
+Expected<Result> Engine::enroll_totp(std::string_view p, std::string_view id, std::string_view issuer) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { enroll_totp(p, id, issuer, std::move(cb)); });
+}
+Expected<Result> Engine::verify_totp(std::string_view p, std::string_view id, std::string_view code,
+                                     const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_totp(p, id, code, o, std::move(cb)); });
+}
 Expected<bool> Engine::unlock(std::string_view p, std::string_view id) {
   return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { unlock(p, id, std::move(cb)); });
 }

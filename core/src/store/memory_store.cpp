@@ -19,6 +19,7 @@
 #include "store/binding.hpp"
 #include "store/limits.hpp"
 #include "store/recovery.hpp"
+#include "store/totp.hpp"
 #include "verikit/process.hpp"
 
 namespace verikit {
@@ -56,11 +57,12 @@ struct RecoverySet {
 struct Group {
   std::optional<OtpRecord> otp;
   std::optional<RecoverySet> recovery;
+  std::optional<detail::TotpRecord> totp;
   std::unordered_map<std::string, TokenRecord> tokens;
   RateState rate;
   std::unordered_map<std::string, long long> pairs;  // failure budget per client key tag: GCRA tat
   long long indexed_until = 0;  // the deadline this group has in its shard's heap
-  bool empty() const { return !otp && !recovery && tokens.empty() && pairs.empty() && detail::keep_until(rate) == 0; }
+  bool empty() const { return !otp && !recovery && !totp && tokens.empty() && pairs.empty() && detail::keep_until(rate) == 0; }
 };
 
 struct ClientBuckets {
@@ -452,6 +454,56 @@ class MemoryStore final : public Store {
     done(left);
   }
 
+  void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
+    if (refused_after_fork(done)) return;
+    {
+      auto [shard, lock] = lock_shard(req.group);
+      const TimePoint now = clock_->now();
+      Group* g = touch(shard, req.group, now);
+      if (g == nullptr) return unlock_and(lock, done, Expected<bool>(full()));
+      g->totp = detail::TotpRecord{req.sealed_secret, -1, req.generation, now + req.ttl};
+      after_write(shard, req.group, *g, now);
+    }
+    done(true);
+  }
+
+  void totp_load(const std::string& group, const FailureBudget& budget, Callback<TotpLoadReply> done) override {
+    if (refused_after_fork(done)) return;
+    TotpLoadReply reply;
+    {
+      auto [shard, lock] = lock_shard(group);
+      const TimePoint now = clock_->now();
+      auto it = shard.groups.find(group);
+      if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
+      drop_expired(it->second, now);
+      auto pair = it->second.pairs.find(budget.client);
+      const long long pair_tat = budget.client.empty() || pair == it->second.pairs.end() ? 0 : pair->second;
+      reply = detail::load_totp(it->second.totp, it->second.rate, pair_tat, ms(now), budget);
+      if (it->second.empty()) shard.groups.erase(it);
+    }
+    done(std::move(reply));
+  }
+
+  void totp_commit(const TotpCommitRequest& req, Callback<VerifyReply> done) override {
+    if (refused_after_fork(done)) return;
+    VerifyReply reply;
+    {
+      auto [shard, lock] = lock_shard(req.group);
+      const TimePoint now = clock_->now();
+      auto it = shard.groups.find(req.group);
+      if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
+      Group& g = it->second;
+      drop_expired(g, now);
+      long long no_pair = 0;
+      long long& pair_tat = req.budget.client.empty() ? no_pair : g.pairs[req.budget.client];
+      reply = detail::commit_totp(g.totp, g.rate, pair_tat, ms(now), req);
+      if (!req.budget.client.empty() && pair_tat <= ms(now)) g.pairs.erase(req.budget.client);
+      if (g.empty()) shard.groups.erase(it);
+      else after_write(shard, req.group, g, now);
+    }
+    done(std::move(reply));
+  }
+
   bool shared() const noexcept override { return false; }
 
   // Drops every record that is due now; returns how many.
@@ -537,6 +589,7 @@ class MemoryStore final : public Store {
   static void drop_expired(Group& g, TimePoint now) {
     if (g.otp && g.otp->expires_at <= now) g.otp.reset();
     if (g.recovery && g.recovery->expires_at <= now) g.recovery.reset();
+    if (g.totp && g.totp->expires_at <= now) g.totp.reset();
     if (detail::keep_until(g.rate) <= ms(now)) g.rate = RateState{};
     std::erase_if(g.pairs, [now](const auto& kv) { return kv.second <= ms(now); });
     std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
@@ -569,6 +622,7 @@ class MemoryStore final : public Store {
     long long d = detail::keep_until(g.rate);
     if (g.otp) d = std::max(d, ms(g.otp->expires_at));
     if (g.recovery) d = std::max(d, ms(g.recovery->expires_at));
+    if (g.totp) d = std::max(d, ms(g.totp->expires_at));
     for (const auto& [id, t] : g.tokens) d = std::max(d, ms(t.expires_at));
     for (const auto& [client, tat] : g.pairs) d = std::max(d, tat);
     return d;

@@ -16,6 +16,8 @@
 //      the latest
 //   k  recovery codes, a set of key id byte + keyed hash of each code left; key TTL = the set's
 //      lifetime
+//   a  an authenticator (TOTP) enrollment, a hash: s (sealed secret), g (generation), l (last
+//      accepted time step, -1: none); key TTL = the enrollment's lifetime
 //   c  a client key's limits, in the group `c:<client tag>` (its own slot), a hash: i / f
 //      (GCRA of issues and of failed verifications)
 // Flags (record field f, token record [3]): bit 0 one-time use, bit 1 revoke the group on use.
@@ -178,11 +180,34 @@ inline constexpr Script recovery_use{.id = 12, .name = "recovery_use", .flags = 
 inline constexpr Script recovery_count{.id = 13, .name = "recovery_count", .flags = "no-writes", .prelude = false,
                                        .keys = "k"};
 
+// A new TOTP enrollment for the group, replacing any earlier one. Reply: 1.
+inline constexpr std::string_view totp_enroll_args[] = {"sealed_secret", "generation", "ttl_ms"};
+inline constexpr Script totp_enroll{.id = 14, .name = "totp_enroll", .flags = "", .prelude = false, .keys = "a",
+                                    .args = totp_enroll_args};
+
+// The failure budgets' five arguments (lua/prelude.lua load_budget).
+#define VERIKIT_BUDGET_ARGS "budget_interval_ms", "budget_burst", "pair_interval_ms", "pair_burst", "client"
+
+// A TOTP verification's first step, read-only.
+inline constexpr std::string_view totp_load_args[] = {VERIKIT_BUDGET_ARGS};
+inline constexpr Field totp_load_reply[] = {{"status", 'o'},     {"sealed_secret", 's'}, {"last_step", 'i'},
+                                            {"generation", 'i'}, {"now", 'i'},           {"retry_ms", 'i'}};
+inline constexpr Script totp_load{.id = 15, .name = "totp_load", .flags = "no-writes", .keys = "arp",
+                                  .args = totp_load_args, .reply = totp_load_reply, .reply_always = 6};
+
+// A TOTP verification's second step: the matched step (-1: none) of that generation.
+inline constexpr std::string_view totp_commit_args[] = {VERIKIT_BUDGET_ARGS, "step", "generation"};
+inline constexpr Field totp_commit_reply[] = {{"status", 'o'}, {"retry_ms", 'i'}, {"counted", 'i'}};
+inline constexpr Script totp_commit{.id = 16, .name = "totp_commit", .flags = "", .keys = "arp",
+                                    .args = totp_commit_args, .reply = totp_commit_reply, .reply_always = 3};
+
+#undef VERIKIT_BUDGET_ARGS
 #undef VERIKIT_GATE_ARGS
 
 inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify, &otp_revoke, &token_issue,  &token_verify,
                                          &token_revoke, &revoke_all, &inspect,    &unlock,       &client_limit,
-                                         &token_verify_bound, &recovery_set, &recovery_use, &recovery_count};
+                                         &token_verify_bound, &recovery_set, &recovery_use, &recovery_count,
+                                         &totp_enroll,  &totp_load,  &totp_commit};
 
 // The script's .lua file as embedded.
 std::string_view source(const Script& s);

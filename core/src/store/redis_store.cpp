@@ -437,9 +437,67 @@ class RedisStore final : public Store {
     });
   }
 
+  void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
+    Call<scripts::totp_enroll> call;
+    call.set<"sealed_secret">(req.sealed_secret)
+        .set<"generation">(std::to_string(req.generation))
+        .set<"ttl_ms">(std::to_string(req.ttl.count()));
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(r->integer == 1);
+    });
+  }
+
+  void totp_load(const std::string& group, const FailureBudget& budget, Callback<TotpLoadReply> done) override {
+    static constexpr const scripts::Script& S = scripts::totp_load;
+    Call<S> call;
+    set_budget(call, budget);
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      TotpLoadReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.sealed_secret = e.str<"sealed_secret">();
+      reply.last_step = e.integer<"last_step">();
+      reply.generation = e.integer<"generation">();
+      reply.now_ms = e.integer<"now">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      done(std::move(reply));
+    });
+  }
+
+  void totp_commit(const TotpCommitRequest& req, Callback<VerifyReply> done) override {
+    static constexpr const scripts::Script& S = scripts::totp_commit;
+    Call<S> call;
+    set_budget(call, req.budget);
+    call.set<"step">(std::to_string(req.step)).set<"generation">(std::to_string(req.generation));
+    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      VerifyReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.counted_failure = e.integer<"counted">() == 1;
+      reply.replicas_confirmed = replicas;
+      done(std::move(reply));
+    });
+  }
+
   bool shared() const noexcept override { return true; }
 
  private:
+  template <const scripts::Script& S>
+  static void set_budget(Call<S>& call, const FailureBudget& b) {
+    call.template set<"budget_interval_ms">(std::to_string(b.identifier.interval.count()))
+        .template set<"budget_burst">(std::to_string(b.identifier.burst))
+        .template set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
+        .template set<"pair_burst">(std::to_string(b.pair.burst))
+        .template set<"client">(b.client);
+  }
+
   template <const scripts::Script& S>
   static void set_gate(Call<S>& call, const IssueGate& g) {
     call.template set<"gate_cooldown_ms">(std::to_string(g.cooldown.count()))
