@@ -172,6 +172,10 @@ export class Manager {
   /** verified (the code is spent), invalid (counted in the failure budget), locked, or not_found (no set). */
   useRecoveryCode(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
   recoveryCodesRemaining(purpose: string, identifier: Bytes): Promise<number>;
+  /** A new authenticator secret (result.secret, base32; result.url, the otpauth:// URI), replacing any earlier one. */
+  enrollTotp(purpose: string, identifier: Bytes, issuer: string): Promise<Result>;
+  /** verified (a code is accepted once), invalid (wrong or replayed: counted), locked, or not_found (not enrolled). */
+  verifyTotp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
   /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */
   /** This engine's counters in the Prometheus text exposition format (serve it on /metrics). */
   metrics(): string;

@@ -169,6 +169,12 @@ class Manager {
   useRecoveryCode(purpose, identifier, code, options) { return this._engine.useRecoveryCode(purpose, identifier, code, options); }
   recoveryCodesRemaining(purpose, identifier) { return this._engine.recoveryCodesRemaining(purpose, identifier); }
 
+  // --- authenticator codes (README: "Authenticator codes") ---
+  /** A new TOTP secret (result.secret: base32; result.url: the otpauth:// URI), replacing any earlier one. */
+  enrollTotp(purpose, identifier, issuer) { return this._engine.enrollTotp(purpose, identifier, issuer); }
+  /** verified (once: never twice), invalid (wrong or replayed: counted in the failure budget), locked, or not_found. */
+  verifyTotp(purpose, identifier, code, options) { return this._engine.verifyTotp(purpose, identifier, code, options); }
+
   /**
    * Releases the engine and its store connections, without blocking: later calls reject with
    * "the engine is closed"; operations still in flight settle with their answers, each exactly

@@ -673,6 +673,22 @@ VERIKIT_EXTERN(int) verikit_result_code_count(const verikit_result *result, size
 VERIKIT_EXTERN(int) verikit_result_code(const verikit_result *result, size_t i, const char **data_out,
                                         size_t *len_out);
 
+/* 0.3. Authenticator codes (TOTP, RFC 6238 over HOTP, RFC 4226, HMAC-SHA-1; README
+ * "Authenticator codes"). enroll: a new 160-bit secret (libsodium), sealed at rest, replacing any
+ * earlier enrollment; the result's secret is its base32 and its url the otpauth:// provisioning
+ * URI (show it as a QR code once). `issuer`: NUL-terminated, 1-64 printable bytes without ':'.
+ * Status: ISSUED. verify: Status VERIFIED (a code of a step within the policy's totp_window of the
+ * store's time and later than the last accepted step, which it becomes: a code is accepted once,
+ * even concurrently), INVALID (a wrong code or a replay: counted in the identifier's failure
+ * budget, the one OTPs and recovery codes spend), LOCKED (spent: nothing compared), NOT_FOUND
+ * (not enrolled), RATE_LIMITED (the client key's failure limit). A code of the wrong length or
+ * with non-digits is VERIKIT_E_INVALID_ARGUMENT before any store is asked. `options` may be NULL. */
+VERIKIT_EXTERN(int) verikit_totp_enroll(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                        const char *identifier, size_t identifier_len, const char *issuer);
+VERIKIT_EXTERN(int) verikit_totp_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                        const char *identifier, size_t identifier_len, const char *code,
+                                        size_t code_len, const verikit_verify_options *options);
+
 /* ------------------------------------------------------------------------------------------
  * Asynchronous forms. The callback runs exactly once with either error == VERIKIT_OK and a
  * result the callback owns (free it with verikit_result_free, on any thread), or error < 0,
@@ -764,6 +780,15 @@ VERIKIT_EXTERN(int) verikit_recovery_use_async(verikit_engine *engine, const cha
 VERIKIT_EXTERN(int) verikit_recovery_remaining_async(verikit_engine *engine, const char *purpose,
                                                      const char *identifier, size_t identifier_len,
                                                      verikit_count_callback callback, void *user);
+
+/* 0.3. The asynchronous forms of the authenticator calls. */
+VERIKIT_EXTERN(int) verikit_totp_enroll_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                              size_t identifier_len, const char *issuer, verikit_callback callback,
+                                              void *user);
+VERIKIT_EXTERN(int) verikit_totp_verify_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                              size_t identifier_len, const char *code, size_t code_len,
+                                              const verikit_verify_options *options, verikit_callback callback,
+                                              void *user);
 
 #ifdef __cplusplus
 }

@@ -255,3 +255,43 @@ TEST(CApiRecovery, GenerateUseCountAndAsync) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CApiTotp, EnrollAndVerify) {
+  verikit_config* c = config();
+  Engine eng(c);
+  verikit_config_free(c);
+  Res enrolled, none;
+  ASSERT_EQ(verikit_totp_verify(&none.r, eng.e, "mfa", "ann", 3, "123456", 6, nullptr), VERIKIT_OK);
+  EXPECT_EQ(none.status(), VERIKIT_STATUS_NOT_FOUND);
+  ASSERT_EQ(verikit_totp_enroll(&enrolled.r, eng.e, "mfa", "ann", 3, "Acme"), VERIKIT_OK);
+  EXPECT_EQ(enrolled.status(), VERIKIT_STATUS_ISSUED);
+  EXPECT_EQ(enrolled.secret().size(), 32u);
+  const char* url = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(verikit_result_url(enrolled.r, &url, &len), VERIKIT_OK);
+  EXPECT_EQ(std::string(url, len).rfind("otpauth://totp/Acme:ann?secret=" + enrolled.secret(), 0), 0u);
+  Res wrong;
+  EXPECT_EQ(verikit_totp_verify(&wrong.r, eng.e, "mfa", "ann", 3, "12345", 5, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+  Res bad_issuer;
+  EXPECT_EQ(verikit_totp_enroll(&bad_issuer.r, eng.e, "mfa", "ann", 3, "a:b"), VERIKIT_E_INVALID_ARGUMENT);
+  struct Seen {
+    int error = 1, status = -1;
+  } seen;
+  auto record = [](void* user, int error, const char*, verikit_result* result) {
+    auto* s = static_cast<Seen*>(user);
+    s->error = error;
+    if (result != nullptr) verikit_result_status(result, &s->status);
+    verikit_result_free(result);
+  };
+  // 000000 and 999999 cannot both be the current code: at least one answer is invalid.
+  ASSERT_EQ(verikit_totp_verify_async(eng.e, "mfa", "ann", 3, "000000", 6, nullptr, record, &seen), VERIKIT_OK);
+  const int first = seen.status;
+  ASSERT_EQ(verikit_totp_verify_async(eng.e, "mfa", "ann", 3, "999999", 6, nullptr, record, &seen), VERIKIT_OK);
+  EXPECT_TRUE(first == VERIKIT_STATUS_INVALID || seen.status == VERIKIT_STATUS_INVALID);
+  ASSERT_EQ(verikit_totp_enroll_async(eng.e, "mfa", "bea", 3, "Acme", record, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.status, VERIKIT_STATUS_ISSUED);
+}
+
+}  // namespace

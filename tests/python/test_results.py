@@ -22,7 +22,8 @@ SUCCESS = {verikit.Status.VERIFIED, verikit.Status.VALID, verikit.Status.ISSUED}
 CHECKS = ["verify_otp", "peek_token", "consume_token", "peek_link", "consume_link"]
 METHODS = set(CHECKS) | {"issue_otp", "issue_token", "issue_link", "revoke_otp", "revoke_token", "revoke_link",
                          "revoke_all", "inspect", "unlock", "close", "metrics", "event_counts",
-                         "generate_recovery_codes", "use_recovery_code", "recovery_codes_remaining"}
+                         "generate_recovery_codes", "use_recovery_code", "recovery_codes_remaining",
+                         "enroll_totp", "verify_totp"}
 
 
 def other_than(code: str) -> str:

@@ -648,6 +648,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("generateRecoveryCodes", &EngineWrap::GenerateRecoveryCodes),
                         InstanceMethod("useRecoveryCode", &EngineWrap::UseRecoveryCode),
                         InstanceMethod("recoveryCodesRemaining", &EngineWrap::RecoveryCodesRemaining),
+                        InstanceMethod("enrollTotp", &EngineWrap::EnrollTotp),
+                        InstanceMethod("verifyTotp", &EngineWrap::VerifyTotp),
                         InstanceMethod("close", &EngineWrap::Close),
                         InstanceMethod("metrics", &EngineWrap::Metrics),
                         InstanceMethod("setListening", &EngineWrap::SetListening),
@@ -893,6 +895,31 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     }, [&](A& a, Op* op) {
       return verikit_recovery_use_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
                                         a.code.data(), a.code.size(), &a.o->verify, on_result, op);
+    });
+  }
+
+  // enrollTotp(purpose, identifier, issuer)
+  Napi::Value EnrollTotp(const Napi::CallbackInfo& info) {
+    struct A { PurposeId p; std::string issuer; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      return A{std::move(p), text_arg(info[2], "issuer")};
+    }, [&](A& a, Op* op) {
+      return verikit_totp_enroll_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                       a.issuer.c_str(), on_result, op);
+    });
+  }
+
+  // verifyTotp(purpose, identifier, code, options?: {clientKey})
+  Napi::Value VerifyTotp(const Napi::CallbackInfo& info) {
+    struct A { PurposeId p; std::string code; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      std::string code = text_arg(info[2], "code");
+      return A{std::move(p), std::move(code), options_arg(info[3])};
+    }, [&](A& a, Op* op) {
+      return verikit_totp_verify_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                       a.code.data(), a.code.size(), &a.o->verify, on_result, op);
     });
   }
 

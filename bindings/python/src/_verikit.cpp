@@ -908,6 +908,37 @@ PYBIND11_MODULE(_verikit, m) {
           return verikit_recovery_use_async(e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c, on_result, user);
         });
       })
+      // --- authenticator codes (TOTP) ---
+      .def("enroll_totp", [](PyEngine& self, O purpose, O identifier, O issuer) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string i = to_text(issuer, "issuer");
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_totp_enroll(out, e, p.c_str(), id.data(), id.size(), i.c_str());
+        });
+      })
+      .def("verify_totp", [](PyEngine& self, O purpose, O identifier, O code, O client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_totp_verify(out, e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c);
+        });
+      })
+      .def("enroll_totp_async", [](PyEngine& self, O purpose, O identifier, O issuer, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string i = to_text(issuer, "issuer");
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_totp_enroll_async(e, p.c_str(), id.data(), id.size(), i.c_str(), on_result, user);
+        });
+      })
+      .def("verify_totp_async", [](PyEngine& self, O purpose, O identifier, O code, O client_key, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_totp_verify_async(e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c, on_result, user);
+        });
+      })
       .def("recovery_codes_remaining_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         return start_async(self, sink, Kind::count, [&](verikit_engine* e, void* user) {

@@ -222,3 +222,14 @@ class Engine(_EngineBase):
 
     def recovery_codes_remaining(self, purpose: str, identifier: Bytes) -> int:
         return int(self._native.recovery_codes_remaining(purpose, identifier))
+
+    # --- authenticator codes (TOTP) ---
+    def enroll_totp(self, purpose: str, identifier: Bytes, issuer: str) -> Result:
+        """A new authenticator secret (result.secret: base32; result.url: the otpauth:// URI to
+        show as a QR code once), replacing any earlier enrollment."""
+        return self._native.enroll_totp(purpose, identifier, issuer)
+
+    def verify_totp(self, purpose: str, identifier: Bytes, code: str, *, client_key: Optional[Bytes] = None) -> Result:
+        """verified (once: a code is never accepted twice), invalid (wrong or replayed: counted
+        in the identifier's failure budget, shared with OTPs), locked, or not_found (not enrolled)."""
+        return self._native.verify_totp(purpose, identifier, code, client_key)

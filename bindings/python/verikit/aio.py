@@ -120,3 +120,10 @@ class Engine(_EngineBase):
 
     async def recovery_codes_remaining(self, purpose: str, identifier: Bytes) -> int:
         return await self._native.recovery_codes_remaining_async(purpose, identifier, self._sink())
+
+    async def enroll_totp(self, purpose: str, identifier: Bytes, issuer: str) -> Result:
+        return await self._native.enroll_totp_async(purpose, identifier, issuer, self._sink())
+
+    async def verify_totp(self, purpose: str, identifier: Bytes, code: str, *,
+                          client_key: Optional[Bytes] = None) -> Result:
+        return await self._native.verify_totp_async(purpose, identifier, code, client_key, self._sink())
