@@ -119,11 +119,14 @@ test("expiry is Redis's own TTL; Redis holds no identifier, code or token in the
   const g = await m.generate(email('login', 'Someone.Private@example.com'));
   const t = await m.generateToken(email('verify', 'someone.private@example.com'));
   const keys = await client.keys(`cx${prefixes}:*`);
-  assert.ok(keys.filter((k) => k.endsWith(':o') || k.endsWith(':t')).length >= 2, keys.join(' '));
+  assert.ok(keys.filter((k) => k.endsWith(':g') || k.endsWith(':t')).length >= 2, keys.join(' '));
   for (const key of keys) {
     const ttl = await client.pTTL(key);
-    // credentials (:o, :t) live ttl seconds; abuse-control records (:r) as long as their limits
-    assert.ok(ttl > 0 && (ttl <= 5000 || key.endsWith(':r')), `${key}: ${ttl}`);
+    // tokens (:t) live ttl seconds; a group's hash (:g) as long as its abuse-control state, and
+    // the code in it until its own expiry field x, ttl seconds
+    assert.ok(ttl > 0 && (ttl <= 5000 || key.endsWith(':g')), `${key}: ${ttl}`);
+    const x = key.endsWith(':g') ? Number((await client.hGet(key, 'x')) || 0) : 0;
+    assert.ok(x === 0 || x - Date.now() <= 5000, `${key}: the code expires at ${x}`);
     const dump = JSON.stringify(await client.hGetAll(key).catch(() => client.get(key)));
     for (const secret of ['someone', 'private', g.otp, t.token]) {
       assert.ok(!key.toLowerCase().includes(secret.toLowerCase()) && !dump.includes(secret), `${secret} in ${key}`);
