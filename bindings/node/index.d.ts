@@ -39,6 +39,8 @@ export interface Result {
   reused: boolean;
   /** verify/consume on Redis with wait_replicas: replicas that acknowledged it; null otherwise */
   replicasConfirmed: number | null;
+  /** generateRecoveryCodes: the new set of recovery codes (show them once); null otherwise */
+  codes: string[] | null;
 }
 
 export type Bytes = string | Buffer;
@@ -49,6 +51,8 @@ export interface CallOptions {
   ttl?: number;
   /** an IP address, a device id: limits apply per client key too */
   clientKey?: Bytes;
+  /** flow binding: a value kept with the flow that asked (its cookie); the credential then verifies only with it */
+  binding?: Bytes;
 }
 
 export interface RateLimit { count: number; period: number; burst: number }
@@ -145,23 +149,33 @@ export interface ManagerOptions {
 export class Manager {
   constructor(options?: ManagerOptions | string);
   issueOtp(purpose: string, identifier: Bytes, options?: CallOptions): Promise<Result>;
-  verifyOtp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
+  /** options.binding: the flow's binding value; a bound code from another flow is a wrong guess. */
+  verifyOtp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes; binding?: Bytes }): Promise<Result>;
   revokeOtp(purpose: string, identifier: Bytes): Promise<boolean>;
   issueToken(purpose: string, identifier: Bytes, options?: CallOptions): Promise<Result>;
   /** Checks a token without using it. purpose: the token's purpose, or ANY_PURPOSE. */
   peekToken(token: string, purpose: string): Promise<Result>;
   /** Checks and uses a token in one atomic step. purpose: the token's purpose, or ANY_PURPOSE. */
-  consumeToken(token: string, purpose: string): Promise<Result>;
+  consumeToken(token: string, purpose: string, options?: { binding?: Bytes }): Promise<Result>;
   revokeToken(token: string): Promise<boolean>;
   issueLink(purpose: string, identifier: Bytes, baseUrl: string, options?: CallOptions): Promise<Result>;
   /** Checks a link's token without using it (a confirmation page). purpose: required, or ANY_PURPOSE. */
-  peekLink(token: string, purpose: string): Promise<Result>;
+  peekLink(token: string, purpose: string): Promise<Result>;  // ignores bindings
   /** Checks and uses a link's token in one atomic step. purpose: required, or ANY_PURPOSE. */
-  consumeLink(token: string, purpose: string): Promise<Result>;
+  consumeLink(token: string, purpose: string, options?: { binding?: Bytes }): Promise<Result>;
   revokeLink(token: string): Promise<boolean>;
   revokeAll(purpose: string, identifier: Bytes): Promise<number>;
   inspect(purpose: string, identifier: Bytes): Promise<Result>;
   unlock(purpose: string, identifier: Bytes): Promise<boolean>;
+  /** A new set of single-use recovery codes (result.codes), replacing any earlier set. */
+  generateRecoveryCodes(purpose: string, identifier: Bytes): Promise<Result>;
+  /** verified (the code is spent), invalid (counted in the failure budget), locked, or not_found (no set). */
+  useRecoveryCode(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
+  recoveryCodesRemaining(purpose: string, identifier: Bytes): Promise<number>;
+  /** A new authenticator secret (result.secret, base32; result.url, the otpauth:// URI), replacing any earlier one. */
+  enrollTotp(purpose: string, identifier: Bytes, issuer: string): Promise<Result>;
+  /** verified (a code is accepted once), invalid (wrong or replayed: counted), locked, or not_found (not enrolled). */
+  verifyTotp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
   /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */
   /** This engine's counters in the Prometheus text exposition format (serve it on /metrics). */
   metrics(): string;

@@ -27,12 +27,12 @@ native.setErrorClasses(VerikitError, classByCode);
 // Result objects: one object literal, so every result has the same shape (the addon calls this
 // with the values in the order of native.resultFields, checked here once).
 const RESULT_FIELDS = ['status', 'ok', 'secret', 'url', 'purpose', 'identifier', 'payload', 'expiresAt',
-  'attemptsRemaining', 'retryAfter', 'activeTokens', 'counters', 'reused', 'replicasConfirmed'];
+  'attemptsRemaining', 'retryAfter', 'activeTokens', 'counters', 'reused', 'replicasConfirmed', 'codes'];
 if (native.resultFields.join() !== RESULT_FIELDS.join()) throw new Error('verikit: the addon and index.js disagree on result fields');
 native.setResultFactory((status, ok, secret, url, purpose, identifier, payload, expiresAt, attemptsRemaining, retryAfter,
-  activeTokens, counters, reused, replicasConfirmed) => ({
+  activeTokens, counters, reused, replicasConfirmed, codes) => ({
   status, ok, secret, url, purpose, identifier, payload, expiresAt, attemptsRemaining, retryAfter, activeTokens, counters,
-  reused, replicasConfirmed,
+  reused, replicasConfirmed, codes,
 }));
 
 /** The statuses of the core's schema: name -> { value, ok, doc }. */
@@ -146,19 +146,34 @@ class Manager {
   // --- tokens ---
   issueToken(purpose, identifier, options) { return this._engine.issueToken(purpose, identifier, options); }
   peekToken(token, purpose) { return this._engine.checkToken(token, purpose, false, false); }
-  consumeToken(token, purpose) { return this._engine.checkToken(token, purpose, false, true); }
+  /** options.binding: the flow's binding value (a bound token is used only with it). */
+  consumeToken(token, purpose, options) { return this._engine.checkToken(token, purpose, false, true, options); }
   revokeToken(token) { return this._engine.revokeToken(token, false); }
 
   // --- magic links ---
   issueLink(purpose, identifier, baseUrl, options) { return this._engine.issueLink(purpose, identifier, baseUrl, options); }
   peekLink(token, purpose) { return this._engine.checkToken(token, purpose, true, false); }
-  consumeLink(token, purpose) { return this._engine.checkToken(token, purpose, true, true); }
+  /** options.binding: the flow's binding value (a bound link is used only with it; peekLink ignores it). */
+  consumeLink(token, purpose, options) { return this._engine.checkToken(token, purpose, true, true, options); }
   revokeLink(token) { return this._engine.revokeToken(token, true); }
 
   // --- per identifier ---
   revokeAll(purpose, identifier) { return this._engine.revokeAll(purpose, identifier); }
   inspect(purpose, identifier) { return this._engine.inspect(purpose, identifier); }
   unlock(purpose, identifier) { return this._engine.unlock(purpose, identifier); }
+
+  // --- recovery codes (README: "Recovery codes") ---
+  /** A new set of single-use codes (result.codes: show them once), replacing any earlier set. */
+  generateRecoveryCodes(purpose, identifier) { return this._engine.generateRecoveryCodes(purpose, identifier); }
+  /** verified (spent), invalid (counted in the identifier's failure budget), locked, or not_found (no set). */
+  useRecoveryCode(purpose, identifier, code, options) { return this._engine.useRecoveryCode(purpose, identifier, code, options); }
+  recoveryCodesRemaining(purpose, identifier) { return this._engine.recoveryCodesRemaining(purpose, identifier); }
+
+  // --- authenticator codes (README: "Authenticator codes") ---
+  /** A new TOTP secret (result.secret: base32; result.url: the otpauth:// URI), replacing any earlier one. */
+  enrollTotp(purpose, identifier, issuer) { return this._engine.enrollTotp(purpose, identifier, issuer); }
+  /** verified (once: never twice), invalid (wrong or replayed: counted in the failure budget), locked, or not_found. */
+  verifyTotp(purpose, identifier, code, options) { return this._engine.verifyTotp(purpose, identifier, code, options); }
 
   /**
    * Releases the engine and its store connections, without blocking: later calls reject with

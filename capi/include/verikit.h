@@ -528,7 +528,7 @@ VERIKIT_EXTERN(int) verikit_result_counter(const verikit_result *result, int cou
  * VERIKIT_E_CRYPTO, VERIKIT_E_NO_MEMORY. A store fault is never reported as verified.
  * ---------------------------------------------------------------------------------------- */
 
-#define VERIKIT_ISSUE_OPTIONS_VERSION 1
+#define VERIKIT_ISSUE_OPTIONS_VERSION 2  /* 1 (0.1/0.2: no binding) is still accepted */
 typedef struct verikit_issue_options {
   unsigned int version;   /* VERIKIT_ISSUE_OPTIONS_VERSION */
   const uint8_t *payload; /* bytes returned on successful verification, stored encrypted (<= 8192) */
@@ -537,8 +537,14 @@ typedef struct verikit_issue_options {
   const uint8_t *client_key; /* optional: an IP address, a device id (<= 256 bytes); issues are
                                 limited per client key across identifiers */
   size_t client_key_len;
+  /* version 2 (0.3): optional flow binding (<= 256 bytes), typically a random value the
+     application keeps in the requesting browser's cookie or session. Only a keyed hash is
+     stored; the credential then verifies only when the same value is presented (README: "Flow
+     binding"). Empty: not bound. */
+  const uint8_t *binding;
+  size_t binding_len;
 } verikit_issue_options;
-#define VERIKIT_ISSUE_OPTIONS_INIT {VERIKIT_ISSUE_OPTIONS_VERSION, NULL, 0, 0, NULL, 0}
+#define VERIKIT_ISSUE_OPTIONS_INIT {VERIKIT_ISSUE_OPTIONS_VERSION, NULL, 0, 0, NULL, 0, NULL, 0}
 VERIKIT_EXTERN(int) verikit_issue_options_init(verikit_issue_options *options, unsigned int version);
 
 /* OTP: issues a code for (purpose, identifier); the result's secret is the code to send.
@@ -548,13 +554,20 @@ VERIKIT_EXTERN(int) verikit_issue_options_init(verikit_issue_options *options, u
 VERIKIT_EXTERN(int) verikit_otp_issue(verikit_result **out, verikit_engine *engine, const char *purpose,
                                       const char *identifier, size_t identifier_len,
                                       const verikit_issue_options *options);
-#define VERIKIT_VERIFY_OPTIONS_VERSION 1
+#define VERIKIT_VERIFY_OPTIONS_VERSION 2  /* 1 (0.1/0.2: no binding) is still accepted */
 typedef struct verikit_verify_options {
   unsigned int version;      /* VERIKIT_VERIFY_OPTIONS_VERSION */
-  const uint8_t *client_key; /* optional: wrong guesses are limited per client key too */
+  const uint8_t *client_key; /* optional: wrong guesses are limited per client key too (OTPs
+                                only: token and link checks refuse a client key) */
   size_t client_key_len;
+  /* version 2 (0.3): the flow's binding value (<= 256 bytes). A bound OTP presented with another
+     or no binding is a wrong guess (INVALID, counted); a bound token or link with another
+     binding is NOT_FOUND and counted in the identifier's failure budget (LOCKED once spent),
+     with no binding NOT_FOUND (not counted). Ignored by unbound credentials. */
+  const uint8_t *binding;
+  size_t binding_len;
 } verikit_verify_options;
-#define VERIKIT_VERIFY_OPTIONS_INIT {VERIKIT_VERIFY_OPTIONS_VERSION, NULL, 0}
+#define VERIKIT_VERIFY_OPTIONS_INIT {VERIKIT_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0}
 VERIKIT_EXTERN(int) verikit_verify_options_init(verikit_verify_options *options, unsigned int version);
 
 /* OTP: checks a code and, if right, consumes it, in one atomic step. Spaces and dashes in the
@@ -581,7 +594,16 @@ VERIKIT_EXTERN(int) verikit_token_issue(verikit_result **out, verikit_engine *en
  * identifier and payload. Status: VERIFIED or NOT_FOUND (also for malformed tokens). */
 VERIKIT_EXTERN(int) verikit_token_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
                                          const char *token, size_t token_len);
-/* Token: like verify, without consuming. Status: VALID or NOT_FOUND. */
+/* 0.3. Token: verify with options (the flow binding; a client key is refused). A binding needs
+ * the token's own purpose (VERIKIT_ANY_PURPOSE is VERIKIT_E_INVALID_ARGUMENT then). Status:
+ * VERIFIED, NOT_FOUND (also: a bound token with another or no binding), LOCKED (a bound token
+ * whose identifier's failure budget is spent: nothing compared; see retry-after). `options` may
+ * be NULL (then it is verikit_token_verify). */
+VERIKIT_EXTERN(int) verikit_token_verify_ext(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                             const char *token, size_t token_len,
+                                             const verikit_verify_options *options);
+/* Token: like verify, without consuming. Status: VALID or NOT_FOUND. Peeking ignores bindings:
+ * it answers whoever holds the token (a link page uses it to offer the cross-device fallback). */
 VERIKIT_EXTERN(int) verikit_token_peek(verikit_result **out, verikit_engine *engine, const char *purpose,
                                        const char *token, size_t token_len);
 /* Token: revokes one token. *revoked_out (may be NULL) is 1 if it was live. */
@@ -603,9 +625,14 @@ VERIKIT_EXTERN(int) verikit_link_issue(verikit_result **out, verikit_engine *eng
  * links must not consume them). Status: VALID or NOT_FOUND. */
 VERIKIT_EXTERN(int) verikit_link_peek(verikit_result **out, verikit_engine *engine, const char *purpose,
                                       const char *token, size_t token_len);
-/* Magic link: consumes the link's token. Status: VERIFIED or NOT_FOUND. */
+/* Magic link: consumes the link's token. Status: VERIFIED or NOT_FOUND (a bound link: NOT_FOUND
+ * without its binding; use verikit_link_consume_ext). */
 VERIKIT_EXTERN(int) verikit_link_consume(verikit_result **out, verikit_engine *engine, const char *purpose,
                                          const char *token, size_t token_len);
+/* 0.3. Magic link: consume with options (the flow binding), as verikit_token_verify_ext. */
+VERIKIT_EXTERN(int) verikit_link_consume_ext(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                             const char *token, size_t token_len,
+                                             const verikit_verify_options *options);
 /* Magic link: revokes one link. *revoked_out (may be NULL) is 1 if it was live. */
 VERIKIT_EXTERN(int) verikit_link_revoke(int *revoked_out, verikit_engine *engine, const char *token,
                                         size_t token_len);
@@ -623,6 +650,46 @@ VERIKIT_EXTERN(int) verikit_inspect(verikit_result **out, verikit_engine *engine
  * *was_locked_out (may be NULL) is 1 if the identifier was locked. */
 VERIKIT_EXTERN(int) verikit_unlock(int *was_locked_out, verikit_engine *engine, const char *purpose,
                                    const char *identifier, size_t identifier_len);
+
+/* 0.3. Recovery codes (README: "Recovery codes"): a set of the policy's `recovery_codes`
+ * single-use codes per (purpose, identifier), "XXXXX-XXXXX" (10 symbols of the unambiguous
+ * alphabet; dashes, spaces and case are ignored when one is used), stored as keyed hashes.
+ * generate: a new set replaces any earlier one; the result's codes (verikit_result_code_count,
+ * verikit_result_code) are the only copy: show them once. Status: ISSUED.
+ * use: Status VERIFIED (the code is spent), INVALID (a wrong code: counted in the identifier's
+ * failure budget, the one wrong OTP guesses spend), LOCKED (the budget is spent: nothing is
+ * compared; see retry-after), NOT_FOUND (no set), RATE_LIMITED (the client key's failure limit).
+ * A code that cannot be one is VERIKIT_E_INVALID_ARGUMENT before any store is asked. `options`
+ * may be NULL (a client key is used as for OTPs; a binding is refused).
+ * remaining: *count_out (may be NULL) is how many codes are left. */
+VERIKIT_EXTERN(int) verikit_recovery_generate(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                              const char *identifier, size_t identifier_len);
+VERIKIT_EXTERN(int) verikit_recovery_use(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                         const char *identifier, size_t identifier_len, const char *code,
+                                         size_t code_len, const verikit_verify_options *options);
+VERIKIT_EXTERN(int) verikit_recovery_remaining(int *count_out, verikit_engine *engine, const char *purpose,
+                                               const char *identifier, size_t identifier_len);
+/* 0.3. The recovery codes a verikit_recovery_generate result holds (0 for other results), and
+ * code i (NUL-terminated, owned by the result). VERIKIT_E_INVALID_ARGUMENT: NULL, i out of range. */
+VERIKIT_EXTERN(int) verikit_result_code_count(const verikit_result *result, size_t *count_out);
+VERIKIT_EXTERN(int) verikit_result_code(const verikit_result *result, size_t i, const char **data_out,
+                                        size_t *len_out);
+
+/* 0.3. Authenticator codes (TOTP, RFC 6238 over HOTP, RFC 4226, HMAC-SHA-1; README
+ * "Authenticator codes"). enroll: a new 160-bit secret (libsodium), sealed at rest, replacing any
+ * earlier enrollment; the result's secret is its base32 and its url the otpauth:// provisioning
+ * URI (show it as a QR code once). `issuer`: NUL-terminated, 1-64 printable bytes without ':'.
+ * Status: ISSUED. verify: Status VERIFIED (a code of a step within the policy's totp_window of the
+ * store's time and later than the last accepted step, which it becomes: a code is accepted once,
+ * even concurrently), INVALID (a wrong code or a replay: counted in the identifier's failure
+ * budget, the one OTPs and recovery codes spend), LOCKED (spent: nothing compared), NOT_FOUND
+ * (not enrolled), RATE_LIMITED (the client key's failure limit). A code of the wrong length or
+ * with non-digits is VERIKIT_E_INVALID_ARGUMENT before any store is asked. `options` may be NULL. */
+VERIKIT_EXTERN(int) verikit_totp_enroll(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                        const char *identifier, size_t identifier_len, const char *issuer);
+VERIKIT_EXTERN(int) verikit_totp_verify(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                        const char *identifier, size_t identifier_len, const char *code,
+                                        size_t code_len, const verikit_verify_options *options);
 
 /* ------------------------------------------------------------------------------------------
  * Asynchronous forms. The callback runs exactly once with either error == VERIKIT_OK and a
@@ -662,6 +729,13 @@ VERIKIT_EXTERN(int) verikit_link_peek_async(verikit_engine *engine, const char *
                                             size_t token_len, verikit_callback callback, void *user);
 VERIKIT_EXTERN(int) verikit_link_consume_async(verikit_engine *engine, const char *purpose, const char *token,
                                                size_t token_len, verikit_callback callback, void *user);
+/* 0.3: the asynchronous forms of verikit_token_verify_ext and verikit_link_consume_ext. */
+VERIKIT_EXTERN(int) verikit_token_verify_ext_async(verikit_engine *engine, const char *purpose, const char *token,
+                                                   size_t token_len, const verikit_verify_options *options,
+                                                   verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_link_consume_ext_async(verikit_engine *engine, const char *purpose, const char *token,
+                                                   size_t token_len, const verikit_verify_options *options,
+                                                   verikit_callback callback, void *user);
 
 /* 0.2: the asynchronous forms of revoke, revoke-all, inspect and unlock, with the same rules as
  * the calls above (exactly once; on the calling thread before the call returns with the
@@ -696,6 +770,27 @@ VERIKIT_EXTERN(int) verikit_inspect_async(verikit_engine *engine, const char *pu
  * else 0. */
 VERIKIT_EXTERN(int) verikit_unlock_async(verikit_engine *engine, const char *purpose, const char *identifier,
                                          size_t identifier_len, verikit_count_callback callback, void *user);
+
+/* 0.3. The asynchronous forms of the recovery-code calls; remaining answers with a count. */
+VERIKIT_EXTERN(int) verikit_recovery_generate_async(verikit_engine *engine, const char *purpose,
+                                                    const char *identifier, size_t identifier_len,
+                                                    verikit_callback callback, void *user);
+VERIKIT_EXTERN(int) verikit_recovery_use_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                               size_t identifier_len, const char *code, size_t code_len,
+                                               const verikit_verify_options *options, verikit_callback callback,
+                                               void *user);
+VERIKIT_EXTERN(int) verikit_recovery_remaining_async(verikit_engine *engine, const char *purpose,
+                                                     const char *identifier, size_t identifier_len,
+                                                     verikit_count_callback callback, void *user);
+
+/* 0.3. The asynchronous forms of the authenticator calls. */
+VERIKIT_EXTERN(int) verikit_totp_enroll_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                              size_t identifier_len, const char *issuer, verikit_callback callback,
+                                              void *user);
+VERIKIT_EXTERN(int) verikit_totp_verify_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                              size_t identifier_len, const char *code, size_t code_len,
+                                              const verikit_verify_options *options, verikit_callback callback,
+                                              void *user);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 // verikit C API — engine handles and the operations, synchronous and asynchronous.
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 
@@ -17,9 +18,21 @@ using verikit::capi::set_error;
 
 namespace verikit::capi {
 
+// Version 1 of the option structs ends where version 2's binding begins: only that much of a
+// version-1 struct may be read or written.
+constexpr std::size_t kIssueOptionsV1Bytes = offsetof(verikit_issue_options, binding);
+constexpr std::size_t kVerifyOptionsV1Bytes = offsetof(verikit_verify_options, binding);
+
+int to_binding(unsigned int version, const uint8_t* binding, size_t binding_len, std::string_view& out) noexcept {
+  if (version < 2) return VERIKIT_OK;
+  if (!bytes_ok(binding, binding_len)) return set_error(VERIKIT_E_INVALID_ARGUMENT, "binding is NULL with a nonzero length");
+  out = bytes(binding, binding_len);
+  return VERIKIT_OK;
+}
+
 int to_issue_options(const verikit_issue_options* in, verikit::IssueOptions& out) noexcept {
   if (in == nullptr) return VERIKIT_OK;
-  if (in->version != VERIKIT_ISSUE_OPTIONS_VERSION)
+  if (in->version != 1 && in->version != VERIKIT_ISSUE_OPTIONS_VERSION)
     return set_error(VERIKIT_E_VERSION, "verikit_issue_options.version is not known to this library");
   if (!bytes_ok(in->payload, in->payload_len))
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "payload is NULL with a nonzero length");
@@ -28,17 +41,17 @@ int to_issue_options(const verikit_issue_options* in, verikit::IssueOptions& out
   out.payload = bytes(in->payload, in->payload_len);
   out.ttl = std::chrono::seconds(in->ttl_seconds);
   out.client_key = bytes(in->client_key, in->client_key_len);
-  return VERIKIT_OK;
+  return in->version >= 2 ? to_binding(in->version, in->binding, in->binding_len, out.binding) : VERIKIT_OK;
 }
 
 int to_verify_options(const verikit_verify_options* in, verikit::VerifyOptions& out) noexcept {
   if (in == nullptr) return VERIKIT_OK;
-  if (in->version != VERIKIT_VERIFY_OPTIONS_VERSION)
+  if (in->version != 1 && in->version != VERIKIT_VERIFY_OPTIONS_VERSION)
     return set_error(VERIKIT_E_VERSION, "verikit_verify_options.version is not known to this library");
   if (!bytes_ok(in->client_key, in->client_key_len))
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "client_key is NULL with a nonzero length");
   out.client_key = bytes(in->client_key, in->client_key_len);
-  return VERIKIT_OK;
+  return in->version >= 2 ? to_binding(in->version, in->binding, in->binding_len, out.binding) : VERIKIT_OK;
 }
 
 verikit::Callback<Result> completion(verikit_callback callback, void* user) {
@@ -155,15 +168,44 @@ int run_async_count(verikit_engine* engine, verikit_count_callback callback, voi
                         });
 }
 
+// verify_token / consume_link with verify options (the _ext forms).
+using CheckWith = void (verikit::Engine::*)(std::string_view, std::string_view, const verikit::VerifyOptions&,
+                                            verikit::Callback<Result>);
+
+void check_with(verikit::Engine& e, CheckWith check, const char* purpose, const char* token, size_t token_len,
+                const verikit_verify_options* options, verikit::Callback<Result> done) {
+  if (!bytes_ok(token, token_len)) return done(null_bytes("token"));
+  verikit::VerifyOptions o;
+  if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+    return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+  (e.*check)(bytes(token, token_len), cstr(purpose), o, std::move(done));
+}
+
+using CheckWithSync = Expected<Result> (verikit::Engine::*)(std::string_view, std::string_view,
+                                                             const verikit::VerifyOptions&);
+
+int check_with_sync(verikit_result** out, verikit_engine* engine, CheckWithSync check, const char* purpose,
+                    const char* token, size_t token_len, const verikit_verify_options* options) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(token, token_len)) return null_bytes("token");
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return (e.*check)(bytes(token, token_len), cstr(purpose), o);
+  });
+}
+
 }  // namespace
 
 extern "C" {
 
 VERIKIT_EXTERN(int) verikit_issue_options_init(verikit_issue_options* options, unsigned int version) {
   if (options == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "options is NULL");
-  if (version != VERIKIT_ISSUE_OPTIONS_VERSION)
+  if (version != 1 && version != VERIKIT_ISSUE_OPTIONS_VERSION)
     return set_error(VERIKIT_E_VERSION, "verikit_issue_options_init: unknown version " + std::to_string(version));
-  *options = verikit_issue_options VERIKIT_ISSUE_OPTIONS_INIT;
+  const verikit_issue_options init = VERIKIT_ISSUE_OPTIONS_INIT;
+  std::memcpy(options, &init, version == 1 ? verikit::capi::kIssueOptionsV1Bytes : sizeof init);
+  options->version = version;
   return VERIKIT_OK;
 }
 
@@ -256,9 +298,11 @@ VERIKIT_EXTERN(int) verikit_otp_verify(verikit_result** out, verikit_engine* eng
 
 VERIKIT_EXTERN(int) verikit_verify_options_init(verikit_verify_options* options, unsigned int version) {
   if (options == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "options is NULL");
-  if (version != VERIKIT_VERIFY_OPTIONS_VERSION)
+  if (version != 1 && version != VERIKIT_VERIFY_OPTIONS_VERSION)
     return set_error(VERIKIT_E_VERSION, "verikit_verify_options_init: unknown version " + std::to_string(version));
-  *options = verikit_verify_options VERIKIT_VERIFY_OPTIONS_INIT;
+  const verikit_verify_options init = VERIKIT_VERIFY_OPTIONS_INIT;
+  std::memcpy(options, &init, version == 1 ? verikit::capi::kVerifyOptionsV1Bytes : sizeof init);
+  options->version = version;
   return VERIKIT_OK;
 }
 
@@ -298,6 +342,12 @@ VERIKIT_EXTERN(int) verikit_token_verify(verikit_result** out, verikit_engine* e
     if (!bytes_ok(token, token_len)) return null_bytes("token");
     return e.verify_token(bytes(token, token_len), cstr(purpose));
   });
+}
+
+VERIKIT_EXTERN(int) verikit_token_verify_ext(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                             const char* token, size_t token_len,
+                                             const verikit_verify_options* options) {
+  return check_with_sync(out, engine, &verikit::Engine::verify_token, purpose, token, token_len, options);
 }
 
 VERIKIT_EXTERN(int) verikit_token_peek(verikit_result** out, verikit_engine* engine, const char* purpose,
@@ -343,6 +393,12 @@ VERIKIT_EXTERN(int) verikit_link_consume(verikit_result** out, verikit_engine* e
     if (!bytes_ok(token, token_len)) return null_bytes("token");
     return e.consume_link(bytes(token, token_len), cstr(purpose));
   });
+}
+
+VERIKIT_EXTERN(int) verikit_link_consume_ext(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                             const char* token, size_t token_len,
+                                             const verikit_verify_options* options) {
+  return check_with_sync(out, engine, &verikit::Engine::consume_link, purpose, token, token_len, options);
 }
 
 VERIKIT_EXTERN(int) verikit_link_revoke(int* revoked_out, verikit_engine* engine, const char* token, size_t token_len) {
@@ -455,6 +511,22 @@ VERIKIT_EXTERN(int) verikit_link_consume_async(verikit_engine* engine, const cha
   });
 }
 
+VERIKIT_EXTERN(int) verikit_token_verify_ext_async(verikit_engine* engine, const char* purpose, const char* token,
+                                                   size_t token_len, const verikit_verify_options* options,
+                                                   verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    check_with(e, &verikit::Engine::verify_token, purpose, token, token_len, options, std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_link_consume_ext_async(verikit_engine* engine, const char* purpose, const char* token,
+                                                   size_t token_len, const verikit_verify_options* options,
+                                                   verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    check_with(e, &verikit::Engine::consume_link, purpose, token, token_len, options, std::move(done));
+  });
+}
+
 VERIKIT_EXTERN(int) verikit_otp_revoke_async(verikit_engine* engine, const char* purpose, const char* identifier,
                                              size_t identifier_len, verikit_count_callback callback, void* user) {
   return run_async_count<bool>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<bool> done) {
@@ -500,6 +572,114 @@ VERIKIT_EXTERN(int) verikit_unlock_async(verikit_engine* engine, const char* pur
   return run_async_count<bool>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<bool> done) {
     if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
     e.unlock(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
+// ---- recovery codes ----
+
+VERIKIT_EXTERN(int) verikit_recovery_generate(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                              const char* identifier, size_t identifier_len) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.generate_recovery_codes(cstr(purpose), bytes(identifier, identifier_len));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_use(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                         const char* identifier, size_t identifier_len, const char* code,
+                                         size_t code_len, const verikit_verify_options* options) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    if (!bytes_ok(code, code_len)) return null_bytes("code");
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return e.use_recovery_code(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), o);
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_remaining(int* count_out, verikit_engine* engine, const char* purpose,
+                                               const char* identifier, size_t identifier_len) {
+  return run_count(count_out, engine, [&](verikit::Engine& e) -> Expected<int> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.recovery_codes_remaining(cstr(purpose), bytes(identifier, identifier_len));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_generate_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                                    size_t identifier_len, verikit_callback callback, void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.generate_recovery_codes(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_use_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                               size_t identifier_len, const char* code, size_t code_len,
+                                               const verikit_verify_options* options, verikit_callback callback,
+                                               void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    if (!bytes_ok(code, code_len)) return done(null_bytes("code"));
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+    e.use_recovery_code(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), o, std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_recovery_remaining_async(verikit_engine* engine, const char* purpose,
+                                                     const char* identifier, size_t identifier_len,
+                                                     verikit_count_callback callback, void* user) {
+  return run_async_count<int>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<int> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.recovery_codes_remaining(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
+// ---- authenticator codes (TOTP) ----
+
+VERIKIT_EXTERN(int) verikit_totp_enroll(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                        const char* identifier, size_t identifier_len, const char* issuer) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.enroll_totp(cstr(purpose), bytes(identifier, identifier_len), cstr(issuer));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_totp_verify(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                        const char* identifier, size_t identifier_len, const char* code,
+                                        size_t code_len, const verikit_verify_options* options) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    if (!bytes_ok(code, code_len)) return null_bytes("code");
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return e.verify_totp(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), o);
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_totp_enroll_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                              size_t identifier_len, const char* issuer, verikit_callback callback,
+                                              void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.enroll_totp(cstr(purpose), bytes(identifier, identifier_len), cstr(issuer), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_totp_verify_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                              size_t identifier_len, const char* code, size_t code_len,
+                                              const verikit_verify_options* options, verikit_callback callback,
+                                              void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    if (!bytes_ok(code, code_len)) return done(null_bytes("code"));
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+    e.verify_totp(cstr(purpose), bytes(identifier, identifier_len), bytes(code, code_len), o, std::move(done));
   });
 }
 

@@ -55,6 +55,14 @@ VERIKIT_EXTERN(int) verikit_result_secret(const verikit_result* result, const ch
   return get_bytes(result, data_out, len_out,
                    view_or_empty(result, [](const verikit::Result& r) { return r.secret.view(); }));
 }
+VERIKIT_EXTERN(int) verikit_result_code_count(const verikit_result* result, size_t* count_out) {
+  return get(result, count_out, [](const verikit::Result& r) { return r.codes.size(); });
+}
+VERIKIT_EXTERN(int) verikit_result_code(const verikit_result* result, size_t i, const char** data_out, size_t* len_out) {
+  if (result != nullptr && i >= result->r.codes.size())
+    return set_error(VERIKIT_E_INVALID_ARGUMENT, "no recovery code " + std::to_string(i) + " in this result");
+  return get_bytes(result, data_out, len_out, result == nullptr ? std::string_view{} : result->r.codes[i].view());
+}
 VERIKIT_EXTERN(int) verikit_result_url(const verikit_result* result, const char** data_out, size_t* len_out) {
   return get_bytes(result, data_out, len_out,
                    view_or_empty(result, [](const verikit::Result& r) { return std::string_view(r.url); }));

@@ -1,19 +1,25 @@
 'use strict';
-// A small node:http sign-up app: an e-mailed code and a magic link whose GET page asks for
-// confirmation (link scanners only peek) and whose POST consumes it.
+// A small node:http sign-up app: an e-mailed code and a magic link, both bound to the browser
+// that asked for them (flow binding: a random value in its cookie). The link's GET page asks for
+// confirmation (link scanners only peek); its POST consumes the link with this browser's cookie.
+// Opened in another browser, the link offers the cross-device fallback: a short code shown there,
+// typed on the browser that asked.
 //   node examples/node/server.js [port] [store-url]
-// GET /outbox lists the "e-mails" as JSON (a real app would send them).
+// POST /signup, /verify, /magic, /magic/code, /fallback; GET /magic, /outbox (the "e-mails").
+const crypto = require('node:crypto');
 const http = require('node:http');
 const verikit = require(process.env.VERIKIT_NODE_PKG || 'verikit');
 
 const port = Number(process.argv[2] || 8080);
 const url = process.argv[3] || 'memory://';
+const normalised = { trimIdentifier: true, lowercaseIdentifier: true };
 const manager = new verikit.Manager({
   url,
   key: url === 'memory://' ? verikit.generateKey() : Buffer.alloc(32),  // demo only: use a real secret
   policies: {
-    signup: { trimIdentifier: true, lowercaseIdentifier: true },
-    'signup-link': { trimIdentifier: true, lowercaseIdentifier: true, ttl: 3600 },
+    signup: normalised,
+    'signup-link': { ...normalised, ttl: 3600 },
+    'signup-fallback': { ...normalised, ttl: 300, maxAttempts: 3 },
   },
   // Links go only to this origin (a forged Host header cannot redirect them); http is for this
   // local demo only: production links are https.
@@ -22,6 +28,7 @@ const manager = new verikit.Manager({
 });
 const outbox = [];
 const escape = (s) => s.replace(/[&<>'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const FLOW_COOKIE = 'vk_flow';
 
 function body(req) {
   return new Promise((resolve) => {
@@ -31,8 +38,20 @@ function body(req) {
   });
 }
 
+// This browser's flow value (the binding of what it asked for), or undefined.
+function flowOf(req) {
+  for (const part of (req.headers.cookie || '').split(';')) {
+    const [name, value] = part.trim().split('=');
+    if (name === FLOW_COOKIE && value) return value;
+  }
+  return undefined;
+}
+
 const server = http.createServer(async (req, res) => {
-  const send = (code, text, type = 'text/plain') => { res.writeHead(code, { 'Content-Type': type }); res.end(text); };
+  const send = (code, text, type = 'text/plain', headers = {}) => {
+    res.writeHead(code, { 'Content-Type': type, ...headers });
+    res.end(text);
+  };
   const u = new URL(req.url, `http://127.0.0.1:${port}`);
   try {
     if (req.method === 'GET' && u.pathname === '/outbox') return send(200, JSON.stringify(outbox), 'application/json');
@@ -47,19 +66,44 @@ const server = http.createServer(async (req, res) => {
     if (req.method !== 'POST') return send(404, 'not found');
     const form = await body(req);
     if (u.pathname === '/signup') {
-      const code = await manager.issueOtp('signup', form.email || '', { clientKey: req.socket.remoteAddress });
+      const flow = crypto.randomBytes(32).toString('base64url');  // kept only in this browser's cookie
+      const code = await manager.issueOtp('signup', form.email || '', { clientKey: req.socket.remoteAddress, binding: flow });
       if (!code.ok) return send(429, `${code.status}: retry in ${Math.ceil(code.retryAfter / 1000)} s`);
-      const link = await manager.issueLink('signup-link', form.email, `http://127.0.0.1:${port}/magic`);
+      const link = await manager.issueLink('signup-link', form.email, `http://127.0.0.1:${port}/magic`, { binding: flow });
       outbox.push({ to: form.email, code: code.secret, link: link.url });
-      return send(202, 'check your e-mail');
+      // production: add Secure (https)
+      return send(202, 'check your e-mail', 'text/plain', { 'Set-Cookie': `${FLOW_COOKIE}=${flow}; HttpOnly; SameSite=Lax; Path=/` });
     }
     if (u.pathname === '/verify') {
-      const r = await manager.verifyOtp('signup', form.email || '', form.code || '', { clientKey: req.socket.remoteAddress });
+      const r = await manager.verifyOtp('signup', form.email || '', form.code || '',
+        { clientKey: req.socket.remoteAddress, binding: flowOf(req) });
       return send(r.ok ? 200 : 401, r.status);
     }
     if (u.pathname === '/magic') {
-      const r = await manager.consumeLink(form.token || '', 'signup-link');
-      return send(r.ok ? 200 : 410, `${r.status} ${r.identifier}`);
+      const token = form.token || '';
+      const flow = flowOf(req);
+      if (flow !== undefined) {  // same device: the link is used only with this browser's flow
+        const r = await manager.consumeLink(token, 'signup-link', { binding: flow });
+        if (r.ok) return send(200, `${r.status} ${r.identifier}`);
+      }
+      if (!(await manager.peekLink(token, 'signup-link')).ok) return send(410, 'this link has expired or was used');
+      // Live, but asked for by another browser: offer the cross-device fallback.
+      return send(403, '<p>This link was opened in another browser than the one that asked for it.</p>' +
+        `<form method=post action=/magic/code><input type=hidden name=token value='${escape(token)}'>` +
+        '<button>Show a code to type there</button></form>', 'text/html');
+    }
+    if (u.pathname === '/magic/code') {
+      const seen = await manager.peekLink(form.token || '', 'signup-link');
+      if (!seen.ok) return send(410, 'this link has expired or was used');
+      const code = await manager.issueOtp('signup-fallback', seen.identifier);
+      if (!code.ok) return send(429, `${code.status}: retry in ${Math.ceil(code.retryAfter / 1000)} s`);
+      return send(200, `<p>Type <b id=code>${code.secret}</b> on the device where you asked to sign up. ` +
+        'If you did not ask, ignore this.</p>', 'text/html');
+    }
+    if (u.pathname === '/fallback') {
+      const r = await manager.verifyOtp('signup-fallback', form.email || '', form.code || '', { clientKey: req.socket.remoteAddress });
+      if (r.ok) await manager.revokeAll('signup-link', form.email);  // the link has done its job
+      return send(r.ok ? 200 : 401, r.status);
     }
     return send(404, 'not found');
   } catch (e) {

@@ -1,11 +1,17 @@
-"""A small sign-up web app on the standard library: an e-mailed code and a magic link.
+"""A small sign-up web app on the standard library: an e-mailed code and a magic link, both bound
+to the browser that asked for them (flow binding), with a cross-device fallback for the link.
 
     python examples/python/webapp.py [port] [store-url]
 
-POST /signup        email=...             -> sends a 6-digit code and a magic link (to the outbox)
-POST /verify        email=..., code=...   -> 200 verified / 401 with the status
+POST /signup        email=...             -> sets the flow cookie, sends a 6-digit code and a magic
+                                             link (to the outbox), both bound to that cookie
+POST /verify        email=..., code=...   -> 200 verified / 401 with the status (this browser only)
 GET  /magic?token=  a confirmation page (the link is only peeked: scanners don't consume it)
-POST /magic         token=...             -> consumes the link
+POST /magic         token=...             -> consumes the link with this browser's flow cookie;
+                                             opened elsewhere: 403 and the fallback offer
+POST /magic/code    token=...             -> the fallback: a short code to type on the browser
+                                             that asked (shown only to whoever holds the link)
+POST /fallback      email=..., code=...   -> on the browser that asked: the fallback code signs it in
 GET  /outbox        the "e-mails" sent, as JSON (a real app would send them)
 """
 
@@ -13,16 +19,19 @@ from __future__ import annotations
 
 import html
 import json
+import secrets
 import sys
 import threading
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
 import verikit
 
 OUTBOX: List[Dict[str, str]] = []
 OUTBOX_LOCK = threading.Lock()
+FLOW_COOKIE = "vk_flow"
 
 
 def make_handler(engine: verikit.Engine, base_url: str) -> type:
@@ -35,11 +44,18 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
             fields = parse_qs(self.rfile.read(length).decode())
             return {k: v[0] for k, v in fields.items()}
 
-        def reply(self, code: int, body: str, kind: str = "text/plain") -> None:
+        def flow(self) -> Optional[str]:
+            """This browser's flow value: the binding of what it asked for."""
+            cookie = SimpleCookie(self.headers.get("Cookie", ""))
+            return cookie[FLOW_COOKIE].value if FLOW_COOKIE in cookie else None
+
+        def reply(self, code: int, body: str, kind: str = "text/plain", cookie: str = "") -> None:
             data = body.encode()
             self.send_response(code)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
+            if cookie:  # production: add Secure (https)
+                self.send_header("Set-Cookie", f"{FLOW_COOKIE}={cookie}; HttpOnly; SameSite=Lax; Path=/")
             self.end_headers()
             self.wfile.write(data)
 
@@ -66,20 +82,48 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
             try:
                 if self.path == "/signup":
                     email = fields.get("email", "")
-                    code = engine.issue_otp("signup", email, client_key=self.client_address[0])
+                    flow = secrets.token_urlsafe(32)  # kept only in this browser's cookie
+                    code = engine.issue_otp("signup", email, client_key=self.client_address[0], binding=flow)
                     if not code:
                         return self.reply(429, f"{code.status.name}: retry in {code.retry_after:.0f} s")
-                    link = engine.issue_link("signup-link", email, base_url + "/magic")
+                    link = engine.issue_link("signup-link", email, base_url + "/magic", binding=flow)
                     with OUTBOX_LOCK:
                         OUTBOX.append({"to": email, "code": code.secret, "link": link.url})
-                    self.reply(202, "check your e-mail")
+                    self.reply(202, "check your e-mail", cookie=flow)
                 elif self.path == "/verify":
                     r = engine.verify_otp("signup", fields.get("email", ""), fields.get("code", ""),
-                                          client_key=self.client_address[0])
+                                          client_key=self.client_address[0], binding=self.flow())
                     self.reply(200 if r else 401, r.status.name)
                 elif self.path == "/magic":
-                    r = engine.consume_link(fields.get("token", ""), "signup-link")
-                    self.reply(200 if r else 410, f"{r.status.name} {r.identifier}")
+                    token = fields.get("token", "")
+                    asker = self.flow()
+                    if asker is not None:  # same device: the link is used only with this browser's flow
+                        used = engine.consume_link(token, "signup-link", binding=asker)
+                        if used:
+                            return self.reply(200, f"{used.status.name} {used.identifier}")
+                    if not engine.peek_link(token, "signup-link"):
+                        return self.reply(410, "this link has expired or was used")
+                    # Live, but asked for by another browser: offer the cross-device fallback.
+                    page = ("<p>This link was opened in another browser than the one that asked for it.</p>"
+                            "<form method=post action=/magic/code><input type=hidden name=token "
+                            f"value='{html.escape(token)}'><button>Show a code to type there</button></form>")
+                    self.reply(403, page, "text/html")
+                elif self.path == "/magic/code":
+                    seen = engine.peek_link(fields.get("token", ""), "signup-link")
+                    if not seen:
+                        return self.reply(410, "this link has expired or was used")
+                    code = engine.issue_otp("signup-fallback", seen.identifier)
+                    if not code:
+                        return self.reply(429, f"{code.status.name}: retry in {code.retry_after:.0f} s")
+                    self.reply(200, f"<p>Type <b id=code>{code.secret}</b> on the device where you asked to sign "
+                                    "up. If you did not ask, ignore this.</p>", "text/html")
+                elif self.path == "/fallback":
+                    email = fields.get("email", "")
+                    r = engine.verify_otp("signup-fallback", email, fields.get("code", ""),
+                                          client_key=self.client_address[0])
+                    if r:
+                        engine.revoke_all("signup-link", email)  # the link has done its job
+                    self.reply(200 if r else 401, r.status.name)
                 else:
                     self.reply(404, "not found")
             except verikit.InvalidArgumentError as e:
@@ -94,8 +138,9 @@ def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8080
     store = sys.argv[2] if len(sys.argv) > 2 else "memory://"
     key = verikit.generate_key() if store == "memory://" else bytes(32)  # demo only: use a real secret
-    policies: Dict[str, Dict[str, Any]] = {"signup": {"trim_identifier": True, "lowercase_identifier": True},
-                "signup-link": {"trim_identifier": True, "lowercase_identifier": True, "ttl": 3600}}
+    normalised = {"trim_identifier": True, "lowercase_identifier": True}
+    policies: Dict[str, Dict[str, Any]] = {"signup": normalised, "signup-link": {**normalised, "ttl": 3600},
+                                           "signup-fallback": {**normalised, "ttl": 300, "max_attempts": 3}}
     base_url = f"http://127.0.0.1:{port}"
     # Links go only to this origin (a forged Host header cannot redirect them); http is for
     # this local demo only: production links are https.

@@ -65,7 +65,7 @@ m.verifyToken('a', 'b');
   assert.notEqual(wrong.status, 0);
   assert.match(wrong.stdout, /Argument of type 'number' is not assignable/);
   assert.match(wrong.stdout, /Promise<Result>' is not assignable to type 'number'/);
-  assert.match(wrong.stdout, /bad\.ts\(5,\d+\): error TS2554: Expected 2 arguments, but got 1/, 'consumeToken needs a purpose');
+  assert.match(wrong.stdout, /bad\.ts\(5,\d+\): error TS2554: Expected 2-3 arguments, but got 1/, 'consumeToken needs a purpose');
   assert.match(wrong.stdout, /bad\.ts\(6,\d+\): error TS2554: Expected 2 arguments, but got 1/, 'peekLink needs a purpose');
   for (const name of ['verify', 'generate', 'verifyToken']) {
     assert.match(wrong.stdout, new RegExp(`Property '${name}' does not exist on type 'Manager'`));
@@ -85,29 +85,52 @@ test('the quick start runs on both stores', async () => {
   }
 });
 
-test('the sign-up server: code, magic link confirmation page, consume', async () => {
+// A browser profile: its own cookie (the flow cookie the server sets at sign-up).
+function browser(base) {
+  let cookie = '';
+  const call = async (url, init = {}) => {
+    const r = await fetch(url, { ...init, headers: cookie ? { cookie } : {} });
+    const set = r.headers.get('set-cookie');
+    if (set) cookie = set.split(';')[0];
+    return [r.status, await r.text()];
+  };
+  return {
+    get: (url) => call(url),
+    post: (p, fields) => call(base + p, { method: 'POST', body: new URLSearchParams(fields) }),
+  };
+}
+
+test('the sign-up server: code and magic link bound to the browser that asked, cross-device fallback', async () => {
   const port = await freePort();
   const server = spawn(process.execPath, [path.join(examples, 'server.js'), String(port)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await new Promise((resolve) => server.stdout.once('data', resolve));
     const base = `http://127.0.0.1:${port}`;
-    const post = async (p, fields) => {
-      const r = await fetch(base + p, { method: 'POST', body: new URLSearchParams(fields) });
-      return [r.status, await r.text()];
-    };
-    assert.equal((await post('/signup', { email: ' Kim@Example.com ' }))[0], 202);
-    assert.equal((await post('/signup', { email: 'kim@example.com' }))[0], 429);
-    const mail = (await (await fetch(base + '/outbox')).json()).at(-1);
-    assert.equal((await post('/verify', { email: 'kim@example.com', code: mail.code === '000000' ? '111111' : '000000' }))[0], 401);
-    assert.deepEqual(await post('/verify', { email: 'KIM@example.com', code: mail.code }), [200, 'verified']);
-    const page = await (await fetch(mail.link)).text();
+    const asker = browser(base), other = browser(base);
+    assert.equal((await asker.post('/signup', { email: ' Kim@Example.com ' }))[0], 202);
+    assert.equal((await asker.post('/signup', { email: 'kim@example.com' }))[0], 429);
+    const mail = JSON.parse((await asker.get(base + '/outbox'))[1]).at(-1);
+    assert.equal((await asker.post('/verify', { email: 'kim@example.com', code: mail.code === '000000' ? '111111' : '000000' }))[0], 401);
+    assert.deepEqual(await other.post('/verify', { email: 'kim@example.com', code: mail.code }), [401, 'invalid'],
+      'the code relayed to another browser is a wrong guess');
+    assert.deepEqual(await asker.post('/verify', { email: 'KIM@example.com', code: mail.code }), [200, 'verified']);
+    const [status, page] = await asker.get(mail.link);
+    assert.equal(status, 200);
     assert.match(page, /Confirm sign-up for kim@example.com/);
-    assert.equal((await fetch(mail.link)).status, 200, 'a GET does not consume the link');
+    assert.equal((await other.get(mail.link))[0], 200, 'a GET does not consume the link');
     const token = new URL(mail.link).searchParams.get('token');
-    assert.deepEqual(await post('/magic', { token }), [200, 'verified kim@example.com']);
-    assert.equal((await post('/magic', { token }))[0], 410);
-    assert.equal((await fetch(mail.link)).status, 410);
-    assert.equal((await post('/signup', { email: '' }))[0], 400);
+    const [denied, offer] = await other.post('/magic', { token });
+    assert.equal(denied, 403);
+    assert.match(offer, /another browser/);
+    const [shown, codePage] = await other.post('/magic/code', { token });
+    assert.equal(shown, 200);
+    const fallback = /<b id=code>([^<]+)<\/b>/.exec(codePage)[1];
+    assert.deepEqual(await asker.post('/magic', { token }), [200, 'verified kim@example.com'], 'same browser: signed in');
+    assert.equal((await asker.post('/magic', { token }))[0], 410);
+    assert.equal((await asker.get(mail.link))[0], 410);
+    assert.deepEqual(await asker.post('/fallback', { email: 'kim@example.com', code: fallback }), [200, 'verified'],
+      'the fallback code typed on the browser that asked');
+    assert.equal((await asker.post('/signup', { email: '' }))[0], 400);
   } finally {
     server.kill('SIGTERM');
   }

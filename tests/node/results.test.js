@@ -14,10 +14,10 @@ const SUCCESS = ['verified', 'valid', 'issued'];
 // Every method of Manager, by what it resolves to. A method added to Manager fails the test
 // below until it is listed here (and, if it checks a secret, covered by the wrong-secret test).
 const METHODS = {
-  checks: ['verifyOtp', 'peekToken', 'consumeToken', 'peekLink', 'consumeLink'],
-  issues: ['issueOtp', 'issueToken', 'issueLink'],
+  checks: ['verifyOtp', 'peekToken', 'consumeToken', 'peekLink', 'consumeLink', 'useRecoveryCode', 'verifyTotp'],
+  issues: ['issueOtp', 'issueToken', 'issueLink', 'generateRecoveryCodes', 'enrollTotp'],
   booleans: ['revokeOtp', 'revokeToken', 'revokeLink', 'unlock'],
-  other: ['constructor', 'revokeAll', 'inspect', 'close', 'metrics', 'on', 'off', 'eventCounts'],
+  other: ['constructor', 'revokeAll', 'inspect', 'close', 'metrics', 'on', 'off', 'eventCounts', 'recoveryCodesRemaining'],
 };
 
 const otherThan = (code) => (code === '000000' ? '111111' : '000000');
@@ -59,6 +59,8 @@ eachStore(test, 'a wrong code or unknown token never resolves to something that 
     'peekLink, tampered token': () => m.peekLink(tampered(link.secret), 'reset'),
     'consumeLink, tampered token': () => m.consumeLink(tampered(link.secret), 'reset'),
     'consumeLink, wrong purpose': () => m.consumeLink(link.secret, 'confirm'),
+    'useRecoveryCode, no set': () => m.useRecoveryCode('login', 'ann@example.com', 'ABCDE-FGHJK'),
+    'verifyTotp, not enrolled': () => m.verifyTotp('login', 'ann@example.com', '123456'),
   };
   const covered = new Set();
   for (const [what, call] of Object.entries(calls)) {
@@ -69,7 +71,7 @@ eachStore(test, 'a wrong code or unknown token never resolves to something that 
     assert.equal(r.ok, false, what);
     assert.ok(!SUCCESS.includes(r.status), `${what}: ${r.status}`);
     assert.equal(r.secret, '', what);
-    if (!what.startsWith('verifyOtp')) assert.equal(r.identifier, '', `${what}: reveals no identifier`);
+    if (!/^(verifyOtp|useRecoveryCode|verifyTotp)/.test(what)) assert.equal(r.identifier, '', `${what}: reveals no identifier`);
   }
   assert.deepEqual([...covered].sort(), [...METHODS.checks].sort(), 'every checking method is covered');
   // redis-otp-manager's verifyToken(email, token) argument order, applied to consumeToken: the

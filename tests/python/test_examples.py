@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Optional
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EXAMPLES = os.path.join(ROOT, "examples", "python")
@@ -29,21 +31,25 @@ def test_quickstart_redis(redis_server) -> None:
     assert "all flows behaved as documented" in out.stdout
 
 
-def post(base: str, path: str, **fields: str) -> tuple[int, str]:
-    data = urllib.parse.urlencode(fields).encode()
-    try:
-        with urllib.request.urlopen(base + path, data=data, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+class Browser:
+    """One browser profile: its own cookie jar (the flow cookie lives here)."""
 
+    def __init__(self) -> None:
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+    def open(self, url: str, data: Optional[bytes] = None) -> tuple[int, str]:
+        try:
+            with self.opener.open(url, data=data, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def post(self, base: str, path: str, **fields: str) -> tuple[int, str]:
+        return self.open(base + path, urllib.parse.urlencode(fields).encode())
+
+    def get(self, url: str) -> tuple[int, str]:
+        return self.open(url)
 
 
 def test_webapp_signup_with_code_and_magic_link() -> None:
@@ -56,20 +62,51 @@ def test_webapp_signup_with_code_and_magic_link() -> None:
         assert proc.stdout is not None
         assert "listening" in proc.stdout.readline()
         base = f"http://127.0.0.1:{port}"
-        assert post(base, "/signup", email=" Jo@Example.com ")[0] == 202
-        assert post(base, "/signup", email="jo@example.com")[0] == 429, "resend cooldown"
-        mail = json.loads(get(base + "/outbox")[1])[-1]
+        asker, other = Browser(), Browser()
+        assert asker.post(base, "/signup", email=" Jo@Example.com ")[0] == 202
+        assert asker.post(base, "/signup", email="jo@example.com")[0] == 429, "resend cooldown"
+        mail = json.loads(asker.get(base + "/outbox")[1])[-1]
         assert mail["to"] == " Jo@Example.com "
-        assert post(base, "/verify", email="jo@example.com", code="000000" if mail["code"] != "000000" else "111111")[0] == 401
-        assert post(base, "/verify", email="JO@example.com", code=mail["code"]) == (200, "VERIFIED")
-        status, page = get(mail["link"])
+        wrong = "000000" if mail["code"] != "000000" else "111111"
+        assert asker.post(base, "/verify", email="jo@example.com", code=wrong)[0] == 401
+        assert other.post(base, "/verify", email="jo@example.com", code=mail["code"]) == (401, "INVALID"), \
+            "the code relayed to another browser is a wrong guess"
+        assert asker.post(base, "/verify", email="JO@example.com", code=mail["code"]) == (200, "VERIFIED")
+        status, page = asker.get(mail["link"])
         assert status == 200 and "Confirm sign-up for jo@example.com" in page
         token = re.search(r"value='([^']+)'", page).group(1)  # type: ignore[union-attr]
-        assert get(mail["link"])[0] == 200, "a GET (link scanner) does not consume the link"
-        assert post(base, "/magic", token=token) == (200, "VERIFIED jo@example.com")
-        assert post(base, "/magic", token=token)[0] == 410
-        assert get(mail["link"])[0] == 410
-        assert post(base, "/signup", email="")[0] == 400
+        assert other.get(mail["link"])[0] == 200, "a GET (link scanner, other browser) does not consume the link"
+        status, page = other.post(base, "/magic", token=token)
+        assert status == 403 and "another browser" in page, "opened elsewhere: the fallback offer"
+        assert asker.post(base, "/magic", token=token) == (200, "VERIFIED jo@example.com"), "same browser: signed in"
+        assert asker.post(base, "/magic", token=token)[0] == 410
+        assert asker.get(mail["link"])[0] == 410
+        assert asker.post(base, "/signup", email="")[0] == 400
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_webapp_cross_device_fallback() -> None:
+    from conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, os.path.join(EXAMPLES, "webapp.py"), str(port)],
+                            stdout=subprocess.PIPE, text=True, cwd="/")
+    try:
+        assert proc.stdout is not None
+        assert "listening" in proc.stdout.readline()
+        base = f"http://127.0.0.1:{port}"
+        asker, phone = Browser(), Browser()
+        assert asker.post(base, "/signup", email="kim@example.com")[0] == 202
+        mail = json.loads(asker.get(base + "/outbox")[1])[-1]
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(mail["link"]).query)["token"][0]
+        assert phone.post(base, "/magic", token=token)[0] == 403
+        status, page = phone.post(base, "/magic/code", token=token)
+        assert status == 200
+        code = re.search(r"<b id=code>([^<]+)</b>", page).group(1)  # type: ignore[union-attr]
+        assert asker.post(base, "/fallback", email="kim@example.com", code=code) == (200, "VERIFIED")
+        assert asker.post(base, "/magic", token=token)[0] == 410, "the link is revoked once the fallback signed in"
     finally:
         proc.terminate()
         proc.wait(10)

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "crypto/crypto.hpp"
+#include "crypto/hotp.hpp"
 #include "support/stats.hpp"
 
 namespace verikit::detail {
@@ -204,6 +205,50 @@ TEST(RandomCode, CodesDoNotRepeatMoreThanChanceAllows) {
   std::set<std::string> seen;
   for (int i = 0; i < 2000; ++i) seen.insert(std::string(random_code(10, Alphabet::digits).view()));
   EXPECT_GE(seen.size(), 1999u);  // 2000 draws from 1e10: a repeat has probability 2e-4
+}
+
+}  // namespace
+}  // namespace verikit::detail
+
+namespace verikit::detail {
+namespace {
+
+// RFC 4226 Appendix D: secret "12345678901234567890", counters 0-9.
+TEST(Hotp, Rfc4226Vectors) {
+  const char* expected[] = {"755224", "287082", "359152", "969429", "338314",
+                            "254676", "287922", "162583", "399871", "520489"};
+  for (std::uint64_t c = 0; c < 10; ++c) EXPECT_EQ(hotp("12345678901234567890", c, 6), expected[c]) << c;
+}
+
+// RFC 6238 Appendix B, SHA-1: 8 digits, period 30 s.
+TEST(Totp, Rfc6238Sha1Vectors) {
+  const std::pair<std::uint64_t, const char*> vectors[] = {{59, "94287082"},         {1111111109, "07081804"},
+                                                           {1111111111, "14050471"}, {1234567890, "89005924"},
+                                                           {2000000000, "69279037"}, {20000000000, "65353130"}};
+  for (const auto& [t, code] : vectors) EXPECT_EQ(hotp("12345678901234567890", t / 30, 8), code) << t;
+}
+
+TEST(Sha1, KnownDigestsAndHmac) {
+  auto hex = [](const std::array<std::uint8_t, 20>& d) {
+    std::string s;
+    for (auto b : d) s += "0123456789abcdef"[b >> 4], s += "0123456789abcdef"[b & 15];
+    return s;
+  };
+  EXPECT_EQ(hex(sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(hex(sha1("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  EXPECT_EQ(hex(sha1(std::string(1000000, 'a'))), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+  // RFC 2202 test case 2, and a key longer than a block (case 6)
+  EXPECT_EQ(hex(hmac_sha1("Jefe", "what do ya want for nothing?")), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+  EXPECT_EQ(hex(hmac_sha1(std::string(80, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+}
+
+TEST(Base32, Rfc4648Vectors) {
+  EXPECT_EQ(base32_encode(""), "");
+  EXPECT_EQ(base32_encode("f"), "MY");
+  EXPECT_EQ(base32_encode("fo"), "MZXQ");
+  EXPECT_EQ(base32_encode("foobar"), "MZXW6YTBOI");
+  EXPECT_EQ(base32_encode("12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
 }
 
 }  // namespace

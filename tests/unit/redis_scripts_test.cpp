@@ -69,7 +69,9 @@ TEST(RedisScripts, EachStartsWithItsFlagsLine) {
       {"otp_issue", ""},          {"otp_verify", ""},           {"otp_revoke", "allow-oom"},
       {"token_issue", ""},        {"token_verify", "allow-oom"}, {"token_revoke", "allow-oom"},
       {"revoke_all", "allow-oom"}, {"inspect", "no-writes"},     {"unlock", "allow-oom"},
-      {"client_limit", ""}};
+      {"client_limit", ""},       {"token_verify_bound", ""},   {"recovery_set", ""},
+      {"recovery_use", ""},       {"recovery_count", "no-writes"}, {"totp_enroll", ""},
+      {"totp_load", "no-writes"}, {"totp_commit", ""}};
   ASSERT_EQ(std::size(kAll), flags.size());
   for (const Script* s : kAll) {
     SCOPED_TRACE(s->name);

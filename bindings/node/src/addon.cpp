@@ -60,10 +60,10 @@ Napi::Value last_error(Napi::Env env, int code) { return make_error(env, code, v
 // literal there costs a fraction of defining the same properties through Node-API) ----
 
 enum Prop { kStatus, kOk, kSecret, kUrl, kPurpose, kIdentifier, kPayload, kExpiresAt, kAttempts, kRetryAfter,
-            kActiveTokens, kCounters, kReused, kReplicas, kPropCount };
+            kActiveTokens, kCounters, kReused, kReplicas, kCodes, kPropCount };
 constexpr const char* kPropNames[kPropCount] = {"status", "ok", "secret", "url", "purpose", "identifier", "payload",
                                                 "expiresAt", "attemptsRemaining", "retryAfter", "activeTokens", "counters",
-                                                "reused", "replicasConfirmed"};
+                                                "reused", "replicasConfirmed", "codes"};
 
 // Times in the C API are ms since the epoch, 0 when not set.
 Napi::Value date_or_null(Napi::Env env, int64_t ms) {
@@ -78,6 +78,13 @@ Napi::String text(Napi::Env env, const verikit_result* r, TextGetter get) {
   const char* data = nullptr;
   size_t len = 0;
   get(r, &data, &len);
+  return Napi::String::New(env, data == nullptr ? "" : data, data == nullptr ? 0 : len);
+}
+
+Napi::String text(Napi::Env env, const verikit_result* r, size_t code) {
+  const char* data = nullptr;
+  size_t len = 0;
+  verikit_result_code(r, code, &data, &len);
   return Napi::String::New(env, data == nullptr ? "" : data, data == nullptr ? 0 : len);
 }
 
@@ -116,7 +123,15 @@ Napi::Value to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
       env.Null(),
       Napi::Boolean::New(env, reused != 0),
       count_or_null(env, replicas),
+      env.Null(),
   };
+  size_t codes = 0;
+  verikit_result_code_count(r, &codes);
+  if (codes > 0) {  // recovery codes: only a generate result has them
+    Napi::Array list = Napi::Array::New(env, codes);
+    for (size_t i = 0; i < codes; ++i) list.Set(static_cast<uint32_t>(i), text(env, r, i));
+    values[kCodes] = list;
+  }
   if (with_counters) {
     Napi::Object k = Napi::Object::New(env);
     k.Set("failures", Napi::Number::New(env, static_cast<double>(counter(r, VERIKIT_COUNTER_FAILURES))));
@@ -409,6 +424,7 @@ struct CallOptions {
   std::string payload;
   uint32_t ttl = 0;
   std::string client_key;
+  std::string binding;
   verikit_issue_options issue = VERIKIT_ISSUE_OPTIONS_INIT;
   verikit_verify_options verify = VERIKIT_VERIFY_OPTIONS_INIT;
 };
@@ -418,7 +434,8 @@ std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
   if (!v.IsUndefined() && !v.IsNull()) {
     if (!v.IsObject()) throw ArgError{"options must be an object"};
     Napi::Object obj = v.As<Napi::Object>();
-    Napi::Value payload = obj.Get("payload"), ttl = obj.Get("ttl"), client = obj.Get("clientKey");
+    Napi::Value payload = obj.Get("payload"), ttl = obj.Get("ttl"), client = obj.Get("clientKey"),
+                binding = obj.Get("binding");
     if (!payload.IsUndefined()) o->payload = bytes_arg(payload, "payload");
     if (!ttl.IsUndefined()) {
       const double t = ttl.IsNumber() ? ttl.As<Napi::Number>().DoubleValue() : -1;
@@ -428,6 +445,7 @@ std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
       o->ttl = t > 4294967295.0 ? UINT32_MAX : static_cast<uint32_t>(t);
     }
     if (!client.IsUndefined()) o->client_key = bytes_arg(client, "clientKey");
+    if (!binding.IsUndefined() && !binding.IsNull()) o->binding = bytes_arg(binding, "binding");
   }
   o->issue.payload = reinterpret_cast<const uint8_t*>(o->payload.data());
   o->issue.payload_len = o->payload.size();
@@ -436,6 +454,8 @@ std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
   o->issue.client_key_len = o->client_key.size();
   o->verify.client_key = o->issue.client_key;
   o->verify.client_key_len = o->issue.client_key_len;
+  o->issue.binding = o->verify.binding = reinterpret_cast<const uint8_t*>(o->binding.data());
+  o->issue.binding_len = o->verify.binding_len = o->binding.size();
   return o;
 }
 
@@ -625,6 +645,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("revokeAll", &EngineWrap::RevokeAll),
                         InstanceMethod("inspect", &EngineWrap::Inspect),
                         InstanceMethod("unlock", &EngineWrap::Unlock),
+                        InstanceMethod("generateRecoveryCodes", &EngineWrap::GenerateRecoveryCodes),
+                        InstanceMethod("useRecoveryCode", &EngineWrap::UseRecoveryCode),
+                        InstanceMethod("recoveryCodesRemaining", &EngineWrap::RecoveryCodesRemaining),
+                        InstanceMethod("enrollTotp", &EngineWrap::EnrollTotp),
+                        InstanceMethod("verifyTotp", &EngineWrap::VerifyTotp),
                         InstanceMethod("close", &EngineWrap::Close),
                         InstanceMethod("metrics", &EngineWrap::Metrics),
                         InstanceMethod("setListening", &EngineWrap::SetListening),
@@ -799,19 +824,21 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     });
   }
 
-  // checkToken(token, purpose, link: bool, consume: bool): the purpose is required ('*' for any).
+  // checkToken(token, purpose, link: bool, consume: bool, options?: {binding}): the purpose is
+  // required ('*' for any). Consuming takes the flow binding; peeking ignores bindings.
   Napi::Value CheckToken(const Napi::CallbackInfo& info) {
-    struct A { std::string token, purpose; bool link, consume; };
+    struct A { std::string token, purpose; bool link, consume; std::unique_ptr<CallOptions> o; };
     return run(info, Kind::result, [&] {
       std::string t = text_arg(info[0], "token");
       if (!info[1].IsString()) throw ArgError{"purpose must be a string: the credential's purpose, or ANY_PURPOSE ('*')"};
-      return A{std::move(t), info[1].As<Napi::String>().Utf8Value(), info[2].ToBoolean().Value(), info[3].ToBoolean().Value()};
+      return A{std::move(t), info[1].As<Napi::String>().Utf8Value(), info[2].ToBoolean().Value(), info[3].ToBoolean().Value(),
+               options_arg(info[4])};
     }, [&](A& a, Op* op) {
       const char* p = a.purpose.c_str();
       if (a.link)
-        return a.consume ? verikit_link_consume_async(engine(), p, a.token.data(), a.token.size(), on_result, op)
+        return a.consume ? verikit_link_consume_ext_async(engine(), p, a.token.data(), a.token.size(), &a.o->verify, on_result, op)
                          : verikit_link_peek_async(engine(), p, a.token.data(), a.token.size(), on_result, op);
-      return a.consume ? verikit_token_verify_async(engine(), p, a.token.data(), a.token.size(), on_result, op)
+      return a.consume ? verikit_token_verify_ext_async(engine(), p, a.token.data(), a.token.size(), &a.o->verify, on_result, op)
                        : verikit_token_peek_async(engine(), p, a.token.data(), a.token.size(), on_result, op);
     });
   }
@@ -847,6 +874,59 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Unlock(const Napi::CallbackInfo& info) {
     return run(info, Kind::flag, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
       return verikit_unlock_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(), on_count, op);
+    });
+  }
+
+  // --- recovery codes ---
+  Napi::Value GenerateRecoveryCodes(const Napi::CallbackInfo& info) {
+    return run(info, Kind::result, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_recovery_generate_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(),
+                                             on_result, op);
+    });
+  }
+
+  // useRecoveryCode(purpose, identifier, code, options?: {clientKey})
+  Napi::Value UseRecoveryCode(const Napi::CallbackInfo& info) {
+    struct A { PurposeId p; std::string code; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      std::string code = text_arg(info[2], "code");
+      return A{std::move(p), std::move(code), options_arg(info[3])};
+    }, [&](A& a, Op* op) {
+      return verikit_recovery_use_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                        a.code.data(), a.code.size(), &a.o->verify, on_result, op);
+    });
+  }
+
+  // enrollTotp(purpose, identifier, issuer)
+  Napi::Value EnrollTotp(const Napi::CallbackInfo& info) {
+    struct A { PurposeId p; std::string issuer; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      return A{std::move(p), text_arg(info[2], "issuer")};
+    }, [&](A& a, Op* op) {
+      return verikit_totp_enroll_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                       a.issuer.c_str(), on_result, op);
+    });
+  }
+
+  // verifyTotp(purpose, identifier, code, options?: {clientKey})
+  Napi::Value VerifyTotp(const Napi::CallbackInfo& info) {
+    struct A { PurposeId p; std::string code; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      std::string code = text_arg(info[2], "code");
+      return A{std::move(p), std::move(code), options_arg(info[3])};
+    }, [&](A& a, Op* op) {
+      return verikit_totp_verify_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                       a.code.data(), a.code.size(), &a.o->verify, on_result, op);
+    });
+  }
+
+  Napi::Value RecoveryCodesRemaining(const Napi::CallbackInfo& info) {
+    return run(info, Kind::count, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_recovery_remaining_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(),
+                                              on_count, op);
     });
   }
 

@@ -424,9 +424,10 @@ int call_count(PyEngine& self, F&& f) {
 struct Options {
   std::string payload;
   std::string client_key;
+  std::string binding;
   verikit_issue_options c = VERIKIT_ISSUE_OPTIONS_INIT;
 
-  Options(const py::object& payload_, const py::object& ttl, const py::object& client_key_) {
+  Options(const py::object& payload_, const py::object& ttl, const py::object& client_key_, const py::object& binding_) {
     if (!payload_.is_none()) payload = to_bytes(payload_, "payload");
     if (!ttl.is_none()) {
       if (!py::isinstance<py::int_>(ttl) || py::isinstance<py::bool_>(ttl)) throw py::type_error("ttl must be an int (seconds)");
@@ -440,18 +441,25 @@ struct Options {
     c.payload_len = payload.size();
     c.client_key = reinterpret_cast<const uint8_t*>(client_key.data());
     c.client_key_len = client_key.size();
+    if (!binding_.is_none()) binding = to_bytes(binding_, "binding");
+    c.binding = reinterpret_cast<const uint8_t*>(binding.data());
+    c.binding_len = binding.size();
   }
   Options(const Options&) = delete;
 };
 
 struct VerifyOptions {
   std::string client_key;
+  std::string binding;
   verikit_verify_options c = VERIKIT_VERIFY_OPTIONS_INIT;
 
-  explicit VerifyOptions(const py::object& client_key_) {
+  VerifyOptions(const py::object& client_key_, const py::object& binding_) {
     if (!client_key_.is_none()) client_key = to_bytes(client_key_, "client_key");
     c.client_key = reinterpret_cast<const uint8_t*>(client_key.data());
     c.client_key_len = client_key.size();
+    if (!binding_.is_none()) binding = to_bytes(binding_, "binding");
+    c.binding = reinterpret_cast<const uint8_t*>(binding.data());
+    c.binding_len = binding.size();
   }
   VerifyOptions(const VerifyOptions&) = delete;
 };
@@ -620,6 +628,17 @@ PYBIND11_MODULE(_verikit, m) {
       .def("__bool__", &PyResult::ok)
       .def_property_readonly("secret", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_secret))); })
       .def_property_readonly("url", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_url))); })
+      .def_property_readonly("codes", [](const PyResult& r) {
+        size_t n = 0;
+        verikit_result_code_count(r.r.get(), &n);
+        py::list codes;
+        for (size_t i = 0; i < n; ++i) {
+          const char* data = nullptr;
+          size_t len = 0;
+          if (verikit_result_code(r.r.get(), i, &data, &len) == VERIKIT_OK) codes.append(py::str(std::string(data, len)));
+        }
+        return codes;
+      })
       .def_property_readonly("reused", [](const PyResult& r) { return r.number<int>(verikit_result_reused) != 0; })
       .def_property_readonly("replicas_confirmed", [](const PyResult& r) -> py::object {
         const int32_t n = r.number<int32_t>(verikit_result_replicas_confirmed);
@@ -710,41 +729,46 @@ PYBIND11_MODULE(_verikit, m) {
         raise(VERIKIT_E_INTERNAL, "the metrics text kept growing");
       })
       // --- synchronous ---
-      .def("issue_otp", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key) {
+      .def("issue_otp", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key, O binding) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        const Options o(payload, ttl, client_key);
+        const Options o(payload, ttl, client_key, binding);
         return call_result(self, [&](verikit_engine* e, verikit_result** out) {
           return verikit_otp_issue(out, e, p.c_str(), id.data(), id.size(), &o.c);
         });
       })
-      .def("verify_otp", [](PyEngine& self, O purpose, O identifier, O code, O client_key) {
+      .def("verify_otp", [](PyEngine& self, O purpose, O identifier, O code, O client_key, O binding) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string c = to_text(code, "code");
-        const VerifyOptions o(client_key);
+        const VerifyOptions o(client_key, binding);
         return call_result(self, [&](verikit_engine* e, verikit_result** out) {
           return verikit_otp_verify(out, e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c);
         });
       })
-      .def("issue_token", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key) {
+      .def("issue_token", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key, O binding) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        const Options o(payload, ttl, client_key);
+        const Options o(payload, ttl, client_key, binding);
         return call_result(self, [&](verikit_engine* e, verikit_result** out) {
           return verikit_token_issue(out, e, p.c_str(), id.data(), id.size(), &o.c);
         });
       })
-      .def("issue_link", [](PyEngine& self, O purpose, O identifier, O base_url, O payload, O ttl, O client_key) {
+      .def("issue_link", [](PyEngine& self, O purpose, O identifier, O base_url, O payload, O ttl, O client_key, O binding) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string url = to_text(base_url, "base_url");
-        const Options o(payload, ttl, client_key);
+        const Options o(payload, ttl, client_key, binding);
         return call_result(self, [&](verikit_engine* e, verikit_result** out) {
           return verikit_link_issue(out, e, p.c_str(), id.data(), id.size(), url.c_str(), &o.c);
         });
       })
-      .def("check_token", [](PyEngine& self, O token, O purpose, bool link, bool consume) {
+      .def("check_token", [](PyEngine& self, O token, O purpose, bool link, bool consume, O binding) {
         const std::string t = to_text(token, "token");
         const std::string p = to_check_purpose(purpose);
-        auto check = link ? (consume ? verikit_link_consume : verikit_link_peek) : (consume ? verikit_token_verify : verikit_token_peek);
-        return call_result(self, [&](verikit_engine* e, verikit_result** out) { return check(out, e, p.c_str(), t.data(), t.size()); });
+        const VerifyOptions o(py::none(), binding);
+        if (consume) {  // with the flow binding, if any
+          auto use = link ? verikit_link_consume_ext : verikit_token_verify_ext;
+          return call_result(self, [&](verikit_engine* e, verikit_result** out) { return use(out, e, p.c_str(), t.data(), t.size(), &o.c); });
+        }
+        auto peek = link ? verikit_link_peek : verikit_token_peek;  // peeking ignores bindings
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) { return peek(out, e, p.c_str(), t.data(), t.size()); });
       })
       .def("revoke_token", [](PyEngine& self, O token, bool link) {
         const std::string t = to_text(token, "token");
@@ -770,47 +794,54 @@ PYBIND11_MODULE(_verikit, m) {
         return call_count(self, [&](verikit_engine* e, int* n) { return verikit_unlock(n, e, p.c_str(), id.data(), id.size()); }) != 0;
       })
       // --- asynchronous: each returns a future of `sink`'s loop, settled exactly once ---
-      .def("issue_otp_async", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key,
+      .def("issue_otp_async", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key, O binding,
                                  Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        const Options o(payload, ttl, client_key);
+        const Options o(payload, ttl, client_key, binding);
         return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_otp_issue_async(e, p.c_str(), id.data(), id.size(), &o.c, on_result, user);
         });
       })
-      .def("verify_otp_async", [](PyEngine& self, O purpose, O identifier, O code, O client_key,
+      .def("verify_otp_async", [](PyEngine& self, O purpose, O identifier, O code, O client_key, O binding,
                                   Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string c = to_text(code, "code");
-        const VerifyOptions o(client_key);
+        const VerifyOptions o(client_key, binding);
         return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_otp_verify_async(e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c, on_result, user);
         });
       })
-      .def("issue_token_async", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key,
+      .def("issue_token_async", [](PyEngine& self, O purpose, O identifier, O payload, O ttl, O client_key, O binding,
                                    Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
-        const Options o(payload, ttl, client_key);
+        const Options o(payload, ttl, client_key, binding);
         return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_token_issue_async(e, p.c_str(), id.data(), id.size(), &o.c, on_result, user);
         });
       })
-      .def("issue_link_async", [](PyEngine& self, O purpose, O identifier, O base_url, O payload, O ttl, O client_key,
+      .def("issue_link_async", [](PyEngine& self, O purpose, O identifier, O base_url, O payload, O ttl, O client_key, O binding,
                                   Completions& sink) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         const std::string url = to_text(base_url, "base_url");
-        const Options o(payload, ttl, client_key);
+        const Options o(payload, ttl, client_key, binding);
         return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
           return verikit_link_issue_async(e, p.c_str(), id.data(), id.size(), url.c_str(), &o.c, on_result, user);
         });
       })
-      .def("check_token_async", [](PyEngine& self, O token, O purpose, bool link, bool consume, Completions& sink) {
+      .def("check_token_async", [](PyEngine& self, O token, O purpose, bool link, bool consume, O binding,
+                                   Completions& sink) {
         const std::string t = to_text(token, "token");
         const std::string p = to_check_purpose(purpose);
-        auto check = link ? (consume ? verikit_link_consume_async : verikit_link_peek_async)
-                          : (consume ? verikit_token_verify_async : verikit_token_peek_async);
+        const VerifyOptions o(py::none(), binding);
+        if (consume) {  // with the flow binding, if any
+          auto use = link ? verikit_link_consume_ext_async : verikit_token_verify_ext_async;
+          return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+            return use(e, p.c_str(), t.data(), t.size(), &o.c, on_result, user);
+          });
+        }
+        auto peek = link ? verikit_link_peek_async : verikit_token_peek_async;  // peeking ignores bindings
         return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
-          return check(e, p.c_str(), t.data(), t.size(), on_result, user);
+          return peek(e, p.c_str(), t.data(), t.size(), on_result, user);
         });
       })
       .def("revoke_token_async", [](PyEngine& self, O token, bool link, Completions& sink) {
@@ -842,6 +873,76 @@ PYBIND11_MODULE(_verikit, m) {
         const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
         return start_async(self, sink, Kind::flag, [&](verikit_engine* e, void* user) {
           return verikit_unlock_async(e, p.c_str(), id.data(), id.size(), on_count, user);
+        });
+      })
+      // --- recovery codes ---
+      .def("generate_recovery_codes", [](PyEngine& self, O purpose, O identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_recovery_generate(out, e, p.c_str(), id.data(), id.size());
+        });
+      })
+      .def("use_recovery_code", [](PyEngine& self, O purpose, O identifier, O code, O client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_recovery_use(out, e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c);
+        });
+      })
+      .def("recovery_codes_remaining", [](PyEngine& self, O purpose, O identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return call_count(self, [&](verikit_engine* e, int* n) { return verikit_recovery_remaining(n, e, p.c_str(), id.data(), id.size()); });
+      })
+      .def("generate_recovery_codes_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_recovery_generate_async(e, p.c_str(), id.data(), id.size(), on_result, user);
+        });
+      })
+      .def("use_recovery_code_async", [](PyEngine& self, O purpose, O identifier, O code, O client_key, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_recovery_use_async(e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c, on_result, user);
+        });
+      })
+      // --- authenticator codes (TOTP) ---
+      .def("enroll_totp", [](PyEngine& self, O purpose, O identifier, O issuer) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string i = to_text(issuer, "issuer");
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_totp_enroll(out, e, p.c_str(), id.data(), id.size(), i.c_str());
+        });
+      })
+      .def("verify_totp", [](PyEngine& self, O purpose, O identifier, O code, O client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_totp_verify(out, e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c);
+        });
+      })
+      .def("enroll_totp_async", [](PyEngine& self, O purpose, O identifier, O issuer, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string i = to_text(issuer, "issuer");
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_totp_enroll_async(e, p.c_str(), id.data(), id.size(), i.c_str(), on_result, user);
+        });
+      })
+      .def("verify_totp_async", [](PyEngine& self, O purpose, O identifier, O code, O client_key, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_totp_verify_async(e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c, on_result, user);
+        });
+      })
+      .def("recovery_codes_remaining_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return start_async(self, sink, Kind::count, [&](verikit_engine* e, void* user) {
+          return verikit_recovery_remaining_async(e, p.c_str(), id.data(), id.size(), on_count, user);
         });
       });
 

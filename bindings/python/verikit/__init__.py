@@ -146,11 +146,14 @@ class Engine(_EngineBase):
     def issue_otp(
         self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
         ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+        binding: Optional[Bytes] = None,
     ) -> Result:
-        return self._native.issue_otp(purpose, identifier, payload, ttl, client_key)
+        return self._native.issue_otp(purpose, identifier, payload, ttl, client_key, binding)
 
-    def verify_otp(self, purpose: str, identifier: Bytes, code: str, *, client_key: Optional[Bytes] = None) -> Result:
-        return self._native.verify_otp(purpose, identifier, code, client_key)
+    def verify_otp(self, purpose: str, identifier: Bytes, code: str, *, client_key: Optional[Bytes] = None,
+                   binding: Optional[Bytes] = None) -> Result:
+        """binding: the flow's binding value (a bound code from another flow is a wrong guess)."""
+        return self._native.verify_otp(purpose, identifier, code, client_key, binding)
 
     def revoke_otp(self, purpose: str, identifier: Bytes) -> bool:
         return self._native.revoke_otp(purpose, identifier)
@@ -159,16 +162,18 @@ class Engine(_EngineBase):
     def issue_token(
         self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
         ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+        binding: Optional[Bytes] = None,
     ) -> Result:
-        return self._native.issue_token(purpose, identifier, payload, ttl, client_key)
+        return self._native.issue_token(purpose, identifier, payload, ttl, client_key, binding)
 
     def peek_token(self, token: str, purpose: str) -> Result:
         """Check a token without using it. purpose: the token's purpose, or ANY_PURPOSE."""
-        return self._native.check_token(token, purpose, False, False)
+        return self._native.check_token(token, purpose, False, False, None)
 
-    def consume_token(self, token: str, purpose: str) -> Result:
-        """Check and use a token in one atomic step. purpose: the token's purpose, or ANY_PURPOSE."""
-        return self._native.check_token(token, purpose, False, True)
+    def consume_token(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> Result:
+        """Check and use a token in one atomic step. purpose: the token's purpose, or ANY_PURPOSE.
+        binding: the flow's binding value (as for consume_link)."""
+        return self._native.check_token(token, purpose, False, True, binding)
 
     def revoke_token(self, token: str) -> bool:
         return self._native.revoke_token(token, False)
@@ -177,16 +182,20 @@ class Engine(_EngineBase):
     def issue_link(
         self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
         ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+        binding: Optional[Bytes] = None,
     ) -> Result:
-        return self._native.issue_link(purpose, identifier, base_url, payload, ttl, client_key)
+        return self._native.issue_link(purpose, identifier, base_url, payload, ttl, client_key, binding)
 
     def peek_link(self, token: str, purpose: str) -> Result:
-        """Check a link's token without using it (a confirmation page). purpose: required, or ANY_PURPOSE."""
-        return self._native.check_token(token, purpose, True, False)
+        """Check a link's token without using it (a confirmation page). purpose: required, or ANY_PURPOSE.
+        Peeking ignores bindings: it answers whoever holds the link (the cross-device fallback)."""
+        return self._native.check_token(token, purpose, True, False, None)
 
-    def consume_link(self, token: str, purpose: str) -> Result:
-        """Check and use a link's token in one atomic step. purpose: required, or ANY_PURPOSE."""
-        return self._native.check_token(token, purpose, True, True)
+    def consume_link(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> Result:
+        """Check and use a link's token in one atomic step. purpose: required, or ANY_PURPOSE.
+        binding: the flow's binding value; a link issued with a binding is used only with the same
+        value (another one: not_found, counted in the identifier's failure budget)."""
+        return self._native.check_token(token, purpose, True, True, binding)
 
     def revoke_link(self, token: str) -> bool:
         return self._native.revoke_token(token, True)
@@ -200,3 +209,29 @@ class Engine(_EngineBase):
 
     def unlock(self, purpose: str, identifier: Bytes) -> bool:
         return self._native.unlock(purpose, identifier)
+
+    # --- recovery codes ---
+    def generate_recovery_codes(self, purpose: str, identifier: Bytes) -> Result:
+        """A new set of single-use recovery codes (result.codes: show them once), replacing any
+        earlier set."""
+        return self._native.generate_recovery_codes(purpose, identifier)
+
+    def use_recovery_code(self, purpose: str, identifier: Bytes, code: str, *,
+                          client_key: Optional[Bytes] = None) -> Result:
+        """verified (the code is spent), invalid (counted in the identifier's failure budget,
+        shared with OTPs), locked, or not_found (no set)."""
+        return self._native.use_recovery_code(purpose, identifier, code, client_key)
+
+    def recovery_codes_remaining(self, purpose: str, identifier: Bytes) -> int:
+        return int(self._native.recovery_codes_remaining(purpose, identifier))
+
+    # --- authenticator codes (TOTP) ---
+    def enroll_totp(self, purpose: str, identifier: Bytes, issuer: str) -> Result:
+        """A new authenticator secret (result.secret: base32; result.url: the otpauth:// URI to
+        show as a QR code once), replacing any earlier enrollment."""
+        return self._native.enroll_totp(purpose, identifier, issuer)
+
+    def verify_totp(self, purpose: str, identifier: Bytes, code: str, *, client_key: Optional[Bytes] = None) -> Result:
+        """verified (once: a code is never accepted twice), invalid (wrong or replayed: counted
+        in the identifier's failure budget, shared with OTPs), locked, or not_found (not enrolled)."""
+        return self._native.verify_totp(purpose, identifier, code, client_key)

@@ -63,32 +63,35 @@ class Engine(_EngineBase):
         await self.aclose()
 
     async def issue_otp(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
-                        ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
-        return await self._native.issue_otp_async(purpose, identifier, payload, ttl, client_key, self._sink())
+                        ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+                        binding: Optional[Bytes] = None) -> Result:
+        return await self._native.issue_otp_async(purpose, identifier, payload, ttl, client_key, binding, self._sink())
 
     async def verify_otp(self, purpose: str, identifier: Bytes, code: str, *,
-                         client_key: Optional[Bytes] = None) -> Result:
-        return await self._native.verify_otp_async(purpose, identifier, code, client_key, self._sink())
+                         client_key: Optional[Bytes] = None, binding: Optional[Bytes] = None) -> Result:
+        return await self._native.verify_otp_async(purpose, identifier, code, client_key, binding, self._sink())
 
     async def issue_token(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
-                          ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
-        return await self._native.issue_token_async(purpose, identifier, payload, ttl, client_key, self._sink())
+                          ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+                        binding: Optional[Bytes] = None) -> Result:
+        return await self._native.issue_token_async(purpose, identifier, payload, ttl, client_key, binding, self._sink())
 
     async def peek_token(self, token: str, purpose: str) -> Result:
-        return await self._native.check_token_async(token, purpose, False, False, self._sink())
+        return await self._native.check_token_async(token, purpose, False, False, None, self._sink())
 
-    async def consume_token(self, token: str, purpose: str) -> Result:
-        return await self._native.check_token_async(token, purpose, False, True, self._sink())
+    async def consume_token(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> Result:
+        return await self._native.check_token_async(token, purpose, False, True, binding, self._sink())
 
     async def issue_link(self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
-                         ttl: Optional[int] = None, client_key: Optional[Bytes] = None) -> Result:
-        return await self._native.issue_link_async(purpose, identifier, base_url, payload, ttl, client_key, self._sink())
+                         ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
+                        binding: Optional[Bytes] = None) -> Result:
+        return await self._native.issue_link_async(purpose, identifier, base_url, payload, ttl, client_key, binding, self._sink())
 
     async def peek_link(self, token: str, purpose: str) -> Result:
-        return await self._native.check_token_async(token, purpose, True, False, self._sink())
+        return await self._native.check_token_async(token, purpose, True, False, None, self._sink())
 
-    async def consume_link(self, token: str, purpose: str) -> Result:
-        return await self._native.check_token_async(token, purpose, True, True, self._sink())
+    async def consume_link(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> Result:
+        return await self._native.check_token_async(token, purpose, True, True, binding, self._sink())
 
     async def revoke_token(self, token: str) -> bool:
         return await self._native.revoke_token_async(token, False, self._sink())
@@ -107,3 +110,20 @@ class Engine(_EngineBase):
 
     async def unlock(self, purpose: str, identifier: Bytes) -> bool:
         return await self._native.unlock_async(purpose, identifier, self._sink())
+
+    async def generate_recovery_codes(self, purpose: str, identifier: Bytes) -> Result:
+        return await self._native.generate_recovery_codes_async(purpose, identifier, self._sink())
+
+    async def use_recovery_code(self, purpose: str, identifier: Bytes, code: str, *,
+                                client_key: Optional[Bytes] = None) -> Result:
+        return await self._native.use_recovery_code_async(purpose, identifier, code, client_key, self._sink())
+
+    async def recovery_codes_remaining(self, purpose: str, identifier: Bytes) -> int:
+        return await self._native.recovery_codes_remaining_async(purpose, identifier, self._sink())
+
+    async def enroll_totp(self, purpose: str, identifier: Bytes, issuer: str) -> Result:
+        return await self._native.enroll_totp_async(purpose, identifier, issuer, self._sink())
+
+    async def verify_totp(self, purpose: str, identifier: Bytes, code: str, *,
+                          client_key: Optional[Bytes] = None) -> Result:
+        return await self._native.verify_totp_async(purpose, identifier, code, client_key, self._sink())

@@ -29,13 +29,22 @@ struct IssueOptions {
   std::string_view payload;       // returned on successful verification; stored encrypted
   std::chrono::seconds ttl{0};    // 0: the purpose's policy
   std::string_view client_key;    // an IP address, a device id: limited across identifiers
+  // Flow binding: a value the application keeps with the flow that asked (a random value in the
+  // requesting browser's cookie or session). Only a keyed hash is stored; the credential then
+  // verifies only when the same value is presented. Empty: not bound.
+  std::string_view binding{};
 };
 
 struct VerifyOptions {
-  std::string_view client_key;    // failed guesses are limited per client key too
+  std::string_view client_key;    // failed guesses are limited per client key too (OTPs only)
+  // The flow's binding value. A bound OTP with another (or no) binding is a wrong guess
+  // (invalid, counted); a bound token or link with another binding is not_found and counted in
+  // the identifier's failure budget (README: "Flow binding"). Ignored for unbound credentials.
+  std::string_view binding{};
 };
 
 inline constexpr std::size_t kMaxClientKeyBytes = 256;
+inline constexpr std::size_t kMaxBindingBytes = 256;
 
 struct EventCounts {
   std::uint64_t delivered = 0;
@@ -73,6 +82,9 @@ class Engine {
   // `purpose` is required: a token of another purpose is not_found; kAnyPurpose ("*") accepts
   // a token of any purpose (the result names it); empty is an invalid_argument error.
   Expected<Result> verify_token(std::string_view token, std::string_view purpose);
+  // With a flow binding (options.binding; options.client_key must be empty for tokens); a
+  // binding needs the token's own purpose (kAnyPurpose is an invalid_argument error then).
+  Expected<Result> verify_token(std::string_view token, std::string_view purpose, const VerifyOptions& options);
   Expected<Result> peek_token(std::string_view token, std::string_view purpose);
   Expected<bool> revoke_token(std::string_view token);
 
@@ -80,6 +92,7 @@ class Engine {
                               std::string_view base_url, const IssueOptions& options = {});
   Expected<Result> peek_link(std::string_view token, std::string_view purpose);
   Expected<Result> consume_link(std::string_view token, std::string_view purpose);
+  Expected<Result> consume_link(std::string_view token, std::string_view purpose, const VerifyOptions& options);
   Expected<bool> revoke_link(std::string_view token);
 
   // Revokes the OTP and every token and link of (purpose, identifier); returns how many.
@@ -87,6 +100,28 @@ class Engine {
   Expected<Result> inspect(std::string_view purpose, std::string_view identifier);
   // Ends a lockout (for support staff); true if the identifier was locked.
   Expected<bool> unlock(std::string_view purpose, std::string_view identifier);
+
+  // Recovery codes (README: "Recovery codes"). generate: a new set of the policy's
+  // recovery_codes single-use codes (Result::codes, "XXXXX-XXXXX"; show them once: only keyed
+  // hashes are stored), replacing any earlier set; outcome issued. use: verified (the code is
+  // spent), invalid (a wrong code: counted in the identifier's failure budget, shared with OTPs),
+  // locked (the budget is spent: nothing compared) or not_found (no set); a code that cannot be
+  // one (length, alphabet) is an invalid_argument error. remaining: codes left.
+  Expected<Result> generate_recovery_codes(std::string_view purpose, std::string_view identifier);
+  Expected<Result> use_recovery_code(std::string_view purpose, std::string_view identifier, std::string_view code,
+                                     const VerifyOptions& options = {});
+  Expected<int> recovery_codes_remaining(std::string_view purpose, std::string_view identifier);
+
+  // Authenticator codes (TOTP, RFC 6238 over HOTP, RFC 4226, HMAC-SHA-1; README "Authenticator
+  // codes"). enroll: a new 160-bit secret from libsodium, sealed at rest, replacing any earlier
+  // enrollment; the result's secret is its base32 and its url the otpauth:// provisioning URI
+  // (`issuer`: 1-64 printable bytes, no ':'). verify: verified (the code of a time step within
+  // the policy's totp_window of now, later than the last accepted step, which it becomes: a code
+  // is never accepted twice, even concurrently), invalid (a wrong code or a replay, counted in
+  // the identifier's failure budget shared with OTPs), locked, not_found (not enrolled).
+  Expected<Result> enroll_totp(std::string_view purpose, std::string_view identifier, std::string_view issuer);
+  Expected<Result> verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
+                               const VerifyOptions& options = {});
 
   // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on
   // a store thread; arguments are copied before the call returns; bad arguments complete
@@ -99,11 +134,15 @@ class Engine {
   void issue_token(std::string_view purpose, std::string_view identifier,
                    const IssueOptions& options, Callback<Result> done);
   void verify_token(std::string_view token, std::string_view purpose, Callback<Result> done);
+  void verify_token(std::string_view token, std::string_view purpose, const VerifyOptions& options,
+                    Callback<Result> done);
   void peek_token(std::string_view token, std::string_view purpose, Callback<Result> done);
   void issue_link(std::string_view purpose, std::string_view identifier,
                   std::string_view base_url, const IssueOptions& options, Callback<Result> done);
   void peek_link(std::string_view token, std::string_view purpose, Callback<Result> done);
   void consume_link(std::string_view token, std::string_view purpose, Callback<Result> done);
+  void consume_link(std::string_view token, std::string_view purpose, const VerifyOptions& options,
+                    Callback<Result> done);
   // `done` gets true if a live credential was revoked (a malformed token: false).
   void revoke_otp(std::string_view purpose, std::string_view identifier, Callback<bool> done);
   void revoke_token(std::string_view token, Callback<bool> done);
@@ -113,6 +152,14 @@ class Engine {
   void inspect(std::string_view purpose, std::string_view identifier, Callback<Result> done);
   // `done` gets true if the identifier was locked.
   void unlock(std::string_view purpose, std::string_view identifier, Callback<bool> done);
+  void generate_recovery_codes(std::string_view purpose, std::string_view identifier, Callback<Result> done);
+  void use_recovery_code(std::string_view purpose, std::string_view identifier, std::string_view code,
+                         const VerifyOptions& options, Callback<Result> done);
+  void recovery_codes_remaining(std::string_view purpose, std::string_view identifier, Callback<int> done);
+  void enroll_totp(std::string_view purpose, std::string_view identifier, std::string_view issuer,
+                   Callback<Result> done);
+  void verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
+                   const VerifyOptions& options, Callback<Result> done);
 
   const Config& config() const noexcept;
 

@@ -29,6 +29,15 @@ VERIKIT_POLICY_FIELD(boolean, revoke_all_on_use, bool, false, 0, 1, "",
 VERIKIT_POLICY_FIELD(integer, token_bytes, int, 32, 16, 64, "", "secret randomness of tokens and links")
 VERIKIT_POLICY_FIELD(text, link_param, std::string, "token", 1, 64, "",
                      "query parameter of magic links: letters, digits, '_-.'")
+VERIKIT_POLICY_FIELD(integer, recovery_codes, int, 10, 1, 100, "", "recovery codes in a set (each single-use)")
+VERIKIT_POLICY_FIELD(seconds, recovery_code_ttl, std::chrono::seconds, std::chrono::seconds{5 * 365 * 86400}, 86400,
+                     10 * 365 * 86400, "", "lifetime of a set of recovery codes")
+VERIKIT_POLICY_FIELD(integer, totp_digits, int, 6, 6, 8, "", "digits of authenticator (TOTP) codes")
+VERIKIT_POLICY_FIELD(seconds, totp_period, std::chrono::seconds, std::chrono::seconds{30}, 15, 120, "",
+                     "TOTP time step")
+VERIKIT_POLICY_FIELD(integer, totp_window, int, 1, 0, 10, "", "TOTP steps accepted before and after the current one")
+VERIKIT_POLICY_FIELD(seconds, totp_ttl, std::chrono::seconds, std::chrono::seconds{5 * 365 * 86400}, 86400,
+                     10 * 365 * 86400, "", "lifetime of an authenticator enrollment")
 
 // --- abuse controls (README: "Abuse controls" for the worst case they allow) ---
 VERIKIT_POLICY_FIELD(seconds, resend_cooldown, std::chrono::seconds, std::chrono::seconds{30}, 0, 86400, "",

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "verikit/clock.hpp"
 #include "verikit/secret.hpp"
@@ -53,6 +54,7 @@ struct Result {
                                          // replicas that acknowledged it; -1: not asked
   int active_tokens = -1;                // inspect: live tokens and links of the identifier
   std::optional<Counters> counters;      // inspect only
+  std::vector<Secret> codes;             // generate_recovery_codes: the new set, to show once
 
   bool ok() const noexcept { return is_ok(outcome); }
 };

@@ -74,6 +74,7 @@ struct OtpIssueRequest {
   bool one_time = true;       // a verified code is consumed
   bool revoke_group = false;  // a verified code revokes every credential of its group
   IssueGate gate;
+  std::string binding_hash;   // keyed hash of the flow binding; empty: not bound
 };
 
 struct OtpIssueReply {
@@ -89,6 +90,8 @@ struct OtpVerifyRequest {
   std::string group;
   std::vector<SecretHash> candidates;  // one per key that may have made the record
   FailureBudget budget;
+  std::string binding_hash;  // presented flow binding's keyed hash (empty: none); a bound code
+                             // matches only with its own, else it is a wrong guess
 };
 
 struct TokenIssueRequest {
@@ -104,6 +107,7 @@ struct TokenIssueRequest {
   IssueGate gate;
   int max_active = 0;          // live tokens and links of the group; 0: no cap
   bool refuse_when_full = false;  // else the oldest live one is revoked
+  std::string binding_hash;    // keyed hash of the flow binding; empty: not bound
 };
 
 struct TokenIssueReply {
@@ -117,7 +121,12 @@ struct TokenVerifyRequest {
   std::string token_id;
   TokenKind kind = TokenKind::token;
   std::string purpose_tag;     // empty: any purpose (the engine asks for it explicitly)
-  bool consume = true;         // false: peek (never changes anything)
+  bool consume = true;         // false: peek (never changes anything, ignores bindings)
+  // Consume only. Empty: no binding presented (a bound record is not_found, nothing counted).
+  // Else a bound record is used only with this binding; another is not_found and counted in
+  // `budget` (the identifier's failure budget), and a spent budget answers locked.
+  std::string binding_hash;
+  GcraLimit budget;
 };
 
 // What a verify (OTP or token) found. Sealed fields are returned only on success.
@@ -139,6 +148,50 @@ struct InspectReply {
   int active_tokens = 0;
   RateState rate;
   TimePoint now;  // the store's time when it answered
+};
+
+// A new set of recovery codes for the group, replacing any earlier one.
+struct RecoverySetRequest {
+  std::string group;
+  std::vector<SecretHash> codes;  // keyed hashes, each naming the key that made it
+  std::chrono::milliseconds ttl{0};
+};
+
+// One recovery code tried against the group's set, within the failure budgets.
+struct RecoveryUseRequest {
+  std::string group;
+  std::vector<SecretHash> candidates;  // the code's hash under each key that may have made the set
+  FailureBudget budget;
+};
+
+// An authenticator (TOTP) enrollment: replaces any earlier one; its last accepted step starts over.
+struct TotpEnrollRequest {
+  std::string group;
+  std::string sealed_secret;
+  long long generation = 0;  // random: tells this enrollment from a later one
+  std::chrono::milliseconds ttl{0};
+};
+
+// What a TOTP verification needs first (read-only): the sealed secret, the last accepted step
+// and the store's time; locked (budget spent) or not_found (no enrollment) carry nothing.
+struct TotpLoadReply {
+  Outcome outcome = Outcome::not_found;  // valid when enrolled
+  std::chrono::milliseconds retry_after{0};
+  std::string sealed_secret;
+  long long last_step = -1;
+  long long generation = 0;
+  long long now_ms = 0;
+};
+
+// The second step: `step` is the time step the code matched (-1: none). Atomically: a spent
+// budget is locked; another generation (re-enrolled meanwhile) is not_found; a step later than
+// the last accepted one is stored and verified; anything else (no match, a replay) is a wrong
+// guess counted in the budgets (invalid, or locked when it spent them).
+struct TotpCommitRequest {
+  std::string group;
+  long long step = -1;
+  long long generation = 0;
+  FailureBudget budget;
 };
 
 // A per-client-key limit (an IP address, a device id), in its own key group.
@@ -174,6 +227,17 @@ class Store {
   // `budget` is the identifier's failure budget (to tell whether it was spent).
   virtual void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) = 0;
   virtual void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) = 0;
+  // Recovery codes. set: replaces the group's set; completes with how many it holds. use: a
+  // right code is removed (verified; attempts_remaining = codes left), a wrong one counted in
+  // the budgets (invalid, or locked once spent; a spent budget compares nothing), no set:
+  // not_found. count: codes left. A store without them completes with unsupported.
+  virtual void recovery_set(const RecoverySetRequest&, Callback<int> done) { done(no_recovery()); }
+  virtual void recovery_use(const RecoveryUseRequest&, Callback<VerifyReply> done) { done(no_recovery()); }
+  virtual void recovery_count(const std::string&, Callback<int> done) { done(no_recovery()); }
+  // Authenticator codes (TOTP). A store without them completes with unsupported.
+  virtual void totp_enroll(const TotpEnrollRequest&, Callback<bool> done) { done(no_totp()); }
+  virtual void totp_load(const std::string&, const FailureBudget&, Callback<TotpLoadReply> done) { done(no_totp()); }
+  virtual void totp_commit(const TotpCommitRequest&, Callback<VerifyReply> done) { done(no_totp()); }
 
   // Whether records in this store are visible to other processes (then keys must be shared).
   virtual bool shared() const noexcept = 0;
@@ -184,6 +248,10 @@ class Store {
   // of them: afterwards no thread of the store is running, whoever holds the last reference to
   // it. Calls made after it may fail with store_unavailable. Completions must have run first.
   virtual void stop_threads() noexcept {}
+
+ protected:
+  static Error no_totp() { return make_error(Errc::unsupported, "this store does not keep authenticator enrollments"); }
+  static Error no_recovery() { return make_error(Errc::unsupported, "this store does not keep recovery codes"); }
 };
 
 }  // namespace verikit

@@ -84,7 +84,13 @@ std::string purpose_tag(const IndexKey& key, std::uint8_t kind, std::string_view
 // The tag of a client key (an IP address, a device id): base64url of a keyed hash.
 std::string client_tag(const IndexKey& key, std::string_view client_key);
 // A keyed hash of a payload (raw bytes): equal payloads, equal hashes, under any signing key.
-std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload);
+// With a flow binding's hash (non-empty), the hash names the payload within that flow.
+std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload,
+                         std::string_view binding_hash = {});
+// A keyed hash of a flow binding value within a key group (empty value: empty, not bound).
+// A keyed hash of a recovery code within a key group (under a hashing key, like secret_hash).
+std::string recovery_hash(const DerivedKey& key, std::string_view group, std::string_view code);
+std::string binding_hash(const IndexKey& key, std::string_view group, std::string_view binding);
 // The stored form of a code or token secret, bound to its group (raw bytes).
 std::string secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret);
 

@@ -140,8 +140,19 @@ std::string client_tag(const IndexKey& key, std::string_view client_key) {
   return tag_text(keyed_hash(key.index, {"client", client_key}));
 }
 
-std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload) {
-  return keyed_hash(key.index, {"payload", group, payload});
+std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload,
+                         std::string_view binding_hash) {
+  if (binding_hash.empty()) return keyed_hash(key.index, {"payload", group, payload});
+  return keyed_hash(key.index, {"payload", group, payload, binding_hash});
+}
+
+std::string recovery_hash(const DerivedKey& key, std::string_view group, std::string_view code) {
+  return keyed_hash(key.hash, {"recovery", group, code});
+}
+
+std::string binding_hash(const IndexKey& key, std::string_view group, std::string_view binding) {
+  if (binding.empty()) return {};
+  return keyed_hash(key.index, {"binding", group, binding});
 }
 
 std::string secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret) {

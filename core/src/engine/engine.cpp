@@ -98,6 +98,9 @@ Expected<Result> Engine::issue_token(std::string_view p, std::string_view id, co
 Expected<Result> Engine::verify_token(std::string_view token, std::string_view p) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_token(token, p, std::move(cb)); });
 }
+Expected<Result> Engine::verify_token(std::string_view token, std::string_view p, const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_token(token, p, o, std::move(cb)); });
+}
 Expected<Result> Engine::peek_token(std::string_view token, std::string_view p) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { peek_token(token, p, std::move(cb)); });
 }
@@ -110,6 +113,9 @@ Expected<Result> Engine::peek_link(std::string_view token, std::string_view p) {
 }
 Expected<Result> Engine::consume_link(std::string_view token, std::string_view p) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { consume_link(token, p, std::move(cb)); });
+}
+Expected<Result> Engine::consume_link(std::string_view token, std::string_view p, const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { consume_link(token, p, o, std::move(cb)); });
 }
 Expected<bool> Engine::revoke_otp(std::string_view p, std::string_view id) {
   return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { revoke_otp(p, id, std::move(cb)); });
@@ -125,6 +131,23 @@ Expected<int> Engine::revoke_all(std::string_view p, std::string_view id) {
 }
 Expected<Result> Engine::inspect(std::string_view p, std::string_view id) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { inspect(p, id, std::move(cb)); });
+}
+Expected<Result> Engine::generate_recovery_codes(std::string_view p, std::string_view id) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { generate_recovery_codes(p, id, std::move(cb)); });
+}
+Expected<Result> Engine::use_recovery_code(std::string_view p, std::string_view id, std::string_view code,
+                                           const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { use_recovery_code(p, id, code, o, std::move(cb)); });
+}
+Expected<int> Engine::recovery_codes_remaining(std::string_view p, std::string_view id) {
+  return detail::wait_for<int>(*impl_->store, [&](Callback<int> cb) { recovery_codes_remaining(p, id, std::move(cb)); });
+}
+Expected<Result> Engine::enroll_totp(std::string_view p, std::string_view id, std::string_view issuer) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { enroll_totp(p, id, issuer, std::move(cb)); });
+}
+Expected<Result> Engine::verify_totp(std::string_view p, std::string_view id, std::string_view code,
+                                     const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_totp(p, id, code, o, std::move(cb)); });
 }
 Expected<bool> Engine::unlock(std::string_view p, std::string_view id) {
   return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { unlock(p, id, std::move(cb)); });

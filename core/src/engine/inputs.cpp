@@ -31,6 +31,12 @@ Expected<bool> check_purpose_filter(std::string_view purpose) {
   return false;
 }
 
+Status check_binding(std::string_view binding) {
+  if (binding.size() > kMaxBindingBytes)
+    return make_error(Errc::invalid_argument, "binding is longer than " + std::to_string(kMaxBindingBytes) + " bytes");
+  return Unit{};
+}
+
 Status check_payload(std::string_view payload) {
   if (payload.size() > kMaxPayloadBytes)
     return make_error(Errc::invalid_argument,

@@ -14,6 +14,7 @@ Status check_purpose(std::string_view purpose);
 // The purpose a token or link is checked against: required; "*" (true) accepts any purpose.
 Expected<bool> check_purpose_filter(std::string_view purpose);
 Status check_payload(std::string_view payload);
+Status check_binding(std::string_view binding);  // a flow binding value: 0..kMaxBindingBytes bytes
 // Applies the policy's normalisation, then checks the result is 1..kMaxIdentifierBytes.
 Expected<std::string> normalize_identifier(std::string_view identifier, const Policy& policy);
 // A submitted code as the user typed it: spaces and dashes dropped, upper-cased for letters.

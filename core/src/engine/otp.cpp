@@ -19,6 +19,7 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
                                                     options.client_key, policy.max_attempts}, std::move(done));
   if (auto s = detail::check_payload(options.payload); !s) return done(std::move(s).error());
   if (auto s = detail::check_client_key(options.client_key); !s) return done(std::move(s).error());
+  if (auto s = detail::check_binding(options.binding); !s) return done(std::move(s).error());
   auto ttl = detail::effective_ttl(options.ttl, policy);
   if (!ttl) return done(std::move(ttl).error());
 
@@ -32,8 +33,10 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
   req.secret_hash = detail::secret_hash(key, group, code.view());
   if (policy.reissue == Reissue::resend_same) req.sealed_code = detail::seal(key, code.view(), code_context(group));
   if (!options.payload.empty()) req.sealed_payload = detail::seal(key, options.payload, payload_context(group));
+  req.binding_hash = detail::binding_hash(impl_->ring.index(), group, options.binding);
+  // resend_same re-sends a live code only to a request of the same payload and the same flow
   if (policy.reissue == Reissue::resend_same)
-    req.payload_hash = detail::payload_hash(impl_->ring.index(), group, options.payload);
+    req.payload_hash = detail::payload_hash(impl_->ring.index(), group, options.payload, req.binding_hash);
   req.ttl = *ttl;
   req.max_attempts = policy.max_attempts;
   req.resend_same = policy.reissue == Reissue::resend_same;
@@ -78,6 +81,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   done = detail::with_event<Result>(impl_->events, {Credential::otp, subject->purpose, subject->identifier,
                                                     options.client_key, subject->policy->max_attempts}, std::move(done));
   if (auto s = detail::check_client_key(options.client_key); !s) return done(std::move(s).error());
+  if (auto s = detail::check_binding(options.binding); !s) return done(std::move(s).error());
   auto typed = detail::normalize_code(code, *subject->policy);
   if (!typed) return done(std::move(typed).error());
   Secret submitted(std::move(typed).value());
@@ -90,6 +94,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
     req.candidates.push_back({key.id, detail::secret_hash(key, req.group, submitted.view())});
   const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
   req.budget = detail::budget_of(policy, client);
+  req.binding_hash = detail::binding_hash(impl_->ring.index(), req.group, options.binding);
   auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
   // A client key's failure budget is taken before the guess (so concurrent guesses cannot
   // overrun it) and given back only when the store answered that the guess was not a failure

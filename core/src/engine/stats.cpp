@@ -10,7 +10,9 @@ namespace {
 
 constexpr const char* kOpNames[Stats::kOps] = {"otp_issue",  "otp_verify", "token_issue",  "token_verify", "token_peek",
                                                 "link_issue", "link_peek",  "link_consume", "otp_revoke",   "token_revoke",
-                                                "revoke_all", "inspect",    "unlock"};
+                                                "revoke_all", "inspect",    "unlock",
+                                                "recovery_generate", "recovery_use", "recovery_count",
+                                                "totp_enroll", "totp_verify"};
 constexpr const char* kErrorNames[Stats::kErrors] = {
     "",         "invalid_argument", "config", "store_unavailable", "store_protocol", "timeout", "no_memory",
     "unsupported", "version_mismatch", "crypto", "internal"};

@@ -25,6 +25,7 @@ Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::S
   const Policy& policy = *subject.policy;
   if (auto s = detail::check_payload(options.payload); !s) return std::move(s).error();
   if (auto s = detail::check_client_key(options.client_key); !s) return std::move(s).error();
+  if (auto s = detail::check_binding(options.binding); !s) return std::move(s).error();
   auto ttl = detail::effective_ttl(options.ttl, policy);
   if (!ttl) return std::move(ttl).error();
   const detail::DerivedKey& key = impl.ring.current();
@@ -47,6 +48,7 @@ Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::S
   t.req.gate = detail::gate_of(policy);
   t.req.max_active = policy.max_active_tokens;
   t.req.refuse_when_full = policy.active_cap == CapMode::refuse;
+  t.req.binding_hash = detail::binding_hash(impl.ring.index(), group, options.binding);
   return t;
 }
 
@@ -92,10 +94,22 @@ Expected<std::optional<TokenRef>> locate(const detail::EngineImpl& impl, std::st
   return std::optional<TokenRef>{TokenRef{parts->group, detail::secret_hash(*key, parts->group, parts->secret.view()), key}};
 }
 
+// A consume's flow binding (empty: none presented). Tokens take no client key: their failures
+// are binding mismatches, counted in the identifier's budget of the token's own purpose.
+Status check_token_options(const VerifyOptions& options, bool any_purpose) {
+  if (!options.client_key.empty())
+    return make_error(Errc::invalid_argument, "client_key is not used when checking a token or link: leave it empty");
+  if (auto s = detail::check_binding(options.binding); !s) return s;
+  if (!options.binding.empty() && any_purpose)
+    return make_error(Errc::invalid_argument, "a flow binding needs the token's own purpose, not \"*\"");
+  return Unit{};
+}
+
 void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_view token, std::string_view purpose,
-                 TokenKind kind, bool consume, Callback<Result> done) {
+                 TokenKind kind, bool consume, const VerifyOptions& options, Callback<Result> done) {
   auto any = detail::check_purpose_filter(purpose);
   if (!any) return done(std::move(any).error());
+  if (auto s = check_token_options(options, *any); !s) return done(std::move(s).error());
   auto ref = locate(*impl, token);
   if (!ref) return done(std::move(ref).error());
   if (!ref->has_value()) return done(Result{});  // not_found
@@ -106,12 +120,17 @@ void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_vi
   req.kind = kind;
   if (!*any) req.purpose_tag = detail::purpose_tag(impl->ring.index(), static_cast<std::uint8_t>(kind), purpose);
   req.consume = consume;
+  if (consume && !options.binding.empty()) {
+    req.binding_hash = detail::binding_hash(impl->ring.index(), t.group, options.binding);
+    req.budget = detail::gcra_of(impl->config.policy_for(purpose).failure_limit);
+  }
   impl->store->token_verify(req, [impl, t, done = std::move(done)](Expected<VerifyReply> r) {
     if (!r) return done(std::move(r).error());
     Result res;
     res.outcome = r->outcome;
     res.replicas_confirmed = r->replicas_confirmed;
-    if (r->outcome == Outcome::not_found) return done(std::move(res));
+    res.retry_after = r->retry_after;  // locked: a bound token's identifier spent its failure budget
+    if (r->outcome == Outcome::not_found || r->outcome == Outcome::locked) return done(std::move(res));
     res.expires_at = r->expires_at;
     auto identity = detail::open(impl->ring, r->sealed_identity, identity_context(t.group, t.token_id));
     if (!identity) return done(std::move(identity).error());
@@ -165,23 +184,31 @@ void Engine::issue_link(std::string_view purpose, std::string_view identifier, s
               std::move(done));
 }
 
-void Engine::verify_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
+void Engine::verify_token(std::string_view token, std::string_view purpose, const VerifyOptions& options,
+                          Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::token_verify, std::move(done));
   done = detail::with_event<Result>(impl_->events, {Credential::token, purpose}, std::move(done));
-  check_token(impl_, token, purpose, TokenKind::token, true, std::move(done));
+  check_token(impl_, token, purpose, TokenKind::token, true, options, std::move(done));
+}
+void Engine::verify_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  verify_token(token, purpose, VerifyOptions{}, std::move(done));
 }
 void Engine::peek_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::token_peek, std::move(done));
-  check_token(impl_, token, purpose, TokenKind::token, false, std::move(done));
+  check_token(impl_, token, purpose, TokenKind::token, false, {}, std::move(done));
 }
-void Engine::consume_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
+void Engine::consume_link(std::string_view token, std::string_view purpose, const VerifyOptions& options,
+                          Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::link_consume, std::move(done));
   done = detail::with_event<Result>(impl_->events, {Credential::link, purpose}, std::move(done));
-  check_token(impl_, token, purpose, TokenKind::link, true, std::move(done));
+  check_token(impl_, token, purpose, TokenKind::link, true, options, std::move(done));
+}
+void Engine::consume_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
+  consume_link(token, purpose, VerifyOptions{}, std::move(done));
 }
 void Engine::peek_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::link_peek, std::move(done));
-  check_token(impl_, token, purpose, TokenKind::link, false, std::move(done));
+  check_token(impl_, token, purpose, TokenKind::link, false, {}, std::move(done));
 }
 
 void Engine::revoke_token(std::string_view token, Callback<bool> done) {

@@ -298,6 +298,58 @@ class FileStore final : public Store {
     }));
   }
 
+  void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
+    done(on_group<int>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::set_recovery(g, req, now);
+    }));
+  }
+
+  // As otp_verify: the state of a wrong guess is written first, so that a file with no room for
+  // it fails the call whatever the code was (a right one is never told apart by succeeding).
+  void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
+    done(on_group<VerifyReply>(req.group, false, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
+      Group failed = g;
+      RecoveryUseRequest wrong = req;
+      for (SecretHash& c : wrong.candidates) c.hash.clear();
+      detail::use_recovery(failed, wrong, now);
+      save_group(t, key, failed);
+      g.indexed_until = failed.indexed_until;
+      return detail::use_recovery(g, req, now);
+    }));
+  }
+
+  void recovery_count(const std::string& group, Callback<int> done) override {
+    done(on_group<int>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::count_recovery(g, now);
+    }));
+  }
+
+  void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
+    done(on_group<bool>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      detail::enroll_totp(g, req, now);
+      return true;
+    }));
+  }
+
+  void totp_load(const std::string& group, const FailureBudget& budget, Callback<TotpLoadReply> done) override {
+    done(on_group<TotpLoadReply>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::load_totp_step(g, budget, now);
+    }));
+  }
+
+  // The failed state first, as recovery_use.
+  void totp_commit(const TotpCommitRequest& req, Callback<VerifyReply> done) override {
+    done(on_group<VerifyReply>(req.group, false, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
+      Group failed = g;
+      TotpCommitRequest wrong = req;
+      wrong.step = -1;
+      detail::commit_totp_step(failed, wrong, now);
+      save_group(t, key, failed);
+      g.indexed_until = failed.indexed_until;
+      return detail::commit_totp_step(g, req, now);
+    }));
+  }
+
   void otp_revoke(const std::string& group, Callback<bool> done) override {
     done(on_group<bool>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::revoke_otp(g, now);

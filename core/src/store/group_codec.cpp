@@ -1,9 +1,11 @@
 // verikit::detail — the file store's record format (version 1):
 //   group:  u8 version, u8 'g', i64 cooldown_until, send_tat, failure_tat, indexed_until,
 //           u8 has_otp [u8 key_id, str hash, sealed_code, sealed_payload, payload_hash,
-//                       i32 attempts_left, i64 expires_at, u8 flags],
+//                       i32 attempts_left, i64 expires_at, u8 flags, str binding_hash],
 //           u32 tokens [str id, u8 kind, str purpose_tag, sealed_identity, sealed_payload,
-//                       i64 expires_at, u8 flags]..., u32 pairs [str client, i64 tat]...
+//                       i64 expires_at, u8 flags, str binding_hash]..., u32 pairs [str client, i64 tat]...,
+//           u8 has_recovery [u32 codes [u8 key_id, str hash]..., i64 expires_at],
+//           u8 has_totp [str sealed_secret, i64 last_step, generation, expires_at]
 //   client: u8 version, u8 'c', i64 issue_tat, failure_tat, indexed_until
 // str: u32 length + bytes; integers little-endian; flags: 1 one_time, 2 revoke_group.
 #include "store/group_codec.hpp"
@@ -106,6 +108,7 @@ void encode_group(const Group& g, std::string& out) {
     put_u32(out, static_cast<std::uint32_t>(o.attempts_left));
     put_i64(out, ms(o.expires_at));
     put_u8(out, flags(o.one_time, o.revoke_group));
+    put_str(out, o.binding_hash);
   }
   put_u32(out, static_cast<std::uint32_t>(g.tokens.size()));
   for (const auto& [id, t] : g.tokens) {
@@ -116,11 +119,28 @@ void encode_group(const Group& g, std::string& out) {
     put_str(out, t.sealed_payload);
     put_i64(out, ms(t.expires_at));
     put_u8(out, flags(t.one_time, t.revoke_group));
+    put_str(out, t.binding_hash);
   }
   put_u32(out, static_cast<std::uint32_t>(g.pairs.size()));
   for (const auto& [client, tat] : g.pairs) {
     put_str(out, client);
     put_i64(out, tat);
+  }
+  put_u8(out, g.recovery ? 1 : 0);
+  if (g.recovery) {
+    put_u32(out, static_cast<std::uint32_t>(g.recovery->codes.size()));
+    for (const SecretHash& c : g.recovery->codes) {
+      put_u8(out, c.key_id);
+      put_str(out, c.hash);
+    }
+    put_i64(out, ms(g.recovery->expires_at));
+  }
+  put_u8(out, g.totp ? 1 : 0);
+  if (g.totp) {
+    put_str(out, g.totp->sealed_secret);
+    put_i64(out, g.totp->last_step);
+    put_i64(out, g.totp->generation);
+    put_i64(out, ms(g.totp->expires_at));
   }
 }
 
@@ -144,6 +164,7 @@ Expected<Group> decode_group(std::string_view bytes) {
     const std::uint8_t f = r.u8();
     o.one_time = (f & kOneTime) != 0;
     o.revoke_group = (f & kRevokeGroup) != 0;
+    o.binding_hash = r.str();
     g.otp = std::move(o);
   }
   for (std::uint32_t n = r.u32(); n > 0 && !r.bad(); --n) {
@@ -160,12 +181,32 @@ Expected<Group> decode_group(std::string_view bytes) {
     const std::uint8_t f = r.u8();
     t.one_time = (f & kOneTime) != 0;
     t.revoke_group = (f & kRevokeGroup) != 0;
+    t.binding_hash = r.str();
     g.tokens.emplace(std::move(id), std::move(t));
   }
   for (std::uint32_t n = r.u32(); n > 0 && !r.bad(); --n) {
     std::string client = r.str();
     const long long tat = r.i64();
     g.pairs.emplace(std::move(client), tat);
+  }
+  if (r.u8() != 0) {
+    RecoverySet set;
+    for (std::uint32_t n = r.u32(); n > 0 && !r.bad(); --n) {
+      SecretHash c;
+      c.key_id = r.u8();
+      c.hash = r.str();
+      set.codes.push_back(std::move(c));
+    }
+    set.expires_at = r.time();
+    g.recovery = std::move(set);
+  }
+  if (r.u8() != 0) {
+    TotpRecord t;
+    t.sealed_secret = r.str();
+    t.last_step = r.i64();
+    t.generation = r.i64();
+    t.expires_at = r.time();
+    g.totp = std::move(t);
   }
   if (!r.done()) return damaged();
   return g;

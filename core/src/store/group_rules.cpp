@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "crypto/crypto.hpp"
+#include "store/binding.hpp"
+#include "store/recovery.hpp"
 
 namespace verikit::detail {
 namespace {
@@ -16,6 +18,8 @@ bool known_key(const OtpVerifyRequest& req, std::uint8_t key_id) {
 
 void drop_expired(Group& g, TimePoint now) {
   if (g.otp && g.otp->expires_at <= now) g.otp.reset();
+  if (g.recovery && g.recovery->expires_at <= now) g.recovery.reset();
+  if (g.totp && g.totp->expires_at <= now) g.totp.reset();
   if (keep_until(g.rate) <= ms(now)) g.rate = RateState{};
   std::erase_if(g.pairs, [now](const auto& kv) { return kv.second <= ms(now); });
   std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
@@ -24,6 +28,8 @@ void drop_expired(Group& g, TimePoint now) {
 long long deadline(const Group& g) {
   long long d = keep_until(g.rate);
   if (g.otp) d = std::max(d, ms(g.otp->expires_at));
+  if (g.recovery) d = std::max(d, ms(g.recovery->expires_at));
+  if (g.totp) d = std::max(d, ms(g.totp->expires_at));
   for (const auto& [id, t] : g.tokens) d = std::max(d, ms(t.expires_at));
   for (const auto& [client, tat] : g.pairs) d = std::max(d, tat);
   return d;
@@ -48,7 +54,7 @@ OtpIssueReply issue_otp(Group& g, const OtpIssueRequest& req, TimePoint now) {
   } else {
     if (g.otp) attempts_left = std::min(attempts_left, g.otp->attempts_left);  // failures carry over
     g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload, req.payload_hash,
-                      attempts_left, now + req.ttl, req.one_time, req.revoke_group};
+                      attempts_left, now + req.ttl, req.one_time, req.revoke_group, req.binding_hash};
     reply.expires_at = g.otp->expires_at;
     reply.attempts_remaining = attempts_left;
   }
@@ -69,6 +75,8 @@ VerifyReply verify_otp(Group& g, const OtpVerifyRequest& req, TimePoint now) {
     bool match = false;
     for (const SecretHash& c : req.candidates)
       if (c.key_id == rec.key_id) match = equal_ct(c.hash, rec.hash);
+    // a flow-bound code matches only with its binding: else it is a wrong guess
+    if (!rec.binding_hash.empty()) match = match && equal_ct(rec.binding_hash, req.binding_hash);
     reply.expires_at = rec.expires_at;
     if (match) {
       reply.outcome = Outcome::verified;
@@ -125,8 +133,8 @@ TokenIssueReply issue_token(Group& g, const TokenIssueRequest& req, TimePoint no
   commit_gate(g.rate, ms(now), req.gate, gate);
   while (req.max_active > 0 && static_cast<int>(g.tokens.size()) >= req.max_active) g.tokens.erase(oldest());
   reply.expires_at = now + req.ttl;
-  g.tokens[req.token_id] = TokenRecord{req.kind,           req.purpose_tag, req.sealed_identity, req.sealed_payload,
-                                       reply.expires_at, req.one_time,   req.revoke_group};
+  g.tokens[req.token_id] = TokenRecord{req.kind,         req.purpose_tag,  req.sealed_identity, req.sealed_payload,
+                                       reply.expires_at, req.one_time,     req.revoke_group,    req.binding_hash};
   return reply;
 }
 
@@ -134,8 +142,15 @@ VerifyReply verify_token(Group& g, const TokenVerifyRequest& req, TimePoint now)
   VerifyReply reply;
   drop_expired(g, now);
   auto t = g.tokens.find(req.token_id);
-  if (t != g.tokens.end() && t->second.kind == req.kind &&
-      (req.purpose_tag.empty() || equal_ct(req.purpose_tag, t->second.purpose_tag))) {
+  const bool found = t != g.tokens.end() && t->second.kind == req.kind &&
+                     (req.purpose_tag.empty() || equal_ct(req.purpose_tag, t->second.purpose_tag));
+  BindingCheck bound;  // a consume of a flow-bound one: only with its binding
+  if (found && req.consume) bound = check_token_binding(g.rate, ms(now), t->second.binding_hash, req);
+  if (!bound.pass) {
+    reply.outcome = bound.outcome;
+    reply.retry_after = std::chrono::milliseconds(bound.retry_ms);
+    reply.counted_failure = bound.counted;
+  } else if (found) {
     reply.outcome = req.consume ? Outcome::verified : Outcome::valid;
     reply.expires_at = t->second.expires_at;
     reply.sealed_identity = t->second.sealed_identity;
@@ -180,6 +195,49 @@ bool unlock_group(Group& g, const GcraLimit& budget, TimePoint now) {
   g.rate.failure_tat = 0;
   g.pairs.clear();
   return was_locked;
+}
+
+int set_recovery(Group& g, const RecoverySetRequest& req, TimePoint now) {
+  drop_expired(g, now);
+  g.recovery = RecoverySet{req.codes, now + req.ttl};
+  return static_cast<int>(req.codes.size());
+}
+
+VerifyReply use_recovery(Group& g, const RecoveryUseRequest& req, TimePoint now) {
+  drop_expired(g, now);
+  long long no_pair = 0;
+  long long& pair_tat = req.budget.client.empty() ? no_pair : g.pairs[req.budget.client];
+  std::vector<SecretHash> none;
+  VerifyReply reply = use_recovery_code(g.recovery ? g.recovery->codes : none, g.rate, pair_tat, ms(now), req);
+  if (!req.budget.client.empty() && pair_tat <= ms(now)) g.pairs.erase(req.budget.client);
+  if (g.recovery && g.recovery->codes.empty()) g.recovery.reset();  // the last code was used
+  return reply;
+}
+
+int count_recovery(Group& g, TimePoint now) {
+  drop_expired(g, now);
+  return g.recovery ? static_cast<int>(g.recovery->codes.size()) : 0;
+}
+
+void enroll_totp(Group& g, const TotpEnrollRequest& req, TimePoint now) {
+  drop_expired(g, now);
+  g.totp = TotpRecord{req.sealed_secret, -1, req.generation, now + req.ttl};
+}
+
+TotpLoadReply load_totp_step(Group& g, const FailureBudget& budget, TimePoint now) {
+  drop_expired(g, now);
+  auto pair = g.pairs.find(budget.client);
+  const long long pair_tat = budget.client.empty() || pair == g.pairs.end() ? 0 : pair->second;
+  return load_totp(g.totp, g.rate, pair_tat, ms(now), budget);
+}
+
+VerifyReply commit_totp_step(Group& g, const TotpCommitRequest& req, TimePoint now) {
+  drop_expired(g, now);
+  long long no_pair = 0;
+  long long& pair_tat = req.budget.client.empty() ? no_pair : g.pairs[req.budget.client];
+  VerifyReply reply = commit_totp(g.totp, g.rate, pair_tat, ms(now), req);
+  if (!req.budget.client.empty() && pair_tat <= ms(now)) g.pairs.erase(req.budget.client);
+  return reply;
 }
 
 ClientLimitReply take_client_limit(ClientBuckets& b, const ClientLimitRequest& req, long long now) {

@@ -1,5 +1,5 @@
 // verikit::detail — the per-group rules of the embedded stores, on a group's records at `now`:
-// issue, verify, revoke, inspect, unlock and the client-key buckets. The memory store runs them
+// issue, verify, revoke, inspect, unlock, recovery codes, authenticators and the client-key buckets. The memory store runs them
 // under a shard's lock, the file store inside an LMDB write transaction: one set of rules (the
 // Redis scripts mirror them; the conformance suite holds all stores to the same behaviour).
 // A rule changes only the group it is given; finding, creating, dropping (when empty()) and
@@ -10,8 +10,10 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "store/limits.hpp"
+#include "store/totp.hpp"
 #include "verikit/store.hpp"
 
 namespace verikit::detail {
@@ -26,6 +28,7 @@ struct OtpRecord {
   TimePoint expires_at;
   bool one_time = true;
   bool revoke_group = false;
+  std::string binding_hash;  // empty: not bound
 };
 
 struct TokenRecord {
@@ -36,15 +39,25 @@ struct TokenRecord {
   TimePoint expires_at;
   bool one_time = true;
   bool revoke_group = false;
+  std::string binding_hash;  // empty: not bound
+};
+
+struct RecoverySet {
+  std::vector<SecretHash> codes;
+  TimePoint expires_at;
 };
 
 struct Group {
   std::optional<OtpRecord> otp;
+  std::optional<RecoverySet> recovery;
+  std::optional<TotpRecord> totp;
   std::unordered_map<std::string, TokenRecord> tokens;
   RateState rate;
   std::unordered_map<std::string, long long> pairs;  // failure budget per client key tag: GCRA tat
   long long indexed_until = 0;  // the deadline the store's expiry index holds for this group
-  bool empty() const { return !otp && tokens.empty() && pairs.empty() && keep_until(rate) == 0; }
+  bool empty() const {
+    return !otp && !recovery && !totp && tokens.empty() && pairs.empty() && keep_until(rate) == 0;
+  }
 };
 
 struct ClientBuckets {
@@ -78,6 +91,15 @@ int revoke_credentials(Group& g, TimePoint now);
 void inspect_group(Group& g, TimePoint now, InspectReply& reply);
 // Refills the failure budgets; whether `budget` was spent.
 bool unlock_group(Group& g, const GcraLimit& budget, TimePoint now);
+// Recovery codes: a new set (how many it holds); one code used (or a wrong one counted); how
+// many are left.
+int set_recovery(Group& g, const RecoverySetRequest& req, TimePoint now);
+VerifyReply use_recovery(Group& g, const RecoveryUseRequest& req, TimePoint now);
+int count_recovery(Group& g, TimePoint now);
+// Authenticator codes: a new enrollment; a verification's two steps (load reads only).
+void enroll_totp(Group& g, const TotpEnrollRequest& req, TimePoint now);
+TotpLoadReply load_totp_step(Group& g, const FailureBudget& budget, TimePoint now);
+VerifyReply commit_totp_step(Group& g, const TotpCommitRequest& req, TimePoint now);
 // One event (or a refund) against a client key's bucket.
 ClientLimitReply take_client_limit(ClientBuckets& b, const ClientLimitRequest& req, long long now);
 

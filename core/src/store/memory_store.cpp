@@ -150,8 +150,10 @@ class MemoryStore final : public Store {
       auto it = shard.groups.find(req.group);
       if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
       Group& g = it->second;
-      reply = detail::verify_token(g, req, clock_->now());
+      const TimePoint now = clock_->now();
+      reply = detail::verify_token(g, req, now);
       if (g.empty()) shard.groups.erase(it);
+      else if (reply.counted_failure) after_write(shard, req.group, g, now);  // a flow-binding mismatch
     }
     done(std::move(reply));
   }
@@ -213,6 +215,31 @@ class MemoryStore final : public Store {
     done(was_locked);
   }
 
+  void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
+    write_group<int>(req.group, std::move(done), [&](Group& g, TimePoint now) { return detail::set_recovery(g, req, now); });
+  }
+  void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
+    update_group<VerifyReply>(req.group, std::move(done),
+                              [&](Group& g, TimePoint now) { return detail::use_recovery(g, req, now); });
+  }
+  void recovery_count(const std::string& group, Callback<int> done) override {
+    update_group<int>(group, std::move(done), [&](Group& g, TimePoint now) { return detail::count_recovery(g, now); });
+  }
+  void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
+    write_group<bool>(req.group, std::move(done), [&](Group& g, TimePoint now) {
+      detail::enroll_totp(g, req, now);
+      return true;
+    });
+  }
+  void totp_load(const std::string& group, const FailureBudget& budget, Callback<TotpLoadReply> done) override {
+    update_group<TotpLoadReply>(group, std::move(done),
+                                [&](Group& g, TimePoint now) { return detail::load_totp_step(g, budget, now); });
+  }
+  void totp_commit(const TotpCommitRequest& req, Callback<VerifyReply> done) override {
+    update_group<VerifyReply>(req.group, std::move(done),
+                              [&](Group& g, TimePoint now) { return detail::commit_totp_step(g, req, now); });
+  }
+
   void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
     if (refused_after_fork(done)) return;
     ClientLimitReply reply;
@@ -240,6 +267,40 @@ class MemoryStore final : public Store {
   }
 
   bool shared() const noexcept override { return false; }
+
+  // Runs `rule` on the group, made if it does not exist (refused when the store is full), and
+  // indexes it by its deadline.
+  template <class T, class Rule>
+  void write_group(const std::string& key, Callback<T> done, Rule&& rule) {
+    if (refused_after_fork(done)) return;
+    Expected<T> reply = make_error(Errc::internal, "not run");
+    {
+      auto [shard, lock] = lock_shard(key);
+      const TimePoint now = clock_->now();
+      Group* g = touch(shard, key, now);
+      if (g == nullptr) return unlock_and(lock, done, Expected<T>(full()));
+      reply = rule(*g, now);
+      after_write(shard, key, *g, now);
+    }
+    done(std::move(reply));
+  }
+  // Runs `rule` on the group if it exists (else completes with T{}: nothing there), then drops
+  // it when empty or indexes it by its deadline.
+  template <class T, class Rule>
+  void update_group(const std::string& key, Callback<T> done, Rule&& rule) {
+    if (refused_after_fork(done)) return;
+    T reply{};
+    {
+      auto [shard, lock] = lock_shard(key);
+      const TimePoint now = clock_->now();
+      auto it = shard.groups.find(key);
+      if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
+      reply = rule(it->second, now);
+      if (it->second.empty()) shard.groups.erase(it);
+      else after_write(shard, key, it->second, now);
+    }
+    done(std::move(reply));
+  }
 
   // Drops every record that is due now; returns how many.
   std::size_t reap_all() {

@@ -6,15 +6,20 @@
 // (purpose, identifier) group share the hash tag, so every script touches one slot:
 //   g  the group's state, a hash: the OTP — h (key id + secret hash), a (attempts left), f
 //      (flags), x (expiry, ms), c (sealed code, resend_same only), ph (keyed payload hash,
-//      resend_same only), p (sealed payload; absent when empty) — and the abuse-control
-//      state: cd (cooldown until), tat (send-limit GCRA), ft (failure-budget GCRA). A field past
-//      its deadline (x; the value of cd, tat, ft) counts as absent; key TTL = at least the
-//      latest live deadline (one key per group: a verify reads it with one HMGET)
+//      resend_same only), p (sealed payload; absent when empty), b (keyed hash of the flow
+//      binding, bound codes only) — and the abuse-control state: cd (cooldown until), tat
+//      (send-limit GCRA), ft (failure-budget GCRA). A field past its deadline (x; the value of
+//      cd, tat, ft) counts as absent; key TTL = at least the latest live deadline (one key per
+//      group: a verify reads it with one HMGET)
 //   t  tokens and links, a hash: token id -> cmsgpack {kind, purpose tag, flags, expires ms,
-//      sealed identity, sealed payload}; key TTL = latest expiry, expired fields are dropped
+//      sealed identity, sealed payload, binding hash ('' or absent: not bound)}; key TTL = latest expiry, expired fields are dropped
 //      by the scripts that touch the hash
 //   p  failure budget per client key of the group, a hash: client tag -> GCRA tat; key TTL =
 //      the latest
+//   k  recovery codes, a set of key id byte + keyed hash of each code left; key TTL = the set's
+//      lifetime
+//   a  an authenticator (TOTP) enrollment, a hash: s (sealed secret), g (generation), l (last
+//      accepted time step, -1: none); key TTL = the enrollment's lifetime
 //   c  a client key's limits, in the group `c:<client tag>` (its own slot), a hash: i / f
 //      (GCRA of issues and of failed verifications)
 // Flags (record field f, token record [3]): bit 0 one-time use, bit 1 revoke the group on use.
@@ -80,7 +85,8 @@ inline constexpr std::string_view otp_issue_args[] = {
     "resend_same",     // 1/0
     "flags",           // one-time / revoke-group bits
     "payload_hash",    // resend_same: keyed hash of the payload, else ""
-    VERIKIT_GATE_ARGS};
+    VERIKIT_GATE_ARGS,
+    "binding"};        // keyed hash of the flow binding, "" for none
 inline constexpr Field otp_issue_reply[] = {
     {"status", 'o'}, {"reused", 'i'}, {"sealed_code", 's'}, {"expires", 'i'}, {"attempts", 'i'}, {"retry_ms", 'i'}};
 inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .keys = "g", .args = otp_issue_args,
@@ -90,7 +96,8 @@ inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .ke
 inline constexpr std::string_view otp_verify_args[] = {
     "budget_interval_ms", "budget_burst",  // the identifier's failure budget (interval 0: off)
     "pair_interval_ms",   "pair_burst",    // the (identifier, client key) one
-    "client"};                             // client tag, "" for none; the candidate hashes follow
+    "client",                              // client tag, "" for none
+    "binding"};                            // presented binding's hash, ""; the candidate hashes follow
 inline constexpr Field otp_verify_reply[] = {
     {"status", 'o'}, {"attempts", 'i'}, {"expires", 'i'}, {"payload", 's'}, {"retry_ms", 'i'}, {"counted", 'i'}};
 inline constexpr Script otp_verify{.id = 1, .name = "otp_verify", .flags = "", .keys = "gtp", .args = otp_verify_args,
@@ -104,7 +111,8 @@ inline constexpr std::string_view token_issue_args[] = {
     "id",  // keyed hash of the token's secret: its field in the t hash
     "kind", "purpose_tag", "flags", "ttl_ms", "sealed_identity", "sealed_payload", VERIKIT_GATE_ARGS,
     "max_active",  // live tokens and links of the group; 0: no cap
-    "refuse"};     // 1: refuse when full; 0: revoke the oldest
+    "refuse",      // 1: refuse when full; 0: revoke the oldest
+    "binding"};    // keyed hash of the flow binding, "" for none
 inline constexpr Field token_issue_reply[] = {{"status", 'o'}, {"expires", 'i'}, {"retry_ms", 'i'}};
 inline constexpr Script token_issue{.id = 3, .name = "token_issue", .flags = "", .keys = "tg", .args = token_issue_args,
                                     .reply = token_issue_reply, .reply_always = 3};
@@ -144,10 +152,64 @@ inline constexpr Field client_limit_reply[] = {{"allowed", 'i'}, {"retry_ms", 'i
 inline constexpr Script client_limit{.id = 9, .name = "client_limit", .flags = "", .keys = "c",
                                      .args = client_limit_args, .reply = client_limit_reply, .reply_always = 2};
 
+// Consumes a token or link with a flow binding presented (a bound one only with its binding; a
+// mismatch is not_found and counted in the identifier's failure budget). May grow memory (the
+// count), so no allow-oom.
+inline constexpr std::string_view token_verify_bound_args[] = {
+    "id", "kind", "purpose_tag" /* "": any */, "binding",  // the presented binding's keyed hash
+    "budget_interval_ms", "budget_burst"};                 // the identifier's failure budget
+inline constexpr Field token_verify_bound_reply[] = {{"status", 'o'},        {"expires", 'i'},
+                                                     {"sealed_identity", 's'}, {"sealed_payload", 's'},
+                                                     {"retry_ms", 'i'},      {"counted", 'i'}};
+inline constexpr Script token_verify_bound{.id = 10, .name = "token_verify_bound", .flags = "", .keys = "tg",
+                                           .args = token_verify_bound_args, .reply = token_verify_bound_reply,
+                                           .reply_always = 6};
+
+// Replaces the group's recovery codes (the hashes follow ttl_ms). Reply: how many it holds.
+inline constexpr std::string_view recovery_set_args[] = {"ttl_ms"};
+inline constexpr Script recovery_set{.id = 11, .name = "recovery_set", .flags = "", .prelude = false, .keys = "k",
+                                     .args = recovery_set_args, .more_args = true};
+
+// One recovery code against the group's set, within the failure budgets (candidates follow).
+inline constexpr std::string_view recovery_use_args[] = {
+    "budget_interval_ms", "budget_burst", "pair_interval_ms", "pair_burst", "client" /* "" for none */};
+inline constexpr Field recovery_use_reply[] = {{"status", 'o'}, {"left", 'i'}, {"retry_ms", 'i'}, {"counted", 'i'}};
+inline constexpr Script recovery_use{.id = 12, .name = "recovery_use", .flags = "", .keys = "kgp",
+                                     .args = recovery_use_args, .more_args = true, .reply = recovery_use_reply,
+                                     .reply_always = 4};
+
+// How many recovery codes the group has left. Reply: that number.
+inline constexpr Script recovery_count{.id = 13, .name = "recovery_count", .flags = "no-writes", .prelude = false,
+                                       .keys = "k"};
+
+// A new TOTP enrollment for the group, replacing any earlier one. Reply: 1.
+inline constexpr std::string_view totp_enroll_args[] = {"sealed_secret", "generation", "ttl_ms"};
+inline constexpr Script totp_enroll{.id = 14, .name = "totp_enroll", .flags = "", .prelude = false, .keys = "a",
+                                    .args = totp_enroll_args};
+
+// The failure budgets' five arguments (lua/prelude.lua load_budget).
+#define VERIKIT_BUDGET_ARGS "budget_interval_ms", "budget_burst", "pair_interval_ms", "pair_burst", "client"
+
+// A TOTP verification's first step, read-only.
+inline constexpr std::string_view totp_load_args[] = {VERIKIT_BUDGET_ARGS};
+inline constexpr Field totp_load_reply[] = {{"status", 'o'},     {"sealed_secret", 's'}, {"last_step", 'i'},
+                                            {"generation", 'i'}, {"now", 'i'},           {"retry_ms", 'i'}};
+inline constexpr Script totp_load{.id = 15, .name = "totp_load", .flags = "no-writes", .keys = "agp",
+                                  .args = totp_load_args, .reply = totp_load_reply, .reply_always = 6};
+
+// A TOTP verification's second step: the matched step (-1: none) of that generation.
+inline constexpr std::string_view totp_commit_args[] = {VERIKIT_BUDGET_ARGS, "step", "generation"};
+inline constexpr Field totp_commit_reply[] = {{"status", 'o'}, {"retry_ms", 'i'}, {"counted", 'i'}};
+inline constexpr Script totp_commit{.id = 16, .name = "totp_commit", .flags = "", .keys = "agp",
+                                    .args = totp_commit_args, .reply = totp_commit_reply, .reply_always = 3};
+
+#undef VERIKIT_BUDGET_ARGS
 #undef VERIKIT_GATE_ARGS
 
-inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify,   &otp_revoke, &token_issue, &token_verify,
-                                         &token_revoke, &revoke_all,   &inspect,    &unlock,      &client_limit};
+inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify, &otp_revoke, &token_issue,  &token_verify,
+                                         &token_revoke, &revoke_all, &inspect,    &unlock,       &client_limit,
+                                         &token_verify_bound, &recovery_set, &recovery_use, &recovery_count,
+                                         &totp_enroll,  &totp_load,  &totp_commit};
 
 // The script's .lua file as embedded.
 std::string_view source(const Script& s);

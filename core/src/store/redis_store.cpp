@@ -222,7 +222,8 @@ class RedisStore final : public Store {
         .set<"max_attempts">(std::to_string(req.max_attempts))
         .set<"resend_same">(req.resend_same ? "1" : "0")
         .set<"flags">(flags(req.one_time, req.revoke_group))
-        .set<"payload_hash">(req.payload_hash);
+        .set<"payload_hash">(req.payload_hash)
+        .set<"binding">(req.binding_hash);
     set_gate(call, req.gate);
     eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = shaped(std::move(raw), S, S.reply_always);
@@ -247,7 +248,8 @@ class RedisStore final : public Store {
         .set<"budget_burst">(std::to_string(b.identifier.burst))
         .set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
         .set<"pair_burst">(std::to_string(b.pair.burst))
-        .set<"client">(b.client);
+        .set<"client">(b.client)
+        .set<"binding">(req.binding_hash);
     for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
     eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
       auto r = shaped(std::move(raw), S, S.reply_always);
@@ -285,7 +287,8 @@ class RedisStore final : public Store {
         .set<"sealed_identity">(req.sealed_identity)
         .set<"sealed_payload">(req.sealed_payload)
         .set<"max_active">(std::to_string(req.max_active))
-        .set<"refuse">(req.refuse_when_full ? "1" : "0");
+        .set<"refuse">(req.refuse_when_full ? "1" : "0")
+        .set<"binding">(req.binding_hash);
     set_gate(call, req.gate);
     eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = shaped(std::move(raw), S, S.reply_always);
@@ -300,6 +303,7 @@ class RedisStore final : public Store {
   }
 
   void token_verify(const TokenVerifyRequest& req, Callback<VerifyReply> done) override {
+    if (req.consume && !req.binding_hash.empty()) return token_verify_bound(req, std::move(done));
     static constexpr const scripts::Script& S = scripts::token_verify;
     Call<S> call;
     call.set<"id">(req.token_id)
@@ -316,6 +320,35 @@ class RedisStore final : public Store {
         r = shaped(std::move(r), S, S.reply.size());
         if (!r) return done(std::move(r).error());
         const ReplyOf<S> e(*r);
+        reply.expires_at = at(e.integer<"expires">());
+        reply.sealed_identity = e.str<"sealed_identity">();
+        reply.sealed_payload = e.str<"sealed_payload">();
+      }
+      done(std::move(reply));
+    });
+  }
+
+  // A consume with a flow binding presented: one script checks the binding, counts a mismatch
+  // and uses the token, atomically.
+  void token_verify_bound(const TokenVerifyRequest& req, Callback<VerifyReply> done) {
+    static constexpr const scripts::Script& S = scripts::token_verify_bound;
+    Call<S> call;
+    call.set<"id">(req.token_id)
+        .set<"kind">(std::to_string(static_cast<int>(req.kind)))
+        .set<"purpose_tag">(req.purpose_tag)
+        .set<"binding">(req.binding_hash)
+        .set<"budget_interval_ms">(std::to_string(req.budget.interval.count()))
+        .set<"budget_burst">(std::to_string(req.budget.burst));
+    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      VerifyReply reply;
+      reply.replicas_confirmed = replicas;
+      reply.outcome = e.outcome<"status">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.counted_failure = e.integer<"counted">() == 1;
+      if (reply.outcome == Outcome::verified) {
         reply.expires_at = at(e.integer<"expires">());
         reply.sealed_identity = e.str<"sealed_identity">();
         reply.sealed_payload = e.str<"sealed_payload">();
@@ -387,9 +420,111 @@ class RedisStore final : public Store {
     });
   }
 
+  void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
+    Call<scripts::recovery_set> call(req.codes.size());
+    call.set<"ttl_ms">(std::to_string(req.ttl.count()));
+    for (const SecretHash& c : req.codes) call.more(tagged_hash(c.key_id, c.hash));
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(static_cast<int>(r->integer));
+    });
+  }
+
+  void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
+    static constexpr const scripts::Script& S = scripts::recovery_use;
+    const FailureBudget& b = req.budget;
+    Call<S> call(req.candidates.size());
+    call.set<"budget_interval_ms">(std::to_string(b.identifier.interval.count()))
+        .set<"budget_burst">(std::to_string(b.identifier.burst))
+        .set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
+        .set<"pair_burst">(std::to_string(b.pair.burst))
+        .set<"client">(b.client);
+    for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
+    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      VerifyReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.attempts_remaining = static_cast<int>(e.integer<"left">());
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.counted_failure = e.integer<"counted">() == 1;
+      reply.replicas_confirmed = replicas;
+      done(std::move(reply));
+    });
+  }
+
+  void recovery_count(const std::string& group, Callback<int> done) override {
+    Call<scripts::recovery_count> call;
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(static_cast<int>(r->integer));
+    });
+  }
+
+  void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
+    Call<scripts::totp_enroll> call;
+    call.set<"sealed_secret">(req.sealed_secret)
+        .set<"generation">(std::to_string(req.generation))
+        .set<"ttl_ms">(std::to_string(req.ttl.count()));
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(r->integer == 1);
+    });
+  }
+
+  void totp_load(const std::string& group, const FailureBudget& budget, Callback<TotpLoadReply> done) override {
+    static constexpr const scripts::Script& S = scripts::totp_load;
+    Call<S> call;
+    set_budget(call, budget);
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      TotpLoadReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.sealed_secret = e.str<"sealed_secret">();
+      reply.last_step = e.integer<"last_step">();
+      reply.generation = e.integer<"generation">();
+      reply.now_ms = e.integer<"now">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      done(std::move(reply));
+    });
+  }
+
+  void totp_commit(const TotpCommitRequest& req, Callback<VerifyReply> done) override {
+    static constexpr const scripts::Script& S = scripts::totp_commit;
+    Call<S> call;
+    set_budget(call, req.budget);
+    call.set<"step">(std::to_string(req.step)).set<"generation">(std::to_string(req.generation));
+    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      VerifyReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.counted_failure = e.integer<"counted">() == 1;
+      reply.replicas_confirmed = replicas;
+      done(std::move(reply));
+    });
+  }
+
   bool shared() const noexcept override { return true; }
 
  private:
+  template <const scripts::Script& S>
+  static void set_budget(Call<S>& call, const FailureBudget& b) {
+    call.template set<"budget_interval_ms">(std::to_string(b.identifier.interval.count()))
+        .template set<"budget_burst">(std::to_string(b.identifier.burst))
+        .template set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
+        .template set<"pair_burst">(std::to_string(b.pair.burst))
+        .template set<"client">(b.client);
+  }
+
   template <const scripts::Script& S>
   static void set_gate(Call<S>& call, const IssueGate& g) {
     call.template set<"gate_cooldown_ms">(std::to_string(g.cooldown.count()))

@@ -9,5 +9,6 @@ read_globals = {
   "RATE_LIMITED", "COOLDOWN",
   -- prelude.lua
   "num", "need", "now_ms", "live_tokens", "OTP_FIELDS", "rate_from", "deadline", "rate_changes", "extend", "drop_otp",
-  "gcra_take", "gcra_wait", "check_gate", "commit_gate", "gate_args",
+  "gcra_take", "gcra_wait", "check_gate", "commit_gate", "gate_args", "live_token", "use_token", "count_failure",
+  "load_budget", "budget_wait", "budget_count",
 }

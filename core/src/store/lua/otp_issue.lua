@@ -31,10 +31,11 @@ local expires = now + ARGV[4]
 local fields = rate_changes({'h', ARGV[1], 'a', attempts, 'f', ARGV[7], 'x', expires}, r, old)
 -- the optional fields only when set (a record as small as it can be); those of the code it
 -- replaces go first (h, a, f and x stay: the key is never emptied here, so it keeps its TTL)
-if v[1] then redis.call('HDEL', KEYS[1], 'c', 'p', 'ph') end
+if v[1] then redis.call('HDEL', KEYS[1], 'c', 'p', 'ph', 'b') end
 if ARGV[2] ~= '' then fields[#fields + 1] = 'c'; fields[#fields + 1] = ARGV[2] end
 if ARGV[3] ~= '' then fields[#fields + 1] = 'p'; fields[#fields + 1] = ARGV[3] end
 if ARGV[8] ~= '' then fields[#fields + 1] = 'ph'; fields[#fields + 1] = ARGV[8] end
+if ARGV[15] ~= '' then fields[#fields + 1] = 'b'; fields[#fields + 1] = ARGV[15] end
 redis.call('HSET', KEYS[1], unpack(fields))
 extend(KEYS[1], before, deadline(r, expires))
 return {ISSUED, 0, '', expires, attempts, 0}

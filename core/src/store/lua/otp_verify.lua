@@ -1,8 +1,9 @@
 -- otp_verify: checks a guess against the group's OTP within the failure budgets; a wrong
 -- guess is counted in the same step. KEYS, ARGV, reply and flags: the descriptor
--- `otp_verify` in ../redis_scripts.hpp (the candidate hashes are ARGV[6] onwards).
+-- `otp_verify` in ../redis_scripts.hpp (the candidate hashes are ARGV[7] onwards). A flow-bound
+-- code matches only with its binding hash (ARGV[6]): otherwise it is a wrong guess.
 local now = now_ms()
-local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft')
+local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft', 'b')
 local r = rate_from(v, 6)
 local fi, fb, pi, pb, client = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0, ARGV[4] + 0, ARGV[5]
 local pair = 0
@@ -19,13 +20,13 @@ local x = num(v[5])
 if not v[1] or x <= now then return {NOT_FOUND, -1, 0, '', 0, 0} end
 -- the record names its key (first byte): one the caller no longer has is retired, not a guess
 local known = false
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   if string.byte(ARGV[i], 1) == string.byte(v[1], 1) then known = true end
 end
 if not known then return {NOT_FOUND, -1, 0, '', 0, 0} end
 local left = need(v[2])
-for i = 6, #ARGV do
-  if ARGV[i] == v[1] then
+for i = 7, #ARGV do
+  if ARGV[i] == v[1] and (not v[9] or v[9] == ARGV[6]) then
     local flags = need(v[3])
     if flags % 4 >= 2 then
       drop_otp(KEYS[1], r, now)

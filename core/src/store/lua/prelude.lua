@@ -46,7 +46,7 @@ end
 -- the abuse-control state (cd, tat, ft). Each field has its own deadline (x for the OTP, the
 -- values of cd, tat and ft); a field past it counts as absent (0). The key lives at least until
 -- the latest deadline of its live fields: a script that moves one later extends the key.
-local OTP_FIELDS = {'h', 'a', 'f', 'p', 'x', 'c', 'ph'}
+local OTP_FIELDS = {'h', 'a', 'f', 'p', 'x', 'c', 'ph', 'b'}
 -- the rate state from HMGET values v[i], v[i + 1], v[i + 2] (cd, tat, ft)
 local function rate_from(v, i)
   return {cd = num(v[i]), tat = num(v[i + 1]), ft = num(v[i + 2])}
@@ -89,6 +89,65 @@ end
 local function gcra_wait(tat, now, interval, burst)
   if interval <= 0 then return 0 end
   return math.max(0, tat - now - interval * (burst - 1))
+end
+-- the live token or link `id` of the t hash `key` with this kind and purpose tag ('': any), or
+-- nil; an expired one is dropped
+local function live_token(key, id, kind, purpose, now)
+  local raw = redis.call('HGET', key, id)
+  if not raw then return nil end
+  local r = cmsgpack.unpack(raw)
+  if need(r[4]) <= now then
+    redis.call('HDEL', key, id)
+    return nil
+  end
+  if r[1] ~= kind or (purpose ~= '' and r[2] ~= purpose) then return nil end
+  return r
+end
+-- uses token record r of the t hash tkey: a one-time one is deleted; a revoke-group one takes the
+-- group's OTP (from the g hash gkey) and every token and link with it
+local function use_token(tkey, gkey, r, id)
+  local flags = need(r[3])
+  if flags % 4 >= 2 then
+    redis.call('DEL', tkey)
+    redis.call('HDEL', gkey, unpack(OTP_FIELDS))
+  elseif flags % 2 == 1 then
+    redis.call('HDEL', tkey, id)
+  end
+end
+-- a wrong guess counted in the identifier's failure budget (GCRA interval fi ms; 0: off): the
+-- field ft of the g hash gkey, whose value was ft; the key kept at least until the new value.
+-- Returns the new value.
+local function count_failure(gkey, ft, now, fi)
+  if fi <= 0 then return ft end
+  ft = math.max(ft, now) + fi
+  redis.call('HSET', gkey, 'ft', ft)
+  local ttl = redis.call('PTTL', gkey)  -- -1: no TTL (the key was made just now)
+  if ttl < 0 or now + ttl < ft then redis.call('PEXPIREAT', gkey, ft) end
+  return ft
+end
+-- the failure budgets of a verification: the identifier's (GCRA interval fi ms, burst fb; the
+-- field ft of the g hash gkey) and, with a client tag, the (identifier, client key) pair's (pi,
+-- pb; the p hash pkey)
+local function load_budget(gkey, pkey, fi, fb, pi, pb, client)
+  local b = {gkey = gkey, pkey = pkey, ft = num(redis.call('HGET', gkey, 'ft')), fi = fi + 0, fb = fb + 0,
+             pi = pi + 0, pb = pb + 0, client = client, pair = 0}
+  if client ~= '' then b.pair = num(redis.call('HGET', pkey, client)) end
+  return b
+end
+-- ms until both budgets allow one more wrong guess (0: now)
+local function budget_wait(b, now)
+  local w = gcra_wait(b.ft, now, b.fi, b.fb)
+  if b.client ~= '' then w = math.max(w, gcra_wait(b.pair, now, b.pi, b.pb)) end
+  return w
+end
+-- a wrong guess counted in both budgets
+local function budget_count(b, now)
+  b.ft = count_failure(b.gkey, b.ft, now, b.fi)
+  if b.client ~= '' and b.pi > 0 then
+    b.pair = math.max(b.pair, now) + b.pi
+    redis.call('HSET', b.pkey, b.client, b.pair)
+    if redis.call('PTTL', b.pkey) < b.pair - now then redis.call('PEXPIRE', b.pkey, b.pair - now) end
+  end
 end
 -- status (ISSUED, or LOCKED / COOLDOWN / RATE_LIMITED), retry ms, new send tat
 local function check_gate(r, now, g)

@@ -23,6 +23,6 @@ while max_active > 0 and n >= max_active do
   n, oldest, oldest_id = live_tokens(KEYS[1], now, true)  -- luacheck: ignore oldest
 end
 redis.call('HSET', KEYS[1], ARGV[1],
-  cmsgpack.pack({ARGV[2] + 0, ARGV[3], ARGV[4] + 0, now + ttl, ARGV[6], ARGV[7]}))
+  cmsgpack.pack({ARGV[2] + 0, ARGV[3], ARGV[4] + 0, now + ttl, ARGV[6], ARGV[7], ARGV[16]}))
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return {ISSUED, now + ttl, 0}

@@ -1,0 +1,49 @@
+// verikit::detail — the rules of a TOTP verification's two steps.
+#include "store/totp.hpp"
+
+#include "store/limits.hpp"
+
+namespace verikit::detail {
+
+TotpLoadReply load_totp(const std::optional<TotpRecord>& rec, const RateState& rate, long long pair_tat, long long now,
+                        const FailureBudget& budget) {
+  TotpLoadReply reply;
+  if (const auto b = check_budget(rate, pair_tat, now, budget); !b.allowed) {
+    reply.outcome = Outcome::locked;
+    reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+    return reply;
+  }
+  if (!rec) return reply;  // not_found
+  reply.outcome = Outcome::valid;
+  reply.sealed_secret = rec->sealed_secret;
+  reply.last_step = rec->last_step;
+  reply.generation = rec->generation;
+  reply.now_ms = now;
+  return reply;
+}
+
+VerifyReply commit_totp(std::optional<TotpRecord>& rec, RateState& rate, long long& pair_tat, long long now,
+                        const TotpCommitRequest& req) {
+  VerifyReply reply;
+  if (const auto b = check_budget(rate, pair_tat, now, req.budget); !b.allowed) {
+    reply.outcome = Outcome::locked;
+    reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+    return reply;
+  }
+  if (!rec || rec->generation != req.generation) return reply;  // not_found: removed or re-enrolled meanwhile
+  if (req.step >= 0 && req.step > rec->last_step) {
+    rec->last_step = req.step;  // replay protection: this step and all before it are used
+    reply.outcome = Outcome::verified;
+    return reply;
+  }
+  reply.counted_failure = true;
+  reply.outcome = Outcome::invalid;
+  count_failure(rate, pair_tat, now, req.budget);
+  if (const auto b = check_budget(rate, pair_tat, now, req.budget); !b.allowed) {
+    reply.outcome = Outcome::locked;
+    reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+  }
+  return reply;
+}
+
+}  // namespace verikit::detail

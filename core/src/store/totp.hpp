@@ -1,0 +1,25 @@
+// verikit::detail — an authenticator (TOTP) enrollment in the embedded store and the rules of
+// its two verification steps, as pure functions (lua/totp_load.lua and lua/totp_commit.lua
+// mirror them). Times are ms.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "verikit/store.hpp"
+
+namespace verikit::detail {
+
+struct TotpRecord {
+  std::string sealed_secret;
+  long long last_step = -1;
+  long long generation = 0;
+  TimePoint expires_at;
+};
+
+TotpLoadReply load_totp(const std::optional<TotpRecord>& rec, const RateState& rate, long long pair_tat, long long now,
+                        const FailureBudget& budget);
+VerifyReply commit_totp(std::optional<TotpRecord>& rec, RateState& rate, long long& pair_tat, long long now,
+                        const TotpCommitRequest& req);
+
+}  // namespace verikit::detail

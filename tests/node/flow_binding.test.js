@@ -1,0 +1,50 @@
+'use strict';
+// Flow binding through the Node binding, on both stores: a credential issued with a binding
+// verifies only with the same value; mismatches answer like wrong secrets and spend the budget.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { verikit, eachStore } = require('./helpers');
+
+const budgetOnly = {
+  sendLimit: false, resendCooldown: 0, clientIssueLimit: false, clientFailureLimit: false, clientPairFailureLimit: false,
+  maxActiveTokens: 0, failureLimit: { count: 10, period: 86400, burst: 10 },
+};
+
+eachStore(test, 'flow binding', async (make) => {
+  {  // a bound OTP verifies only with its binding
+    const m = make({ policy: budgetOnly });
+    const code = await m.issueOtp('login', 'ann', { binding: 'cookie-1' });
+    const wrong = await m.verifyOtp('login', 'ann', code.secret, { binding: 'cookie-2' });
+    assert.equal(wrong.status, 'invalid');
+    assert.equal((await m.verifyOtp('login', 'ann', code.secret, { binding: Buffer.from('cookie-1') })).status, 'verified');
+    assert.equal((await m.inspect('login', 'ann')).counters.failures, 1);
+  }
+  {  // bound links and tokens are used only with their binding; peek ignores it
+    const m = make({ policy: budgetOnly });
+    const link = await m.issueLink('login', 'bea', 'https://app.example/magic', { binding: 'cookie-1', payload: '/next' });
+    assert.equal((await m.consumeLink(link.secret, 'login')).status, 'not_found');
+    assert.equal((await m.consumeLink(link.secret, 'login', { binding: 'other' })).status, 'not_found');
+    const seen = await m.peekLink(link.secret, 'login');
+    assert.equal(seen.status, 'valid');
+    assert.equal(seen.identifier, 'bea');
+    const used = await m.consumeLink(link.secret, 'login', { binding: 'cookie-1' });
+    assert.equal(used.status, 'verified');
+    assert.equal(used.payload.toString(), '/next');
+    const token = await m.issueToken('confirm', 'bea', { binding: 'c' });
+    assert.equal((await m.consumeToken(token.secret, 'confirm', { binding: 'd' })).status, 'not_found');
+    assert.equal((await m.consumeToken(token.secret, 'confirm', { binding: 'c' })).status, 'verified');
+    await assert.rejects(m.consumeToken(token.secret, verikit.ANY_PURPOSE, { binding: 'c' }), { name: 'InvalidArgumentError' });
+    await assert.rejects(m.consumeLink(link.secret, 'login', { binding: 42 }), { name: 'TypeError' });
+  }
+  {  // wrong bindings spend the budget, then the link is locked
+    const m = make({ policy: { ...budgetOnly, failureLimit: { count: 2, period: 86400, burst: 2 } } });
+    const link = await m.issueLink('login', 'cy', 'https://app.example/magic', { binding: 'right' });
+    assert.equal((await m.consumeLink(link.secret, 'login', { binding: 'w1' })).status, 'not_found');
+    assert.equal((await m.consumeLink(link.secret, 'login', { binding: 'w2' })).status, 'not_found');
+    const locked = await m.consumeLink(link.secret, 'login', { binding: 'right' });
+    assert.equal(locked.status, 'locked');
+    assert.ok(locked.retryAfter > 0);
+    assert.equal(await m.unlock('login', 'cy'), true);
+    assert.equal((await m.consumeLink(link.secret, 'login', { binding: 'right' })).status, 'verified');
+  }
+});

@@ -1,0 +1,55 @@
+"""Authenticator codes (TOTP) through the Python binding, on both stores: codes computed here with
+the standard library (hmac, hashlib, base64), as an authenticator app would."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import struct
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import verikit
+import verikit.aio
+
+POLICY: Any = {"send_limit": False, "resend_cooldown": 0, "client_issue_limit": False, "client_failure_limit": False,
+               "client_pair_failure_limit": False, "failure_limit": (3, 86400, 3)}
+
+
+def totp(secret_b32: str, offset: int = 0) -> str:
+    secret = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(secret, struct.pack(">Q", int(time.time()) // 30 + offset), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return f"{(struct.unpack('>I', mac[o:o + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def test_enroll_verify_replay(make_engine: Any) -> None:
+    e = make_engine(policy=POLICY)
+    assert e.verify_totp("mfa", "ann", "123456").status is verikit.Status.NOT_FOUND
+    enrolled = e.enroll_totp("mfa", "ann", "Acme")
+    assert enrolled.status is verikit.Status.ISSUED
+    uri = urlsplit(enrolled.url)
+    assert uri.scheme == "otpauth" and uri.netloc == "totp" and uri.path == "/Acme:ann"
+    assert parse_qs(uri.query) == {"secret": [enrolled.secret], "issuer": ["Acme"], "algorithm": ["SHA1"],
+                                   "digits": ["6"], "period": ["30"]}
+    code = totp(enrolled.secret)
+    assert e.verify_totp("mfa", "ann", code)
+    assert e.verify_totp("mfa", "ann", code).status is verikit.Status.INVALID, "a replay"
+    with pytest.raises(verikit.InvalidArgumentError):
+        e.verify_totp("mfa", "ann", "12345")
+
+
+def test_asyncio_concurrent_uses_one_succeeds(store: str) -> None:
+    async def main() -> None:
+        async with verikit.aio.Engine(store, key=bytes(32), key_prefix="pytotp", policy=POLICY) as e:
+            enrolled = await e.enroll_totp("mfa", "bea", "Acme")
+            code = totp(enrolled.secret)
+            both = await asyncio.gather(*(e.verify_totp("mfa", "bea", code) for _ in range(2)))
+            assert sorted(r.status for r in both) == [verikit.Status.VERIFIED, verikit.Status.INVALID]
+
+    asyncio.run(main())
