@@ -20,6 +20,16 @@ Expected<Subject> make_subject(const EngineImpl& impl, std::string_view purpose,
   return subject;
 }
 
+Expected<Subject> second_factor_subject(const EngineImpl& impl, std::string_view purpose, std::string_view identifier,
+                                        std::string_view client_key, std::string_view binding, std::string_view what) {
+  auto subject = make_subject(impl, purpose, identifier);
+  if (!subject) return subject;
+  if (auto s = check_client_key(client_key); !s) return std::move(s).error();
+  if (!binding.empty())
+    return make_error(Errc::invalid_argument, std::string(what) + " are not bound to a flow: leave binding empty");
+  return subject;
+}
+
 std::string encode_identity(std::string_view purpose, std::string_view identifier) {
   std::string out;
   out.push_back(static_cast<char>(purpose.size()));  // purposes are at most 64 bytes

@@ -41,6 +41,10 @@ struct Subject {
   std::string group;
 };
 Expected<Subject> make_subject(const EngineImpl& impl, std::string_view purpose, std::string_view identifier);
+// The subject of a second-factor check (`what`: "recovery codes", "authenticator codes"), its
+// client key checked; these are never bound to a flow, so a binding is refused.
+Expected<Subject> second_factor_subject(const EngineImpl& impl, std::string_view purpose, std::string_view identifier,
+                                        std::string_view client_key, std::string_view binding, std::string_view what);
 
 // Waits for an asynchronous operation's completion (inline for the embedded store).
 // Waiting where the completion would have to run (a store's own thread, inside a completion)

@@ -58,11 +58,9 @@ void Engine::generate_recovery_codes(std::string_view purpose, std::string_view 
 void Engine::use_recovery_code(std::string_view purpose, std::string_view identifier, std::string_view code,
                                const VerifyOptions& options, Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::recovery_use, std::move(done));
-  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  auto subject = detail::second_factor_subject(*impl_, purpose, identifier, options.client_key, options.binding,
+                                               "recovery codes");
   if (!subject) return done(std::move(subject).error());
-  if (auto s = detail::check_client_key(options.client_key); !s) return done(std::move(s).error());
-  if (!options.binding.empty())
-    return done(make_error(Errc::invalid_argument, "recovery codes are not bound to a flow: leave binding empty"));
   auto typed = detail::normalize_code(code, recovery_code_shape());
   if (!typed) return done(Error{Errc::invalid_argument, "recovery " + typed.error().message});
   Secret submitted(std::move(typed).value());

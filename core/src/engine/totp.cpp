@@ -93,11 +93,9 @@ void Engine::enroll_totp(std::string_view purpose, std::string_view identifier, 
 void Engine::verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
                          const VerifyOptions& options, Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::totp_verify, std::move(done));
-  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  auto subject = detail::second_factor_subject(*impl_, purpose, identifier, options.client_key, options.binding,
+                                               "authenticator codes");
   if (!subject) return done(std::move(subject).error());
-  if (auto s = detail::check_client_key(options.client_key); !s) return done(std::move(s).error());
-  if (!options.binding.empty())
-    return done(make_error(Errc::invalid_argument, "authenticator codes are not bound to a flow: leave binding empty"));
   const Policy& policy = *subject->policy;
   auto typed = detail::normalize_code(code, code_shape(policy));
   if (!typed) return done(std::move(typed).error());
