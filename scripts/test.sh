@@ -17,6 +17,10 @@ step "valgrind: C API tests and the C example"
 vg=(valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect -q)
 "${vg[@]}" "$root/build/tests/capi_tests" --gtest_brief=1
 "${vg[@]}" "$root/build/examples/c/quickstart" "$root/build/capi/libverikit.so.0" >/dev/null
+# The fork tests, children included (a child's memory error makes its exit status 9 and fails
+# the test). Without the leak check: a child forgets the objects its parent's threads own
+# (their stacks, the parent's links) on purpose, and the parent's paths are leak-checked above.
+valgrind --error-exitcode=9 --leak-check=no -q "$root/build/tests/capi_fork_tests" --gtest_brief=1
 
 step "Python package: pip install . into a fresh venv, then pytest"
 bash "$root/scripts/test_python.sh"
@@ -29,10 +33,13 @@ bash "$root/scripts/test_dist.sh"
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 bash "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=address,undefined
-# Fork tests run in the release build above. Here, in 1 of 3 fresh-clone runs on 2026-11-26,
-# two children of Fork.RedisEngineWorksInFourChildrenAndTheParent hung (killed after 10 s);
-# not yet understood (the children of a multi-threaded parent under the sanitizer runtime, or a
-# lock of ours held at fork): until it is, a flaky sanitizer run must not hide the others.
+# Not the fork tests (they run in the release build and under valgrind above): GCC 12's ASan
+# allocator takes no lock around fork(), so a child forked while another thread of the parent
+# held one of its size-class locks waits on it forever. Shown without verikit: 2 threads
+# malloc/free in a loop while the main thread forks 400 children that malloc: 2 hung under
+# -fsanitize=address (gdb: FutexWait in SizeClassAllocator64::GetFromAllocator), 0 of 500
+# without it. (ASan locks its allocator around fork since LLVM 18, llvm/llvm-project#75290;
+# Debian 12's GCC 12 carries an older runtime.)
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure -E 'Fork\.'
 
 step "ThreadSanitizer: the concurrency tests and the Redis client"
