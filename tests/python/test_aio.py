@@ -282,3 +282,99 @@ def test_async_with_and_aclose(make_engine) -> None:
         await e.aclose()  # closing twice is fine
 
     asyncio.run(main())
+
+
+def test_a_call_is_a_future_and_a_coroutine(make_engine) -> None:
+    """A call's Call is a future (gather takes it as it is: no task per call) and a coroutine
+    (create_task, TaskGroup and wait_for take it too); each form gives the engine's answer once."""
+    e = make_engine(verikit.aio.Engine, abuse_controls=False)
+
+    async def main() -> None:
+        issued = await e.issue_otp("login", "call@x")
+        call = e.verify_otp("login", "call@x", issued.secret)
+        assert isinstance(call, verikit.aio.Call) and asyncio.isfuture(call) and asyncio.iscoroutine(call)
+        assert asyncio.ensure_future(call) is call  # what gather does with it
+        tasks_before = len(asyncio.all_tasks())
+        again = [e.verify_otp("login", "call@x", issued.secret) for _ in range(50)]
+        assert len(asyncio.all_tasks()) == tasks_before
+        results = await asyncio.gather(call, *again)
+        assert [r.status for r in results].count(verikit.Status.VERIFIED) == 1
+        # create_task drives it as a coroutine; the result is the engine's.
+        issued = await e.issue_otp("login", "task@x")
+        tasks = [asyncio.create_task(e.verify_otp("login", "task@x", issued.secret)) for _ in range(8)]
+        statuses = [r.status for r in await asyncio.gather(*tasks)]
+        assert statuses.count(verikit.Status.VERIFIED) == 1 and set(statuses) <= {verikit.Status.VERIFIED, verikit.Status.NOT_FOUND}
+        if hasattr(asyncio, "TaskGroup"):  # Python 3.11
+            async with asyncio.TaskGroup() as group:
+                t = group.create_task(e.issue_token("confirm", "tg@x"))
+            token = t.result()
+        else:
+            token = await asyncio.ensure_future(e.issue_token("confirm", "tg@x"))
+        assert (await asyncio.wait_for(e.consume_token(token.secret, "confirm"), 5)).status is verikit.Status.VERIFIED
+        # An error arrives through create_task as from a coroutine.
+        with pytest.raises(verikit.InvalidArgument):
+            await asyncio.create_task(e.issue_otp("login", ""))
+
+    asyncio.run(main())
+
+
+def test_bad_arguments_are_raised_where_the_call_is_awaited(make_engine) -> None:
+    """Bad arguments are not raised by the call itself but by its await, as from a coroutine:
+    gather(return_exceptions=True) collects them beside the other answers."""
+    e = make_engine(verikit.aio.Engine)
+
+    async def main() -> None:
+        bad = e.issue_otp("login", "")  # no exception here
+        good = e.issue_otp("login", "fine@x")
+        wrong_type = e.verify_otp("login", 42, "123456")  # type: ignore[arg-type]
+        out = await asyncio.gather(bad, good, wrong_type, return_exceptions=True)
+        assert isinstance(out[0], verikit.InvalidArgument)
+        assert isinstance(out[1], verikit.Result) and out[1].status is verikit.Status.ISSUED
+        assert isinstance(out[2], TypeError)
+
+    asyncio.run(main())
+
+
+def test_a_call_made_without_a_running_loop_starts_when_awaited(make_engine) -> None:
+    """Made where no loop runs (before asyncio.run, or in another thread for
+    run_coroutine_threadsafe), a call is a coroutine that starts on the loop that awaits it."""
+    e = make_engine(verikit.aio.Engine, abuse_controls=False)
+    made_early = e.issue_otp("login", "early@x")  # no loop runs here
+    issued = asyncio.run(made_early)
+    assert issued.status is verikit.Status.ISSUED
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def from_another_thread() -> verikit.Result:
+            return asyncio.run_coroutine_threadsafe(e.verify_otp("login", "early@x", issued.secret), loop).result(10)
+
+        r = await loop.run_in_executor(None, from_another_thread)
+        assert r.status is verikit.Status.VERIFIED
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_call_is_answered_to_no_one(make_engine) -> None:
+    """Cancelling a call (or the task awaiting it) leaves the engine's answer unread: the next
+    calls on the loop are answered as usual, and a cancelled verify of a right code may or may
+    not have consumed it, never twice."""
+    e = make_engine(verikit.aio.Engine, abuse_controls=False)
+
+    async def main() -> None:
+        issued = await e.issue_otp("login", "cancel@x")
+        call = e.verify_otp("login", "cancel@x", issued.secret)
+        task = asyncio.create_task(e.verify_otp("login", "cancel@x", issued.secret))
+        await asyncio.sleep(0)
+        call.cancel()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        again = await e.issue_otp("login", "cancel2@x")
+        assert (await e.verify_otp("login", "cancel2@x", again.secret)).status is verikit.Status.VERIFIED
+        late = await e.verify_otp("login", "cancel@x", issued.secret)
+        assert late.status in (verikit.Status.VERIFIED, verikit.Status.NOT_FOUND)
+
+    asyncio.run(main())

@@ -518,13 +518,13 @@ class Queue {
 };
 using QueuePtr = std::shared_ptr<Queue>;
 
-// Completions for one asyncio loop, used with the GIL only: the futures of the calls in flight,
-// by call id, and their queue. settle() is the loop's reader callback (add_reader on fd()): it
+// Completions for one asyncio loop, used with the GIL only: the futures of the calls in flight
+// (each made by `new_future`, which binds them to the loop), by call id, and their queue. settle() is the loop's reader callback (add_reader on fd()): it
 // settles every queued completion's future, in C++ (no Python frame per completion). No thread
 // ever waits for the GIL to hand a single result over.
 class Completions {
  public:
-  explicit Completions(const py::object& loop) : queue_(std::make_shared<Queue>()), create_future_(loop.attr("create_future")) {}
+  explicit Completions(py::object new_future) : queue_(std::make_shared<Queue>()), create_future_(std::move(new_future)) {}
   int fd() const { return queue_->fd(); }
   const QueuePtr& queue() const { return queue_; }
 
@@ -695,7 +695,7 @@ PYBIND11_MODULE(_verikit, m) {
       });
 
   py::class_<Completions, CompletionsPtr>(m, "Completions")
-      .def(py::init<const py::object&>(), py::arg("loop"))
+      .def(py::init<py::object>(), py::arg("new_future"))
       .def("fd", &Completions::fd)
       .def("settle", &Completions::settle);
 

@@ -1,24 +1,52 @@
 """verikit.aio: the asyncio API. Each call (every operation: issue, verify, peek, consume,
-revoke, revoke_all, inspect, unlock) starts the engine's own asynchronous operation and awaits
-its completion: the engine's thread queues completions natively and signals an eventfd that the
+revoke, revoke_all, inspect, unlock) starts the engine's own asynchronous operation and returns
+its future: the engine's thread queues completions natively and signals an eventfd that the
 loop watches (add_reader), so no thread is used per call (no executor), no thread waits for the
 GIL to hand a result over, and the event loop never blocks on the store.
 
     engine = verikit.aio.Engine(store="redis://127.0.0.1:6379", key=KEY)
     r = await engine.issue_otp("login", "alice@example.com")
+
+A call returns a `Call`: an asyncio future that is also a coroutine, so it can be awaited,
+gathered (without a task per call: `asyncio.gather` takes futures as they are), passed to
+`asyncio.create_task`, `asyncio.wait_for` or `asyncio.run_coroutine_threadsafe`. Made on the
+loop's thread, a call starts at once; made where no loop runs, it starts when it is awaited.
+Bad arguments and a closed engine are raised where the call is awaited, as from a coroutine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
-from typing import Optional
+from collections.abc import Coroutine
+from typing import Any, Callable, Optional, TypeVar, cast
 
 from . import Bytes, _EngineBase
 from ._verikit import Completions as NativeCompletions
 from ._verikit import Result
 
-__all__ = ["Engine"]
+__all__ = ["Call", "Engine"]
+
+_T = TypeVar("_T")
+_running_loop = asyncio._get_running_loop  # None instead of an exception: no frame for a miss
+
+
+class Call(asyncio.Future[_T], Coroutine[Any, Any, _T]):
+    """The future of one call. As a coroutine (for `create_task` and the like), it yields to the
+    loop until the future is done, then returns its result or raises its exception; `close`
+    leaves the call running (its answer still arrives, as for a future no one awaits)."""
+
+    __slots__ = ()
+
+    def send(self, value: None) -> Any:
+        return self.__await__().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        return self.__await__().throw(typ if val is None else val)
+
+    def close(self) -> None:
+        pass
 
 
 _by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, NativeCompletions]" = weakref.WeakKeyDictionary()
@@ -30,26 +58,40 @@ def _completions_for(loop: asyncio.AbstractEventLoop) -> NativeCompletions:
     and settles every queued future in one go, natively."""
     sink = _by_loop.get(loop)
     if sink is None:
-        sink = _by_loop[loop] = NativeCompletions(loop)
+        sink = _by_loop[loop] = NativeCompletions(functools.partial(Call, loop=loop))
         loop.add_reader(sink.fd(), sink.settle)
     return sink
 
 
 class Engine(_EngineBase):
-    """The asyncio API: the same operations as verikit.Engine, as coroutines (token and link
-    checks take a required purpose, or verikit.ANY_PURPOSE). `async with verikit.aio.Engine(...)
-    as e:` closes it on the way out; `await e.aclose()` does so explicitly."""
+    """The asyncio API: the same operations as verikit.Engine, each returning a `Call` to await
+    (token and link checks take a required purpose, or verikit.ANY_PURPOSE). `async with
+    verikit.aio.Engine(...) as e:` closes it on the way out; `await e.aclose()` does so
+    explicitly."""
 
     _loop: Optional[asyncio.AbstractEventLoop] = None
     _completions: Optional[NativeCompletions] = None
 
-    def _sink(self) -> NativeCompletions:
-        """The completions of the running loop (the last one seen is kept: a dict lookup less)."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop or self._completions is None:
+    def _start(self, op: Callable[..., Any], *args: Any) -> "Call[Any]":
+        """Starts `op(*args, completions)` on the running loop and returns its Call; with no loop
+        running in this thread, a coroutine that does so when awaited (awaitable, and taken by
+        create_task and run_coroutine_threadsafe, like a Call)."""
+        loop = _running_loop()
+        if loop is None:
+            return cast("Call[Any]", self._when_awaited(op, args))
+        if loop is not self._loop or self._completions is None:  # the last loop seen is kept
             self._completions = _completions_for(loop)
             self._loop = loop
-        return self._completions
+        try:
+            call: Call[Any] = op(*args, self._completions)
+            return call
+        except Exception as e:  # refused at the start: raised where the call is awaited
+            failed: Call[Any] = Call(loop=loop)
+            failed.set_exception(e)
+            return failed
+
+    async def _when_awaited(self, op: Callable[..., Any], args: Any) -> Any:
+        return await self._start(op, *args)
 
     async def aclose(self) -> None:
         """Release the engine without blocking the event loop: calls still in flight get their
@@ -62,68 +104,68 @@ class Engine(_EngineBase):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def issue_otp(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
+    def issue_otp(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
                         ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
-                        binding: Optional[Bytes] = None) -> Result:
-        return await self._native.issue_otp_async(purpose, identifier, payload, ttl, client_key, binding, self._sink())
+                        binding: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.issue_otp_async, purpose, identifier, payload, ttl, client_key, binding)
 
-    async def verify_otp(self, purpose: str, identifier: Bytes, code: str, *,
-                         client_key: Optional[Bytes] = None, binding: Optional[Bytes] = None) -> Result:
-        return await self._native.verify_otp_async(purpose, identifier, code, client_key, binding, self._sink())
+    def verify_otp(self, purpose: str, identifier: Bytes, code: str, *,
+                         client_key: Optional[Bytes] = None, binding: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.verify_otp_async, purpose, identifier, code, client_key, binding)
 
-    async def issue_token(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
+    def issue_token(self, purpose: str, identifier: Bytes, *, payload: Optional[bytes] = None,
                           ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
-                        binding: Optional[Bytes] = None) -> Result:
-        return await self._native.issue_token_async(purpose, identifier, payload, ttl, client_key, binding, self._sink())
+                        binding: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.issue_token_async, purpose, identifier, payload, ttl, client_key, binding)
 
-    async def peek_token(self, token: str, purpose: str) -> Result:
-        return await self._native.check_token_async(token, purpose, False, False, None, self._sink())
+    def peek_token(self, token: str, purpose: str) -> "Call[Result]":
+        return self._start(self._native.check_token_async, token, purpose, False, False, None)
 
-    async def consume_token(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> Result:
-        return await self._native.check_token_async(token, purpose, False, True, binding, self._sink())
+    def consume_token(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.check_token_async, token, purpose, False, True, binding)
 
-    async def issue_link(self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
+    def issue_link(self, purpose: str, identifier: Bytes, base_url: str, *, payload: Optional[bytes] = None,
                          ttl: Optional[int] = None, client_key: Optional[Bytes] = None,
-                        binding: Optional[Bytes] = None) -> Result:
-        return await self._native.issue_link_async(purpose, identifier, base_url, payload, ttl, client_key, binding, self._sink())
+                        binding: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.issue_link_async, purpose, identifier, base_url, payload, ttl, client_key, binding)
 
-    async def peek_link(self, token: str, purpose: str) -> Result:
-        return await self._native.check_token_async(token, purpose, True, False, None, self._sink())
+    def peek_link(self, token: str, purpose: str) -> "Call[Result]":
+        return self._start(self._native.check_token_async, token, purpose, True, False, None)
 
-    async def consume_link(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> Result:
-        return await self._native.check_token_async(token, purpose, True, True, binding, self._sink())
+    def consume_link(self, token: str, purpose: str, *, binding: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.check_token_async, token, purpose, True, True, binding)
 
-    async def revoke_token(self, token: str) -> bool:
-        return await self._native.revoke_token_async(token, False, self._sink())
+    def revoke_token(self, token: str) -> "Call[bool]":
+        return self._start(self._native.revoke_token_async, token, False)
 
-    async def revoke_link(self, token: str) -> bool:
-        return await self._native.revoke_token_async(token, True, self._sink())
+    def revoke_link(self, token: str) -> "Call[bool]":
+        return self._start(self._native.revoke_token_async, token, True)
 
-    async def revoke_otp(self, purpose: str, identifier: Bytes) -> bool:
-        return await self._native.revoke_otp_async(purpose, identifier, self._sink())
+    def revoke_otp(self, purpose: str, identifier: Bytes) -> "Call[bool]":
+        return self._start(self._native.revoke_otp_async, purpose, identifier)
 
-    async def revoke_all(self, purpose: str, identifier: Bytes) -> int:
-        return await self._native.revoke_all_async(purpose, identifier, self._sink())
+    def revoke_all(self, purpose: str, identifier: Bytes) -> "Call[int]":
+        return self._start(self._native.revoke_all_async, purpose, identifier)
 
-    async def inspect(self, purpose: str, identifier: Bytes) -> Result:
-        return await self._native.inspect_async(purpose, identifier, self._sink())
+    def inspect(self, purpose: str, identifier: Bytes) -> "Call[Result]":
+        return self._start(self._native.inspect_async, purpose, identifier)
 
-    async def unlock(self, purpose: str, identifier: Bytes) -> bool:
-        return await self._native.unlock_async(purpose, identifier, self._sink())
+    def unlock(self, purpose: str, identifier: Bytes) -> "Call[bool]":
+        return self._start(self._native.unlock_async, purpose, identifier)
 
-    async def generate_recovery_codes(self, purpose: str, identifier: Bytes) -> Result:
-        return await self._native.generate_recovery_codes_async(purpose, identifier, self._sink())
+    def generate_recovery_codes(self, purpose: str, identifier: Bytes) -> "Call[Result]":
+        return self._start(self._native.generate_recovery_codes_async, purpose, identifier)
 
-    async def use_recovery_code(self, purpose: str, identifier: Bytes, code: str, *,
-                                client_key: Optional[Bytes] = None) -> Result:
-        return await self._native.use_recovery_code_async(purpose, identifier, code, client_key, self._sink())
+    def use_recovery_code(self, purpose: str, identifier: Bytes, code: str, *,
+                                client_key: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.use_recovery_code_async, purpose, identifier, code, client_key)
 
-    async def recovery_codes_remaining(self, purpose: str, identifier: Bytes) -> int:
-        return await self._native.recovery_codes_remaining_async(purpose, identifier, self._sink())
+    def recovery_codes_remaining(self, purpose: str, identifier: Bytes) -> "Call[int]":
+        return self._start(self._native.recovery_codes_remaining_async, purpose, identifier)
 
-    async def enroll_totp(self, purpose: str, identifier: Bytes, issuer: str) -> Result:
-        return await self._native.enroll_totp_async(purpose, identifier, issuer, self._sink())
+    def enroll_totp(self, purpose: str, identifier: Bytes, issuer: str) -> "Call[Result]":
+        return self._start(self._native.enroll_totp_async, purpose, identifier, issuer)
 
-    async def verify_totp(self, purpose: str, identifier: Bytes, code: str, *,
-                          client_key: Optional[Bytes] = None) -> Result:
-        return await self._native.verify_totp_async(purpose, identifier, code, client_key, self._sink())
+    def verify_totp(self, purpose: str, identifier: Bytes, code: str, *,
+                          client_key: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.verify_totp_async, purpose, identifier, code, client_key)
