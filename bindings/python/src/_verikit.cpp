@@ -538,21 +538,28 @@ class Completions {
 
   void settle() {
     static const py::str done("done"), set_result("set_result"), set_exception("set_exception");
+    // fut.name(arg) without a bound method or an argument tuple (vectorcall).
+    auto call = [](const py::object& fut, const py::str& name, py::object arg) {
+      py::object r = py::reinterpret_steal<py::object>(
+          arg ? PyObject_CallMethodOneArg(fut.ptr(), name.ptr(), arg.ptr()) : PyObject_CallMethodNoArgs(fut.ptr(), name.ptr()));
+      if (!r) throw py::error_already_set();
+      return r;
+    };
     for (Done& d : queue_->take()) {
       auto it = futures_.find(d.id);
       if (it == futures_.end()) continue;
       py::object fut = std::move(it->second);
       futures_.erase(it);
       try {
-        if (fut.attr(done)().cast<bool>()) continue;  // cancelled meanwhile
+        if (call(fut, done, py::object()).ptr() == Py_True) continue;  // cancelled meanwhile
         if (d.code != VERIKIT_OK) {
-          fut.attr(set_exception)(types()->error(d.code, d.message));
+          call(fut, set_exception, types()->error(d.code, d.message));
           continue;
         }
         switch (d.kind) {
-          case Kind::result: fut.attr(set_result)(to_py(std::move(d.result))); break;
-          case Kind::flag: fut.attr(set_result)(py::bool_(d.count != 0)); break;
-          case Kind::count: fut.attr(set_result)(py::int_(d.count)); break;
+          case Kind::result: call(fut, set_result, to_py(std::move(d.result))); break;
+          case Kind::flag: call(fut, set_result, py::bool_(d.count != 0)); break;
+          case Kind::count: call(fut, set_result, py::int_(d.count)); break;
         }
       } catch (py::error_already_set& e) {
         e.discard_as_unraisable("verikit: settling a future");  // one future's fault stops no other
