@@ -2,7 +2,7 @@
 // URI; a code of a step within the window verifies once (replay protection, also under
 // concurrency); wrong codes and replays spend the identifier's failure budget (shared with OTPs).
 #include "conformance/conformance.hpp"
-#include "crypto/hotp.hpp"
+#include "support/totp_codes.hpp"
 
 namespace verikit::test {
 namespace {
@@ -17,26 +17,9 @@ Config totp_policy(int burst) {
   return c;
 }
 
-std::string base32_decode(std::string_view text) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    const int v = c >= 'A' && c <= 'Z' ? c - 'A' : c - '2' + 26;
-    buffer = (buffer << 5) | static_cast<std::uint32_t>(v);
-    bits += 5;
-    if (bits >= 8) {
-      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
 // The code of the step `offset` steps from the store's now.
 std::string code_at(StoreHarness& h, const Result& enrolled, int offset) {
-  const long long now_s = std::chrono::duration_cast<seconds>(h.now().time_since_epoch()).count();
-  return detail::hotp(base32_decode(enrolled.secret.view()), static_cast<std::uint64_t>(now_s / 30 + offset), 6);
+  return totp_code(enrolled.secret.view(), h.now(), offset);
 }
 
 TEST_P(Conformance, TotpEnrollAndVerifyOnceWithinTheWindow) {

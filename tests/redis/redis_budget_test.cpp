@@ -9,6 +9,7 @@
 #include "redis/client.hpp"
 #include "support/attacker.hpp"
 #include "support/redis_server.hpp"
+#include "support/totp_codes.hpp"
 #include "verikit/redis_store.hpp"
 #include "verikit/verikit.hpp"
 
@@ -128,6 +129,73 @@ TEST(RedisBudget, OutOfMemoryRefusesGuessesWholeAndNeverAcceptsACode) {
   ASSERT_FALSE(raw->command_sync({"CONFIG", "SET", "maxmemory", "0"})->is_error());
   EXPECT_EQ(e->verify_otp("login", "oom@example.com", wrong)->attempts_remaining, 3);
   EXPECT_EQ(e->verify_otp("login", "oom@example.com", code.secret.view())->outcome, Outcome::verified);
+}
+
+// Recovery codes and authenticator codes under the faults the OTPs are tested under. A full
+// Redis refuses every use whole: a wrong code is neither answered nor counted (no free guess),
+// the right one is never verified, a regeneration leaves the old set. A paused Redis times the
+// call out (sent, so it may take effect): the caller who got the timeout was never told
+// "verified", and the code it sent is used when Redis resumes, so no retry verifies it again.
+TEST(RedisBudget, SecondFactorsFailClosedWhenRedisIsFullOrPaused) {
+  RedisServer server(test::RedisServerOptions{.extra_args = {"--maxmemory-policy", "noeviction"}});
+  Config c;
+  c.store_url = server.url() + "?command_timeout_ms=300";
+  c.keys = KeySet{generate_key(1), {}, std::nullopt};
+  Policy p;
+  p.recovery_codes = 4;
+  c.policies["mfa"] = p;
+  auto e = Engine::create(c).value();
+  const auto now = [] { return std::chrono::system_clock::now(); };  // Redis runs on this machine's clock
+  Result set = e->generate_recovery_codes("mfa", "fault@example.com").value();
+  ASSERT_EQ(set.codes.size(), 4u);
+  Result enrolled = e->enroll_totp("mfa", "fault@example.com", "Acme").value();
+  const std::string wrong_recovery = "ABCDE-FGHJK";
+  ASSERT_EQ(e->use_recovery_code("mfa", "fault@example.com", wrong_recovery)->outcome, Outcome::invalid);
+  auto wrong_totp = [&] { return test::totp_code(enrolled.secret.view(), now()) == "000000" ? "111111" : "000000"; };
+
+  auto raw = redis::Client::connect(redis::parse_endpoint(server.url()).value()).value();
+  ASSERT_FALSE(raw->command_sync({"CONFIG", "SET", "maxmemory", "1"})->is_error());  // full from now on
+  for (int i = 0; i < 20; ++i) {
+    auto r = e->use_recovery_code("mfa", "fault@example.com", wrong_recovery);
+    ASSERT_FALSE(r.has_value()) << "wrong recovery code " << i << " was answered: " << to_string(r->outcome);
+    auto t = e->verify_totp("mfa", "fault@example.com", wrong_totp());
+    ASSERT_FALSE(t.has_value()) << "wrong authenticator code " << i << " was answered: " << to_string(t->outcome);
+  }
+  auto right = e->use_recovery_code("mfa", "fault@example.com", set.codes[0].view());
+  ASSERT_FALSE(right.has_value()) << "a right recovery code is refused under OOM, never verified";
+  EXPECT_EQ(right.error().code, Errc::store_unavailable);
+  auto right_totp = e->verify_totp("mfa", "fault@example.com", test::totp_code(enrolled.secret.view(), now()));
+  ASSERT_FALSE(right_totp.has_value()) << "a right authenticator code is refused under OOM, never verified";
+  ASSERT_FALSE(e->generate_recovery_codes("mfa", "fault@example.com").has_value()) << "no new set under OOM";
+  ASSERT_FALSE(raw->command_sync({"CONFIG", "SET", "maxmemory", "0"})->is_error());
+  EXPECT_EQ(e->inspect("mfa", "fault@example.com")->counters->failures, 1) << "no refused guess was counted";
+  EXPECT_EQ(e->recovery_codes_remaining("mfa", "fault@example.com").value(), 4) << "the old set is whole";
+  EXPECT_EQ(e->use_recovery_code("mfa", "fault@example.com", set.codes[0].view())->outcome, Outcome::verified);
+  const std::string code_now = test::totp_code(enrolled.secret.view(), now());
+  auto once = e->verify_totp("mfa", "fault@example.com", code_now);
+  ASSERT_TRUE(once.has_value()) << once.error().message;
+  EXPECT_EQ(once->outcome, Outcome::verified);
+
+  server.pause();
+  auto late = e->use_recovery_code("mfa", "fault@example.com", set.codes[1].view());
+  ASSERT_FALSE(late.has_value()) << "answered by a paused Redis: " << to_string(late->outcome);
+  EXPECT_EQ(late.error().code, Errc::timeout);
+  const std::string next_code = test::totp_code(enrolled.secret.view(), now(), 1);  // the window takes the next step
+  auto late_totp = e->verify_totp("mfa", "fault@example.com", next_code);
+  ASSERT_FALSE(late_totp.has_value()) << "answered by a paused Redis: " << to_string(late_totp->outcome);
+  EXPECT_EQ(late_totp.error().code, Errc::timeout);
+  server.resume();
+  // The timed-out recovery code reached Redis and was used when it resumed (the connection was
+  // kept, so the retry runs after it): the retry is refused as a reuse.
+  EXPECT_EQ(e->use_recovery_code("mfa", "fault@example.com", set.codes[1].view())->outcome, Outcome::invalid);
+  EXPECT_EQ(e->recovery_codes_remaining("mfa", "fault@example.com").value(), 2);
+  // An authenticator check is two steps (load the sealed secret, then record the step): the
+  // timed-out one stopped after its first, so the code may verify once on a retry, never twice.
+  auto retry = e->verify_totp("mfa", "fault@example.com", next_code);
+  ASSERT_TRUE(retry.has_value()) << retry.error().message;
+  EXPECT_TRUE(retry->outcome == Outcome::verified || retry->outcome == Outcome::invalid) << to_string(retry->outcome);
+  EXPECT_EQ(e->verify_totp("mfa", "fault@example.com", next_code)->outcome, Outcome::invalid) << "a replay";
+  EXPECT_EQ(e->use_recovery_code("mfa", "fault@example.com", set.codes[2].view())->outcome, Outcome::verified);
 }
 
 }  // namespace
