@@ -51,8 +51,9 @@ TEST_P(Conformance, TotpReenrollReplacesTheSecret) {
   Result second = e->enroll_totp("mfa", "bea", "Acme").value();
   EXPECT_NE(first.secret.view(), second.secret.view());
   const std::string old_code = code_at(*harness, first, 0), new_code = code_at(*harness, second, 0);
-  if (old_code != new_code)
+  if (old_code != new_code) {
     EXPECT_EQ(e->verify_totp("mfa", "bea", old_code)->outcome, Outcome::invalid) << "the old secret is gone";
+  }
   EXPECT_EQ(e->verify_totp("mfa", "bea", new_code)->outcome, Outcome::verified);
 }
 
