@@ -33,7 +33,8 @@ const outbox = [];
 const sessions = new Map();  // session id -> e-mail (a real app has its framework's sessions)
 const escape = (s) => s.replace(/[&<>'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 const FLOW_COOKIE = 'vk_flow', SESSION_COOKIE = 'vk_session';
-const setCookie = (name, value) => `${name}=${value}; HttpOnly; SameSite=Lax; Path=/`;  // production: add Secure (https)
+// production: add Secure (https)
+const setCookie = (name, value) => `${name}=${value}; HttpOnly; SameSite=Lax; Path=/`;
 const codeForm = (action, label) => `<form method=post action=${action}><input name=email placeholder=e-mail> ` +
   `<input name=code placeholder=code autocomplete=off> <button>${label}</button></form>`;
 
@@ -72,8 +73,9 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'GET' && u.pathname === '/') {
       const who = sessions.get(cookieOf(req, SESSION_COOKIE));
       return send(200, `<p id=who>${who ? `Signed in as ${escape(who)}` : 'Not signed in'}</p>` +
-        '<form method=post action=/signup><input name=email placeholder=e-mail> <button>Send a code and a link</button></form>' +
-        codeForm('/verify', 'Verify the e-mailed code') + codeForm('/fallback', 'Use the code shown on the other device'),
+        '<form method=post action=/signup><input name=email placeholder=e-mail> ' +
+        '<button>Send a code and a link</button></form>' + codeForm('/verify', 'Verify the e-mailed code') +
+        codeForm('/fallback', 'Use the code shown on the other device'),
       'text/html');
     }
     // DEMO ONLY (see above)

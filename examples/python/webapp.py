@@ -59,7 +59,8 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
             """This browser's flow value: the binding of what it asked for."""
             return self.cookie(FLOW_COOKIE)
 
-        def reply(self, code: int, body: str, kind: str = "text/plain", cookies: Optional[Dict[str, str]] = None) -> None:
+        def reply(self, code: int, body: str, kind: str = "text/plain",
+                  cookies: Optional[Dict[str, str]] = None) -> None:
             data = body.encode()
             self.send_response(code)
             self.send_header("Content-Type", kind)

@@ -20,7 +20,8 @@ const PYTHON = process.env.VERIKIT_PYTHON;  // the venv where scripts/test_pytho
 // Starts an example on a free loopback port; resolves once it prints "listening".
 async function startExample(argv) {
   const port = await freePort();
-  const proc = spawn(argv[0], [...argv.slice(1), String(port)], { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(argv[0], [...argv.slice(1), String(port)],
+    { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited (${code}) before listening`)));
     proc.stdout.on('data', (chunk) => { if (String(chunk).includes('listening')) resolve(); });
@@ -136,7 +137,8 @@ async function scenario(base) {
 
 const examples = [
   ['Python example (examples/python/webapp.py)', () => [PYTHON, path.join(ROOT, 'examples', 'python', 'webapp.py')]],
-  ['Node example (examples/node/server.js)', () => [process.execPath, path.join(ROOT, 'examples', 'node', 'server.js')]],
+  ['Node example (examples/node/server.js)',
+    () => [process.execPath, path.join(ROOT, 'examples', 'node', 'server.js')]],
 ];
 for (const [name, argv] of examples) {
   test(name, { timeout: 60000 }, async () => {
