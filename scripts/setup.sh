@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libsodium-dev libhiredis-dev liblmdb-dev libssl-dev openssl redis-server redis-tools
-          libgtest-dev valgrind python3-venv python3-dev lua-check)
+          libgtest-dev valgrind python3-venv python3-dev lua-check
+          chromium)  # scripts/test_e2e.sh: the web examples in headless Chromium
 
 missing=()
 for p in "${packages[@]}"; do

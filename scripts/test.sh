@@ -28,6 +28,9 @@ bash "$root/scripts/test_python.sh"
 step "Node.js package: npm pack, npm install the tarball into a project, then node --test"
 bash "$root/scripts/test_node.sh"
 
+step "End to end: the Python and Node web examples in headless Chromium, two browser profiles"
+VERIKIT_E2E_REUSE=1 bash "$root/scripts/test_e2e.sh"  # the two packages just installed above
+
 step "Distribution: scripts/dist.sh, then the wheel and the npm tarball installed without compiler, CMake or -dev packages"
 bash "$root/scripts/test_dist.sh"
 

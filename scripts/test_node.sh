@@ -16,5 +16,6 @@ npm install --no-audit --no-fund --loglevel=error "./$tarball" typescript@5 @typ
 npm install --no-audit --no-fund --loglevel=error redis@5 @nestjs/common@11 reflect-metadata@0.2 rxjs@7 >/dev/null
 export VERIKIT_NODE_PROJECT="$work"
 export VERIKIT_NODE_PKG="$work/node_modules/verikit"
+[ "${1:-}" = "--install-only" ] && exit 0  # scripts/test_e2e.sh: the package, not the tests
 cd "$root"
 node --test --test-concurrency=1 tests/node/

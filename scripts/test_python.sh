@@ -9,5 +9,6 @@ rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q "$root" pytest mypy
+[ "${1:-}" = "--install-only" ] && exit 0  # scripts/test_e2e.sh: the package, not the tests
 cd "$root/tests/python"  # the installed package is imported, not bindings/python
 "$venv/bin/python" -m pytest -q -p no:cacheprovider .

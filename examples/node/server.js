@@ -3,9 +3,12 @@
 // that asked for them (flow binding: a random value in its cookie). The link's GET page asks for
 // confirmation (link scanners only peek); its POST consumes the link with this browser's cookie.
 // Opened in another browser, the link offers the cross-device fallback: a short code shown there,
-// typed on the browser that asked.
+// typed on the browser that asked, which then uses the link with its own cookie. A verified code or
+// link signs the browser in (a session cookie; GET / says who it is).
 //   node examples/node/server.js [port] [store-url]
-// POST /signup, /verify, /magic, /magic/code, /fallback; GET /magic, /outbox (the "e-mails").
+// GET /, /magic; POST /signup, /verify, /magic, /magic/code, /fallback (the same routes as
+// examples/python/webapp.py). GET /outbox is DEMO ONLY: the "e-mails" as JSON, for the tests (a
+// real app sends them and has no such page: it would hand every code to anyone).
 const crypto = require('node:crypto');
 const http = require('node:http');
 const verikit = require(process.env.VERIKIT_NODE_PKG || 'verikit');
@@ -27,8 +30,13 @@ const manager = new verikit.Manager({
   linkAllowHttp: true,
 });
 const outbox = [];
+const sessions = new Map();  // session id -> e-mail (a real app has its framework's sessions)
 const escape = (s) => s.replace(/[&<>'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-const FLOW_COOKIE = 'vk_flow';
+const FLOW_COOKIE = 'vk_flow', SESSION_COOKIE = 'vk_session';
+// production: add Secure (https)
+const setCookie = (name, value) => `${name}=${value}; HttpOnly; SameSite=Lax; Path=/`;
+const codeForm = (action, label) => `<form method=post action=${action}><input name=email placeholder=e-mail> ` +
+  `<input name=code placeholder=code autocomplete=off> <button>${label}</button></form>`;
 
 function body(req) {
   return new Promise((resolve) => {
@@ -38,22 +46,39 @@ function body(req) {
   });
 }
 
-// This browser's flow value (the binding of what it asked for), or undefined.
-function flowOf(req) {
+function cookieOf(req, wanted) {
   for (const part of (req.headers.cookie || '').split(';')) {
     const [name, value] = part.trim().split('=');
-    if (name === FLOW_COOKIE && value) return value;
+    if (name === wanted && value) return value;
   }
   return undefined;
 }
+// This browser's flow value (the binding of what it asked for), or undefined.
+const flowOf = (req) => cookieOf(req, FLOW_COOKIE);
 
 const server = http.createServer(async (req, res) => {
   const send = (code, text, type = 'text/plain', headers = {}) => {
     res.writeHead(code, { 'Content-Type': type, ...headers });
     res.end(text);
   };
+  // A verified result signs this browser in: a new session cookie.
+  const signedIn = (r, text) => {
+    if (!r.ok) return send(401, r.status);
+    const session = crypto.randomBytes(32).toString('base64url');
+    sessions.set(session, r.identifier);
+    return send(200, text, 'text/plain', { 'Set-Cookie': setCookie(SESSION_COOKIE, session) });
+  };
   const u = new URL(req.url, `http://127.0.0.1:${port}`);
   try {
+    if (req.method === 'GET' && u.pathname === '/') {
+      const who = sessions.get(cookieOf(req, SESSION_COOKIE));
+      return send(200, `<p id=who>${who ? `Signed in as ${escape(who)}` : 'Not signed in'}</p>` +
+        '<form method=post action=/signup><input name=email placeholder=e-mail> ' +
+        '<button>Send a code and a link</button></form>' + codeForm('/verify', 'Verify the e-mailed code') +
+        codeForm('/fallback', 'Use the code shown on the other device'),
+      'text/html');
+    }
+    // DEMO ONLY (see above)
     if (req.method === 'GET' && u.pathname === '/outbox') return send(200, JSON.stringify(outbox), 'application/json');
     if (req.method === 'GET' && u.pathname === '/magic') {
       const token = u.searchParams.get('token') || '';
@@ -71,20 +96,19 @@ const server = http.createServer(async (req, res) => {
       if (!code.ok) return send(429, `${code.status}: retry in ${Math.ceil(code.retryAfter / 1000)} s`);
       const link = await manager.issueLink('signup-link', form.email, `http://127.0.0.1:${port}/magic`, { binding: flow });
       outbox.push({ to: form.email, code: code.secret, link: link.url });
-      // production: add Secure (https)
-      return send(202, 'check your e-mail', 'text/plain', { 'Set-Cookie': `${FLOW_COOKIE}=${flow}; HttpOnly; SameSite=Lax; Path=/` });
+      return send(202, 'check your e-mail', 'text/plain', { 'Set-Cookie': setCookie(FLOW_COOKIE, flow) });
     }
     if (u.pathname === '/verify') {
       const r = await manager.verifyOtp('signup', form.email || '', form.code || '',
         { clientKey: req.socket.remoteAddress, binding: flowOf(req) });
-      return send(r.ok ? 200 : 401, r.status);
+      return signedIn(r, r.status);
     }
     if (u.pathname === '/magic') {
       const token = form.token || '';
       const flow = flowOf(req);
       if (flow !== undefined) {  // same device: the link is used only with this browser's flow
         const r = await manager.consumeLink(token, 'signup-link', { binding: flow });
-        if (r.ok) return send(200, `${r.status} ${r.identifier}`);
+        if (r.ok) return signedIn(r, `${r.status} ${r.identifier}`);
       }
       if (!(await manager.peekLink(token, 'signup-link')).ok) return send(410, 'this link has expired or was used');
       // Live, but asked for by another browser: offer the cross-device fallback.
@@ -93,17 +117,20 @@ const server = http.createServer(async (req, res) => {
         '<button>Show a code to type there</button></form>', 'text/html');
     }
     if (u.pathname === '/magic/code') {
-      const seen = await manager.peekLink(form.token || '', 'signup-link');
+      const token = form.token || '';
+      const seen = await manager.peekLink(token, 'signup-link');
       if (!seen.ok) return send(410, 'this link has expired or was used');
-      const code = await manager.issueOtp('signup-fallback', seen.identifier);
+      // The code carries the link (sealed in the store) to the browser that asked.
+      const code = await manager.issueOtp('signup-fallback', seen.identifier, { payload: token });
       if (!code.ok) return send(429, `${code.status}: retry in ${Math.ceil(code.retryAfter / 1000)} s`);
       return send(200, `<p>Type <b id=code>${code.secret}</b> on the device where you asked to sign up. ` +
         'If you did not ask, ignore this.</p>', 'text/html');
     }
     if (u.pathname === '/fallback') {
-      const r = await manager.verifyOtp('signup-fallback', form.email || '', form.code || '', { clientKey: req.socket.remoteAddress });
-      if (r.ok) await manager.revokeAll('signup-link', form.email);  // the link has done its job
-      return send(r.ok ? 200 : 401, r.status);
+      let r = await manager.verifyOtp('signup-fallback', form.email || '', form.code || '', { clientKey: req.socket.remoteAddress });
+      // The right code: now the link itself, with this browser's flow (not anyone's).
+      if (r.ok) r = await manager.consumeLink(r.payload.toString(), 'signup-link', { binding: flowOf(req) });
+      return signedIn(r, r.status);
     }
     return send(404, 'not found');
   } catch (e) {

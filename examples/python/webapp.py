@@ -3,16 +3,20 @@ to the browser that asked for them (flow binding), with a cross-device fallback 
 
     python examples/python/webapp.py [port] [store-url]
 
+GET  /              the forms below, and who this browser is signed in as
 POST /signup        email=...             -> sets the flow cookie, sends a 6-digit code and a magic
                                              link (to the outbox), both bound to that cookie
-POST /verify        email=..., code=...   -> 200 verified / 401 with the status (this browser only)
+POST /verify        email=..., code=...   -> 200 verified, signed in / 401 with the status (this
+                                             browser only)
 GET  /magic?token=  a confirmation page (the link is only peeked: scanners don't consume it)
-POST /magic         token=...             -> consumes the link with this browser's flow cookie;
-                                             opened elsewhere: 403 and the fallback offer
+POST /magic         token=...             -> consumes the link with this browser's flow cookie:
+                                             signed in; opened elsewhere: 403 and the fallback offer
 POST /magic/code    token=...             -> the fallback: a short code to type on the browser
                                              that asked (shown only to whoever holds the link)
-POST /fallback      email=..., code=...   -> on the browser that asked: the fallback code signs it in
-GET  /outbox        the "e-mails" sent, as JSON (a real app would send them)
+POST /fallback      email=..., code=...   -> on the browser that asked: the fallback code, then the
+                                             link consumed with this browser's flow cookie: signed in
+GET  /outbox        DEMO ONLY: the "e-mails" sent, as JSON, for the tests (a real app sends them and
+                                             has no such page: it would hand every code to anyone)
 """
 
 from __future__ import annotations
@@ -30,8 +34,11 @@ from urllib.parse import parse_qs, urlparse
 import verikit
 
 OUTBOX: List[Dict[str, str]] = []
-OUTBOX_LOCK = threading.Lock()
-FLOW_COOKIE = "vk_flow"
+SESSIONS: Dict[str, str] = {}  # session id -> e-mail (a real app has its framework's sessions)
+LOCK = threading.Lock()
+FLOW_COOKIE, SESSION_COOKIE = "vk_flow", "vk_session"
+CODE_FORM = ("<form method=post action={}><input name=email placeholder=e-mail> "
+             "<input name=code placeholder=code autocomplete=off> <button>{}</button></form>")
 
 
 def make_handler(engine: verikit.Engine, base_url: str) -> type:
@@ -44,25 +51,47 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
             fields = parse_qs(self.rfile.read(length).decode())
             return {k: v[0] for k, v in fields.items()}
 
+        def cookie(self, name: str) -> Optional[str]:
+            cookie = SimpleCookie(self.headers.get("Cookie", ""))
+            return cookie[name].value if name in cookie else None
+
         def flow(self) -> Optional[str]:
             """This browser's flow value: the binding of what it asked for."""
-            cookie = SimpleCookie(self.headers.get("Cookie", ""))
-            return cookie[FLOW_COOKIE].value if FLOW_COOKIE in cookie else None
+            return self.cookie(FLOW_COOKIE)
 
-        def reply(self, code: int, body: str, kind: str = "text/plain", cookie: str = "") -> None:
+        def reply(self, code: int, body: str, kind: str = "text/plain",
+                  cookies: Optional[Dict[str, str]] = None) -> None:
             data = body.encode()
             self.send_response(code)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
-            if cookie:  # production: add Secure (https)
-                self.send_header("Set-Cookie", f"{FLOW_COOKIE}={cookie}; HttpOnly; SameSite=Lax; Path=/")
+            for name, value in (cookies or {}).items():  # production: add Secure (https)
+                self.send_header("Set-Cookie", f"{name}={value}; HttpOnly; SameSite=Lax; Path=/")
             self.end_headers()
             self.wfile.write(data)
 
+        def signed_in(self, r: verikit.Result, body: str) -> None:
+            """A verified result signs this browser in: a new session cookie."""
+            if not r:
+                return self.reply(401, r.status.name)
+            session = secrets.token_urlsafe(32)
+            with LOCK:
+                SESSIONS[session] = r.identifier
+            self.reply(200, body, cookies={SESSION_COOKIE: session})
+
         def do_GET(self) -> None:
             url = urlparse(self.path)
-            if url.path == "/outbox":
-                with OUTBOX_LOCK:
+            if url.path == "/":
+                with LOCK:
+                    who = SESSIONS.get(self.cookie(SESSION_COOKIE) or "")
+                page = (f"<p id=who>{'Signed in as ' + html.escape(who) if who else 'Not signed in'}</p>"
+                        "<form method=post action=/signup><input name=email placeholder=e-mail> "
+                        "<button>Send a code and a link</button></form>"
+                        + CODE_FORM.format("/verify", "Verify the e-mailed code")
+                        + CODE_FORM.format("/fallback", "Use the code shown on the other device"))
+                self.reply(200, page, "text/html")
+            elif url.path == "/outbox":  # DEMO ONLY (see above)
+                with LOCK:
                     self.reply(200, json.dumps(OUTBOX), "application/json")
             elif url.path == "/magic":
                 token = parse_qs(url.query).get("token", [""])[0]
@@ -87,20 +116,20 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
                     if not code:
                         return self.reply(429, f"{code.status.name}: retry in {code.retry_after:.0f} s")
                     link = engine.issue_link("signup-link", email, base_url + "/magic", binding=flow)
-                    with OUTBOX_LOCK:
+                    with LOCK:
                         OUTBOX.append({"to": email, "code": code.secret, "link": link.url})
-                    self.reply(202, "check your e-mail", cookie=flow)
+                    self.reply(202, "check your e-mail", cookies={FLOW_COOKIE: flow})
                 elif self.path == "/verify":
                     r = engine.verify_otp("signup", fields.get("email", ""), fields.get("code", ""),
                                           client_key=self.client_address[0], binding=self.flow())
-                    self.reply(200 if r else 401, r.status.name)
+                    self.signed_in(r, r.status.name)
                 elif self.path == "/magic":
                     token = fields.get("token", "")
                     asker = self.flow()
                     if asker is not None:  # same device: the link is used only with this browser's flow
                         used = engine.consume_link(token, "signup-link", binding=asker)
                         if used:
-                            return self.reply(200, f"{used.status.name} {used.identifier}")
+                            return self.signed_in(used, f"{used.status.name} {used.identifier}")
                     if not engine.peek_link(token, "signup-link"):
                         return self.reply(410, "this link has expired or was used")
                     # Live, but asked for by another browser: offer the cross-device fallback.
@@ -109,21 +138,22 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
                             f"value='{html.escape(token)}'><button>Show a code to type there</button></form>")
                     self.reply(403, page, "text/html")
                 elif self.path == "/magic/code":
-                    seen = engine.peek_link(fields.get("token", ""), "signup-link")
+                    token = fields.get("token", "")
+                    seen = engine.peek_link(token, "signup-link")
                     if not seen:
                         return self.reply(410, "this link has expired or was used")
-                    code = engine.issue_otp("signup-fallback", seen.identifier)
+                    # The code carries the link (sealed in the store) to the browser that asked.
+                    code = engine.issue_otp("signup-fallback", seen.identifier, payload=token.encode())
                     if not code:
                         return self.reply(429, f"{code.status.name}: retry in {code.retry_after:.0f} s")
                     self.reply(200, f"<p>Type <b id=code>{code.secret}</b> on the device where you asked to sign "
                                     "up. If you did not ask, ignore this.</p>", "text/html")
                 elif self.path == "/fallback":
-                    email = fields.get("email", "")
-                    r = engine.verify_otp("signup-fallback", email, fields.get("code", ""),
+                    r = engine.verify_otp("signup-fallback", fields.get("email", ""), fields.get("code", ""),
                                           client_key=self.client_address[0])
-                    if r:
-                        engine.revoke_all("signup-link", email)  # the link has done its job
-                    self.reply(200 if r else 401, r.status.name)
+                    if r:  # the right code: now the link itself, with this browser's flow (not anyone's)
+                        r = engine.consume_link(r.payload.decode(), "signup-link", binding=self.flow())
+                    self.signed_in(r, r.status.name)
                 else:
                     self.reply(404, "not found")
             except verikit.InvalidArgumentError as e:

@@ -85,13 +85,16 @@ test('the quick start runs on both stores', async () => {
   }
 });
 
-// A browser profile: its own cookie (the flow cookie the server sets at sign-up).
+// A browser profile: its own cookies (the flow cookie set at sign-up, the session cookie once signed in).
 function browser(base) {
-  let cookie = '';
+  const jar = new Map();
   const call = async (url, init = {}) => {
+    const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
     const r = await fetch(url, { ...init, headers: cookie ? { cookie } : {} });
-    const set = r.headers.get('set-cookie');
-    if (set) cookie = set.split(';')[0];
+    for (const set of r.headers.getSetCookie()) {
+      const [pair] = set.split(';');
+      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+    }
     return [r.status, await r.text()];
   };
   return {
@@ -126,10 +129,12 @@ test('the sign-up server: code and magic link bound to the browser that asked, c
     assert.equal(shown, 200);
     const fallback = /<b id=code>([^<]+)<\/b>/.exec(codePage)[1];
     assert.deepEqual(await asker.post('/magic', { token }), [200, 'verified kim@example.com'], 'same browser: signed in');
+    assert.match((await asker.get(`${base}/`))[1], /Signed in as kim@example.com/);
+    assert.match((await other.get(`${base}/`))[1], /Not signed in/);
     assert.equal((await asker.post('/magic', { token }))[0], 410);
     assert.equal((await asker.get(mail.link))[0], 410);
-    assert.deepEqual(await asker.post('/fallback', { email: 'kim@example.com', code: fallback }), [200, 'verified'],
-      'the fallback code typed on the browser that asked');
+    assert.deepEqual(await asker.post('/fallback', { email: 'kim@example.com', code: fallback }), [401, 'not_found'],
+      'the fallback code after the link was used: nothing left to sign in with');
     assert.equal((await asker.post('/signup', { email: '' }))[0], 400);
   } finally {
     server.kill('SIGTERM');

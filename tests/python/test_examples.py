@@ -98,15 +98,29 @@ def test_webapp_cross_device_fallback() -> None:
         assert "listening" in proc.stdout.readline()
         base = f"http://127.0.0.1:{port}"
         asker, phone = Browser(), Browser()
-        assert asker.post(base, "/signup", email="kim@example.com")[0] == 202
-        mail = json.loads(asker.get(base + "/outbox")[1])[-1]
-        token = urllib.parse.parse_qs(urllib.parse.urlsplit(mail["link"]).query)["token"][0]
-        assert phone.post(base, "/magic", token=token)[0] == 403
-        status, page = phone.post(base, "/magic/code", token=token)
-        assert status == 200
-        code = re.search(r"<b id=code>([^<]+)</b>", page).group(1)  # type: ignore[union-attr]
+
+        def fallback_code(email: str) -> tuple[str, str]:
+            """asker asks for a link to email, phone opens it: the link's token and the code shown."""
+            assert asker.post(base, "/signup", email=email)[0] == 202
+            mail = json.loads(asker.get(base + "/outbox")[1])[-1]
+            token = urllib.parse.parse_qs(urllib.parse.urlsplit(mail["link"]).query)["token"][0]
+            assert phone.post(base, "/magic", token=token)[0] == 403
+            status, page = phone.post(base, "/magic/code", token=token)
+            assert status == 200
+            return token, re.search(r"<b id=code>([^<]+)</b>", page).group(1)  # type: ignore[union-attr]
+
+        token, code = fallback_code("kim@example.com")
+        assert "Not signed in" in asker.get(base + "/")[1]
         assert asker.post(base, "/fallback", email="kim@example.com", code=code) == (200, "VERIFIED")
-        assert asker.post(base, "/magic", token=token)[0] == 410, "the link is revoked once the fallback signed in"
+        assert "Signed in as kim@example.com" in asker.get(base + "/")[1]
+        assert asker.post(base, "/magic", token=token)[0] == 410, "the fallback used the link"
+        assert "Not signed in" in phone.get(base + "/")[1]
+
+        token, code = fallback_code("lee@example.com")
+        assert phone.post(base, "/fallback", email="lee@example.com", code=code) == (401, "NOT_FOUND"), \
+            "the code typed on a browser without the link's flow cookie signs nobody in"
+        assert "Not signed in" in phone.get(base + "/")[1]
+        assert asker.post(base, "/magic", token=token) == (200, "VERIFIED lee@example.com"), "the link is still live"
     finally:
         proc.terminate()
         proc.wait(10)
