@@ -11,16 +11,15 @@
 #include <lmdb.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <type_traits>
 
 #include "store/group_codec.hpp"
 #include "store/group_rules.hpp"
+#include "store/reaper.hpp"
 #include "verikit/process.hpp"
 
 namespace verikit {
@@ -258,20 +257,8 @@ class FileStore final : public Store {
 
   ~FileStore() override { stop_threads(); }
 
-  // Ends the reaper. In a forked child the reaper is the parent's thread: forgotten, not joined.
-  void stop_threads() noexcept override {
-    if (process_.forked()) {
-      detail::abandon_thread(reaper_);
-      detail::renew_in_place(stop_cv_);
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(stop_mutex_);
-      stopping_ = true;
-    }
-    stop_cv_.notify_all();
-    if (reaper_.joinable()) reaper_.join();
-  }
+  // Ends the reaper; in a forked child it forgets the parent's (see Reaper::stop).
+  void stop_threads() noexcept override { reaper_.stop(); }
 
   bool shared() const noexcept override { return true; }
 
@@ -459,10 +446,7 @@ class FileStore final : public Store {
   // In a forked child, first: the environment, the locks and the reaper become the child's own.
   void adopt() {
     detail::adopt_after_fork(process_, [this] {
-      detail::abandon_thread(reaper_);
-      detail::renew_in_place(stop_mutex_);
-      detail::renew_in_place(stop_cv_);
-      stopping_ = false;
+      reaper_.stop();  // the parent's: forgotten
       // The parent's environment is forgotten, never closed or destroyed here (its mutex may
       // have been held by a thread of the parent at the fork).
       new std::shared_ptr<SharedEnv>(std::move(env_));
@@ -477,17 +461,7 @@ class FileStore final : public Store {
   }
 
   void start_reaper() {
-    if (options_.reap_interval.count() > 0)
-      reaper_ = std::thread([this, every = options_.reap_interval] { reap_loop(every); });
-  }
-
-  void reap_loop(std::chrono::milliseconds every) {
-    std::unique_lock<std::mutex> lock(stop_mutex_);
-    while (!stop_cv_.wait_for(lock, every, [this] { return stopping_; })) {
-      lock.unlock();
-      reap_all();
-      lock.lock();
-    }
+    reaper_.start(options_.reap_interval, [this] { reap_all(); });
   }
 
   // Runs body(txn, now) in a write transaction of this process (one at a time: LMDB's writer lock
@@ -628,10 +602,7 @@ class FileStore final : public Store {
   const FileStoreOptions options_;
   std::shared_ptr<SharedEnv> env_;
   std::optional<Error> reopen_error_;
-  std::mutex stop_mutex_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
-  std::thread reaper_;
+  detail::Reaper reaper_;  // last: started when everything it touches exists, stopped first
 };
 
 }  // namespace

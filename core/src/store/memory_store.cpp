@@ -8,14 +8,13 @@
 #include <algorithm>
 #include <array>
 #include <climits>
-#include <condition_variable>
 #include <queue>
-#include <thread>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 
 #include "store/group_rules.hpp"
+#include "store/reaper.hpp"
 #include "verikit/process.hpp"
 
 namespace verikit {
@@ -59,28 +58,14 @@ class MemoryStore final : public Store {
   MemoryStore(std::shared_ptr<const Clock> clock, MemoryStoreOptions options)
       : clock_(std::move(clock)), per_shard_(std::max<std::size_t>(1, (options.capacity + kShards - 1) / kShards)),
         capacity_(options.capacity) {
-    if (options.reap_interval.count() > 0) reaper_ = std::thread([this, every = options.reap_interval] { reap_loop(every); });
+    reaper_.start(options.reap_interval, [this] { reap_all(); });
   }
 
   ~MemoryStore() override { stop_threads(); }
 
-  // Ends the reaper (the store keeps working; expired records go on being reclaimed by writes).
-  // In a forked child the reaper is the parent's thread: it is forgotten, not joined (and no
-  // lock is taken: one of the parent's threads may have held it at the fork). Its condition
-  // variable is renewed: destroying one a (parent's) thread was waiting on would wait for it.
-  void stop_threads() noexcept override {
-    if (process_.forked()) {
-      detail::abandon_thread(reaper_);
-      detail::renew_in_place(stop_cv_);
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(stop_mutex_);
-      stopping_ = true;
-    }
-    stop_cv_.notify_all();
-    if (reaper_.joinable()) reaper_.join();
-  }
+  // Ends the reaper (the store keeps working; expired records go on being reclaimed by writes);
+  // in a forked child it forgets the parent's (see Reaper::stop).
+  void stop_threads() noexcept override { reaper_.stop(); }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     if (refused_after_fork(done)) return;
@@ -434,24 +419,12 @@ class MemoryStore final : public Store {
     return n;
   }
 
-  void reap_loop(std::chrono::milliseconds every) {
-    std::unique_lock<std::mutex> lock(stop_mutex_);
-    while (!stop_cv_.wait_for(lock, every, [this] { return stopping_; })) {
-      lock.unlock();
-      reap_all();
-      lock.lock();
-    }
-  }
-
   const detail::ProcessTag process_;
   std::shared_ptr<const Clock> clock_;
   const std::size_t per_shard_;
   const std::size_t capacity_;
   std::array<Shard, kShards> shards_;
-  std::mutex stop_mutex_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
-  std::thread reaper_;  // last: started when everything it touches exists
+  detail::Reaper reaper_;  // last: started when everything it touches exists, stopped first
 };
 
 }  // namespace
