@@ -46,6 +46,24 @@ Expected<Subject> make_subject(const EngineImpl& impl, std::string_view purpose,
 Expected<Subject> second_factor_subject(const EngineImpl& impl, std::string_view purpose, std::string_view identifier,
                                         std::string_view client_key, std::string_view binding, std::string_view what);
 
+// What a new credential set (recovery codes, an authenticator secret) shows, once stored: an
+// `issued` result for the subject, and the store's completion that hands it over only when the
+// store answered (after a fault there is nothing to show: it may not be stored).
+inline Result issued_result(const Subject& subject) {
+  Result res;
+  res.outcome = Outcome::issued;
+  res.purpose = subject.purpose;
+  res.identifier = subject.identifier;
+  return res;
+}
+template <class T>
+Callback<T> show_when_stored(Result res, Callback<Result> done) {
+  return [res = std::move(res), done = std::move(done)](Expected<T> r) mutable {
+    if (!r) return done(std::move(r).error());
+    done(std::move(res));
+  };
+}
+
 // Waits for an asynchronous operation's completion (inline for the embedded store).
 // Waiting where the completion would have to run (a store's own thread, inside a completion)
 // would wait forever: that is refused at once with invalid_argument, nothing started.

@@ -40,19 +40,13 @@ void Engine::generate_recovery_codes(std::string_view purpose, std::string_view 
   RecoverySetRequest req;
   req.group = subject->group;
   req.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(policy.recovery_code_ttl);
-  Result res;
-  res.outcome = Outcome::issued;
-  res.purpose = subject->purpose;
-  res.identifier = subject->identifier;
+  Result res = detail::issued_result(*subject);
   for (int i = 0; i < policy.recovery_codes; ++i) {
     Secret code = detail::random_code(kRecoveryCodeLength, Alphabet::unambiguous);
     req.codes.push_back({key.id, detail::recovery_hash(key, req.group, code.view())});
     res.codes.push_back(displayed(code.view()));
   }
-  impl_->store->recovery_set(req, [res = std::move(res), done = std::move(done)](Expected<int> r) mutable {
-    if (!r) return done(std::move(r).error());  // nothing to show: the set may not be stored
-    done(std::move(res));
-  });
+  impl_->store->recovery_set(req, detail::show_when_stored<int>(std::move(res), std::move(done)));
 }
 
 void Engine::use_recovery_code(std::string_view purpose, std::string_view identifier, std::string_view code,

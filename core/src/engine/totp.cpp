@@ -77,17 +77,11 @@ void Engine::enroll_totp(std::string_view purpose, std::string_view identifier, 
   req.sealed_secret = detail::seal(impl_->ring.current(), secret.view(), secret_context(req.group));
   req.generation = random_generation();
   req.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(policy.totp_ttl);
-  Result res;
-  res.outcome = Outcome::issued;
-  res.purpose = subject->purpose;
-  res.identifier = subject->identifier;
+  Result res = detail::issued_result(*subject);
   std::string secret32 = detail::base32_encode(secret.view());
   res.url = provisioning_uri(issuer, subject->identifier, secret32, policy);
   res.secret = Secret(std::move(secret32));
-  impl_->store->totp_enroll(req, [res = std::move(res), done = std::move(done)](Expected<bool> r) mutable {
-    if (!r) return done(std::move(r).error());  // not stored: nothing to show
-    done(std::move(res));
-  });
+  impl_->store->totp_enroll(req, detail::show_when_stored<bool>(std::move(res), std::move(done)));
 }
 
 void Engine::verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
