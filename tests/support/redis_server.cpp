@@ -180,6 +180,13 @@ void RedisServer::restart() {
 void RedisServer::pause() { ::kill(pid_, SIGSTOP); }
 void RedisServer::resume() { ::kill(pid_, SIGCONT); }
 
+long long RedisServer::calls(const std::string& command) const {
+  const std::string stats = cli("INFO commandstats");
+  const std::string field = "cmdstat_" + command + ":calls=";
+  const auto at = stats.find(field);
+  return at == std::string::npos ? 0 : std::atoll(stats.c_str() + at + field.size());
+}
+
 std::string RedisServer::cli(const std::string& args) const {
   std::string auth;
   for (std::size_t i = 0; i + 1 < options_.extra_args.size(); ++i)

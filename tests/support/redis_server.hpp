@@ -49,6 +49,8 @@ class RedisServer {
 
   // Runs redis-cli against the server and returns its output (for test set-up and checks).
   std::string cli(const std::string& args) const;
+  // How many times the server ran `command` (lower case: "eval", "fcall"), from INFO commandstats.
+  long long calls(const std::string& command) const;
 
  private:
   void start();
