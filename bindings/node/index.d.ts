@@ -70,6 +70,14 @@ export interface Policy {
   revokeAllOnUse?: boolean;
   tokenBytes?: number;
   linkParam?: string;
+  /** recovery codes in a set (each single-use) */
+  recoveryCodes?: number;
+  recoveryCodeTtl?: number;
+  /** authenticator (TOTP) codes: digits, step in seconds, steps accepted either side, enrollment lifetime */
+  totpDigits?: number;
+  totpPeriod?: number;
+  totpWindow?: number;
+  totpTtl?: number;
   resendCooldown?: number;
   sendLimit?: RateLimit | false;
   /** wrong guesses per identifier (GCRA): default 20 per 86400 s, burst 10 */

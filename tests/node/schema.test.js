@@ -66,3 +66,19 @@ test('the type declarations and the ES module name every status and class', asyn
   for (const kind of native.errorKinds.filter((k) => k.className)) assert.equal(esm[kind.className], verikit[kind.className]);
   assert.equal(esm.statuses, verikit.statuses);
 });
+
+test('the Policy type declares every field of the schema, with its type and choices', () => {
+  const dts = fs.readFileSync(path.join(PKG, 'bindings', 'node', 'index.d.ts'), 'utf8');
+  const body = dts.match(/export interface Policy \{([\s\S]*?)\n\}/);
+  assert.ok(body, 'index.d.ts declares interface Policy');
+  const declared = Object.fromEntries([...body[1].matchAll(/^\s*(\w+)\?: ([^;]+);/gm)].map((m) => [m[1], m[2].trim()]));
+  const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+  const expected = {};
+  for (const f of native.policyFields) {
+    const type = { integer: 'number', seconds: 'number', boolean: 'boolean', text: 'string', rate_limit: 'RateLimit | false' }[f.type]
+      ?? f.choices.split('|').map((c) => `'${camel(c)}'`).join(' | ');
+    expected[camel(f.name)] = type;
+  }
+  assert.ok(native.policyFields.length > 20, 'the schema is read');
+  assert.deepEqual(declared, expected);
+});

@@ -952,6 +952,7 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
                           InstanceValue("errorKinds", ErrorKinds(env)),
                           InstanceValue("resultFields", ResultFields(env)),
                           InstanceValue("statuses", Statuses(env)),
+                          InstanceValue("policyFields", PolicyFields(env)),
                           InstanceValue("version", Napi::String::New(env, verikit_version()))});
   }
 
@@ -988,6 +989,21 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
     for (uint32_t i = 0; i < kPropCount; ++i) out.Set(i, kPropNames[i]);
     return out;
   }
+  // The policy schema (verikit_policy_field): [{name, type, min, max, choices}], snake_case names.
+  static Napi::Array PolicyFields(Napi::Env env) {
+    Napi::Array out = Napi::Array::New(env);
+    for (size_t i = 0; i < verikit_policy_field_count(); ++i) {
+      const char *name = "", *type = "", *choices = "";
+      int64_t lo = 0, hi = 0;
+      verikit_policy_field(i, &name, &type, &lo, &hi, &choices, nullptr);
+      Napi::Object f = Napi::Object::New(env);
+      f.Set("name", name), f.Set("type", type), f.Set("min", static_cast<double>(lo)), f.Set("max", static_cast<double>(hi));
+      f.Set("choices", choices);
+      out.Set(static_cast<uint32_t>(i), f);
+    }
+    return out;
+  }
+
   static Napi::Array Statuses(Napi::Env env) {
     Napi::Array out = Napi::Array::New(env);
     for (size_t i = 0; i < verikit_status_count(); ++i) {
