@@ -339,18 +339,25 @@ struct Op {
   int count = 0;
 };
 
-// Settles the Promise (JS thread) and ends the operation.
+// Settles the Promise (JS thread) and ends the operation. Never throws: it runs inside the C
+// callback (the embedded store answers before the call returns) and from the thread-safe
+// function, where an exception would end the process. A worker being terminated refuses to run
+// JS (making the answer throws): nobody can receive it then, and the operation just ends.
 void settle(Napi::Env env, std::unique_ptr<Op> op) {
-  Napi::HandleScope scope(env);
-  if (op->error != VERIKIT_OK) {
-    op->deferred.Reject(make_error(env, op->error, op->message));
-  } else {
-    switch (op->kind) {
-      case Kind::result: op->deferred.Resolve(to_js(env, op->result, false)); break;
-      case Kind::inspect: op->deferred.Resolve(to_js(env, op->result, true)); break;
-      case Kind::flag: op->deferred.Resolve(Napi::Boolean::New(env, op->count != 0)); break;
-      case Kind::count: op->deferred.Resolve(Napi::Number::New(env, op->count)); break;
+  try {
+    Napi::HandleScope scope(env);
+    if (op->error != VERIKIT_OK) {
+      op->deferred.Reject(make_error(env, op->error, op->message));
+    } else {
+      switch (op->kind) {
+        case Kind::result: op->deferred.Resolve(to_js(env, op->result, false)); break;
+        case Kind::inspect: op->deferred.Resolve(to_js(env, op->result, true)); break;
+        case Kind::flag: op->deferred.Resolve(Napi::Boolean::New(env, op->count != 0)); break;
+        case Kind::count: op->deferred.Resolve(Napi::Number::New(env, op->count)); break;
+      }
     }
+  } catch (const Napi::Error&) {
+    // The environment is going away: the Promise stays pending with nobody left to await it.
   }
   op->flight->finish();
 }
