@@ -44,7 +44,7 @@ const child = `
     await new Promise((r) => setTimeout(r, 50));
     const settledWhilePaused = settled.filter((c) => c > 0).length;
     process.kill(pid, 'SIGCONT');
-    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 20000))]);
+    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 20000).unref())]);
     await new Promise((r) => setTimeout(r, 100));  // a second settlement would show by now
     const counts = {};
     for (const o of outcomes) counts[o] = (counts[o] || 0) + 1;
@@ -290,7 +290,7 @@ test('close() racing 8 busy callers settles everything once', async () => {
           };
           const loops = Array.from({ length: 8 }, (_, t) => loop(t));
           setTimeout(() => m.close(), 30);
-          const rounds = await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(() => r('hang'), 30000))]);
+          const rounds = await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(() => r('hang'), 30000).unref())]);
           await new Promise((r) => setTimeout(r, 50));  // a second settlement would show by now
           console.log(JSON.stringify({ rounds, ...counts }));
         })();
