@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
+#include <fstream>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -89,6 +91,17 @@ const bool kRuntimeThreadsStarted = [] {
   return true;
 }();
 int descriptors_now() { return count_entries("/proc/self/fd"); }
+
+// Whether the library's file is mapped into the process (after dlclose: whether it really went).
+bool library_mapped() {
+  char* real = realpath(VERIKIT_LIBRARY_PATH, nullptr);
+  const std::string path = real != nullptr ? real : VERIKIT_LIBRARY_PATH;
+  std::free(real);
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);)
+    if (line.find(path) != std::string::npos) return true;
+  return false;
+}
 
 // One slot per call: the callback counts its calls there, so a call answered twice, or not at
 // all, is seen (and which one).
@@ -176,6 +189,7 @@ TEST_P(FreeInFlight, EveryCallbackRunsExactlyOnceBeforeFreeReturns) {
   calls->expect_each_answered_once();
   EXPECT_EQ(threads_now(), threads_before) << "the engine's threads are joined by free";
   ASSERT_NO_FATAL_FAILURE(api.close());
+  EXPECT_FALSE(library_mapped()) << "dlclose after free unloads the library";
   if (redis) server->resume();
 }
 
@@ -252,7 +266,9 @@ TEST(Lifecycle, DlcloseAfterFreeIsSafe) {
       api.engine_free(e);
       calls->expect_each_answered_once();
     }
+    ASSERT_TRUE(library_mapped());
     ASSERT_NO_FATAL_FAILURE(api.close());
+    EXPECT_FALSE(library_mapped()) << "dlclose did not unload the library (round " << round << "): nothing was tested";
     EXPECT_EQ(threads_now(), threads_before) << "round " << round;
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a stray thread would crash here

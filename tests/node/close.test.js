@@ -44,7 +44,7 @@ const child = `
     await new Promise((r) => setTimeout(r, 50));
     const settledWhilePaused = settled.filter((c) => c > 0).length;
     process.kill(pid, 'SIGCONT');
-    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 20000))]);
+    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 20000).unref())]);
     await new Promise((r) => setTimeout(r, 100));  // a second settlement would show by now
     const counts = {};
     for (const o of outcomes) counts[o] = (counts[o] || 0) + 1;
@@ -254,6 +254,105 @@ test('200 managers created and closed leave no thread or descriptor behind', asy
       })();
     `, [redis.url], ['--expose-gc']);
     assert.deepEqual(r.after, r.before);
+  } finally {
+    await redis.stop();
+  }
+});
+
+// close() racing 8 busy callers: 8 loops share one manager, each keeping 25 operations in flight
+// (issue, then verify the code it got), on the embedded store and on a running Redis. close()
+// lands while they run: every operation settles exactly once, with its answer or "the engine is
+// closed"; no right code fails; every loop ends (no hang).
+test('close() racing 8 busy callers settles everything once', async () => {
+  const redis = await startRedis();
+  try {
+    for (const url of ['memory://', redis.url]) {
+      const r = await runChild(`
+        const verikit = require(${JSON.stringify(PKG)});
+        (async () => {
+          const m = new verikit.Manager({ url: process.argv[1], key: Buffer.alloc(32, 4), keyPrefix: 'race8', abuseControls: false });
+          const counts = { answered: 0, closed: 0, settledTwice: 0, wrong: [] };
+          const once = (p) => {
+            let settled = false;
+            const mark = () => { if (settled) counts.settledTwice++; settled = true; };
+            return p.then((v) => { mark(); counts.answered++; return v; },
+              (e) => { mark(); if (/engine is closed/.test(e.message)) counts.closed++; else counts.wrong.push(e.message); throw e; });
+          };
+          const loop = async (t) => {
+            for (let round = 0; ; round++) {
+              const batch = Array.from({ length: 25 }, (_, i) => once(m.issueOtp('login', 't' + t + '-' + i))
+                .then((r) => once(m.verifyOtp('login', 't' + t + '-' + i, r.secret)))
+                .then((v) => { if (v.status !== 'verified') counts.wrong.push(v.status); }));
+              const outcomes = await Promise.allSettled(batch);
+              if (outcomes.some((o) => o.status === 'rejected')) return round;
+              await new Promise((r) => setImmediate(r));  // the embedded store answers in microtasks: let timers run
+            }
+          };
+          const loops = Array.from({ length: 8 }, (_, t) => loop(t));
+          setTimeout(() => m.close(), 30);
+          const rounds = await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(() => r('hang'), 30000).unref())]);
+          await new Promise((r) => setTimeout(r, 50));  // a second settlement would show by now
+          console.log(JSON.stringify({ rounds, ...counts }));
+        })();
+      `, [url]);
+      assert.notEqual(r.rounds, 'hang', `${url}: a loop never ended after close()`);
+      assert.deepEqual(r.wrong, [], url);
+      assert.equal(r.settledTwice, 0, url);
+      assert.ok(r.answered > 0 && r.closed > 0, `${url}: close() did not land mid-load (${r.answered} answered, ${r.closed} closed)`);
+    }
+  } finally {
+    await redis.stop();
+  }
+});
+
+// Worker threads terminated mid-load: 8 workers, each with its own manager (alternately on the
+// embedded store and on a running Redis) and hundreds of operations in flight, terminated one
+// after another while busy, for three rounds. The process survives, the main thread's manager
+// keeps working, and the threads of the terminated workers' engines are gone with them.
+test('worker threads terminated mid-load leave a working process and no threads behind', async () => {
+  const redis = await startRedis();
+  try {
+    const worker = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const verikit = require(${JSON.stringify(PKG)});
+      const [url, i] = workerData;
+      const m = new verikit.Manager({ url, key: Buffer.alloc(32, 8), keyPrefix: 'wt', abuseControls: false });
+      let done = 0;
+      const step = (n) => m.issueOtp('login', 'w' + i + '-' + (n % 500))
+        .then((r) => m.verifyOtp('login', 'w' + i + '-' + (n % 500), r.secret))
+        .then(() => { if (++done === 200) parentPort.postMessage('busy'); step(n + 400); }, () => {});
+      for (let n = 0; n < 400; n++) step(n);  // 400 chains, each always with one operation in flight
+    `;
+    const r = await runChild(`
+      const fs = require('node:fs');
+      const { Worker } = require('node:worker_threads');
+      const verikit = require(${JSON.stringify(PKG)});
+      const url = process.argv[1];
+      const threads = () => fs.readdirSync('/proc/self/task').length;
+      const round = async () => {
+        const workers = Array.from({ length: 8 }, (_, i) =>
+          new Worker(${JSON.stringify(worker)}, { eval: true, workerData: [i % 2 ? url : 'memory://', i] }));
+        await Promise.all(workers.map((w) => new Promise((res, rej) => { w.once('message', res); w.once('error', rej); })));
+        for (const w of workers) {  // each terminated while it (and those after it) run
+          await new Promise((res) => setTimeout(res, 5));
+          await w.terminate();
+        }
+      };
+      (async () => {
+        const m = new verikit.Manager({ url, key: Buffer.alloc(32, 8), keyPrefix: 'wt-main', abuseControls: false });
+        await round();  // warm up: Node's own per-process threads exist from here on
+        const before = threads();
+        await round();
+        await round();
+        const after = threads();
+        const r = await m.issueOtp('login', 'main');
+        const v = await m.verifyOtp('login', 'main', r.secret);
+        m.close();
+        console.log(JSON.stringify({ before, after, main: v.status }));
+      })();
+    `, [redis.url]);
+    assert.equal(r.main, 'verified');
+    assert.equal(r.after, r.before, 'threads of terminated workers (or of their engines) are left');
   } finally {
     await redis.stop();
   }

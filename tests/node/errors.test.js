@@ -27,6 +27,15 @@ test('invalid arguments reject with InvalidArgumentError and change nothing', as
     () => m.consumeToken('', 'login'),
     () => m.issueLink('login', 'hal', 'ftp://e.com'),
     () => m.issueLink('login', 'hal', 'not a url'),
+    // text with no UTF-8 form (lone surrogates would become one U+FFFD, two identifiers one), or
+    // that C would cut short (a NUL)
+    () => m.issueOtp('login', 'hal\ud800'),
+    () => m.verifyOtp('login', 'hal\udfff', r.secret),
+    () => m.verifyOtp('login', 'hal', '12\ud80034'),
+    () => m.issueOtp('login', 'hal', { clientKey: 'c\udc00' }),
+    () => m.issueOtp('lo\0gin', 'hal'),
+    () => m.issueLink('login', 'hal', 'https://e.com/\0x'),
+    () => m.consumeToken('x', 'log\0in'),
   ];
   for (const c of cases) {
     await assert.rejects(c(), (e) => e instanceof verikit.InvalidArgumentError && e instanceof verikit.VerikitError &&
@@ -56,6 +65,9 @@ test('bad configurations throw at construction', async () => {
   new verikit.Manager({ key: Buffer.alloc(32, 1), keyId: 255 }).close();
   assert.throws(() => new verikit.Manager({ key: Buffer.alloc(5) }), { name: 'TypeError', message: /32 bytes/ });
   assert.throws(() => new verikit.Manager({ url: 'redis://127.0.0.1:6379' }), (e) => e instanceof verikit.ConfigError && /key/.test(e.message));
+  for (const options of [{ url: 'memory://\0x' }, { keyPrefix: 'vk\0x' }, { url: 'memory://\ud800' }]) {
+    assert.throws(() => new verikit.Manager(options), { name: 'InvalidArgumentError', code: 'VERIKIT_E_INVALID_ARGUMENT' });
+  }
   for (const url of ['redis://host:notaport', 'redis://h?pool_size=0', 'postgres://x']) {
     assert.throws(() => new verikit.Manager({ url, key: Buffer.alloc(32) }), (e) => e.code === 'VERIKIT_E_CONFIG');
   }

@@ -33,14 +33,27 @@ def test_invalid_arguments(make_engine) -> None:
         lambda: e.consume_token("", "login"),
         lambda: e.issue_link("login", "hal", "ftp://example.com"),
         lambda: e.issue_link("login", "hal", "not a url"),
+        # out of range whatever the width: no cast error, no wrap-around
+        lambda: e.issue_otp("login", "hal", ttl=2**63),
+        lambda: e.issue_otp("login", "hal", ttl=2**31),
+        lambda: e.issue_otp("login", "hal", ttl=0),
+        lambda: e.issue_otp("login", "hal", ttl=-1),
+        lambda: e.issue_otp("login", "hal", ttl=-2**70),
+        # text with no UTF-8 form (lone surrogates), or that C would cut short (a NUL)
+        lambda: e.issue_otp("login", "hal\ud800"),
+        lambda: e.issue_otp("log\udfffin", "hal"),
+        lambda: e.verify_otp("login", "hal", "12\ud80034"),
+        lambda: e.issue_link("login", "hal", "https://example.com/\ud800"),
+        lambda: e.consume_token("tok\ud800", "login"),
+        lambda: e.issue_otp("login", "hal", client_key="c\ud800"),
+        lambda: e.issue_otp("log\0in", "hal"),
+        lambda: e.consume_token("x", "log\0in"),
     ]
     for case in cases:
         with pytest.raises(verikit.InvalidArgument) as info:
             case()
         assert info.value.code == -1 and str(info.value)
         assert isinstance(info.value, ValueError)
-    with pytest.raises(ValueError, match="positive"):
-        e.issue_otp("login", "hal", ttl=-1)
     assert e.inspect("login", "hal").attempts_remaining == 5, "bad input costs no attempt"
     assert e.verify_otp("login", "hal", r.secret)
 
@@ -65,6 +78,8 @@ def test_bad_configuration() -> None:
         verikit.Engine(policy={"failure_limit": (1, 3600, 1.5)})
     with pytest.raises(TypeError, match="max_attempts"):
         verikit.Engine(policy={"max_attempts": 2.5})
+    with pytest.raises(verikit.InvalidArgument, match="alphabet.*lone surrogate"):
+        verikit.Engine(policy={"alphabet": "0123\ud8004567"})
     with pytest.raises(ValueError, match="32 bytes"):
         verikit.Engine(key=b"short")
     with pytest.raises(verikit.ConfigError, match="key"):

@@ -339,18 +339,25 @@ struct Op {
   int count = 0;
 };
 
-// Settles the Promise (JS thread) and ends the operation.
+// Settles the Promise (JS thread) and ends the operation. Never throws: it runs inside the C
+// callback (the embedded store answers before the call returns) and from the thread-safe
+// function, where an exception would end the process. A worker being terminated refuses to run
+// JS (making the answer throws): nobody can receive it then, and the operation just ends.
 void settle(Napi::Env env, std::unique_ptr<Op> op) {
-  Napi::HandleScope scope(env);
-  if (op->error != VERIKIT_OK) {
-    op->deferred.Reject(make_error(env, op->error, op->message));
-  } else {
-    switch (op->kind) {
-      case Kind::result: op->deferred.Resolve(to_js(env, op->result, false)); break;
-      case Kind::inspect: op->deferred.Resolve(to_js(env, op->result, true)); break;
-      case Kind::flag: op->deferred.Resolve(Napi::Boolean::New(env, op->count != 0)); break;
-      case Kind::count: op->deferred.Resolve(Napi::Number::New(env, op->count)); break;
+  try {
+    Napi::HandleScope scope(env);
+    if (op->error != VERIKIT_OK) {
+      op->deferred.Reject(make_error(env, op->error, op->message));
+    } else {
+      switch (op->kind) {
+        case Kind::result: op->deferred.Resolve(to_js(env, op->result, false)); break;
+        case Kind::inspect: op->deferred.Resolve(to_js(env, op->result, true)); break;
+        case Kind::flag: op->deferred.Resolve(Napi::Boolean::New(env, op->count != 0)); break;
+        case Kind::count: op->deferred.Resolve(Napi::Number::New(env, op->count)); break;
+      }
     }
+  } catch (const Napi::Error&) {
+    // The environment is going away: the Promise stays pending with nobody left to await it.
   }
   op->flight->finish();
 }
@@ -397,11 +404,31 @@ void on_count(void* user, int error, const char* message, int count) {
 
 struct ArgError {
   std::string message;
+  int code = 0;  // 0: a TypeError (a wrong type); else the verikit error of that code (a bad value)
 };
+
+// A string as UTF-8. A lone surrogate has no UTF-8 form: V8 writes U+FFFD for it, which would
+// make two different strings (two identifiers) one, so it is refused. Only a string that comes
+// out holding U+FFFD is read a second time, as UTF-16, to tell the two apart.
+std::string utf8_arg(const Napi::String& s, const char* what) {
+  std::string text = s.Utf8Value();
+  if (text.find("\xEF\xBF\xBD") == std::string::npos) return text;
+  const std::u16string units = s.Utf16Value();
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    const char16_t c = units[i];
+    if (c < 0xD800 || c > 0xDFFF) continue;
+    if (c <= 0xDBFF && i + 1 < units.size() && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF) {
+      ++i;  // a pair
+      continue;
+    }
+    throw ArgError{std::string(what) + " is not valid text: it holds a lone surrogate", VERIKIT_E_INVALID_ARGUMENT};
+  }
+  return text;
+}
 
 // Binary-safe bytes from a string (UTF-8) or a Buffer.
 std::string bytes_arg(const Napi::Value& v, const char* what) {
-  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  if (v.IsString()) return utf8_arg(v.As<Napi::String>(), what);
   if (v.IsBuffer()) {
     auto b = v.As<Napi::Buffer<char>>();
     return std::string(b.Data(), b.Length());
@@ -409,9 +436,18 @@ std::string bytes_arg(const Napi::Value& v, const char* what) {
   throw ArgError{std::string(what) + " must be a string or a Buffer"};
 }
 
-std::string text_arg(const Napi::Value& v, const char* what) {
-  if (!v.IsString()) throw ArgError{std::string(what) + " must be a string"};
-  return v.As<Napi::String>().Utf8Value();
+// Text goes to the C API as a NUL-terminated string: a NUL inside would cut it short silently.
+std::string text_arg(const Napi::Value& v, const char* what, const char* expected = "a string") {
+  if (!v.IsString()) throw ArgError{std::string(what) + " must be " + expected};
+  std::string text = utf8_arg(v.As<Napi::String>(), what);
+  if (text.find('\0') != std::string::npos)
+    throw ArgError{std::string(what) + " must not contain a NUL character", VERIKIT_E_INVALID_ARGUMENT};
+  return text;
+}
+
+// The JS error for a refused argument: a TypeError for a wrong type, else the verikit error.
+Napi::Value arg_error(Napi::Env env, const ArgError& e) {
+  return e.code == 0 ? Napi::TypeError::New(env, e.message).Value() : make_error(env, e.code, e.message);
 }
 
 void wipe(std::string& s) {
@@ -666,7 +702,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       if (with_events) check(verikit_config_set_event_handler(config.get(), &Flight::on_event, flight.get()));
       check(verikit_engine_new(&engine, config.get()));
     } catch (const ArgError& e) {
-      Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
+      Napi::Error(env, arg_error(env, e)).ThrowAsJavaScriptException();
       return;
     } catch (const ConfigCallError& e) {
       Napi::Error(env, make_error(env, e.code, e.message)).ThrowAsJavaScriptException();
@@ -769,7 +805,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         settle(env, std::move(owned));
       }
     } catch (const ArgError& e) {
-      op->deferred.Reject(Napi::TypeError::New(env, e.message).Value());
+      op->deferred.Reject(arg_error(env, e));
     }
     return promise;
   }
@@ -830,8 +866,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     struct A { std::string token, purpose; bool link, consume; std::unique_ptr<CallOptions> o; };
     return run(info, Kind::result, [&] {
       std::string t = text_arg(info[0], "token");
-      if (!info[1].IsString()) throw ArgError{"purpose must be a string: the credential's purpose, or ANY_PURPOSE ('*')"};
-      return A{std::move(t), info[1].As<Napi::String>().Utf8Value(), info[2].ToBoolean().Value(), info[3].ToBoolean().Value(),
+      std::string p = text_arg(info[1], "purpose", "a string: the credential's purpose, or ANY_PURPOSE ('*')");
+      return A{std::move(t), std::move(p), info[2].ToBoolean().Value(), info[3].ToBoolean().Value(),
                options_arg(info[4])};
     }, [&](A& a, Op* op) {
       const char* p = a.purpose.c_str();

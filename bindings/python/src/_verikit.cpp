@@ -63,23 +63,37 @@ void check(int code) {
 
 std::string type_name(const py::handle& h) { return py::str(py::type::of(h).attr("__name__")).cast<std::string>(); }
 
+// A str as UTF-8. A lone surrogate has no UTF-8 form: InvalidArgument (not a cast error).
+std::string utf8(const py::handle& h, const char* what) {
+  Py_ssize_t n = 0;
+  const char* s = PyUnicode_AsUTF8AndSize(h.ptr(), &n);
+  if (s == nullptr) {
+    PyErr_Clear();
+    raise(VERIKIT_E_INVALID_ARGUMENT, std::string(what) + " is not valid text: it holds a lone surrogate");
+  }
+  return std::string(s, static_cast<std::size_t>(n));
+}
+
 // str is UTF-8 encoded; bytes are taken as they are.
 std::string to_bytes(const py::handle& h, const char* what) {
-  if (py::isinstance<py::bytes>(h) || py::isinstance<py::str>(h)) return h.cast<std::string>();
+  if (py::isinstance<py::str>(h)) return utf8(h, what);
+  if (py::isinstance<py::bytes>(h)) return h.cast<std::string>();
   if (py::isinstance<py::bytearray>(h)) return py::bytearray(h.cast<py::object>()).cast<std::string>();
   throw py::type_error(std::string(what) + " must be str or bytes, not " + type_name(h));
 }
 
-std::string to_text(const py::handle& h, const char* what) {
-  if (!py::isinstance<py::str>(h)) throw py::type_error(std::string(what) + " must be str, not " + type_name(h));
-  return h.cast<std::string>();
+// Text goes to the C API as a NUL-terminated string: a NUL inside would cut it short silently.
+std::string to_text(const py::handle& h, const char* what, const char* expected = "str") {
+  if (!py::isinstance<py::str>(h)) throw py::type_error(std::string(what) + " must be " + expected + ", not " + type_name(h));
+  std::string text = utf8(h, what);
+  if (text.find('\0') != std::string::npos)
+    raise(VERIKIT_E_INVALID_ARGUMENT, std::string(what) + " must not contain a NUL character");
+  return text;
 }
 
 // A token or link check always names a purpose: there is no default ("*" is the explicit "any").
 std::string to_check_purpose(const py::handle& h) {
-  if (!py::isinstance<py::str>(h))
-    throw py::type_error("purpose must be str (the credential's purpose, or verikit.ANY_PURPOSE), not " + type_name(h));
-  return h.cast<std::string>();
+  return to_text(h, "purpose", "str (the credential's purpose, or verikit.ANY_PURPOSE)");
 }
 
 // Secret bytes (keys) are wiped once handed over.
@@ -108,7 +122,8 @@ using ConfigPtr = std::unique_ptr<verikit_config, ConfigFree>;
 // parses and checks it (unknown field: InvalidArgument; out of range: ConfigError).
 std::string policy_text(const std::string& name, const py::handle& v) {
   if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? "true" : "false";
-  if (py::isinstance<py::int_>(v) || py::isinstance<py::str>(v)) return py::str(v).cast<std::string>();
+  if (py::isinstance<py::str>(v)) return utf8(v, ("policy field " + name).c_str());
+  if (py::isinstance<py::int_>(v)) return py::str(v).cast<std::string>();
   if ((py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) && py::len(v) == 3) {
     std::string text;
     for (auto part : v) {
@@ -431,10 +446,13 @@ struct Options {
     if (!payload_.is_none()) payload = to_bytes(payload_, "payload");
     if (!ttl.is_none()) {
       if (!py::isinstance<py::int_>(ttl) || py::isinstance<py::bool_>(ttl)) throw py::type_error("ttl must be an int (seconds)");
-      const long long t = ttl.cast<long long>();
-      if (t <= 0) throw py::value_error("ttl must be a positive number of seconds");  // 0 would mean "the policy's"
+      int overflow = 0;  // beyond 64 bits: -1 or 1, no cast error
+      const long long t = PyLong_AsLongLongAndOverflow(ttl.ptr(), &overflow);
+      if (overflow < 0 || (overflow == 0 && t <= 0))  // 0 would mean "the policy's"
+        raise(VERIKIT_E_INVALID_ARGUMENT, "ttl must be a positive number of seconds");
       // Beyond 32 bits: the largest value, which the core refuses with its range message.
-      c.ttl_seconds = static_cast<uint32_t>(std::min<long long>(t, std::numeric_limits<uint32_t>::max()));
+      c.ttl_seconds = overflow > 0 ? std::numeric_limits<uint32_t>::max()
+                                   : static_cast<uint32_t>(std::min<long long>(t, std::numeric_limits<uint32_t>::max()));
     }
     if (!client_key_.is_none()) client_key = to_bytes(client_key_, "client_key");
     c.payload = reinterpret_cast<const uint8_t*>(payload.data());
