@@ -474,10 +474,12 @@ std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
                 binding = obj.Get("binding");
     if (!payload.IsUndefined()) o->payload = bytes_arg(payload, "payload");
     if (!ttl.IsUndefined()) {
-      const double t = ttl.IsNumber() ? ttl.As<Napi::Number>().DoubleValue() : -1;
-      // The range (1 .. 30 days) is the core's to check; this only refuses what is not a count.
+      if (!ttl.IsNumber()) throw ArgError{"ttl must be a number of seconds"};
+      const double t = ttl.As<Napi::Number>().DoubleValue();
+      // The range (1 .. 30 days) is the core's to check; this only refuses what is not a count
+      // (a number, but a bad value: InvalidArgumentError, as the core's range error).
       if (!(t > 0) || t > 9007199254740991.0 || t != static_cast<double>(static_cast<int64_t>(t)))
-        throw ArgError{"ttl must be a positive whole number of seconds"};
+        throw ArgError{"ttl must be a positive whole number of seconds", VERIKIT_E_INVALID_ARGUMENT};
       o->ttl = t > 4294967295.0 ? UINT32_MAX : static_cast<uint32_t>(t);
     }
     if (!client.IsUndefined()) o->client_key = bytes_arg(client, "clientKey");
