@@ -30,11 +30,17 @@ namespace {
 // verikit._types is imported on first use, not when this module loads: it builds Status and the
 // error classes from this module's schema functions, so it imports this module first.
 struct PyTypes {
-  py::object status;
+  py::object status_type;
   py::object error;  // error(code, message) -> an instance of the verikit.Error subclass for code
   py::object from_timestamp;
   py::object utc;
   py::object event;  // verikit._types.Event
+  std::vector<py::object> statuses;  // Status members by value (Status(value) runs Python code)
+
+  py::object status(int value) const {
+    if (value >= 0 && static_cast<std::size_t>(value) < statuses.size() && statuses[value]) return statuses[value];
+    return status_type(value);  // not a status: Status's own ValueError
+  }
 };
 PyTypes* types_ = nullptr;
 
@@ -43,7 +49,13 @@ PyTypes* types() {  // with the GIL held
     py::module_ t = py::module_::import("verikit._types");
     py::module_ dt = py::module_::import("datetime");
     types_ = new PyTypes{t.attr("Status"), t.attr("error"), dt.attr("datetime").attr("fromtimestamp"),
-                         dt.attr("timezone").attr("utc"), t.attr("Event")};
+                         dt.attr("timezone").attr("utc"), t.attr("Event"), {}};
+    for (py::handle member : types_->status_type) {
+      const int value = member.cast<int>();
+      if (value < 0 || value > 1024) continue;
+      if (types_->statuses.size() <= static_cast<std::size_t>(value)) types_->statuses.resize(value + 1);
+      types_->statuses[value] = py::reinterpret_borrow<py::object>(member);
+    }
   }
   return types_;
 }
