@@ -20,8 +20,7 @@ using namespace std::chrono_literals;
 
 PendingEvent event(const std::string& id) {
   PendingEvent e;
-  e.purpose = "login";
-  e.identifier = id;
+  e.text.assign("login", id, {});
   return e;
 }
 

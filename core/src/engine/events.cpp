@@ -4,6 +4,7 @@
 
 #include <array>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -56,21 +57,24 @@ const char* event_name(Credential credential, EventKind kind) noexcept {
 namespace detail {
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-// Domain-separated from every tag the store sees: an event log cannot be joined to store keys.
-std::string event_tag(const IndexKey& index, std::string_view domain, std::string_view value) {
-  if (value.empty()) return {};
-  return hex(keyed_hash(index.index, {domain, value}));
+// `out` = the hex of a keyed hash of `value` (32 digits), or empty for an empty value. Into a
+// string the event thread reuses: no allocation once it has held one tag. Domain-separated from
+// every tag the store sees: an event log cannot be joined to store keys.
+void event_tag(std::string& out, const IndexKey& index, std::string_view domain, std::string_view value) {
+  if (value.empty()) return out.clear();
+  static constexpr auto kPairs = [] {  // byte -> its two hex digits
+    constexpr char kDigits[] = "0123456789abcdef";
+    std::array<char, 512> pairs{};
+    for (int b = 0; b < 256; ++b) {
+      pairs[2 * b] = kDigits[b >> 4];
+      pairs[2 * b + 1] = kDigits[b & 15];
+    }
+    return pairs;
+  }();
+  std::array<std::uint8_t, kHashBytes> hash;
+  keyed_hash(index.index, {domain, value}, hash);
+  out.resize(2 * hash.size());
+  for (std::size_t i = 0; i < hash.size(); ++i) std::memcpy(&out[2 * i], &kPairs[2 * hash[i]], 2);
 }
 
 std::optional<EventKind> kind_of(Outcome outcome) noexcept {
@@ -92,13 +96,46 @@ std::optional<EventKind> kind_of(Outcome outcome) noexcept {
 
 bool has_event(Outcome outcome) noexcept { return kind_of(outcome).has_value(); }
 
-PendingEvent start_event(const EventContext& ctx) {
-  PendingEvent e;
+EventText& EventText::operator=(const EventText& other) {
+  if (this != &other) assign(other.purpose(), other.identifier(), other.client_key());
+  return *this;
+}
+
+EventText& EventText::operator=(EventText&& other) noexcept {
+  if (this == &other) return *this;
+  purpose_ = other.purpose_;
+  identifier_ = other.identifier_;
+  client_ = other.client_;
+  if (!other.heap_.empty()) {
+    heap_ = std::move(other.heap_);
+    other.heap_.clear();
+  } else {
+    heap_.clear();
+    std::memcpy(inline_, other.inline_, size());
+  }
+  return *this;
+}
+
+void EventText::assign(std::string_view purpose, std::string_view identifier, std::string_view client_key) {
+  purpose_ = static_cast<std::uint32_t>(purpose.size());
+  identifier_ = static_cast<std::uint32_t>(identifier.size());
+  client_ = static_cast<std::uint32_t>(client_key.size());
+  char* at = inline_;
+  if (size() <= kInline) {
+    heap_.clear();
+  } else {
+    heap_.resize(size());
+    at = heap_.data();
+  }
+  for (std::string_view part : {purpose, identifier, client_key}) {
+    if (!part.empty()) std::memcpy(at, part.data(), part.size());
+    at += part.size();
+  }
+}
+
+void start_event(PendingEvent& e, const EventContext& ctx) {
   e.credential = ctx.credential;
-  if (ctx.purpose != kAnyPurpose) e.purpose = std::string(ctx.purpose);
-  e.identifier = std::string(ctx.identifier);
-  e.client_key = std::string(ctx.client_key);
-  return e;
+  e.text.assign(ctx.purpose != kAnyPurpose ? ctx.purpose : std::string_view{}, ctx.identifier, ctx.client_key);
 }
 
 namespace {
@@ -108,9 +145,15 @@ TimePoint wall_now() { return std::chrono::time_point_cast<std::chrono::millisec
 void complete_event(PendingEvent& e, const Result& result, int max_attempts) {
   e.kind = kind_of(result.outcome).value_or(EventKind::not_found);
   e.status = static_cast<int>(result.outcome);
-  // The result names what the store found (a token's own purpose and identifier); else the call's.
-  if (!result.purpose.empty() && result.purpose != e.purpose) e.purpose = result.purpose;
-  if (!result.identifier.empty() && result.identifier != e.identifier) e.identifier = result.identifier;
+  // What the call did not know, the result names (a token's own purpose and identifier, found by
+  // the store); what the call knew, the result repeats (a subject's purpose and identifier).
+  if ((e.text.purpose().empty() && !result.purpose.empty()) || (e.text.identifier().empty() && !result.identifier.empty())) {
+    EventText text;  // (the views may point into e.text)
+    text.assign(e.text.purpose().empty() ? std::string_view(result.purpose) : e.text.purpose(),
+                e.text.identifier().empty() ? std::string_view(result.identifier) : e.text.identifier(),
+                e.text.client_key());
+    e.text = std::move(text);
+  }
   e.attempts_remaining = result.attempts_remaining;
   if (max_attempts > 0 && result.attempts_remaining >= 0)
     e.attempts_used = std::max(0, max_attempts - result.attempts_remaining);
@@ -161,21 +204,21 @@ struct EventBus::State {
     });
   }
 
-  Event build(PendingEvent& p) const {
-    Event e;
-    e.credential = p.credential;
-    e.kind = p.kind;
-    e.status = p.status;
-    e.purpose = std::move(p.purpose);
-    e.identifier_tag = event_tag(index, "event-identifier", p.identifier);
-    if (include_identifier) e.identifier = std::move(p.identifier);
-    e.client_tag = event_tag(index, "event-client", p.client_key);
-    e.attempts_used = p.attempts_used;
-    e.attempts_remaining = p.attempts_remaining;
-    e.retry_after = p.retry_after;
-    e.count = p.count;
-    e.at = p.at;
-    return e;
+  // `out` = the event `p` describes. `out` is the event thread's one Event, reused: its strings
+  // keep their buffers from one event to the next.
+  void fill(Event& out, const PendingEvent& p) const {
+    out.credential = p.credential;
+    out.kind = p.kind;
+    out.status = p.status;
+    out.purpose.assign(p.text.purpose());
+    event_tag(out.identifier_tag, index, "event-identifier", p.text.identifier());
+    if (include_identifier) out.identifier.assign(p.text.identifier());
+    event_tag(out.client_tag, index, "event-client", p.text.client_key());
+    out.attempts_used = p.attempts_used;
+    out.attempts_remaining = p.attempts_remaining;
+    out.retry_after = p.retry_after;
+    out.count = p.count;
+    out.at = p.at;
   }
 
   // Woken by the first event after a sleep, the thread lets more gather for this long (or until
@@ -189,7 +232,8 @@ struct EventBus::State {
   // lock held; after stop(), delivers what is left and ends.
   static void run(const std::shared_ptr<State>& self) {
     State& s = *self;
-    std::vector<PendingEvent> batch;
+    std::vector<PendingEvent> batch;  // swapped with the queue: the two buffers are reused, never freed
+    Event event;
     std::unique_lock<std::mutex> lock(s.mutex);
     for (;;) {
       if (s.queue.empty() && !s.stopping) {
@@ -206,7 +250,8 @@ struct EventBus::State {
       std::size_t i = 0;
       for (; i < batch.size() && !s.abandoned; ++i) {
         try {
-          s.handler(s.build(batch[i]));
+          s.fill(event, batch[i]);
+          s.handler(event);
         } catch (...) {
           // A handler's exception stays in the handler: the event counts as delivered.
         }
@@ -232,7 +277,7 @@ EventBus::EventBus(EventHandler handler, std::size_t capacity, bool include_iden
 
 EventBus::~EventBus() { stop(); }
 
-void EventBus::post(PendingEvent event) noexcept {
+void EventBus::post(PendingEvent&& event) noexcept {
   State& s = *state_;
   s.adopt_after_fork();
   bool wake = false;
