@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -265,7 +266,15 @@ RedisCpu redis_cpu(const verikit::test::RedisServer& server) {
 
 // OTP verify (right code) on one engine: codes issued first (not timed), then `n` verifies.
 // Embedded store: synchronous calls on one thread; Redis: asynchronous, 16 in flight.
-double verify_rate(verikit_engine* e, std::size_t n, const std::string& tag, bool async) {
+// The process's CPU time (every thread: the caller's, the store's, the event thread), seconds.
+double process_cpu_s() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// Verifications per second; `cpu_us` (if given): the process's CPU time per verification, in µs.
+double verify_rate(verikit_engine* e, std::size_t n, const std::string& tag, bool async, double* cpu_us = nullptr) {
   std::vector<std::string> codes(n);
   for (std::size_t i = 0; i < n; ++i) {
     const std::string who = id(i, tag.c_str());
@@ -274,6 +283,10 @@ double verify_rate(verikit_engine* e, std::size_t n, const std::string& tag, boo
     codes[i] = secret_of(r);
     verikit_result_free(r);
   }
+  const double cpu0 = process_cpu_s();
+  auto cpu_per_op = [&] {
+    if (cpu_us != nullptr) *cpu_us = 1e6 * (process_cpu_s() - cpu0) / static_cast<double>(n);
+  };
   if (async) {
     const Run run = drive(n, 16, [&](std::size_t i, std::function<void(bool)> done) {
       const std::string who = id(i, tag.c_str());
@@ -284,6 +297,7 @@ double verify_rate(verikit_engine* e, std::size_t n, const std::string& tag, boo
                                  done(ok);
                                }));
     }, false);
+    cpu_per_op();
     return run.failures == 0 ? run.ops_per_s : 0;
   }
   const auto t0 = Clock::now();
@@ -294,7 +308,9 @@ double verify_rate(verikit_engine* e, std::size_t n, const std::string& tag, boo
     if (status_of(r) != VERIKIT_STATUS_VERIFIED) std::exit(2);
     verikit_result_free(r);
   }
-  return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count();
+  const double rate = static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count();
+  cpu_per_op();
+  return rate;
 }
 
 // The embedded store on one thread, synchronous C API: verifications (right code) per second,
@@ -309,25 +325,31 @@ void embedded_rows(std::size_t n) {
 }
 
 // Lifecycle events' cost: verify throughput with an event handler attached and without, in the
-// same run, alternating rounds (the best round of each is reported: noise only ever slows).
+// same run, alternating rounds (the best round of each is reported: noise only ever slows), and
+// the process's CPU time per verification (least of the rounds), the event thread's work
+// included: what events cost a machine with no idle core.
 void events_rows(const std::string& redis_url, std::size_t n) {
-  std::printf("\nlifecycle events: OTP verify (right code) with an event handler vs without, same run, best of 5 "
-              "alternating rounds\n%-30s %14s %14s %8s %14s\n", "store", "without /s", "with /s", "ratio", "events seen");
+  std::printf("\nlifecycle events: OTP verify (right code) with an event handler vs without, same run, best of 15 "
+              "(memory) or 5 (Redis) alternating rounds; CPU: the process's, per verify\n%-30s %12s %12s %8s %12s "
+              "%10s %10s\n", "store", "without /s", "with /s", "ratio", "events seen", "CPU us", "with");
   for (const std::string& url : {std::string("memory://"), redis_url}) {
     const bool redis = url != "memory://";
     verikit_engine* plain = make_engine(url);
     verikit_engine* listened = make_engine(url, bench_policy(), true);
     const std::uint64_t seen0 = g_events.load();
-    double without = 0, with = 0;
-    for (int round = 0; round < 5; ++round) {
+    double without = 0, with = 0, cpu_without = 1e9, cpu_with = 1e9, cpu = 0;
+    for (int round = 0; round < (redis ? 5 : 15); ++round) {
       const std::string tag = "ev" + std::to_string(round) + "-";
-      without = std::max(without, verify_rate(plain, n, tag + "p", redis));
-      with = std::max(with, verify_rate(listened, n, tag + "l", redis));
+      without = std::max(without, verify_rate(plain, n, tag + "p", redis, &cpu));
+      cpu_without = std::min(cpu_without, cpu);
+      with = std::max(with, verify_rate(listened, n, tag + "l", redis, &cpu));
+      cpu_with = std::min(cpu_with, cpu);
     }
     verikit_engine_free(listened);  // delivers the queued events: every one is counted below
     verikit_engine_free(plain);
-    std::printf("%-30s %14.0f %14.0f %7.3fx %14llu\n", redis ? "Redis (async, 16 in flight)" : "memory:// (sync, 1 thread)",
-                without, with, with / without, static_cast<unsigned long long>(g_events.load() - seen0));
+    std::printf("%-30s %12.0f %12.0f %7.3fx %12llu %10.3f %10.3f\n",
+                redis ? "Redis (async, 16 in flight)" : "memory:// (sync, 1 thread)", without, with, with / without,
+                static_cast<unsigned long long>(g_events.load() - seen0), cpu_without, cpu_with);
   }
 }
 

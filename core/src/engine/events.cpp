@@ -74,7 +74,17 @@ void event_tag(std::string& out, const IndexKey& index, std::string_view domain,
   std::array<std::uint8_t, kHashBytes> hash;
   keyed_hash(index.index, {domain, value}, hash);
   out.resize(2 * hash.size());
-  for (std::size_t i = 0; i < hash.size(); ++i) std::memcpy(&out[2 * i], &kPairs[2 * hash[i]], 2);
+  char* at = out.data();
+  for (std::uint8_t b : hash) {
+    std::memcpy(at, kPairs.data() + 2 * b, 2);
+    at += 2;
+  }
+}
+
+// `out` = `value`, in the buffer `out` already has when it is large enough.
+void assign_to(std::string& out, std::string_view value) {
+  out.resize(value.size());
+  if (!value.empty()) std::memcpy(out.data(), value.data(), value.size());
 }
 
 std::optional<EventKind> kind_of(Outcome outcome) noexcept {
@@ -210,9 +220,9 @@ struct EventBus::State {
     out.credential = p.credential;
     out.kind = p.kind;
     out.status = p.status;
-    out.purpose.assign(p.text.purpose());
+    assign_to(out.purpose, p.text.purpose());
     event_tag(out.identifier_tag, index, "event-identifier", p.text.identifier());
-    if (include_identifier) out.identifier.assign(p.text.identifier());
+    if (include_identifier) assign_to(out.identifier, p.text.identifier());
     event_tag(out.client_tag, index, "event-client", p.text.client_key());
     out.attempts_used = p.attempts_used;
     out.attempts_remaining = p.attempts_remaining;
