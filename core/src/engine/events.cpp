@@ -87,24 +87,29 @@ void assign_to(std::string& out, std::string_view value) {
   if (!value.empty()) std::memcpy(out.data(), value.data(), value.size());
 }
 
-std::optional<EventKind> kind_of(Outcome outcome) noexcept {
-  switch (outcome) {
-    case Outcome::verified: return EventKind::verified;
-    case Outcome::issued: return EventKind::issued;
-    case Outcome::invalid: return EventKind::invalid;
-    case Outcome::not_found: return EventKind::not_found;
-    case Outcome::attempts_exhausted: return EventKind::attempts_exhausted;
-    case Outcome::locked: return EventKind::locked;
-    case Outcome::rate_limited: return EventKind::rate_limited;
-    case Outcome::cooldown: return EventKind::cooldown;
-    case Outcome::valid: return std::nullopt;
-  }
-  return std::nullopt;
+// Outcome -> its event's kind (-1: none). By table: it is looked up twice per operation.
+constexpr std::array<int, 9> kKindOf = [] {
+  std::array<int, 9> k{};
+  k[static_cast<int>(Outcome::verified)] = static_cast<int>(EventKind::verified);
+  k[static_cast<int>(Outcome::valid)] = -1;  // a peek changes nothing
+  k[static_cast<int>(Outcome::issued)] = static_cast<int>(EventKind::issued);
+  k[static_cast<int>(Outcome::invalid)] = static_cast<int>(EventKind::invalid);
+  k[static_cast<int>(Outcome::not_found)] = static_cast<int>(EventKind::not_found);
+  k[static_cast<int>(Outcome::attempts_exhausted)] = static_cast<int>(EventKind::attempts_exhausted);
+  k[static_cast<int>(Outcome::locked)] = static_cast<int>(EventKind::locked);
+  k[static_cast<int>(Outcome::rate_limited)] = static_cast<int>(EventKind::rate_limited);
+  k[static_cast<int>(Outcome::cooldown)] = static_cast<int>(EventKind::cooldown);
+  return k;
+}();
+
+int kind_of(Outcome outcome) noexcept {
+  const auto i = static_cast<std::size_t>(outcome);
+  return i < kKindOf.size() ? kKindOf[i] : -1;
 }
 
 }  // namespace
 
-bool has_event(Outcome outcome) noexcept { return kind_of(outcome).has_value(); }
+bool has_event(Outcome outcome) noexcept { return kind_of(outcome) >= 0; }
 
 EventText& EventText::operator=(const EventText& other) {
   if (this != &other) assign(other.purpose(), other.identifier(), other.client_key());
@@ -137,10 +142,11 @@ void EventText::assign(std::string_view purpose, std::string_view identifier, st
     heap_.resize(size());
     at = heap_.data();
   }
-  for (std::string_view part : {purpose, identifier, client_key}) {
-    if (!part.empty()) std::memcpy(at, part.data(), part.size());
-    at += part.size();
-  }
+  if (!purpose.empty()) std::memcpy(at, purpose.data(), purpose.size());
+  at += purpose.size();
+  if (!identifier.empty()) std::memcpy(at, identifier.data(), identifier.size());
+  at += identifier.size();
+  if (!client_key.empty()) std::memcpy(at, client_key.data(), client_key.size());
 }
 
 void start_event(PendingEvent& e, const EventContext& ctx) {
@@ -153,7 +159,8 @@ TimePoint wall_now() { return std::chrono::time_point_cast<std::chrono::millisec
 }  // namespace
 
 void complete_event(PendingEvent& e, const Result& result, int max_attempts) {
-  e.kind = kind_of(result.outcome).value_or(EventKind::not_found);
+  const int kind = kind_of(result.outcome);
+  e.kind = kind >= 0 ? static_cast<EventKind>(kind) : EventKind::not_found;
   e.status = static_cast<int>(result.outcome);
   // What the call did not know, the result names (a token's own purpose and identifier, found by
   // the store); what the call knew, the result repeats (a subject's purpose and identifier).
