@@ -4,10 +4,13 @@
 // redis-server's own for a Redis URL, this process's for memory:// — counts that do not depend
 // on what else the machine is doing.
 //
-//   store_cost URL N i|v|w [abuse]     (abuse: the default abuse controls on; else off)
+//   store_cost URL N i|v|w [abuse] [events]
+//     abuse: the default abuse controls on; else off
+//     events: an event handler attached (it only counts), as the benchmark's events row
 //
 // Verifications run asynchronously with 64 in flight (as the benchmark's c64 rows); issues are
 // synchronous. Exits non-zero if any operation fails or answers other than expected.
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -38,19 +41,32 @@ void settled(void* user, int err, const char*, verikit_result* r) {
   f->cv.notify_all();
 }
 
+std::atomic<unsigned long long> g_events{0};
+void count_event(void*, const verikit_event*) { g_events.fetch_add(1, std::memory_order_relaxed); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: store_cost URL N i|v|w [abuse]\n");
+    std::fprintf(stderr, "usage: store_cost URL N i|v|w [abuse] [events]\n");
     return 2;
   }
   const char* url = argv[1];
   const int n = std::atoi(argv[2]);
   const char mode = argv[3][0];
+  bool abuse = false, events = false;
+  for (int i = 4; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "abuse") abuse = true;
+    else if (flag == "events") events = true;
+    else {
+      std::fprintf(stderr, "store_cost: unknown option %s (abuse or events)\n", argv[i]);
+      return 2;
+    }
+  }
   verikit_policy p = VERIKIT_POLICY_INIT;
   p.max_attempts = 100;
-  if (argc < 5)
+  if (!abuse)
     p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT |
               VERIKIT_POLICY_NO_CLIENT_LIMITS | VERIKIT_POLICY_NO_ACTIVE_CAP;
   uint8_t key[VERIKIT_KEY_BYTES];
@@ -58,6 +74,7 @@ int main(int argc, char** argv) {
   verikit_config* c = nullptr;
   verikit_config_new(&c);
   verikit_config_set_store(c, url);
+  if (events) verikit_config_set_event_handler(c, count_event, nullptr);
   verikit_config_set_key(c, 1, key, sizeof key);
   verikit_config_set_default_policy(c, &p);
   verikit_engine* e = nullptr;
@@ -98,7 +115,13 @@ int main(int argc, char** argv) {
     std::unique_lock<std::mutex> lock(f.m);
     f.cv.wait(lock, [&] { return f.count == 0; });
   }
-  verikit_engine_free(e);
+  verikit_engine_free(e);  // delivers the queued events
   if (f.bad) std::fprintf(stderr, "%d operations did not answer as expected\n", f.bad);
+  // Every operation made one event; a dropped one would be work not measured.
+  const unsigned long long want_events = events ? static_cast<unsigned long long>(mode == 'i' ? n : 2 * n) : 0;
+  if (g_events.load() != want_events) {
+    std::fprintf(stderr, "%llu events delivered, %llu made\n", g_events.load(), want_events);
+    return 1;
+  }
   return f.bad ? 1 : 0;
 }

@@ -6,6 +6,9 @@
 #                                           verify and wrong-code verify (each with the abuse
 #                                           controls off and on)
 #   bash scripts/store_cost.sh memory [N]   this process's instructions per embedded verify
+#   bash scripts/store_cost.sh events [N]   what a lifecycle event costs on the embedded store: the
+#                                           operation's thread per OTP issue and per verify, with an
+#                                           event handler and without, and the event thread per event
 #
 # Each figure is (a run with N operations of that kind - the same run without them) / N, so
 # start-up, the engine's creation and the issues before the verifies cancel out. Needs a build
@@ -55,5 +58,27 @@ case "$store" in
   memory)
     issued=$(memory_run "$n" i); with=$(memory_run "$n" v)
     echo "embedded store, OTP verify (right code, the whole call in this process): $(( (with - issued) / n )) instructions per operation" ;;
-  *) echo "store_cost.sh: redis or memory" >&2; exit 2 ;;
+  events)
+    # Per thread (--separate-threads): file "<out>-01" is the program's main thread, which makes
+    # every call; the others are the engine's (the event thread, with a handler).
+    thread_total() { total "$1-01"; }
+    others_total() { local f t=0; for f in "$1"-0[2-9] "$1"-[1-9][0-9]; do [ -e "$f" ] && t=$((t + $(total "$f"))); done; echo "$t"; }
+    for ev in "" events; do
+      for mode in i v; do
+        f="$out/ev-$mode-${ev:-none}"
+        # --fair-sched: the threads take turns as on a real machine, so the event thread keeps up
+        # and no event is dropped (store_cost fails if one is: the figures would be too low).
+        valgrind --tool=callgrind --fair-sched=yes --separate-threads=yes --callgrind-out-file="$f" "$prog" memory:// \
+          "$n" "$mode" $ev >/dev/null 2>&1
+      done
+    done
+    for ev in none events; do
+      i=$(thread_total "$out/ev-i-$ev"); v=$(thread_total "$out/ev-v-$ev")
+      echo "operation's thread, events $([ $ev = none ] && echo off || echo on): OTP issue $(( i / n )) (start-up included), verify $(( (v - i) / n )) instructions per operation"
+    done
+    i0=$(thread_total "$out/ev-i-none"); v0=$(thread_total "$out/ev-v-none"); i1=$(thread_total "$out/ev-i-events"); v1=$(thread_total "$out/ev-v-events")
+    echo "an event costs the operation's thread: issue $(( (i1 - i0) / n )), verify $(( ((v1 - i1) - (v0 - i0)) / n )) instructions"
+    e0=$(others_total "$out/ev-v-none"); e1=$(others_total "$out/ev-v-events")
+    echo "the engine's other threads (the event thread): $(( (e1 - e0) / (2 * n) )) instructions per event (handler included)" ;;
+  *) echo "store_cost.sh: redis, memory or events" >&2; exit 2 ;;
 esac

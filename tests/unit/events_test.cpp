@@ -10,8 +10,11 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "engine/events.hpp"
+#include "verikit/engine.hpp"
 
 namespace verikit::detail {
 namespace {
@@ -20,8 +23,7 @@ using namespace std::chrono_literals;
 
 PendingEvent event(const std::string& id) {
   PendingEvent e;
-  e.purpose = "login";
-  e.identifier = id;
+  e.text.assign("login", id, {});
   return e;
 }
 
@@ -43,6 +45,96 @@ TEST(EventNames, CredentialDotKindForEveryPair) {
   EXPECT_EQ(names.size(), 40u);
   EXPECT_STREQ(event_name(Credential::all, EventKind::revoked), "all.revoked");
   EXPECT_STREQ(event_name(static_cast<Credential>(4), EventKind::issued), "unknown");
+}
+
+// The packed strings, short (inline) and long (one heap buffer), survive copies and moves.
+TEST(EventText, PacksShortAndLongStringsAndSurvivesCopiesAndMoves) {
+  const std::string long_id(kMaxIdentifierBytes, 'i'), long_client(kMaxClientKeyBytes, 'c');
+  for (const auto& [purpose, id, client] : {std::tuple<std::string, std::string, std::string>{"login", "ann@example.com", ""},
+                                           {"login", long_id, long_client}, {"", "", ""}, {"p", "", "10.0.0.1"}}) {
+    EventText t;
+    t.assign(purpose, id, client);
+    EXPECT_EQ(t.purpose(), purpose);
+    EXPECT_EQ(t.identifier(), id);
+    EXPECT_EQ(t.client_key(), client);
+    EventText copy(t);
+    EventText moved(std::move(t));
+    EventText assigned;
+    assigned.assign("x", "y", "z");
+    assigned = moved;
+    for (const EventText* c : {&copy, &moved, &assigned}) {
+      EXPECT_EQ(c->purpose(), purpose);
+      EXPECT_EQ(c->identifier(), id);
+      EXPECT_EQ(c->client_key(), client);
+    }
+    EventText short_again;
+    short_again.assign("a", "b", "c");
+    short_again = std::move(moved);  // a long one replaces a short one and the other way round
+    EXPECT_EQ(short_again.identifier(), id);
+    short_again.assign("a", "b", "c");
+    EXPECT_EQ(short_again.identifier(), "b");
+  }
+}
+
+// A completion names what the call did not know (a token's purpose and identifier), keeps what
+// it did, and never loses the client key.
+TEST(EventText, CompletionFillsInWhatTheCallDidNotKnow) {
+  PendingEvent e;
+  start_event(e, EventContext{Credential::token, kAnyPurpose, {}, "10.0.0.1"});
+  EXPECT_EQ(e.text.purpose(), "");
+  Result r;
+  r.outcome = Outcome::verified;
+  r.purpose = "reset";
+  r.identifier = std::string(300, 'x');
+  complete_event(e, r, -1);
+  EXPECT_EQ(e.kind, EventKind::verified);
+  EXPECT_EQ(e.text.purpose(), "reset");
+  EXPECT_EQ(e.text.identifier(), r.identifier);
+  EXPECT_EQ(e.text.client_key(), "10.0.0.1");
+
+  PendingEvent otp;
+  start_event(otp, EventContext{Credential::otp, "login", "ann", {}, 5});
+  r.outcome = Outcome::invalid;
+  r.attempts_remaining = 3;
+  complete_event(otp, r, 5);
+  EXPECT_EQ(otp.text.purpose(), "login");
+  EXPECT_EQ(otp.text.identifier(), "ann");
+  EXPECT_EQ(otp.attempts_used, 2);
+  EXPECT_EQ(otp.attempts_remaining, 3);
+}
+
+// Long strings (not packed inline) reach the handler whole, and their tags are the same as a
+// second post's: the event thread's reused Event holds nothing over from the event before.
+TEST(EventBus, LongStringsAndTheReusedEventCarryNothingOver) {
+  auto stats = std::make_shared<Stats>();
+  std::vector<Event> seen;
+  const std::string long_id(kMaxIdentifierBytes, 'z'), long_client(kMaxClientKeyBytes, 'k');
+  {
+    EventBus bus([&](const Event& e) { seen.push_back(e); }, 16, true, IndexKey{}, stats);
+    PendingEvent a;
+    a.text.assign("login", long_id, long_client);
+    bus.post(std::move(a));
+    PendingEvent b;
+    b.text.assign("", "ann", "");
+    b.kind = EventKind::revoked;
+    b.count = 2;
+    bus.post(std::move(b));
+    PendingEvent c;
+    c.text.assign("login", long_id, long_client);
+    bus.post(std::move(c));
+  }
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].identifier, long_id);
+  EXPECT_EQ(seen[0].purpose, "login");
+  EXPECT_EQ(seen[0].client_tag.size(), 32u);
+  EXPECT_EQ(seen[1].purpose, "");
+  EXPECT_EQ(seen[1].identifier, "ann");
+  EXPECT_EQ(seen[1].client_tag, "") << "no client key, no client tag";
+  EXPECT_EQ(seen[1].count, 2);
+  EXPECT_NE(seen[1].identifier_tag, seen[0].identifier_tag);
+  EXPECT_EQ(seen[2].identifier_tag, seen[0].identifier_tag);
+  EXPECT_EQ(seen[2].client_tag, seen[0].client_tag);
+  EXPECT_EQ(seen[2].count, -1);
 }
 
 TEST(EventBus, AThrowingHandlerIsContainedAndTagsAreKeyedAndStable) {

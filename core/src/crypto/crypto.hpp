@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,9 @@ class KeyRing {
 // Keyed hash (kHashBytes) of length-delimited fields: no choice of bytes makes two field lists
 // collide. SipHash-2-4-128 (see keyring.cpp for why).
 std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::initializer_list<std::string_view> fields);
+// The same, written to `out` (no allocation).
+void keyed_hash(const std::array<std::uint8_t, 32>& key, std::initializer_list<std::string_view> fields,
+                std::span<std::uint8_t, kHashBytes> out);
 // A tag's text form: base64url without padding (22 characters for 16 bytes). Not constant-time:
 // tags are names the store sees, never secrets (secrets go through base64url_encode).
 std::string tag_text(std::string_view bytes);

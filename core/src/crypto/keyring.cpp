@@ -98,7 +98,8 @@ const DerivedKey* KeyRing::find(std::uint8_t id) const noexcept {
 // identifier or token a stored hash belongs to, or make two inputs share one. It replaced
 // keyed BLAKE2b (0.2), which cost about 3,000 instructions per hash, two of them per
 // verification (the embedded store's verify: 15,800 instructions, half of them hashing).
-std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::initializer_list<std::string_view> fields) {
+void keyed_hash(const std::array<std::uint8_t, 32>& key, std::initializer_list<std::string_view> fields,
+                std::span<std::uint8_t, kHashBytes> out) {
   static_assert(crypto_shorthash_siphashx24_BYTES == kTagBytes && kTagBytes == kHashBytes);
   static_assert(crypto_shorthash_siphashx24_KEYBYTES <= std::tuple_size_v<std::remove_cvref_t<decltype(key)>>);
   std::size_t total = 0;
@@ -120,10 +121,14 @@ std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::initializer
     if (n > 0) std::memcpy(at, f.data(), n);
     at += n;
   }
-  std::string out(kHashBytes, '\0');
-  crypto_shorthash_siphashx24(reinterpret_cast<unsigned char*>(out.data()), message, total, key.data());
+  crypto_shorthash_siphashx24(out.data(), message, total, key.data());
   if (heap) sodium_memzero(heap.get(), total);  // (inputs may be secrets: codes, tokens)
   else sodium_memzero(stack, total);
+}
+
+std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::initializer_list<std::string_view> fields) {
+  std::string out(kHashBytes, '\0');
+  keyed_hash(key, fields, std::span<std::uint8_t, kHashBytes>(reinterpret_cast<std::uint8_t*>(out.data()), kHashBytes));
   return out;
 }
 

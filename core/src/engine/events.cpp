@@ -4,6 +4,7 @@
 
 #include <array>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -56,49 +57,101 @@ const char* event_name(Credential credential, EventKind kind) noexcept {
 namespace detail {
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
+// `out` = the hex of a keyed hash of `value` (32 digits), or empty for an empty value. Into a
+// string the event thread reuses: no allocation once it has held one tag. Domain-separated from
+// every tag the store sees: an event log cannot be joined to store keys.
+void event_tag(std::string& out, const IndexKey& index, std::string_view domain, std::string_view value) {
+  if (value.empty()) return out.clear();
+  static constexpr auto kPairs = [] {  // byte -> its two hex digits
+    constexpr char kDigits[] = "0123456789abcdef";
+    std::array<char, 512> pairs{};
+    for (int b = 0; b < 256; ++b) {
+      pairs[2 * b] = kDigits[b >> 4];
+      pairs[2 * b + 1] = kDigits[b & 15];
+    }
+    return pairs;
+  }();
+  std::array<std::uint8_t, kHashBytes> hash;
+  keyed_hash(index.index, {domain, value}, hash);
+  out.resize(2 * hash.size());
+  char* at = out.data();
+  for (std::uint8_t b : hash) {
+    std::memcpy(at, kPairs.data() + 2 * b, 2);
+    at += 2;
   }
-  return out;
 }
 
-// Domain-separated from every tag the store sees: an event log cannot be joined to store keys.
-std::string event_tag(const IndexKey& index, std::string_view domain, std::string_view value) {
-  if (value.empty()) return {};
-  return hex(keyed_hash(index.index, {domain, value}));
+// `out` = `value`, in the buffer `out` already has when it is large enough.
+void assign_to(std::string& out, std::string_view value) {
+  out.resize(value.size());
+  if (!value.empty()) std::memcpy(out.data(), value.data(), value.size());
 }
 
-std::optional<EventKind> kind_of(Outcome outcome) noexcept {
-  switch (outcome) {
-    case Outcome::verified: return EventKind::verified;
-    case Outcome::issued: return EventKind::issued;
-    case Outcome::invalid: return EventKind::invalid;
-    case Outcome::not_found: return EventKind::not_found;
-    case Outcome::attempts_exhausted: return EventKind::attempts_exhausted;
-    case Outcome::locked: return EventKind::locked;
-    case Outcome::rate_limited: return EventKind::rate_limited;
-    case Outcome::cooldown: return EventKind::cooldown;
-    case Outcome::valid: return std::nullopt;
-  }
-  return std::nullopt;
+// Outcome -> its event's kind (-1: none). By table: it is looked up twice per operation.
+constexpr std::array<int, 9> kKindOf = [] {
+  std::array<int, 9> k{};
+  k[static_cast<int>(Outcome::verified)] = static_cast<int>(EventKind::verified);
+  k[static_cast<int>(Outcome::valid)] = -1;  // a peek changes nothing
+  k[static_cast<int>(Outcome::issued)] = static_cast<int>(EventKind::issued);
+  k[static_cast<int>(Outcome::invalid)] = static_cast<int>(EventKind::invalid);
+  k[static_cast<int>(Outcome::not_found)] = static_cast<int>(EventKind::not_found);
+  k[static_cast<int>(Outcome::attempts_exhausted)] = static_cast<int>(EventKind::attempts_exhausted);
+  k[static_cast<int>(Outcome::locked)] = static_cast<int>(EventKind::locked);
+  k[static_cast<int>(Outcome::rate_limited)] = static_cast<int>(EventKind::rate_limited);
+  k[static_cast<int>(Outcome::cooldown)] = static_cast<int>(EventKind::cooldown);
+  return k;
+}();
+
+int kind_of(Outcome outcome) noexcept {
+  const auto i = static_cast<std::size_t>(outcome);
+  return i < kKindOf.size() ? kKindOf[i] : -1;
 }
 
 }  // namespace
 
-bool has_event(Outcome outcome) noexcept { return kind_of(outcome).has_value(); }
+bool has_event(Outcome outcome) noexcept { return kind_of(outcome) >= 0; }
 
-PendingEvent start_event(const EventContext& ctx) {
-  PendingEvent e;
+EventText& EventText::operator=(const EventText& other) {
+  if (this != &other) assign(other.purpose(), other.identifier(), other.client_key());
+  return *this;
+}
+
+EventText& EventText::operator=(EventText&& other) noexcept {
+  if (this == &other) return *this;
+  purpose_ = other.purpose_;
+  identifier_ = other.identifier_;
+  client_ = other.client_;
+  if (!other.heap_.empty()) {
+    heap_ = std::move(other.heap_);
+    other.heap_.clear();
+  } else {
+    heap_.clear();
+    std::memcpy(inline_, other.inline_, size());
+  }
+  return *this;
+}
+
+void EventText::assign(std::string_view purpose, std::string_view identifier, std::string_view client_key) {
+  purpose_ = static_cast<std::uint32_t>(purpose.size());
+  identifier_ = static_cast<std::uint32_t>(identifier.size());
+  client_ = static_cast<std::uint32_t>(client_key.size());
+  char* at = inline_;
+  if (size() <= kInline) {
+    heap_.clear();
+  } else {
+    heap_.resize(size());
+    at = heap_.data();
+  }
+  if (!purpose.empty()) std::memcpy(at, purpose.data(), purpose.size());
+  at += purpose.size();
+  if (!identifier.empty()) std::memcpy(at, identifier.data(), identifier.size());
+  at += identifier.size();
+  if (!client_key.empty()) std::memcpy(at, client_key.data(), client_key.size());
+}
+
+void start_event(PendingEvent& e, const EventContext& ctx) {
   e.credential = ctx.credential;
-  if (ctx.purpose != kAnyPurpose) e.purpose = std::string(ctx.purpose);
-  e.identifier = std::string(ctx.identifier);
-  e.client_key = std::string(ctx.client_key);
-  return e;
+  e.text.assign(ctx.purpose != kAnyPurpose ? ctx.purpose : std::string_view{}, ctx.identifier, ctx.client_key);
 }
 
 namespace {
@@ -106,11 +159,18 @@ TimePoint wall_now() { return std::chrono::time_point_cast<std::chrono::millisec
 }  // namespace
 
 void complete_event(PendingEvent& e, const Result& result, int max_attempts) {
-  e.kind = kind_of(result.outcome).value_or(EventKind::not_found);
+  const int kind = kind_of(result.outcome);
+  e.kind = kind >= 0 ? static_cast<EventKind>(kind) : EventKind::not_found;
   e.status = static_cast<int>(result.outcome);
-  // The result names what the store found (a token's own purpose and identifier); else the call's.
-  if (!result.purpose.empty() && result.purpose != e.purpose) e.purpose = result.purpose;
-  if (!result.identifier.empty() && result.identifier != e.identifier) e.identifier = result.identifier;
+  // What the call did not know, the result names (a token's own purpose and identifier, found by
+  // the store); what the call knew, the result repeats (a subject's purpose and identifier).
+  if ((e.text.purpose().empty() && !result.purpose.empty()) || (e.text.identifier().empty() && !result.identifier.empty())) {
+    EventText text;  // (the views may point into e.text)
+    text.assign(e.text.purpose().empty() ? std::string_view(result.purpose) : e.text.purpose(),
+                e.text.identifier().empty() ? std::string_view(result.identifier) : e.text.identifier(),
+                e.text.client_key());
+    e.text = std::move(text);
+  }
   e.attempts_remaining = result.attempts_remaining;
   if (max_attempts > 0 && result.attempts_remaining >= 0)
     e.attempts_used = std::max(0, max_attempts - result.attempts_remaining);
@@ -161,21 +221,21 @@ struct EventBus::State {
     });
   }
 
-  Event build(PendingEvent& p) const {
-    Event e;
-    e.credential = p.credential;
-    e.kind = p.kind;
-    e.status = p.status;
-    e.purpose = std::move(p.purpose);
-    e.identifier_tag = event_tag(index, "event-identifier", p.identifier);
-    if (include_identifier) e.identifier = std::move(p.identifier);
-    e.client_tag = event_tag(index, "event-client", p.client_key);
-    e.attempts_used = p.attempts_used;
-    e.attempts_remaining = p.attempts_remaining;
-    e.retry_after = p.retry_after;
-    e.count = p.count;
-    e.at = p.at;
-    return e;
+  // `out` = the event `p` describes. `out` is the event thread's one Event, reused: its strings
+  // keep their buffers from one event to the next.
+  void fill(Event& out, const PendingEvent& p) const {
+    out.credential = p.credential;
+    out.kind = p.kind;
+    out.status = p.status;
+    assign_to(out.purpose, p.text.purpose());
+    event_tag(out.identifier_tag, index, "event-identifier", p.text.identifier());
+    if (include_identifier) assign_to(out.identifier, p.text.identifier());
+    event_tag(out.client_tag, index, "event-client", p.text.client_key());
+    out.attempts_used = p.attempts_used;
+    out.attempts_remaining = p.attempts_remaining;
+    out.retry_after = p.retry_after;
+    out.count = p.count;
+    out.at = p.at;
   }
 
   // Woken by the first event after a sleep, the thread lets more gather for this long (or until
@@ -189,7 +249,8 @@ struct EventBus::State {
   // lock held; after stop(), delivers what is left and ends.
   static void run(const std::shared_ptr<State>& self) {
     State& s = *self;
-    std::vector<PendingEvent> batch;
+    std::vector<PendingEvent> batch;  // swapped with the queue: the two buffers are reused, never freed
+    Event event;
     std::unique_lock<std::mutex> lock(s.mutex);
     for (;;) {
       if (s.queue.empty() && !s.stopping) {
@@ -206,7 +267,8 @@ struct EventBus::State {
       std::size_t i = 0;
       for (; i < batch.size() && !s.abandoned; ++i) {
         try {
-          s.handler(s.build(batch[i]));
+          s.fill(event, batch[i]);
+          s.handler(event);
         } catch (...) {
           // A handler's exception stays in the handler: the event counts as delivered.
         }
@@ -232,7 +294,7 @@ EventBus::EventBus(EventHandler handler, std::size_t capacity, bool include_iden
 
 EventBus::~EventBus() { stop(); }
 
-void EventBus::post(PendingEvent event) noexcept {
+void EventBus::post(PendingEvent&& event) noexcept {
   State& s = *state_;
   s.adopt_after_fork();
   bool wake = false;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,20 +19,45 @@
 
 namespace verikit::detail {
 
-// What an operation knows when it completes. Hashing happens on the event thread: the
-// operation pays for these copies and one queue push.
+// The strings an event names (purpose, identifier, client key), packed one after another: in
+// the object itself when they fit (the usual case: no allocation on the operation's path, and
+// none freed on the event thread that another thread allocated), else in one heap buffer.
+class EventText {
+ public:
+  EventText() = default;
+  EventText(const EventText& other) { *this = other; }
+  EventText(EventText&& other) noexcept { *this = std::move(other); }
+  EventText& operator=(const EventText& other);
+  EventText& operator=(EventText&& other) noexcept;  // copies the bytes in use, or takes the heap buffer
+  ~EventText() = default;
+
+  // The views must not point into this object.
+  void assign(std::string_view purpose, std::string_view identifier, std::string_view client_key);
+  std::string_view purpose() const noexcept { return {data(), purpose_}; }
+  std::string_view identifier() const noexcept { return {data() + purpose_, identifier_}; }
+  std::string_view client_key() const noexcept { return {data() + purpose_ + identifier_, client_}; }
+
+ private:
+  static constexpr std::size_t kInline = 104;  // "login" and an e-mail address, with room to spare
+  const char* data() const noexcept { return heap_.empty() ? inline_ : heap_.data(); }
+  std::size_t size() const noexcept { return std::size_t{purpose_} + identifier_ + client_; }
+  std::uint32_t purpose_ = 0, identifier_ = 0, client_ = 0;
+  char inline_[kInline];  // (only the first size() bytes are ever read or copied)
+  std::string heap_;  // non-empty: the strings are here
+};
+
+// What an operation knows when it completes: plain values and the strings packed inline. Tags
+// are computed on the event thread: the operation pays for one small copy and one queue push.
 struct PendingEvent {
   Credential credential = Credential::otp;
   EventKind kind = EventKind::issued;
   int status = -1;
-  std::string purpose;
-  std::string identifier;  // normalised; empty when unknown
-  std::string client_key;  // as given; empty when none
   int attempts_used = -1;
   int attempts_remaining = -1;
-  std::chrono::milliseconds retry_after{0};
   int count = -1;
+  std::chrono::milliseconds retry_after{0};
   TimePoint at;
+  EventText text;  // the purpose (empty when unknown), the normalised identifier, the client key
 };
 
 // The bounded queue and its dispatcher thread (started at the first event). post() never waits
@@ -43,7 +70,7 @@ class EventBus {
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
 
-  void post(PendingEvent event) noexcept;
+  void post(PendingEvent&& event) noexcept;
   // Delivers what is queued, then joins the thread; later posts are dropped. Called on the
   // event thread itself (the handler let go of the engine), it drops what is left and lets the
   // thread end after the handler returns. Idempotent.
@@ -69,50 +96,82 @@ struct EventContext {
 };
 
 // The event's facts known at the call (copied once); completed from the outcome by complete_event.
-PendingEvent start_event(const EventContext& ctx);
+void start_event(PendingEvent& e, const EventContext& ctx);
 void complete_event(PendingEvent& e, const Result& result, int max_attempts);  // kind from the outcome
 void complete_event(PendingEvent& e, EventKind kind, int count);              // revoke, unlock
 bool has_event(Outcome outcome) noexcept;                                    // valid (peek): no event
 
-// The wrapper with_event makes: posts the operation's event, then completes. When the callback
-// it wraps is the operation's counter (track), it takes the counter's place rather than wrapping
-// it: one allocation and one call per operation fewer, which is most of what events cost an
-// operation besides the event itself.
-template <class T>
-struct Evented {
+// An operation's event, armed by with_event: posted to `bus` when the operation completes with
+// an outcome worth one.
+struct ArmedEvent {
+  ArmedEvent(const std::shared_ptr<EventBus>& b, const EventContext& ctx)
+      : bus(b), max_attempts(ctx.max_attempts), on_true(ctx.on_true) {
+    start_event(e, ctx);
+  }
+  template <class T>
+  void post(const Expected<T>& r) {
+    if (!r) return;  // an error: no event
+    if constexpr (std::is_same_v<T, Result>) {
+      if (!has_event(r->outcome)) return;
+      complete_event(e, *r, max_attempts);
+    } else {  // bool: revoked / unlocked; int: how many were revoked
+      if (!*r) return;
+      complete_event(e, on_true, on_true == EventKind::revoked ? static_cast<int>(*r) : -1);
+    }
+    bus->post(std::move(e));
+  }
+
   std::shared_ptr<EventBus> bus;
   PendingEvent e;
-  int max;
+  int max_attempts;
   EventKind on_true;
-  std::optional<Tracked<T>> tracked;  // set: it is `done`
-  Callback<T> done;
+};
 
-  void operator()(Expected<T> r) {
-    if (r) {
-      if constexpr (std::is_same_v<T, Result>) {
-        if (has_event(r->outcome)) {
-          complete_event(e, *r, max);
-          bus->post(std::move(e));
-        }
-      } else if (*r) {  // bool: revoked / unlocked; int: how many were revoked
-        complete_event(e, on_true, on_true == EventKind::revoked ? static_cast<int>(*r) : -1);
-        bus->post(std::move(e));
-      }
-    }
-    if (tracked) return (*tracked)(std::move(r));
+// `done`, counted into `stats` when it completes (the clock starts now) and, once with_event has
+// armed it, posting the operation's event first. One wrapper whether events are on or not: events
+// cost an operation no allocation and no call of their own (the event is built inside it).
+// `stats` is shared with the operation in flight, so counting stays safe whenever the completion
+// comes.
+template <class T>
+struct Tracked {
+  std::shared_ptr<Stats> stats;  // null: not counted (with_event given a callback that was no Tracked)
+  Op op;
+  std::chrono::steady_clock::time_point start;
+  Callback<T> done;
+  std::optional<ArmedEvent> event;  // (disengaged: one flag to copy and test)
+
+  void count(const Expected<T>& r) const noexcept {
+    int outcome = -1, error = 0;
+    if (!r) error = static_cast<int>(r.error().code);
+    else if constexpr (std::is_same_v<T, Result>) outcome = static_cast<int>(r->outcome);
+    stats->record(op, outcome, error, std::chrono::steady_clock::now() - start);
+  }
+  // (By rvalue reference: std::function hands its argument on as one; no copy of a Result here.)
+  void operator()(Expected<T>&& r) {
+    if (event) event->post(r);
+    if (stats) count(r);
     done(std::move(r));
   }
 };
 
-// `done`, posting an event to `bus` when it completes with an outcome worth one. No bus:
-// `done` itself (the cost of events off is this branch).
 template <class T>
-Callback<T> with_event(const std::shared_ptr<EventBus>& bus, EventContext ctx, Callback<T> done) {
+Callback<T> track(std::shared_ptr<Stats> stats, Op op, Callback<T> done) {
+  return Tracked<T>{std::move(stats), op, std::chrono::steady_clock::now(), std::move(done), std::nullopt};
+}
+
+// `done`, posting an event to `bus` when it completes with an outcome worth one: the operation's
+// counter (track) inside `done` is armed in place. No bus: `done` itself (the cost of events off
+// is this branch).
+template <class T>
+Callback<T> with_event(const std::shared_ptr<EventBus>& bus, const EventContext& ctx, Callback<T> done) {
   if (!bus) return done;
-  Evented<T> w{bus, start_event(ctx), ctx.max_attempts, ctx.on_true, std::nullopt, nullptr};
-  if (auto* counter = done.template target<Tracked<T>>()) w.tracked.emplace(std::move(*counter));
-  else w.done = std::move(done);
-  return w;
+  auto* tracked = done.template target<Tracked<T>>();
+  if (tracked == nullptr) {
+    done = Tracked<T>{nullptr, Op{}, {}, std::move(done), std::nullopt};
+    tracked = done.template target<Tracked<T>>();
+  }
+  tracked->event.emplace(bus, ctx);
+  return done;
 }
 
 }  // namespace verikit::detail

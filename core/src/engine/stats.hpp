@@ -46,35 +46,13 @@ class Stats {
   std::array<std::array<Counter, kBucketsUs.size() + 1>, kOps> buckets_{};  // + the +Inf bucket
   std::array<Counter, kOps> sum_us_{};
   std::atomic<bool> events_enabled_{false};
-  Counter events_delivered_{0};
+  // Written by the event thread once per event: a cache line of its own, not one an operation's
+  // counters share (that line would bounce between the two threads' cores at every event).
+  alignas(64) Counter events_delivered_{0};
   Counter events_dropped_{0};
 };
 
-// `done`, counted into `stats` when it completes (the clock starts now). `stats` is shared with
-// the operation in flight, so counting stays safe whenever the completion comes.
-template <class T>
-struct Tracked {
-  std::shared_ptr<Stats> stats;
-  Op op;
-  std::chrono::steady_clock::time_point start;
-  Callback<T> done;
-
-  void count(const Expected<T>& r) const noexcept {
-    int outcome = -1, error = 0;
-    if (!r) error = static_cast<int>(r.error().code);
-    else if constexpr (std::is_same_v<T, Result>) outcome = static_cast<int>(r->outcome);
-    stats->record(op, outcome, error, std::chrono::steady_clock::now() - start);
-  }
-  void operator()(Expected<T> r) {
-    count(r);
-    done(std::move(r));
-  }
-};
-
-// (A Tracked<T> inside a Callback: with_event folds it into its own wrapper, one layer not two.)
-template <class T>
-Callback<T> track(std::shared_ptr<Stats> stats, Op op, Callback<T> done) {
-  return Tracked<T>{std::move(stats), op, std::chrono::steady_clock::now(), std::move(done)};
-}
+// (An operation's counter, Tracked<T>, and track() are in engine/events.hpp: the same wrapper
+// posts the operation's event.)
 
 }  // namespace verikit::detail
