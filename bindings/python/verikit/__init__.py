@@ -28,6 +28,7 @@ from ._events import log_events
 from ._types import *  # noqa: F401,F403 (Status, Event, Error and a class per error kind, from the core's schema)
 from ._verikit import VERSION as __version__
 from ._verikit import NativeEngine, Result, generate_key
+from ._verikit import config_options as _config_options
 
 __all__ = ["ANY_PURPOSE", "Engine", "Result", "log_events", "generate_key", "__version__", *_types.__all__]
 
@@ -37,6 +38,10 @@ ANY_PURPOSE = "*"
 """The purpose argument that accepts a token or link of any purpose. Checking a token or link
 always names a purpose; this is the explicit opt-in to skip that check."""
 PolicyFields = Mapping[str, Any]
+
+# The core's engine options (key_prefix, abuse_controls, link_origins, ...): Engine takes each as
+# a typed keyword and passes them to the core by name.
+_OPTION_NAMES = tuple(name for name, *_ in _config_options())
 
 _live: "weakref.WeakSet[_EngineBase]" = weakref.WeakSet()
 
@@ -97,6 +102,9 @@ class _EngineBase:
             of any other origin is refused (invalid_argument). Empty: any https origin.
         link_allow_http: allow http:// base URLs and origins (development on localhost).
         """
+        # The engine options go to the core by name, as one dict: each keyword above whose name
+        # the core's schema lists (config_options(); a test holds the two equal).
+        given = locals()
         self._native = NativeEngine(
             store,
             key,
@@ -104,14 +112,9 @@ class _EngineBase:
             [tuple(p) for p in previous_keys],
             dict(policy or {}),
             {k: dict(v) for k, v in (policies or {}).items()},
-            key_prefix,
-            not abuse_controls,
+            {name: given[name] for name in _OPTION_NAMES if name in given},
             index_key,
             None if on_event is None else _guard_event_callback(on_event),
-            event_queue_capacity,
-            events_include_identifier,
-            list(link_origins),
-            link_allow_http,
         )
         _live.add(self)
 
