@@ -94,13 +94,18 @@ class _EngineBase:
         on_event: called with a verikit.Event for every issue, verification, refusal,
             revocation and unlock (README: "Events"), on the engine's own event thread (never
             the caller's; it holds the GIL only for the call). What it raises is logged on the
-            "verikit" logger. Events leave operations through a bounded queue of
-            event_queue_capacity (default 4096): a full queue drops them (event_counts()).
-            verikit.log_events() logs them. events_include_identifier: put the identifier
-            itself in events (default: only its keyed tag).
+            "verikit" logger. verikit.log_events() logs them.
+        event_queue_capacity: events leave operations through a bounded queue of this many
+            (default 4096, at most 1048576): a full queue drops them (event_counts()).
+        events_include_identifier: put the identifier itself in events (default: only its
+            keyed tag).
         link_origins: the origins magic links may point to ("https://host[:port]"): a base URL
             of any other origin is refused (invalid_argument). Empty: any https origin.
         link_allow_http: allow http:// base URLs and origins (development on localhost).
+
+        Every keyword but the store, key material, policies and on_event is one of the core's
+        engine options (README: "Engine options"), passed to it by name: a bool must be a
+        bool, a number an int (out of range: ConfigError).
         """
         # The engine options go to the core by name, as one dict: each keyword above whose name
         # the core's schema lists (config_options(); a test holds the two equal).
