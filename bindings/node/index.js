@@ -71,12 +71,16 @@ function eventDispatcher(listeners) {
   };
 }
 
+// Manager options that are not engine options: the store, key material and policies (typed).
+const TYPED_OPTIONS = new Set(['url', 'store', 'key', 'keyId', 'previousKeys', 'indexKey', 'policy', 'policies']);
+
 /**
  * A verification engine. `new Manager()` uses the embedded store; `new Manager({ url:
  * 'redis://127.0.0.1:6379', key })` uses Redis (the key: 32 secret bytes shared by every
  * process). Options: url | store, key, keyId, previousKeys ([[id, key]]), policy, policies,
- * indexKey (32 bytes: names records, does not rotate; required with previousKeys), keyPrefix,
- * abuseControls (default true), eventQueueCapacity (default 4096), eventsIncludeIdentifier
+ * indexKey (32 bytes: names records, does not rotate; required with previousKeys), and the
+ * engine options of the core's schema (README: "Engine options"; an unknown one is an
+ * InvalidArgumentError): keyPrefix, abuseControls (default true), eventQueueCapacity (default 4096), eventsIncludeIdentifier
  * (default false), linkOrigins (the origins magic links may point to, 'https://host[:port]';
  * a base URL of another origin is refused; default: any https origin), linkAllowHttp (allow
  * http:// base URLs and origins, for development; default false).
@@ -92,6 +96,10 @@ class Manager {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object or a URL');
     const store = options.url ?? options.store;
     this._listeners = new Map();
+    // Every other option is an engine option of the core's schema (native.configOptions:
+    // keyPrefix, abuseControls, linkOrigins, ...), set by name there: an unknown one is its error.
+    const engineOptions = {};
+    for (const [name, value] of Object.entries(options)) if (!TYPED_OPTIONS.has(name)) engineOptions[name] = value;
     this._engine = new native.Engine(
       store,
       options.key ?? null,
@@ -99,16 +107,9 @@ class Manager {
       options.previousKeys ?? [],
       options.policy ?? {},
       options.policies ?? {},
-      options.keyPrefix,
-      options.abuseControls,
+      engineOptions,
       options.indexKey ?? null,
       eventDispatcher(this._listeners),
-      {
-        eventQueueCapacity: options.eventQueueCapacity,
-        eventsIncludeIdentifier: options.eventsIncludeIdentifier,
-        linkOrigins: options.linkOrigins,
-        linkAllowHttp: options.linkAllowHttp,
-      },
     );
   }
 

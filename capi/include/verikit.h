@@ -294,6 +294,26 @@ VERIKIT_EXTERN(int) verikit_config_set_link_allow_http(verikit_config *config, i
 VERIKIT_EXTERN(size_t) verikit_policy_field_count(void);
 VERIKIT_EXTERN(int) verikit_policy_field(size_t i, const char **name_out, const char **type_out, int64_t *min_out,
                                          int64_t *max_out, const char **choices_out, const char **doc_out);
+/* Engine options by name (0.3): the schema of engine-level options lives once, in the core
+ * (verikit/config_fields.hpp), and this is how FFI users and the bindings set them. `name` is a
+ * name from the README's "Engine options" table ("key_prefix", "abuse_controls",
+ * "event_queue_capacity", "events_include_identifier", "link_origins", "link_allow_http");
+ * `value` its text form: "true" / "false" (also "1" / "0"), a whole number, text, or a list as
+ * items separated by ',' (white space around each item is ignored; "" is the empty list; it
+ * replaces the whole list, where verikit_config_add_link_origin adds one). The typed setters
+ * (verikit_config_set_key_prefix, ...) set the same options. Returns VERIKIT_OK;
+ * VERIKIT_E_INVALID_ARGUMENT (NULL, an unknown option, a value that does not parse) or
+ * VERIKIT_E_CONFIG (out of range); the message names the option, and a failed call changes
+ * nothing. Link origins themselves are checked by verikit_engine_new. */
+VERIKIT_EXTERN(int) verikit_config_set_option(verikit_config *config, const char *name, const char *value);
+/* The engine-option schema (0.3): how many options there are, and option i's name, type
+ * ("text", "boolean", "integer", "list"), range (integer: its values; text: its length in bytes;
+ * list: its number of items; boolean: 0 and 1) and a one-line description. Static strings; any
+ * out-parameter may be NULL. Returns VERIKIT_OK or VERIKIT_E_INVALID_ARGUMENT (i out of range).
+ * Thread-safe. */
+VERIKIT_EXTERN(size_t) verikit_config_option_count(void);
+VERIKIT_EXTERN(int) verikit_config_option(size_t i, const char **name_out, const char **type_out, int64_t *min_out,
+                                          int64_t *max_out, const char **doc_out);
 
 /* ------------------------------------------------------------------------------------------
  * Engine.

@@ -19,7 +19,6 @@ struct verikit_config {
   std::optional<verikit::Key> current_key;
   std::vector<verikit::Key> previous_keys;
   std::optional<std::array<std::uint8_t, verikit::kKeyBytes>> index_key;
-  bool abuse_controls = true;  // false: every policy without them, at verikit_engine_new
   ~verikit_config() {
     if (index_key) verikit::detail::wipe(index_key->data(), index_key->size());
     if (current_key) verikit::detail::wipe(current_key->bytes.data(), current_key->bytes.size());

@@ -172,7 +172,7 @@ VERIKIT_EXTERN(int) verikit_config_set_policy_field(verikit_config* config, cons
 
 VERIKIT_EXTERN(int) verikit_config_set_abuse_controls(verikit_config* config, int enabled) {
   if (config == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "config is NULL");
-  config->abuse_controls = enabled != 0;
+  config->config.abuse_controls = enabled != 0;
   return VERIKIT_OK;
 }
 
@@ -204,6 +204,31 @@ VERIKIT_EXTERN(int) verikit_policy_field(size_t i, const char** name_out, const 
   if (max_out) *max_out = f.max;
   if (choices_out) *choices_out = f.choices.empty() ? "" : f.choices.data();
   if (doc_out) *doc_out = f.doc.data();
+  return VERIKIT_OK;
+}
+
+VERIKIT_EXTERN(int) verikit_config_set_option(verikit_config* config, const char* name, const char* value) {
+  return guard([&] {
+    if (config == nullptr || name == nullptr || value == nullptr)
+      return set_error(VERIKIT_E_INVALID_ARGUMENT, "config, name or value is NULL");
+    if (auto s = verikit::set_config_option(config->config, name, value); !s) return set_error(s.error());
+    return VERIKIT_OK;
+  });
+}
+
+VERIKIT_EXTERN(size_t) verikit_config_option_count(void) { return verikit::config_options().size(); }
+
+VERIKIT_EXTERN(int) verikit_config_option(size_t i, const char** name_out, const char** type_out, int64_t* min_out,
+                                          int64_t* max_out, const char** doc_out) {
+  const auto options = verikit::config_options();
+  if (i >= options.size()) return set_error(VERIKIT_E_INVALID_ARGUMENT, "no engine option " + std::to_string(i));
+  const verikit::FieldInfo& o = options[i];
+  // The schema's strings are literals in the core: NUL-terminated and static.
+  if (name_out) *name_out = o.name.data();
+  if (type_out) *type_out = verikit::to_string(o.type);
+  if (min_out) *min_out = o.min;
+  if (max_out) *max_out = o.max;
+  if (doc_out) *doc_out = o.doc.data();
   return VERIKIT_OK;
 }
 

@@ -228,10 +228,6 @@ VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine** out, const verikit_confi
     } else if (!config->previous_keys.empty() || config->index_key) {
       return set_error(VERIKIT_E_CONFIG, "previous keys or an index key were given without a current key");
     }
-    if (!config->abuse_controls) {
-      c.default_policy = verikit::without_abuse_controls(c.default_policy);
-      for (auto& [purpose, policy] : c.policies) policy = verikit::without_abuse_controls(policy);
-    }
     auto engine = verikit::Engine::create(std::move(c));
     if (!engine) return set_error(engine.error());
     *out = new verikit_engine{std::move(engine).value()};

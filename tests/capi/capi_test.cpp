@@ -969,6 +969,93 @@ TEST(CApi, AbuseControlsCanBeTurnedOffForAConfiguration) {
   }
 }
 
+// Engine options by name, through the core's schema (verikit/config_fields.hpp); the schema
+// can be listed, and every option it lists is settable by name with a value of its type.
+TEST(CApi, EngineOptionsByNameAndTheSchema) {
+  verikit_config* c = nullptr;
+  ASSERT_EQ(verikit_config_new(&c), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_option(c, "key_prefix", "app1"), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_option(c, "abuse_controls", "false"), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_option(c, "event_queue_capacity", "16"), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_option(c, "events_include_identifier", "1"), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_option(c, "link_origins", "https://a.example:8443, https://b.example"), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_option(c, "link_allow_http", "0"), VERIKIT_OK);
+
+  auto refused = [&](const char* name, const char* value, int code, const char* says) {
+    EXPECT_EQ(verikit_config_set_option(c, name, value), code) << name << "=" << value;
+    const std::string message = verikit_error_message();
+    EXPECT_NE(message.find(says), std::string::npos) << message;
+  };
+  refused("link_origin", "https://a.example", VERIKIT_E_INVALID_ARGUMENT, "unknown configuration option 'link_origin'");
+  refused("event_queue_capacity", "0", VERIKIT_E_CONFIG, "event_queue_capacity must be 1 to 1048576");
+  refused("event_queue_capacity", "99999999999999999999999", VERIKIT_E_CONFIG, "event_queue_capacity must be 1 to");
+  refused("event_queue_capacity", "1.5", VERIKIT_E_INVALID_ARGUMENT, "event_queue_capacity: '1.5' is not a whole number");
+  refused("abuse_controls", "maybe", VERIKIT_E_INVALID_ARGUMENT, "abuse_controls: 'maybe' is not true or false");
+  refused("key_prefix", "a b", VERIKIT_E_CONFIG, "key_prefix must be printable ASCII without spaces or braces");
+  refused("key_prefix", "", VERIKIT_E_CONFIG, "key_prefix must be 1 to 64 bytes");
+  refused("link_origins", "https://a.example,,https://c.example", VERIKIT_E_INVALID_ARGUMENT, "link_origins:");
+
+  // The failed sets changed nothing: abuse controls stay off, links go to the two origins only.
+  Engine eng(c);
+  for (int i = 0; i < 3; ++i) {  // no cooldown
+    Res r;
+    ASSERT_EQ(verikit_otp_issue(&r.r, eng.e, "login", "op", 2, nullptr), VERIKIT_OK);
+    EXPECT_EQ(r.status(), VERIKIT_STATUS_ISSUED) << i;
+  }
+  Res ok, other;
+  EXPECT_EQ(verikit_link_issue(&ok.r, eng.e, "login", "op", 2, "https://a.example:8443/m", nullptr), VERIKIT_OK);
+  EXPECT_EQ(verikit_link_issue(&other.r, eng.e, "login", "op", 2, "https://c.example/m", nullptr),
+            VERIKIT_E_INVALID_ARGUMENT);
+  // The whole list is replaced (not added to); "" empties it; an origin is checked by engine_new.
+  ASSERT_EQ(verikit_config_set_option(c, "link_origins", ""), VERIKIT_OK);
+  Engine any(c);
+  Res anywhere;
+  EXPECT_EQ(verikit_link_issue(&anywhere.r, any.e, "login", "op", 2, "https://c.example/m", nullptr), VERIKIT_OK);
+  ASSERT_EQ(verikit_config_set_option(c, "link_origins", "http://localhost:8080"), VERIKIT_OK);
+  verikit_engine* e = nullptr;
+  EXPECT_EQ(verikit_engine_new(&e, c), VERIKIT_E_CONFIG);
+  EXPECT_NE(std::string(verikit_error_message()).find("link_allow_http"), std::string::npos);
+  ASSERT_EQ(verikit_config_set_option(c, "link_allow_http", "true"), VERIKIT_OK);
+  ASSERT_EQ(verikit_engine_new(&e, c), VERIKIT_OK);
+  verikit_engine_free(e);
+  verikit_config_free(c);
+
+  // The schema: every option has a known type and a description, and takes a value of its type.
+  const size_t n = verikit_config_option_count();
+  std::set<std::string> names;
+  for (size_t i = 0; i < n; ++i) {
+    const char *name = nullptr, *type = nullptr, *doc = nullptr;
+    int64_t lo = -1, hi = -1;
+    ASSERT_EQ(verikit_config_option(i, &name, &type, &lo, &hi, &doc), VERIKIT_OK);
+    ASSERT_TRUE(name && type && doc);
+    names.insert(name);
+    EXPECT_GT(std::strlen(doc), 0u) << name;
+    const std::string t = type;
+    std::string value;
+    if (t == "boolean") value = "true";
+    else if (t == "integer") value = std::to_string(hi);
+    else if (t == "text") value = std::string(static_cast<size_t>(lo), 'x');
+    else if (t == "list") value = "";
+    else ADD_FAILURE() << name << " has the unknown type " << t;
+    verikit_config* fresh = nullptr;
+    ASSERT_EQ(verikit_config_new(&fresh), VERIKIT_OK);
+    EXPECT_EQ(verikit_config_set_option(fresh, name, value.c_str()), VERIKIT_OK) << name << "=" << value;
+    if (t == "integer") {
+      EXPECT_EQ(verikit_config_set_option(fresh, name, std::to_string(hi + 1).c_str()), VERIKIT_E_CONFIG) << name;
+      EXPECT_EQ(verikit_config_set_option(fresh, name, std::to_string(lo - 1).c_str()), VERIKIT_E_CONFIG) << name;
+    }
+    if (t == "text") {
+      EXPECT_EQ(verikit_config_set_option(fresh, name, std::string(static_cast<size_t>(hi) + 1, 'x').c_str()),
+                VERIKIT_E_CONFIG) << name;
+    }
+    verikit_config_free(fresh);
+    if (std::string(name) == "event_queue_capacity") EXPECT_EQ(hi, 1048576);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"key_prefix", "abuse_controls", "event_queue_capacity",
+                                          "events_include_identifier", "link_origins", "link_allow_http"}));
+  EXPECT_EQ(verikit_config_option(n, nullptr, nullptr, nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
+}
+
 // verikit_engine_free waits for every asynchronous call in flight: when it returns, each
 // callback has run exactly once and returned, so the caller may free what the callbacks use.
 TEST(CApi, EngineFreeWaitsForCallbacksInFlight) {

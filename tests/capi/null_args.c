@@ -130,6 +130,10 @@ int main(void) {
   expect(verikit_config_set_policy_field(c, NULL, NULL, "5"), E, "set_policy_field NULL field");
   expect(verikit_config_set_policy_field(c, NULL, "ttl", NULL), E, "set_policy_field NULL value");
   expect(verikit_policy_field(verikit_policy_field_count(), NULL, NULL, NULL, NULL, NULL, NULL), E, "policy_field out of range");
+  expect(verikit_config_set_option(NULL, "key_prefix", "x"), E, "set_option NULL config");
+  expect(verikit_config_set_option(c, NULL, "x"), E, "set_option NULL name");
+  expect(verikit_config_set_option(c, "key_prefix", NULL), E, "set_option NULL value");
+  expect(verikit_config_option(verikit_config_option_count(), NULL, NULL, NULL, NULL, NULL), E, "config_option out of range");
   expect(verikit_config_set_default_policy(c, NULL), E, "set_default_policy NULL");
   expect(verikit_config_set_policy(c, NULL, &p), E, "set_policy NULL purpose");
   expect(verikit_config_set_policy(c, "login", NULL), E, "set_policy NULL policy");

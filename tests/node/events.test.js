@@ -108,7 +108,9 @@ test('bad names and listeners are refused', () => {
     assert.ok(verikit.EVENT_NAMES.includes('link.issued') && verikit.EVENT_NAMES.includes('*'));
     assert.throws(() => new verikit.Manager({ eventQueueCapacity: 0 }), (e) => e instanceof verikit.ConfigError &&
       /event_queue_capacity/.test(e.message));
-    assert.throws(() => new verikit.Manager({ eventQueueCapacity: -1 }), TypeError);
+    assert.throws(() => new verikit.Manager({ eventQueueCapacity: -1 }), (e) => e instanceof verikit.ConfigError &&
+      /event_queue_capacity must be 1 to 1048576 \(option 'eventQueueCapacity'\)/.test(e.message));
+    assert.throws(() => new verikit.Manager({ eventQueueCapacity: 1.5 }), TypeError);
   } finally {
     m.close();
   }

@@ -82,3 +82,55 @@ test('the Policy type declares every field of the schema, with its type and choi
   assert.ok(native.policyFields.length > 20, 'the schema is read');
   assert.deepEqual(declared, expected);
 });
+
+// Engine options (issue 23): every Manager option other than the store, key material and
+// policies goes to the core by name; the type declarations name each option of the schema.
+const TYPED = new Set(['url', 'store', 'key', 'keyId', 'previousKeys', 'indexKey', 'policy', 'policies']);
+const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+
+test('ManagerOptions declares every engine option of the schema, with its type', () => {
+  const dts = fs.readFileSync(path.join(PKG, 'bindings', 'node', 'index.d.ts'), 'utf8');
+  const body = dts.match(/export interface ManagerOptions \{([\s\S]*?)\n\}/);
+  assert.ok(body, 'index.d.ts declares interface ManagerOptions');
+  const declared = Object.fromEntries([...body[1].matchAll(/^\s*(\w+)\?: ([^;]+);/gm)]
+    .filter((m) => !TYPED.has(m[1])).map((m) => [m[1], m[2].trim()]));
+  const expected = {};
+  for (const o of native.configOptions) {
+    expected[camel(o.name)] = { text: 'string', boolean: 'boolean', integer: 'number', list: 'string[]' }[o.type];
+  }
+  assert.ok(native.configOptions.length >= 6, 'the schema is read');
+  assert.deepEqual(declared, expected);
+});
+
+test('every engine option reaches the core, strictly typed; an unknown one is refused', () => {
+  for (const o of native.configOptions) {
+    const name = camel(o.name);
+    const good = { text: 'x'.repeat(o.min), boolean: true, integer: o.min, list: [] }[o.type];
+    new verikit.Manager({ [name]: good }).close();
+    const bad = { text: 'x'.repeat(o.max + 1), integer: o.max + 1, list: Array(o.max + 1).fill('https://a.example') }[o.type];
+    if (bad === undefined) continue;
+    assert.throws(() => new verikit.Manager({ [name]: bad }), (e) => e instanceof verikit.ConfigError &&
+      e.message.includes(o.name) && e.message.includes(`(option '${name}')`), name);
+  }
+  assert.throws(() => new verikit.Manager({ linkOrigin: ['https://a.example'] }),
+    { name: 'InvalidArgumentError', message: /unknown configuration option 'link_origin' \(option 'linkOrigin'\)/ });
+  for (const options of [{ abuseControls: 0 }, { linkAllowHttp: 'yes' }, { eventsIncludeIdentifier: 1 },
+    { eventQueueCapacity: '8' }, { eventQueueCapacity: true }, { eventQueueCapacity: NaN }, { keyPrefix: 5 },
+    { linkOrigins: 'https://a.example' }, { linkOrigins: [5] }]) {
+    assert.throws(() => new verikit.Manager(options), TypeError, JSON.stringify(options));
+  }
+  assert.throws(() => new verikit.Manager({ eventQueueCapacity: 2 ** 70 }), { name: 'ConfigError', message: /event_queue_capacity must be 1 to 1048576/ });
+  assert.throws(() => new verikit.Manager({ keyPrefix: 'a b' }), { name: 'ConfigError', message: /key_prefix must be printable ASCII/ });
+  assert.throws(() => new verikit.Manager({ linkOrigins: ['https://a.example,https://b.example'] }), { name: 'InvalidArgumentError', message: /linkOrigins/ });
+});
+
+test('engine options take effect', async () => {
+  const m = new verikit.Manager({ abuseControls: false, linkOrigins: ['https://a.example'], keyPrefix: undefined });
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await m.issueOtp('login', 'opt@x')).status, 'issued');  // no cooldown
+    assert.equal((await m.issueLink('login', 'opt@x', 'https://a.example/v')).status, 'issued');
+    await assert.rejects(m.issueLink('login', 'opt@x', 'https://b.example/v'), verikit.InvalidArgumentError);
+  } finally {
+    m.close();
+  }
+});

@@ -18,6 +18,8 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,7 +37,8 @@ struct AddonData {
   std::map<int, Napi::FunctionReference> errors;  // C error code -> Error subclass (set from JS)
   Napi::FunctionReference error_base;
   Napi::FunctionReference make_result;  // (status, ok, secret, ...) -> a result object (set from JS)
-  std::map<std::string, std::string, std::less<>> field_types;  // policy field -> schema type
+  std::map<std::string, std::string, std::less<>> field_types;   // policy field -> schema type
+  std::map<std::string, std::string, std::less<>> option_types;  // engine option -> schema type
 };
 
 AddonData* addon_data(Napi::Env env);
@@ -607,9 +610,63 @@ void set_key(verikit_config* config, const Napi::Value& key, const Napi::Value& 
 
 using ConfigPtr = std::unique_ptr<verikit_config, decltype(&verikit_config_free)>;
 
-// new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, keyPrefix, abuseControls,
-//            indexKey|null, emit|undefined, {eventQueueCapacity, eventsIncludeIdentifier, linkOrigins,
-//            linkAllowHttp}|undefined)
+// A JavaScript value in the text form of an engine option, by the type the schema gives it: a
+// boolean for boolean options, a whole number for integer ones (an out-of-range one is the
+// core's ConfigError), a string, an array of strings for lists. A wrong type is a TypeError.
+std::string option_text(const Napi::Value& v, const std::string& type, const std::string& name) {
+  if (type == "boolean") {
+    if (!v.IsBoolean()) throw ArgError{name + " must be a boolean"};
+    return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  }
+  if (type == "integer") {
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
+    if (!std::isfinite(d) || d != std::trunc(d)) throw ArgError{name + " must be a whole number"};
+    char digits[400];
+    std::snprintf(digits, sizeof digits, "%.0f", d);  // every digit (the core saturates huge ones)
+    return digits;
+  }
+  if (type == "list") {
+    if (!v.IsArray()) throw ArgError{name + " must be an array of strings"};
+    Napi::Array items = v.As<Napi::Array>();
+    std::string text;
+    for (uint32_t i = 0; i < items.Length(); ++i) {
+      const std::string item = text_arg(items.Get(i), name.c_str(), "an array of strings");
+      if (item.find(',') != std::string::npos)
+        throw ArgError{name + ": an item may not contain ','", VERIKIT_E_INVALID_ARGUMENT};
+      text += (text.empty() ? "" : ",") + item;
+    }
+    return text;
+  }
+  if (type == "text") return text_arg(v, name.c_str());
+  return "";  // an option the core does not know: it refuses the name
+}
+
+// The engine options ({keyPrefix, abuseControls, linkOrigins, ...}: every Manager option that is
+// not key material, the store or a policy), each set by name in the core (camelCase ->
+// snake_case); undefined and null keep the core's default.
+void options_arg(Napi::Env env, verikit_config* config, const Napi::Value& v) {
+  if (v.IsUndefined() || v.IsNull()) return;
+  if (!v.IsObject()) throw ArgError{"options must be an object"};
+  const auto& types = addon_data(env)->option_types;
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array names = o.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    const Napi::Value value = o.Get(name);
+    if (value.IsUndefined() || value.IsNull()) continue;
+    const std::string option = snake_case(name);
+    auto type = types.find(option);
+    const std::string text = option_text(value, type == types.end() ? "" : type->second, name);
+    if (verikit_config_set_option(config, option.c_str(), text.c_str()) != VERIKIT_OK) {
+      std::string message = verikit_error_message();
+      if (option != name) message += " (option '" + name + "')";  // the name the caller wrote
+      throw ConfigCallError{verikit_error_code(), std::move(message)};
+    }
+  }
+}
+
+// new Engine(store, key|null, keyId, previousKeys[[id, key]], defaultPolicy, policies{}, options{}, indexKey|null,
+//            emit|undefined)
 ConfigPtr config_arg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   verikit_config* raw = nullptr;
@@ -626,8 +683,8 @@ ConfigPtr config_arg(const Napi::CallbackInfo& info) {
       Napi::Array pair = prev.Get(i).As<Napi::Array>();
       set_key(config.get(), pair.Get(1u), pair.Get(0u), true);
     }
-    if (info.Length() > 8 && !info[8].IsNull() && !info[8].IsUndefined()) {
-      std::string index = key_arg(info[8]);
+    if (info.Length() > 7 && !info[7].IsNull() && !info[7].IsUndefined()) {
+      std::string index = key_arg(info[7]);
       const int rc = verikit_config_set_index_key(config.get(), reinterpret_cast<const uint8_t*>(index.data()), index.size());
       wipe(index);
       check(rc);
@@ -641,30 +698,7 @@ ConfigPtr config_arg(const Napi::CallbackInfo& info) {
     const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
     policy_arg(env, config.get(), name.c_str(), policies.Get(name));
   }
-  if (!info[6].IsUndefined() && !info[6].IsNull())
-    check(verikit_config_set_key_prefix(config.get(), text_arg(info[6], "keyPrefix").c_str()));
-  if (!info[7].IsUndefined() && !info[7].IsNull())
-    check(verikit_config_set_abuse_controls(config.get(), info[7].ToBoolean().Value() ? 1 : 0));
-  if (info.Length() > 10 && info[10].IsObject()) {
-    Napi::Object o = info[10].As<Napi::Object>();
-    Napi::Value cap = o.Get("eventQueueCapacity"), include = o.Get("eventsIncludeIdentifier");
-    if (!cap.IsUndefined()) {
-      const double n = cap.IsNumber() ? cap.As<Napi::Number>().DoubleValue() : -1;
-      if (!(n >= 0) || n != static_cast<double>(static_cast<int64_t>(n)))
-        throw ArgError{"eventQueueCapacity must be a whole number"};
-      // Beyond the range: the largest value, which the core refuses with its range message.
-      check(verikit_config_set_event_queue_capacity(config.get(), n > 4294967295.0 ? SIZE_MAX : static_cast<size_t>(n)));
-    }
-    if (!include.IsUndefined()) check(verikit_config_set_events_include_identifier(config.get(), include.ToBoolean().Value() ? 1 : 0));
-    Napi::Value origins = o.Get("linkOrigins"), http = o.Get("linkAllowHttp");
-    if (!origins.IsUndefined() && !origins.IsNull()) {
-      if (!origins.IsArray()) throw ArgError{"linkOrigins must be an array of origins"};
-      Napi::Array list = origins.As<Napi::Array>();
-      for (uint32_t i = 0; i < list.Length(); ++i)
-        check(verikit_config_add_link_origin(config.get(), text_arg(list.Get(i), "linkOrigins").c_str()));
-    }
-    if (!http.IsUndefined()) check(verikit_config_set_link_allow_http(config.get(), http.ToBoolean().Value() ? 1 : 0));
-  }
+  options_arg(env, config.get(), info[6]);
   return config;
 }
 
@@ -698,7 +732,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     Napi::Env env = info.Env();
     verikit_engine* engine = nullptr;
     auto flight = std::make_shared<Flight>();  // the event handler's `user`, before the engine
-    const bool with_events = info.Length() > 9 && info[9].IsFunction();
+    const bool with_events = info.Length() > 8 && info[8].IsFunction();
     try {
       ConfigPtr config = config_arg(info);
       if (with_events) check(verikit_config_set_event_handler(config.get(), &Flight::on_event, flight.get()));
@@ -713,7 +747,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     flight_ = std::move(flight);
     flight_->self = flight_;
     if (with_events) {
-      flight_->events = EventTsfn::New(env, info[9].As<Napi::Function>(), "verikit-events", 0, 1);
+      flight_->events = EventTsfn::New(env, info[8].As<Napi::Function>(), "verikit-events", 0, 1);
       flight_->events.Unref(env);  // events never keep the process alive
       flight_->events_live = true;
     }
@@ -982,6 +1016,11 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
       const char* type = nullptr;
       if (verikit_policy_field(i, &name, &type, nullptr, nullptr, nullptr, nullptr) == VERIKIT_OK) field_types[name] = type;
     }
+    for (size_t i = 0; i < verikit_config_option_count(); ++i) {  // and the engine options'
+      const char* name = nullptr;
+      const char* type = nullptr;
+      if (verikit_config_option(i, &name, &type, nullptr, nullptr, nullptr) == VERIKIT_OK) option_types[name] = type;
+    }
     engine_ctor = Napi::Persistent(EngineWrap::Define(env));
     DefineAddon(exports, {InstanceValue("Engine", engine_ctor.Value()),
                           InstanceMethod("setErrorClasses", &Addon::SetErrorClasses),
@@ -991,6 +1030,7 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
                           InstanceValue("resultFields", ResultFields(env)),
                           InstanceValue("statuses", Statuses(env)),
                           InstanceValue("policyFields", PolicyFields(env)),
+                          InstanceValue("configOptions", ConfigOptions(env)),
                           InstanceValue("version", Napi::String::New(env, verikit_version()))});
   }
 
@@ -1037,6 +1077,21 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
       Napi::Object f = Napi::Object::New(env);
       f.Set("name", name), f.Set("type", type), f.Set("min", static_cast<double>(lo)), f.Set("max", static_cast<double>(hi));
       f.Set("choices", choices);
+      out.Set(static_cast<uint32_t>(i), f);
+    }
+    return out;
+  }
+
+  // The engine-option schema (verikit_config_option): [{name, type, min, max, doc}], snake_case names.
+  static Napi::Array ConfigOptions(Napi::Env env) {
+    Napi::Array out = Napi::Array::New(env);
+    for (size_t i = 0; i < verikit_config_option_count(); ++i) {
+      const char *name = "", *type = "", *doc = "";
+      int64_t lo = 0, hi = 0;
+      verikit_config_option(i, &name, &type, &lo, &hi, &doc);
+      Napi::Object f = Napi::Object::New(env);
+      f.Set("name", name), f.Set("type", type), f.Set("min", static_cast<double>(lo)), f.Set("max", static_cast<double>(hi));
+      f.Set("doc", doc);
       out.Set(static_cast<uint32_t>(i), f);
     }
     return out;

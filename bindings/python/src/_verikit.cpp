@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -159,6 +160,58 @@ void set_policy(verikit_config* c, const char* purpose, const py::dict& fields) 
   }
 }
 
+// The engine-option schema's types by name (verikit_config_option), read once.
+const std::map<std::string, std::string>& option_types() {
+  static const std::map<std::string, std::string> types = [] {
+    std::map<std::string, std::string> m;
+    for (size_t i = 0; i < verikit_config_option_count(); ++i) {
+      const char *name = nullptr, *type = nullptr;
+      if (verikit_config_option(i, &name, &type, nullptr, nullptr, nullptr) == VERIKIT_OK) m[name] = type;
+    }
+    return m;
+  }();
+  return types;
+}
+
+// The text form of one engine option, by the type the schema gives it, strictly: a bool is not
+// an int nor an int a bool, a list is an iterable of str (not a str). The core parses and checks
+// it (an out-of-range int is its ConfigError); a name it does not know is its InvalidArgument.
+std::string option_text(const std::string& name, const py::handle& v) {
+  const auto& types = option_types();
+  const auto it = types.find(name);
+  const std::string type = it == types.end() ? "" : it->second;
+  if (type == "boolean") {
+    if (!py::isinstance<py::bool_>(v)) throw py::type_error(name + " must be bool, not " + type_name(v));
+    return v.cast<bool>() ? "true" : "false";
+  }
+  if (type == "integer") {
+    if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v))
+      throw py::type_error(name + " must be int, not " + type_name(v));
+    return py::str(py::int_(py::reinterpret_borrow<py::object>(v))).cast<std::string>();
+  }
+  if (type == "list") {
+    if (py::isinstance<py::str>(v) || py::isinstance<py::bytes>(v) || !py::isinstance<py::iterable>(v))
+      throw py::type_error(name + " must be an iterable of str, not " + type_name(v));
+    std::string text;
+    for (auto item : v) {
+      const std::string one = to_text(item, name.c_str());
+      if (one.find(',') != std::string::npos) raise(VERIKIT_E_INVALID_ARGUMENT, name + ": an item may not contain ','");
+      text += (text.empty() ? "" : ",") + one;
+    }
+    return text;
+  }
+  return to_text(v, name.c_str());  // text (and names the core will refuse)
+}
+
+// Engine options by name (verikit_config_set_option); None keeps the core's default.
+void set_options(verikit_config* c, const py::dict& options) {
+  for (auto item : options) {
+    if (item.second.is_none()) continue;
+    const std::string name = to_text(item.first, "option name");
+    check(verikit_config_set_option(c, name.c_str(), option_text(name, item.second).c_str()));
+  }
+}
+
 uint8_t to_key_id(const py::handle& h) {
   if (h.is_none()) return VERIKIT_DEFAULT_KEY_ID;
   if (!py::isinstance<py::int_>(h) || py::isinstance<py::bool_>(h)) throw py::type_error("key_id must be an int");
@@ -286,14 +339,12 @@ using HandlePtr = std::shared_ptr<Handle>;
 class PyEngine {
  public:
   PyEngine(const std::string& store, py::object key, py::object key_id, py::list previous_keys, py::dict default_policy,
-           py::dict policies, py::object key_prefix, bool without_abuse_controls, py::object index_key,
-           py::object on_event_callback, py::object event_queue_capacity, bool events_include_identifier,
-           py::list link_origins, bool link_allow_http) {
+           py::dict policies, py::dict options, py::object index_key, py::object on_event_callback) {
     verikit_config* raw = nullptr;
     check(verikit_config_new(&raw));
     ConfigPtr c(raw);
     check(verikit_config_set_store(c.get(), store.c_str()));
-    if (!key_prefix.is_none()) check(verikit_config_set_key_prefix(c.get(), to_text(key_prefix, "key_prefix").c_str()));
+    set_options(c.get(), options);
     if (!key.is_none()) {
       Wiped k{to_bytes(key, "key")};
       check(verikit_config_set_key(c.get(), to_key_id(key_id), k.data(), k.bytes.size()));
@@ -313,24 +364,10 @@ class PyEngine {
       const std::string purpose = to_text(item.first, "purpose");
       set_policy(c.get(), purpose.c_str(), item.second.cast<py::dict>());
     }
-    if (without_abuse_controls) check(verikit_config_set_abuse_controls(c.get(), 0));
-    for (auto origin : link_origins)
-      check(verikit_config_add_link_origin(c.get(), to_text(py::reinterpret_borrow<py::object>(origin), "link_origins").c_str()));
-    check(verikit_config_set_link_allow_http(c.get(), link_allow_http ? 1 : 0));
     std::unique_ptr<EventSink> sink;
     if (!on_event_callback.is_none()) {
       sink = std::make_unique<EventSink>(EventSink{on_event_callback});
       check(verikit_config_set_event_handler(c.get(), on_event, sink.get()));
-      if (!event_queue_capacity.is_none()) {
-        if (!py::isinstance<py::int_>(event_queue_capacity) || py::isinstance<py::bool_>(event_queue_capacity))
-          throw py::type_error("event_queue_capacity must be an int");
-        int overflow = 0;
-        const long long n = PyLong_AsLongLongAndOverflow(event_queue_capacity.ptr(), &overflow);
-        // Out of range (negative, huge): 0, which the core refuses with its range message.
-        const std::size_t cap = overflow != 0 || n < 0 ? 0 : static_cast<std::size_t>(n);
-        check(verikit_config_set_event_queue_capacity(c.get(), cap));
-      }
-      check(verikit_config_set_events_include_identifier(c.get(), events_include_identifier ? 1 : 0));
     }
     verikit_engine* e = nullptr;
     int rc;
@@ -738,12 +775,10 @@ PYBIND11_MODULE(_verikit, m) {
 
   using O = const py::object&;
   py::class_<PyEngine>(m, "NativeEngine")
-      .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, py::object, bool, py::object,
-                    py::object, py::object, bool, py::list, bool>(),
+      .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, py::dict, py::object,
+                    py::object>(),
            py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
-           py::arg("policies"), py::arg("key_prefix"), py::arg("without_abuse_controls"), py::arg("index_key") = py::none(),
-           py::arg("on_event") = py::none(), py::arg("event_queue_capacity") = py::none(), py::arg("events_include_identifier") = false,
-           py::arg("link_origins") = py::list(), py::arg("link_allow_http") = false)
+           py::arg("policies"), py::arg("options"), py::arg("index_key") = py::none(), py::arg("on_event") = py::none())
       .def("event_counts", [](PyEngine& self) {
         HandlePtr h = self.acquire();
         uint64_t delivered = 0, dropped = 0;
@@ -1008,6 +1043,17 @@ PYBIND11_MODULE(_verikit, m) {
       const char *name = nullptr, *cls = nullptr, *doc = nullptr;
       check(verikit_error_kind(i, &code, &name, &cls, &parent, &doc));
       out.append(py::make_tuple(code, name, cls, parent, doc));
+    }
+    return out;
+  });
+  // The engine options (verikit_config_option): verikit.Engine's keywords are held equal to it.
+  m.def("config_options", []() {
+    py::list out;
+    for (size_t i = 0; i < verikit_config_option_count(); ++i) {
+      const char *name = nullptr, *type = nullptr, *doc = nullptr;
+      int64_t lo = 0, hi = 0;
+      check(verikit_config_option(i, &name, &type, &lo, &hi, &doc));
+      out.append(py::make_tuple(name, type, lo, hi, doc));
     }
     return out;
   });

@@ -28,6 +28,7 @@ from ._events import log_events
 from ._types import *  # noqa: F401,F403 (Status, Event, Error and a class per error kind, from the core's schema)
 from ._verikit import VERSION as __version__
 from ._verikit import NativeEngine, Result, generate_key
+from ._verikit import config_options as _config_options
 
 __all__ = ["ANY_PURPOSE", "Engine", "Result", "log_events", "generate_key", "__version__", *_types.__all__]
 
@@ -37,6 +38,10 @@ ANY_PURPOSE = "*"
 """The purpose argument that accepts a token or link of any purpose. Checking a token or link
 always names a purpose; this is the explicit opt-in to skip that check."""
 PolicyFields = Mapping[str, Any]
+
+# The core's engine options (key_prefix, abuse_controls, link_origins, ...): Engine takes each as
+# a typed keyword and passes them to the core by name.
+_OPTION_NAMES = tuple(name for name, *_ in _config_options())
 
 _live: "weakref.WeakSet[_EngineBase]" = weakref.WeakSet()
 
@@ -89,14 +94,22 @@ class _EngineBase:
         on_event: called with a verikit.Event for every issue, verification, refusal,
             revocation and unlock (README: "Events"), on the engine's own event thread (never
             the caller's; it holds the GIL only for the call). What it raises is logged on the
-            "verikit" logger. Events leave operations through a bounded queue of
-            event_queue_capacity (default 4096): a full queue drops them (event_counts()).
-            verikit.log_events() logs them. events_include_identifier: put the identifier
-            itself in events (default: only its keyed tag).
+            "verikit" logger. verikit.log_events() logs them.
+        event_queue_capacity: events leave operations through a bounded queue of this many
+            (default 4096, at most 1048576): a full queue drops them (event_counts()).
+        events_include_identifier: put the identifier itself in events (default: only its
+            keyed tag).
         link_origins: the origins magic links may point to ("https://host[:port]"): a base URL
             of any other origin is refused (invalid_argument). Empty: any https origin.
         link_allow_http: allow http:// base URLs and origins (development on localhost).
+
+        Every keyword but the store, key material, policies and on_event is one of the core's
+        engine options (README: "Engine options"), passed to it by name: a bool must be a
+        bool, a number an int (out of range: ConfigError).
         """
+        # The engine options go to the core by name, as one dict: each keyword above whose name
+        # the core's schema lists (config_options(); a test holds the two equal).
+        given = locals()
         self._native = NativeEngine(
             store,
             key,
@@ -104,14 +117,9 @@ class _EngineBase:
             [tuple(p) for p in previous_keys],
             dict(policy or {}),
             {k: dict(v) for k, v in (policies or {}).items()},
-            key_prefix,
-            not abuse_controls,
+            {name: given[name] for name in _OPTION_NAMES if name in given},
             index_key,
             None if on_event is None else _guard_event_callback(on_event),
-            event_queue_capacity,
-            events_include_identifier,
-            list(link_origins),
-            link_allow_http,
         )
         _live.add(self)
 

@@ -15,6 +15,9 @@ def statuses() -> List[Tuple[int, str, bool, str]]:
 def error_kinds() -> List[Tuple[int, str, str, int, str]]:
     """The core's error kinds: (code, name, class name or "", parent code or 0, doc)."""
 
+def config_options() -> List[Tuple[str, str, int, int, str]]:
+    """The core's engine options: (name, type "text"/"boolean"/"integer"/"list", min, max, doc)."""
+
 class Result:
     """An outcome. Truthy only when verified, valid or issued. str() and format() give the
     repr (the status), never the secret."""
@@ -66,11 +69,8 @@ class Completions:
 
 class NativeEngine:
     def __init__(self, store: str, key: Optional[bytes], key_id: Optional[int], previous_keys: List[Tuple[int, bytes]],
-                 default_policy: Dict[str, Any], policies: Dict[str, Dict[str, Any]], key_prefix: Optional[str],
-                 without_abuse_controls: bool, index_key: Optional[bytes] = ...,
-                 on_event: Optional[Callable[[Event], None]] = ..., event_queue_capacity: Optional[int] = ...,
-                 events_include_identifier: bool = ..., link_origins: List[str] = ...,
-                 link_allow_http: bool = ...) -> None: ...
+                 default_policy: Dict[str, Any], policies: Dict[str, Dict[str, Any]], options: Dict[str, Any],
+                 index_key: Optional[bytes] = ..., on_event: Optional[Callable[[Event], None]] = ...) -> None: ...
     def close(self) -> None: ...
     def metrics(self) -> str: ...
     def event_counts(self) -> Tuple[int, int]: ...

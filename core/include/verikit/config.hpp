@@ -98,23 +98,19 @@ struct Config {
   std::map<std::string, Policy, std::less<>> policies;
   std::string store_url = "memory://";
   RedisOptions redis;
-  std::string key_prefix = "vk";
   // Warnings found at start (e.g. a Redis eviction policy that could drop credentials).
   // Empty: written to stderr.
   std::function<void(std::string_view)> on_warning;
   // Lifecycle events (README: "Events"). None: no event is built, queued or counted. Events
-  // leave the operation through a bounded queue read by one engine thread that calls this; a
-  // full queue drops the event (counted in metrics()). Queued events are delivered before the
-  // engine is destroyed; the handler is never called after that.
+  // leave the operation through a bounded queue (event_queue_capacity) read by one engine thread
+  // that calls this; a full queue drops the event (counted in metrics()). Queued events are
+  // delivered before the engine is destroyed; the handler is never called after that.
   EventHandler on_event;
-  std::size_t event_queue_capacity = kDefaultEventQueueCapacity;  // 1 .. kMaxEventQueueCapacity
-  bool events_include_identifier = false;  // put the normalised identifier itself in events
-  // Where magic links may point: origins "https://host[:port]". A base URL of another origin
-  // is refused (invalid_argument), so a forged Host header cannot send a user's link elsewhere.
-  // Empty: any https origin. http:// (base URLs and origins here) only with link_allow_http
-  // (for development on localhost).
-  std::vector<std::string> link_origins;
-  bool link_allow_http = false;
+  // The engine options: one member per line of verikit/config_fields.hpp, which gives each its
+  // default, range and meaning (set by name with set_config_option, verikit/schema.hpp).
+#define VERIKIT_CONFIG_OPTION(kind, name, type, init, min, max, doc) type name = init;
+#include "verikit/config_fields.hpp"
+#undef VERIKIT_CONFIG_OPTION
 
   const Policy& policy_for(std::string_view purpose) const {
     auto it = policies.find(purpose);

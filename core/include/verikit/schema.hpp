@@ -1,7 +1,9 @@
-// verikit — the schema, defined once: every policy field by name with its type and range, every
-// status (outcome) and every error kind with its class. The C API (verikit_config_set_policy_field,
-// verikit_policy_field, verikit_status_info, verikit_error_kind) exposes it and the bindings read
-// it from there, so a new field, status or error is one entry here (plus its documentation).
+// verikit — the schema, defined once: every policy field and every engine option by name with
+// its type and range, every status (outcome) and every error kind with its class. The C API
+// (verikit_config_set_policy_field, verikit_policy_field, verikit_config_set_option,
+// verikit_config_option, verikit_status_info, verikit_error_kind) exposes it and the bindings
+// read it from there, so a new field, option, status or error is one entry here (plus its
+// documentation).
 #pragma once
 
 #include <span>
@@ -21,12 +23,13 @@ enum class FieldType : int {
   choice = 3,      // one of `choices` (names separated by '|')
   rate_limit = 4,  // "count/period_seconds/burst", or "off" (also "false", "0")
   text = 5,        // a string (its own rule: see `doc`)
+  list = 6,        // items separated by ',' (engine options only: see verikit/config_fields.hpp)
 };
 
 struct FieldInfo {
   std::string_view name;     // snake_case, as in the README's tables
   FieldType type;
-  long long min = 0, max = 0;  // integer, seconds
+  long long min = 0, max = 0;  // integer, seconds; text: its length; list: its items
   std::string_view choices;  // choice
   std::string_view doc;
 };
@@ -43,6 +46,18 @@ Status set_policy_field(Policy& policy, std::string_view name, std::string_view 
 Expected<std::string> get_policy_field(const Policy& policy, std::string_view name);
 // Checks every field's range (validate(Policy) runs this and the rules across fields).
 Status check_policy_fields(const Policy& policy);
+
+// Every engine option (verikit/config_fields.hpp), in its order there: FieldType text, boolean,
+// integer or list.
+std::span<const FieldInfo> config_options() noexcept;
+// Sets one option from its text form (list: "a,b"; "" is the empty list), with the errors of
+// set_policy_field: an unknown option or a value that does not parse is invalid_argument, one
+// out of range is config; the message names the option, and a failed set changes nothing.
+Status set_config_option(Config& config, std::string_view name, std::string_view value);
+// The text form of one option (what set_config_option accepts).
+Expected<std::string> get_config_option(const Config& config, std::string_view name);
+// Checks every option's range and form (validate(Config) runs this and the rules across options).
+Status check_config_options(const Config& config);
 
 // Every status, in value order (values are pinned forever: the C API's verikit_status).
 struct StatusInfo {

@@ -89,6 +89,10 @@ Expected<std::shared_ptr<Engine>> Engine::create(Config config, std::shared_ptr<
     if (!r) return std::move(r).error();
     ring = std::move(r).value();
   }
+  if (!config.abuse_controls) {
+    config.default_policy = without_abuse_controls(config.default_policy);
+    for (auto& [purpose, policy] : config.policies) policy = without_abuse_controls(policy);
+  }
   auto impl = std::make_shared<detail::EngineImpl>(std::move(config), std::move(ring), std::move(store));
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
 }

@@ -22,12 +22,7 @@ Status validate(const Config& c) {
     if (auto s = detail::check_purpose(purpose); !s) return bad("policy name: " + s.error().message);
     if (auto s = validate(policy); !s) return Error{s.error().code, "purpose '" + purpose + "': " + s.error().message};
   }
-  if (c.key_prefix.empty() || c.key_prefix.size() > 64) return bad("key_prefix must be 1 to 64 bytes");
-  for (char ch : c.key_prefix)
-    if (ch <= 0x20 || ch >= 0x7f || ch == '{' || ch == '}')
-      return bad("key_prefix must be printable ASCII without spaces or braces");
-  if (c.event_queue_capacity < 1 || c.event_queue_capacity > kMaxEventQueueCapacity)
-    return bad("event_queue_capacity must be 1 to " + std::to_string(kMaxEventQueueCapacity));
+  if (auto s = check_config_options(c); !s) return s;  // each option's range (verikit/config_fields.hpp)
   for (const std::string& origin : c.link_origins) {
     auto canonical = detail::canonical_origin(origin);
     if (!canonical) return bad("link_origins: " + canonical.error().message);

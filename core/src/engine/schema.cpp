@@ -1,4 +1,5 @@
-// verikit — the policy schema: one table of fields, used to set, read and check policies.
+// verikit — the policy and engine-option schema: one table of policy fields and one of engine
+// options, used to set, read and check them by name.
 #include "verikit/schema.hpp"
 
 #include <charconv>
@@ -95,8 +96,9 @@ Error bad_value(const Field& f, std::string_view value, std::string_view want) {
   return make_error(Errc::invalid_argument, "policy " + std::string(f.info.name) + ": '" + std::string(value) +
                                                 "' is not " + std::string(want));
 }
-Error out_of_range(std::string_view name, const std::string& what) {
-  return make_error(Errc::config, "policy " + std::string(name) + " " + what);
+// `kind`: "policy " for policy fields, "" for engine options (whose names say what they are).
+Error out_of_range(std::string_view name, const std::string& what, std::string_view kind = "policy ") {
+  return make_error(Errc::config, std::string(kind) + std::string(name) + " " + what);
 }
 
 // A whole number; one too large for 64 bits saturates (and then fails its range check).
@@ -119,9 +121,10 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
-Status check_range(std::string_view name, long long v, long long lo, long long hi, std::string_view unit = "") {
+Status check_range(std::string_view name, long long v, long long lo, long long hi, std::string_view unit = "",
+                   std::string_view kind = "policy ") {
   if (v < lo || v > hi)
-    return out_of_range(name, "must be " + std::to_string(lo) + " to " + std::to_string(hi) + std::string(unit));
+    return out_of_range(name, "must be " + std::to_string(lo) + " to " + std::to_string(hi) + std::string(unit), kind);
   return Unit{};
 }
 
@@ -138,7 +141,8 @@ Status check_field(const Field& f, const Policy& p) {
   switch (f.info.type) {
     case FieldType::integer: return check_range(n, p.*f.integer, f.info.min, f.info.max);
     case FieldType::seconds: return check_range(n, (p.*f.seconds).count(), f.info.min, f.info.max, " seconds");
-    case FieldType::boolean: return Unit{};
+    case FieldType::boolean:
+    case FieldType::list: return Unit{};  // no policy field is a list
     case FieldType::choice: {
       const int i = f.get_choice(p);
       if (i < 0 || i >= static_cast<int>(split(f.info.choices, '|').size())) return out_of_range(n, "is not a known value");
@@ -158,6 +162,107 @@ Status check_field(const Field& f, const Policy& p) {
   return Unit{};
 }
 
+
+// ---- engine options (verikit/config_fields.hpp) ----
+
+// How an option is read from and written to a Config: through one of its members.
+struct Option {
+  FieldInfo info;
+  std::string Config::* text = nullptr;
+  bool Config::* boolean = nullptr;
+  std::size_t Config::* integer = nullptr;
+  std::vector<std::string> Config::* list = nullptr;
+};
+
+// One maker per kind, each with the signature of a VERIKIT_CONFIG_OPTION line.
+Option option_of(FieldType type, std::string_view name, long long lo, long long hi, std::string_view doc) {
+  Option o;
+  o.info = FieldInfo{name, type, lo, hi, {}, doc};
+  return o;
+}
+Option option_text(std::string_view name, std::string Config::* m, long long lo, long long hi, std::string_view doc) {
+  Option o = option_of(FieldType::text, name, lo, hi, doc);
+  o.text = m;
+  return o;
+}
+Option option_boolean(std::string_view name, bool Config::* m, long long, long long, std::string_view doc) {
+  Option o = option_of(FieldType::boolean, name, 0, 1, doc);
+  o.boolean = m;
+  return o;
+}
+Option option_integer(std::string_view name, std::size_t Config::* m, long long lo, long long hi, std::string_view doc) {
+  Option o = option_of(FieldType::integer, name, lo, hi, doc);
+  o.integer = m;
+  return o;
+}
+Option option_list(std::string_view name, std::vector<std::string> Config::* m, long long lo, long long hi,
+                   std::string_view doc) {
+  Option o = option_of(FieldType::list, name, lo, hi, doc);
+  o.list = m;
+  return o;
+}
+
+const std::vector<Option>& options() {
+  static const std::vector<Option> all = [] {
+    std::vector<Option> v;
+#define VERIKIT_CONFIG_OPTION(kind, name, type, init, min, max, doc) \
+  v.push_back(option_##kind(#name, &Config::name, min, max, doc));
+#include "verikit/config_fields.hpp"
+#undef VERIKIT_CONFIG_OPTION
+    return v;
+  }();
+  return all;
+}
+
+const Option* find_option(std::string_view name) {
+  for (const Option& o : options())
+    if (o.info.name == name) return &o;
+  return nullptr;
+}
+
+Error unknown_option(std::string_view name) {
+  return make_error(Errc::invalid_argument, "unknown configuration option '" + std::string(name) + "'");
+}
+Error bad_option_value(const Option& o, std::string_view value, std::string_view want) {
+  return make_error(Errc::invalid_argument,
+                    std::string(o.info.name) + ": '" + std::string(value) + "' is not " + std::string(want));
+}
+
+// Text options: printable ASCII without spaces or braces (store keys are made of them).
+Status check_option_text(const FieldInfo& f, const std::string& t) {
+  if (static_cast<long long>(t.size()) < f.min || static_cast<long long>(t.size()) > f.max)
+    return out_of_range(f.name, "must be " + std::to_string(f.min) + " to " + std::to_string(f.max) + " bytes", "");
+  for (char ch : t)
+    if (ch <= 0x20 || ch >= 0x7f || ch == '{' || ch == '}')
+      return out_of_range(f.name, "must be printable ASCII without spaces or braces", "");
+  return Unit{};
+}
+Status check_option_list(const FieldInfo& f, const std::vector<std::string>& items) {
+  const auto n = static_cast<long long>(items.size());
+  if (n < f.min || n > f.max)
+    return out_of_range(f.name, "must have " + std::to_string(f.min) + " to " + std::to_string(f.max) + " items", "");
+  return Unit{};
+}
+Status check_option(const Option& o, const Config& c) {
+  switch (o.info.type) {
+    case FieldType::text: return check_option_text(o.info, c.*o.text);
+    case FieldType::integer: {
+      const std::size_t v = c.*o.integer;
+      return check_range(o.info.name, v > static_cast<std::size_t>(LLONG_MAX) ? LLONG_MAX : static_cast<long long>(v),
+                         o.info.min, o.info.max, "", "");
+    }
+    case FieldType::list: return check_option_list(o.info, c.*o.list);
+    default: return Unit{};  // boolean
+  }
+}
+
+std::string_view trim_ascii(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace
 
 const char* to_string(FieldType type) noexcept {
@@ -168,6 +273,7 @@ const char* to_string(FieldType type) noexcept {
     case FieldType::choice: return "choice";
     case FieldType::rate_limit: return "rate_limit";
     case FieldType::text: return "text";
+    case FieldType::list: return "list";
   }
   return "unknown";
 }
@@ -226,6 +332,7 @@ Status set_policy_field(Policy& p, std::string_view name, std::string_view value
       next.*f->text = std::string(value);
       if (auto s = check_field(*f, next); !s) return s;
       break;
+    case FieldType::list: return make_error(Errc::internal, "no policy field is a list");
   }
   p = std::move(next);
   return Unit{};
@@ -250,6 +357,7 @@ Expected<std::string> get_policy_field(const Policy& p, std::string_view name) {
       return std::to_string(l.count) + "/" + std::to_string(l.period.count()) + "/" + std::to_string(l.burst);
     }
     case FieldType::text: return p.*f->text;
+    case FieldType::list: break;
   }
   return make_error(Errc::internal, "unknown field type");
 }
@@ -257,6 +365,77 @@ Expected<std::string> get_policy_field(const Policy& p, std::string_view name) {
 Status check_policy_fields(const Policy& p) {
   for (const Field& f : fields())
     if (auto s = check_field(f, p); !s) return s;
+  return Unit{};
+}
+
+std::span<const FieldInfo> config_options() noexcept {
+  static const std::vector<FieldInfo> infos = [] {
+    std::vector<FieldInfo> v;
+    for (const Option& o : options()) v.push_back(o.info);
+    return v;
+  }();
+  return infos;
+}
+
+Status set_config_option(Config& c, std::string_view name, std::string_view value) {
+  const Option* o = find_option(name);
+  if (o == nullptr) return unknown_option(name);
+  const FieldInfo& f = o->info;
+  switch (f.type) {  // each case checks the new value before it changes anything
+    case FieldType::text: {
+      std::string t(value);
+      if (auto s = check_option_text(f, t); !s) return s;
+      c.*o->text = std::move(t);
+      return Unit{};
+    }
+    case FieldType::boolean:
+      if (value == "true" || value == "1") c.*o->boolean = true;
+      else if (value == "false" || value == "0") c.*o->boolean = false;
+      else return bad_option_value(*o, value, "true or false");
+      return Unit{};
+    case FieldType::integer: {
+      auto v = parse_int(value);
+      if (!v) return bad_option_value(*o, value, "a whole number");
+      if (auto s = check_range(f.name, *v, f.min, f.max, "", ""); !s) return s;
+      c.*o->integer = static_cast<std::size_t>(*v);
+      return Unit{};
+    }
+    case FieldType::list: {
+      std::vector<std::string> items;
+      if (!trim_ascii(value).empty()) {
+        for (std::string_view item : split(value, ',')) {
+          item = trim_ascii(item);
+          if (item.empty()) return bad_option_value(*o, value, "a list of items separated by ','");
+          items.emplace_back(item);
+        }
+      }
+      if (auto s = check_option_list(f, items); !s) return s;
+      c.*o->list = std::move(items);
+      return Unit{};
+    }
+    default: return make_error(Errc::internal, "engine option of an unknown type");
+  }
+}
+
+Expected<std::string> get_config_option(const Config& c, std::string_view name) {
+  const Option* o = find_option(name);
+  if (o == nullptr) return unknown_option(name);
+  switch (o->info.type) {
+    case FieldType::text: return c.*o->text;
+    case FieldType::boolean: return std::string(c.*o->boolean ? "true" : "false");
+    case FieldType::integer: return std::to_string(c.*o->integer);
+    case FieldType::list: {
+      std::string out;
+      for (const std::string& item : c.*o->list) out += (out.empty() ? "" : ",") + item;
+      return out;
+    }
+    default: return make_error(Errc::internal, "engine option of an unknown type");
+  }
+}
+
+Status check_config_options(const Config& c) {
+  for (const Option& o : options())
+    if (auto s = check_option(o, c); !s) return s;
   return Unit{};
 }
 
