@@ -1067,30 +1067,35 @@ class Addon : public Napi::Addon<Addon>, public AddonData {
     for (uint32_t i = 0; i < kPropCount; ++i) out.Set(i, kPropNames[i]);
     return out;
   }
-  // The policy schema (verikit_policy_field): [{name, type, min, max, choices}], snake_case names.
+  // One entry of a schema: {name, type, min, max} (snake_case names).
+  static Napi::Object SchemaEntry(Napi::Env env, const char* name, const char* type, int64_t lo, int64_t hi) {
+    Napi::Object f = Napi::Object::New(env);
+    f.Set("name", name), f.Set("type", type), f.Set("min", static_cast<double>(lo)), f.Set("max", static_cast<double>(hi));
+    return f;
+  }
+
+  // The policy schema (verikit_policy_field): entries with their choices ("a|b" or "").
   static Napi::Array PolicyFields(Napi::Env env) {
     Napi::Array out = Napi::Array::New(env);
     for (size_t i = 0; i < verikit_policy_field_count(); ++i) {
       const char *name = "", *type = "", *choices = "";
       int64_t lo = 0, hi = 0;
       verikit_policy_field(i, &name, &type, &lo, &hi, &choices, nullptr);
-      Napi::Object f = Napi::Object::New(env);
-      f.Set("name", name), f.Set("type", type), f.Set("min", static_cast<double>(lo)), f.Set("max", static_cast<double>(hi));
+      Napi::Object f = SchemaEntry(env, name, type, lo, hi);
       f.Set("choices", choices);
       out.Set(static_cast<uint32_t>(i), f);
     }
     return out;
   }
 
-  // The engine-option schema (verikit_config_option): [{name, type, min, max, doc}], snake_case names.
+  // The engine-option schema (verikit_config_option): entries with their description.
   static Napi::Array ConfigOptions(Napi::Env env) {
     Napi::Array out = Napi::Array::New(env);
     for (size_t i = 0; i < verikit_config_option_count(); ++i) {
       const char *name = "", *type = "", *doc = "";
       int64_t lo = 0, hi = 0;
       verikit_config_option(i, &name, &type, &lo, &hi, &doc);
-      Napi::Object f = Napi::Object::New(env);
-      f.Set("name", name), f.Set("type", type), f.Set("min", static_cast<double>(lo)), f.Set("max", static_cast<double>(hi));
+      Napi::Object f = SchemaEntry(env, name, type, lo, hi);
       f.Set("doc", doc);
       out.Set(static_cast<uint32_t>(i), f);
     }
