@@ -738,13 +738,18 @@ int main(int argc, char** argv) {
   };
   auto usage = [&](const std::string& key) { return sh(cli + " MEMORY USAGE '" + key + "' | tr -d '\\n'"); };
   verikit_otp_issue(&r, strict, "login", "mem@example.com", 15, nullptr);
+  const char* secret = nullptr;
+  size_t secret_len = 0;
+  std::string wrong = "000000";
+  if (r && verikit_result_secret(r, &secret, &secret_len) == VERIKIT_OK && secret_len > 0) wrong.assign(secret, secret_len);
+  wrong[0] = wrong[0] == '0' ? '1' : '0';  // a well-formed wrong code: the guess reaches the store
   verikit_result_free(r);
   const std::string group = first_key("*:g");  // the code and its identifier's abuse-control state
   const std::string otp_mem = usage(group);
   verikit_token_issue(&r, strict, "confirm", "mem@example.com", 15, nullptr);
   verikit_result_free(r);
   const std::string token_mem = usage(first_key("*:t"));
-  verikit_otp_verify(&r, strict, "login", "mem@example.com", 15, "0000000", 7, nullptr);
+  verikit_otp_verify(&r, strict, "login", "mem@example.com", 15, wrong.data(), wrong.size(), nullptr);
   verikit_result_free(r);
   const std::string lock_mem = usage(group);
   std::printf("\nRedis MEMORY USAGE: pending OTP with its identifier's abuse-control state %s bytes (one key); "
