@@ -61,8 +61,20 @@ PyTypes* types() {  // with the GIL held
   return types_;
 }
 
+// An error message as str: the core's messages are UTF-8, but one may quote bytes from elsewhere
+// (a server's reply, strerror in another locale): those become U+FFFD, never a decoding error
+// in place of the error.
+py::object message_text(const std::string& message) {
+  PyObject* s = PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace");
+  if (s == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(s);
+}
+
+// The verikit.Error subclass instance for a C API error code and its message.
+py::object error_object(int code, const std::string& message) { return types()->error(code, message_text(message)); }
+
 [[noreturn]] void raise(int code, const std::string& message) {
-  py::object exc = types()->error(code, message);
+  py::object exc = error_object(code, message);
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
   throw py::error_already_set();
 }
@@ -586,17 +598,27 @@ class Queue {
 using QueuePtr = std::shared_ptr<Queue>;
 
 // Completions for one asyncio loop, used with the GIL only: the futures of the calls in flight
-// (each made by `new_future`, which binds them to the loop), by call id, and their queue. settle() is the loop's reader callback (add_reader on fd()): it
+// (each made by `future_type(loop=loop)`), by call id, and their queue. settle() is the loop's reader callback (add_reader on fd()): it
 // settles every queued completion's future, in C++ (no Python frame per completion). No thread
 // ever waits for the GIL to hand a single result over.
 class Completions {
  public:
-  explicit Completions(py::object new_future) : queue_(std::make_shared<Queue>()), create_future_(std::move(new_future)) {}
+  // Futures are future_type(loop=loop). The loop is held weakly: the loop's reader holds this
+  // object, and a strong reference back would keep every loop an engine ever ran on (and its
+  // eventfd) alive for good.
+  Completions(py::object future_type, const py::object& loop)
+      : queue_(std::make_shared<Queue>()), future_type_(std::move(future_type)), loop_(loop),
+        loop_keyword_(py::make_tuple(py::str("loop"))) {}
   int fd() const { return queue_->fd(); }
   const QueuePtr& queue() const { return queue_; }
 
   std::pair<long long, py::object> add() {
-    py::object fut = create_future_();
+    PyObject* loop = PyWeakref_GetObject(loop_.ptr());  // borrowed; None once the loop is gone
+    if (loop == nullptr) throw py::error_already_set();
+    if (loop == Py_None) throw std::runtime_error("verikit: the event loop of these completions is gone");
+    PyObject* args[] = {loop};  // future_type(loop=loop), by vectorcall
+    py::object fut = py::reinterpret_steal<py::object>(PyObject_Vectorcall(future_type_.ptr(), args, 0, loop_keyword_.ptr()));
+    if (!fut) throw py::error_already_set();
     const long long id = next_id_++;
     futures_.emplace(id, fut);
     return {id, std::move(fut)};
@@ -620,7 +642,7 @@ class Completions {
       try {
         if (call(fut, done, py::object()).ptr() == Py_True) continue;  // cancelled meanwhile
         if (d.code != VERIKIT_OK) {
-          call(fut, set_exception, types()->error(d.code, d.message));
+          call(fut, set_exception, error_object(d.code, d.message));
           continue;
         }
         switch (d.kind) {
@@ -629,14 +651,30 @@ class Completions {
           case Kind::count: call(fut, set_result, py::int_(d.count)); break;
         }
       } catch (py::error_already_set& e) {
-        e.discard_as_unraisable("verikit: settling a future");  // one future's fault stops no other
+        // Making the answer failed (no memory, a signal handler's exception): the future gets
+        // that exception, so no call is left pending; one future's fault stops no other.
+        e.restore();
+        PyObject *type = nullptr, *value = nullptr, *trace = nullptr;
+        PyErr_Fetch(&type, &value, &trace);
+        PyErr_NormalizeException(&type, &value, &trace);
+        py::object exc = py::reinterpret_steal<py::object>(value);
+        Py_XDECREF(type);
+        Py_XDECREF(trace);
+        PyObject* is_done = exc ? PyObject_CallMethodNoArgs(fut.ptr(), done.ptr()) : nullptr;
+        if (is_done != nullptr && is_done == Py_False) {
+          if (PyObject* r = PyObject_CallMethodOneArg(fut.ptr(), set_exception.ptr(), exc.ptr())) Py_DECREF(r);
+        }
+        Py_XDECREF(is_done);
+        if (PyErr_Occurred()) PyErr_WriteUnraisable(fut.ptr());
       }
     }
   }
 
  private:
   QueuePtr queue_;
-  py::object create_future_;
+  py::object future_type_;
+  py::weakref loop_;
+  py::tuple loop_keyword_;
   std::unordered_map<long long, py::object> futures_;
   long long next_id_ = 0;
 };
@@ -769,7 +807,7 @@ PYBIND11_MODULE(_verikit, m) {
       });
 
   py::class_<Completions, CompletionsPtr>(m, "Completions")
-      .def(py::init<py::object>(), py::arg("new_future"))
+      .def(py::init<py::object, const py::object&>(), py::arg("future_type"), py::arg("loop"))
       .def("fd", &Completions::fd)
       .def("settle", &Completions::settle);
 

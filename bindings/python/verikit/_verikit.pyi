@@ -61,8 +61,8 @@ _Bytes = Union[str, bytes]
 class Completions:
     """Completions of asynchronous calls for one event loop (an eventfd the loop watches)."""
 
-    def __init__(self, new_future: Callable[[], "asyncio.Future[Any]"]) -> None:
-        """`new_future()` makes each call's future, bound to the loop that watches fd()."""
+    def __init__(self, future_type: Callable[..., "asyncio.Future[Any]"], loop: asyncio.AbstractEventLoop) -> None:
+        """Each call's future is `future_type(loop=loop)` (the loop held weakly); `loop` watches fd()."""
     def fd(self) -> int: ...
     def settle(self) -> None:
         """Settles the future of every completion queued since the last call (the loop's reader)."""

@@ -17,7 +17,7 @@ Bad arguments and a closed engine are raised where the call is awaited, as from 
 from __future__ import annotations
 
 import asyncio
-import functools
+import inspect
 import weakref
 from collections.abc import Coroutine
 from typing import Any, Callable, Optional, TypeVar, cast
@@ -55,11 +55,15 @@ _by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, NativeCompletion
 def _completions_for(loop: asyncio.AbstractEventLoop) -> NativeCompletions:
     """The completions of every engine's calls on one event loop: the engine's thread queues them
     natively and signals an eventfd without taking the GIL; the loop reads the fd (add_reader)
-    and settles every queued future in one go, natively."""
+    and settles every queued future in one go, natively. The native side holds the loop weakly,
+    so a loop that is gone takes its entry (and eventfd) with it; closed loops are dropped here."""
     sink = _by_loop.get(loop)
     if sink is None:
-        sink = _by_loop[loop] = NativeCompletions(functools.partial(Call, loop=loop))
-        loop.add_reader(sink.fd(), sink.settle)
+        for closed in [other for other in _by_loop if other.is_closed()]:
+            del _by_loop[closed]
+        sink = NativeCompletions(Call, loop)
+        loop.add_reader(sink.fd(), sink.settle)  # first: a loop that refuses it keeps no entry
+        _by_loop[loop] = sink
     return sink
 
 
@@ -67,10 +71,17 @@ class Engine(_EngineBase):
     """The asyncio API: the same operations as verikit.Engine, each returning a `Call` to await
     (token and link checks take a required purpose, or verikit.ANY_PURPOSE). `async with
     verikit.aio.Engine(...) as e:` closes it on the way out; `await e.aclose()` does so
-    explicitly."""
+    explicitly.
 
-    _loop: Optional[asyncio.AbstractEventLoop] = None
-    _completions: Optional[NativeCompletions] = None
+    A call made on the loop's thread starts at once, before it is awaited: cancelling it, or the
+    task awaiting it, or a `wait_for` timeout, does not undo it (a consume may have consumed), and
+    a call never awaited still runs (mypy reports a forgotten await with
+    `--enable-error-code unused-awaitable`). From another thread whose own loop is running, hand
+    `run_coroutine_threadsafe` a coroutine that awaits the call (`async def f(): return await
+    e.inspect(...)`): a call made there belongs to that thread's loop."""
+
+    # The loop last seen and its completions, as one pair: two threads with two loops never mix them.
+    _bound: "Optional[tuple[asyncio.AbstractEventLoop, NativeCompletions]]" = None
 
     def _start(self, op: Callable[..., Any], *args: Any) -> "Call[Any]":
         """Starts `op(*args, completions)` on the running loop and returns its Call; with no loop
@@ -79,11 +90,11 @@ class Engine(_EngineBase):
         loop = _running_loop()
         if loop is None:
             return cast("Call[Any]", self._when_awaited(op, args))
-        if loop is not self._loop or self._completions is None:  # the last loop seen is kept
-            self._completions = _completions_for(loop)
-            self._loop = loop
         try:
-            call: Call[Any] = op(*args, self._completions)
+            bound = self._bound
+            if bound is None or bound[0] is not loop:
+                bound = self._bound = (loop, _completions_for(loop))
+            call: Call[Any] = op(*args, bound[1])
             return call
         except Exception as e:  # refused at the start: raised where the call is awaited
             failed: Call[Any] = Call(loop=loop)
@@ -91,6 +102,8 @@ class Engine(_EngineBase):
             return failed
 
     async def _when_awaited(self, op: Callable[..., Any], args: Any) -> Any:
+        if _running_loop() is None:
+            raise RuntimeError("verikit.aio calls need a running asyncio event loop")
         return await self._start(op, *args)
 
     async def aclose(self) -> None:
@@ -169,3 +182,18 @@ class Engine(_EngineBase):
     def verify_totp(self, purpose: str, identifier: Bytes, code: str, *,
                           client_key: Optional[Bytes] = None) -> "Call[Result]":
         return self._start(self._native.verify_totp_async, purpose, identifier, code, client_key)
+
+
+def _mark_coroutine_functions() -> None:
+    """The operations return coroutine objects (Calls): frameworks that ask whether a function is a
+    coroutine function (inspect / asyncio.iscoroutinefunction) are told yes, and await them."""
+    for name, member in vars(Engine).items():
+        if not callable(member) or name.startswith("_") or "Call[" not in str(member.__annotations__.get("return", "")):
+            continue
+        if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12
+            inspect.markcoroutinefunction(member)
+        else:
+            member._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+
+
+_mark_coroutine_functions()
