@@ -190,6 +190,18 @@ VERIKIT_EXTERN(int) verikit_config_set_link_allow_http(verikit_config* config, i
   return VERIKIT_OK;
 }
 
+// One schema entry into the out-parameters (any may be NULL). The schema's strings are literals
+// in the core: NUL-terminated and static.
+static int describe(const verikit::FieldInfo& f, const char** name_out, const char** type_out, int64_t* min_out,
+                    int64_t* max_out, const char** doc_out) {
+  if (name_out) *name_out = f.name.data();
+  if (type_out) *type_out = verikit::to_string(f.type);
+  if (min_out) *min_out = f.min;
+  if (max_out) *max_out = f.max;
+  if (doc_out) *doc_out = f.doc.data();
+  return VERIKIT_OK;
+}
+
 VERIKIT_EXTERN(size_t) verikit_policy_field_count(void) { return verikit::policy_fields().size(); }
 
 VERIKIT_EXTERN(int) verikit_policy_field(size_t i, const char** name_out, const char** type_out, int64_t* min_out,
@@ -197,14 +209,8 @@ VERIKIT_EXTERN(int) verikit_policy_field(size_t i, const char** name_out, const 
   const auto fields = verikit::policy_fields();
   if (i >= fields.size()) return set_error(VERIKIT_E_INVALID_ARGUMENT, "no policy field " + std::to_string(i));
   const verikit::FieldInfo& f = fields[i];
-  // The schema's strings are literals in the core: NUL-terminated and static.
-  if (name_out) *name_out = f.name.data();
-  if (type_out) *type_out = verikit::to_string(f.type);
-  if (min_out) *min_out = f.min;
-  if (max_out) *max_out = f.max;
   if (choices_out) *choices_out = f.choices.empty() ? "" : f.choices.data();
-  if (doc_out) *doc_out = f.doc.data();
-  return VERIKIT_OK;
+  return describe(f, name_out, type_out, min_out, max_out, doc_out);
 }
 
 VERIKIT_EXTERN(int) verikit_config_set_option(verikit_config* config, const char* name, const char* value) {
@@ -222,14 +228,7 @@ VERIKIT_EXTERN(int) verikit_config_option(size_t i, const char** name_out, const
                                           int64_t* max_out, const char** doc_out) {
   const auto options = verikit::config_options();
   if (i >= options.size()) return set_error(VERIKIT_E_INVALID_ARGUMENT, "no engine option " + std::to_string(i));
-  const verikit::FieldInfo& o = options[i];
-  // The schema's strings are literals in the core: NUL-terminated and static.
-  if (name_out) *name_out = o.name.data();
-  if (type_out) *type_out = verikit::to_string(o.type);
-  if (min_out) *min_out = o.min;
-  if (max_out) *max_out = o.max;
-  if (doc_out) *doc_out = o.doc.data();
-  return VERIKIT_OK;
+  return describe(options[i], name_out, type_out, min_out, max_out, doc_out);
 }
 
 VERIKIT_EXTERN(int) verikit_config_set_default_policy(verikit_config* config, const verikit_policy* policy) {
