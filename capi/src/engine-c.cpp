@@ -55,7 +55,7 @@ int to_verify_options(const verikit_verify_options* in, verikit::VerifyOptions& 
 }
 
 verikit::Callback<Result> completion(verikit_callback callback, void* user) {
-  return [callback, user](Expected<Result> r) {
+  return [callback, user](Expected<Result>&& r) {  // (&&: no move of the Result per call)
     if (!r) return callback(user, static_cast<int>(r.error().code), r.error().message.c_str(), nullptr);
     auto* result = new (std::nothrow) verikit_result{std::move(r).value()};
     if (result == nullptr) return callback(user, VERIKIT_E_NO_MEMORY, "out of memory", nullptr);
@@ -118,30 +118,41 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
               verikit::Callback<T> (*completion)(CCallback, void*), Op&& op) {
   if (engine == nullptr || callback == nullptr)
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or callback is NULL");
-  auto called = std::make_shared<std::atomic<bool>>(false);
-  auto flight = engine->flight;
-  flight->here();
+  // One allocation holds what the completion needs (the callback's own closure then fits in
+  // std::function without another): the once-only flag, the engine's in-flight count, the caller's callback.
+  struct Once {
+    std::atomic<bool> called{false};
+    std::shared_ptr<verikit_engine::Flight> flight;
+    verikit::Callback<T> inner;
+    void settle(Expected<T>&& r) {  // a second call is ignored
+      if (called.exchange(true)) return;
+      ++t_in_callback;
+      inner(std::move(r));
+      --t_in_callback;
+      count_out();
+    }
+    void count_out() {
+      std::lock_guard<std::mutex> lock(flight->mutex);
+      if (--flight->pending == 0) flight->idle.notify_all();
+    }
+  };
+  auto once = std::make_shared<Once>();
+  once->flight = engine->flight;
+  once->inner = completion(callback, user);
+  verikit_engine::Flight& flight = *once->flight;
+  flight.here();
   {
-    std::lock_guard<std::mutex> lock(flight->mutex);
-    ++flight->pending;
+    std::lock_guard<std::mutex> lock(flight.mutex);
+    ++flight.pending;
   }
   // Counted out only after the caller's callback has returned: verikit_engine_free waits for it.
-  verikit::Callback<T> once = [called, flight, inner = completion(callback, user)](Expected<T> r) {
-    if (called->exchange(true)) return;
-    ++t_in_callback;
-    inner(std::move(r));
-    --t_in_callback;
-    std::lock_guard<std::mutex> lock(flight->mutex);
-    if (--flight->pending == 0) flight->idle.notify_all();
-  };
   int rc = guard([&] {
-    op(*engine->engine, once);
+    op(*engine->engine, verikit::Callback<T>([once](Expected<T>&& r) { once->settle(std::move(r)); }));
     return VERIKIT_OK;
   });
-  if (rc != VERIKIT_OK && !called->exchange(true)) {
+  if (rc != VERIKIT_OK && !once->called.exchange(true)) {
     verikit::capi::fail(callback, user, rc, verikit_error_message());
-    std::lock_guard<std::mutex> lock(flight->mutex);
-    if (--flight->pending == 0) flight->idle.notify_all();
+    once->count_out();
   }
   return VERIKIT_OK;
 }

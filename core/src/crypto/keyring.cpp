@@ -132,8 +132,17 @@ std::string keyed_hash(const std::array<std::uint8_t, 32>& key, std::initializer
   return out;
 }
 
+namespace {
+// The text of a keyed hash of `fields` (hashed into a buffer on the stack: one string made, not two).
+std::string keyed_tag(const std::array<std::uint8_t, 32>& key, std::initializer_list<std::string_view> fields) {
+  std::array<std::uint8_t, kHashBytes> hash;
+  keyed_hash(key, fields, hash);
+  return tag_text(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+}
+}  // namespace
+
 std::string group_tag(const IndexKey& key, std::string_view purpose, std::string_view identifier) {
-  return tag_text(keyed_hash(key.index, {"group", purpose, identifier}));
+  return keyed_tag(key.index, {"group", purpose, identifier});
 }
 
 std::string purpose_tag(const IndexKey& key, std::uint8_t kind, std::string_view purpose) {
@@ -142,7 +151,7 @@ std::string purpose_tag(const IndexKey& key, std::uint8_t kind, std::string_view
 }
 
 std::string client_tag(const IndexKey& key, std::string_view client_key) {
-  return tag_text(keyed_hash(key.index, {"client", client_key}));
+  return keyed_tag(key.index, {"client", client_key});
 }
 
 std::string payload_hash(const IndexKey& key, std::string_view group, std::string_view payload,

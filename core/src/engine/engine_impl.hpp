@@ -79,7 +79,7 @@ Expected<T> wait_for(const Store& store, Start&& start) {
     std::optional<Expected<T>> result;
   };
   auto state = std::make_shared<State>();
-  start([state](Expected<T> r) {
+  start([state](Expected<T>&& r) {
     std::lock_guard<std::mutex> lock(state->mutex);
     state->result.emplace(std::move(r));
     state->cv.notify_one();

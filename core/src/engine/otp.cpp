@@ -44,29 +44,30 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
   req.revoke_group = policy.revoke_all_on_use;
   req.gate = detail::gate_of(policy);
 
-  // Shared, not copied, by the closures below (each copy of a Subject is several allocations).
-  auto issue = [impl = impl_, req = std::move(req), s = std::make_shared<const detail::Subject>(std::move(subject).value()),
-                code = std::move(code)](Callback<Result> done) {
-    impl->store->otp_issue(req, [impl, s, code, done = std::move(done)](Expected<OtpIssueReply> r) {
+  // The subject and the code move from closure to closure (each runs once): no copy, no sharing.
+  auto issue = [impl = impl_, req = std::move(req), s = std::move(subject).value(),
+                code = std::move(code)](Callback<Result> done) mutable {
+    impl->store->otp_issue(req, [impl, s = std::move(s), code = std::move(code),
+                                 done = std::move(done)](Expected<OtpIssueReply>&& r) mutable {
       if (!r) return done(std::move(r).error());
       Result res;
       res.outcome = r->outcome;
-      res.purpose = s->purpose;
-      res.identifier = s->identifier;
       if (r->outcome != Outcome::issued) {  // refused: nothing was stored, nothing to send
         res.retry_after = r->retry_after;
-        return done(std::move(res));
-      }
-      if (r->reused) {
+      } else if (r->reused) {
         res.reused = true;
-        auto opened = detail::open(impl->ring, r->sealed_code, code_context(s->group));
+        auto opened = detail::open(impl->ring, r->sealed_code, code_context(s.group));
         if (!opened) return done(std::move(opened).error());
         res.secret = std::move(opened).value();
       } else {
-        res.secret = code;
+        res.secret = std::move(code);
       }
-      res.expires_at = r->expires_at;
-      res.attempts_remaining = r->attempts_remaining;
+      if (r->outcome == Outcome::issued) {
+        res.expires_at = r->expires_at;
+        res.attempts_remaining = r->attempts_remaining;
+      }
+      res.purpose = std::move(s.purpose);
+      res.identifier = std::move(s.identifier);
       done(std::move(res));
     });
   };
@@ -95,13 +96,14 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
   req.budget = detail::budget_of(policy, client);
   req.binding_hash = detail::binding_hash(impl_->ring.index(), req.group, options.binding);
-  auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
   // A client key's failure budget is taken before the guess (so concurrent guesses cannot
   // overrun it) and given back only when the store answered that the guess was not a failure
-  // (after a fault it may have been counted: a timeout may have taken effect).
-  auto verify = [impl = impl_, req = std::move(req), s, client,
-                 limit = policy.client_failure_limit](Callback<Result> done) {
-    impl->store->otp_verify(req, [impl, s, client, limit, done = std::move(done)](Expected<VerifyReply> r) {
+  // (after a fault it may have been counted: a timeout may have taken effect). The subject moves
+  // from closure to closure (each runs once).
+  auto verify = [impl = impl_, req = std::move(req), s = std::move(subject).value(), client,
+                 limit = policy.client_failure_limit](Callback<Result> done) mutable {
+    impl->store->otp_verify(req, [impl, s = std::move(s), client = std::move(client), limit,
+                                  done = std::move(done)](Expected<VerifyReply>&& r) mutable {
       if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
       if (!r) return done(std::move(r).error());
       Result res;
@@ -110,13 +112,13 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
       res.retry_after = r->retry_after;
       res.replicas_confirmed = r->replicas_confirmed;
       if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
-      res.purpose = s->purpose;
-      res.identifier = s->identifier;
       if (r->outcome == Outcome::verified && !r->sealed_payload.empty()) {
-        auto opened = detail::open(impl->ring, r->sealed_payload, payload_context(s->group));
+        auto opened = detail::open(impl->ring, r->sealed_payload, payload_context(s.group));
         if (!opened) return done(std::move(opened).error());
         res.payload = std::move(opened).value();
       }
+      res.purpose = std::move(s.purpose);
+      res.identifier = std::move(s.identifier);
       done(std::move(res));
     });
   };
