@@ -88,7 +88,7 @@ int to_issue_options(const verikit_issue_options* in, verikit::IssueOptions& out
 int to_verify_options(const verikit_verify_options* in, verikit::VerifyOptions& out) noexcept;
 
 // Hands an engine outcome to the caller: a new result in *out, or the error.
-int deliver(verikit::Expected<verikit::Result> r, verikit_result** out) noexcept;
+int deliver(verikit::Expected<verikit::Result>&& r, verikit_result** out) noexcept;
 
 // Wrap a C callback as an engine completion (a new result, or a count; errors with their
 // message), and call a C callback with a failure that never reached the engine.

@@ -5,7 +5,7 @@ using verikit::capi::set_error;
 
 namespace verikit::capi {
 
-int deliver(verikit::Expected<verikit::Result> r, verikit_result** out) noexcept {
+int deliver(verikit::Expected<verikit::Result>&& r, verikit_result** out) noexcept {
   return guard([&] {
     if (!r) return set_error(r.error());
     *out = new verikit_result{std::move(r).value()};

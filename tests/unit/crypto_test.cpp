@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <new>
 #include <set>
 
 #include "crypto/crypto.hpp"
@@ -160,6 +161,54 @@ TEST(ConstantTimeEqual, ComparesContentAndLength) {
   EXPECT_FALSE(equal_ct("abc", "abd"));
   EXPECT_FALSE(equal_ct("abc", "abcd"));
   EXPECT_TRUE(equal_ct("", ""));
+}
+
+// Whether the bytes of `storage` (an object's representation) still hold `secret`, or what an
+// emptied string leaves of it (all but the first byte, which becomes the terminator).
+bool holds(const void* storage, std::size_t size, std::string_view secret) {
+  return std::string_view(static_cast<const char*>(storage), size).find(secret.substr(1)) != std::string_view::npos;
+}
+
+// A code is short enough to live inside the Secret object (not on the heap); emptying, moving
+// from, overwriting or destroying it must leave no copy of it there.
+TEST(Secret, LeavesNoCopyOfAShortSecretInItsStorage) {
+  const std::string code = "493817";
+  {
+    Secret a{std::string(code)};
+    ASSERT_TRUE(holds(&a, sizeof a, code));  // (the check below can see an inline copy)
+    Secret b(std::move(a));
+    EXPECT_EQ(b.view(), code);
+    EXPECT_FALSE(holds(&a, sizeof a, code)) << "moved from";
+    Secret c;
+    c = std::move(b);
+    EXPECT_EQ(c.view(), code);
+    EXPECT_FALSE(holds(&b, sizeof b, code)) << "move-assigned from";
+    c = Secret(std::string("x"));
+    EXPECT_FALSE(holds(&c, sizeof c, code)) << "overwritten by a move";
+    Secret d{std::string(code)};
+    d = c;
+    EXPECT_FALSE(holds(&d, sizeof d, code)) << "overwritten by a copy";
+    Secret e{std::string(code)};
+    e.clear();
+    EXPECT_TRUE(e.empty());
+    EXPECT_FALSE(holds(&e, sizeof e, code)) << "cleared";
+  }
+  alignas(Secret) unsigned char storage[sizeof(Secret)];
+  auto* s = new (storage) Secret(std::string(code));
+  ASSERT_TRUE(holds(storage, sizeof storage, code));
+  s->~Secret();
+  EXPECT_FALSE(holds(storage, sizeof storage, code)) << "destroyed";
+}
+
+// A long secret lives on the heap; a move hands that buffer over and copies nothing.
+TEST(Secret, MovesALongSecretWithoutCopyingIt) {
+  const std::string token(64, 'k');
+  Secret a{std::string(token)};
+  const char* buffer = a.data();
+  Secret b(std::move(a));
+  EXPECT_EQ(b.data(), buffer);
+  EXPECT_EQ(b.view(), token);
+  EXPECT_TRUE(a.empty());
 }
 
 TEST(RandomCode, HasTheRequestedLengthAndAlphabet) {
