@@ -193,6 +193,10 @@ TEST(Secret, LeavesNoCopyOfAShortSecretInItsStorage) {
     EXPECT_TRUE(e.empty());
     EXPECT_FALSE(holds(&e, sizeof e, code)) << "cleared";
   }
+  std::string source = code;
+  const Secret from_string(std::move(source));
+  EXPECT_EQ(from_string.view(), code);
+  EXPECT_FALSE(holds(&source, sizeof source, code)) << "the string it was made from";
   alignas(Secret) unsigned char storage[sizeof(Secret)];
   auto* s = new (storage) Secret(std::string(code));
   ASSERT_TRUE(holds(storage, sizeof storage, code));

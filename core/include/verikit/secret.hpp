@@ -14,7 +14,8 @@ void wipe(void* data, std::size_t size) noexcept;  // sodium_memzero, in src/cry
 class Secret {
  public:
   Secret() = default;
-  explicit Secret(std::string bytes) : s_(std::move(bytes)) {}
+  // (Takes the caller's string, and wipes what the move leaves in it.)
+  explicit Secret(std::string&& bytes) : s_(std::move(bytes)) { wipe_rest(bytes); }
   Secret(const Secret& other) : s_(other.s_) {}
   Secret(Secret&& other) noexcept {
     if (!other.empty()) take(other);
@@ -40,19 +41,21 @@ class Secret {
   // and keeps its old bytes there after it is emptied or moved from. Bytes leave a Secret only
   // through here, so an empty one has nothing to wipe (the common case costs one test).
   void clear() noexcept {
-    if (s_.empty()) return;
-    s_.resize(s_.capacity());  // (never reallocates: the whole buffer becomes addressable)
-    detail::wipe(s_.data(), s_.size());
-    s_.clear();
+    if (!s_.empty()) wipe_rest(s_);
   }
   friend bool operator==(const Secret& a, std::string_view b) { return a.s_ == b; }
 
  private:
   void take(Secret& other) noexcept {  // (this is empty)
     s_ = std::move(other.s_);
-    other.s_.resize(other.s_.capacity());  // what the move left behind: the inline buffer's copy
-    detail::wipe(other.s_.data(), other.s_.size());
-    other.s_.clear();
+    wipe_rest(other.s_);
+  }
+  // Wipes a string's whole buffer and empties it: a short string's bytes live in the object and
+  // stay there after a move (all but the first) or clear().
+  static void wipe_rest(std::string& moved_from) noexcept {
+    moved_from.resize(moved_from.capacity());  // (never reallocates: the whole buffer becomes addressable)
+    detail::wipe(moved_from.data(), moved_from.size());
+    moved_from.clear();
   }
   std::string s_;
 };
