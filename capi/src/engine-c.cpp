@@ -124,10 +124,21 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     std::atomic<bool> called{false};
     std::shared_ptr<verikit_engine::Flight> flight;
     verikit::Callback<T> inner;
+    CCallback callback;
+    void* user;
     void settle(Expected<T>&& r) {  // a second call is ignored
       if (called.exchange(true)) return;
       ++t_in_callback;
       inner(std::move(r));
+      --t_in_callback;
+      count_out();
+    }
+    // The engine's completion was destroyed without being called (it threw on a store thread,
+    // which caught and dropped it): the caller still gets its one callback, and the engine is freed.
+    ~Once() {
+      if (flight == nullptr || called.exchange(true)) return;
+      ++t_in_callback;
+      verikit::capi::fail(callback, user, VERIKIT_E_INTERNAL, "the operation ended without an answer (its completion failed)");
       --t_in_callback;
       count_out();
     }
@@ -136,15 +147,25 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
       if (--flight->pending == 0) flight->idle.notify_all();
     }
   };
-  auto once = std::make_shared<Once>();
-  once->flight = engine->flight;
-  once->inner = completion(callback, user);
-  verikit_engine::Flight& flight = *once->flight;
-  flight.here();
+  std::shared_ptr<Once> once;
+  // (Inside guard: no exception crosses extern "C"; nothing is counted yet.)
+  if (int rc = guard([&] {
+        once = std::make_shared<Once>();
+        once->inner = completion(callback, user);
+        once->callback = callback;
+        once->user = user;
+        return VERIKIT_OK;
+      });
+      rc != VERIKIT_OK) {
+    verikit::capi::fail(callback, user, rc, verikit_error_message());
+    return VERIKIT_OK;
+  }
+  verikit_engine::Flight& flight = engine->flight->here();
   {
     std::lock_guard<std::mutex> lock(flight.mutex);
     ++flight.pending;
   }
+  once->flight = engine->flight;  // (set once counted: the destructor counts out only what was counted)
   // Counted out only after the caller's callback has returned: verikit_engine_free waits for it.
   int rc = guard([&] {
     op(*engine->engine, verikit::Callback<T>([once](Expected<T>&& r) { once->settle(std::move(r)); }));

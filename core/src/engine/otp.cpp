@@ -93,7 +93,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   req.group = subject->group;
   for (const detail::DerivedKey& key : impl_->ring.all())
     req.candidates.push_back({key.id, detail::secret_hash(key, req.group, submitted.view())});
-  const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
+  std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
   req.budget = detail::budget_of(policy, client);
   req.binding_hash = detail::binding_hash(impl_->ring.index(), req.group, options.binding);
   // A client key's failure budget is taken before the guess (so concurrent guesses cannot

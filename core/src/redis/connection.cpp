@@ -22,6 +22,7 @@ extern "C" {
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace verikit::redis {
 namespace {
@@ -69,10 +70,9 @@ std::string format_command(std::span<const std::string_view> args) {
   // as the largest single cost of the client).
   sds cmd = nullptr;
   const int n = redisFormatSdsCommandArgv(&cmd, static_cast<int>(args.size()), argv, lens);
+  const std::unique_ptr<char, void (*)(sds)> owned(cmd, &sdsfree);  // (freed if the copy below throws)
   if (n < 0 || cmd == nullptr) throw std::bad_alloc();
-  std::string out(cmd, static_cast<std::size_t>(n));
-  sdsfree(cmd);
-  return out;
+  return std::string(cmd, static_cast<std::size_t>(n));
 }
 
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept {

@@ -29,25 +29,37 @@ Reply* place(const redisReadTask* task) {
 }
 
 
-void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
+// The reply `place` makes for `task`, filled by `fill`; null if either fails. A root is on the
+// heap and hiredis has no pointer to it yet: if filling it fails, it is freed here (an element
+// belongs to its parent, which hiredis frees with the root it has).
+template <class Fill>
+void* placed(const redisReadTask* task, Fill&& fill) noexcept {
+  Reply* r = nullptr;
   try {
-    Reply* r = place(task);
+    r = place(task);
     if (r == nullptr) return nullptr;
-    r->type = task->type == REDIS_REPLY_STATUS  ? Reply::Type::status
-              : task->type == REDIS_REPLY_ERROR ? Reply::Type::error
-                                                : Reply::Type::string;
-    r->str.assign(str, len);
+    fill(*r);
     return r;
   } catch (...) {
+    if (task->parent == nullptr) delete r;
     return nullptr;
   }
 }
 
+void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
+  return placed(task, [&](Reply& r) {
+    r.type = task->type == REDIS_REPLY_STATUS  ? Reply::Type::status
+             : task->type == REDIS_REPLY_ERROR ? Reply::Type::error
+                                               : Reply::Type::string;
+    r.str.assign(str, len);
+  });
+}
+
 void* create_array(const redisReadTask* task, int elements) noexcept {
+  auto* budget = static_cast<ReaderBudget*>(task->privdata);
+  const auto n = static_cast<std::size_t>(elements);  // hiredis checked 0 <= elements <= INT_MAX
+  if (task->parent == nullptr) budget->elements = 0;
   try {
-    auto* budget = static_cast<ReaderBudget*>(task->privdata);
-    const auto n = static_cast<std::size_t>(elements);  // hiredis checked 0 <= elements <= INT_MAX
-    if (task->parent == nullptr) budget->elements = 0;
     if (n > ReplyLimits::max_array_elements) {
       budget->refused = "an array of " + std::to_string(n) + " elements (the limit is " +
                         std::to_string(ReplyLimits::max_array_elements) + ")";
@@ -58,38 +70,25 @@ void* create_array(const redisReadTask* task, int elements) noexcept {
       budget->refused = "a reply of more than " + std::to_string(ReplyLimits::max_reply_elements) + " elements";
       return nullptr;
     }
-    Reply* r = place(task);
-    if (r == nullptr) return nullptr;
-    r->type = Reply::Type::array;
-    // Room for what is declared, up to a point: beyond it the vector grows as elements arrive.
-    r->elements.reserve(std::min<std::size_t>(n, 1024));
-    return r;
   } catch (...) {
     return nullptr;
   }
+  return placed(task, [&](Reply& r) {
+    r.type = Reply::Type::array;
+    // Room for what is declared, up to a point: beyond it the vector grows as elements arrive.
+    r.elements.reserve(std::min<std::size_t>(n, 1024));
+  });
 }
 
 void* create_integer(const redisReadTask* task, long long value) noexcept {
-  try {
-    Reply* r = place(task);
-    if (r == nullptr) return nullptr;
-    r->type = Reply::Type::integer;
-    r->integer = value;
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
+  return placed(task, [&](Reply& r) {
+    r.type = Reply::Type::integer;
+    r.integer = value;
+  });
 }
 
 void* create_nil(const redisReadTask* task) noexcept {
-  try {
-    Reply* r = place(task);
-    if (r == nullptr) return nullptr;
-    r->type = Reply::Type::nil;
-    return r;
-  } catch (...) {
-    return nullptr;
-  }
+  return placed(task, [&](Reply& r) { r.type = Reply::Type::nil; });
 }
 
 void free_reply(void* reply) noexcept { delete static_cast<Reply*>(reply); }  // roots only
