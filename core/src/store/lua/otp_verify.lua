@@ -8,12 +8,8 @@ local r = rate_from(v, 6)
 local fi, fb, pi, pb, client = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0, ARGV[4] + 0, ARGV[5]
 local pair = 0
 if client ~= '' then pair = num(redis.call('HGET', KEYS[3], client)) end
-local function budget_wait()
-  local w = gcra_wait(r.ft, now, fi, fb)
-  if client ~= '' then w = math.max(w, gcra_wait(pair, now, pi, pb)) end
-  return w
-end
-local wait = budget_wait()
+local wait = gcra_wait(r.ft, now, fi, fb)
+if client ~= '' then wait = math.max(wait, gcra_wait(pair, now, pi, pb)) end
 -- the budget is spent: the secret is not even compared
 if wait > 0 then return {LOCKED, -1, 0, '', wait, 0} end
 local x = num(v[5])
@@ -62,7 +58,8 @@ if client ~= '' and pi > 0 then
   redis.call('HSET', KEYS[3], client, pair)
   if redis.call('PTTL', KEYS[3]) < pair - now then redis.call('PEXPIRE', KEYS[3], pair - now) end
 end
-wait = budget_wait()
+wait = gcra_wait(r.ft, now, fi, fb)
+if client ~= '' then wait = math.max(wait, gcra_wait(pair, now, pi, pb)) end
 if wait > 0 then return {LOCKED, math.max(left, 0), x, '', wait, 1} end
 if left <= 0 then return {ATTEMPTS_EXHAUSTED, 0, x, '', 0, 1} end
 return {INVALID, left, x, '', 0, 1}
