@@ -18,6 +18,12 @@ local function num(s)
   if n - n ~= 0 then error('verikit: a stored field is not a finite number') end
   return n
 end
+-- num() of three fields in one call (a Lua function call is measurable here too)
+local function num3(a, b, c)
+  a, b, c = (a or 0) + 0, (b or 0) + 0, (c or 0) + 0
+  if a - a ~= 0 or b - b ~= 0 or c - c ~= 0 then error('verikit: a stored field is not a finite number') end
+  return a, b, c
+end
 -- The same for a field a record must have: absent is an error too.
 local function need(s)
   if not s then error('verikit: a record lacks a field') end
@@ -50,7 +56,8 @@ end
 local OTP_FIELDS = {'h', 'a', 'f', 'p', 'x', 'c', 'ph', 'b'}
 -- the rate state from HMGET values v[i], v[i + 1], v[i + 2] (cd, tat, ft)
 local function rate_from(v, i)
-  return {cd = num(v[i]), tat = num(v[i + 1]), ft = num(v[i + 2])}
+  local cd, tat, ft = num3(v[i], v[i + 1], v[i + 2])
+  return {cd = cd, tat = tat, ft = ft}
 end
 -- the latest deadline of the rate state and of an OTP live until otp_until (0: none)
 local function deadline(r, otp_until)
@@ -71,9 +78,10 @@ end
 local function extend(key, before, after)
   if after > before then redis.call('PEXPIREAT', key, after) end
 end
--- removes the OTP from the group's hash; the whole key when no rate state is live
-local function drop_otp(key, r, now)
-  if deadline(r, 0) > now then
+-- removes the OTP from the group's hash; the whole key when no rate state is live (rate_until:
+-- the latest deadline of the rate state, deadline(r, 0))
+local function drop_otp(key, rate_until, now)
+  if rate_until > now then
     redis.call('HDEL', key, unpack(OTP_FIELDS))
   else
     redis.call('DEL', key)
