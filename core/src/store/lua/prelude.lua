@@ -63,15 +63,12 @@ end
 local function deadline(r, otp_until)
   return math.max(otp_until, r.cd, r.tat, r.ft)
 end
--- appends to `fields` the rate fields of r that differ from old (name, value, ...)
-local RATE_FIELDS = {'cd', 'tat', 'ft'}
-local function rate_changes(fields, r, old)
-  for _, name in ipairs(RATE_FIELDS) do
-    if r[name] ~= old[name] then
-      fields[#fields + 1] = name
-      fields[#fields + 1] = r[name]
-    end
-  end
+-- appends to `fields` the rate fields of r that differ from their old values cd, tat, ft
+-- (name, value, ...)
+local function rate_changes(fields, r, cd, tat, ft)
+  if r.cd ~= cd then fields[#fields + 1] = 'cd'; fields[#fields + 1] = r.cd end
+  if r.tat ~= tat then fields[#fields + 1] = 'tat'; fields[#fields + 1] = r.tat end
+  if r.ft ~= ft then fields[#fields + 1] = 'ft'; fields[#fields + 1] = r.ft end
   return fields
 end
 -- the key lives until `after` when that is later than `before`, the deadline it had
@@ -176,7 +173,6 @@ end
 -- the six gate arguments (descriptor names gate_*), from argv[first]: cooldown ms, send
 -- interval ms, send burst, lock blocks issue (1/0), failure-budget interval ms, burst
 local function gate_args(argv, first)
-  local g = {}
-  for i = 0, 5 do g[i + 1] = argv[first + i] + 0 end
-  return g
+  return {argv[first] + 0, argv[first + 1] + 0, argv[first + 2] + 0, argv[first + 3] + 0, argv[first + 4] + 0,
+          argv[first + 5] + 0}  -- (one table of its size: grown by assignment, it is allocated four times)
 end
