@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -253,6 +254,59 @@ TEST(RedisStore, MemoryPerRecord) {
               locked_bytes);
   EXPECT_LE(bare_bytes, 136);
   EXPECT_LE(otp_bytes, 200);
+}
+
+TEST(RedisStore, AVerifyLeavesTheGroupKeyHoldingOnlyLiveState) {
+  // otp_verify holds the rate state in three numbers (no table: README, Redis's cost per
+  // operation). Each of its branches leaves the group's key as it did: gone with the OTP when no
+  // rate state is live; else the live state only, the key kept until the latest deadline.
+  RedisServer server;
+  Config c;
+  c.policies["bare"] = without_abuse_controls(c.default_policy);
+  c.policies["bare"].max_attempts = 1;
+  Policy budget = without_abuse_controls(c.default_policy);
+  budget.failure_limit = RateLimit{1, std::chrono::seconds(3600), 10};  // a wrong guess: ft one hour on
+  budget.max_attempts = 2;
+  c.policies["budget"] = budget;
+  auto e = engine_on(server.url(), c, true);
+  auto raw = raw_client(server);
+  auto wrong = [](const Result& r) { return r.secret.view() == "000000" ? "111111" : "000000"; };
+  auto fields = [&](const std::string& k) {
+    std::set<std::string> out;
+    const redis::Reply names = raw->command_sync({"HKEYS", k}).value();
+    for (const auto& f : names.elements) out.insert(f.str);
+    return out;
+  };
+  auto pttl = [&](const std::string& k) { return raw->command_sync({"PTTL", k})->integer; };
+
+  Result code = e->issue_otp("bare", "ann").value();
+  EXPECT_EQ(e->verify_otp("bare", "ann", code.secret.view())->outcome, Outcome::verified);
+  EXPECT_TRUE(all_keys(*raw, ":g").empty()) << "a right code takes the key with it";
+  code = e->issue_otp("bare", "ann").value();
+  EXPECT_EQ(e->verify_otp("bare", "ann", wrong(code))->outcome, Outcome::attempts_exhausted);
+  EXPECT_TRUE(all_keys(*raw, ":g").empty()) << "so does the last wrong guess, with nothing counted";
+
+  code = e->issue_otp("budget", "ben").value();
+  Result w = e->verify_otp("budget", "ben", wrong(code)).value();
+  EXPECT_EQ(w.outcome, Outcome::invalid);
+  EXPECT_EQ(w.attempts_remaining, 1);
+  auto keys = all_keys(*raw, ":g");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(fields(keys[0]), (std::set<std::string>{"h", "a", "f", "x", "ft"}));
+  EXPECT_EQ(raw->command_sync({"HGET", keys[0], "a"})->str, "1");
+  EXPECT_GT(pttl(keys[0]), 3500000) << "the key lives as long as the failure count";
+  EXPECT_EQ(e->verify_otp("budget", "ben", code.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(fields(keys[0]), (std::set<std::string>{"ft"})) << "the code goes, the live failure count stays";
+  EXPECT_GT(pttl(keys[0]), 3500000);
+
+  code = e->issue_otp("budget", "cat").value();
+  EXPECT_EQ(e->verify_otp("budget", "cat", wrong(code))->outcome, Outcome::invalid);
+  EXPECT_EQ(e->verify_otp("budget", "cat", wrong(code))->outcome, Outcome::attempts_exhausted);
+  keys = all_keys(*raw, ":g");
+  ASSERT_EQ(keys.size(), 2u);
+  for (const std::string& k : keys) EXPECT_EQ(fields(k), (std::set<std::string>{"ft"})) << k;
+  for (const std::string& k : keys) EXPECT_GT(pttl(k), 3500000) << k;
+  EXPECT_EQ(e->verify_otp("budget", "cat", code.secret.view())->outcome, Outcome::not_found);
 }
 
 TEST(RedisStore, AnOtpExpiresAtItsOwnDeadlineWhileItsKeyLivesOn) {

@@ -154,6 +154,20 @@ TEST(RedisScripts, OutcomeConstantsComeFromTheEnum) {
   }
 }
 
+// The prelude binds the globals the scripts use (redis, math, ...) in now_ms(): in the function
+// library they are unbound until then (after a load, or a restart that loads the library from
+// the RDB, any script may be the first call), so each script with the prelude starts with it.
+TEST(RedisScripts, EachWithThePreludeCallsNowMsFirst) {
+  for (const Script* s : kAll) {
+    if (!s->prelude) continue;
+    SCOPED_TRACE(s->name);
+    const std::string c = code(source(*s));
+    const std::size_t first = c.find_first_not_of(" \t\n");
+    ASSERT_NE(first, std::string::npos);
+    EXPECT_EQ(c.compare(first, 21, "local now = now_ms()\n"), 0) << c.substr(first, 60);
+  }
+}
+
 TEST(RedisScripts, EmbeddedTextIsTheLuaFiles) {
   for (const Script* s : kAll) {
     SCOPED_TRACE(s->name);

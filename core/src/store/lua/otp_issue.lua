@@ -8,7 +8,8 @@ if resend then
 else
   v = redis.call('HMGET', KEYS[1], 'a', 'x', 'cd', 'tat', 'ft')
 end
-local old, r = rate_from(v, 3), rate_from(v, 3)
+local r = rate_from(v, 3)
+local cd0, tat0, ft0 = r.cd, r.tat, r.ft  -- the rate state as it was (r changes)
 local g = gate_args(ARGV, 9)
 local status, retry, tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, '', 0, 0, retry} end
@@ -16,10 +17,10 @@ commit_gate(r, now, g, tat)
 local x = num(v[2])
 local live = v[1] ~= false and x > now
 if not live then x = 0 end
-local before = deadline(old, x)
+local before = math.max(x, cd0, tat0, ft0)
 -- resend_same: the live code goes again only to a request with the same payload
 if live and resend and v[6] and v[6] ~= '' and v[7] == ARGV[8] then
-  local fields = rate_changes({}, r, old)
+  local fields = rate_changes({}, r, cd0, tat0, ft0)
   if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
   extend(KEYS[1], before, deadline(r, x))
   return {ISSUED, 1, v[6], x, num(v[1]), 0}
@@ -28,7 +29,7 @@ end
 local attempts = ARGV[5] + 0
 if live then attempts = math.min(attempts, num(v[1])) end
 local expires = now + ARGV[4]
-local fields = rate_changes({'h', ARGV[1], 'a', attempts, 'f', ARGV[7], 'x', expires}, r, old)
+local fields = rate_changes({'h', ARGV[1], 'a', attempts, 'f', ARGV[7], 'x', expires}, r, cd0, tat0, ft0)
 -- the optional fields only when set (a record as small as it can be); those of the code it
 -- replaces go first (h, a, f and x stay: the key is never emptied here, so it keeps its TTL)
 if v[1] then redis.call('HDEL', KEYS[1], 'c', 'p', 'ph', 'b') end

@@ -3,7 +3,8 @@
 local now = now_ms()
 local ttl = ARGV[5] + 0
 local v = redis.call('HMGET', KEYS[2], 'x', 'cd', 'tat', 'ft')
-local old, r = rate_from(v, 2), rate_from(v, 2)
+local r = rate_from(v, 2)
+local cd0, tat0, ft0 = r.cd, r.tat, r.ft  -- the rate state as it was (r changes)
 local g = gate_args(ARGV, 8)
 local status, retry, tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, retry} end
@@ -11,12 +12,12 @@ local max_active = ARGV[14] + 0
 local n, oldest, oldest_id = live_tokens(KEYS[1], now, true)
 if max_active > 0 and n >= max_active and ARGV[15] == '1' then return {RATE_LIMITED, 0, oldest - now} end
 commit_gate(r, now, g, tat)
-local fields = rate_changes({}, r, old)
+local fields = rate_changes({}, r, cd0, tat0, ft0)
 if #fields > 0 then
   local x = num(v[1])
   if x <= now then x = 0 end
   redis.call('HSET', KEYS[2], unpack(fields))
-  extend(KEYS[2], deadline(old, x), deadline(r, x))
+  extend(KEYS[2], math.max(x, cd0, tat0, ft0), deadline(r, x))
 end
 while max_active > 0 and n >= max_active do
   redis.call('HDEL', KEYS[1], oldest_id)
