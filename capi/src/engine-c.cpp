@@ -118,18 +118,18 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
               verikit::Callback<T> (*completion)(CCallback, void*), Op&& op) {
   if (engine == nullptr || callback == nullptr)
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or callback is NULL");
-  // One allocation holds what the completion needs (the callback's own closure then fits in
-  // std::function without another): the once-only flag, the engine's in-flight count, the caller's callback.
+  // One allocation holds what the completion needs (the engine's closure then fits in
+  // std::function without another): the once-only flag, the engine's in-flight count, the C callback.
   struct Once {
     std::atomic<bool> called{false};
-    std::shared_ptr<verikit_engine::Flight> flight;
-    verikit::Callback<T> inner;
+    std::shared_ptr<verikit_engine::Flight> flight;  // set once the call is counted in
     CCallback callback;
     void* user;
+    verikit::Callback<T> (*completion)(CCallback, void*);
     void settle(Expected<T>&& r) {  // a second call is ignored
       if (called.exchange(true)) return;
       ++t_in_callback;
-      inner(std::move(r));
+      completion(callback, user)(std::move(r));
       --t_in_callback;
       count_out();
     }
@@ -138,7 +138,8 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     ~Once() {
       if (flight == nullptr || called.exchange(true)) return;
       ++t_in_callback;
-      verikit::capi::fail(callback, user, VERIKIT_E_INTERNAL, "the operation ended without an answer (its completion failed)");
+      verikit::capi::fail(callback, user, VERIKIT_E_INTERNAL,
+                          "the operation ended without an answer (its completion failed)");
       --t_in_callback;
       count_out();
     }
@@ -151,9 +152,9 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
   // (Inside guard: no exception crosses extern "C"; nothing is counted yet.)
   if (int rc = guard([&] {
         once = std::make_shared<Once>();
-        once->inner = completion(callback, user);
         once->callback = callback;
         once->user = user;
+        once->completion = completion;
         return VERIKIT_OK;
       });
       rc != VERIKIT_OK) {
@@ -165,7 +166,7 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     std::lock_guard<std::mutex> lock(flight.mutex);
     ++flight.pending;
   }
-  once->flight = engine->flight;  // (set once counted: the destructor counts out only what was counted)
+  once->flight = engine->flight;  // (the destructor counts out only a call counted in)
   // Counted out only after the caller's callback has returned: verikit_engine_free waits for it.
   int rc = guard([&] {
     op(*engine->engine, verikit::Callback<T>([once](Expected<T>&& r) { once->settle(std::move(r)); }));

@@ -78,7 +78,10 @@ Expected<std::string> normalize_code(std::string_view code, const Policy& policy
   // says nothing about the live code (the same error whatever the store holds).
   const std::string_view symbols = alphabet_symbols(policy.alphabet);
   // (digits, the default, by range: a search of the symbols per character cost more than the rest)
-  auto symbol = [&](char c) { return policy.alphabet == Alphabet::digits ? c >= '0' && c <= '9' : symbols.find(c) != std::string_view::npos; };
+  auto symbol = [&](char c) {
+    if (policy.alphabet == Alphabet::digits) return c >= '0' && c <= '9';
+    return symbols.find(c) != std::string_view::npos;
+  };
   const bool well_formed = out.size() == static_cast<std::size_t>(policy.otp_length) &&
                            std::all_of(out.begin(), out.end(), symbol);
   if (!well_formed)

@@ -52,9 +52,13 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
       if (!r) return done(std::move(r).error());
       Result res;
       res.outcome = r->outcome;
+      res.purpose = std::move(s.purpose);
+      res.identifier = std::move(s.identifier);
       if (r->outcome != Outcome::issued) {  // refused: nothing was stored, nothing to send
         res.retry_after = r->retry_after;
-      } else if (r->reused) {
+        return done(std::move(res));
+      }
+      if (r->reused) {
         res.reused = true;
         auto opened = detail::open(impl->ring, r->sealed_code, code_context(s.group));
         if (!opened) return done(std::move(opened).error());
@@ -62,12 +66,8 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
       } else {
         res.secret = std::move(code);
       }
-      if (r->outcome == Outcome::issued) {
-        res.expires_at = r->expires_at;
-        res.attempts_remaining = r->attempts_remaining;
-      }
-      res.purpose = std::move(s.purpose);
-      res.identifier = std::move(s.identifier);
+      res.expires_at = r->expires_at;
+      res.attempts_remaining = r->attempts_remaining;
       done(std::move(res));
     });
   };
@@ -112,13 +112,13 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
       res.retry_after = r->retry_after;
       res.replicas_confirmed = r->replicas_confirmed;
       if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
+      res.purpose = std::move(s.purpose);
+      res.identifier = std::move(s.identifier);
       if (r->outcome == Outcome::verified && !r->sealed_payload.empty()) {
         auto opened = detail::open(impl->ring, r->sealed_payload, payload_context(s.group));
         if (!opened) return done(std::move(opened).error());
         res.payload = std::move(opened).value();
       }
-      res.purpose = std::move(s.purpose);
-      res.identifier = std::move(s.identifier);
       done(std::move(res));
     });
   };
