@@ -102,6 +102,36 @@ TEST(RedisStore, SurvivesAServerRestartBetweenIssueAndVerify) {
   EXPECT_EQ(e->consume_link(link.secret.view(), "login")->outcome, Outcome::verified);
 }
 
+// A restart brings the function library back from the append-only file, and the first call
+// after it may be any function, one without the prelude's helpers included (recovery codes, an
+// authenticator enrollment): it must answer as it would at any other time.
+TEST(RedisStore, EveryFunctionAnswersAsTheFirstCallAfterTheLibraryIsRestored) {
+  RedisServer server(RedisServerOptions{.extra_args = {"--appendonly", "yes", "--appendfsync", "always"}});
+  auto e = engine_on(server.url());
+  ASSERT_EQ(e->generate_recovery_codes("mfa", "rae").value().codes.size(), 10u);
+  auto after_restart = [&](auto&& call) {
+    server.restart();
+    auto r = call();
+    for (int i = 0; i < 100 && !r && r.error().code == Errc::store_unavailable &&
+                    r.error().message.find("onnect") != std::string::npos;
+         ++i) {
+      std::this_thread::sleep_for(50ms);  // the client reconnects with backoff
+      r = call();
+    }
+    EXPECT_NE(server.cli("FUNCTION LIST").find("verikit_"), std::string::npos) << "the library came back";
+    return r;
+  };
+  auto remaining = after_restart([&] { return e->recovery_codes_remaining("mfa", "rae"); });
+  ASSERT_TRUE(remaining.has_value()) << remaining.error().message;
+  EXPECT_EQ(*remaining, 10);
+  auto set = after_restart([&] { return e->generate_recovery_codes("mfa", "rae"); });
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->codes.size(), 10u);
+  auto enrolled = after_restart([&] { return e->enroll_totp("mfa", "rae", "Acme"); });
+  ASSERT_TRUE(enrolled.has_value()) << enrolled.error().message;
+  EXPECT_EQ(enrolled->outcome, Outcome::issued);
+}
+
 TEST(RedisStore, TwoProcessesShareOneRedis) {
   RedisServer server;
   const std::string cmd = std::string(VK_ISSUE_TOOL) + " '" + server.url() + "' " + hex(fixed_key()) + " login carol";

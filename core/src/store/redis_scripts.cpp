@@ -91,7 +91,9 @@ Library assemble_library() {
       for (std::size_t c = flags.find(','); c != std::string::npos; c = flags.find(',', c + 4)) flags.replace(c, 1, "', '");
       body.append("'").append(flags).append("'");
     }
-    body.append("}, callback = function(KEYS, ARGV)\n").append(kSources[s->id]).append("\nend}\n");
+    // bind_globals() first (lua/prelude.lua): the prelude's locals are the whole library's, the
+    // functions without the prelude's helpers included, and are unbound after every load.
+    body.append("}, callback = function(KEYS, ARGV)\nbind_globals()\n").append(kSources[s->id]).append("\nend}\n");
   }
   Library lib;
   lib.name = "verikit_" + hex_digest(body);
