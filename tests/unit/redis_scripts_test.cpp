@@ -154,9 +154,11 @@ TEST(RedisScripts, OutcomeConstantsComeFromTheEnum) {
   }
 }
 
-// The prelude binds the globals the scripts use (redis, math, ...) in now_ms(): in the function
-// library they are unbound until then (after a load, or a restart that loads the library from
-// the RDB, any script may be the first call), so each script with the prelude starts with it.
+// The prelude's locals for the globals the scripts use (redis, math, ...) are bound by
+// bind_globals(): in the function library each function calls it first (the library's text
+// puts it there: RedisStore.EveryFunctionAnswersAsTheFirstCallAfterTheLibraryIsRestored); in
+// EVAL, where the prelude is made again with every call, now_ms() does, so each script with the
+// prelude starts with it.
 TEST(RedisScripts, EachWithThePreludeCallsNowMsFirst) {
   for (const Script* s : kAll) {
     if (!s->prelude) continue;
