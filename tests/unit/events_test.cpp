@@ -86,7 +86,7 @@ TEST(EventText, CompletionFillsInWhatTheCallDidNotKnow) {
   r.outcome = Outcome::verified;
   r.purpose = "reset";
   r.identifier = std::string(300, 'x');
-  complete_event(e, r, -1);
+  complete_event(e, r, -1, std::chrono::steady_clock::now());
   EXPECT_EQ(e.kind, EventKind::verified);
   EXPECT_EQ(e.text.purpose(), "reset");
   EXPECT_EQ(e.text.identifier(), r.identifier);
@@ -96,7 +96,7 @@ TEST(EventText, CompletionFillsInWhatTheCallDidNotKnow) {
   start_event(otp, EventContext{Credential::otp, "login", "ann", {}, 5});
   r.outcome = Outcome::invalid;
   r.attempts_remaining = 3;
-  complete_event(otp, r, 5);
+  complete_event(otp, r, 5, std::chrono::steady_clock::now());
   EXPECT_EQ(otp.text.purpose(), "login");
   EXPECT_EQ(otp.text.identifier(), "ann");
   EXPECT_EQ(otp.attempts_used, 2);
@@ -135,6 +135,29 @@ TEST(EventBus, LongStringsAndTheReusedEventCarryNothingOver) {
   EXPECT_EQ(seen[2].identifier_tag, seen[0].identifier_tag);
   EXPECT_EQ(seen[2].client_tag, seen[0].client_tag);
   EXPECT_EQ(seen[2].count, -1);
+}
+
+// An event's time is taken by the steady clock at the outcome and turned into wall-clock time on
+// the event thread: an outcome 5 s ago is stamped 5 s ago, whenever it is delivered.
+TEST(EventBus, StampsTheWallClockTimeOfTheOutcome) {
+  auto stats = std::make_shared<Stats>();
+  std::vector<TimePoint> seen;
+  const auto steady_now = std::chrono::steady_clock::now();
+  const auto wall_now = std::chrono::system_clock::now();
+  {
+    EventBus bus([&](const Event& e) { seen.push_back(e.at); }, 16, false, IndexKey{}, stats);
+    PendingEvent a = event("ann");
+    a.when = steady_now - 5s;
+    bus.post(std::move(a));
+    PendingEvent b = event("bo");
+    b.when = steady_now;
+    bus.post(std::move(b));
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  // (margins: the wall clock read before the bus's own reading, which is at most seconds later)
+  EXPECT_LE(std::chrono::abs(seen[0] - (wall_now - 5s)), 2s);
+  EXPECT_LE(std::chrono::abs(seen[1] - wall_now), 2s);
+  EXPECT_LE(std::chrono::abs(seen[1] - seen[0] - 5000ms), 1ms) << "(rounded to ms, perhaps in two batches)";
 }
 
 TEST(EventBus, AThrowingHandlerIsContainedAndTagsAreKeyedAndStable) {

@@ -154,11 +154,7 @@ void start_event(PendingEvent& e, const EventContext& ctx) {
   e.text.assign(ctx.purpose != kAnyPurpose ? ctx.purpose : std::string_view{}, ctx.identifier, ctx.client_key);
 }
 
-namespace {
-TimePoint wall_now() { return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()); }
-}  // namespace
-
-void complete_event(PendingEvent& e, const Result& result, int max_attempts) {
+void complete_event(PendingEvent& e, const Result& result, int max_attempts, std::chrono::steady_clock::time_point now) {
   const int kind = kind_of(result.outcome);
   e.kind = kind >= 0 ? static_cast<EventKind>(kind) : EventKind::not_found;
   e.status = static_cast<int>(result.outcome);
@@ -175,14 +171,14 @@ void complete_event(PendingEvent& e, const Result& result, int max_attempts) {
   if (max_attempts > 0 && result.attempts_remaining >= 0)
     e.attempts_used = std::max(0, max_attempts - result.attempts_remaining);
   e.retry_after = result.retry_after;
-  e.at = wall_now();
+  e.when = now;
 }
 
-void complete_event(PendingEvent& e, EventKind kind, int count) {
+void complete_event(PendingEvent& e, EventKind kind, int count, std::chrono::steady_clock::time_point now) {
   e.kind = kind;
   e.status = -1;
   e.count = count;
-  e.at = wall_now();
+  e.when = now;
 }
 
 struct EventBus::State {
@@ -223,7 +219,8 @@ struct EventBus::State {
 
   // `out` = the event `p` describes. `out` is the event thread's one Event, reused: its strings
   // keep their buffers from one event to the next.
-  void fill(Event& out, const PendingEvent& p) const {
+  // `wall_minus_steady`: the wall clock less the steady clock, read once per batch.
+  void fill(Event& out, const PendingEvent& p, std::chrono::system_clock::duration wall_minus_steady) const {
     out.credential = p.credential;
     out.kind = p.kind;
     out.status = p.status;
@@ -235,7 +232,8 @@ struct EventBus::State {
     out.attempts_remaining = p.attempts_remaining;
     out.retry_after = p.retry_after;
     out.count = p.count;
-    out.at = p.at;
+    out.at = std::chrono::time_point_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::time_point(p.when.time_since_epoch() + wall_minus_steady));
   }
 
   // Woken by the first event after a sleep, the thread lets more gather for this long (or until
@@ -264,10 +262,13 @@ struct EventBus::State {
       if (s.queue.empty()) return;  // stopping, and everything was delivered
       batch.swap(s.queue);
       lock.unlock();
+      const auto wall_minus_steady = std::chrono::system_clock::now().time_since_epoch() -
+                                     std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                         std::chrono::steady_clock::now().time_since_epoch());
       std::size_t i = 0;
       for (; i < batch.size() && !s.abandoned; ++i) {
         try {
-          s.fill(event, batch[i]);
+          s.fill(event, batch[i], wall_minus_steady);
           s.handler(event);
         } catch (...) {
           // A handler's exception stays in the handler: the event counts as delivered.

@@ -56,7 +56,10 @@ struct PendingEvent {
   int attempts_remaining = -1;
   int count = -1;
   std::chrono::milliseconds retry_after{0};
-  TimePoint at;
+  // When the outcome was known, by the steady clock the operation's counter reads anyway (the
+  // wall clock would be a second clock read per operation); the event thread turns it into the
+  // event's wall-clock time.
+  std::chrono::steady_clock::time_point when{};
   EventText text;  // the purpose (empty when unknown), the normalised identifier, the client key
 };
 
@@ -97,8 +100,10 @@ struct EventContext {
 
 // The event's facts known at the call (copied once); completed from the outcome by complete_event.
 void start_event(PendingEvent& e, const EventContext& ctx);
-void complete_event(PendingEvent& e, const Result& result, int max_attempts);  // kind from the outcome
-void complete_event(PendingEvent& e, EventKind kind, int count);              // revoke, unlock
+// (`now`: the steady clock's time of the outcome.)
+void complete_event(PendingEvent& e, const Result& result, int max_attempts,
+                    std::chrono::steady_clock::time_point now);  // kind from the outcome
+void complete_event(PendingEvent& e, EventKind kind, int count, std::chrono::steady_clock::time_point now);  // revoke, unlock
 bool has_event(Outcome outcome) noexcept;                                    // valid (peek): no event
 
 // An operation's event, armed by with_event: posted to `bus` when the operation completes with
@@ -109,14 +114,14 @@ struct ArmedEvent {
     start_event(e, ctx);
   }
   template <class T>
-  void post(const Expected<T>& r) {
+  void post(const Expected<T>& r, std::chrono::steady_clock::time_point now) {
     if (!r) return;  // an error: no event
     if constexpr (std::is_same_v<T, Result>) {
       if (!has_event(r->outcome)) return;
-      complete_event(e, *r, max_attempts);
+      complete_event(e, *r, max_attempts, now);
     } else {  // bool: revoked / unlocked; int: how many were revoked
       if (!*r) return;
-      complete_event(e, on_true, on_true == EventKind::revoked ? static_cast<int>(*r) : -1);
+      complete_event(e, on_true, on_true == EventKind::revoked ? static_cast<int>(*r) : -1, now);
     }
     bus->post(std::move(e));
   }
@@ -140,16 +145,18 @@ struct Tracked {
   Callback<T> done;
   std::optional<ArmedEvent> event;  // (disengaged: one flag to copy and test)
 
-  void count(const Expected<T>& r) const noexcept {
+  void count(const Expected<T>& r, std::chrono::steady_clock::time_point now) const noexcept {
     int outcome = -1, error = 0;
     if (!r) error = static_cast<int>(r.error().code);
     else if constexpr (std::is_same_v<T, Result>) outcome = static_cast<int>(r->outcome);
-    stats->record(op, outcome, error, std::chrono::steady_clock::now() - start);
+    stats->record(op, outcome, error, now - start);
   }
   // (By rvalue reference: std::function hands its argument on as one; no copy of a Result here.)
+  // One clock read for the counter and the event.
   void operator()(Expected<T>&& r) {
-    if (event) event->post(r);
-    if (stats) count(r);
+    const auto now = std::chrono::steady_clock::now();
+    if (event) event->post(r, now);
+    if (stats) count(r, now);
     done(std::move(r));
   }
 };
