@@ -1,11 +1,15 @@
 // Unit tests: keyed hashing, sealing, encodings, code generation (distribution included).
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <map>
 #include <new>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "crypto/crypto.hpp"
 #include "crypto/hotp.hpp"
@@ -302,6 +306,58 @@ TEST(Base32, Rfc4648Vectors) {
   EXPECT_EQ(base32_encode("fo"), "MZXQ");
   EXPECT_EQ(base32_encode("foobar"), "MZXW6YTBOI");
   EXPECT_EQ(base32_encode("12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+}
+
+// Random bytes come from a per-thread pool (one getrandom per 512 bytes). A forked child must not
+// hand out what the parent's pool still holds: its draws after the fork differ from the parent's
+// (with the pool copied into the child, the two would be equal byte for byte).
+TEST(RandomPool, AForkedChildDrawsOtherBytesThanItsParent) {
+  (void)random_bytes(1);  // the pool now holds 511 unused bytes, which the child inherits
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string drawn = random_bytes(64);
+    const bool written = ::write(fds[1], drawn.data(), drawn.size()) == 64;
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(fds[1]);
+  const std::string parent = random_bytes(64);
+  std::string from_child(64, '\0');
+  std::size_t got = 0;
+  while (got < from_child.size()) {
+    const ssize_t n = ::read(fds[0], from_child.data() + got, from_child.size() - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(got, 64u);
+  EXPECT_NE(from_child, parent);
+}
+
+// Each thread draws from its own pool: no two threads (nor two draws) hand out the same bytes,
+// and a draw larger than a quarter of the pool, or one that spans a refill, is whole.
+TEST(RandomPool, DrawsDoNotRepeatAcrossThreadsSizesAndRefills) {
+  std::vector<std::vector<std::string>> drawn(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < drawn.size(); ++t)
+    threads.emplace_back([&drawn, t] {
+      for (int i = 0; i < 2000; ++i) drawn[t].push_back(random_bytes(16 + static_cast<std::size_t>(i % 7) * 23));
+    });
+  for (auto& t : threads) t.join();
+  std::set<std::string> prefixes;
+  std::size_t total = 0;
+  for (const auto& list : drawn)
+    for (const std::string& d : list) {
+      ASSERT_GE(d.size(), 16u);
+      prefixes.insert(d.substr(0, 16));
+      ++total;
+    }
+  EXPECT_EQ(prefixes.size(), total) << "16 random bytes repeat with probability 2^-128";
 }
 
 }  // namespace

@@ -19,7 +19,9 @@ namespace verikit::detail {
 // Initialises libsodium once per process (std::call_once); false if it cannot.
 bool crypto_init() noexcept;
 
-// --- randomness (libsodium only; randombytes_uniform has no modulo bias) ---
+// --- randomness (libsodium's, drawn through a per-thread pool that a forked child discards;
+// random_uniform has no modulo bias) ---
+void random_fill(void* out, std::size_t n);
 std::string random_bytes(std::size_t n);
 std::uint32_t random_uniform(std::uint32_t upper_bound);  // [0, upper_bound)
 std::string_view alphabet_symbols(Alphabet alphabet) noexcept;

@@ -13,7 +13,7 @@ std::string seal(const DerivedKey& key, std::string_view plaintext, std::string_
   std::string out(1 + kNonce + plaintext.size() + kMac, '\0');
   auto* p = reinterpret_cast<unsigned char*>(out.data());
   p[0] = key.id;
-  randombytes_buf(p + 1, kNonce);
+  random_fill(p + 1, kNonce);
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
       p + 1 + kNonce, &clen, reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),

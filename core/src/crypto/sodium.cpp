@@ -1,10 +1,12 @@
 // verikit::detail — libsodium initialisation, randomness, wiping, constant-time comparison.
 #include <sodium.h>
 
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
 #include "crypto/crypto.hpp"
+#include "verikit/process.hpp"
 
 namespace verikit::detail {
 
@@ -19,13 +21,62 @@ void wipe(void* data, std::size_t size) noexcept {
   if (data != nullptr && size > 0) sodium_memzero(data, size);
 }
 
+namespace {
+
+// Random bytes from libsodium, drawn 512 at a time by each thread: an OTP takes one 32-bit draw
+// per character and a sealed record a 24-byte nonce, and each draw straight from libsodium is a
+// getrandom(2) system call (six for a six-digit code: about 2 us of system time per issue).
+// Each byte is wiped as it is handed out, so the pool holds only bytes no one has used. In a
+// forked child the pool is discarded unused: parent and child would otherwise hand out the same
+// bytes (the same codes, tokens and nonces). (No destructor: what is left when a thread ends was
+// never handed out.)
+struct RandomPool {
+  static constexpr std::size_t kBytes = 512;
+  unsigned char bytes[kBytes];
+  std::size_t used = kBytes;  // bytes[used..] are unused
+  std::uint64_t generation = 0;
+};
+thread_local RandomPool pool;
+
+}  // namespace
+
+void random_fill(void* out, std::size_t n) {
+  if (n == 0) return;
+  RandomPool& p = pool;
+  if (n > RandomPool::kBytes / 4) {  // a key or a long token: straight from libsodium
+    randombytes_buf(out, n);
+    return;
+  }
+  const std::uint64_t generation = fork_generation();
+  if (p.generation != generation) {  // a forked child (or the thread's first draw)
+    p.used = RandomPool::kBytes;
+    p.generation = generation;
+  }
+  if (RandomPool::kBytes - p.used < n) {
+    randombytes_buf(p.bytes, RandomPool::kBytes);
+    p.used = 0;
+  }
+  std::memcpy(out, p.bytes + p.used, n);
+  sodium_memzero(p.bytes + p.used, n);
+  p.used += n;
+}
+
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
-  randombytes_buf(out.data(), n);
+  random_fill(out.data(), n);
   return out;
 }
 
-std::uint32_t random_uniform(std::uint32_t upper_bound) { return randombytes_uniform(upper_bound); }
+// As libsodium's randombytes_uniform: draws below 2^32 mod upper_bound are rejected, so every
+// value is equally likely (no modulo bias).
+std::uint32_t random_uniform(std::uint32_t upper_bound) {
+  if (upper_bound < 2) return 0;
+  const std::uint32_t min = (1U + ~upper_bound) % upper_bound;  // 2^32 mod upper_bound
+  std::uint32_t r = 0;
+  do random_fill(&r, sizeof r);
+  while (r < min);
+  return r % upper_bound;
+}
 
 std::string_view alphabet_symbols(Alphabet alphabet) noexcept {
   switch (alphabet) {
