@@ -310,33 +310,39 @@ TEST(Base32, Rfc4648Vectors) {
 
 // Random bytes come from a per-thread pool (one getrandom per 512 bytes). A forked child must not
 // hand out what the parent's pool still holds: its draws after the fork differ from the parent's
-// (with the pool copied into the child, the two would be equal byte for byte).
+// (with the pool copied into the child, the two would be equal byte for byte). The draw and the
+// fork are made on a fresh thread, whose pool then holds exactly 511 unused bytes.
 TEST(RandomPool, AForkedChildDrawsOtherBytesThanItsParent) {
-  (void)random_bytes(1);  // the pool now holds 511 unused bytes, which the child inherits
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    const std::string drawn = random_bytes(64);
-    const bool written = ::write(fds[1], drawn.data(), drawn.size()) == 64;
-    ::_exit(written ? 0 : 1);
-  }
-  ::close(fds[1]);
-  const std::string parent = random_bytes(64);
-  std::string from_child(64, '\0');
+  std::string parent, from_child(64, '\0');
   std::size_t got = 0;
-  while (got < from_child.size()) {
-    const ssize_t n = ::read(fds[0], from_child.data() + got, from_child.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  int status = -1;
+  pid_t child = -1;
+  std::thread([&] {
+    (void)random_bytes(1);
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    child = ::fork();
+    if (child == 0) {
+      const std::string drawn = random_bytes(64);
+      const bool written = ::write(fds[1], drawn.data(), drawn.size()) == 64;
+      ::_exit(written ? 0 : 1);
+    }
+    ::close(fds[1]);
+    if (child < 0) return;
+    parent = random_bytes(64);
+    while (got < from_child.size()) {
+      const ssize_t n = ::read(fds[0], from_child.data() + got, from_child.size() - got);
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    ::close(fds[0]);
+    ::waitpid(child, &status, 0);
+  }).join();
+  ASSERT_GT(child, 0);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_EQ(got, 64u);
-  EXPECT_NE(from_child, parent);
+  EXPECT_NE(from_child.substr(0, 16), parent.substr(0, 16));
+  EXPECT_NE(from_child.substr(48), parent.substr(48));
 }
 
 // Each thread draws from its own pool: no two threads (nor two draws) hand out the same bytes,
@@ -349,15 +355,20 @@ TEST(RandomPool, DrawsDoNotRepeatAcrossThreadsSizesAndRefills) {
       for (int i = 0; i < 2000; ++i) drawn[t].push_back(random_bytes(16 + static_cast<std::size_t>(i % 7) * 23));
     });
   for (auto& t : threads) t.join();
-  std::set<std::string> prefixes;
+  std::set<std::string> prefixes, suffixes;
   std::size_t total = 0;
+  const std::string zeros(8, '\0');
   for (const auto& list : drawn)
     for (const std::string& d : list) {
       ASSERT_GE(d.size(), 16u);
       prefixes.insert(d.substr(0, 16));
+      suffixes.insert(d.substr(d.size() - 16));
+      // A byte handed out twice would be a wiped one (zero) the second time.
+      EXPECT_EQ(d.find(zeros), std::string::npos) << "8 zero bytes in a row: probability 2^-64 per place";
       ++total;
     }
   EXPECT_EQ(prefixes.size(), total) << "16 random bytes repeat with probability 2^-128";
+  EXPECT_EQ(suffixes.size(), total);
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // verikit::detail — libsodium initialisation, randomness, wiping, constant-time comparison.
 #include <sodium.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -26,39 +29,83 @@ namespace {
 // Random bytes from libsodium, drawn 512 at a time by each thread: an OTP takes one 32-bit draw
 // per character and a sealed record a 24-byte nonce, and each draw straight from libsodium is a
 // getrandom(2) system call (six for a six-digit code: about 2 us of system time per issue).
-// Each byte is wiped as it is handed out, so the pool holds only bytes no one has used. In a
-// forked child the pool is discarded unused: parent and child would otherwise hand out the same
-// bytes (the same codes, tokens and nonces). (No destructor: what is left when a thread ends was
-// never handed out.)
-struct RandomPool {
+// Each byte is wiped as it is handed out, so the pool holds only bytes no one has used.
+//
+// A forked child must never hand out what a pool held at the fork (parent and child would issue
+// the same codes, tokens and nonces), nor keep the parent's next bytes in its memory. Each pool
+// is a page of its own marked MADV_WIPEONFORK: the kernel gives the child every thread's pool
+// zeroed, which reads as empty (`remaining` 0), whatever way the child was made. Where the kernel
+// lacks it (before Linux 4.14), the fork generation (a pthread_atfork handler, registered when
+// the library loads) tells the forking thread's pool to wipe itself; the other threads' pools
+// are then left unwiped in the child, but unused. The page is also kept out of core dumps.
+struct PoolPage {
   static constexpr std::size_t kBytes = 512;
+  std::size_t remaining;  // bytes[kBytes - remaining ..] are unused; 0 (as the kernel zeroes it): empty
+  std::uint64_t generation;
   unsigned char bytes[kBytes];
-  std::size_t used = kBytes;  // bytes[used..] are unused
-  std::uint64_t generation = 0;
 };
-thread_local RandomPool pool;
+
+struct Pool {
+  PoolPage* page = nullptr;
+  bool unavailable = false;  // no page could be mapped: draws go straight to libsodium
+  ~Pool() {
+    unavailable = true;  // (a later thread_local destructor that draws goes straight to libsodium)
+    if (page == nullptr) return;
+    sodium_memzero(page, sizeof *page);
+    ::munmap(page, page_size());
+    page = nullptr;
+  }
+  static std::size_t page_size() noexcept {
+    static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return size;
+  }
+  PoolPage* get() noexcept {
+    if (page != nullptr || unavailable) return page;
+    static_assert(sizeof(PoolPage) <= 4096);
+    void* p = ::mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      unavailable = true;
+      return nullptr;
+    }
+#ifdef MADV_WIPEONFORK
+    (void)::madvise(p, page_size(), MADV_WIPEONFORK);  // (refused by old kernels: the generation check remains)
+#endif
+#ifdef MADV_DONTDUMP
+    (void)::madvise(p, page_size(), MADV_DONTDUMP);
+#endif
+    page = static_cast<PoolPage*>(p);  // zeroed by mmap: empty
+    page->generation = fork_generation();
+    return page;
+  }
+};
+thread_local Pool pool;
+
+// The fork handler exists before any pool is filled and before an application's own handlers
+// that could draw in a child (handlers run in the order they were registered).
+[[maybe_unused]] const std::uint64_t registered_at_load = fork_generation();
 
 }  // namespace
 
 void random_fill(void* out, std::size_t n) {
   if (n == 0) return;
-  RandomPool& p = pool;
-  if (n > RandomPool::kBytes / 4) {  // a key or a long token: straight from libsodium
+  PoolPage* p = n > PoolPage::kBytes / 4 ? nullptr : pool.get();
+  if (p == nullptr) {  // a key or a long token, or no pool: straight from libsodium
     randombytes_buf(out, n);
     return;
   }
-  const std::uint64_t generation = fork_generation();
-  if (p.generation != generation) {  // a forked child (or the thread's first draw)
-    p.used = RandomPool::kBytes;
-    p.generation = generation;
+  if (const std::uint64_t generation = fork_generation(); p->generation != generation) {  // a forked child
+    sodium_memzero(p->bytes, sizeof p->bytes);
+    p->remaining = 0;
+    p->generation = generation;
   }
-  if (RandomPool::kBytes - p.used < n) {
-    randombytes_buf(p.bytes, RandomPool::kBytes);
-    p.used = 0;
+  if (p->remaining < n) {
+    randombytes_buf(p->bytes, sizeof p->bytes);
+    p->remaining = sizeof p->bytes;
   }
-  std::memcpy(out, p.bytes + p.used, n);
-  sodium_memzero(p.bytes + p.used, n);
-  p.used += n;
+  unsigned char* from = p->bytes + (sizeof p->bytes - p->remaining);
+  std::memcpy(out, from, n);
+  sodium_memzero(from, n);
+  p->remaining -= n;
 }
 
 std::string random_bytes(std::size_t n) {
