@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <map>
 #include <new>
 #include <set>
@@ -343,6 +345,50 @@ TEST(RandomPool, AForkedChildDrawsOtherBytesThanItsParent) {
   ASSERT_EQ(got, 64u);
   EXPECT_NE(from_child.substr(0, 16), parent.substr(0, 16));
   EXPECT_NE(from_child.substr(48), parent.substr(48));
+}
+
+// A forked child holds none of the parent's unused random bytes, not even in the pools of the
+// parent's other threads (which do not exist in the child and can never wipe their own): the
+// kernel zeroes every pool page in the child (MADV_WIPEONFORK). Another thread fills its pool and
+// stays alive across the fork; the child reads that page.
+TEST(RandomPool, AForkedChildHoldsNoneOfAnotherThreadsUnusedBytes) {
+  std::mutex m;
+  std::condition_variable cv;
+  const unsigned char* page = nullptr;
+  bool forked = false;
+  std::thread other([&] {
+    (void)random_bytes(1);  // 511 unused bytes now in this thread's pool
+    std::unique_lock<std::mutex> lock(m);
+    page = static_cast<const unsigned char*>(random_pool_of_this_thread());
+    cv.notify_all();
+    cv.wait(lock, [&] { return forked; });
+  });
+  const unsigned char* seen = nullptr;
+  {
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait(lock, [&] { return page != nullptr; });
+    seen = page;
+  }
+  std::size_t nonzero_in_parent = 0;
+  for (std::size_t i = 0; i < 512; ++i) nonzero_in_parent += seen[i] != 0;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    std::size_t nonzero = 0;
+    for (std::size_t i = 0; i < 4096; ++i) nonzero += seen[i] != 0;
+    ::_exit(nonzero == 0 ? 0 : 1);
+  }
+  {
+    std::lock_guard<std::mutex> lock(m);
+    forked = true;
+  }
+  cv.notify_all();
+  other.join();
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_GT(nonzero_in_parent, 400u) << "the parent's page holds the unused bytes (the check below is not vacuous)";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's copy of the other thread's pool was not zeroed";
 }
 
 // Each thread draws from its own pool: no two threads (nor two draws) hand out the same bytes,

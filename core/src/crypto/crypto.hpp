@@ -22,6 +22,7 @@ bool crypto_init() noexcept;
 // --- randomness (libsodium's, drawn through a per-thread pool that a forked child discards;
 // random_uniform has no modulo bias) ---
 void random_fill(void* out, std::size_t n);
+const void* random_pool_of_this_thread() noexcept;  // its page (tests: what a forked child holds); null: none
 std::string random_bytes(std::size_t n);
 std::uint32_t random_uniform(std::uint32_t upper_bound);  // [0, upper_bound)
 std::string_view alphabet_symbols(Alphabet alphabet) noexcept;

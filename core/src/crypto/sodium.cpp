@@ -51,7 +51,7 @@ struct Pool {
   ~Pool() {
     unavailable = true;  // (a later thread_local destructor that draws goes straight to libsodium)
     if (page == nullptr) return;
-    sodium_memzero(page, sizeof *page);
+    wipe(page, sizeof *page);
     ::munmap(page, page_size());
     page = nullptr;
   }
@@ -94,7 +94,7 @@ void random_fill(void* out, std::size_t n) {
     return;
   }
   if (const std::uint64_t generation = fork_generation(); p->generation != generation) {  // a forked child
-    sodium_memzero(p->bytes, sizeof p->bytes);
+    wipe(p->bytes, sizeof p->bytes);
     p->remaining = 0;
     p->generation = generation;
   }
@@ -104,9 +104,11 @@ void random_fill(void* out, std::size_t n) {
   }
   unsigned char* from = p->bytes + (sizeof p->bytes - p->remaining);
   std::memcpy(out, from, n);
-  sodium_memzero(from, n);
+  wipe(from, n);
   p->remaining -= n;
 }
+
+const void* random_pool_of_this_thread() noexcept { return pool.get(); }
 
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
