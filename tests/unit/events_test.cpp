@@ -76,41 +76,72 @@ TEST(EventText, PacksShortAndLongStringsAndSurvivesCopiesAndMoves) {
   }
 }
 
-// A completion names what the call did not know (a token's purpose and identifier), keeps what
-// it did, and never loses the client key.
-TEST(EventText, CompletionFillsInWhatTheCallDidNotKnow) {
-  PendingEvent e;
-  start_event(e, EventContext{Credential::token, kAnyPurpose, {}, "10.0.0.1"});
-  EXPECT_EQ(e.text.purpose(), "");
+// A completion names what the call did not know (a token's purpose and identifier) or did not
+// copy (a subject the Result repeats), keeps what it did, and never loses the client key.
+TEST(EventText, CompletionFillsInWhatTheCallDidNotKnowOrCopy) {
   Result r;
   r.outcome = Outcome::verified;
   r.purpose = "reset";
   r.identifier = std::string(300, 'x');
-  complete_event(e, r, -1, std::chrono::steady_clock::now());
+  // A token check: a purpose filter (here: any), no identifier, a client key.
+  const ArmedEvent token(nullptr, EventContext{Credential::token, kAnyPurpose, {}, "10.0.0.1"}, true);
+  EXPECT_EQ(token.text.purpose(), "");
+  EXPECT_EQ(token.text.client_key(), "10.0.0.1");
+  PendingEvent e;
+  complete_event(e, token, r, std::chrono::steady_clock::now());
+  EXPECT_EQ(e.credential, Credential::token);
   EXPECT_EQ(e.kind, EventKind::verified);
   EXPECT_EQ(e.text.purpose(), "reset");
   EXPECT_EQ(e.text.identifier(), r.identifier);
   EXPECT_EQ(e.text.client_key(), "10.0.0.1");
 
-  PendingEvent otp;
-  start_event(otp, EventContext{Credential::otp, "login", "ann", {}, 5});
+  // An OTP verify with a client key: the call's strings are copied (a client limit's refusal
+  // names no subject) and kept.
+  const ArmedEvent keyed(nullptr, EventContext{Credential::otp, "login", "ann", "10.0.0.2", 5}, true);
+  EXPECT_EQ(keyed.text.identifier(), "ann");
+  Result refusal;
+  refusal.outcome = Outcome::rate_limited;
+  refusal.retry_after = std::chrono::milliseconds(1500);
+  PendingEvent limited;
+  complete_event(limited, keyed, refusal, std::chrono::steady_clock::now());
+  EXPECT_EQ(limited.kind, EventKind::rate_limited);
+  EXPECT_EQ(limited.text.purpose(), "login");
+  EXPECT_EQ(limited.text.identifier(), "ann");
+  EXPECT_EQ(limited.text.client_key(), "10.0.0.2");
+  EXPECT_EQ(limited.retry_after, std::chrono::milliseconds(1500));
+
+  // An OTP verify without one: nothing copied at the call; the Result names the subject.
+  const ArmedEvent plain(nullptr, EventContext{Credential::otp, "login", "ann", {}, 5}, true);
+  EXPECT_EQ(plain.text.identifier(), "") << "nothing copied at the call";
   r.outcome = Outcome::invalid;
   r.attempts_remaining = 3;
-  complete_event(otp, r, 5, std::chrono::steady_clock::now());
+  r.purpose = "login";
+  r.identifier = "ann";
+  PendingEvent otp;
+  complete_event(otp, plain, r, std::chrono::steady_clock::now());
+  EXPECT_EQ(otp.kind, EventKind::invalid);
   EXPECT_EQ(otp.text.purpose(), "login");
   EXPECT_EQ(otp.text.identifier(), "ann");
+  EXPECT_EQ(otp.text.client_key(), "");
   EXPECT_EQ(otp.attempts_used, 2);
   EXPECT_EQ(otp.attempts_remaining, 3);
+
+  // Revoke and unlock answer no Result: their strings are always copied at the call.
+  const ArmedEvent revoke(nullptr, EventContext{Credential::otp, "login", "ann"}, false);
+  PendingEvent revoked;
+  complete_event(revoked, revoke, 1, std::chrono::steady_clock::now());
+  EXPECT_EQ(revoked.kind, EventKind::revoked);
+  EXPECT_EQ(revoked.text.identifier(), "ann");
+  EXPECT_EQ(revoked.count, 1);
 }
 
 // Long strings (not packed inline) reach the handler whole, and their tags are the same as a
 // second post's: the event thread's reused Event holds nothing over from the event before.
 TEST(EventBus, LongStringsAndTheReusedEventCarryNothingOver) {
-  auto stats = std::make_shared<Stats>();
-  std::vector<Event> seen;
+    std::vector<Event> seen;
   const std::string long_id(kMaxIdentifierBytes, 'z'), long_client(kMaxClientKeyBytes, 'k');
   {
-    EventBus bus([&](const Event& e) { seen.push_back(e); }, 16, true, IndexKey{}, stats);
+    EventBus bus([&](const Event& e) { seen.push_back(e); }, 16, true, IndexKey{});
     PendingEvent a;
     a.text.assign("login", long_id, long_client);
     bus.post(std::move(a));
@@ -140,12 +171,11 @@ TEST(EventBus, LongStringsAndTheReusedEventCarryNothingOver) {
 // An event's time is taken by the steady clock at the outcome and turned into wall-clock time on
 // the event thread: an outcome 5 s ago is stamped 5 s ago, whenever it is delivered.
 TEST(EventBus, StampsTheWallClockTimeOfTheOutcome) {
-  auto stats = std::make_shared<Stats>();
-  std::vector<TimePoint> seen;
+    std::vector<TimePoint> seen;
   const auto steady_now = std::chrono::steady_clock::now();
   const auto wall_now = std::chrono::system_clock::now();
   {
-    EventBus bus([&](const Event& e) { seen.push_back(e.at); }, 16, false, IndexKey{}, stats);
+    EventBus bus([&](const Event& e) { seen.push_back(e.at); }, 16, false, IndexKey{});
     PendingEvent a = event("ann");
     a.when = steady_now - 5s;
     bus.post(std::move(a));
@@ -161,8 +191,7 @@ TEST(EventBus, StampsTheWallClockTimeOfTheOutcome) {
 }
 
 TEST(EventBus, AThrowingHandlerIsContainedAndTagsAreKeyedAndStable) {
-  auto stats = std::make_shared<Stats>();
-  std::mutex m;
+    std::mutex m;
   std::vector<Event> seen;
   IndexKey key;
   key.index[0] = 1;
@@ -171,13 +200,15 @@ TEST(EventBus, AThrowingHandlerIsContainedAndTagsAreKeyedAndStable) {
       std::lock_guard<std::mutex> lock(m);
       seen.push_back(e);
       throw std::runtime_error("handler bug");
-    }, 16, false, key, stats);
+    }, 16, false, key);
     bus.post(event("ann"));
     bus.post(event("ann"));
     bus.post(event("bo"));
-  }  // destruction delivers what is queued
+    bus.stop();  // delivers what is queued
+    EXPECT_EQ(bus.delivered(), 3u);
+    EXPECT_EQ(bus.dropped(), 0u);
+  }
   ASSERT_EQ(seen.size(), 3u);
-  EXPECT_EQ(stats->events_delivered(), 3u);
   EXPECT_EQ(seen[0].identifier_tag, seen[1].identifier_tag);
   EXPECT_NE(seen[0].identifier_tag, seen[2].identifier_tag);
   EXPECT_EQ(seen[0].identifier_tag.size(), 32u);
@@ -186,28 +217,26 @@ TEST(EventBus, AThrowingHandlerIsContainedAndTagsAreKeyedAndStable) {
   other.index[0] = 2;
   std::string other_tag;
   {
-    EventBus bus([&](const Event& e) { other_tag = e.identifier_tag; }, 16, true, other, stats);
+    EventBus bus([&](const Event& e) { other_tag = e.identifier_tag; }, 16, true, other);
     bus.post(event("ann"));
   }
   EXPECT_NE(other_tag, seen[0].identifier_tag) << "another index key, another tag";
 }
 
 TEST(EventBus, PostsAfterStopAreDroppedAndCounted) {
-  auto stats = std::make_shared<Stats>();
-  std::atomic<int> calls{0};
-  EventBus bus([&](const Event&) { ++calls; }, 16, false, IndexKey{}, stats);
+    std::atomic<int> calls{0};
+  EventBus bus([&](const Event&) { ++calls; }, 16, false, IndexKey{});
   bus.post(event("a"));
   bus.stop();
   EXPECT_EQ(calls.load(), 1);
   bus.post(event("b"));
   bus.stop();  // idempotent
   EXPECT_EQ(calls.load(), 1);
-  EXPECT_EQ(stats->events_dropped(), 1u);
+  EXPECT_EQ(bus.dropped(), 1u);
 }
 
 TEST(EventBus, StopInsideTheHandlerEndsDeliveryAfterIt) {
-  auto stats = std::make_shared<Stats>();
-  std::mutex m;
+    std::mutex m;
   std::condition_variable cv;
   bool more_posted = false;
   std::atomic<int> calls{0};
@@ -217,7 +246,7 @@ TEST(EventBus, StopInsideTheHandlerEndsDeliveryAfterIt) {
     std::unique_lock<std::mutex> lock(m);
     cv.wait(lock, [&] { return more_posted; });
     self->stop();  // as verikit_engine_free called from the handler does
-  }, 16, false, IndexKey{}, stats);
+  }, 16, false, IndexKey{});
   self = &bus;
   bus.post(event("first"));
   ASSERT_TRUE(eventually([&] { return calls.load() == 1; }));
@@ -227,9 +256,9 @@ TEST(EventBus, StopInsideTheHandlerEndsDeliveryAfterIt) {
     more_posted = true;
   }
   cv.notify_all();
-  EXPECT_TRUE(eventually([&] { return stats->events_dropped() == 3; }));
+  EXPECT_TRUE(eventually([&] { return bus.dropped() == 3; }));
   EXPECT_EQ(calls.load(), 1);
-  EXPECT_EQ(stats->events_delivered(), 1u);
+  EXPECT_EQ(bus.delivered(), 1u);
 }
 
 }  // namespace

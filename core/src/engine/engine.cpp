@@ -62,7 +62,8 @@ const Config& Engine::config() const noexcept { return impl_->config; }
 std::string Engine::metrics() const { return impl_->stats->prometheus(); }
 
 EventCounts Engine::event_counts() const noexcept {
-  return EventCounts{impl_->stats->events_delivered(), impl_->stats->events_dropped()};
+  if (!impl_->events) return EventCounts{0, 0};
+  return EventCounts{impl_->events->delivered(), impl_->events->dropped()};
 }
 
 Expected<std::shared_ptr<Engine>> Engine::create(Config config) {

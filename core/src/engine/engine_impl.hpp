@@ -21,8 +21,10 @@ class EngineImpl {
   EngineImpl(Config c, KeyRing r, std::shared_ptr<Store> s)
       : config(std::move(c)), ring(std::move(r)), store(std::move(s)),
         events(config.on_event ? std::make_shared<EventBus>(config.on_event, config.event_queue_capacity,
-                                                            config.events_include_identifier, ring.index(), stats)
-                               : nullptr) {}
+                                                            config.events_include_identifier, ring.index())
+                               : nullptr) {
+    if (events) stats->attach_events(events);
+  }
 
   const Config config;
   const KeyRing ring;

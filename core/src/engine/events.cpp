@@ -3,6 +3,7 @@
 #include "engine/events.hpp"
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -149,47 +150,46 @@ void EventText::assign(std::string_view purpose, std::string_view identifier, st
   if (!client_key.empty()) std::memcpy(at, client_key.data(), client_key.size());
 }
 
-void start_event(PendingEvent& e, const EventContext& ctx) {
-  e.credential = ctx.credential;
-  e.text.assign(ctx.purpose != kAnyPurpose ? ctx.purpose : std::string_view{}, ctx.identifier, ctx.client_key);
+ArmedEvent::ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject)
+    : bus(b), credential(ctx.credential), on_true(ctx.on_true), max_attempts(ctx.max_attempts) {
+  if (result_names_subject && !ctx.identifier.empty() && ctx.client_key.empty()) return;
+  text.assign(ctx.purpose != kAnyPurpose ? ctx.purpose : std::string_view{}, ctx.identifier, ctx.client_key);
 }
 
-void complete_event(PendingEvent& e, const Result& result, int max_attempts, std::chrono::steady_clock::time_point now) {
+void complete_event(PendingEvent& e, const ArmedEvent& armed, const Result& result,
+                    std::chrono::steady_clock::time_point now) {
   const int kind = kind_of(result.outcome);
+  e.credential = armed.credential;
   e.kind = kind >= 0 ? static_cast<EventKind>(kind) : EventKind::not_found;
   e.status = static_cast<int>(result.outcome);
-  // What the call did not know, the result names (a token's own purpose and identifier, found by
-  // the store); what the call knew, the result repeats (a subject's purpose and identifier).
-  if ((e.text.purpose().empty() && !result.purpose.empty()) || (e.text.identifier().empty() && !result.identifier.empty())) {
-    EventText text;  // (the views may point into e.text)
-    text.assign(e.text.purpose().empty() ? std::string_view(result.purpose) : e.text.purpose(),
-                e.text.identifier().empty() ? std::string_view(result.identifier) : e.text.identifier(),
-                e.text.client_key());
-    e.text = std::move(text);
-  }
+  // What the call did not copy (a subject the Result repeats) or did not know (a token's own
+  // purpose and identifier, found by the store), the Result names.
+  e.text.assign(armed.text.purpose().empty() ? std::string_view(result.purpose) : armed.text.purpose(),
+                armed.text.identifier().empty() ? std::string_view(result.identifier) : armed.text.identifier(),
+                armed.text.client_key());
   e.attempts_remaining = result.attempts_remaining;
-  if (max_attempts > 0 && result.attempts_remaining >= 0)
-    e.attempts_used = std::max(0, max_attempts - result.attempts_remaining);
+  if (armed.max_attempts > 0 && result.attempts_remaining >= 0)
+    e.attempts_used = std::max(0, armed.max_attempts - result.attempts_remaining);
   e.retry_after = result.retry_after;
   e.when = now;
 }
 
-void complete_event(PendingEvent& e, EventKind kind, int count, std::chrono::steady_clock::time_point now) {
-  e.kind = kind;
-  e.status = -1;
+void complete_event(PendingEvent& e, const ArmedEvent& armed, int count, std::chrono::steady_clock::time_point now) {
+  e.credential = armed.credential;
+  e.kind = armed.on_true;
+  e.text = armed.text;
   e.count = count;
   e.when = now;
 }
 
 struct EventBus::State {
-  State(EventHandler h, std::size_t cap, bool include, const IndexKey& key, std::shared_ptr<Stats> s)
-      : handler(std::move(h)), capacity(cap), include_identifier(include), index(key), stats(std::move(s)) {}
+  State(EventHandler h, std::size_t cap, bool include, const IndexKey& key)
+      : handler(std::move(h)), capacity(cap), include_identifier(include), index(key) {}
 
   const EventHandler handler;
   const std::size_t capacity;
   const bool include_identifier;
   const IndexKey index;
-  const std::shared_ptr<Stats> stats;
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -201,6 +201,12 @@ struct EventBus::State {
   bool abandoned = false;           // set by the event thread itself (stop() inside the handler)
   std::thread thread;
   ProcessTag process;  // whose thread `thread` is
+
+  // Written by the event thread once per event: a cache line of its own, not one the operations'
+  // threads write (the queue's lock), which would bounce between the cores at every event.
+  alignas(64) std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> dropped{0};
+  void drop(std::uint64_t n) noexcept { dropped.fetch_add(n, std::memory_order_relaxed); }
 
   // In a forked child: the dispatcher is the parent's thread and does not exist here, and the
   // lock may have been held by one of the parent's threads at the fork. The child starts over:
@@ -243,6 +249,9 @@ struct EventBus::State {
 
   bool half_full() const { return queue.size() >= (capacity + 1) / 2; }
 
+  template <class Fill>
+  static void push(const std::shared_ptr<State>& self, Fill&& fill) noexcept;
+
   // The event thread: takes the queue in batches and hands each event to the handler with no
   // lock held; after stop(), delivers what is left and ends.
   static void run(const std::shared_ptr<State>& self) {
@@ -273,13 +282,13 @@ struct EventBus::State {
         } catch (...) {
           // A handler's exception stays in the handler: the event counts as delivered.
         }
-        s.stats->event_delivered();
+        s.delivered.fetch_add(1, std::memory_order_relaxed);
       }
-      s.stats->event_dropped(batch.size() - i);
+      s.drop(batch.size() - i);
       batch.clear();
       lock.lock();
       if (s.abandoned) {
-        s.stats->event_dropped(s.queue.size());
+        s.drop(s.queue.size());
         s.queue.clear();
         return;
       }
@@ -287,37 +296,58 @@ struct EventBus::State {
   }
 };
 
-EventBus::EventBus(EventHandler handler, std::size_t capacity, bool include_identifier, const IndexKey& index,
-                   std::shared_ptr<Stats> stats)
-    : state_(std::make_shared<State>(std::move(handler), capacity, include_identifier, index, std::move(stats))) {
-  state_->stats->enable_events();
-}
+EventBus::EventBus(EventHandler handler, std::size_t capacity, bool include_identifier, const IndexKey& index)
+    : state_(std::make_shared<State>(std::move(handler), capacity, include_identifier, index)) {}
 
 EventBus::~EventBus() { stop(); }
 
-void EventBus::post(PendingEvent&& event) noexcept {
-  State& s = *state_;
+// Takes a place at the end of the queue and has `fill` write the event into it, under the lock
+// (the event's bytes are written once, where the event thread will read them).
+template <class Fill>
+void EventBus::State::push(const std::shared_ptr<State>& self, Fill&& fill) noexcept {
+  State& s = *self;
   s.adopt_after_fork();
   bool wake = false;
   try {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.stopping || s.queue.size() >= s.capacity) {
-      s.stats->event_dropped(1);
+      s.drop(1);
       return;
     }
     if (!s.started) {
-      s.thread = std::thread([self = state_] { State::run(self); });  // holds the state, not the bus
+      s.thread = std::thread([self] { State::run(self); });  // holds the state, not the bus
       s.started = true;
     }
-    s.queue.push_back(std::move(event));
+    PendingEvent& slot = s.queue.emplace_back();
+    try {
+      fill(slot);
+    } catch (...) {
+      s.queue.pop_back();  // (a long text's buffer: no memory) no half-written event is delivered
+      throw;
+    }
     // The first event after a sleep wakes the thread; while it gathers, only a half-full queue does.
     wake = (s.sleeping && s.queue.size() == 1) || (s.gathering && s.queue.size() == (s.capacity + 1) / 2);
   } catch (...) {
-    s.stats->event_dropped(1);  // no memory or no thread: the event is lost, the operation is not
+    s.drop(1);  // no memory or no thread: the event is lost, the operation is not
     return;
   }
   if (wake) s.wake.notify_one();
 }
+
+void EventBus::post(PendingEvent&& event) noexcept {
+  State::push(state_, [&](PendingEvent& slot) { slot = std::move(event); });
+}
+
+void EventBus::post(const ArmedEvent& armed, const Result& result, std::chrono::steady_clock::time_point now) noexcept {
+  State::push(state_, [&](PendingEvent& slot) { complete_event(slot, armed, result, now); });
+}
+
+void EventBus::post(const ArmedEvent& armed, int count, std::chrono::steady_clock::time_point now) noexcept {
+  State::push(state_, [&](PendingEvent& slot) { complete_event(slot, armed, count, now); });
+}
+
+std::uint64_t EventBus::delivered() const noexcept { return state_->delivered.load(std::memory_order_relaxed); }
+std::uint64_t EventBus::dropped() const noexcept { return state_->dropped.load(std::memory_order_relaxed); }
 
 void EventBus::stop() noexcept {
   State& s = *state_;

@@ -63,21 +63,29 @@ struct PendingEvent {
   EventText text;  // the purpose (empty when unknown), the normalised identifier, the client key
 };
 
+struct ArmedEvent;
+
 // The bounded queue and its dispatcher thread (started at the first event). post() never waits
-// for the handler: a full queue (or a stopped bus) drops the event and counts it in `stats`.
+// for the handler: a full queue (or a stopped bus) drops the event and counts it.
 class EventBus {
  public:
-  EventBus(EventHandler handler, std::size_t capacity, bool include_identifier, const IndexKey& index,
-           std::shared_ptr<Stats> stats);
+  EventBus(EventHandler handler, std::size_t capacity, bool include_identifier, const IndexKey& index);
   ~EventBus();
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
 
   void post(PendingEvent&& event) noexcept;
+  // An operation's event, written straight into its place in the queue: the call's facts from
+  // `armed`, the rest from the outcome (`result`; or `count` for revoke and unlock).
+  void post(const ArmedEvent& armed, const Result& result, std::chrono::steady_clock::time_point now) noexcept;
+  void post(const ArmedEvent& armed, int count, std::chrono::steady_clock::time_point now) noexcept;
   // Delivers what is queued, then joins the thread; later posts are dropped. Called on the
   // event thread itself (the handler let go of the engine), it drops what is left and lets the
   // thread end after the handler returns. Idempotent.
   void stop() noexcept;
+
+  std::uint64_t delivered() const noexcept;  // handed to the handler
+  std::uint64_t dropped() const noexcept;    // a full queue, or posted after stop()
 
  private:
   struct State;
@@ -98,49 +106,52 @@ struct EventContext {
   EventKind on_true;            // revoke / unlock: the event when the answer is true (or > 0)
 };
 
-// The event's facts known at the call (copied once); completed from the outcome by complete_event.
-void start_event(PendingEvent& e, const EventContext& ctx);
-// (`now`: the steady clock's time of the outcome.)
-void complete_event(PendingEvent& e, const Result& result, int max_attempts,
-                    std::chrono::steady_clock::time_point now);  // kind from the outcome
-void complete_event(PendingEvent& e, EventKind kind, int count, std::chrono::steady_clock::time_point now);  // revoke, unlock
-bool has_event(Outcome outcome) noexcept;                                    // valid (peek): no event
+bool has_event(Outcome outcome) noexcept;  // valid (peek): no event
 
 // An operation's event, armed by with_event: posted to `bus` when the operation completes with
 // an outcome worth one.
+//
+// The call's strings are copied at the call only where the outcome may not name them: an
+// operation whose answer is a Result and whose call named a subject puts that subject into
+// every Result it completes with (OTP issue and verify, token and link issue), except a client
+// limit's refusal, which only a call with a client key can meet. So a call with a subject and no
+// client key copies nothing here, and its event's strings are copied once, from the Result,
+// into the queue.
 struct ArmedEvent {
-  ArmedEvent(const std::shared_ptr<EventBus>& b, const EventContext& ctx)
-      : bus(b), max_attempts(ctx.max_attempts), on_true(ctx.on_true) {
-    start_event(e, ctx);
-  }
+  ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject);
   template <class T>
   void post(const Expected<T>& r, std::chrono::steady_clock::time_point now) {
     if (!r) return;  // an error: no event
     if constexpr (std::is_same_v<T, Result>) {
-      if (!has_event(r->outcome)) return;
-      complete_event(e, *r, max_attempts, now);
+      if (has_event(r->outcome)) bus->post(*this, *r, now);
     } else {  // bool: revoked / unlocked; int: how many were revoked
-      if (!*r) return;
-      complete_event(e, on_true, on_true == EventKind::revoked ? static_cast<int>(*r) : -1, now);
+      if (*r) bus->post(*this, on_true == EventKind::revoked ? static_cast<int>(*r) : -1, now);
     }
-    bus->post(std::move(e));
   }
 
-  std::shared_ptr<EventBus> bus;
-  PendingEvent e;
-  int max_attempts;
+  EventBus* bus;  // alive while the operation is: its Stats, which the operation holds, holds it
+  Credential credential;
   EventKind on_true;
+  int max_attempts;
+  EventText text;  // the call's purpose, identifier and client key; empty where the Result names them
 };
+
+// `e` = the event of an operation armed as `armed` that completed with `result` (its kind from
+// the outcome; what the call did not copy or know, the Result names), or with `count` (revoke,
+// unlock: the kind the call armed). `now`: the steady clock's time of the outcome.
+void complete_event(PendingEvent& e, const ArmedEvent& armed, const Result& result,
+                    std::chrono::steady_clock::time_point now);
+void complete_event(PendingEvent& e, const ArmedEvent& armed, int count, std::chrono::steady_clock::time_point now);
 
 // `done`, counted into `stats` when it completes (the clock starts now) and, once with_event has
 // armed it, posting the operation's event first. One wrapper whether events are on or not: events
 // cost an operation no allocation and no call of their own (the event is built inside it).
-// `stats` is shared with the operation in flight, so counting stays safe whenever the completion
-// comes.
+// `stats` is shared with the operation in flight, so counting (and the event bus it holds) stays
+// safe whenever the completion comes.
 template <class T>
 struct Tracked {
-  std::shared_ptr<Stats> stats;  // null: not counted (with_event given a callback that was no Tracked)
-  Op op;
+  std::shared_ptr<Stats> stats;
+  Op op;  // Op::count_: not counted (with_event given a callback that was no Tracked)
   std::chrono::steady_clock::time_point start;
   Callback<T> done;
   std::optional<ArmedEvent> event;  // (disengaged: one flag to copy and test)
@@ -156,7 +167,7 @@ struct Tracked {
   void operator()(Expected<T>&& r) {
     const auto now = std::chrono::steady_clock::now();
     if (event) event->post(r, now);
-    if (stats) count(r, now);
+    if (op != Op::count_) count(r, now);
     done(std::move(r));
   }
 };
@@ -166,18 +177,19 @@ Callback<T> track(std::shared_ptr<Stats> stats, Op op, Callback<T> done) {
   return Tracked<T>{std::move(stats), op, std::chrono::steady_clock::now(), std::move(done), std::nullopt};
 }
 
-// `done`, posting an event to `bus` when it completes with an outcome worth one: the operation's
-// counter (track) inside `done` is armed in place. No bus: `done` itself (the cost of events off
-// is this branch).
+// `done`, posting an event to the bus of `stats` (the engine's) when it completes with an outcome
+// worth one: the operation's counter (track) inside `done` is armed in place. No bus: `done`
+// itself (the cost of events off is this branch).
 template <class T>
-Callback<T> with_event(const std::shared_ptr<EventBus>& bus, const EventContext& ctx, Callback<T> done) {
-  if (!bus) return done;
+Callback<T> with_event(const std::shared_ptr<Stats>& stats, const EventContext& ctx, Callback<T> done) {
+  EventBus* bus = stats->events();
+  if (bus == nullptr) return done;
   auto* tracked = done.template target<Tracked<T>>();
   if (tracked == nullptr) {
-    done = Tracked<T>{nullptr, Op{}, {}, std::move(done), std::nullopt};
+    done = Tracked<T>{stats, Op::count_, {}, std::move(done), std::nullopt};
     tracked = done.template target<Tracked<T>>();
   }
-  tracked->event.emplace(bus, ctx);
+  tracked->event.emplace(bus, ctx, std::is_same_v<T, Result>);
   return done;
 }
 

@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "engine/events.hpp"
+
 #include "verikit/error.hpp"
 
 namespace verikit::detail {
@@ -74,13 +76,13 @@ std::string Stats::prometheus() const {
     line("verikit_operation_seconds_sum" + labels + "} " + seconds(static_cast<long long>(sum_us_[o].load(std::memory_order_relaxed))));
     line("verikit_operation_seconds_count" + labels + "} " + std::to_string(total));
   }
-  if (events_enabled_.load(std::memory_order_relaxed)) {
+  if (events_) {
     line("# HELP verikit_events_delivered_total Lifecycle events handed to the event handler.");
     line("# TYPE verikit_events_delivered_total counter");
-    line("verikit_events_delivered_total " + std::to_string(events_delivered()));
+    line("verikit_events_delivered_total " + std::to_string(events_->delivered()));
     line("# HELP verikit_events_dropped_total Lifecycle events dropped: the queue was full, or the engine was closing.");
     line("# TYPE verikit_events_dropped_total counter");
-    line("verikit_events_dropped_total " + std::to_string(events_dropped()));
+    line("verikit_events_dropped_total " + std::to_string(events_->dropped()));
   }
   return out;
 }

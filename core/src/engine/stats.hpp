@@ -15,6 +15,8 @@
 
 namespace verikit::detail {
 
+class EventBus;
+
 enum class Op : int {
   otp_issue, otp_verify, token_issue, token_verify, token_peek, link_issue, link_peek, link_consume,
   otp_revoke, token_revoke, revoke_all, inspect, unlock, recovery_generate, recovery_use, recovery_count, totp_enroll, totp_verify, count_
@@ -32,12 +34,12 @@ class Stats {
   void record(Op op, int outcome, int error, std::chrono::steady_clock::duration took) noexcept;
   std::string prometheus() const;
 
-  // Lifecycle events (engine/events.hpp): counted, and shown in prometheus(), once enabled.
-  void enable_events() noexcept { events_enabled_.store(true, std::memory_order_relaxed); }
-  void event_delivered() noexcept { events_delivered_.fetch_add(1, std::memory_order_relaxed); }
-  void event_dropped(std::uint64_t n) noexcept { events_dropped_.fetch_add(n, std::memory_order_relaxed); }
-  std::uint64_t events_delivered() const noexcept { return events_delivered_.load(std::memory_order_relaxed); }
-  std::uint64_t events_dropped() const noexcept { return events_dropped_.load(std::memory_order_relaxed); }
+  // Lifecycle events (engine/events.hpp): the engine's bus, attached once before the first
+  // operation. Held here because every operation in flight holds its Stats: the bus it posts to
+  // lives as long as the operation, with no reference of its own to count. Its delivered and
+  // dropped counts are shown in prometheus().
+  void attach_events(std::shared_ptr<EventBus> bus) noexcept { events_ = std::move(bus); }
+  EventBus* events() const noexcept { return events_.get(); }
 
  private:
   using Counter = std::atomic<std::uint64_t>;
@@ -45,11 +47,7 @@ class Stats {
   std::array<std::array<Counter, kErrors>, kOps> errors_{};
   std::array<std::array<Counter, kBucketsUs.size() + 1>, kOps> buckets_{};  // + the +Inf bucket
   std::array<Counter, kOps> sum_us_{};
-  std::atomic<bool> events_enabled_{false};
-  // Written by the event thread once per event: a cache line of its own, not one an operation's
-  // counters share (that line would bounce between the two threads' cores at every event).
-  alignas(64) Counter events_delivered_{0};
-  Counter events_dropped_{0};
+  std::shared_ptr<EventBus> events_;  // null: no handler
 };
 
 // (An operation's counter, Tracked<T>, and track() are in engine/events.hpp: the same wrapper
