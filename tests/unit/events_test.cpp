@@ -85,6 +85,7 @@ TEST(EventText, CompletionFillsInWhatTheCallDidNotKnowOrCopy) {
   r.identifier = std::string(300, 'x');
   // A token check: a purpose filter (here: any), no identifier, a client key.
   const ArmedEvent token(nullptr, EventContext{Credential::token, kAnyPurpose, {}, "10.0.0.1"}, true);
+  EXPECT_TRUE(token.copied) << "a token check names no identifier: its purpose filter and client key are copied";
   EXPECT_EQ(token.text.purpose(), "");
   EXPECT_EQ(token.text.client_key(), "10.0.0.1");
   PendingEvent e;
@@ -98,6 +99,7 @@ TEST(EventText, CompletionFillsInWhatTheCallDidNotKnowOrCopy) {
   // An OTP verify with a client key: the call's strings are copied (a client limit's refusal
   // names no subject) and kept.
   const ArmedEvent keyed(nullptr, EventContext{Credential::otp, "login", "ann", "10.0.0.2", 5}, true);
+  EXPECT_TRUE(keyed.copied);
   EXPECT_EQ(keyed.text.identifier(), "ann");
   Result refusal;
   refusal.outcome = Outcome::rate_limited;
@@ -112,6 +114,7 @@ TEST(EventText, CompletionFillsInWhatTheCallDidNotKnowOrCopy) {
 
   // An OTP verify without one: nothing copied at the call; the Result names the subject.
   const ArmedEvent plain(nullptr, EventContext{Credential::otp, "login", "ann", {}, 5}, true);
+  EXPECT_FALSE(plain.copied);
   EXPECT_EQ(plain.text.identifier(), "") << "nothing copied at the call";
   r.outcome = Outcome::invalid;
   r.attempts_remaining = 3;
@@ -138,7 +141,7 @@ TEST(EventText, CompletionFillsInWhatTheCallDidNotKnowOrCopy) {
 // Long strings (not packed inline) reach the handler whole, and their tags are the same as a
 // second post's: the event thread's reused Event holds nothing over from the event before.
 TEST(EventBus, LongStringsAndTheReusedEventCarryNothingOver) {
-    std::vector<Event> seen;
+  std::vector<Event> seen;
   const std::string long_id(kMaxIdentifierBytes, 'z'), long_client(kMaxClientKeyBytes, 'k');
   {
     EventBus bus([&](const Event& e) { seen.push_back(e); }, 16, true, IndexKey{});
@@ -171,7 +174,7 @@ TEST(EventBus, LongStringsAndTheReusedEventCarryNothingOver) {
 // An event's time is taken by the steady clock at the outcome and turned into wall-clock time on
 // the event thread: an outcome 5 s ago is stamped 5 s ago, whenever it is delivered.
 TEST(EventBus, StampsTheWallClockTimeOfTheOutcome) {
-    std::vector<TimePoint> seen;
+  std::vector<TimePoint> seen;
   const auto steady_now = std::chrono::steady_clock::now();
   const auto wall_now = std::chrono::system_clock::now();
   {
@@ -191,7 +194,7 @@ TEST(EventBus, StampsTheWallClockTimeOfTheOutcome) {
 }
 
 TEST(EventBus, AThrowingHandlerIsContainedAndTagsAreKeyedAndStable) {
-    std::mutex m;
+  std::mutex m;
   std::vector<Event> seen;
   IndexKey key;
   key.index[0] = 1;
@@ -224,7 +227,7 @@ TEST(EventBus, AThrowingHandlerIsContainedAndTagsAreKeyedAndStable) {
 }
 
 TEST(EventBus, PostsAfterStopAreDroppedAndCounted) {
-    std::atomic<int> calls{0};
+  std::atomic<int> calls{0};
   EventBus bus([&](const Event&) { ++calls; }, 16, false, IndexKey{});
   bus.post(event("a"));
   bus.stop();
@@ -236,7 +239,7 @@ TEST(EventBus, PostsAfterStopAreDroppedAndCounted) {
 }
 
 TEST(EventBus, StopInsideTheHandlerEndsDeliveryAfterIt) {
-    std::mutex m;
+  std::mutex m;
   std::condition_variable cv;
   bool more_posted = false;
   std::atomic<int> calls{0};

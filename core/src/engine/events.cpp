@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -152,12 +153,18 @@ void EventText::assign(std::string_view purpose, std::string_view identifier, st
 
 ArmedEvent::ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject)
     : bus(b), credential(ctx.credential), on_true(ctx.on_true), max_attempts(ctx.max_attempts) {
-  if (result_names_subject && !ctx.identifier.empty() && ctx.client_key.empty()) return;
+  if (result_names_subject && !ctx.identifier.empty() && ctx.client_key.empty()) {
+    copied = false;
+    return;
+  }
   text.assign(ctx.purpose != kAnyPurpose ? ctx.purpose : std::string_view{}, ctx.identifier, ctx.client_key);
 }
 
 void complete_event(PendingEvent& e, const ArmedEvent& armed, const Result& result,
                     std::chrono::steady_clock::time_point now) {
+  // An operation that copied nothing at the call completes only with Results that name its
+  // subject (see ArmedEvent): a new path that did not would post events naming no one.
+  assert(armed.copied || !result.identifier.empty());
   const int kind = kind_of(result.outcome);
   e.credential = armed.credential;
   e.kind = kind >= 0 ? static_cast<EventKind>(kind) : EventKind::not_found;
@@ -202,8 +209,9 @@ struct EventBus::State {
   std::thread thread;
   ProcessTag process;  // whose thread `thread` is
 
-  // Written by the event thread once per event: a cache line of its own, not one the operations'
-  // threads write (the queue's lock), which would bounce between the cores at every event.
+  // `delivered` is written by the event thread once per event: a cache line of its own, not the
+  // queue lock's, which the operations' threads write at every event. (`dropped` shares it: the
+  // operations' threads write it only when the queue is full or stopped.)
   alignas(64) std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> dropped{0};
   void drop(std::uint64_t n) noexcept { dropped.fetch_add(n, std::memory_order_relaxed); }

@@ -92,8 +92,8 @@ class EventBus {
   std::shared_ptr<State> state_;
 };
 
-// What an operation knows about its event before the store answers. Views: copied only when
-// the operation completes with an event.
+// What an operation knows about its event before the store answers. Views, valid during the
+// call only: ArmedEvent copies what it needs of them (or nothing) when the event is armed.
 struct EventContext {
   EventContext(Credential c, std::string_view p = {}, std::string_view id = {}, std::string_view ck = {},
                int max = -1, EventKind when_true = EventKind::revoked)
@@ -133,6 +133,7 @@ struct ArmedEvent {
   Credential credential;
   EventKind on_true;
   int max_attempts;
+  bool copied = true;  // false: nothing copied at the call, the Result must name the subject
   EventText text;  // the call's purpose, identifier and client key; empty where the Result names them
 };
 
