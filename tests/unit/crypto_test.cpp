@@ -1,6 +1,7 @@
 // Unit tests: keyed hashing, sealing, encodings, code generation (distribution included).
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -310,41 +311,77 @@ TEST(Base32, Rfc4648Vectors) {
   EXPECT_EQ(base32_encode("12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
 }
 
-// Random bytes come from a per-thread pool (one getrandom per 512 bytes). A forked child must not
-// hand out what the parent's pool still holds: its draws after the fork differ from the parent's
-// (with the pool copied into the child, the two would be equal byte for byte). The draw and the
-// fork are made on a fresh thread, whose pool then holds exactly 511 unused bytes.
-TEST(RandomPool, AForkedChildDrawsOtherBytesThanItsParent) {
-  std::string parent, from_child(64, '\0');
-  std::size_t got = 0;
+// 64 bytes drawn by a forked child and 64 by its parent, right after the fork; the draw before the
+// fork and the fork itself are made on a fresh thread, whose pool then holds exactly 511 unused
+// bytes. `keep_on_fork`: that pool's page is first marked MADV_KEEPONFORK, as on a kernel without
+// MADV_WIPEONFORK, and the child checks (exit status 2 if not) that its copy of the page still
+// holds the parent's unused bytes when it starts drawing.
+struct ForkDraws {
+  std::string parent, child;
   int status = -1;
+};
+ForkDraws draws_after_fork(bool keep_on_fork) {
+  ForkDraws d;
+  d.child.assign(64, '\0');
+  std::size_t got = 0;
   pid_t child = -1;
   std::thread([&] {
     (void)random_bytes(1);
+    auto* page = static_cast<const unsigned char*>(random_pool_of_this_thread());
+    if (page == nullptr) return;
+    if (keep_on_fork && ::madvise(const_cast<unsigned char*>(page), static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)),
+                                  MADV_KEEPONFORK) != 0)
+      return;
     int fds[2];
     if (::pipe(fds) != 0) return;
     child = ::fork();
     if (child == 0) {
+      std::size_t nonzero = 0;
+      for (std::size_t i = 0; i < 512; ++i) nonzero += page[i] != 0;
+      if (keep_on_fork && nonzero < 400) ::_exit(2);  // the page was wiped after all: not the case tested
       const std::string drawn = random_bytes(64);
       const bool written = ::write(fds[1], drawn.data(), drawn.size()) == 64;
       ::_exit(written ? 0 : 1);
     }
     ::close(fds[1]);
     if (child < 0) return;
-    parent = random_bytes(64);
-    while (got < from_child.size()) {
-      const ssize_t n = ::read(fds[0], from_child.data() + got, from_child.size() - got);
+    d.parent = random_bytes(64);
+    while (got < d.child.size()) {
+      const ssize_t n = ::read(fds[0], d.child.data() + got, d.child.size() - got);
       if (n <= 0) break;
       got += static_cast<std::size_t>(n);
     }
     ::close(fds[0]);
-    ::waitpid(child, &status, 0);
+    ::waitpid(child, &d.status, 0);
   }).join();
-  ASSERT_GT(child, 0);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  ASSERT_EQ(got, 64u);
-  EXPECT_NE(from_child.substr(0, 16), parent.substr(0, 16));
-  EXPECT_NE(from_child.substr(48), parent.substr(48));
+  if (got != 64) d.child.clear();
+  return d;
+}
+
+// Random bytes come from a per-thread pool (one getrandom per 512 bytes). A forked child must not
+// hand out what the parent's pool still holds: its draws after the fork differ from the parent's
+// (with the pool copied into the child, the two would be equal byte for byte).
+TEST(RandomPool, AForkedChildDrawsOtherBytesThanItsParent) {
+  const ForkDraws d = draws_after_fork(false);
+  ASSERT_TRUE(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0) << d.status;
+  ASSERT_EQ(d.child.size(), 64u);
+  ASSERT_EQ(d.parent.size(), 64u);
+  EXPECT_NE(d.child.substr(0, 16), d.parent.substr(0, 16));
+  EXPECT_NE(d.child.substr(48), d.parent.substr(48));
+}
+
+// The same where the kernel copies the pool into the child (no MADV_WIPEONFORK, before Linux
+// 4.14): the fork generation, from the library's pthread_atfork handler, makes the forking
+// thread's pool wipe itself before the child's first draw.
+TEST(RandomPool, WithoutWipeOnForkTheForkGenerationStillKeepsAChildFromRepeatingItsParent) {
+  const ForkDraws d = draws_after_fork(true);
+  ASSERT_TRUE(WIFEXITED(d.status)) << d.status;
+  ASSERT_NE(WEXITSTATUS(d.status), 2) << "the child's copy of the pool was wiped: the fallback was not exercised";
+  ASSERT_EQ(WEXITSTATUS(d.status), 0);
+  ASSERT_EQ(d.child.size(), 64u);
+  ASSERT_EQ(d.parent.size(), 64u);
+  EXPECT_NE(d.child.substr(0, 16), d.parent.substr(0, 16));
+  EXPECT_NE(d.child.substr(48), d.parent.substr(48));
 }
 
 // A forked child holds none of the parent's unused random bytes, not even in the pools of the
