@@ -2,6 +2,7 @@
 // what Redis holds, memory per record, failing closed (start-up checks: redis_preflight_test.cpp).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -394,6 +395,35 @@ TEST(RedisStore, FailsClosedWhenRedisGoesAway) {
   auto t = e->verify_token(token.secret.view(), "confirm");
   ASSERT_FALSE(t.has_value());
   EXPECT_FALSE(e->issue_otp("login", "eve").has_value());
+}
+
+// The engine dropped while operations with events are in flight (Redis paused, so they are):
+// each completion still runs exactly once, and posts to the event bus it holds through the
+// engine's counters (a stopped bus: the event is dropped, the handler never called after the drop).
+TEST(RedisStore, AnEngineDroppedWithEventfulOperationsInFlightCompletesEachOnce) {
+  RedisServer server;
+  std::atomic<int> handled{0};
+  Config c;
+  c.redis.command_timeout = 5000ms;
+  c.on_event = [&](const Event&) { handled.fetch_add(1); };
+  auto e = engine_on(server.url(), c);
+  ASSERT_NE(e, nullptr);
+  for (const char* who : {"ann", "bo", "cy"}) ASSERT_TRUE(e->issue_otp("login", who).has_value());
+  auto raw = raw_client(server);
+  ASSERT_TRUE(raw->command_sync({"CLIENT", "PAUSE", "400", "ALL"}).has_value());
+  std::atomic<int> verified{0}, revoked{0}, all{0};
+  e->verify_otp("login", "ann", "000000", VerifyOptions{}, [&](Expected<Result>) { verified.fetch_add(1); });
+  e->revoke_otp("login", "bo", [&](Expected<bool>) { revoked.fetch_add(1); });
+  e->revoke_all("login", "cy", [&](Expected<int>) { all.fetch_add(1); });
+  e.reset();  // the engine goes (its bus stops) with the three in flight
+  const int after_drop = handled.load();
+  for (int i = 0; i < 400 && (verified + revoked + all) < 3; ++i) std::this_thread::sleep_for(25ms);
+  std::this_thread::sleep_for(100ms);  // a second completion would come now
+  EXPECT_EQ(verified.load(), 1);
+  EXPECT_EQ(revoked.load(), 1);
+  EXPECT_EQ(all.load(), 1);
+  EXPECT_EQ(after_drop, 3) << "the issues' events were delivered before the engine went";
+  EXPECT_EQ(handled.load(), after_drop) << "no handler call after the engine was dropped";
 }
 
 TEST(RedisStore, ATimeoutMeansTheOperationMayHaveTakenEffect) {
