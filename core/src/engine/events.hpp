@@ -146,7 +146,8 @@ void complete_event(PendingEvent& e, const ArmedEvent& armed, int count, std::ch
 
 // `done`, counted into `stats` when it completes (the clock starts now) and, once with_event has
 // armed it, posting the operation's event first. One wrapper whether events are on or not: events
-// cost an operation no allocation and no call of their own (the event is built inside it).
+// cost an operation no allocation and no wrapper of their own (the event is written into the
+// queue from inside it).
 // `stats` is shared with the operation in flight, so counting (and the event bus it holds) stays
 // safe whenever the completion comes.
 template <class T>
