@@ -13,6 +13,9 @@
 #include <tuple>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "engine/events.hpp"
 #include "verikit/engine.hpp"
 
@@ -264,5 +267,132 @@ TEST(EventBus, StopInsideTheHandlerEndsDeliveryAfterIt) {
   EXPECT_EQ(bus.delivered(), 1u);
 }
 
+// The queue is a ring written by many threads at once, without a lock. Threads post into rings
+// of several sizes (1, a power of two, neither), with a handler that stalls now and then so the
+// ring fills: every event is delivered whole and once, or dropped and counted, and each thread's
+// events arrive in the order it posted them.
+TEST(EventBus, ManyThreadsIntoASmallRingLoseNothingUncountedAndMixNothing) {
+  constexpr int kThreads = 4, kEach = 20000;
+  const std::string long_tail(200, 'x');  // some events' text is too long to pack inline
+  for (std::size_t capacity : {1u, 7u, 64u}) {
+    std::vector<int> last(kThreads, -1);
+    std::uint64_t seen = 0, broken = 0;
+    std::uint64_t delivered = 0, dropped = 0;
+    {
+      EventBus bus([&](const Event& e) {  // (one thread calls it: no lock needed)
+        ++seen;
+        // identifier "t<thread>-<n>[-xxx...]", purpose "p<thread>", count n: all from one post
+        const int t = e.identifier.size() > 1 ? e.identifier[1] - '0' : -1;
+        const int n = e.count;
+        const std::string want = "t" + std::to_string(t) + "-" + std::to_string(n) + (n % 5 == 0 ? "-" + long_tail : "");
+        if (t < 0 || t >= kThreads || e.identifier != want || e.purpose != "p" + std::to_string(t) || n <= last[t]) ++broken;
+        else last[t] = n;
+        if (seen % 1000 == 0) std::this_thread::sleep_for(200us);  // the ring fills meanwhile
+      }, capacity, true, IndexKey{});
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+          for (int n = 0; n < kEach; ++n) {
+            PendingEvent e;
+            e.text.assign("p" + std::to_string(t), "t" + std::to_string(t) + "-" + std::to_string(n) + (n % 5 == 0 ? "-" + long_tail : ""), {});
+            e.count = n;
+            bus.post(std::move(e));
+            if (n % 8 == 0) std::this_thread::yield();  // (the event thread gets a turn on two cores)
+          }
+        });
+      for (auto& th : threads) th.join();
+      bus.stop();
+      delivered = bus.delivered();
+      dropped = bus.dropped();
+    }
+    SCOPED_TRACE("capacity " + std::to_string(capacity));
+    EXPECT_EQ(broken, 0u) << "an event torn, mixed with another, repeated or out of its thread's order";
+    EXPECT_EQ(delivered, seen);
+    EXPECT_EQ(delivered + dropped, std::uint64_t{kThreads} * kEach);
+    EXPECT_GT(delivered, 0u);
+  }
+}
+
+// stop() while threads post: every event is delivered (before stop() returns) or counted as
+// dropped, none both, none neither, and the handler is never called after stop() returns.
+TEST(EventBus, StopWhileThreadsPostCountsEveryEventOnce) {
+  for (int round = 0; round < 60; ++round) {
+    std::atomic<bool> stopped{false};
+    std::atomic<std::uint64_t> calls{0}, late{0}, posted{0};
+    EventBus bus([&](const Event&) {
+      if (stopped.load()) late.fetch_add(1);
+      calls.fetch_add(1);
+    }, 16, false, IndexKey{});
+    std::atomic<bool> go{true};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t)
+      threads.emplace_back([&] {
+        while (go.load()) {
+          bus.post(event("x"));
+          posted.fetch_add(1);
+        }
+      });
+    while (posted.load() < 2000) std::this_thread::yield();
+    bus.stop();
+    stopped.store(true);
+    for (int i = 0; i < 1000; ++i) {  // posts after stop() returned
+      bus.post(event("y"));
+      posted.fetch_add(1);
+    }
+    go.store(false);
+    for (auto& th : threads) th.join();
+    SCOPED_TRACE("round " + std::to_string(round));
+    EXPECT_EQ(late.load(), 0u) << "the handler ran after stop() returned";
+    EXPECT_EQ(bus.delivered(), calls.load());
+    EXPECT_EQ(bus.delivered() + bus.dropped(), posted.load());
+  }
+}
+
+// The event thread sleeps whenever nothing is queued; an event posted just as it goes to sleep
+// must still wake it (no event waits for the next one). One event at a time from alternating
+// threads, each waited for before the next: a lost wake-up leaves one undelivered.
+TEST(EventBus, AnEventPostedAsTheThreadFallsAsleepIsDeliveredWithoutAnother) {
+  std::atomic<int> calls{0};
+  EventBus bus([&](const Event&) { calls.fetch_add(1); }, 4, false, IndexKey{});
+  for (int i = 1; i <= 300; ++i) {
+    std::thread([&] { bus.post(event("one")); }).join();
+    if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50 * (i % 7)));
+    ASSERT_TRUE(eventually([&] { return calls.load() == i; })) << "event " << i << " was not delivered";
+  }
+  EXPECT_EQ(bus.dropped(), 0u);
+}
+
 }  // namespace
+
+// fork() while another thread posts: that thread may hold a slot it has taken but not yet
+// published, which it never will in the child. The child's events must still be delivered, by
+// the child's own event thread. (A "Fork." test: not run under the sanitizers, as the others.)
+TEST(Fork, EventBusInAChildForkedWhileAnotherThreadPosts) {
+  std::atomic<int> child_calls{0};
+  std::atomic<bool> in_child{false};
+  EventBus bus([&](const Event&) {
+    if (in_child.load()) child_calls.fetch_add(1);
+  }, 8, false, IndexKey{});
+  std::atomic<bool> go{true};
+  std::thread poster([&] {
+    while (go.load()) bus.post(event("parent"));
+  });
+  for (int f = 0; f < 20; ++f) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      in_child.store(true);
+      for (int i = 0; i < 3; ++i) bus.post(event("child"));
+      for (int i = 0; i < 2000 && child_calls.load() < 3; ++i) std::this_thread::sleep_for(5ms);
+      ::_exit(child_calls.load() == 3 ? 0 : 10 + child_calls.load());
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "fork " << f << ": the child's handler saw " << WEXITSTATUS(status) - 10 << " of 3";
+  }
+  go.store(false);
+  poster.join();
+}
+
 }  // namespace verikit::detail

@@ -175,59 +175,103 @@ void complete_event(PendingEvent& e, const ArmedEvent& armed, const Result& resu
                 armed.text.identifier().empty() ? std::string_view(result.identifier) : armed.text.identifier(),
                 armed.text.client_key());
   e.attempts_remaining = result.attempts_remaining;
-  if (armed.max_attempts > 0 && result.attempts_remaining >= 0)
-    e.attempts_used = std::max(0, armed.max_attempts - result.attempts_remaining);
+  e.attempts_used = armed.max_attempts > 0 && result.attempts_remaining >= 0
+                        ? std::max(0, armed.max_attempts - result.attempts_remaining)
+                        : -1;
   e.retry_after = result.retry_after;
+  e.count = -1;
   e.when = now;
 }
 
 void complete_event(PendingEvent& e, const ArmedEvent& armed, int count, std::chrono::steady_clock::time_point now) {
   e.credential = armed.credential;
   e.kind = armed.on_true;
+  e.status = -1;
   e.text = armed.text;
+  e.attempts_used = e.attempts_remaining = -1;
+  e.retry_after = std::chrono::milliseconds{0};
   e.count = count;
   e.when = now;
 }
 
+// The queue is a ring of `capacity` slots written by any thread and read by the event thread
+// alone (a bounded multi-producer queue after D. Vyukov). An operation's thread takes a ticket
+// with one compare-and-swap, writes its event into the ticket's slot and publishes it with a
+// store: no lock, no allocation, nothing written that the event thread writes at every event.
+// Each slot's sequence number says whose turn it is: 2t = free for ticket t, 2t + 1 = ticket t's
+// event is written, and the event thread frees it for the ticket `capacity` later.
 struct EventBus::State {
   State(EventHandler h, std::size_t cap, bool include, const IndexKey& key)
-      : handler(std::move(h)), capacity(cap), include_identifier(include), index(key) {}
+      : handler(std::move(h)),
+        capacity(cap),
+        mask(cap > 0 && (cap & (cap - 1)) == 0 ? cap - 1 : 0),
+        gather_mask([cap] {  // a power of two no more than half the capacity, less one
+          std::size_t m = 1;
+          while (2 * m <= (cap + 1) / 2) m *= 2;
+          return m - 1;
+        }()),
+        include_identifier(include),
+        index(key) {}
+  ~State() { delete[] slots; }
+
+  struct alignas(64) Slot {
+    std::atomic<std::uint64_t> sequence{0};
+    PendingEvent event;
+  };
+  static_assert(sizeof(Slot) == 192, "a slot is three cache lines");
+  static constexpr int kLost = -2;  // PendingEvent::status of a slot whose event could not be written
 
   const EventHandler handler;
   const std::size_t capacity;
+  const std::size_t mask;         // capacity - 1 when it is a power of two (the default), else 0
+  const std::size_t gather_mask;  // see kGather
   const bool include_identifier;
   const IndexKey index;
 
-  std::mutex mutex;
+  // Set once, with the event thread, under `mutex`: published by `started`.
+  Slot* slots = nullptr;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopping{false};    // set under `mutex`
+  std::atomic<std::uint64_t> tail{0};   // the next ticket
+  // What the event thread is doing, for the operations' threads to know whether to wake it.
+  enum Mode : int { running, sleeping, gathering };
+  std::atomic<int> mode{running};
+  std::mutex mutex;  // starts the thread; the sleeps and wake-ups
   std::condition_variable wake;
-  std::vector<PendingEvent> queue;  // guarded by mutex
-  bool started = false;             // guarded by mutex
-  bool stopping = false;            // guarded by mutex
-  bool sleeping = false;            // guarded by mutex: the thread waits for `wake` (queue empty)
-  bool gathering = false;           // guarded by mutex: the thread lets a batch gather
-  bool abandoned = false;           // set by the event thread itself (stop() inside the handler)
+  bool abandoned = false;  // set by the event thread itself (stop() inside the handler)
   std::thread thread;
   ProcessTag process;  // whose thread `thread` is
 
-  // `delivered` is written by the event thread once per event: a cache line of its own, not the
-  // queue lock's, which the operations' threads write at every event. (`dropped` shares it: the
-  // operations' threads write it only when the queue is full or stopped.)
+  // The event thread's own counters, on a cache line of their own. `dropped` shares it: the
+  // operations' threads write it only when the queue is full or stopped.
   alignas(64) std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> dropped{0};
+  // The first ticket the event thread will never deliver, once it has ended: every ticket from
+  // there on was taken too late (after stop(), or after the handler stopped the bus) and counts
+  // as dropped.
+  std::atomic<std::uint64_t> closed_at{~std::uint64_t{0}};
   void drop(std::uint64_t n) noexcept { dropped.fetch_add(n, std::memory_order_relaxed); }
 
-  // In a forked child: the dispatcher is the parent's thread and does not exist here, and the
-  // lock may have been held by one of the parent's threads at the fork. The child starts over:
-  // a fresh lock, no thread (the next event starts the child's own), and an empty queue (the
-  // events queued are the parent's, delivered there; their memory is left as it is, since it
-  // may have been mid-change). Between a child's threads, the first to get here does it.
+  Slot& slot(std::uint64_t ticket) const noexcept {
+    return slots[mask != 0 || capacity == 1 ? (ticket & mask) : (ticket % capacity)];
+  }
+
+  // In a forked child: the dispatcher is the parent's thread and does not exist here, and one of
+  // the parent's threads may have been writing a slot at the fork (it would never publish it).
+  // The child starts over: a fresh lock, no thread and no ring (the next event makes the child's
+  // own); the parent's ring and the events in it are left as they are. Between a child's
+  // threads, the first to get here does it.
   void adopt_after_fork() noexcept {
     detail::adopt_after_fork(process, [this] {
       renew_in_place(mutex);
       renew_in_place(wake);
-      renew_in_place(queue);
       abandon_thread(thread);
-      started = sleeping = gathering = abandoned = false;
+      slots = nullptr;
+      started.store(false, std::memory_order_relaxed);
+      tail.store(0, std::memory_order_relaxed);
+      mode.store(running, std::memory_order_relaxed);
+      closed_at.store(~std::uint64_t{0}, std::memory_order_relaxed);
+      abandoned = false;
     });
   }
 
@@ -251,57 +295,101 @@ struct EventBus::State {
   }
 
   // Woken by the first event after a sleep, the thread lets more gather for this long (or until
-  // the queue is half full, or stop()) before it takes them: under load, one wake-up per batch
-  // instead of one per event, which the operations' threads would pay for.
+  // about half the capacity is queued: more than gather_mask when it starts to wait, or the
+  // ticket that is a multiple of gather_mask + 1 wakes it; or stop()) before it takes them:
+  // under load, one wake-up per batch instead of one per event, which the operations' threads
+  // would pay for.
   static constexpr std::chrono::milliseconds kGather{1};
 
-  bool half_full() const { return queue.size() >= (capacity + 1) / 2; }
+  // Makes the ring and starts the event thread, once. False: stopped, or no memory or thread.
+  bool start(const std::shared_ptr<State>& self) noexcept {
+    try {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (stopping.load(std::memory_order_relaxed)) return false;
+      if (started.load(std::memory_order_relaxed)) return true;
+      std::unique_ptr<Slot[]> ring(new Slot[capacity]);
+      for (std::size_t i = 0; i < capacity; ++i) ring[i].sequence.store(2 * i, std::memory_order_relaxed);
+      slots = ring.get();
+      try {
+        thread = std::thread([self] { State::run(self); });  // holds the state, not the bus
+      } catch (...) {
+        slots = nullptr;
+        throw;
+      }
+      ring.release();
+      started.store(true, std::memory_order_release);
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
 
   template <class Fill>
   static void push(const std::shared_ptr<State>& self, Fill&& fill) noexcept;
 
-  // The event thread: takes the queue in batches and hands each event to the handler with no
-  // lock held; after stop(), delivers what is left and ends.
+  // The event thread: hands each published event to the handler (its slot freed first, so a
+  // slow handler holds none) with no lock held; sleeps when nothing is posted; after stop(),
+  // delivers what was posted before it and ends.
   static void run(const std::shared_ptr<State>& self) {
     State& s = *self;
-    std::vector<PendingEvent> batch;  // swapped with the queue: the two buffers are reused, never freed
     Event event;
-    std::unique_lock<std::mutex> lock(s.mutex);
+    std::uint64_t head = 0;  // the next ticket to deliver
     for (;;) {
-      if (s.queue.empty() && !s.stopping) {
-        s.sleeping = true;
-        s.wake.wait(lock, [&] { return !s.queue.empty() || s.stopping; });
-        s.sleeping = false;
-        s.gathering = true;
-        s.wake.wait_for(lock, kGather, [&] { return s.stopping || s.half_full(); });
-        s.gathering = false;
-      }
-      if (s.queue.empty()) return;  // stopping, and everything was delivered
-      batch.swap(s.queue);
-      lock.unlock();
-      const auto wall_minus_steady = std::chrono::system_clock::now().time_since_epoch() -
-                                     std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                         std::chrono::steady_clock::now().time_since_epoch());
-      std::size_t i = 0;
-      for (; i < batch.size() && !s.abandoned; ++i) {
+      std::chrono::system_clock::duration wall_minus_steady{};
+      for (bool first = true;; first = false) {
+        Slot& slot = s.slot(head);
+        if (slot.sequence.load(std::memory_order_acquire) != 2 * head + 1) break;
+        if (first)
+          wall_minus_steady = std::chrono::system_clock::now().time_since_epoch() -
+                              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                  std::chrono::steady_clock::now().time_since_epoch());
+        const bool lost = slot.event.status == kLost;
+        bool filled = false;
+        if (!lost) {
+          try {
+            s.fill(event, slot.event, wall_minus_steady);
+            filled = true;
+          } catch (...) {
+          }
+        }
+        slot.sequence.store(2 * (head + s.capacity), std::memory_order_release);
+        ++head;
+        if (!filled) {
+          s.drop(1);
+          continue;
+        }
         try {
-          s.fill(event, batch[i], wall_minus_steady);
           s.handler(event);
         } catch (...) {
           // A handler's exception stays in the handler: the event counts as delivered.
         }
         s.delivered.fetch_add(1, std::memory_order_relaxed);
+        if (s.abandoned) return s.close(head);
       }
-      s.drop(batch.size() - i);
-      batch.clear();
-      lock.lock();
-      if (s.abandoned) {
-        s.drop(s.queue.size());
-        s.queue.clear();
-        return;
+      // Nothing published at `head`.
+      const bool stop = s.stopping.load();  // (read first: every event posted before stop() has its ticket)
+      if (s.tail.load() != head) {  // an operation's thread is writing it
+        std::this_thread::yield();
+        continue;
       }
+      if (stop) return s.close(head);
+      std::unique_lock<std::mutex> lock(s.mutex);
+      s.mode.store(sleeping);
+      if (s.tail.load() != head || s.stopping.load()) {  // posted (or stopped) meanwhile
+        s.mode.store(running);
+        continue;
+      }
+      s.wake.wait(lock, [&] { return s.mode.load() != sleeping || s.stopping.load(); });
+      s.mode.store(gathering);
+      s.wake.wait_for(lock, kGather, [&] {
+        return s.mode.load() != gathering || s.stopping.load() || s.tail.load() - head > s.gather_mask;
+      });
+      s.mode.store(running);
     }
   }
+
+  // The event thread ends: tickets from `head` on are never delivered (see closed_at).
+  void close(std::uint64_t head) noexcept { closed_at.store(head, std::memory_order_release); }
 };
 
 EventBus::EventBus(EventHandler handler, std::size_t capacity, bool include_identifier, const IndexKey& index)
@@ -309,37 +397,46 @@ EventBus::EventBus(EventHandler handler, std::size_t capacity, bool include_iden
 
 EventBus::~EventBus() { stop(); }
 
-// Takes a place at the end of the queue and has `fill` write the event into it, under the lock
-// (the event's bytes are written once, where the event thread will read them).
+// Takes a ticket, has `fill` write the event into the ticket's slot and publishes it (the
+// event's bytes are written once, where the event thread will read them). A full ring, or a
+// stopped bus, drops the event.
+//
+// No wake-up is lost: the event thread says it sleeps (mode) and then reads `tail`; this thread
+// takes its ticket from `tail` and then reads the mode, both sequentially consistent. So either
+// the event thread sees the ticket (and waits for its event rather than sleep), or this thread
+// sees it asleep and wakes it.
 template <class Fill>
 void EventBus::State::push(const std::shared_ptr<State>& self, Fill&& fill) noexcept {
   State& s = *self;
   s.adopt_after_fork();
-  bool wake = false;
-  try {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    if (s.stopping || s.queue.size() >= s.capacity) {
-      s.drop(1);
-      return;
+  if (s.stopping.load(std::memory_order_acquire) ||
+      (!s.started.load(std::memory_order_acquire) && !s.start(self)))
+    return s.drop(1);
+  std::uint64_t ticket = s.tail.load(std::memory_order_relaxed);
+  Slot* slot;
+  for (;;) {
+    slot = &s.slot(ticket);
+    const auto turn = static_cast<std::int64_t>(slot->sequence.load(std::memory_order_acquire) - 2 * ticket);
+    if (turn == 0) {
+      if (s.tail.compare_exchange_weak(ticket, ticket + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
+    } else if (turn < 0) {
+      return s.drop(1);  // the slot still holds the event of the ticket `capacity` before: full
+    } else {
+      ticket = s.tail.load(std::memory_order_relaxed);  // another thread took this ticket
     }
-    if (!s.started) {
-      s.thread = std::thread([self] { State::run(self); });  // holds the state, not the bus
-      s.started = true;
-    }
-    PendingEvent& slot = s.queue.emplace_back();
-    try {
-      fill(slot);
-    } catch (...) {
-      s.queue.pop_back();  // (a long text's buffer: no memory) no half-written event is delivered
-      throw;
-    }
-    // The first event after a sleep wakes the thread; while it gathers, only a half-full queue does.
-    wake = (s.sleeping && s.queue.size() == 1) || (s.gathering && s.queue.size() == (s.capacity + 1) / 2);
-  } catch (...) {
-    s.drop(1);  // no memory or no thread: the event is lost, the operation is not
-    return;
   }
-  if (wake) s.wake.notify_one();
+  try {
+    fill(slot->event);
+  } catch (...) {
+    slot->event.status = kLost;  // (a long text's buffer: no memory) the event thread skips it, counted
+  }
+  slot->sequence.store(2 * ticket + 1, std::memory_order_release);
+  int mode = s.mode.load();
+  if (mode == sleeping || (mode == gathering && ((ticket + 1) & s.gather_mask) == 0)) {
+    if (!s.mode.compare_exchange_strong(mode, running)) return;  // another thread wakes it
+    { std::lock_guard<std::mutex> lock(s.mutex); }  // (the thread is waiting, or will see the mode)
+    s.wake.notify_one();
+  }
 }
 
 void EventBus::post(PendingEvent&& event) noexcept {
@@ -355,15 +452,20 @@ void EventBus::post(const ArmedEvent& armed, int count, std::chrono::steady_cloc
 }
 
 std::uint64_t EventBus::delivered() const noexcept { return state_->delivered.load(std::memory_order_relaxed); }
-std::uint64_t EventBus::dropped() const noexcept { return state_->dropped.load(std::memory_order_relaxed); }
+std::uint64_t EventBus::dropped() const noexcept {
+  const State& s = *state_;
+  const std::uint64_t closed = s.closed_at.load(std::memory_order_acquire);
+  const std::uint64_t late = closed == ~std::uint64_t{0} ? 0 : s.tail.load() - closed;
+  return s.dropped.load(std::memory_order_relaxed) + late;
+}
 
 void EventBus::stop() noexcept {
   State& s = *state_;
   s.adopt_after_fork();
   {
     std::lock_guard<std::mutex> lock(s.mutex);
-    if (s.stopping) return;
-    s.stopping = true;
+    if (s.stopping.load()) return;
+    s.stopping.store(true);
   }
   s.wake.notify_one();
   if (!s.thread.joinable()) return;

@@ -38,7 +38,7 @@ class EventText {
   std::string_view client_key() const noexcept { return {data() + purpose_ + identifier_, client_}; }
 
  private:
-  static constexpr std::size_t kInline = 104;  // "login" and an e-mail address, with room to spare
+  static constexpr std::size_t kInline = 96;  // "login" and an e-mail address, with room to spare
   const char* data() const noexcept { return heap_.empty() ? inline_ : heap_.data(); }
   std::size_t size() const noexcept { return std::size_t{purpose_} + identifier_ + client_; }
   std::uint32_t purpose_ = 0, identifier_ = 0, client_ = 0;
@@ -65,8 +65,9 @@ struct PendingEvent {
 
 struct ArmedEvent;
 
-// The bounded queue and its dispatcher thread (started at the first event). post() never waits
-// for the handler: a full queue (or a stopped bus) drops the event and counts it.
+// The bounded queue and its dispatcher thread (both made at the first event: the queue's
+// `capacity` slots of 192 bytes each are allocated then). post() never waits for the handler
+// or for another operation's thread: a full queue (or a stopped bus) drops the event and counts it.
 class EventBus {
  public:
   EventBus(EventHandler handler, std::size_t capacity, bool include_identifier, const IndexKey& index);
@@ -139,7 +140,8 @@ struct ArmedEvent {
 
 // `e` = the event of an operation armed as `armed` that completed with `result` (its kind from
 // the outcome; what the call did not copy or know, the Result names), or with `count` (revoke,
-// unlock: the kind the call armed). `now`: the steady clock's time of the outcome.
+// unlock: the kind the call armed). `now`: the steady clock's time of the outcome. Every field of
+// `e` is written: `e` is a queue slot, holding an earlier event.
 void complete_event(PendingEvent& e, const ArmedEvent& armed, const Result& result,
                     std::chrono::steady_clock::time_point now);
 void complete_event(PendingEvent& e, const ArmedEvent& armed, int count, std::chrono::steady_clock::time_point now);
