@@ -104,6 +104,12 @@ constexpr std::array<int, 9> kKindOf = [] {
   return k;
 }();
 
+static_assert([] {
+  for (int o = 0; o < static_cast<int>(kKindOf.size()) + 2; ++o)
+    if (has_event(static_cast<Outcome>(o)) != (o < static_cast<int>(kKindOf.size()) && kKindOf[o] >= 0)) return false;
+  return true;
+}(), "has_event() and the outcome -> kind table disagree");
+
 int kind_of(Outcome outcome) noexcept {
   const auto i = static_cast<std::size_t>(outcome);
   return i < kKindOf.size() ? kKindOf[i] : -1;
@@ -111,7 +117,6 @@ int kind_of(Outcome outcome) noexcept {
 
 }  // namespace
 
-bool has_event(Outcome outcome) noexcept { return kind_of(outcome) >= 0; }
 
 EventText& EventText::operator=(const EventText& other) {
   if (this != &other) assign(other.purpose(), other.identifier(), other.client_key());
@@ -123,41 +128,23 @@ EventText& EventText::operator=(EventText&& other) noexcept {
   purpose_ = other.purpose_;
   identifier_ = other.identifier_;
   client_ = other.client_;
-  if (!other.heap_.empty()) {
+  if (other.heap_) {
     heap_ = std::move(other.heap_);
-    other.heap_.clear();
+    heap_size_ = other.heap_size_;
+    other.heap_size_ = 0;
   } else {
-    heap_.clear();
+    heap_.reset();
     std::memcpy(inline_, other.inline_, size());
   }
   return *this;
 }
 
-void EventText::assign(std::string_view purpose, std::string_view identifier, std::string_view client_key) {
-  purpose_ = static_cast<std::uint32_t>(purpose.size());
-  identifier_ = static_cast<std::uint32_t>(identifier.size());
-  client_ = static_cast<std::uint32_t>(client_key.size());
-  char* at = inline_;
-  if (size() <= kInline) {
-    heap_.clear();
-  } else {
-    heap_.resize(size());
-    at = heap_.data();
+char* EventText::heap_for(std::size_t n) {
+  if (!heap_ || heap_size_ < n) {
+    heap_.reset(new char[n]);  // (the old one is freed first: assign() rewrites every byte in use)
+    heap_size_ = static_cast<std::uint32_t>(n);
   }
-  if (!purpose.empty()) std::memcpy(at, purpose.data(), purpose.size());
-  at += purpose.size();
-  if (!identifier.empty()) std::memcpy(at, identifier.data(), identifier.size());
-  at += identifier.size();
-  if (!client_key.empty()) std::memcpy(at, client_key.data(), client_key.size());
-}
-
-ArmedEvent::ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject)
-    : bus(b), credential(ctx.credential), on_true(ctx.on_true), max_attempts(ctx.max_attempts) {
-  if (result_names_subject && !ctx.identifier.empty() && ctx.client_key.empty()) {
-    copied = false;
-    return;
-  }
-  text.assign(ctx.purpose != kAnyPurpose ? ctx.purpose : std::string_view{}, ctx.identifier, ctx.client_key);
+  return heap_.get();
 }
 
 void complete_event(PendingEvent& e, const ArmedEvent& armed, const Result& result,
@@ -171,9 +158,12 @@ void complete_event(PendingEvent& e, const ArmedEvent& armed, const Result& resu
   e.status = static_cast<int>(result.outcome);
   // What the call did not copy (a subject the Result repeats) or did not know (a token's own
   // purpose and identifier, found by the store), the Result names.
-  e.text.assign(armed.text.purpose().empty() ? std::string_view(result.purpose) : armed.text.purpose(),
-                armed.text.identifier().empty() ? std::string_view(result.identifier) : armed.text.identifier(),
-                armed.text.client_key());
+  if (!armed.copied)
+    e.text.assign(result.purpose, result.identifier, {});
+  else
+    e.text.assign(armed.text.purpose().empty() ? std::string_view(result.purpose) : armed.text.purpose(),
+                  armed.text.identifier().empty() ? std::string_view(result.identifier) : armed.text.identifier(),
+                  armed.text.client_key());
   e.attempts_remaining = result.attempts_remaining;
   e.attempts_used = armed.max_attempts > 0 && result.attempts_remaining >= 0
                         ? std::max(0, armed.max_attempts - result.attempts_remaining)

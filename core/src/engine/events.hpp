@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "crypto/crypto.hpp"
 #include "engine/stats.hpp"
+#include "verikit/engine.hpp"
 #include "verikit/event.hpp"
 #include "verikit/result.hpp"
 #include "verikit/store.hpp"
@@ -20,30 +22,45 @@
 namespace verikit::detail {
 
 // The strings an event names (purpose, identifier, client key), packed one after another: in
-// the object itself when they fit (the usual case: no allocation on the operation's path, and
-// none freed on the event thread that another thread allocated), else in one heap buffer.
+// the object itself when they fit (the usual case: no allocation on the operation's path), else
+// in one heap buffer. Written on an operation's path at every event: assign() is inline.
 class EventText {
  public:
-  EventText() = default;
+  EventText() noexcept {}
   EventText(const EventText& other) { *this = other; }
   EventText(EventText&& other) noexcept { *this = std::move(other); }
   EventText& operator=(const EventText& other);
   EventText& operator=(EventText&& other) noexcept;  // copies the bytes in use, or takes the heap buffer
   ~EventText() = default;
 
-  // The views must not point into this object.
-  void assign(std::string_view purpose, std::string_view identifier, std::string_view client_key);
+  // The views must not point into this object. Throws std::bad_alloc (a long text, no memory),
+  // leaving the text as it was.
+  void assign(std::string_view purpose, std::string_view identifier, std::string_view client_key) {
+    const std::size_t n = purpose.size() + identifier.size() + client_key.size();
+    char* at = n <= kInline ? inline_ : heap_for(n);
+    if (n <= kInline && heap_) heap_.reset();
+    purpose_ = static_cast<std::uint32_t>(purpose.size());
+    identifier_ = static_cast<std::uint32_t>(identifier.size());
+    client_ = static_cast<std::uint32_t>(client_key.size());
+    if (!purpose.empty()) std::memcpy(at, purpose.data(), purpose.size());
+    at += purpose.size();
+    if (!identifier.empty()) std::memcpy(at, identifier.data(), identifier.size());
+    at += identifier.size();
+    if (!client_key.empty()) std::memcpy(at, client_key.data(), client_key.size());
+  }
   std::string_view purpose() const noexcept { return {data(), purpose_}; }
   std::string_view identifier() const noexcept { return {data() + purpose_, identifier_}; }
   std::string_view client_key() const noexcept { return {data() + purpose_ + identifier_, client_}; }
 
  private:
-  static constexpr std::size_t kInline = 96;  // "login" and an e-mail address, with room to spare
-  const char* data() const noexcept { return heap_.empty() ? inline_ : heap_.data(); }
+  static constexpr std::size_t kInline = 120;  // "login" and an e-mail address, with room to spare
+  const char* data() const noexcept { return heap_ ? heap_.get() : inline_; }
   std::size_t size() const noexcept { return std::size_t{purpose_} + identifier_ + client_; }
+  char* heap_for(std::size_t n);  // a heap buffer of n bytes (the one held, when it is large enough)
   std::uint32_t purpose_ = 0, identifier_ = 0, client_ = 0;
-  char inline_[kInline];  // (only the first size() bytes are ever read or copied)
-  std::string heap_;  // non-empty: the strings are here
+  std::uint32_t heap_size_ = 0;            // the heap buffer's size
+  char inline_[kInline];                   // (only the first size() bytes are ever read or copied)
+  std::unique_ptr<char[]> heap_;           // set: the strings are here
 };
 
 // What an operation knows when it completes: plain values and the strings packed inline. Tags
@@ -107,7 +124,11 @@ struct EventContext {
   EventKind on_true;            // revoke / unlock: the event when the answer is true (or > 0)
 };
 
-bool has_event(Outcome outcome) noexcept;  // valid (peek): no event
+// Every outcome but valid (a peek changes nothing) has an event. Inline: asked at every completion.
+constexpr bool has_event(Outcome outcome) noexcept {
+  const auto i = static_cast<unsigned>(outcome);
+  return i <= static_cast<unsigned>(Outcome::cooldown) && outcome != Outcome::valid;
+}
 
 // An operation's event, armed by with_event: posted to `bus` when the operation completes with
 // an outcome worth one.
@@ -119,7 +140,14 @@ bool has_event(Outcome outcome) noexcept;  // valid (peek): no event
 // client key copies nothing here, and its event's strings are copied once, from the Result,
 // into the queue.
 struct ArmedEvent {
-  ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject);
+  ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject)
+      : bus(b), credential(ctx.credential), on_true(ctx.on_true), max_attempts(ctx.max_attempts) {
+    if (result_names_subject && !ctx.identifier.empty() && ctx.client_key.empty()) {
+      copied = false;
+      return;
+    }
+    text.assign(ctx.purpose != kAnyPurpose ? ctx.purpose : std::string_view{}, ctx.identifier, ctx.client_key);
+  }
   template <class T>
   void post(const Expected<T>& r, std::chrono::steady_clock::time_point now) {
     if (!r) return;  // an error: no event
