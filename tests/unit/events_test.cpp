@@ -141,6 +141,26 @@ TEST(EventText, CompletionFillsInWhatTheCallDidNotKnowOrCopy) {
   EXPECT_EQ(revoked.count, 1);
 }
 
+// A text moved from is empty (its lengths too, not only its buffer): moving or copying it again
+// reads nothing beyond the inline bytes, whether it held a long text or a short one.
+TEST(EventText, AMovedFromTextIsEmptyAndMovesAgainSafely) {
+  for (const std::string& id : {std::string(200, 'x'), std::string("ann")}) {
+    EventText t;
+    t.assign("login", id, "10.0.0.1");
+    EventText moved(std::move(t));
+    EXPECT_EQ(moved.identifier(), id);
+    EXPECT_EQ(t.purpose(), "");  // NOLINT(bugprone-use-after-move): the moved-from state is the point
+    EXPECT_EQ(t.identifier(), "");
+    EXPECT_EQ(t.client_key(), "");
+    EventText again(std::move(t));
+    EXPECT_EQ(again.identifier(), "");
+    EventText copy(t);
+    EXPECT_EQ(copy.client_key(), "");
+    t.assign("p", id, {});  // a moved-from text takes new strings
+    EXPECT_EQ(t.identifier(), id);
+  }
+}
+
 // Long strings (not packed inline) reach the handler whole, and their tags are the same as a
 // second post's: the event thread's reused Event holds nothing over from the event before.
 TEST(EventBus, LongStringsAndTheReusedEventCarryNothingOver) {

@@ -131,11 +131,12 @@ EventText& EventText::operator=(EventText&& other) noexcept {
   if (other.heap_) {
     heap_ = std::move(other.heap_);
     heap_size_ = other.heap_size_;
-    other.heap_size_ = 0;
   } else {
     heap_.reset();
+    heap_size_ = 0;
     std::memcpy(inline_, other.inline_, size());
   }
+  other.purpose_ = other.identifier_ = other.client_ = other.heap_size_ = 0;  // empty, not a dangling length
   return *this;
 }
 
@@ -187,13 +188,13 @@ void complete_event(PendingEvent& e, const ArmedEvent& armed, int count, std::ch
 // The queue is a ring of `capacity` slots written by any thread and read by the event thread
 // alone. An operation's thread takes a ticket (`tail`) with one compare-and-swap, writes its
 // event into the ticket's slot and publishes it by storing the ticket + 1 in the slot's
-// sequence: no lock, no allocation. The event thread writes nothing in the slots: it reads an
-// event, then counts it taken (`head`, on a cache line of its own). So the operation's thread
-// never has to fetch back a line the other core has written: that costs more than the event
-// itself (measured: a version where the event thread marked each slot free again was no faster
-// than a lock). A ticket is free when the event `capacity` tickets before it has been taken:
-// the operations' threads read `head` only when the ring looks full by the last `head` one of
-// them read (`head_seen`).
+// sequence: no lock, no allocation, and no operation waits for another operation's thread. The
+// event thread writes nothing in the slots: it reads an event, then counts it taken (`head`, on
+// a cache line of its own), so an operation's thread does not read, per event, a line the other
+// core has just written. A ticket is free when the event `capacity` tickets before it has been
+// taken: the operations' threads read `head` only when the ring looks full by the last `head`
+// one of them read (`head_seen`). (Measured against a two-buffer queue under a lock: fewer
+// instructions, the same time within the noise; see the README, Benchmarks, Lifecycle events.)
 struct EventBus::State {
   State(EventHandler h, std::size_t cap, bool include, const IndexKey& key)
       : handler(std::move(h)),
@@ -299,22 +300,19 @@ struct EventBus::State {
   // under load, one wake-up per batch instead of one per event, which the operations' threads
   // would pay for.
   static constexpr std::chrono::milliseconds kGather{1};
+  // The wall clock's offset from the steady clock is read at the start of every batch, and every
+  // this many events within one.
+  static constexpr std::uint64_t kClockEvery = 1024;
 
-  // Makes the ring and starts the event thread, once. False: stopped, or no memory or thread.
+  // Makes the ring (once: kept when the thread cannot start, so the next event only retries the
+  // thread) and starts the event thread. False: stopped, or no memory or thread.
   bool start(const std::shared_ptr<State>& self) noexcept {
     try {
       std::lock_guard<std::mutex> lock(mutex);
       if (stopping.load(std::memory_order_relaxed)) return false;
       if (started.load(std::memory_order_relaxed)) return true;
-      std::unique_ptr<Slot[]> ring(new Slot[capacity]);
-      slots = ring.get();
-      try {
-        thread = std::thread([self] { State::run(self); });  // holds the state, not the bus
-      } catch (...) {
-        slots = nullptr;
-        throw;
-      }
-      ring.release();
+      if (slots == nullptr) slots = new Slot[capacity];
+      thread = std::thread([self] { State::run(self); });  // holds the state, not the bus
       started.store(true, std::memory_order_release);
       return true;
     } catch (...) {
@@ -339,7 +337,7 @@ struct EventBus::State {
         Slot& slot = s.slot(head);
         if (slot.sequence.load(std::memory_order_acquire) != head + 1) break;
         waits = 0;
-        if (first)
+        if (first || head % kClockEvery == 0)  // (a long backlog: a clock step is seen within it)
           wall_minus_steady = std::chrono::system_clock::now().time_since_epoch() -
                               std::chrono::duration_cast<std::chrono::system_clock::duration>(
                                   std::chrono::steady_clock::now().time_since_epoch());

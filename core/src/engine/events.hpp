@@ -38,7 +38,10 @@ class EventText {
   void assign(std::string_view purpose, std::string_view identifier, std::string_view client_key) {
     const std::size_t n = purpose.size() + identifier.size() + client_key.size();
     char* at = n <= kInline ? inline_ : heap_for(n);
-    if (n <= kInline && heap_) heap_.reset();
+    if (n <= kInline && heap_) {
+      heap_.reset();
+      heap_size_ = 0;
+    }
     purpose_ = static_cast<std::uint32_t>(purpose.size());
     identifier_ = static_cast<std::uint32_t>(identifier.size());
     client_ = static_cast<std::uint32_t>(client_key.size());
