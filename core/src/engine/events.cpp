@@ -142,7 +142,7 @@ EventText& EventText::operator=(EventText&& other) noexcept {
 
 char* EventText::heap_for(std::size_t n) {
   if (!heap_ || heap_size_ < n) {
-    heap_.reset(new char[n]);  // (the old one is freed first: assign() rewrites every byte in use)
+    heap_.reset(new char[n]);  // (allocated before the old one is freed: on bad_alloc the text is unchanged)
     heap_size_ = static_cast<std::uint32_t>(n);
   }
   return heap_.get();
@@ -277,7 +277,7 @@ struct EventBus::State {
 
   // `out` = the event `p` describes. `out` is the event thread's one Event, reused: its strings
   // keep their buffers from one event to the next.
-  // `wall_minus_steady`: the wall clock less the steady clock, read once per batch.
+  // `wall_minus_steady`: the wall clock less the steady clock (read as kClockEvery says).
   void fill(Event& out, const PendingEvent& p, std::chrono::system_clock::duration wall_minus_steady) const {
     out.credential = p.credential;
     out.kind = p.kind;
