@@ -341,66 +341,82 @@ void embedded_rows(std::size_t n) {
 }
 
 // Lifecycle events' cost: verify throughput with an event handler attached and without, in the
-// same run, alternating rounds (the best round of each is reported: noise only ever slows); and
-// CPU time per verification (the least of the rounds): the calling thread's (embedded store:
-// the verify itself, unaffected by time the thread spent waiting for a core) and the whole
-// process's, the event thread's work included (what events cost a machine with no idle core).
-// First a control row: two engines without a handler measured the same way, the method's own
-// bias and noise (its ratios should be 1).
+// same run, in many short rounds that alternate between the two engines (which goes first
+// alternates too), so the two halves of a round are measured a moment apart: this shared
+// machine's speed drifts by more than the effect over a few seconds, and a round of 100,000
+// could not resolve it (two engines without a handler measured 0.94x-1.04x by the median of
+// 15 such rounds). Each round issues `chunk` codes into each engine (not timed), then verifies
+// them; each engine also holds `n` codes that are never verified, so the store is the size of
+// the other rows'. Per round: the ratio of the two rates, and of the CPU time per verify of the
+// calling thread (embedded store: the verify itself, whatever else the machine does) and of the
+// process (all threads: the event thread's work too, what events cost a machine with no idle
+// core). Printed: the median of each, and the middle half of the rounds' rate ratios (25th to
+// 75th percentile). First a control row: two engines without a handler measured the same way,
+// the method's own bias and spread (its ratios should be 1).
 void events_rows(const std::string& redis_url, std::size_t n, bool memory_only = false) {
-  std::printf("\nlifecycle events: OTP verify (right code) with an event handler vs without, same run, best of 15 "
-              "(memory) or 5 (Redis) alternating rounds;\nmedian: of the rounds' ratios; CPU per verify (least of the "
-              "rounds), in us: the calling thread's, and the process's (all threads)\n%-28s %10s %10s %7s %7s %11s %8s "
-              "%8s %6s %8s %8s %6s\n", "store", "without/s", "with/s", "ratio", "median", "events", "thread", "with",
-              "ratio", "process", "with", "ratio");
+  const std::size_t chunk = std::max<std::size_t>(1000, n / 20);
+  std::printf("\nlifecycle events: OTP verify (right code) with an event handler vs without, same run, rounds of %zu "
+              "verifies alternating between the two (memory: 200 rounds, Redis: 60), each engine also holding %zu unverified codes;\n"
+              "medians of the rounds' with / without: rate, and CPU time per verify (without / with) of the calling thread and of the "
+              "process (all threads)\n%-28s %10s %10s %7s %15s %11s %8s %8s\n",
+              chunk, n, "store", "without/s", "with/s", "ratio", "middle half", "events", "thread", "process");
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  auto quantile = [](std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+  };
   for (const std::string& url : {std::string("control"), std::string("memory://"), redis_url}) {
     const bool control = url == "control", redis = !control && url != "memory://";
     if (redis && memory_only) break;
+    const int rounds = redis ? 60 : 200;
     verikit_engine* plain = make_engine(control ? "memory://" : url);
     verikit_engine* listened = make_engine(control ? "memory://" : url, bench_policy(), !control);
     const std::uint64_t seen0 = g_events.load();
-    double without = 0, with = 0;
-    CpuPerOp least_without{1e9, 1e9}, least_with{1e9, 1e9}, cpu;
-    auto least = [](CpuPerOp& l, const CpuPerOp& c) {
-      l.process_us = std::min(l.process_us, c.process_us);
-      l.caller_us = std::min(l.caller_us, c.caller_us);
-    };
-    std::vector<double> ratios;  // each round's with / without: the two measured a moment apart
-    // A round of each first, not counted: the first round on a fresh heap runs faster than any
-    // after it, so whichever engine went first would take the best round (two engines without
-    // a handler measured 0.93x by their best rounds without this, 1.01x by the median).
-    verify_rate(plain, n, "ev-warm-p", redis);
-    verify_rate(listened, n, "ev-warm-l", redis);
-    for (int round = 0; round < (redis ? 5 : 15); ++round) {
+    for (verikit_engine* e : {plain, listened}) {  // the backlog, never verified
+      const std::string tag = e == plain ? "ev-held-p" : "ev-held-l";
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::string who = id(i, tag.c_str());
+        verikit_result* r = nullptr;
+        verikit_otp_issue(&r, e, "login", who.data(), who.size(), nullptr);
+        verikit_result_free(r);
+      }
+    }
+    // A round of each first, not counted (the first verifies after the backlog's issues).
+    verify_rate(plain, chunk, "ev-warm-p", redis);
+    verify_rate(listened, chunk, "ev-warm-l", redis);
+    std::vector<double> without, with, rate_ratio, thread_ratio, process_ratio;
+    for (int round = 0; round < rounds; ++round) {
       const std::string tag = "ev" + std::to_string(round) + "-";
       double w = 0, wo = 0;
+      CpuPerOp cpu_w, cpu_wo;
       for (int turn = 0; turn < 2; ++turn) {  // which goes first alternates from round to round
-        if ((turn == 0) == (round % 2 == 0)) {
-          wo = verify_rate(plain, n, tag + "p", redis, &cpu);
-          least(least_without, cpu);
-        } else {
-          w = verify_rate(listened, n, tag + "l", redis, &cpu);
-          least(least_with, cpu);
-        }
+        if ((turn == 0) == (round % 2 == 0)) wo = verify_rate(plain, chunk, tag + "p", redis, &cpu_wo);
+        else w = verify_rate(listened, chunk, tag + "l", redis, &cpu_w);
       }
-      without = std::max(without, wo);
-      with = std::max(with, w);
-      ratios.push_back(wo > 0 ? w / wo : 0);
+      if (w <= 0 || wo <= 0) {
+        std::fprintf(stderr, "events rows: a verify failed\n");
+        std::exit(2);
+      }
+      without.push_back(wo);
+      with.push_back(w);
+      rate_ratio.push_back(w / wo);
+      thread_ratio.push_back(cpu_wo.caller_us / cpu_w.caller_us);
+      process_ratio.push_back(cpu_wo.process_us / cpu_w.process_us);
     }
-    std::sort(ratios.begin(), ratios.end());
-    const double median_ratio = ratios[ratios.size() / 2];
     verikit_engine_free(listened);  // delivers the queued events: every one is counted below
     verikit_engine_free(plain);
-    const std::string events = std::to_string(g_events.load() - seen0) + "/" + std::to_string(control ? 0 : ((redis ? 5 : 15) + 1) * 2 * n);
-    if (redis)
-      std::printf("%-28s %10.0f %10.0f %6.3fx %6.3fx %11s %8s %8s %6s %8.3f %8.3f %5.3fx\n",
-                  "Redis (async, 16 in flight)", without, with, with / without, median_ratio, events.c_str(), "-", "-", "-", least_without.process_us,
-                  least_with.process_us, least_without.process_us / least_with.process_us);
-    else
-      std::printf("%-28s %10.0f %10.0f %6.3fx %6.3fx %11s %8.3f %8.3f %5.3fx %8.3f %8.3f %5.3fx\n",
-                  control ? "control: memory://, neither" : "memory:// (sync, 1 thread)", without, with, with / without, median_ratio, events.c_str(), least_without.caller_us, least_with.caller_us,
-                  least_without.caller_us / least_with.caller_us, least_without.process_us, least_with.process_us,
-                  least_without.process_us / least_with.process_us);
+    const std::uint64_t made = control ? 0 : n + 2 * chunk * static_cast<std::uint64_t>(rounds + 1);
+    const std::string events = std::to_string(g_events.load() - seen0) + "/" + std::to_string(made);
+    char middle[48];
+    std::snprintf(middle, sizeof middle, "%.3f-%.3fx", quantile(rate_ratio, 0.25), quantile(rate_ratio, 0.75));
+    char thread[16] = "-";
+    if (!redis) std::snprintf(thread, sizeof thread, "%.3fx", median(thread_ratio));
+    std::printf("%-28s %10.0f %10.0f %6.3fx %15s %11s %8s %7.3fx\n",
+                control ? "control: memory://, neither" : redis ? "Redis (async, 16 in flight)" : "memory:// (sync, 1 thread)",
+                median(without), median(with), median(rate_ratio), middle, events.c_str(), thread, median(process_ratio));
   }
 }
 
