@@ -13,10 +13,13 @@
 #include <tuple>
 #include <vector>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/events.hpp"
+#include "verikit/process.hpp"
 #include "verikit/engine.hpp"
 
 namespace verikit::detail {
@@ -413,6 +416,113 @@ TEST(Fork, EventBusInAChildForkedWhileAnotherThreadPosts) {
   }
   go.store(false);
   poster.join();
+}
+
+namespace {
+
+// Waits up to `seconds` for `pid` to end; kills it when it does not. Its wait status, or -1 (killed).
+int wait_or_kill(pid_t pid, int seconds = 20) {
+  int status = 0;
+  for (int i = 0; i < 200 * seconds; ++i) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(5ms);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return -1;
+}
+
+}  // namespace
+
+// fork() called inside the handler: in the child, the event thread returns from the handler.
+// There it must deliver none of the events still queued (the parent delivers them: a second
+// delivery would log a sign-in twice), and must not touch the bus the child may have started
+// over meanwhile: here, in one round, the child stops the bus from inside the handler (what
+// freeing the engine there does), which leaves the child's bus with no ring at all.
+TEST(Fork, AHandlerThatForksDeliversNothingMoreInTheChild) {
+  for (const bool stop_in_child : {false, true}) {
+    SCOPED_TRACE(stop_in_child ? "the child stops the bus in the handler" : "the child returns from the handler");
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t parent = ::getpid();
+    std::atomic<bool> all_posted{false};
+    std::atomic<int> parent_calls{0};
+    std::atomic<pid_t> child{0};
+    EventBus* self = nullptr;
+    EventBus bus([&](const Event& e) {
+      if (::getpid() != parent) {  // a delivery in the child: reported through the pipe
+        const char c = 'x';
+        (void)!::write(fds[1], &c, 1);
+        return;
+      }
+      if (e.identifier == "fork") {
+        while (!all_posted.load()) std::this_thread::sleep_for(1ms);  // the rest is queued behind it
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+          if (stop_in_child) self->stop();
+          return;  // the child's thread goes back into the bus
+        }
+        child.store(pid);
+      }
+      parent_calls.fetch_add(1);
+    }, 16, true, IndexKey{});
+    self = &bus;
+    bus.post(event("fork"));
+    for (int i = 0; i < 5; ++i) bus.post(event("after"));
+    all_posted.store(true);
+    ASSERT_TRUE(eventually([&] { return parent_calls.load() == 6; }));
+    ASSERT_GT(child.load(), 0);
+    const int status = wait_or_kill(child.load());
+    ::close(fds[1]);
+    ASSERT_EQ(::fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    char buf[64];
+    const ssize_t got = ::read(fds[0], buf, sizeof buf);
+    ::close(fds[0]);
+    EXPECT_LE(got, 0) << "the child delivered " << got << " of the parent's queued events";
+    // Its one thread ended: the child exits as a process whose last thread returns does.
+    EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << (status == -1 ? "the child did not end in 20 s" : "the child ended with wait status " + std::to_string(status));
+    EXPECT_EQ(bus.dropped(), 0u);
+  }
+}
+
+// Adopts `tag` for this process (the one Restart type, as every object of one kind has): the
+// restart says it has begun (1), then waits until `state` is 2.
+void adopt_waiting(ProcessTag& tag, std::atomic<int>& state) {
+  adopt_after_fork(tag, [&] {
+    if (state.load() == 0) state.store(1);
+    while (state.load() != 2) std::this_thread::sleep_for(1ms);
+  });
+}
+
+// A forked child's thread is adopting an object (holding the adoption lock) when another
+// thread of the child forks: the grandchild inherits that lock held by a thread it does not
+// have. Its own first adoption must not wait for it forever.
+TEST(Fork, AGrandchildForkedWhileItsParentAdoptsAdoptsToo) {
+  ProcessTag first, second;  // this process's: adopted in the children below
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::atomic<int> state{0};
+    std::thread adopter([&] { adopt_waiting(first, state); });
+    while (state.load() != 1) std::this_thread::sleep_for(1ms);  // the adopter holds the lock
+    const pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      std::atomic<int> go{2};
+      adopt_waiting(second, go);
+      ::_exit(second.forked() ? 3 : 0);
+    }
+    state.store(2);
+    adopter.join();
+    if (grandchild < 0) ::_exit(4);
+    const int status = wait_or_kill(grandchild, 10);  // (before the parent gives up on this child)
+    ::_exit(status == -1 ? 5 : WIFEXITED(status) ? WEXITSTATUS(status) : 6);
+  }
+  const int status = wait_or_kill(child);
+  ASSERT_NE(status, -1) << "the child did not end in 20 s";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << (WEXITSTATUS(status) == 5 ? "the grandchild waited for the inherited lock"
+                                                                  : "exit code " + std::to_string(WEXITSTATUS(status)));
 }
 
 }  // namespace verikit::detail

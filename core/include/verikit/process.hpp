@@ -23,11 +23,34 @@
 
 namespace verikit::detail {
 
+// Makes `object` new in place without destroying the old one: for the parent's locks, condition
+// variables and containers in a forked child (a thread of the parent may have held or been
+// changing them at the fork; whatever they own is left, unreachable).
+template <class T>
+void renew_in_place(T& object) noexcept {
+  new (&object) T();
+}
+
+// The lock a forked child's threads take to adopt an object (adopt_after_fork): one for every
+// object, taken only in forked children. Recursive: adopting one object may adopt another (the
+// file store adopts its environments' registry).
+inline std::recursive_mutex& adopting_lock() noexcept {
+  static std::recursive_mutex lock;
+  return lock;
+}
+
 // How many forks lie between the first process that loaded verikit and this one.
 inline std::uint64_t fork_generation() noexcept {
   static std::atomic<std::uint64_t> generation{0};
   static const bool registered = [] {
-    ::pthread_atfork(nullptr, nullptr, [] { generation.fetch_add(1, std::memory_order_relaxed); });
+    ::pthread_atfork(nullptr, nullptr, [] {
+      // Only the forking thread exists here. Another thread of the parent (itself a forked
+      // child) may have been adopting an object: the lock it held is made new, or this child's
+      // first adoption would wait for it forever. (What that thread left half done, this
+      // child redoes: its tag still says "forked".)
+      renew_in_place(adopting_lock());
+      generation.fetch_add(1, std::memory_order_relaxed);
+    });
     return true;
   }();
   (void)registered;
@@ -65,19 +88,10 @@ inline void abandon_thread(std::thread& t) noexcept {
 template <class Restart>
 void adopt_after_fork(ProcessTag& tag, Restart&& restart) noexcept {
   if (!tag.forked()) return;
-  static std::mutex adopting;  // taken only in forked children
-  std::lock_guard<std::mutex> guard(adopting);
+  std::lock_guard<std::recursive_mutex> guard(adopting_lock());
   if (!tag.forked()) return;
   restart();
   tag.adopt();
-}
-
-// Makes `object` new in place without destroying the old one: for the parent's locks, condition
-// variables and containers in a forked child (a thread of the parent may have held or been
-// changing them at the fork; whatever they own is left, unreachable).
-template <class T>
-void renew_in_place(T& object) noexcept {
-  new (&object) T();
 }
 
 }  // namespace verikit::detail
