@@ -11,7 +11,10 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <sstream>
 #include <string>
+#include <string_view>
+#include <thread>
 
 #include "support/redis_server.hpp"
 #include "verikit.h"
@@ -60,10 +63,27 @@ void on_result(void* user, int err, const char*, verikit_result* r) {
   call->calls->cv.notify_all();
 }
 
-verikit_engine* make_engine(const std::string& url) {
+std::atomic<std::uint64_t> g_handled{0};  // events handed to check_event
+std::atomic<std::uint64_t> g_garbled{0};  // ... that did not name one of the test's identifiers whole
+void check_event(void*, const verikit_event* event) {
+  g_handled.fetch_add(1);
+  const char* id = nullptr;
+  std::size_t len = 0;
+  const std::string_view head = "oom-event", tail = "@example.com";
+  if (verikit_event_identifier(event, &id, &len) != VERIKIT_OK) return (void)g_garbled.fetch_add(1);
+  const std::string_view got(id, len);
+  if (got.size() < 300 || got.substr(0, head.size()) != head || got.substr(got.size() - tail.size()) != tail)
+    g_garbled.fetch_add(1);
+}
+
+verikit_engine* make_engine(const std::string& url, verikit_event_handler handler = nullptr) {
   verikit_config* c = nullptr;
   EXPECT_EQ(verikit_config_new(&c), VERIKIT_OK);
   verikit_config_set_store(c, url.c_str());
+  if (handler != nullptr) {
+    EXPECT_EQ(verikit_config_set_event_handler(c, handler, nullptr), VERIKIT_OK);
+    EXPECT_EQ(verikit_config_set_events_include_identifier(c, 1), VERIKIT_OK);
+  }
   unsigned char key[VERIKIT_KEY_BYTES];
   verikit_key_generate(key, sizeof key);
   verikit_config_set_key(c, 1, key, sizeof key);
@@ -127,6 +147,74 @@ TEST(OutOfMemory, EveryAllocationOfARedisCallCanFailOnTheCallersThread) {
 TEST(OutOfMemory, AnAllocationFailingOnTheStoreThreadStillCallsBack) {
   verikit::test::RedisServer server;
   fail_each_allocation_in_turn(server.url(), true, 60);
+}
+
+// The events an engine has made, by its own counters: one per operation counted with an outcome
+// that has an event (every OTP issue's and verify's but a peek's "valid"). An operation's
+// counter and its event are taken in the same step, before its callback runs.
+std::uint64_t events_made(verikit_engine* e) {
+  std::size_t needed = 0;
+  verikit_engine_metrics(e, nullptr, 0, &needed);
+  std::string text(needed, '\0');
+  EXPECT_EQ(verikit_engine_metrics(e, text.data(), text.size(), &needed), VERIKIT_OK);
+  std::uint64_t made = 0;
+  std::istringstream in(text.c_str());
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("verikit_operations_total{op=\"otp_", 0) != 0) continue;
+    if (line.find("outcome=\"valid\"") != std::string::npos || line.find("outcome=\"done\"") != std::string::npos) continue;
+    made += std::stoull(line.substr(line.rfind(' ') + 1));
+  }
+  return made;
+}
+
+// An event's own allocations fail too: the text of an identifier too long for a queue slot's
+// inline bytes is allocated on the operation's path (into the slot), the event's strings on the
+// event thread. Whichever fails, the event is delivered or counted as dropped: never lost
+// uncounted, never delivered twice, never delivered with a text it does not have; and each call
+// still settles once.
+TEST(OutOfMemory, AnEventWhoseAllocationFailsIsCountedAsDropped) {
+  t_test_thread = true;
+  verikit_engine* e = make_engine("memory://", check_event);
+  ASSERT_NE(e, nullptr);
+  Calls calls;
+  const std::string long_tail(300, 'x');  // (beyond the 120 bytes a slot holds inline)
+  constexpr long kRounds = 60;
+  for (long n = 0; n < kRounds; ++n) {
+    const std::string who = "oom-event" + std::to_string(n) + "-" + long_tail + "@example.com";
+    for (int op = 0; op < 2; ++op) {  // an issue, then a wrong guess
+      Call call{&calls};
+      g_countdown = n;
+      if (op == 0)
+        EXPECT_EQ(verikit_otp_issue_async(e, "login", who.data(), who.size(), nullptr, on_result, &call), VERIKIT_OK);
+      else
+        EXPECT_EQ(verikit_otp_verify_async(e, "login", who.data(), who.size(), "000000", 6, nullptr, on_result, &call),
+                  VERIKIT_OK);
+      std::unique_lock<std::mutex> lock(calls.m);
+      const bool settled = calls.cv.wait_for(lock, std::chrono::seconds(30), [&] { return call.done; });
+      g_countdown = -1;
+      ASSERT_TRUE(settled) << "the call whose allocation " << n << " failed never called back (op " << op << ")";
+    }
+  }
+  g_countdown = -1;
+  const std::uint64_t made = events_made(e);
+  std::uint64_t delivered = 0, dropped = 0;
+  for (int i = 0; i < 4000; ++i) {
+    ASSERT_EQ(verikit_engine_event_counts(e, &delivered, &dropped), VERIKIT_OK);
+    if (delivered + dropped >= made) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // (nothing more may come)
+  ASSERT_EQ(verikit_engine_event_counts(e, &delivered, &dropped), VERIKIT_OK);
+  EXPECT_EQ(delivered + dropped, made) << delivered << " delivered, " << dropped << " dropped";
+  EXPECT_EQ(g_handled.load(), delivered);
+  EXPECT_EQ(g_garbled.load(), 0u) << "an event whose text could not be written was delivered";
+  EXPECT_GT(dropped, 0u) << "no event's allocation failed: the test missed the path it is for";
+  EXPECT_GT(delivered, 0u);
+  verikit_engine_free(e);
+  std::lock_guard<std::mutex> lock(calls.m);
+  EXPECT_EQ(calls.settled, 2 * kRounds);
+  EXPECT_EQ(calls.twice, 0);
+  EXPECT_EQ(calls.verified, 0);
 }
 
 }  // namespace
