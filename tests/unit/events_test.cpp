@@ -7,13 +7,20 @@
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <cstddef>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -523,6 +530,60 @@ TEST(Fork, AGrandchildForkedWhileItsParentAdoptsAdoptsToo) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << (WEXITSTATUS(status) == 5 ? "the grandchild waited for the inherited lock"
                                                                   : "exit code " + std::to_string(WEXITSTATUS(status)));
+}
+
+// Makes every later clone()/clone3() of this process fail with EAGAIN (no new thread can start),
+// as a process at its thread limit sees. False: the filter could not be installed.
+bool forbid_new_threads() {
+#if defined(__x86_64__)
+  constexpr unsigned kArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+  constexpr unsigned kArch = AUDIT_ARCH_AARCH64;
+#endif
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kArch, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
+  };
+  sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+// The event thread cannot start (no thread can: the process is at its limit): every event is
+// dropped and counted, none is delivered, nothing throws or crashes, and stop() returns. In a
+// child, whose thread creation a seccomp filter refuses.
+TEST(Fork, AnEventThreadThatCannotStartDropsAndCountsEveryEvent) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (!forbid_new_threads()) ::_exit(2);
+    bool refused = false;
+    try {
+      std::thread([] {}).join();
+    } catch (const std::system_error&) {
+      refused = true;
+    }
+    if (!refused) ::_exit(3);  // the filter does not stop threads: the test would prove nothing
+    std::atomic<int> calls{0};
+    {
+      EventBus bus([&](const Event&) { calls.fetch_add(1); }, 8, false, IndexKey{});
+      for (int i = 0; i < 50; ++i) bus.post(event("nobody"));
+      if (bus.dropped() != 50 || bus.delivered() != 0) ::_exit(4);
+      bus.stop();
+      if (bus.dropped() != 50 || bus.delivered() != 0) ::_exit(5);
+    }
+    ::_exit(calls.load() == 0 ? 0 : 6);
+  }
+  const int status = wait_or_kill(pid);
+  ASSERT_NE(status, -1) << "the child did not end in 20 s";
+  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "exit code " << WEXITSTATUS(status)
+                                    << " (2: no filter, 3: threads still start, 4/5: counts, 6: a handler call)";
 }
 
 }  // namespace verikit::detail
