@@ -123,6 +123,7 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
   struct Once {
     std::atomic<bool> called{false};
     std::shared_ptr<verikit_engine::Flight> flight;  // set once the call is counted in
+    std::uint64_t generation = 0;                    // ... in the process of this fork generation
     CCallback callback;
     void* user;
     verikit::Callback<T> (*completion)(CCallback, void*);
@@ -135,15 +136,20 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     }
     // The engine's completion was destroyed without being called (it threw on a store thread,
     // which caught and dropped it): the caller still gets its one callback, and the engine is freed.
+    // Not in a child forked since the call was counted in: there the call is the parent's (a
+    // thread of the parent's that a callback forked ends in the child, dropping what it held).
     ~Once() {
-      if (flight == nullptr || called.exchange(true)) return;
+      if (flight == nullptr || verikit::detail::fork_generation() != generation || called.exchange(true)) return;
       ++t_in_callback;
       verikit::capi::fail(callback, user, VERIKIT_E_INTERNAL,
                           "the operation ended without an answer (its completion failed)");
       --t_in_callback;
       count_out();
     }
+    // Not in a child forked since the call was counted in (a callback that forks returns in the
+    // child too): the child counts its own calls from zero, and this one is the parent's.
     void count_out() {
+      if (verikit::detail::fork_generation() != generation) return;
       std::lock_guard<std::mutex> lock(flight->mutex);
       if (--flight->pending == 0) flight->idle.notify_all();
     }
@@ -167,6 +173,7 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     ++flight.pending;
   }
   once->flight = engine->flight;  // (the destructor counts out only a call counted in)
+  once->generation = verikit::detail::fork_generation();
   // Counted out only after the caller's callback has returned: verikit_engine_free waits for it.
   int rc = guard([&] {
     op(*engine->engine, verikit::Callback<T>([once](Expected<T>&& r) { once->settle(std::move(r)); }));

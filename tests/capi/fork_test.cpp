@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -415,6 +416,181 @@ TEST(Fork, EventsAreDeliveredInTheChild) {
   // The parent's events go on, on its own thread.
   ASSERT_EQ(issue(e, "c@x").rc, VERIKIT_OK);
   EXPECT_TRUE(seen.wait_for(2));
+  verikit_engine_free(e);
+}
+
+// A completion callback that calls fork(): on Redis it runs on the client's I/O thread, so the
+// child gets a copy of that thread, inside the callback, sharing the parent's sockets. When the
+// callback returns there, the copy must end: reading on, it would take replies meant for the
+// parent (whose calls would then time out) and run the parent's callbacks in the child. The
+// child's own calls work (a new link of its own), and freeing the engine there waits only for
+// those: the forking callback, counted in by the parent, is not counted out again in the child.
+struct ForkingVerifies {
+  verikit_engine* engine = nullptr;
+  pid_t parent = 0;
+  int pipe_w = -1;  // a byte per callback run in the child
+  std::atomic<bool> submitted{false};  // every call started (no lock of the test's thread held at the fork)
+  std::atomic<bool> forked{false};
+  std::atomic<pid_t> child{0};
+  std::mutex m;
+  std::condition_variable cv;
+  int settled = 0, verified = 0, twice = 0;
+};
+struct ForkingVerify {
+  ForkingVerifies* all;
+  bool done = false;
+};
+struct ChildIssue {
+  std::mutex m;
+  std::condition_variable cv;
+  int rc = -100;
+  bool done = false;
+};
+
+void on_child_issue(void* user, int rc, const char*, verikit_result* r) {
+  verikit_result_free(r);
+  auto* ci = static_cast<ChildIssue*>(user);
+  std::lock_guard<std::mutex> lock(ci->m);
+  ci->rc = rc;
+  ci->done = true;
+  ci->cv.notify_all();
+}
+
+void on_forking_verify(void* user, int rc, const char*, verikit_result* r) {
+  auto* call = static_cast<ForkingVerify*>(user);
+  ForkingVerifies* all = call->all;
+  if (::getpid() != all->parent) {  // a callback the child should never have run
+    verikit_result_free(r);
+    const char c = 'x';
+    (void)!::write(all->pipe_w, &c, 1);
+    return;
+  }
+  int status = -1;
+  if (rc == VERIKIT_OK) verikit_result_status(r, &status);
+  verikit_result_free(r);
+  if (!all->forked.exchange(true)) {
+    while (!all->submitted.load()) std::this_thread::sleep_for(1ms);  // (the replies queue up meanwhile)
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      // The child: a call of its own, made and completed before this callback returns.
+      static ChildIssue ci;
+      if (verikit_otp_issue_async(all->engine, "login", "child@x", 7, nullptr, &on_child_issue, &ci) != VERIKIT_OK) ::_exit(7);
+      {
+        std::unique_lock<std::mutex> lock(ci.m);
+        if (!ci.cv.wait_for(lock, 5s, [&] { return ci.done; }) || ci.rc != VERIKIT_OK) ::_exit(8);
+      }
+      // Then, once this callback has returned: free the engine (waits for the child's calls
+      // only) and end the child.
+      verikit_engine* e = all->engine;
+      std::thread([e] {
+        std::this_thread::sleep_for(300ms);
+        verikit_engine_free(e);
+        ::_exit(0);
+      }).detach();
+      return;  // back into the child's copy of the I/O thread
+    }
+    all->child.store(pid);
+  }
+  std::lock_guard<std::mutex> lock(all->m);
+  if (call->done) ++all->twice;
+  call->done = true;
+  ++all->settled;
+  if (status == VERIKIT_STATUS_VERIFIED) ++all->verified;
+  all->cv.notify_all();
+}
+
+TEST(Fork, ACallbackThatForksLeavesTheParentsRepliesToTheParent) {
+  verikit::test::RedisServer server;
+  verikit_engine* e = make_engine(server.url());
+  constexpr int kCalls = 200;
+  std::vector<std::string> codes;
+  for (int i = 0; i < kCalls; ++i) {
+    Call c = issue(e, "cb" + std::to_string(i) + "@x");
+    ASSERT_EQ(c.rc, VERIKIT_OK) << c.message;
+    codes.push_back(c.secret);
+  }
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ForkingVerifies all;
+  all.engine = e;
+  all.parent = ::getpid();
+  all.pipe_w = fds[1];
+  std::vector<ForkingVerify> calls(kCalls, ForkingVerify{&all});
+  for (int i = 0; i < kCalls; ++i) {
+    const std::string id = "cb" + std::to_string(i) + "@x";
+    ASSERT_EQ(verikit_otp_verify_async(e, "login", id.data(), id.size(), codes[static_cast<std::size_t>(i)].data(),
+                                       codes[static_cast<std::size_t>(i)].size(), nullptr, &on_forking_verify, &calls[static_cast<std::size_t>(i)]),
+              VERIKIT_OK);
+  }
+  all.submitted.store(true);
+  {
+    std::unique_lock<std::mutex> lock(all.m);
+    EXPECT_TRUE(all.cv.wait_for(lock, 20s, [&] { return all.settled == kCalls; })) << all.settled << " of " << kCalls << " settled";
+    EXPECT_EQ(all.verified, kCalls) << "a reply meant for the parent went elsewhere";
+    EXPECT_EQ(all.twice, 0);
+  }
+  ASSERT_GT(all.child.load(), 0);
+  int ws = 0;
+  pid_t got = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kChildLimit;
+  while ((got = ::waitpid(all.child.load(), &ws, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  if (got == 0) {
+    ::kill(all.child.load(), SIGKILL);
+    ::waitpid(all.child.load(), &ws, 0);
+    ADD_FAILURE() << "the child hung (killed after " << kChildLimit.count() << " s)";
+  } else {
+    EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << "the child's wait status: " << ws;
+  }
+  ::close(fds[1]);
+  ASSERT_EQ(::fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+  char buf[256];
+  const ssize_t n = ::read(fds[0], buf, sizeof buf);
+  ::close(fds[0]);
+  EXPECT_LE(n, 0) << "the child ran " << n << " of the parent's callbacks";
+  // The parent's client goes on.
+  Call after = issue(e, "after@x");
+  EXPECT_EQ(after.rc, VERIKIT_OK) << after.message;
+  verikit_engine_free(e);
+}
+
+// A child's first Redis call makes the child's own link while holding the adoption lock; a
+// child's child forked meanwhile (by another thread of the child) inherits that lock held by a
+// thread it does not have. Its own first call must still make its link (the lock is made new in
+// every child; a store's own mutex used to stay locked there for good). The connect is held
+// open by CLIENT PAUSE: its start-up checks wait for the pause to end.
+TEST(Fork, AGrandchildForkedWhileItsParentReconnectsReconnectsToo) {
+  verikit::test::RedisServer server;
+  verikit_engine* e = make_engine(server.url());
+  ASSERT_EQ(issue(e, "before@x").rc, VERIKIT_OK);  // the parent's link exists
+  std::vector<Child> children{start_child([&](FILE* out) {
+    server.cli("CLIENT PAUSE 700 ALL");
+    std::thread connecting([&] { (void)issue(e, "child@x"); });  // reconnects: waits for the pause
+    std::this_thread::sleep_for(200ms);
+    const pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      for (int attempt = 0; attempt < 10; ++attempt) {
+        if (issue(e, "grandchild@x").rc == VERIKIT_OK) ::_exit(0);
+        std::this_thread::sleep_for(200ms);
+      }
+      ::_exit(1);
+    }
+    connecting.join();
+    if (grandchild < 0) return 2;
+    int ws = 0;
+    pid_t got = 0;
+    for (int i = 0; i < 800 && (got = ::waitpid(grandchild, &ws, WNOHANG)) == 0; ++i) std::this_thread::sleep_for(10ms);
+    if (got == 0) {
+      ::kill(grandchild, SIGKILL);
+      ::waitpid(grandchild, &ws, 0);
+      std::fprintf(out, "grandchild hung\n");
+      return 3;
+    }
+    std::fprintf(out, "grandchild %d\n", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+    return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : 4;
+  })};
+  finish(children);
+  EXPECT_EQ(issue(e, "after@x").rc, VERIKIT_OK);
   verikit_engine_free(e);
 }
 

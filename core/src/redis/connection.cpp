@@ -24,6 +24,8 @@ extern "C" {
 #include <cstring>
 #include <memory>
 
+#include "verikit/process.hpp"
+
 namespace verikit::redis {
 namespace {
 
@@ -74,6 +76,18 @@ std::string format_command(std::span<const std::string_view> args) {
   if (n < 0 || cmd == nullptr) throw std::bad_alloc();
   return std::string(cmd, static_cast<std::size_t>(n));
 }
+
+namespace {
+thread_local bool t_io_thread = false;
+thread_local std::uint64_t t_io_generation = 0;
+}  // namespace
+
+void mark_io_thread() noexcept {
+  t_io_thread = true;
+  t_io_generation = detail::fork_generation();
+}
+
+bool forked_away() noexcept { return t_io_thread && detail::fork_generation() != t_io_generation; }
 
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept {
   if (!request.done) return;
@@ -165,6 +179,7 @@ void Connection::fail(const Error& cause) {
       if (!unsent) unsent = unsent_error(cause);
       complete(r, *unsent, warn_);
     }
+    if (forked_away()) return;
   }
 }
 
@@ -252,7 +267,7 @@ void Connection::expire(SteadyClock::time_point now) {
                                               std::to_string(endpoint_.options.command_timeout.count()) +
                                               " ms (the request was sent: it may have taken effect)");
     complete(r, *timeout, warn_);
-    if (state_ != State::ready) return;
+    if (state_ != State::ready || forked_away()) return;
   }
 }
 
@@ -477,7 +492,7 @@ Status Connection::read_available() {
     last_read_ = SteadyClock::now();
     if (auto s = reader_->feed(buf, static_cast<std::size_t>(n)); !s) return protocol_error(s.error().message);
     if (auto s = complete_replies(); !s) return s;
-    if (state_ == State::down) return Unit{};
+    if (state_ == State::down || forked_away()) return Unit{};
     if (static_cast<std::size_t>(n) < sizeof buf && (ssl_ == nullptr || SSL_pending(ssl_) == 0)) break;
   }
   return Unit{};
@@ -517,6 +532,7 @@ Status Connection::complete_replies() {
     } else {
       complete(request, std::move(*reply), warn_);
     }
+    if (forked_away()) return Unit{};
     if (state_ == State::handshake) {
       if (handshake_error_) return *handshake_error_;
       if (handshake_left_ == 0) {

@@ -39,6 +39,13 @@ struct Request {
 // `warn`: it cannot take the I/O thread or other requests down with it.
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept;
 
+// Marks this thread as a client's I/O thread, in the process it starts in.
+void mark_io_thread() noexcept;
+// True on an I/O thread's copy in a child forked by one of its completions (the callback called
+// fork() and returned in the child). The sockets, the requests and their callbacks are the
+// parent's: the copy touches nothing more and ends (checked after every completion).
+bool forked_away() noexcept;
+
 class Connection {
  public:
   enum class State { down, connecting, tls, handshake, ready };

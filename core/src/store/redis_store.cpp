@@ -634,10 +634,13 @@ class RedisStore final : public Store {
   // parent sent can reach the child) and forgets the parent's (Link::stop there closes only
   // the child's copies of its sockets and joins nothing). The scripts are already loaded on the
   // servers (same text, same SHA; a NOSCRIPT is answered by EVAL as always). A failed connect
-  // fails this call and is tried again by the next.
+  // fails this call and is tried again by the next. Under the adoption lock (see
+  // adopt_after_fork), which every child makes new: a child's child forked while a thread of
+  // the child connects here inherits no lock held (a mutex of this store's would stay locked in
+  // it for good). A child's other adoptions wait for this connect meanwhile.
   Expected<redis::Link*> own_link() {
     if (!process_.forked()) return live_.load(std::memory_order_acquire);
-    std::lock_guard<std::mutex> lock(renew_mutex_);
+    std::lock_guard<std::recursive_mutex> lock(detail::adopting_lock());
     if (!process_.forked()) return live_.load(std::memory_order_acquire);  // another thread did it
     client_->stop();  // the parent's: forgotten, see above
     auto fresh = redis::connect_link(client_->endpoint(), warn_);
@@ -659,7 +662,6 @@ class RedisStore final : public Store {
   redis::Warn warn_;
   redis::Link::PrimaryCheck new_primary_check_;
   detail::ProcessTag process_;
-  std::mutex renew_mutex_;  // a child's first calls make one new link between them
   std::string prefix_;
   std::string shas_[std::size(scripts::kAll)];
   std::atomic<bool> functions_{false};  // FCALL of the library, else EVALSHA (off for good once a server lost it)
