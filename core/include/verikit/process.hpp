@@ -14,6 +14,8 @@
 #pragma once
 
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -69,6 +71,16 @@ class ProcessTag {
  private:
   std::atomic<std::uint64_t> generation_;
 };
+
+// Ends the calling thread at once. For a thread of the parent's copied into a forked child
+// because a callback it ran called fork() and returned there: its frames hold the parent's
+// objects (requests and their callbacks, sockets, events), which must be neither used nor
+// destroyed in the child, so nothing unwinds and no exit handler runs. The child's other threads
+// go on; if it was the child's only thread, the child exits with status 0 as by _exit(0) (no
+// atexit handlers, no flush of the stdio buffers copied from the parent).
+[[noreturn]] inline void end_forked_thread() noexcept {
+  for (;;) ::syscall(SYS_exit, 0);
+}
 
 // Forgets a std::thread whose thread belongs to the process before a fork: joining it would wait
 // forever, detaching it would free memory the child reuses, destroying it joinable terminates.

@@ -331,7 +331,7 @@ struct EventBus::State {
     // fork() inside the handler: in the child, this thread returns from the handler in a
     // process whose events it does not deliver (the parent delivers what is queued; the child's
     // own events go to a thread of the child's, the bus started over there, maybe from inside
-    // the handler). So after each call it checks, and ends in a child.
+    // the handler). So after each call it checks, and ends at once in a child.
     const std::uint64_t generation = fork_generation();
     Event event;
     std::uint64_t head = 0;  // the next ticket to deliver
@@ -365,7 +365,7 @@ struct EventBus::State {
         } catch (...) {
           // A handler's exception stays in the handler: the event counts as delivered.
         }
-        if (fork_generation() != generation) return;  // (touching nothing: the child's bus may be new)
+        if (fork_generation() != generation) end_forked_thread();  // (touching nothing: the child's bus may be new)
         s.delivered.fetch_add(1, std::memory_order_relaxed);
         if (s.abandoned) return s.close(head);
       }

@@ -256,10 +256,7 @@ struct Client::Impl {
   void fail_backlog(const Error& e) {
     std::deque<Request> failed;
     failed.swap(backlog);
-    for (Request& r : failed) {
-      complete(r, e, warn);
-      if (forked_away()) return;
-    }
+    for (Request& r : failed) complete(r, e, warn);
   }
 
   void loop() {
@@ -279,9 +276,6 @@ struct Client::Impl {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     }
-    // A completion forked and this is the child's copy of the thread: it ends here, failing
-    // nothing (the requests are the parent's, and so are their callbacks).
-    if (forked_away()) return;
     shutdown();
   }
 
@@ -293,10 +287,7 @@ struct Client::Impl {
   }
 
   // One turn of the I/O loop; false once the client is stopping.
-  // (After anything that may run completions: a child's copy of the thread, forked by one of
-  // them, stops at once; see forked_away.)
   bool turn(std::vector<pollfd>& fds) {
-    if (forked_away()) return false;
     auto now = SteadyClock::now();
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -304,16 +295,13 @@ struct Client::Impl {
     }
     start_due(now);
     dispatch(now);
-    if (forked_away()) return false;
     for (auto& c : connections) {
       if (c->connect_expired(now)) {
         connection_failed(*c, c->connect_timeout_error(), now);
-        if (forked_away()) return false;
         continue;
       }
       c->expire(now);
-      if (!forked_away() && c->stalled(now)) connection_failed(*c, c->stall_error(), now);
-      if (forked_away()) return false;
+      if (c->stalled(now)) connection_failed(*c, c->stall_error(), now);
     }
 
     // Sleep until an event, a deadline or a reconnection is due.
@@ -355,7 +343,6 @@ struct Client::Impl {
       const bool was_ready = c.state() == Connection::State::ready;
       if (auto s = c.on_events(fds[i + 1].revents); !s) connection_failed(c, s.error(), now);
       else if (!was_ready && c.state() == Connection::State::ready) report_first(Unit{});
-      if (forked_away()) return false;
     }
     return true;
   }

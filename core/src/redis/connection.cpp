@@ -78,16 +78,19 @@ std::string format_command(std::span<const std::string_view> args) {
 }
 
 namespace {
-thread_local bool t_io_thread = false;
-thread_local std::uint64_t t_io_generation = 0;
+thread_local bool t_marked = false;
+thread_local std::uint64_t t_generation = 0;
+
+// A marked thread's copy in a child forked by the completion it just ran ends here.
+void end_if_forked() noexcept {
+  if (t_marked && detail::fork_generation() != t_generation) detail::end_forked_thread();
+}
 }  // namespace
 
 void mark_io_thread() noexcept {
-  t_io_thread = true;
-  t_io_generation = detail::fork_generation();
+  t_marked = true;
+  t_generation = detail::fork_generation();
 }
-
-bool forked_away() noexcept { return t_io_thread && detail::fork_generation() != t_io_generation; }
 
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept {
   if (!request.done) return;
@@ -95,6 +98,7 @@ void complete(Request& request, Expected<Reply> result, const Warn& warn) noexce
   std::string text;
   try {
     request.done(std::move(result));
+    end_if_forked();
     request.done = nullptr;  // completed: releases what the callback holds
     return;
   } catch (const std::bad_alloc&) {
@@ -108,6 +112,7 @@ void complete(Request& request, Expected<Reply> result, const Warn& warn) noexce
   } catch (...) {
     what = "an exception of unknown type";
   }
+  end_if_forked();
   request.done = nullptr;
   try {
     std::string message = std::string("verikit: a Redis completion callback threw ") + what;
@@ -179,7 +184,6 @@ void Connection::fail(const Error& cause) {
       if (!unsent) unsent = unsent_error(cause);
       complete(r, *unsent, warn_);
     }
-    if (forked_away()) return;
   }
 }
 
@@ -267,7 +271,7 @@ void Connection::expire(SteadyClock::time_point now) {
                                               std::to_string(endpoint_.options.command_timeout.count()) +
                                               " ms (the request was sent: it may have taken effect)");
     complete(r, *timeout, warn_);
-    if (state_ != State::ready || forked_away()) return;
+    if (state_ != State::ready) return;
   }
 }
 
@@ -492,7 +496,7 @@ Status Connection::read_available() {
     last_read_ = SteadyClock::now();
     if (auto s = reader_->feed(buf, static_cast<std::size_t>(n)); !s) return protocol_error(s.error().message);
     if (auto s = complete_replies(); !s) return s;
-    if (state_ == State::down || forked_away()) return Unit{};
+    if (state_ == State::down) return Unit{};
     if (static_cast<std::size_t>(n) < sizeof buf && (ssl_ == nullptr || SSL_pending(ssl_) == 0)) break;
   }
   return Unit{};
@@ -532,7 +536,6 @@ Status Connection::complete_replies() {
     } else {
       complete(request, std::move(*reply), warn_);
     }
-    if (forked_away()) return Unit{};
     if (state_ == State::handshake) {
       if (handshake_error_) return *handshake_error_;
       if (handshake_left_ == 0) {

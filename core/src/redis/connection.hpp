@@ -36,15 +36,15 @@ struct Request {
 };
 
 // Runs a completion; an exception it throws (bad_alloc included) is caught and reported through
-// `warn`: it cannot take the I/O thread or other requests down with it.
+// `warn`: it cannot take the I/O thread or other requests down with it. (See mark_io_thread for
+// one that forks.)
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept;
 
-// Marks this thread as a client's I/O thread, in the process it starts in.
+// Marks this thread as one whose completions may fork (a client's I/O thread, the routing
+// thread), in the process it starts in. Its copy in a child forked by a completion (the callback
+// called fork() and returned in the child) ends in complete(), at once: the sockets, the requests
+// and their callbacks are the parent's, and nothing of them is used or destroyed in the child.
 void mark_io_thread() noexcept;
-// True on an I/O thread's copy in a child forked by one of its completions (the callback called
-// fork() and returned in the child). The sockets, the requests and their callbacks are the
-// parent's: the copy touches nothing more and ends (checked after every completion).
-bool forked_away() noexcept;
 
 class Connection {
  public:

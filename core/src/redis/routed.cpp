@@ -281,7 +281,7 @@ void RoutedCore::finish(const std::shared_ptr<Routed>& r, Expected<Reply> result
 }
 
 void RoutedCore::loop() {
-  mark_io_thread();  // (a callback run here that forks: see forked_away)
+  mark_io_thread();  // (its completions may fork too)
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     const auto now = RoutedClock::now();
@@ -310,10 +310,7 @@ void RoutedCore::loop() {
       lock.unlock();
       closing.clear();  // joins those clients' threads: never under the lock
       if (refresh_now) (void)refresh();  // a failed refresh: the retries try again, then give up
-      for (auto& r : due) {
-        dispatch(r);
-        if (forked_away()) return;  // the child's copy of this thread: the rest is the parent's
-      }
+      for (auto& r : due) dispatch(r);
       due.clear();
       lock.lock();
       continue;
