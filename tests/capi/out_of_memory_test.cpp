@@ -96,6 +96,24 @@ verikit_engine* make_engine(const std::string& url, verikit_event_handler handle
   return e;
 }
 
+// One call (an issue, or a wrong guess) with the n-th allocation from its start failing (on every
+// thread, or only on threads other than the caller's); waits for its callback. False: it never came.
+bool call_failing_at(verikit_engine* e, Calls& calls, const std::string& who, bool issue, long n,
+                     bool other_threads_only = false) {
+  Call call{&calls};
+  g_other_threads_only = other_threads_only;
+  g_countdown = n;
+  if (issue)
+    EXPECT_EQ(verikit_otp_issue_async(e, "login", who.data(), who.size(), nullptr, on_result, &call), VERIKIT_OK);
+  else
+    EXPECT_EQ(verikit_otp_verify_async(e, "login", who.data(), who.size(), "000000", 6, nullptr, on_result, &call),
+              VERIKIT_OK);
+  std::unique_lock<std::mutex> lock(calls.m);
+  const bool settled = calls.cv.wait_for(lock, std::chrono::seconds(30), [&] { return call.done; });
+  g_countdown = -1;
+  return settled;
+}
+
 // For n = 0, 1, 2, ...: the n-th allocation from the start of an issue, a re-issue and a
 // wrong-code verify fails (on every thread, or only on the store's threads). Each call settles once; none
 // is verified. Stops after `rounds` values of n.
@@ -108,21 +126,9 @@ void fail_each_allocation_in_turn(const std::string& url, bool other_threads_onl
     // A fresh identifier per round (no lockout from earlier rounds): issue, issue again (the live
     // code re-sent: the completion opens it), a wrong guess.
     const std::string who = "oom" + std::to_string(n) + "@example.com";
-    for (int op = 0; op < 3; ++op) {
-      Call call{&calls};
-      g_other_threads_only = other_threads_only;
-      g_countdown = n;
-      if (op < 2) {
-        EXPECT_EQ(verikit_otp_issue_async(e, "login", who.data(), who.size(), nullptr, on_result, &call), VERIKIT_OK);
-      } else {
-        EXPECT_EQ(verikit_otp_verify_async(e, "login", who.data(), who.size(), "000000", 6, nullptr, on_result, &call),
-                  VERIKIT_OK);
-      }
-      std::unique_lock<std::mutex> lock(calls.m);
-      const bool settled = calls.cv.wait_for(lock, std::chrono::seconds(30), [&] { return call.done; });
-      g_countdown = -1;
-      ASSERT_TRUE(settled) << "the call whose allocation " << n << " failed never called back (op " << op << ")";
-    }
+    for (int op = 0; op < 3; ++op)
+      ASSERT_TRUE(call_failing_at(e, calls, who, op < 2, n, other_threads_only))
+          << "the call whose allocation " << n << " failed never called back (op " << op << ")";
   }
   g_countdown = -1;
   verikit_engine_free(e);  // waits for every counted call: hangs (the test times out) if one was lost
@@ -181,19 +187,9 @@ TEST(OutOfMemory, AnEventWhoseAllocationFailsIsCountedAsDropped) {
   constexpr long kRounds = 60;
   for (long n = 0; n < kRounds; ++n) {
     const std::string who = "oom-event" + std::to_string(n) + "-" + long_tail + "@example.com";
-    for (int op = 0; op < 2; ++op) {  // an issue, then a wrong guess
-      Call call{&calls};
-      g_countdown = n;
-      if (op == 0)
-        EXPECT_EQ(verikit_otp_issue_async(e, "login", who.data(), who.size(), nullptr, on_result, &call), VERIKIT_OK);
-      else
-        EXPECT_EQ(verikit_otp_verify_async(e, "login", who.data(), who.size(), "000000", 6, nullptr, on_result, &call),
-                  VERIKIT_OK);
-      std::unique_lock<std::mutex> lock(calls.m);
-      const bool settled = calls.cv.wait_for(lock, std::chrono::seconds(30), [&] { return call.done; });
-      g_countdown = -1;
-      ASSERT_TRUE(settled) << "the call whose allocation " << n << " failed never called back (op " << op << ")";
-    }
+    for (int op = 0; op < 2; ++op)  // an issue, then a wrong guess
+      ASSERT_TRUE(call_failing_at(e, calls, who, op == 0, n))
+          << "the call whose allocation " << n << " failed never called back (op " << op << ")";
   }
   g_countdown = -1;
   const std::uint64_t made = events_made(e);
