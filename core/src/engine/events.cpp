@@ -199,7 +199,8 @@ struct EventBus::State {
   State(EventHandler h, std::size_t cap, bool include, const IndexKey& key)
       : handler(std::move(h)),
         capacity(cap),
-        mask(cap > 0 && (cap & (cap - 1)) == 0 ? cap - 1 : 0),
+        power_of_two(cap > 0 && (cap & (cap - 1)) == 0),
+        mask(power_of_two ? cap - 1 : 0),
         gather_mask([cap] {  // a power of two no more than half the capacity, less one
           std::size_t m = 1;
           while (2 * m <= (cap + 1) / 2) m *= 2;
@@ -218,7 +219,8 @@ struct EventBus::State {
 
   const EventHandler handler;
   const std::size_t capacity;
-  const std::size_t mask;         // capacity - 1 when it is a power of two (the default), else 0
+  const bool power_of_two;        // the capacity (the default is): a slot by mask, else by division
+  const std::size_t mask;         // capacity - 1 when it is a power of two, else 0
   const std::size_t gather_mask;  // see kGather
   const bool include_identifier;
   const IndexKey index;
@@ -251,7 +253,7 @@ struct EventBus::State {
   void drop(std::uint64_t n) noexcept { dropped.fetch_add(n, std::memory_order_relaxed); }
 
   Slot& slot(std::uint64_t ticket) const noexcept {
-    return slots[mask != 0 || capacity == 1 ? (ticket & mask) : (ticket % capacity)];
+    return slots[power_of_two ? (ticket & mask) : (ticket % capacity)];
   }
 
   // In a forked child: the dispatcher is the parent's thread and does not exist here, and one of
