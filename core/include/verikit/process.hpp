@@ -82,6 +82,22 @@ class ProcessTag {
   for (;;) ::syscall(SYS_exit, 0);
 }
 
+// The threads of verikit's that run the application's callbacks (the event thread, the Redis
+// client's I/O thread, the Cluster/Sentinel routing thread): a callback may call fork() and
+// return in the child, on that thread's copy. Marked when it starts, such a thread checks after
+// each callback and, in a child, ends at once (end_forked_thread).
+inline thread_local bool t_runs_callbacks = false;
+inline thread_local std::uint64_t t_callbacks_generation = 0;
+
+inline void mark_callback_thread() noexcept {
+  t_runs_callbacks = true;
+  t_callbacks_generation = fork_generation();
+}
+
+inline void end_if_forked_by_callback() noexcept {
+  if (t_runs_callbacks && fork_generation() != t_callbacks_generation) end_forked_thread();
+}
+
 // Forgets a std::thread whose thread belongs to the process before a fork: joining it would wait
 // forever, detaching it would free memory the child reuses, destroying it joinable terminates.
 // The handle is moved into storage that is never destroyed (nothing is allocated).

@@ -334,7 +334,7 @@ struct EventBus::State {
     // process whose events it does not deliver (the parent delivers what is queued; the child's
     // own events go to a thread of the child's, the bus started over there, maybe from inside
     // the handler). So after each call it checks, and ends at once in a child.
-    const std::uint64_t generation = fork_generation();
+    mark_callback_thread();
     Event event;
     std::uint64_t head = 0;  // the next ticket to deliver
     int waits = 0;           // for an event being written (its thread may have lost its core)
@@ -367,7 +367,7 @@ struct EventBus::State {
         } catch (...) {
           // A handler's exception stays in the handler: the event counts as delivered.
         }
-        if (fork_generation() != generation) end_forked_thread();  // (touching nothing: the child's bus may be new)
+        end_if_forked_by_callback();  // (touching nothing: the child's bus may be new)
         s.delivered.fetch_add(1, std::memory_order_relaxed);
         if (s.abandoned) return s.close(head);
       }

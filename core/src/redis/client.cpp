@@ -261,7 +261,7 @@ struct Client::Impl {
 
   void loop() {
     t_running = this;
-    mark_io_thread();
+    detail::mark_callback_thread();
     std::vector<pollfd> fds;
     for (;;) {
       try {

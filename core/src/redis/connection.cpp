@@ -77,28 +77,13 @@ std::string format_command(std::span<const std::string_view> args) {
   return std::string(cmd, static_cast<std::size_t>(n));
 }
 
-namespace {
-thread_local bool t_marked = false;
-thread_local std::uint64_t t_generation = 0;
-
-// A marked thread's copy in a child forked by the completion it just ran ends here.
-void end_if_forked() noexcept {
-  if (t_marked && detail::fork_generation() != t_generation) detail::end_forked_thread();
-}
-}  // namespace
-
-void mark_io_thread() noexcept {
-  t_marked = true;
-  t_generation = detail::fork_generation();
-}
-
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept {
   if (!request.done) return;
   const char* what = nullptr;
   std::string text;
   try {
     request.done(std::move(result));
-    end_if_forked();
+    detail::end_if_forked_by_callback();
     request.done = nullptr;  // completed: releases what the callback holds
     return;
   } catch (const std::bad_alloc&) {
@@ -112,7 +97,7 @@ void complete(Request& request, Expected<Reply> result, const Warn& warn) noexce
   } catch (...) {
     what = "an exception of unknown type";
   }
-  end_if_forked();
+  detail::end_if_forked_by_callback();
   request.done = nullptr;
   try {
     std::string message = std::string("verikit: a Redis completion callback threw ") + what;

@@ -36,15 +36,11 @@ struct Request {
 };
 
 // Runs a completion; an exception it throws (bad_alloc included) is caught and reported through
-// `warn`: it cannot take the I/O thread or other requests down with it. (See mark_io_thread for
-// one that forks.)
+// `warn`: it cannot take the I/O thread or other requests down with it. On a thread marked by
+// detail::mark_callback_thread (the I/O and routing threads), a completion that forks ends the
+// thread's copy in the child right here: the sockets, the requests and their callbacks are the
+// parent's, and nothing of them is used or destroyed in the child.
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept;
-
-// Marks this thread as one whose completions may fork (a client's I/O thread, the routing
-// thread), in the process it starts in. Its copy in a child forked by a completion (the callback
-// called fork() and returned in the child) ends in complete(), at once: the sockets, the requests
-// and their callbacks are the parent's, and nothing of them is used or destroyed in the child.
-void mark_io_thread() noexcept;
 
 class Connection {
  public:

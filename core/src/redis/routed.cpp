@@ -6,6 +6,7 @@
 
 #include "redis/connection.hpp"
 #include "redis/slot.hpp"
+#include "verikit/process.hpp"
 
 namespace verikit::redis {
 namespace {
@@ -281,7 +282,7 @@ void RoutedCore::finish(const std::shared_ptr<Routed>& r, Expected<Reply> result
 }
 
 void RoutedCore::loop() {
-  mark_io_thread();  // (its completions may fork too)
+  detail::mark_callback_thread();  // (its completions may fork too)
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     const auto now = RoutedClock::now();
