@@ -111,15 +111,22 @@ inline void abandon_thread(std::thread& t) noexcept {
   new (&forgotten.thread) std::thread(std::move(t));
 }
 
-// In a forked child, runs `restart` once (the first of the child's threads to get here does it,
-// the others wait for it), then marks `tag` adopted. A no-op in the process that made the tag.
+// adopt_after_fork in a forked child (out of line: the check before it is on hot paths).
 template <class Restart>
-void adopt_after_fork(ProcessTag& tag, Restart&& restart) noexcept {
-  if (!tag.forked()) return;
+[[gnu::noinline]] void adopt_in_child(ProcessTag& tag, Restart& restart) noexcept {
   std::lock_guard<std::recursive_mutex> guard(adopting_lock());
   if (!tag.forked()) return;
   restart();
   tag.adopt();
+}
+
+// In a forked child, runs `restart` once (the first of the child's threads to get here does it,
+// the others wait for it), then marks `tag` adopted. A no-op in the process that made the tag:
+// two loads and a branch, inline.
+template <class Restart>
+inline void adopt_after_fork(ProcessTag& tag, Restart&& restart) noexcept {
+  if (!tag.forked()) [[likely]] return;
+  adopt_in_child(tag, restart);
 }
 
 }  // namespace verikit::detail

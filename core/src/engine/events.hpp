@@ -143,7 +143,7 @@ constexpr bool has_event(Outcome outcome) noexcept {
 // client key copies nothing here, and its event's strings are copied once, from the Result,
 // into the queue.
 struct ArmedEvent {
-  ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject)
+  [[gnu::always_inline]] ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject)
       : bus(b), credential(ctx.credential), on_true(ctx.on_true), max_attempts(ctx.max_attempts) {
     if (result_names_subject && !ctx.identifier.empty() && ctx.client_key.empty()) {
       copied = false;
@@ -212,20 +212,19 @@ Callback<T> track(std::shared_ptr<Stats> stats, Op op, Callback<T> done) {
   return Tracked<T>{std::move(stats), op, std::chrono::steady_clock::now(), std::move(done), std::nullopt};
 }
 
-// `done`, posting an event to the bus of `stats` (the engine's) when it completes with an outcome
-// worth one: the operation's counter (track) inside `done` is armed in place. No bus: `done`
-// itself (the cost of events off is this branch).
+// Arms `done` (in place) to post an event to the bus of `stats` (the engine's) when it completes
+// with an outcome worth one: the operation's counter (track) inside `done` is armed where it is.
+// No bus: nothing changes (the cost of events off is this branch).
 template <class T>
-Callback<T> with_event(const std::shared_ptr<Stats>& stats, const EventContext& ctx, Callback<T> done) {
+void with_event(const std::shared_ptr<Stats>& stats, const EventContext& ctx, Callback<T>& done) {
   EventBus* bus = stats->events();
-  if (bus == nullptr) return done;
+  if (bus == nullptr) return;
   auto* tracked = done.template target<Tracked<T>>();
   if (tracked == nullptr) {
     done = Tracked<T>{stats, Op::count_, {}, std::move(done), std::nullopt};
     tracked = done.template target<Tracked<T>>();
   }
   tracked->event.emplace(bus, ctx, std::is_same_v<T, Result>);
-  return done;
 }
 
 }  // namespace verikit::detail

@@ -52,7 +52,7 @@ void Engine::revoke_otp(std::string_view purpose, std::string_view identifier, C
   done = detail::track<bool>(impl_->stats, detail::Op::otp_revoke, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
-  done = detail::with_event<bool>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier}, std::move(done));
+  detail::with_event<bool>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier}, done);
   impl_->store->otp_revoke(subject->group, std::move(done));
 }
 
@@ -60,7 +60,7 @@ void Engine::revoke_all(std::string_view purpose, std::string_view identifier, C
   done = detail::track<int>(impl_->stats, detail::Op::revoke_all, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
-  done = detail::with_event<int>(impl_->stats, {Credential::all, subject->purpose, subject->identifier}, std::move(done));
+  detail::with_event<int>(impl_->stats, {Credential::all, subject->purpose, subject->identifier}, done);
   impl_->store->revoke_all(subject->group, std::move(done));
 }
 
@@ -80,8 +80,8 @@ void Engine::unlock(std::string_view purpose, std::string_view identifier, Callb
   done = detail::track<bool>(impl_->stats, detail::Op::unlock, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
-  done = detail::with_event<bool>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier, {}, -1,
-                                                  EventKind::unlocked}, std::move(done));
+  detail::with_event<bool>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier, {}, -1,
+                                          EventKind::unlocked}, done);
   impl_->store->unlock(subject->group, detail::gcra_of(subject->policy->failure_limit), std::move(done));
 }
 

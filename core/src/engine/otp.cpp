@@ -15,8 +15,8 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   const Policy& policy = *subject->policy;
-  done = detail::with_event<Result>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier,
-                                                    options.client_key, policy.max_attempts}, std::move(done));
+  detail::with_event<Result>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier,
+                                            options.client_key, policy.max_attempts}, done);
   if (auto s = detail::check_payload(options.payload); !s) return done(std::move(s).error());
   if (auto s = detail::check_client_key(options.client_key); !s) return done(std::move(s).error());
   if (auto s = detail::check_binding(options.binding); !s) return done(std::move(s).error());
@@ -79,8 +79,8 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   done = detail::track<Result>(impl_->stats, detail::Op::otp_verify, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
-  done = detail::with_event<Result>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier,
-                                                    options.client_key, subject->policy->max_attempts}, std::move(done));
+  detail::with_event<Result>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier,
+                                            options.client_key, subject->policy->max_attempts}, done);
   if (auto s = detail::check_client_key(options.client_key); !s) return done(std::move(s).error());
   if (auto s = detail::check_binding(options.binding); !s) return done(std::move(s).error());
   auto typed = detail::normalize_code(code, *subject->policy);

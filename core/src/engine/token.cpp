@@ -161,8 +161,8 @@ void Engine::issue_token(std::string_view purpose, std::string_view identifier, 
   done = detail::track<Result>(impl_->stats, detail::Op::token_issue, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
-  done = detail::with_event<Result>(impl_->stats, {Credential::token, subject->purpose, subject->identifier,
-                                                    options.client_key}, std::move(done));
+  detail::with_event<Result>(impl_->stats, {Credential::token, subject->purpose, subject->identifier,
+                                            options.client_key}, done);
   auto t = prepare_token(*impl_, *subject, TokenKind::token, options);
   if (!t) return done(std::move(t).error());
   store_token(impl_, std::move(t).value(), std::move(subject).value(), {}, options.client_key, std::move(done));
@@ -173,8 +173,8 @@ void Engine::issue_link(std::string_view purpose, std::string_view identifier, s
   done = detail::track<Result>(impl_->stats, detail::Op::link_issue, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
-  done = detail::with_event<Result>(impl_->stats, {Credential::link, subject->purpose, subject->identifier,
-                                                    options.client_key}, std::move(done));
+  detail::with_event<Result>(impl_->stats, {Credential::link, subject->purpose, subject->identifier,
+                                            options.client_key}, done);
   auto t = prepare_token(*impl_, *subject, TokenKind::link, options);
   if (!t) return done(std::move(t).error());
   const detail::LinkRules rules{impl_->config.link_origins, impl_->config.link_allow_http};
@@ -187,7 +187,7 @@ void Engine::issue_link(std::string_view purpose, std::string_view identifier, s
 void Engine::verify_token(std::string_view token, std::string_view purpose, const VerifyOptions& options,
                           Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::token_verify, std::move(done));
-  done = detail::with_event<Result>(impl_->stats, {Credential::token, purpose}, std::move(done));
+  detail::with_event<Result>(impl_->stats, {Credential::token, purpose}, done);
   check_token(impl_, token, purpose, TokenKind::token, true, options, std::move(done));
 }
 void Engine::verify_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
@@ -200,7 +200,7 @@ void Engine::peek_token(std::string_view token, std::string_view purpose, Callba
 void Engine::consume_link(std::string_view token, std::string_view purpose, const VerifyOptions& options,
                           Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::link_consume, std::move(done));
-  done = detail::with_event<Result>(impl_->stats, {Credential::link, purpose}, std::move(done));
+  detail::with_event<Result>(impl_->stats, {Credential::link, purpose}, done);
   check_token(impl_, token, purpose, TokenKind::link, true, options, std::move(done));
 }
 void Engine::consume_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
@@ -213,11 +213,13 @@ void Engine::peek_link(std::string_view token, std::string_view purpose, Callbac
 
 void Engine::revoke_token(std::string_view token, Callback<bool> done) {
   auto tracked = detail::track<bool>(impl_->stats, detail::Op::token_revoke, std::move(done));
-  revoke(*impl_, token, detail::with_event<bool>(impl_->stats, {Credential::token}, std::move(tracked)));
+  detail::with_event<bool>(impl_->stats, {Credential::token}, tracked);
+  revoke(*impl_, token, std::move(tracked));
 }
 void Engine::revoke_link(std::string_view token, Callback<bool> done) {
   auto tracked = detail::track<bool>(impl_->stats, detail::Op::token_revoke, std::move(done));
-  revoke(*impl_, token, detail::with_event<bool>(impl_->stats, {Credential::link}, std::move(tracked)));
+  detail::with_event<bool>(impl_->stats, {Credential::link}, tracked);
+  revoke(*impl_, token, std::move(tracked));
 }
 
 }  // namespace verikit
