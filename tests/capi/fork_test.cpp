@@ -595,4 +595,47 @@ TEST(Fork, AGrandchildForkedWhileItsParentReconnectsReconnectsToo) {
   verikit_engine_free(e);
 }
 
+// A child's first Redis call reconnects under the store's own lock, not the process-wide
+// adoption lock: the child's other adoptions do not wait for that connect. Here another engine's
+// first asynchronous call in the child (it adopts that engine's count of calls in flight) must
+// start at once while the Redis engine's connect is held open by CLIENT PAUSE for 2 s. It took
+// the whole pause when the connect held the adoption lock.
+TEST(Fork, AChildsOtherEnginesDoNotWaitForItsRedisReconnect) {
+  verikit::test::RedisServer server;
+  verikit_engine* redis = make_engine(server.url());
+  verikit_engine* other = make_engine("memory://");
+  ASSERT_EQ(issue(redis, "before@x").rc, VERIKIT_OK);  // the parent's link exists
+  ASSERT_EQ(issue(other, "before@x").rc, VERIKIT_OK);
+  std::vector<Child> children{start_child([&](FILE* out) {
+    if (server.cli("CLIENT PAUSE 2000 ALL").find("OK") == std::string::npos) return 5;  // (the case would not be reached)
+    std::thread connecting([&] { (void)issue(redis, "child@x"); });  // reconnects: waits for the pause
+    std::this_thread::sleep_for(300ms);
+    struct Settled {
+      std::mutex m;
+      std::condition_variable cv;
+      bool done = false;
+    } settled;
+    const auto start = std::chrono::steady_clock::now();
+    const int rc = verikit_otp_issue_async(other, "login", "other@x", 7, nullptr, [](void* user, int, const char*, verikit_result* r) {
+      verikit_result_free(r);
+      auto* s = static_cast<Settled*>(user);
+      std::lock_guard<std::mutex> lock(s->m);
+      s->done = true;
+      s->cv.notify_all();
+    }, &settled);
+    const auto started = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    if (rc == VERIKIT_OK) {
+      std::unique_lock<std::mutex> lock(settled.m);
+      settled.cv.wait(lock, [&] { return settled.done; });
+    }
+    connecting.join();
+    std::fprintf(out, "started in %lld ms (rc %d)\n", static_cast<long long>(started.count()), rc);
+    return started < 1000ms ? 0 : 6;
+  })};
+  finish(children);
+  EXPECT_EQ(issue(redis, "after@x").rc, VERIKIT_OK);
+  verikit_engine_free(other);
+  verikit_engine_free(redis);
+}
+
 }  // namespace

@@ -634,13 +634,22 @@ class RedisStore final : public Store {
   // parent sent can reach the child) and forgets the parent's (Link::stop there closes only
   // the child's copies of its sockets and joins nothing). The scripts are already loaded on the
   // servers (same text, same SHA; a NOSCRIPT is answered by EVAL as always). A failed connect
-  // fails this call and is tried again by the next. Under the adoption lock (see
-  // adopt_after_fork), which every child makes new: a child's child forked while a thread of
-  // the child connects here inherits no lock held (a mutex of this store's would stay locked in
-  // it for good). A child's other adoptions wait for this connect meanwhile.
+  // fails this call and is tried again by the next. The connect runs under this store's own
+  // lock, not the process-wide adoption lock, so the child's other adoptions (another engine's
+  // first call, an event bus) do not wait for it. A child's child forked while a thread of the
+  // child connects here inherits that lock held by a thread it does not have: the first of its
+  // threads here makes the lock new, under the adoption lock (which every child makes new), and
+  // records that it did by the fork generation.
   Expected<redis::Link*> own_link() {
     if (!process_.forked()) return live_.load(std::memory_order_acquire);
-    std::lock_guard<std::recursive_mutex> lock(detail::adopting_lock());
+    {
+      std::lock_guard<std::recursive_mutex> adopting(detail::adopting_lock());
+      if (reconnect_generation_ != detail::fork_generation()) {
+        detail::renew_in_place(reconnect_);
+        reconnect_generation_ = detail::fork_generation();
+      }
+    }
+    std::lock_guard<std::mutex> lock(reconnect_);
     if (!process_.forked()) return live_.load(std::memory_order_acquire);  // another thread did it
     client_->stop();  // the parent's: forgotten, see above
     auto fresh = redis::connect_link(client_->endpoint(), warn_);
@@ -662,6 +671,8 @@ class RedisStore final : public Store {
   redis::Warn warn_;
   redis::Link::PrimaryCheck new_primary_check_;
   detail::ProcessTag process_;
+  std::mutex reconnect_;  // own_link's, in a forked child
+  std::uint64_t reconnect_generation_ = detail::fork_generation();  // the process reconnect_ is made for (under the adoption lock)
   std::string prefix_;
   std::string shas_[std::size(scripts::kAll)];
   std::atomic<bool> functions_{false};  // FCALL of the library, else EVALSHA (off for good once a server lost it)
