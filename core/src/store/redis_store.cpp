@@ -658,9 +658,11 @@ class RedisStore final : public Store {
     }
     if (new_primary_check_) (*fresh)->set_new_primary_check(new_primary_check_);
     // The parent's link object is never destroyed here (its thread handles belong to the parent):
-    // released on purpose, a few hundred bytes per fork.
-    static_cast<void>(client_.release());
-    client_ = std::move(fresh).value();
+    // released on purpose, a few hundred bytes per fork. Swapped in, so client_ is never null (a
+    // child's child forked right here stops it above).
+    std::unique_ptr<redis::Link> parents = std::move(fresh).value();
+    client_.swap(parents);
+    static_cast<void>(parents.release());
     live_.store(client_.get(), std::memory_order_release);
     process_.adopt();
     return client_.get();
