@@ -638,17 +638,11 @@ class RedisStore final : public Store {
   // lock, not the process-wide adoption lock, so the child's other adoptions (another engine's
   // first call, an event bus) do not wait for it. A child's child forked while a thread of the
   // child connects here inherits that lock held by a thread it does not have: the first of its
-  // threads here makes the lock new, under the adoption lock (which every child makes new), and
-  // records that it did by the fork generation.
+  // threads here makes the lock new (adopt_after_fork, under the adoption lock, which every
+  // child makes new).
   Expected<redis::Link*> own_link() {
     if (!process_.forked()) return live_.load(std::memory_order_acquire);
-    {
-      std::lock_guard<std::recursive_mutex> adopting(detail::adopting_lock());
-      if (reconnect_generation_ != detail::fork_generation()) {
-        detail::renew_in_place(reconnect_);
-        reconnect_generation_ = detail::fork_generation();
-      }
-    }
+    detail::adopt_after_fork(reconnect_process_, [this] { detail::renew_in_place(reconnect_); });
     std::lock_guard<std::mutex> lock(reconnect_);
     if (!process_.forked()) return live_.load(std::memory_order_acquire);  // another thread did it
     client_->stop();  // the parent's: forgotten, see above
@@ -674,7 +668,7 @@ class RedisStore final : public Store {
   redis::Link::PrimaryCheck new_primary_check_;
   detail::ProcessTag process_;
   std::mutex reconnect_;  // own_link's, in a forked child
-  std::uint64_t reconnect_generation_ = detail::fork_generation();  // the process reconnect_ is made for (under the adoption lock)
+  detail::ProcessTag reconnect_process_;  // the process reconnect_ was made (new) in
   std::string prefix_;
   std::string shas_[std::size(scripts::kAll)];
   std::atomic<bool> functions_{false};  // FCALL of the library, else EVALSHA (off for good once a server lost it)
