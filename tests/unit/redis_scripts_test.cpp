@@ -3,6 +3,7 @@
 // returns, the outcome constants, and the embedded text against the .lua files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -89,18 +90,27 @@ TEST(RedisScripts, ReadExactlyTheKeysAndArgumentsTheirDescriptorsName) {
     SCOPED_TRACE(s->name);
     const std::string_view src = source(*s);
     EXPECT_EQ(indices(src, "KEYS"), one_to(s->keys.size())) << "KEYS[1.." << s->keys.size() << "], each of them";
-    std::set<std::size_t> argv = indices(src, "ARGV");
-    // gate_args(ARGV, n) (lua/prelude.lua) reads the six gate arguments from ARGV[n].
-    const std::regex gate("gate_args\\(ARGV, ([0-9]+)\\)");
-    const std::string text = code(src);
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), gate); it != std::sregex_iterator(); ++it) {
-      const std::size_t first = std::stoul((*it)[1]);
-      ASSERT_LE(first + 5, s->args.size());
-      EXPECT_EQ(s->args[first - 1], "gate_cooldown_ms");
-      EXPECT_EQ(s->args[first + 4], "gate_failure_burst");
-      for (std::size_t i = first; i < first + 6; ++i) argv.insert(i);
-    }
+    const std::set<std::size_t> argv = indices(src, "ARGV");
     EXPECT_EQ(argv, one_to(s->args.size())) << "ARGV[1.." << s->args.size() << "], each of them";
+    // The packed numbers: one struct.unpack of ARGV[n], the argument "numbers", with one 8-byte
+    // little-endian integer for each of the descriptor's numbers, into as many locals.
+    const std::string text = code(src);
+    const std::regex unpack("local ([a-z0-9_, \n]+) =\\s*struct\\.unpack\\('<((?:i8)*)', ARGV\\[([0-9]+)\\]\\)");
+    std::size_t unpacks = 0;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), unpack); it != std::sregex_iterator(); ++it) {
+      ++unpacks;
+      const std::size_t at = std::stoul((*it)[3]);
+      ASSERT_LE(at, s->args.size());
+      EXPECT_EQ(s->args[at - 1], "numbers");
+      EXPECT_EQ((*it)[2].length() / 2, s->numbers.size()) << "one i8 per number";
+      const std::string locals = (*it)[1];
+      EXPECT_EQ(static_cast<std::size_t>(std::count(locals.begin(), locals.end(), ',')) + 1, s->numbers.size())
+          << "one local per number: " << locals;
+    }
+    EXPECT_EQ(unpacks, s->numbers.empty() ? 0u : 1u);
+    EXPECT_EQ(text.find("struct.unpack") != std::string::npos, !s->numbers.empty());
+    const bool has_numbers_arg = std::find(s->args.begin(), s->args.end(), "numbers") != s->args.end();
+    EXPECT_EQ(has_numbers_arg, !s->numbers.empty());
     const bool loops_past = text.find("for i = " + std::to_string(s->args.size() + 1) + ", #ARGV do") != std::string::npos;
     EXPECT_EQ(loops_past, s->more_args) << "more_args: the script reads ARGV[" << s->args.size() + 1 << "] onwards";
   }

@@ -84,11 +84,23 @@ struct Name {
 template <const scripts::Script& S>
 class Call {
  public:
-  static_assert(S.args.size() <= 32);
+  static_assert(S.args.size() <= 32 && S.numbers.size() <= 32);
   // `more`: how many arguments past the named ones will follow (room for them at once).
   explicit Call(std::size_t more = 0) {
     argv_.reserve(S.keys.size() + S.args.size() + more);
     argv_.resize(S.keys.size() + S.args.size());
+    if constexpr (!S.numbers.empty()) set<"numbers">(std::string(8 * S.numbers.size(), '\0'));
+  }
+
+  // A number, into the argument "numbers" (redis_scripts.hpp: 8 bytes, little-endian).
+  template <Name name>
+  Call& number(long long value) {
+    constexpr std::size_t i = S.number(name.view());
+    char* at = argv_[S.keys.size() + S.arg("numbers")].data() + 8 * i;
+    const auto bits = static_cast<std::uint64_t>(value);
+    for (int b = 0; b < 8; ++b) at[b] = static_cast<char>(bits >> (8 * b));
+    numbers_set_ |= std::uint32_t{1} << i;
+    return *this;
   }
 
   template <Name name>
@@ -104,15 +116,15 @@ class Call {
     argv_.push_back(std::move(value));
     return *this;
   }
-  bool complete() const noexcept {
-    return set_ == (S.args.size() == 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << S.args.size()) - 1);
-  }
+  bool complete() const noexcept { return set_ == all(S.args.size()) && numbers_set_ == all(S.numbers.size()); }
   // The keys (their slots are filled by the store), then the arguments.
   std::vector<std::string>& argv() noexcept { return argv_; }
 
  private:
+  static constexpr std::uint32_t all(std::size_t n) { return n == 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << n) - 1; }
+
   std::vector<std::string> argv_;
-  std::uint32_t set_ = 0;
+  std::uint32_t set_ = 0, numbers_set_ = 0;
 };
 
 // A checked array reply of script S, read by the descriptor's element names and types.
@@ -218,12 +230,12 @@ class RedisStore final : public Store {
     call.set<"h">(tagged_hash(req.key_id, req.secret_hash))
         .set<"sealed_code">(req.sealed_code)
         .set<"sealed_payload">(req.sealed_payload)
-        .set<"ttl_ms">(std::to_string(req.ttl.count()))
-        .set<"max_attempts">(std::to_string(req.max_attempts))
-        .set<"resend_same">(req.resend_same ? "1" : "0")
-        .set<"flags">(flags(req.one_time, req.revoke_group))
         .set<"payload_hash">(req.payload_hash)
-        .set<"binding">(req.binding_hash);
+        .set<"binding">(req.binding_hash)
+        .number<"ttl_ms">(req.ttl.count())
+        .number<"max_attempts">(req.max_attempts)
+        .number<"resend_same">(req.resend_same ? 1 : 0)
+        .number<"flags">(flags(req.one_time, req.revoke_group));
     set_gate(call, req.gate);
     eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = shaped(std::move(raw), S, S.reply_always);
@@ -244,10 +256,10 @@ class RedisStore final : public Store {
     static constexpr const scripts::Script& S = scripts::otp_verify;
     const FailureBudget& b = req.budget;
     Call<S> call(req.candidates.size());
-    call.set<"budget_interval_ms">(std::to_string(b.identifier.interval.count()))
-        .set<"budget_burst">(std::to_string(b.identifier.burst))
-        .set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
-        .set<"pair_burst">(std::to_string(b.pair.burst))
+    call.number<"budget_interval_ms">(b.identifier.interval.count())
+        .number<"budget_burst">(b.identifier.burst)
+        .number<"pair_interval_ms">(b.pair.interval.count())
+        .number<"pair_burst">(b.pair.burst)
         .set<"client">(b.client)
         .set<"binding">(req.binding_hash);
     for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
@@ -280,15 +292,15 @@ class RedisStore final : public Store {
     static constexpr const scripts::Script& S = scripts::token_issue;
     Call<S> call;
     call.set<"id">(req.token_id)
-        .set<"kind">(std::to_string(static_cast<int>(req.kind)))
         .set<"purpose_tag">(req.purpose_tag)
-        .set<"flags">(flags(req.one_time, req.revoke_group))
-        .set<"ttl_ms">(std::to_string(req.ttl.count()))
         .set<"sealed_identity">(req.sealed_identity)
         .set<"sealed_payload">(req.sealed_payload)
-        .set<"max_active">(std::to_string(req.max_active))
-        .set<"refuse">(req.refuse_when_full ? "1" : "0")
-        .set<"binding">(req.binding_hash);
+        .set<"binding">(req.binding_hash)
+        .number<"kind">(static_cast<int>(req.kind))
+        .number<"flags">(flags(req.one_time, req.revoke_group))
+        .number<"ttl_ms">(req.ttl.count())
+        .number<"max_active">(req.max_active)
+        .number<"refuse">(req.refuse_when_full ? 1 : 0);
     set_gate(call, req.gate);
     eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = shaped(std::move(raw), S, S.reply_always);
@@ -527,12 +539,12 @@ class RedisStore final : public Store {
 
   template <const scripts::Script& S>
   static void set_gate(Call<S>& call, const IssueGate& g) {
-    call.template set<"gate_cooldown_ms">(std::to_string(g.cooldown.count()))
-        .template set<"gate_send_interval_ms">(std::to_string(g.send.interval.count()))
-        .template set<"gate_send_burst">(std::to_string(g.send.burst))
-        .template set<"gate_lock_blocks_issue">(g.lock_blocks_issue ? "1" : "0")
-        .template set<"gate_failure_interval_ms">(std::to_string(g.failures.interval.count()))
-        .template set<"gate_failure_burst">(std::to_string(g.failures.burst));
+    call.template number<"gate_cooldown_ms">(g.cooldown.count())
+        .template number<"gate_send_interval_ms">(g.send.interval.count())
+        .template number<"gate_send_burst">(g.send.burst)
+        .template number<"gate_lock_blocks_issue">(g.lock_blocks_issue ? 1 : 0)
+        .template number<"gate_failure_interval_ms">(g.failures.interval.count())
+        .template number<"gate_failure_burst">(g.failures.burst);
   }
 
   std::string key(const std::string& group, std::string_view suffix) const {
@@ -550,9 +562,7 @@ class RedisStore final : public Store {
     return tagged;
   }
 
-  static std::string flags(bool one_time, bool revoke_group) {
-    return std::to_string((one_time ? 1 : 0) | (revoke_group ? 2 : 0));
-  }
+  static int flags(bool one_time, bool revoke_group) { return (one_time ? 1 : 0) | (revoke_group ? 2 : 0); }
 
   // EVALSHA of script S on its keys `<prefix>:{group}:<suffix>` (the descriptor's suffixes) and
   // the call's arguments; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL

@@ -3,12 +3,12 @@
 -- (see core/src/store/redis_scripts.hpp), so their names are known to every script here.
 std = "lua51"
 read_globals = {
-  "redis", "cmsgpack", "KEYS", "ARGV",
+  "redis", "cmsgpack", "struct", "KEYS", "ARGV",
   -- generated from verikit::Outcome (redis_scripts.cpp)
   "VERIFIED", "VALID", "ISSUED", "INVALID", "NOT_FOUND", "ATTEMPTS_EXHAUSTED", "LOCKED",
   "RATE_LIMITED", "COOLDOWN",
   -- prelude.lua
   "num", "num3", "need", "now_ms", "live_tokens", "OTP_FIELDS", "rate_from", "deadline", "rate_changes", "extend", "drop_otp",
-  "gcra_take", "gcra_wait", "check_gate", "commit_gate", "gate_args", "live_token", "use_token", "count_failure",
+  "gcra_take", "gcra_wait", "check_gate", "commit_gate", "live_token", "use_token", "count_failure",
   "load_budget", "budget_wait", "budget_count",
 }

@@ -1,13 +1,14 @@
 -- otp_verify: checks a guess against the group's OTP within the failure budgets; a wrong
 -- guess is counted in the same step. KEYS, ARGV, reply and flags: the descriptor
--- `otp_verify` in ../redis_scripts.hpp (the candidate hashes are ARGV[7] onwards). A flow-bound
--- code matches only with its binding hash (ARGV[6]): otherwise it is a wrong guess.
+-- `otp_verify` in ../redis_scripts.hpp (the candidate hashes are ARGV[4] onwards). A flow-bound
+-- code matches only with its binding hash (ARGV[3]): otherwise it is a wrong guess.
 -- (No tables or closures but the reply where it can be helped: what a call allocates costs Redis
 -- about ten instructions a byte in Lua's collector, measured; the rate state is three numbers.)
 local now = now_ms()
 local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft', 'b')
 local cd, tat, ft = num3(v[6], v[7], v[8])
-local fi, fb, pi, pb, client = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0, ARGV[4] + 0, ARGV[5]
+local fi, fb, pi, pb = struct.unpack('<i8i8i8i8', ARGV[1])
+local client = ARGV[2]
 local pair = 0
 if client ~= '' then pair = num(redis.call('HGET', KEYS[3], client)) end
 local wait = gcra_wait(ft, now, fi, fb)
@@ -18,13 +19,13 @@ local x = num(v[5])
 if not v[1] or x <= now then return {NOT_FOUND, -1, 0, '', 0, 0} end
 -- the record names its key (first byte): one the caller no longer has is retired, not a guess
 local known = false
-for i = 7, #ARGV do
+for i = 4, #ARGV do
   if string.byte(ARGV[i], 1) == string.byte(v[1], 1) then known = true end
 end
 if not known then return {NOT_FOUND, -1, 0, '', 0, 0} end
 local left = need(v[2])
-for i = 7, #ARGV do
-  if ARGV[i] == v[1] and (not v[9] or v[9] == ARGV[6]) then
+for i = 4, #ARGV do
+  if ARGV[i] == v[1] and (not v[9] or v[9] == ARGV[3]) then
     local flags = need(v[3])
     if flags % 4 >= 2 then
       drop_otp(KEYS[1], math.max(cd, tat, ft), now)

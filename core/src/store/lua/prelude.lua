@@ -37,10 +37,10 @@ end
 -- are the whole library's), and in EVAL, where this prelude runs with every call, now_ms() does,
 -- which every script with the prelude calls first. Measured: 700 to 2,000 of Redis's
 -- instructions per operation. A script that used one unbound would fail, never pass.
-local function runtime_globals() return redis, math, string, unpack, cmsgpack end
-local redis, math, string, unpack, cmsgpack = redis, nil, nil, nil, nil  -- luacheck: ignore 231
+local function runtime_globals() return redis, math, string, unpack, cmsgpack, struct end
+local redis, math, string, unpack, cmsgpack, struct = redis, nil, nil, nil, nil, nil  -- luacheck: ignore 231
 local function bind_globals()
-  if not math then redis, math, string, unpack, cmsgpack = runtime_globals() end
+  if not math then redis, math, string, unpack, cmsgpack, struct = runtime_globals() end
 end
 local function now_ms()
   bind_globals()
@@ -169,7 +169,10 @@ local function budget_count(b, now)
     if redis.call('PTTL', b.pkey) < b.pair - now then redis.call('PEXPIRE', b.pkey, b.pair - now) end
   end
 end
--- status (ISSUED, or LOCKED / COOLDOWN / RATE_LIMITED), retry ms, new send tat
+-- status (ISSUED, or LOCKED / COOLDOWN / RATE_LIMITED), retry ms, new send tat; g: the gate's six
+-- numbers in a table made by one constructor, {g1, ..., g6} (redis_scripts.hpp VERIKIT_GATE_NUMBERS:
+-- cooldown ms, send interval ms, send burst, lock blocks issue 1/0, failure-budget interval ms,
+-- burst; a table grown by assignment instead is allocated four times)
 local function check_gate(r, now, g)
   if g[4] == 1 then
     local wait = gcra_wait(r.ft, now, g[5], g[6])
@@ -183,10 +186,4 @@ end
 local function commit_gate(r, now, g, tat)
   r.tat = tat
   if g[1] > 0 then r.cd = now + g[1] end
-end
--- the six gate arguments (descriptor names gate_*), from argv[first]: cooldown ms, send
--- interval ms, send burst, lock blocks issue (1/0), failure-budget interval ms, burst
-local function gate_args(argv, first)
-  return {argv[first] + 0, argv[first + 1] + 0, argv[first + 2] + 0, argv[first + 3] + 0, argv[first + 4] + 0,
-          argv[first + 5] + 0}  -- (one table of its size: grown by assignment, it is allocated four times)
 end

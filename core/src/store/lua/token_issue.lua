@@ -1,16 +1,16 @@
 -- token_issue: a new token or link record in the group's hash, behind the gate and the cap on
 -- live ones. KEYS, ARGV, reply and flags: the descriptor `token_issue` in ../redis_scripts.hpp.
 local now = now_ms()
-local ttl = ARGV[5] + 0
+local kind, flags, ttl, g1, g2, g3, g4, g5, g6, max_active, refuse =
+  struct.unpack('<i8i8i8i8i8i8i8i8i8i8i8', ARGV[5])
 local v = redis.call('HMGET', KEYS[2], 'x', 'cd', 'tat', 'ft')
 local r = rate_from(v, 2)
 local cd0, tat0, ft0 = r.cd, r.tat, r.ft  -- the rate state as it was (r changes)
-local g = gate_args(ARGV, 8)
+local g = {g1, g2, g3, g4, g5, g6}
 local status, retry, tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, retry} end
-local max_active = ARGV[14] + 0
 local n, oldest, oldest_id = live_tokens(KEYS[1], now, true)
-if max_active > 0 and n >= max_active and ARGV[15] == '1' then return {RATE_LIMITED, 0, oldest - now} end
+if max_active > 0 and n >= max_active and refuse == 1 then return {RATE_LIMITED, 0, oldest - now} end
 commit_gate(r, now, g, tat)
 local fields = rate_changes({}, r, cd0, tat0, ft0)
 if #fields > 0 then
@@ -24,6 +24,6 @@ while max_active > 0 and n >= max_active do
   n, oldest, oldest_id = live_tokens(KEYS[1], now, true)  -- luacheck: ignore oldest
 end
 redis.call('HSET', KEYS[1], ARGV[1],
-  cmsgpack.pack({ARGV[2] + 0, ARGV[3], ARGV[4] + 0, now + ttl, ARGV[6], ARGV[7], ARGV[16]}))
+  cmsgpack.pack({kind, ARGV[2], flags, now + ttl, ARGV[3], ARGV[4], ARGV[6]}))
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return {ISSUED, now + ttl, 0}
