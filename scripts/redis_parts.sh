@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# What the parts of a verikit script cost Redis, in instructions per call (callgrind counts
+# redis-server; the same whatever else the machine does): Redis 7 functions that each do one
+# part of what otp_verify / otp_issue do, called N times (16 pipelined) with otp_verify's key and
+# argument shape, less a run with no calls. For deciding what a script change can save.
+#
+#   bash scripts/redis_parts.sh [N]
+#
+# Needs redis-server, valgrind and python3 (the client is a few lines of RESP over a socket).
+set -euo pipefail
+n=${1:-10000}
+out=$(mktemp -d /tmp/verikit-redis-parts-XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+cat > "$out/lib.lua" <<'EOF'
+#!lua name=verikit_parts
+local function f(name, body) redis.register_function(name, body) end
+f('nothing', function(keys, argv) return 1 end)
+f('time', function(keys, argv) redis.call('TIME') return 1 end)
+f('exists', function(keys, argv) redis.call('EXISTS', keys[2]) return 1 end)
+f('hmget1', function(keys, argv) redis.call('HMGET', keys[1], 'h') return 1 end)
+f('hmget4', function(keys, argv) redis.call('HMGET', keys[1], 'h', 'a', 'f', 'x') return 1 end)
+f('hmget9', function(keys, argv) redis.call('HMGET', keys[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft', 'b') return 1 end)
+f('hgetall', function(keys, argv) redis.call('HGETALL', keys[1]) return 1 end)
+f('hset2', function(keys, argv) redis.call('HSET', keys[1], 'ft', 1795788217808, 'a', 4) return 1 end)
+f('reply3', function(keys, argv) return {1, 2, 3} end)
+f('reply6', function(keys, argv) return {1, 2, 3, '', 0, 0} end)
+f('args15', function(keys, argv)
+  local s = argv[4] + argv[5] + argv[6] + argv[7] + argv[9] + argv[10] + argv[11] + argv[12] + argv[13] + argv[14]
+  return 1 end)
+f('packed10', function(keys, argv)
+  local a, b, c, d, e, g, h, i, j, k = struct.unpack('<i8i8i8i8i8i8i8i8i8i8', argv[4])
+  local s = a + b + c + d + e + g + h + i + j + k
+  return 1 end)
+EOF
+
+cat > "$out/client.py" <<'EOF'
+import socket, struct, sys
+port, n, fn = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def cmd(*a):
+    out = b'*%d\r\n' % len(a)
+    for x in a:
+        x = x.encode() if isinstance(x, str) else x
+        out += b'$%d\r\n%s\r\n' % (len(x), x)
+    return out
+g, t, p = (b'vk:{abcdefghijklmnopqrstuv}:' + s for s in (b'g', b't', b'p'))
+h = b'\x01' + b'h' * 16
+s = socket.create_connection(('127.0.0.1', port))
+# a pending code with its abuse-control state, as otp_issue leaves it
+s.sendall(cmd('HSET', g, 'h', h, 'a', '5', 'f', '1', 'x', '1795788217808', 'cd', '1795788217808', 'tat', '1795788217808'))
+s.recv(100)
+if fn == 'args15':  # otp_issue's shape before its numbers were packed: 15 arguments
+    c = cmd('FCALL', fn, '1', g, h, '', '', '300000', '5', '0', '1', '', '60000', '10000', '5', '1', '60000', '5', '')
+elif fn == 'packed10':  # and after: 6, the 10 numbers in one
+    c = cmd('FCALL', fn, '1', g, h, '', '', struct.pack('<10q', 300000, 5, 0, 1, 60000, 10000, 5, 1, 60000, 5), '', '')
+else:  # otp_verify's shape: 3 keys, 3 arguments and one candidate
+    c = cmd('FCALL', fn, '3', g, t, p, struct.pack('<4q', 0, 0, 0, 0), '', '', h)
+sent = 0
+while sent < n:
+    k = min(16, n - sent)
+    s.sendall(c * k)
+    sent += k
+    got = b''
+    while got.count(b'\r\n') < k:
+        got += s.recv(65536)
+    if b'-' in got.split(b'\r\n')[0][:1]:
+        sys.exit('error reply: %r' % got[:200])
+EOF
+
+# instructions redis-server ran for `calls` calls of function $2
+run() {
+  local port pid
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg.$port" redis-server --port "$port" --bind 127.0.0.1 \
+    --save "" --appendonly no --dir "$out" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$port" FUNCTION LOAD "$(cat "$out/lib.lua")" >/dev/null
+  python3 "$out/client.py" "$port" "$1" "$2"
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  wait "$pid" || true
+  grep -m1 -E '^(summary|totals):' "$out/cg.$port" | awk '{print $2}'
+}
+
+zero=$(run 0 nothing)
+echo "redis-server instructions per FCALL ($n calls, 16 pipelined; the first row is the base of the others)"
+for fn in nothing time exists hmget1 hmget4 hmget9 hgetall hset2 reply3 reply6 args15 packed10; do
+  total=$(run "$n" "$fn")
+  printf '  %-10s %8d\n' "$fn" $(( (total - zero) / n ))
+done
