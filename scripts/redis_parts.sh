@@ -2,7 +2,8 @@
 # What the parts of a verikit script cost Redis, in instructions per call (callgrind counts
 # redis-server; the same whatever else the machine does): Redis 7 functions that each do one
 # part of what otp_verify / otp_issue do, called N times (16 pipelined) with otp_verify's key and
-# argument shape, less a run with no calls. For deciding what a script change can save.
+# argument shape, less a run with no calls; and sketches of a wrong guess and of an issue on two
+# record shapes (the hash of today, one packed string). For deciding what a script change can save.
 #
 #   bash scripts/redis_parts.sh [N]
 #
@@ -22,12 +23,38 @@ f('hmget1', function(keys, argv) redis.call('HMGET', keys[1], 'h') return 1 end)
 f('hmget4', function(keys, argv) redis.call('HMGET', keys[1], 'h', 'a', 'f', 'x') return 1 end)
 f('hmget9', function(keys, argv) redis.call('HMGET', keys[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft', 'b') return 1 end)
 f('hgetall', function(keys, argv) redis.call('HGETALL', keys[1]) return 1 end)
-f('hset2', function(keys, argv) redis.call('HSET', keys[1], 'ft', 1795788217808, 'a', 4) return 1 end)
+f('hset2', function(keys, argv) redis.call('HSET', keys[1], 'ft', 4102444800000, 'a', 4) return 1 end)
 f('reply3', function(keys, argv) return {1, 2, 3} end)
 f('reply6', function(keys, argv) return {1, 2, 3, '', 0, 0} end)
 f('args15', function(keys, argv)
   local s = argv[4] + argv[5] + argv[6] + argv[7] + argv[9] + argv[10] + argv[11] + argv[12] + argv[13] + argv[14]
   return 1 end)
+-- Sketches (not verikit's scripts) of a wrong guess and of an issue on two record shapes: the
+-- :g hash of today, and the whole record as one packed string (GET; SET ... PXAT / KEEPTTL).
+-- Each leaves the record as it found it, so every call does the same work.
+local REC = '<c17i2i1i8i8i8i8'  -- h (key id + hash), attempts, flags, x, cd, tat, ft
+f('wrong_hash', function(keys, argv)
+  local t = redis.call('TIME')
+  local v = redis.call('HMGET', keys[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft', 'b')
+  redis.call('HSET', keys[1], 'a', v[2] + 0, 'ft', 4102444800000)
+  return {0, 4, 4102444800000, '', 0, 1} end)
+f('wrong_string', function(keys, argv)
+  local t = redis.call('TIME')
+  local h, a, fl, x, cd, tat, ft = struct.unpack(REC, redis.call('GET', keys[4]))
+  redis.call('SET', keys[4], struct.pack(REC, h, a, fl, x, cd, tat, 4102444800000), 'KEEPTTL')
+  return {0, 4, 4102444800000, '', 0, 1} end)
+f('issue_hash', function(keys, argv)
+  local t = redis.call('TIME')
+  local v = redis.call('HMGET', keys[1], 'a', 'x', 'cd', 'tat', 'ft')
+  redis.call('HSET', keys[1], 'h', argv[3], 'a', 5, 'f', 1, 'x', 4102444800000, 'cd', 4102444800000, 'tat', 4102444800000)
+  redis.call('PEXPIREAT', keys[1], 4102444800000)
+  return {0, 0, '', 4102444800000, 5, 0} end)
+f('issue_string', function(keys, argv)
+  local t = redis.call('TIME')
+  local h, a, fl, x, cd, tat, ft = struct.unpack(REC, redis.call('GET', keys[4]))
+  redis.call('SET', keys[4], struct.pack(REC, argv[3], 5, 1, 4102444800000, 4102444800000, 4102444800000, ft),
+             'PXAT', 4102444800000)
+  return {0, 0, '', 4102444800000, 5, 0} end)
 f('packed10', function(keys, argv)
   local a, b, c, d, e, g, h, i, j, k = struct.unpack('<i8i8i8i8i8i8i8i8i8i8', argv[4])
   local s = a + b + c + d + e + g + h + i + j + k
@@ -43,18 +70,20 @@ def cmd(*a):
         x = x.encode() if isinstance(x, str) else x
         out += b'$%d\r\n%s\r\n' % (len(x), x)
     return out
-g, t, p = (b'vk:{abcdefghijklmnopqrstuv}:' + s for s in (b'g', b't', b'p'))
+g, t, p, o = (b'vk:{abcdefghijklmnopqrstuv}:' + s for s in (b'g', b't', b'p', b'o'))
 h = b'\x01' + b'h' * 16
 s = socket.create_connection(('127.0.0.1', port))
-# a pending code with its abuse-control state, as otp_issue leaves it
-s.sendall(cmd('HSET', g, 'h', h, 'a', '5', 'f', '1', 'x', '1795788217808', 'cd', '1795788217808', 'tat', '1795788217808'))
+# a pending code with its abuse-control state, as otp_issue leaves it (and as one packed string)
+s.sendall(cmd('HSET', g, 'h', h, 'a', '5', 'f', '1', 'x', '4102444800000', 'cd', '4102444800000', 'tat', '4102444800000'))
+s.recv(100)
+s.sendall(cmd('SET', o, struct.pack('<17shbqqqq', h, 5, 1, 4102444800000, 4102444800000, 4102444800000, 0)))
 s.recv(100)
 if fn == 'args15':  # otp_issue's shape before its numbers were packed: 15 arguments
     c = cmd('FCALL', fn, '1', g, h, '', '', '300000', '5', '0', '1', '', '60000', '10000', '5', '1', '60000', '5', '')
 elif fn == 'packed10':  # and after: 6, the 10 numbers in one
     c = cmd('FCALL', fn, '1', g, h, '', '', struct.pack('<10q', 300000, 5, 0, 1, 60000, 10000, 5, 1, 60000, 5), '', '')
-else:  # otp_verify's shape: 3 keys, 3 arguments and one candidate
-    c = cmd('FCALL', fn, '3', g, t, p, struct.pack('<4q', 0, 0, 0, 0), '', '', h)
+else:  # otp_verify's shape: 3 keys, 3 arguments and one candidate (and the string's key)
+    c = cmd('FCALL', fn, '4', g, t, p, o, struct.pack('<4q', 0, 0, 0, 0), '', h, '')
 sent = 0
 while sent < n:
     k = min(16, n - sent)
@@ -84,7 +113,22 @@ run() {
 
 zero=$(run 0 nothing)
 echo "redis-server instructions per FCALL ($n calls, 16 pipelined; the first row is the base of the others)"
-for fn in nothing time exists hmget1 hmget4 hmget9 hgetall hset2 reply3 reply6 args15 packed10; do
+for fn in nothing time exists hmget1 hmget4 hmget9 hgetall hset2 reply3 reply6 args15 packed10 \
+  wrong_hash wrong_string issue_hash issue_string; do
   total=$(run "$n" "$fn")
-  printf '  %-10s %8d\n' "$fn" $(( (total - zero) / n ))
+  printf '  %-13s %8d\n' "$fn" $(( (total - zero) / n ))
 done
+
+# The two records' MEMORY USAGE (a plain server: the client writes them and makes no call)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$out" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$port" FUNCTION LOAD "$(cat "$out/lib.lua")" >/dev/null
+python3 "$out/client.py" "$port" 0 nothing
+for k in g o; do redis-cli -p "$port" PEXPIREAT "vk:{abcdefghijklmnopqrstuv}:$k" 4102444800000 >/dev/null; done
+echo "MEMORY USAGE of a pending code with its abuse-control state: as the :g hash" \
+  "$(redis-cli -p "$port" MEMORY USAGE 'vk:{abcdefghijklmnopqrstuv}:g') bytes, as one packed string" \
+  "$(redis-cli -p "$port" MEMORY USAGE 'vk:{abcdefghijklmnopqrstuv}:o') bytes"
+redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+wait "$pid" || true
