@@ -56,7 +56,7 @@ f('issue_string', function(keys, argv)
              'PXAT', 4102444800000)
   return {0, 0, '', 4102444800000, 5, 0} end)
 f('packed10', function(keys, argv)
-  local a, b, c, d, e, g, h, i, j, k = struct.unpack('<i8i8i8i8i8i8i8i8i8i8', argv[4])
+  local a, b, c, d, e, g, h, i, j, k = struct.unpack('<dddddddddd', argv[4])
   local s = a + b + c + d + e + g + h + i + j + k
   return 1 end)
 EOF
@@ -81,9 +81,9 @@ s.recv(100)
 if fn == 'args15':  # otp_issue's shape before its numbers were packed: 15 arguments
     c = cmd('FCALL', fn, '1', g, h, '', '', '300000', '5', '0', '1', '', '60000', '10000', '5', '1', '60000', '5', '')
 elif fn == 'packed10':  # and after: 6, the 10 numbers in one
-    c = cmd('FCALL', fn, '1', g, h, '', '', struct.pack('<10q', 300000, 5, 0, 1, 60000, 10000, 5, 1, 60000, 5), '', '')
+    c = cmd('FCALL', fn, '1', g, h, '', '', struct.pack('<10d', 300000, 5, 0, 1, 60000, 10000, 5, 1, 60000, 5), '', '')
 else:  # otp_verify's shape: 3 keys, 3 arguments and one candidate (and the string's key)
-    c = cmd('FCALL', fn, '4', g, t, p, o, struct.pack('<4q', 0, 0, 0, 0), '', h, '')
+    c = cmd('FCALL', fn, '4', g, t, p, o, struct.pack('<4d', 0, 0, 0, 0), '', '', h)
 sent = 0
 while sent < n:
     k = min(16, n - sent)

@@ -81,7 +81,14 @@ TEST(RedisStore, RecoversFromScriptFlush) {
     const long long evals = server.calls("eval");
     Result token = e->issue_token("confirm", "ann").value();
     EXPECT_EQ(e->verify_token(token.secret.view(), "confirm")->outcome, Outcome::verified);
-    EXPECT_EQ(server.calls("eval"), evals + 2) << "each script met NOSCRIPT once and ran by EVAL";
+    // (the scripts whose numbers are packed into one argument, by EVAL too: a wrong guess, the code)
+    Result otp = e->issue_otp("login", "ann" + std::to_string(round)).value();
+    const std::string wrong = otp.secret.view() == "000000" ? "000001" : "000000";
+    Result guessed = e->verify_otp("login", "ann" + std::to_string(round), wrong).value();
+    EXPECT_EQ(guessed.outcome, Outcome::invalid);
+    EXPECT_EQ(guessed.attempts_remaining, otp.attempts_remaining - 1);
+    EXPECT_EQ(e->verify_otp("login", "ann" + std::to_string(round), otp.secret.view())->outcome, Outcome::verified);
+    EXPECT_EQ(server.calls("eval"), evals + 4) << "each script met NOSCRIPT once and ran by EVAL";
   }
   EXPECT_EQ(server.calls("fcall"), fcalls) << "no FCALL once the library is gone";
 }

@@ -93,22 +93,28 @@ TEST(RedisScripts, ReadExactlyTheKeysAndArgumentsTheirDescriptorsName) {
     const std::set<std::size_t> argv = indices(src, "ARGV");
     EXPECT_EQ(argv, one_to(s->args.size())) << "ARGV[1.." << s->args.size() << "], each of them";
     // The packed numbers: one struct.unpack of ARGV[n], the argument "numbers", with one 8-byte
-    // little-endian integer for each of the descriptor's numbers, into as many locals.
+    // double for each of the descriptor's numbers, into locals named as the descriptor names them,
+    // in its order; after now_ms(), which binds `struct` when the script runs by EVAL.
     const std::string text = code(src);
-    const std::regex unpack("local ([a-z0-9_, \n]+) =\\s*struct\\.unpack\\('<((?:i8)*)', ARGV\\[([0-9]+)\\]\\)");
+    const std::regex unpack("local ([a-z0-9_,\\s]+?)\\s*=\\s*struct\\.unpack\\('<(d*)', ARGV\\[([0-9]+)\\]\\)");
     std::size_t unpacks = 0;
     for (auto it = std::sregex_iterator(text.begin(), text.end(), unpack); it != std::sregex_iterator(); ++it) {
       ++unpacks;
       const std::size_t at = std::stoul((*it)[3]);
       ASSERT_LE(at, s->args.size());
       EXPECT_EQ(s->args[at - 1], "numbers");
-      EXPECT_EQ((*it)[2].length() / 2, s->numbers.size()) << "one i8 per number";
-      const std::string locals = (*it)[1];
-      EXPECT_EQ(static_cast<std::size_t>(std::count(locals.begin(), locals.end(), ',')) + 1, s->numbers.size())
-          << "one local per number: " << locals;
+      EXPECT_EQ((*it)[2].length(), s->numbers.size()) << "one d per number";
+      std::vector<std::string> locals;
+      const std::string list = (*it)[1];
+      const std::regex name("[a-z0-9_]+");
+      for (auto n = std::sregex_iterator(list.begin(), list.end(), name); n != std::sregex_iterator(); ++n)
+        locals.push_back(n->str());
+      EXPECT_EQ(locals, std::vector<std::string>(s->numbers.begin(), s->numbers.end())) << "the descriptor's names, in order";
+      const std::size_t now = text.find("now_ms()");
+      EXPECT_TRUE(now != std::string::npos && now < static_cast<std::size_t>(it->position(0))) << "struct bound first";
     }
     EXPECT_EQ(unpacks, s->numbers.empty() ? 0u : 1u);
-    EXPECT_EQ(text.find("struct.unpack") != std::string::npos, !s->numbers.empty());
+    EXPECT_EQ(text.find("struct.") != std::string::npos, !s->numbers.empty());
     const bool has_numbers_arg = std::find(s->args.begin(), s->args.end(), "numbers") != s->args.end();
     EXPECT_EQ(has_numbers_arg, !s->numbers.empty());
     const bool loops_past = text.find("for i = " + std::to_string(s->args.size() + 1) + ", #ARGV do") != std::string::npos;

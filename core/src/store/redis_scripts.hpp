@@ -26,12 +26,14 @@
 // Times are ms since the epoch, from redis.call('TIME'). The rules mirror core/src/store/limits.cpp.
 //
 // Numbers: the hot scripts (otp_issue, otp_verify, token_issue) take their integer arguments
-// packed into one argument, "numbers": each of the descriptor's `numbers`, in order, as 8 bytes
-// little-endian two's complement (every value is an integer within 2^53, exact as a Lua number),
-// read by one `struct.unpack('<i8i8...', ARGV[n])`: each argument, and each `ARGV[i] + 0`, costs
-// Redis instructions (`bash scripts/redis_parts.sh`: otp_issue's 15 arguments with 10 numbers
-// converted, 30,689 per call; the same with the numbers packed, 22,620). The other scripts are
-// not hot enough to be worth it.
+// packed into one argument, "numbers": each of the descriptor's `numbers`, in order, as an IEEE 754
+// double, 8 bytes little-endian (every value is an integer within 2^53: exact, and a Lua number
+// is a double anyway; a double decodes the same on a 32-bit server, where struct's 8-byte integers
+// would not), read by one `local <the numbers' names> = struct.unpack('<dd...', ARGV[n])` after
+// now_ms() (which binds `struct` when the script runs by EVAL). Each argument, and each
+// `ARGV[i] + 0`, costs Redis instructions (`bash scripts/redis_parts.sh`: otp_issue's 15 arguments
+// with 10 numbers converted, about 31,000 per call; the same with the numbers packed, about
+// 22,600). The other scripts are not hot enough to be worth it.
 //
 // Script text as Redis runs it: the `#!lua` flags line (Redis decides before a script runs:
 // one that may grow memory is refused whole under OOM, so a guess is counted or refused, never

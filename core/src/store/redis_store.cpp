@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -92,12 +93,13 @@ class Call {
     if constexpr (!S.numbers.empty()) set<"numbers">(std::string(8 * S.numbers.size(), '\0'));
   }
 
-  // A number, into the argument "numbers" (redis_scripts.hpp: 8 bytes, little-endian).
+  // A number, into the argument "numbers" (redis_scripts.hpp: a little-endian IEEE 754 double,
+  // exact for every integer the store sends: they are within 2^53).
   template <Name name>
   Call& number(long long value) {
     constexpr std::size_t i = S.number(name.view());
     char* at = argv_[S.keys.size() + S.arg("numbers")].data() + 8 * i;
-    const auto bits = static_cast<std::uint64_t>(value);
+    const auto bits = std::bit_cast<std::uint64_t>(static_cast<double>(value));
     for (int b = 0; b < 8; ++b) at[b] = static_cast<char>(bits >> (8 * b));
     numbers_set_ |= std::uint32_t{1} << i;
     return *this;

@@ -1,8 +1,9 @@
 -- otp_issue: a new OTP for the group, or the live one again (resend_same), behind the gate.
 -- KEYS, ARGV, reply and flags: the descriptor `otp_issue` in ../redis_scripts.hpp.
 local now = now_ms()
-local ttl, max_attempts, resend_same, flags, g1, g2, g3, g4, g5, g6 =
-  struct.unpack('<i8i8i8i8i8i8i8i8i8i8', ARGV[4])
+local ttl_ms, max_attempts, resend_same, flags,
+  gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue, gate_failure_interval_ms,
+  gate_failure_burst = struct.unpack('<dddddddddd', ARGV[4])
 local resend = resend_same == 1
 local v
 if resend then
@@ -12,7 +13,8 @@ else
 end
 local r = rate_from(v, 3)
 local cd0, tat0, ft0 = r.cd, r.tat, r.ft  -- the rate state as it was (r changes)
-local g = {g1, g2, g3, g4, g5, g6}
+local g = {gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue,
+           gate_failure_interval_ms, gate_failure_burst}
 local status, retry, tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, '', 0, 0, retry} end
 commit_gate(r, now, g, tat)
@@ -30,7 +32,7 @@ end
 -- a new code keeps the failed attempts of the one it replaces
 local attempts = max_attempts
 if live then attempts = math.min(attempts, num(v[1])) end
-local expires = now + ttl
+local expires = now + ttl_ms
 local fields = rate_changes({'h', ARGV[1], 'a', attempts, 'f', flags, 'x', expires}, r, cd0, tat0, ft0)
 -- the optional fields only when set (a record as small as it can be); those of the code it
 -- replaces go first (h, a, f and x stay: the key is never emptied here, so it keeps its TTL)

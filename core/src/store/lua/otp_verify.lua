@@ -7,7 +7,8 @@
 local now = now_ms()
 local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p', 'x', 'cd', 'tat', 'ft', 'b')
 local cd, tat, ft = num3(v[6], v[7], v[8])
-local fi, fb, pi, pb = struct.unpack('<i8i8i8i8', ARGV[1])
+local budget_interval_ms, budget_burst, pair_interval_ms, pair_burst = struct.unpack('<dddd', ARGV[1])
+local fi, fb, pi, pb = budget_interval_ms, budget_burst, pair_interval_ms, pair_burst
 local client = ARGV[2]
 local pair = 0
 if client ~= '' then pair = num(redis.call('HGET', KEYS[3], client)) end

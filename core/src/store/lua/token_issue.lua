@@ -1,12 +1,14 @@
 -- token_issue: a new token or link record in the group's hash, behind the gate and the cap on
 -- live ones. KEYS, ARGV, reply and flags: the descriptor `token_issue` in ../redis_scripts.hpp.
 local now = now_ms()
-local kind, flags, ttl, g1, g2, g3, g4, g5, g6, max_active, refuse =
-  struct.unpack('<i8i8i8i8i8i8i8i8i8i8i8', ARGV[5])
+local kind, flags, ttl_ms,
+  gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue, gate_failure_interval_ms,
+  gate_failure_burst, max_active, refuse = struct.unpack('<ddddddddddd', ARGV[5])
 local v = redis.call('HMGET', KEYS[2], 'x', 'cd', 'tat', 'ft')
 local r = rate_from(v, 2)
 local cd0, tat0, ft0 = r.cd, r.tat, r.ft  -- the rate state as it was (r changes)
-local g = {g1, g2, g3, g4, g5, g6}
+local g = {gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue,
+           gate_failure_interval_ms, gate_failure_burst}
 local status, retry, tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, retry} end
 local n, oldest, oldest_id = live_tokens(KEYS[1], now, true)
@@ -24,6 +26,6 @@ while max_active > 0 and n >= max_active do
   n, oldest, oldest_id = live_tokens(KEYS[1], now, true)  -- luacheck: ignore oldest
 end
 redis.call('HSET', KEYS[1], ARGV[1],
-  cmsgpack.pack({kind, ARGV[2], flags, now + ttl, ARGV[3], ARGV[4], ARGV[6]}))
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return {ISSUED, now + ttl, 0}
+  cmsgpack.pack({kind, ARGV[2], flags, now + ttl_ms, ARGV[3], ARGV[4], ARGV[6]}))
+if redis.call('PTTL', KEYS[1]) < ttl_ms then redis.call('PEXPIRE', KEYS[1], ttl_ms) end
+return {ISSUED, now + ttl_ms, 0}
