@@ -82,8 +82,13 @@ Expected<T> wait_for(const Store& store, Start&& start) {
   };
   auto state = std::make_shared<State>();
   start([state](Expected<T>&& r) {
-    std::lock_guard<std::mutex> lock(state->mutex);
-    state->result.emplace(std::move(r));
+    {
+      std::lock_guard<std::mutex> lock(state->mutex);
+      state->result.emplace(std::move(r));
+    }
+    // After unlocking: woken under the lock, the waiter would block on the mutex once more (two
+    // more futex calls per call, each a context switch where the store's thread completes it).
+    // `state` is this closure's too, so it outlives the notify.
     state->cv.notify_one();
   });
   std::unique_lock<std::mutex> lock(state->mutex);
