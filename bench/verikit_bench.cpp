@@ -6,6 +6,7 @@
 //   verikit_bench [operations-per-row [row-name-part [concurrency]]]
 //   verikit_bench [operations-per-row] cluster    (only Redis Cluster vs one node)
 //   verikit_bench [operations-per-row] file       (only the file:// rows, next to memory and Redis)
+//   verikit_bench [operations-per-row] sync       (only synchronous verifies on Redis, one thread, with CPU per call)
 //
 // The optional filters run only the rows whose name contains row-name-part, at one concurrency
 // (for profiling one path: perf record -g build/bench/verikit_bench 200000 "right code" 64).
@@ -520,6 +521,15 @@ int main(int argc, char** argv) {
   if (only_row == "embedded") {  // the embedded store's verification rate only
     verikit_engine_free(e);
     embedded_rows(n);
+    return 0;
+  }
+  if (only_row == "sync") {  // synchronous calls on Redis, one at a time: the rate and the CPU each costs
+    CpuPerOp cpu;
+    const double rate = verify_rate(e, n, "sync-", false, &cpu);
+    std::printf("Redis, OTP verify (right code), synchronous C API, one thread: %.0f verifications/s; CPU per verify "
+                "%.1f us (the process: the calling thread %.1f, the rest the client's I/O thread)\n",
+                rate, cpu.process_us, cpu.caller_us);
+    verikit_engine_free(e);
     return 0;
   }
   if (only_row == "file") {  // the file store rows only
