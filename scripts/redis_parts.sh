@@ -46,13 +46,13 @@ f('wrong_string', function(keys, argv)
 f('issue_hash', function(keys, argv)
   local t = redis.call('TIME')
   local v = redis.call('HMGET', keys[1], 'a', 'x', 'cd', 'tat', 'ft')
-  redis.call('HSET', keys[1], 'h', argv[3], 'a', 5, 'f', 1, 'x', 4102444800000, 'cd', 4102444800000, 'tat', 4102444800000)
+  redis.call('HSET', keys[1], 'h', argv[4], 'a', 5, 'f', 1, 'x', 4102444800000, 'cd', 4102444800000, 'tat', 4102444800000)
   redis.call('PEXPIREAT', keys[1], 4102444800000)
   return {0, 0, '', 4102444800000, 5, 0} end)
 f('issue_string', function(keys, argv)
   local t = redis.call('TIME')
   local h, a, fl, x, cd, tat, ft = struct.unpack(REC, redis.call('GET', keys[4]))
-  redis.call('SET', keys[4], struct.pack(REC, argv[3], 5, 1, 4102444800000, 4102444800000, 4102444800000, ft),
+  redis.call('SET', keys[4], struct.pack(REC, argv[4], 5, 1, 4102444800000, 4102444800000, 4102444800000, ft),
              'PXAT', 4102444800000)
   return {0, 0, '', 4102444800000, 5, 0} end)
 f('packed10', function(keys, argv)
@@ -105,9 +105,11 @@ run() {
   pid=$!
   for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$port" FUNCTION LOAD "$(cat "$out/lib.lua")" >/dev/null
-  python3 "$out/client.py" "$port" "$1" "$2"
+  local ok=0
+  python3 "$out/client.py" "$port" "$1" "$2" || ok=$?
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   wait "$pid" || true
+  [ "$ok" = 0 ] || { echo "redis_parts: $2 failed" >&2; return 1; }
   grep -m1 -E '^(summary|totals):' "$out/cg.$port" | awk '{print $2}'
 }
 
@@ -130,5 +132,18 @@ for k in g o; do redis-cli -p "$port" PEXPIREAT "vk:{abcdefghijklmnopqrstuv}:$k"
 echo "MEMORY USAGE of a pending code with its abuse-control state: as the :g hash" \
   "$(redis-cli -p "$port" MEMORY USAGE 'vk:{abcdefghijklmnopqrstuv}:g') bytes, as one packed string" \
   "$(redis-cli -p "$port" MEMORY USAGE 'vk:{abcdefghijklmnopqrstuv}:o') bytes"
+# What any one key per code costs at least: used_memory per key over 100,000 keys named like
+# verikit's (vk:{22 characters}:g), each a string value with an expiry (PXAT), less before.
+per_key() {
+  redis-cli -p "$port" FLUSHALL >/dev/null
+  local before after
+  before=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '/^used_memory:/{print $2}')
+  redis-cli -p "$port" EVAL "for i = 1, 100000 do redis.call('SET', string.format('vk:{%022d}:g', i), \
+    string.rep('v', $1), 'PXAT', 4102444800000) end return 1" 0 >/dev/null
+  after=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '/^used_memory:/{print $2}')
+  echo $(( (after - before) / 100000 ))
+}
+echo "used_memory per key, 100,000 keys with an expiry: a 1-byte value $(per_key 1) bytes;" \
+  "a 27-byte value (a code's hash, attempts, flags, expiry) $(per_key 27) bytes"
 redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 wait "$pid" || true
