@@ -33,7 +33,7 @@
 // now_ms() (which binds `struct` when the script runs by EVAL). Each argument, and each
 // `ARGV[i] + 0`, costs Redis instructions (`bash scripts/redis_parts.sh`: otp_issue's 15 arguments
 // with 10 numbers converted, about 31,000 per call; the same with the numbers packed, about
-// 22,600). The other scripts are not hot enough to be worth it.
+// 21,500). The other scripts are not hot enough to be worth it.
 //
 // Script text as Redis runs it: the `#!lua` flags line (Redis decides before a script runs:
 // one that may grow memory is refused whole under OOM, so a guess is counted or refused, never
