@@ -84,16 +84,35 @@ elif fn == 'packed10':  # and after: 6, the 10 numbers in one
     c = cmd('FCALL', fn, '1', g, h, '', '', struct.pack('<10d', 300000, 5, 0, 1, 60000, 10000, 5, 1, 60000, 5), '', '')
 else:  # otp_verify's shape: 3 keys, 3 arguments and one candidate (and the string's key)
     c = cmd('FCALL', fn, '4', g, t, p, o, struct.pack('<4d', 0, 0, 0, 0), '', '', h)
+def reply_end(buf, at):  # where the RESP reply starting at `at` ends; None: not all here yet
+    end = buf.find(b'\r\n', at)
+    if end < 0:
+        return None
+    kind, line = buf[at:at + 1], buf[at + 1:end]
+    if kind == b'$':
+        size = int(line)
+        stop = end + 2 + (size + 2 if size >= 0 else 0)
+        return stop if len(buf) >= stop else None
+    if kind == b'*':
+        at = end + 2
+        for _ in range(max(int(line), 0)):
+            at = reply_end(buf, at)
+            if at is None:
+                return None
+        return at
+    return end + 2
 sent = 0
+buf = b''
 while sent < n:
     k = min(16, n - sent)
     s.sendall(c * k)
     sent += k
-    got = b''
-    while got.count(b'\r\n') < k:
-        got += s.recv(65536)
-    if b'-' in got.split(b'\r\n')[0][:1]:
-        sys.exit('error reply: %r' % got[:200])
+    for _ in range(k):  # every reply read whole before the next batch
+        while (stop := reply_end(buf, 0)) is None:
+            buf += s.recv(65536)
+        if buf[:1] == b'-':
+            sys.exit('error reply: %r' % buf[:200])
+        buf = buf[stop:]
 EOF
 
 # instructions redis-server ran for `calls` calls of function $2
@@ -144,6 +163,6 @@ per_key() {
   echo $(( (after - before) / 100000 ))
 }
 echo "used_memory per key, 100,000 keys with an expiry: a 1-byte value $(per_key 1) bytes;" \
-  "a 27-byte value (a code's hash, attempts, flags, expiry) $(per_key 27) bytes"
+  "a 27-byte value (the size of a code's hash, a 1-byte attempts count, flags, expiry) $(per_key 27) bytes"
 redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 wait "$pid" || true

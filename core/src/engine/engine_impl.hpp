@@ -87,7 +87,7 @@ Expected<T> wait_for(const Store& store, Start&& start) {
       state->result.emplace(std::move(r));
     }
     // After unlocking: woken under the lock, the waiter would block on the mutex once more (two
-    // more futex calls per call, each a context switch where the store's thread completes it).
+    // more futex calls per call, and a second sleep for the waiter).
     // `state` is this closure's too, so it outlives the notify.
     state->cv.notify_one();
   });
