@@ -180,6 +180,7 @@ TEST(RedisPreflight, MissingPermissionsAreRefusedNamingThem) {
       {"+@all -script", {"SCRIPT LOAD", "ACL SETUSER app"}},
       {"+@all -eval", {"EVAL", "+eval"}},
       {"+@all -hset", {"run HSET", "+hset"}},
+      {"+@all -set -get", {"GET, SET", "+get +set"}},
       {"+@all -time -pexpire", {"PEXPIRE, TIME", "+pexpire +time"}},
   };
   for (const Case& c : cases) {
@@ -196,7 +197,7 @@ TEST(RedisPreflight, MissingPermissionsAreRefusedNamingThem) {
   // Exactly what verikit needs is enough.
   server.cli("ACL DELUSER app");
   std::string rules = "ACL SETUSER app on '>apppw' ~vk:* -@all +ping +eval +evalsha '+script|load'";
-  for (const char* cmd : {"del", "exists", "hdel", "hget", "hgetall", "hmget", "hset", "pexpire", "pexpireat", "pttl", "sadd", "scard", "srem", "time"})
+  for (const char* cmd : {"del", "exists", "get", "hdel", "hget", "hgetall", "hmget", "hset", "pexpire", "pttl", "sadd", "scard", "set", "srem", "time"})
     rules += std::string(" +") + cmd;
   server.cli(rules);
   auto s = start("redis://app:apppw@" + hostport(server));

@@ -2,10 +2,15 @@
 // what Redis holds, memory per record, failing closed (start-up checks: redis_preflight_test.cpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
+#include <limits>
 #include <mutex>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -65,6 +70,79 @@ std::vector<std::string> all_keys(redis::Client& c, std::string_view suffix = ""
   for (auto& e : r.elements)
     if (e.str.ends_with(suffix)) keys.push_back(e.str);
   return keys;
+}
+
+// The group's record (the g key) as the scripts store it: one string, a layout tag (1) and then
+// struct's '<Bc0BBddddBc0Bc0Bc0I2c0' (lua/prelude.lua): h, a, f, x, cd, tat, ft, ph, b, c, p.
+struct GroupRecord {
+  std::string h;
+  int a = 0, f = 0;
+  double x = 0, cd = 0, tat = 0, ft = 0;
+  std::string ph, b, c, p;
+  // the names of the parts that are set (an empty string or a 0: unset)
+  std::set<std::string> parts() const {
+    std::set<std::string> out;
+    auto put = [&](const char* name, bool set) {
+      if (set) out.insert(name);
+    };
+    put("h", !h.empty()), put("a", a != 0), put("f", f != 0), put("x", x != 0), put("cd", cd != 0);
+    put("tat", tat != 0), put("ft", ft != 0), put("ph", !ph.empty()), put("b", !b.empty()), put("c", !c.empty());
+    put("p", !p.empty());
+    return out;
+  }
+};
+
+std::string encode(const GroupRecord& r, std::uint8_t tag = 1) {
+  std::string out(1, static_cast<char>(tag));
+  auto bytes = [&](const std::string& s, std::size_t width) {
+    for (std::size_t i = 0; i < width; ++i) out += static_cast<char>((s.size() >> (8 * i)) & 0xff);
+    out += s;
+  };
+  auto number = [&](double d) {
+    char buf[8];
+    std::memcpy(buf, &d, 8);  // little-endian: the machines this runs on
+    out.append(buf, 8);
+  };
+  bytes(r.h, 1);
+  out += static_cast<char>(r.a), out += static_cast<char>(r.f);
+  number(r.x), number(r.cd), number(r.tat), number(r.ft);
+  bytes(r.ph, 1), bytes(r.b, 1), bytes(r.c, 1), bytes(r.p, 2);
+  return out;
+}
+
+// The record at key k, which must be one in the layout above.
+GroupRecord record_at(redis::Client& raw, const std::string& k) {
+  const std::string s = raw.command_sync({"GET", k}).value().str;
+  GroupRecord r;
+  std::size_t at = 0;
+  auto need = [&](std::size_t n) {
+    if (at + n > s.size()) throw std::runtime_error("the record at " + k + " is too short");
+  };
+  auto byte = [&]() {
+    need(1);
+    return static_cast<std::uint8_t>(s[at++]);
+  };
+  auto bytes = [&](std::size_t width) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < width; ++i) n |= std::size_t{byte()} << (8 * i);
+    need(n);
+    at += n;
+    return s.substr(at - n, n);
+  };
+  auto number = [&]() {
+    need(8);
+    double d;
+    std::memcpy(&d, s.data() + at, 8);
+    at += 8;
+    return d;
+  };
+  if (byte() != 1) throw std::runtime_error("the record at " + k + " has another layout tag");
+  r.h = bytes(1);
+  r.a = byte(), r.f = byte();
+  r.x = number(), r.cd = number(), r.tat = number(), r.ft = number();
+  r.ph = bytes(1), r.b = bytes(1), r.c = bytes(1), r.p = bytes(2);
+  if (at != s.size()) throw std::runtime_error("the record at " + k + " has bytes after its end");
+  return r;
 }
 
 // Once the scripts run by EVALSHA (here: the function library was flushed), a flushed script
@@ -223,9 +301,14 @@ TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
     EXPECT_GT(raw->command_sync({"PTTL", k})->integer, 0) << k << " has no TTL";
     std::string everything = k;
     auto type = raw->command_sync({"TYPE", k})->str;
-    ASSERT_EQ(type, "hash") << k;
-    const redis::Reply fields = raw->command_sync({"HGETALL", k}).value();
-    for (const auto& f : fields.elements) everything += "|" + f.str;
+    if (k.ends_with(":g")) {
+      ASSERT_EQ(type, "string") << k;
+      everything += "|" + raw->command_sync({"GET", k})->str;
+    } else {
+      ASSERT_EQ(type, "hash") << k;
+      const redis::Reply fields = raw->command_sync({"HGETALL", k}).value();
+      for (const auto& f : fields.elements) everything += "|" + f.str;
+    }
     for (std::string_view secret : {std::string_view(id), std::string_view("secret.person"), std::string_view(payload),
                                     std::string_view("PAYLOAD"), code.secret.view(), std::string_view(token_secret),
                                     std::string_view(token_secret).substr(24), link.secret.view(),
@@ -309,12 +392,7 @@ TEST(RedisStore, AVerifyLeavesTheGroupKeyHoldingOnlyLiveState) {
   auto e = engine_on(server.url(), c, true);
   auto raw = raw_client(server);
   auto wrong = [](const Result& r) { return r.secret.view() == "000000" ? "111111" : "000000"; };
-  auto fields = [&](const std::string& k) {
-    std::set<std::string> out;
-    const redis::Reply names = raw->command_sync({"HKEYS", k}).value();
-    for (const auto& f : names.elements) out.insert(f.str);
-    return out;
-  };
+  auto fields = [&](const std::string& k) { return record_at(*raw, k).parts(); };
   auto pttl = [&](const std::string& k) { return raw->command_sync({"PTTL", k})->integer; };
 
   Result code = e->issue_otp("bare", "ann").value();
@@ -331,7 +409,7 @@ TEST(RedisStore, AVerifyLeavesTheGroupKeyHoldingOnlyLiveState) {
   auto keys = all_keys(*raw, ":g");
   ASSERT_EQ(keys.size(), 1u);
   EXPECT_EQ(fields(keys[0]), (std::set<std::string>{"h", "a", "f", "x", "ft"}));
-  EXPECT_EQ(raw->command_sync({"HGET", keys[0], "a"})->str, "1");
+  EXPECT_EQ(record_at(*raw, keys[0]).a, 1);
   EXPECT_GT(pttl(keys[0]), 3500000) << "the key lives as long as the failure count";
   EXPECT_EQ(e->verify_otp("budget", "ben", code.secret.view())->outcome, Outcome::verified);
   EXPECT_EQ(fields(keys[0]), (std::set<std::string>{"ft"})) << "the code goes, the live failure count stays";
@@ -465,6 +543,29 @@ TEST(RedisStore, ATimeoutMeansTheOperationMayHaveTakenEffect) {
   EXPECT_NE(gone.error().message.find("not sent"), std::string::npos) << gone.error().message;
 }
 
+// Writes r at key k as 0.3 stored a group's record: a hash, one field per part that is set (the
+// numbers in decimal, as Lua's tostring writes them), the key kept until the latest deadline.
+// `field`/`value`: one field written as given instead.
+void put_as_03(redis::Client& raw, const std::string& k, const GroupRecord& r, const std::string& field = "",
+               const std::string& value = "") {
+  (void)raw.command_sync({"DEL", k});
+  std::vector<std::string> cmd{"HSET", k};
+  auto put = [&](const std::string& name, const std::string& v) {
+    if (v.empty() && name != field) return;
+    cmd.push_back(name);
+    cmd.push_back(name == field ? value : v);
+  };
+  auto number = [](double d) { return d == 0 ? std::string() : std::to_string(static_cast<long long>(d)); };
+  put("h", r.h);
+  put("a", r.h.empty() ? "" : std::to_string(r.a)), put("f", r.h.empty() ? "" : std::to_string(r.f));
+  put("x", number(r.x)), put("cd", number(r.cd)), put("tat", number(r.tat)), put("ft", number(r.ft));
+  put("ph", r.ph), put("b", r.b), put("c", r.c), put("p", r.p);
+  ASSERT_TRUE(raw.command_sync(std::vector<std::string_view>(cmd.begin(), cmd.end())).has_value());
+  const double last = std::max({r.x, r.cd, r.tat, r.ft});
+  ASSERT_EQ(raw.command_sync({"PEXPIREAT", k, std::to_string(static_cast<long long>(last))})->integer, 1);
+  ASSERT_EQ(raw.command_sync({"TYPE", k})->str, "hash");
+}
+
 TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   RedisServer server;
   auto e = engine_on(server.url());
@@ -472,33 +573,145 @@ TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   auto raw = raw_client(server);
   const auto keys = all_keys(*raw, ":g");
   ASSERT_EQ(keys.size(), 1u);
-  (void)raw->command_sync({"DEL", keys[0]});
-  (void)raw->command_sync({"SET", keys[0], "not a hash"});
-  auto v = e->verify_otp("login", "fay", code.secret.view());
-  ASSERT_FALSE(v.has_value()) << "a wrong-type key must be an error, never verified";
-  EXPECT_EQ(v.error().code, Errc::store_unavailable);
-  EXPECT_NE(v.error().message.find("WRONGTYPE"), std::string::npos) << v.error().message;
+  const GroupRecord good = record_at(*raw, keys[0]);
+  const std::string wrong = code.secret.view() == "000000" ? "111111" : "000000";
+  // Every operation on the group answers from foreign data with an error, never with a value:
+  // not verified, not issued over it, nothing inspected.
+  auto expect_refused = [&](const std::string& what, std::string_view message_has) {
+    SCOPED_TRACE(what);
+    auto w = e->verify_otp("login", "fay", wrong);
+    EXPECT_FALSE(w.has_value()) << "a wrong guess answered " << (w ? to_string(w->outcome) : "");
+    auto v = e->verify_otp("login", "fay", code.secret.view());
+    ASSERT_FALSE(v.has_value()) << "the code answered " << to_string(v->outcome);
+    EXPECT_EQ(v.error().code, Errc::store_unavailable);
+    EXPECT_NE(v.error().message.find(message_has), std::string::npos) << v.error().message;
+    EXPECT_FALSE(e->issue_otp("login", "fay").has_value());
+    EXPECT_FALSE(e->inspect("login", "fay").has_value());
+  };
 
-  (void)raw->command_sync({"DEL", keys[0]});
-  (void)raw->command_sync({"HSET", keys[0], "h", "x", "a", "notanumber", "f", "1", "x", "99999999999999"});
-  auto g = e->verify_otp("login", "fay", code.secret.view());
-  EXPECT_FALSE(g.has_value() && g->outcome == Outcome::verified);
+  // another type under the key
+  for (const char* make : {"RPUSH", "SADD"}) {
+    (void)raw->command_sync({"DEL", keys[0]});
+    (void)raw->command_sync({make, keys[0], "x"});
+    expect_refused(make, "WRONGTYPE");
+  }
+  // a string that is not a record: another tag, a record cut short, one with bytes after it
+  const std::string whole = encode(good);
+  for (const std::string& bad : {std::string("not a record"), encode(good, 2), whole.substr(0, whole.size() - 1),
+                                 whole + '\0', std::string()}) {
+    ASSERT_TRUE(raw->command_sync({"SET", keys[0], bad}).has_value());
+    expect_refused("the string " + std::to_string(bad.size()) + " bytes", bad.empty() ? "" : "verikit");
+  }
+  // 0.3's layout (a hash) with a field that is not a number
+  put_as_03(*raw, keys[0], good, "a", "notanumber");
+  expect_refused("a=notanumber in a hash", "");
 
-  // Stored numbers that are not finite ("nan", "inf": no comparison with them is ever true, so
-  // they would mean endless guesses or a code that never expires) are foreign data too.
-  for (const char* field : {"a", "x", "ft"}) {
-    for (const char* value : {"nan", "inf", "-inf"}) {
-      SCOPED_TRACE(std::string(field) + "=" + value);
-      (void)raw->command_sync({"DEL", keys[0]});
-      Result fresh = e->issue_otp("login", "fay").value();
-      const std::string wrong = fresh.secret.view() == "000000" ? "111111" : "000000";
-      (void)raw->command_sync({"HSET", keys[0], field, value});
-      auto w = e->verify_otp("login", "fay", wrong);
-      EXPECT_FALSE(w.has_value()) << "answered " << (w ? to_string(w->outcome) : "") << " from a non-finite field";
-      auto r = e->verify_otp("login", "fay", fresh.secret.view());
-      EXPECT_FALSE(r.has_value() && r->outcome == Outcome::verified);
+  // Stored times that are not finite (no comparison with NaN is ever true, so they would mean
+  // endless guesses or a code that never expires) are foreign data too, in either layout.
+  const double kNan = std::numeric_limits<double>::quiet_NaN(), kInf = std::numeric_limits<double>::infinity();
+  for (double GroupRecord::*part : {&GroupRecord::x, &GroupRecord::cd, &GroupRecord::tat, &GroupRecord::ft}) {
+    for (double value : {kNan, kInf, -kInf}) {
+      GroupRecord r = good;
+      r.*part = value;
+      ASSERT_TRUE(raw->command_sync({"SET", keys[0], encode(r), "PX", "600000"}).has_value());
+      expect_refused("a time of " + std::to_string(value) + " in the record", "finite");
     }
   }
+  for (const char* field : {"a", "f", "x", "cd", "tat", "ft"}) {
+    for (const char* value : {"nan", "inf", "-inf"}) {
+      put_as_03(*raw, keys[0], good, field, value);
+      expect_refused(std::string(field) + "=" + value + " in a hash", "");
+    }
+  }
+  // and the record as it was still verifies (the checks above refused the data, not the group)
+  ASSERT_TRUE(raw->command_sync({"SET", keys[0], encode(good), "PX", "600000"}).has_value());
+  EXPECT_EQ(e->verify_otp("login", "fay", code.secret.view())->outcome, Outcome::verified);
+}
+
+// An upgrade from 0.3 keeps what is pending: 0.3's records (a hash per group) are read as they
+// are, and each is replaced by the string at its next write. Every part carries over: a pending
+// code with its attempts, payload, binding and resend state; a cooldown; a spent failure budget.
+TEST(RedisStore, ReadsAndReplacesTheRecordsOf03) {
+  RedisServer server;
+  Config c;
+  c.default_policy.resend_cooldown = std::chrono::seconds(3600);
+  c.default_policy.max_attempts = 5;
+  c.policies["resend"] = without_abuse_controls(c.default_policy);
+  c.policies["resend"].reissue = Reissue::resend_same;
+  auto e = engine_on(server.url(), c, true);
+  auto raw = raw_client(server);
+  // the group key that appeared since `seen` (the names are keyed hashes)
+  std::set<std::string> seen;
+  auto new_key = [&]() {
+    std::string k;
+    for (const std::string& key : all_keys(*raw, ":g"))
+      if (seen.insert(key).second) k = key;
+    return k;
+  };
+  auto to_03 = [&](const std::string& k) {
+    const GroupRecord r = record_at(*raw, k);
+    put_as_03(*raw, k, r);
+    return r;
+  };
+
+  // a pending code with a payload and a binding
+  IssueOptions io;
+  io.payload = "PAYLOAD-ann";
+  io.binding = "flow-1";
+  Result code = e->issue_otp("login", "ann", io).value();
+  std::string k = new_key();
+  ASSERT_FALSE(k.empty());
+  const GroupRecord before = to_03(k);
+  EXPECT_FALSE(before.p.empty());
+  EXPECT_FALSE(before.b.empty());
+  Result state = e->inspect("login", "ann").value();
+  EXPECT_EQ(state.attempts_remaining, 5);
+  ASSERT_TRUE(state.counters.has_value());
+  EXPECT_TRUE(state.counters->cooldown_until.has_value());
+  const std::string wrong = code.secret.view() == "000000" ? "111111" : "000000";
+  Result w = e->verify_otp("login", "ann", wrong, VerifyOptions{"", "flow-1"}).value();
+  EXPECT_EQ(w.outcome, Outcome::invalid);
+  EXPECT_EQ(w.attempts_remaining, 4) << "the attempts carried over";
+  ASSERT_EQ(raw->command_sync({"TYPE", k})->str, "string") << "a write replaces 0.3's hash";
+  GroupRecord after = record_at(*raw, k);
+  EXPECT_EQ(after.h, before.h);
+  EXPECT_EQ(after.a, 4);
+  EXPECT_EQ(after.p, before.p);
+  EXPECT_EQ(after.b, before.b);
+  EXPECT_EQ(after.x, before.x);
+  EXPECT_EQ(after.cd, before.cd);
+  EXPECT_GT(after.ft, before.ft);
+  to_03(k);
+  EXPECT_EQ(e->verify_otp("login", "ann", code.secret.view(), VerifyOptions{"", "flow-2"})->outcome, Outcome::invalid)
+      << "the binding carried over";
+  to_03(k);
+  EXPECT_EQ(e->issue_otp("login", "ann")->outcome, Outcome::cooldown) << "the cooldown carried over";
+  ASSERT_EQ(raw->command_sync({"TYPE", k})->str, "hash") << "a refused issue writes nothing";
+  Result right = e->verify_otp("login", "ann", code.secret.view(), VerifyOptions{"", "flow-1"}).value();
+  EXPECT_EQ(right.outcome, Outcome::verified);
+  EXPECT_EQ(right.payload.view(), "PAYLOAD-ann");
+
+  // a spent failure budget
+  e->issue_otp("login", "ben").value();
+  k = new_key();
+  ASSERT_FALSE(k.empty());
+  GroupRecord ben = record_at(*raw, k);
+  ASSERT_FALSE(ben.h.empty());
+  ben.ft = ben.x + 1e9;  // 11 days of wrong guesses ahead of now: no budget left
+  put_as_03(*raw, k, ben);
+  Result locked = e->verify_otp("login", "ben", "123456").value();
+  EXPECT_EQ(locked.outcome, Outcome::locked) << "the lockout carried over";
+  EXPECT_GT(locked.retry_after.count(), 0);
+
+  // resend_same: the live code goes again from 0.3's record
+  Result first = e->issue_otp("resend", "cat").value();
+  const std::string ck = new_key();
+  ASSERT_FALSE(ck.empty());
+  ASSERT_FALSE(record_at(*raw, ck).c.empty());
+  to_03(ck);
+  Result again = e->issue_otp("resend", "cat").value();
+  EXPECT_EQ(again.outcome, Outcome::issued);
+  EXPECT_EQ(again.secret.view(), first.secret.view()) << "the sealed code and payload hash carried over";
 }
 
 TEST(RedisStore, UnixSocketAndTls) {

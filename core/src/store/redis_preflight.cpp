@@ -274,14 +274,16 @@ void check_tls(Report& r, const redis::Client& c) {
 
 // Asks the server which of `commands` this user may not run (redis.acl_check_cmd, Redis 7.0);
 // the probe is itself run with EVAL, then loaded and run with EVALSHA, on a key of verikit's.
+// Each command is asked about with the key first: Redis 7.0 does not check the arity there, and
+// finds a command's keys in its arguments, so SET with none read past them (it crashed 7.0.15);
+// a server that does check the arity is asked again with the fewest arguments it accepts.
 constexpr std::string_view kProbe = R"lua(
 local denied = {}
 for _, name in ipairs(ARGV) do
-  local args, allowed = {name}, nil
-  for extra = 0, 3 do  -- the fewest arguments the command's arity accepts
+  local allowed = nil
+  for _, args in ipairs({{name, KEYS[1]}, {name}, {name, KEYS[1], 'x'}, {name, KEYS[1], 'x', 'x'}}) do
     local ok, res = pcall(redis.acl_check_cmd, unpack(args))
     if ok then allowed = res break end
-    args[#args + 1] = extra == 0 and KEYS[1] or 'x'
   end
   if allowed ~= true then denied[#denied + 1] = name end
 end

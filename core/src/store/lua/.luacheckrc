@@ -8,7 +8,7 @@ read_globals = {
   "VERIFIED", "VALID", "ISSUED", "INVALID", "NOT_FOUND", "ATTEMPTS_EXHAUSTED", "LOCKED",
   "RATE_LIMITED", "COOLDOWN",
   -- prelude.lua
-  "num", "num3", "need", "now_ms", "live_tokens", "OTP_FIELDS", "rate_from", "deadline", "rate_changes", "extend", "drop_otp",
+  "num", "num3", "need", "now_ms", "live_tokens", "g_read", "g_write", "drop_otp",
   "gcra_take", "gcra_wait", "check_gate", "commit_gate", "live_token", "use_token", "count_failure",
   "load_budget", "budget_wait", "budget_count",
 }

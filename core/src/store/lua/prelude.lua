@@ -63,40 +63,55 @@ local function live_tokens(key, now, prune)
   end
   return n, oldest, oldest_id
 end
--- The group's state is one hash (key g): the OTP's fields (OTP_FIELDS; x: its expiry, ms) and
--- the abuse-control state (cd, tat, ft). Each field has its own deadline (x for the OTP, the
--- values of cd, tat and ft); a field past it counts as absent (0). The key lives at least until
--- the latest deadline of its live fields: a script that moves one later extends the key.
-local OTP_FIELDS = {'h', 'a', 'f', 'p', 'x', 'c', 'ph', 'b'}
--- the rate state from HMGET values v[i], v[i + 1], v[i + 2] (cd, tat, ft)
-local function rate_from(v, i)
-  local cd, tat, ft = num3(v[i], v[i + 1], v[i + 2])
-  return {cd = cd, tat = tat, ft = ft}
+-- The group's state is one string (key g), packed with struct as REC: a layout tag (1), then the
+-- OTP — h (key id + secret hash; '': none), a (attempts left), f (flags), x (expiry, ms) — and
+-- the abuse-control state — cd (cooldown until), tat (send-limit GCRA), ft (failure-budget GCRA)
+-- — then ph (payload hash), b (binding hash), c (sealed code), p (sealed payload), each '' when
+-- unset. Each part has its own deadline (x for the OTP, the values of cd, tat and ft); a part
+-- past it counts as absent, and the key lives until the latest deadline (g_write). One GET and
+-- one SET per operation: a hash of fields (0.3's layout) took an HMGET of up to nine fields, an
+-- HSET and a PEXPIREAT (`bash scripts/redis_parts.sh` measures both shapes).
+local REC = '<Bc0BBddddBc0Bc0Bc0I2c0'  -- (after the tag byte)
+local REC_TAGGED = '<BBc0BBddddBc0Bc0Bc0I2c0'  -- (with it: the same, B first)
+-- The record in 0.3's layout (a hash, a field per part), as a WRONGTYPE error `e` of GET said:
+-- read as it is; the next write replaces it by the string. Any other error is the operation's.
+local function g_legacy(key, e)
+  if not string.find(e.err, 'WRONGTYPE', 1, true) then error(e.err) end
+  local v = redis.call('HMGET', key, 'h', 'a', 'f', 'x', 'cd', 'tat', 'ft', 'ph', 'b', 'c', 'p')
+  local x, cd, tat, ft = num(v[4]), num3(v[5], v[6], v[7])
+  if not v[1] then return '', 0, 0, x, cd, tat, ft, '', '', '', '' end
+  return v[1], need(v[2]), need(v[3]), x, cd, tat, ft, v[8] or '', v[9] or '', v[10] or '', v[11] or ''
 end
--- the latest deadline of the rate state and of an OTP live until otp_until (0: none)
-local function deadline(r, otp_until)
-  return math.max(otp_until, r.cd, r.tat, r.ft)
-end
--- appends to `fields` the rate fields of r that differ from their old values cd, tat, ft
--- (name, value, ...)
-local function rate_changes(fields, r, cd, tat, ft)
-  if r.cd ~= cd then fields[#fields + 1] = 'cd'; fields[#fields + 1] = r.cd end
-  if r.tat ~= tat then fields[#fields + 1] = 'tat'; fields[#fields + 1] = r.tat end
-  if r.ft ~= ft then fields[#fields + 1] = 'ft'; fields[#fields + 1] = r.ft end
-  return fields
-end
--- the key lives until `after` when that is later than `before`, the deadline it had
-local function extend(key, before, after)
-  if after > before then redis.call('PEXPIREAT', key, after) end
-end
--- removes the OTP from the group's hash; the whole key when no rate state is live (rate_until:
--- the latest deadline of the rate state, deadline(r, 0))
-local function drop_otp(key, rate_until, now)
-  if rate_until > now then
-    redis.call('HDEL', key, unpack(OTP_FIELDS))
-  else
-    redis.call('DEL', key)
+-- The group's record: h, a, f, x, cd, tat, ft, ph, b, c, p (an absent key: none of them set).
+-- Anything but a record in verikit's layout (foreign data; a non-finite time, with which no
+-- comparison would ever be true) is an error, never a value.
+local function g_read(key)
+  local s = redis.pcall('GET', key)
+  if not s then return '', 0, 0, 0, 0, 0, 0, '', '', '', '' end
+  if type(s) == 'table' then return g_legacy(key, s) end
+  if string.byte(s) ~= 1 then error('verikit: a stored record is not in verikit\'s layout') end
+  local h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(REC, s, 2)
+  if stop ~= #s + 1 then error('verikit: a stored record is not in verikit\'s layout') end
+  if x - x ~= 0 or cd - cd ~= 0 or tat - tat ~= 0 or ft - ft ~= 0 then
+    error('verikit: a stored field is not a finite number')
   end
+  return h, a, f, x, cd, tat, ft, ph, b, c, p
+end
+-- Stores the group's record: an OTP past x is dropped; the key lives until the latest deadline,
+-- and is deleted when nothing in it is live.
+local function g_write(key, now, h, a, f, x, cd, tat, ft, ph, b, c, p)
+  if h == '' or x <= now then h, a, f, x, ph, b, c, p = '', 0, 0, 0, '', '', '', '' end
+  local last = math.max(x, cd, tat, ft)
+  if last <= now then
+    redis.call('DEL', key)
+  else
+    local s = struct.pack(REC_TAGGED, 1, #h, h, a, f, x, cd, tat, ft, #ph, ph, #b, b, #c, c, #p, p)
+    redis.call('SET', key, s, 'PXAT', last)
+  end
+end
+-- removes the OTP from the group's record, whose rate state is cd, tat, ft
+local function drop_otp(key, now, cd, tat, ft)
+  g_write(key, now, '', 0, 0, 0, cd, tat, ft, '', '', '', '')
 end
 local function gcra_take(tat, now, interval, burst)
   if interval <= 0 then return true, tat, 0 end
@@ -125,31 +140,32 @@ local function live_token(key, id, kind, purpose, now)
 end
 -- uses token record r of the t hash tkey: a one-time one is deleted; a revoke-group one takes the
 -- group's OTP (from the g hash gkey) and every token and link with it
-local function use_token(tkey, gkey, r, id)
+local function use_token(tkey, gkey, r, id, now)
   local flags = need(r[3])
   if flags % 4 >= 2 then
     redis.call('DEL', tkey)
-    redis.call('HDEL', gkey, unpack(OTP_FIELDS))
+    local _, _, _, _, cd, tat, ft = g_read(gkey)
+    drop_otp(gkey, now, cd, tat, ft)
   elseif flags % 2 == 1 then
     redis.call('HDEL', tkey, id)
   end
 end
 -- a wrong guess counted in the identifier's failure budget (GCRA interval fi ms; 0: off): the
--- field ft of the g hash gkey, whose value was ft; the key kept at least until the new value.
--- Returns the new value.
-local function count_failure(gkey, ft, now, fi)
+-- part ft of the group's record gkey; the key kept at least until the new value. Returns the
+-- new value.
+local function count_failure(gkey, now, fi)
+  local h, a, f, x, cd, tat, ft, ph, b, c, p = g_read(gkey)
   if fi <= 0 then return ft end
   ft = math.max(ft, now) + fi
-  redis.call('HSET', gkey, 'ft', ft)
-  local ttl = redis.call('PTTL', gkey)  -- -1: no TTL (the key was made just now)
-  if ttl < 0 or now + ttl < ft then redis.call('PEXPIREAT', gkey, ft) end
+  g_write(gkey, now, h, a, f, x, cd, tat, ft, ph, b, c, p)
   return ft
 end
 -- the failure budgets of a verification: the identifier's (GCRA interval fi ms, burst fb; the
--- field ft of the g hash gkey) and, with a client tag, the (identifier, client key) pair's (pi,
+-- part ft of the group's record gkey) and, with a client tag, the (identifier, client key) pair's (pi,
 -- pb; the p hash pkey)
 local function load_budget(gkey, pkey, fi, fb, pi, pb, client)
-  local b = {gkey = gkey, pkey = pkey, ft = num(redis.call('HGET', gkey, 'ft')), fi = fi + 0, fb = fb + 0,
+  local _, _, _, _, _, _, ft = g_read(gkey)
+  local b = {gkey = gkey, pkey = pkey, ft = ft, fi = fi + 0, fb = fb + 0,
              pi = pi + 0, pb = pb + 0, client = client, pair = 0}
   if client ~= '' then b.pair = num(redis.call('HGET', pkey, client)) end
   return b
@@ -162,7 +178,7 @@ local function budget_wait(b, now)
 end
 -- a wrong guess counted in both budgets
 local function budget_count(b, now)
-  b.ft = count_failure(b.gkey, b.ft, now, b.fi)
+  b.ft = count_failure(b.gkey, now, b.fi)
   if b.client ~= '' and b.pi > 0 then
     b.pair = math.max(b.pair, now) + b.pi
     redis.call('HSET', b.pkey, b.client, b.pair)

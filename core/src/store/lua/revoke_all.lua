@@ -2,10 +2,10 @@
 -- reply and flags: the descriptor `revoke_all` in ../redis_scripts.hpp.
 local now = now_ms()
 local n = live_tokens(KEYS[2], now, false)
-local v = redis.call('HMGET', KEYS[1], 'h', 'x', 'cd', 'tat', 'ft')
-if v[1] then
-  if num(v[2]) > now then n = n + 1 end
-  drop_otp(KEYS[1], deadline(rate_from(v, 3), 0), now)
+local h, _, _, x, cd, tat, ft = g_read(KEYS[1])
+if h ~= '' then
+  if x > now then n = n + 1 end
+  drop_otp(KEYS[1], now, cd, tat, ft)
 end
 redis.call('DEL', KEYS[2])
 return n

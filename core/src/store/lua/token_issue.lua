@@ -4,22 +4,17 @@ local now = now_ms()
 local kind, flags, ttl_ms,
   gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue, gate_failure_interval_ms,
   gate_failure_burst, max_active, refuse = struct.unpack('<ddddddddddd', ARGV[5])
-local v = redis.call('HMGET', KEYS[2], 'x', 'cd', 'tat', 'ft')
-local r = rate_from(v, 2)
-local cd0, tat0, ft0 = r.cd, r.tat, r.ft  -- the rate state as it was (r changes)
+local h, a, f, x, cd, tat, ft, ph, b, c, p = g_read(KEYS[2])
+local r = {cd = cd, tat = tat, ft = ft}  -- (changes; cd, tat, ft: as it was)
 local g = {gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue,
            gate_failure_interval_ms, gate_failure_burst}
-local status, retry, tat = check_gate(r, now, g)
+local status, retry, next_tat = check_gate(r, now, g)
 if status ~= ISSUED then return {status, 0, retry} end
 local n, oldest, oldest_id = live_tokens(KEYS[1], now, true)
 if max_active > 0 and n >= max_active and refuse == 1 then return {RATE_LIMITED, 0, oldest - now} end
-commit_gate(r, now, g, tat)
-local fields = rate_changes({}, r, cd0, tat0, ft0)
-if #fields > 0 then
-  local x = num(v[1])
-  if x <= now then x = 0 end
-  redis.call('HSET', KEYS[2], unpack(fields))
-  extend(KEYS[2], math.max(x, cd0, tat0, ft0), deadline(r, x))
+commit_gate(r, now, g, next_tat)
+if r.cd ~= cd or r.tat ~= tat or r.ft ~= ft then
+  g_write(KEYS[2], now, h, a, f, x, r.cd, r.tat, r.ft, ph, b, c, p)
 end
 while max_active > 0 and n >= max_active do
   redis.call('HDEL', KEYS[1], oldest_id)

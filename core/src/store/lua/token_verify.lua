@@ -6,5 +6,5 @@ if not r then return {NOT_FOUND} end
 if ARGV[4] ~= '1' then return {VALID, r[4], r[5], r[6]} end
 -- a flow-bound one is used only with its binding (token_verify_bound)
 if r[7] and r[7] ~= '' then return {NOT_FOUND} end
-use_token(KEYS[1], KEYS[2], r, ARGV[1])
+use_token(KEYS[1], KEYS[2], r, ARGV[1], now)
 return {VERIFIED, r[4], r[5], r[6]}

@@ -8,13 +8,13 @@ local r = live_token(KEYS[1], ARGV[1], ARGV[2] + 0, ARGV[3], now)
 if not r then return {NOT_FOUND, 0, '', '', 0, 0} end
 if r[7] and r[7] ~= '' then
   local fi, fb = ARGV[5] + 0, ARGV[6] + 0
-  local ft = num(redis.call('HGET', KEYS[2], 'ft'))
+  local _, _, _, _, _, _, ft = g_read(KEYS[2])
   local wait = gcra_wait(ft, now, fi, fb)
   if wait > 0 then return {LOCKED, 0, '', '', wait, 0} end
   if r[7] ~= ARGV[4] then
-    count_failure(KEYS[2], ft, now, fi)
+    count_failure(KEYS[2], now, fi)
     return {NOT_FOUND, 0, '', '', 0, 1}
   end
 end
-use_token(KEYS[1], KEYS[2], r, ARGV[1])
+use_token(KEYS[1], KEYS[2], r, ARGV[1], now)
 return {VERIFIED, r[4], r[5], r[6], 0, 0}

@@ -2,9 +2,9 @@
 -- the identifier's was spent. Only shrinks the state, so it runs under OOM. KEYS, ARGV, reply
 -- and flags: the descriptor `unlock` in ../redis_scripts.hpp.
 local now = now_ms()
-local ft = num(redis.call('HGET', KEYS[1], 'ft'))
+local h, a, f, x, cd, tat, ft, ph, b, c, p = g_read(KEYS[1])
 local was = 0
 if gcra_wait(ft, now, ARGV[1] + 0, ARGV[2] + 0) > 0 then was = 1 end
-redis.call('HDEL', KEYS[1], 'ft')
+g_write(KEYS[1], now, h, a, f, x, cd, tat, 0, ph, b, c, p)
 redis.call('DEL', KEYS[2])
 return was
