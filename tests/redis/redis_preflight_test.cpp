@@ -197,7 +197,7 @@ TEST(RedisPreflight, MissingPermissionsAreRefusedNamingThem) {
   // Exactly what verikit needs is enough.
   server.cli("ACL DELUSER app");
   std::string rules = "ACL SETUSER app on '>apppw' ~vk:* -@all +ping +eval +evalsha '+script|load'";
-  for (const char* cmd : {"del", "exists", "get", "hdel", "hget", "hgetall", "hmget", "hset", "pexpire", "pttl", "sadd", "scard", "set", "srem", "time"})
+  for (const char* cmd : {"del", "exists", "get", "hdel", "hget", "hgetall", "hmget", "hset", "pexpire", "pexpireat", "pttl", "sadd", "scard", "set", "setrange", "srem", "time"})
     rules += std::string(" +") + cmd;
   server.cli(rules);
   auto s = start("redis://app:apppw@" + hostport(server));

@@ -5,7 +5,7 @@
 -- (No tables or closures but the reply where it can be helped: what a call allocates costs Redis
 -- about ten instructions a byte in Lua's collector, measured; the rate state is three numbers.)
 local now = now_ms()
-local h, left, flags, x, cd, tat, ft, ph, b, c, p = g_read(KEYS[1])
+local h, left, flags, x, cd, tat, ft, ph, b, c, p, legacy = g_read(KEYS[1])
 local budget_interval_ms, budget_burst, pair_interval_ms, pair_burst = struct.unpack('<dddd', ARGV[1])
 local fi, fb, pi, pb = budget_interval_ms, budget_burst, pair_interval_ms, pair_burst
 local client = ARGV[2]
@@ -24,20 +24,29 @@ end
 if not known then return {NOT_FOUND, -1, 0, '', 0, 0} end
 for i = 4, #ARGV do
   if ARGV[i] == h and (b == '' or b == ARGV[3]) then
-    if flags % 4 >= 2 then
+    if flags % 4 >= 2 then redis.call('DEL', KEYS[2]) end
+    if flags % 4 == 0 then return {VERIFIED, left, x, p, 0, 0} end  -- reusable: stays
+    if legacy or math.max(cd, tat, ft) <= now then
       drop_otp(KEYS[1], now, cd, tat, ft)
-      redis.call('DEL', KEYS[2])
-    elseif flags % 2 == 1 then
-      drop_otp(KEYS[1], now, cd, tat, ft)
+    else  -- the rate state stays: the code's expiry x set to 0 in place is the code gone
+      redis.call('SETRANGE', KEYS[1], #h + 4, struct.pack('<d', 0))
     end
     return {VERIFIED, left, x, p, 0, 0}
   end
 end
 left = left - 1
+local until_ms = math.max(x, cd, tat, ft)  -- the key's deadline
 if fi > 0 then ft = math.max(ft, now) + fi end
--- the last wrong guess takes the code (g_write keeps the record while a failure count is live)
-if left <= 0 then h = '' end
-g_write(KEYS[1], now, h, left, flags, x, cd, tat, ft, ph, b, c, p)
+if left <= 0 or legacy then
+  -- the last wrong guess takes the code (g_write keeps the record while a failure count is live)
+  if left <= 0 then h = '' end
+  g_write(KEYS[1], now, h, left, flags, x, cd, tat, ft, ph, b, c, p)
+elseif fi > 0 then  -- a and ft patched in place (and the four parts between them as they were)
+  redis.call('SETRANGE', KEYS[1], #h + 2, struct.pack('<BBdddd', left, flags, x, cd, tat, ft))
+  if ft > until_ms then redis.call('PEXPIREAT', KEYS[1], ft) end
+else
+  redis.call('SETRANGE', KEYS[1], #h + 2, struct.pack('<B', left))
+end
 if client ~= '' and pi > 0 then
   pair = math.max(pair, now) + pi
   redis.call('HSET', KEYS[3], client, pair)

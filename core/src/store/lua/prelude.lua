@@ -79,10 +79,11 @@ local function g_legacy(key, e)
   if not string.find(e.err, 'WRONGTYPE', 1, true) then error(e.err) end
   local v = redis.call('HMGET', key, 'h', 'a', 'f', 'x', 'cd', 'tat', 'ft', 'ph', 'b', 'c', 'p')
   local x, cd, tat, ft = num(v[4]), num3(v[5], v[6], v[7])
-  if not v[1] then return '', 0, 0, x, cd, tat, ft, '', '', '', '' end
-  return v[1], need(v[2]), need(v[3]), x, cd, tat, ft, v[8] or '', v[9] or '', v[10] or '', v[11] or ''
+  if not v[1] then return '', 0, 0, x, cd, tat, ft, '', '', '', '', true end
+  return v[1], need(v[2]), need(v[3]), x, cd, tat, ft, v[8] or '', v[9] or '', v[10] or '', v[11] or '', true
 end
--- The group's record: h, a, f, x, cd, tat, ft, ph, b, c, p (an absent key: none of them set).
+-- The group's record: h, a, f, x, cd, tat, ft, ph, b, c, p (an absent key: none of them set),
+-- and true when it is in 0.3's layout (not to be patched in place: see otp_verify).
 -- Anything but a record in verikit's layout (foreign data; a non-finite time, with which no
 -- comparison would ever be true) is an error, never a value.
 local function g_read(key)
