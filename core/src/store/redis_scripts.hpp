@@ -4,13 +4,16 @@
 //
 // Keys: a script's KEYS[i] is `<prefix>:{<group tag>}:<keys[i-1]>`. All keys of one
 // (purpose, identifier) group share the hash tag, so every script touches one slot:
-//   g  the group's state, a hash: the OTP — h (key id + secret hash), a (attempts left), f
-//      (flags), x (expiry, ms), c (sealed code, resend_same only), ph (keyed payload hash,
-//      resend_same only), p (sealed payload; absent when empty), b (keyed hash of the flow
-//      binding, bound codes only) — and the abuse-control state: cd (cooldown until), tat
-//      (send-limit GCRA), ft (failure-budget GCRA). A field past its deadline (x; the value of
-//      cd, tat, ft) counts as absent; key TTL = at least the latest live deadline (one key per
-//      group: a verify reads it with one HMGET)
+//   g  the group's state, one string (a verify reads it with one GET): a layout tag (1), then,
+//      packed as struct's '<Bc0BBddddBc0Bc0Bc0I2c0' (lua/prelude.lua: g_read, g_write), the
+//      OTP — h (key id + secret hash, '' for none), a (attempts left), f (flags), x (expiry,
+//      ms) — and the abuse-control state — cd (cooldown until), tat (send-limit GCRA), ft
+//      (failure-budget GCRA) — then ph (keyed payload hash, resend_same only), b (keyed hash of
+//      the flow binding, bound codes only), c (sealed code, resend_same only), p (sealed
+//      payload), each '' when unset. A part past its deadline (x; the value of cd, tat, ft)
+//      counts as absent; key TTL = the latest deadline (at least the latest live one). A wrong
+//      guess and a used code patch it in place (SETRANGE: a and ft; x = 0). 0.3 kept it as a
+//      hash of those fields: such a record is read as it is and replaced at its next write
 //   t  tokens and links, a hash: token id -> cmsgpack {kind, purpose tag, flags, expires ms,
 //      sealed identity, sealed payload, binding hash ('' or absent: not bound)}; key TTL = latest expiry, expired fields are dropped
 //      by the scripts that touch the hash
