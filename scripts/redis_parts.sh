@@ -6,6 +6,7 @@
 # record shapes (the hash of today, one packed string). For deciding what a script change can save.
 #
 #   bash scripts/redis_parts.sh [N]
+#   PARTS="nothing reply6 reply6p" bash scripts/redis_parts.sh [N]   # some of the rows only
 #
 # Needs redis-server, valgrind and python3 (the client is a few lines of RESP over a socket).
 set -euo pipefail
@@ -25,6 +26,8 @@ f('hmget9', function(keys, argv) redis.call('HMGET', keys[1], 'h', 'a', 'f', 'p'
 f('hgetall', function(keys, argv) redis.call('HGETALL', keys[1]) return 1 end)
 f('hset2', function(keys, argv) redis.call('HSET', keys[1], 'ft', 4102444800000, 'a', 4) return 1 end)
 f('reply3', function(keys, argv) return {1, 2, 3} end)
+-- the six values of reply6 as one string (struct.pack: 8-byte doubles, the string with a 4-byte length)
+f('reply6p', function(keys, argv) return struct.pack('<dddI4c0dd', 1, 2, 3, 0, '', 0, 0) end)
 f('reply6', function(keys, argv) return {1, 2, 3, '', 0, 0} end)
 f('args15', function(keys, argv)
   local s = argv[4] + argv[5] + argv[6] + argv[7] + argv[9] + argv[10] + argv[11] + argv[12] + argv[13] + argv[14]
@@ -134,8 +137,8 @@ run() {
 
 zero=$(run 0 nothing)
 echo "redis-server instructions per FCALL ($n calls, 16 pipelined; the first row is the base of the others)"
-for fn in nothing time exists hmget1 hmget4 hmget9 hgetall hset2 reply3 reply6 args15 packed10 \
-  wrong_hash wrong_string issue_hash issue_string; do
+for fn in ${PARTS:-nothing time exists hmget1 hmget4 hmget9 hgetall hset2 reply3 reply6 reply6p args15 packed10 \
+  wrong_hash wrong_string issue_hash issue_string}; do
   total=$(run "$n" "$fn")
   printf '  %-13s %8d\n' "$fn" $(( (total - zero) / n ))
 done

@@ -122,10 +122,49 @@ TEST(RedisScripts, ReadExactlyTheKeysAndArgumentsTheirDescriptorsName) {
   }
 }
 
+// Every `return struct.pack(...)` of a script: its format and how many values follow it.
+std::vector<std::pair<std::string, std::size_t>> returned_packs(const std::string& s) {
+  std::vector<std::pair<std::string, std::size_t>> packs;
+  const std::regex re("return struct\\.pack\\('([^']*)'((?:[^()]|\\([^()]*\\))*)\\)");
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it) {
+    const std::string rest = (*it)[2];
+    std::size_t values = 0, depth = 0;
+    for (char c : rest) {
+      if (c == '(') ++depth;
+      if (c == ')') --depth;
+      if (c == ',' && depth == 0) ++values;
+    }
+    packs.emplace_back((*it)[1], values);
+  }
+  return packs;
+}
+
+std::size_t count_of(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
 TEST(RedisScripts, ReturnTheRepliesTheirDescriptorsDescribe) {
   for (const Script* s : kAll) {
     SCOPED_TRACE(s->name);
     const auto sizes = returned_table_sizes(code(source(*s)));
+    if (s->packed_reply) {
+      // every return packs every field: one value per number, a length and a string per string
+      const std::string c = code(source(*s));
+      EXPECT_TRUE(sizes.empty()) << "a packed reply, not a table";
+      const auto packs = returned_packs(c);
+      EXPECT_EQ(packs.size(), count_of(c, "return ")) << "every return is a packed reply";
+      std::size_t values = s->reply.size();
+      for (const Field& f : s->reply) values += f.type == 's';
+      for (const auto& [format, n] : packs) {
+        EXPECT_EQ(format, reply_format(*s));
+        EXPECT_EQ(n, values) << format;
+      }
+      ASSERT_FALSE(packs.empty());
+      EXPECT_EQ(s->reply_always, s->reply.size()) << "a packed reply has every field";
+      continue;
+    }
     if (s->reply.empty()) {
       EXPECT_TRUE(sizes.empty()) << "an integer reply, not a table";
       continue;

@@ -117,6 +117,12 @@ const std::string& function_name(const Script& s) { return the_library().functio
 
 std::string_view source(const Script& s) { return kSources[s.id]; }
 
+std::string reply_format(const Script& s) {
+  std::string format = "<";
+  for (const Field& f : s.reply) format += f.type == 's' ? "I4c0" : "d";
+  return format;
+}
+
 const std::string& text(const Script& s) {
   static const std::array<std::string, std::size(kAll)> texts = assemble();
   return texts[s.id];

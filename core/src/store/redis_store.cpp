@@ -53,9 +53,51 @@ Expected<Outcome> outcome_of(const Reply& r) {
   return static_cast<Outcome>(r.integer);
 }
 
+// A packed reply (redis_scripts.hpp: packed_reply) as the array of its fields.
+Expected<Reply> unpacked(const std::string& bytes, const scripts::Script& s) {
+  Reply out;
+  out.type = Reply::Type::array;
+  out.elements.reserve(s.reply.size());
+  std::size_t at = 0;
+  auto take = [&](std::size_t n) -> const char* {
+    if (bytes.size() - at < n) return nullptr;
+    at += n;
+    return bytes.data() + at - n;
+  };
+  for (const scripts::Field& f : s.reply) {
+    Reply& e = out.elements.emplace_back();
+    if (f.type == 's') {
+      const char* len = take(4);
+      std::uint32_t n = 0;
+      for (int b = 0; len && b < 4; ++b) n |= std::uint32_t{static_cast<unsigned char>(len[b])} << (8 * b);
+      const char* str = len ? take(n) : nullptr;
+      if (!str) return protocol(std::string(s.name) + ": a packed reply cut short");
+      e.type = Reply::Type::string;
+      e.str.assign(str, n);
+    } else {
+      const char* num = take(8);
+      if (!num) return protocol(std::string(s.name) + ": a packed reply cut short");
+      std::uint64_t bits = 0;
+      for (int b = 0; b < 8; ++b) bits |= std::uint64_t{static_cast<unsigned char>(num[b])} << (8 * b);
+      const double d = std::bit_cast<double>(bits);
+      if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != static_cast<double>(static_cast<long long>(d)))
+        return protocol(std::string(s.name) + ": a packed reply's number is not an integer");
+      e.type = Reply::Type::integer;
+      e.integer = static_cast<long long>(d);
+    }
+  }
+  if (at != bytes.size()) return protocol(std::string(s.name) + ": bytes after a packed reply");
+  return out;
+}
+
 // A script's array reply, its first `count` elements checked against the descriptor's reply
-// (elements past them are left to the caller).
+// (elements past them are left to the caller). A packed reply is read into that array first.
 Expected<Reply> shaped(Expected<Reply> raw, const scripts::Script& s, std::size_t count) {
+  if (s.packed_reply) {
+    auto packed = checked(std::move(raw), Reply::Type::string);
+    if (!packed) return packed;
+    raw = unpacked(packed->str, s);
+  }
   auto r = checked(std::move(raw), Reply::Type::array, count);
   if (!r) return r;
   for (std::size_t i = 0; i < count; ++i) {

@@ -10,16 +10,16 @@ local r = {cd = cd, tat = tat, ft = ft}
 local g = {gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue,
            gate_failure_interval_ms, gate_failure_burst}
 local status, retry, next_tat = check_gate(r, now, g)
-if status ~= ISSUED then return {status, 0, '', 0, 0, retry} end
+if status ~= ISSUED then return struct.pack('<ddI4c0ddd', status, 0, 0, '', 0, 0, retry) end
 commit_gate(r, now, g, next_tat)
 -- resend_same: the live code goes again only to a request with the same payload
 if live and resend_same == 1 and c ~= '' and ph == ARGV[5] then
   g_write(KEYS[1], now, h, a, f, x, r.cd, r.tat, r.ft, ph, b, c, p)
-  return {ISSUED, 1, c, x, a, 0}
+  return struct.pack('<ddI4c0ddd', ISSUED, 1, #c, c, x, a, 0)
 end
 -- a new code keeps the failed attempts of the one it replaces
 local attempts = max_attempts
 if live then attempts = math.min(attempts, a) end
 local expires = now + ttl_ms
 g_write(KEYS[1], now, ARGV[1], attempts, flags, expires, r.cd, r.tat, r.ft, ARGV[5], ARGV[6], ARGV[2], ARGV[3])
-return {ISSUED, 0, '', expires, attempts, 0}
+return struct.pack('<ddI4c0ddd', ISSUED, 0, 0, '', expires, attempts, 0)

@@ -14,24 +14,24 @@ if client ~= '' then pair = num(redis.call('HGET', KEYS[3], client)) end
 local wait = gcra_wait(ft, now, fi, fb)
 if client ~= '' then wait = math.max(wait, gcra_wait(pair, now, pi, pb)) end
 -- the budget is spent: the secret is not even compared
-if wait > 0 then return {LOCKED, -1, 0, '', wait, 0} end
-if h == '' or x <= now then return {NOT_FOUND, -1, 0, '', 0, 0} end
+if wait > 0 then return struct.pack('<dddI4c0dd', LOCKED, -1, 0, 0, '', wait, 0) end
+if h == '' or x <= now then return struct.pack('<dddI4c0dd', NOT_FOUND, -1, 0, 0, '', 0, 0) end
 -- the record names its key (first byte): one the caller no longer has is retired, not a guess
 local known = false
 for i = 4, #ARGV do
   if string.byte(ARGV[i], 1) == string.byte(h, 1) then known = true end
 end
-if not known then return {NOT_FOUND, -1, 0, '', 0, 0} end
+if not known then return struct.pack('<dddI4c0dd', NOT_FOUND, -1, 0, 0, '', 0, 0) end
 for i = 4, #ARGV do
   if ARGV[i] == h and (b == '' or b == ARGV[3]) then
     if flags % 4 >= 2 then redis.call('DEL', KEYS[2]) end
-    if flags % 4 == 0 then return {VERIFIED, left, x, p, 0, 0} end  -- reusable: stays
+    if flags % 4 == 0 then return struct.pack('<dddI4c0dd', VERIFIED, left, x, #p, p, 0, 0) end  -- reusable: stays
     if legacy or math.max(cd, tat, ft) <= now then
       drop_otp(KEYS[1], now, cd, tat, ft)
     else  -- the rate state stays: the code's expiry x set to 0 in place is the code gone
       redis.call('SETRANGE', KEYS[1], #h + 4, struct.pack('<d', 0))
     end
-    return {VERIFIED, left, x, p, 0, 0}
+    return struct.pack('<dddI4c0dd', VERIFIED, left, x, #p, p, 0, 0)
   end
 end
 left = left - 1
@@ -54,6 +54,6 @@ if client ~= '' and pi > 0 then
 end
 wait = gcra_wait(ft, now, fi, fb)
 if client ~= '' then wait = math.max(wait, gcra_wait(pair, now, pi, pb)) end
-if wait > 0 then return {LOCKED, math.max(left, 0), x, '', wait, 1} end
-if left <= 0 then return {ATTEMPTS_EXHAUSTED, 0, x, '', 0, 1} end
-return {INVALID, left, x, '', 0, 1}
+if wait > 0 then return struct.pack('<dddI4c0dd', LOCKED, math.max(left, 0), x, 0, '', wait, 1) end
+if left <= 0 then return struct.pack('<dddI4c0dd', ATTEMPTS_EXHAUSTED, 0, x, 0, '', 0, 1) end
+return struct.pack('<dddI4c0dd', INVALID, left, x, 0, '', 0, 1)

@@ -9,9 +9,9 @@ local r = {cd = cd, tat = tat, ft = ft}  -- (changes; cd, tat, ft: as it was)
 local g = {gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue,
            gate_failure_interval_ms, gate_failure_burst}
 local status, retry, next_tat = check_gate(r, now, g)
-if status ~= ISSUED then return {status, 0, retry} end
+if status ~= ISSUED then return struct.pack('<ddd', status, 0, retry) end
 local n, oldest, oldest_id = live_tokens(KEYS[1], now, true)
-if max_active > 0 and n >= max_active and refuse == 1 then return {RATE_LIMITED, 0, oldest - now} end
+if max_active > 0 and n >= max_active and refuse == 1 then return struct.pack('<ddd', RATE_LIMITED, 0, oldest - now) end
 commit_gate(r, now, g, next_tat)
 if r.cd ~= cd or r.tat ~= tat or r.ft ~= ft then
   g_write(KEYS[2], now, h, a, f, x, r.cd, r.tat, r.ft, ph, b, c, p)
@@ -23,4 +23,4 @@ end
 redis.call('HSET', KEYS[1], ARGV[1],
   cmsgpack.pack({kind, ARGV[2], flags, now + ttl_ms, ARGV[3], ARGV[4], ARGV[6]}))
 if redis.call('PTTL', KEYS[1]) < ttl_ms then redis.call('PEXPIRE', KEYS[1], ttl_ms) end
-return {ISSUED, now + ttl_ms, 0}
+return struct.pack('<ddd', ISSUED, now + ttl_ms, 0)
