@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "redis/client.hpp"
+#include "store/redis_scripts.hpp"
 #include "support/redis_server.hpp"
 #include "verikit/verikit.hpp"
 #include "verikit/redis_store.hpp"
@@ -415,7 +418,17 @@ TEST(RedisStore, AVerifyLeavesTheGroupKeyHoldingOnlyLiveState) {
   EXPECT_GT(pttl(keys[0]), 3500000) << "the key lives as long as the failure count";
   EXPECT_EQ(e->verify_otp("budget", "ben", code.secret.view())->outcome, Outcome::verified);
   EXPECT_EQ(fields(keys[0]), (std::set<std::string>{"ft"})) << "the code goes, the live failure count stays";
+  EXPECT_EQ(record_at(*raw, keys[0]).x, 0) << "(patched in place: its expiry 0)";
   EXPECT_GT(pttl(keys[0]), 3500000);
+  // a code with something sealed (a payload) takes it along: the record is written again
+  IssueOptions with_payload;
+  with_payload.payload = "PAYLOAD";
+  code = e->issue_otp("budget", "ben", with_payload).value();
+  EXPECT_FALSE(record_at(*raw, keys[0]).p.empty());
+  EXPECT_EQ(e->verify_otp("budget", "ben", code.secret.view())->outcome, Outcome::verified);
+  const GroupRecord used = record_at(*raw, keys[0]);
+  EXPECT_TRUE(used.h.empty() && used.p.empty() && used.c.empty() && used.x == 0) << "nothing of the code stays";
+  EXPECT_GT(used.ft, 0);
 
   code = e->issue_otp("budget", "cat").value();
   EXPECT_EQ(e->verify_otp("budget", "cat", wrong(code))->outcome, Outcome::invalid);
@@ -579,14 +592,18 @@ TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   const std::string wrong = code.secret.view() == "000000" ? "111111" : "000000";
   // Every operation on the group answers from foreign data with an error, never with a value:
   // not verified, not issued over it, nothing inspected.
-  auto expect_refused = [&](const std::string& what, std::string_view message_has) {
+  // (message_has: the error names one of these)
+  auto expect_refused = [&](const std::string& what, std::vector<std::string_view> message_has) {
     SCOPED_TRACE(what);
     auto w = e->verify_otp("login", "fay", wrong);
     EXPECT_FALSE(w.has_value()) << "a wrong guess answered " << (w ? to_string(w->outcome) : "");
     auto v = e->verify_otp("login", "fay", code.secret.view());
     ASSERT_FALSE(v.has_value()) << "the code answered " << to_string(v->outcome);
     EXPECT_EQ(v.error().code, Errc::store_unavailable);
-    EXPECT_NE(v.error().message.find(message_has), std::string::npos) << v.error().message;
+    const std::string& m = v.error().message;
+    EXPECT_TRUE(std::any_of(message_has.begin(), message_has.end(),
+                            [&](std::string_view part) { return m.find(part) != std::string::npos; }))
+        << m;
     EXPECT_FALSE(e->issue_otp("login", "fay").has_value());
     EXPECT_FALSE(e->inspect("login", "fay").has_value());
   };
@@ -595,18 +612,20 @@ TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   for (const char* make : {"RPUSH", "SADD"}) {
     (void)raw->command_sync({"DEL", keys[0]});
     (void)raw->command_sync({make, keys[0], "x"});
-    expect_refused(make, "WRONGTYPE");
+    expect_refused(make, {"WRONGTYPE"});
   }
   // a string that is not a record: another tag, a record cut short, one with bytes after it
   const std::string whole = encode(good);
   for (const std::string& bad : {std::string("not a record"), encode(good, 2), whole.substr(0, whole.size() - 1),
                                  whole + '\0', std::string()}) {
     ASSERT_TRUE(raw->command_sync({"SET", keys[0], bad}).has_value());
-    expect_refused("the string " + std::to_string(bad.size()) + " bytes", bad.empty() ? "" : "verikit");
+    // (the tag is checked with the rest: a string too short for the layout fails struct's unpack)
+    expect_refused("the string " + std::to_string(bad.size()) + " bytes",
+                   {"a stored record is not in verikit's layout", "data string too short"});
   }
   // 0.3's layout (a hash) with a field that is not a number
   put_as_03(*raw, keys[0], good, "a", "notanumber");
-  expect_refused("a=notanumber in a hash", "");
+  expect_refused("a=notanumber in a hash", {"arithmetic on a string value"});
 
   // Stored times that are not finite (no comparison with NaN is ever true, so they would mean
   // endless guesses or a code that never expires) are foreign data too, in either layout.
@@ -616,13 +635,13 @@ TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
       GroupRecord r = good;
       r.*part = value;
       ASSERT_TRUE(raw->command_sync({"SET", keys[0], encode(r), "PX", "600000"}).has_value());
-      expect_refused("a time of " + std::to_string(value) + " in the record", "finite");
+      expect_refused("a time of " + std::to_string(value) + " in the record", {"not a finite number"});
     }
   }
   for (const char* field : {"a", "f", "x", "cd", "tat", "ft"}) {
     for (const char* value : {"nan", "inf", "-inf"}) {
       put_as_03(*raw, keys[0], good, field, value);
-      expect_refused(std::string(field) + "=" + value + " in a hash", "");
+      expect_refused(std::string(field) + "=" + value + " in a hash", {"not a finite number"});
     }
   }
   // and the record as it was still verifies (the checks above refused the data, not the group)
@@ -714,6 +733,109 @@ TEST(RedisStore, ReadsAndReplacesTheRecordsOf03) {
   Result again = e->issue_otp("resend", "cat").value();
   EXPECT_EQ(again.outcome, Outcome::issued);
   EXPECT_EQ(again.secret.view(), first.secret.view()) << "the sealed code and payload hash carried over";
+}
+
+// otp_verify's reply is packed into one string (redis_scripts.hpp: packed_reply). A reply that
+// is not what the descriptor says (cut short, bytes after it, a length past its end, a number
+// that is not an integer, a table) is an error, never an outcome. The library is replaced by
+// one whose otp_verify answers each of them with VERIFIED (0) where it has a status at all.
+TEST(RedisStore, AMalformedPackedReplyIsAnError) {
+  RedisServer server;
+  auto e = engine_on(server.url());
+  Result code = e->issue_otp("login", "kim").value();
+  const std::string lib = detail::scripts::library_name();
+  const std::string fn = detail::scripts::function_name(detail::scripts::otp_verify);
+  auto raw = raw_client(server);
+  for (const std::string reply : {
+           "struct.pack('<dddI4c0d', 0, 5, 1, 0, '', 0)",                 // cut short
+           "struct.pack('<dddI4c0dd', 0, 5, 1, 0, '', 0, 0) .. 'x'",      // a byte after it
+           "struct.pack('<dddI4', 0, 5, 1, 100)",                         // a length past the end
+           "struct.pack('<dddI4c0dd', 0, 5.5, 1, 0, '', 0, 0)",           // not an integer
+           "struct.pack('<dddI4c0dd', 0/0, 5, 1, 0, '', 0, 0)",           // NaN
+           "struct.pack('<dddI4c0dd', 0, 5, 1e300, 0, '', 0, 0)",         // out of range
+           "struct.pack('<dddI4c0dd', 99, 5, 1, 0, '', 0, 0)",            // no such status
+           "{0, 5, 1, '', 0, 0}",                                         // a table
+           "''"}) {
+    SCOPED_TRACE(reply);
+    const std::string text = "#!lua name=" + lib + "\nredis.register_function('" + fn +
+                             "', function(keys, argv) return " + reply + " end)";
+    auto loaded = raw->command_sync({"FUNCTION", "LOAD", "REPLACE", text});
+    ASSERT_TRUE(loaded.has_value());
+    ASSERT_EQ(loaded->str, lib);
+    auto v = e->verify_otp("login", "kim", code.secret.view());
+    ASSERT_FALSE(v.has_value()) << "answered " << to_string(v->outcome);
+    EXPECT_EQ(v.error().code, Errc::store_protocol) << v.error().message;
+  }
+  // (and the same library with a well-formed reply is read: the replacement is what answered)
+  const std::string text = "#!lua name=" + lib + "\nredis.register_function('" + fn +
+                           "', function(keys, argv) return struct.pack('<dddI4c0dd', 0, 5, 1, 0, '', 0, 0) end)";
+  ASSERT_EQ(raw->command_sync({"FUNCTION", "LOAD", "REPLACE", text})->str, lib);
+  Result v = e->verify_otp("login", "kim", code.secret.view()).value();
+  EXPECT_EQ(v.outcome, Outcome::verified);
+  EXPECT_EQ(v.attempts_remaining, 5);
+}
+
+// The group's record has length-prefixed fields and an attempts byte (redis_scripts.hpp:
+// kRecord*). Through the Store interface, a request that does not fit is refused before
+// anything is sent (struct would cut it short or wrap it silently), and what fits is kept whole.
+TEST(RedisStore, RefusesWhatItsRecordCannotHold) {
+  RedisServer server;
+  Config c;
+  c.store_url = server.url();
+  c.keys = KeySet{fixed_key(), {}, std::nullopt};
+  std::shared_ptr<Store> store = make_redis_store(c).value();
+  auto issue = [&](const OtpIssueRequest& req) {
+    std::promise<Expected<OtpIssueReply>> p;
+    store->otp_issue(req, [&p](Expected<OtpIssueReply> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  OtpIssueRequest fits;
+  fits.group = "aaaaaaaaaaaaaaaaaaaaaa";
+  fits.key_id = 1;
+  fits.secret_hash = std::string(16, 'h');
+  fits.ttl = std::chrono::minutes(10);
+  fits.max_attempts = detail::scripts::kRecordMaxAttempts;
+  fits.sealed_code = std::string(detail::scripts::kRecordShortBytes, 'c');
+  fits.payload_hash = std::string(detail::scripts::kRecordShortBytes, 'q');
+  fits.binding_hash = std::string(detail::scripts::kRecordShortBytes, 'b');
+  fits.sealed_payload = std::string(detail::scripts::kRecordPayloadBytes, 'p');
+  struct Case {
+    const char* what;
+    std::function<void(OtpIssueRequest&)> change;
+  };
+  const std::vector<Case> too_much = {
+      {"attempts 0", [](OtpIssueRequest& r) { r.max_attempts = 0; }},
+      {"attempts -1", [](OtpIssueRequest& r) { r.max_attempts = -1; }},
+      {"attempts 256", [](OtpIssueRequest& r) { r.max_attempts = detail::scripts::kRecordMaxAttempts + 1; }},
+      {"hash", [](OtpIssueRequest& r) { r.secret_hash.resize(detail::scripts::kRecordShortBytes); }},
+      {"sealed code", [](OtpIssueRequest& r) { r.sealed_code += 'c'; }},
+      {"payload hash", [](OtpIssueRequest& r) { r.payload_hash += 'q'; }},
+      {"binding hash", [](OtpIssueRequest& r) { r.binding_hash += 'b'; }},
+      {"sealed payload", [](OtpIssueRequest& r) { r.sealed_payload += 'p'; }},
+  };
+  auto raw = raw_client(server);
+  for (const Case& k : too_much) {
+    SCOPED_TRACE(k.what);
+    OtpIssueRequest req = fits;
+    k.change(req);
+    auto r = issue(req);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, Errc::invalid_argument) << r.error().message;
+    EXPECT_TRUE(all_keys(*raw).empty()) << "nothing was written";
+  }
+  auto r = issue(fits);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::issued);
+  EXPECT_EQ(r->attempts_remaining, detail::scripts::kRecordMaxAttempts);
+  const auto keys = all_keys(*raw, ":g");
+  ASSERT_EQ(keys.size(), 1u);
+  const GroupRecord kept = record_at(*raw, keys[0]);
+  EXPECT_EQ(kept.h, '\x01' + fits.secret_hash);
+  EXPECT_EQ(kept.a, detail::scripts::kRecordMaxAttempts);
+  EXPECT_EQ(kept.c, fits.sealed_code);
+  EXPECT_EQ(kept.ph, fits.payload_hash);
+  EXPECT_EQ(kept.b, fits.binding_hash);
+  EXPECT_EQ(kept.p, fits.sealed_payload);
 }
 
 TEST(RedisStore, UnixSocketAndTls) {

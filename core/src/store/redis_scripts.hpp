@@ -14,6 +14,9 @@
 //      counts as absent; key TTL = the latest deadline (at least the latest live one). A wrong
 //      guess and a used code patch it in place (SETRANGE: a and ft; x = 0). 0.3 kept it as a
 //      hash of those fields: such a record is read as it is and replaced at its next write
+//      The record's sizes (kRecord* below): h, ph, b and c up to 255 bytes each, p up to 65,535,
+//      attempts 1..255 (struct would cut a longer one short, or wrap a larger number, silently:
+//      the store refuses them first)
 //   t  tokens and links, a hash: token id -> cmsgpack {kind, purpose tag, flags, expires ms,
 //      sealed identity, sealed payload, binding hash ('' or absent: not bound)}; key TTL = latest expiry, expired fields are dropped
 //      by the scripts that touch the hash
@@ -51,7 +54,8 @@
 //
 // Script text as Redis runs it: the `#!lua` flags line (Redis decides before a script runs:
 // one that may grow memory is refused whole under OOM, so a guess is counted or refused, never
-// free; scripts that only delete carry allow-oom; inspect carries no-writes), then, when
+// free; scripts that only remove state carry allow-oom: they delete, or write the group's record
+// again without what they remove; inspect carries no-writes), then, when
 // `prelude` is set, the outcome constants (`local VERIFIED, ... = 0, ...`, generated from
 // verikit::Outcome: the enum is their one source) and lua/prelude.lua, then the script.
 #pragma once
@@ -62,6 +66,11 @@
 #include <string_view>
 
 namespace verikit::detail::scripts {
+
+// The group record's limits (its length prefixes and attempts byte; see g above).
+inline constexpr std::size_t kRecordShortBytes = 255;     // h, ph, b, c
+inline constexpr std::size_t kRecordPayloadBytes = 65535; // p
+inline constexpr int kRecordMaxAttempts = 255;
 
 // One element of a script's array reply: 'o' an Outcome value, 'i' an integer, 's' a string.
 struct Field {
@@ -175,7 +184,7 @@ inline constexpr Script token_revoke{.id = 5, .name = "token_revoke", .flags = "
 // Deletes the group's OTP and every token and link. Reply: how many were live.
 inline constexpr Script revoke_all{.id = 6, .name = "revoke_all", .flags = "allow-oom", .keys = "gt"};
 
-// The group's state, read-only (times in ms; cd, tat, ft: the g hash's fields, 0 when unset).
+// The group's state, read-only (times in ms; cd, tat, ft: the group record's, 0 when unset).
 inline constexpr Field inspect_reply[] = {{"otp_live", 'i'},    {"attempts", 'i'}, {"otp_expires", 'i'},
                                           {"live_tokens", 'i'}, {"now", 'i'},      {"cd", 'i'},
                                           {"tat", 'i'},         {"ft", 'i'}};

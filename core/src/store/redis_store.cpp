@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -51,6 +52,29 @@ Expected<Outcome> outcome_of(const Reply& r) {
   if (!is_int(r) || r.integer < 0 || r.integer > static_cast<long long>(Outcome::cooldown))
     return protocol("bad status");
   return static_cast<Outcome>(r.integer);
+}
+
+// What the group's record cannot hold (redis_scripts.hpp: kRecord*), as the error that refuses
+// it; nothing for a request that fits.
+std::optional<Error> outside_record(const OtpIssueRequest& req) {
+  auto too_long = [](std::string_view what, std::size_t size, std::size_t max) {
+    return Error{Errc::invalid_argument, "the Redis store holds at most " + std::to_string(max) + " bytes of " +
+                                             std::string(what) + " (" + std::to_string(size) + " given)"};
+  };
+  if (req.max_attempts < 1 || req.max_attempts > scripts::kRecordMaxAttempts)
+    return Error{Errc::invalid_argument, "the Redis store holds 1 to " + std::to_string(scripts::kRecordMaxAttempts) +
+                                             " attempts (" + std::to_string(req.max_attempts) + " given)"};
+  if (1 + req.secret_hash.size() > scripts::kRecordShortBytes)
+    return too_long("a secret hash with its key id", 1 + req.secret_hash.size(), scripts::kRecordShortBytes);
+  if (req.sealed_code.size() > scripts::kRecordShortBytes)
+    return too_long("sealed code", req.sealed_code.size(), scripts::kRecordShortBytes);
+  if (req.payload_hash.size() > scripts::kRecordShortBytes)
+    return too_long("payload hash", req.payload_hash.size(), scripts::kRecordShortBytes);
+  if (req.binding_hash.size() > scripts::kRecordShortBytes)
+    return too_long("binding hash", req.binding_hash.size(), scripts::kRecordShortBytes);
+  if (req.sealed_payload.size() > scripts::kRecordPayloadBytes)
+    return too_long("sealed payload", req.sealed_payload.size(), scripts::kRecordPayloadBytes);
+  return std::nullopt;
 }
 
 // A packed reply (redis_scripts.hpp: packed_reply) as the array of its fields.
@@ -270,6 +294,7 @@ class RedisStore final : public Store {
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     static constexpr const scripts::Script& S = scripts::otp_issue;
+    if (auto refused = outside_record(req)) return done(std::move(*refused));
     Call<S> call;
     call.set<"h">(tagged_hash(req.key_id, req.secret_hash))
         .set<"sealed_code">(req.sealed_code)

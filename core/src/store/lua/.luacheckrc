@@ -9,6 +9,6 @@ read_globals = {
   "RATE_LIMITED", "COOLDOWN",
   -- prelude.lua
   "num", "num3", "need", "now_ms", "live_tokens", "g_read", "g_write", "drop_otp",
-  "gcra_take", "gcra_wait", "check_gate", "commit_gate", "live_token", "use_token", "count_failure",
+  "gcra_take", "gcra_wait", "gate", "live_token", "use_token", "count_failure",
   "load_budget", "budget_wait", "budget_count",
 }

@@ -6,20 +6,18 @@ local ttl_ms, max_attempts, resend_same, flags,
   gate_failure_burst = struct.unpack('<dddddddddd', ARGV[4])
 local h, a, f, x, cd, tat, ft, ph, b, c, p = g_read(KEYS[1])
 local live = h ~= '' and x > now
-local r = {cd = cd, tat = tat, ft = ft}
-local g = {gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue,
-           gate_failure_interval_ms, gate_failure_burst}
-local status, retry, next_tat = check_gate(r, now, g)
+local status, retry
+status, retry, cd, tat = gate(cd, tat, ft, now, gate_cooldown_ms, gate_send_interval_ms, gate_send_burst,
+                              gate_lock_blocks_issue, gate_failure_interval_ms, gate_failure_burst)
 if status ~= ISSUED then return struct.pack('<ddI4c0ddd', status, 0, 0, '', 0, 0, retry) end
-commit_gate(r, now, g, next_tat)
 -- resend_same: the live code goes again only to a request with the same payload
 if live and resend_same == 1 and c ~= '' and ph == ARGV[5] then
-  g_write(KEYS[1], now, h, a, f, x, r.cd, r.tat, r.ft, ph, b, c, p)
+  g_write(KEYS[1], now, h, a, f, x, cd, tat, ft, ph, b, c, p)
   return struct.pack('<ddI4c0ddd', ISSUED, 1, #c, c, x, a, 0)
 end
 -- a new code keeps the failed attempts of the one it replaces
 local attempts = max_attempts
 if live then attempts = math.min(attempts, a) end
 local expires = now + ttl_ms
-g_write(KEYS[1], now, ARGV[1], attempts, flags, expires, r.cd, r.tat, r.ft, ARGV[5], ARGV[6], ARGV[2], ARGV[3])
+g_write(KEYS[1], now, ARGV[1], attempts, flags, expires, cd, tat, ft, ARGV[5], ARGV[6], ARGV[2], ARGV[3])
 return struct.pack('<ddI4c0ddd', ISSUED, 0, 0, '', expires, attempts, 0)

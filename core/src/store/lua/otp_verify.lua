@@ -16,24 +16,26 @@ if client ~= '' then wait = math.max(wait, gcra_wait(pair, now, pi, pb)) end
 -- the budget is spent: the secret is not even compared
 if wait > 0 then return struct.pack('<dddI4c0dd', LOCKED, -1, 0, 0, '', wait, 0) end
 if h == '' or x <= now then return struct.pack('<dddI4c0dd', NOT_FOUND, -1, 0, 0, '', 0, 0) end
--- the record names its key (first byte): one the caller no longer has is retired, not a guess
-local known = false
-for i = 4, #ARGV do
-  if string.byte(ARGV[i], 1) == string.byte(h, 1) then known = true end
-end
-if not known then return struct.pack('<dddI4c0dd', NOT_FOUND, -1, 0, 0, '', 0, 0) end
 for i = 4, #ARGV do
   if ARGV[i] == h and (b == '' or b == ARGV[3]) then
     if flags % 4 >= 2 then redis.call('DEL', KEYS[2]) end
     if flags % 4 == 0 then return struct.pack('<dddI4c0dd', VERIFIED, left, x, #p, p, 0, 0) end  -- reusable: stays
-    if legacy or math.max(cd, tat, ft) <= now then
-      drop_otp(KEYS[1], now, cd, tat, ft)
-    else  -- the rate state stays: the code's expiry x set to 0 in place is the code gone
+    if legacy or p ~= '' or c ~= '' or math.max(cd, tat, ft) <= now then
+      drop_otp(KEYS[1], now, cd, tat, ft)  -- (what was sealed goes with the code)
+    else  -- the rate state stays: the code's expiry x set to 0 in place is the code gone (its
+      -- hash and attempts stay, as an expired code's, until the record's next write or its end)
       redis.call('SETRANGE', KEYS[1], #h + 4, struct.pack('<d', 0))
     end
     return struct.pack('<dddI4c0dd', VERIFIED, left, x, #p, p, 0, 0)
   end
 end
+-- no match. The record names its key (first byte): one the caller no longer has is retired, not
+-- a guess (asked after the match: a candidate that matches names the record's key)
+local key_id, known = string.byte(h), false
+for i = 4, #ARGV do
+  if string.byte(ARGV[i]) == key_id then known = true end
+end
+if not known then return struct.pack('<dddI4c0dd', NOT_FOUND, -1, 0, 0, '', 0, 0) end
 left = left - 1
 local until_ms = math.max(x, cd, tat, ft)  -- the key's deadline
 if fi > 0 then ft = math.max(ft, now) + fi end

@@ -90,9 +90,8 @@ local function g_read(key)
   local s = redis.pcall('GET', key)
   if not s then return '', 0, 0, 0, 0, 0, 0, '', '', '', '' end
   if type(s) == 'table' then return g_legacy(key, s) end
-  if string.byte(s) ~= 1 then error('verikit: a stored record is not in verikit\'s layout') end
-  local h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(REC, s, 2)
-  if stop ~= #s + 1 then error('verikit: a stored record is not in verikit\'s layout') end
+  local tag, h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(REC_TAGGED, s)
+  if tag ~= 1 or stop ~= #s + 1 then error('verikit: a stored record is not in verikit\'s layout') end
   if x - x ~= 0 or cd - cd ~= 0 or tat - tat ~= 0 or ft - ft ~= 0 then
     error('verikit: a stored field is not a finite number')
   end
@@ -140,7 +139,7 @@ local function live_token(key, id, kind, purpose, now)
   return r
 end
 -- uses token record r of the t hash tkey: a one-time one is deleted; a revoke-group one takes the
--- group's OTP (from the g hash gkey) and every token and link with it
+-- group's OTP (from the group's record gkey) and every token and link with it
 local function use_token(tkey, gkey, r, id, now)
   local flags = need(r[3])
   if flags % 4 >= 2 then
@@ -186,21 +185,20 @@ local function budget_count(b, now)
     if redis.call('PTTL', b.pkey) < b.pair - now then redis.call('PEXPIRE', b.pkey, b.pair - now) end
   end
 end
--- status (ISSUED, or LOCKED / COOLDOWN / RATE_LIMITED), retry ms, new send tat; g: the gate's six
--- numbers in a table made by one constructor, {g1, ..., g6} (redis_scripts.hpp VERIKIT_GATE_NUMBERS:
--- cooldown ms, send interval ms, send burst, lock blocks issue 1/0, failure-budget interval ms,
--- burst; a table grown by assignment instead is allocated four times)
-local function check_gate(r, now, g)
-  if g[4] == 1 then
-    local wait = gcra_wait(r.ft, now, g[5], g[6])
-    if wait > 0 then return LOCKED, wait, 0 end
+-- The gate before an issue, on the rate state cd, tat, ft: the status (ISSUED, or LOCKED /
+-- COOLDOWN / RATE_LIMITED), ms to retry, and the rate state after it (cd, tat: as they were when
+-- refused; ft is not changed by an issue). The gate's six numbers (redis_scripts.hpp
+-- VERIKIT_GATE_NUMBERS): cooldown ms, send interval ms, send burst, lock blocks issue 1/0,
+-- failure-budget interval ms, burst. (Numbers in and out, no table: what a call allocates costs
+-- Redis more than the arguments.)
+local function gate(cd, tat, ft, now, cooldown, send_interval, send_burst, lock_blocks, failure_interval, failure_burst)
+  if lock_blocks == 1 then
+    local wait = gcra_wait(ft, now, failure_interval, failure_burst)
+    if wait > 0 then return LOCKED, wait, cd, tat end
   end
-  if r.cd > now then return COOLDOWN, r.cd - now, 0 end
-  local ok, tat, retry = gcra_take(r.tat, now, g[2], g[3])
-  if not ok then return RATE_LIMITED, retry, 0 end
-  return ISSUED, 0, tat
-end
-local function commit_gate(r, now, g, tat)
-  r.tat = tat
-  if g[1] > 0 then r.cd = now + g[1] end
+  if cd > now then return COOLDOWN, cd - now, cd, tat end
+  local ok, next_tat, retry = gcra_take(tat, now, send_interval, send_burst)
+  if not ok then return RATE_LIMITED, retry, cd, tat end
+  if cooldown > 0 then cd = now + cooldown end
+  return ISSUED, 0, cd, next_tat
 end

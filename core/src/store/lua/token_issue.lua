@@ -5,17 +5,12 @@ local kind, flags, ttl_ms,
   gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue, gate_failure_interval_ms,
   gate_failure_burst, max_active, refuse = struct.unpack('<ddddddddddd', ARGV[5])
 local h, a, f, x, cd, tat, ft, ph, b, c, p = g_read(KEYS[2])
-local r = {cd = cd, tat = tat, ft = ft}  -- (changes; cd, tat, ft: as it was)
-local g = {gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue,
-           gate_failure_interval_ms, gate_failure_burst}
-local status, retry, next_tat = check_gate(r, now, g)
+local status, retry, new_cd, new_tat = gate(cd, tat, ft, now, gate_cooldown_ms, gate_send_interval_ms,
+  gate_send_burst, gate_lock_blocks_issue, gate_failure_interval_ms, gate_failure_burst)
 if status ~= ISSUED then return struct.pack('<ddd', status, 0, retry) end
 local n, oldest, oldest_id = live_tokens(KEYS[1], now, true)
 if max_active > 0 and n >= max_active and refuse == 1 then return struct.pack('<ddd', RATE_LIMITED, 0, oldest - now) end
-commit_gate(r, now, g, next_tat)
-if r.cd ~= cd or r.tat ~= tat or r.ft ~= ft then
-  g_write(KEYS[2], now, h, a, f, x, r.cd, r.tat, r.ft, ph, b, c, p)
-end
+if new_cd ~= cd or new_tat ~= tat then g_write(KEYS[2], now, h, a, f, x, new_cd, new_tat, ft, ph, b, c, p) end
 while max_active > 0 and n >= max_active do
   redis.call('HDEL', KEYS[1], oldest_id)
   n, oldest, oldest_id = live_tokens(KEYS[1], now, true)  -- luacheck: ignore oldest

@@ -1,4 +1,4 @@
--- token_verify: checks (and, when asked, consumes) a token or link. Only deletes, so it runs
+-- token_verify: checks (and, when asked, consumes) a token or link. Only removes state, so it runs
 -- under OOM. KEYS, ARGV, reply and flags: the descriptor `token_verify` in ../redis_scripts.hpp.
 local now = now_ms()
 local r = live_token(KEYS[1], ARGV[1], ARGV[2] + 0, ARGV[3], now)

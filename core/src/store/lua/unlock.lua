@@ -1,5 +1,5 @@
 -- unlock: refills the failure budgets (the identifier's and every client key's of it); 1 if
--- the identifier's was spent. Only shrinks the state, so it runs under OOM. KEYS, ARGV, reply
+-- the identifier's was spent. Only removes state, so it runs under OOM. KEYS, ARGV, reply
 -- and flags: the descriptor `unlock` in ../redis_scripts.hpp.
 local now = now_ms()
 local h, a, f, x, cd, tat, ft, ph, b, c, p = g_read(KEYS[1])
