@@ -224,23 +224,38 @@ double redis_benchmark(int port, int clients, int pipeline, std::size_t n, const
   return q2 == std::string::npos ? 0 : std::stod(out.substr(q1 + 1, q2 - q1 - 1));
 }
 
-// Scripts of the same work as verikit's (same commands on the same number of keys).
+// Scripts of the same work as verikit's on Redis: the same keys and argument shape, the same
+// commands, the group's record unpacked and packed the same way (one string), a packed reply
+// (core/src/store/lua/prelude.lua, otp_verify.lua, otp_issue.lua), without verikit's rules. The
+// verify is a wrong guess's path (TIME, GET, SETRANGE of the attempts: a right code's DEL would
+// leave the next call nothing to read); the issue TIME, GET, SET ... PXAT. The first call finds
+// no record and stores a default one (the verify) or reads one (the issue). Each is run by EVALSHA with 3 and 1 keys and printable
+// arguments (redis-benchmark takes its command on a shell line).
+#define VERIKIT_BENCH_REC "'<BBc0BBddddBc0Bc0Bc0I2c0'"
 const char* kVerifyLike =
     "local t = redis.call('TIME') "
-    "redis.call('HMGET', KEYS[2], 'cd', 'tat', 'f', 'fw', 'lk', 'lv', 'lvx') "
-    "local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'f', 'p') "
-    "redis.call('PTTL', KEYS[1]) "
-    "redis.call('HSET', KEYS[1], 'h', '0123456789abcdefg', 'a', 5, 'f', 1) "
-    "redis.call('PEXPIRE', KEYS[1], 600000) "
-    "return {0, 5, 1, ''}";
+    "local now = t[1] * 1000 + (t[2] - t[2] % 1000) / 1000 "
+    "local fi, fb, pi, pb = struct.unpack('<dddd', ARGV[1]) "
+    "local s = redis.call('GET', KEYS[1]) "
+    "if not s then s = struct.pack(" VERIKIT_BENCH_REC
+    ", 1, 17, ARGV[4], 200, 1, 4102444800000, 0, 0, 0, 0, '', 0, '', 0, '', 0, '') redis.call('SET', KEYS[1], s) end "
+    "local tag, h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(" VERIKIT_BENCH_REC ", s) "
+    "if tag ~= 1 or stop ~= #s + 1 or x - x ~= 0 or ft - ft ~= 0 then return redis.error_reply('layout') end "
+    "local hit = ARGV[4] == h and (b == '' or b == ARGV[3]) "
+    "redis.call('SETRANGE', KEYS[1], #h + 2, struct.pack('<B', a)) "
+    "return struct.pack('<dddI4c0dd', 3, a, x, 0, '', 0, 1)";
 const char* kIssueLike =
     "local t = redis.call('TIME') "
-    "redis.call('HMGET', KEYS[2], 'cd', 'tat', 'f', 'fw', 'lk', 'lv', 'lvx') "
-    "redis.call('HMGET', KEYS[1], 'a', 'c') "
-    "redis.call('DEL', KEYS[1]) "
-    "redis.call('HSET', KEYS[1], 'h', '0123456789abcdefg', 'a', 5, 'f', 1) "
-    "redis.call('PEXPIRE', KEYS[1], 600000) "
-    "return {2, 0, '', 1, 5, 0}";
+    "local now = t[1] * 1000 + (t[2] - t[2] % 1000) / 1000 "
+    "local ttl, attempts, r, fl, g1, g2, g3, g4, g5, g6 = struct.unpack('<dddddddddd', ARGV[4]) "
+    "local s = redis.call('GET', KEYS[1]) or struct.pack(" VERIKIT_BENCH_REC
+    ", 1, 0, '', 0, 0, 0, 0, 0, 0, 0, '', 0, '', 0, '', 0, '') "
+    "local tag, h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(" VERIKIT_BENCH_REC ", s) "
+    "if tag ~= 1 or stop ~= #s + 1 or x - x ~= 0 or ft - ft ~= 0 then return redis.error_reply('layout') end "
+    "redis.call('SET', KEYS[1], struct.pack(" VERIKIT_BENCH_REC
+    ", 1, #ARGV[1], ARGV[1], 5, 1, now + 600000, cd, tat, ft, 0, '', 0, '', 0, '', 0, ''), 'PXAT', now + 600000) "
+    "return struct.pack('<ddI4c0ddd', 2, 0, 0, '', now + 600000, 5, 0)";
+#undef VERIKIT_BENCH_REC
 
 // Redis's own CPU (INFO cpu: user + sys, in microseconds) and its script time (commandstats:
 // the usec of EVALSHA/FCALL and their read-only forms) since the last CONFIG RESETSTAT.
@@ -685,8 +700,14 @@ int main(int argc, char** argv) {
   const std::string issue_sha = sh("redis-cli -p " + std::to_string(server.port()) + " SCRIPT LOAD \"" + kIssueLike + "\" | tr -d '\\n'");
   auto ceiling = [&](const std::string& kind, int c, int pipeline) {
     const std::string sha = kind == "verify" ? verify_sha : issue_sha;
+    // verikit's shapes: otp_verify 3 keys, then numbers (4 x 8 bytes), client, binding, one
+    // candidate (key id + 16-byte hash); otp_issue 1 key, then h, sealed code, sealed payload,
+    // numbers (10 x 8 bytes), payload hash, binding
+    const std::string numbers4(32, 'n'), numbers10(80, 'n'), hash17(17, 'h');
     return redis_benchmark(server.port(), c, pipeline, std::min<std::size_t>(n * 2, 400000),
-                           "EVALSHA " + sha + " 2 vk:{bench}:o vk:{bench}:r");
+                           kind == "verify"
+                               ? "EVALSHA " + sha + " 3 vk:{bench}:g vk:{bench}:t vk:{bench}:p " + numbers4 + " '' '' " + hash17
+                               : "EVALSHA " + sha + " 1 vk:{bench}:g " + hash17 + " '' '' " + numbers10 + " '' ''");
   };
 
   std::printf("%-28s %5s %12s %16s %7s %16s %7s\n", "operation (Redis, C API)", "conc", "verikit/s", "ceiling -P1 /s",
