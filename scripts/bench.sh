@@ -26,6 +26,7 @@ venv="$root/build/bench-venv"
 "$venv/bin/python" -m pip install -q "$root" "redis>=5"
 nodeproj="$root/build/bench-node"
 mkdir -p "$nodeproj"
+rm -f "$nodeproj"/verikit-*.tgz  # (an older version's tarball would be installed with this one's)
 (cd "$root" && npm pack --silent --pack-destination "$nodeproj" >/dev/null)
 (cd "$nodeproj" && { [ -f package.json ] || npm init -y >/dev/null; } &&
   npm install --no-audit --no-fund --loglevel=error ./verikit-*.tgz redis@4 >/dev/null)

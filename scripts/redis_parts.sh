@@ -3,7 +3,8 @@
 # redis-server; the same whatever else the machine does): Redis 7 functions that each do one
 # part of what otp_verify / otp_issue do, called N times (16 pipelined) with otp_verify's key and
 # argument shape, less a run with no calls; and sketches of a wrong guess and of an issue on two
-# record shapes (the hash of today, one packed string). For deciding what a script change can save.
+# record shapes (0.3's hash, and one packed string as 0.4 stores it, in a sketch's layout). For
+# deciding what a script change can save.
 #
 #   bash scripts/redis_parts.sh [N]
 #   PARTS="nothing reply6 reply6p" bash scripts/redis_parts.sh [N]   # some of the rows only

@@ -375,9 +375,11 @@ TEST(RedisStore, MemoryPerRecord) {
   (void)e->verify_otp("login", "user@example.com", "000000").value();
   ASSERT_EQ(e->inspect("login", "user@example.com")->outcome, Outcome::locked);
   const long long locked_bytes = usage(group[0]);
+  const long long record_bytes = raw->command_sync({"STRLEN", group[0]})->integer;
   std::printf("[ measure  ] MEMORY USAGE: pending OTP %lld bytes without abuse controls, %lld with them (one key "
-              "holds both); one token %lld; the locked identifier's key %lld\n", bare_bytes, otp_bytes, token_bytes,
-              locked_bytes);
+              "holds both, a string of %lld bytes); one token %lld; the locked identifier's key %lld\n", bare_bytes,
+              otp_bytes, record_bytes, token_bytes, locked_bytes);
+  EXPECT_EQ(record_bytes, 58);  // the tag, h (1 + 17), 2 + 32 fixed, four empty strings' lengths (5)
   EXPECT_LE(bare_bytes, 136);
   EXPECT_LE(otp_bytes, 136);  // one string of 58 bytes, abuse controls on or off
 }
@@ -659,6 +661,8 @@ TEST(RedisStore, ReadsAndReplacesTheRecordsOf03) {
   c.default_policy.max_attempts = 5;
   c.policies["resend"] = without_abuse_controls(c.default_policy);
   c.policies["resend"].reissue = Reissue::resend_same;
+  c.policies["sends"] = without_abuse_controls(c.default_policy);
+  c.policies["sends"].send_limit = RateLimit{1, std::chrono::seconds(3600), 1};  // one issue an hour
   auto e = engine_on(server.url(), c, true);
   auto raw = raw_client(server);
   // the group key that appeared since `seen` (the names are keyed hashes)
@@ -723,6 +727,16 @@ TEST(RedisStore, ReadsAndReplacesTheRecordsOf03) {
   Result locked = e->verify_otp("login", "ben", "123456").value();
   EXPECT_EQ(locked.outcome, Outcome::locked) << "the lockout carried over";
   EXPECT_GT(locked.retry_after.count(), 0);
+
+  // a send limit
+  e->issue_otp("sends", "dee").value();
+  k = new_key();
+  ASSERT_FALSE(k.empty());
+  ASSERT_GT(to_03(k).tat, 0);
+  Result limited = e->issue_otp("sends", "dee").value();
+  EXPECT_EQ(limited.outcome, Outcome::rate_limited) << "the send limit carried over";
+  EXPECT_GT(limited.retry_after.count(), 0);
+  EXPECT_EQ(raw->command_sync({"TYPE", k})->str, "hash") << "a refused issue writes nothing";
 
   // resend_same: the live code goes again from 0.3's record
   Result first = e->issue_otp("resend", "cat").value();

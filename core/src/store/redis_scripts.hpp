@@ -13,7 +13,7 @@
 //      payload), each '' when unset. A part past its deadline (x; the value of cd, tat, ft)
 //      counts as absent; key TTL = the latest deadline (at least the latest live one). A wrong
 //      guess and a used code patch it in place (SETRANGE: a and ft; x = 0). 0.3 kept it as a
-//      hash of those fields: such a record is read as it is and replaced at its next write
+//      hash of those fields: such a record is read as it is and replaced at its next write.
 //      The record's sizes (kRecord* below): h, ph, b and c up to 255 bytes each, p up to 65,535,
 //      attempts 1..255 (struct would cut a longer one short, or wrap a larger number, silently:
 //      the store refuses them first)

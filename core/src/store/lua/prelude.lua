@@ -71,8 +71,7 @@ end
 -- past it counts as absent, and the key lives until the latest deadline (g_write). One GET and
 -- one SET per operation: a hash of fields (0.3's layout) took an HMGET of up to nine fields, an
 -- HSET and a PEXPIREAT (`bash scripts/redis_parts.sh` measures both shapes).
-local REC = '<Bc0BBddddBc0Bc0Bc0I2c0'  -- (after the tag byte)
-local REC_TAGGED = '<BBc0BBddddBc0Bc0Bc0I2c0'  -- (with it: the same, B first)
+local REC = '<BBc0BBddddBc0Bc0Bc0I2c0'
 -- The record in 0.3's layout (a hash, a field per part), as a WRONGTYPE error `e` of GET said:
 -- read as it is; the next write replaces it by the string. Any other error is the operation's.
 local function g_legacy(key, e)
@@ -90,7 +89,7 @@ local function g_read(key)
   local s = redis.pcall('GET', key)
   if not s then return '', 0, 0, 0, 0, 0, 0, '', '', '', '' end
   if type(s) == 'table' then return g_legacy(key, s) end
-  local tag, h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(REC_TAGGED, s)
+  local tag, h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(REC, s)
   if tag ~= 1 or stop ~= #s + 1 then error('verikit: a stored record is not in verikit\'s layout') end
   if x - x ~= 0 or cd - cd ~= 0 or tat - tat ~= 0 or ft - ft ~= 0 then
     error('verikit: a stored field is not a finite number')
@@ -105,7 +104,7 @@ local function g_write(key, now, h, a, f, x, cd, tat, ft, ph, b, c, p)
   if last <= now then
     redis.call('DEL', key)
   else
-    local s = struct.pack(REC_TAGGED, 1, #h, h, a, f, x, cd, tat, ft, #ph, ph, #b, b, #c, c, #p, p)
+    local s = struct.pack(REC, 1, #h, h, a, f, x, cd, tat, ft, #ph, ph, #b, b, #c, c, #p, p)
     redis.call('SET', key, s, 'PXAT', last)
   end
 end
