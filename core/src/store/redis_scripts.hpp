@@ -4,8 +4,8 @@
 //
 // Keys: a script's KEYS[i] is `<prefix>:{<group tag>}:<keys[i-1]>`. All keys of one
 // (purpose, identifier) group share the hash tag, so every script touches one slot:
-//   g  the group's state, one string (a verify reads it with one GET): a layout tag (1), then,
-//      packed as struct's '<Bc0BBddddBc0Bc0Bc0I2c0' (lua/prelude.lua: g_read, g_write), the
+//   g  the group's state, one string (a verify reads it with one GET), packed as struct's
+//      '<BBc0BBddddBc0Bc0Bc0I2c0' (lua/prelude.lua REC: g_read, g_write): a layout tag (1), the
 //      OTP — h (key id + secret hash, '' for none), a (attempts left), f (flags), x (expiry,
 //      ms) — and the abuse-control state — cd (cooldown until), tat (send-limit GCRA), ft
 //      (failure-budget GCRA) — then ph (keyed payload hash, resend_same only), b (keyed hash of
