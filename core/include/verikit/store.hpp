@@ -19,7 +19,7 @@
 namespace verikit {
 
 template <class T>
-using Callback = std::function<void(Expected<T>)>;
+using Callback = std::function<void(Expected<T>&&)>;
 
 enum class TokenKind : std::uint8_t { token = 1, link = 2 };
 
@@ -244,6 +244,11 @@ class Store {
   // Whether a caller waiting now for a completion would wait forever (it is on the thread that
   // runs this store's completions). The engine's synchronous forms refuse to wait then.
   virtual bool waiting_would_deadlock() const noexcept { return false; }
+  // Whether every call completes before it returns, on the calling thread (the embedded stores:
+  // each operation runs under a lock and completes there). A synchronous caller then waits for
+  // nothing: it reads the completion off its own stack. A store that says true must never keep
+  // a completion to call later.
+  virtual bool completes_inline() const noexcept { return false; }
   // Ends the store's own threads (I/O, reaper) now, on the calling thread, which must not be one
   // of them: afterwards no thread of the store is running, whoever holds the last reference to
   // it. Calls made after it may fail with store_unavailable. Completions must have run first.

@@ -66,11 +66,19 @@ Callback<T> show_when_stored(Result res, Callback<Result> done) {
   };
 }
 
-// Waits for an asynchronous operation's completion (inline for the embedded store).
+// Waits for an asynchronous operation's completion. A store that completes inline (the
+// embedded stores) has completed when `start` returns: the result is read off this frame, with
+// nothing allocated and nothing to wait on.
 // Waiting where the completion would have to run (a store's own thread, inside a completion)
 // would wait forever: that is refused at once with invalid_argument, nothing started.
 template <class T, class Start>
 Expected<T> wait_for(const Store& store, Start&& start) {
+  if (store.completes_inline()) {
+    std::optional<Expected<T>> result;
+    start([at = &result](Expected<T>&& r) { at->emplace(std::move(r)); });  // (one pointer: held inline)
+    if (!result) return make_error(Errc::internal, "the store did not complete the operation inline");
+    return std::move(*result);
+  }
   if (store.waiting_would_deadlock())
     return make_error(Errc::invalid_argument,
                       "a synchronous verikit call inside a completion callback would wait for itself: use the "

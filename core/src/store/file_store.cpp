@@ -261,6 +261,7 @@ class FileStore final : public Store {
   void stop_threads() noexcept override { reaper_.stop(); }
 
   bool shared() const noexcept override { return true; }
+  bool completes_inline() const noexcept override { return true; }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
     done(on_group<OtpIssueReply>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {

@@ -252,6 +252,7 @@ class MemoryStore final : public Store {
   }
 
   bool shared() const noexcept override { return false; }
+  bool completes_inline() const noexcept override { return true; }
 
   // Runs `rule` on the group, made if it does not exist (refused when the store is full), and
   // indexes it by its deadline.
