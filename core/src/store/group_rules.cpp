@@ -21,8 +21,8 @@ void drop_expired(Group& g, TimePoint now) {
   if (g.recovery && g.recovery->expires_at <= now) g.recovery.reset();
   if (g.totp && g.totp->expires_at <= now) g.totp.reset();
   if (keep_until(g.rate) <= ms(now)) g.rate = RateState{};
-  std::erase_if(g.pairs, [now](const auto& kv) { return kv.second <= ms(now); });
-  std::erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
+  erase_if(g.pairs, [now](const auto& kv) { return kv.second <= ms(now); });
+  erase_if(g.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
 }
 
 long long deadline(const Group& g) {
@@ -228,14 +228,14 @@ TotpLoadReply load_totp_step(Group& g, const FailureBudget& budget, TimePoint no
   drop_expired(g, now);
   auto pair = g.pairs.find(budget.client);
   const long long pair_tat = budget.client.empty() || pair == g.pairs.end() ? 0 : pair->second;
-  return load_totp(g.totp, g.rate, pair_tat, ms(now), budget);
+  return load_totp(g.totp ? &*g.totp : nullptr, g.rate, pair_tat, ms(now), budget);
 }
 
 VerifyReply commit_totp_step(Group& g, const TotpCommitRequest& req, TimePoint now) {
   drop_expired(g, now);
   long long no_pair = 0;
   long long& pair_tat = req.budget.client.empty() ? no_pair : g.pairs[req.budget.client];
-  VerifyReply reply = commit_totp(g.totp, g.rate, pair_tat, ms(now), req);
+  VerifyReply reply = commit_totp(g.totp ? &*g.totp : nullptr, g.rate, pair_tat, ms(now), req);
   if (!req.budget.client.empty() && pair_tat <= ms(now)) g.pairs.erase(req.budget.client);
   return reply;
 }

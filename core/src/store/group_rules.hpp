@@ -7,6 +7,8 @@
 #pragma once
 
 #include <algorithm>
+#include <memory>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -47,13 +49,93 @@ struct RecoverySet {
   TimePoint expires_at;
 };
 
+// What most groups never hold (a pending code's group has no tokens, recovery codes,
+// authenticator or client-key budgets) costs a group one pointer, not the container: a group
+// is read whole at each operation, so its size is cache lines touched per verify (the
+// embedded store's 100,000 pending codes outgrow the caches) and bytes kept per code.
+// Box<T>: an optional T on the heap (copied deeply: the file store copies groups).
+template <class T>
+class Box {
+ public:
+  Box() = default;
+  Box(const Box& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  Box(Box&&) noexcept = default;
+  Box& operator=(const Box& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  Box& operator=(Box&&) noexcept = default;
+  Box& operator=(T value) {
+    if (p_) *p_ = std::move(value);
+    else p_ = std::make_unique<T>(std::move(value));
+    return *this;
+  }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  T* operator->() noexcept { return p_.get(); }
+  const T* operator->() const noexcept { return p_.get(); }
+  T& operator*() noexcept { return *p_; }
+  const T& operator*() const noexcept { return *p_; }
+  void reset() noexcept { p_.reset(); }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
+// LazyMap<K, V>: an unordered_map made at its first insertion and given back when cleared or
+// emptied by erase_if.
+template <class K, class V>
+class LazyMap {
+  using Map = std::unordered_map<K, V>;
+
+ public:
+  using iterator = typename Map::iterator;
+  using const_iterator = typename Map::const_iterator;
+
+  bool empty() const noexcept { return !m_ || m_->empty(); }
+  std::size_t size() const noexcept { return m_ ? m_->size() : 0; }
+  // (value-initialised iterators compare equal: an absent map is an empty range)
+  iterator begin() noexcept { return m_ ? m_->begin() : iterator{}; }
+  iterator end() noexcept { return m_ ? m_->end() : iterator{}; }
+  const_iterator begin() const noexcept { return m_ ? m_->cbegin() : const_iterator{}; }
+  const_iterator end() const noexcept { return m_ ? m_->cend() : const_iterator{}; }
+  iterator find(const K& k) { return m_ ? m_->find(k) : iterator{}; }
+  const_iterator find(const K& k) const { return m_ ? m_->find(k) : const_iterator{}; }
+  V& operator[](const K& k) { return made()[k]; }
+  const V& at(const K& k) const {
+    if (!m_) throw std::out_of_range("LazyMap::at: no such key");
+    return m_->at(k);
+  }
+  template <class... A>
+  std::pair<iterator, bool> emplace(A&&... a) {
+    return made().emplace(std::forward<A>(a)...);
+  }
+  std::size_t erase(const K& k) { return m_ ? m_->erase(k) : 0; }
+  iterator erase(const_iterator it) { return m_->erase(it); }
+  iterator erase(iterator it) { return m_->erase(it); }
+  void clear() noexcept { m_.reset(); }
+  template <class Pred>
+  friend std::size_t erase_if(LazyMap& m, Pred pred) {
+    if (!m.m_) return 0;
+    const std::size_t n = std::erase_if(*m.m_, pred);
+    if (m.m_->empty()) m.m_.reset();
+    return n;
+  }
+
+ private:
+  Map& made() {
+    if (!m_) m_ = Map{};
+    return *m_;
+  }
+  Box<Map> m_;
+};
+
 struct Group {
   std::optional<OtpRecord> otp;
-  std::optional<RecoverySet> recovery;
-  std::optional<TotpRecord> totp;
-  std::unordered_map<std::string, TokenRecord> tokens;
+  Box<RecoverySet> recovery;
+  Box<TotpRecord> totp;
+  LazyMap<std::string, TokenRecord> tokens;
   RateState rate;
-  std::unordered_map<std::string, long long> pairs;  // failure budget per client key tag: GCRA tat
+  LazyMap<std::string, long long> pairs;  // failure budget per client key tag: GCRA tat
   long long indexed_until = 0;  // the deadline the store's expiry index holds for this group
   bool empty() const {
     return !otp && !recovery && !totp && tokens.empty() && pairs.empty() && keep_until(rate) == 0;

@@ -5,7 +5,7 @@
 
 namespace verikit::detail {
 
-TotpLoadReply load_totp(const std::optional<TotpRecord>& rec, const RateState& rate, long long pair_tat, long long now,
+TotpLoadReply load_totp(const TotpRecord* rec, const RateState& rate, long long pair_tat, long long now,
                         const FailureBudget& budget) {
   TotpLoadReply reply;
   if (const auto b = check_budget(rate, pair_tat, now, budget); !b.allowed) {
@@ -22,7 +22,7 @@ TotpLoadReply load_totp(const std::optional<TotpRecord>& rec, const RateState& r
   return reply;
 }
 
-VerifyReply commit_totp(std::optional<TotpRecord>& rec, RateState& rate, long long& pair_tat, long long now,
+VerifyReply commit_totp(TotpRecord* rec, RateState& rate, long long& pair_tat, long long now,
                         const TotpCommitRequest& req) {
   VerifyReply reply;
   if (const auto b = check_budget(rate, pair_tat, now, req.budget); !b.allowed) {

@@ -17,9 +17,9 @@ struct TotpRecord {
   TimePoint expires_at;
 };
 
-TotpLoadReply load_totp(const std::optional<TotpRecord>& rec, const RateState& rate, long long pair_tat, long long now,
+TotpLoadReply load_totp(const TotpRecord* rec, const RateState& rate, long long pair_tat, long long now,
                         const FailureBudget& budget);
-VerifyReply commit_totp(std::optional<TotpRecord>& rec, RateState& rate, long long& pair_tat, long long now,
+VerifyReply commit_totp(TotpRecord* rec, RateState& rate, long long& pair_tat, long long now,
                         const TotpCommitRequest& req);
 
 }  // namespace verikit::detail
