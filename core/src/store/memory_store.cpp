@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstring>
+#include <utility>
 #include <queue>
 #include <mutex>
 #include <optional>
@@ -24,10 +26,57 @@ using detail::ClientBuckets;
 using detail::Group;
 using detail::ms;
 
+// A record's name as the maps hold it: the bytes in the object, with their hash. The engine's
+// names are 22-byte tags (client buckets: 23), one byte more than a std::string holds inline,
+// so each would be an allocation, and a lookup one more cache miss, than the node alone. The
+// hash is taken once per operation: it picks the shard, then serves the lookup, and a node
+// answers its own (the maps need not store it again). Longer names (only through the Store
+// interface) are held on the heap.
+class Key {
+ public:
+  explicit Key(std::string_view name) : hash_(std::hash<std::string_view>{}(name)), size_(name.size()) {
+    char* at = size_ <= kInline ? inline_ : (heap_ = new char[size_]);
+    if (size_ > 0) std::memcpy(at, name.data(), size_);
+  }
+  Key(const Key& o) : Key(o.view()) {}
+  Key(Key&& o) noexcept : hash_(o.hash_), size_(o.size_) {
+    if (size_ <= kInline) std::memcpy(inline_, o.inline_, size_);
+    else heap_ = std::exchange(o.heap_, nullptr), o.size_ = 0;
+  }
+  Key& operator=(Key&& o) noexcept {
+    if (this == &o) return *this;
+    if (size_ > kInline) delete[] heap_;
+    hash_ = o.hash_;
+    size_ = o.size_;
+    if (size_ <= kInline) std::memcpy(inline_, o.inline_, size_);
+    else heap_ = std::exchange(o.heap_, nullptr), o.size_ = 0;
+    return *this;
+  }
+  Key& operator=(const Key& o) { return o.view() == view() ? *this : *this = Key(o); }
+  ~Key() {
+    if (size_ > kInline) delete[] heap_;
+  }
+  std::string_view view() const noexcept { return {size_ <= kInline ? inline_ : heap_, size_}; }
+  std::size_t hash() const noexcept { return hash_; }
+  bool operator==(const Key& o) const noexcept { return hash_ == o.hash_ && view() == o.view(); }
+
+ private:
+  static constexpr std::size_t kInline = 32;
+  std::size_t hash_;
+  std::size_t size_;
+  union {
+    char inline_[kInline];
+    char* heap_;
+  };
+};
+struct KeyHash {
+  std::size_t operator()(const Key& k) const noexcept { return k.hash(); }
+};
+
 // A record that may be droppable at `at`; stale when its record was indexed later since.
 struct Due {
   long long at = 0;
-  std::string key;
+  Key key;
   bool client = false;
   bool operator>(const Due& o) const noexcept { return at > o.at; }
 };
@@ -40,8 +89,8 @@ struct DueQueue : std::priority_queue<Due, std::vector<Due>, std::greater<Due>> 
 
 struct Shard {
   std::mutex mutex;
-  std::unordered_map<std::string, Group> groups;
-  std::unordered_map<std::string, ClientBuckets> clients;
+  std::unordered_map<Key, Group, KeyHash> groups;
+  std::unordered_map<Key, ClientBuckets, KeyHash> clients;
   DueQueue due;
 
   // Once most records are gone, gives back what the peak left: the tables' bucket arrays and
@@ -71,13 +120,14 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     OtpIssueReply reply;
     {
-      auto [shard, lock] = lock_shard(req.group);
+      const Key key(req.group);
+      auto [shard, lock] = lock_shard(key);
       const TimePoint now = clock_->now();
-      Group* found = touch(shard, req.group, now);
+      Group* found = touch(shard, key, now);
       if (found == nullptr) return unlock_and(lock, done, Expected<OtpIssueReply>(full()));
       reply = detail::issue_otp(*found, req, now);
-      if (reply.outcome != Outcome::issued) return refuse(shard, lock, req.group, std::move(reply), done);
-      after_write(shard, req.group, *found, now);
+      if (reply.outcome != Outcome::issued) return refuse(shard, lock, key, std::move(reply), done);
+      after_write(shard, key, *found, now);
     }
     done(std::move(reply));
   }
@@ -86,14 +136,15 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     VerifyReply reply;
     {
-      auto [shard, lock] = lock_shard(req.group);
+      const Key key(req.group);
+      auto [shard, lock] = lock_shard(key);
       const TimePoint now = clock_->now();
-      auto it = shard.groups.find(req.group);
+      auto it = shard.groups.find(key);
       if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
       Group& g = it->second;
       reply = detail::verify_otp(g, req, now);
       if (g.empty()) shard.groups.erase(it);
-      else after_write(shard, req.group, g, now);
+      else after_write(shard, key, g, now);
     }
     done(std::move(reply));
   }
@@ -102,8 +153,9 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     bool removed = false;
     {
-      auto [shard, lock] = lock_shard(group);
-      auto it = shard.groups.find(group);
+      const Key key(group);
+      auto [shard, lock] = lock_shard(key);
+      auto it = shard.groups.find(key);
       if (it != shard.groups.end()) {
         removed = detail::revoke_otp(it->second, clock_->now());
         if (it->second.empty()) shard.groups.erase(it);
@@ -116,13 +168,14 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     TokenIssueReply reply;
     {
-      auto [shard, lock] = lock_shard(req.group);
+      const Key key(req.group);
+      auto [shard, lock] = lock_shard(key);
       const TimePoint now = clock_->now();
-      Group* found = touch(shard, req.group, now);
+      Group* found = touch(shard, key, now);
       if (found == nullptr) return unlock_and(lock, done, Expected<TokenIssueReply>(full()));
       reply = detail::issue_token(*found, req, now);
-      if (reply.outcome != Outcome::issued) return refuse(shard, lock, req.group, std::move(reply), done);
-      after_write(shard, req.group, *found, now);
+      if (reply.outcome != Outcome::issued) return refuse(shard, lock, key, std::move(reply), done);
+      after_write(shard, key, *found, now);
     }
     done(std::move(reply));
   }
@@ -131,14 +184,15 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     VerifyReply reply;
     {
-      auto [shard, lock] = lock_shard(req.group);
-      auto it = shard.groups.find(req.group);
+      const Key key(req.group);
+      auto [shard, lock] = lock_shard(key);
+      auto it = shard.groups.find(key);
       if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
       Group& g = it->second;
       const TimePoint now = clock_->now();
       reply = detail::verify_token(g, req, now);
       if (g.empty()) shard.groups.erase(it);
-      else if (reply.counted_failure) after_write(shard, req.group, g, now);  // a flow-binding mismatch
+      else if (reply.counted_failure) after_write(shard, key, g, now);  // a flow-binding mismatch
     }
     done(std::move(reply));
   }
@@ -147,8 +201,9 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     bool removed = false;
     {
-      auto [shard, lock] = lock_shard(group);
-      auto it = shard.groups.find(group);
+      const Key key(group);
+      auto [shard, lock] = lock_shard(key);
+      auto it = shard.groups.find(key);
       if (it != shard.groups.end()) {
         removed = detail::revoke_token(it->second, token_id, clock_->now());
         if (it->second.empty()) shard.groups.erase(it);
@@ -161,8 +216,9 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     int removed = 0;
     {
-      auto [shard, lock] = lock_shard(group);
-      auto it = shard.groups.find(group);
+      const Key key(group);
+      auto [shard, lock] = lock_shard(key);
+      auto it = shard.groups.find(key);
       if (it != shard.groups.end()) {
         removed = detail::revoke_credentials(it->second, clock_->now());
         if (it->second.empty()) shard.groups.erase(it);
@@ -175,9 +231,10 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     InspectReply reply;
     {
-      auto [shard, lock] = lock_shard(group);
+      const Key key(group);
+      auto [shard, lock] = lock_shard(key);
       reply.now = clock_->now();
-      auto it = shard.groups.find(group);
+      auto it = shard.groups.find(key);
       if (it != shard.groups.end()) {
         detail::inspect_group(it->second, reply.now, reply);
         if (it->second.empty()) shard.groups.erase(it);
@@ -190,8 +247,9 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     bool was_locked = false;
     {
-      auto [shard, lock] = lock_shard(group);
-      auto it = shard.groups.find(group);
+      const Key key(group);
+      auto [shard, lock] = lock_shard(key);
+      auto it = shard.groups.find(key);
       if (it != shard.groups.end()) {
         was_locked = detail::unlock_group(it->second, budget, clock_->now());
         if (it->second.empty()) shard.groups.erase(it);
@@ -229,7 +287,7 @@ class MemoryStore final : public Store {
     if (refused_after_fork(done)) return;
     ClientLimitReply reply;
     {
-      const std::string key = "c" + req.client;
+      const Key key("c" + req.client);
       auto [shard, lock] = lock_shard(key);
       const long long now = ms(clock_->now());
       auto it = shard.clients.find(key);
@@ -257,10 +315,11 @@ class MemoryStore final : public Store {
   // Runs `rule` on the group, made if it does not exist (refused when the store is full), and
   // indexes it by its deadline.
   template <class T, class Rule>
-  void write_group(const std::string& key, Callback<T> done, Rule&& rule) {
+  void write_group(const std::string& group, Callback<T> done, Rule&& rule) {
     if (refused_after_fork(done)) return;
     Expected<T> reply = make_error(Errc::internal, "not run");
     {
+      const Key key(group);
       auto [shard, lock] = lock_shard(key);
       const TimePoint now = clock_->now();
       Group* g = touch(shard, key, now);
@@ -273,10 +332,11 @@ class MemoryStore final : public Store {
   // Runs `rule` on the group if it exists (else completes with T{}: nothing there), then drops
   // it when empty or indexes it by its deadline.
   template <class T, class Rule>
-  void update_group(const std::string& key, Callback<T> done, Rule&& rule) {
+  void update_group(const std::string& group, Callback<T> done, Rule&& rule) {
     if (refused_after_fork(done)) return;
     T reply{};
     {
+      const Key key(group);
       auto [shard, lock] = lock_shard(key);
       const TimePoint now = clock_->now();
       auto it = shard.groups.find(key);
@@ -336,16 +396,16 @@ class MemoryStore final : public Store {
   static constexpr std::size_t kReapPerWrite = 8;  // more than a write can add: the heap drains
   static constexpr std::size_t kReapChunk = 4096;
 
-  std::pair<Shard&, std::unique_lock<std::mutex>> lock_shard(const std::string& group) {
-    Shard& s = shards_[std::hash<std::string>{}(group) % kShards];
+  std::pair<Shard&, std::unique_lock<std::mutex>> lock_shard(const Key& key) {
+    Shard& s = shards_[key.hash() % kShards];
     return {s, std::unique_lock<std::mutex>(s.mutex)};
   }
 
   // An issue refused by its gate: nothing is written; the reply carries the status and wait.
   template <class Reply>
-  static void refuse(Shard& shard, std::unique_lock<std::mutex>& lock, const std::string& group, Reply reply,
+  static void refuse(Shard& shard, std::unique_lock<std::mutex>& lock, const Key& key, Reply reply,
                      const Callback<Reply>& done) {
-    auto it = shard.groups.find(group);
+    auto it = shard.groups.find(key);
     if (it != shard.groups.end() && it->second.empty()) shard.groups.erase(it);
     lock.unlock();
     done(std::move(reply));
@@ -364,11 +424,11 @@ class MemoryStore final : public Store {
 
   // The group to write, made if need be (the rules drop what expired); nullptr when the shard is
   // full (even after reaping).
-  Group* touch(Shard& shard, const std::string& group, TimePoint now) {
-    auto it = shard.groups.find(group);
+  Group* touch(Shard& shard, const Key& key, TimePoint now) {
+    auto it = shard.groups.find(key);
     if (it == shard.groups.end()) {
       if (full(shard, ms(now))) return nullptr;
-      it = shard.groups.emplace(group, Group{}).first;
+      it = shard.groups.emplace(key, Group{}).first;
     }
     return &it->second;
   }
@@ -385,7 +445,7 @@ class MemoryStore final : public Store {
   }
 
   // Indexes the group's deadline (if it moved later) and reaps a few due records.
-  static void after_write(Shard& shard, const std::string& key, Group& g, TimePoint now) {
+  static void after_write(Shard& shard, const Key& key, Group& g, TimePoint now) {
     if (const long long d = detail::deadline(g); d > g.indexed_until) {
       shard.due.push(Due{d, key, false});
       g.indexed_until = d;
