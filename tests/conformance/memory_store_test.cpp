@@ -126,6 +126,57 @@ TEST(MemoryStore, CapacityRefusesNewRecordsClearly) {
   EXPECT_EQ(e->issue_otp("login", "newcomer")->outcome, Outcome::issued) << "expired records make room";
 }
 
+// A Store call's completion, which the embedded store runs before the call returns.
+template <class T, class Start>
+Expected<T> answer(Start&& start) {
+  std::optional<Expected<T>> got;
+  start(Callback<T>([&got](Expected<T>&& r) { got.emplace(std::move(r)); }));
+  if (!got) return make_error(Errc::internal, "the memory store did not complete inline");
+  return std::move(*got);
+}
+
+// The store holds a record's name in its map node up to 32 bytes and on the heap beyond: names
+// of every length across that line (as the Store interface may pass them; the engine's are
+// 22-byte tags), and names that differ only in their last byte or only past the 32nd, are each
+// their own record: issued, found by their own code only, reaped when they expire (the expiry
+// index copies and moves names as it reorders), and nothing is left.
+TEST(MemoryStore, NamesOfEveryLengthAreDistinctRecords) {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_memory_store(clock, MemoryStoreOptions{.reap_interval = 0ms});
+  std::vector<std::string> names;
+  for (std::size_t n = 0; n <= 80; ++n) {
+    names.push_back(std::string(n, 'g'));
+    if (n > 0) names.push_back(std::string(n - 1, 'g') + 'h');        // differs in its last byte
+    if (n > 33) names.push_back(std::string(n, 'g').replace(33, 1, "x"));  // only past the 32nd
+  }
+  auto hash_of = [](std::size_t i) { return "hash-" + std::to_string(i); };
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    OtpIssueRequest req;
+    req.group = names[i];
+    req.key_id = 1;
+    req.secret_hash = hash_of(i);
+    req.ttl = std::chrono::milliseconds(1000 + static_cast<long long>(i));  // deadlines in every order
+    req.max_attempts = 3;
+    ASSERT_EQ(answer<OtpIssueReply>([&](auto cb) { store->otp_issue(req, std::move(cb)); })->outcome, Outcome::issued);
+  }
+  EXPECT_EQ(memory_store_stats(*store)->records, names.size()) << "one record per name";
+  auto verify = [&](std::size_t i, const std::string& hash) {
+    OtpVerifyRequest req;
+    req.group = names[i];
+    req.candidates.push_back({1, hash});
+    return answer<VerifyReply>([&](auto cb) { store->otp_verify(req, std::move(cb)); })->outcome;
+  };
+  for (std::size_t i = 0; i + 1 < names.size(); i += 2) {
+    EXPECT_EQ(verify(i, hash_of(i + 1)), Outcome::invalid) << "another name's code, name of " << names[i].size();
+    EXPECT_EQ(verify(i, hash_of(i)), Outcome::verified) << "its own code, name of " << names[i].size();
+  }
+  EXPECT_EQ(memory_store_stats(*store)->records, names.size() - names.size() / 2) << "each verified code, and only it, is gone";
+  clock->advance(2000ms + std::chrono::milliseconds(names.size()));
+  reap_expired(*store);  // the rest have expired
+  EXPECT_EQ(memory_store_stats(*store)->records, 0u);
+  EXPECT_EQ(memory_store_stats(*store)->indexed, 0u);
+}
+
 TEST(MonotonicClock, StartsAtTheSystemTimeAndNeverGoesBack) {
   MonotonicClock clock;
   const auto sys = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());

@@ -31,8 +31,12 @@ struct Error {
 template <class T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  Expected(Error error) : v_(std::in_place_index<1>, std::move(error)) {}
+  // (By reference, not by value: a value parameter would be moved twice, and results are moved
+  // into an Expected on every operation's path.)
+  Expected(const T& value) : v_(std::in_place_index<0>, value) {}
+  Expected(T&& value) : v_(std::in_place_index<0>, std::move(value)) {}
+  Expected(const Error& error) : v_(std::in_place_index<1>, error) {}
+  Expected(Error&& error) : v_(std::in_place_index<1>, std::move(error)) {}
 
   bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
