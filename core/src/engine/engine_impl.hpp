@@ -115,11 +115,14 @@ FailureBudget budget_of(const Policy& policy, std::string client);
 // nothing wrapped or allocated (the common path of every issue and verification).
 void next_after_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,
                              const RateLimit& limit, Callback<Result> done, std::function<void(Callback<Result>)> next);
-template <class Next>
+// `done`: a Callback<Result>, or the operation's Tracked<Result> (handed on as it is when there
+// is no limit to take: no wrapper made).
+template <class Done, class Next>
 void with_client_limit(const std::shared_ptr<EngineImpl>& impl, std::string_view client_key, char bucket,
-                       const RateLimit& limit, Callback<Result> done, Next&& next) {
-  if (client_key.empty() || !limit.enabled()) return next(std::move(done));
-  next_after_client_limit(impl, client_key, bucket, limit, std::move(done), std::forward<Next>(next));
+                       const RateLimit& limit, Done&& done, Next&& next) {
+  if (client_key.empty() || !limit.enabled()) return next(std::forward<Done>(done));
+  next_after_client_limit(impl, client_key, bucket, limit, Callback<Result>(std::forward<Done>(done)),
+                          std::forward<Next>(next));
 }
 // Gives one event back to a client key's bucket (fire and forget: errors are ignored).
 void refund_client_limit(const std::shared_ptr<EngineImpl>& impl, const std::string& client_tag, char bucket,

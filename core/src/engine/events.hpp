@@ -207,14 +207,21 @@ struct Tracked {
   }
 };
 
+// (A Tracked, not a Callback: an operation that keeps it as it is, moving it from closure to
+// closure into the store's completion, wraps nothing and allocates nothing for it; assigned
+// to a Callback it is wrapped there.)
 template <class T>
-Callback<T> track(std::shared_ptr<Stats> stats, Op op, Callback<T> done) {
+Tracked<T> track(std::shared_ptr<Stats> stats, Op op, Callback<T> done) {
   return Tracked<T>{std::move(stats), op, std::chrono::steady_clock::now(), std::move(done), std::nullopt};
 }
 
 // Arms `done` (in place) to post an event to the bus of `stats` (the engine's) when it completes
 // with an outcome worth one: the operation's counter (track) inside `done` is armed where it is.
 // No bus: nothing changes (the cost of events off is this branch).
+template <class T>
+void with_event(const std::shared_ptr<Stats>& stats, const EventContext& ctx, Tracked<T>& done) {
+  if (EventBus* bus = stats->events()) done.event.emplace(bus, ctx, std::is_same_v<T, Result>);
+}
 template <class T>
 void with_event(const std::shared_ptr<Stats>& stats, const EventContext& ctx, Callback<T>& done) {
   EventBus* bus = stats->events();

@@ -10,8 +10,8 @@ std::string payload_context(std::string_view group) { return "otp-payload|" + st
 }  // namespace
 
 void Engine::issue_otp(std::string_view purpose, std::string_view identifier, const IssueOptions& options,
-                       Callback<Result> done) {
-  done = detail::track<Result>(impl_->stats, detail::Op::otp_issue, std::move(done));
+                       Callback<Result> callback) {
+  auto done = detail::track<Result>(impl_->stats, detail::Op::otp_issue, std::move(callback));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   const Policy& policy = *subject->policy;
@@ -46,7 +46,7 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
 
   // The subject and the code move from closure to closure (each runs once): no copy, no sharing.
   auto issue = [impl = impl_, req = std::move(req), s = std::move(subject).value(),
-                code = std::move(code)](Callback<Result> done) mutable {
+                code = std::move(code)](auto done) mutable {
     impl->store->otp_issue(req, [impl, s = std::move(s), code = std::move(code),
                                  done = std::move(done)](Expected<OtpIssueReply>&& r) mutable {
       if (!r) return done(std::move(r).error());
@@ -75,8 +75,8 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
 }
 
 void Engine::verify_otp(std::string_view purpose, std::string_view identifier, std::string_view code,
-                        const VerifyOptions& options, Callback<Result> done) {
-  done = detail::track<Result>(impl_->stats, detail::Op::otp_verify, std::move(done));
+                        const VerifyOptions& options, Callback<Result> callback) {
+  auto done = detail::track<Result>(impl_->stats, detail::Op::otp_verify, std::move(callback));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   detail::with_event<Result>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier,
@@ -101,7 +101,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   // (after a fault it may have been counted: a timeout may have taken effect). The subject moves
   // from closure to closure (each runs once).
   auto verify = [impl = impl_, req = std::move(req), s = std::move(subject).value(), client,
-                 limit = policy.client_failure_limit](Callback<Result> done) mutable {
+                 limit = policy.client_failure_limit](auto done) mutable {
     impl->store->otp_verify(req, [impl, s = std::move(s), client = std::move(client), limit,
                                   done = std::move(done)](Expected<VerifyReply>&& r) mutable {
       if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);

@@ -52,12 +52,14 @@ Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::S
   return t;
 }
 
+// `done`: the operation's Tracked<Result> (moved into the store's completion: no wrapper).
+template <class Done>
 void store_token(const std::shared_ptr<detail::EngineImpl>& impl, NewToken t, detail::Subject subject,
-                 std::string url, std::string_view client_key, Callback<Result> done) {
+                 std::string url, std::string_view client_key, Done done) {
   const RateLimit limit = subject.policy->client_issue_limit;
   auto issue = [impl, req = std::move(t.req), token = std::move(t.token), s = std::move(subject),
-                url = std::move(url)](Callback<Result> done) {
-    impl->store->token_issue(req, [token, s, url, done = std::move(done)](Expected<TokenIssueReply> r) {
+                url = std::move(url)](auto done) mutable {
+    impl->store->token_issue(req, [token, s, url, done = std::move(done)](Expected<TokenIssueReply>&& r) mutable {
     if (!r) return done(std::move(r).error());
     Result res;
     res.outcome = r->outcome;
@@ -105,8 +107,9 @@ Status check_token_options(const VerifyOptions& options, bool any_purpose) {
   return Unit{};
 }
 
+template <class Done>
 void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_view token, std::string_view purpose,
-                 TokenKind kind, bool consume, const VerifyOptions& options, Callback<Result> done) {
+                 TokenKind kind, bool consume, const VerifyOptions& options, Done done) {
   auto any = detail::check_purpose_filter(purpose);
   if (!any) return done(std::move(any).error());
   if (auto s = check_token_options(options, *any); !s) return done(std::move(s).error());
@@ -124,7 +127,7 @@ void check_token(const std::shared_ptr<detail::EngineImpl>& impl, std::string_vi
     req.binding_hash = detail::binding_hash(impl->ring.index(), t.group, options.binding);
     req.budget = detail::gcra_of(impl->config.policy_for(purpose).failure_limit);
   }
-  impl->store->token_verify(req, [impl, t, done = std::move(done)](Expected<VerifyReply> r) {
+  impl->store->token_verify(req, [impl, t, done = std::move(done)](Expected<VerifyReply>&& r) mutable {
     if (!r) return done(std::move(r).error());
     Result res;
     res.outcome = r->outcome;
@@ -157,8 +160,8 @@ void revoke(const detail::EngineImpl& impl, std::string_view token, Callback<boo
 }  // namespace
 
 void Engine::issue_token(std::string_view purpose, std::string_view identifier, const IssueOptions& options,
-                         Callback<Result> done) {
-  done = detail::track<Result>(impl_->stats, detail::Op::token_issue, std::move(done));
+                         Callback<Result> callback) {
+  auto done = detail::track<Result>(impl_->stats, detail::Op::token_issue, std::move(callback));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   detail::with_event<Result>(impl_->stats, {Credential::token, subject->purpose, subject->identifier,
@@ -169,8 +172,8 @@ void Engine::issue_token(std::string_view purpose, std::string_view identifier, 
 }
 
 void Engine::issue_link(std::string_view purpose, std::string_view identifier, std::string_view base_url,
-                        const IssueOptions& options, Callback<Result> done) {
-  done = detail::track<Result>(impl_->stats, detail::Op::link_issue, std::move(done));
+                        const IssueOptions& options, Callback<Result> callback) {
+  auto done = detail::track<Result>(impl_->stats, detail::Op::link_issue, std::move(callback));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   detail::with_event<Result>(impl_->stats, {Credential::link, subject->purpose, subject->identifier,
@@ -185,29 +188,29 @@ void Engine::issue_link(std::string_view purpose, std::string_view identifier, s
 }
 
 void Engine::verify_token(std::string_view token, std::string_view purpose, const VerifyOptions& options,
-                          Callback<Result> done) {
-  done = detail::track<Result>(impl_->stats, detail::Op::token_verify, std::move(done));
+                          Callback<Result> callback) {
+  auto done = detail::track<Result>(impl_->stats, detail::Op::token_verify, std::move(callback));
   detail::with_event<Result>(impl_->stats, {Credential::token, purpose}, done);
   check_token(impl_, token, purpose, TokenKind::token, true, options, std::move(done));
 }
 void Engine::verify_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
   verify_token(token, purpose, VerifyOptions{}, std::move(done));
 }
-void Engine::peek_token(std::string_view token, std::string_view purpose, Callback<Result> done) {
-  done = detail::track<Result>(impl_->stats, detail::Op::token_peek, std::move(done));
+void Engine::peek_token(std::string_view token, std::string_view purpose, Callback<Result> callback) {
+  auto done = detail::track<Result>(impl_->stats, detail::Op::token_peek, std::move(callback));
   check_token(impl_, token, purpose, TokenKind::token, false, {}, std::move(done));
 }
 void Engine::consume_link(std::string_view token, std::string_view purpose, const VerifyOptions& options,
-                          Callback<Result> done) {
-  done = detail::track<Result>(impl_->stats, detail::Op::link_consume, std::move(done));
+                          Callback<Result> callback) {
+  auto done = detail::track<Result>(impl_->stats, detail::Op::link_consume, std::move(callback));
   detail::with_event<Result>(impl_->stats, {Credential::link, purpose}, done);
   check_token(impl_, token, purpose, TokenKind::link, true, options, std::move(done));
 }
 void Engine::consume_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
   consume_link(token, purpose, VerifyOptions{}, std::move(done));
 }
-void Engine::peek_link(std::string_view token, std::string_view purpose, Callback<Result> done) {
-  done = detail::track<Result>(impl_->stats, detail::Op::link_peek, std::move(done));
+void Engine::peek_link(std::string_view token, std::string_view purpose, Callback<Result> callback) {
+  auto done = detail::track<Result>(impl_->stats, detail::Op::link_peek, std::move(callback));
   check_token(impl_, token, purpose, TokenKind::link, false, {}, std::move(done));
 }
 
