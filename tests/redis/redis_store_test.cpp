@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cctype>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <functional>
 #include <future>
@@ -747,6 +750,101 @@ TEST(RedisStore, ReadsAndReplacesTheRecordsOf03) {
   Result again = e->issue_otp("resend", "cat").value();
   EXPECT_EQ(again.outcome, Outcome::issued);
   EXPECT_EQ(again.secret.view(), first.secret.view()) << "the sealed code and payload hash carried over";
+}
+
+// A 0.3 process during a rolling upgrade, with 0.3's own scripts (tests/data/v03, verbatim from
+// 0.3.0) as it sends them, against the record 0.4 writes: a right code, a wrong guess and an
+// issue each fail with WRONGTYPE and leave the record as it was. So a 0.3 process never
+// verifies a code, never gets a guess that is not counted where 0.4 counts it, and never
+// replaces 0.4's code or resets its attempts; 0.4 verifies the code afterwards. The control: the
+// same scripts with the same arguments against 0.3's own hash count the wrong guess, verify the
+// right code and issue, so the arguments are 0.3's and the failures are the record's.
+TEST(RedisStore, A03ProcessFailsClosedOnThe04Records) {
+  RedisServer server;
+  Config c;
+  c.default_policy.max_attempts = 5;
+  auto e = engine_on(server.url(), c);
+  auto raw = raw_client(server);
+  auto slurp = [](const std::string& name) {
+    std::ifstream in(std::string(VK_SOURCE_DIR) + "/tests/data/v03/" + name);
+    EXPECT_TRUE(in.good()) << name;
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  // 0.3's EVAL text: the flags line, the outcome constants as 0.3 generated them, the prelude, the script
+  std::string names, values;
+  for (int v = 0; v <= static_cast<int>(Outcome::cooldown); ++v) {
+    names += (v ? ", " : "");
+    values += (v ? ", " : "") + std::to_string(v);
+    for (const char* ch = to_string(static_cast<Outcome>(v)); *ch; ++ch)
+      names.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(*ch))));
+  }
+  const std::string head = "#!lua\nlocal " + names + " = " + values + "\n" + slurp("prelude.lua");
+  const std::string verify03 = head + slurp("otp_verify.lua"), issue03 = head + slurp("otp_issue.lua");
+  auto doubles = [](std::initializer_list<double> v) {
+    std::string s;
+    for (double d : v) {
+      char b[8];
+      std::memcpy(b, &d, 8);
+      s.append(b, 8);
+    }
+    return s;
+  };
+  // otp_verify: KEYS g t p; ARGV the budgets (all off), client, binding, the candidate
+  auto verify = [&](const std::string& g, const std::string& candidate) {
+    const std::string base = g.substr(0, g.size() - 1);
+    return raw->command_sync({"EVAL", verify03, "3", g, base + "t", base + "p", doubles({0, 1, 0, 1}), "", "", candidate});
+  };
+  // otp_issue: KEYS g; ARGV h, sealed code, sealed payload, the numbers (ttl 60 s, 5 attempts,
+  // one-time, no gate), payload hash, binding
+  auto issue = [&](const std::string& g, const std::string& h) {
+    return raw->command_sync({"EVAL", issue03, "1", g, h, "", "", doubles({60000, 5, 0, 1, 0, 0, 1, 0, 0, 1}), "", ""});
+  };
+  auto refused_wrongtype = [](const Expected<redis::Reply>& r) {
+    const std::string what = r ? r->str : r.error().message;
+    return (!r || r->is_error()) && what.find("WRONGTYPE") != std::string::npos;
+  };
+
+  Result code = e->issue_otp("login", "ann").value();
+  auto keys = all_keys(*raw, ":g");
+  ASSERT_EQ(keys.size(), 1u);
+  const std::string g = keys[0];
+  const GroupRecord rec = record_at(*raw, g);
+  ASSERT_EQ(rec.a, 5);
+  const std::string right = rec.h, wrong = rec.h.substr(0, 1) + std::string(rec.h.size() - 1, 'w');
+  const std::string bytes = raw->command_sync({"GET", g})->str;
+  const long long pttl = raw->command_sync({"PTTL", g})->integer;
+  EXPECT_TRUE(refused_wrongtype(verify(g, wrong))) << "a wrong guess by 0.3";
+  EXPECT_TRUE(refused_wrongtype(verify(g, right))) << "the right code by 0.3";
+  EXPECT_TRUE(refused_wrongtype(issue(g, wrong))) << "an issue by 0.3";
+  EXPECT_EQ(raw->command_sync({"GET", g})->str, bytes) << "0.4's record as it was";
+  const long long pttl_after = raw->command_sync({"PTTL", g})->integer;
+  EXPECT_GT(pttl_after, 0);
+  EXPECT_LE(pttl_after, pttl) << "its expiry not moved";
+  Result ok = e->verify_otp("login", "ann", code.secret.view()).value();
+  EXPECT_EQ(ok.outcome, Outcome::verified) << "0.4 verifies its code afterwards";
+  EXPECT_EQ(ok.attempts_remaining, 5) << "none of 0.3's guesses was counted";
+
+  // the control: 0.3's hash
+  (void)e->issue_otp("login", "bob").value();
+  std::string g2;
+  for (const std::string& k : all_keys(*raw, ":g"))
+    if (k != g) g2 = k;
+  ASSERT_FALSE(g2.empty());
+  const GroupRecord rec2 = record_at(*raw, g2);
+  put_as_03(*raw, g2, rec2);
+  const std::string wrong2 = rec2.h.substr(0, 1) + std::string(rec2.h.size() - 1, 'w');
+  auto w = verify(g2, wrong2);
+  ASSERT_TRUE(w && w->type == redis::Reply::Type::array && !w->elements.empty()) << (w ? w->str : w.error().message);
+  EXPECT_EQ(w->elements[0].integer, static_cast<long long>(Outcome::invalid));
+  EXPECT_EQ(raw->command_sync({"HGET", g2, "a"})->str, "4") << "0.3 counts the wrong guess in its hash";
+  auto r = verify(g2, rec2.h);
+  ASSERT_TRUE(r && r->type == redis::Reply::Type::array && !r->elements.empty()) << (r ? r->str : r.error().message);
+  EXPECT_EQ(r->elements[0].integer, static_cast<long long>(Outcome::verified));
+  const std::string g3 = g2.substr(0, g2.size() - 3) + "x}:g";  // a group nobody wrote
+  auto i = issue(g3, rec2.h);
+  ASSERT_TRUE(i && i->type == redis::Reply::Type::array && !i->elements.empty()) << (i ? i->str : i.error().message);
+  EXPECT_EQ(i->elements[0].integer, static_cast<long long>(Outcome::issued));
+  EXPECT_EQ(raw->command_sync({"TYPE", g3})->str, "hash");
 }
 
 // otp_verify's reply is packed into one string (redis_scripts.hpp: packed_reply). A reply that
