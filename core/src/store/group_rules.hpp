@@ -109,9 +109,18 @@ class LazyMap {
   std::pair<iterator, bool> emplace(A&&... a) {
     return made().emplace(std::forward<A>(a)...);
   }
-  std::size_t erase(const K& k) { return m_ ? m_->erase(k) : 0; }
-  iterator erase(const_iterator it) { return m_->erase(it); }
-  iterator erase(iterator it) { return m_->erase(it); }
+  // (An erase that empties the map gives it back; what it returns is then end().)
+  std::size_t erase(const K& k) {
+    const std::size_t n = m_ ? m_->erase(k) : 0;
+    if (n > 0 && m_->empty()) m_.reset();
+    return n;
+  }
+  iterator erase(const_iterator it) {
+    iterator next = m_->erase(it);
+    if (m_->empty()) m_.reset();
+    return m_ ? next : iterator{};
+  }
+  iterator erase(iterator it) { return erase(const_iterator(it)); }
   void clear() noexcept { m_.reset(); }
   template <class Pred>
   friend std::size_t erase_if(LazyMap& m, Pred pred) {

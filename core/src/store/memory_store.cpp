@@ -52,7 +52,7 @@ class Key {
     else heap_ = std::exchange(o.heap_, nullptr), o.size_ = 0;
     return *this;
   }
-  Key& operator=(const Key& o) { return o.view() == view() ? *this : *this = Key(o); }
+  Key& operator=(const Key& o) { return this == &o ? *this : *this = Key(o); }
   ~Key() {
     if (size_ > kInline) delete[] heap_;
   }

@@ -1,0 +1,103 @@
+// The containers a group keeps what most groups never hold in (store/group_rules.hpp): absent
+// until the first write, given back when emptied, copied deeply (the file store copies groups).
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "store/group_rules.hpp"
+
+namespace verikit::detail {
+namespace {
+
+TEST(LazyMap, AnAbsentMapIsAnEmptyOne) {
+  LazyMap<std::string, int> m;
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.size(), 0u);
+  EXPECT_TRUE(m.begin() == m.end());
+  EXPECT_TRUE(m.find("a") == m.end());
+  EXPECT_EQ(m.erase("a"), 0u);
+  EXPECT_EQ(erase_if(m, [](const auto&) { return true; }), 0u);
+  EXPECT_THROW((void)std::as_const(m).at("a"), std::out_of_range);
+  int n = 0;
+  for (const auto& kv : m) n += kv.second;
+  EXPECT_EQ(n, 0);
+}
+
+TEST(LazyMap, WritesMakeItErasuresThatEmptyItGiveItBack) {
+  LazyMap<std::string, int> m;
+  m["a"] = 1;
+  EXPECT_TRUE(m.emplace("b", 2).second);
+  EXPECT_FALSE(m.emplace("b", 3).second);
+  EXPECT_EQ(m.size(), 2u);
+  EXPECT_EQ(m.at("b"), 2);
+  EXPECT_EQ(m.erase("a"), 1u);
+  EXPECT_EQ(m.erase("a"), 0u);
+  auto it = m.find("b");
+  ASSERT_TRUE(it != m.end());
+  EXPECT_TRUE(m.erase(it) == m.end()) << "erasing the last gives end()";
+  EXPECT_TRUE(m.empty());
+  EXPECT_TRUE(m.begin() == m.end());
+  m["c"] = 3;  // made again
+  m["d"] = 4;
+  EXPECT_EQ(erase_if(m, [](const auto& kv) { return kv.second == 3; }), 1u);
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_EQ(erase_if(m, [](const auto&) { return true; }), 1u);
+  EXPECT_TRUE(m.empty());
+  m["e"] = 5;
+  m.clear();
+  EXPECT_TRUE(m.empty());
+}
+
+TEST(LazyMap, CopiesAreDeep) {
+  LazyMap<std::string, int> m;
+  m["a"] = 1;
+  LazyMap<std::string, int> c = m;
+  c["a"] = 2;
+  c["b"] = 3;
+  EXPECT_EQ(m.at("a"), 1);
+  EXPECT_EQ(m.size(), 1u);
+  m = c;
+  EXPECT_EQ(m.at("a"), 2);
+  c.clear();
+  EXPECT_EQ(m.size(), 2u) << "the copy's clear leaves the original";
+  LazyMap<std::string, int> moved = std::move(m);
+  EXPECT_EQ(moved.size(), 2u);
+}
+
+TEST(Box, IsAnOptionalOnTheHeapCopiedDeeply) {
+  Box<std::string> b;
+  EXPECT_FALSE(b);
+  b = std::string("x");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*b, "x");
+  Box<std::string> c = b;
+  *c = "y";
+  EXPECT_EQ(*b, "x");
+  EXPECT_EQ(c->size(), 1u);
+  b = std::string("z");  // assigned in place
+  EXPECT_EQ(*b, "z");
+  b.reset();
+  EXPECT_FALSE(b);
+  EXPECT_EQ(*c, "y");
+}
+
+// What the embedded stores keep per group: the rare containers cost a pointer each.
+TEST(Group, KeepsTheRareContainersOutOfLine) {
+  EXPECT_LE(sizeof(Group), sizeof(std::optional<OtpRecord>) + sizeof(RateState) + 6 * sizeof(void*));
+  Group g;
+  EXPECT_TRUE(g.empty());
+  g.pairs["client"] = 0;
+  EXPECT_FALSE(g.empty());
+  g.pairs.erase("client");
+  EXPECT_TRUE(g.empty()) << "its last entry erased, the map is given back";
+  EXPECT_TRUE(g.pairs.begin() == g.pairs.end());
+  Group copy = g;
+  copy.tokens["t"] = TokenRecord{};
+  EXPECT_TRUE(g.tokens.empty()) << "groups copy deeply";
+}
+
+}  // namespace
+}  // namespace verikit::detail
