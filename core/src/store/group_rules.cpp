@@ -228,14 +228,14 @@ TotpLoadReply load_totp_step(Group& g, const FailureBudget& budget, TimePoint no
   drop_expired(g, now);
   auto pair = g.pairs.find(budget.client);
   const long long pair_tat = budget.client.empty() || pair == g.pairs.end() ? 0 : pair->second;
-  return load_totp(g.totp ? &*g.totp : nullptr, g.rate, pair_tat, ms(now), budget);
+  return load_totp(g.totp.get(), g.rate, pair_tat, ms(now), budget);
 }
 
 VerifyReply commit_totp_step(Group& g, const TotpCommitRequest& req, TimePoint now) {
   drop_expired(g, now);
   long long no_pair = 0;
   long long& pair_tat = req.budget.client.empty() ? no_pair : g.pairs[req.budget.client];
-  VerifyReply reply = commit_totp(g.totp ? &*g.totp : nullptr, g.rate, pair_tat, ms(now), req);
+  VerifyReply reply = commit_totp(g.totp.get(), g.rate, pair_tat, ms(now), req);
   if (!req.budget.client.empty() && pair_tat <= ms(now)) g.pairs.erase(req.budget.client);
   return reply;
 }

@@ -73,6 +73,7 @@ class Box {
   explicit operator bool() const noexcept { return p_ != nullptr; }
   T* operator->() noexcept { return p_.get(); }
   const T* operator->() const noexcept { return p_.get(); }
+  T* get() noexcept { return p_.get(); }  // (nullptr: none)
   T& operator*() noexcept { return *p_; }
   const T& operator*() const noexcept { return *p_; }
   void reset() noexcept { p_.reset(); }
@@ -82,7 +83,7 @@ class Box {
 };
 
 // LazyMap<K, V>: an unordered_map made at its first insertion and given back when cleared or
-// emptied by erase_if.
+// emptied (by erase or erase_if).
 template <class K, class V>
 class LazyMap {
   using Map = std::unordered_map<K, V>;
