@@ -260,7 +260,7 @@ const char* kIssueLike =
 // Redis's own CPU (INFO cpu: user + sys, in microseconds) and its script time (commandstats:
 // the usec of EVALSHA/FCALL and their read-only forms) since the last CONFIG RESETSTAT.
 struct RedisCpu {
-  double cpu_us = 0, script_us = 0, script_calls = 0;
+  double cpu_us = 0, sys_us = 0, script_us = 0, script_calls = 0;
 };
 // The number after `name` (as in "used_cpu_user:1.5" or "calls=12,"), 0 when absent.
 double info_number(const std::string& info, const std::string& name, std::size_t from = 0) {
@@ -270,7 +270,8 @@ double info_number(const std::string& info, const std::string& name, std::size_t
 RedisCpu redis_cpu(const verikit::test::RedisServer& server) {
   const std::string info = server.cli("INFO all");
   RedisCpu r;
-  r.cpu_us = 1e6 * (info_number(info, "used_cpu_user:") + info_number(info, "used_cpu_sys:"));
+  r.sys_us = 1e6 * info_number(info, "used_cpu_sys:");
+  r.cpu_us = 1e6 * info_number(info, "used_cpu_user:") + r.sys_us;
   for (const char* cmd : {"evalsha", "evalsha_ro", "fcall", "fcall_ro"}) {
     const auto at = info.find(std::string("cmdstat_") + cmd + ":");
     if (at == std::string::npos) continue;
@@ -744,7 +745,8 @@ int main(int argc, char** argv) {
   // `verikit_bench N cpu` runs only this.
   if ((only_row.empty() && only_concurrency == 0) || only_row == "cpu") {
     std::printf("\nRedis CPU per operation (INFO cpu user+sys / operations; script time from commandstats), "
-                "concurrency 64\n%-28s %14s %16s %12s\n", "operation", "CPU us/op", "script us/call", "ops/s");
+                "concurrency 64\n%-28s %14s %12s %16s %12s\n", "operation", "CPU us/op", "of it sys", "script us/call",
+                "ops/s");
     for (const Row& row : rows) {
       if (row.name != "OTP issue" && row.name != "OTP verify (right code)" && row.name != "OTP verify (wrong code)")
         continue;
@@ -753,7 +755,8 @@ int main(int argc, char** argv) {
       const Run run = drive(n, 64, start, false);
       const RedisCpu after = redis_cpu(server);
       const double calls = after.script_calls - before.script_calls;
-      std::printf("%-28s %14.2f %16.2f %12.0f\n", row.name.c_str(), (after.cpu_us - before.cpu_us) / static_cast<double>(n),
+      std::printf("%-28s %14.2f %12.2f %16.2f %12.0f\n", row.name.c_str(),
+                  (after.cpu_us - before.cpu_us) / static_cast<double>(n), (after.sys_us - before.sys_us) / static_cast<double>(n),
                   calls > 0 ? (after.script_us - before.script_us) / calls : 0.0, run.ops_per_s);
     }
     if (only_row == "cpu") {

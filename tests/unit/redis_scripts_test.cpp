@@ -92,31 +92,39 @@ TEST(RedisScripts, ReadExactlyTheKeysAndArgumentsTheirDescriptorsName) {
     EXPECT_EQ(indices(src, "KEYS"), one_to(s->keys.size())) << "KEYS[1.." << s->keys.size() << "], each of them";
     const std::set<std::size_t> argv = indices(src, "ARGV");
     EXPECT_EQ(argv, one_to(s->args.size())) << "ARGV[1.." << s->args.size() << "], each of them";
-    // The packed numbers: one struct.unpack of ARGV[n], the argument "numbers", with one 8-byte
-    // double for each of the descriptor's numbers, into locals named as the descriptor names them,
-    // in its order; after now_ms(), which binds `struct` when the script runs by EVAL.
+    // The packed arguments: one struct.unpack of ARGV[n], the argument "packed", with one 8-byte
+    // double for each of the descriptor's numbers, then a length and its bytes (I4c0) for each of
+    // its strings, into locals named as the descriptor names them, in its order; after now_ms(),
+    // which binds `struct` when the script runs by EVAL.
     const std::string text = code(src);
-    const std::regex unpack("local ([a-z0-9_,\\s]+?)\\s*=\\s*struct\\.unpack\\('<(d*)', ARGV\\[([0-9]+)\\]\\)");
+    const std::regex unpack(
+        "local ([a-z0-9_,\\s]+?)\\s*=\\s*struct\\.unpack\\('<(d*)((?:I4c0)*)', ARGV\\[([0-9]+)\\]\\)");
     std::size_t unpacks = 0;
     for (auto it = std::sregex_iterator(text.begin(), text.end(), unpack); it != std::sregex_iterator(); ++it) {
       ++unpacks;
-      const std::size_t at = std::stoul((*it)[3]);
+      const std::size_t at = std::stoul((*it)[4]);
       ASSERT_LE(at, s->args.size());
-      EXPECT_EQ(s->args[at - 1], "numbers");
+      EXPECT_EQ(s->args[at - 1], "packed");
       EXPECT_EQ((*it)[2].length(), s->numbers.size()) << "one d per number";
+      EXPECT_EQ((*it)[3].length(), 4 * s->strings.size()) << "one I4c0 per string";
       std::vector<std::string> locals;
       const std::string list = (*it)[1];
       const std::regex name("[a-z0-9_]+");
       for (auto n = std::sregex_iterator(list.begin(), list.end(), name); n != std::sregex_iterator(); ++n)
         locals.push_back(n->str());
-      EXPECT_EQ(locals, std::vector<std::string>(s->numbers.begin(), s->numbers.end())) << "the descriptor's names, in order";
+      std::vector<std::string> names(s->numbers.begin(), s->numbers.end());
+      names.insert(names.end(), s->strings.begin(), s->strings.end());
+      EXPECT_EQ(locals, names) << "the descriptor's names, in order";
       const std::size_t now = text.find("now_ms()");
       EXPECT_TRUE(now != std::string::npos && now < static_cast<std::size_t>(it->position(0))) << "struct bound first";
     }
-    EXPECT_EQ(unpacks, s->numbers.empty() ? 0u : 1u);
-    EXPECT_EQ(text.find("struct.") != std::string::npos, !s->numbers.empty());
-    const bool has_numbers_arg = std::find(s->args.begin(), s->args.end(), "numbers") != s->args.end();
-    EXPECT_EQ(has_numbers_arg, !s->numbers.empty());
+    const bool packs = !s->numbers.empty() || !s->strings.empty();
+    EXPECT_EQ(unpacks, packs ? 1u : 0u);
+    EXPECT_EQ(text.find("struct.") != std::string::npos, packs);
+    const bool has_packed_arg = std::find(s->args.begin(), s->args.end(), "packed") != s->args.end();
+    EXPECT_EQ(has_packed_arg, packs);
+    for (std::string_view name : s->strings)  // a packed string is not also an argument of its own
+      EXPECT_EQ(std::find(s->args.begin(), s->args.end(), name), s->args.end()) << name;
     const bool loops_past = text.find("for i = " + std::to_string(s->args.size() + 1) + ", #ARGV do") != std::string::npos;
     EXPECT_EQ(loops_past, s->more_args) << "more_args: the script reads ARGV[" << s->args.size() + 1 << "] onwards";
   }

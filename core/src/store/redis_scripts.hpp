@@ -31,15 +31,18 @@
 // Flags (record field f, token record [3]): bit 0 one-time use, bit 1 revoke the group on use.
 // Times are ms since the epoch, from redis.call('TIME'). The rules mirror core/src/store/limits.cpp.
 //
-// Numbers: the hot scripts (otp_issue, otp_verify, token_issue) take their integer arguments
-// packed into one argument, "numbers": each of the descriptor's `numbers`, in order, as an IEEE 754
+// Packed arguments: the hot scripts (otp_issue, otp_verify, token_issue) take their arguments
+// packed into one, "packed": first each of the descriptor's `numbers`, in order, as an IEEE 754
 // double, 8 bytes little-endian (every value is an integer within 2^53: exact, and a Lua number
 // is a double anyway; a double decodes the same on a 32-bit server, where struct's 8-byte integers
-// would not), read by one `local <the numbers' names> = struct.unpack('<dd...', ARGV[n])` after
-// now_ms() (which binds `struct` when the script runs by EVAL). Each argument, and each
-// `ARGV[i] + 0`, costs Redis instructions (`bash scripts/redis_parts.sh`: otp_issue's 15 arguments
-// with 10 numbers converted, about 31,000 per call; the same with the numbers packed, about
-// 21,500). The other scripts are not hot enough to be worth it.
+// would not), then each of its `strings`, in order, as its length in 4 bytes little-endian and
+// its bytes (struct's 'I4c0'), read by one `local <the numbers' and strings' names> =
+// struct.unpack('<dd...I4c0...', ARGV[n])` after now_ms() (which binds `struct` when the script
+// runs by EVAL). Each argument, and each `ARGV[i] + 0`, costs Redis instructions (`bash
+// scripts/redis_parts.sh`: otp_issue's 15 arguments with 10 numbers converted, about 31,000 per
+// call; the same with the numbers packed, about 21,500); an argument passed as its own string
+// about 1,200 to 1,700 more than one unpacked from "packed" (Redis makes it an object, then a Lua
+// string in a table that grows as it fills). The other scripts are not hot enough to be worth it.
 //
 // Packed replies: the hot scripts (otp_issue, otp_verify, token_issue) return their reply's
 // fields as one string instead of a table, `return struct.pack('<...', ...)` with the format
@@ -85,7 +88,8 @@ struct Script {
   bool prelude = true;                         // outcome constants + lua/prelude.lua first
   std::string_view keys;                       // KEYS[i]: the key suffix keys[i-1]
   std::span<const std::string_view> args = {}; // ARGV[i]: args[i-1]
-  std::span<const std::string_view> numbers = {}; // packed into the argument "numbers" (below)
+  std::span<const std::string_view> numbers = {}; // packed into the argument "packed" (above)
+  std::span<const std::string_view> strings = {}; // packed into "packed" after the numbers
   bool more_args = false;                      // further ARGV after these (otp_verify: candidates)
   std::span<const Field> reply = {};           // array reply; empty: a single integer
   std::size_t reply_always = 0;                // elements always present (the rest: see the comment)
@@ -103,6 +107,12 @@ struct Script {
       if (numbers[i] == n) return i;
     throw "no such number";
   }
+  // Position in `strings` of a packed string, at compile time; strings.size() when it is not one.
+  consteval std::size_t packed_string(std::string_view n) const {
+    for (std::size_t i = 0; i < strings.size(); ++i)
+      if (strings[i] == n) return i;
+    return strings.size();
+  }
   // Position of a reply element, at compile time.
   consteval std::size_t at(std::string_view n) const {
     for (std::size_t i = 0; i < reply.size(); ++i)
@@ -118,54 +128,54 @@ struct Script {
       "gate_failure_interval_ms", "gate_failure_burst"
 
 // A new OTP for the group, or the live one again (resend_same), behind the gate.
-inline constexpr std::string_view otp_issue_args[] = {
-    "h",               // key id byte + keyed hash of the code
-    "sealed_code",     // resend_same only, else ""
-    "sealed_payload",  // may be ""
-    "numbers",         // otp_issue_numbers
-    "payload_hash",    // resend_same: keyed hash of the payload, else ""
-    "binding"};        // keyed hash of the flow binding, "" for none
+inline constexpr std::string_view otp_issue_args[] = {"packed"};
 inline constexpr std::string_view otp_issue_numbers[] = {
     "ttl_ms", "max_attempts",
     "resend_same",  // 1/0
     "flags",        // one-time / revoke-group bits
     VERIKIT_GATE_NUMBERS};
+inline constexpr std::string_view otp_issue_strings[] = {
+    "code_hash",       // key id byte + keyed hash of the code
+    "sealed_code",     // resend_same only, else ""
+    "sealed_payload",  // may be ""
+    "payload_hash",    // resend_same: keyed hash of the payload, else ""
+    "binding"};        // keyed hash of the flow binding, "" for none
 inline constexpr Field otp_issue_reply[] = {
     {"status", 'o'}, {"reused", 'i'}, {"sealed_code", 's'}, {"expires", 'i'}, {"attempts", 'i'}, {"retry_ms", 'i'}};
 inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .keys = "g", .args = otp_issue_args,
-                                  .numbers = otp_issue_numbers, .reply = otp_issue_reply, .reply_always = 6,
+                                  .numbers = otp_issue_numbers, .strings = otp_issue_strings, .reply = otp_issue_reply, .reply_always = 6,
                                   .packed_reply = true};
 
 // A guess against the group's OTP, within the failure budgets (a wrong one is counted).
-inline constexpr std::string_view otp_verify_args[] = {
-    "numbers",  // otp_verify_numbers
-    "client",   // client tag, "" for none
-    "binding"}; // presented binding's hash, ""; the candidate hashes follow
+inline constexpr std::string_view otp_verify_args[] = {"packed"};  // the candidate hashes follow
 inline constexpr std::string_view otp_verify_numbers[] = {
     "budget_interval_ms", "budget_burst",  // the identifier's failure budget (interval 0: off)
     "pair_interval_ms",   "pair_burst"};   // the (identifier, client key) one
+inline constexpr std::string_view otp_verify_strings[] = {
+    "client",    // client tag, "" for none
+    "binding"};  // presented binding's hash, ""
 inline constexpr Field otp_verify_reply[] = {
     {"status", 'o'}, {"attempts", 'i'}, {"expires", 'i'}, {"payload", 's'}, {"retry_ms", 'i'}, {"counted", 'i'}};
 inline constexpr Script otp_verify{.id = 1, .name = "otp_verify", .flags = "", .keys = "gtp", .args = otp_verify_args,
-                                   .numbers = otp_verify_numbers, .more_args = true, .reply = otp_verify_reply,
+                                   .numbers = otp_verify_numbers, .strings = otp_verify_strings, .more_args = true, .reply = otp_verify_reply,
                                    .reply_always = 6, .packed_reply = true};
 
 // Deletes the group's OTP. Reply: 1 if it was live, else 0.
 inline constexpr Script otp_revoke{.id = 2, .name = "otp_revoke", .flags = "allow-oom", .keys = "g"};
 
 // A new token or link in the group's t hash, behind the gate and the cap on live ones.
-inline constexpr std::string_view token_issue_args[] = {
-    "id",  // keyed hash of the token's secret: its field in the t hash
-    "purpose_tag", "sealed_identity", "sealed_payload",
-    "numbers",     // token_issue_numbers
-    "binding"};    // keyed hash of the flow binding, "" for none
+inline constexpr std::string_view token_issue_args[] = {"packed"};
 inline constexpr std::string_view token_issue_numbers[] = {
     "kind", "flags", "ttl_ms", VERIKIT_GATE_NUMBERS,
     "max_active",  // live tokens and links of the group; 0: no cap
     "refuse"};     // 1: refuse when full; 0: revoke the oldest
+inline constexpr std::string_view token_issue_strings[] = {
+    "id",  // keyed hash of the token's secret: its field in the t hash
+    "purpose_tag", "sealed_identity", "sealed_payload",
+    "binding"};    // keyed hash of the flow binding, "" for none
 inline constexpr Field token_issue_reply[] = {{"status", 'o'}, {"expires", 'i'}, {"retry_ms", 'i'}};
 inline constexpr Script token_issue{.id = 3, .name = "token_issue", .flags = "", .keys = "tg", .args = token_issue_args,
-                                    .numbers = token_issue_numbers, .reply = token_issue_reply, .reply_always = 3,
+                                    .numbers = token_issue_numbers, .strings = token_issue_strings, .reply = token_issue_reply, .reply_always = 3,
                                     .packed_reply = true};
 
 // Checks (consume: and uses) a token or link. Reply: only {status} when it is not_found.

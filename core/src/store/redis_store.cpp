@@ -151,31 +151,38 @@ struct Name {
 template <const scripts::Script& S>
 class Call {
  public:
-  static_assert(S.args.size() <= 32 && S.numbers.size() <= 32);
+  static_assert(S.args.size() <= 32 && S.numbers.size() <= 32 && S.strings.size() <= 32);
   // `more`: how many arguments past the named ones will follow (room for them at once).
   explicit Call(std::size_t more = 0) {
     argv_.reserve(S.keys.size() + S.args.size() + more);
     argv_.resize(S.keys.size() + S.args.size());
-    if constexpr (!S.numbers.empty()) set<"numbers">(std::string(8 * S.numbers.size(), '\0'));
+    if constexpr (kPacked) set<"packed">(std::string(8 * S.numbers.size(), '\0'));
   }
 
-  // A number, into the argument "numbers" (redis_scripts.hpp: a little-endian IEEE 754 double,
+  // A number, into the argument "packed" (redis_scripts.hpp: a little-endian IEEE 754 double,
   // exact for every integer the store sends: they are within 2^53).
   template <Name name>
   Call& number(long long value) {
     constexpr std::size_t i = S.number(name.view());
-    char* at = argv_[S.keys.size() + S.arg("numbers")].data() + 8 * i;
+    char* at = argv_[S.keys.size() + S.arg("packed")].data() + 8 * i;
     const auto bits = std::bit_cast<std::uint64_t>(static_cast<double>(value));
     for (int b = 0; b < 8; ++b) at[b] = static_cast<char>(bits >> (8 * b));
     numbers_set_ |= std::uint32_t{1} << i;
     return *this;
   }
 
+  // An argument, or one of the strings packed into "packed" after the numbers (see argv()).
   template <Name name>
   Call& set(std::string value) {
-    constexpr std::size_t i = S.arg(name.view());
-    argv_[S.keys.size() + i] = std::move(value);
-    set_ |= std::uint32_t{1} << i;
+    constexpr std::size_t p = S.packed_string(name.view());
+    if constexpr (p < S.strings.size()) {
+      strings_[p] = std::move(value);
+      strings_set_ |= std::uint32_t{1} << p;
+    } else {
+      constexpr std::size_t i = S.arg(name.view());
+      argv_[S.keys.size() + i] = std::move(value);
+      set_ |= std::uint32_t{1} << i;
+    }
     return *this;
   }
   // An argument past the named ones (scripts whose descriptor has more_args).
@@ -184,15 +191,34 @@ class Call {
     argv_.push_back(std::move(value));
     return *this;
   }
-  bool complete() const noexcept { return set_ == all(S.args.size()) && numbers_set_ == all(S.numbers.size()); }
-  // The keys (their slots are filled by the store), then the arguments.
-  std::vector<std::string>& argv() noexcept { return argv_; }
+  bool complete() const noexcept {
+    return set_ == all(S.args.size()) && numbers_set_ == all(S.numbers.size()) &&
+           strings_set_ == all(S.strings.size());
+  }
+  // The keys (their slots are filled by the store), then the arguments, "packed" with its strings
+  // appended (each its length, 4 bytes little-endian, then its bytes). Once, when complete().
+  std::vector<std::string>& argv() {
+    if constexpr (!S.strings.empty()) {
+      std::string& packed = argv_[S.keys.size() + S.arg("packed")];
+      std::size_t size = packed.size();
+      for (const std::string& v : strings_) size += 4 + v.size();
+      packed.reserve(size);
+      for (const std::string& v : strings_) {
+        const auto n = static_cast<std::uint32_t>(v.size());  // hashes, tags and sealed payloads: bytes to kilobytes
+        for (int b = 0; b < 4; ++b) packed.push_back(static_cast<char>(n >> (8 * b)));
+        packed.append(v);
+      }
+    }
+    return argv_;
+  }
 
  private:
+  static constexpr bool kPacked = !S.numbers.empty() || !S.strings.empty();
   static constexpr std::uint32_t all(std::size_t n) { return n == 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << n) - 1; }
 
   std::vector<std::string> argv_;
-  std::uint32_t set_ = 0, numbers_set_ = 0;
+  std::array<std::string, S.strings.size()> strings_;
+  std::uint32_t set_ = 0, numbers_set_ = 0, strings_set_ = 0;
 };
 
 // A checked array reply of script S, read by the descriptor's element names and types.
@@ -296,7 +322,7 @@ class RedisStore final : public Store {
     static constexpr const scripts::Script& S = scripts::otp_issue;
     if (auto refused = outside_record(req)) return done(std::move(*refused));
     Call<S> call;
-    call.set<"h">(tagged_hash(req.key_id, req.secret_hash))
+    call.set<"code_hash">(tagged_hash(req.key_id, req.secret_hash))
         .set<"sealed_code">(req.sealed_code)
         .set<"sealed_payload">(req.sealed_payload)
         .set<"payload_hash">(req.payload_hash)

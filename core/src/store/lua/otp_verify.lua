@@ -1,14 +1,14 @@
 -- otp_verify: checks a guess against the group's OTP within the failure budgets; a wrong
 -- guess is counted in the same step. KEYS, ARGV, reply and flags: the descriptor
--- `otp_verify` in ../redis_scripts.hpp (the candidate hashes are ARGV[4] onwards). A flow-bound
--- code matches only with its binding hash (ARGV[3]): otherwise it is a wrong guess.
+-- `otp_verify` in ../redis_scripts.hpp (the candidate hashes are ARGV[2] onwards). A flow-bound
+-- code matches only with its binding hash: otherwise it is a wrong guess.
 -- (No tables or closures but the reply where it can be helped: what a call allocates costs Redis
 -- about ten instructions a byte in Lua's collector, measured; the rate state is three numbers.)
 local now = now_ms()
 local h, left, flags, x, cd, tat, ft, ph, b, c, p, legacy = g_read(KEYS[1])
-local budget_interval_ms, budget_burst, pair_interval_ms, pair_burst = struct.unpack('<dddd', ARGV[1])
+local budget_interval_ms, budget_burst, pair_interval_ms, pair_burst, client,
+  binding = struct.unpack('<ddddI4c0I4c0', ARGV[1])
 local fi, fb, pi, pb = budget_interval_ms, budget_burst, pair_interval_ms, pair_burst
-local client = ARGV[2]
 local pair = 0
 if client ~= '' then pair = num(redis.call('HGET', KEYS[3], client)) end
 local wait = gcra_wait(ft, now, fi, fb)
@@ -16,8 +16,8 @@ if client ~= '' then wait = math.max(wait, gcra_wait(pair, now, pi, pb)) end
 -- the budget is spent: the secret is not even compared
 if wait > 0 then return struct.pack('<dddI4c0dd', LOCKED, -1, 0, 0, '', wait, 0) end
 if h == '' or x <= now then return struct.pack('<dddI4c0dd', NOT_FOUND, -1, 0, 0, '', 0, 0) end
-for i = 4, #ARGV do
-  if ARGV[i] == h and (b == '' or b == ARGV[3]) then
+for i = 2, #ARGV do
+  if ARGV[i] == h and (b == '' or b == binding) then
     if flags % 4 >= 2 then redis.call('DEL', KEYS[2]) end
     if flags % 4 == 0 then return struct.pack('<dddI4c0dd', VERIFIED, left, x, #p, p, 0, 0) end  -- reusable: stays
     if legacy or p ~= '' or c ~= '' or math.max(cd, tat, ft) <= now then
@@ -32,7 +32,7 @@ end
 -- no match. The record names its key (first byte): one the caller no longer has is retired, not
 -- a guess (asked after the match: a candidate that matches names the record's key)
 local key_id, known = string.byte(h), false
-for i = 4, #ARGV do
+for i = 2, #ARGV do
   if string.byte(ARGV[i]) == key_id then known = true end
 end
 if not known then return struct.pack('<dddI4c0dd', NOT_FOUND, -1, 0, 0, '', 0, 0) end

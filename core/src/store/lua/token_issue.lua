@@ -3,7 +3,8 @@
 local now = now_ms()
 local kind, flags, ttl_ms,
   gate_cooldown_ms, gate_send_interval_ms, gate_send_burst, gate_lock_blocks_issue, gate_failure_interval_ms,
-  gate_failure_burst, max_active, refuse = struct.unpack('<ddddddddddd', ARGV[5])
+  gate_failure_burst, max_active, refuse,
+  id, purpose_tag, sealed_identity, sealed_payload, binding = struct.unpack('<dddddddddddI4c0I4c0I4c0I4c0I4c0', ARGV[1])
 local h, a, f, x, cd, tat, ft, ph, b, c, p = g_read(KEYS[2])
 local status, retry, new_cd, new_tat = gate(cd, tat, ft, now, gate_cooldown_ms, gate_send_interval_ms,
   gate_send_burst, gate_lock_blocks_issue, gate_failure_interval_ms, gate_failure_burst)
@@ -15,7 +16,7 @@ while max_active > 0 and n >= max_active do
   redis.call('HDEL', KEYS[1], oldest_id)
   n, oldest, oldest_id = live_tokens(KEYS[1], now, true)  -- luacheck: ignore oldest
 end
-redis.call('HSET', KEYS[1], ARGV[1],
-  cmsgpack.pack({kind, ARGV[2], flags, now + ttl_ms, ARGV[3], ARGV[4], ARGV[6]}))
+redis.call('HSET', KEYS[1], id,
+  cmsgpack.pack({kind, purpose_tag, flags, now + ttl_ms, sealed_identity, sealed_payload, binding}))
 if redis.call('PTTL', KEYS[1]) < ttl_ms then redis.call('PEXPIRE', KEYS[1], ttl_ms) end
 return struct.pack('<ddd', ISSUED, now + ttl_ms, 0)
