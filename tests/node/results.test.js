@@ -144,3 +144,36 @@ test('token and link checks require a purpose; ANY_PURPOSE is the explicit opt-i
     m.close();
   }
 });
+
+// The addon hands the factory a status's number and an empty payload as null (index.js names
+// them): every outcome reaches JS as the schema's name with its ok, and every payload is a Buffer
+// of its own, empty or with the bytes given.
+eachStore(test, 'each outcome arrives as its schema name and ok, each payload as a Buffer of its own', async (make) => {
+  const m = make({ policy: { maxAttempts: 2, resendCooldown: 0, failureLimit: false, clientFailureLimit: false } });
+  const seen = new Map();
+  const note = (r) => {
+    assert.ok(Object.hasOwn(verikit.statuses, r.status), r.status);
+    assert.equal(r.ok, verikit.statuses[r.status].ok, r.status);
+    assert.equal(typeof r.ok, 'boolean', r.status);
+    assert.ok(Buffer.isBuffer(r.payload), `${r.status}: payload is a Buffer`);
+    seen.set(r.status, r);
+    return r;
+  };
+  const plain = note(await m.issueOtp('login', 'pat'));
+  const other = note(await m.issueOtp('login', 'quinn', { payload: Buffer.from('hi') }));
+  assert.equal(plain.payload.length, 0);
+  assert.notEqual(plain.payload, other.payload);
+  note(await m.verifyOtp('login', 'pat', otherThan(plain.secret)));
+  note(await m.verifyOtp('login', 'pat', otherThan(plain.secret)));
+  note(await m.verifyOtp('login', 'nobody', '123456'));
+  const v = note(await m.verifyOtp('login', 'quinn', other.secret));
+  assert.equal(v.payload.toString(), 'hi');
+  const t = note(await m.issueToken('confirm', 'pat'));
+  note(await m.peekToken(t.secret, 'confirm'));
+  const a = note(await m.verifyOtp('login', 'nobody', '123456'));
+  const b = note(await m.verifyOtp('login', 'nobody', '123456'));
+  assert.notEqual(a.payload, b.payload, 'each result its own empty Buffer');
+  a.payload.mark = 1;
+  assert.equal(b.payload.mark, undefined);
+  assert.deepEqual([...seen.keys()].sort(), ['attempts_exhausted', 'invalid', 'issued', 'not_found', 'valid', 'verified']);
+});

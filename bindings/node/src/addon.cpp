@@ -111,14 +111,20 @@ Napi::Value to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
   verikit_result_reused(r, &reused);
   verikit_result_replicas_confirmed(r, &replicas);
   verikit_result_payload(r, &payload, &payload_len);
+  // The status goes as its number and `ok` is left to the factory, which names both from the
+  // schema's table (a name made here would be a new JS string per result); an empty payload goes
+  // as null, for which the factory makes an empty Buffer (a Buffer made through Node-API has a
+  // backing store of its own, even for no bytes).
   napi_value values[kPropCount] = {
-      Napi::String::New(env, verikit_status_name(status)),
-      Napi::Boolean::New(env, verikit_status_ok(status) == 1),
+      Napi::Number::New(env, status),
+      env.Undefined(),
       text(env, r, verikit_result_secret),
       text(env, r, verikit_result_url),
       text(env, r, verikit_result_purpose),
       text(env, r, verikit_result_identifier),
-      Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(payload), payload == nullptr ? 0 : payload_len),
+      payload == nullptr || payload_len == 0
+          ? env.Null()
+          : Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(payload), payload_len),
       date_or_null(env, expires),
       count_or_null(env, attempts),
       Napi::Number::New(env, static_cast<double>(retry)),
