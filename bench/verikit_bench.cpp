@@ -230,37 +230,40 @@ double redis_benchmark(int port, int clients, int pipeline, std::size_t n, const
 // verify is a wrong guess's path (TIME, GET, SETRANGE of the attempts: a right code's DEL would
 // leave the next call nothing to read); the issue TIME, GET, SET ... PXAT. The first call finds
 // no record and stores a default one (the verify) or reads one (the issue). Each is run by EVALSHA with 3 and 1 keys and printable
-// arguments (redis-benchmark takes its command on a shell line).
+// arguments (redis-benchmark takes its command on a shell line): verikit's packed argument holds
+// its strings each after a 4-byte length (I4c0), which a shell line cannot carry, so here they are
+// 4-byte strings (c4) and the code hash 17 bytes (c17), unpacked in the same one call.
 #define VERIKIT_BENCH_REC "'<BBc0BBddddBc0Bc0Bc0I2c0'"
 const char* kVerifyLike =
     "local t = redis.call('TIME') "
     "local now = t[1] * 1000 + (t[2] - t[2] % 1000) / 1000 "
-    "local fi, fb, pi, pb = struct.unpack('<dddd', ARGV[1]) "
+    "local fi, fb, pi, pb, client, binding = struct.unpack('<ddddc4c4', ARGV[1]) "
     "local s = redis.call('GET', KEYS[1]) "
     "if not s then s = struct.pack(" VERIKIT_BENCH_REC
-    ", 1, 17, ARGV[4], 200, 1, 4102444800000, 0, 0, 0, 0, '', 0, '', 0, '', 0, '') redis.call('SET', KEYS[1], s) end "
+    ", 1, 17, ARGV[2], 200, 1, 4102444800000, 0, 0, 0, 0, '', 0, '', 0, '', 0, '') redis.call('SET', KEYS[1], s) end "
     "local tag, h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(" VERIKIT_BENCH_REC ", s) "
     "if tag ~= 1 or stop ~= #s + 1 or x - x ~= 0 or ft - ft ~= 0 then return redis.error_reply('layout') end "
-    "local hit = ARGV[4] == h and (b == '' or b == ARGV[3]) "
+    "local hit = ARGV[2] == h and (b == '' or b == binding) "
     "redis.call('SETRANGE', KEYS[1], #h + 2, struct.pack('<B', a)) "
     "return struct.pack('<dddI4c0dd', 3, a, x, 0, '', 0, 1)";
 const char* kIssueLike =
     "local t = redis.call('TIME') "
     "local now = t[1] * 1000 + (t[2] - t[2] % 1000) / 1000 "
-    "local ttl, attempts, r, fl, g1, g2, g3, g4, g5, g6 = struct.unpack('<dddddddddd', ARGV[4]) "
+    "local ttl, attempts, r, fl, g1, g2, g3, g4, g5, g6, code_hash, sc, sp, ph2, bi = "
+    "struct.unpack('<ddddddddddc17c4c4c4c4', ARGV[1]) "
     "local s = redis.call('GET', KEYS[1]) or struct.pack(" VERIKIT_BENCH_REC
     ", 1, 0, '', 0, 0, 0, 0, 0, 0, 0, '', 0, '', 0, '', 0, '') "
     "local tag, h, a, f, x, cd, tat, ft, ph, b, c, p, stop = struct.unpack(" VERIKIT_BENCH_REC ", s) "
     "if tag ~= 1 or stop ~= #s + 1 or x - x ~= 0 or ft - ft ~= 0 then return redis.error_reply('layout') end "
     "redis.call('SET', KEYS[1], struct.pack(" VERIKIT_BENCH_REC
-    ", 1, #ARGV[1], ARGV[1], 5, 1, now + 600000, cd, tat, ft, 0, '', 0, '', 0, '', 0, ''), 'PXAT', now + 600000) "
+    ", 1, #code_hash, code_hash, 5, 1, now + 600000, cd, tat, ft, 0, '', 0, '', 0, '', 0, ''), 'PXAT', now + 600000) "
     "return struct.pack('<ddI4c0ddd', 2, 0, 0, '', now + 600000, 5, 0)";
 #undef VERIKIT_BENCH_REC
 
 // Redis's own CPU (INFO cpu: user + sys, in microseconds) and its script time (commandstats:
 // the usec of EVALSHA/FCALL and their read-only forms) since the last CONFIG RESETSTAT.
 struct RedisCpu {
-  double cpu_us = 0, sys_us = 0, script_us = 0, script_calls = 0;
+  double cpu_us = 0, sys_us = 0, script_us = 0, script_calls = 0, reads = 0;
 };
 // The number after `name` (as in "used_cpu_user:1.5" or "calls=12,"), 0 when absent.
 double info_number(const std::string& info, const std::string& name, std::size_t from = 0) {
@@ -271,6 +274,7 @@ RedisCpu redis_cpu(const verikit::test::RedisServer& server) {
   const std::string info = server.cli("INFO all");
   RedisCpu r;
   r.sys_us = 1e6 * info_number(info, "used_cpu_sys:");
+  r.reads = info_number(info, "total_reads_processed:");
   r.cpu_us = 1e6 * info_number(info, "used_cpu_user:") + r.sys_us;
   for (const char* cmd : {"evalsha", "evalsha_ro", "fcall", "fcall_ro"}) {
     const auto at = info.find(std::string("cmdstat_") + cmd + ":");
@@ -701,14 +705,16 @@ int main(int argc, char** argv) {
   const std::string issue_sha = sh("redis-cli -p " + std::to_string(server.port()) + " SCRIPT LOAD \"" + kIssueLike + "\" | tr -d '\\n'");
   auto ceiling = [&](const std::string& kind, int c, int pipeline) {
     const std::string sha = kind == "verify" ? verify_sha : issue_sha;
-    // verikit's shapes: otp_verify 3 keys, then numbers (4 x 8 bytes), client, binding, one
-    // candidate (key id + 16-byte hash); otp_issue 1 key, then h, sealed code, sealed payload,
-    // numbers (10 x 8 bytes), payload hash, binding
-    const std::string numbers4(32, 'n'), numbers10(80, 'n'), hash17(17, 'h');
+    // verikit's shapes: otp_verify 3 keys, then the packed argument (4 numbers x 8 bytes, client,
+    // binding), one candidate (key id + 16-byte hash); otp_issue 1 key, then the packed argument
+    // (10 numbers x 8 bytes, the code's hash, sealed code, sealed payload, payload hash, binding)
+    const std::string packed_verify = std::string(32, 'n') + "ccccbbbb";
+    const std::string packed_issue = std::string(80, 'n') + std::string(17, 'h') + "ccccppppqqqqbbbb";
+    const std::string hash17(17, 'h');
     return redis_benchmark(server.port(), c, pipeline, std::min<std::size_t>(n * 2, 400000),
                            kind == "verify"
-                               ? "EVALSHA " + sha + " 3 vk:{bench}:g vk:{bench}:t vk:{bench}:p " + numbers4 + " '' '' " + hash17
-                               : "EVALSHA " + sha + " 1 vk:{bench}:g " + hash17 + " '' '' " + numbers10 + " '' ''");
+                               ? "EVALSHA " + sha + " 3 vk:{bench}:g vk:{bench}:t vk:{bench}:p " + packed_verify + " " + hash17
+                               : "EVALSHA " + sha + " 1 vk:{bench}:g " + packed_issue);
   };
 
   std::printf("%-28s %5s %12s %16s %7s %16s %7s\n", "operation (Redis, C API)", "conc", "verikit/s", "ceiling -P1 /s",
@@ -745,8 +751,8 @@ int main(int argc, char** argv) {
   // `verikit_bench N cpu` runs only this.
   if ((only_row.empty() && only_concurrency == 0) || only_row == "cpu") {
     std::printf("\nRedis CPU per operation (INFO cpu user+sys / operations; script time from commandstats), "
-                "concurrency 64\n%-28s %14s %12s %16s %12s\n", "operation", "CPU us/op", "of it sys", "script us/call",
-                "ops/s");
+                "concurrency 64\n%-28s %14s %12s %16s %12s %14s\n", "operation", "CPU us/op", "of it sys",
+                "script us/call", "ops/s", "calls/read");
     for (const Row& row : rows) {
       if (row.name != "OTP issue" && row.name != "OTP verify (right code)" && row.name != "OTP verify (wrong code)")
         continue;
@@ -755,9 +761,10 @@ int main(int argc, char** argv) {
       const Run run = drive(n, 64, start, false);
       const RedisCpu after = redis_cpu(server);
       const double calls = after.script_calls - before.script_calls;
-      std::printf("%-28s %14.2f %12.2f %16.2f %12.0f\n", row.name.c_str(),
+      std::printf("%-28s %14.2f %12.2f %16.2f %12.0f %14.1f\n", row.name.c_str(),
                   (after.cpu_us - before.cpu_us) / static_cast<double>(n), (after.sys_us - before.sys_us) / static_cast<double>(n),
-                  calls > 0 ? (after.script_us - before.script_us) / calls : 0.0, run.ops_per_s);
+                  calls > 0 ? (after.script_us - before.script_us) / calls : 0.0, run.ops_per_s,
+                  after.reads > before.reads ? calls / (after.reads - before.reads) : 0.0);
     }
     if (only_row == "cpu") {
       verikit_engine_free(e);
