@@ -29,14 +29,15 @@ native.setErrorClasses(VerikitError, classByCode);
 const RESULT_FIELDS = ['status', 'ok', 'secret', 'url', 'purpose', 'identifier', 'payload', 'expiresAt',
   'attemptsRemaining', 'retryAfter', 'activeTokens', 'counters', 'reused', 'replicasConfirmed', 'codes'];
 if (native.resultFields.join() !== RESULT_FIELDS.join()) throw new Error('verikit: the addon and index.js disagree on result fields');
-// The addon passes the status as its number (the index in native.statuses; `ok` undefined) and
-// an empty payload as null.
+// The addon passes the status as its number (the index in native.statuses; `ok` undefined), an
+// empty payload as null and the expiry as milliseconds since the epoch (null: none).
 const STATUS_NAMES = native.statuses.map((s) => s.name);
 const STATUS_OK = native.statuses.map((s) => s.ok);
 native.setResultFactory((status, ok, secret, url, purpose, identifier, payload, expiresAt, attemptsRemaining, retryAfter,
   activeTokens, counters, reused, replicasConfirmed, codes) => ({
   status: STATUS_NAMES[status], ok: STATUS_OK[status], secret, url, purpose, identifier,
-  payload: payload === null ? Buffer.alloc(0) : payload, expiresAt, attemptsRemaining, retryAfter, activeTokens,
+  payload: payload === null ? Buffer.alloc(0) : payload, expiresAt: expiresAt === null ? null : new Date(expiresAt),
+  attemptsRemaining, retryAfter, activeTokens,
   counters, reused, replicasConfirmed, codes,
 }));
 

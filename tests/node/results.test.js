@@ -146,8 +146,8 @@ test('token and link checks require a purpose; ANY_PURPOSE is the explicit opt-i
 });
 
 // The addon hands the factory a status's number and an empty payload as null (index.js names
-// them): every outcome reaches JS as the schema's name with its ok, and every payload is a Buffer
-// of its own, empty or with the bytes given.
+// them, and makes the expiry a Date): every outcome reaches JS as the schema's name with its ok,
+// every payload is a Buffer of its own, empty or with the bytes given, every expiry a Date or null.
 eachStore(test, 'each outcome arrives as its schema name and ok, each payload as a Buffer of its own', async (make) => {
   const m = make({ policy: { maxAttempts: 2, resendCooldown: 0, failureLimit: false, clientFailureLimit: false } });
   const seen = new Map();
@@ -163,6 +163,9 @@ eachStore(test, 'each outcome arrives as its schema name and ok, each payload as
   const other = note(await m.issueOtp('login', 'quinn', { payload: Buffer.from('hi') }));
   assert.equal(plain.payload.length, 0);
   assert.notEqual(plain.payload, other.payload);
+  assert.ok(plain.expiresAt instanceof Date, 'an expiry is a Date');
+  assert.ok(plain.expiresAt.getTime() > Date.now(), 'in the future');
+  assert.notEqual(plain.expiresAt, other.expiresAt, 'each result its own Date');
   note(await m.verifyOtp('login', 'pat', otherThan(plain.secret)));
   note(await m.verifyOtp('login', 'pat', otherThan(plain.secret)));
   note(await m.verifyOtp('login', 'nobody', '123456'));
@@ -171,6 +174,7 @@ eachStore(test, 'each outcome arrives as its schema name and ok, each payload as
   const t = note(await m.issueToken('confirm', 'pat'));
   note(await m.peekToken(t.secret, 'confirm'));
   const a = note(await m.verifyOtp('login', 'nobody', '123456'));
+  assert.equal(a.expiresAt, null, 'no code: no expiry');
   const b = note(await m.verifyOtp('login', 'nobody', '123456'));
   assert.notEqual(a.payload, b.payload, 'each result its own empty Buffer');
   a.payload.mark = 1;

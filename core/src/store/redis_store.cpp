@@ -196,9 +196,11 @@ class Call {
            strings_set_ == all(S.strings.size());
   }
   // The keys (their slots are filled by the store), then the arguments, "packed" with its strings
-  // appended (each its length, 4 bytes little-endian, then its bytes). Once, when complete().
+  // appended (each its length, 4 bytes little-endian, then its bytes) on the first call.
   std::vector<std::string>& argv() {
     if constexpr (!S.strings.empty()) {
+      if (appended_) return argv_;
+      appended_ = true;
       std::string& packed = argv_[S.keys.size() + S.arg("packed")];
       std::size_t size = packed.size();
       for (const std::string& v : strings_) size += 4 + v.size();
@@ -219,6 +221,7 @@ class Call {
   std::vector<std::string> argv_;
   std::array<std::string, S.strings.size()> strings_;
   std::uint32_t set_ = 0, numbers_set_ = 0, strings_set_ = 0;
+  bool appended_ = false;
 };
 
 // A checked array reply of script S, read by the descriptor's element names and types.
