@@ -713,7 +713,8 @@ int main(int argc, char** argv) {
     const std::string hash17(17, 'h');
     return redis_benchmark(server.port(), c, pipeline, std::min<std::size_t>(n * 2, 400000),
                            kind == "verify"
-                               ? "EVALSHA " + sha + " 3 vk:{bench}:g vk:{bench}:t vk:{bench}:p " + packed_verify + " " + hash17
+                               ? "EVALSHA " + sha + " 3 vk:{bench}:g vk:{bench}:t vk:{bench}:p " + packed_verify + " " +
+                                     hash17
                                : "EVALSHA " + sha + " 1 vk:{bench}:g " + packed_issue);
   };
 
@@ -762,7 +763,8 @@ int main(int argc, char** argv) {
       const RedisCpu after = redis_cpu(server);
       const double calls = after.script_calls - before.script_calls;
       std::printf("%-28s %14.2f %12.2f %16.2f %12.0f %14.1f\n", row.name.c_str(),
-                  (after.cpu_us - before.cpu_us) / static_cast<double>(n), (after.sys_us - before.sys_us) / static_cast<double>(n),
+                  (after.cpu_us - before.cpu_us) / static_cast<double>(n),
+                  (after.sys_us - before.sys_us) / static_cast<double>(n),
                   calls > 0 ? (after.script_us - before.script_us) / calls : 0.0, run.ops_per_s,
                   after.reads > before.reads ? calls / (after.reads - before.reads) : 0.0);
     }

@@ -179,5 +179,6 @@ eachStore(test, 'each outcome arrives as its schema name and ok, each payload as
   assert.notEqual(a.payload, b.payload, 'each result its own empty Buffer');
   a.payload.mark = 1;
   assert.equal(b.payload.mark, undefined);
-  assert.deepEqual([...seen.keys()].sort(), ['attempts_exhausted', 'invalid', 'issued', 'not_found', 'valid', 'verified']);
+  assert.deepEqual([...seen.keys()].sort(),
+    ['attempts_exhausted', 'invalid', 'issued', 'not_found', 'valid', 'verified']);
 });

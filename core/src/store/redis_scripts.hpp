@@ -41,8 +41,9 @@
 // runs by EVAL). Each argument, and each `ARGV[i] + 0`, costs Redis instructions (`bash
 // scripts/redis_parts.sh`: otp_issue's 15 arguments with 10 numbers converted, about 31,000 per
 // call; the same with the numbers packed, about 21,500); an argument passed as its own string
-// about 1,200 to 1,700 more than one unpacked from "packed" (Redis makes it an object, then a Lua
-// string in a table that grows as it fills). The other scripts are not hot enough to be worth it.
+// about 1,100 more than the same bytes unpacked from "packed" (Redis makes it an object, then a
+// Lua string in a table that grows as it fills; README, "Fewer arguments per script call"). The
+// other scripts are not hot enough to be worth it.
 //
 // Packed replies: the hot scripts (otp_issue, otp_verify, token_issue) return their reply's
 // fields as one string instead of a table, `return struct.pack('<...', ...)` with the format
@@ -143,8 +144,8 @@ inline constexpr std::string_view otp_issue_strings[] = {
 inline constexpr Field otp_issue_reply[] = {
     {"status", 'o'}, {"reused", 'i'}, {"sealed_code", 's'}, {"expires", 'i'}, {"attempts", 'i'}, {"retry_ms", 'i'}};
 inline constexpr Script otp_issue{.id = 0, .name = "otp_issue", .flags = "", .keys = "g", .args = otp_issue_args,
-                                  .numbers = otp_issue_numbers, .strings = otp_issue_strings, .reply = otp_issue_reply, .reply_always = 6,
-                                  .packed_reply = true};
+                                  .numbers = otp_issue_numbers, .strings = otp_issue_strings,
+                                  .reply = otp_issue_reply, .reply_always = 6, .packed_reply = true};
 
 // A guess against the group's OTP, within the failure budgets (a wrong one is counted).
 inline constexpr std::string_view otp_verify_args[] = {"packed"};  // the candidate hashes follow
@@ -157,8 +158,8 @@ inline constexpr std::string_view otp_verify_strings[] = {
 inline constexpr Field otp_verify_reply[] = {
     {"status", 'o'}, {"attempts", 'i'}, {"expires", 'i'}, {"payload", 's'}, {"retry_ms", 'i'}, {"counted", 'i'}};
 inline constexpr Script otp_verify{.id = 1, .name = "otp_verify", .flags = "", .keys = "gtp", .args = otp_verify_args,
-                                   .numbers = otp_verify_numbers, .strings = otp_verify_strings, .more_args = true, .reply = otp_verify_reply,
-                                   .reply_always = 6, .packed_reply = true};
+                                   .numbers = otp_verify_numbers, .strings = otp_verify_strings, .more_args = true,
+                                   .reply = otp_verify_reply, .reply_always = 6, .packed_reply = true};
 
 // Deletes the group's OTP. Reply: 1 if it was live, else 0.
 inline constexpr Script otp_revoke{.id = 2, .name = "otp_revoke", .flags = "allow-oom", .keys = "g"};
@@ -175,8 +176,8 @@ inline constexpr std::string_view token_issue_strings[] = {
     "binding"};    // keyed hash of the flow binding, "" for none
 inline constexpr Field token_issue_reply[] = {{"status", 'o'}, {"expires", 'i'}, {"retry_ms", 'i'}};
 inline constexpr Script token_issue{.id = 3, .name = "token_issue", .flags = "", .keys = "tg", .args = token_issue_args,
-                                    .numbers = token_issue_numbers, .strings = token_issue_strings, .reply = token_issue_reply, .reply_always = 3,
-                                    .packed_reply = true};
+                                    .numbers = token_issue_numbers, .strings = token_issue_strings,
+                                    .reply = token_issue_reply, .reply_always = 3, .packed_reply = true};
 
 // Checks (consume: and uses) a token or link. Reply: only {status} when it is not_found.
 inline constexpr std::string_view token_verify_args[] = {"id", "kind", "purpose_tag" /* "": any */,
