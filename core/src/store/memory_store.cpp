@@ -13,10 +13,10 @@
 #include <queue>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 
 #include "store/group_rules.hpp"
 #include "store/reaper.hpp"
+#include "store/record_table.hpp"
 #include "verikit/process.hpp"
 
 namespace verikit {
@@ -69,9 +69,6 @@ class Key {
     char* heap_;
   };
 };
-struct KeyHash {
-  std::size_t operator()(const Key& k) const noexcept { return k.hash(); }
-};
 
 // A record that may be droppable at `at`; stale when its record was indexed later since.
 struct Due {
@@ -89,15 +86,15 @@ struct DueQueue : std::priority_queue<Due, std::vector<Due>, std::greater<Due>> 
 
 struct Shard {
   std::mutex mutex;
-  std::unordered_map<Key, Group, KeyHash> groups;
-  std::unordered_map<Key, ClientBuckets, KeyHash> clients;
+  detail::RecordTable<Key, Group> groups;
+  detail::RecordTable<Key, ClientBuckets> clients;
   DueQueue due;
 
-  // Once most records are gone, gives back what the peak left: the tables' bucket arrays and
-  // the heap's vector keep their largest size otherwise (O(live records), so only then).
+  // Once most records are gone, gives back what the peak left: the tables' slot arrays and the
+  // heap's vector keep their largest size otherwise (O(live records), so only then).
   void shrink() {
-    if (groups.size() * 8 < groups.bucket_count()) groups.rehash(0);
-    if (clients.size() * 8 < clients.bucket_count()) clients.rehash(0);
+    groups.shrink();
+    clients.shrink();
     if (due.size() * 8 < due.capacity()) due.shrink_to_fit();
   }
 };
@@ -139,12 +136,11 @@ class MemoryStore final : public Store {
       const Key key(req.group);
       auto [shard, lock] = lock_shard(key);
       const TimePoint now = clock_->now();
-      auto it = shard.groups.find(key);
-      if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
-      Group& g = it->second;
-      reply = detail::verify_otp(g, req, now);
-      if (g.empty()) shard.groups.erase(it);
-      else after_write(shard, key, g, now);
+      Group* g = shard.groups.find(key);
+      if (g == nullptr) return unlock_and(lock, done, std::move(reply));
+      reply = detail::verify_otp(*g, req, now);
+      if (g->empty()) shard.groups.erase(key);
+      else after_write(shard, key, *g, now);
     }
     done(std::move(reply));
   }
@@ -155,10 +151,9 @@ class MemoryStore final : public Store {
     {
       const Key key(group);
       auto [shard, lock] = lock_shard(key);
-      auto it = shard.groups.find(key);
-      if (it != shard.groups.end()) {
-        removed = detail::revoke_otp(it->second, clock_->now());
-        if (it->second.empty()) shard.groups.erase(it);
+      if (Group* g = shard.groups.find(key)) {
+        removed = detail::revoke_otp(*g, clock_->now());
+        if (g->empty()) shard.groups.erase(key);
       }
     }
     done(removed);
@@ -186,13 +181,12 @@ class MemoryStore final : public Store {
     {
       const Key key(req.group);
       auto [shard, lock] = lock_shard(key);
-      auto it = shard.groups.find(key);
-      if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
-      Group& g = it->second;
+      Group* g = shard.groups.find(key);
+      if (g == nullptr) return unlock_and(lock, done, std::move(reply));
       const TimePoint now = clock_->now();
-      reply = detail::verify_token(g, req, now);
-      if (g.empty()) shard.groups.erase(it);
-      else if (reply.counted_failure) after_write(shard, key, g, now);  // a flow-binding mismatch
+      reply = detail::verify_token(*g, req, now);
+      if (g->empty()) shard.groups.erase(key);
+      else if (reply.counted_failure) after_write(shard, key, *g, now);  // a flow-binding mismatch
     }
     done(std::move(reply));
   }
@@ -203,10 +197,9 @@ class MemoryStore final : public Store {
     {
       const Key key(group);
       auto [shard, lock] = lock_shard(key);
-      auto it = shard.groups.find(key);
-      if (it != shard.groups.end()) {
-        removed = detail::revoke_token(it->second, token_id, clock_->now());
-        if (it->second.empty()) shard.groups.erase(it);
+      if (Group* g = shard.groups.find(key)) {
+        removed = detail::revoke_token(*g, token_id, clock_->now());
+        if (g->empty()) shard.groups.erase(key);
       }
     }
     done(removed);
@@ -218,10 +211,9 @@ class MemoryStore final : public Store {
     {
       const Key key(group);
       auto [shard, lock] = lock_shard(key);
-      auto it = shard.groups.find(key);
-      if (it != shard.groups.end()) {
-        removed = detail::revoke_credentials(it->second, clock_->now());
-        if (it->second.empty()) shard.groups.erase(it);
+      if (Group* g = shard.groups.find(key)) {
+        removed = detail::revoke_credentials(*g, clock_->now());
+        if (g->empty()) shard.groups.erase(key);
       }
     }
     done(removed);
@@ -234,10 +226,9 @@ class MemoryStore final : public Store {
       const Key key(group);
       auto [shard, lock] = lock_shard(key);
       reply.now = clock_->now();
-      auto it = shard.groups.find(key);
-      if (it != shard.groups.end()) {
-        detail::inspect_group(it->second, reply.now, reply);
-        if (it->second.empty()) shard.groups.erase(it);
+      if (Group* g = shard.groups.find(key)) {
+        detail::inspect_group(*g, reply.now, reply);
+        if (g->empty()) shard.groups.erase(key);
       }
     }
     done(std::move(reply));
@@ -249,10 +240,9 @@ class MemoryStore final : public Store {
     {
       const Key key(group);
       auto [shard, lock] = lock_shard(key);
-      auto it = shard.groups.find(key);
-      if (it != shard.groups.end()) {
-        was_locked = detail::unlock_group(it->second, budget, clock_->now());
-        if (it->second.empty()) shard.groups.erase(it);
+      if (Group* g = shard.groups.find(key)) {
+        was_locked = detail::unlock_group(*g, budget, clock_->now());
+        if (g->empty()) shard.groups.erase(key);
       }
     }
     done(was_locked);
@@ -290,16 +280,16 @@ class MemoryStore final : public Store {
       const Key key("c" + req.client);
       auto [shard, lock] = lock_shard(key);
       const long long now = ms(clock_->now());
-      auto it = shard.clients.find(key);
-      if (it == shard.clients.end()) {
+      ClientBuckets* found = shard.clients.find(key);
+      if (found == nullptr) {
         if (req.refund) return unlock_and(lock, done, Expected<ClientLimitReply>(reply));  // nothing to give back
         if (full(shard, now)) return unlock_and(lock, done, Expected<ClientLimitReply>(full()));
-        it = shard.clients.emplace(key, ClientBuckets{}).first;
+        found = &shard.clients.emplace(key);
       }
-      ClientBuckets& b = it->second;
+      ClientBuckets& b = *found;
       reply = detail::take_client_limit(b, req, now);
       if (b.expired(now)) {
-        shard.clients.erase(it);
+        shard.clients.erase(key);
       } else if (const long long until = b.deadline(); until > b.indexed_until) {
         shard.due.push(Due{until, key, true});
         b.indexed_until = until;
@@ -339,11 +329,11 @@ class MemoryStore final : public Store {
       const Key key(group);
       auto [shard, lock] = lock_shard(key);
       const TimePoint now = clock_->now();
-      auto it = shard.groups.find(key);
-      if (it == shard.groups.end()) return unlock_and(lock, done, std::move(reply));
-      reply = rule(it->second, now);
-      if (it->second.empty()) shard.groups.erase(it);
-      else after_write(shard, key, it->second, now);
+      Group* g = shard.groups.find(key);
+      if (g == nullptr) return unlock_and(lock, done, std::move(reply));
+      reply = rule(*g, now);
+      if (g->empty()) shard.groups.erase(key);
+      else after_write(shard, key, *g, now);
     }
     done(std::move(reply));
   }
@@ -405,8 +395,7 @@ class MemoryStore final : public Store {
   template <class Reply>
   static void refuse(Shard& shard, std::unique_lock<std::mutex>& lock, const Key& key, Reply reply,
                      const Callback<Reply>& done) {
-    auto it = shard.groups.find(key);
-    if (it != shard.groups.end() && it->second.empty()) shard.groups.erase(it);
+    if (const Group* g = shard.groups.find(key); g != nullptr && g->empty()) shard.groups.erase(key);
     lock.unlock();
     done(std::move(reply));
   }
@@ -425,12 +414,9 @@ class MemoryStore final : public Store {
   // The group to write, made if need be (the rules drop what expired); nullptr when the shard is
   // full (even after reaping).
   Group* touch(Shard& shard, const Key& key, TimePoint now) {
-    auto it = shard.groups.find(key);
-    if (it == shard.groups.end()) {
-      if (full(shard, ms(now))) return nullptr;
-      it = shard.groups.emplace(key, Group{}).first;
-    }
-    return &it->second;
+    if (Group* g = shard.groups.find(key)) return g;
+    if (full(shard, ms(now))) return nullptr;
+    return &shard.groups.emplace(key);
   }
 
   bool full(Shard& shard, long long now) {
@@ -461,20 +447,19 @@ class MemoryStore final : public Store {
       shard.due.pop();
       ++n;
       if (e.client) {
-        auto it = shard.clients.find(e.key);
-        if (it == shard.clients.end() || it->second.indexed_until != e.at) continue;
-        if (it->second.expired(now)) shard.clients.erase(it);
+        const ClientBuckets* b = shard.clients.find(e.key);
+        if (b == nullptr || b->indexed_until != e.at) continue;
+        if (b->expired(now)) shard.clients.erase(e.key);
         continue;
       }
-      auto it = shard.groups.find(e.key);
-      if (it == shard.groups.end() || it->second.indexed_until != e.at) continue;  // stale
-      Group& g = it->second;
-      detail::drop_expired(g, TimePoint(std::chrono::milliseconds(now)));
-      if (g.empty()) {
-        shard.groups.erase(it);
+      Group* g = shard.groups.find(e.key);
+      if (g == nullptr || g->indexed_until != e.at) continue;  // stale
+      detail::drop_expired(*g, TimePoint(std::chrono::milliseconds(now)));
+      if (g->empty()) {
+        shard.groups.erase(e.key);
       } else {  // something lives on (a deadline moved without a write: re-index it)
-        g.indexed_until = detail::deadline(g);
-        shard.due.push(Due{g.indexed_until, e.key, false});
+        g->indexed_until = detail::deadline(*g);
+        shard.due.push(Due{g->indexed_until, e.key, false});
       }
     }
     return n;
