@@ -98,7 +98,16 @@ std::shared_ptr<Engine> engine_at(const std::string& url, int max_attempts = 5) 
 
 TEST(FileStoreFormat, GroupsAndClientBucketsRoundTrip) {
   detail::Group g;
-  g.otp = detail::OtpRecord{3, "hash", "sealed", "payload", "ph", 4, TimePoint(1234ms), false, true};
+  g.otp = detail::OtpRecord{.key_id = 3,
+                            .one_time = false,
+                            .revoke_group = true,
+                            .attempts_left = 4,
+                            .expires_at = TimePoint(1234ms),
+                            .hash = detail::SmallBytes("hash"),
+                            .binding_hash = "bh",
+                            .sealed_payload = "payload",
+                            .sealed_code = "sealed",
+                            .payload_hash = "ph"};
   g.tokens["t1"] = detail::TokenRecord{TokenKind::link, "purpose", "identity", "", TimePoint(99ms), true, false};
   g.rate = RateState{1, 2, 3};
   g.pairs["client"] = 77;
@@ -107,7 +116,11 @@ TEST(FileStoreFormat, GroupsAndClientBucketsRoundTrip) {
   detail::encode_group(g, bytes);
   auto back = detail::decode_group(bytes);
   ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(back->otp->hash, "hash");
+  EXPECT_EQ(back->otp->hash.view(), "hash");
+  EXPECT_EQ(back->otp->binding_hash, "bh");
+  EXPECT_EQ(back->otp->sealed_payload, "payload");
+  EXPECT_EQ(back->otp->sealed_code, "sealed");
+  EXPECT_EQ(back->otp->payload_hash, "ph");
   EXPECT_EQ(back->otp->key_id, 3);
   EXPECT_EQ(back->otp->attempts_left, 4);
   EXPECT_EQ(back->otp->expires_at, TimePoint(1234ms));

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "store/group_rules.hpp"
+#include "store/small_bytes.hpp"
 
 namespace verikit::detail {
 namespace {
@@ -97,6 +98,48 @@ TEST(Group, KeepsTheRareContainersOutOfLine) {
   Group copy = g;
   copy.tokens["t"] = TokenRecord{};
   EXPECT_TRUE(g.tokens.empty()) << "groups copy deeply";
+}
+
+// SmallBytes (a record's secret hash, the memory store's names): held in the object up to 32
+// bytes, on the heap beyond; every size on both sides of that line survives copy, move and
+// assignment each way (an inline value over a heap one and back), and a moved-from value is
+// empty or still its own bytes, never freed twice (ASan and valgrind run this).
+TEST(SmallBytes, EverySizeSurvivesCopyMoveAndAssignmentBothWays) {
+  auto bytes = [](std::size_t n, char c) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s.push_back(static_cast<char>(c + static_cast<char>(i % 7)));
+    return s;
+  };
+  const std::size_t sizes[] = {0, 1, 15, 16, 31, SmallBytes::kInline, SmallBytes::kInline + 1, 100};
+  EXPECT_TRUE(SmallBytes().empty());
+  EXPECT_EQ(SmallBytes().view(), "");
+  for (std::size_t a : sizes) {
+    for (std::size_t b : sizes) {
+      const std::string x = bytes(a, 'a'), y = bytes(b, 'A');
+      SmallBytes s(x);
+      ASSERT_EQ(s.view(), x);
+      ASSERT_EQ(s.size(), a);
+      SmallBytes copy(s);
+      ASSERT_EQ(copy.view(), x);
+      SmallBytes moved(std::move(copy));
+      ASSERT_EQ(moved.view(), x);
+      ASSERT_TRUE(copy.empty() || copy.view() == x) << "moved from: empty, or still its own bytes";  // NOLINT
+      SmallBytes t(y);
+      t = s;  // copy-assign over another size
+      ASSERT_EQ(t.view(), x) << a << " over " << b;
+      ASSERT_EQ(s.view(), x);
+      SmallBytes u(y);
+      u = std::move(t);  // move-assign over another size
+      ASSERT_EQ(u.view(), x) << a << " over " << b;
+      u = SmallBytes(y);  // and back
+      ASSERT_EQ(u.view(), y);
+      SmallBytes& self = u;
+      u = self;  // self-assignment keeps the bytes
+      ASSERT_EQ(u.view(), y);
+      u = std::move(self);
+      ASSERT_EQ(u.view(), y);
+    }
+  }
 }
 
 }  // namespace

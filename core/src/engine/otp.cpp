@@ -90,7 +90,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
 
   // The record names the key that made it; the store compares the hash under that key.
   OtpVerifyRequest req;
-  req.group = subject->group;
+  req.group = std::move(subject->group);  // (the completion makes it again in the one case it needs it)
   for (const detail::DerivedKey& key : impl_->ring.all())
     req.candidates.push_back({key.id, detail::secret_hash(key, req.group, submitted.view())});
   std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
@@ -112,13 +112,14 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
       res.retry_after = r->retry_after;
       res.replicas_confirmed = r->replicas_confirmed;
       if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
-      res.purpose = std::move(s.purpose);
-      res.identifier = std::move(s.identifier);
       if (r->outcome == Outcome::verified && !r->sealed_payload.empty()) {
-        auto opened = detail::open(impl->ring, r->sealed_payload, payload_context(s.group));
+        const std::string group = detail::group_tag(impl->ring.index(), s.purpose, s.identifier);
+        auto opened = detail::open(impl->ring, r->sealed_payload, payload_context(group));
         if (!opened) return done(std::move(opened).error());
         res.payload = std::move(opened).value();
       }
+      res.purpose = std::move(s.purpose);
+      res.identifier = std::move(s.identifier);
       done(std::move(res));
     });
   };

@@ -25,7 +25,7 @@ void put_i64(std::string& out, long long v) {
   const auto u = static_cast<std::uint64_t>(v);
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(u >> (8 * i)));
 }
-void put_str(std::string& out, const std::string& s) {
+void put_str(std::string& out, std::string_view s) {
   put_u32(out, static_cast<std::uint32_t>(s.size()));
   out.append(s);
 }
@@ -101,7 +101,7 @@ void encode_group(const Group& g, std::string& out) {
   if (g.otp) {
     const OtpRecord& o = *g.otp;
     put_u8(out, o.key_id);
-    put_str(out, o.hash);
+    put_str(out, o.hash.view());
     put_str(out, o.sealed_code);
     put_str(out, o.sealed_payload);
     put_str(out, o.payload_hash);
@@ -155,7 +155,7 @@ Expected<Group> decode_group(std::string_view bytes) {
   if (r.u8() != 0) {
     OtpRecord o;
     o.key_id = r.u8();
-    o.hash = r.str();
+    o.hash = SmallBytes(r.str());
     o.sealed_code = r.str();
     o.sealed_payload = r.str();
     o.payload_hash = r.str();

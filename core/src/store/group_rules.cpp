@@ -53,8 +53,16 @@ OtpIssueReply issue_otp(Group& g, const OtpIssueRequest& req, TimePoint now) {
     reply.attempts_remaining = g.otp->attempts_left;
   } else {
     if (g.otp) attempts_left = std::min(attempts_left, g.otp->attempts_left);  // failures carry over
-    g.otp = OtpRecord{req.key_id, req.secret_hash, req.sealed_code, req.sealed_payload, req.payload_hash,
-                      attempts_left, now + req.ttl, req.one_time, req.revoke_group, req.binding_hash};
+    g.otp = OtpRecord{.key_id = req.key_id,
+                      .one_time = req.one_time,
+                      .revoke_group = req.revoke_group,
+                      .attempts_left = attempts_left,
+                      .expires_at = now + req.ttl,
+                      .hash = SmallBytes(req.secret_hash),
+                      .binding_hash = req.binding_hash,
+                      .sealed_payload = req.sealed_payload,
+                      .sealed_code = req.sealed_code,
+                      .payload_hash = req.payload_hash};
     reply.expires_at = g.otp->expires_at;
     reply.attempts_remaining = attempts_left;
   }
@@ -74,7 +82,7 @@ VerifyReply verify_otp(Group& g, const OtpVerifyRequest& req, TimePoint now) {
     OtpRecord& rec = *g.otp;
     bool match = false;
     for (const SecretHash& c : req.candidates)
-      if (c.key_id == rec.key_id) match = equal_ct(c.hash, rec.hash);
+      if (c.key_id == rec.key_id) match = equal_ct(c.hash, rec.hash.view());
     // a flow-bound code matches only with its binding: else it is a wrong guess
     if (!rec.binding_hash.empty()) match = match && equal_ct(rec.binding_hash, req.binding_hash);
     reply.expires_at = rec.expires_at;

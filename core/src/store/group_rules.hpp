@@ -15,22 +15,24 @@
 #include <vector>
 
 #include "store/limits.hpp"
+#include "store/small_bytes.hpp"
 #include "store/totp.hpp"
 #include "verikit/store.hpp"
 
 namespace verikit::detail {
 
 struct OtpRecord {
+  // (what a verify reads first, together: the node's first cache lines)
   std::uint8_t key_id = 0;
-  std::string hash;
-  std::string sealed_code;
-  std::string sealed_payload;
-  std::string payload_hash;
-  int attempts_left = 0;
-  TimePoint expires_at;
   bool one_time = true;
   bool revoke_group = false;
+  int attempts_left = 0;
+  TimePoint expires_at;
+  SmallBytes hash;  // in the record: the engine's are 16 bytes
   std::string binding_hash;  // empty: not bound
+  std::string sealed_payload;
+  std::string sealed_code;
+  std::string payload_hash;
 };
 
 struct TokenRecord {

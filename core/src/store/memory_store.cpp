@@ -17,6 +17,7 @@
 #include "store/group_rules.hpp"
 #include "store/reaper.hpp"
 #include "store/record_table.hpp"
+#include "store/small_bytes.hpp"
 #include "verikit/process.hpp"
 
 namespace verikit {
@@ -26,48 +27,19 @@ using detail::ClientBuckets;
 using detail::Group;
 using detail::ms;
 
-// A record's name as the maps hold it: the bytes in the object, with their hash. The engine's
-// names are 22-byte tags (client buckets: 23), one byte more than a std::string holds inline,
-// so each would be an allocation, and a lookup one more cache miss, than the node alone. The
-// hash is taken once per operation: it picks the shard, then serves the lookup, and a node
-// answers its own (the maps need not store it again). Longer names (only through the Store
-// interface) are held on the heap.
+// A record's name as the tables hold it: the bytes (in the object: the engine's names are 22-
+// and 23-byte tags), with their hash. The hash is taken once per operation: it picks the shard,
+// then serves the lookup.
 class Key {
  public:
-  explicit Key(std::string_view name) : hash_(std::hash<std::string_view>{}(name)), size_(name.size()) {
-    char* at = size_ <= kInline ? inline_ : (heap_ = new char[size_]);
-    if (size_ > 0) std::memcpy(at, name.data(), size_);
-  }
-  Key(const Key& o) : Key(o.view()) {}
-  Key(Key&& o) noexcept : hash_(o.hash_), size_(o.size_) {
-    if (size_ <= kInline) std::memcpy(inline_, o.inline_, size_);
-    else heap_ = std::exchange(o.heap_, nullptr), o.size_ = 0;
-  }
-  Key& operator=(Key&& o) noexcept {
-    if (this == &o) return *this;
-    if (size_ > kInline) delete[] heap_;
-    hash_ = o.hash_;
-    size_ = o.size_;
-    if (size_ <= kInline) std::memcpy(inline_, o.inline_, size_);
-    else heap_ = std::exchange(o.heap_, nullptr), o.size_ = 0;
-    return *this;
-  }
-  Key& operator=(const Key& o) { return this == &o ? *this : *this = Key(o); }
-  ~Key() {
-    if (size_ > kInline) delete[] heap_;
-  }
-  std::string_view view() const noexcept { return {size_ <= kInline ? inline_ : heap_, size_}; }
+  explicit Key(std::string_view name) : hash_(std::hash<std::string_view>{}(name)), bytes_(name) {}
+  std::string_view view() const noexcept { return bytes_.view(); }
   std::size_t hash() const noexcept { return hash_; }
   bool operator==(const Key& o) const noexcept { return hash_ == o.hash_ && view() == o.view(); }
 
  private:
-  static constexpr std::size_t kInline = 32;
   std::size_t hash_;
-  std::size_t size_;
-  union {
-    char inline_[kInline];
-    char* heap_;
-  };
+  detail::SmallBytes bytes_;
 };
 
 // A record that may be droppable at `at`; stale when its record was indexed later since.
