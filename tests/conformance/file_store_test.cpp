@@ -103,7 +103,7 @@ TEST(FileStoreFormat, GroupsAndClientBucketsRoundTrip) {
                             .revoke_group = true,
                             .attempts_left = 4,
                             .expires_at = TimePoint(1234ms),
-                            .hash = detail::SmallBytes("hash"),
+                            .hash = SmallBytes("hash"),
                             .binding_hash = "bh",
                             .sealed_payload = "payload",
                             .sealed_code = "sealed",

@@ -920,7 +920,7 @@ TEST(RedisStore, RefusesWhatItsRecordCannotHold) {
       {"attempts 0", [](OtpIssueRequest& r) { r.max_attempts = 0; }},
       {"attempts -1", [](OtpIssueRequest& r) { r.max_attempts = -1; }},
       {"attempts 256", [](OtpIssueRequest& r) { r.max_attempts = detail::scripts::kRecordMaxAttempts + 1; }},
-      {"hash", [](OtpIssueRequest& r) { r.secret_hash.resize(detail::scripts::kRecordShortBytes); }},
+      {"hash", [](OtpIssueRequest& r) { r.secret_hash = std::string(detail::scripts::kRecordShortBytes, 'h'); }},
       {"sealed code", [](OtpIssueRequest& r) { r.sealed_code += 'c'; }},
       {"payload hash", [](OtpIssueRequest& r) { r.payload_hash += 'q'; }},
       {"binding hash", [](OtpIssueRequest& r) { r.binding_hash += 'b'; }},
@@ -943,7 +943,7 @@ TEST(RedisStore, RefusesWhatItsRecordCannotHold) {
   const auto keys = all_keys(*raw, ":g");
   ASSERT_EQ(keys.size(), 1u);
   const GroupRecord kept = record_at(*raw, keys[0]);
-  EXPECT_EQ(kept.h, '\x01' + fits.secret_hash);
+  EXPECT_EQ(kept.h, '\x01' + std::string(fits.secret_hash.view()));
   EXPECT_EQ(kept.a, detail::scripts::kRecordMaxAttempts);
   EXPECT_EQ(kept.c, fits.sealed_code);
   EXPECT_EQ(kept.ph, fits.payload_hash);

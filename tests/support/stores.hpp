@@ -46,12 +46,12 @@ class RecordingStore final : public Store {
   explicit RecordingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   void otp_issue(const OtpIssueRequest& r, Callback<OtpIssueReply> done) override {
-    record({r.group, r.secret_hash, r.sealed_code, r.sealed_payload, r.payload_hash});
+    record({r.group, std::string(r.secret_hash.view()), r.sealed_code, r.sealed_payload, r.payload_hash});
     inner_->otp_issue(r, std::move(done));
   }
   void otp_verify(const OtpVerifyRequest& r, Callback<VerifyReply> done) override {
     record({r.group, r.budget.client});
-    for (const auto& c : r.candidates) record({c.hash});
+    for (const auto& c : r.candidates) record({std::string(c.hash.view())});
     inner_->otp_verify(r, std::move(done));
   }
   void otp_revoke(const std::string& g, Callback<bool> done) override {

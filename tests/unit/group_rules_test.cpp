@@ -8,7 +8,8 @@
 #include <utility>
 
 #include "store/group_rules.hpp"
-#include "store/small_bytes.hpp"
+#include "verikit/small_bytes.hpp"
+#include "verikit/small_vector.hpp"
 
 namespace verikit::detail {
 namespace {
@@ -139,6 +140,32 @@ TEST(SmallBytes, EverySizeSurvivesCopyMoveAndAssignmentBothWays) {
       u = std::move(self);
       ASSERT_EQ(u.view(), y);
     }
+  }
+}
+
+// SmallVector (a verify request's candidate hashes): the first two in the object, all of them on
+// the heap from the third; order and values kept across that move, through copies and moves.
+TEST(SmallVector, KeepsOrderAndValuesAcrossTheMoveToTheHeap) {
+  for (int n = 0; n <= 7; ++n) {
+    SmallVector<SmallBytes, 2> v;
+    EXPECT_TRUE(v.empty());
+    for (int i = 0; i < n; ++i) v.push_back(SmallBytes(std::string(static_cast<std::size_t>(20 + 5 * i), char('a' + i))));
+    auto check = [n](const SmallVector<SmallBytes, 2>& w, const char* what) {
+      ASSERT_EQ(w.size(), static_cast<std::size_t>(n)) << what;
+      int i = 0;
+      for (const SmallBytes& b : w) {
+        ASSERT_EQ(b.view(), std::string(static_cast<std::size_t>(20 + 5 * i), char('a' + i))) << what << " #" << i;
+        ++i;
+      }
+      ASSERT_EQ(i, n) << what;
+    };
+    check(v, "as pushed");
+    const SmallVector<SmallBytes, 2> copy = v;
+    check(copy, "copied");
+    check(v, "after the copy");
+    SmallVector<SmallBytes, 2> moved = std::move(v);
+    check(moved, "moved");
+    if (n > 0) EXPECT_EQ(moved[static_cast<std::size_t>(n - 1)].view()[0], char('a' + n - 1));
   }
 }
 

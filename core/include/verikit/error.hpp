@@ -37,6 +37,9 @@ class [[nodiscard]] Expected {
   Expected(T&& value) : v_(std::in_place_index<0>, std::move(value)) {}
   Expected(const Error& error) : v_(std::in_place_index<1>, error) {}
   Expected(Error&& error) : v_(std::in_place_index<1>, std::move(error)) {}
+  // A value made in place (value-initialised), to be filled through value() and moved on whole:
+  // one move of a Result fewer than making a Result and moving it in.
+  explicit Expected(std::in_place_t) : v_(std::in_place_index<0>) {}
 
   bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }

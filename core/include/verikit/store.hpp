@@ -15,6 +15,8 @@
 #include "verikit/clock.hpp"
 #include "verikit/error.hpp"
 #include "verikit/result.hpp"
+#include "verikit/small_bytes.hpp"
+#include "verikit/small_vector.hpp"
 
 namespace verikit {
 
@@ -57,13 +59,13 @@ struct RateState {
 // key that may have made the record, and the store compares the one the record names.
 struct SecretHash {
   std::uint8_t key_id = 0;
-  std::string hash;
+  SmallBytes hash;
 };
 
 struct OtpIssueRequest {
   std::string group;          // key-group tag
   std::uint8_t key_id = 0;    // key that made secret_hash
-  std::string secret_hash;
+  SmallBytes secret_hash;
   std::string sealed_code;    // the code, encrypted (resend_same only; else empty)
   std::string sealed_payload; // may be empty
   std::string payload_hash;   // resend_same: keyed hash of the payload (a live code is re-sent
@@ -88,7 +90,7 @@ struct OtpIssueReply {
 
 struct OtpVerifyRequest {
   std::string group;
-  std::vector<SecretHash> candidates;  // one per key that may have made the record
+  SmallVector<SecretHash, 2> candidates;  // one per key that may have made the record
   FailureBudget budget;
   std::string binding_hash;  // presented flow binding's keyed hash (empty: none); a bound code
                              // matches only with its own, else it is a wrong guess
@@ -160,7 +162,7 @@ struct RecoverySetRequest {
 // One recovery code tried against the group's set, within the failure budgets.
 struct RecoveryUseRequest {
   std::string group;
-  std::vector<SecretHash> candidates;  // the code's hash under each key that may have made the set
+  SmallVector<SecretHash, 2> candidates;  // the code's hash under each key that may have made the set
   FailureBudget budget;
 };
 

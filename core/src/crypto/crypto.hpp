@@ -13,6 +13,7 @@
 #include "verikit/config.hpp"
 #include "verikit/error.hpp"
 #include "verikit/secret.hpp"
+#include "verikit/small_bytes.hpp"
 
 namespace verikit::detail {
 
@@ -96,10 +97,10 @@ std::string payload_hash(const IndexKey& key, std::string_view group, std::strin
                          std::string_view binding_hash = {});
 // A keyed hash of a flow binding value within a key group (empty value: empty, not bound).
 // A keyed hash of a recovery code within a key group (under a hashing key, like secret_hash).
-std::string recovery_hash(const DerivedKey& key, std::string_view group, std::string_view code);
+SmallBytes recovery_hash(const DerivedKey& key, std::string_view group, std::string_view code);
 std::string binding_hash(const IndexKey& key, std::string_view group, std::string_view binding);
 // The stored form of a code or token secret, bound to its group (raw bytes).
-std::string secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret);
+SmallBytes secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret);
 
 // Authenticated encryption: [key id][24-byte nonce][ciphertext + 16-byte tag]; `context` is
 // authenticated but not stored, so a blob cannot be moved to another record.

@@ -139,6 +139,12 @@ std::string keyed_tag(const std::array<std::uint8_t, 32>& key, std::initializer_
   keyed_hash(key, fields, hash);
   return tag_text(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
+// A keyed hash of `fields`, held in the object (no allocation).
+SmallBytes keyed_bytes(const std::array<std::uint8_t, 32>& key, std::initializer_list<std::string_view> fields) {
+  std::array<std::uint8_t, kHashBytes> hash;
+  keyed_hash(key, fields, hash);
+  return SmallBytes(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+}
 }  // namespace
 
 std::string group_tag(const IndexKey& key, std::string_view purpose, std::string_view identifier) {
@@ -160,8 +166,8 @@ std::string payload_hash(const IndexKey& key, std::string_view group, std::strin
   return keyed_hash(key.index, {"payload", group, payload, binding_hash});
 }
 
-std::string recovery_hash(const DerivedKey& key, std::string_view group, std::string_view code) {
-  return keyed_hash(key.hash, {"recovery", group, code});
+SmallBytes recovery_hash(const DerivedKey& key, std::string_view group, std::string_view code) {
+  return keyed_bytes(key.hash, {"recovery", group, code});
 }
 
 std::string binding_hash(const IndexKey& key, std::string_view group, std::string_view binding) {
@@ -169,8 +175,8 @@ std::string binding_hash(const IndexKey& key, std::string_view group, std::strin
   return keyed_hash(key.index, {"binding", group, binding});
 }
 
-std::string secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret) {
-  return keyed_hash(key.hash, {"secret", group, secret});
+SmallBytes secret_hash(const DerivedKey& key, std::string_view group, std::string_view secret) {
+  return keyed_bytes(key.hash, {"secret", group, secret});
 }
 
 }  // namespace verikit::detail

@@ -50,13 +50,14 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
     impl->store->otp_issue(req, [impl, s = std::move(s), code = std::move(code),
                                  done = std::move(done)](Expected<OtpIssueReply>&& r) mutable {
       if (!r) return done(std::move(r).error());
-      Result res;
+      Expected<Result> out(std::in_place);
+      Result& res = *out;
       res.outcome = r->outcome;
       res.purpose = std::move(s.purpose);
       res.identifier = std::move(s.identifier);
       if (r->outcome != Outcome::issued) {  // refused: nothing was stored, nothing to send
         res.retry_after = r->retry_after;
-        return done(std::move(res));
+        return done(std::move(out));
       }
       if (r->reused) {
         res.reused = true;
@@ -68,7 +69,7 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
       }
       res.expires_at = r->expires_at;
       res.attempts_remaining = r->attempts_remaining;
-      done(std::move(res));
+      done(std::move(out));
     });
   };
   detail::with_client_limit(impl_, options.client_key, 'i', policy.client_issue_limit, std::move(done), std::move(issue));
@@ -106,7 +107,8 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
                                   done = std::move(done)](Expected<VerifyReply>&& r) mutable {
       if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
       if (!r) return done(std::move(r).error());
-      Result res;
+      Expected<Result> out(std::in_place);
+      Result& res = *out;
       res.outcome = r->outcome;
       res.attempts_remaining = r->attempts_remaining;
       res.retry_after = r->retry_after;
@@ -120,7 +122,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
       }
       res.purpose = std::move(s.purpose);
       res.identifier = std::move(s.identifier);
-      done(std::move(res));
+      done(std::move(out));
     });
   };
   detail::with_client_limit(impl_, options.client_key, 'f', policy.client_failure_limit, std::move(done),

@@ -35,7 +35,7 @@ Expected<NewToken> prepare_token(const detail::EngineImpl& impl, const detail::S
   NewToken t;
   t.token = Secret(detail::encode_token(key.id, group, secret.view()));
   t.req.group = group;
-  t.req.token_id = detail::secret_hash(key, group, secret.view());
+  t.req.token_id = detail::secret_hash(key, group, secret.view()).view();
   t.req.kind = kind;
   t.req.purpose_tag = detail::purpose_tag(impl.ring.index(), static_cast<std::uint8_t>(kind), subject.purpose);
   t.req.sealed_identity = detail::seal(key, detail::encode_identity(subject.purpose, subject.identifier),
@@ -93,7 +93,7 @@ Expected<std::optional<TokenRef>> locate(const detail::EngineImpl& impl, std::st
   if (!parts) return std::optional<TokenRef>{};
   const detail::DerivedKey* key = impl.ring.find(parts->key_id);
   if (key == nullptr) return std::optional<TokenRef>{};  // made with a key that was retired
-  return std::optional<TokenRef>{TokenRef{parts->group, detail::secret_hash(*key, parts->group, parts->secret.view()), key}};
+  return std::optional<TokenRef>{TokenRef{parts->group, std::string(detail::secret_hash(*key, parts->group, parts->secret.view()).view()), key}};
 }
 
 // A consume's flow binding (empty: none presented). Tokens take no client key: their failures

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "store/limits.hpp"
-#include "store/small_bytes.hpp"
+#include "verikit/small_bytes.hpp"
 #include "store/totp.hpp"
 #include "verikit/store.hpp"
 

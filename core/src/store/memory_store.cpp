@@ -17,7 +17,7 @@
 #include "store/group_rules.hpp"
 #include "store/reaper.hpp"
 #include "store/record_table.hpp"
-#include "store/small_bytes.hpp"
+#include "verikit/small_bytes.hpp"
 #include "verikit/process.hpp"
 
 namespace verikit {
@@ -39,7 +39,7 @@ class Key {
 
  private:
   std::size_t hash_;
-  detail::SmallBytes bytes_;
+  SmallBytes bytes_;
 };
 
 // A record that may be droppable at `at`; stale when its record was indexed later since.

@@ -652,7 +652,7 @@ class RedisStore final : public Store {
     return k;
   }
 
-  static std::string tagged_hash(std::uint8_t key_id, const std::string& hash) {
+  static std::string tagged_hash(std::uint8_t key_id, std::string_view hash) {
     std::string tagged;
     tagged.reserve(1 + hash.size());
     tagged.push_back(static_cast<char>(key_id));
