@@ -66,6 +66,17 @@ Callback<T> show_when_stored(Result res, Callback<Result> done) {
   };
 }
 
+// Calls `call` with the store's completion, which runs `finish(state, reply)`. When the store
+// completes inline (the embedded stores: the completion has run when `call` returns) the state
+// stays on this frame and the completion refers to it (two references: held in the Callback,
+// no allocation, nothing moved); otherwise the state moves into the completion.
+template <class Reply, class State, class Call, class Finish>
+void complete_with(const Store& store, State&& state, Call&& call, Finish finish) {
+  if (store.completes_inline())
+    return call(Callback<Reply>([&state, &finish](Expected<Reply>&& r) { finish(state, std::move(r)); }));
+  call(Callback<Reply>([state = std::move(state), finish](Expected<Reply>&& r) mutable { finish(state, std::move(r)); }));
+}
+
 // Waits for an asynchronous operation's completion. A store that completes inline (the
 // embedded stores) has completed when `start` returns: the result is read off this frame, with
 // nothing allocated and nothing to wait on.

@@ -102,28 +102,38 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   // (after a fault it may have been counted: a timeout may have taken effect). The subject moves
   // from closure to closure (each runs once).
   auto verify = [impl = impl_, req = std::move(req), s = std::move(subject).value(), client,
-                 limit = policy.client_failure_limit](auto done) mutable {
-    impl->store->otp_verify(req, [impl, s = std::move(s), client = std::move(client), limit,
-                                  done = std::move(done)](Expected<VerifyReply>&& r) mutable {
-      if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
-      if (!r) return done(std::move(r).error());
-      Expected<Result> out(std::in_place);
-      Result& res = *out;
-      res.outcome = r->outcome;
-      res.attempts_remaining = r->attempts_remaining;
-      res.retry_after = r->retry_after;
-      res.replicas_confirmed = r->replicas_confirmed;
-      if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
-      if (r->outcome == Outcome::verified && !r->sealed_payload.empty()) {
-        const std::string group = detail::group_tag(impl->ring.index(), s.purpose, s.identifier);
-        auto opened = detail::open(impl->ring, r->sealed_payload, payload_context(group));
-        if (!opened) return done(std::move(opened).error());
-        res.payload = std::move(opened).value();
-      }
-      res.purpose = std::move(s.purpose);
-      res.identifier = std::move(s.identifier);
-      done(std::move(out));
-    });
+                 limit = policy.client_failure_limit](auto then) mutable {
+    struct State {
+      std::shared_ptr<detail::EngineImpl> impl;
+      detail::Subject s;
+      std::string client;
+      RateLimit limit;
+      decltype(then) done;
+    };
+    detail::complete_with<VerifyReply>(
+        *impl->store, State{impl, std::move(s), std::move(client), limit, std::move(then)},
+        [&](Callback<VerifyReply> completion) { impl->store->otp_verify(req, std::move(completion)); },
+        [](State& st, Expected<VerifyReply>&& r) {
+          if (!st.client.empty() && st.limit.enabled() && r && !r->counted_failure)
+            detail::refund_client_limit(st.impl, st.client, 'f', st.limit);
+          if (!r) return st.done(std::move(r).error());
+          Expected<Result> out(std::in_place);
+          Result& res = *out;
+          res.outcome = r->outcome;
+          res.attempts_remaining = r->attempts_remaining;
+          res.retry_after = r->retry_after;
+          res.replicas_confirmed = r->replicas_confirmed;
+          if (r->outcome != Outcome::not_found && r->outcome != Outcome::locked) res.expires_at = r->expires_at;
+          if (r->outcome == Outcome::verified && !r->sealed_payload.empty()) {
+            const std::string group = detail::group_tag(st.impl->ring.index(), st.s.purpose, st.s.identifier);
+            auto opened = detail::open(st.impl->ring, r->sealed_payload, payload_context(group));
+            if (!opened) return st.done(std::move(opened).error());
+            res.payload = std::move(opened).value();
+          }
+          res.purpose = std::move(st.s.purpose);
+          res.identifier = std::move(st.s.identifier);
+          st.done(std::move(out));
+        });
   };
   detail::with_client_limit(impl_, options.client_key, 'f', policy.client_failure_limit, std::move(done),
                             std::move(verify));
