@@ -128,5 +128,36 @@ TEST(FailClosed, AStoreClaimingSuccessWithForgedDataIsAnError) {
   EXPECT_EQ(otp.error().code, Errc::crypto);
 }
 
+// A store that says it completes inline lets the engine keep an operation's state on the
+// caller's frame (no allocation); one that kept a completion for later would leave it pointing
+// into a frame that is gone. The engine stops the process at once rather than run on into that.
+TEST(StoreContract, AStoreThatCompletesInlineButKeepsACompletionStopsTheProcess) {
+  class KeepsCompletions final : public Store {
+   public:
+    void otp_issue(const OtpIssueRequest&, Callback<OtpIssueReply> done) override { done(err()); }
+    void otp_verify(const OtpVerifyRequest&, Callback<VerifyReply> done) override { kept_ = std::move(done); }
+    void otp_revoke(const std::string&, Callback<bool> done) override { done(err()); }
+    void token_issue(const TokenIssueRequest&, Callback<TokenIssueReply> done) override { done(err()); }
+    void token_verify(const TokenVerifyRequest&, Callback<VerifyReply> done) override { done(err()); }
+    void token_revoke(const std::string&, const std::string&, Callback<bool> done) override { done(err()); }
+    void revoke_all(const std::string&, Callback<int> done) override { done(err()); }
+    void inspect(const std::string&, Callback<InspectReply> done) override { done(err()); }
+    void unlock(const std::string&, const GcraLimit&, Callback<bool> done) override { done(err()); }
+    void client_limit(const ClientLimitRequest&, Callback<ClientLimitReply> done) override { done(err()); }
+    bool shared() const noexcept override { return false; }
+    bool completes_inline() const noexcept override { return true; }
+
+   private:
+    static Error err() { return make_error(Errc::store_unavailable, "unused"); }
+    Callback<VerifyReply> kept_;
+  };
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto e = Engine::create(Config{}, std::make_shared<KeepsCompletions>()).value();
+  EXPECT_DEATH(e->verify_otp("login", "ann", "123456", VerifyOptions{}, [](Expected<Result>&&) {}),
+               "returned before completing");
+  // the same store answering inline (its other operations) works as any store does
+  EXPECT_EQ(e->issue_otp("login", "ann").error().code, Errc::store_unavailable);
+}
+
 }  // namespace
 }  // namespace verikit::test

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,10 +72,26 @@ Callback<T> show_when_stored(Result res, Callback<Result> done) {
 // completes inline (the embedded stores: the completion has run when `call` returns) the state
 // stays on this frame and the completion refers to it (two references: held in the Callback,
 // no allocation, nothing moved); otherwise the state moves into the completion.
+// A store that broke that promise would leave a completion pointing into a frame that is gone:
+// that is stopped at once (a bug in the store, never an input's doing).
 template <class Reply, class State, class Call, class Finish>
 void complete_with(const Store& store, State&& state, Call&& call, Finish finish) {
-  if (store.completes_inline())
-    return call(Callback<Reply>([&state, &finish](Expected<Reply>&& r) { finish(state, std::move(r)); }));
+  if (store.completes_inline()) {
+    struct Frame {
+      State& state;
+      Finish& finish;
+      bool completed = false;
+    } frame{state, finish};
+    call(Callback<Reply>([at = &frame](Expected<Reply>&& r) {  // (one pointer: held in the Callback)
+      at->completed = true;
+      at->finish(at->state, std::move(r));
+    }));
+    if (!frame.completed) {
+      std::fputs("verikit: a store that completes inline returned before completing (a bug in the store)\n", stderr);
+      std::abort();
+    }
+    return;
+  }
   call(Callback<Reply>([state = std::move(state), finish](Expected<Reply>&& r) mutable { finish(state, std::move(r)); }));
 }
 
