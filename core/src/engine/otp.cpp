@@ -44,33 +44,42 @@ void Engine::issue_otp(std::string_view purpose, std::string_view identifier, co
   req.revoke_group = policy.revoke_all_on_use;
   req.gate = detail::gate_of(policy);
 
-  // The subject and the code move from closure to closure (each runs once): no copy, no sharing.
+  // The subject and the code move into the completion's state (each closure runs once): no copy,
+  // no sharing; the state stays on this frame when the store completes inline (complete_with).
   auto issue = [impl = impl_, req = std::move(req), s = std::move(subject).value(),
-                code = std::move(code)](auto done) mutable {
-    impl->store->otp_issue(req, [impl, s = std::move(s), code = std::move(code),
-                                 done = std::move(done)](Expected<OtpIssueReply>&& r) mutable {
-      if (!r) return done(std::move(r).error());
-      Expected<Result> out(std::in_place);
-      Result& res = *out;
-      res.outcome = r->outcome;
-      res.purpose = std::move(s.purpose);
-      res.identifier = std::move(s.identifier);
-      if (r->outcome != Outcome::issued) {  // refused: nothing was stored, nothing to send
-        res.retry_after = r->retry_after;
-        return done(std::move(out));
-      }
-      if (r->reused) {
-        res.reused = true;
-        auto opened = detail::open(impl->ring, r->sealed_code, code_context(s.group));
-        if (!opened) return done(std::move(opened).error());
-        res.secret = std::move(opened).value();
-      } else {
-        res.secret = std::move(code);
-      }
-      res.expires_at = r->expires_at;
-      res.attempts_remaining = r->attempts_remaining;
-      done(std::move(out));
-    });
+                code = std::move(code)](auto then) mutable {
+    struct State {
+      std::shared_ptr<detail::EngineImpl> impl;
+      detail::Subject s;
+      Secret code;
+      decltype(then) done;
+    };
+    detail::complete_with<OtpIssueReply>(
+        *impl->store, State{impl, std::move(s), std::move(code), std::move(then)},
+        [&](Callback<OtpIssueReply> completion) { impl->store->otp_issue(req, std::move(completion)); },
+        [](State& st, Expected<OtpIssueReply>&& r) {
+          if (!r) return st.done(std::move(r).error());
+          Expected<Result> out(std::in_place);
+          Result& res = *out;
+          res.outcome = r->outcome;
+          res.purpose = std::move(st.s.purpose);
+          res.identifier = std::move(st.s.identifier);
+          if (r->outcome != Outcome::issued) {  // refused: nothing was stored, nothing to send
+            res.retry_after = r->retry_after;
+            return st.done(std::move(out));
+          }
+          if (r->reused) {
+            res.reused = true;
+            auto opened = detail::open(st.impl->ring, r->sealed_code, code_context(st.s.group));
+            if (!opened) return st.done(std::move(opened).error());
+            res.secret = std::move(opened).value();
+          } else {
+            res.secret = std::move(st.code);
+          }
+          res.expires_at = r->expires_at;
+          res.attempts_remaining = r->attempts_remaining;
+          st.done(std::move(out));
+        });
   };
   detail::with_client_limit(impl_, options.client_key, 'i', policy.client_issue_limit, std::move(done), std::move(issue));
 }
@@ -100,7 +109,7 @@ void Engine::verify_otp(std::string_view purpose, std::string_view identifier, s
   // A client key's failure budget is taken before the guess (so concurrent guesses cannot
   // overrun it) and given back only when the store answered that the guess was not a failure
   // (after a fault it may have been counted: a timeout may have taken effect). The subject moves
-  // from closure to closure (each runs once).
+  // into the completion's state (on this frame when the store completes inline: complete_with).
   auto verify = [impl = impl_, req = std::move(req), s = std::move(subject).value(), client,
                  limit = policy.client_failure_limit](auto then) mutable {
     struct State {
