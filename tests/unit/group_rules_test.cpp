@@ -165,7 +165,19 @@ TEST(SmallVector, KeepsOrderAndValuesAcrossTheMoveToTheHeap) {
     check(v, "after the copy");
     SmallVector<SmallBytes, 2> moved = std::move(v);
     check(moved, "moved");
-    if (n > 0) EXPECT_EQ(moved[static_cast<std::size_t>(n - 1)].view()[0], char('a' + n - 1));
+    EXPECT_TRUE(v.empty()) << "moved from: empty";  // NOLINT
+    EXPECT_EQ(v.begin(), v.end());                 // NOLINT
+    v.push_back(SmallBytes("again"));              // NOLINT: usable again
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].view(), "again");
+    SmallVector<SmallBytes, 2> assigned;
+    assigned.push_back(SmallBytes("old"));
+    assigned = std::move(moved);
+    check(assigned, "move-assigned");
+    EXPECT_TRUE(moved.empty()) << "moved from by assignment: empty";  // NOLINT
+    if (n > 0) {
+      EXPECT_EQ(assigned[static_cast<std::size_t>(n - 1)].view()[0], char('a' + n - 1));
+    }
   }
 }
 

@@ -13,6 +13,23 @@ namespace verikit {
 template <class T, std::size_t N>
 class SmallVector {
  public:
+  SmallVector() = default;
+  SmallVector(const SmallVector&) = default;
+  SmallVector& operator=(const SmallVector&) = default;
+  // (A moved-from SmallVector is empty: the defaults would leave its size with its heap gone.)
+  SmallVector(SmallVector&& o) noexcept
+      : inline_(std::move(o.inline_)), heap_(std::move(o.heap_)), size_(std::exchange(o.size_, 0)) {
+    o.heap_.clear();
+  }
+  SmallVector& operator=(SmallVector&& o) noexcept {
+    if (this == &o) return *this;
+    inline_ = std::move(o.inline_);
+    heap_ = std::move(o.heap_);
+    size_ = std::exchange(o.size_, 0);
+    o.heap_.clear();
+    return *this;
+  }
+
   void push_back(T value) {
     if (size_ < N && heap_.empty()) {
       inline_[size_++] = std::move(value);

@@ -248,8 +248,10 @@ class Store {
   virtual bool waiting_would_deadlock() const noexcept { return false; }
   // Whether every call completes before it returns, on the calling thread (the embedded stores:
   // each operation runs under a lock and completes there). A synchronous caller then waits for
-  // nothing: it reads the completion off its own stack. A store that says true must never keep
-  // a completion to call later.
+  // nothing: it reads the completion off its own stack, and the engine keeps an operation's
+  // state there too (the completion refers to it). A store that says true must never keep a
+  // completion, or a copy of one, past the call's return: the engine stops the process if a
+  // call returns without completing.
   virtual bool completes_inline() const noexcept { return false; }
   // Ends the store's own threads (I/O, reaper) now, on the calling thread, which must not be one
   // of them: afterwards no thread of the store is running, whoever holds the last reference to

@@ -86,7 +86,7 @@ class RecordTable {
     if (size_ > 0)
       for (n = kMinSlots; (size_ + 1) * 4 > n * 3; n *= 2) {
       }
-    resize(n);
+    if (n < slots_.size()) resize(n);  // (a small table stays as it is: no rehash at every reap)
   }
 
  private:
