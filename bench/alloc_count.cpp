@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_engine.hpp"
 #include "verikit.h"
 
 extern "C" void* __libc_malloc(size_t);  // glibc's own: what this malloc forwards to
@@ -28,21 +29,9 @@ extern "C" void* malloc(size_t n) {
 int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100000;
   if (n == 0) return 2;
-  verikit_policy p = VERIKIT_POLICY_INIT;  // as verikit_bench: abuse controls off
-  p.max_attempts = 100;
-  p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT |
-            VERIKIT_POLICY_NO_CLIENT_LIMITS | VERIKIT_POLICY_NO_ACTIVE_CAP;
   uint8_t key[VERIKIT_KEY_BYTES];
   verikit_key_generate(key, sizeof key);
-  verikit_config* c = nullptr;
-  verikit_config_new(&c);
-  verikit_config_set_store(c, "memory://");
-  verikit_config_set_key(c, 1, key, VERIKIT_KEY_BYTES);
-  verikit_config_set_default_policy(c, &p);
-  verikit_engine* e = nullptr;
-  if (verikit_engine_new(&e, c) != VERIKIT_OK) return 1;
-  verikit_config_free(c);
-
+  verikit_engine* e = bench_engine("memory://", key, bench_policy());  // as verikit_bench: abuse controls off
   std::vector<std::string> ids(n), codes(n);
   for (std::size_t i = 0; i < n; ++i) ids[i] = "user-" + std::to_string(i) + "@example.com";
   g_counting = true;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_engine.hpp"
 #include "verikit.h"
 
 namespace {
@@ -64,25 +65,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  verikit_policy p = VERIKIT_POLICY_INIT;
-  p.max_attempts = 100;
-  if (!abuse)
-    p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT |
-              VERIKIT_POLICY_NO_CLIENT_LIMITS | VERIKIT_POLICY_NO_ACTIVE_CAP;
   uint8_t key[VERIKIT_KEY_BYTES];
   verikit_key_generate(key, sizeof key);
-  verikit_config* c = nullptr;
-  verikit_config_new(&c);
-  verikit_config_set_store(c, url);
-  if (events) verikit_config_set_event_handler(c, count_event, nullptr);
-  verikit_config_set_key(c, 1, key, sizeof key);
-  verikit_config_set_default_policy(c, &p);
-  verikit_engine* e = nullptr;
-  if (verikit_engine_new(&e, c) != VERIKIT_OK) {
-    std::fprintf(stderr, "engine: %s\n", verikit_error_message());
-    return 1;
-  }
-  verikit_config_free(c);
+  verikit_engine* e = bench_engine(url, key, bench_policy(abuse), events ? count_event : nullptr);
   std::vector<std::string> codes(static_cast<std::size_t>(n));
   auto who = [](int i) { return "u" + std::to_string(i) + "@example.com"; };
   for (int i = 0; i < n; ++i) {

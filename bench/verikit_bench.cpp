@@ -32,20 +32,12 @@
 
 #include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
+#include "bench_engine.hpp"
 #include "verikit.h"
 
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// The benchmarks' policy: abuse controls off, many guesses per identifier (the wrong-code rows).
-verikit_policy bench_policy() {
-  verikit_policy p = VERIKIT_POLICY_INIT;
-  p.max_attempts = 100;
-  p.flags = VERIKIT_POLICY_NO_COOLDOWN | VERIKIT_POLICY_NO_SEND_LIMIT | VERIKIT_POLICY_NO_LOCKOUT |
-            VERIKIT_POLICY_NO_CLIENT_LIMITS | VERIKIT_POLICY_NO_ACTIVE_CAP;
-  return p;
-}
 
 // One key for every engine of a run (the durability row verifies codes another engine issued).
 const uint8_t* bench_key() {
@@ -60,19 +52,7 @@ std::atomic<std::uint64_t> g_events{0};
 void count_event(void*, const verikit_event*) { g_events.fetch_add(1, std::memory_order_relaxed); }
 
 verikit_engine* make_engine(const std::string& url, const verikit_policy& p = bench_policy(), bool events = false) {
-  verikit_config* c = nullptr;
-  verikit_config_new(&c);
-  if (events) verikit_config_set_event_handler(c, count_event, nullptr);
-  verikit_config_set_store(c, url.c_str());
-  verikit_config_set_key(c, 1, bench_key(), VERIKIT_KEY_BYTES);
-  verikit_config_set_default_policy(c, &p);
-  verikit_engine* e = nullptr;
-  if (verikit_engine_new(&e, c) != VERIKIT_OK) {
-    std::fprintf(stderr, "engine: %s\n", verikit_error_message());
-    std::exit(1);
-  }
-  verikit_config_free(c);
-  return e;
+  return bench_engine(url.c_str(), bench_key(), p, events ? count_event : nullptr);
 }
 
 std::string secret_of(verikit_result* r) {
