@@ -70,8 +70,8 @@ Callback<T> show_when_stored(Result res, Callback<Result> done) {
 
 // Calls `call` with the store's completion, which runs `finish(state, reply)`. When the store
 // completes inline (the embedded stores: the completion has run when `call` returns) the state
-// stays on this frame and the completion refers to it (two references: held in the Callback,
-// no allocation, nothing moved); otherwise the state moves into the completion.
+// stays on this frame and the completion refers to it (one pointer: held in the Callback, no
+// allocation, nothing moved); otherwise the state moves into the completion.
 // A store that broke that promise would leave a completion pointing into a frame that is gone:
 // that is stopped at once (a bug in the store, never an input's doing).
 template <class Reply, class State, class Call, class Finish>
@@ -82,7 +82,7 @@ void complete_with(const Store& store, State&& state, Call&& call, Finish finish
       Finish& finish;
       bool completed = false;
     } frame{state, finish};
-    call(Callback<Reply>([at = &frame](Expected<Reply>&& r) {  // (one pointer: held in the Callback)
+    call(Callback<Reply>([at = &frame](Expected<Reply>&& r) {
       at->completed = true;
       at->finish(at->state, std::move(r));
     }));

@@ -155,7 +155,7 @@ Expected<Group> decode_group(std::string_view bytes) {
   if (r.u8() != 0) {
     OtpRecord o;
     o.key_id = r.u8();
-    o.hash = SmallBytes(r.str());
+    o.hash = r.str();
     o.sealed_code = r.str();
     o.sealed_payload = r.str();
     o.payload_hash = r.str();

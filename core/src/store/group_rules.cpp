@@ -58,7 +58,7 @@ OtpIssueReply issue_otp(Group& g, const OtpIssueRequest& req, TimePoint now) {
                       .revoke_group = req.revoke_group,
                       .attempts_left = attempts_left,
                       .expires_at = now + req.ttl,
-                      .hash = SmallBytes(req.secret_hash),
+                      .hash = req.secret_hash,
                       .binding_hash = req.binding_hash,
                       .sealed_payload = req.sealed_payload,
                       .sealed_code = req.sealed_code,

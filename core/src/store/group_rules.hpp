@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "store/limits.hpp"
-#include "verikit/small_bytes.hpp"
 #include "store/totp.hpp"
+#include "verikit/small_bytes.hpp"
 #include "verikit/store.hpp"
 
 namespace verikit::detail {

@@ -17,8 +17,8 @@
 #include "store/group_rules.hpp"
 #include "store/reaper.hpp"
 #include "store/record_table.hpp"
-#include "verikit/small_bytes.hpp"
 #include "verikit/process.hpp"
+#include "verikit/small_bytes.hpp"
 
 namespace verikit {
 namespace {

@@ -31,12 +31,8 @@ class RecordTable {
 
   // The record named `key`, or nullptr.
   V* find(const K& key) noexcept {
-    if (size_ == 0) return nullptr;
-    for (std::size_t i = home(key.hash());; i = next(i)) {
-      const Slot& s = slots_[i];
-      if (s.node == nullptr) return nullptr;
-      if (s.hash == key.hash() && s.node->key == key) return &s.node->value;
-    }
+    const std::size_t i = slot_of(key);
+    return i == kNone ? nullptr : &slots_[i].node->value;
   }
 
   // A new record named `key` (which must not be in the table), value-initialised.
@@ -53,13 +49,8 @@ class RecordTable {
   // Drops the record named `key`, if there is one. The entries after it in its run move back
   // (backward-shift deletion: no tombstones, so lookups never slow down with churn).
   void erase(const K& key) noexcept {
-    if (size_ == 0) return;
-    std::size_t hole = home(key.hash());
-    for (;; hole = next(hole)) {
-      const Slot& s = slots_[hole];
-      if (s.node == nullptr) return;
-      if (s.hash == key.hash() && s.node->key == key) break;
-    }
+    std::size_t hole = slot_of(key);
+    if (hole == kNone) return;
     delete slots_[hole].node;
     --size_;
     for (std::size_t j = next(hole);; j = next(j)) {
@@ -99,6 +90,18 @@ class RecordTable {
     Node* node = nullptr;  // nullptr: free
   };
   static constexpr std::size_t kMinSlots = 16;
+  static constexpr std::size_t kNone = ~std::size_t{0};
+
+  // The slot of the record named `key`, or kNone: its run from its home, passing over slots
+  // whose hash differs without reading their nodes.
+  std::size_t slot_of(const K& key) const noexcept {
+    if (size_ == 0) return kNone;
+    for (std::size_t i = home(key.hash());; i = next(i)) {
+      const Slot& s = slots_[i];
+      if (s.node == nullptr) return kNone;
+      if (s.hash == key.hash() && s.node->key == key) return i;
+    }
+  }
 
   // Fibonacci hashing: the product's top bits, so every bit of the hash counts (the store picks
   // a shard by the hash's low bits, which all of a shard's names share).
