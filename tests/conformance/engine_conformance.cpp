@@ -461,6 +461,38 @@ TEST_P(Conformance, RecordsMadeBeforeAKeyRotationStillVerify) {
   EXPECT_EQ(Engine::create(no_index, harness->store()).error().code, Errc::config) << "previous keys need an index key";
 }
 
+// Three keys in the set (two rotations): a verify carries one candidate hash per key, more than
+// a request holds in place, and each record is compared under the key that made it: right codes
+// verify whichever key made them, a wrong one is counted once, a recovery code made under the
+// first key is spent once; with the first key retired its records are not_found.
+TEST_P(Conformance, RecordsOfEachOfThreeKeysVerify) {
+  Key k1 = generate_key(1), k2 = generate_key(2), k3 = generate_key(3);
+  Config c1, c2, c3, retired;
+  c1.keys = KeySet{k1, {}, std::nullopt};
+  c2.keys = KeySet{k2, {k1}, k1.bytes};
+  c3.keys = KeySet{k3, {k2, k1}, k1.bytes};
+  retired.keys = KeySet{k3, {k2}, k1.bytes};
+  auto e1 = engine(c1), e2 = engine(c2), e3 = engine(c3), e4 = engine(retired);
+  Result by1 = e1->issue_otp("login", "dee").value();
+  Result by2 = e2->issue_otp("login", "eve").value();
+  Result by3 = e3->issue_otp("login", "fay").value();
+  Result set = e1->generate_recovery_codes("mfa", "dee").value();
+  ASSERT_FALSE(set.codes.empty());
+  std::string wrong(by1.secret.view());
+  wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
+  Result miss = e3->verify_otp("login", "dee", wrong).value();
+  EXPECT_EQ(miss.outcome, Outcome::invalid);
+  EXPECT_EQ(miss.attempts_remaining, 4) << "one wrong guess, counted once";
+  EXPECT_EQ(e3->verify_otp("login", "dee", by1.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(e3->verify_otp("login", "eve", by2.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(e3->verify_otp("login", "fay", by3.secret.view())->outcome, Outcome::verified);
+  EXPECT_EQ(e3->use_recovery_code("mfa", "dee", set.codes[0].view())->outcome, Outcome::verified);
+  EXPECT_EQ(e3->use_recovery_code("mfa", "dee", set.codes[0].view())->outcome, Outcome::invalid) << "single use";
+  Result late = e1->issue_otp("login", "gus").value();
+  EXPECT_EQ(e4->verify_otp("login", "gus", late.secret.view())->outcome, Outcome::not_found) << "key 1 retired";
+  EXPECT_EQ(e1->inspect("login", "gus")->attempts_remaining, 5) << "no attempt spent on a retired key's record";
+}
+
 // A rotation splits nothing: one live code per identifier, one abuse state, one revoke-all,
 // whichever key made a record.
 TEST_P(Conformance, AKeyRotationResetsNothingAndSplitsNothing) {
