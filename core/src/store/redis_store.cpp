@@ -12,16 +12,21 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string_view>
+#include <vector>
 
 #include "redis/link.hpp"
 #include "redis/slot.hpp"
 #include "store/redis_preflight.hpp"
 #include "store/redis_scripts.hpp"
 #include "verikit/process.hpp"
+#include "verikit/small_vector.hpp"
 
 namespace verikit {
 namespace {
@@ -146,82 +151,161 @@ struct Name {
   constexpr std::string_view view() const { return {s, N - 1}; }
 };
 
+// The keys and arguments of one script call, each a span of one buffer: what send() formats,
+// and what a NOSCRIPT retry formats again. (One allocation for all of them; a std::vector so that
+// moving it, into the call's callback, keeps the bytes where they are.)
+struct Args {
+  struct Span {
+    std::uint32_t at = 0, size = 0;
+  };
+  std::vector<char> bytes;
+  SmallVector<Span, 24> spans;  // the keys, then the arguments
+  std::string_view operator[](std::size_t i) const noexcept { return {bytes.data() + spans[i].at, spans[i].size}; }
+  std::size_t size() const noexcept { return spans.size(); }
+};
+
+// `verb script numkeys` and a call's keys and arguments, as views (a table on the stack: scripts
+// take a few dozen arguments at most).
+class Argv {
+ public:
+  Argv(std::string_view verb, std::string_view script, std::size_t keys, const Args& args) {
+    const std::size_t n = 3 + args.size();
+    if (n > stack_.size()) heap_.resize(n);
+    std::string_view* v = n > stack_.size() ? heap_.data() : stack_.data();
+    const auto end = std::to_chars(count_, count_ + sizeof count_, keys).ptr;
+    v[0] = verb;
+    v[1] = script;
+    v[2] = std::string_view(count_, static_cast<std::size_t>(end - count_));
+    for (std::size_t i = 0; i < args.size(); ++i) v[3 + i] = args[i];
+    view_ = std::span<const std::string_view>(v, n);
+  }
+  Argv(const Argv&) = delete;  // (its views include its own count_)
+  Argv& operator=(const Argv&) = delete;
+  std::span<const std::string_view> view() const noexcept { return view_; }
+
+ private:
+  std::array<std::string_view, 32> stack_;
+  std::vector<std::string_view> heap_;
+  char count_[24];
+  std::span<const std::string_view> view_;
+};
+
 // The keys and arguments of one call of script S, each argument set by its descriptor name (a
 // name S does not have does not compile); the store refuses a call with an argument left unset.
+// Values are copied into the call's buffer as they are set; args() adds the keys and the
+// argument "packed" (the numbers, then the packed strings, see redis_scripts.hpp).
 template <const scripts::Script& S>
 class Call {
  public:
   static_assert(S.args.size() <= 32 && S.numbers.size() <= 32 && S.strings.size() <= 32);
-  // `more`: how many arguments past the named ones will follow (room for them at once).
-  explicit Call(std::size_t more = 0) {
-    argv_.reserve(S.keys.size() + S.args.size() + more);
-    argv_.resize(S.keys.size() + S.args.size());
-    if constexpr (kPacked) set<"packed">(std::string(8 * S.numbers.size(), '\0'));
-  }
+  // (Room for the keys and an OTP issue's arguments at once; more grows the buffer.)
+  Call() { bytes_.reserve(384); }
 
   // A number, into the argument "packed" (redis_scripts.hpp: a little-endian IEEE 754 double,
   // exact for every integer the store sends: they are within 2^53).
   template <Name name>
   Call& number(long long value) {
     constexpr std::size_t i = S.number(name.view());
-    char* at = argv_[S.keys.size() + S.arg("packed")].data() + 8 * i;
     const auto bits = std::bit_cast<std::uint64_t>(static_cast<double>(value));
-    for (int b = 0; b < 8; ++b) at[b] = static_cast<char>(bits >> (8 * b));
+    for (int b = 0; b < 8; ++b) numbers_[8 * i + b] = static_cast<char>(bits >> (8 * b));
     numbers_set_ |= std::uint32_t{1} << i;
     return *this;
   }
 
-  // An argument, or one of the strings packed into "packed" after the numbers (see argv()).
+  // An argument, or one of the strings packed into "packed" after the numbers.
   template <Name name>
-  Call& set(std::string value) {
-    constexpr std::size_t p = S.packed_string(name.view());
-    if constexpr (p < S.strings.size()) {
-      strings_[p] = std::move(value);
-      strings_set_ |= std::uint32_t{1} << p;
-    } else {
-      constexpr std::size_t i = S.arg(name.view());
-      argv_[S.keys.size() + i] = std::move(value);
-      set_ |= std::uint32_t{1} << i;
-    }
-    return *this;
+  Call& set(std::string_view value) {
+    return set_span<name>(append({}, value));
   }
-  // An argument past the named ones (scripts whose descriptor has more_args).
-  Call& more(std::string value) {
+  // The same for a secret hash as the scripts compare it: its key's id (one byte), then the hash.
+  template <Name name>
+  Call& set_tagged(std::uint8_t key_id, std::string_view hash) {
+    return set_span<name>(append(std::string_view(reinterpret_cast<const char*>(&key_id), 1), hash));
+  }
+  // An argument past the named ones (scripts whose descriptor has more_args), a tagged hash.
+  Call& more_tagged(std::uint8_t key_id, std::string_view hash) {
     static_assert(S.more_args);
-    argv_.push_back(std::move(value));
+    more_.push_back(append(std::string_view(reinterpret_cast<const char*>(&key_id), 1), hash));
     return *this;
   }
   bool complete() const noexcept {
-    return set_ == all(S.args.size()) && numbers_set_ == all(S.numbers.size()) &&
+    return (set_ | kPackedBit) == all(S.args.size()) && numbers_set_ == all(S.numbers.size()) &&
            strings_set_ == all(S.strings.size());
   }
-  // The keys (their slots are filled by the store), then the arguments, "packed" with its strings
-  // appended (each its length, 4 bytes little-endian, then its bytes) on the first call.
-  std::vector<std::string>& argv() {
-    if constexpr (!S.strings.empty()) {
-      if (appended_) return argv_;
-      appended_ = true;
-      std::string& packed = argv_[S.keys.size() + S.arg("packed")];
-      std::size_t size = packed.size();
-      for (const std::string& v : strings_) size += 4 + v.size();
-      packed.reserve(size);
-      for (const std::string& v : strings_) {
-        const auto n = static_cast<std::uint32_t>(v.size());  // hashes, tags and sealed payloads: bytes to kilobytes
-        for (int b = 0; b < 4; ++b) packed.push_back(static_cast<char>(n >> (8 * b)));
-        packed.append(v);
-      }
+  // The keys `<prefix>:{group}:<suffix>` (the descriptor's suffixes), the arguments in the
+  // descriptor's order with "packed" made, then the further ones. Leaves this call empty.
+  Args args(std::string_view prefix, std::string_view group) {
+    std::size_t size = bytes_.size() + S.keys.size() * (prefix.size() + group.size() + 5);
+    if constexpr (kPacked) {
+      size += numbers_.size();
+      for (const Args::Span& v : strings_) size += 4 + v.size;
     }
-    return argv_;
+    bytes_.reserve(size);
+    Args out;
+    for (std::size_t i = 0; i < S.keys.size(); ++i) {
+      const auto at = bytes_.size();
+      for (std::string_view part : {prefix, std::string_view(":{"), group, std::string_view("}:")})
+        bytes_.insert(bytes_.end(), part.begin(), part.end());
+      bytes_.push_back(S.keys[i]);
+      out.spans.push_back(span_from(at));
+    }
+    if constexpr (kPacked) {
+      const auto at = bytes_.size();
+      bytes_.insert(bytes_.end(), numbers_.begin(), numbers_.end());
+      for (const Args::Span& v : strings_) {
+        for (int b = 0; b < 4; ++b) bytes_.push_back(static_cast<char>(v.size >> (8 * b)));
+        const std::size_t to = bytes_.size();  // (a copy from this buffer into itself: insert may not)
+        bytes_.resize(to + v.size);
+        if (v.size > 0) std::memcpy(bytes_.data() + to, bytes_.data() + v.at, v.size);
+      }
+      args_[S.arg("packed")] = span_from(at);
+    }
+    for (const Args::Span& a : args_) out.spans.push_back(a);
+    for (const Args::Span& a : more_) out.spans.push_back(a);
+    out.bytes = std::move(bytes_);
+    return out;
   }
 
  private:
   static constexpr bool kPacked = !S.numbers.empty() || !S.strings.empty();
   static constexpr std::uint32_t all(std::size_t n) { return n == 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << n) - 1; }
+  static consteval std::uint32_t packed_bit() {
+    if constexpr (kPacked) return std::uint32_t{1} << S.arg("packed");
+    return 0;
+  }
+  static constexpr std::uint32_t kPackedBit = packed_bit();  // ("packed" is made by args())
 
-  std::vector<std::string> argv_;
-  std::array<std::string, S.strings.size()> strings_;
+  Args::Span span_from(std::size_t at) const {
+    if (bytes_.size() > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("verikit: a script call of 4 GiB");
+    return {static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(bytes_.size() - at)};
+  }
+  Args::Span append(std::string_view a, std::string_view b) {
+    const auto at = bytes_.size();
+    bytes_.insert(bytes_.end(), a.begin(), a.end());
+    bytes_.insert(bytes_.end(), b.begin(), b.end());
+    return span_from(at);
+  }
+  template <Name name>
+  Call& set_span(Args::Span v) {
+    constexpr std::size_t p = S.packed_string(name.view());
+    if constexpr (p < S.strings.size()) {
+      strings_[p] = v;
+      strings_set_ |= std::uint32_t{1} << p;
+    } else {
+      constexpr std::size_t i = S.arg(name.view());
+      static_assert(((std::uint32_t{1} << i) & kPackedBit) == 0, "\"packed\" is made of the numbers and strings");
+      args_[i] = v;
+      set_ |= std::uint32_t{1} << i;
+    }
+    return *this;
+  }
+
+  std::vector<char> bytes_;
+  std::array<Args::Span, S.args.size()> args_{};
+  std::array<Args::Span, S.strings.size()> strings_{};
+  std::array<char, 8 * S.numbers.size()> numbers_{};
+  SmallVector<Args::Span, 4> more_;
   std::uint32_t set_ = 0, numbers_set_ = 0, strings_set_ = 0;
-  bool appended_ = false;
 };
 
 // A checked array reply of script S, read by the descriptor's element names and types.
@@ -325,7 +409,7 @@ class RedisStore final : public Store {
     static constexpr const scripts::Script& S = scripts::otp_issue;
     if (auto refused = outside_record(req)) return done(std::move(*refused));
     Call<S> call;
-    call.set<"code_hash">(tagged_hash(req.key_id, req.secret_hash))
+    call.set_tagged<"code_hash">(req.key_id, req.secret_hash)
         .set<"sealed_code">(req.sealed_code)
         .set<"sealed_payload">(req.sealed_payload)
         .set<"payload_hash">(req.payload_hash)
@@ -353,14 +437,14 @@ class RedisStore final : public Store {
   void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
     static constexpr const scripts::Script& S = scripts::otp_verify;
     const FailureBudget& b = req.budget;
-    Call<S> call(req.candidates.size());
+    Call<S> call;
     call.number<"budget_interval_ms">(b.identifier.interval.count())
         .number<"budget_burst">(b.identifier.burst)
         .number<"pair_interval_ms">(b.pair.interval.count())
         .number<"pair_burst">(b.pair.burst)
         .set<"client">(b.client)
         .set<"binding">(req.binding_hash);
-    for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
+    for (const SecretHash& c : req.candidates) call.more_tagged(c.key_id, c.hash);
     eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
       auto r = shaped(std::move(raw), S, S.reply_always);
       if (!r) return done(std::move(r).error());
@@ -531,9 +615,9 @@ class RedisStore final : public Store {
   }
 
   void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
-    Call<scripts::recovery_set> call(req.codes.size());
+    Call<scripts::recovery_set> call;
     call.set<"ttl_ms">(std::to_string(req.ttl.count()));
-    for (const SecretHash& c : req.codes) call.more(tagged_hash(c.key_id, c.hash));
+    for (const SecretHash& c : req.codes) call.more_tagged(c.key_id, c.hash);
     eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
@@ -544,13 +628,13 @@ class RedisStore final : public Store {
   void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
     static constexpr const scripts::Script& S = scripts::recovery_use;
     const FailureBudget& b = req.budget;
-    Call<S> call(req.candidates.size());
+    Call<S> call;
     call.set<"budget_interval_ms">(std::to_string(b.identifier.interval.count()))
         .set<"budget_burst">(std::to_string(b.identifier.burst))
         .set<"pair_interval_ms">(std::to_string(b.pair.interval.count()))
         .set<"pair_burst">(std::to_string(b.pair.burst))
         .set<"client">(b.client);
-    for (const SecretHash& c : req.candidates) call.more(tagged_hash(c.key_id, c.hash));
+    for (const SecretHash& c : req.candidates) call.more_tagged(c.key_id, c.hash);
     eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
       auto r = shaped(std::move(raw), S, S.reply_always);
       if (!r) return done(std::move(r).error());
@@ -645,21 +729,6 @@ class RedisStore final : public Store {
         .template number<"gate_failure_burst">(g.failures.burst);
   }
 
-  std::string key(const std::string& group, std::string_view suffix) const {
-    std::string k;
-    k.reserve(prefix_.size() + group.size() + suffix.size() + 4);
-    k.append(prefix_).append(":{").append(group).append("}:").append(suffix);
-    return k;
-  }
-
-  static std::string tagged_hash(std::uint8_t key_id, std::string_view hash) {
-    std::string tagged;
-    tagged.reserve(1 + hash.size());
-    tagged.push_back(static_cast<char>(key_id));
-    tagged.append(hash);
-    return tagged;
-  }
-
   static int flags(bool one_time, bool revoke_group) { return (one_time ? 1 : 0) | (revoke_group ? 2 : 0); }
 
   // EVALSHA of script S on its keys `<prefix>:{group}:<suffix>` (the descriptor's suffixes) and
@@ -670,13 +739,13 @@ class RedisStore final : public Store {
     if (!c.complete())
       return done(make_error(Errc::internal, "verikit bug: script " + std::string(S.name) + " called without all of "
                                              "its arguments"));
-    // Kept for a NOSCRIPT retry: the keys, then the arguments.
-    auto call = std::make_shared<std::vector<std::string>>(std::move(c.argv()));
-    for (std::size_t i = 0; i < S.keys.size(); ++i) (*call)[i] = key(group, S.keys.substr(i, 1));
-    constexpr std::size_t keys = S.keys.size();
+    // Kept for a NOSCRIPT retry (in the callback): the keys, then the arguments. The views of
+    // `argv` stay valid when `args` moves into the callback (a vector's elements do not move).
+    Args args = c.args(prefix_, group);
     const bool fcall = uses_functions();
-    send(fcall ? "FCALL" : "EVALSHA", fcall ? std::string_view(scripts::function_name(S)) : shas_[S.id], keys, *call,
-         then_wait, [this, call, then_wait, done = std::move(done)](Expected<Reply> r) {
+    const Argv argv(fcall ? "FCALL" : "EVALSHA", fcall ? std::string_view(scripts::function_name(S)) : shas_[S.id],
+                    S.keys.size(), args);
+    send(argv, then_wait, [this, args = std::move(args), then_wait, done = std::move(done)](Expected<Reply> r) mutable {
       const Reply* script = r && then_wait && r->type == Reply::Type::array && !r->elements.empty() ? &r->elements[0]
                             : r                                                                   ? &*r
                                                                                                   : nullptr;
@@ -692,7 +761,7 @@ class RedisStore final : public Store {
               "restart the application to load the library again");
       if (script && script->is_error() &&
           (script->str.rfind("NOSCRIPT", 0) == 0 || script->str.rfind("ERR Function not found", 0) == 0))
-        return send("EVAL", scripts::text(S), keys, *call, then_wait, std::move(done));
+        return send(Argv("EVAL", scripts::text(S), S.keys.size(), args), then_wait, std::move(done));
       done(std::move(r));
     });
   }
@@ -713,27 +782,11 @@ class RedisStore final : public Store {
     }, true);
   }
 
-  // `verb script keys rest...`, its argument table on the stack (scripts take a few dozen at most).
-  void send(std::string_view verb, std::string_view script, std::size_t keys, const std::vector<std::string>& rest,
-            bool then_wait, redis::ReplyCallback done) {
-    constexpr std::size_t kOnStack = 32;
-    std::array<std::string_view, kOnStack> stack;
-    std::vector<std::string_view> heap;
-    std::span<std::string_view> argv(stack.data(), std::min(kOnStack, 3 + rest.size()));
-    if (3 + rest.size() > kOnStack) {
-      heap.resize(3 + rest.size());
-      argv = heap;
-    }
+  void send(const Argv& argv, bool then_wait, redis::ReplyCallback done) {
     auto link = own_link();
     if (!link) return done(std::move(link).error());
-    char count[24];
-    const auto end = std::to_chars(count, count + sizeof count, keys).ptr;
-    argv[0] = verb;
-    argv[1] = script;
-    argv[2] = std::string_view(count, static_cast<std::size_t>(end - count));
-    for (std::size_t i = 0; i < rest.size(); ++i) argv[3 + i] = rest[i];
-    if (then_wait) return (*link)->command_then_wait(std::span<const std::string_view>(argv), wait_replicas_, wait_timeout_, std::move(done));
-    (*link)->command(std::span<const std::string_view>(argv), std::move(done));
+    if (then_wait) return (*link)->command_then_wait(argv.view(), wait_replicas_, wait_timeout_, std::move(done));
+    (*link)->command(argv.view(), std::move(done));
   }
 
   // The link of this process. In a child forked since the link was made (gunicorn --preload,
