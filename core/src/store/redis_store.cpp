@@ -734,8 +734,10 @@ class RedisStore final : public Store {
   // EVALSHA of script S on its keys `<prefix>:{group}:<suffix>` (the descriptor's suffixes) and
   // the call's arguments; on NOSCRIPT (a restart, SCRIPT FLUSH) the script did not run, so EVAL
   // it whole. A call with an argument left unset is a bug: an internal error, nothing is sent.
-  template <const scripts::Script& S>
-  void eval(Call<S>& c, const std::string& group, redis::ReplyCallback done, bool then_wait = false) {
+  // (`done` is any callable of an Expected<Reply>: kept in the one callback this makes, not in a
+  // std::function of its own.)
+  template <const scripts::Script& S, class F>
+  void eval(Call<S>& c, const std::string& group, F done, bool then_wait = false) {
     if (!c.complete())
       return done(make_error(Errc::internal, "verikit bug: script " + std::string(S.name) + " called without all of "
                                              "its arguments"));
@@ -768,9 +770,8 @@ class RedisStore final : public Store {
 
   // eval(), followed by WAIT on the same connection when durability is on and `durable`: `done`
   // gets the script's reply and how many replicas acknowledged it (-1 when no WAIT was asked).
-  template <const scripts::Script& S>
-  void eval_durable(Call<S>& c, const std::string& group, bool durable,
-                    std::function<void(Expected<Reply>, int)> done) {
+  template <const scripts::Script& S, class F>
+  void eval_durable(Call<S>& c, const std::string& group, bool durable, F done) {
     if (!durable || wait_replicas_ <= 0)
       return eval(c, group, [done = std::move(done)](Expected<Reply> r) { done(std::move(r), -1); });
     eval(c, group, [done = std::move(done)](Expected<Reply> r) {
