@@ -54,6 +54,20 @@ TEST_P(Conformance, RecoveryCodesAreSingleUseAndCounted) {
   EXPECT_EQ(e->inspect("mfa", "ann")->counters->failures, 1);
 }
 
+// A set larger than a script call's arguments fit in place (the Redis store sends one argument
+// per code): every code is stored and each is spent once.
+TEST_P(Conformance, EveryCodeOfALargeSetIsStoredAndSpentOnce) {
+  auto e = engine(recovery_policy(40, 50), true);
+  Result set = e->generate_recovery_codes("mfa", "dee").value();
+  ASSERT_EQ(set.codes.size(), 40u);
+  EXPECT_EQ(e->recovery_codes_remaining("mfa", "dee").value(), 40);
+  for (std::size_t i : {0u, 23u, 24u, 39u}) {
+    EXPECT_EQ(e->use_recovery_code("mfa", "dee", set.codes[i].view())->outcome, Outcome::verified) << i;
+    EXPECT_EQ(e->use_recovery_code("mfa", "dee", set.codes[i].view())->outcome, Outcome::invalid) << i;
+  }
+  EXPECT_EQ(e->recovery_codes_remaining("mfa", "dee").value(), 36);
+}
+
 TEST_P(Conformance, RegeneratingReplacesTheWholeSet) {
   auto e = engine(recovery_policy(3, 50), true);
   Result old_set = e->generate_recovery_codes("mfa", "bea").value();

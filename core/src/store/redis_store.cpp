@@ -151,9 +151,9 @@ struct Name {
   constexpr std::string_view view() const { return {s, N - 1}; }
 };
 
-// The keys and arguments of one script call, each a span of one buffer: what send() formats,
-// and what a NOSCRIPT retry formats again. (One allocation for all of them; a std::vector so that
-// moving it, into the call's callback, keeps the bytes where they are.)
+// The keys and arguments of one script call, each a span of one buffer: what an Argv shows to
+// the link, and what a NOSCRIPT retry shows again. (One buffer for all of them, not a string
+// each; a std::vector, so that moving it into the call's callback keeps the bytes where they are.)
 struct Args {
   struct Span {
     std::uint32_t at = 0, size = 0;
@@ -198,7 +198,7 @@ template <const scripts::Script& S>
 class Call {
  public:
   static_assert(S.args.size() <= 32 && S.numbers.size() <= 32 && S.strings.size() <= 32);
-  // (Room for the keys and an OTP issue's arguments at once; more grows the buffer.)
+  // (Room for most calls at once; args() makes room for the rest.)
   Call() { bytes_.reserve(384); }
 
   // A number, into the argument "packed" (redis_scripts.hpp: a little-endian IEEE 754 double,
@@ -233,8 +233,11 @@ class Call {
            strings_set_ == all(S.strings.size());
   }
   // The keys `<prefix>:{group}:<suffix>` (the descriptor's suffixes), the arguments in the
-  // descriptor's order with "packed" made, then the further ones. Leaves this call empty.
+  // descriptor's order with "packed" made, then the further ones. Called once: it moves the
+  // buffer out.
   Args args(std::string_view prefix, std::string_view group) {
+    if (taken_) throw std::logic_error("verikit bug: a script call's arguments taken twice");
+    taken_ = true;
     std::size_t size = bytes_.size() + S.keys.size() * (prefix.size() + group.size() + 5);
     if constexpr (kPacked) {
       size += numbers_.size();
@@ -276,7 +279,7 @@ class Call {
   static constexpr std::uint32_t kPackedBit = packed_bit();  // ("packed" is made by args())
 
   Args::Span span_from(std::size_t at) const {
-    if (bytes_.size() > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("verikit: a script call of 4 GiB");
+    if (bytes_.size() > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("verikit: a script call of over 4 GiB");
     return {static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(bytes_.size() - at)};
   }
   Args::Span append(std::string_view a, std::string_view b) {
@@ -306,6 +309,7 @@ class Call {
   std::array<char, 8 * S.numbers.size()> numbers_{};
   SmallVector<Args::Span, 4> more_;
   std::uint32_t set_ = 0, numbers_set_ = 0, strings_set_ = 0;
+  bool taken_ = false;
 };
 
 // A checked array reply of script S, read by the descriptor's element names and types.
