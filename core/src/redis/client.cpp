@@ -28,6 +28,9 @@ constexpr std::chrono::milliseconds kBackoffMax{2000};
 constexpr std::size_t kRepliesPerSend = 4;
 // Replies outstanding from which a submitter leaves the sleeping I/O thread to wake for them.
 constexpr std::size_t kRepliesDueToSkipWake = 4;
+// Requests waiting to be sent from which a submitter wakes the I/O thread even while replies
+// are due (see submit()).
+constexpr std::size_t kSubmittedToWake = 24;
 
 // The client whose I/O thread this is (null on other threads).
 thread_local const void* t_running = nullptr;
@@ -127,8 +130,11 @@ struct Client::Impl {
       if (t_running == this) ++submitted_here;
       // From a callback on the I/O thread the loop sends it before it next sleeps; while replies
       // are due the loop wakes for them and sends it then, behind the requests Redis already
-      // has (a single-threaded server would run it after those anyway).
-      if (t_running != this && !replies_due) {
+      // has (a single-threaded server would run it after those anyway) — unless many wait: a
+      // caller that answers a burst of completions with a burst of requests (an event loop) would
+      // otherwise hold them all until Redis has answered everything it has and sits idle. One
+      // wake per kSubmittedToWake requests: Node OTP issue at 64 in flight 61-67k/s -> 75-76k/s.
+      if (t_running != this && (!replies_due || submitted.size() - submitted_here >= kSubmittedToWake)) {
         signal = !wake_pending;
         wake_pending = true;
       }
