@@ -29,7 +29,7 @@ constexpr std::size_t kRepliesPerSend = 4;
 // Replies outstanding from which a submitter leaves the sleeping I/O thread to wake for them.
 constexpr std::size_t kRepliesDueToSkipWake = 4;
 // Requests waiting to be sent from which a submitter wakes the I/O thread even while replies
-// are due (see submit()).
+// are due, at the least (see submit()).
 constexpr std::size_t kSubmittedToWake = 24;
 
 // The client whose I/O thread this is (null on other threads).
@@ -88,6 +88,7 @@ struct Client::Impl {
   // Set by the I/O thread before it sleeps: enough replies are due that it will wake for them
   // soon and send what was submitted meanwhile, so submitters need not wake it (see loop()).
   bool replies_due = false;
+  std::size_t due_at_sleep = 0;  // the replies due then
   std::size_t submitted_here = 0;  // of `submitted`, how many came from the I/O thread itself
   bool stopping = false;
 
@@ -130,11 +131,12 @@ struct Client::Impl {
       if (t_running == this) ++submitted_here;
       // From a callback on the I/O thread the loop sends it before it next sleeps; while replies
       // are due the loop wakes for them and sends it then, behind the requests Redis already
-      // has (a single-threaded server would run it after those anyway) — unless many wait: a
-      // caller that answers a burst of completions with a burst of requests (an event loop) would
-      // otherwise hold them all until Redis has answered everything it has and sits idle. One
-      // wake per kSubmittedToWake requests: Node OTP issue at 64 in flight 61-67k/s -> 75-76k/s.
-      if (t_running != this && (!replies_due || submitted.size() - submitted_here >= kSubmittedToWake)) {
+      // has (a single-threaded server would run it after those anyway) — unless as many wait as
+      // were due when the loop went to sleep (and at least kSubmittedToWake): a caller that
+      // answers a burst of completions with a burst of requests (an event loop) would otherwise
+      // hold them all until Redis, having answered everything it had, sits idle. Node OTP issue
+      // at 64 in flight: 58-61k/s -> 72-73k/s (README: "Benchmarks").
+      if (t_running != this && (!replies_due || submitted.size() - submitted_here >= std::max(kSubmittedToWake, due_at_sleep))) {
         signal = !wake_pending;
         wake_pending = true;
       }
@@ -327,6 +329,7 @@ struct Client::Impl {
       for (auto& c : connections)
         if (c->state() == Connection::State::ready) due += c->in_flight() - c->abandoned();
       replies_due = due >= kRepliesDueToSkipWake;
+      due_at_sleep = due;
     }
     if (go_on) return true;
     fds.clear();
