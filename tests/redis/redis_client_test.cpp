@@ -898,7 +898,7 @@ TEST(RedisClient, ALostConnectionFailsWhatWasWrittenAsTimeoutAndTheRestAsNotSent
     std::vector<Expected<Reply>> got(3, make_error(Errc::internal, "no completion"));
     Tally tally;
     // A short connect timeout: a request the client had not yet handed to the connection when
-    // it was lost (a slow run: the fresh-clone CI's TSan stage once) waits for the next
+    // it was lost (a slow run: a loaded TSan run once) waits for the next
     // connection, whose handshake this server never answers; it fails as not sent when such an
     // attempt times out (with the default 10 s, past the wait below).
     auto c = connect("redis://" + listener.address() + "?pool_size=1&command_timeout_ms=30000&connect_timeout_ms=1000");

@@ -85,10 +85,10 @@ struct Client::Impl {
   std::mutex mutex;
   std::vector<Request> submitted;
   bool wake_pending = false;
-  // Set by the I/O thread before it sleeps: enough replies are due that it will wake for them
-  // soon and send what was submitted meanwhile, so submitters need not wake it (see loop()).
-  bool replies_due = false;
-  std::size_t due_at_sleep = 0;  // the replies due then
+  // Set by the I/O thread before it sleeps: the replies due then. With enough of them it will
+  // wake for them soon and send what was submitted meanwhile, so submitters need not wake it
+  // (see loop() and submit()).
+  std::size_t due_at_sleep = 0;
   std::size_t submitted_here = 0;  // of `submitted`, how many came from the I/O thread itself
   bool stopping = false;
 
@@ -136,7 +136,9 @@ struct Client::Impl {
       // answers a burst of completions with a burst of requests (an event loop) would otherwise
       // hold them all until Redis, having answered everything it had, sits idle. Node OTP issue
       // at 64 in flight: 58-61k/s -> 72-73k/s (README: "Benchmarks").
-      if (t_running != this && (!replies_due || submitted.size() - submitted_here >= std::max(kSubmittedToWake, due_at_sleep))) {
+      const std::size_t waiting = submitted.size() - submitted_here;
+      if (t_running != this &&
+          (due_at_sleep < kRepliesDueToSkipWake || waiting >= std::max(kSubmittedToWake, due_at_sleep))) {
         signal = !wake_pending;
         wake_pending = true;
       }
@@ -328,7 +330,6 @@ struct Client::Impl {
       std::size_t due = 0;
       for (auto& c : connections)
         if (c->state() == Connection::State::ready) due += c->in_flight() - c->abandoned();
-      replies_due = due >= kRepliesDueToSkipWake;
       due_at_sleep = due;
     }
     if (go_on) return true;

@@ -215,17 +215,17 @@ class Call {
   // An argument, or one of the strings packed into "packed" after the numbers.
   template <Name name>
   Call& set(std::string_view value) {
-    return set_span<name>(append({}, value));
+    return set_span<name>(append(value));
   }
   // The same for a secret hash as the scripts compare it: its key's id (one byte), then the hash.
   template <Name name>
   Call& set_tagged(std::uint8_t key_id, std::string_view hash) {
-    return set_span<name>(append(std::string_view(reinterpret_cast<const char*>(&key_id), 1), hash));
+    return set_span<name>(append_tagged(key_id, hash));
   }
   // An argument past the named ones (scripts whose descriptor has more_args), a tagged hash.
   Call& more_tagged(std::uint8_t key_id, std::string_view hash) {
     static_assert(S.more_args);
-    more_.push_back(append(std::string_view(reinterpret_cast<const char*>(&key_id), 1), hash));
+    more_.push_back(append_tagged(key_id, hash));
     return *this;
   }
   bool complete() const noexcept {
@@ -282,10 +282,15 @@ class Call {
     if (bytes_.size() > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("verikit: a script call of over 4 GiB");
     return {static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(bytes_.size() - at)};
   }
-  Args::Span append(std::string_view a, std::string_view b) {
+  Args::Span append(std::string_view value) {
     const auto at = bytes_.size();
-    bytes_.insert(bytes_.end(), a.begin(), a.end());
-    bytes_.insert(bytes_.end(), b.begin(), b.end());
+    bytes_.insert(bytes_.end(), value.begin(), value.end());
+    return span_from(at);
+  }
+  Args::Span append_tagged(std::uint8_t key_id, std::string_view hash) {
+    const auto at = bytes_.size();
+    bytes_.push_back(static_cast<char>(key_id));
+    bytes_.insert(bytes_.end(), hash.begin(), hash.end());
     return span_from(at);
   }
   template <Name name>
