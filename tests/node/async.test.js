@@ -129,3 +129,22 @@ test('a process that only awaits them stays alive until they settle, then ends',
     await redis.stop();
   }
 });
+
+// The addon reads a string argument with one call into a 256-byte stack buffer and, when it may
+// not have fitted, again at its full length: an identifier of every length around that edge,
+// with 1- to 4-byte characters straddling it, is read whole — its own code verifies, and the code
+// of an identifier that differs only in its last character is not found.
+eachStore(test, 'string arguments are read whole at every length around the addon buffer', async (make) => {
+  const m = make({ policy: { resendCooldown: 0, sendLimit: false, failureLimit: false, clientFailureLimit: false } });
+  for (const tail of ['a', 'é', '€', '😀']) {
+    for (let bytes = 244; bytes <= 262; bytes++) {
+      const head = 'x'.repeat(bytes - Buffer.byteLength(tail));
+      const id = head + tail, twin = head + (tail === 'a' ? 'b' : 'a');
+      const issued = await m.issueOtp('login', id);
+      assert.equal(issued.status, 'issued', `${bytes} bytes ending in ${tail}`);
+      assert.equal(issued.identifier, id, `${bytes} bytes ending in ${tail}: the identifier comes back whole`);
+      assert.equal((await m.verifyOtp('login', twin, issued.secret)).status, 'not_found', `${bytes}: its twin`);
+      assert.equal((await m.verifyOtp('login', id, issued.secret)).status, 'verified', `${bytes} bytes ending in ${tail}`);
+    }
+  }
+});

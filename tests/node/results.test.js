@@ -179,6 +179,27 @@ eachStore(test, 'each outcome arrives as its schema name and ok, each payload as
   assert.notEqual(a.payload, b.payload, 'each result its own empty Buffer');
   a.payload.mark = 1;
   assert.equal(b.payload.mark, undefined);
+  // The empty payloads share a zero-length ArrayBuffer (index.js): nothing done to one result's
+  // reaches another — a property set on it, nor a transfer, which would detach it for all.
+  assert.throws(() => { a.payload.buffer.mark = 1; }, TypeError);
+  assert.equal(b.payload.buffer.mark, undefined);
+  try {
+    structuredClone(a.payload.buffer, { transfer: [a.payload.buffer] });
+  } catch {
+    // refused is fine too; detached is not (below)
+  }
+  const { port1, port2 } = new MessageChannel();
+  try {
+    port1.postMessage(b.payload.buffer, [b.payload.buffer]);
+  } catch {
+    // as above
+  } finally {
+    port1.close();
+    port2.close();
+  }
+  const later = await m.verifyOtp('login', 'nobody', '123456');
+  assert.ok(Buffer.isBuffer(later.payload) && later.payload.length === 0, 'an empty payload after the tries');
+  assert.equal(new Uint8Array(later.payload.buffer).length, 0, 'its ArrayBuffer still attached');
   assert.deepEqual([...seen.keys()].sort(),
     ['attempts_exhausted', 'invalid', 'issued', 'not_found', 'valid', 'verified']);
 });

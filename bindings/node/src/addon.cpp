@@ -420,8 +420,20 @@ struct ArgError {
 // A string as UTF-8. A lone surrogate has no UTF-8 form: V8 writes U+FFFD for it, which would
 // make two different strings (two identifiers) one, so it is refused. Only a string that comes
 // out holding U+FFFD is read a second time, as UTF-16, to tell the two apart.
+// Read with one call into a stack buffer where it fits (Utf8Value asks V8 for the length first,
+// a second pass over the string); V8 never splits a character, so up to kFits bytes is the
+// whole string.
+std::string utf8_text(const Napi::String& s) {
+  constexpr std::size_t kBuffer = 256, kFits = kBuffer - 5;  // room for one more 4-byte character
+  char buf[kBuffer];
+  std::size_t n = 0;
+  if (napi_get_value_string_utf8(s.Env(), s, buf, kBuffer, &n) != napi_ok) throw Napi::Error::New(s.Env());
+  if (n <= kFits) return std::string(buf, n);
+  return s.Utf8Value();
+}
+
 std::string utf8_arg(const Napi::String& s, const char* what) {
-  std::string text = s.Utf8Value();
+  std::string text = utf8_text(s);
   if (text.find("\xEF\xBF\xBD") == std::string::npos) return text;
   const std::u16string units = s.Utf16Value();
   for (std::size_t i = 0; i < units.size(); ++i) {
