@@ -13,6 +13,10 @@
 # Each figure is (a run with N operations of that kind - the same run without them) / N, so
 # start-up, the engine's creation and the issues before the verifies cancel out. Needs a build
 # (scripts/build.sh build) and valgrind.
+#
+# REDIS_SERVER=<path>: another redis-server (Debian's has no symbols; one built from Redis's
+# source shows where its instructions go). STORE_COST_KEEP=<folder>: keep the callgrind files
+# there, named by run, for callgrind_annotate.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 store=${1:?usage: store_cost.sh redis|memory [N]}
@@ -28,18 +32,20 @@ redis_run() {
   local port dir pid
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   dir=$(mktemp -d "$out/redis-XXXXXX")
-  valgrind --tool=callgrind --callgrind-out-file="$dir/cg" redis-server --port "$port" --bind 127.0.0.1 \
+  valgrind --tool=callgrind --callgrind-out-file="$dir/cg" "${REDIS_SERVER:-redis-server}" --port "$port" --bind 127.0.0.1 \
     --save "" --appendonly no --dir "$dir" >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   "$prog" "redis://127.0.0.1:$port" "$1" "$2" $3 >&2
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   wait "$pid" || true
+  [ -n "${STORE_COST_KEEP:-}" ] && mkdir -p "$STORE_COST_KEEP" && cp "$dir/cg" "$STORE_COST_KEEP/redis-$1-$2${3:+-$3}.out"
   total "$dir/cg"
 }
 memory_run() {
   local f="$out/mem-$1-$2"
   valgrind --tool=callgrind --callgrind-out-file="$f" "$prog" memory:// "$1" "$2" >/dev/null 2>&1
+  [ -n "${STORE_COST_KEEP:-}" ] && mkdir -p "$STORE_COST_KEEP" && cp "$f" "$STORE_COST_KEEP/"
   total "$f"
 }
 
