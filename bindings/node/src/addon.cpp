@@ -349,22 +349,39 @@ struct Op {
   int count = 0;
 };
 
+// The answer of a finished operation (JS thread); throws Napi::Error where making it throws.
+Napi::Value answer(Napi::Env env, const Op& op) {
+  switch (op.kind) {
+    case Kind::result: return to_js(env, op.result, false);
+    case Kind::inspect: return to_js(env, op.result, true);
+    case Kind::flag: return Napi::Boolean::New(env, op.count != 0);
+    case Kind::count: return Napi::Number::New(env, op.count);
+  }
+  return env.Undefined();
+}
+
 // Settles the Promise (JS thread) and ends the operation. Never throws: it runs inside the C
 // callback (the embedded store answers before the call returns) and from the thread-safe
-// function, where an exception would end the process. A worker being terminated refuses to run
-// JS (making the answer throws): nobody can receive it then, and the operation just ends.
+// function, where an exception would end the process. Making the answer may throw (no memory
+// for it, the result factory throwing): the Promise is rejected with that exception, so it
+// still settles, once (the deferred is resolved or rejected at most once: the answer is made
+// before either). A worker being terminated refuses to run JS at all: nobody can receive the
+// answer then, and the operation just ends.
 void settle(Napi::Env env, std::unique_ptr<Op> op) {
   try {
     Napi::HandleScope scope(env);
     if (op->error != VERIKIT_OK) {
       op->deferred.Reject(make_error(env, op->error, op->message));
     } else {
-      switch (op->kind) {
-        case Kind::result: op->deferred.Resolve(to_js(env, op->result, false)); break;
-        case Kind::inspect: op->deferred.Resolve(to_js(env, op->result, true)); break;
-        case Kind::flag: op->deferred.Resolve(Napi::Boolean::New(env, op->count != 0)); break;
-        case Kind::count: op->deferred.Resolve(Napi::Number::New(env, op->count)); break;
+      Napi::Value value;
+      bool made = true;
+      try {
+        value = answer(env, *op);
+      } catch (const Napi::Error& e) {
+        made = false;
+        op->deferred.Reject(e.Value());
       }
+      if (made) op->deferred.Resolve(value);
     }
   } catch (const Napi::Error&) {
     // The environment is going away: the Promise stays pending with nobody left to await it.
