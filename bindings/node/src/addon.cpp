@@ -434,14 +434,12 @@ struct ArgError {
   int code = 0;  // 0: a TypeError (a wrong type); else the verikit error of that code (a bad value)
 };
 
-// A string as UTF-8. A lone surrogate has no UTF-8 form: V8 writes U+FFFD for it, which would
-// make two different strings (two identifiers) one, so it is refused. Only a string that comes
-// out holding U+FFFD is read a second time, as UTF-16, to tell the two apart.
-// Read with one call into a stack buffer where it fits (Utf8Value asks V8 for the length first,
-// a second pass over the string); V8 never splits a character, so up to kFits bytes is the
-// whole string.
+// A string's UTF-8, read with one call into a stack buffer where it fits (Utf8Value asks V8 for
+// the length first, a second pass over the string). Node writes at most kBuffer - 1 bytes and
+// never part of a character, so a read that was cut off holds at least kBuffer - 4 bytes: one of
+// kFits or fewer is the whole string. A longer one is read again at its full length.
 std::string utf8_text(const Napi::String& s) {
-  constexpr std::size_t kBuffer = 256, kFits = kBuffer - 5;  // room for one more 4-byte character
+  constexpr std::size_t kBuffer = 256, kFits = kBuffer - 5;
   char buf[kBuffer];
   std::size_t n = 0;
   if (napi_get_value_string_utf8(s.Env(), s, buf, kBuffer, &n) != napi_ok) throw Napi::Error::New(s.Env());
@@ -449,6 +447,9 @@ std::string utf8_text(const Napi::String& s) {
   return s.Utf8Value();
 }
 
+// A string as UTF-8. A lone surrogate has no UTF-8 form: V8 writes U+FFFD for it, which would
+// make two different strings (two identifiers) one, so it is refused. Only a string that comes
+// out holding U+FFFD is read a second time, as UTF-16, to tell the two apart.
 std::string utf8_arg(const Napi::String& s, const char* what) {
   std::string text = utf8_text(s);
   if (text.find("\xEF\xBF\xBD") == std::string::npos) return text;
