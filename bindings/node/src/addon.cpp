@@ -362,8 +362,8 @@ Napi::Value answer(Napi::Env env, const Op& op) {
 
 // Settles the Promise (JS thread) and ends the operation. Never throws: it runs inside the C
 // callback (the embedded store answers before the call returns) and from the thread-safe
-// function, where an exception would end the process. Making the answer may throw (no memory
-// for it, the result factory throwing): the Promise is rejected with that exception, so it
+// function, where an exception would end the process. Making the answer may throw (the result
+// factory throwing, a Node-API call refused): the Promise is rejected with that exception, so it
 // still settles, once (the deferred is resolved or rejected at most once: the answer is made
 // before either). A worker being terminated refuses to run JS at all: nobody can receive the
 // answer then, and the operation just ends.
