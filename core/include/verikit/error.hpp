@@ -65,4 +65,14 @@ using Status = Expected<Unit>;
 
 inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
 
+// An error made without allocating (its message fits in the string's own bytes), for a path
+// that must complete a request when memory has run out: `code` keeps what the failure means
+// (a timeout may have taken effect, store_unavailable did not).
+inline Error out_of_memory_error(Errc code) noexcept {
+  Error e;
+  e.code = code;
+  e.message = "out of memory";  // (13 bytes: within libstdc++'s 15 inline ones)
+  return e;
+}
+
 }  // namespace verikit

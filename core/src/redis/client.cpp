@@ -98,6 +98,7 @@ struct Client::Impl {
 
   // I/O thread only.
   std::deque<Request> backlog;
+  std::deque<Request> failing;  // see fail_backlog (made here: a std::deque allocates even when empty)
   std::size_t next = 0;
   std::thread io;
 
@@ -120,8 +121,8 @@ struct Client::Impl {
       std::unique_lock<std::mutex> lock(mutex);
       if (stopping) {
         lock.unlock();
-        complete(r, make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)"),
-                 warn);
+        fail_request(r, make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)"),
+                     warn);
         return;
       }
       // Stamped under the lock: deadlines then never decrease along the queue, nor along any
@@ -184,7 +185,13 @@ struct Client::Impl {
   void start_due(SteadyClock::time_point now) {
     for (auto& c : connections) {
       if (c->state() != Connection::State::down || now < c->retry_at) continue;
-      if (auto s = c->start(now); !s) connection_failed(*c, s.error(), now);
+      Status s = Unit{};
+      try {
+        s = c->start(now);
+      } catch (...) {  // (the socket may be open: connection_failed closes it)
+        s = out_of_memory_error(Errc::store_unavailable);
+      }
+      if (!s) connection_failed(*c, s.error(), now);
       else if (c->state() == Connection::State::ready) report_first(Unit{});
     }
   }
@@ -214,8 +221,7 @@ struct Client::Impl {
   Status send_submitted(SteadyClock::time_point now, Connection* busy) {
     {
       std::lock_guard<std::mutex> lock(mutex);
-      for (Request& r : submitted) backlog.push_back(std::move(r));
-      submitted.clear();
+      take_submitted();
       submitted_here = 0;
       wake_pending = false;
     }
@@ -255,18 +261,37 @@ struct Client::Impl {
     while (!backlog.empty() && backlog.front().deadline <= now) {
       Request r = std::move(backlog.front());
       backlog.pop_front();
-      complete(r, make_error(Errc::store_unavailable, "no connection to Redis at " + endpoint.describe() +
-                                                          " was ready within " +
-                                                          std::to_string(endpoint.options.command_timeout.count()) +
-                                                          " ms (the request was not sent)"),
-               warn);
+      Error e = out_of_memory_error(Errc::store_unavailable);
+      try {
+        e = make_error(Errc::store_unavailable, "no connection to Redis at " + endpoint.describe() +
+                                                    " was ready within " +
+                                                    std::to_string(endpoint.options.command_timeout.count()) +
+                                                    " ms (the request was not sent)");
+      } catch (...) {
+      }
+      complete(r, std::move(e), warn);
     }
   }
 
-  void fail_backlog(const Error& e) {
-    std::deque<Request> failed;
-    failed.swap(backlog);
-    for (Request& r : failed) complete(r, e, warn);
+  void fail_backlog(const Error& e) noexcept {
+    failing.swap(backlog);
+    for (Request& r : failing) fail_request(r, e, warn);
+    failing.clear();
+  }
+
+  // Moves what was submitted to the end of the backlog (under `mutex`). If memory runs out on
+  // the way, what was moved leaves `submitted` all the same: a moved-from request left there
+  // would be sent later as a slot with no bytes and no callback, and take the reply of the
+  // request after it (each reply from then on going to the wrong caller).
+  void take_submitted() {
+    std::size_t moved = 0;
+    try {
+      for (; moved < submitted.size(); ++moved) backlog.push_back(std::move(submitted[moved]));
+    } catch (...) {
+      submitted.erase(submitted.begin(), submitted.begin() + static_cast<std::ptrdiff_t>(moved));
+      throw;
+    }
+    submitted.clear();
   }
 
   void loop() {
@@ -279,19 +304,21 @@ struct Client::Impl {
       } catch (const std::exception& e) {
         // The loop's own work (not a completion: those are guarded one by one) ran out of memory
         // or failed; what it was doing is left as it was (Connection::send is exception-safe).
-        report(std::string("verikit: the Redis client's I/O thread caught: ") + e.what());
+        report("verikit: the Redis client's I/O thread caught: ", e.what());
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       } catch (...) {
-        report("verikit: the Redis client's I/O thread caught an exception of unknown type");
+        report("verikit: the Redis client's I/O thread caught an exception of unknown type", "");
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     }
     shutdown();
   }
 
-  void report(const std::string& message) noexcept {
+  // The message is made here, under the guard: memory may still be short (a failure to make it
+  // must not leave this thread, where it would end the process).
+  void report(const char* head, const char* what) noexcept {
     try {
-      if (warn) warn(message);
+      if (warn) warn(std::string(head) + what);
     } catch (...) {
     }
   }
@@ -351,7 +378,16 @@ struct Client::Impl {
       Connection& c = *connections[i];
       if (fds[i + 1].fd < 0 || fds[i + 1].revents == 0 || c.state() == Connection::State::down) continue;
       const bool was_ready = c.state() == Connection::State::ready;
-      if (auto s = c.on_events(fds[i + 1].revents); !s) connection_failed(c, s.error(), now);
+      Status s = Unit{};
+      try {
+        s = c.on_events(fds[i + 1].revents);
+      } catch (...) {
+        // Out of memory part way through reading or writing: where the stream stands is not
+        // known (a reply may have been read and lost), so the connection goes, failing what it
+        // had in flight (Connection::fail, which completes each request even without memory).
+        s = out_of_memory_error(Errc::store_unavailable);
+      }
+      if (!s) connection_failed(c, s.error(), now);
       else if (!was_ready && c.state() == Connection::State::ready) report_first(Unit{});
     }
     return true;
@@ -359,16 +395,26 @@ struct Client::Impl {
 
   // Every request still pending fails, exactly once: those not sent with store_unavailable,
   // those sent (they may have taken effect) with timeout (Connection::fail).
-  void shutdown() {
-    const Error closing = make_error(Errc::store_unavailable, "the Redis client is shutting down");
+  // Without memory for the messages, each still fails, with out_of_memory_error.
+  void shutdown() noexcept {
+    Error closing = out_of_memory_error(Errc::store_unavailable), unsent = out_of_memory_error(Errc::store_unavailable);
+    try {
+      closing = make_error(Errc::store_unavailable, "the Redis client is shutting down");
+      unsent = make_error(Errc::store_unavailable, closing.message + " (the request was not sent)");
+    } catch (...) {
+    }
+    std::vector<Request> late;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      for (Request& r : submitted) backlog.push_back(std::move(r));
-      submitted.clear();
+      late.swap(submitted);
     }
-    fail_backlog(make_error(Errc::store_unavailable, closing.message + " (the request was not sent)"));
+    fail_backlog(unsent);
+    for (Request& r : late) fail_request(r, unsent, warn);
     for (auto& c : connections) c->fail(closing);
-    report_first(closing);
+    try {
+      report_first(closing);
+    } catch (...) {
+    }
   }
 };
 

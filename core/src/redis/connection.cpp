@@ -108,6 +108,14 @@ void complete(Request& request, Expected<Reply> result, const Warn& warn) noexce
   }
 }
 
+void fail_request(Request& request, const Error& error, const Warn& warn) noexcept {
+  try {
+    complete(request, error, warn);
+  } catch (...) {  // (the copy of the error, made before complete runs)
+    complete(request, out_of_memory_error(error.code), warn);
+  }
+}
+
 Connection::Connection(const Endpoint& endpoint, ssl_ctx_st* tls_context, const Warn& warn)
     : endpoint_(endpoint), tls_context_(tls_context), warn_(warn) {}
 
@@ -151,25 +159,32 @@ Error Connection::unsent_error(const Error& cause) const {
   return make_error(Errc::store_unavailable, cause.message + " (the request was not sent)");
 }
 
-void Connection::fail(const Error& cause) {
-  last_error = cause.message;
-  std::deque<Request> failed;
-  failed.swap(in_flight_);
+void Connection::fail(const Error& cause) noexcept {
+  try {
+    last_error = cause.message;
+  } catch (...) {
+    last_error.clear();
+  }
+  failing_.swap(in_flight_);  // (completions submit to the client, never to this connection)
   const std::uint64_t written = written_;
   close_socket();
   // Timed-out requests (the leading ones) have completed already: their `done` is empty.
   std::optional<Error> sent, unsent;
-  for (Request& r : failed) {
+  for (Request& r : failing_) {
     if (!r.done) continue;
     // Redis runs a command only once all of its bytes have arrived.
-    if (r.end <= written) {
-      if (!sent) sent = sent_error(cause);
-      complete(r, *sent, warn_);
-    } else {
-      if (!unsent) unsent = unsent_error(cause);
-      complete(r, *unsent, warn_);
+    const bool was_sent = r.end <= written;
+    std::optional<Error>& error = was_sent ? sent : unsent;
+    if (!error) {
+      try {
+        error = was_sent ? sent_error(cause) : unsent_error(cause);
+      } catch (...) {
+        error = out_of_memory_error(was_sent ? Errc::timeout : Errc::store_unavailable);
+      }
     }
+    fail_request(r, *error, warn_);
   }
+  failing_.clear();  // (keeps its first block)
 }
 
 Status Connection::start(SteadyClock::time_point now) {
@@ -251,11 +266,16 @@ void Connection::expire(SteadyClock::time_point now) {
   std::optional<Error> timeout;
   while (abandoned_ < in_flight_.size() && in_flight_[abandoned_].deadline <= now) {
     Request& r = in_flight_[abandoned_++];
-    if (!timeout)
-      timeout = make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
-                                              std::to_string(endpoint_.options.command_timeout.count()) +
-                                              " ms (the request was sent: it may have taken effect)");
-    complete(r, *timeout, warn_);
+    if (!timeout) {
+      try {
+        timeout = make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
+                                                std::to_string(endpoint_.options.command_timeout.count()) +
+                                                " ms (the request was sent: it may have taken effect)");
+      } catch (...) {
+        timeout = out_of_memory_error(Errc::timeout);
+      }
+    }
+    fail_request(r, *timeout, warn_);
     if (state_ != State::ready) return;
   }
 }
@@ -513,11 +533,15 @@ Status Connection::complete_replies() {
       continue;
     }
     if (request.replies > 1) {
-      Reply all;
-      all.type = Reply::Type::array;
-      all.elements = std::move(request.earlier);
-      all.elements.push_back(std::move(*reply));
-      complete(request, std::move(all), warn_);
+      try {
+        Reply all;
+        all.type = Reply::Type::array;
+        all.elements = std::move(request.earlier);
+        all.elements.push_back(std::move(*reply));
+        complete(request, std::move(all), warn_);
+      } catch (...) {  // (out of its slot: completed here, as one whose reply was lost)
+        complete(request, out_of_memory_error(Errc::timeout), warn_);
+      }
     } else {
       complete(request, std::move(*reply), warn_);
     }

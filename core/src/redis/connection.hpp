@@ -41,6 +41,9 @@ struct Request {
 // thread's copy in the child right here: the sockets, the requests and their callbacks are the
 // parent's, and nothing of them is used or destroyed in the child.
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept;
+// Completes `request` with a copy of `error`, or, when there is no memory for the copy, with
+// out_of_memory_error(error.code): exactly once either way.
+void fail_request(Request& request, const Error& error, const Warn& warn) noexcept;
 
 class Connection {
  public:
@@ -75,7 +78,8 @@ class Connection {
   // Fails every in-flight request (each exactly once) and closes the socket. A request whose
   // bytes were all written may have taken effect: it fails with Errc::timeout (or with `cause`
   // if that is a protocol error); one not (fully) written fails with store_unavailable.
-  void fail(const Error& cause);
+  // Memory running out on the way changes only the errors' messages (out_of_memory_error).
+  void fail(const Error& cause) noexcept;
 
   // The earliest deadline that applies now: connect (while connecting), the oldest live
   // request's reply, or the stall limit (see stalled()).
@@ -130,6 +134,9 @@ class Connection {
   std::string wbuf_;
   std::size_t wpos_ = 0;
   std::deque<Request> in_flight_;
+  // Empty but for fail(), which swaps the in-flight requests into it: made with the connection,
+  // because a std::deque allocates even when empty, and fail() must work without memory.
+  std::deque<Request> failing_;
   std::size_t abandoned_ = 0;   // leading entries of in_flight_ that timed out
   std::uint64_t queued_ = 0;    // bytes appended to the output stream since connecting
   std::uint64_t written_ = 0;   // ... and written to the socket
