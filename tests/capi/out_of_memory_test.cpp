@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 #include "verikit.h"
 
@@ -238,13 +239,12 @@ std::string issue_code(verikit_engine* e, const std::string& who) {
 // request left in the queue went out as a slot with no bytes: each reply after it was handed to
 // the caller of the request before.) Right and wrong codes are verified side by side: a wrong
 // code is never verified, a right one never reads as wrong; each call settles once.
-TEST(OutOfMemory, BurstsOfFailuresWithManyCallsInFlightNeverMixUpReplies) {
-  verikit::test::RedisServer server;
+void never_mix_up_replies(const std::string& url, long rounds) {
   t_test_thread = true;
-  verikit_engine* e = make_engine(server.url());
+  verikit_engine* e = make_engine(url);
   ASSERT_NE(e, nullptr);
   constexpr int kBatch = 24;
-  constexpr long kRounds = 120;
+  const long kRounds = rounds;
   Calls calls;
   int wrong_verified = 0, right_read_as_wrong = 0, errors = 0;
   for (long round = 0; round < kRounds; ++round) {
@@ -286,6 +286,22 @@ TEST(OutOfMemory, BurstsOfFailuresWithManyCallsInFlightNeverMixUpReplies) {
   EXPECT_EQ(wrong_verified, 0);
   EXPECT_EQ(right_read_as_wrong, 0);
   EXPECT_GT(errors, 0) << "no allocation failure reached a call: the test missed what it is for";
+}
+
+TEST(OutOfMemory, BurstsOfFailuresWithManyCallsInFlightNeverMixUpReplies) {
+  verikit::test::RedisServer server;
+  never_mix_up_replies(server.url(), 120);
+}
+
+// The same through a Redis Cluster: requests go through the routing layer (its thread, its
+// retries, its redirections) before a node's client; whatever fails there, each call settles
+// once, through the store's threads or the caller's.
+TEST(OutOfMemory, ThroughARedisClusterEveryCallSettlesOnceAndNoneMixUp) {
+  verikit::test::RedisCluster cluster({.primaries = 3, .replicas_per_primary = 0});
+  fail_each_allocation_in_turn(cluster.url(), true, 60, 1);
+  fail_each_allocation_in_turn(cluster.url(), true, 60, 6);
+  fail_each_allocation_in_turn(cluster.url(), false, 60, 6);
+  never_mix_up_replies(cluster.url(), 80);
 }
 
 // The store's I/O thread runs the completion: an allocation failing there (building the result,

@@ -68,7 +68,11 @@ void RoutedCore::stop() {
     if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
     else thread_.join();
   }
-  const Error closing = make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)");
+  Error closing = out_of_memory_error(Errc::store_unavailable);
+  try {
+    closing = make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)");
+  } catch (...) {
+  }
   for (auto& [when, r] : queued) finish(r, closing);
   // Closing a client fails what it still has (exactly once each); retries see stopping_. Each is
   // stopped here, so its I/O thread has ended when this returns, whoever still holds the client.
@@ -184,7 +188,15 @@ void RoutedCore::keep_only(const std::vector<std::string>& addresses) {
 
 void RoutedCore::submit(std::shared_ptr<Routed> r) { dispatch(r); }
 
-void RoutedCore::dispatch(const std::shared_ptr<Routed>& r) {
+void RoutedCore::dispatch(const std::shared_ptr<Routed>& r) noexcept {
+  try {
+    send(r);
+  } catch (...) {  // not sent (send_formatted queues it last, or not at all)
+    finish(r, out_of_memory_error(Errc::store_unavailable));
+  }
+}
+
+void RoutedCore::send(const std::shared_ptr<Routed>& r) {
   bool stopping = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -216,7 +228,15 @@ void RoutedCore::dispatch(const std::shared_ptr<Routed>& r) {
                            });
 }
 
-void RoutedCore::on_reply(const std::shared_ptr<Routed>& r, bool asking, Expected<Reply> reply) {
+void RoutedCore::on_reply(const std::shared_ptr<Routed>& r, bool asking, Expected<Reply> reply) noexcept {
+  try {
+    answer(r, asking, std::move(reply));
+  } catch (...) {  // (it may have been sent and run: as a timeout says)
+    finish(r, out_of_memory_error(Errc::timeout));
+  }
+}
+
+void RoutedCore::answer(const std::shared_ptr<Routed>& r, bool asking, Expected<Reply> reply) {
   if (!reply) {
     // Never sent (or not whole): it had no effect, so it may go again, perhaps elsewhere.
     if (reply.error().code == Errc::store_unavailable) {
@@ -274,6 +294,14 @@ void RoutedCore::later(const std::shared_ptr<Routed>& r) {
   finish(r, make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)"));
 }
 
+void RoutedCore::finish(const std::shared_ptr<Routed>& r, const Error& error) noexcept {
+  try {
+    finish(r, Expected<Reply>(error));
+  } catch (...) {  // (the copy, made before finish runs)
+    finish(r, out_of_memory_error(error.code));
+  }
+}
+
 void RoutedCore::finish(const std::shared_ptr<Routed>& r, Expected<Reply> result) noexcept {
   Request request;
   request.done = std::move(r->done);
@@ -285,44 +313,67 @@ void RoutedCore::loop() {
   detail::mark_callback_thread();  // (its completions may fork too)
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
-    const auto now = RoutedClock::now();
-    std::vector<std::shared_ptr<Routed>> due;
-    while (!retries_.empty() && retries_.begin()->first <= now) {
-      due.push_back(std::move(retries_.begin()->second));
-      retries_.erase(retries_.begin());
+    try {
+      turn(lock);
+    } catch (...) {
+      // Out of memory: nothing was taken out of the tables that is not back or finished (see
+      // turn); the next turn tries again shortly.
+      if (!lock.owns_lock()) lock.lock();
+      cv_.wait_for(lock, std::chrono::milliseconds(1));
     }
-    std::vector<std::shared_ptr<Client>> closing;
-    for (auto it = retired_.begin(); it != retired_.end();) {
-      if (it->first > now) {
-        ++it;
-        continue;
-      }
-      closing.push_back(std::move(it->second));
-      it = retired_.erase(it);
-    }
-    const auto poll = poll_interval();
-    const bool refresh_now = (refresh_wanted_ && now >= last_refresh_ + kRefreshGap) ||
-                             (poll.count() > 0 && now >= last_refresh_ + poll);
-    if (!due.empty() || !closing.empty() || refresh_now) {
-      if (refresh_now) {
-        refresh_wanted_ = false;
-        last_refresh_ = now;
-      }
-      lock.unlock();
-      closing.clear();  // joins those clients' threads: never under the lock
-      if (refresh_now) (void)refresh();  // a failed refresh: the retries try again, then give up
-      for (auto& r : due) dispatch(r);
-      due.clear();
-      lock.lock();
+  }
+}
+
+// One turn of the routing thread, `lock` held on entry and on return.
+void RoutedCore::turn(std::unique_lock<std::mutex>& lock) {
+  const auto now = RoutedClock::now();
+  // Room first, then the moves: an allocation failing leaves every retry where it was.
+  std::size_t due_count = 0, closing_count = 0;
+  for (auto it = retries_.begin(); it != retries_.end() && it->first <= now; ++it) ++due_count;
+  for (const auto& [t, c] : retired_) closing_count += t <= now ? 1 : 0;
+  std::vector<std::shared_ptr<Routed>> due;
+  std::vector<std::shared_ptr<Client>> closing;
+  due.reserve(due_count);
+  closing.reserve(closing_count);
+  while (!retries_.empty() && retries_.begin()->first <= now) {
+    due.push_back(std::move(retries_.begin()->second));
+    retries_.erase(retries_.begin());
+  }
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (it->first > now) {
+      ++it;
       continue;
     }
-    auto wake = now + std::chrono::seconds(1);
-    if (!retries_.empty()) wake = std::min(wake, retries_.begin()->first);
-    if (refresh_wanted_) wake = std::min(wake, last_refresh_ + kRefreshGap);
-    if (poll.count() > 0) wake = std::min(wake, last_refresh_ + poll);
-    for (const auto& [t, c] : retired_) wake = std::min(wake, t);
-    cv_.wait_until(lock, wake);
+    closing.push_back(std::move(it->second));
+    it = retired_.erase(it);
   }
+  const auto poll = poll_interval();
+  const bool refresh_now = (refresh_wanted_ && now >= last_refresh_ + kRefreshGap) ||
+                           (poll.count() > 0 && now >= last_refresh_ + poll);
+  if (!due.empty() || !closing.empty() || refresh_now) {
+    if (refresh_now) {
+      refresh_wanted_ = false;
+      last_refresh_ = now;
+    }
+    lock.unlock();
+    closing.clear();  // joins those clients' threads: never under the lock
+    if (refresh_now) {
+      try {
+        (void)refresh();  // a failed refresh: the retries try again, then give up
+      } catch (...) {  // (out of memory: the same)
+      }
+    }
+    for (auto& r : due) dispatch(r);
+    due.clear();
+    lock.lock();
+    return;
+  }
+  auto wake = now + std::chrono::seconds(1);
+  if (!retries_.empty()) wake = std::min(wake, retries_.begin()->first);
+  if (refresh_wanted_) wake = std::min(wake, last_refresh_ + kRefreshGap);
+  if (poll.count() > 0) wake = std::min(wake, last_refresh_ + poll);
+  for (const auto& [t, c] : retired_) wake = std::min(wake, t);
+  cv_.wait_until(lock, wake);
 }
 
 RoutedLink::~RoutedLink() { stop(); }

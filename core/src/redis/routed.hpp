@@ -98,11 +98,18 @@ class RoutedCore : public std::enable_shared_from_this<RoutedCore> {
   bool stopping_ = false;
 
  private:
-  void dispatch(const std::shared_ptr<Routed>& r);
-  void on_reply(const std::shared_ptr<Routed>& r, bool asking, Expected<Reply> reply);
+  // dispatch and on_reply finish the request if memory runs out on their way (out_of_memory_error:
+  // store_unavailable before it was sent, timeout after): each request completes exactly once.
+  void dispatch(const std::shared_ptr<Routed>& r) noexcept;
+  void on_reply(const std::shared_ptr<Routed>& r, bool asking, Expected<Reply> reply) noexcept;
+  void send(const std::shared_ptr<Routed>& r);
+  void answer(const std::shared_ptr<Routed>& r, bool asking, Expected<Reply> reply);
   void later(const std::shared_ptr<Routed>& r);
   void finish(const std::shared_ptr<Routed>& r, Expected<Reply> result) noexcept;
+  // With a copy of `error`, or out_of_memory_error(error.code) when there is no memory for it.
+  void finish(const std::shared_ptr<Routed>& r, const Error& error) noexcept;
   void loop();
+  void turn(std::unique_lock<std::mutex>& lock);
 
   Link::PrimaryCheck new_primary_check_;
   std::map<std::string, std::shared_ptr<Client>> nodes_;
