@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "support/redis_cluster.hpp"
+#include "support/redis_sentinel.hpp"
 #include "support/redis_server.hpp"
 #include "verikit.h"
 
@@ -302,6 +303,16 @@ TEST(OutOfMemory, ThroughARedisClusterEveryCallSettlesOnceAndNoneMixUp) {
   fail_each_allocation_in_turn(cluster.url(), true, 60, 6);
   fail_each_allocation_in_turn(cluster.url(), false, 60, 6);
   never_mix_up_replies(cluster.url(), 80);
+}
+
+// And through Sentinel: the follower asks the Sentinels for the primary on the routing thread.
+TEST(OutOfMemory, ThroughSentinelEveryCallSettlesOnceAndNoneMixUp) {
+  verikit::test::RedisSentinelGroup group;
+  group.wait_until_ready();
+  fail_each_allocation_in_turn(group.url(), true, 60, 1);
+  fail_each_allocation_in_turn(group.url(), true, 60, 6);
+  fail_each_allocation_in_turn(group.url(), false, 60, 6);
+  never_mix_up_replies(group.url(), 80);
 }
 
 // The store's I/O thread runs the completion: an allocation failing there (building the result,
