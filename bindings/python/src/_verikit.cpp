@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "verikit.h"
@@ -548,13 +549,22 @@ struct VerifyOptions {
 // What a completion carries to Python: a Result, a flag (revoke, unlock) or a count (revoke_all).
 enum class Kind : uint8_t { result, flag, count };
 
-struct Done {
+class Queue;
+using QueuePtr = std::shared_ptr<Queue>;
+
+// One call in flight: the callback's `user` (it owns everything the callback touches), made
+// when the call starts, and then what its completion carries to Python. The completion fills it
+// in and links it into its queue, allocating nothing (the error message's copy aside, which is
+// left out when there is no memory for it): no completion is lost to a failed allocation.
+struct Pending {
+  QueuePtr queue;  // until queued (a queued call must not keep its queue alive)
   long long id;
-  int code;
+  Kind kind;
+  int code = VERIKIT_OK;
   std::string message;
   ResultPtr result;
-  int count;
-  Kind kind;
+  int count = 0;
+  Pending* next = nullptr;  // in the queue
 };
 
 // What the library's callbacks queue for one asyncio loop: no Python object in it, so any
@@ -565,15 +575,19 @@ class Queue {
   Queue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (fd_ < 0) throw std::runtime_error("eventfd failed");
   }
-  ~Queue() { ::close(fd_); }  // queued results are freed with the queue
+  ~Queue() {  // queued results are freed with the queue
+    ::close(fd_);
+    free_chain(head_);
+  }
   int fd() const { return fd_; }
 
-  void push(Done&& d) {
+  void push(Pending* p) noexcept {
     bool signal = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      signal = queue_.empty();
-      queue_.push_back(std::move(d));
+      signal = head_ == nullptr;
+      (head_ == nullptr ? head_ : tail_->next) = p;
+      tail_ = p;
     }
     if (signal) {
       const std::uint64_t one = 1;
@@ -581,21 +595,26 @@ class Queue {
     }
   }
 
-  std::vector<Done> take() {
+  // The completions queued so far, in order: a chain the caller owns (each deleted once used).
+  Pending* take() noexcept {
     std::uint64_t v = 0;
     [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
-    std::vector<Done> batch;
     std::lock_guard<std::mutex> lock(mutex_);  // pushers hold it briefly and never take the GIL
-    batch.swap(queue_);
-    return batch;
+    Pending* chain = head_;
+    head_ = tail_ = nullptr;
+    return chain;
+  }
+
+  static void free_chain(Pending* p) noexcept {
+    while (p != nullptr) delete std::exchange(p, p->next);
   }
 
  private:
   int fd_;
   std::mutex mutex_;
-  std::vector<Done> queue_;
+  Pending* head_ = nullptr;
+  Pending* tail_ = nullptr;
 };
-using QueuePtr = std::shared_ptr<Queue>;
 
 // Completions for one asyncio loop, used with the GIL only: the futures of the calls in flight
 // (each made by `future_type(loop=loop)`), by call id, and their queue. settle() is the loop's reader callback (add_reader on fd()): it
@@ -634,7 +653,11 @@ class Completions {
       if (!r) throw py::error_already_set();
       return r;
     };
-    for (Done& d : queue_->take()) {
+    std::unique_ptr<Pending> next(queue_->take());
+    while (next) {
+      std::unique_ptr<Pending> held = std::move(next);
+      next.reset(std::exchange(held->next, nullptr));
+      Pending& d = *held;
       auto it = futures_.find(d.id);
       if (it == futures_.end()) continue;
       py::object fut = std::move(it->second);
@@ -680,21 +703,18 @@ class Completions {
 };
 using CompletionsPtr = std::shared_ptr<Completions>;
 
-// The callback's `user`: it owns everything the callback touches (the queue) and is deleted by
-// the callback, which runs exactly once.
-struct Pending {
-  QueuePtr queue;
-  long long id;
-  Kind kind;
-};
-
-void complete(Pending* user, int error, const char* message, ResultPtr result, int count) noexcept {
-  std::unique_ptr<Pending> p(user);
-  try {
-    p->queue->push(Done{p->id, error, error != VERIKIT_OK && message ? message : "", std::move(result), count, p->kind});
-  } catch (...) {
-    // Out of memory while queueing: nothing can be reported; the result is freed.
+void complete(Pending* p, int error, const char* message, ResultPtr result, int count) noexcept {
+  p->code = error;
+  p->result = std::move(result);
+  p->count = count;
+  if (error != VERIKIT_OK && message != nullptr) {
+    try {
+      p->message = message;
+    } catch (...) {  // (no memory for the copy: the error keeps its code)
+    }
   }
+  const QueuePtr queue = std::move(p->queue);
+  queue->push(p);  // the queue's now (deleted once its future is settled, or with the queue)
 }
 
 void on_result(void* user, int error, const char* message, verikit_result* result) {
