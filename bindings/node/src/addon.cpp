@@ -411,11 +411,21 @@ void complete(Op* op) {
   if (!queued) delete op;  // only while the environment is torn down: nobody awaits it
 }
 
+// The error's message, copied for the JS thread; without memory for the copy the error keeps its
+// code (the Promise still settles: nothing may leave a C callback).
+void keep_message(Op* op, int error, const char* message) noexcept {
+  if (error == VERIKIT_OK || message == nullptr) return;
+  try {
+    op->message = message;
+  } catch (...) {
+  }
+}
+
 void on_result(void* user, int error, const char* message, verikit_result* result) {
   auto* op = static_cast<Op*>(user);
   op->error = error;
   op->result = result;
-  if (error != VERIKIT_OK) op->message = message == nullptr ? "" : message;
+  keep_message(op, error, message);
   complete(op);
 }
 
@@ -423,7 +433,7 @@ void on_count(void* user, int error, const char* message, int count) {
   auto* op = static_cast<Op*>(user);
   op->error = error;
   op->count = count;
-  if (error != VERIKIT_OK) op->message = message == nullptr ? "" : message;
+  keep_message(op, error, message);
   complete(op);
 }
 
