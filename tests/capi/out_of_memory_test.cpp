@@ -162,6 +162,85 @@ TEST(OutOfMemory, EveryAllocationOfARedisCallCanFailOnTheCallersThread) {
   fail_each_allocation_in_turn(server.url(), false, 80);
 }
 
+// The synchronous forms wait for the same completion: when the store's thread drops it (memory
+// ran out while the answer was made, and the exception was caught there), the waiting caller is
+// answered (VERIKIT_E_INTERNAL) instead of waiting for ever. Each call runs on a thread of its
+// own, watched for 30 s; the failures hit the store's threads only.
+void sync_calls_failing_in_turn(const std::string& url, long rounds, long burst) {
+  t_test_thread = true;
+  g_burst = burst;
+  verikit_engine* e = make_engine(url);
+  ASSERT_NE(e, nullptr);
+  int failed = 0;
+  for (long n = 0; n < rounds; ++n) {
+    const std::string who = "oom-sync" + std::to_string(n) + "@example.com";
+    for (int op = 0; op < 3; ++op) {
+      struct Call {
+        std::mutex m;
+        std::condition_variable cv;
+        bool returned = false;
+        int rc = VERIKIT_OK, status = -1;
+      };
+      auto call = std::make_shared<Call>();
+      std::thread([call, e, who, op, n] {
+        t_test_thread = true;
+        g_other_threads_only = true;
+        fail_from(n);
+        verikit_result* r = nullptr;
+        const int rc = op < 2 ? verikit_otp_issue(&r, e, "login", who.data(), who.size(), nullptr)
+                              : verikit_otp_verify(&r, e, "login", who.data(), who.size(), "000000", 6, nullptr);
+        fail_none();
+        int status = -1;
+        if (rc == VERIKIT_OK) verikit_result_status(r, &status);
+        verikit_result_free(r);
+        std::lock_guard<std::mutex> lock(call->m);
+        call->rc = rc;
+        call->status = status;
+        call->returned = true;
+        call->cv.notify_all();
+      }).detach();
+      std::unique_lock<std::mutex> lock(call->m);
+      ASSERT_TRUE(call->cv.wait_for(lock, std::chrono::seconds(30), [&] { return call->returned; }))
+          << "a synchronous call whose store-side allocation " << n << " failed never returned (op " << op << ")";
+      if (call->rc != VERIKIT_OK) ++failed;
+      if (op == 2) EXPECT_TRUE(call->rc != VERIKIT_OK || call->status != VERIKIT_STATUS_VERIFIED) << "000000 verified";
+    }
+  }
+  verikit_engine_free(e);
+  EXPECT_GT(failed, 0) << "no failure reached a call: the test missed what it is for";
+}
+
+TEST(OutOfMemory, ASynchronousCallIsAnsweredWhenItsCompletionIsDropped) {
+  verikit::test::RedisServer server;
+  sync_calls_failing_in_turn(server.url(), 60, 1);
+  sync_calls_failing_in_turn(server.url(), 60, 6);
+}
+
+// verikit_engine_free while memory runs out: from allocation n on, 6 in a row fail (on every
+// thread) during the free of an engine that has talked to its store. The free stops the store's
+// threads and fails what is queued: it must neither end the process (a Cluster/Sentinel stop
+// collected its clients into a new vector, under noexcept) nor hang.
+void free_failing_in_turn(const std::string& url, long rounds) {
+  t_test_thread = true;
+  g_burst = 6;
+  g_other_threads_only = false;
+  for (long n = 0; n < rounds; ++n) {
+    verikit_engine* e = make_engine(url);
+    ASSERT_NE(e, nullptr);
+    Calls calls;
+    const std::string who = "oom-free" + std::to_string(n) + "@example.com";
+    ASSERT_TRUE(call_failing_at(e, calls, who, true, 1 << 30));  // (nothing fails: connected, warmed)
+    fail_from(n);
+    verikit_engine_free(e);
+    fail_none();
+  }
+}
+
+TEST(OutOfMemory, AnEngineFreedWhileMemoryRunsOutStops) {
+  verikit::test::RedisServer server;
+  free_failing_in_turn(server.url(), 40);
+}
+
 // Memory stays short for a while: what handles a failure (the I/O loop's report, a completion's
 // error) fails too. The I/O thread's report of an exception built its message outside its guard,
 // so a second failure there ended the process (std::terminate), one run in 30 of the test above.
@@ -303,6 +382,7 @@ TEST(OutOfMemory, ThroughARedisClusterEveryCallSettlesOnceAndNoneMixUp) {
   fail_each_allocation_in_turn(cluster.url(), true, 60, 6);
   fail_each_allocation_in_turn(cluster.url(), false, 60, 6);
   never_mix_up_replies(cluster.url(), 80);
+  free_failing_in_turn(cluster.url(), 40);
 }
 
 // And through Sentinel: the follower asks the Sentinels for the primary on the routing thread.
@@ -313,6 +393,7 @@ TEST(OutOfMemory, ThroughSentinelEveryCallSettlesOnceAndNoneMixUp) {
   fail_each_allocation_in_turn(group.url(), true, 60, 6);
   fail_each_allocation_in_turn(group.url(), false, 60, 6);
   never_mix_up_replies(group.url(), 80);
+  free_failing_in_turn(group.url(), 40);
 }
 
 // The store's I/O thread runs the completion: an allocation failing there (building the result,

@@ -126,7 +126,10 @@ class Engine {
   // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on
   // a store thread; arguments are copied before the call returns; bad arguments complete
   // `done` with an invalid_argument error, never an exception. Each synchronous form above
-  // is its asynchronous form waited for. ---
+  // is its asynchronous form waited for. One exception to "exactly once": when memory runs out
+  // on a store's thread while the answer is made, the completion is dropped there (destroyed,
+  // not called); a caller that must hear back keeps a guard in `done` whose destructor answers
+  // (the synchronous forms and the C API do: they answer with an internal error). ---
   void issue_otp(std::string_view purpose, std::string_view identifier,
                  const IssueOptions& options, Callback<Result> done);
   void verify_otp(std::string_view purpose, std::string_view identifier, std::string_view code,

@@ -116,18 +116,49 @@ Expected<T> wait_for(const Store& store, Start&& start) {
     std::mutex mutex;
     std::condition_variable cv;
     std::optional<Expected<T>> result;
+    int completions = 0;  // copies of the completion alive (under mutex)
+
+    void answer(Expected<T>&& r) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (result) return;
+        result.emplace(std::move(r));
+      }
+      // After unlocking: woken under the lock, the waiter would block on the mutex once more (two
+      // more futex calls per call, and a second sleep for the waiter).
+      cv.notify_one();
+    }
+  };
+  // The completion, counted: when the last copy goes without having been called (it threw on
+  // the store's thread, which caught it and dropped the completion — memory ran out there), the
+  // waiter is answered with an internal error instead of waiting for ever.
+  struct Completion {
+    std::shared_ptr<State> state;  // (also holds the state until the notify is done)
+    explicit Completion(std::shared_ptr<State> s) : state(std::move(s)) { hold(); }
+    Completion(const Completion& other) : state(other.state) { hold(); }
+    Completion& operator=(const Completion&) = delete;
+    ~Completion() {
+      bool last = false;
+      {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        last = --state->completions == 0 && !state->result;
+      }
+      if (!last) return;
+      Error e = out_of_memory_error(Errc::internal);
+      try {
+        e = make_error(Errc::internal, "the operation ended without an answer (its completion failed)");
+      } catch (...) {
+      }
+      state->answer(std::move(e));
+    }
+    void hold() {
+      std::lock_guard<std::mutex> lock(state->mutex);
+      ++state->completions;
+    }
+    void operator()(Expected<T>&& r) { state->answer(std::move(r)); }
   };
   auto state = std::make_shared<State>();
-  start([state](Expected<T>&& r) {
-    {
-      std::lock_guard<std::mutex> lock(state->mutex);
-      state->result.emplace(std::move(r));
-    }
-    // After unlocking: woken under the lock, the waiter would block on the mutex once more (two
-    // more futex calls per call, and a second sleep for the waiter).
-    // `state` is this closure's too, so it outlives the notify.
-    state->cv.notify_one();
-  });
+  start(Completion(state));
   std::unique_lock<std::mutex> lock(state->mutex);
   state->cv.wait(lock, [&] { return state->result.has_value(); });
   return std::move(*state->result);

@@ -149,12 +149,14 @@ class ClusterCore final : public RoutedCore {
     return first ? *first : make_error(Errc::store_unavailable, endpoint_.describe() + ": no node answered");
   }
 
-  std::vector<std::shared_ptr<Client>> release_tables() override {
-    std::vector<std::shared_ptr<Client>> out;
-    for (Primary& p : primaries_) out.push_back(std::move(p.client));
-    primaries_.clear();
+  void release_tables() noexcept override {
+    released_.swap(primaries_);
     owner_.fill(-1);
-    return out;
+  }
+  void stop_released() noexcept override {
+    for (Primary& p : released_)
+      if (p.client) p.client->stop();
+    released_.clear();
   }
 
  private:
@@ -215,6 +217,7 @@ class ClusterCore final : public RoutedCore {
   }
 
   std::vector<Primary> primaries_;
+  std::vector<Primary> released_;  // see release_tables
   std::array<std::int16_t, kSlots> owner_ = [] {
     std::array<std::int16_t, kSlots> a;
     a.fill(-1);

@@ -499,12 +499,16 @@ Status Connection::read_available() {
       if (n == 0) return unavailable(endpoint_, "connection closed by the server");
     }
     last_read_ = SteadyClock::now();
-    if (auto s = reader_->feed(buf, static_cast<std::size_t>(n)); !s) return protocol_error(s.error().message);
+    if (auto s = reader_->feed(buf, static_cast<std::size_t>(n)); !s) return reader_error(s.error());
     if (auto s = complete_replies(); !s) return s;
     if (state_ == State::down) return Unit{};
     if (static_cast<std::size_t>(n) < sizeof buf && (ssl_ == nullptr || SSL_pending(ssl_) == 0)) break;
   }
   return Unit{};
+}
+
+Error Connection::reader_error(const Error& e) const {
+  return e.code == Errc::store_protocol ? protocol_error(e.message) : e;
 }
 
 Error Connection::protocol_error(const std::string& what) const {
@@ -516,7 +520,7 @@ Status Connection::complete_replies() {
     if (done != 0 && progress_every_ != 0 && done % progress_every_ == 0 && state_ == State::ready)
       if (auto s = progress_(); !s) return s;
     auto next = reader_->next();
-    if (!next) return protocol_error(next.error().message);
+    if (!next) return reader_error(next.error());
     std::unique_ptr<Reply> reply = std::move(next).value();
     if (reply == nullptr) return Unit{};
     if (in_flight_.empty())

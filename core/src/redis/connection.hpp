@@ -117,6 +117,8 @@ class Connection {
   Status write_pending();
   Status complete_replies();
   Error protocol_error(const std::string& what) const;
+  // The reader's error: a protocol error named as such; out of memory as it is.
+  Error reader_error(const Error& e) const;
   void close_socket();
 
   std::optional<SteadyClock::time_point> stall_deadline() const;

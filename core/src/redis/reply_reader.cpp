@@ -106,15 +106,23 @@ ReplyReader::ReplyReader() {
 
 ReplyReader::~ReplyReader() { redisReaderFree(reader_); }
 
+// hiredis says "out of memory" both when it could not allocate and when a reply object could
+// not be made; the latter is a refusal of verikit's limits (budget_.refused) or memory running
+// out in the object functions (which catch it and return null). Only those without a refusal are
+// memory: not a protocol error, so requests already sent fail as timeouts (they may have run).
+bool ReplyReader::out_of_memory() const noexcept { return reader_->err == REDIS_ERR_OOM && budget_.refused.empty(); }
+
 Status ReplyReader::feed(const char* data, std::size_t size) {
-  if (redisReaderFeed(reader_, data, size) != REDIS_OK) return malformed("unreadable reply");
+  if (redisReaderFeed(reader_, data, size) != REDIS_OK)
+    return out_of_memory() ? out_of_memory_error(Errc::store_unavailable) : malformed("unreadable reply");
   return Unit{};
 }
 
 Expected<std::unique_ptr<Reply>> ReplyReader::next() {
   void* raw = nullptr;
   if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
-    return malformed(budget_.refused.empty() ? std::string(reader_->errstr) : budget_.refused);
+    return out_of_memory() ? out_of_memory_error(Errc::store_unavailable)
+                           : malformed(budget_.refused.empty() ? std::string(reader_->errstr) : budget_.refused);
   if (raw == nullptr) {
     if (auto s = check_pending(); !s) return std::move(s).error();
     return std::unique_ptr<Reply>();

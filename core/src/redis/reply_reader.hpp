@@ -37,8 +37,9 @@ class ReplyReader {
   ReplyReader(const ReplyReader&) = delete;
   ReplyReader& operator=(const ReplyReader&) = delete;
 
-  // Appends bytes read from the server. An error (store_protocol, saying what was wrong) means
-  // the stream is unusable, as for next().
+  // Appends bytes read from the server. An error (store_protocol, saying what was wrong; or
+  // out_of_memory_error(store_unavailable) when memory ran out) means the stream is unusable, as
+  // for next().
   Status feed(const char* data, std::size_t size);
   // The next complete reply, or null until one is complete. Checks what is still incomplete
   // against the limits, so a huge declared bulk length fails at its length line.
@@ -46,6 +47,7 @@ class ReplyReader {
 
  private:
   Status check_pending() const;
+  bool out_of_memory() const noexcept;
 
   redisReader* reader_ = nullptr;
   ReaderBudget budget_;

@@ -50,18 +50,19 @@ Status RoutedCore::start() {
   return Unit{};
 }
 
-void RoutedCore::stop() {
+// Allocates nothing (swaps, and errors that fall back to out_of_memory_error): it runs from
+// destructors and engine free, where memory running out must not end the process.
+void RoutedCore::stop() noexcept {
   std::multimap<RoutedClock::time_point, std::shared_ptr<Routed>> queued;
   std::map<std::string, std::shared_ptr<Client>> nodes;
   std::vector<std::pair<RoutedClock::time_point, std::shared_ptr<Client>>> retired;
-  std::vector<std::shared_ptr<Client>> tables;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     queued.swap(retries_);
     nodes.swap(nodes_);
     retired.swap(retired_);
-    tables = release_tables();
+    release_tables();
   }
   cv_.notify_all();
   if (thread_.joinable()) {
@@ -79,10 +80,9 @@ void RoutedCore::stop() {
   auto stop = [](const std::shared_ptr<Client>& c) {
     if (c) c->stop();  // (a table may hold empty places)
   };
-  for (auto& c : tables) stop(c);
+  stop_released();
   for (auto& [name, c] : nodes) stop(c);
   for (auto& [when, c] : retired) stop(c);
-  tables.clear();
   nodes.clear();
   retired.clear();
 }
@@ -96,10 +96,8 @@ void RoutedCore::abandon_after_fork() noexcept {
   };
   for (auto& [name, c] : nodes_) forget(c);
   for (auto& [when, c] : retired_) forget(c);
-  try {
-    for (auto& c : release_tables()) forget(c);
-  } catch (...) {  // (no memory for the list: those sockets stay open in the child)
-  }
+  release_tables();
+  stop_released();  // (in the child: forgets them)
 }
 
 bool RoutedCore::on_io_thread() const noexcept {
@@ -152,9 +150,12 @@ Expected<std::shared_ptr<Client>> RoutedCore::node(const Endpoint& single, bool 
     // A node given up lately and needed again (a primary demoted, then promoted back).
     for (auto it = retired_.begin(); it != retired_.end(); ++it) {
       if (address(it->second->endpoint().host, it->second->endpoint().port) != a) continue;
-      auto c = std::move(it->second);
-      retired_.erase(it);
+      // Into the table first, then out of the retired list: if the table cannot take it (no
+      // memory), the client stays where it was rather than closing here, under the lock its
+      // completions take (its I/O thread would wait for this one, which waits for it).
+      auto c = it->second;
       nodes_.emplace(a, c);
+      retired_.erase(it);
       return c;
     }
   }
@@ -389,8 +390,15 @@ void RoutedLink::stop() {
   // From one of the core's own threads (a completion dropping the last owner of a store), the
   // stop, which joins those threads, runs on a thread of its own.
   if (core_->on_io_thread()) {
-    std::thread([core = core_] { core->stop(); }).detach();
-    return;
+    try {
+      std::thread([core = core_] { core->stop(); }).detach();
+      return;
+    } catch (...) {
+      // No thread to be had (no memory, no more threads): stopped here after all. It joins the
+      // routing thread and the other clients' (this one's is detached), which end on their own
+      // once stopping, unless one of them is closing this very client (a node given up moments
+      // ago): then this waits for it — a hang in that corner rather than the end of the process.
+    }
   }
   core_->stop();
 }

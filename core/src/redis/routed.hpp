@@ -45,7 +45,7 @@ class RoutedCore : public std::enable_shared_from_this<RoutedCore> {
   Status start();
   // Fails what is queued (exactly once each), stops the thread and closes every connection.
   // Not from one of the core's own threads (RoutedLink hands that case to a thread of its own).
-  void stop();
+  void stop() noexcept;
   // Whether this is a forked child of the process that started the core.
   bool forked() const noexcept { return process_.forked(); }
   // In a forked child, where none of the core's threads exist: forgets them (nothing joined)
@@ -73,8 +73,12 @@ class RoutedCore : public std::enable_shared_from_this<RoutedCore> {
   virtual Next on_error_reply(Routed& r, const Reply& error) = 0;
   // Learns the topology again (the background thread; blocking calls are fine there).
   virtual Status refresh() = 0;
-  // Hands over (under the lock) the clients the subclass's tables hold, to close them.
-  virtual std::vector<std::shared_ptr<Client>> release_tables() = 0;
+  // Takes (under the lock) the clients the subclass's tables hold out of them, into a set of
+  // its own, by swaps: nothing is allocated, so stopping cannot fail for want of memory.
+  virtual void release_tables() noexcept = 0;
+  // Stops (in a forked child: forgets) each client release_tables took, and drops them; called
+  // outside the lock (a stop joins the client's I/O thread, whose completions take the lock).
+  virtual void stop_released() noexcept = 0;
   // A refresh every `interval` even when nothing failed (zero: only on demand).
   virtual std::chrono::milliseconds poll_interval() const { return std::chrono::milliseconds(0); }
 

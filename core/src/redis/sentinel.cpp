@@ -82,12 +82,16 @@ class SentinelCore final : public RoutedCore {
     return Unit{};
   }
 
-  std::vector<std::shared_ptr<Client>> release_tables() override {
-    std::vector<std::shared_ptr<Client>> out{std::move(master_)};
-    master_ = nullptr;
-    for (auto& [a, c] : sentinels_) out.push_back(std::move(c));
-    sentinels_.clear();
-    return out;
+  void release_tables() noexcept override {
+    released_master_ = std::move(master_);
+    released_sentinels_.swap(sentinels_);
+  }
+  void stop_released() noexcept override {
+    if (released_master_) released_master_->stop();
+    for (auto& [a, c] : released_sentinels_)
+      if (c) c->stop();
+    released_master_.reset();
+    released_sentinels_.clear();
   }
 
  private:
@@ -130,6 +134,9 @@ class SentinelCore final : public RoutedCore {
   std::shared_ptr<Client> master_;
   std::string master_address_;
   std::map<std::string, std::shared_ptr<Client>> sentinels_;
+  // See release_tables.
+  std::shared_ptr<Client> released_master_;
+  std::map<std::string, std::shared_ptr<Client>> released_sentinels_;
 };
 
 }  // namespace
