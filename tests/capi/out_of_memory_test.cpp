@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <new>
 #include <sstream>
@@ -155,6 +156,20 @@ void fail_each_allocation_in_turn(const std::string& url, bool other_threads_onl
 
 TEST(OutOfMemory, EveryAllocationOfAnEmbeddedCallCanFail) {
   fail_each_allocation_in_turn("memory://", false, 80);
+}
+
+void free_failing_in_turn(const std::string& url, long rounds);
+
+// The file store (LMDB in a folder of the test's own): its calls, alone and in runs of failures,
+// and its engine freed while memory runs out.
+TEST(OutOfMemory, EveryAllocationOfAFileStoreCallCanFail) {
+  char dir[] = "/tmp/verikit-oom-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string url = std::string("file://") + dir;
+  fail_each_allocation_in_turn(url, false, 80);
+  fail_each_allocation_in_turn(url, false, 60, 6);
+  free_failing_in_turn(url, 40);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(OutOfMemory, EveryAllocationOfARedisCallCanFailOnTheCallersThread) {
