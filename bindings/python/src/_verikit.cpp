@@ -644,6 +644,22 @@ class Completions {
   }
   void forget(long long id) { futures_.erase(id); }
 
+  // The exception being handled, as the Python error indicator (a C++ one turned into its Python
+  // counterpart: MemoryError for std::bad_alloc).
+  static void raised_here() noexcept {
+    try {
+      throw;
+    } catch (py::error_already_set& e) {
+      e.restore();
+    } catch (const std::bad_alloc&) {
+      PyErr_NoMemory();
+    } catch (const std::exception& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (...) {
+      PyErr_SetString(PyExc_RuntimeError, "verikit: the answer could not be made");
+    }
+  }
+
   void settle() {
     static const py::str done("done"), set_result("set_result"), set_exception("set_exception");
     // fut.name(arg) without a bound method or an argument tuple (vectorcall).
@@ -653,10 +669,14 @@ class Completions {
       if (!r) throw py::error_already_set();
       return r;
     };
-    std::unique_ptr<Pending> next(queue_->take());
-    while (next) {
-      std::unique_ptr<Pending> held = std::move(next);
-      next.reset(std::exchange(held->next, nullptr));
+    // The chain not yet handled is freed however this ends (each Pending owns only itself).
+    struct Rest {
+      Pending* chain;
+      ~Rest() { Queue::free_chain(chain); }
+    } rest{queue_->take()};
+    while (rest.chain != nullptr) {
+      std::unique_ptr<Pending> held(rest.chain);
+      rest.chain = std::exchange(held->next, nullptr);
       Pending& d = *held;
       auto it = futures_.find(d.id);
       if (it == futures_.end()) continue;
@@ -673,10 +693,10 @@ class Completions {
           case Kind::flag: call(fut, set_result, py::bool_(d.count != 0)); break;
           case Kind::count: call(fut, set_result, py::int_(d.count)); break;
         }
-      } catch (py::error_already_set& e) {
+      } catch (...) {
         // Making the answer failed (no memory, a signal handler's exception): the future gets
         // that exception, so no call is left pending; one future's fault stops no other.
-        e.restore();
+        raised_here();
         PyObject *type = nullptr, *value = nullptr, *trace = nullptr;
         PyErr_Fetch(&type, &value, &trace);
         PyErr_NormalizeException(&type, &value, &trace);
@@ -732,17 +752,22 @@ template <class F>
 py::object start_async(PyEngine& self, Completions& sink, Kind kind, F&& start) {
   HandlePtr h = self.acquire();
   auto [id, fut] = sink.add();
-  auto* user = new Pending{sink.queue(), id, kind};
-  int rc;
+  // Until the call takes it, `user` is ours, and the future is forgotten if anything fails.
+  std::unique_ptr<Pending> user;
+  int rc = VERIKIT_OK;
   std::string message;
-  {
+  try {
+    user.reset(new Pending{sink.queue(), id, kind});
     py::gil_scoped_release nogil;
-    rc = start(h->engine, user);
-    if (rc != VERIKIT_OK) message = verikit_error_message();
+    rc = start(h->engine, user.get());
+    if (rc == VERIKIT_OK) (void)user.release();  // the callback's now: it deletes it
+    else message = verikit_error_message();
     h.reset();
+  } catch (...) {  // (the GIL is back: nogil is gone)
+    sink.forget(id);
+    throw;
   }
   if (rc != VERIKIT_OK) {  // refused by the call itself: the callback never runs
-    delete user;
     sink.forget(id);
     raise(rc, message);
   }

@@ -363,21 +363,32 @@ Status Connection::begin_handshake() {
   state_ = State::handshake;
   // Every authentication failure (no password given, a wrong one, an unknown or disabled user)
   // is one error: Errc::config, naming the fix; the password itself never appears.
-  auto step = [this](const char* what) {
-    return [this, what](Expected<Reply> r) {
-      if (r && r->is_error() && !handshake_error_) {
-        const std::string at = "Redis at " + endpoint_.describe() + ": ";
-        if (r->str.starts_with("NOAUTH"))
-          handshake_error_ = make_error(Errc::config, at + "authentication required (" + r->str +
-                                                          "): give the password in the URL, redis://:password@host "
-                                                          "or redis://user:password@host");
-        else if (std::string_view(what) == "AUTH")
-          handshake_error_ = make_error(Errc::config, at + "AUTH failed (" + r->str +
-                                                          "): check the user name and password in the URL");
-        else
-          handshake_error_ = make_error(Errc::config, at + what + " failed: " + r->str);
-      }
-      --handshake_left_;
+  // A step whose error cannot be made (no memory) still counts, failing the handshake with
+  // out_of_memory_error: the connection is retried, never left half way (nor made ready).
+  auto counted = [this](auto&& body) {
+    try {
+      body();
+    } catch (...) {
+      if (!handshake_error_) handshake_error_ = out_of_memory_error(Errc::store_unavailable);
+    }
+    --handshake_left_;
+  };
+  auto step = [this, counted](const char* what) {
+    return [this, what, counted](Expected<Reply> r) {
+      counted([&] {
+        if (r && r->is_error() && !handshake_error_) {
+          const std::string at = "Redis at " + endpoint_.describe() + ": ";
+          if (r->str.starts_with("NOAUTH"))
+            handshake_error_ = make_error(Errc::config, at + "authentication required (" + r->str +
+                                                            "): give the password in the URL, redis://:password@host "
+                                                            "or redis://user:password@host");
+          else if (std::string_view(what) == "AUTH")
+            handshake_error_ = make_error(Errc::config, at + "AUTH failed (" + r->str +
+                                                            "): check the user name and password in the URL");
+          else
+            handshake_error_ = make_error(Errc::config, at + what + " failed: " + r->str);
+        }
+      });
     };
   };
   auto push = [this](std::string bytes, ReplyCallback done) {
@@ -396,18 +407,19 @@ Status Connection::begin_handshake() {
   if (endpoint_.password.empty()) push(format_command({"PING"}), step("PING"));
   // A Sentinel-found primary may have been demoted since: never write to a replica.
   if (endpoint_.require_master)
-    push(format_command({"ROLE"}), [this](Expected<Reply> r) {
-      if (r && !handshake_error_) {
-        const bool master = r->type == Reply::Type::array && !r->elements.empty() && r->elements[0].str == "master";
-        if (!master)
-          handshake_error_ = make_error(
-              Errc::store_unavailable,
-              "Redis at " + endpoint_.describe() + " is not a master (ROLE: " +
-                  (r->is_error() ? r->str
-                                 : r->type == Reply::Type::array && !r->elements.empty() ? r->elements[0].str : "?") +
-                  "): verikit does not write to it");
-      }
-      --handshake_left_;
+    push(format_command({"ROLE"}), [this, counted](Expected<Reply> r) {
+      counted([&] {
+        if (r && !handshake_error_) {
+          const bool master = r->type == Reply::Type::array && !r->elements.empty() && r->elements[0].str == "master";
+          if (!master)
+            handshake_error_ = make_error(
+                Errc::store_unavailable,
+                "Redis at " + endpoint_.describe() + " is not a master (ROLE: " +
+                    (r->is_error() ? r->str
+                                   : r->type == Reply::Type::array && !r->elements.empty() ? r->elements[0].str : "?") +
+                    "): verikit does not write to it");
+        }
+      });
     });
   for (Request& r : in_flight_) r.bytes.clear();  // written from wbuf_; not kept twice
   if (handshake_left_ == 0) {

@@ -58,7 +58,7 @@ void RoutedCore::stop() noexcept {
   std::vector<std::pair<RoutedClock::time_point, std::shared_ptr<Client>>> retired;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    if (std::exchange(stopping_, true)) return;  // stopped (or stopping) already: once only
     queued.swap(retries_);
     nodes.swap(nodes_);
     retired.swap(retired_);
@@ -163,13 +163,17 @@ Expected<std::shared_ptr<Client>> RoutedCore::node(const Endpoint& single, bool 
   auto made = Client::connect(single, warn_);
   if (!made) return std::move(made).error();
   std::shared_ptr<Client> c(std::move(made).value());
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (stopping_) {
-    retired_.emplace_back(RoutedClock::now(), c);  // closed by stop(), not under this lock
-    return make_error(Errc::store_unavailable, "the Redis client is shutting down");
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      nodes_.emplace(a, c);
+      return c;
+    }
   }
-  nodes_.emplace(a, c);
-  return c;
+  // Stopping: stop() may have taken the tables already, so this one is closed here, outside the
+  // lock (it has run no completion).
+  c->stop();
+  return make_error(Errc::store_unavailable, "the Redis client is shutting down");
 }
 
 void RoutedCore::keep_only(const std::vector<std::string>& addresses) {
