@@ -388,27 +388,27 @@ TEST(OutOfMemory, BurstsOfFailuresWithManyCallsInFlightNeverMixUpReplies) {
   never_mix_up_replies(server.url(), 120);
 }
 
-// The same through a Redis Cluster: requests go through the routing layer (its thread, its
-// retries, its redirections) before a node's client; whatever fails there, each call settles
-// once, through the store's threads or the caller's.
+// Every kind of failure above, on one routed store (Cluster or Sentinel): requests go through the
+// routing layer (its thread, its retries, its redirections) before a node's client; whatever
+// fails there, each call settles once, through the store's threads or the caller's.
+void every_failure_through(const std::string& url) {
+  fail_each_allocation_in_turn(url, true, 60, 1);
+  fail_each_allocation_in_turn(url, true, 60, 6);
+  fail_each_allocation_in_turn(url, false, 60, 6);
+  never_mix_up_replies(url, 80);
+  free_failing_in_turn(url, 40);
+}
+
 TEST(OutOfMemory, ThroughARedisClusterEveryCallSettlesOnceAndNoneMixUp) {
   verikit::test::RedisCluster cluster({.primaries = 3, .replicas_per_primary = 0});
-  fail_each_allocation_in_turn(cluster.url(), true, 60, 1);
-  fail_each_allocation_in_turn(cluster.url(), true, 60, 6);
-  fail_each_allocation_in_turn(cluster.url(), false, 60, 6);
-  never_mix_up_replies(cluster.url(), 80);
-  free_failing_in_turn(cluster.url(), 40);
+  every_failure_through(cluster.url());
 }
 
 // And through Sentinel: the follower asks the Sentinels for the primary on the routing thread.
 TEST(OutOfMemory, ThroughSentinelEveryCallSettlesOnceAndNoneMixUp) {
   verikit::test::RedisSentinelGroup group;
   group.wait_until_ready();
-  fail_each_allocation_in_turn(group.url(), true, 60, 1);
-  fail_each_allocation_in_turn(group.url(), true, 60, 6);
-  fail_each_allocation_in_turn(group.url(), false, 60, 6);
-  never_mix_up_replies(group.url(), 80);
-  free_failing_in_turn(group.url(), 40);
+  every_failure_through(group.url());
 }
 
 // The store's I/O thread runs the completion: an allocation failing there (building the result,
