@@ -75,4 +75,14 @@ inline Error out_of_memory_error(Errc code) noexcept {
   return e;
 }
 
+// The error `make` builds, or out_of_memory_error(code) when memory runs out building it.
+template <class Make>
+Error error_or_out_of_memory(Errc code, Make&& make) noexcept {
+  try {
+    return make();
+  } catch (...) {
+    return out_of_memory_error(code);
+  }
+}
+
 }  // namespace verikit

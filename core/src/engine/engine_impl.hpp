@@ -144,12 +144,9 @@ Expected<T> wait_for(const Store& store, Start&& start) {
         last = --state->completions == 0 && !state->result;
       }
       if (!last) return;
-      Error e = out_of_memory_error(Errc::internal);
-      try {
-        e = make_error(Errc::internal, "the operation ended without an answer (its completion failed)");
-      } catch (...) {
-      }
-      state->answer(std::move(e));
+      state->answer(error_or_out_of_memory(Errc::internal, [] {
+        return make_error(Errc::internal, "the operation ended without an answer (its completion failed)");
+      }));
     }
     void hold() {
       std::lock_guard<std::mutex> lock(state->mutex);

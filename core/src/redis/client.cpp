@@ -261,15 +261,13 @@ struct Client::Impl {
     while (!backlog.empty() && backlog.front().deadline <= now) {
       Request r = std::move(backlog.front());
       backlog.pop_front();
-      Error e = out_of_memory_error(Errc::store_unavailable);
-      try {
-        e = make_error(Errc::store_unavailable, "no connection to Redis at " + endpoint.describe() +
-                                                    " was ready within " +
-                                                    std::to_string(endpoint.options.command_timeout.count()) +
-                                                    " ms (the request was not sent)");
-      } catch (...) {
-      }
-      complete(r, std::move(e), warn);
+      complete(r, error_or_out_of_memory(Errc::store_unavailable, [&] {
+                 return make_error(Errc::store_unavailable, "no connection to Redis at " + endpoint.describe() +
+                                                                " was ready within " +
+                                                                std::to_string(endpoint.options.command_timeout.count()) +
+                                                                " ms (the request was not sent)");
+               }),
+               warn);
     }
   }
 
@@ -397,12 +395,12 @@ struct Client::Impl {
   // those sent (they may have taken effect) with timeout (Connection::fail).
   // Without memory for the messages, each still fails, with out_of_memory_error.
   void shutdown() noexcept {
-    Error closing = out_of_memory_error(Errc::store_unavailable), unsent = out_of_memory_error(Errc::store_unavailable);
-    try {
-      closing = make_error(Errc::store_unavailable, "the Redis client is shutting down");
-      unsent = make_error(Errc::store_unavailable, closing.message + " (the request was not sent)");
-    } catch (...) {
-    }
+    const Error closing = error_or_out_of_memory(Errc::store_unavailable, [] {
+      return make_error(Errc::store_unavailable, "the Redis client is shutting down");
+    });
+    const Error unsent = error_or_out_of_memory(Errc::store_unavailable, [&] {
+      return make_error(Errc::store_unavailable, closing.message + " (the request was not sent)");
+    });
     std::vector<Request> late;
     {
       std::lock_guard<std::mutex> lock(mutex);

@@ -175,13 +175,9 @@ void Connection::fail(const Error& cause) noexcept {
     // Redis runs a command only once all of its bytes have arrived.
     const bool was_sent = r.end <= written;
     std::optional<Error>& error = was_sent ? sent : unsent;
-    if (!error) {
-      try {
-        error = was_sent ? sent_error(cause) : unsent_error(cause);
-      } catch (...) {
-        error = out_of_memory_error(was_sent ? Errc::timeout : Errc::store_unavailable);
-      }
-    }
+    if (!error)
+      error = error_or_out_of_memory(was_sent ? Errc::timeout : Errc::store_unavailable,
+                                     [&] { return was_sent ? sent_error(cause) : unsent_error(cause); });
     fail_request(r, *error, warn_);
   }
   failing_.clear();  // (keeps its first block)
@@ -266,15 +262,12 @@ void Connection::expire(SteadyClock::time_point now) {
   std::optional<Error> timeout;
   while (abandoned_ < in_flight_.size() && in_flight_[abandoned_].deadline <= now) {
     Request& r = in_flight_[abandoned_++];
-    if (!timeout) {
-      try {
-        timeout = make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
-                                                std::to_string(endpoint_.options.command_timeout.count()) +
-                                                " ms (the request was sent: it may have taken effect)");
-      } catch (...) {
-        timeout = out_of_memory_error(Errc::timeout);
-      }
-    }
+    if (!timeout)
+      timeout = error_or_out_of_memory(Errc::timeout, [&] {
+        return make_error(Errc::timeout, "Redis at " + endpoint_.describe() + " did not reply within " +
+                                             std::to_string(endpoint_.options.command_timeout.count()) +
+                                             " ms (the request was sent: it may have taken effect)");
+      });
     fail_request(r, *timeout, warn_);
     if (state_ != State::ready) return;
   }

@@ -50,7 +50,7 @@ Status RoutedCore::start() {
   return Unit{};
 }
 
-// Allocates nothing (swaps, and errors that fall back to out_of_memory_error): it runs from
+// Needs no memory (swaps, and errors that fall back to out_of_memory_error): it runs from
 // destructors and engine free, where memory running out must not end the process.
 void RoutedCore::stop() noexcept {
   std::multimap<RoutedClock::time_point, std::shared_ptr<Routed>> queued;
@@ -69,11 +69,9 @@ void RoutedCore::stop() noexcept {
     if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
     else thread_.join();
   }
-  Error closing = out_of_memory_error(Errc::store_unavailable);
-  try {
-    closing = make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)");
-  } catch (...) {
-  }
+  const Error closing = error_or_out_of_memory(Errc::store_unavailable, [] {
+    return make_error(Errc::store_unavailable, "the Redis client is shutting down (the request was not sent)");
+  });
   for (auto& [when, r] : queued) finish(r, closing);
   // Closing a client fails what it still has (exactly once each); retries see stopping_. Each is
   // stopped here, so its I/O thread has ended when this returns, whoever still holds the client.
