@@ -345,6 +345,7 @@ struct Op {
   Kind kind;
   int error = VERIKIT_OK;
   std::string message;
+  bool message_lost = false;  // no memory to copy it on the engine's thread (keep_message)
   verikit_result* result = nullptr;
   int count = 0;
 };
@@ -371,6 +372,14 @@ void settle(Napi::Env env, std::unique_ptr<Op> op) {
   try {
     Napi::HandleScope scope(env);
     if (op->error != VERIKIT_OK) {
+      // (an error whose message could not be copied still says what it is)
+      if (op->message.empty()) {
+        try {
+          op->message = std::string(verikit_error_name(op->error)) +
+                        (op->message_lost ? " (its message was lost: out of memory)" : "");
+        } catch (...) {
+        }
+      }
       op->deferred.Reject(make_error(env, op->error, op->message));
     } else {
       Napi::Value value;
@@ -412,12 +421,14 @@ void complete(Op* op) {
 }
 
 // The error's message, copied for the JS thread; without memory for the copy the error keeps its
-// code (the Promise still settles: nothing may leave a C callback).
+// code and says that its message was lost (settle): the Promise still settles, and nothing may
+// leave a C callback.
 void keep_message(Op* op, int error, const char* message) noexcept {
   if (error == VERIKIT_OK || message == nullptr) return;
   try {
     op->message = message;
   } catch (...) {
+    op->message_lost = true;
   }
 }
 

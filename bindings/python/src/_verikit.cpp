@@ -461,7 +461,20 @@ struct PyResult {
   }
 };
 
-py::object to_py(ResultPtr r) { return py::cast(std::make_unique<PyResult>(PyResult{std::move(r)})); }
+// The Python object of a new C++ one, made inside the call that returns it. pybind11 registers
+// an instance only after making it, and when that registration's allocation fails (seen with
+// allocations failing on the loop's thread: tests/python/test_out_of_memory.py) its paths end
+// the process: a py::init<> constructor registers outside its exception handling
+// (std::terminate); a holder given to py::cast, or made by a factory, is freed by it and by its
+// owner (a double free). A raw pointer handed over (take_ownership) is its alone from the start:
+// that failure is then a MemoryError, and the object is leaked (pybind11 frees its memory
+// without destroying it).
+template <class T>
+py::object hand_over(T* made) {
+  return py::cast(made, py::return_value_policy::take_ownership);
+}
+
+py::object to_py(ResultPtr r) { return hand_over(new PyResult{std::move(r)}); }
 
 // ---- synchronous calls: the GIL is released around the call into the library ----
 
@@ -562,6 +575,7 @@ struct Pending {
   Kind kind;
   int code = VERIKIT_OK;
   std::string message;
+  bool message_lost = false;  // no memory for its copy: the error says so (settle)
   ResultPtr result;
   int count = 0;
   Pending* next = nullptr;  // in the queue
@@ -685,6 +699,9 @@ class Completions {
       try {
         if (call(fut, done, py::object()).ptr() == Py_True) continue;  // cancelled meanwhile
         if (d.code != VERIKIT_OK) {
+          if (d.message.empty())
+            d.message = std::string(verikit_error_name(d.code)) +
+                        (d.message_lost ? " (its message was lost: out of memory)" : "");
           call(fut, set_exception, error_object(d.code, d.message));
           continue;
         }
@@ -721,7 +738,6 @@ class Completions {
   std::unordered_map<long long, py::object> futures_;
   long long next_id_ = 0;
 };
-using CompletionsPtr = std::shared_ptr<Completions>;
 
 void complete(Pending* p, int error, const char* message, ResultPtr result, int count) noexcept {
   p->code = error;
@@ -730,7 +746,8 @@ void complete(Pending* p, int error, const char* message, ResultPtr result, int 
   if (error != VERIKIT_OK && message != nullptr) {
     try {
       p->message = message;
-    } catch (...) {  // (no memory for the copy: the error keeps its code)
+    } catch (...) {  // (no memory for the copy: the error keeps its code and says so)
+      p->message_lost = true;
     }
   }
   const QueuePtr queue = std::move(p->queue);
@@ -851,15 +868,23 @@ PYBIND11_MODULE(_verikit, m) {
         return "<verikit.Result " + std::string(verikit_status_name(r.status())) + ">";  // no secrets in reprs
       });
 
-  py::class_<Completions, CompletionsPtr>(m, "Completions")
-      .def(py::init<py::object, const py::object&>(), py::arg("future_type"), py::arg("loop"))
+  // Made by Completions.make and NativeEngine.open, not by constructors: see hand_over.
+  py::class_<Completions>(m, "Completions")
+      .def_static("make", [](py::object future_type, const py::object& loop) {
+        return hand_over(new Completions(std::move(future_type), loop));
+      }, py::arg("future_type"), py::arg("loop"))
       .def("fd", &Completions::fd)
       .def("settle", &Completions::settle);
 
   using O = const py::object&;
   py::class_<PyEngine>(m, "NativeEngine")
-      .def(py::init<const std::string&, py::object, py::object, py::list, py::dict, py::dict, py::dict, py::object,
-                    py::object>(),
+      .def_static("open", [](const std::string& store, py::object key, py::object key_id, py::list previous_keys,
+                             py::dict default_policy, py::dict policies, py::dict options, py::object index_key,
+                             py::object on_event) {
+        return hand_over(new PyEngine(store, std::move(key), std::move(key_id), std::move(previous_keys),
+                                      std::move(default_policy), std::move(policies), std::move(options),
+                                      std::move(index_key), std::move(on_event)));
+      },
            py::arg("store"), py::arg("key"), py::arg("key_id"), py::arg("previous_keys"), py::arg("default_policy"),
            py::arg("policies"), py::arg("options"), py::arg("index_key") = py::none(), py::arg("on_event") = py::none())
       .def("event_counts", [](PyEngine& self) {

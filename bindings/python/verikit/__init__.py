@@ -110,7 +110,7 @@ class _EngineBase:
         # The engine options go to the core by name, as one dict: each keyword above whose name
         # the core's schema lists (config_options(); a test holds the two equal).
         given = locals()
-        self._native = NativeEngine(
+        self._native = NativeEngine.open(
             store,
             key,
             key_id,

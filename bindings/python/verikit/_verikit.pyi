@@ -61,16 +61,18 @@ _Bytes = Union[str, bytes]
 class Completions:
     """Completions of asynchronous calls for one event loop (an eventfd the loop watches)."""
 
-    def __init__(self, future_type: Callable[..., "asyncio.Future[Any]"], loop: asyncio.AbstractEventLoop) -> None:
+    @staticmethod
+    def make(future_type: Callable[..., "asyncio.Future[Any]"], loop: asyncio.AbstractEventLoop) -> "Completions":
         """Each call's future is `future_type(loop=loop)` (the loop held weakly); `loop` watches fd()."""
     def fd(self) -> int: ...
     def settle(self) -> None:
         """Settles the future of every completion queued since the last call (the loop's reader)."""
 
 class NativeEngine:
-    def __init__(self, store: str, key: Optional[bytes], key_id: Optional[int], previous_keys: List[Tuple[int, bytes]],
-                 default_policy: Dict[str, Any], policies: Dict[str, Dict[str, Any]], options: Dict[str, Any],
-                 index_key: Optional[bytes] = ..., on_event: Optional[Callable[[Event], None]] = ...) -> None: ...
+    @staticmethod
+    def open(store: str, key: Optional[bytes], key_id: Optional[int], previous_keys: List[Tuple[int, bytes]],
+             default_policy: Dict[str, Any], policies: Dict[str, Dict[str, Any]], options: Dict[str, Any],
+             index_key: Optional[bytes] = ..., on_event: Optional[Callable[[Event], None]] = ...) -> "NativeEngine": ...
     def close(self) -> None: ...
     def metrics(self) -> str: ...
     def event_counts(self) -> Tuple[int, int]: ...

@@ -61,7 +61,7 @@ def _completions_for(loop: asyncio.AbstractEventLoop) -> NativeCompletions:
     if sink is None:
         for closed in [other for other in _by_loop if other.is_closed()]:
             del _by_loop[closed]
-        sink = NativeCompletions(Call, loop)
+        sink = NativeCompletions.make(Call, loop)
         loop.add_reader(sink.fd(), sink.settle)  # first: a loop that refuses it keeps no entry
         _by_loop[loop] = sink
     return sink

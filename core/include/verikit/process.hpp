@@ -82,6 +82,12 @@ class ProcessTag {
   for (;;) ::syscall(SYS_exit, 0);
 }
 
+// Names the calling thread (at most 15 bytes; what `top -H`, `ps -L`, gdb and /proc show):
+// each thread verikit starts is "verikit-" and its job ("verikit-redis", "verikit-route",
+// "verikit-events", "verikit-reaper", "verikit-stop"). The binding tests' allocation-failure
+// shim (tests/support/fail_new_preload.cpp) tells verikit's threads from the runtime's by it.
+inline void name_this_thread(const char* name) noexcept { ::pthread_setname_np(::pthread_self(), name); }
+
 // The threads of verikit's that run the application's callbacks (the event thread, the Redis
 // client's I/O thread, the Cluster/Sentinel routing thread): a callback may call fork() and
 // return in the child, on that thread's copy. Marked when it starts, such a thread checks after

@@ -325,7 +325,10 @@ struct EventBus::State {
       if (stopping.load(std::memory_order_relaxed)) return false;
       if (started.load(std::memory_order_relaxed)) return true;
       if (slots == nullptr) slots = new Slot[capacity];
-      thread = std::thread([self] { State::run(self); });  // holds the state, not the bus
+      thread = std::thread([self] {  // holds the state, not the bus
+        name_this_thread("verikit-events");
+        State::run(self);
+      });
       started.store(true, std::memory_order_release);
       return true;
     } catch (...) {

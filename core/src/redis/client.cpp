@@ -303,13 +303,48 @@ struct Client::Impl {
         // The loop's own work (not a completion: those are guarded one by one) ran out of memory
         // or failed; what it was doing is left as it was (Connection::send is exception-safe).
         report("verikit: the Redis client's I/O thread caught: ", e.what());
+        expire_overdue(error_or_out_of_memory(Errc::store_unavailable, [&] {
+          return dynamic_cast<const std::bad_alloc*>(&e) != nullptr
+                     ? out_of_memory_error(Errc::store_unavailable)
+                     : make_error(Errc::store_unavailable, std::string("the Redis client failed: ") + e.what());
+        }));
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       } catch (...) {
         report("verikit: the Redis client's I/O thread caught an exception of unknown type", "");
+        expire_overdue(out_of_memory_error(Errc::store_unavailable));
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     }
     shutdown();
+  }
+
+  // After a turn that failed part way: what is overdue fails now, with no memory needed. A turn
+  // that keeps failing (memory short for as long as it lasts) never reaches its deadline checks,
+  // and calls would wait as long as that lasts. Requests not sent fail with `unsent` (a
+  // store_unavailable: they took no effect); those sent, as timeouts (Connection::expire).
+  void expire_overdue(const Error& unsent) noexcept {
+    const auto now = SteadyClock::now();
+    for (;;) {  // one at a time: completions run outside the lock (they may submit)
+      Request r;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (submitted.empty() || submitted.front().deadline > now) break;
+        r = std::move(submitted.front());
+        submitted.erase(submitted.begin());
+      }
+      fail_request(r, unsent, warn);
+    }
+    while (!backlog.empty() && backlog.front().deadline <= now) {
+      Request r = std::move(backlog.front());
+      backlog.pop_front();
+      fail_request(r, unsent, warn);
+    }
+    for (auto& c : connections) {
+      try {
+        c->expire(now);
+      } catch (...) {  // (it makes its error without throwing; kept out of the noexcept anyway)
+      }
+    }
   }
 
   // The message is made here, under the guard: memory may still be short (a failure to make it
@@ -464,7 +499,10 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint, Warn
     impl->connections.push_back(std::move(c));
   }
   std::unique_ptr<Client> client(new Client(impl));
-  raw->io = std::thread([self = std::move(impl)] { self->loop(); });
+  raw->io = std::thread([self = std::move(impl)] {
+    detail::name_this_thread("verikit-redis");
+    self->loop();
+  });
   std::unique_lock<std::mutex> lock(raw->mutex);
   raw->first_cv.wait(lock, [raw] { return raw->first_result.has_value(); });
   Status first = *raw->first_result;

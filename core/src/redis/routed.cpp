@@ -46,7 +46,10 @@ Status RoutedCore::start() {
     return s;
   }
   last_refresh_ = RoutedClock::now();
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    detail::name_this_thread("verikit-route");
+    loop();
+  });
   return Unit{};
 }
 
@@ -393,7 +396,10 @@ void RoutedLink::stop() {
   // stop, which joins those threads, runs on a thread of its own.
   if (core_->on_io_thread()) {
     try {
-      std::thread([core = core_] { core->stop(); }).detach();
+      std::thread([core = core_] {
+        detail::name_this_thread("verikit-stop");
+        core->stop();
+      }).detach();
       return;
     } catch (...) {
       // No thread to be had (no memory, no more threads): stopped here after all. It joins the

@@ -26,6 +26,7 @@ class Reaper {
     process_.adopt();
     stopping_ = false;
     thread_ = std::thread([this, every, work = std::move(work)] {
+      name_this_thread("verikit-reaper");
       std::unique_lock<std::mutex> lock(mutex_);
       while (!cv_.wait_for(lock, every, [this] { return stopping_; })) {
         lock.unlock();
