@@ -10,7 +10,13 @@
 
 #include <lmdb.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -92,6 +98,28 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
   if (int rc = mdb_env_set_mapsize(e.env, o.max_size_mb << 20); rc != 0) return fail(rc, "mdb_env_set_mapsize");
   if (int rc = mdb_env_open(e.env, dir.c_str(), env_flags(o.durability), 0600); rc != 0)
     return fail(rc, "cannot open " + dir);
+  // A data file shorter than the pages its last commit names (cut short by a partial restore,
+  // or by `cp` over a live file) would end the process with SIGBUS at the first read past its end.
+  {
+    MDB_envinfo info{};
+    MDB_stat st{};
+    mdb_env_info(e.env, &info);
+    mdb_env_stat(e.env, &st);
+    mdb_filehandle_t fd = -1;
+    struct stat file {};
+    if (mdb_env_get_fd(e.env, &fd) == 0 && ::fstat(fd, &file) == 0) {
+      const auto needed = static_cast<unsigned long long>(info.me_last_pgno + 1) * st.ms_psize;
+      if (static_cast<unsigned long long>(file.st_size) < needed) {
+        mdb_env_close(e.env);
+        return make_error(Errc::store_protocol,
+                          "file store: " + dir + "/data.mdb holds " + std::to_string(file.st_size) +
+                              " bytes of the " + std::to_string(needed) +
+                              " its last commit uses: it was cut short (copied while in use, or a partial "
+                              "restore). Restore a copy made with mdb_copy with every process stopped, or remove "
+                              "the directory (every code and lockout in it is then lost)");
+      }
+    }
+  }
   int dead = 0;  // reader slots of processes that died (SIGKILL) holding them
   if (int rc = mdb_reader_check(e.env, &dead); rc != 0) return fail(rc, "mdb_reader_check");
   MDB_txn* txn = nullptr;
@@ -211,9 +239,11 @@ class Txn {
 };
 
 // An environment shared by the file stores of a process that name the same directory: LMDB
-// must not have one file open twice in a process (closing one would drop the other's locks).
-// Closed by the last store, and only in the process that opened it: closing the parent's
-// environment in a forked child would free the parent's reader slots.
+// must not have one file open twice in a process (closing one drops the other's locks: every
+// process that opens the store afterwards thinks itself alone and resets the lock table, the
+// writer lock included, and two writers lose each other's updates — wrong guesses answered and
+// never counted). Closed by the last store, and only in the process that opened it: closing the
+// parent's environment in a forked child would free the parent's reader slots.
 struct SharedEnv {
   detail::ProcessTag process;
   Env e;
@@ -224,28 +254,124 @@ struct SharedEnv {
   }
 };
 
-Expected<std::shared_ptr<SharedEnv>> acquire_env(const std::string& dir, const FileStoreOptions& o) {
-  static struct {
-    detail::ProcessTag process;
-    std::mutex mutex;
-    std::map<std::string, std::weak_ptr<SharedEnv>> open;
-  } registry;
+// The directory as the kernel knows it (device and inode): two spellings of one directory (a
+// symlink, a renamed parent, a bind mount) are one environment.
+using DirId = std::pair<dev_t, ino_t>;
+
+// The environments this process has open, each with how many stores use it. Opening and the
+// last store's closing both happen under `mutex`: an environment is never opened while the one
+// it replaces is still open (with a weak_ptr, an expired entry's environment was still being
+// closed when the next store opened its own: seen losing the process's locks).
+struct EnvRegistry {
+  detail::ProcessTag process;
+  std::mutex mutex;
+  std::map<DirId, std::pair<SharedEnv*, long>> open;
+};
+
+EnvRegistry& env_registry() {
+  static EnvRegistry registry;
   detail::adopt_after_fork(registry.process, [] {  // the parent's entries are not this process's
     detail::renew_in_place(registry.mutex);
     detail::renew_in_place(registry.open);
   });
+  return registry;
+}
+
+// A store's share of an environment: the last one closes it, under the registry's lock.
+struct ReleaseEnv {
+  DirId id;
+  void operator()(SharedEnv* env) const noexcept {
+    EnvRegistry& registry = env_registry();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    auto it = registry.open.find(id);
+    if (it != registry.open.end() && it->second.first == env) {
+      if (--it->second.second > 0) return;
+      registry.open.erase(it);
+    }
+    delete env;  // (in a forked child, the parent's: not closed, see ~SharedEnv)
+  }
+};
+
+// The directory made (0700) if need be, then checked: a directory or file that another user
+// could change, or a symlink where LMDB's files go, is refused. Whoever can write the files can
+// reset every guess budget and lockout without the key, or point lock.mdb at a file of this
+// process's user for LMDB to overwrite.
+Expected<DirId> prepare_directory(const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error(Errc::config, "file store: cannot create the directory " + dir + ": " + ec.message());
-  const std::string key = std::filesystem::canonical(dir, ec).string();
+  const std::filesystem::path path(dir);
+  if (!std::filesystem::exists(path, ec)) {
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return make_error(Errc::config, "file store: cannot create the directory " + dir + ": " + std::strerror(errno));
+  }
+  const uid_t me = ::geteuid();
+  auto trusted_owner = [me](uid_t owner) { return owner == me || owner == 0; };
+  auto mode_text = [](mode_t m) {
+    char b[8];
+    std::snprintf(b, sizeof b, "%04o", static_cast<unsigned>(m & 07777));
+    return std::string(b);
+  };
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0)
+    return make_error(Errc::config, "file store: " + dir + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return make_error(Errc::config, "file store: " + dir + " is not a directory");
+  if (!trusted_owner(st.st_uid) || (st.st_mode & S_IWOTH) != 0)
+    return make_error(Errc::config, "file store: the directory " + dir + " (owner uid " + std::to_string(st.st_uid) +
+                                        ", mode " + mode_text(st.st_mode) +
+                                        ") could be changed by other users: it must belong to this process's user "
+                                        "(or root) and not be writable by others (chmod o-w; a group may share it)");
+  for (const char* name : {"data.mdb", "lock.mdb"}) {
+    const std::string file = dir + "/" + name;
+    struct stat f {};
+    if (::lstat(file.c_str(), &f) != 0) {
+      if (errno == ENOENT) continue;
+      return make_error(Errc::config, "file store: " + file + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(f.st_mode))
+      return make_error(Errc::config, "file store: " + file + " is not a regular file (a symlink?): refused");
+    if (!trusted_owner(f.st_uid) || (f.st_mode & S_IWOTH) != 0)
+      return make_error(Errc::config, "file store: " + file + " (owner uid " + std::to_string(f.st_uid) + ", mode " +
+                                          mode_text(f.st_mode) +
+                                          ") could be changed by other users: it must belong to this process's user "
+                                          "(or root) and not be writable by others");
+  }
+  return DirId{st.st_dev, st.st_ino};
+}
+
+Expected<std::shared_ptr<SharedEnv>> acquire_env(const std::string& dir, const FileStoreOptions& o) {
+  auto id = prepare_directory(dir);
+  if (!id) return std::move(id).error();
+  std::error_code ec;
+  const std::string path = std::filesystem::canonical(dir, ec).string();
   if (ec) return make_error(Errc::config, "file store: " + dir + ": " + ec.message());
-  std::lock_guard<std::mutex> lock(registry.mutex);
-  if (auto found = registry.open[key].lock(); found && !found->process.forked()) return found;
-  auto env = open_env(key, o);
-  if (!env) return std::move(env).error();
-  auto shared = std::make_shared<SharedEnv>(*env);
-  registry.open[key] = shared;
-  return shared;
+  EnvRegistry& registry = env_registry();
+  SharedEnv* env = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    auto& slot = registry.open[*id];
+    if (slot.first != nullptr && !slot.first->process.forked()) {
+      ++slot.second;
+      env = slot.first;
+    } else {
+      auto opened = open_env(path, o);
+      if (!opened) {
+        registry.open.erase(*id);
+        return std::move(opened).error();
+      }
+      std::unique_ptr<SharedEnv> made;
+      try {
+        made = std::make_unique<SharedEnv>(*opened);
+      } catch (...) {
+        mdb_env_close(opened->env);
+        registry.open.erase(*id);
+        throw;
+      }
+      slot = {made.get(), 1};
+      env = made.release();
+    }
+  }
+  // Made outside the lock: if it cannot be made, the deleter gives the share back (under it).
+  return std::shared_ptr<SharedEnv>(env, ReleaseEnv{*id});
 }
 
 class FileStore final : public Store {
@@ -476,8 +602,8 @@ class FileStore final : public Store {
     const TimePoint now = clock_->now();
     Reply reply = body(t, now);
     if (reap_after && t.dirty()) reap(t, ms(now), kReapPerWrite);
-    const bool full = t.full();
-    if (auto s = t.commit(); !s) return full ? full_error() : std::move(s).error();
+    // (asked after the commit: the map can fill at the commit too, after every write fitted)
+    if (auto s = t.commit(); !s) return t.full() ? full_error() : std::move(s).error();
     return reply;
   }
 
