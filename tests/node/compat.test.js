@@ -404,3 +404,32 @@ test('RedisOtpManager (positional form): strings in, strings and booleans out, n
     otp.close();
   }
 });
+
+// Found by an adversarial review (the package's behaviour, checked against its source):
+test('a malformed token is a typed refusal; intent null is the default; options given as undefined', async () => {
+  const m = manager();
+  const t = await m.generateToken(email());
+  for (const bad of ['x'.repeat(600), 'abc\0def']) {
+    await rejectsWith(m.verifyToken({ ...email(), token: bad }), 'VerificationSecretInvalidError');
+  }
+  await rejectsWith(manager().verifyToken({ ...email(), token: 'x'.repeat(600) }), 'VerificationSecretExpiredError');
+  assert.equal(await m.verifyToken({ ...email(), token: t.token }), true);
+  const positional = new RedisOtpManager(null, { baseUrl: 'https://app.example.com/magic' });
+  try {
+    assert.equal(await positional.verifyToken('user@example.com', 'y'.repeat(700)), false);
+  } finally {
+    positional.close?.();
+  }
+
+  const n = manager();
+  const g = await n.generate({ ...email(), intent: null });
+  assert.equal(await n.verify({ ...email(), intent: undefined, otp: g.otp }), true);
+  const numbered = await n.generate({ ...email(), intent: 42 });
+  assert.equal(await n.verify({ ...email(), intent: '42', otp: numbered.otp }), true);
+  await assert.rejects(n.generate({ ...email(), intent: {} }), TypeError);
+
+  const keepCase = manager({ identifierNormalization: { lowercase: undefined } });
+  const kc = await keepCase.generate({ type: 'email', identifier: 'User@Example.com' });
+  await rejectsWith(keepCase.verify({ type: 'email', identifier: 'user@example.com', otp: kc.otp }), 'OTPExpiredError');
+  assert.equal(await keepCase.verify({ type: 'email', identifier: 'User@Example.com', otp: kc.otp }), true);
+});

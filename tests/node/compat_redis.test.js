@@ -218,3 +218,34 @@ test('a store fault rejects with a verikit error: never true, never an OTP refus
     store.close();
   }
 });
+
+// While Redis is unreachable, making the engine blocks the event loop for the connect timeout
+// (verikit connects synchronously): a failed attempt is remembered, so the calls right after it
+// reject at once instead of each blocking again (found by an adversarial review: 4 verifies in
+// a row blocked the process 20 s). A server that accepts connections and never answers.
+test('an unreachable Redis blocks the event loop once, not on every call', async () => {
+  const net = require('node:net');
+  const sockets = [];
+  const silent = net.createServer((s) => sockets.push(s));
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const dead = createClient({ url: `redis://127.0.0.1:${silent.address().port}`, socket: { connectTimeout: 400 } });
+    const m = manager({}, adapter(dead));
+    let t0 = Date.now();
+    await assert.rejects(m.generate(email()), (e) => e.code === 'VERIKIT_E_STORE_UNAVAILABLE' || e.code === 'VERIKIT_E_TIMEOUT');
+    assert.ok(Date.now() - t0 >= 300, 'the first attempt did not wait for the connect timeout: this test proves nothing');
+    t0 = Date.now();
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(m.verify({ ...email(), otp: '123456' }), (e) => e.code?.startsWith('VERIKIT_E_'));
+    }
+    assert.ok(Date.now() - t0 < 300, `5 calls after a failed connect took ${Date.now() - t0} ms: each connected again`);
+  } finally {
+    sockets.forEach((s) => s.destroy());
+    silent.close();
+  }
+});
+
+test('a client configured with top-level host/port/db (not node-redis) is refused, not read as localhost', () => {
+  const foreign = { options: { host: '10.0.0.9', port: 6380, db: 2, password: 'secret' } };
+  assert.throws(() => new RedisAdapter(foreign), (e) => e instanceof TypeError && /new RedisAdapter\(client, \{ url \}\)/.test(e.message));
+});

@@ -18,15 +18,29 @@ class Engines {
   constructor(base) {
     this.base = base;
     this.byConfig = new Map();
+    this.failures = new Map();  // configuration -> { error, wait, until } of its last failed attempt
   }
 
+  // Making a Manager on Redis connects synchronously (up to connect_timeout_ms, the event loop
+  // blocked). While Redis is unreachable, a failed attempt is remembered: calls in the next
+  // second (doubling to 30 s while attempts keep failing) reject with its error at once, instead
+  // of each blocking the process for the connect timeout again.
   get(options) {
     const all = { ...this.base, ...options };
     const id = crypto.createHash('sha256').update(JSON.stringify(all, (k, v) =>
       (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('base64') : v))).digest('hex');
     let manager = this.byConfig.get(id);
     if (!manager) {
-      manager = new verikit.Manager(all);
+      const failed = this.failures.get(id);
+      if (failed && Date.now() < failed.until) throw failed.error;
+      try {
+        manager = new verikit.Manager(all);
+      } catch (e) {
+        const wait = Math.min(failed ? failed.wait * 2 : 1000, 30000);
+        this.failures.set(id, { error: e, wait, until: Date.now() + wait });
+        throw e;
+      }
+      this.failures.delete(id);
       this.byConfig.set(id, manager);
     }
     return manager;
@@ -97,6 +111,12 @@ function urlFromClient(client) {
     throw new TypeError('RedisAdapter needs a node-redis v4/v5 client (createClient(...)): verikit opens its own ' +
       "connection with the client's settings, and this client has none; or name the server with " +
       'new RedisAdapter(client, { url })');
+  }
+  if (!o.url && !o.socket && ['host', 'port', 'db'].some((k) => o[k] !== undefined)) {
+    // (not node-redis's shape: its host and port are under socket; reading on would connect to
+    // localhost:6379 with this client's password)
+    throw new TypeError('RedisAdapter reads node-redis v4/v5 options (url, socket.host, socket.port, database); ' +
+      'this client has host/port/db at the top level: name the server with new RedisAdapter(client, { url })');
   }
   const socket = o.socket ?? {};
   for (const field of ['ca', 'cert', 'key', 'pfx']) if (socket[field] !== undefined) throw notSupported(`socket.${field}`);

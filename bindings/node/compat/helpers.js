@@ -15,7 +15,8 @@ function setExtra(url, extraParams) {
 
 /** The base URL with the token, identifier, intent and type as query parameters. */
 function buildVerificationLink(options) {
-  const { baseUrl, token, identifier, intent, type, paramNames = {}, extraParams } = options ?? {};
+  const { baseUrl, token, identifier, intent, type, extraParams } = options ?? {};
+  const paramNames = options?.paramNames ?? {};  // (null as well as absent: the package spreads it)
   required(baseUrl, 'baseUrl is required.');
   required(token, 'token is required.');
   required(identifier, 'identifier is required.');

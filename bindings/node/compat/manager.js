@@ -22,6 +22,11 @@ function segments(scope, intent, type, identifier) {
   }
 }
 
+// What verikit takes as a token at all (it refuses longer ones, and NULs, as invalid arguments).
+function wellFormedToken(token) {
+  return Buffer.byteLength(token) <= 512 && !token.includes('\0');
+}
+
 function unexpected(what, result) {
   return new Error(`verikit/compat: unexpected ${what} status '${result.status}'`);
 }
@@ -125,7 +130,9 @@ class OTPManager {
     await this._lockMarker(p, 'verify');
     // A token is found by itself; it must also be the one issued for this intent, type and
     // identifier. Peek first, so that a token presented with another identifier stays usable.
-    const peek = await m.peekToken(input.token, 'token');
+    // A token verikit would refuse as malformed (longer than it makes any, a NUL) is a token it
+    // never issued: answered like any unknown token, a typed refusal, not an InvalidArgumentError.
+    const peek = wellFormedToken(input.token) ? await m.peekToken(input.token, 'token') : { status: 'not_found' };
     if (peek.status === 'valid' && peek.identifier === p.record) {
       const r = await m.consumeToken(input.token, 'token');
       if (r.status === 'verified') {
@@ -160,13 +167,20 @@ class OTPManager {
     const { type, intent: given, metadata } = input;
     if (typeof type !== 'string' || !type.trim()) throw new TypeError('type must be a non-empty string.');
     if (typeof input.identifier !== 'string' || !input.identifier.trim()) throw new TypeError('identifier must be a non-empty string.');
-    if (given !== undefined && typeof given !== 'string') throw new TypeError('intent must be a string when provided.');
+    // (null is the default intent, a number its digits: as the package builds its keys)
+    if (given != null && typeof given !== 'string' && typeof given !== 'number') {
+      throw new TypeError('intent must be a string when provided.');
+    }
     if (secretName && (typeof secret !== 'string' || !secret.trim())) throw new TypeError(`${secretName} must be a non-empty string.`);
     const n = this.options.identifierNormalization ?? {};
     let identifier = input.identifier;
-    if (n.trim ?? true) identifier = identifier.trim();
-    if ((n.lowercase ?? true) && !(n.preserveCaseFor ?? ['sms', 'token']).includes(type)) identifier = identifier.toLowerCase();
-    const intent = given ?? 'default';
+    // An option given as undefined overrides the default, as the package's object spread does.
+    const option = (name, fallback) => (name in n ? n[name] : fallback);
+    if (option('trim', true)) identifier = identifier.trim();
+    if (option('lowercase', true) && !(option('preserveCaseFor', undefined) ?? ['sms', 'token']).includes(type)) {
+      identifier = identifier.toLowerCase();
+    }
+    const intent = given == null ? 'default' : String(given);
     return {
       kind,
       identifier,
