@@ -295,6 +295,29 @@ TEST(FileStore, FilesOthersCouldChangeAreRefused) {
   EXPECT_EQ(e.error().code, Errc::config);
 }
 
+// A data file put in place of the one a running process opened (a restore, a backup copied over
+// with `mv`) is noticed at the next call: the process would otherwise work on the old file while
+// others use the new one, and a code it spent would verify again there (found by an adversarial
+// review). A rename of the directory itself changes nothing.
+TEST(FileStore, ADataFileReplacedUnderARunningProcessFailsItsCalls) {
+  TempDir dir;
+  const std::string url = "file://" + dir.path() + "/store?reap_interval_ms=0";
+  auto e = engine_at(url);
+  auto issued = e->issue_otp("login", "victim");
+  ASSERT_TRUE(issued) << issued.error().message;
+  const std::string data = dir.path() + "/store/data.mdb";
+  std::filesystem::copy_file(data, dir.path() + "/backup.mdb");  // (no write in flight: a whole copy)
+  ASSERT_EQ(e->verify_otp("login", "victim", issued->secret.view())->outcome, Outcome::verified);
+  std::filesystem::rename(dir.path() + "/store", dir.path() + "/moved");  // the directory renamed: still fine
+  ASSERT_TRUE(e->issue_otp("login", "other")) << "a renamed directory broke the store";
+  std::filesystem::rename(dir.path() + "/backup.mdb", dir.path() + "/moved/data.mdb");  // the restore
+  auto again = e->verify_otp("login", "victim", issued->secret.view());
+  ASSERT_FALSE(again) << "the spent code was checked against the restored file: " << static_cast<int>(again->outcome);
+  EXPECT_EQ(again.error().code, Errc::store_protocol);
+  EXPECT_NE(again.error().message.find("no longer the file this process opened"), std::string::npos)
+      << again.error().message;
+}
+
 // A data file cut short (a partial restore, `cp` over a live file) is refused with a clear error at
 // open, not read past its end (SIGBUS: found by an adversarial review).
 TEST(FileStore, ADataFileCutShortIsRefusedClearly) {

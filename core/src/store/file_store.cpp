@@ -10,6 +10,7 @@
 
 #include <lmdb.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,7 +68,26 @@ struct Env {
   MDB_dbi due = 0;
   std::size_t page_size = 4096;
   std::size_t map_pages = 0;
+  std::string data_path;        // the directory's data.mdb (for messages)
+  int dir_fd = -1;              // the directory (a rename of it changes nothing below)
+  dev_t data_dev = 0;           // the data file opened (replaced_error)
+  ino_t data_ino = 0;
 };
+
+// Whether data.mdb is still the file the environment opened. A file put in its place under
+// running processes (a restore, `cp` of a backup then `mv`) would have this process work on the
+// old file and newer ones on the new: split state, where a code this process spent verifies
+// again. Two system calls per transaction; a replaced file fails every call until restart.
+std::optional<Error> replaced_error(const Env& e) {
+  if (e.dir_fd < 0) return std::nullopt;  // (not known: the directory could not be opened)
+  struct stat now {};
+  if (::fstatat(e.dir_fd, "data.mdb", &now, 0) == 0 && now.st_dev == e.data_dev && now.st_ino == e.data_ino)
+    return std::nullopt;
+  return make_error(Errc::store_protocol,
+                    "file store: " + e.data_path +
+                        " is no longer the file this process opened (replaced or removed while in use): restart "
+                        "every process that uses the store (restore only with all of them stopped)");
+}
 
 unsigned int env_flags(FileDurability d) {
   switch (d) {
@@ -108,6 +128,9 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
     mdb_filehandle_t fd = -1;
     struct stat file {};
     if (mdb_env_get_fd(e.env, &fd) == 0 && ::fstat(fd, &file) == 0) {
+      e.data_path = dir + "/data.mdb";
+      e.data_dev = file.st_dev;
+      e.data_ino = file.st_ino;
       const auto needed = static_cast<unsigned long long>(info.me_last_pgno + 1) * st.ms_psize;
       if (static_cast<unsigned long long>(file.st_size) < needed) {
         mdb_env_close(e.env);
@@ -148,6 +171,7 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
   }
   if (rc = mdb_txn_commit(txn); rc != 0) return fail(rc, "cannot set up " + dir);
   read_geometry(e);
+  e.dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // (closed with the environment)
   return e;
 }
 
@@ -250,7 +274,9 @@ struct SharedEnv {
   std::mutex txn_mutex;  // this process's write transactions on it, one at a time
   explicit SharedEnv(Env env) : e(env) {}
   ~SharedEnv() {
-    if (!process.forked()) mdb_env_close(e.env);
+    if (process.forked()) return;
+    mdb_env_close(e.env);
+    if (e.dir_fd >= 0) ::close(e.dir_fd);
   }
 };
 
@@ -363,6 +389,7 @@ Expected<std::shared_ptr<SharedEnv>> acquire_env(const std::string& dir, const F
         made = std::make_unique<SharedEnv>(*opened);
       } catch (...) {
         mdb_env_close(opened->env);
+        if (opened->dir_fd >= 0) ::close(opened->dir_fd);
         registry.open.erase(*id);
         throw;
       }
@@ -598,6 +625,7 @@ class FileStore final : public Store {
     adopt();
     if (reopen_error_) return *reopen_error_;
     std::lock_guard<std::mutex> lock(env_->txn_mutex);
+    if (auto replaced = replaced_error(env_->e)) return std::move(*replaced);
     Txn t(env_->e);
     const TimePoint now = clock_->now();
     Reply reply = body(t, now);
