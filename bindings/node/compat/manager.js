@@ -175,7 +175,7 @@ class OTPManager {
     const n = this.options.identifierNormalization ?? {};
     let identifier = input.identifier;
     // An option given as undefined overrides the default, as the package's object spread does.
-    const option = (name, fallback) => (name in n ? n[name] : fallback);
+    const option = (name, fallback) => (n && typeof n === 'object' && name in n ? n[name] : fallback);
     if (option('trim', true)) identifier = identifier.trim();
     if (option('lowercase', true) && !(option('preserveCaseFor', undefined) ?? ['sms', 'token']).includes(type)) {
       identifier = identifier.toLowerCase();

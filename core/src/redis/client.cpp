@@ -324,6 +324,17 @@ struct Client::Impl {
   // store_unavailable: they took no effect); those sent, as timeouts (Connection::expire).
   void expire_overdue(const Error& unsent) noexcept {
     const auto now = SteadyClock::now();
+    for (auto& c : connections) {  // oldest first: sent, then waiting here, then just submitted
+      try {
+        c->expire(now);
+      } catch (...) {  // (it makes its error without throwing; kept out of the noexcept anyway)
+      }
+    }
+    while (!backlog.empty() && backlog.front().deadline <= now) {
+      Request r = std::move(backlog.front());
+      backlog.pop_front();
+      fail_request(r, unsent, warn);
+    }
     for (;;) {  // one at a time: completions run outside the lock (they may submit)
       Request r;
       {
@@ -331,19 +342,9 @@ struct Client::Impl {
         if (submitted.empty() || submitted.front().deadline > now) break;
         r = std::move(submitted.front());
         submitted.erase(submitted.begin());
+        submitted_here = std::min(submitted_here, submitted.size());  // (counts some of these)
       }
       fail_request(r, unsent, warn);
-    }
-    while (!backlog.empty() && backlog.front().deadline <= now) {
-      Request r = std::move(backlog.front());
-      backlog.pop_front();
-      fail_request(r, unsent, warn);
-    }
-    for (auto& c : connections) {
-      try {
-        c->expire(now);
-      } catch (...) {  // (it makes its error without throwing; kept out of the noexcept anyway)
-      }
     }
   }
 

@@ -109,11 +109,20 @@ void read_geometry(Env& e) {
 
 Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
   Env e;
+  e.data_path = dir + "/data.mdb";
   if (int rc = mdb_env_create(&e.env); rc != 0) return lmdb_error(rc, "mdb_env_create");
-  auto fail = [&](int rc, const std::string& what) {
-    mdb_env_close(e.env);
-    return lmdb_error(rc, what);
-  };
+  // Closed (its transaction aborted) on every way out but success, an exception included: an
+  // environment left open would have the next store of this process open the files again.
+  struct Closing {
+    MDB_env* env;
+    MDB_txn* txn = nullptr;
+    bool keep = false;
+    ~Closing() {
+      if (txn != nullptr) mdb_txn_abort(txn);
+      if (!keep) mdb_env_close(env);
+    }
+  } closing{e.env};
+  auto fail = [&](int rc, const std::string& what) { return lmdb_error(rc, what); };
   if (int rc = mdb_env_set_maxdbs(e.env, 3); rc != 0) return fail(rc, "mdb_env_set_maxdbs");
   if (int rc = mdb_env_set_mapsize(e.env, o.max_size_mb << 20); rc != 0) return fail(rc, "mdb_env_set_mapsize");
   if (int rc = mdb_env_open(e.env, dir.c_str(), env_flags(o.durability), 0600); rc != 0)
@@ -128,12 +137,10 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
     mdb_filehandle_t fd = -1;
     struct stat file {};
     if (mdb_env_get_fd(e.env, &fd) == 0 && ::fstat(fd, &file) == 0) {
-      e.data_path = dir + "/data.mdb";
       e.data_dev = file.st_dev;
       e.data_ino = file.st_ino;
       const auto needed = static_cast<unsigned long long>(info.me_last_pgno + 1) * st.ms_psize;
       if (static_cast<unsigned long long>(file.st_size) < needed) {
-        mdb_env_close(e.env);
         return make_error(Errc::store_protocol,
                           "file store: " + dir + "/data.mdb holds " + std::to_string(file.st_size) +
                               " bytes of the " + std::to_string(needed) +
@@ -147,6 +154,7 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
   if (int rc = mdb_reader_check(e.env, &dead); rc != 0) return fail(rc, "mdb_reader_check");
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(e.env, nullptr, 0, &txn); rc != 0) return fail(rc, "mdb_txn_begin");
+  closing.txn = txn;
   MDB_dbi meta = 0;
   int rc = mdb_dbi_open(txn, "records", MDB_CREATE, &e.records);
   if (rc == 0) rc = mdb_dbi_open(txn, "due", MDB_CREATE, &e.due);
@@ -159,19 +167,17 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
       rc = mdb_put(txn, meta, &k, &v, 0);
     } else if (rc == 0 && view(v) != kFormat) {
       const std::string found(view(v));
-      mdb_txn_abort(txn);
-      mdb_env_close(e.env);
       return make_error(Errc::store_protocol, "file store: " + dir + " holds '" + found + "', and this verikit reads '" +
                                                   std::string(kFormat) + "' only (was it written by a newer verikit?)");
     }
   }
-  if (rc != 0) {
-    mdb_txn_abort(txn);
-    return fail(rc, "cannot set up " + dir);
-  }
+  if (rc != 0) return fail(rc, "cannot set up " + dir);
+  closing.txn = nullptr;  // (the commit ends it, whatever it returns)
   if (rc = mdb_txn_commit(txn); rc != 0) return fail(rc, "cannot set up " + dir);
   read_geometry(e);
-  e.dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // (closed with the environment)
+  // (closed with the environment; opened only when the data file's identity is known)
+  if (e.data_ino != 0) e.dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  closing.keep = true;
   return e;
 }
 
@@ -274,9 +280,8 @@ struct SharedEnv {
   std::mutex txn_mutex;  // this process's write transactions on it, one at a time
   explicit SharedEnv(Env env) : e(env) {}
   ~SharedEnv() {
-    if (process.forked()) return;
-    mdb_env_close(e.env);
-    if (e.dir_fd >= 0) ::close(e.dir_fd);
+    if (e.dir_fd >= 0) ::close(e.dir_fd);  // (a copy of the descriptor in a forked child)
+    if (!process.forked()) mdb_env_close(e.env);
   }
 };
 
@@ -295,7 +300,9 @@ struct EnvRegistry {
 };
 
 EnvRegistry& env_registry() {
-  static EnvRegistry registry;
+  // Never destroyed: a store released at exit (a detached thread's, a leaked binding object's)
+  // still finds it.
+  static EnvRegistry& registry = *new EnvRegistry;
   detail::adopt_after_fork(registry.process, [] {  // the parent's entries are not this process's
     detail::renew_in_place(registry.mutex);
     detail::renew_in_place(registry.open);
@@ -331,7 +338,18 @@ Expected<DirId> prepare_directory(const std::string& dir) {
       return make_error(Errc::config, "file store: cannot create the directory " + dir + ": " + std::strerror(errno));
   }
   const uid_t me = ::geteuid();
-  auto trusted_owner = [me](uid_t owner) { return owner == me || owner == 0; };
+  // Trusted: this process's user or root, or a group this process is in when the group may write
+  // (a store shared by services of one group); never anything others may write.
+  auto in_group = [](gid_t g) {
+    if (g == ::getegid()) return true;
+    gid_t groups[256];
+    const int n = ::getgroups(256, groups);
+    return std::find(groups, groups + std::max(n, 0), g) != groups + std::max(n, 0);
+  };
+  auto trusted = [&](const struct stat& f) {
+    if ((f.st_mode & S_IWOTH) != 0) return false;
+    return f.st_uid == me || f.st_uid == 0 || ((f.st_mode & S_IWGRP) != 0 && in_group(f.st_gid));
+  };
   auto mode_text = [](mode_t m) {
     char b[8];
     std::snprintf(b, sizeof b, "%04o", static_cast<unsigned>(m & 07777));
@@ -341,11 +359,12 @@ Expected<DirId> prepare_directory(const std::string& dir) {
   if (::stat(dir.c_str(), &st) != 0)
     return make_error(Errc::config, "file store: " + dir + ": " + std::strerror(errno));
   if (!S_ISDIR(st.st_mode)) return make_error(Errc::config, "file store: " + dir + " is not a directory");
-  if (!trusted_owner(st.st_uid) || (st.st_mode & S_IWOTH) != 0)
+  if (!trusted(st))
     return make_error(Errc::config, "file store: the directory " + dir + " (owner uid " + std::to_string(st.st_uid) +
                                         ", mode " + mode_text(st.st_mode) +
                                         ") could be changed by other users: it must belong to this process's user "
-                                        "(or root) and not be writable by others (chmod o-w; a group may share it)");
+                                        "or root (or be writable by a group of this process's) and not be writable "
+                                        "by others (chmod o-w)");
   for (const char* name : {"data.mdb", "lock.mdb"}) {
     const std::string file = dir + "/" + name;
     struct stat f {};
@@ -355,11 +374,12 @@ Expected<DirId> prepare_directory(const std::string& dir) {
     }
     if (!S_ISREG(f.st_mode))
       return make_error(Errc::config, "file store: " + file + " is not a regular file (a symlink?): refused");
-    if (!trusted_owner(f.st_uid) || (f.st_mode & S_IWOTH) != 0)
+    if (!trusted(f))
       return make_error(Errc::config, "file store: " + file + " (owner uid " + std::to_string(f.st_uid) + ", mode " +
                                           mode_text(f.st_mode) +
                                           ") could be changed by other users: it must belong to this process's user "
-                                          "(or root) and not be writable by others");
+                                          "or root (or be writable by a group of this process's) and not be writable "
+                                          "by others");
   }
   return DirId{st.st_dev, st.st_ino};
 }
