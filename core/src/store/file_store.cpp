@@ -77,7 +77,7 @@ struct Env {
 // Whether data.mdb is still the file the environment opened. A file put in its place under
 // running processes (a restore, `cp` of a backup then `mv`) would have this process work on the
 // old file and newer ones on the new: split state, where a code this process spent verifies
-// again. Two system calls per transaction; a replaced file fails every call until restart.
+// again. One system call per transaction; a replaced file fails every call until restart.
 std::optional<Error> replaced_error(const Env& e) {
   if (e.dir_fd < 0) return std::nullopt;  // (not known: the directory could not be opened)
   struct stat now {};
@@ -122,11 +122,10 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
       if (!keep) mdb_env_close(env);
     }
   } closing{e.env};
-  auto fail = [&](int rc, const std::string& what) { return lmdb_error(rc, what); };
-  if (int rc = mdb_env_set_maxdbs(e.env, 3); rc != 0) return fail(rc, "mdb_env_set_maxdbs");
-  if (int rc = mdb_env_set_mapsize(e.env, o.max_size_mb << 20); rc != 0) return fail(rc, "mdb_env_set_mapsize");
+  if (int rc = mdb_env_set_maxdbs(e.env, 3); rc != 0) return lmdb_error(rc, "mdb_env_set_maxdbs");
+  if (int rc = mdb_env_set_mapsize(e.env, o.max_size_mb << 20); rc != 0) return lmdb_error(rc, "mdb_env_set_mapsize");
   if (int rc = mdb_env_open(e.env, dir.c_str(), env_flags(o.durability), 0600); rc != 0)
-    return fail(rc, "cannot open " + dir);
+    return lmdb_error(rc, "cannot open " + dir);
   // A data file shorter than the pages its last commit names (cut short by a partial restore,
   // or by `cp` over a live file) would end the process with SIGBUS at the first read past its end.
   {
@@ -151,9 +150,9 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
     }
   }
   int dead = 0;  // reader slots of processes that died (SIGKILL) holding them
-  if (int rc = mdb_reader_check(e.env, &dead); rc != 0) return fail(rc, "mdb_reader_check");
+  if (int rc = mdb_reader_check(e.env, &dead); rc != 0) return lmdb_error(rc, "mdb_reader_check");
   MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(e.env, nullptr, 0, &txn); rc != 0) return fail(rc, "mdb_txn_begin");
+  if (int rc = mdb_txn_begin(e.env, nullptr, 0, &txn); rc != 0) return lmdb_error(rc, "mdb_txn_begin");
   closing.txn = txn;
   MDB_dbi meta = 0;
   int rc = mdb_dbi_open(txn, "records", MDB_CREATE, &e.records);
@@ -171,9 +170,9 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
                                                   std::string(kFormat) + "' only (was it written by a newer verikit?)");
     }
   }
-  if (rc != 0) return fail(rc, "cannot set up " + dir);
+  if (rc != 0) return lmdb_error(rc, "cannot set up " + dir);
   closing.txn = nullptr;  // (the commit ends it, whatever it returns)
-  if (rc = mdb_txn_commit(txn); rc != 0) return fail(rc, "cannot set up " + dir);
+  if (rc = mdb_txn_commit(txn); rc != 0) return lmdb_error(rc, "cannot set up " + dir);
   read_geometry(e);
   // (closed with the environment; opened only when the data file's identity is known)
   if (e.data_ino != 0) e.dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -350,21 +349,19 @@ Expected<DirId> prepare_directory(const std::string& dir) {
     if ((f.st_mode & S_IWOTH) != 0) return false;
     return f.st_uid == me || f.st_uid == 0 || ((f.st_mode & S_IWGRP) != 0 && in_group(f.st_gid));
   };
-  auto mode_text = [](mode_t m) {
-    char b[8];
-    std::snprintf(b, sizeof b, "%04o", static_cast<unsigned>(m & 07777));
-    return std::string(b);
+  auto untrusted = [](const std::string& what, const struct stat& f) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(f.st_mode & 07777));
+    return make_error(Errc::config, "file store: " + what + " (owner uid " + std::to_string(f.st_uid) + ", mode " +
+                                        mode + ") could be changed by other users: it must belong to this process's "
+                                        "user or root (or be writable by a group of this process's) and not be "
+                                        "writable by others (chmod o-w)");
   };
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0)
     return make_error(Errc::config, "file store: " + dir + ": " + std::strerror(errno));
   if (!S_ISDIR(st.st_mode)) return make_error(Errc::config, "file store: " + dir + " is not a directory");
-  if (!trusted(st))
-    return make_error(Errc::config, "file store: the directory " + dir + " (owner uid " + std::to_string(st.st_uid) +
-                                        ", mode " + mode_text(st.st_mode) +
-                                        ") could be changed by other users: it must belong to this process's user "
-                                        "or root (or be writable by a group of this process's) and not be writable "
-                                        "by others (chmod o-w)");
+  if (!trusted(st)) return untrusted("the directory " + dir, st);
   for (const char* name : {"data.mdb", "lock.mdb"}) {
     const std::string file = dir + "/" + name;
     struct stat f {};
@@ -374,12 +371,7 @@ Expected<DirId> prepare_directory(const std::string& dir) {
     }
     if (!S_ISREG(f.st_mode))
       return make_error(Errc::config, "file store: " + file + " is not a regular file (a symlink?): refused");
-    if (!trusted(f))
-      return make_error(Errc::config, "file store: " + file + " (owner uid " + std::to_string(f.st_uid) + ", mode " +
-                                          mode_text(f.st_mode) +
-                                          ") could be changed by other users: it must belong to this process's user "
-                                          "or root (or be writable by a group of this process's) and not be writable "
-                                          "by others");
+    if (!trusted(f)) return untrusted(file, f);
   }
   return DirId{st.st_dev, st.st_ino};
 }
