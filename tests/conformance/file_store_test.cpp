@@ -8,12 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <functional>
+#include <future>
 #include <thread>
 #include <string>
 
@@ -606,6 +609,92 @@ TEST(FileStoreProcesses, StateSurvivesAProcessKilledWithSigkill) {
     return 0;
   });
   EXPECT_EQ(exit_code(verifier), 0);
+}
+
+// A process stopped inside a write (SIGSTOP, a debugger, a frozen container) holds LMDB's writer
+// lock, and every write of every process waits for it; an inspection and a count of recovery
+// codes read in read-only transactions and are answered meanwhile. The holder here is a child
+// with a write transaction of its own, opened through LMDB itself.
+TEST(FileStoreProcesses, AnInspectionIsAnsweredWhileAnotherProcessHoldsTheWriterLock) {
+  TempDir dir;
+  const std::string url = "file://" + dir.path() + "?reap_interval_ms=0";
+  auto e = engine_at(url);
+  auto issued = e->issue_otp("login", "looked-at");
+  ASSERT_TRUE(issued) << issued.error().message;
+  auto codes = e->generate_recovery_codes("login", "looked-at");
+  ASSERT_TRUE(codes) << codes.error().message;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t holder = fork_child([&]() -> int {
+    MDB_env* env = nullptr;
+    MDB_txn* txn = nullptr;
+    if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 3) != 0 ||
+        mdb_env_open(env, dir.path().c_str(), MDB_NOTLS, 0600) != 0 || mdb_txn_begin(env, nullptr, 0, &txn) != 0)
+      return 1;
+    if (::write(ready[1], "x", 1) != 1) return 2;
+    for (;;) ::pause();  // the writer lock held until killed
+  });
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child could not begin a write transaction";
+  ::close(ready[0]);
+
+  // A write waits for the lock (the holder really holds it)...
+  auto blocked = std::async(std::launch::async, [&] { return e->issue_otp("login", "someone-else"); });
+  EXPECT_EQ(blocked.wait_for(300ms), std::future_status::timeout) << "a write went through a held writer lock";
+  // ...while the reads are answered.
+  auto seen = std::async(std::launch::async, [&] { return e->inspect("login", "looked-at"); });
+  auto count = std::async(std::launch::async, [&] { return e->recovery_codes_remaining("login", "looked-at"); });
+  const bool answered = seen.wait_for(20s) == std::future_status::ready && count.wait_for(20s) == std::future_status::ready;
+  ::kill(holder, SIGKILL);  // (LMDB's writer lock is a robust mutex: released with the process)
+  EXPECT_EQ(exit_code(holder), -1);
+  ASSERT_TRUE(answered) << "an inspection waited for another process's write";
+  auto r = seen.get();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->attempts_remaining, 5);
+  auto n = count.get();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, static_cast<int>(codes->codes.size()));
+  auto after = blocked.get();  // the waiting write goes on once the holder is gone
+  EXPECT_TRUE(after) << after.error().message;
+  EXPECT_EQ(e->verify_otp("login", "looked-at", issued->secret.view())->outcome, Outcome::verified);
+}
+
+// A process that opens the store with a larger max_size_mb grows the map, and one with the smaller
+// size adopts it at its next transaction, a read-only one (an inspection) too: both see every record.
+TEST(FileStoreProcesses, AMapGrownByAnotherProcessIsAdoptedByReadsAndWrites) {
+  TempDir dir;
+  auto small = engine_at("file://" + dir.path() + "?max_size_mb=1&reap_interval_ms=0");
+  auto mine = small->issue_otp("login", "small-one");
+  ASSERT_TRUE(mine) << mine.error().message;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t grower = fork_child([&]() -> int {
+    auto big = engine_at("file://" + dir.path() + "?max_size_mb=16&reap_interval_ms=0");
+    for (int i = 0; i < 8000; ++i)
+      if (!big->issue_otp("login", "bulk-" + std::to_string(i))) return 1;
+    auto last = big->issue_otp("login", "grown");
+    if (!last) return 2;
+    const std::string code(last->secret.view());
+    return ::write(fds[1], code.data(), code.size()) == static_cast<ssize_t>(code.size()) ? 0 : 3;
+  });
+  ::close(fds[1]);
+  EXPECT_EQ(exit_code(grower), 0);
+  char buf[64];
+  const ssize_t n = ::read(fds[0], buf, sizeof buf);
+  ::close(fds[0]);
+  ASSERT_GT(n, 0);
+  ASSERT_GT(std::filesystem::file_size(dir.path() + "/data.mdb"), 1u << 20) << "the map did not grow";
+  auto seen = small->inspect("login", "grown");
+  ASSERT_TRUE(seen) << seen.error().message;
+  EXPECT_EQ(seen->attempts_remaining, 5);
+  auto bulk = small->inspect("login", "bulk-7999");
+  ASSERT_TRUE(bulk) << bulk.error().message;
+  EXPECT_EQ(bulk->attempts_remaining, 5);
+  auto r = small->verify_otp("login", "grown", std::string_view(buf, static_cast<std::size_t>(n)));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::verified);
+  EXPECT_EQ(small->verify_otp("login", "small-one", mine->secret.view())->outcome, Outcome::verified);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <type_traits>
 
 #include "store/group_codec.hpp"
@@ -180,17 +181,27 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
   return e;
 }
 
-// A write transaction. The first failure is kept and later calls do nothing; commit() then
-// aborts and reports it. A transaction that changed nothing is aborted (no sync).
+// A write transaction, or a read-only one (`read_only`: it takes no part in LMDB's writer lock,
+// so it is not held up by another process's write). The first failure is kept and later calls do
+// nothing; commit() then aborts and reports it. A transaction that changed nothing is aborted
+// (no sync).
 class Txn {
  public:
-  // (Under the store's mutex: no other transaction of this process is open.)
-  explicit Txn(Env& e) {
-    int rc = mdb_txn_begin(e.env, nullptr, 0, &txn_);
-    if (rc == MDB_MAP_RESIZED) {  // another process made the map larger: adopt its size
-      if (mdb_env_set_mapsize(e.env, 0) == 0) read_geometry(e);
-      rc = mdb_txn_begin(e.env, nullptr, 0, &txn_);
+  // A map made larger by another process is adopted when `resize` is given: the caller holds the
+  // store's txn_mutex (no write transaction of this process is open), and `resize` is the mutex
+  // its lock-free read transactions hold shared (taken here exclusively: none is open either).
+  // Without it, that case fails with MDB_MAP_RESIZED (resized()).
+  Txn(Env& e, bool read_only, std::shared_mutex* resize) : read_only_(read_only) {
+    const unsigned flags = read_only ? MDB_RDONLY : 0;
+    int rc = mdb_txn_begin(e.env, nullptr, flags, &txn_);
+    if (rc == MDB_MAP_RESIZED && resize != nullptr) {  // another process made the map larger: adopt its size
+      {
+        std::unique_lock<std::shared_mutex> alone(*resize);
+        if (mdb_env_set_mapsize(e.env, 0) == 0) read_geometry(e);
+      }
+      rc = mdb_txn_begin(e.env, nullptr, flags, &txn_);
     }
+    resized_ = rc == MDB_MAP_RESIZED;
     if (rc != 0) {
       txn_ = nullptr;
       error_ = lmdb_error(rc, "mdb_txn_begin");
@@ -204,6 +215,7 @@ class Txn {
 
   bool ok() const { return !error_; }
   bool full() const { return full_; }  // the failure was LMDB's map (or a transaction) being full
+  bool resized() const { return resized_; }  // begun without `resize` on a map grown by another process
   bool dirty() const { return dirty_; }
   MDB_txn* raw() const { return txn_; }
   void fail(Error e) {
@@ -223,13 +235,13 @@ class Txn {
     return view(v);
   }
   void put(MDB_dbi dbi, std::string_view key, std::string_view value) {
-    if (!ok()) return;
+    if (!ok() || !writable()) return;
     MDB_val k = val(key), v = val(value);
     check(mdb_put(txn_, dbi, &k, &v, 0), "mdb_put");
     dirty_ = true;
   }
   void del(MDB_dbi dbi, std::string_view key) {
-    if (!ok()) return;
+    if (!ok() || !writable()) return;
     MDB_val k = val(key);
     const int rc = mdb_del(txn_, dbi, &k, nullptr);
     if (rc == MDB_NOTFOUND) return;
@@ -255,6 +267,10 @@ class Txn {
   }
 
  private:
+  bool writable() {  // (a write in a read-only transaction is verikit's bug: the call fails)
+    if (read_only_) fail(make_error(Errc::internal, "file store: a write in a read-only transaction"));
+    return !read_only_;
+  }
   void check(int rc, const char* what) {
     if (rc == 0) return;
     if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) full_ = true;
@@ -262,6 +278,8 @@ class Txn {
   }
 
   MDB_txn* txn_ = nullptr;
+  bool read_only_ = false;
+  bool resized_ = false;
   bool full_ = false;
   bool dirty_ = false;
   std::optional<Error> error_;
@@ -277,6 +295,7 @@ struct SharedEnv {
   detail::ProcessTag process;
   Env e;
   std::mutex txn_mutex;  // this process's write transactions on it, one at a time
+  std::shared_mutex map_mutex;  // held shared by read transactions begun outside txn_mutex
   explicit SharedEnv(Env env) : e(env) {}
   ~SharedEnv() {
     if (e.dir_fd >= 0) ::close(e.dir_fd);  // (a copy of the descriptor in a forked child)
@@ -429,7 +448,7 @@ class FileStore final : public Store {
   bool completes_inline() const noexcept override { return true; }
 
   void otp_issue(const OtpIssueRequest& req, Callback<OtpIssueReply> done) override {
-    done(on_group<OtpIssueReply>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<OtpIssueReply>(req.group, Open::create, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::issue_otp(g, req, now);
     }));
   }
@@ -440,7 +459,7 @@ class FileStore final : public Store {
   // transaction's own); only a B-tree rebalance on deleting the record could still need a new
   // page, and with the reserve that new records leave (room_for_new_record) none is missing.
   void otp_verify(const OtpVerifyRequest& req, Callback<VerifyReply> done) override {
-    done(on_group<VerifyReply>(req.group, false, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
+    done(on_group<VerifyReply>(req.group, Open::existing, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
       Group failed = g;
       OtpVerifyRequest wrong = req;
       for (SecretHash& c : wrong.candidates) c.hash.clear();
@@ -452,7 +471,7 @@ class FileStore final : public Store {
   }
 
   void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
-    done(on_group<int>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<int>(req.group, Open::create, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::set_recovery(g, req, now);
     }));
   }
@@ -460,7 +479,7 @@ class FileStore final : public Store {
   // As otp_verify: the state of a wrong guess is written first, so that a file with no room for
   // it fails the call whatever the code was (a right one is never told apart by succeeding).
   void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
-    done(on_group<VerifyReply>(req.group, false, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
+    done(on_group<VerifyReply>(req.group, Open::existing, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
       Group failed = g;
       RecoveryUseRequest wrong = req;
       for (SecretHash& c : wrong.candidates) c.hash.clear();
@@ -472,27 +491,27 @@ class FileStore final : public Store {
   }
 
   void recovery_count(const std::string& group, Callback<int> done) override {
-    done(on_group<int>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<int>(group, Open::read_only, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::count_recovery(g, now);
     }));
   }
 
   void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
-    done(on_group<bool>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<bool>(req.group, Open::create, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       detail::enroll_totp(g, req, now);
       return true;
     }));
   }
 
   void totp_load(const std::string& group, const FailureBudget& budget, Callback<TotpLoadReply> done) override {
-    done(on_group<TotpLoadReply>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<TotpLoadReply>(group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::load_totp_step(g, budget, now);
     }));
   }
 
   // The failed state first, as recovery_use.
   void totp_commit(const TotpCommitRequest& req, Callback<VerifyReply> done) override {
-    done(on_group<VerifyReply>(req.group, false, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
+    done(on_group<VerifyReply>(req.group, Open::existing, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
       Group failed = g;
       TotpCommitRequest wrong = req;
       wrong.step = -1;
@@ -504,37 +523,37 @@ class FileStore final : public Store {
   }
 
   void otp_revoke(const std::string& group, Callback<bool> done) override {
-    done(on_group<bool>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<bool>(group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::revoke_otp(g, now);
     }));
   }
 
   void token_issue(const TokenIssueRequest& req, Callback<TokenIssueReply> done) override {
-    done(on_group<TokenIssueReply>(req.group, true, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<TokenIssueReply>(req.group, Open::create, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::issue_token(g, req, now);
     }));
   }
 
   void token_verify(const TokenVerifyRequest& req, Callback<VerifyReply> done) override {
-    done(on_group<VerifyReply>(req.group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<VerifyReply>(req.group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::verify_token(g, req, now);
     }));
   }
 
   void token_revoke(const std::string& group, const std::string& token_id, Callback<bool> done) override {
-    done(on_group<bool>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<bool>(group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::revoke_token(g, token_id, now);
     }));
   }
 
   void revoke_all(const std::string& group, Callback<int> done) override {
-    done(on_group<int>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<int>(group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::revoke_credentials(g, now);
     }));
   }
 
   void inspect(const std::string& group, Callback<InspectReply> done) override {
-    done(on_group<InspectReply>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<InspectReply>(group, Open::read_only, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       InspectReply reply;
       detail::inspect_group(g, now, reply);
       return reply;
@@ -542,7 +561,7 @@ class FileStore final : public Store {
   }
 
   void unlock(const std::string& group, const GcraLimit& budget, Callback<bool> done) override {
-    done(on_group<bool>(group, false, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<bool>(group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::unlock_group(g, budget, now);
     }));
   }
@@ -631,27 +650,53 @@ class FileStore final : public Store {
   }
 
   // Runs body(txn, now) in a write transaction of this process (one at a time: LMDB's writer lock
-  // serialises processes, this mutex the threads), then commits what it changed.
+  // serialises processes, this mutex the threads), then commits what it changed; `read_only`: in a
+  // read-only transaction (still one at a time in this process: a map grown by another process is
+  // adopted only with no transaction open), which no other process's write holds up.
   template <class Reply, class Body>
-  Expected<Reply> transact(Body&& body, bool reap_after = true) {
+  Expected<Reply> transact(Body&& body, bool reap_after = true, bool read_only = false) {
     adopt();
     if (reopen_error_) return *reopen_error_;
+    if (read_only) {
+      if (auto replaced = replaced_error(env_->e)) return std::move(*replaced);
+      // Not under txn_mutex, which a write of this process holds while it waits for another
+      // process's writer lock.
+      {
+        std::shared_lock<std::shared_mutex> mapped(env_->map_mutex);
+        Txn t(env_->e, true, nullptr);
+        if (!t.resized()) return finish<Reply>(t, body(t, clock_->now()));
+      }
+      // (the map grown by another process: adopted with this process's transactions closed)
+    }
     std::lock_guard<std::mutex> lock(env_->txn_mutex);
     if (auto replaced = replaced_error(env_->e)) return std::move(*replaced);
-    Txn t(env_->e);
+    Txn t(env_->e, read_only, &env_->map_mutex);
     const TimePoint now = clock_->now();
     Reply reply = body(t, now);
     if (reap_after && t.dirty()) reap(t, ms(now), kReapPerWrite);
+    return finish<Reply>(t, std::move(reply));
+  }
+
+  // The transaction committed (or, unchanged, aborted): the reply, or what failed.
+  template <class Reply>
+  Expected<Reply> finish(Txn& t, Reply reply) {
     // (asked after the commit: the map can fill at the commit too, after every write fitted)
     if (auto s = t.commit(); !s) return t.full() ? full_error() : std::move(s).error();
     return reply;
   }
 
+  // How on_group opens a group: `create` makes an absent one (if there is room); `existing` and
+  // `read_only` give the default reply for an absent one; `read_only` reads in a read-only
+  // transaction and writes nothing back (what the rule changes, such as parts found expired, is
+  // left to the next write and the reaper): an inspection or a count is answered while another
+  // process holds the writer lock (stopped inside a write, say).
+  enum class Open { create, existing, read_only };
+
   // The group's record through `rule(txn, key, group, now)`, written back when it changed
-  // (deleted when empty). `create`: an absent group is made (if there is room); otherwise an
-  // absent group gives the default reply.
+  // (deleted when empty), as `mode` says.
   template <class Reply, class Rule>
-  Expected<Reply> on_group(const std::string& group, bool create, Rule&& rule) {
+  Expected<Reply> on_group(const std::string& group, Open mode, Rule&& rule) {
+    const bool create = mode == Open::create, read_only = mode == Open::read_only;
     return transact<Reply>([&](Txn& t, TimePoint now) {
       const std::string key = "g" + group;
       Group g;
@@ -668,9 +713,9 @@ class FileStore final : public Store {
         return absent;
       }
       Reply reply = rule(t, key, g, now);
-      save_group(t, key, g);
+      if (!read_only) save_group(t, key, g);
       return reply;
-    });
+    }, !read_only, read_only);
   }
 
   // Writes the group back when its bytes changed; deletes it (and its index entry) when empty.
