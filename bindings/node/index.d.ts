@@ -155,7 +155,10 @@ export interface ManagerOptions {
 }
 
 export class Manager {
+  /** Creates the engine now: on Redis it connects, blocking up to the URL's connect_timeout_ms (see open). */
   constructor(options?: ManagerOptions | string);
+  /** A Manager whose engine is created without blocking the event loop (on libuv's thread pool). */
+  static open(options?: ManagerOptions | string): Promise<Manager>;
   issueOtp(purpose: string, identifier: Bytes, options?: CallOptions): Promise<Result>;
   /** options.binding: the flow's binding value; a bound code from another flow is a wrong guess. */
   verifyOtp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes; binding?: Bytes }): Promise<Result>;

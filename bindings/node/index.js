@@ -96,27 +96,46 @@ const TYPED_OPTIONS = new Set(['url', 'store', 'key', 'keyId', 'previousKeys', '
  * itself. Token and link checks take the purpose the credential was issued for (required), or
  * ANY_PURPOSE.
  */
+// The native engine's arguments from Manager options, and the listeners its events go to.
+function engineArgs(options, listeners) {
+  if (typeof options === 'string') options = { url: options };
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object or a URL');
+  // Every other option is an engine option of the core's schema (native.configOptions:
+  // keyPrefix, abuseControls, linkOrigins, ...), set by name there: an unknown one is its error.
+  const engineOptions = {};
+  for (const [name, value] of Object.entries(options)) if (!TYPED_OPTIONS.has(name)) engineOptions[name] = value;
+  return [
+    options.url ?? options.store,
+    options.key ?? null,
+    options.keyId,
+    options.previousKeys ?? [],
+    options.policy ?? {},
+    options.policies ?? {},
+    engineOptions,
+    options.indexKey ?? null,
+    eventDispatcher(listeners),
+  ];
+}
+
+// (Manager.open's: the engine it made, instead of making one)
+const OPENED = Symbol('verikit.opened');
+
 class Manager {
   constructor(options = {}) {
-    if (typeof options === 'string') options = { url: options };
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object or a URL');
-    const store = options.url ?? options.store;
-    this._listeners = new Map();
-    // Every other option is an engine option of the core's schema (native.configOptions:
-    // keyPrefix, abuseControls, linkOrigins, ...), set by name there: an unknown one is its error.
-    const engineOptions = {};
-    for (const [name, value] of Object.entries(options)) if (!TYPED_OPTIONS.has(name)) engineOptions[name] = value;
-    this._engine = new native.Engine(
-      store,
-      options.key ?? null,
-      options.keyId,
-      options.previousKeys ?? [],
-      options.policy ?? {},
-      options.policies ?? {},
-      engineOptions,
-      options.indexKey ?? null,
-      eventDispatcher(this._listeners),
-    );
+    this._listeners = options?.[OPENED]?.listeners ?? new Map();
+    this._engine = options?.[OPENED]?.engine ?? new native.Engine(...engineArgs(options, this._listeners));
+  }
+
+  /**
+   * Resolves to a Manager like `new Manager(options)`, without blocking the event loop while
+   * the engine is created: on Redis, connecting and the start-up checks (up to
+   * the URL's connect_timeout_ms) run on libuv's thread pool. Rejects with the errors the constructor
+   * would throw (bad options included).
+   */
+  static async open(options = {}) {
+    const listeners = new Map();
+    const engine = await native.Engine.open(...engineArgs(options, listeners));
+    return new this({ [OPENED]: { engine, listeners } });
   }
 
   // --- lifecycle events ---

@@ -7,7 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
-const { startRedis, PKG } = require('./helpers');
+const { startRedis, PKG, runChild } = require('./helpers');
 
 const child = `
   const verikit = require(${JSON.stringify(PKG)});
@@ -182,23 +182,6 @@ test('an unreachable engine with operations in flight answers them all', async (
     await redis.stop();
   }
 });
-
-// Runs a script in a child process (a crash fails this test, not the runner) and returns its
-// last line of output, parsed.
-async function runChild(source, args = [], flags = []) {
-  const proc = spawn(process.execPath, [...flags, '-e', source, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.on('data', (d) => { err += d; });
-  const [code, signal] = await new Promise((resolve) => {
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 120000);
-    proc.on('exit', (c, s) => { clearTimeout(timer); resolve([c, s]); });
-  });
-  assert.equal(signal, null, `the child died of ${signal}: ${err}`);
-  assert.equal(code, 0, err);
-  return JSON.parse(out.trim().split('\n').pop());
-}
 
 // The embedded store: close() with 1, 100 and 10,000 operations in flight; each settles exactly
 // once, with its answer (the right code verified once).

@@ -223,7 +223,7 @@ test('a store fault rejects with a verikit error: never true, never an OTP refus
 // (verikit connects synchronously): a failed attempt is remembered, so the calls right after it
 // reject at once instead of each blocking again (found by an adversarial review: 4 verifies in
 // a row blocked the process 20 s). A server that accepts connections and never answers.
-test('an unreachable Redis blocks the event loop once, not on every call', async () => {
+test('an unreachable Redis never blocks the event loop, and a failed opening is remembered', async () => {
   const net = require('node:net');
   const sockets = [];
   const silent = net.createServer((s) => sockets.push(s));
@@ -231,18 +231,40 @@ test('an unreachable Redis blocks the event loop once, not on every call', async
   try {
     const dead = createClient({ url: `redis://127.0.0.1:${silent.address().port}`, socket: { connectTimeout: 400 } });
     const m = manager({}, adapter(dead));
+    // Turns of the event loop taken before the first call failed: none if opening the engine
+    // (connect, then its handshake waiting for the silent server) had blocked the loop.
+    let turns = 0;
+    let settled = false;
+    const turn = () => { if (!settled) { turns++; setImmediate(turn); } };
+    setImmediate(turn);
     let t0 = Date.now();
-    await assert.rejects(m.generate(email()), (e) => e.code === 'VERIKIT_E_STORE_UNAVAILABLE' || e.code === 'VERIKIT_E_TIMEOUT');
+    const first = m.generate(email()).finally(() => { settled = true; });
+    await assert.rejects(first, (e) => e.code === 'VERIKIT_E_STORE_UNAVAILABLE' || e.code === 'VERIKIT_E_TIMEOUT');
     assert.ok(Date.now() - t0 >= 300, 'the first attempt did not wait for the connect timeout: this test proves nothing');
+    assert.ok(turns > 0, 'the event loop did not turn while the engine was being opened');
     t0 = Date.now();
     for (let i = 0; i < 5; i++) {
       await assert.rejects(m.verify({ ...email(), otp: '123456' }), (e) => e.code?.startsWith('VERIKIT_E_'));
     }
-    assert.ok(Date.now() - t0 < 300, `5 calls after a failed connect took ${Date.now() - t0} ms: each connected again`);
+    assert.ok(Date.now() - t0 < 300, `5 calls after a failed opening took ${Date.now() - t0} ms: each opened again`);
   } finally {
     sockets.forEach((s) => s.destroy());
     silent.close();
   }
+});
+
+test('concurrent first calls share one opening of the engine; closing the adapter meanwhile closes it', async () => {
+  const a = adapter();
+  const m = manager({}, a);
+  const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => m.generate({ ...email(), identifier: `first${i}@example.com` })));
+  assert.equal(new Set(codes).size, 20);
+  const engines = [...a[Object.getOwnPropertySymbols(a).find((s) => s.description === 'verikit.compat.engines')].byConfig.values()];
+  assert.equal(engines.length, 1, 'each concurrent first call opened an engine of its own');
+  const b = adapter();
+  const late = manager({}, b);
+  const pending = late.generate(email());
+  b.close();  // while the engine is being opened
+  await assert.rejects(pending, (e) => /closed/.test(e.message));
 });
 
 test('a client configured with top-level host/port/db (not node-redis) is refused, not read as localhost', () => {

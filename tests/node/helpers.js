@@ -1,6 +1,7 @@
 'use strict';
 // Test helpers: the verikit package as installed by scripts/test_node.sh (a packed tarball
 // installed into a temporary project), and redis-server processes of the tests' own.
+const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -72,4 +73,21 @@ function eachStore(t, name, fn) {
   });
 }
 
-module.exports = { verikit, PKG, startRedis, freePort, eachStore, KEY };
+// Runs a script in a child process (a crash fails this test, not the runner) and returns its
+// last line of output, parsed.
+async function runChild(source, args = [], flags = []) {
+  const proc = spawn(process.execPath, [...flags, '-e', source, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { err += d; });
+  const [code, signal] = await new Promise((resolve) => {
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 120000);
+    proc.on('exit', (c, s) => { clearTimeout(timer); resolve([c, s]); });
+  });
+  assert.equal(signal, null, `the child died of ${signal}: ${err}`);
+  assert.equal(code, 0, err);
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+module.exports = { verikit, PKG, startRedis, freePort, eachStore, KEY, runChild };

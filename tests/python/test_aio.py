@@ -492,3 +492,78 @@ def test_an_error_message_that_is_not_utf8_still_settles_the_call(redis_server) 
         sync.close()
         aio.close()
         listener.close()
+
+
+def test_open_creates_the_engine_off_the_loop(redis_server) -> None:
+    """Engine.open: an engine like the constructor's, on each store; while it waits for a server
+    that accepts and never answers, the loop turns (counted before the opening settled: none if
+    it had held the loop); errors are the constructor's; a cancelled opening closes its engine."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    silent_url = f"redis://127.0.0.1:{silent.getsockname()[1]}?connect_timeout_ms=300&command_timeout_ms=300"
+
+    async def main() -> None:
+        for url in ("memory://", redis_server.url):
+            e = await verikit.aio.Engine.open(url, key=bytes(32), key_prefix="open", abuse_controls=False)
+            assert isinstance(e, verikit.aio.Engine)
+            code = await e.issue_otp("login", "opened@example.com")
+            assert (await e.verify_otp("login", "opened@example.com", code.secret)).status is verikit.Status.VERIFIED
+            await e.aclose()
+
+        turns = 0
+        settled = False
+
+        async def turn() -> None:
+            nonlocal turns
+            while not settled:
+                turns += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.ensure_future(turn())
+        with pytest.raises((verikit.StoreUnavailable, verikit.Timeout)):
+            try:
+                await verikit.aio.Engine.open(silent_url, key=bytes(32))
+            finally:
+                settled = True
+        await ticker
+        assert turns > 1, "the event loop did not turn while the engine was being opened"
+
+        for store, options in (("bogus://x", {}), ("memory://", {"policy": {"max_attempts": 0}}),
+                               ("memory://", {"key": b"short"})):
+            with pytest.raises(verikit.Error) as by_constructor:
+                verikit.aio.Engine(store, **options)  # type: ignore[arg-type]
+            with pytest.raises(type(by_constructor.value)):
+                await verikit.aio.Engine.open(store, **options)
+
+        # Cancelled while opening on Redis: the engine made meanwhile is freed, not left running.
+        baseline = _verikit_threads()
+        task = asyncio.ensure_future(verikit.aio.Engine.open(redis_server.url, key=bytes(32), key_prefix="open"))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(1000):
+            if _verikit_threads() == baseline:
+                break
+            await asyncio.sleep(0.01)
+        assert _verikit_threads() == baseline, "the engine of a cancelled opening is still running"
+
+    try:
+        asyncio.run(main())
+    finally:
+        silent.close()
+
+
+def _verikit_threads() -> int:
+    """This process's threads named verikit-* (the store's and the engine's own)."""
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                n += f.read().startswith("verikit-")
+        except OSError:
+            pass  # (ended meanwhile)
+    return n

@@ -21,33 +21,37 @@ class Engines {
     this.failures = new Map();  // configuration -> { error, wait, until } of its last failed attempt
   }
 
-  // Making a Manager on Redis connects synchronously (up to connect_timeout_ms, the event loop
-  // blocked). While Redis is unreachable, a failed attempt is remembered: calls in the next
-  // second (doubling to 30 s while attempts keep failing) reject with its error at once, instead
-  // of each blocking the process for the connect timeout again.
+  // A Promise of the Manager for this configuration, made with Manager.open (on Redis the
+  // connection and start-up checks run off the event loop), once: concurrent calls share the
+  // opening. While Redis is unreachable, a failed attempt is remembered: calls in the next second
+  // (doubling to 30 s while attempts keep failing) reject with its error at once, instead of each
+  // opening connections again.
   get(options) {
     const all = { ...this.base, ...options };
     const id = crypto.createHash('sha256').update(JSON.stringify(all, (k, v) =>
       (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('base64') : v))).digest('hex');
-    let manager = this.byConfig.get(id);
-    if (!manager) {
-      const failed = this.failures.get(id);
-      if (failed && Date.now() < failed.until) throw failed.error;
-      try {
-        manager = new verikit.Manager(all);
-      } catch (e) {
-        const wait = Math.min(failed ? failed.wait * 2 : 1000, 30000);
-        this.failures.set(id, { error: e, wait, until: Date.now() + wait });
-        throw e;
-      }
-      this.failures.delete(id);
-      this.byConfig.set(id, manager);
-    }
-    return manager;
+    const known = this.byConfig.get(id);
+    if (known) return known;
+    const failed = this.failures.get(id);
+    if (failed && Date.now() < failed.until) return Promise.reject(failed.error);
+    const opening = verikit.Manager.open(all).then((manager) => {
+      // (closed meanwhile: the Manager is closed too, and the call that waited for it rejects
+      // with "the engine is closed")
+      if (this.byConfig.get(id) !== opening) manager.close();
+      else this.failures.delete(id);
+      return manager;
+    }, (e) => {
+      if (this.byConfig.get(id) === opening) this.byConfig.delete(id);
+      const wait = Math.min(failed ? failed.wait * 2 : 1000, 30000);
+      this.failures.set(id, { error: e, wait, until: Date.now() + wait });
+      throw e;
+    });
+    this.byConfig.set(id, opening);
+    return opening;
   }
 
   close() {
-    for (const manager of this.byConfig.values()) manager.close();
+    for (const opening of this.byConfig.values()) opening.then((manager) => manager.close(), () => {});
     this.byConfig.clear();
   }
 }

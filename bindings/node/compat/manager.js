@@ -53,10 +53,13 @@ class OTPManager {
     this._engine = null;
   }
 
-  // verikit's Manager for this configuration, made on first use (on Redis it connects then).
-  get _m() {
-    if (!this._engine) this._engine = this.options.store[ENGINE](this._engineOptions);
-    return this._engine;
+  // verikit's Manager for this configuration, made on first use (on Redis it connects then, off
+  // the event loop); a failed opening is tried again by a later call (after the adapter's backoff).
+  async _m() {
+    if (this._engine) return this._engine;
+    const manager = await this.options.store[ENGINE](this._engineOptions);
+    this._engine ??= manager;
+    return manager;
   }
 
   async generate(input) { return (await this._issue('otp', input)).result; }
@@ -74,7 +77,7 @@ class OTPManager {
   async verify(input) {
     const p = this._prepare('otp', input, input?.otp, 'OTP');
     await this._lockMarker(p, 'verify');
-    const m = this._m;
+    const m = this._engine ?? await this._m();
     const code = input.otp.replace(/[\s-]/g, '');
     if (!new RegExp(`^[0-9]{${this._c.otpLength}}$`).test(code)) {
       // verikit refuses a code that cannot be right before asking the store: no attempt spent.
@@ -121,7 +124,7 @@ class OTPManager {
 
   async verifyToken(input) {
     const p = this._prepare('token', input, input?.token, 'token');
-    const m = this._m;
+    const m = this._engine ?? await this._m();
     const replay = this._c.replay;
     if (replay && (await m.inspect('token-used', p.scoped(replay.scope))).activeTokens > 0) {
       await this._failed(p, 'already_used');
@@ -195,7 +198,7 @@ class OTPManager {
 
   async _issue(kind, input) {
     const p = this._prepare(kind, input);
-    const m = this._m;
+    const m = this._engine ?? await this._m();
     const c = this._c;
     await this._lockMarker(p, 'generate');
     // The gates, in the package's order: cooldown, then rate limit, each at its own scope.
@@ -234,7 +237,7 @@ class OTPManager {
   // A gate: an issue (of a code that is never sent) under the control's own purpose and scope,
   // whose only policy is that control.
   async _gate(p, control, scope, refusal, refused) {
-    const r = await this._m.issueOtp(`${p.kind}-${control}`, p.scoped(scope), { ttl: 1 });
+    const r = await (await this._m()).issueOtp(`${p.kind}-${control}`, p.scoped(scope), { ttl: 1 });
     if (r.status === refusal) throw await refused();
     if (r.status !== 'issued') throw unexpected(control, r);
   }
@@ -248,7 +251,7 @@ class OTPManager {
   async _lockMarker(p, operation) {
     const l = this._c.lockout;
     if (!l || l.scope === 'intent_channel' || !this._lockoutCovers(operation)) return;
-    if ((await this._m.inspect(`${p.kind}-lock`, p.scoped(l.scope))).activeTokens > 0) {
+    if ((await (await this._m()).inspect(`${p.kind}-lock`, p.scoped(l.scope))).activeTokens > 0) {
       await this._locked(p, operation);
       throw new errors.OTPLockedError();
     }
@@ -257,7 +260,7 @@ class OTPManager {
   async _markLocked(p) {
     const l = this._c.lockout;
     if (!l || l.scope === 'intent_channel') return;
-    const r = await this._m.issueToken(`${p.kind}-lock`, p.scoped(l.scope), { ttl: l.seconds });
+    const r = await (await this._m()).issueToken(`${p.kind}-lock`, p.scoped(l.scope), { ttl: l.seconds });
     if (r.status !== 'issued') throw unexpected('lock marker', r);
   }
 

@@ -762,6 +762,60 @@ ConfigPtr config_arg(const Napi::CallbackInfo& info) {
 
 // ---- the engine ----
 
+class EngineWrap;
+
+// Engine.open(): verikit_engine_new on libuv's thread pool, then the Engine object made on the
+// JS thread, which takes the engine over (hand_over). An engine created for an environment
+// that went away meanwhile (a worker terminated: its completion never runs) is freed with this.
+class Opening : public Napi::AsyncWorker {
+ public:
+  Opening(Napi::Env env, ConfigPtr config, std::shared_ptr<Flight> flight, Napi::Function events)
+      : Napi::AsyncWorker(env, "verikit-open"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        config_(std::move(config)),
+        flight_(std::move(flight)) {
+    if (!events.IsEmpty()) events_ = Napi::Persistent(events);
+  }
+  ~Opening() override {
+    if (engine_ != nullptr) verikit_engine_free(engine_);
+  }
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  // (libuv's pool: C calls only)
+  void Execute() override {
+    error_ = verikit_engine_new(&engine_, config_.get());
+    if (error_ != VERIKIT_OK) message_ = verikit_error_message();
+    config_.reset();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_ != VERIKIT_OK) {
+      deferred_.Reject(make_error(env, error_, message_));
+      return;
+    }
+    Napi::Value made;
+    try {
+      made = addon_data(env)->engine_ctor.New({Napi::External<Opening>::New(env, this)});
+    } catch (const Napi::Error& e) {  // (the object could not be made: the engine is freed with this)
+      deferred_.Reject(e.Value());
+      return;
+    }
+    deferred_.Resolve(made);
+  }
+
+  inline void hand_over(Napi::Env env, EngineWrap& to);
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ConfigPtr config_;
+  std::shared_ptr<Flight> flight_;
+  Napi::FunctionReference events_;
+  verikit_engine* engine_ = nullptr;
+  int error_ = VERIKIT_OK;
+  std::string message_;
+};
+
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -783,11 +837,17 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("close", &EngineWrap::Close),
                         InstanceMethod("metrics", &EngineWrap::Metrics),
                         InstanceMethod("setListening", &EngineWrap::SetListening),
-                        InstanceMethod("eventCounts", &EngineWrap::EventCounts)});
+                        InstanceMethod("eventCounts", &EngineWrap::EventCounts), StaticMethod("open", &EngineWrap::Open)});
   }
 
+  // new Engine(store, key, ...): creates the engine here (on Redis: connects, blocking).
+  // new Engine(External): the engine open() created (an Opening, which hands it over).
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
     Napi::Env env = info.Env();
+    if (info.Length() == 1 && info[0].IsExternal()) {
+      info[0].As<Napi::External<Opening>>().Data()->hand_over(env, *this);
+      return;
+    }
     verikit_engine* engine = nullptr;
     auto flight = std::make_shared<Flight>();  // the event handler's `user`, before the engine
     const bool with_events = info.Length() > 8 && info[8].IsFunction();
@@ -802,10 +862,20 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       Napi::Error(env, make_error(env, e.code, e.message)).ThrowAsJavaScriptException();
       return;
     }
+    adopt(env, std::move(flight), engine, with_events ? info[8].As<Napi::Function>() : Napi::Function());
+  }
+
+  // Engine.open(store, key, ...): a Promise of an Engine, created on libuv's thread pool (on
+  // Redis the connection and the start-up checks take up to connect_timeout_ms: the event loop
+  // runs meanwhile). Bad arguments throw here, as the constructor's do (Manager.open rejects).
+  static Napi::Value Open(const Napi::CallbackInfo& info);
+
+  // The engine and its Flight become this object's (`events`: the listener function, or empty).
+  void adopt(Napi::Env env, std::shared_ptr<Flight> flight, verikit_engine* engine, Napi::Function events) {
     flight_ = std::move(flight);
     flight_->self = flight_;
-    if (with_events) {
-      flight_->events = EventTsfn::New(env, info[8].As<Napi::Function>(), "verikit-events", 0, 1);
+    if (!events.IsEmpty()) {
+      flight_->events = EventTsfn::New(env, events, "verikit-events", 0, 1);
       flight_->events.Unref(env);  // events never keep the process alive
       flight_->events_live = true;
     }
@@ -1064,6 +1134,33 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   std::shared_ptr<Flight> flight_;  // the engine lives there
 };
+
+void Opening::hand_over(Napi::Env env, EngineWrap& to) {
+  to.adopt(env, std::move(flight_), std::exchange(engine_, nullptr),
+           events_.IsEmpty() ? Napi::Function() : events_.Value());
+}
+
+Napi::Value EngineWrap::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto flight = std::make_shared<Flight>();  // the event handler's `user`, before the engine
+  const bool with_events = info.Length() > 8 && info[8].IsFunction();
+  ConfigPtr config(nullptr, &verikit_config_free);
+  try {
+    config = config_arg(info);
+    if (with_events) check(verikit_config_set_event_handler(config.get(), &Flight::on_event, flight.get()));
+  } catch (const ArgError& e) {
+    Napi::Error(env, arg_error(env, e)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  } catch (const ConfigCallError& e) {
+    Napi::Error(env, make_error(env, e.code, e.message)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* opening = new Opening(env, std::move(config), std::move(flight),
+                              with_events ? info[8].As<Napi::Function>() : Napi::Function());
+  Napi::Promise promise = opening->promise();
+  opening->Queue();  // (deleted by node-addon-api once its completion has run)
+  return promise;
+}
 
 class Addon : public Napi::Addon<Addon>, public AddonData {
  public:

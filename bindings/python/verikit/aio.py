@@ -17,6 +17,7 @@ Bad arguments and a closed engine are raised where the call is awaited, as from 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import weakref
 from collections.abc import Coroutine
@@ -105,6 +106,16 @@ class Engine(_EngineBase):
         if _running_loop() is None:
             raise RuntimeError("verikit.aio calls need a running asyncio event loop")
         return await self._start(op, *args)
+
+    @classmethod
+    async def open(cls, store: str = "memory://", **options: Any) -> "Engine":
+        """`Engine(store, **options)` without blocking the event loop: the engine is created on
+        the loop's default executor (on Redis, connecting and the start-up checks take up to
+        connect_timeout_ms; the constructor would hold the loop that long). Raises what the
+        constructor raises. Cancelled, the engine made meanwhile is freed with its last
+        reference."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(cls, store, **options))
 
     async def aclose(self) -> None:
         """Release the engine without blocking the event loop: calls still in flight get their
