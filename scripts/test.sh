@@ -51,7 +51,7 @@ ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$root/build-asan" -j "$jobs" --out
 step "ThreadSanitizer: the concurrency tests and the Redis client"
 bash "$root/scripts/build.sh" "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=thread
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/build-tsan" -j "$jobs" --output-on-failure \
-  -R 'ManyThreads|OneEngineFromManyThreads|Asynchronous|RedisClient|RedisStore|Lifecycle|EventBus|Events' \
+  -R 'ManyThreads|OneEngineFromManyThreads|Asynchronous|RedisClient|RedisStore|Lifecycle|EventBus|Events|WriterLock' \
   -E 'HostileLengths|Fork\.'  # HostileLengths: flaky under TSan's load (it runs in the two stages above);
                               # Fork: TSan cannot start threads after a multi-threaded fork (a TSan limit)
 
