@@ -1,6 +1,9 @@
 // Conformance: authenticator codes (TOTP). Enrollment gives a base32 secret and an otpauth://
 // URI; a code of a step within the window verifies once (replay protection, also under
 // concurrency); wrong codes and replays spend the identifier's failure budget (shared with OTPs).
+#include <algorithm>
+#include <cstdio>
+
 #include "conformance/conformance.hpp"
 #include "support/totp_codes.hpp"
 
@@ -72,6 +75,49 @@ TEST_P(Conformance, TotpSharesTheBudgetAndLockoutWithOtps) {
   EXPECT_EQ(e->verify_totp("mfa", "cy", right)->outcome, Outcome::locked) << "nothing compared while locked";
   EXPECT_TRUE(e->unlock("mfa", "cy").value());
   EXPECT_EQ(e->verify_totp("mfa", "cy", right)->outcome, Outcome::verified);
+}
+
+// With the policy's failure budget off (abuse controls off), authenticator and recovery codes
+// keep the default budget (burst 10): nothing else limits guesses at them, and a 6-digit code
+// fell to a brute force in about a second without it (found by an adversarial review). OTPs keep
+// what the policy says (their max_attempts).
+TEST_P(Conformance, WithTheFailureBudgetOffSecondFactorsKeepTheDefaultOne) {
+  Config c;
+  c.policies["mfa"] = without_abuse_controls(Policy{});
+  auto e = engine(c, true);
+  Result enrolled = e->enroll_totp("mfa", "dee", "Acme").value();
+  Result set = e->generate_recovery_codes("mfa", "dee").value();
+  std::vector<std::string> window;
+  for (int offset = -1; offset <= 1; ++offset) window.push_back(code_at(*harness, enrolled, offset));
+  std::vector<std::string> wrong;  // codes no step of the window has
+  for (int n = 0; wrong.size() < 12; ++n) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%06d", n * 7919 % 1000000);
+    if (std::find(window.begin(), window.end(), buf) == window.end()) wrong.emplace_back(buf);
+  }
+  const int burst = Policy{}.failure_limit.burst;
+  int invalid = 0, locked = 0;
+  for (const std::string& guess : wrong) {
+    auto r = e->verify_totp("mfa", "dee", guess);
+    ASSERT_TRUE(r) << r.error().message;
+    invalid += r->outcome == Outcome::invalid;
+    locked += r->outcome == Outcome::locked;
+  }
+  EXPECT_EQ(invalid, burst - 1) << "wrong authenticator codes answered before the lock";
+  EXPECT_EQ(locked, static_cast<int>(wrong.size()) - (burst - 1));
+  EXPECT_EQ(e->verify_totp("mfa", "dee", window[1])->outcome, Outcome::locked) << "the right code, not compared";
+  EXPECT_EQ(e->use_recovery_code("mfa", "dee", set.codes[0].view())->outcome, Outcome::locked)
+      << "recovery codes share that budget";
+  auto seen = e->inspect("mfa", "dee");
+  ASSERT_TRUE(seen && seen->counters);
+  EXPECT_EQ(seen->counters->failures, burst);
+  EXPECT_TRUE(seen->counters->locked_until.has_value());
+  // OTPs keep the policy's (no budget: their max_attempts, and no lockout from the second factors')
+  Result otp = e->issue_otp("mfa", "dee").value();
+  EXPECT_EQ(e->verify_otp("mfa", "dee", otp.secret.view())->outcome, Outcome::verified);
+  EXPECT_TRUE(e->unlock("mfa", "dee").value()) << "unlock says the second factors were locked";
+  EXPECT_EQ(e->verify_totp("mfa", "dee", window[1])->outcome, Outcome::verified);
+  EXPECT_EQ(e->use_recovery_code("mfa", "dee", set.codes[0].view())->outcome, Outcome::verified);
 }
 
 TEST_P(Conformance, ConcurrentUsesOfOneTotpCodeOneSucceeds) {

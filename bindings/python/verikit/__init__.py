@@ -90,7 +90,8 @@ class _EngineBase:
         policy / policies: field overrides for the default policy and per purpose (see README:
             ttl, max_attempts, otp_length, alphabet, reissue, ..., send_limit=(count, period,
             burst) or False, ...). Fields left out keep the core's defaults.
-        abuse_controls: False turns every abuse control off (for tests and trusted callers).
+        abuse_controls: False turns every abuse control off (for tests and trusted callers;
+            authenticator and recovery codes keep the default failure budget).
         on_event: called with a verikit.Event for every issue, verification, refusal,
             revocation and unlock (README: "Events"), on the engine's own event thread (never
             the caller's; it holds the GIL only for the call). What it raises is logged on the

@@ -22,7 +22,8 @@ VERIKIT_CONFIG_OPTION(text, key_prefix, std::string, "vk", 1, 64,
 // Off: every policy of the configuration without its abuse controls (failure budgets,
 // cooldown, send limit, client-key limits, active cap), applied when the engine is made.
 VERIKIT_CONFIG_OPTION(boolean, abuse_controls, bool, true, 0, 1,
-                      "false turns every abuse control off in every policy (tests, limits enforced elsewhere)")
+                      "false turns every abuse control off in every policy (tests, limits enforced elsewhere; authenticator "
+                      "and recovery codes keep the default failure budget)")
 // Lifecycle events (README: "Events"): queued events beyond the capacity are dropped (counted in
 // metrics()); with events_include_identifier an event carries the normalised identifier itself.
 VERIKIT_CONFIG_OPTION(integer, event_queue_capacity, std::size_t, kDefaultEventQueueCapacity, 1,

@@ -166,6 +166,12 @@ GcraLimit gcra_of(const RateLimit& limit);
 IssueGate gate_of(const Policy& policy);
 // The failure budgets of a verification; `client` is the client key's tag (empty: none).
 FailureBudget budget_of(const Policy& policy, std::string client);
+// The identifier's failure budget as it guards authenticator and recovery codes: the policy's,
+// or the default one when the policy's is off (failure_limit off, abuse controls off). Nothing
+// else limits guesses at them (an OTP has max_attempts): without it a 6-digit authenticator code
+// falls to a brute force in about a second (found by an adversarial review).
+GcraLimit second_factor_limit(const Policy& policy);
+FailureBudget second_factor_budget(const Policy& policy, std::string client);
 
 // Takes one event from a client key's bucket, then runs `next`; a refused take completes `done`
 // with rate_limited (next_after_client_limit). No client key or limit off: `next` at once, with

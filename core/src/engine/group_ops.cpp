@@ -24,7 +24,10 @@ Result inspect_result(const detail::Subject& subject, const InspectReply& reply)
     return TimePoint(std::chrono::milliseconds(t));
   };
   Counters c;
-  const GcraLimit budget = detail::gcra_of(subject.policy->failure_limit);
+  // (the policy's budget off: failures held all the same are authenticator or recovery codes',
+  // counted under the default budget that guards them)
+  const GcraLimit budget = r.failure_tat > now ? detail::second_factor_limit(*subject.policy)
+                                               : detail::gcra_of(subject.policy->failure_limit);
   if (budget.enabled()) {
     const long long held = std::max(0LL, r.failure_tat - now);
     const long long interval = budget.interval.count();
@@ -82,7 +85,7 @@ void Engine::unlock(std::string_view purpose, std::string_view identifier, Callb
   if (!subject) return done(std::move(subject).error());
   detail::with_event<bool>(impl_->stats, {Credential::otp, subject->purpose, subject->identifier, {}, -1,
                                           EventKind::unlocked}, done);
-  impl_->store->unlock(subject->group, detail::gcra_of(subject->policy->failure_limit), std::move(done));
+  impl_->store->unlock(subject->group, detail::second_factor_limit(*subject->policy), std::move(done));
 }
 
 }  // namespace verikit

@@ -32,6 +32,14 @@ FailureBudget budget_of(const Policy& p, std::string client) {
   return FailureBudget{gcra_of(p.failure_limit), gcra_of(p.client_pair_failure_limit), std::move(client)};
 }
 
+GcraLimit second_factor_limit(const Policy& p) {
+  return gcra_of(p.failure_limit.enabled() ? p.failure_limit : Policy{}.failure_limit);
+}
+
+FailureBudget second_factor_budget(const Policy& p, std::string client) {
+  return FailureBudget{second_factor_limit(p), gcra_of(p.client_pair_failure_limit), std::move(client)};
+}
+
 Status check_client_key(std::string_view client_key) {
   if (client_key.size() > kMaxClientKeyBytes)
     return make_error(Errc::invalid_argument, "client key is longer than " + std::to_string(kMaxClientKeyBytes) + " bytes");

@@ -64,7 +64,7 @@ void Engine::use_recovery_code(std::string_view purpose, std::string_view identi
   for (const detail::DerivedKey& key : impl_->ring.all())
     req.candidates.push_back({key.id, detail::recovery_hash(key, req.group, submitted.view())});
   const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
-  req.budget = detail::budget_of(policy, client);
+  req.budget = detail::second_factor_budget(policy, client);
   // As for OTPs: the client key's failure limit is taken first, given back unless counted.
   auto use = [impl = impl_, req = std::move(req), purpose = subject->purpose, id = subject->identifier, client,
               limit = policy.client_failure_limit](Callback<Result> done) {

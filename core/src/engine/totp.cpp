@@ -95,7 +95,7 @@ void Engine::verify_totp(std::string_view purpose, std::string_view identifier, 
   if (!typed) return done(std::move(typed).error());
   const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
   auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
-  auto verify = [impl = impl_, s, submitted = Secret(std::move(typed).value()), budget = detail::budget_of(policy, client),
+  auto verify = [impl = impl_, s, submitted = Secret(std::move(typed).value()), budget = detail::second_factor_budget(policy, client),
                  client, limit = policy.client_failure_limit](Callback<Result> done) {
     auto finish = [impl, s, client, limit, done](Expected<VerifyReply> r) {
       if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
