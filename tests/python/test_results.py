@@ -44,7 +44,7 @@ def test_the_borrowed_names_are_gone(cls: type) -> None:
             assert not hasattr(cls, name), name
             assert not hasattr(engine, name), name
         public = {n for n, _ in inspect.getmembers(cls, callable) if not n.startswith("_")}
-        assert public == (METHODS | {"aclose"} if cls is verikit.aio.Engine else METHODS)
+        assert public == (METHODS | {"aclose", "open"} if cls is verikit.aio.Engine else METHODS)
     finally:
         engine.close()
 
