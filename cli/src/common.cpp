@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <sys/stat.h>
+
 #include "cli.hpp"
 
 namespace vkcli {
@@ -44,6 +46,11 @@ Args::Args(std::vector<std::string> argv, std::vector<std::string> with_value, s
       throw Failure{kUsage, "unknown option '" + name + "': see --help"};
     }
   }
+  // (help with arguments would answer 0, "done", for a command that did nothing: an identifier
+  // "-h" from a script would be told it was unlocked)
+  if (flag("--help") && !positionals_.empty())
+    throw Failure{kUsage, "--help (or -h) goes alone after the command; an identifier that starts with '-' goes "
+                          "after -- (verikit unlock login -- -h)"};
 }
 
 bool Args::flag(std::string_view name) const { return std::find(flags_.begin(), flags_.end(), name) != flags_.end(); }
@@ -74,6 +81,15 @@ std::string store_url(const Args& args) {
 }
 
 void refuse_embedded(const std::string& url, std::string_view command) {
+  if (url.starts_with("file://")) {  // a mistyped path would be a new, empty store, made by this command
+    const std::string rest = url.substr(7);
+    const std::string dir = rest.substr(0, rest.find('?'));
+    struct stat st {};
+    if (!dir.empty() && ::stat((dir + "/data.mdb").c_str(), &st) != 0)
+      throw Failure{kUsage, std::string(command) + ": no file store at " + dir +
+                                " (no data.mdb there): check the path your application uses; a support command does "
+                                "not make a new, empty store"};
+  }
   if (url.empty() || url.starts_with("memory:"))
     throw Failure{kUsage, std::string(command) +
                               " needs the store your application uses (Redis, or a file:// store on this machine): "
@@ -84,7 +100,15 @@ void refuse_embedded(const std::string& url, std::string_view command) {
 
 namespace {
 
+// A key file: a regular file of at most 4 KiB (a directory, a device or a FIFO is refused, never
+// read without end or waited on).
 std::string read_file(const std::string& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Failure{kUsage, "cannot read the " + std::string(what) + " file '" + path + "': check the path and its permissions"};
+  if (!S_ISREG(st.st_mode) || st.st_size > 4096)
+    throw Failure{kUsage, "the " + std::string(what) + " file '" + path + "' is not a key file (a regular file of at most "
+                          "4096 bytes: 64 hex digits, base64, or 32 raw bytes)"};
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Failure{kUsage, "cannot read the " + std::string(what) + " file '" + path + "': check the path and its permissions"};
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

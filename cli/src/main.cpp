@@ -1,5 +1,7 @@
 // verikit — the command-line program for operators and support staff: keys, Redis checks,
 // support actions and a load test, over the C API (see cli.hpp).
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -71,9 +73,18 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+// What the command printed reached its destination: a full disk or a closed pipe is a failure
+// (exit 3), not a key or an answer reported as printed. The command itself has run.
+int flushed(int code) {
+  if (std::fflush(stdout) == 0 && std::ferror(stdout) == 0) return code;
+  std::fprintf(stderr, "verikit: could not write the output (%s); the command itself ran\n", std::strerror(errno));
+  return vkcli::kStore;
+}
+
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // (a closed pipe is then a write error, reported above)
   try {
-    return run(argc, argv);
+    return flushed(run(argc, argv));
   } catch (const vkcli::Failure& f) {
     std::fprintf(stderr, "verikit: %s\n", f.message.c_str());
     return f.exit_code;

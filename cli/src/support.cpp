@@ -13,10 +13,13 @@ namespace {
 constexpr const char* kHelp = R"(usage: verikit inspect|unlock|revoke|revoke-all PURPOSE IDENTIFIER [options]
 
   inspect     what is live for (PURPOSE, IDENTIFIER): the one-time code's attempts left and
-              expiry, live tokens and magic links, the lockout and the rate limits. Changes nothing.
-  unlock      ends a lockout: refills the failure budgets (the code, if any, stays live)
+              expiry, live tokens and magic links, recovery codes left, the lockout and the rate
+              limits. Changes nothing.
+  unlock      ends a lockout: refills the failure budgets, the identifier's and its client
+              keys' (the code, if any, stays live); says whether the identifier was locked
   revoke      revokes the live one-time code
-  revoke-all  revokes the code and every token and magic link of (PURPOSE, IDENTIFIER)
+  revoke-all  revokes the code and every token and magic link of (PURPOSE, IDENTIFIER); not an
+              authenticator enrollment or recovery codes
 
 The identifier is normalised as your application's policy does by default (white space around
 it stripped, ASCII lower-cased). The store must be the one your application uses, with its key
@@ -34,8 +37,8 @@ prefix and its key, because the key names where records live: a wrong key finds 
 
 Exit codes: 0 done (inspect: always, whatever it found); 1 nothing to do (revoke / revoke-all:
 nothing was live; unlock: the identifier was not locked); 2 usage (missing key or store, --key,
-memory://); 3 store error (unreachable, refused, timed out: a revoke that timed out may have
-happened).
+memory://, a file:// directory that holds no store); 3 store error (unreachable, refused, timed
+out: a revoke that timed out may have happened), or the output could not be written.
 )";
 
 std::string when(std::int64_t ms) {
@@ -82,11 +85,13 @@ int inspect(verikit_engine* e, const std::string& purpose, const std::string& id
   check(verikit_result_expires_at_ms(r.result, &expires), "reading the expiry");
   check(verikit_result_identifier(r.result, &ident, &ident_len), "reading the identifier");
   const std::string identifier(ident, ident_len);
+  int recovery = 0;  // (an authenticator enrollment cannot be seen from here)
+  check(verikit_recovery_remaining(&recovery, e, purpose.c_str(), id.data(), id.size()), "counting the recovery codes");
   if (json) {
     std::printf("{\"purpose\": %s, \"identifier\": %s, \"status\": \"%s\", \"code_attempts_remaining\": %d, "
-                "\"code_expires_at_ms\": %lld, \"live_tokens_and_links\": %d",
+                "\"code_expires_at_ms\": %lld, \"live_tokens_and_links\": %d, \"recovery_codes\": %d",
                 json_string(purpose).c_str(), json_string(identifier).c_str(), verikit_status_name(status), attempts,
-                static_cast<long long>(expires), tokens);
+                static_cast<long long>(expires), tokens, recovery);
   } else {
     std::printf("purpose     %s\nidentifier  %s\nstatus      %s%s\n", purpose.c_str(), identifier.c_str(),
                 verikit_status_name(status),
@@ -94,6 +99,7 @@ int inspect(verikit_engine* e, const std::string& purpose, const std::string& id
     if (attempts >= 0) std::printf("code        live: %d wrong guess(es) left, expires %s\n", attempts, when(expires).c_str());
     else std::printf("code        none live\n");
     std::printf("tokens      %d live token(s) and magic link(s)\n", tokens < 0 ? 0 : tokens);
+    std::printf("recovery    %d recovery code(s) left\n", recovery);
   }
   for (const auto& c : kCounters) {
     std::int64_t v = 0;
@@ -127,13 +133,15 @@ int cmd_support(std::string_view command, const Args& args) {
   std::string said;
   if (command == "unlock") {
     check(verikit_unlock(&n, engine.engine, purpose.c_str(), id.data(), id.size()), "unlock");
-    said = n ? "unlocked: the failure budgets are full again" : "was not locked: nothing to do";
+    said = n ? "unlocked: the failure budgets are full again"
+             : "was not locked (its failure budgets, and its client keys', are full again)";
   } else if (command == "revoke") {
     check(verikit_otp_revoke(&n, engine.engine, purpose.c_str(), id.data(), id.size()), "revoke");
     said = n ? "revoked the live code" : "no live code: nothing revoked";
   } else {
     check(verikit_revoke_all(&n, engine.engine, purpose.c_str(), id.data(), id.size()), "revoke-all");
-    said = "revoked " + std::to_string(n) + " live credential(s)";
+    said = "revoked " + std::to_string(n) + " live code(s), token(s) and magic link(s); an authenticator enrollment "
+           "and recovery codes are not revoked by revoke-all (inspect shows the recovery codes left)";
   }
   if (json) std::printf("{\"command\": \"%s\", \"purpose\": %s, \"count\": %d}\n", std::string(command).c_str(),
                         json_string(purpose).c_str(), n);

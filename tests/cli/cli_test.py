@@ -249,6 +249,58 @@ class Usage(unittest.TestCase):
             self.assertEqual(p.returncode, 2)
             self.assertIn("not a Redis URL (redis://, rediss://, unix://, redis+cluster://, redis+sentinel://)", p.stderr)
 
+    def test_help_with_arguments_is_refused_not_taken_as_done(self) -> None:
+        # An identifier "-h" from a script must not print help and exit 0 ("done").
+        env = {"VERIKIT_STORE": "redis://127.0.0.1:1"}
+        for args in (["unlock", "login", "-h"], ["revoke-all", "login", "--help", "--json"],
+                     ["doctor", "redis://127.0.0.1:1", "--help"]):
+            p = run(*args, env=env)
+            self.assertEqual(p.returncode, 2, (args, p.stdout))
+            self.assertIn("goes after --", p.stderr)
+            self.assertEqual(p.stdout, "")
+
+    def test_a_file_store_that_is_not_there_is_refused_and_not_made(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            missing = Path(d, "typo", "store")
+            for cmd in ("inspect", "unlock", "revoke", "revoke-all"):
+                p = run(cmd, "login", "a", env={"VERIKIT_STORE": f"file://{missing}"})
+                self.assertEqual(p.returncode, 2, (cmd, p.stderr))
+                self.assertIn("no file store at", p.stderr)
+            self.assertFalse(Path(d, "typo").exists(), "a support command made a new store")
+
+    def test_output_that_cannot_be_written_is_a_failure(self) -> None:
+        # A key printed to a full disk or a closed pipe was not printed.
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([BINARY, "keygen"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("could not write the output", p.stderr)
+        r, w = os.pipe()
+        os.close(r)
+        try:
+            p = subprocess.run([BINARY, "keygen"], stdout=w, stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(w)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("could not write the output", p.stderr)
+
+    def test_a_key_file_that_is_not_a_file_is_refused(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            fifo = Path(d, "fifo")
+            os.mkfifo(fifo)
+            big = Path(d, "big")
+            big.write_bytes(b"0" * 5000)
+            for path in (d, str(fifo), "/dev/zero", str(big)):  # (a FIFO would wait, /dev/zero never end)
+                p = run("inspect", "login", "a", "--store", "redis://127.0.0.1:1", "--key-file", path, key=False)
+                self.assertEqual(p.returncode, 2, (path, p.stderr))
+                self.assertIn("is not a key file", p.stderr)
+
+    def test_a_password_in_a_mistyped_url_is_not_echoed(self) -> None:
+        for url in ("Redis://:Hunter2Secret@127.0.0.1:1", "reddis://u:Hunter2Secret@h:1", "redis:/x:Hunter2Secret@h"):
+            p = run("doctor", url, key=False)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("not a Redis URL", p.stderr)
+            self.assertNotIn("Hunter2Secret", p.stderr + p.stdout)
+
     def test_support_commands_on_a_file_store(self) -> None:
         # file:// is one state for a machine's processes: the command sees the application's.
         with tempfile.TemporaryDirectory() as d:
@@ -320,6 +372,20 @@ class OnRedis(unittest.TestCase):
         rc, report = doctor(self.redis.url, "--pending", "1000")
         self.assertEqual((rc, verdicts(report)["memory"][0]), (0, "ok"))
 
+    def test_doctor_fails_a_server_already_full(self) -> None:
+        # With noeviction a Redis over its maxmemory refuses every write: not fit, whatever --pending.
+        with_memory = Redis("--maxmemory", "64mb")
+        try:
+            used = int(re.search(r"used_memory:(\d+)", with_memory.cli("INFO", "memory")).group(1))
+            with_memory.cli("CONFIG", "SET", "maxmemory", str(used // 2))
+            rc, report = doctor(with_memory.url)
+            self.assertEqual(rc, 1, report)
+            verdict, detail = verdicts(report)["memory"]
+            self.assertEqual(verdict, "fail")
+            self.assertIn("it is full", detail)
+        finally:
+            with_memory.stop()
+
     def test_support_commands(self) -> None:
         app = App(self.redis.url)
         try:
@@ -344,7 +410,10 @@ class OnRedis(unittest.TestCase):
             self.assertEqual(app.verify("ann@example.com", code), 4)  # not_found: revoked
             p = run("revoke-all", "login", "ann@example.com", "--json", env=env)
             self.assertEqual((p.returncode, json.loads(p.stdout)["count"]), (0, 1))  # the token
-            self.assertEqual(run("revoke-all", "login", "ann@example.com", env=env).returncode, 1)
+            p = run("revoke-all", "login", "ann@example.com", env=env)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("recovery codes are not revoked by revoke-all", p.stdout)
+            self.assertEqual(json.loads(run("inspect", "login", "ann@example.com", "--json", env=env).stdout)["recovery_codes"], 0)
 
             # Ten wrong guesses spend the failure budget: locked, then unlocked by support.
             code = app.issue("bob")

@@ -153,6 +153,11 @@ void check_memory(Report& r, const redis::Client& c, const Info& info, std::uint
   const std::string per = " (about " + std::to_string(kBytesPerPendingCode) + " bytes per pending code)";
   if (field(info, "used_memory").empty())
     return r.add("memory", Verdict::warn, at(c) + " did not report used_memory (INFO refused): memory headroom unchecked");
+  if (const std::uint64_t ram = number(info, "total_system_memory"); max == 0 && ram != 0 && used + need > ram)
+    return r.add("memory", Verdict::fail,
+                 at(c) + " has no maxmemory limit, uses " + mib(used) + ", and " + std::to_string(pending) +
+                     " pending codes need " + mib(need) + per + ": more than the machine's " + mib(ram) +
+                     " of memory");
   if (max == 0)
     return r.add("memory", Verdict::warn,
                  at(c) + " has no maxmemory limit (uses " + mib(used) + "): it grows until the operating system kills "
@@ -162,6 +167,10 @@ void check_memory(Report& r, const redis::Client& c, const Info& info, std::uint
   const std::uint64_t free = max > used ? max - used : 0;
   const std::string figures = " uses " + mib(used) + " of maxmemory " + mib(max) + ", " + mib(free) + " free: room for about " +
                               std::to_string(free / kBytesPerPendingCode) + " pending codes" + per;
+  if (used >= max)
+    return r.add("memory", Verdict::fail,
+                 at(c) + figures + ": it is full, and with noeviction it refuses every write (every issue and "
+                                   "verification fails): raise maxmemory (CONFIG SET maxmemory ..., and in redis.conf)");
   if (need > free)
     return r.add("memory", Verdict::fail,
                  at(c) + figures + "; " + std::to_string(pending) + " pending codes need " + mib(need) +

@@ -6,6 +6,7 @@
 #include "verikit/redis_store.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <atomic>
 #include <bit>
@@ -926,10 +927,19 @@ Expected<std::shared_ptr<Store>> make_redis_store(const Config& config) {
 }
 
 Expected<std::vector<StoreCheck>> check_redis_store(const Config& config, std::uint64_t pending_credentials) {
-  if (!redis::is_redis_url(config.store_url))
-    return make_error(Errc::invalid_argument, "'" + config.store_url +
-                                                  "' is not a Redis URL (redis://, rediss://, unix://, redis+cluster://, "
-                                                  "redis+sentinel://): only a Redis server has anything to check");
+  if (!redis::is_redis_url(config.store_url)) {
+    // (named by its scheme only: the rest of a mistyped URL may hold a password, and this
+    // message goes to logs)
+    const std::string_view url = config.store_url;
+    const auto colon = url.find(':');
+    const std::string_view scheme = url.substr(0, std::min(colon, std::string_view::size_type{24}));
+    const bool plain = colon != std::string_view::npos && colon <= 24 &&
+                       std::all_of(scheme.begin(), scheme.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.'; });
+    return make_error(Errc::invalid_argument,
+                      std::string("the store URL ") + (plain ? "(scheme '" + std::string(scheme) + "') " : "") +
+                          "is not a Redis URL (redis://, rediss://, unix://, redis+cluster://, redis+sentinel://): only "
+                          "a Redis server has anything to check");
+  }
   auto endpoint = redis::parse_endpoint(config.store_url, config.redis);
   if (!endpoint) return std::move(endpoint).error();
   const detail::OperatorChecks extra{pending_credentials, endpoint->options.wait_replicas};
