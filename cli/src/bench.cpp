@@ -30,7 +30,8 @@ It runs only against the URL given here (never $VERIKIT_STORE; memory:// measure
 alone), with a fresh random key of its own (not printed) and the key prefix vk-bench, so it
 touches none of an application's records; codes live 60 s, abuse controls are off (they are
 on with --issue-only, where every code goes to a new identifier). At the end
-it revokes every credential it issued (what remains, its emptied counters, expires within 60 s)
+it revokes every credential it issued (what remains, its emptied counters, expires within 60 s;
+with --issue-only each identifier's send-limit counter lives up to 6 minutes: 10 per hour)
 and prints its engine's counters. It adds load to the server: run it before going live or in a
 quiet hour.
 
@@ -40,7 +41,7 @@ quiet hour.
   --prefix P       the key prefix (default vk-bench): never your application's
   --issue-only     only issue, each to a new identifier (codes stay pending until the clean-up;
                    with --keep: for memory sizing, README "Operations")
-  --keep           skip the clean-up (codes expire within 60 s)
+  --keep           skip the clean-up (codes expire within 60 s, --issue-only's counters within 6 min)
   --json           the summary as one JSON object on stdout
 
 Exit codes: 0 every operation behaved; 1 some failed (errors, or a right code not verified);
@@ -302,8 +303,9 @@ int cmd_bench(const Args& args) {
     if (!run.issue_only) std::printf("verify     %7.3f  %7.3f  %7.3f  %7.3f\n", sv.p50, sv.p90, sv.p99, sv.max);
     std::printf("errors %llu, wrong outcomes %llu%s%s\n", static_cast<unsigned long long>(errors),
                 static_cast<unsigned long long>(wrong), problem.empty() ? "" : "; first: ", problem.c_str());
-    if (args.flag("--keep")) std::printf("not cleaned up (--keep): the codes expire within 60 s\n");
-    else std::printf("cleaned up: revoked %d live credential(s) under the prefix %s; the rest expires within 60 s\n", revoked, prefix.c_str());
+    const char* rest = run.issue_only ? "within 60 s, the send-limit counters within 6 minutes" : "within 60 s";
+    if (args.flag("--keep")) std::printf("not cleaned up (--keep): the codes expire %s\n", rest);
+    else std::printf("cleaned up: revoked %d live credential(s) under the prefix %s; the rest expires %s\n", revoked, prefix.c_str(), rest);
     std::printf("the engine's counters:\n%s", counters(engine.engine).c_str());
   }
   return errors || wrong ? kNegative : kOk;
