@@ -85,7 +85,7 @@ void refuse_embedded(const std::string& url, std::string_view command) {
     const std::string rest = url.substr(7);
     const std::string dir = rest.substr(0, rest.find('?'));
     struct stat st {};
-    if (!dir.empty() && ::stat((dir + "/data.mdb").c_str(), &st) != 0)
+    if (!dir.empty() && ::stat((dir + "/data.mdb").c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR))
       throw Failure{kUsage, std::string(command) + ": no file store at " + dir +
                                 " (no data.mdb there): check the path your application uses; a support command does "
                                 "not make a new, empty store"};
@@ -100,18 +100,23 @@ void refuse_embedded(const std::string& url, std::string_view command) {
 
 namespace {
 
-// A key file: a regular file of at most 4 KiB (a directory, a device or a FIFO is refused, never
-// read without end or waited on).
+// A key file: a regular file, or a pipe (`--key-file <(vault read ...)`), of at most 4 KiB (a
+// directory or a device is refused, never read without end). Checked on the opened file.
 std::string read_file(const std::string& path, std::string_view what) {
+  const std::string name = "the " + std::string(what) + " file '" + path + "'";
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) throw Failure{kUsage, "cannot read " + name + ": check the path and its permissions"};
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw Failure{kUsage, "cannot read the " + std::string(what) + " file '" + path + "': check the path and its permissions"};
-  if (!S_ISREG(st.st_mode) || st.st_size > 4096)
-    throw Failure{kUsage, "the " + std::string(what) + " file '" + path + "' is not a key file (a regular file of at most "
-                          "4096 bytes: 64 hex digits, base64, or 32 raw bytes)"};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Failure{kUsage, "cannot read the " + std::string(what) + " file '" + path + "': check the path and its permissions"};
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string text(4097, '\0');
+  std::size_t n = 0;
+  const bool kind = ::fstat(::fileno(f), &st) == 0 && (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode));
+  if (kind) n = std::fread(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  if (!kind || n > 4096)
+    throw Failure{kUsage, name + " is not a key file (a regular file or a pipe of at most 4096 bytes: 64 hex digits, "
+                          "base64, or 32 raw bytes)"};
+  text.resize(n);
+  return text;
 }
 
 // A key from --<file_option> PATH or $<env>; nullopt when neither is given.

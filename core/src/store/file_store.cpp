@@ -124,6 +124,10 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
     }
   } closing{e.env};
   if (int rc = mdb_env_set_maxdbs(e.env, 3); rc != 0) return lmdb_error(rc, "mdb_env_set_maxdbs");
+  // Reader slots for every process's concurrent read transactions (inspect and the recovery
+  // count read beside the writes: LMDB's default is 126 for all processes together). A lock
+  // file made with fewer keeps its size until every process has closed the store.
+  if (int rc = mdb_env_set_maxreaders(e.env, 1024); rc != 0) return lmdb_error(rc, "mdb_env_set_maxreaders");
   if (int rc = mdb_env_set_mapsize(e.env, o.max_size_mb << 20); rc != 0) return lmdb_error(rc, "mdb_env_set_mapsize");
   if (int rc = mdb_env_open(e.env, dir.c_str(), env_flags(o.durability), 0600); rc != 0)
     return lmdb_error(rc, "cannot open " + dir);
