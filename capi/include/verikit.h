@@ -411,7 +411,9 @@ typedef enum verikit_credential {
   VERIKIT_CREDENTIAL_OTP = 0,
   VERIKIT_CREDENTIAL_TOKEN = 1,
   VERIKIT_CREDENTIAL_LINK = 2,
-  VERIKIT_CREDENTIAL_ALL = 3 /* revoke-all: every credential of a (purpose, identifier) */
+  VERIKIT_CREDENTIAL_ALL = 3, /* revoke-all: every credential of a (purpose, identifier) */
+  VERIKIT_CREDENTIAL_SECOND_FACTORS = 4 /* 0.4. revoke-second-factors: the authenticator enrollment
+                                           and the recovery codes of a (purpose, identifier) */
 } verikit_credential;
 
 typedef enum verikit_kind {
@@ -711,6 +713,14 @@ VERIKIT_EXTERN(int) verikit_totp_verify(verikit_result **out, verikit_engine *en
                                         const char *identifier, size_t identifier_len, const char *code,
                                         size_t code_len, const verikit_verify_options *options);
 
+/* 0.4. Removes the second factors of (purpose, identifier): its authenticator enrollment and its
+ * recovery codes (for a user who turns them off, or support staff once they know who asks).
+ * *count_out (may be NULL) is how many: 1 for an enrollment, plus each recovery code left.
+ * verikit_revoke_all never touches them (a credential consumed with REVOKE_ALL_ON_USE must not
+ * strip them); the failure budgets stay (see verikit_unlock). */
+VERIKIT_EXTERN(int) verikit_revoke_second_factors(int *count_out, verikit_engine *engine, const char *purpose,
+                                                  const char *identifier, size_t identifier_len);
+
 /* ------------------------------------------------------------------------------------------
  * Asynchronous forms. The callback runs exactly once with either error == VERIKIT_OK and a
  * result the callback owns (free it with verikit_result_free, on any thread), or error < 0,
@@ -811,6 +821,10 @@ VERIKIT_EXTERN(int) verikit_totp_verify_async(verikit_engine *engine, const char
                                               size_t identifier_len, const char *code, size_t code_len,
                                               const verikit_verify_options *options, verikit_callback callback,
                                               void *user);
+/* 0.4. The asynchronous form of verikit_revoke_second_factors; count: how many were removed. */
+VERIKIT_EXTERN(int) verikit_revoke_second_factors_async(verikit_engine *engine, const char *purpose,
+                                                        const char *identifier, size_t identifier_len,
+                                                        verikit_count_callback callback, void *user);
 
 #ifdef __cplusplus
 }

@@ -673,6 +673,23 @@ VERIKIT_EXTERN(int) verikit_recovery_remaining_async(verikit_engine* engine, con
   });
 }
 
+VERIKIT_EXTERN(int) verikit_revoke_second_factors(int* count_out, verikit_engine* engine, const char* purpose,
+                                                  const char* identifier, size_t identifier_len) {
+  return run_count(count_out, engine, [&](verikit::Engine& e) -> Expected<int> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.revoke_second_factors(cstr(purpose), bytes(identifier, identifier_len));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_revoke_second_factors_async(verikit_engine* engine, const char* purpose,
+                                                        const char* identifier, size_t identifier_len,
+                                                        verikit_count_callback callback, void* user) {
+  return run_async_count<int>(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<int> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.revoke_second_factors(cstr(purpose), bytes(identifier, identifier_len), std::move(done));
+  });
+}
+
 // ---- authenticator codes (TOTP) ----
 
 VERIKIT_EXTERN(int) verikit_totp_enroll(verikit_result** out, verikit_engine* engine, const char* purpose,

@@ -5,6 +5,7 @@ using verikit::capi::guard;
 using verikit::capi::set_error;
 
 static_assert(VERIKIT_CREDENTIAL_ALL == static_cast<int>(verikit::Credential::all));
+static_assert(VERIKIT_CREDENTIAL_SECOND_FACTORS == static_cast<int>(verikit::Credential::second_factors));
 static_assert(VERIKIT_EVENT_UNLOCKED == static_cast<int>(verikit::EventKind::unlocked));
 
 namespace {
@@ -68,7 +69,7 @@ VERIKIT_EXTERN(const char*) verikit_kind_name(int kind) {
 }
 
 VERIKIT_EXTERN(const char*) verikit_credential_name(int credential) {
-  if (credential < VERIKIT_CREDENTIAL_OTP || credential > VERIKIT_CREDENTIAL_ALL) return "unknown";
+  if (credential < VERIKIT_CREDENTIAL_OTP || credential > VERIKIT_CREDENTIAL_SECOND_FACTORS) return "unknown";
   return verikit::to_string(static_cast<verikit::Credential>(credential));
 }
 

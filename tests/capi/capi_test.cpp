@@ -703,6 +703,12 @@ struct Forms {
     return count([&](int* n) { return verikit_revoke_all(n, e, p.c_str(), id.data(), id.size()); },
                  [&](verikit_count_callback cb, void* u) { return verikit_revoke_all_async(e, p.c_str(), id.data(), id.size(), cb, u); });
   }
+  std::pair<int, int> revoke_second_factors(const std::string& p, const std::string& id) {
+    return count([&](int* n) { return verikit_revoke_second_factors(n, e, p.c_str(), id.data(), id.size()); },
+                 [&](verikit_count_callback cb, void* u) {
+                   return verikit_revoke_second_factors_async(e, p.c_str(), id.data(), id.size(), cb, u);
+                 });
+  }
   std::pair<int, int> unlock(const std::string& p, const std::string& id) {
     return count([&](int* n) { return verikit_unlock(n, e, p.c_str(), id.data(), id.size()); },
                  [&](verikit_count_callback cb, void* u) { return verikit_unlock_async(e, p.c_str(), id.data(), id.size(), cb, u); });
@@ -775,6 +781,12 @@ std::vector<std::string> lifecycle(Forms f, const std::string& id) {
   Res gone;
   EXPECT_EQ(verikit_token_verify(&gone.r, f.e, "login", t2.data(), t2.size()), VERIKIT_OK);
   out.push_back(std::string("t2 ") + verikit_status_name(gone.status()));
+  Res enrolled, set;
+  EXPECT_EQ(verikit_totp_enroll(&enrolled.r, f.e, "login", id.data(), id.size(), "Acme"), VERIKIT_OK);
+  EXPECT_EQ(verikit_recovery_generate(&set.r, f.e, "login", id.data(), id.size()), VERIKIT_OK);
+  out.push_back(pair(f.revoke_second_factors("login", id)));  // the enrollment and every code
+  out.push_back(pair(f.revoke_second_factors("login", id)));
+  out.push_back(pair(f.revoke_second_factors("login", "")));
   return out;
 }
 
@@ -804,8 +816,8 @@ std::vector<std::pair<bool, std::thread::id>> expect_same_answers(verikit_engine
   EXPECT_EQ(by_async, by_sync);
   // ... and the answers are the documented ones.
   const std::string invalid = std::to_string(VERIKIT_E_INVALID_ARGUMENT);
-  EXPECT_EQ(callbacks.size(), 22u) << "one callback per asynchronous call";
-  if (by_sync.size() != 23u) {
+  EXPECT_EQ(callbacks.size(), 25u) << "one callback per asynchronous call";
+  if (by_sync.size() != 26u) {
     ADD_FAILURE() << "the scenario has " << by_sync.size() << " answers";
     return callbacks;
   }
@@ -821,6 +833,9 @@ std::vector<std::pair<bool, std::thread::id>> expect_same_answers(verikit_engine
   EXPECT_EQ(by_sync[16], "error " + invalid);
   for (std::size_t i = 17; i < 22; ++i) EXPECT_EQ(by_sync[i], invalid + ":-1") << "answer " << i;
   EXPECT_EQ(by_sync[22], "t2 not_found");
+  EXPECT_EQ(by_sync[23], "0:11") << "an enrollment and 10 recovery codes removed";
+  EXPECT_EQ(by_sync[24], "0:0");
+  EXPECT_EQ(by_sync[25], invalid + ":-1");
   return callbacks;
 }
 
@@ -879,20 +894,21 @@ TEST(CApi, AsynchronousRevokeInspectUnlockOnRedis) {
     // Argument errors and malformed tokens never reach the store: they complete at once.
     if (answered && thread != std::this_thread::get_id()) ++answered_elsewhere;
   }
-  EXPECT_EQ(answered_elsewhere, 15) << "the store's answers come on a verikit thread";
+  EXPECT_EQ(answered_elsewhere, 17) << "the store's answers come on a verikit thread";
 
   // A store that does not answer: every asynchronous form reports the timeout through its
   // callback, once, and never an answer.
   const std::string t = issue(e, verikit_token_issue, "x");
   server.pause();
-  Done otp, token, link, all, seen, unlocked;
+  Done otp, token, link, all, seen, unlocked, second;
   ASSERT_EQ(verikit_otp_revoke_async(e, "login", "x", 1, &Done::on_count, &otp), VERIKIT_OK);
   ASSERT_EQ(verikit_token_revoke_async(e, t.data(), t.size(), &Done::on_count, &token), VERIKIT_OK);
   ASSERT_EQ(verikit_link_revoke_async(e, t.data(), t.size(), &Done::on_count, &link), VERIKIT_OK);
   ASSERT_EQ(verikit_revoke_all_async(e, "login", "x", 1, &Done::on_count, &all), VERIKIT_OK);
   ASSERT_EQ(verikit_inspect_async(e, "login", "x", 1, &Done::on_result, &seen), VERIKIT_OK);
   ASSERT_EQ(verikit_unlock_async(e, "login", "x", 1, &Done::on_count, &unlocked), VERIKIT_OK);
-  for (Done* d : {&otp, &token, &link, &all, &seen, &unlocked}) {
+  ASSERT_EQ(verikit_revoke_second_factors_async(e, "login", "x", 1, &Done::on_count, &second), VERIKIT_OK);
+  for (Done* d : {&otp, &token, &link, &all, &seen, &unlocked, &second}) {
     ASSERT_TRUE(d->wait());
     std::lock_guard<std::mutex> lock(d->m);
     EXPECT_EQ(d->error, VERIKIT_E_TIMEOUT) << d->message;
@@ -901,7 +917,7 @@ TEST(CApi, AsynchronousRevokeInspectUnlockOnRedis) {
   }
   server.resume();
   verikit_engine_free(e);  // completes whatever is in flight
-  for (Done* d : {&otp, &token, &link, &all, &seen, &unlocked}) EXPECT_EQ(d->calls, 1);
+  for (Done* d : {&otp, &token, &link, &all, &seen, &unlocked, &second}) EXPECT_EQ(d->calls, 1);
 }
 
 }  // namespace

@@ -405,6 +405,25 @@ TEST_P(Events, TokensAndLinksWithoutSecretsAndPeeksWithoutEvents) {
   EXPECT_EQ(s.purpose, "confirm");
   EXPECT_EQ(s.identifier_tag, tag);
 
+  // Second factors: removing them is an event of its own, with its count.
+  Res enrolled, set;
+  ASSERT_EQ(verikit_totp_enroll(&enrolled.r, e, "confirm", "fay", 3, "Acme"), VERIKIT_OK);
+  ASSERT_EQ(verikit_recovery_generate(&set.r, e, "confirm", "fay", 3), VERIKIT_OK);
+  size_t codes = 0;
+  ASSERT_EQ(verikit_result_code_count(set.r, &codes), VERIKIT_OK);
+  ASSERT_GT(codes, 0u);
+  secrets.push_back(enrolled.secret());
+  ASSERT_EQ(verikit_revoke_second_factors(&n, e, "confirm", "fay", 3), VERIKIT_OK);
+  ASSERT_EQ(n, 1 + static_cast<int>(codes));
+  s = got.next();
+  EXPECT_EQ(s.name, "second_factors.revoked");
+  EXPECT_EQ(s.credential, VERIKIT_CREDENTIAL_SECOND_FACTORS);
+  EXPECT_EQ(s.count, 1 + static_cast<int>(codes));
+  EXPECT_EQ(s.purpose, "confirm");
+  EXPECT_EQ(s.identifier_tag, tag);
+  EXPECT_STREQ(verikit_credential_name(VERIKIT_CREDENTIAL_SECOND_FACTORS), "second_factors");
+  EXPECT_STREQ(verikit_credential_name(VERIKIT_CREDENTIAL_SECOND_FACTORS + 1), "unknown");
+
   verikit_engine_free(e);
   ASSERT_EQ(got.events.size(), got.taken);
   for (const Seen& ev : got.events)

@@ -174,6 +174,9 @@ int main(void) {
   expect(verikit_link_consume(&r, e, "login", NULL, 1), E, "link_consume NULL token");
   expect(verikit_link_revoke(&i, NULL, "t", 1), E, "link_revoke NULL engine");
   expect(verikit_revoke_all(&i, e, NULL, "a", 1), E, "revoke_all NULL purpose");
+  expect(verikit_revoke_second_factors(&i, e, NULL, "a", 1), E, "revoke_second_factors NULL purpose");
+  expect(verikit_revoke_second_factors(&i, e, "login", NULL, 1), E, "revoke_second_factors NULL id");
+  expect(verikit_revoke_second_factors(&i, NULL, "login", "a", 1), E, "revoke_second_factors NULL engine");
   expect(verikit_inspect(NULL, e, "login", "a", 1), E, "inspect NULL out");
   expect(verikit_unlock(&i, e, "login", NULL, 1), E, "unlock NULL id");
   expect(verikit_unlock(&i, NULL, "login", "a", 1), E, "unlock NULL engine");
@@ -200,6 +203,9 @@ int main(void) {
   expect(verikit_link_revoke_async(e, "t", 1, NULL, NULL), E, "link_revoke_async NULL cb");
   expect(verikit_revoke_all_async(NULL, "login", "a", 1, count_cb, NULL), E, "revoke_all_async NULL engine");
   expect(verikit_revoke_all_async(e, "login", "a", 1, NULL, NULL), E, "revoke_all_async NULL cb");
+  expect(verikit_revoke_second_factors_async(NULL, "login", "a", 1, count_cb, NULL), E,
+         "revoke_second_factors_async NULL engine");
+  expect(verikit_revoke_second_factors_async(e, "login", "a", 1, NULL, NULL), E, "revoke_second_factors_async NULL cb");
   expect(verikit_inspect_async(NULL, "login", "a", 1, result_cb, NULL), E, "inspect_async NULL engine");
   expect(verikit_inspect_async(e, "login", "a", 1, NULL, NULL), E, "inspect_async NULL cb");
   expect(verikit_unlock_async(NULL, "login", "a", 1, count_cb, NULL), E, "unlock_async NULL engine");
@@ -212,6 +218,10 @@ int main(void) {
   expect_callback_error(verikit_link_revoke_async(e, NULL, 1, count_cb, NULL), 0, "link_revoke_async NULL token");
   expect_callback_error(verikit_revoke_all_async(e, NULL, "a", 1, count_cb, NULL), 0, "revoke_all_async NULL purpose");
   expect_callback_error(verikit_revoke_all_async(e, "login", NULL, 1, count_cb, NULL), 0, "revoke_all_async NULL id");
+  expect_callback_error(verikit_revoke_second_factors_async(e, NULL, "a", 1, count_cb, NULL), 0,
+                        "revoke_second_factors_async NULL purpose");
+  expect_callback_error(verikit_revoke_second_factors_async(e, "login", NULL, 1, count_cb, NULL), 0,
+                        "revoke_second_factors_async NULL id");
   expect_callback_error(verikit_inspect_async(e, NULL, "a", 1, result_cb, NULL), -1, "inspect_async NULL purpose");
   expect_callback_error(verikit_inspect_async(e, "login", NULL, 1, result_cb, NULL), -1, "inspect_async NULL id");
   expect_callback_error(verikit_unlock_async(e, NULL, "a", 1, count_cb, NULL), 0, "unlock_async NULL purpose");

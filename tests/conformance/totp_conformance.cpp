@@ -1,7 +1,9 @@
 // Conformance: authenticator codes (TOTP). Enrollment gives a base32 secret and an otpauth://
 // URI; a code of a step within the window verifies once (replay protection, also under
 // concurrency); wrong codes and replays spend the identifier's failure budget (shared with OTPs).
+// Removing second factors (the enrollment and the recovery codes) takes them and nothing else.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "conformance/conformance.hpp"
@@ -132,6 +134,102 @@ TEST_P(Conformance, ConcurrentUsesOfOneTotpCodeOneSucceeds) {
     });
     EXPECT_EQ(count(outcomes, Outcome::verified), 1);
     EXPECT_EQ(count(outcomes, Outcome::invalid), 31) << "the others are replays";
+  }
+}
+
+// Removing second factors takes the authenticator enrollment and every recovery code left, and
+// nothing else: OTPs, tokens and the failure budgets stay. revoke_all (and a credential consumed
+// with revoke_all_on_use) never takes the second factors: a reset link in a stolen mailbox must
+// not strip them.
+TEST_P(Conformance, RevokeSecondFactorsTakesTheEnrollmentAndRecoveryCodesOnly) {
+  Config c = totp_policy(50);
+  c.policies["mfa"].revoke_all_on_use = true;
+  auto e = engine(c, true);
+  const int codes = Policy{}.recovery_codes;
+  ASSERT_GE(codes, 2);
+  EXPECT_EQ(e->revoke_second_factors("mfa", "eve").value(), 0) << "nothing enrolled";
+  Result enrolled = e->enroll_totp("mfa", "eve", "Acme").value();
+  Result set = e->generate_recovery_codes("mfa", "eve").value();
+  EXPECT_EQ(e->use_recovery_code("mfa", "eve", set.codes[0].view())->outcome, Outcome::verified);
+  EXPECT_EQ(e->use_recovery_code("mfa", "eve", "ABCDE-FGHJK")->outcome, Outcome::invalid);
+  EXPECT_EQ(e->verify_totp("mfa", "eve", code_at(*harness, enrolled, -1))->outcome, Outcome::verified);
+
+  // A reset link consumed with revoke_all_on_use, then revoke_all: the second factors stay.
+  Result link = e->issue_link("mfa", "eve", "https://example.com/reset").value();
+  Result otp = e->issue_otp("mfa", "eve").value();
+  EXPECT_EQ(e->consume_link(link.secret.view(), "mfa")->outcome, Outcome::verified);
+  EXPECT_EQ(e->verify_otp("mfa", "eve", otp.secret.view())->outcome, Outcome::not_found) << "revoked by the link";
+  EXPECT_EQ(e->revoke_all("mfa", "eve").value(), 0);
+  EXPECT_EQ(e->recovery_codes_remaining("mfa", "eve").value(), codes - 1);
+  EXPECT_EQ(e->verify_totp("mfa", "eve", code_at(*harness, enrolled, 0))->outcome, Outcome::verified);
+
+  Result pending = e->issue_otp("mfa", "eve").value();
+  EXPECT_EQ(e->revoke_second_factors("mfa", "EVE").value(), 1 + codes - 1)
+      << "the enrollment and each code left (the identifier normalised as everywhere)";
+  EXPECT_EQ(e->verify_totp("mfa", "eve", code_at(*harness, enrolled, 1))->outcome, Outcome::not_found);
+  for (int i = 1; i < codes; ++i)
+    EXPECT_EQ(e->use_recovery_code("mfa", "eve", set.codes[i].view())->outcome, Outcome::not_found) << i;
+  EXPECT_EQ(e->recovery_codes_remaining("mfa", "eve").value(), 0);
+  EXPECT_EQ(e->revoke_second_factors("mfa", "eve").value(), 0) << "nothing left the second time";
+  Result seen = e->inspect("mfa", "eve").value();
+  ASSERT_TRUE(seen.counters);
+  EXPECT_EQ(seen.counters->failures, 1) << "the failure budget stays (unlock refills it)";
+  EXPECT_EQ(seen.attempts_remaining, pending.attempts_remaining) << "the pending OTP stays";
+  EXPECT_EQ(e->verify_otp("mfa", "eve", pending.secret.view())->outcome, Outcome::verified);
+
+  // Each kind alone; other identifiers and purposes untouched; enrolling again works.
+  Result other = e->enroll_totp("mfa", "fay", "Acme").value();
+  e->generate_recovery_codes("login", "eve").value();
+  Result again = e->enroll_totp("mfa", "eve", "Acme").value();
+  EXPECT_EQ(e->revoke_second_factors("mfa", "eve").value(), 1) << "an enrollment alone";
+  e->generate_recovery_codes("mfa", "eve").value();
+  EXPECT_EQ(e->revoke_second_factors("mfa", "eve").value(), codes) << "recovery codes alone";
+  EXPECT_EQ(e->recovery_codes_remaining("login", "eve").value(), codes) << "another purpose";
+  EXPECT_EQ(e->verify_totp("mfa", "fay", code_at(*harness, other, 0))->outcome, Outcome::verified) << "another identifier";
+  EXPECT_NE(again.secret.view(), enrolled.secret.view());
+  EXPECT_EQ(e->revoke_second_factors("bad purpose", "eve").error().code, Errc::invalid_argument);
+  EXPECT_EQ(e->revoke_second_factors("mfa", "").error().code, Errc::invalid_argument);
+}
+
+// Removal racing with uses: each recovery code is either used (once) or counted as removed, never
+// both and never lost; the authenticator code verifies at most once; afterwards nothing verifies.
+TEST_P(Conformance, RevokingSecondFactorsWhileTheyAreUsedCountsEachCodeOnce) {
+  auto e = engine(totp_policy(1000), true);
+  const int codes = Policy{}.recovery_codes;
+  for (int round = 0; round < 4; ++round) {
+    const std::string id = "race-" + std::to_string(round);
+    Result enrolled = e->enroll_totp("mfa", id, "Acme").value();
+    Result set = e->generate_recovery_codes("mfa", id).value();
+    const std::string code = code_at(*harness, enrolled, 0);
+    std::atomic<int> removed{-1};
+    const int threads = codes + 4;  // a thread per code, three on the authenticator code, one removes
+    const int remover = codes + round;
+    auto outcomes = race(threads, [&](int i) {
+      if (i == remover) {
+        auto n = e->revoke_second_factors("mfa", id);
+        if (!n) return Outcome::issued;
+        removed = *n;
+        return Outcome::valid;
+      }
+      auto r = i < codes ? e->use_recovery_code("mfa", id, set.codes[i].view())
+                         : e->verify_totp("mfa", id, code);
+      return r ? r->outcome : Outcome::issued;
+    });
+    SCOPED_TRACE(id);
+    ASSERT_GE(removed.load(), 0) << "the removal failed";
+    int used = 0, totp_verified = 0;
+    for (int i = 0; i < threads; ++i) {
+      if (i == remover) continue;
+      const Outcome o = outcomes[i];
+      EXPECT_TRUE(o == Outcome::verified || o == Outcome::not_found || (i >= codes && o == Outcome::invalid))
+          << i << ": " << to_string(o);
+      if (i < codes) used += o == Outcome::verified;
+      else totp_verified += o == Outcome::verified;
+    }
+    EXPECT_LE(totp_verified, 1);
+    EXPECT_EQ(used + removed.load() - 1, codes) << "each code used or removed, exactly once (the enrollment counts one)";
+    EXPECT_EQ(e->recovery_codes_remaining("mfa", id).value(), 0);
+    EXPECT_EQ(e->verify_totp("mfa", id, code_at(*harness, enrolled, 1))->outcome, Outcome::not_found);
   }
 }
 

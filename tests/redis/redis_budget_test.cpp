@@ -106,6 +106,8 @@ TEST(RedisBudget, OutOfMemoryRefusesGuessesWholeAndNeverAcceptsACode) {
   auto e = Engine::create(c).value();
   Result code = e->issue_otp("login", "oom@example.com").value();
   Result link = e->issue_link("login", "oom@example.com", "https://e.com/m").value();
+  Result enrolled = e->enroll_totp("login", "oom@example.com", "Acme").value();
+  e->generate_recovery_codes("login", "oom@example.com").value();
   const std::string wrong = std::string(code.secret.view()) == "111111" ? "222222" : "111111";
   ASSERT_EQ(e->verify_otp("login", "oom@example.com", wrong)->outcome, Outcome::invalid);
 
@@ -125,6 +127,12 @@ TEST(RedisBudget, OutOfMemoryRefusesGuessesWholeAndNeverAcceptsACode) {
   EXPECT_EQ(seen.attempts_remaining, 4) << "no refused guess changed anything";
   EXPECT_EQ(seen.counters->failures, 1);
   EXPECT_EQ(e->revoke_link(link.secret.view()).value(), true) << "deleting still works under OOM";
+  EXPECT_EQ(e->revoke_second_factors("login", "oom@example.com").value(), 1 + Policy{}.recovery_codes)
+      << "so does removing second factors (a user turning them off while Redis is full)";
+  auto gone = e->verify_totp("login", "oom@example.com",
+                              test::totp_code(enrolled.secret.view(), std::chrono::system_clock::now()));
+  ASSERT_TRUE(gone.has_value()) << gone.error().message;
+  EXPECT_EQ(gone->outcome, Outcome::not_found) << "the right authenticator code finds no enrollment";
 
   ASSERT_FALSE(raw->command_sync({"CONFIG", "SET", "maxmemory", "0"})->is_error());
   EXPECT_EQ(e->verify_otp("login", "oom@example.com", wrong)->attempts_remaining, 3);

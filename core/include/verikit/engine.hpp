@@ -122,6 +122,11 @@ class Engine {
   Expected<Result> enroll_totp(std::string_view purpose, std::string_view identifier, std::string_view issuer);
   Expected<Result> verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
                                const VerifyOptions& options = {});
+  // Removes the second factors of (purpose, identifier), its authenticator enrollment and its
+  // recovery codes (for a user who turns them off, or support staff after proving who asks);
+  // returns how many: 1 for an enrollment, plus each recovery code left. revoke_all never touches
+  // them (a consumed credential with revoke_all_on_use must not strip them); the failure budgets stay.
+  Expected<int> revoke_second_factors(std::string_view purpose, std::string_view identifier);
 
   // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on
   // a store thread; arguments are copied before the call returns; bad arguments complete
@@ -163,6 +168,8 @@ class Engine {
                    Callback<Result> done);
   void verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
                    const VerifyOptions& options, Callback<Result> done);
+  // `done` gets how many second factors were removed.
+  void revoke_second_factors(std::string_view purpose, std::string_view identifier, Callback<int> done);
 
   const Config& config() const noexcept;
 

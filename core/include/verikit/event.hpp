@@ -17,6 +17,7 @@ enum class Credential : int {
   token = 1,
   link = 2,
   all = 3,  // revoke_all: every credential of a (purpose, identifier)
+  second_factors = 4,  // revoke_second_factors: the authenticator enrollment and recovery codes
 };
 
 // What happened. One-to-one with verikit_event_kind in the C API; pinned forever.

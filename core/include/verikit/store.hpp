@@ -240,6 +240,10 @@ class Store {
   virtual void totp_enroll(const TotpEnrollRequest&, Callback<bool> done) { done(no_totp()); }
   virtual void totp_load(const std::string&, const FailureBudget&, Callback<TotpLoadReply> done) { done(no_totp()); }
   virtual void totp_commit(const TotpCommitRequest&, Callback<VerifyReply> done) { done(no_totp()); }
+  // Removes the group's second factors, its authenticator enrollment and its recovery codes (which
+  // revoke_all never touches); completes with how many: 1 for an enrollment, plus each recovery
+  // code left. The failure budgets stay as they are. A store without them completes with unsupported.
+  virtual void second_factors_revoke(const std::string&, Callback<int> done) { done(no_totp()); }
 
   // Whether records in this store are visible to other processes (then keys must be shared).
   virtual bool shared() const noexcept = 0;

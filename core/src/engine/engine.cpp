@@ -144,6 +144,9 @@ Expected<bool> Engine::revoke_link(std::string_view token) {
 Expected<int> Engine::revoke_all(std::string_view p, std::string_view id) {
   return detail::wait_for<int>(*impl_->store, [&](Callback<int> cb) { revoke_all(p, id, std::move(cb)); });
 }
+Expected<int> Engine::revoke_second_factors(std::string_view p, std::string_view id) {
+  return detail::wait_for<int>(*impl_->store, [&](Callback<int> cb) { revoke_second_factors(p, id, std::move(cb)); });
+}
 Expected<Result> Engine::inspect(std::string_view p, std::string_view id) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { inspect(p, id, std::move(cb)); });
 }

@@ -22,6 +22,7 @@ const char* to_string(Credential credential) noexcept {
     case Credential::token: return "token";
     case Credential::link: return "link";
     case Credential::all: return "all";
+    case Credential::second_factors: return "second_factors";
   }
   return "unknown";
 }
@@ -43,7 +44,7 @@ const char* to_string(EventKind kind) noexcept {
 }
 
 const char* event_name(Credential credential, EventKind kind) noexcept {
-  constexpr int kCredentials = 4, kKinds = 10;
+  constexpr int kCredentials = 5, kKinds = 10;
   static const std::array<std::string, kCredentials * kKinds> names = [] {
     std::array<std::string, kCredentials * kKinds> n;
     for (int c = 0; c < kCredentials; ++c)

@@ -67,6 +67,14 @@ void Engine::revoke_all(std::string_view purpose, std::string_view identifier, C
   impl_->store->revoke_all(subject->group, std::move(done));
 }
 
+void Engine::revoke_second_factors(std::string_view purpose, std::string_view identifier, Callback<int> done) {
+  done = detail::track<int>(impl_->stats, detail::Op::second_factors_revoke, std::move(done));
+  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  if (!subject) return done(std::move(subject).error());
+  detail::with_event<int>(impl_->stats, {Credential::second_factors, subject->purpose, subject->identifier}, done);
+  impl_->store->second_factors_revoke(subject->group, std::move(done));
+}
+
 void Engine::inspect(std::string_view purpose, std::string_view identifier, Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::inspect, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);

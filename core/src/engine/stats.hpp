@@ -19,7 +19,8 @@ class EventBus;
 
 enum class Op : int {
   otp_issue, otp_verify, token_issue, token_verify, token_peek, link_issue, link_peek, link_consume,
-  otp_revoke, token_revoke, revoke_all, inspect, unlock, recovery_generate, recovery_use, recovery_count, totp_enroll, totp_verify, count_
+  otp_revoke, token_revoke, revoke_all, inspect, unlock, recovery_generate, recovery_use, recovery_count, totp_enroll, totp_verify,
+  second_factors_revoke, count_
 };
 
 class Stats {

@@ -500,6 +500,12 @@ class FileStore final : public Store {
     }));
   }
 
+  void second_factors_revoke(const std::string& group, Callback<int> done) override {
+    done(on_group<int>(group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::revoke_second_factors(g, now);
+    }));
+  }
+
   void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
     done(on_group<bool>(req.group, Open::create, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       detail::enroll_totp(g, req, now);

@@ -227,6 +227,14 @@ int count_recovery(Group& g, TimePoint now) {
   return g.recovery ? static_cast<int>(g.recovery->codes.size()) : 0;
 }
 
+int revoke_second_factors(Group& g, TimePoint now) {
+  drop_expired(g, now);
+  const int removed = (g.totp ? 1 : 0) + (g.recovery ? static_cast<int>(g.recovery->codes.size()) : 0);
+  g.totp.reset();  // second factors only: the failure budgets stay
+  g.recovery.reset();
+  return removed;
+}
+
 void enroll_totp(Group& g, const TotpEnrollRequest& req, TimePoint now) {
   drop_expired(g, now);
   g.totp = TotpRecord{req.sealed_secret, -1, req.generation, now + req.ttl};

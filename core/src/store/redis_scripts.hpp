@@ -265,13 +265,18 @@ inline constexpr Field totp_commit_reply[] = {{"status", 'o'}, {"retry_ms", 'i'}
 inline constexpr Script totp_commit{.id = 16, .name = "totp_commit", .flags = "", .keys = "agp",
                                     .args = totp_commit_args, .reply = totp_commit_reply, .reply_always = 3};
 
+// Deletes the group's authenticator enrollment and recovery codes. Reply: how many (1 for an
+// enrollment, plus each code left).
+inline constexpr Script second_factors_revoke{.id = 17, .name = "second_factors_revoke", .flags = "allow-oom",
+                                              .prelude = false, .keys = "ak"};
+
 #undef VERIKIT_BUDGET_ARGS
 #undef VERIKIT_GATE_NUMBERS
 
 inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify, &otp_revoke, &token_issue,  &token_verify,
                                          &token_revoke, &revoke_all, &inspect,    &unlock,       &client_limit,
                                          &token_verify_bound, &recovery_set, &recovery_use, &recovery_count,
-                                         &totp_enroll,  &totp_load,  &totp_commit};
+                                         &totp_enroll,  &totp_load,  &totp_commit, &second_factors_revoke};
 
 // The script's .lua file as embedded.
 std::string_view source(const Script& s);

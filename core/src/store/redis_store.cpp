@@ -668,6 +668,15 @@ class RedisStore final : public Store {
     });
   }
 
+  void second_factors_revoke(const std::string& group, Callback<int> done) override {
+    Call<scripts::second_factors_revoke> call;
+    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(static_cast<int>(r->integer));
+    });
+  }
+
   void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
     Call<scripts::totp_enroll> call;
     call.set<"sealed_secret">(req.sealed_secret)
