@@ -91,7 +91,7 @@ export interface Policy {
   activeCap?: 'revokeOldest' | 'refuse';
 }
 
-export type EventCredential = 'otp' | 'token' | 'link' | 'all';
+export type EventCredential = 'otp' | 'token' | 'link' | 'all' | 'second_factors';
 export type EventKind =
   | 'issued' | 'verified' | 'invalid' | 'not_found' | 'attempts_exhausted'
   | 'locked' | 'rate_limited' | 'cooldown' | 'revoked' | 'unlocked';
@@ -187,6 +187,8 @@ export class Manager {
   enrollTotp(purpose: string, identifier: Bytes, issuer: string): Promise<Result>;
   /** verified (a code is accepted once), invalid (wrong or replayed: counted), locked, or not_found (not enrolled). */
   verifyTotp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
+  /** Removes the authenticator enrollment and the recovery codes: how many (1 per enrollment, 1 per code left). revokeAll never does. */
+  revokeSecondFactors(purpose: string, identifier: Bytes): Promise<number>;
   /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */
   /** This engine's counters in the Prometheus text exposition format (serve it on /metrics). */
   metrics(): string;

@@ -52,7 +52,7 @@ const statuses = Object.freeze(Object.fromEntries(native.statuses.map(
 const ANY_PURPOSE = '*';
 
 // Lifecycle event names: `${credential}.${kind}` (README: "Events"), and '*' for all of them.
-const EVENT_CREDENTIALS = ['otp', 'token', 'link', 'all'];
+const EVENT_CREDENTIALS = ['otp', 'token', 'link', 'all', 'second_factors'];
 const EVENT_KINDS = ['issued', 'verified', 'invalid', 'not_found', 'attempts_exhausted', 'locked', 'rate_limited',
   'cooldown', 'revoked', 'unlocked'];
 const EVENT_NAMES = new Set(['*', ...EVENT_CREDENTIALS.flatMap((c) => EVENT_KINDS.map((k) => `${c}.${k}`))]);
@@ -145,7 +145,7 @@ class Manager {
    * after. Events never keep the process alive. Returns this.
    */
   on(name, listener) {
-    if (!EVENT_NAMES.has(name)) throw new TypeError(`unknown event name ${JSON.stringify(name)}: use '<otp|token|link|all>.<kind>' or '*'`);
+    if (!EVENT_NAMES.has(name)) throw new TypeError(`unknown event name ${JSON.stringify(name)}: use '<${EVENT_CREDENTIALS.join('|')}>.<kind>' or '*'`);
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
     if (!this._listeners.has(name)) this._listeners.set(name, new Set());
     this._listeners.get(name).add(listener);
@@ -200,6 +200,11 @@ class Manager {
   enrollTotp(purpose, identifier, issuer) { return this._engine.enrollTotp(purpose, identifier, issuer); }
   /** verified (once: never twice), invalid (wrong or replayed: counted in the failure budget), locked, or not_found. */
   verifyTotp(purpose, identifier, code, options) { return this._engine.verifyTotp(purpose, identifier, code, options); }
+  /**
+   * Removes the authenticator enrollment and the recovery codes; resolves with how many (1 for an
+   * enrollment, plus each code left). revokeAll never touches them; the failure budgets stay.
+   */
+  revokeSecondFactors(purpose, identifier) { return this._engine.revokeSecondFactors(purpose, identifier); }
 
   /**
    * Releases the engine and its store connections, without blocking: later calls reject with

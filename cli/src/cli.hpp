@@ -88,7 +88,7 @@ std::string json_string(std::string_view s);
 int cmd_keygen(const Args& args);
 int cmd_doctor(const Args& args);
 int cmd_stats(const Args& args);
-int cmd_support(std::string_view command, const Args& args);  // inspect, unlock, revoke, revoke-all
+int cmd_support(std::string_view command, const Args& args);  // inspect, unlock, revoke, revoke-all, revoke-second-factors
 int cmd_bench(const Args& args);
 
 }  // namespace vkcli

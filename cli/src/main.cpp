@@ -20,6 +20,8 @@ Commands:
   unlock PURPOSE IDENTIFIER      end a lockout (refill the failure budgets)
   revoke PURPOSE IDENTIFIER      revoke the live one-time code
   revoke-all PURPOSE IDENTIFIER  revoke the code and every token and magic link
+  revoke-second-factors PURPOSE IDENTIFIER
+                                 remove the authenticator enrollment and the recovery codes
   stats [URL]                    what the store holds: verikit keys under the prefix, memory
   bench URL                      a short load test of issue + verify against the named store
   version                        the program's and the library's version
@@ -35,8 +37,8 @@ Common options:
 
 Exit codes:
   0  done (the answer is yes)
-  1  done, the answer is no: doctor found a FAIL, revoke/revoke-all found nothing live, unlock
-     found no lockout, bench saw operations fail
+  1  done, the answer is no: doctor found a FAIL, a revoke found nothing live, unlock found no
+     lockout, bench saw operations fail
   2  usage: bad arguments, a missing key or store, --key given, memory:// for a support command
   3  the store or key failed: unreachable, refused (authentication, a misconfigured server),
      timed out, or the key does not open the records
@@ -58,7 +60,8 @@ int run(int argc, char** argv) {
   if (command == "doctor")
     return vkcli::cmd_doctor(vkcli::Args(rest, {"--store", "--prefix", "--pending"}, {"--json"}));
   if (command == "stats") return vkcli::cmd_stats(vkcli::Args(rest, {"--store", "--prefix"}, {"--json"}));
-  if (command == "inspect" || command == "unlock" || command == "revoke" || command == "revoke-all")
+  if (command == "inspect" || command == "unlock" || command == "revoke" || command == "revoke-all" ||
+      command == "revoke-second-factors")
     return vkcli::cmd_support(command, vkcli::Args(rest, key_opts, {"--json"}));
   if (command == "bench")
     return vkcli::cmd_bench(vkcli::Args(rest, {"--prefix", "--concurrency", "--seconds", "--ops"},

@@ -1,5 +1,5 @@
-// verikit CLI — what support staff need: inspect, unlock, revoke, revoke-all (one verikit call
-// each, on the application's store with the application's key).
+// verikit CLI — what support staff need: inspect, unlock, revoke, revoke-all,
+// revoke-second-factors (one verikit call each, on the application's store with its key).
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -10,7 +10,7 @@ namespace vkcli {
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: verikit inspect|unlock|revoke|revoke-all PURPOSE IDENTIFIER [options]
+constexpr const char* kHelp = R"(usage: verikit inspect|unlock|revoke|revoke-all|revoke-second-factors PURPOSE IDENTIFIER [options]
 
   inspect     what is live for (PURPOSE, IDENTIFIER): the one-time code's attempts left and
               expiry, live tokens and magic links, recovery codes left, the lockout and the rate
@@ -20,6 +20,10 @@ constexpr const char* kHelp = R"(usage: verikit inspect|unlock|revoke|revoke-all
   revoke      revokes the live one-time code
   revoke-all  revokes the code and every token and magic link of (PURPOSE, IDENTIFIER); not an
               authenticator enrollment or recovery codes
+  revoke-second-factors
+              removes the authenticator enrollment and the recovery codes of (PURPOSE,
+              IDENTIFIER), and nothing else (for a user who lost the device and the codes, once
+              you know who asks: whoever can run this can turn a user's second factor off)
 
 The identifier is normalised as your application's policy does by default (white space around
 it stripped, ASCII lower-cased). The store must be the one your application uses, with its key
@@ -35,8 +39,8 @@ prefix and its key, because the key names where records live: a wrong key finds 
                          key you ran with (README: "Rotating keys")
   --json                 one JSON object on stdout
 
-Exit codes: 0 done (inspect: always, whatever it found); 1 nothing to do (revoke / revoke-all:
-nothing was live; unlock: the identifier was not locked); 2 usage (missing key or store, --key,
+Exit codes: 0 done (inspect: always, whatever it found); 1 nothing to do (a revoke: nothing was
+live; unlock: the identifier was not locked); 2 usage (missing key or store, --key,
 memory://, a file:// directory that holds no store); 3 store error (unreachable, refused, timed
 out: a revoke that timed out may have happened), or the output could not be written.
 )";
@@ -138,10 +142,17 @@ int cmd_support(std::string_view command, const Args& args) {
   } else if (command == "revoke") {
     check(verikit_otp_revoke(&n, engine.engine, purpose.c_str(), id.data(), id.size()), "revoke");
     said = n ? "revoked the live code" : "no live code: nothing revoked";
-  } else {
+  } else if (command == "revoke-all") {
     check(verikit_revoke_all(&n, engine.engine, purpose.c_str(), id.data(), id.size()), "revoke-all");
     said = "revoked " + std::to_string(n) + " live code(s), token(s) and magic link(s); an authenticator enrollment "
-           "and recovery codes are not revoked by revoke-all (inspect shows the recovery codes left)";
+           "and recovery codes are not revoked by revoke-all (inspect shows the recovery codes left; "
+           "revoke-second-factors removes them)";
+  } else {
+    check(verikit_revoke_second_factors(&n, engine.engine, purpose.c_str(), id.data(), id.size()),
+          "revoke-second-factors");
+    said = n ? "removed " + std::to_string(n) + " second factor(s): the authenticator enrollment counts one, each "
+               "recovery code left one"
+             : "no authenticator enrollment or recovery codes: nothing removed";
   }
   if (json) std::printf("{\"command\": \"%s\", \"purpose\": %s, \"count\": %d}\n", std::string(command).c_str(),
                         json_string(purpose).c_str(), n);

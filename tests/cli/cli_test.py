@@ -172,6 +172,21 @@ class App:
                                          ctypes.c_size_t(len(identifier)), code.encode(), ctypes.c_size_t(len(code)), None)
         return self._result(rc, r)[0]
 
+    def second_factors(self, identifier: str) -> None:
+        """An authenticator enrollment and a set of recovery codes for (login, identifier)."""
+        for make in (lambda r: self.lib.verikit_totp_enroll(ctypes.byref(r), self.engine, b"login", identifier.encode(),
+                                                             ctypes.c_size_t(len(identifier)), b"Acme"),
+                     lambda r: self.lib.verikit_recovery_generate(ctypes.byref(r), self.engine, b"login",
+                                                                  identifier.encode(), ctypes.c_size_t(len(identifier)))):
+            result = ctypes.c_void_p()
+            assert self._result(make(result), result)[0] == 2  # issued
+
+    def recovery_codes(self, identifier: str) -> int:
+        n = ctypes.c_int()
+        assert self.lib.verikit_recovery_remaining(ctypes.byref(n), self.engine, b"login", identifier.encode(),
+                                                   ctypes.c_size_t(len(identifier))) == 0
+        return n.value
+
     def close(self) -> None:
         self.lib.verikit_engine_free(self.engine)
 
@@ -192,7 +207,8 @@ class Usage(unittest.TestCase):
         for text in ("keygen", "doctor", "inspect", "unlock", "revoke-all", "stats", "bench", "Exit codes", "0  done",
                      "2  usage", "3  the store"):
             self.assertIn(text, p.stdout)
-        for cmd in ("keygen", "doctor", "inspect", "unlock", "revoke", "revoke-all", "stats", "bench"):
+        for cmd in ("keygen", "doctor", "inspect", "unlock", "revoke", "revoke-all", "revoke-second-factors", "stats",
+                    "bench"):
             h = run(cmd, "--help")
             self.assertEqual(h.returncode, 0, cmd)
             self.assertIn("usage: verikit", h.stdout)
@@ -239,7 +255,7 @@ class Usage(unittest.TestCase):
         self.assertIn("cannot read the --key-file file", p.stderr)
 
     def test_the_embedded_store_is_refused_for_support_commands(self) -> None:
-        for cmd in ("inspect", "unlock", "revoke", "revoke-all"):
+        for cmd in ("inspect", "unlock", "revoke", "revoke-all", "revoke-second-factors"):
             for p in (run(cmd, "login", "a", env={"VERIKIT_STORE": "memory://"}),
                       run(cmd, "login", "a", "--store", "memory://?capacity=10")):
                 self.assertEqual(p.returncode, 2, (cmd, p.stderr))
@@ -262,7 +278,7 @@ class Usage(unittest.TestCase):
     def test_a_file_store_that_is_not_there_is_refused_and_not_made(self) -> None:
         with tempfile.TemporaryDirectory() as d:
             missing = Path(d, "typo", "store")
-            for cmd in ("inspect", "unlock", "revoke", "revoke-all"):
+            for cmd in ("inspect", "unlock", "revoke", "revoke-all", "revoke-second-factors"):
                 p = run(cmd, "login", "a", env={"VERIKIT_STORE": f"file://{missing}"})
                 self.assertEqual(p.returncode, 2, (cmd, p.stderr))
                 self.assertIn("no file store at", p.stderr)
@@ -416,7 +432,29 @@ class OnRedis(unittest.TestCase):
             p = run("revoke-all", "login", "ann@example.com", env=env)
             self.assertEqual(p.returncode, 1)
             self.assertIn("recovery codes are not revoked by revoke-all", p.stdout)
+            self.assertIn("revoke-second-factors removes them", p.stdout)
             self.assertEqual(json.loads(run("inspect", "login", "ann@example.com", "--json", env=env).stdout)["recovery_codes"], 0)
+
+            # Second factors: revoke-all leaves them, revoke-second-factors removes them (and only them).
+            app.second_factors("ann@example.com")
+            code = app.issue("ann@example.com")
+            self.assertEqual(run("revoke-all", "login", "ann@example.com", env=env).returncode, 0)  # the code
+            self.assertEqual(app.recovery_codes("ann@example.com"), 10)
+            token = app.issue("ann@example.com", "token")
+            p = run("revoke-second-factors", "login", " Ann@example.com", "--json", env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout), {"command": "revoke-second-factors", "purpose": "login", "count": 11})
+            self.assertEqual(app.recovery_codes("ann@example.com"), 0)
+            p = run("revoke-second-factors", "login", "ann@example.com", env=env)
+            self.assertEqual((p.returncode, p.stdout.strip()),
+                             (1, "login ann@example.com: no authenticator enrollment or recovery codes: nothing removed"))
+            app.second_factors("dee")
+            p = run("revoke-second-factors", "login", "dee", env=env)
+            self.assertEqual((p.returncode, p.stdout.strip()), (0, "login dee: removed 11 second factor(s): the "
+                             "authenticator enrollment counts one, each recovery code left one"))
+            self.assertEqual(json.loads(run("inspect", "login", "ann@example.com", "--json", env=env).stdout)
+                             ["live_tokens_and_links"], 1, "the token issued before stays")
+            self.assertTrue(token)
 
             # Ten wrong guesses spend the failure budget: locked, then unlocked by support.
             code = app.issue("bob")

@@ -18,7 +18,8 @@ const METHODS = {
   checks: ['verifyOtp', 'peekToken', 'consumeToken', 'peekLink', 'consumeLink', 'useRecoveryCode', 'verifyTotp'],
   issues: ['issueOtp', 'issueToken', 'issueLink', 'generateRecoveryCodes', 'enrollTotp'],
   booleans: ['revokeOtp', 'revokeToken', 'revokeLink', 'unlock'],
-  other: ['constructor', 'revokeAll', 'inspect', 'close', 'metrics', 'on', 'off', 'eventCounts', 'recoveryCodesRemaining'],
+  other: ['constructor', 'revokeAll', 'inspect', 'close', 'metrics', 'on', 'off', 'eventCounts', 'recoveryCodesRemaining',
+    'revokeSecondFactors'],
 };
 
 const otherThan = (code) => (code === '000000' ? '111111' : '000000');

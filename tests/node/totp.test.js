@@ -43,3 +43,26 @@ eachStore(test, 'authenticator codes', async (make) => {
   assert.deepEqual(both.map((r) => r.status).sort(), ['invalid', 'verified'], 'two concurrent uses: one succeeds');
   await assert.rejects(m.verifyTotp('mfa', 'ann', '12345'), { name: 'InvalidArgumentError' });
 });
+
+eachStore(test, 'revokeSecondFactors', async (make) => {
+  const m = make({ policy: { ...policy, revokeAllOnUse: true } });
+  const seen = [];
+  m.on('second_factors.revoked', (e) => seen.push(e));
+  assert.equal(await m.revokeSecondFactors('mfa', 'bo'), 0, 'nothing enrolled');
+  const enrolled = await m.enrollTotp('mfa', 'bo', 'Acme');
+  const { codes } = await m.generateRecoveryCodes('mfa', 'bo');
+  const link = await m.issueLink('mfa', 'bo', 'https://app.example/reset');
+  assert.equal((await m.consumeLink(link.secret, 'mfa')).status, 'verified');
+  assert.equal(await m.revokeAll('mfa', 'bo'), 0);
+  assert.equal(await m.recoveryCodesRemaining('mfa', 'bo'), codes.length, 'revokeAll and revokeAllOnUse leave them');
+  assert.equal(await m.revokeSecondFactors('mfa', 'BO'), 1 + codes.length);
+  assert.equal((await m.verifyTotp('mfa', 'bo', totp(enrolled.secret))).status, 'not_found');
+  assert.equal((await m.useRecoveryCode('mfa', 'bo', codes[0])).status, 'not_found');
+  assert.equal(await m.revokeSecondFactors('mfa', 'bo'), 0);
+  await assert.rejects(m.revokeSecondFactors('mfa', ''), { name: 'InvalidArgumentError' });
+  await assert.rejects(m.revokeSecondFactors('no such purpose!', 'bo'), { name: 'InvalidArgumentError' });
+  assert.throws(() => m.on('second_factor.revoked', () => {}), /event/i, 'a misspelt event name is refused');
+  for (let i = 0; i < 200 && seen.length < 1; ++i) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(seen.map((e) => [e.name, e.credential, e.kind, e.count, e.purpose]),
+    [['second_factors.revoked', 'second_factors', 'revoked', 1 + codes.length, 'mfa']], 'one event, for the removal that removed something');
+});

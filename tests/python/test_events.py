@@ -100,6 +100,8 @@ def test_refusals_revocations_and_unlock(make_engine: Callable[..., Any]) -> Non
     assert e.revoke_link(link.secret)
     e.issue_token("lock", "bo")
     assert e.revoke_all("lock", "bo") == 2  # the OTP and the token
+    e.enroll_totp("lock", "bo", "Acme")
+    assert e.revoke_second_factors("lock", "bo") == 1
     e.close()  # delivers every queued event
     names = [ev.name for ev in got.events]
     assert names[:3] == ["otp.issued", "otp.cooldown", "otp.issued"]
@@ -109,9 +111,12 @@ def test_refusals_revocations_and_unlock(make_engine: Callable[..., Any]) -> Non
     locked = [ev for ev in got.events if ev.name == "otp.locked"]
     assert len(locked) == 1 and locked[0].retry_after > 0
     tail = names[names.index("otp.locked") + 1:]
-    assert tail == ["otp.unlocked", "link.issued", "link.revoked", "token.issued", "all.revoked"]
-    revoked = got.events[-1]
+    assert tail == ["otp.unlocked", "link.issued", "link.revoked", "token.issued", "all.revoked",
+                    "second_factors.revoked"]
+    revoked = got.events[-2]
     assert (revoked.credential, revoked.count, revoked.status) == ("all", 2, None)
+    second = got.events[-1]
+    assert (second.credential, second.kind, second.count, second.identifier) == ("second_factors", "revoked", 1, "bo")
 
 
 def test_a_raising_callback_is_logged_and_the_engine_goes_on(make_engine: Callable[..., Any],

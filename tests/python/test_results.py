@@ -23,7 +23,7 @@ CHECKS = ["verify_otp", "peek_token", "consume_token", "peek_link", "consume_lin
 METHODS = set(CHECKS) | {"issue_otp", "issue_token", "issue_link", "revoke_otp", "revoke_token", "revoke_link",
                          "revoke_all", "inspect", "unlock", "close", "metrics", "event_counts",
                          "generate_recovery_codes", "use_recovery_code", "recovery_codes_remaining",
-                         "enroll_totp", "verify_totp"}
+                         "enroll_totp", "verify_totp", "revoke_second_factors"}
 
 
 def other_than(code: str) -> str:

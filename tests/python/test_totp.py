@@ -53,3 +53,41 @@ def test_asyncio_concurrent_uses_one_succeeds(store: str) -> None:
             assert sorted(r.status for r in both) == [verikit.Status.VERIFIED, verikit.Status.INVALID]
 
     asyncio.run(main())
+
+
+def test_revoke_second_factors_takes_them_and_nothing_else(make_engine: Any) -> None:
+    e = make_engine(policy={**POLICY, "revoke_all_on_use": True})
+    assert e.revoke_second_factors("mfa", "cy") == 0, "nothing enrolled"
+    enrolled = e.enroll_totp("mfa", "cy", "Acme")
+    codes = e.generate_recovery_codes("mfa", "cy").codes
+    assert e.use_recovery_code("mfa", "cy", codes[0])
+    link = e.issue_link("mfa", "cy", "https://app.example/reset")
+    assert e.consume_link(link.secret, "mfa"), "revoke_all_on_use: revokes the identifier's credentials..."
+    assert e.revoke_all("mfa", "cy") == 0
+    assert e.recovery_codes_remaining("mfa", "cy") == len(codes) - 1, "... never its second factors"
+    pending = e.issue_otp("mfa", "cy")
+    assert e.revoke_second_factors("mfa", "CY") == 1 + len(codes) - 1
+    assert e.verify_totp("mfa", "cy", totp(enrolled.secret)).status is verikit.Status.NOT_FOUND
+    assert e.use_recovery_code("mfa", "cy", codes[1]).status is verikit.Status.NOT_FOUND
+    assert e.recovery_codes_remaining("mfa", "cy") == 0
+    assert e.revoke_second_factors("mfa", "cy") == 0
+    assert e.verify_otp("mfa", "cy", pending.secret), "the pending OTP stays"
+    with pytest.raises(verikit.InvalidArgumentError):
+        e.revoke_second_factors("mfa", "")
+    with pytest.raises(TypeError):
+        e.revoke_second_factors("mfa", 42)
+
+
+def test_asyncio_revoke_second_factors(store: str) -> None:
+    async def main() -> None:
+        async with verikit.aio.Engine(store, key=bytes(32), key_prefix="pytotp2", policy=POLICY) as e:
+            await e.enroll_totp("mfa", "dot", "Acme")
+            codes = (await e.generate_recovery_codes("mfa", "dot")).codes
+            n = await e.revoke_second_factors("mfa", "dot")
+            assert n == 1 + len(codes)
+            assert await e.revoke_second_factors("mfa", "dot") == 0
+            assert (await e.use_recovery_code("mfa", "dot", codes[0])).status is verikit.Status.NOT_FOUND
+            with pytest.raises(verikit.InvalidArgumentError):
+                await e.revoke_second_factors("no such purpose!", "dot")
+
+    asyncio.run(main())

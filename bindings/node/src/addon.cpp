@@ -834,6 +834,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("recoveryCodesRemaining", &EngineWrap::RecoveryCodesRemaining),
                         InstanceMethod("enrollTotp", &EngineWrap::EnrollTotp),
                         InstanceMethod("verifyTotp", &EngineWrap::VerifyTotp),
+                        InstanceMethod("revokeSecondFactors", &EngineWrap::RevokeSecondFactors),
                         InstanceMethod("close", &EngineWrap::Close),
                         InstanceMethod("metrics", &EngineWrap::Metrics),
                         InstanceMethod("setListening", &EngineWrap::SetListening),
@@ -1127,6 +1128,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return run(info, Kind::count, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
       return verikit_recovery_remaining_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(),
                                               on_count, op);
+    });
+  }
+
+  Napi::Value RevokeSecondFactors(const Napi::CallbackInfo& info) {
+    return run(info, Kind::count, [&] { return purpose_id(info); }, [&](PurposeId& a, Op* op) {
+      return verikit_revoke_second_factors_async(engine(), a.purpose.c_str(), a.identifier.data(), a.identifier.size(),
+                                                 on_count, op);
     });
   }
 

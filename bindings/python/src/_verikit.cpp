@@ -1124,6 +1124,18 @@ PYBIND11_MODULE(_verikit, m) {
         return start_async(self, sink, Kind::count, [&](verikit_engine* e, void* user) {
           return verikit_recovery_remaining_async(e, p.c_str(), id.data(), id.size(), on_count, user);
         });
+      })
+      .def("revoke_second_factors", [](PyEngine& self, O purpose, O identifier) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return call_count(self, [&](verikit_engine* e, int* n) {
+          return verikit_revoke_second_factors(n, e, p.c_str(), id.data(), id.size());
+        });
+      })
+      .def("revoke_second_factors_async", [](PyEngine& self, O purpose, O identifier, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        return start_async(self, sink, Kind::count, [&](verikit_engine* e, void* user) {
+          return verikit_revoke_second_factors_async(e, p.c_str(), id.data(), id.size(), on_count, user);
+        });
       });
 
   m.def("generate_key", []() {

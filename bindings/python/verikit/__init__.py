@@ -244,3 +244,9 @@ class Engine(_EngineBase):
         """verified (once: a code is never accepted twice), invalid (wrong or replayed: counted
         in the identifier's failure budget, shared with OTPs), locked, or not_found (not enrolled)."""
         return self._native.verify_totp(purpose, identifier, code, client_key)
+
+    def revoke_second_factors(self, purpose: str, identifier: Bytes) -> int:
+        """Removes the authenticator enrollment and the recovery codes of (purpose, identifier);
+        how many: 1 for an enrollment, plus each recovery code left. revoke_all never touches them;
+        the failure budgets stay (unlock refills them)."""
+        return int(self._native.revoke_second_factors(purpose, identifier))

@@ -194,6 +194,9 @@ class Engine(_EngineBase):
                           client_key: Optional[Bytes] = None) -> "Call[Result]":
         return self._start(self._native.verify_totp_async, purpose, identifier, code, client_key)
 
+    def revoke_second_factors(self, purpose: str, identifier: Bytes) -> "Call[int]":
+        return self._start(self._native.revoke_second_factors_async, purpose, identifier)
+
 
 def _mark_coroutine_functions() -> None:
     """The operations return coroutine objects (Calls): frameworks that ask whether a function is a
