@@ -142,6 +142,8 @@ export interface ManagerOptions {
   policies?: Record<string, Policy>;
   /** the prefix of every Redis key (default "vk") */
   keyPrefix?: string;
+  /** the key against a shared store's key-check record at start (default 'create'; README "Key check") */
+  keyCheck?: 'create' | 'require' | 'off';
   /** false turns every abuse control off (default true) */
   abuseControls?: boolean;
   /** events queued before they are dropped (1 .. 1048576, default 4096) */

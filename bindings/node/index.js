@@ -86,7 +86,8 @@ const TYPED_OPTIONS = new Set(['url', 'store', 'key', 'keyId', 'previousKeys', '
  * process). Options: url | store, key, keyId, previousKeys ([[id, key]]), policy, policies,
  * indexKey (32 bytes: names records, does not rotate; required with previousKeys), and the
  * engine options of the core's schema (README: "Engine options"; an unknown one is an
- * InvalidArgumentError): keyPrefix, abuseControls (default true), eventQueueCapacity (default 4096), eventsIncludeIdentifier
+ * InvalidArgumentError): keyPrefix, keyCheck ('create' by default, 'require' or 'off': README "Key check"),
+ * abuseControls (default true), eventQueueCapacity (default 4096), eventsIncludeIdentifier
  * (default false), linkOrigins (the origins magic links may point to, 'https://host[:port]';
  * a base URL of another origin is refused; default: any https origin), linkAllowHttp (allow
  * http:// base URLs and origins, for development; default false).

@@ -143,6 +143,10 @@ void make_config(ConfigHolder& out, const Args& args, const std::string& url, bo
   check(verikit_config_set_key(out.config, static_cast<std::uint8_t>(id), key->data(), key->size()), "setting the key");
   if (auto index = key_from(args, "--index-key-file", "VERIKIT_INDEX_KEY"))
     check(verikit_config_set_index_key(out.config, index->data(), index->size()), "setting the index key");
+  // The store's key-check record must be there and match: a wrong key, a rotation without the
+  // index key, a mistyped prefix or store URL are refused instead of answering "nothing live".
+  check(verikit_config_set_option(out.config, "key_check", args.flag("--no-key-check") ? "off" : "require"),
+        "setting the key check");
 }
 
 void open_engine(EngineHolder& out, const verikit_config* config) {

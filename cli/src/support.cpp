@@ -27,7 +27,10 @@ constexpr const char* kHelp = R"(usage: verikit inspect|unlock|revoke|revoke-all
 
 The identifier is normalised as your application's policy does by default (white space around
 it stripped, ASCII lower-cased). The store must be the one your application uses, with its key
-prefix and its key, because the key names where records live: a wrong key finds nothing.
+prefix and its key, because the key names where records live: a wrong key finds nothing. So the
+store's key-check record (made by an application on verikit 0.4 or later when it starts) must be
+there and match the key: a wrong key, a key rotation without --index-key-file, a mistyped
+--prefix or store URL are refused (exit 3) instead of answering "nothing live".
 
   --store URL            the store (else $VERIKIT_STORE). memory:// is refused: in a command-line
                          process it is a new, empty store that lives for this one command
@@ -38,6 +41,8 @@ prefix and its key, because the key names where records live: a wrong key finds 
   --index-key-file PATH  the index key after a key rotation (else $VERIKIT_INDEX_KEY): the first
                          key you ran with (README: "Rotating keys")
   --json                 one JSON object on stdout
+  --no-key-check         skip the key check (an application that runs with key_check=off; a wrong
+                         key or prefix then answers "nothing live")
 
 Exit codes: 0 done (inspect: always, whatever it found); 1 nothing to do (a revoke: nothing was
 live; unlock: the identifier was not locked); 2 usage (missing key or store, --key,

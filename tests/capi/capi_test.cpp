@@ -1067,7 +1067,7 @@ TEST(CApi, EngineOptionsByNameAndTheSchema) {
     verikit_config_free(fresh);
     if (std::string(name) == "event_queue_capacity") EXPECT_EQ(hi, 1048576);
   }
-  EXPECT_EQ(names, (std::set<std::string>{"key_prefix", "abuse_controls", "event_queue_capacity",
+  EXPECT_EQ(names, (std::set<std::string>{"key_prefix", "key_check", "abuse_controls", "event_queue_capacity",
                                           "events_include_identifier", "link_origins", "link_allow_http"}));
   EXPECT_EQ(verikit_config_option(n, nullptr, nullptr, nullptr, nullptr, nullptr), VERIKIT_E_INVALID_ARGUMENT);
 }

@@ -476,8 +476,18 @@ class OnRedis(unittest.TestCase):
                     app.issue("cy") if content == KEY_HEX.encode() else None
                     p = run("inspect", "login", "cy", "--key-file", str(path), "--json", env=env, key=False)
                     self.assertEqual(json.loads(p.stdout)["status"], "valid", p.stderr)
-            other = run("inspect", "login", "cy", "--json", env={**env, "VERIKIT_KEY": bytes(32).hex()})
+            # Another key, or a mistyped prefix, is refused by the store's key check (exit 3), not
+            # answered as "nothing live"; --no-key-check (for applications with key_check=off) reads nothing.
+            for cmd in ("inspect", "unlock", "revoke", "revoke-all", "revoke-second-factors"):
+                other = run(cmd, "login", "cy", "--json", env={**env, "VERIKIT_KEY": bytes(32).hex()})
+                self.assertEqual((other.returncode, other.stdout), (3, ""), cmd)
+                self.assertIn("were written with another key", other.stderr)
+                typo = run(cmd, "login", "cy", "--prefix", "vkk", env=env)
+                self.assertEqual((typo.returncode, typo.stdout), (3, ""), cmd)
+                self.assertIn("no key-check record under key prefix 'vkk'", typo.stderr)
+            other = run("inspect", "login", "cy", "--json", "--no-key-check", env={**env, "VERIKIT_KEY": bytes(32).hex()})
             self.assertEqual(json.loads(other.stdout)["status"], "not_found")
+            self.assertIsNone(self.redis.cli("--scan", "--pattern", "vkk:*").strip() or None, "nothing made under the typo")
 
             p = run("stats", self.redis.url, "--json", key=False)
             self.assertEqual(p.returncode, 0)

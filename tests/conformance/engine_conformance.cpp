@@ -544,12 +544,66 @@ TEST_P(Conformance, EnginesWithDifferentKeysDoNotSeeEachOther) {
   auto a = engine();
   Config other;
   other.keys = KeySet{generate_key(1), {}, std::nullopt};
+  other.key_check = "off";  // (else refused at start on a shared store: KeyCheck... below)
   auto b = engine(other);
   Result code = a->issue_otp("login", "dee").value();
   EXPECT_EQ(b->verify_otp("login", "dee", code.secret.view())->outcome, Outcome::not_found);
   Result token = a->issue_token("confirm", "dee").value();
   EXPECT_EQ(b->verify_token(token.secret.view(), "confirm")->outcome, Outcome::not_found);
   EXPECT_EQ(a->verify_otp("login", "dee", code.secret.view())->outcome, Outcome::verified);
+}
+
+// The key check: a shared store keeps the tag of the index key its records are named with, and an
+// engine with another key (which would find none of them: everything not_found) is refused at
+// start; a rotation that keeps the index key starts. "require" refuses a store without the
+// record (a mistyped prefix or URL in a support tool); "off" checks nothing. A store no other
+// process shares has nothing to check.
+TEST_P(Conformance, KeyCheckRefusesAnotherKeyAtStartOnASharedStore) {
+  const bool shared = harness->store()->shared();
+  auto with = [&](const Key& current, const std::string& mode, std::optional<Key> index = std::nullopt,
+                  std::vector<Key> previous = {}) {
+    Config c;
+    c.keys = KeySet{current, std::move(previous), std::nullopt};
+    if (index) c.keys->index = index->bytes;
+    c.key_check = mode;
+    return Engine::create(std::move(c), harness->store());
+  };
+  auto fresh = with(key, "require");
+  EXPECT_EQ(fresh.has_value(), !shared) << "no record yet: refused with require";
+  if (!fresh) {
+    EXPECT_EQ(fresh.error().code, Errc::config);
+    EXPECT_NE(fresh.error().message.find("no key-check record"), std::string::npos) << fresh.error().message;
+  }
+  auto first = with(key, "create");  // makes the record
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  Result code = (*first)->issue_otp("login", "kim").value();
+  EXPECT_TRUE(with(key, "require").has_value()) << "the record is there now";
+  EXPECT_TRUE(with(key, "create").has_value()) << "the same key again";
+
+  const Key other = generate_key(2);
+  for (const std::string mode : {"create", "require"}) {
+    auto wrong = with(other, mode);
+    EXPECT_EQ(wrong.has_value(), !shared) << mode;
+    if (!wrong) {
+      EXPECT_EQ(wrong.error().code, Errc::config) << mode;
+      EXPECT_NE(wrong.error().message.find("written with another key"), std::string::npos) << wrong.error().message;
+    }
+  }
+  auto unchecked = with(other, "off");
+  ASSERT_TRUE(unchecked.has_value());
+  EXPECT_EQ((*unchecked)->verify_otp("login", "kim", code.secret.view())->outcome, Outcome::not_found)
+      << "what the check prevents: another key finds nothing";
+  auto rotated = with(other, "create", key, {key});  // the new key, the old one as previous and index
+  ASSERT_TRUE(rotated.has_value()) << rotated.error().message;
+  EXPECT_EQ((*rotated)->verify_otp("login", "kim", code.secret.view())->outcome, Outcome::verified);
+  EXPECT_TRUE(with(key, "create").has_value()) << "the record still names the index key";
+  Config bad;
+  bad.keys = KeySet{key, {}, std::nullopt};
+  bad.key_check = "sometimes";
+  auto refused = Engine::create(bad, harness->store());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Errc::config);
+  EXPECT_NE(refused.error().message.find("key_check"), std::string::npos);
 }
 
 TEST_P(Conformance, NothingSecretReachesTheStoreInTheClear) {

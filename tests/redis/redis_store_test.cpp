@@ -254,12 +254,13 @@ TEST(RedisStore, CallsItsFunctionLibraryAndSurvivesAFunctionFlush) {
   };
   auto e = engine_on(server.url(), c);
   EXPECT_NE(server.cli("FUNCTION LIST").find("verikit_"), std::string::npos) << "the library is loaded";
-  // (The start-up probes: EVAL and EVALSHA of the permission probe, one FCALL of inspect.)
+  // (The start-up probes: EVAL and EVALSHA of the permission probe, one FCALL of inspect; then
+  // the engine's key check, one FCALL.)
   const long long evalsha = server.calls("evalsha"), eval = server.calls("eval");
-  EXPECT_EQ(server.calls("fcall"), 1);
+  EXPECT_EQ(server.calls("fcall"), 2);
   Result code = e->issue_otp("login", "ivy").value();
   EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::verified);
-  EXPECT_EQ(server.calls("fcall"), 3);
+  EXPECT_EQ(server.calls("fcall"), 4);
   EXPECT_EQ(server.calls("evalsha"), evalsha);
   // Without the library (FUNCTION FLUSH; a restart without persistence), nothing ran: the call
   // is answered by EVAL of its script, exactly once, and from then on EVALSHA serves (once
@@ -269,7 +270,7 @@ TEST(RedisStore, CallsItsFunctionLibraryAndSurvivesAFunctionFlush) {
   EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::verified);
   EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::not_found);
   EXPECT_EQ(e->verify_otp("login", "ivy", code.secret.view())->outcome, Outcome::not_found);
-  EXPECT_EQ(server.calls("fcall"), 5);
+  EXPECT_EQ(server.calls("fcall"), 6);
   EXPECT_EQ(server.calls("eval"), eval + 1);
   EXPECT_EQ(server.calls("evalsha"), evalsha + 2);
   std::lock_guard<std::mutex> lock(m);
@@ -296,11 +297,11 @@ TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
 
   auto raw = raw_client(server);
   const auto keys = all_keys(*raw);
-  ASSERT_EQ(keys.size(), 5u);  // verify-email g, confirm t g, login t g
+  ASSERT_EQ(keys.size(), 6u);  // verify-email g, confirm t g, login t g, the key check v
   EXPECT_EQ(all_keys(*raw, ":g").size(), 3u);
   (void)e->verify_otp("verify-email", id, "000000", VerifyOptions{"client-ip-203.0.113.9"}).value();
   const auto with_client = all_keys(*raw);
-  ASSERT_EQ(with_client.size(), 7u);  // + the client key's own slot, + the identifier's budget per client key
+  ASSERT_EQ(with_client.size(), 8u);  // + the client key's own slot, + the identifier's budget per client key
   EXPECT_EQ(all_keys(*raw, ":c").size(), 1u);
   EXPECT_EQ(all_keys(*raw, ":p").size(), 1u);
   const std::string token_secret(token.secret.view());
@@ -309,7 +310,7 @@ TEST(RedisStore, RedisHoldsNothingInTheClearAndEveryKeyExpires) {
     EXPECT_GT(raw->command_sync({"PTTL", k})->integer, 0) << k << " has no TTL";
     std::string everything = k;
     auto type = raw->command_sync({"TYPE", k})->str;
-    if (k.ends_with(":g")) {
+    if (k.ends_with(":g") || k.ends_with(":v")) {
       ASSERT_EQ(type, "string") << k;
       everything += "|" + raw->command_sync({"GET", k})->str;
     } else {
@@ -335,10 +336,13 @@ TEST(RedisStore, TtlsAreTheCredentialsLifetimes) {
   e->issue_otp("login", "dan").value();
   e->issue_token("login", "dan", IssueOptions{{}, std::chrono::seconds(900)}).value();
   auto raw = raw_client(server);
-  ASSERT_EQ(all_keys(*raw).size(), 2u);
+  ASSERT_EQ(all_keys(*raw).size(), 3u);
   for (const std::string& k : all_keys(*raw)) {
     const long long pttl = raw->command_sync({"PTTL", k})->integer;
-    if (k.ends_with(":g")) {
+    if (k.ends_with(":v")) {  // the key check: 5 years, renewed at each start
+      EXPECT_GT(pttl, 5LL * 365 * 24 * 3600 * 1000 - 60000) << k;
+      EXPECT_LE(pttl, 5LL * 365 * 24 * 3600 * 1000) << k;
+    } else if (k.ends_with(":g")) {
       EXPECT_GT(pttl, 299000);
       EXPECT_LE(pttl, 300000);
     } else {

@@ -72,7 +72,8 @@ TEST(RedisScripts, EachStartsWithItsFlagsLine) {
       {"revoke_all", "allow-oom"}, {"inspect", "no-writes"},     {"unlock", "allow-oom"},
       {"client_limit", ""},       {"token_verify_bound", ""},   {"recovery_set", ""},
       {"recovery_use", ""},       {"recovery_count", "no-writes"}, {"totp_enroll", ""},
-      {"totp_load", "no-writes"}, {"totp_commit", ""},          {"second_factors_revoke", "allow-oom"}};
+      {"totp_load", "no-writes"}, {"totp_commit", ""},          {"second_factors_revoke", "allow-oom"},
+      {"key_check", "allow-oom"}};
   ASSERT_EQ(std::size(kAll), flags.size());
   for (const Script* s : kAll) {
     SCOPED_TRACE(s->name);

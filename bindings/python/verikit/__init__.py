@@ -66,6 +66,7 @@ class _EngineBase:
         policy: Optional[PolicyFields] = None,
         policies: Optional[Mapping[str, PolicyFields]] = None,
         key_prefix: Optional[str] = None,
+        key_check: Optional[str] = None,
         abuse_controls: bool = True,
         index_key: Optional[bytes] = None,
         on_event: Optional[Callable[[Event], None]] = None,
@@ -84,6 +85,9 @@ class _EngineBase:
             key_id: its id, 0-255 (default 1); previous_keys: (key_id, key) pairs that still
             verify after a rotation.
         key_prefix: the prefix of every Redis key (default "vk").
+        key_check: "create" (default): a shared store's key-check record must name this key's
+            index key (another key, or a rotation without index_key, is a ConfigError at start),
+            and an absent one is made; "require": an absent one is refused too; "off".
         index_key: 32 secret bytes that name records in the store; they do not rotate, so abuse
             state and an identifier's credentials stay one whichever key made them. Required
             with previous_keys (use the bytes of the first key you ran with).

@@ -19,6 +19,13 @@
 // clang-format off
 VERIKIT_CONFIG_OPTION(text, key_prefix, std::string, "vk", 1, 64,
                       "prefix of every store key (several applications may share one store)")
+// A shared store (Redis, file) keeps a key-check record: the tag of the index key its records are
+// named with. "create": an engine that finds another tag is refused at start (a wrong key, or a
+// rotation without the index key, would find no record and answer not_found for everything), and
+// an absent record is made; "require": absent is refused too (command-line support tools: a
+// mistyped prefix or store finds nothing); "off": no check.
+VERIKIT_CONFIG_OPTION(text, key_check, std::string, "create", 3, 7,
+                      "check the key against the store's key-check record at start: create, require or off")
 // Off: every policy of the configuration without its abuse controls (failure budgets,
 // cooldown, send limit, client-key limits, active cap), applied when the engine is made.
 VERIKIT_CONFIG_OPTION(boolean, abuse_controls, bool, true, 0, 1,

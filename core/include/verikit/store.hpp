@@ -209,6 +209,15 @@ struct ClientLimitReply {
   std::chrono::milliseconds retry_after{0};
 };
 
+// What a key check found (Engine::create on a shared store): the store's key-check record holds
+// the tag of the index key its records are named with.
+enum class KeyCheck : std::uint8_t {
+  matched,   // the same tag: this engine names records as the ones that wrote them
+  created,   // there was none; this tag is now the record (create was asked)
+  absent,    // there was none, and none was made (create was not asked)
+  mismatch,  // another tag: records were written under another index key
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -236,6 +245,13 @@ class Store {
   virtual void recovery_set(const RecoverySetRequest&, Callback<int> done) { done(no_recovery()); }
   virtual void recovery_use(const RecoveryUseRequest&, Callback<VerifyReply> done) { done(no_recovery()); }
   virtual void recovery_count(const std::string&, Callback<int> done) { done(no_recovery()); }
+  // The store's key-check record against `tag` (the engine's key_check_tag); with `create`, an
+  // absent record is made with it. A store no other process shares has nothing to check: matched.
+  virtual void key_check(const std::string& tag, bool create, Callback<KeyCheck> done) {
+    (void)tag;
+    (void)create;
+    done(KeyCheck::matched);
+  }
   // Authenticator codes (TOTP). A store without them completes with unsupported.
   virtual void totp_enroll(const TotpEnrollRequest&, Callback<bool> done) { done(no_totp()); }
   virtual void totp_load(const std::string&, const FailureBudget&, Callback<TotpLoadReply> done) { done(no_totp()); }

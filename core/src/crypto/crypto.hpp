@@ -89,6 +89,9 @@ std::string tag_text(std::string_view bytes);
 std::string group_tag(const IndexKey& key, std::string_view purpose, std::string_view identifier);
 // A tag binding a credential kind and purpose (raw bytes).
 std::string purpose_tag(const IndexKey& key, std::uint8_t kind, std::string_view purpose);
+// The key-check record's value: a keyed hash of a constant under the index key (base64url), so a
+// store can tell whether an engine names records as the ones that wrote it did.
+std::string key_check_tag(const IndexKey& key);
 // The tag of a client key (an IP address, a device id): base64url of a keyed hash.
 std::string client_tag(const IndexKey& key, std::string_view client_key);
 // A keyed hash of a payload (raw bytes): equal payloads, equal hashes, under any signing key.

@@ -151,6 +151,8 @@ std::string group_tag(const IndexKey& key, std::string_view purpose, std::string
   return keyed_tag(key.index, {"group", purpose, identifier});
 }
 
+std::string key_check_tag(const IndexKey& key) { return keyed_tag(key.index, {"key-check", "1"}); }
+
 std::string purpose_tag(const IndexKey& key, std::uint8_t kind, std::string_view purpose) {
   const char k = static_cast<char>(kind);
   return keyed_hash(key.index, {"purpose", std::string_view(&k, 1), purpose});

@@ -47,6 +47,31 @@ bool decode_identity(std::string_view bytes, std::string& purpose, std::string& 
   return true;
 }
 
+Status check_key(Store& store, const IndexKey& index, const Config& config) {
+  const bool create = config.key_check == "create";
+  auto found = wait_for<KeyCheck>(store, [&](Callback<KeyCheck> cb) { store.key_check(key_check_tag(index), create, std::move(cb)); });
+  if (!found) return Error{found.error().code, "checking the key against the store's key-check record: " + found.error().message};
+  const std::string where = config.store_url.starts_with("file:") ? "this file store"
+                            : config.store_url.empty()              ? "this store"
+                                                                    : "key prefix '" + config.key_prefix + "'";
+  switch (*found) {
+    case KeyCheck::matched:
+    case KeyCheck::created:
+      return Unit{};
+    case KeyCheck::mismatch:
+      return make_error(Errc::config,
+                        "the records under " + where + " were written with another key: this key would find none of "
+                        "them (every code, token and lockout would read as absent). Configure the key they were written "
+                        "with; after a key rotation, also the index key (the first key the store was used with); "
+                        "another application needs a key prefix of its own (README: \"Key check\")");
+    case KeyCheck::absent:
+      return make_error(Errc::config,
+                        "no key-check record under " + where + " (key_check=require): no application has used it with "
+                        "verikit 0.4 or later. Check the store URL and the key prefix (README: \"Key check\")");
+  }
+  return make_error(Errc::internal, "key check: unknown answer");
+}
+
 }  // namespace detail
 
 Engine::Engine(std::shared_ptr<detail::EngineImpl> impl) : impl_(std::move(impl)) {}
@@ -89,6 +114,9 @@ Expected<std::shared_ptr<Engine>> Engine::create(Config config, std::shared_ptr<
     auto r = detail::KeyRing::from(*config.keys);
     if (!r) return std::move(r).error();
     ring = std::move(r).value();
+  }
+  if (store->shared() && config.key_check != "off") {
+    if (auto s = detail::check_key(*store, ring.index(), config); !s) return std::move(s).error();
   }
   if (!config.abuse_controls) {
     config.default_policy = without_abuse_controls(config.default_policy);

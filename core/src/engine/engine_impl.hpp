@@ -195,6 +195,9 @@ Status check_client_key(std::string_view client_key);
 
 // Identity of a token's owner, as sealed into its record.
 std::string encode_identity(std::string_view purpose, std::string_view identifier);
+// Engine::create on a shared store: the store's key-check record against the index key, as
+// config.key_check says (config error on a mismatch, or an absent record with "require").
+Status check_key(Store& store, const IndexKey& index, const Config& config);
 bool decode_identity(std::string_view bytes, std::string& purpose, std::string& identifier);
 
 }  // namespace verikit::detail

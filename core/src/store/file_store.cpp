@@ -38,6 +38,7 @@ using detail::Group;
 using detail::ms;
 
 constexpr std::string_view kFormatName = "format";
+constexpr std::string_view kKeyCheckName = "key-check";  // meta: the tag of the records' index key
 constexpr std::string_view kFormat = "verikit file store 1";
 
 MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
@@ -67,6 +68,7 @@ struct Env {
   MDB_env* env = nullptr;
   MDB_dbi records = 0;
   MDB_dbi due = 0;
+  MDB_dbi meta = 0;   // the format, the key-check record
   std::size_t page_size = 4096;
   std::size_t map_pages = 0;
   std::string data_path;        // the directory's data.mdb (for messages)
@@ -159,7 +161,7 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(e.env, nullptr, 0, &txn); rc != 0) return lmdb_error(rc, "mdb_txn_begin");
   closing.txn = txn;
-  MDB_dbi meta = 0;
+  MDB_dbi& meta = e.meta;
   int rc = mdb_dbi_open(txn, "records", MDB_CREATE, &e.records);
   if (rc == 0) rc = mdb_dbi_open(txn, "due", MDB_CREATE, &e.due);
   if (rc == 0) rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
@@ -498,6 +500,24 @@ class FileStore final : public Store {
     done(on_group<int>(group, Open::read_only, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::count_recovery(g, now);
     }));
+  }
+
+  // Read first, in a read-only transaction (a start is not held up by another process's writer
+  // unless the record must be made); made in a write transaction that looks again.
+  void key_check(const std::string& tag, bool create, Callback<KeyCheck> done) override {
+    auto look = [&](Txn& t) {
+      auto found = t.get(env_->e.meta, kKeyCheckName);
+      if (!found) return KeyCheck::absent;
+      return *found == tag ? KeyCheck::matched : KeyCheck::mismatch;
+    };
+    auto seen = transact<KeyCheck>([&](Txn& t, TimePoint) { return look(t); }, false, true);
+    if (!seen || *seen != KeyCheck::absent || !create) return done(std::move(seen));
+    done(transact<KeyCheck>([&](Txn& t, TimePoint) {
+      const KeyCheck now = look(t);
+      if (now != KeyCheck::absent) return now;
+      t.put(env_->e.meta, kKeyCheckName, tag);
+      return KeyCheck::created;
+    }, false));
   }
 
   void second_factors_revoke(const std::string& group, Callback<int> done) override {

@@ -28,6 +28,9 @@
 //      accepted time step, -1: none); key TTL = the enrollment's lifetime
 //   c  a client key's limits, in the group `c:<client tag>` (its own slot), a hash: i / f
 //      (GCRA of issues and of failed verifications)
+//   v  the prefix's key-check record, in the group `key-check` (no group tag is 9 characters), a
+//      string: the tag of the index key the prefix's records are named with; key TTL 5 years,
+//      renewed at each engine start
 // Flags (record field f, token record [3]): bit 0 one-time use, bit 1 revoke the group on use.
 // Times are ms since the epoch, from redis.call('TIME'). The rules mirror core/src/store/limits.cpp.
 //
@@ -270,13 +273,21 @@ inline constexpr Script totp_commit{.id = 16, .name = "totp_commit", .flags = ""
 inline constexpr Script second_factors_revoke{.id = 17, .name = "second_factors_revoke", .flags = "allow-oom",
                                               .prelude = false, .keys = "ak"};
 
+// The prefix's key-check record against the engine's tag; absent: made when create is 1. Reply:
+// 0 matched (its TTL renewed), 1 created, 2 absent (not made), 3 another tag. allow-oom: an engine
+// starts while Redis is full (the record is one small key, made once).
+inline constexpr std::string_view key_check_args[] = {"tag", "create" /* 1/0 */, "ttl_ms"};
+inline constexpr Script key_check{.id = 18, .name = "key_check", .flags = "allow-oom", .prelude = false, .keys = "v",
+                                  .args = key_check_args};
+
 #undef VERIKIT_BUDGET_ARGS
 #undef VERIKIT_GATE_NUMBERS
 
 inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify, &otp_revoke, &token_issue,  &token_verify,
                                          &token_revoke, &revoke_all, &inspect,    &unlock,       &client_limit,
                                          &token_verify_bound, &recovery_set, &recovery_use, &recovery_count,
-                                         &totp_enroll,  &totp_load,  &totp_commit, &second_factors_revoke};
+                                         &totp_enroll,  &totp_load,  &totp_commit, &second_factors_revoke,
+                                         &key_check};
 
 // The script's .lua file as embedded.
 std::string_view source(const Script& s);

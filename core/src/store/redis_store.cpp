@@ -668,6 +668,19 @@ class RedisStore final : public Store {
     });
   }
 
+  void key_check(const std::string& tag, bool create, Callback<KeyCheck> done) override {
+    static constexpr long long kKeyCheckTtlMs = 5LL * 365 * 24 * 3600 * 1000;
+    Call<scripts::key_check> call;
+    call.set<"tag">(tag).set<"create">(create ? "1" : "0").set<"ttl_ms">(std::to_string(kKeyCheckTtlMs));
+    eval(call, "key-check", [done = std::move(done)](Expected<Reply> raw) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      if (r->integer < 0 || r->integer > 3)
+        return done(make_error(Errc::store_protocol, "key check: unexpected reply " + std::to_string(r->integer)));
+      done(static_cast<KeyCheck>(r->integer));
+    });
+  }
+
   void second_factors_revoke(const std::string& group, Callback<int> done) override {
     Call<scripts::second_factors_revoke> call;
     eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
