@@ -19,6 +19,7 @@
   X(verikit_version) X(verikit_error_message) X(verikit_status_name) X(verikit_config_new)          \
   X(verikit_config_free) X(verikit_config_set_store) X(verikit_config_set_policy)                   \
   X(verikit_config_set_key) X(verikit_key_generate) X(verikit_policy_init) X(verikit_engine_new)    \
+  X(verikit_config_set_key_prefix)                                                                  \
   X(verikit_engine_free) X(verikit_result_free) X(verikit_result_status) X(verikit_result_secret)   \
   X(verikit_result_url) X(verikit_result_identifier) X(verikit_result_purpose)                      \
   X(verikit_result_payload) X(verikit_result_expires_at_ms) X(verikit_result_attempts_remaining)    \
@@ -101,6 +102,13 @@ int main(int argc, char **argv) {
   check(vk_verikit_config_set_store(config, store) == VERIKIT_OK, "set_store");
   check(vk_verikit_key_generate(key, sizeof key) == VERIKIT_OK, "key_generate");
   check(vk_verikit_config_set_key(config, 1, key, sizeof key) == VERIKIT_OK, "set_key");
+  /* A new key each run, so a key prefix of its own: a shared store's records remember the key they
+   * were written with (README "Key check"). An application keeps one key and one prefix. */
+  uint8_t run[VERIKIT_KEY_BYTES];
+  char prefix[32];
+  check(vk_verikit_key_generate(run, sizeof run) == VERIKIT_OK, "key_generate");
+  snprintf(prefix, sizeof prefix, "quickstart-%02x%02x%02x%02x", run[0], run[1], run[2], run[3]);
+  check(vk_verikit_config_set_key_prefix(config, prefix) == VERIKIT_OK, "set_key_prefix");
   check(vk_verikit_policy_init(&reset, VERIKIT_POLICY_VERSION) == VERIKIT_OK, "policy_init");
   reset.ttl_seconds = 1800;
   reset.flags = VERIKIT_POLICY_REVOKE_ALL_ON_USE;

@@ -26,10 +26,11 @@ static const char *vk_version(void) { return VK_CALL(const char *(*)(void), veri
 static const char *vk_error(void) { return VK_CALL(const char *(*)(void), verikit_error_message); }
 static const char *vk_status_name(int s) { return VK_CALL(const char *(*)(int), verikit_status_name, s); }
 
-static int vk_engine(verikit_engine **out, const char *store, const uint8_t *key) {
+static int vk_engine(verikit_engine **out, const char *store, const uint8_t *key, const char *prefix) {
   verikit_config *c = NULL;
   int rc = VK_CALL(int (*)(verikit_config **), verikit_config_new, &c);
   if (rc == 0) rc = VK_CALL(int (*)(verikit_config *, const char *), verikit_config_set_store, c, store);
+  if (rc == 0) rc = VK_CALL(int (*)(verikit_config *, const char *), verikit_config_set_key_prefix, c, prefix);
   if (rc == 0) rc = VK_CALL(int (*)(verikit_config *, uint8_t, const uint8_t *, size_t), verikit_config_set_key, c, 1, key, 32);
   if (rc == 0) rc = VK_CALL(int (*)(verikit_engine **, const verikit_config *), verikit_engine_new, out, c);
   VK_CALL(void (*)(verikit_config *), verikit_config_free, c);
@@ -164,13 +165,19 @@ func main() {
 
 	var key [32]C.uint8_t
 	call(C.vk_key(&key[0]), "key")
+	// A new key each run, so a key prefix of its own: a shared store's records remember the key
+	// they were written with (README "Key check"). An application keeps one key and one prefix.
+	var run [32]C.uint8_t
+	call(C.vk_key(&run[0]), "key")
+	cprefix := cs(fmt.Sprintf("quickstart-%02x%02x%02x%02x", run[0], run[1], run[2], run[3]))
 	var engine *C.verikit_engine
 	cstore := cs(store)
-	if C.vk_engine(&engine, cstore, &key[0]) != 0 {
+	if C.vk_engine(&engine, cstore, &key[0], cprefix) != 0 {
 		fmt.Fprintf(os.Stderr, "engine: %s\n", C.GoString(C.vk_error()))
 		os.Exit(1)
 	}
 	free(cstore)
+	free(cprefix)
 	defer C.vk_engine_free(engine)
 
 	user := "gopher@example.com"

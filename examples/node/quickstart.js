@@ -3,7 +3,12 @@
 const verikit = require(process.env.VERIKIT_NODE_PKG || 'verikit');
 
 async function main(url) {
-  const manager = new verikit.Manager({ url, key: verikit.generateKey(), policies: { 'reset-password': { revokeAllOnUse: true } } });
+  // A new key each run, so a key prefix of its own: a shared store's records remember the key they
+  // were written with (README "Key check"). An application keeps one key and one prefix.
+  const keyPrefix = `quickstart-${require('node:crypto').randomBytes(4).toString('hex')}`;
+  const manager = new verikit.Manager({
+    url, key: verikit.generateKey(), keyPrefix, policies: { 'reset-password': { revokeAllOnUse: true } },
+  });
 
   // Every result is an object, and objects are always truthy: test result.ok (or result.status).
   const code = await manager.issueOtp('login', 'alice@example.com');

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 
 import verikit
@@ -14,7 +15,11 @@ import verikit.aio
 
 def main(store: str) -> None:
     key = verikit.generate_key()  # in production: one secret key, the same on every server
-    with verikit.Engine(store, key=key, policies={"reset-password": {"revoke_all_on_use": True}}) as engine:
+    # A new key each run, so a key prefix of its own: a shared store's records remember the key
+    # they were written with (README "Key check"). An application keeps one key and one prefix.
+    prefix = "quickstart-" + secrets.token_hex(4)
+    with verikit.Engine(store, key=key, key_prefix=prefix,
+                        policies={"reset-password": {"revoke_all_on_use": True}}) as engine:
         # One-time code: issue, a wrong guess, the right code, a replay.
         issued = engine.issue_otp("login", "alice@example.com")
         print(f"code {issued.secret} expires {issued.expires_at:%H:%M:%S} UTC")
@@ -40,12 +45,12 @@ def main(store: str) -> None:
         assert not engine.consume_link(link.secret, "reset-password")
         print("link consumed once, refused after")
 
-    asyncio.run(asynchronous(store, key))
+    asyncio.run(asynchronous(store, key, prefix))
     print("all flows behaved as documented")
 
 
-async def asynchronous(store: str, key: bytes) -> None:
-    engine = verikit.aio.Engine(store, key=key)
+async def asynchronous(store: str, key: bytes, prefix: str) -> None:
+    engine = verikit.aio.Engine(store, key=key, key_prefix=prefix)
     try:
         users = [f"user{i}@example.com" for i in range(100)]
         codes = await asyncio.gather(*(engine.issue_otp("login", u) for u in users))

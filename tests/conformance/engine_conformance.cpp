@@ -599,7 +599,7 @@ TEST_P(Conformance, KeyCheckRefusesAnotherKeyAtStartOnASharedStore) {
   EXPECT_TRUE(with(key, "create").has_value()) << "the record still names the index key";
   Config bad;
   bad.keys = KeySet{key, {}, std::nullopt};
-  bad.key_check = "sometimes";
+  bad.key_check = "never";
   auto refused = Engine::create(bad, harness->store());
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, Errc::config);

@@ -87,6 +87,8 @@ test('the Policy type declares every field of the schema, with its type and choi
 // policies goes to the core by name; the type declarations name each option of the schema.
 const TYPED = new Set(['url', 'store', 'key', 'keyId', 'previousKeys', 'indexKey', 'policy', 'policies']);
 const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+// Text options whose values are words (declared as a union of them), not any text of their length.
+const WORDS = { key_check: ['create', 'require', 'off'] };
 
 test('ManagerOptions declares every engine option of the schema, with its type', () => {
   const dts = fs.readFileSync(path.join(PKG, 'bindings', 'node', 'index.d.ts'), 'utf8');
@@ -96,7 +98,8 @@ test('ManagerOptions declares every engine option of the schema, with its type',
     .filter((m) => !TYPED.has(m[1])).map((m) => [m[1], m[2].trim()]));
   const expected = {};
   for (const o of native.configOptions) {
-    expected[camel(o.name)] = { text: 'string', boolean: 'boolean', integer: 'number', list: 'string[]' }[o.type];
+    expected[camel(o.name)] = WORDS[o.name] ? WORDS[o.name].map((w) => `'${w}'`).join(' | ')
+      : { text: 'string', boolean: 'boolean', integer: 'number', list: 'string[]' }[o.type];
   }
   assert.ok(native.configOptions.length >= 6, 'the schema is read');
   assert.deepEqual(declared, expected);
@@ -105,7 +108,7 @@ test('ManagerOptions declares every engine option of the schema, with its type',
 test('every engine option reaches the core, strictly typed; an unknown one is refused', () => {
   for (const o of native.configOptions) {
     const name = camel(o.name);
-    const good = { text: 'x'.repeat(o.min), boolean: true, integer: o.min, list: [] }[o.type];
+    const good = WORDS[o.name] ? WORDS[o.name][0] : { text: 'x'.repeat(o.min), boolean: true, integer: o.min, list: [] }[o.type];
     new verikit.Manager({ [name]: good }).close();
     const bad = { text: 'x'.repeat(o.max + 1), integer: o.max + 1, list: Array(o.max + 1).fill('https://a.example') }[o.type];
     if (bad === undefined) continue;
@@ -121,6 +124,7 @@ test('every engine option reaches the core, strictly typed; an unknown one is re
   }
   assert.throws(() => new verikit.Manager({ eventQueueCapacity: 2 ** 70 }), { name: 'ConfigError', message: /event_queue_capacity must be 1 to 1048576/ });
   assert.throws(() => new verikit.Manager({ keyPrefix: 'a b' }), { name: 'ConfigError', message: /key_prefix must be printable ASCII/ });
+  assert.throws(() => new verikit.Manager({ keyCheck: 'never' }), { name: 'ConfigError', message: /key_check: 'never' is none of create, require, off/ });
   assert.throws(() => new verikit.Manager({ linkOrigins: ['https://a.example,https://b.example'] }), { name: 'InvalidArgumentError', message: /linkOrigins/ });
 });
 

@@ -35,6 +35,10 @@ def out_of_range(kind: str, lo: int, hi: int) -> Any:
     return {"boolean": None, "integer": hi + 1, "text": "x" * (hi + 1), "list": ["https://a.example"] * (hi + 1)}[kind]
 
 
+# Text options whose values are words, not any text of their length.
+VALID = {"key_check": "require"}
+
+
 def in_range(kind: str, lo: int, hi: int) -> Any:
     return {"boolean": True, "integer": lo, "text": "x" * lo, "list": []}[kind]
 
@@ -42,7 +46,7 @@ def in_range(kind: str, lo: int, hi: int) -> Any:
 @pytest.mark.parametrize("name,kind,lo,hi,doc", OPTIONS)
 def test_every_option_reaches_the_core(name: str, kind: str, lo: int, hi: int, doc: str) -> None:
     assert doc
-    kwargs: Dict[str, Any] = {name: in_range(kind, lo, hi)}
+    kwargs: Dict[str, Any] = {name: VALID.get(name, in_range(kind, lo, hi))}
     verikit.Engine(**kwargs).close()
     bad = out_of_range(kind, lo, hi)
     if bad is not None:
@@ -77,3 +81,24 @@ def test_options_take_effect() -> None:
     with verikit.Engine() as e:  # the defaults: abuse controls on
         assert e.issue_otp("login", "opt@example.com").status == verikit.Status.ISSUED
         assert e.issue_otp("login", "opt@example.com").status == verikit.Status.COOLDOWN
+
+
+def test_key_check_values() -> None:
+    for mode in ("create", "require", "off"):
+        verikit.Engine(key_check=mode).close()  # memory://: nothing to check, any mode starts
+    with pytest.raises(verikit.ConfigError, match="key_check: 'never' is none of create, require, off"):
+        verikit.Engine(key_check="never")
+
+
+def test_key_check_refuses_another_key_on_a_shared_store(tmp_path: Any) -> None:
+    store = f"file://{tmp_path}/kc"
+    with pytest.raises(verikit.ConfigError, match="no key-check record"):
+        verikit.Engine(store, key=bytes(32), key_check="require")
+    with verikit.Engine(store, key=bytes(32)) as first:
+        code = first.issue_otp("login", "kc@example.com")
+        with pytest.raises(verikit.ConfigError, match="written with another key"):
+            verikit.Engine(store, key=bytes([1] * 32))
+        verikit.Engine(store, key=bytes(32), key_check="require").close()
+        with verikit.Engine(store, key=bytes([1] * 32), key_id=2, previous_keys=[(1, bytes(32))],
+                            index_key=bytes(32)) as rotated:
+            assert rotated.verify_otp("login", "kc@example.com", code.secret), "a rotation with its index key starts"

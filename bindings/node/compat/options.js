@@ -149,6 +149,11 @@ function derive(secret, info, length = 32) {
  * change at a rotation, comes from hashing.indexSecret, or else the last of previousSecrets
  * (the oldest), or else the secret.
  */
+// Marks the random per-process secret of RedisOtpManager without { secret }: its records are this
+// process's alone, so the store's key check (which refuses an engine whose key differs from the
+// one the prefix's records were written with) would refuse every restart: off for it.
+const EPHEMERAL = Symbol('verikit.compat.ephemeralSecret');
+
 function keys(hashing) {
   const previous = hashing.previousSecrets ?? [];
   const id = (secret) => derive(secret, 'key id', 1)[0];
@@ -160,7 +165,8 @@ function keys(hashing) {
     keyId: ids[0],
     previousKeys: previous.map((secret, i) => [ids[i + 1], derive(secret, 'key')]),
     indexKey: derive(hashing.indexSecret ?? previous[previous.length - 1] ?? hashing.secret, 'index key'),
+    ...(hashing[EPHEMERAL] ? { keyCheck: 'off' } : {}),
   };
 }
 
-module.exports = { validate, resolve, policies, keys };
+module.exports = { validate, resolve, policies, keys, EPHEMERAL };

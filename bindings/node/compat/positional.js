@@ -7,6 +7,7 @@ const errors = require('./errors');
 const helpers = require('./helpers');
 const { OTPManager } = require('./manager');
 const { MemoryAdapter, RedisAdapter, ENGINE } = require('./adapters');
+const { EPHEMERAL } = require('./options');
 
 async function refusedAsFalse(promise) {
   try {
@@ -41,7 +42,7 @@ class RedisOtpManager {
     if (!hashing?.secret && store instanceof RedisAdapter) {
       process.emitWarning('RedisOtpManager without { secret }: codes are hashed with a random key of this process ' +
         'and other processes cannot verify them; pass the same secret to every process', 'VerikitCompatWarning');
-      hashing = { secret: crypto.randomBytes(32).toString('base64') };
+      hashing = { secret: crypto.randomBytes(32).toString('base64'), [EPHEMERAL]: true };
     }
     this._otp = new OTPManager({ ttl: 300, maxAttempts: 3, ...rest, store, hashing, devMode: false });
     this.baseUrl = baseUrl;

@@ -51,6 +51,7 @@ struct Api {
     config_free: extern "C" fn(*mut Config),
     config_set_store: extern "C" fn(*mut Config, *const c_char) -> c_int,
     config_set_key: extern "C" fn(*mut Config, u8, *const u8, usize) -> c_int,
+    config_set_key_prefix: extern "C" fn(*mut Config, *const c_char) -> c_int,
     engine_new: extern "C" fn(*mut *mut Engine, *const Config) -> c_int,
     engine_free: extern "C" fn(*mut Engine),
     result_free: extern "C" fn(*mut VkResult),
@@ -94,6 +95,7 @@ fn load(path: &str) -> Result<Api, String> {
         config_free: sym!("verikit_config_free"),
         config_set_store: sym!("verikit_config_set_store"),
         config_set_key: sym!("verikit_config_set_key"),
+        config_set_key_prefix: sym!("verikit_config_set_key_prefix"),
         engine_new: sym!("verikit_engine_new"),
         engine_free: sym!("verikit_engine_free"),
         result_free: sym!("verikit_result_free"),
@@ -187,6 +189,12 @@ fn main() {
     check((api.config_new)(&mut config) == 0, "config");
     check((api.config_set_store)(config, cstr(&store).as_ptr()) == 0, "store");
     check((api.config_set_key)(config, 1, key.as_ptr(), key.len()) == 0, "set key");
+    // A new key each run, so a key prefix of its own: a shared store's records remember the key
+    // they were written with (README "Key check"). An application keeps one key and one prefix.
+    let mut run = [0u8; 32];
+    check((api.key_generate)(run.as_mut_ptr(), run.len()) == 0, "key");
+    let prefix = format!("quickstart-{:02x}{:02x}{:02x}{:02x}", run[0], run[1], run[2], run[3]);
+    check((api.config_set_key_prefix)(config, cstr(&prefix).as_ptr()) == 0, "set key prefix");
     let mut engine: *mut Engine = ptr::null_mut();
     if (api.engine_new)(&mut engine, config) != 0 {
         eprintln!("engine: {}", unsafe { CStr::from_ptr((api.error_message)()) }.to_string_lossy());
