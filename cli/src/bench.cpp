@@ -227,7 +227,7 @@ int cmd_bench(const Args& args) {
   const std::string prefix = args.value("--prefix").value_or("vk-bench");
   check(verikit_config_new(&config.config), "creating a configuration");
   check(verikit_config_set_store(config.config, pos[0].c_str()), "setting the store URL");
-  check(verikit_config_set_key_prefix(config.config, prefix.c_str()), "setting the key prefix");
+  set_prefix(config.config, prefix);
   std::uint8_t key[VERIKIT_KEY_BYTES];
   check(verikit_key_generate(key, sizeof key), "generating the bench's key");
   check(verikit_config_set_key(config.config, VERIKIT_DEFAULT_KEY_ID, key, sizeof key), "setting the bench's key");

@@ -60,6 +60,8 @@ struct ConfigHolder {
   ~ConfigHolder() { verikit_config_free(config); }
 };
 void make_config(ConfigHolder& out, const Args& args, const std::string& url, bool need_key);
+// Sets the key prefix as the engine checks it (a bad one is a usage error, exit 2).
+void set_prefix(verikit_config* config, const std::string& prefix);
 
 // An engine started from `config`; a store error (exit 3) carries verikit's message.
 struct EngineHolder {

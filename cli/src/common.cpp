@@ -128,11 +128,16 @@ std::optional<std::vector<std::uint8_t>> key_from(const Args& args, const char* 
 
 }  // namespace
 
+void set_prefix(verikit_config* config, const std::string& prefix) {
+  // Through the schema, which checks it as an engine would (doctor and stats make no engine).
+  if (verikit_config_set_option(config, "key_prefix", prefix.c_str()) != VERIKIT_OK)
+    throw Failure{kUsage, std::string("--prefix: ") + verikit_error_message()};
+}
+
 void make_config(ConfigHolder& out, const Args& args, const std::string& url, bool need_key) {
   check(verikit_config_new(&out.config), "creating a configuration");
   check(verikit_config_set_store(out.config, url.c_str()), "setting the store URL");
-  const std::string prefix = args.value("--prefix").value_or("vk");
-  check(verikit_config_set_key_prefix(out.config, prefix.c_str()), "setting the key prefix");
+  set_prefix(out.config, args.value("--prefix").value_or("vk"));
   if (!need_key) return;
   auto key = key_from(args, "--key-file", "VERIKIT_KEY");
   if (!key)

@@ -497,6 +497,15 @@ class OnRedis(unittest.TestCase):
         finally:
             app.close()
 
+    def test_a_prefix_the_engine_would_refuse_is_a_usage_error(self) -> None:
+        # doctor and stats make no engine: the prefix is checked as an engine would check it.
+        dead = f"redis://127.0.0.1:{free_port()}"
+        for args in (["doctor", dead], ["stats", dead], ["bench", dead, "--ops", "1"], ["inspect", "login", "a"]):
+            for prefix in ("a b", "a{b}", "", "x" * 65):
+                p = run(*args, "--prefix", prefix, env={"VERIKIT_STORE": dead})
+                self.assertEqual((p.returncode, p.stdout), (2, ""), (args, prefix, p.stderr))
+                self.assertIn("--prefix: key_prefix must be", p.stderr)
+
     def test_store_errors(self) -> None:
         dead = f"redis://127.0.0.1:{free_port()}"
         p = run("inspect", "login", "a", "--store", dead)
