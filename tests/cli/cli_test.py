@@ -506,6 +506,22 @@ class OnRedis(unittest.TestCase):
                 self.assertEqual((p.returncode, p.stdout), (2, ""), (args, prefix, p.stderr))
                 self.assertIn("--prefix: key_prefix must be", p.stderr)
 
+    def test_json_output_stays_json_for_identifiers_that_are_not_utf8(self) -> None:
+        app = App(self.redis.url)  # (makes the prefix's key-check record)
+        try:
+            env = {"VERIKIT_STORE": self.redis.url}
+            # \udcXX: the byte XX in argv (surrogateescape); then well-formed UTF-8 that stays as it is
+            for ident, shown in (("a\udcffb", "a\ufffdb"), ("\udcc3\udca9t\udce9", "\u00e9t\ufffd"),
+                                 ("\udced\udca0\udc80", "\ufffd\ufffd\ufffd"), ("zo\u00eb\u2603", "zo\u00eb\u2603")):
+                for cmd in ("inspect", "revoke-all", "revoke-second-factors"):
+                    p = run(cmd, "login", ident, "--json", env=env)
+                    self.assertIn(p.returncode, (0, 1), p.stderr)
+                    got = json.loads(p.stdout)
+                    if cmd == "inspect":
+                        self.assertEqual(got["identifier"], shown)
+        finally:
+            app.close()
+
     def test_store_errors(self) -> None:
         dead = f"redis://127.0.0.1:{free_port()}"
         p = run("inspect", "login", "a", "--store", dead)
