@@ -116,6 +116,13 @@ std::string read_file(const std::string& path, std::string_view what) {
     throw Failure{kUsage, name + " is not a key file (a regular file or a pipe of at most 4096 bytes: 64 hex digits, "
                           "base64, or 32 raw bytes)"};
   text.resize(n);
+  // As ssh does for private keys, but a warning: the command goes on (the key is already out).
+  if (S_ISREG(st.st_mode) && (st.st_mode & 0077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    std::fprintf(stderr, "verikit: warning: %s can be read by other users (mode %s): chmod 600 it\n", name.c_str(),
+                 mode);
+  }
   return text;
 }
 

@@ -312,6 +312,19 @@ class Usage(unittest.TestCase):
         p = subprocess.run([BINARY, "inspect", "login", "a", "--store", "redis://127.0.0.1:1", "--key-file", "/dev/stdin"],
                            input=KEY_HEX, env=e, capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertNotIn("can be read by other users", p.stderr, "a pipe has no mode to warn about")
+
+    def test_a_key_file_others_can_read_is_warned_about(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d, "key")
+            path.write_text(KEY_HEX)
+            for mode, warned in ((0o600, False), (0o400, False), (0o640, True), (0o604, True)):
+                path.chmod(mode)
+                p = run("inspect", "login", "a", "--store", "redis://127.0.0.1:1", "--key-file", str(path), key=False)
+                self.assertEqual(p.returncode, 3, p.stderr)  # read, then the store is unreachable
+                self.assertEqual("can be read by other users" in p.stderr, warned, (oct(mode), p.stderr))
+                if warned:
+                    self.assertIn(f"(mode {mode:04o}): chmod 600 it", p.stderr)
 
     def test_a_password_in_a_mistyped_url_is_not_echoed(self) -> None:
         for url in ("Redis://:Hunter2Secret@127.0.0.1:1", "reddis://u:Hunter2Secret@h:1", "redis:/x:Hunter2Secret@h"):
