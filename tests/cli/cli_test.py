@@ -404,6 +404,22 @@ class OnRedis(unittest.TestCase):
         rc, report = doctor(self.redis.url, "--pending", "1000")
         self.assertEqual((rc, verdicts(report)["memory"][0]), (0, "ok"))
 
+    def test_doctor_without_maxmemory_fails_what_the_machine_cannot_hold(self) -> None:
+        # No maxmemory: a WARN, and a FAIL when --pending would not fit in the machine's memory.
+        unlimited = Redis()
+        try:
+            ram = int(re.search(r"total_system_memory:(\d+)", unlimited.cli("INFO", "memory")).group(1))
+            self.assertGreater(ram, 0)
+            rc, report = doctor(unlimited.url, "--pending", "1000")
+            self.assertEqual((rc, verdicts(report)["memory"][0]), (0, "warn"), report)
+            rc, report = doctor(unlimited.url, "--pending", str(ram // 320 + 1))  # 320 bytes per pending code
+            verdict, detail = verdicts(report)["memory"]
+            self.assertEqual((rc, verdict), (1, "fail"), report)
+            self.assertIn("more than the machine's", detail)
+            self.assertIn("has no maxmemory limit", detail)
+        finally:
+            unlimited.stop()
+
     def test_doctor_fails_a_server_already_full(self) -> None:
         # With noeviction a Redis over its maxmemory refuses every write: not fit, whatever --pending.
         with_memory = Redis("--maxmemory", "64mb")
