@@ -16,7 +16,9 @@
 
 namespace verikit {
 
-const char* to_string(Credential credential) noexcept {
+namespace {
+
+constexpr const char* credential_text(Credential credential) noexcept {
   switch (credential) {
     case Credential::otp: return "otp";
     case Credential::token: return "token";
@@ -27,7 +29,7 @@ const char* to_string(Credential credential) noexcept {
   return "unknown";
 }
 
-const char* to_string(EventKind kind) noexcept {
+constexpr const char* kind_text(EventKind kind) noexcept {
   switch (kind) {
     case EventKind::issued: return "issued";
     case EventKind::verified: return "verified";
@@ -43,18 +45,37 @@ const char* to_string(EventKind kind) noexcept {
   return "unknown";
 }
 
+// Every "<credential>.<kind>", made at compile time: naming an event never allocates (it runs on
+// the event thread, where memory may run out, inside noexcept functions).
+constexpr int kCredentials = 5, kKinds = 10;
+constexpr std::size_t kNameBytes = 40;
+struct EventNames {
+  char text[kCredentials * kKinds][kNameBytes];
+};
+constexpr EventNames make_event_names() {
+  EventNames n{};
+  for (int c = 0; c < kCredentials; ++c)
+    for (int k = 0; k < kKinds; ++k) {
+      char* out = n.text[c * kKinds + k];
+      std::size_t at = 0;
+      for (const char* p = credential_text(static_cast<Credential>(c)); *p != '\0'; ++p) out[at++] = *p;
+      out[at++] = '.';
+      for (const char* p = kind_text(static_cast<EventKind>(k)); *p != '\0'; ++p) out[at++] = *p;
+      if (at >= kNameBytes) throw "an event name is longer than kNameBytes";  // (fails the build)
+    }
+  return n;
+}
+constexpr EventNames kEventNames = make_event_names();
+
+}  // namespace
+
+const char* to_string(Credential credential) noexcept { return credential_text(credential); }
+const char* to_string(EventKind kind) noexcept { return kind_text(kind); }
+
 const char* event_name(Credential credential, EventKind kind) noexcept {
-  constexpr int kCredentials = 5, kKinds = 10;
-  static const std::array<std::string, kCredentials * kKinds> names = [] {
-    std::array<std::string, kCredentials * kKinds> n;
-    for (int c = 0; c < kCredentials; ++c)
-      for (int k = 0; k < kKinds; ++k)
-        n[c * kKinds + k] = std::string(to_string(static_cast<Credential>(c))) + "." + to_string(static_cast<EventKind>(k));
-    return n;
-  }();
   const int c = static_cast<int>(credential), k = static_cast<int>(kind);
   if (c < 0 || c >= kCredentials || k < 0 || k >= kKinds) return "unknown";
-  return names[c * kKinds + k].c_str();
+  return kEventNames.text[c * kKinds + k];
 }
 
 namespace detail {
