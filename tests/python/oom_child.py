@@ -90,6 +90,19 @@ async def main(url: str) -> None:
     for t in threads:
         t.join(60)
     out["sync_threads_stuck"] = sum(t.is_alive() for t in threads)
+    # Engines opened off the loop (Engine.open, on the executor) while memory runs out: each
+    # opening settles once, an engine that works (or fails with verikit errors) or an error.
+    openings = await asyncio.wait_for(asyncio.gather(
+        *(verikit.aio.Engine.open(url, key=KEY, key_prefix=tag) for _ in range(4)), return_exceptions=True), 60)
+    out["open_settled"] = len(openings)
+    out["opened"] = 0
+    for o in openings:
+        if isinstance(o, verikit.aio.Engine):
+            out["opened"] += 1
+            await one(o, 1000 + out["opened"])
+            await o.aclose()
+        else:
+            count_error(o)
     # close() with calls in flight: each still settles, with its answer or an error
     pending = [e.verify_otp("login", f"{tag}c{i}", "000000") for i in range(50)]
     await e.aclose()

@@ -53,13 +53,14 @@ def run_child(shim: str, url: str, pattern: str) -> Tuple[dict, int, int]:
 
 
 def check(report: dict, failed: int, pattern: str) -> None:
-    assert report["settled"] == report["calls"] == 150, report
+    assert report["settled"] == report["calls"] == 150 + report["opened"], report
     assert report["close_settled"] == 50, report
+    assert report["open_settled"] == 4, report
     assert report["sync_threads_stuck"] == 0, report
     assert report["wrong_verified"] == 0, report
     assert not [k for k in report["errors"] if k.startswith("UNEXPECTED")], report
     if pattern == "0,0":  # the control: nothing failed, so every right code was verified
-        assert failed == 0 and report["right_verified"] == 150 and not report["errors"], report
+        assert failed == 0 and report["opened"] == 4 and report["right_verified"] == 154 and not report["errors"], report
     else:
         assert failed > 0, f"{pattern}: no allocation failed: the run proves nothing"
 
