@@ -876,6 +876,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     flight_ = std::move(flight);
     flight_->self = flight_;
     if (!events.IsEmpty()) {
+      // (under events_mutex: an engine made by open() already runs its event thread, which reads
+      // these once a listener is added)
+      std::lock_guard<std::mutex> lock(flight_->events_mutex);
       flight_->events = EventTsfn::New(env, events, "verikit-events", 0, 1);
       flight_->events.Unref(env);  // events never keep the process alive
       flight_->events_live = true;
