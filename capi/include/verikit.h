@@ -705,8 +705,10 @@ VERIKIT_EXTERN(int) verikit_result_code(const verikit_result *result, size_t i, 
  * store's time and later than the last accepted step, which it becomes: a code is accepted once,
  * even concurrently), INVALID (a wrong code or a replay: counted in the identifier's failure
  * budget, the one OTPs and recovery codes spend), LOCKED (spent: nothing compared), NOT_FOUND
- * (not enrolled), RATE_LIMITED (the client key's failure limit). A code of the wrong length or
- * with non-digits is VERIKIT_E_INVALID_ARGUMENT before any store is asked. `options` may be NULL. */
+ * (not enrolled), RATE_LIMITED (the client key's failure limit). A code that is not 6 to 8 digits
+ * is VERIKIT_E_INVALID_ARGUMENT before any store is asked (one of another length than the
+ * enrollment's is a wrong code, counted). An enrollment keeps the digits and period it was made
+ * with (0.4). `options` may be NULL. */
 VERIKIT_EXTERN(int) verikit_totp_enroll(verikit_result **out, verikit_engine *engine, const char *purpose,
                                         const char *identifier, size_t identifier_len, const char *issuer);
 VERIKIT_EXTERN(int) verikit_totp_verify(verikit_result **out, verikit_engine *engine, const char *purpose,

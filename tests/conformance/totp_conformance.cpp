@@ -4,9 +4,12 @@
 // Removing second factors (the enrollment and the recovery codes) takes them and nothing else.
 #include <algorithm>
 #include <atomic>
+#include <optional>
+#include <thread>
 #include <cstdio>
 
 #include "conformance/conformance.hpp"
+#include "crypto/crypto.hpp"
 #include "support/totp_codes.hpp"
 
 namespace verikit::test {
@@ -120,6 +123,53 @@ TEST_P(Conformance, WithTheFailureBudgetOffSecondFactorsKeepTheDefaultOne) {
   EXPECT_TRUE(e->unlock("mfa", "dee").value()) << "unlock says the second factors were locked";
   EXPECT_EQ(e->verify_totp("mfa", "dee", window[1])->outcome, Outcome::verified);
   EXPECT_EQ(e->use_recovery_code("mfa", "dee", set.codes[0].view())->outcome, Outcome::verified);
+}
+
+// An enrollment keeps the digits and period it was made with (sealed with its secret): changing
+// the policy's totp_digits / totp_period applies to new enrollments, and the authenticator apps
+// already set up keep working. An enrollment made before 0.4 (the secret sealed alone) follows
+// the policy, as it always did.
+TEST_P(Conformance, AnEnrollmentKeepsTheDigitsAndPeriodItWasMadeWith) {
+  auto before = engine(totp_policy(50), true);
+  Result old_enrollment = before->enroll_totp("mfa", "gus", "Acme").value();
+  Config changed = totp_policy(50);
+  changed.policies["mfa"].totp_digits = 8;
+  changed.policies["mfa"].totp_period = std::chrono::seconds(60);
+  auto after = engine(changed, true);
+  const auto now = [&] { return harness->now(); };
+  // The old enrollment: its 6-digit, 30-second codes still verify under the new policy.
+  EXPECT_EQ(after->verify_totp("mfa", "gus", test::totp_code(old_enrollment.secret.view(), now(), 0))->outcome,
+            Outcome::verified);
+  EXPECT_EQ(after->verify_totp("mfa", "gus", test::totp_code(old_enrollment.secret.view(), now(), 1, 60, 8))->outcome,
+            Outcome::invalid) << "a code of the new policy's shape is a wrong guess for it (counted)";
+  EXPECT_EQ(after->verify_totp("mfa", "gus", "12345").error().code, Errc::invalid_argument)
+      << "fewer than 6 digits: no enrollment's length, refused before any store is asked";
+  EXPECT_EQ(after->verify_totp("mfa", "gus", "1234567")->outcome, Outcome::invalid)
+      << "7 digits: a length an enrollment may have, so compared (and counted) against this one's 6";
+  // A new enrollment: 8 digits, 60-second steps, and its URI says so.
+  Result fresh = after->enroll_totp("mfa", "hal", "Acme").value();
+  EXPECT_NE(fresh.url.find("&digits=8&period=60"), std::string::npos) << fresh.url;
+  EXPECT_EQ(after->verify_totp("mfa", "hal", test::totp_code(fresh.secret.view(), now(), 0, 60, 8))->outcome,
+            Outcome::verified);
+  EXPECT_EQ(before->verify_totp("mfa", "hal", test::totp_code(fresh.secret.view(), now(), 1, 60, 8))->outcome,
+            Outcome::verified) << "the old policy's engine verifies it by its own digits and period too";
+
+  // Made before 0.4: the secret sealed alone, under this key, into the store directly.
+  auto ring = detail::KeyRing::from(KeySet{key, {}, std::nullopt}).value();
+  const std::string secret = detail::random_bytes(20);
+  TotpEnrollRequest legacy;
+  legacy.group = detail::group_tag(ring.index(), "mfa", "ivy");
+  legacy.sealed_secret = detail::seal(ring.current(), secret, "totp-secret|" + legacy.group);
+  legacy.generation = 7;
+  legacy.ttl = std::chrono::hours(1);
+  std::optional<Expected<bool>> stored;
+  harness->store()->totp_enroll(legacy, [&](Expected<bool>&& r) { stored = std::move(r); });
+  for (int i = 0; i < 500 && !stored; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_TRUE(stored && *stored);
+  const std::string b32 = detail::base32_encode(secret);
+  EXPECT_EQ(after->verify_totp("mfa", "ivy", test::totp_code(b32, now(), 0, 60, 8))->outcome, Outcome::verified)
+      << "a legacy enrollment follows the policy of the engine that checks it";
+  EXPECT_EQ(before->verify_totp("mfa", "ivy", test::totp_code(b32, now(), 1))->outcome, Outcome::verified);
 }
 
 TEST_P(Conformance, ConcurrentUsesOfOneTotpCodeOneSucceeds) {

@@ -27,11 +27,12 @@ inline std::string base32_decode(std::string_view text) {
   return out;
 }
 
-// The 6-digit code of the step `offset` steps from `now`, for the base32 secret `secret`.
+// The code of the step `offset` steps from `now` (6 digits, 30-second steps unless given), for the
+// base32 secret `secret`.
 template <class TimePoint>
-std::string totp_code(std::string_view secret, TimePoint now, int offset = 0) {
+std::string totp_code(std::string_view secret, TimePoint now, int offset = 0, int period_s = 30, int digits = 6) {
   const long long now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  return detail::hotp(base32_decode(secret), static_cast<std::uint64_t>(now_s / 30 + offset), 6);
+  return detail::hotp(base32_decode(secret), static_cast<std::uint64_t>(now_s / period_s + offset), digits);
 }
 
 }  // namespace verikit::test

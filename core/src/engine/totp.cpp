@@ -13,8 +13,53 @@ namespace verikit {
 namespace {
 
 constexpr std::size_t kSecretBytes = 20;  // 160 bits, as RFC 4226 recommends
+constexpr int kMinDigits = 6, kMaxDigits = 8;  // the range of the policy's totp_digits
 
 std::string secret_context(std::string_view group) { return "totp-secret|" + std::string(group); }
+
+// What an enrollment was made with travels with its secret, sealed together (authenticated,
+// encrypted): [2][digits][period, seconds, 2 bytes big-endian][the secret]. A later change of the
+// policy's totp_digits or totp_period applies to new enrollments only: the authenticator apps
+// already set up keep computing what their QR code told them. Enrollments made before 0.4 seal
+// the secret alone (20 bytes): they follow the policy, as they always did.
+constexpr char kEnrollmentV2 = 2;
+
+struct Enrollment {
+  Secret secret;
+  int digits = 6;
+  long long period_s = 30;
+};
+
+Secret seal_plaintext(std::string_view secret, const Policy& policy) {
+  const auto period = static_cast<unsigned>(policy.totp_period.count());
+  std::string plain;
+  plain.push_back(kEnrollmentV2);
+  plain.push_back(static_cast<char>(policy.totp_digits));
+  plain.push_back(static_cast<char>((period >> 8) & 0xff));
+  plain.push_back(static_cast<char>(period & 0xff));
+  plain.append(secret);
+  return Secret(std::move(plain));
+}
+
+Expected<Enrollment> read_enrollment(Secret plain, const Policy& policy) {
+  const std::string_view v = plain.view();
+  Enrollment e;
+  if (v.size() == kSecretBytes) {  // before 0.4: the policy's digits and period
+    e.digits = policy.totp_digits;
+    e.period_s = policy.totp_period.count();
+    e.secret = std::move(plain);
+    return e;
+  }
+  if (v.size() != 4 + kSecretBytes || v[0] != kEnrollmentV2)
+    return make_error(Errc::store_protocol, "an authenticator enrollment in a form this verikit cannot read "
+                                            "(made by a newer verikit?)");
+  e.digits = static_cast<unsigned char>(v[1]);
+  e.period_s = static_cast<long long>((static_cast<unsigned char>(v[2]) << 8) | static_cast<unsigned char>(v[3]));
+  if (e.digits < kMinDigits || e.digits > kMaxDigits || e.period_s <= 0)
+    return make_error(Errc::store_protocol, "an authenticator enrollment with digits or period out of range");
+  e.secret = Secret(std::string(v.substr(4)));
+  return e;
+}
 
 Status check_issuer(std::string_view issuer) {
   if (issuer.empty() || issuer.size() > 64)
@@ -41,25 +86,34 @@ long long random_generation() {
   return g;
 }
 
-// The step within the window whose code is `code` and is later than `last` (-1: none). Every
-// step of the window is computed and compared, whichever matches.
-long long matching_step(std::string_view secret, std::string_view code, long long now_ms, long long last,
-                        const Policy& policy) {
-  const long long current = now_ms / 1000 / policy.totp_period.count();
+// The step within the window whose code is `code` and is later than `last` (-1: none), with the
+// enrollment's digits and period and the policy's window. Every step of the window is computed
+// and compared, whichever matches; a code of another length than the enrollment's matches none.
+long long matching_step(const Enrollment& e, std::string_view code, long long now_ms, long long last, int window) {
+  const long long current = now_ms / 1000 / e.period_s;
   long long found = -1;
-  for (long long s = current - policy.totp_window; s <= current + policy.totp_window; ++s) {
+  for (long long s = current - window; s <= current + window; ++s) {
     if (s < 0) continue;
-    const std::string expected = detail::hotp(secret, static_cast<std::uint64_t>(s), policy.totp_digits);
+    const std::string expected = detail::hotp(e.secret.view(), static_cast<std::uint64_t>(s), e.digits);
     if (detail::equal_ct(expected, code) && s > last && found < 0) found = s;
   }
   return found;
 }
 
-Policy code_shape(const Policy& policy) {
+// A submitted code: digits (spaces and dashes dropped), of the policy's length or of any other
+// an enrollment may have been made with (6 to 8); anything else is refused before any store is
+// asked, with the policy's length in the message.
+Expected<std::string> typed_code(std::string_view code, const Policy& policy) {
   Policy shape;
-  shape.otp_length = policy.totp_digits;
   shape.alphabet = Alphabet::digits;
-  return shape;
+  shape.otp_length = policy.totp_digits;
+  auto typed = detail::normalize_code(code, shape);
+  for (int n = kMinDigits; !typed.has_value() && n <= kMaxDigits; ++n) {
+    if (n == policy.totp_digits) continue;
+    shape.otp_length = n;
+    if (auto other = detail::normalize_code(code, shape)) return other;
+  }
+  return typed;
 }
 
 }  // namespace
@@ -74,7 +128,7 @@ void Engine::enroll_totp(std::string_view purpose, std::string_view identifier, 
   Secret secret(detail::random_bytes(kSecretBytes));
   TotpEnrollRequest req;
   req.group = subject->group;
-  req.sealed_secret = detail::seal(impl_->ring.current(), secret.view(), secret_context(req.group));
+  req.sealed_secret = detail::seal(impl_->ring.current(), seal_plaintext(secret.view(), policy).view(), secret_context(req.group));
   req.generation = random_generation();
   req.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(policy.totp_ttl);
   Result res = detail::issued_result(*subject);
@@ -91,7 +145,7 @@ void Engine::verify_totp(std::string_view purpose, std::string_view identifier, 
                                                "authenticator codes");
   if (!subject) return done(std::move(subject).error());
   const Policy& policy = *subject->policy;
-  auto typed = detail::normalize_code(code, code_shape(policy));
+  auto typed = typed_code(code, policy);
   if (!typed) return done(std::move(typed).error());
   const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
   auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
@@ -116,11 +170,13 @@ void Engine::verify_totp(std::string_view purpose, std::string_view identifier, 
         v.retry_after = r->retry_after;
         return finish(std::move(v));
       }
-      auto secret = detail::open(impl->ring, r->sealed_secret, secret_context(s->group));
-      if (!secret) return finish(std::move(secret).error());
+      auto opened = detail::open(impl->ring, r->sealed_secret, secret_context(s->group));
+      if (!opened) return finish(std::move(opened).error());
+      auto enrollment = read_enrollment(std::move(opened).value(), *s->policy);
+      if (!enrollment) return finish(std::move(enrollment).error());
       TotpCommitRequest req;
       req.group = s->group;
-      req.step = matching_step(secret->view(), submitted.view(), r->now_ms, r->last_step, *s->policy);
+      req.step = matching_step(*enrollment, submitted.view(), r->now_ms, r->last_step, s->policy->totp_window);
       req.generation = r->generation;
       req.budget = budget;
       impl->store->totp_commit(req, finish);
