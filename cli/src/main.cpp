@@ -62,7 +62,8 @@ int run(int argc, char** argv) {
   if (command == "stats") return vkcli::cmd_stats(vkcli::Args(rest, {"--store", "--prefix"}, {"--json"}));
   if (command == "inspect" || command == "unlock" || command == "revoke" || command == "revoke-all" ||
       command == "revoke-second-factors")
-    return vkcli::cmd_support(command, vkcli::Args(rest, key_opts, {"--json", "--no-key-check"}));
+    return vkcli::cmd_support(command, vkcli::Args(rest, key_opts, {"--json", "--no-key-check", "--keep-case",
+                                                                    "--keep-spaces"}));
   if (command == "bench")
     return vkcli::cmd_bench(vkcli::Args(rest, {"--prefix", "--concurrency", "--seconds", "--ops"},
                                         {"--json", "--issue-only", "--keep"}));

@@ -26,7 +26,9 @@ constexpr const char* kHelp = R"(usage: verikit inspect|unlock|revoke|revoke-all
               you know who asks: whoever can run this can turn a user's second factor off)
 
 The identifier is normalised as your application's policy does by default (white space around
-it stripped, ASCII lower-cased). The store must be the one your application uses, with its key
+it stripped, ASCII lower-cased): give --keep-case / --keep-spaces when your application turns
+lowercase_identifier / trim_identifier off (else "Alice" acts on "alice", another account). The
+output names the identifier acted on. The store must be the one your application uses, with its key
 prefix and its key, because the key names where records live: a wrong key finds nothing. So the
 store's key-check record (made by an application on verikit 0.4 or later when it starts) must be
 there and match the key: a wrong key, a key rotation without --index-key-file, a mistyped
@@ -40,6 +42,8 @@ there and match the key: a wrong key, a key rotation without --index-key-file, a
   --key-id N             its id (default 1)
   --index-key-file PATH  the index key after a key rotation (else $VERIKIT_INDEX_KEY): the first
                          key you ran with (README: "Rotating keys")
+  --keep-case            identifiers are not lower-cased (lowercase_identifier=false in your policy)
+  --keep-spaces          white space around identifiers is kept (trim_identifier=false)
   --json                 one JSON object on stdout
   --no-key-check         skip the key check (an application that runs with key_check=off; a wrong
                          key or prefix then answers "nothing live")
@@ -132,12 +136,26 @@ int cmd_support(std::string_view command, const Args& args) {
   refuse_embedded(url, command);
   ConfigHolder config;
   make_config(config, args, url, true);
+  if (args.flag("--keep-case"))
+    check(verikit_config_set_policy_field(config.config, nullptr, "lowercase_identifier", "false"), "--keep-case");
+  if (args.flag("--keep-spaces"))
+    check(verikit_config_set_policy_field(config.config, nullptr, "trim_identifier", "false"), "--keep-spaces");
   EngineHolder engine;
   open_engine(engine, config.config);
   const std::string& purpose = pos[0];
   const std::string& id = pos[1];
   const bool json = args.flag("--json");
   if (command == "inspect") return inspect(engine.engine, purpose, id, json);
+  // The identifier the command acts on, as the engine normalises it (read-only), to name it.
+  std::string acted_on;
+  {
+    ResultHolder seen;
+    check(verikit_inspect(&seen.result, engine.engine, purpose.c_str(), id.data(), id.size()), "normalising the identifier");
+    const char* ident = "";
+    std::size_t len = 0;
+    check(verikit_result_identifier(seen.result, &ident, &len), "reading the identifier");
+    acted_on.assign(ident, len);
+  }
   int n = 0;
   std::string said;
   if (command == "unlock") {
@@ -159,9 +177,15 @@ int cmd_support(std::string_view command, const Args& args) {
                "recovery code left one"
              : "no authenticator enrollment or recovery codes: nothing removed";
   }
-  if (json) std::printf("{\"command\": \"%s\", \"purpose\": %s, \"count\": %d}\n", std::string(command).c_str(),
-                        json_string(purpose).c_str(), n);
-  else std::printf("%s %s: %s\n", purpose.c_str(), id.c_str(), said.c_str());
+  if (json) {
+    std::printf("{\"command\": \"%s\", \"purpose\": %s, \"identifier\": %s, \"count\": %d}\n",
+                std::string(command).c_str(), json_string(purpose).c_str(), json_string(acted_on).c_str(), n);
+  } else {
+    std::printf("%s %s: %s\n", purpose.c_str(), acted_on.c_str(), said.c_str());
+    if (acted_on != id)
+      std::printf("(acted on '%s', as the default policy normalises '%s'; --keep-case / --keep-spaces if your "
+                  "application keeps case or spaces)\n", acted_on.c_str(), id.c_str());
+  }
   return n ? kOk : kNegative;
 }
 

@@ -135,7 +135,7 @@ class App:
 
     lib = ctypes.CDLL(LIBRARY)
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, fields: dict | None = None) -> None:
         lib = self.lib
         lib.verikit_error_message.restype = ctypes.c_char_p
         cfg = ctypes.c_void_p()
@@ -144,6 +144,8 @@ class App:
         assert lib.verikit_config_set_key(cfg, ctypes.c_uint8(1), KEY, ctypes.c_size_t(32)) == 0
         assert lib.verikit_config_set_policy_field(cfg, b"login", b"max_attempts", b"20") == 0
         assert lib.verikit_config_set_policy_field(cfg, b"login", b"resend_cooldown", b"0") == 0
+        for name, value in (fields or {}).items():
+            assert lib.verikit_config_set_policy_field(cfg, b"login", name.encode(), value.encode()) == 0
         self.engine = ctypes.c_void_p()
         rc = lib.verikit_engine_new(ctypes.byref(self.engine), cfg)
         lib.verikit_config_free(cfg)
@@ -472,7 +474,8 @@ class OnRedis(unittest.TestCase):
             token = app.issue("ann@example.com", "token")
             p = run("revoke-second-factors", "login", " Ann@example.com", "--json", env=env)
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertEqual(json.loads(p.stdout), {"command": "revoke-second-factors", "purpose": "login", "count": 11})
+            self.assertEqual(json.loads(p.stdout), {"command": "revoke-second-factors", "purpose": "login",
+                                                    "identifier": "ann@example.com", "count": 11})
             self.assertEqual(app.recovery_codes("ann@example.com"), 0)
             p = run("revoke-second-factors", "login", "ann@example.com", env=env)
             self.assertEqual((p.returncode, p.stdout.strip()),
@@ -534,6 +537,28 @@ class OnRedis(unittest.TestCase):
                 p = run(*args, "--prefix", prefix, env={"VERIKIT_STORE": dead})
                 self.assertEqual((p.returncode, p.stdout), (2, ""), (args, prefix, p.stderr))
                 self.assertIn("--prefix: key_prefix must be", p.stderr)
+
+    def test_an_application_that_keeps_case_is_matched_with_keep_case(self) -> None:
+        # "Alice" and "alice" are two accounts when the application keeps case: without
+        # --keep-case the command acts on "alice" (the default policy's form), and says so.
+        app = App(self.redis.url, {"lowercase_identifier": "false", "trim_identifier": "false"})
+        try:
+            env = {"VERIKIT_STORE": self.redis.url}
+            for who in ("Alice", "alice", " Alice "):
+                app.second_factors(who)
+            p = run("revoke-second-factors", "login", "Alice", "--keep-case", "--json", env=env)
+            self.assertEqual(json.loads(p.stdout)["identifier"], "Alice", p.stderr)
+            self.assertEqual((app.recovery_codes("Alice"), app.recovery_codes("alice")), (0, 10))
+            p = run("revoke-second-factors", "login", " Alice ", "--keep-case", "--keep-spaces", env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual((app.recovery_codes(" Alice "), app.recovery_codes("alice")), (0, 10))
+            p = run("revoke-second-factors", "login", "Alice", env=env)  # acts on "alice", and names it
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("login alice: removed 11", p.stdout)
+            self.assertIn("(acted on 'alice', as the default policy normalises 'Alice'; --keep-case", p.stdout)
+            self.assertEqual(app.recovery_codes("alice"), 0)
+        finally:
+            app.close()
 
     def test_json_output_stays_json_for_identifiers_that_are_not_utf8(self) -> None:
         app = App(self.redis.url)  # (makes the prefix's key-check record)

@@ -126,6 +126,30 @@ TEST(MemoryStore, CapacityRefusesNewRecordsClearly) {
   EXPECT_EQ(e->issue_otp("login", "newcomer")->outcome, Outcome::issued) << "expired records make room";
 }
 
+// A record whose long-lived part goes (an authenticator enrollment and recovery codes removed,
+// years of lifetime) is reaped by its new, earlier deadline: it does not hold a slot of the
+// capacity until the old one (found by an adversarial review: 27 of 300 issues refused as full).
+TEST(MemoryStore, ARecordWhoseDeadlineMovesEarlierIsReapedByTheNewOne) {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_memory_store(clock, MemoryStoreOptions{.capacity = 64, .reap_interval = 0ms});
+  auto e = engine_on(store);
+  for (int i = 0; i < 64; ++i) {
+    const std::string id = "mfa" + std::to_string(i);
+    auto enrolled = e->enroll_totp("login", id, "Acme");
+    if (!enrolled) break;  // (the shards fill unevenly)
+    ASSERT_EQ(e->issue_otp("login", id, IssueOptions{.ttl = 60s})->outcome, Outcome::issued);
+    ASSERT_EQ(e->revoke_second_factors("login", id).value(), 1);  // the code stays, 60 s
+  }
+  const std::size_t held = memory_store_stats(*store)->records;
+  ASSERT_GT(held, 0u);
+  clock->advance(2min);  // the codes have expired: nothing lives in those records
+  reap_expired(*store);
+  EXPECT_EQ(memory_store_stats(*store)->records, 0u) << "reaped by the deadline left after the removal";
+  int issued = 0;
+  for (int i = 0; i < 40; ++i) issued += e->issue_otp("login", "new" + std::to_string(i)).has_value();
+  EXPECT_GE(issued, 30) << "the capacity is free again";
+}
+
 // A Store call's completion, which the embedded store runs before the call returns.
 template <class T, class Start>
 Expected<T> answer(Start&& start) {

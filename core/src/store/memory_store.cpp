@@ -405,9 +405,14 @@ class MemoryStore final : public Store {
                                                    " records: memory://?capacity=N raises it)");
   }
 
-  // Indexes the group's deadline (if it moved later) and reaps a few due records.
+  // Indexes the group's deadline and reaps a few due records. A deadline that moved later is
+  // indexed at once; one that moved earlier by more than kReindexSlackMs too (a removed
+  // enrollment or revoked long-lived tokens: else the record would wait for the old, years-away
+  // entry, holding a slot of the capacity); a small move earlier (a verified code) is left to the
+  // old entry, which finds it then: no heap push per verify. The entry left behind is stale.
+  static constexpr long long kReindexSlackMs = 3'600'000;
   static void after_write(Shard& shard, const Key& key, Group& g, TimePoint now) {
-    if (const long long d = detail::deadline(g); d > g.indexed_until) {
+    if (const long long d = detail::deadline(g); d > g.indexed_until || d + kReindexSlackMs < g.indexed_until) {
       shard.due.push(Due{d, key, false});
       g.indexed_until = d;
     }
