@@ -1050,7 +1050,7 @@ TEST(CApi, EngineOptionsByNameAndTheSchema) {
     std::string value;
     if (t == "boolean") value = "true";
     else if (t == "integer") value = std::to_string(hi);
-    else if (t == "text") value = std::string(static_cast<size_t>(lo), 'x');
+    else if (t == "text") value = std::string(name) == "key_check" ? "off" : std::string(static_cast<size_t>(lo), 'x');
     else if (t == "list") value = "";
     else ADD_FAILURE() << name << " has the unknown type " << t;
     verikit_config* fresh = nullptr;
@@ -1066,6 +1066,15 @@ TEST(CApi, EngineOptionsByNameAndTheSchema) {
     }
     verikit_config_free(fresh);
     if (std::string(name) == "event_queue_capacity") EXPECT_EQ(hi, 1048576);
+  }
+  {  // a word option: refused when set, whatever its length
+    verikit_config* fresh = nullptr;
+    ASSERT_EQ(verikit_config_new(&fresh), VERIKIT_OK);
+    for (const char* v : {"never", "OFF", "Create", "xxx"})
+      EXPECT_EQ(verikit_config_set_option(fresh, "key_check", v), VERIKIT_E_CONFIG) << v;
+    EXPECT_NE(std::string(verikit_error_message()).find("key_check must be create, require or off"), std::string::npos);
+    for (const char* v : {"create", "require", "off"}) EXPECT_EQ(verikit_config_set_option(fresh, "key_check", v), VERIKIT_OK);
+    verikit_config_free(fresh);
   }
   EXPECT_EQ(names, (std::set<std::string>{"key_prefix", "key_check", "abuse_controls", "event_queue_capacity",
                                           "events_include_identifier", "link_origins", "link_allow_http"}));

@@ -62,14 +62,33 @@ Status check_key(Store& store, const IndexKey& index, const Config& config) {
       return make_error(Errc::config,
                         "the records under " + where + " were written with another key: this key would find none of "
                         "them (every code, token and lockout would read as absent). Configure the key they were written "
-                        "with; after a key rotation, also the index key (the first key the store was used with); "
-                        "another application needs a key prefix of its own (README: \"Key check\")");
+                        "with; after a key rotation, also the index key (the first key the store was used with); " +
+                            std::string(config.store_url.starts_with("file:")
+                                            ? "another application needs a directory of its own"
+                                            : "another application needs a key prefix of its own") +
+                            "; to change the index key on purpose, remove the record first (README: \"Key check\")");
     case KeyCheck::absent:
       return make_error(Errc::config,
                         "no key-check record under " + where + " (key_check=require): no application has used it with "
-                        "verikit 0.4 or later. Check the store URL and the key prefix (README: \"Key check\")");
+                        "verikit 0.4 or later. Check the store URL" +
+                            std::string(config.store_url.starts_with("file:") ? "" : " and the key prefix") +
+                            " (README: \"Key check\")");
   }
   return make_error(Errc::internal, "key check: unknown answer");
+}
+
+void key_check_again(const std::shared_ptr<EngineImpl>& impl) {
+  if (impl->check_tag.empty() || impl->issues_seen.fetch_add(1, std::memory_order_relaxed) % 1024 != 0) return;
+  impl->store->key_check(impl->check_tag, true, [impl](Expected<KeyCheck>&& found) {
+    if (!found || *found != KeyCheck::mismatch || impl->mismatch_reported.exchange(true)) return;
+    const std::string w =
+        "verikit: WARNING: the store's key-check record now names another key than this engine's (key prefix '" +
+        impl->config.key_prefix + "'): an engine with another key claimed it after it was lost. This engine "
+        "goes on, but the other one reads none of these records, and engines with this key will be refused at "
+        "their next start (README: \"Key check\")";
+    if (impl->config.on_warning) impl->config.on_warning(w);
+    else std::fprintf(stderr, "%s\n", w.c_str());
+  });
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 // verikit::detail — the engine's shared state and helpers used by its operation files.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +34,19 @@ class EngineImpl {
   const std::shared_ptr<Store> store;
   const std::shared_ptr<Stats> stats = std::make_shared<Stats>();
   const std::shared_ptr<EventBus> events;  // null: no handler, no events
+  // The key check while the engine runs (key_check_again): the tag (empty: no check), issues
+  // counted, and whether another key's record was reported.
+  const std::string check_tag =
+      store->shared() && config.key_check != "off" ? key_check_tag(ring.index()) : std::string{};
+  std::atomic<std::uint64_t> issues_seen{0};
+  std::atomic<bool> mismatch_reported{false};
 };
+
+// On every 1024th issue (the first included) of an engine on a shared store: its key-check
+// record is made again if it was lost (a Redis restart without persistence, a flush, eviction, a
+// failover before it replicated), so that no engine with another key claims the prefix later;
+// another key's record is reported once through config.on_warning. Asynchronous, fire and forget.
+void key_check_again(const std::shared_ptr<EngineImpl>& impl);
 
 // Checked, normalised (purpose, identifier) with its key-group tag. The tag comes from the
 // index key, which does not rotate: every credential and all abuse state of an identifier live

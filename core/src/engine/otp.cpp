@@ -12,6 +12,7 @@ std::string payload_context(std::string_view group) { return "otp-payload|" + st
 void Engine::issue_otp(std::string_view purpose, std::string_view identifier, const IssueOptions& options,
                        Callback<Result> callback) {
   auto done = detail::track<Result>(impl_->stats, detail::Op::otp_issue, std::move(callback));
+  detail::key_check_again(impl_);
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   const Policy& policy = *subject->policy;

@@ -23,8 +23,6 @@ Status validate(const Config& c) {
     if (auto s = validate(policy); !s) return Error{s.error().code, "purpose '" + purpose + "': " + s.error().message};
   }
   if (auto s = check_config_options(c); !s) return s;  // each option's range (verikit/config_fields.hpp)
-  if (c.key_check != "create" && c.key_check != "require" && c.key_check != "off")
-    return bad("key_check: '" + c.key_check + "' is none of create, require, off");
   for (const std::string& origin : c.link_origins) {
     auto canonical = detail::canonical_origin(origin);
     if (!canonical) return bad("link_origins: " + canonical.error().message);

@@ -235,6 +235,8 @@ Status check_option_text(const FieldInfo& f, const std::string& t) {
   for (char ch : t)
     if (ch <= 0x20 || ch >= 0x7f || ch == '{' || ch == '}')
       return out_of_range(f.name, "must be printable ASCII without spaces or braces", "");
+  if (std::string_view(f.name) == "key_check" && t != "create" && t != "require" && t != "off")
+    return out_of_range(f.name, "must be create, require or off", "");  // (refused when set, not at start)
   return Unit{};
 }
 Status check_option_list(const FieldInfo& f, const std::vector<std::string>& items) {

@@ -162,6 +162,7 @@ void revoke(const detail::EngineImpl& impl, std::string_view token, Callback<boo
 void Engine::issue_token(std::string_view purpose, std::string_view identifier, const IssueOptions& options,
                          Callback<Result> callback) {
   auto done = detail::track<Result>(impl_->stats, detail::Op::token_issue, std::move(callback));
+  detail::key_check_again(impl_);
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   detail::with_event<Result>(impl_->stats, {Credential::token, subject->purpose, subject->identifier,
@@ -174,6 +175,7 @@ void Engine::issue_token(std::string_view purpose, std::string_view identifier, 
 void Engine::issue_link(std::string_view purpose, std::string_view identifier, std::string_view base_url,
                         const IssueOptions& options, Callback<Result> callback) {
   auto done = detail::track<Result>(impl_->stats, detail::Op::link_issue, std::move(callback));
+  detail::key_check_again(impl_);
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   detail::with_event<Result>(impl_->stats, {Credential::link, subject->purpose, subject->identifier,
