@@ -498,6 +498,9 @@ VERIKIT_EXTERN(int) verikit_result_status(const verikit_result *result, int *sta
 VERIKIT_EXTERN(int) verikit_result_secret(const verikit_result *result, const char **data_out, size_t *len_out);
 /* Link issue: the magic link URL (NUL-terminated as well). */
 VERIKIT_EXTERN(int) verikit_result_url(const verikit_result *result, const char **data_out, size_t *len_out);
+/* 0.4. verikit_totp_begin: the pending enrollment to keep for verikit_totp_confirm (NUL-terminated
+ * as well); empty for other operations. */
+VERIKIT_EXTERN(int) verikit_result_pending(const verikit_result *result, const char **data_out, size_t *len_out);
 /* The purpose and the normalised identifier the credential belongs to (NUL-terminated as
  * well; an identifier may itself contain NUL bytes: use the length). */
 VERIKIT_EXTERN(int) verikit_result_purpose(const verikit_result *result, const char **data_out, size_t *len_out);
@@ -715,6 +718,24 @@ VERIKIT_EXTERN(int) verikit_totp_verify(verikit_result **out, verikit_engine *en
                                         const char *identifier, size_t identifier_len, const char *code,
                                         size_t code_len, const verikit_verify_options *options);
 
+/* 0.4. A two-step enrollment (README "Authenticator codes"). begin: a new secret, and nothing
+ * stored: Status ISSUED, with the secret's base32 (verikit_result_secret), its otpauth:// URI
+ * (verikit_result_url), when it must be confirmed by (verikit_result_expires_at_ms: the policy's
+ * totp_confirm_ttl) and the pending enrollment (verikit_result_pending: opaque text holding the
+ * sealed secret, bound to this purpose and identifier and to the enrollment current now; keep it
+ * server-side, in the user's session). confirm, with it and the first code the authenticator app
+ * shows: VERIFIED (the new secret replaced the enrollment current at begin; that code's step is
+ * its last accepted one, so it is not accepted again), INVALID (a wrong code: counted in the
+ * failure budget, as by verikit_totp_verify), LOCKED, RATE_LIMITED, NOT_FOUND (expired, confirmed
+ * already, the enrollment changed since it began, or not a pending enrollment of this engine's for
+ * this purpose and identifier; not counted). The enrollment in place keeps working until then. */
+VERIKIT_EXTERN(int) verikit_totp_begin(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                       const char *identifier, size_t identifier_len, const char *issuer);
+VERIKIT_EXTERN(int) verikit_totp_confirm(verikit_result **out, verikit_engine *engine, const char *purpose,
+                                         const char *identifier, size_t identifier_len, const char *pending,
+                                         size_t pending_len, const char *code, size_t code_len,
+                                         const verikit_verify_options *options);
+
 /* 0.4. Removes the second factors of (purpose, identifier): its authenticator enrollment and its
  * recovery codes (for a user who turns them off, or support staff once they know who asks).
  * *count_out (may be NULL) is how many: 1 for an enrollment, plus each recovery code left.
@@ -823,6 +844,15 @@ VERIKIT_EXTERN(int) verikit_totp_verify_async(verikit_engine *engine, const char
                                               size_t identifier_len, const char *code, size_t code_len,
                                               const verikit_verify_options *options, verikit_callback callback,
                                               void *user);
+/* 0.4. The asynchronous forms of the two-step enrollment. */
+VERIKIT_EXTERN(int) verikit_totp_begin_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                             size_t identifier_len, const char *issuer, verikit_callback callback,
+                                             void *user);
+VERIKIT_EXTERN(int) verikit_totp_confirm_async(verikit_engine *engine, const char *purpose, const char *identifier,
+                                               size_t identifier_len, const char *pending, size_t pending_len,
+                                               const char *code, size_t code_len,
+                                               const verikit_verify_options *options, verikit_callback callback,
+                                               void *user);
 /* 0.4. The asynchronous form of verikit_revoke_second_factors; count: how many were removed. */
 VERIKIT_EXTERN(int) verikit_revoke_second_factors_async(verikit_engine *engine, const char *purpose,
                                                         const char *identifier, size_t identifier_len,

@@ -713,6 +713,56 @@ VERIKIT_EXTERN(int) verikit_totp_verify(verikit_result** out, verikit_engine* en
   });
 }
 
+VERIKIT_EXTERN(int) verikit_totp_begin(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                       const char* identifier, size_t identifier_len, const char* issuer) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    return e.begin_totp_enrollment(cstr(purpose), bytes(identifier, identifier_len), cstr(issuer));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_totp_confirm(verikit_result** out, verikit_engine* engine, const char* purpose,
+                                         const char* identifier, size_t identifier_len, const char* pending,
+                                         size_t pending_len, const char* code, size_t code_len,
+                                         const verikit_verify_options* options) {
+  return run(out, engine, [&](verikit::Engine& e) -> Expected<Result> {
+    if (!bytes_ok(identifier, identifier_len)) return null_bytes("identifier");
+    if (!bytes_ok(pending, pending_len)) return null_bytes("pending");
+    if (!bytes_ok(code, code_len)) return null_bytes("code");
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return Error{static_cast<Errc>(rc), verikit_error_message()};
+    return e.confirm_totp_enrollment(cstr(purpose), bytes(identifier, identifier_len), bytes(pending, pending_len),
+                                     bytes(code, code_len), o);
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_totp_begin_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                             size_t identifier_len, const char* issuer, verikit_callback callback,
+                                             void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    e.begin_totp_enrollment(cstr(purpose), bytes(identifier, identifier_len), cstr(issuer), std::move(done));
+  });
+}
+
+VERIKIT_EXTERN(int) verikit_totp_confirm_async(verikit_engine* engine, const char* purpose, const char* identifier,
+                                               size_t identifier_len, const char* pending, size_t pending_len,
+                                               const char* code, size_t code_len,
+                                               const verikit_verify_options* options, verikit_callback callback,
+                                               void* user) {
+  return run_async(engine, callback, user, [&](verikit::Engine& e, verikit::Callback<Result> done) {
+    if (!bytes_ok(identifier, identifier_len)) return done(null_bytes("identifier"));
+    if (!bytes_ok(pending, pending_len)) return done(null_bytes("pending"));
+    if (!bytes_ok(code, code_len)) return done(null_bytes("code"));
+    verikit::VerifyOptions o;
+    if (int rc = verikit::capi::to_verify_options(options, o); rc != VERIKIT_OK)
+      return done(Error{static_cast<Errc>(rc), verikit_error_message()});
+    e.confirm_totp_enrollment(cstr(purpose), bytes(identifier, identifier_len), bytes(pending, pending_len),
+                              bytes(code, code_len), o, std::move(done));
+  });
+}
+
 VERIKIT_EXTERN(int) verikit_totp_enroll_async(verikit_engine* engine, const char* purpose, const char* identifier,
                                               size_t identifier_len, const char* issuer, verikit_callback callback,
                                               void* user) {

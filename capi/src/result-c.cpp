@@ -67,6 +67,10 @@ VERIKIT_EXTERN(int) verikit_result_url(const verikit_result* result, const char*
   return get_bytes(result, data_out, len_out,
                    view_or_empty(result, [](const verikit::Result& r) { return std::string_view(r.url); }));
 }
+VERIKIT_EXTERN(int) verikit_result_pending(const verikit_result* result, const char** data_out, size_t* len_out) {
+  return get_bytes(result, data_out, len_out,
+                   view_or_empty(result, [](const verikit::Result& r) { return r.pending.view(); }));
+}
 VERIKIT_EXTERN(int) verikit_result_purpose(const verikit_result* result, const char** data_out, size_t* len_out) {
   return get_bytes(result, data_out, len_out,
                    view_or_empty(result, [](const verikit::Result& r) { return std::string_view(r.purpose); }));

@@ -6,6 +6,10 @@
 #include <cstring>
 #include <string>
 
+#include <openssl/hmac.h>
+
+#include <chrono>
+
 #include "verikit.h"
 
 namespace {
@@ -291,6 +295,100 @@ TEST(CApiTotp, EnrollAndVerify) {
   ASSERT_EQ(verikit_totp_verify_async(eng.e, "mfa", "ann", 3, "999999", 6, nullptr, record, &seen), VERIKIT_OK);
   EXPECT_TRUE(first == VERIKIT_STATUS_INVALID || seen.status == VERIKIT_STATUS_INVALID);
   ASSERT_EQ(verikit_totp_enroll_async(eng.e, "mfa", "bea", 3, "Acme", record, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.status, VERIKIT_STATUS_ISSUED);
+}
+
+// The RFC 6238 code (6 digits, 30 s) of a base32 secret at `now`: computed here from the
+// RFC (OpenSSL's HMAC-SHA-1), as an authenticator app would, not by the library under test.
+std::string totp_now(const std::string& base32, std::chrono::system_clock::time_point now) {
+  std::string key;
+  unsigned bits = 0, acc = 0;
+  for (char ch : base32) {
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    acc = (acc << 5) | static_cast<unsigned>(std::strchr(alphabet, ch) - alphabet);
+    bits += 5;
+    if (bits >= 8) {
+      key.push_back(static_cast<char>((acc >> (bits - 8)) & 0xff));
+      bits -= 8;
+    }
+  }
+  const auto step = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() / 30);
+  unsigned char msg[8];
+  for (int i = 0; i < 8; ++i) msg[i] = static_cast<unsigned char>(step >> (56 - 8 * i));
+  unsigned char mac[20];
+  unsigned mac_len = 0;
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), msg, sizeof msg, mac, &mac_len);
+  const int off = mac[19] & 0x0f;
+  const std::uint32_t bin = ((mac[off] & 0x7fu) << 24) | (mac[off + 1] << 16) | (mac[off + 2] << 8) | mac[off + 3];
+  std::string code = std::to_string(bin % 1000000);
+  return std::string(6 - code.size(), '0') + code;
+}
+
+// The two-step enrollment through the C API, both forms: begin hands out the pending enrollment
+// (and nothing else has it), confirm takes it once with the first code.
+TEST(CApiTotp, TwoStepEnrollment) {
+  verikit_config* c = config();
+  Engine eng(c);
+  verikit_config_free(c);
+  auto text = [](const verikit_result* r, int (*get)(const verikit_result*, const char**, size_t*)) {
+    const char* d = nullptr;
+    size_t n = 0;
+    EXPECT_EQ(get(r, &d, &n), VERIKIT_OK);
+    EXPECT_EQ(d[n], '\0');
+    return std::string(d, n);
+  };
+  Res begun;
+  ASSERT_EQ(verikit_totp_begin(&begun.r, eng.e, "mfa", "cy", 2, "Acme"), VERIKIT_OK);
+  EXPECT_EQ(begun.status(), VERIKIT_STATUS_ISSUED);
+  const std::string pending = text(begun.r, verikit_result_pending);
+  ASSERT_FALSE(pending.empty());
+  EXPECT_EQ(text(begun.r, verikit_result_url).rfind("otpauth://totp/Acme:cy?secret=" + begun.secret(), 0), 0u);
+  int64_t expires = 0;
+  ASSERT_EQ(verikit_result_expires_at_ms(begun.r, &expires), VERIKIT_OK);
+  const auto now = std::chrono::system_clock::now();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  EXPECT_NEAR(static_cast<double>(expires), static_cast<double>(now_ms + 600000), 60000.0);
+  Res none;
+  ASSERT_EQ(verikit_totp_verify(&none.r, eng.e, "mfa", "cy", 2, "123456", 6, nullptr), VERIKIT_OK);
+  EXPECT_EQ(none.status(), VERIKIT_STATUS_NOT_FOUND) << "begin enrolls nothing";
+  EXPECT_TRUE(text(none.r, verikit_result_pending).empty());
+
+  const std::string code = totp_now(begun.secret(), now);
+  Res foreign, null_pending;
+  ASSERT_EQ(verikit_totp_confirm(&foreign.r, eng.e, "mfa", "cy", 2, "abc", 3, code.data(), code.size(), nullptr),
+            VERIKIT_OK);
+  EXPECT_EQ(foreign.status(), VERIKIT_STATUS_NOT_FOUND);
+  EXPECT_EQ(verikit_totp_confirm(&null_pending.r, eng.e, "mfa", "cy", 2, nullptr, 3, code.data(), code.size(), nullptr),
+            VERIKIT_E_INVALID_ARGUMENT);
+  struct Seen {
+    int calls = 0, error = 1, status = -1;
+  } seen;
+  auto record = [](void* user, int error, const char*, verikit_result* result) {
+    auto* s = static_cast<Seen*>(user);
+    ++s->calls;
+    s->error = error;
+    if (result != nullptr) verikit_result_status(result, &s->status);
+    verikit_result_free(result);
+  };
+  ASSERT_EQ(verikit_totp_confirm_async(eng.e, "mfa", "cy", 2, pending.data(), pending.size(), code.data(), code.size(),
+                                       nullptr, record, &seen),
+            VERIKIT_OK);
+  EXPECT_EQ(seen.calls, 1);
+  EXPECT_EQ(seen.status, VERIKIT_STATUS_VERIFIED);
+  Res again;
+  ASSERT_EQ(verikit_totp_confirm(&again.r, eng.e, "mfa", "cy", 2, pending.data(), pending.size(), code.data(),
+                                 code.size(), nullptr),
+            VERIKIT_OK);
+  EXPECT_EQ(again.status(), VERIKIT_STATUS_NOT_FOUND) << "confirmed once";
+  Res replay;
+  ASSERT_EQ(verikit_totp_verify(&replay.r, eng.e, "mfa", "cy", 2, code.data(), code.size(), nullptr), VERIKIT_OK);
+  EXPECT_EQ(replay.status(), VERIKIT_STATUS_INVALID) << "the confirming code is used";
+  ASSERT_EQ(verikit_totp_begin_async(eng.e, "mfa", "cy", 2, "a:b", record, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.calls, 2);
+  EXPECT_EQ(seen.error, VERIKIT_E_INVALID_ARGUMENT);
+  ASSERT_EQ(verikit_totp_begin_async(eng.e, "mfa", "cy", 2, "Acme", record, &seen), VERIKIT_OK);
+  EXPECT_EQ(seen.calls, 3);
   EXPECT_EQ(seen.status, VERIKIT_STATUS_ISSUED);
 }
 

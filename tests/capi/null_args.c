@@ -174,6 +174,13 @@ int main(void) {
   expect(verikit_link_consume(&r, e, "login", NULL, 1), E, "link_consume NULL token");
   expect(verikit_link_revoke(&i, NULL, "t", 1), E, "link_revoke NULL engine");
   expect(verikit_revoke_all(&i, e, NULL, "a", 1), E, "revoke_all NULL purpose");
+  expect(verikit_totp_begin(&r, e, "login", NULL, 1, "Acme"), E, "totp_begin NULL id");
+  expect(verikit_totp_begin(&r, e, "login", "a", 1, NULL), E, "totp_begin NULL issuer");
+  expect(verikit_totp_begin(NULL, e, "login", "a", 1, "Acme"), E, "totp_begin NULL out");
+  expect(verikit_totp_confirm(&r, e, "login", "a", 1, NULL, 1, "123456", 6, NULL), E, "totp_confirm NULL pending");
+  expect(verikit_totp_confirm(&r, e, "login", "a", 1, "p", 1, NULL, 6, NULL), E, "totp_confirm NULL code");
+  expect(verikit_totp_confirm(&r, NULL, "login", "a", 1, "p", 1, "123456", 6, NULL), E, "totp_confirm NULL engine");
+  expect(verikit_result_pending(NULL, NULL, NULL), E, "result_pending NULL");
   expect(verikit_revoke_second_factors(&i, e, NULL, "a", 1), E, "revoke_second_factors NULL purpose");
   expect(verikit_revoke_second_factors(&i, e, "login", NULL, 1), E, "revoke_second_factors NULL id");
   expect(verikit_revoke_second_factors(&i, NULL, "login", "a", 1), E, "revoke_second_factors NULL engine");

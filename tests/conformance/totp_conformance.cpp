@@ -283,5 +283,159 @@ TEST_P(Conformance, RevokingSecondFactorsWhileTheyAreUsedCountsEachCodeOnce) {
   }
 }
 
+
+// A two-step enrollment: begin stores nothing (the enrollment in place keeps working), a wrong
+// first code is a counted wrong guess, the right one makes the new secret the enrollment with
+// that code's step used; the pending enrollment is then spent, and is nothing for another
+// identifier, altered, or not one at all.
+TEST_P(Conformance, TwoStepTotpEnrollmentTakesEffectOnlyWhenConfirmed) {
+  auto e = engine(totp_policy(50), true);
+  Result old = e->enroll_totp("mfa", "dee", "Acme").value();
+  Result begun = e->begin_totp_enrollment("mfa", "Dee", "Acme Inc").value();
+  EXPECT_EQ(begun.outcome, Outcome::issued);
+  EXPECT_EQ(begun.identifier, "dee");
+  EXPECT_EQ(begun.secret.view().size(), 32u);
+  EXPECT_EQ(begun.url, "otpauth://totp/Acme%20Inc:dee?secret=" + std::string(begun.secret.view()) +
+                           "&issuer=Acme%20Inc&algorithm=SHA1&digits=6&period=30");
+  ASSERT_FALSE(begun.pending.view().empty());
+  EXPECT_EQ(begun.pending.view().find(begun.secret.view()), std::string_view::npos) << "the secret is sealed";
+  ASSERT_TRUE(begun.expires_at.has_value());
+  const auto left = *begun.expires_at - harness->now();
+  EXPECT_GT(left, seconds(590));
+  EXPECT_LE(left, seconds(610)) << "the policy's totp_confirm_ttl, 10 minutes";
+
+  const std::string old_code = code_at(*harness, old, 0), new_code = code_at(*harness, begun, 0);
+  EXPECT_EQ(e->verify_totp("mfa", "dee", old_code)->outcome, Outcome::verified) << "begin changed nothing";
+  if (new_code != old_code) {
+    EXPECT_EQ(e->verify_totp("mfa", "dee", new_code)->outcome, Outcome::invalid) << "not enrolled yet";
+  }
+  const int failures = e->inspect("mfa", "dee")->counters->failures;
+
+  std::string wrong = new_code;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "dee", begun.pending.view(), wrong)->outcome, Outcome::invalid);
+  EXPECT_EQ(e->inspect("mfa", "dee")->counters->failures, failures + 1) << "a wrong first code is counted";
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "dee", begun.pending.view(), "12-34").error().code, Errc::invalid_argument);
+  EXPECT_EQ(e->begin_totp_enrollment("mfa", "dee", "a:b").error().code, Errc::invalid_argument);
+
+  // Not this identifier's, altered, or not a pending enrollment: nothing to confirm (not counted).
+  Result other = e->begin_totp_enrollment("mfa", "fay", "Acme").value();
+  std::string altered(begun.pending.view());
+  altered[altered.size() / 2] = altered[altered.size() / 2] == 'A' ? 'B' : 'A';
+  for (std::string_view pending : {other.pending.view(), std::string_view(altered), std::string_view(""),
+                                   std::string_view("not-a-pending-enrollment"), begun.secret.view()}) {
+    EXPECT_EQ(e->confirm_totp_enrollment("mfa", "dee", pending, new_code)->outcome, Outcome::not_found) << pending;
+  }
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "dee", std::string(600, 'A'), new_code)->outcome, Outcome::not_found);
+  EXPECT_EQ(e->confirm_totp_enrollment("other-purpose", "dee", begun.pending.view(), new_code)->outcome,
+            Outcome::not_found);
+  EXPECT_EQ(e->inspect("mfa", "dee")->counters->failures, failures + 1);
+
+  Result confirmed = e->confirm_totp_enrollment("mfa", "dee", begun.pending.view(), new_code).value();
+  EXPECT_EQ(confirmed.outcome, Outcome::verified);
+  EXPECT_EQ(confirmed.identifier, "dee");
+  EXPECT_EQ(e->verify_totp("mfa", "dee", new_code)->outcome, Outcome::invalid) << "the confirming code is used";
+  const std::string next_old = code_at(*harness, old, 1), next_new = code_at(*harness, begun, 1);
+  if (next_old != next_new) {
+    EXPECT_EQ(e->verify_totp("mfa", "dee", next_old)->outcome, Outcome::invalid) << "the old secret is gone";
+  }
+  EXPECT_EQ(e->verify_totp("mfa", "dee", next_new)->outcome, Outcome::verified);
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "dee", begun.pending.view(), code_at(*harness, begun, 1))->outcome,
+            Outcome::not_found)
+      << "a pending enrollment is confirmed once";
+}
+
+// A pending enrollment confirms only over the enrollment that was current when it began: not
+// after another confirmation, a direct enrollment or a removal (a stale one found in a session
+// never brings an old secret back), and a wrong code against it costs nothing.
+TEST_P(Conformance, APendingTotpEnrollmentIsStaleOnceTheEnrollmentChanged) {
+  auto e = engine(totp_policy(50), true);
+  Result first = e->begin_totp_enrollment("mfa", "gus", "Acme").value();
+  Result second = e->begin_totp_enrollment("mfa", "gus", "Acme").value();
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", second.pending.view(), code_at(*harness, second, 0))->outcome,
+            Outcome::verified);
+  const int failures = e->inspect("mfa", "gus")->counters->failures;
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", first.pending.view(), code_at(*harness, first, 0))->outcome,
+            Outcome::not_found);
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", first.pending.view(), "000000")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->inspect("mfa", "gus")->counters->failures, failures) << "a stale pending enrollment is no guess";
+
+  Result third = e->begin_totp_enrollment("mfa", "gus", "Acme").value();
+  e->enroll_totp("mfa", "gus", "Acme").value();
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", third.pending.view(), code_at(*harness, third, 0))->outcome,
+            Outcome::not_found)
+      << "enrolled directly since it began";
+
+  Result fourth = e->begin_totp_enrollment("mfa", "gus", "Acme").value();
+  EXPECT_EQ(e->revoke_second_factors("mfa", "gus").value(), 1);
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", fourth.pending.view(), code_at(*harness, fourth, 0))->outcome,
+            Outcome::not_found)
+      << "removed since it began";
+  Result fifth = e->begin_totp_enrollment("mfa", "gus", "Acme").value();
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", fifth.pending.view(), code_at(*harness, fifth, 0))->outcome,
+            Outcome::verified)
+      << "begun after the removal";
+  EXPECT_EQ(e->revoke_second_factors("mfa", "gus").value(), 1) << "one enrollment";
+}
+
+// A pending enrollment lasts the policy's totp_confirm_ttl of the store's time. It is made here by
+// an engine with the same key over a memory store whose clock is set back, so the same check runs
+// against every store's own time (Redis's TIME included) with a minute's margin either way.
+TEST_P(Conformance, APendingTotpEnrollmentExpires) {
+  auto e = engine(totp_policy(50), true);
+  auto clock = std::make_shared<ManualClock>();
+  Config c = totp_policy(50);
+  c.keys = KeySet{key, {}, std::nullopt};
+  auto maker = Engine::create(c, make_memory_store(clock)).value();
+  clock->set(harness->now() - seconds(11 * 60));
+  Result late = maker->begin_totp_enrollment("mfa", "hal", "Acme").value();
+  clock->set(harness->now() - seconds(9 * 60));
+  Result in_time = maker->begin_totp_enrollment("mfa", "hal", "Acme").value();
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "hal", late.pending.view(), code_at(*harness, late, 0))->outcome,
+            Outcome::not_found)
+      << "begun 11 minutes ago";
+  EXPECT_EQ(e->inspect("mfa", "hal")->counters->failures, 0);
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "hal", in_time.pending.view(), code_at(*harness, in_time, 0))->outcome,
+            Outcome::verified)
+      << "begun 9 minutes ago";
+}
+
+// The failure budget guards the confirmation as it guards a verification: spent, nothing is
+// compared (the right code too is locked).
+TEST_P(Conformance, ConfirmingATotpEnrollmentSpendsTheFailureBudget) {
+  auto e = engine(totp_policy(2), true);
+  Result begun = e->begin_totp_enrollment("mfa", "ida", "Acme").value();
+  const std::string right = code_at(*harness, begun, 0);
+  std::string wrong = right;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "ida", begun.pending.view(), wrong)->outcome, Outcome::invalid);
+  Result spent = e->confirm_totp_enrollment("mfa", "ida", begun.pending.view(), wrong).value();
+  EXPECT_EQ(spent.outcome, Outcome::locked);
+  EXPECT_GT(spent.retry_after.count(), 0);
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "ida", begun.pending.view(), right)->outcome, Outcome::locked);
+  EXPECT_EQ(e->begin_totp_enrollment("mfa", "ida", "Acme")->outcome, Outcome::issued) << "begin is no guess";
+  EXPECT_TRUE(e->unlock("mfa", "ida").value());
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "ida", begun.pending.view(), right)->outcome, Outcome::verified);
+}
+
+// Many confirmations of one pending enrollment at once (a double submit, a replayed request):
+// exactly one is verified, the others find it spent.
+TEST_P(Conformance, ConcurrentConfirmationsOfOnePendingEnrollmentOneSucceeds) {
+  auto e = engine(totp_policy(100), true);
+  for (int round = 0; round < 3; ++round) {
+    const std::string id = "confirm-race-" + std::to_string(round);
+    if (round == 1) e->enroll_totp("mfa", id, "Acme").value();  // over an enrollment too
+    Result begun = e->begin_totp_enrollment("mfa", id, "Acme").value();
+    const std::string code = code_at(*harness, begun, 0);
+    auto outcomes = race(16, [&](int) {
+      auto r = e->confirm_totp_enrollment("mfa", id, begun.pending.view(), code);
+      return r ? r->outcome : Outcome::issued;
+    });
+    EXPECT_EQ(count(outcomes, Outcome::verified), 1);
+    EXPECT_EQ(count(outcomes, Outcome::not_found), 15);
+    EXPECT_EQ(e->inspect("mfa", id)->counters->failures, 0);
+  }
+}
+
 }  // namespace
 }  // namespace verikit::test

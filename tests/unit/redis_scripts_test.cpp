@@ -73,7 +73,7 @@ TEST(RedisScripts, EachStartsWithItsFlagsLine) {
       {"client_limit", ""},       {"token_verify_bound", ""},   {"recovery_set", ""},
       {"recovery_use", ""},       {"recovery_count", "no-writes"}, {"totp_enroll", ""},
       {"totp_load", "no-writes"}, {"totp_commit", ""},          {"second_factors_revoke", "allow-oom"},
-      {"key_check", "allow-oom"}};
+      {"key_check", "allow-oom"},     {"totp_confirm", ""}};
   ASSERT_EQ(std::size(kAll), flags.size());
   for (const Script* s : kAll) {
     SCOPED_TRACE(s->name);

@@ -122,6 +122,20 @@ class Engine {
   Expected<Result> enroll_totp(std::string_view purpose, std::string_view identifier, std::string_view issuer);
   Expected<Result> verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
                                const VerifyOptions& options = {});
+  // A two-step enrollment (README "Authenticator codes"): begin makes a new secret and stores
+  // nothing: issued, with the secret's base32, its otpauth:// URI and `pending` (opaque text
+  // holding the sealed secret, bound to this purpose and identifier, the enrollment current now
+  // and the policy's totp_confirm_ttl; keep it server-side, in the user's session) to hand to
+  // confirm with the first code the authenticator app shows. confirm: verified (the new secret
+  // replaced the enrollment current at begin, and that code's step is its last accepted one),
+  // invalid (a wrong code, counted in the identifier's failure budget), locked (nothing compared),
+  // not_found (the pending enrollment expired, was confirmed already, the enrollment changed
+  // since it began, or it is not one of this engine's for this purpose and identifier).
+  Expected<Result> begin_totp_enrollment(std::string_view purpose, std::string_view identifier,
+                                         std::string_view issuer);
+  Expected<Result> confirm_totp_enrollment(std::string_view purpose, std::string_view identifier,
+                                           std::string_view pending, std::string_view code,
+                                           const VerifyOptions& options = {});
   // Removes the second factors of (purpose, identifier), its authenticator enrollment and its
   // recovery codes (for a user who turns them off, or support staff after proving who asks);
   // returns how many: 1 for an enrollment, plus each recovery code left. revoke_all never touches
@@ -168,6 +182,10 @@ class Engine {
                    Callback<Result> done);
   void verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
                    const VerifyOptions& options, Callback<Result> done);
+  void begin_totp_enrollment(std::string_view purpose, std::string_view identifier, std::string_view issuer,
+                             Callback<Result> done);
+  void confirm_totp_enrollment(std::string_view purpose, std::string_view identifier, std::string_view pending,
+                               std::string_view code, const VerifyOptions& options, Callback<Result> done);
   // `done` gets how many second factors were removed.
   void revoke_second_factors(std::string_view purpose, std::string_view identifier, Callback<int> done);
 

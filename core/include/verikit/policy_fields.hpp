@@ -38,6 +38,8 @@ VERIKIT_POLICY_FIELD(seconds, totp_period, std::chrono::seconds, std::chrono::se
 VERIKIT_POLICY_FIELD(integer, totp_window, int, 1, 0, 10, "", "TOTP steps accepted before and after the current one")
 VERIKIT_POLICY_FIELD(seconds, totp_ttl, std::chrono::seconds, std::chrono::seconds{5 * 365 * 86400}, 86400,
                      10 * 365 * 86400, "", "lifetime of an authenticator enrollment")
+VERIKIT_POLICY_FIELD(seconds, totp_confirm_ttl, std::chrono::seconds, std::chrono::seconds{600}, 60, 86400, "",
+                     "time to confirm a two-step authenticator enrollment with its first code")
 
 // --- abuse controls (README: "Abuse controls" for the worst case they allow) ---
 VERIKIT_POLICY_FIELD(seconds, resend_cooldown, std::chrono::seconds, std::chrono::seconds{30}, 0, 86400, "",

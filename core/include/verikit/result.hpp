@@ -55,6 +55,8 @@ struct Result {
   int active_tokens = -1;                // inspect: live tokens and links of the identifier
   std::optional<Counters> counters;      // inspect only
   std::vector<Secret> codes;             // generate_recovery_codes: the new set, to show once
+  Secret pending;                        // begin_totp_enrollment: the pending enrollment (opaque
+                                         // text) to keep until confirm_totp_enrollment
 
   bool ok() const noexcept { return is_ok(outcome); }
 };

@@ -175,7 +175,9 @@ struct TotpEnrollRequest {
 };
 
 // What a TOTP verification needs first (read-only): the sealed secret, the last accepted step
-// and the store's time; locked (budget spent) or not_found (no enrollment) carry nothing.
+// and the store's time; locked (budget spent) or not_found (no enrollment) carry no secret. The
+// store's time and the generation (0: no enrollment) are there whatever the outcome (what a
+// two-step enrollment starts from).
 struct TotpLoadReply {
   Outcome outcome = Outcome::not_found;  // valid when enrolled
   std::chrono::milliseconds retry_after{0};
@@ -193,6 +195,22 @@ struct TotpCommitRequest {
   std::string group;
   long long step = -1;
   long long generation = 0;
+  FailureBudget budget;
+};
+
+// The second step of a two-step enrollment, atomically: a spent budget is locked; an enrollment
+// other than the one current when it began (`expect_generation`, 0: none; so confirmed already,
+// enrolled again or removed since) is not_found; no matching step (a wrong first code) is a wrong
+// guess counted in the budgets (invalid, or locked when it spent them); otherwise `sealed_secret`
+// becomes the enrollment (generation `generation`, lasting `ttl`) with `step` as its last accepted
+// step (the confirming code is never accepted again), replacing any earlier one: verified.
+struct TotpConfirmRequest {
+  std::string group;
+  std::string sealed_secret;
+  long long step = -1;
+  long long expect_generation = 0;
+  long long generation = 0;
+  std::chrono::milliseconds ttl{0};
   FailureBudget budget;
 };
 
@@ -256,6 +274,7 @@ class Store {
   virtual void totp_enroll(const TotpEnrollRequest&, Callback<bool> done) { done(no_totp()); }
   virtual void totp_load(const std::string&, const FailureBudget&, Callback<TotpLoadReply> done) { done(no_totp()); }
   virtual void totp_commit(const TotpCommitRequest&, Callback<VerifyReply> done) { done(no_totp()); }
+  virtual void totp_confirm(const TotpConfirmRequest&, Callback<VerifyReply> done) { done(no_totp()); }
   // Removes the group's second factors, its authenticator enrollment and its recovery codes (which
   // revoke_all never touches); completes with how many: 1 for an enrollment, plus each recovery
   // code left. The failure budgets stay as they are. A store without them completes with unsupported.

@@ -214,6 +214,16 @@ Expected<Result> Engine::verify_totp(std::string_view p, std::string_view id, st
                                      const VerifyOptions& o) {
   return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) { verify_totp(p, id, code, o, std::move(cb)); });
 }
+Expected<Result> Engine::begin_totp_enrollment(std::string_view p, std::string_view id, std::string_view issuer) {
+  return detail::wait_for<Result>(*impl_->store,
+                                  [&](Callback<Result> cb) { begin_totp_enrollment(p, id, issuer, std::move(cb)); });
+}
+Expected<Result> Engine::confirm_totp_enrollment(std::string_view p, std::string_view id, std::string_view pending,
+                                                 std::string_view code, const VerifyOptions& o) {
+  return detail::wait_for<Result>(*impl_->store, [&](Callback<Result> cb) {
+    confirm_totp_enrollment(p, id, pending, code, o, std::move(cb));
+  });
+}
 Expected<bool> Engine::unlock(std::string_view p, std::string_view id) {
   return detail::wait_for<bool>(*impl_->store, [&](Callback<bool> cb) { unlock(p, id, std::move(cb)); });
 }

@@ -14,7 +14,8 @@ constexpr const char* kOpNames[Stats::kOps] = {"otp_issue",  "otp_verify", "toke
                                                 "link_issue", "link_peek",  "link_consume", "otp_revoke",   "token_revoke",
                                                 "revoke_all", "inspect",    "unlock",
                                                 "recovery_generate", "recovery_use", "recovery_count",
-                                                "totp_enroll", "totp_verify", "second_factors_revoke"};
+                                                "totp_enroll", "totp_verify", "second_factors_revoke",
+                                                "totp_begin", "totp_confirm"};
 constexpr const char* kErrorNames[Stats::kErrors] = {
     "",         "invalid_argument", "config", "store_unavailable", "store_protocol", "timeout", "no_memory",
     "unsupported", "version_mismatch", "crypto", "internal"};

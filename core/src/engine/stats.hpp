@@ -20,7 +20,7 @@ class EventBus;
 enum class Op : int {
   otp_issue, otp_verify, token_issue, token_verify, token_peek, link_issue, link_peek, link_consume,
   otp_revoke, token_revoke, revoke_all, inspect, unlock, recovery_generate, recovery_use, recovery_count, totp_enroll, totp_verify,
-  second_factors_revoke, count_
+  second_factors_revoke, totp_begin, totp_confirm, count_
 };
 
 class Stats {

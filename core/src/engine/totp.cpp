@@ -2,6 +2,7 @@
 // URI) and verification in two store steps: load (budget, sealed secret, last step, store time),
 // compare in the engine, commit (replay protection and the count of a wrong guess, atomically).
 #include <cstring>
+#include <optional>
 
 #include "crypto/hotp.hpp"
 #include "engine/engine_impl.hpp"
@@ -79,11 +80,55 @@ std::string provisioning_uri(std::string_view issuer, std::string_view account, 
          "&period=" + std::to_string(policy.totp_period.count());
 }
 
+// A new enrollment's generation: random, never 0 (which stands for "no enrollment").
 long long random_generation() {
   const std::string r = detail::random_bytes(6);
   long long g = 0;
   for (unsigned char c : r) g = (g << 8) | c;
-  return g;
+  return g == 0 ? 1 : g;
+}
+
+// A pending enrollment (two-step): sealed under the current key, bound to the group (so to the
+// purpose, the identifier and the index key), as text (base64url):
+// [1][expect_generation, 8 bytes][generation, 8][expires, ms, 8][the enrollment's plaintext].
+constexpr char kPendingV1 = 1;
+constexpr std::size_t kPendingHead = 1 + 3 * 8;
+constexpr std::size_t kPendingMaxText = 512;  // longer is none of ours: not decoded
+
+std::string pending_context(std::string_view group) { return "totp-pending|" + std::string(group); }
+
+void put_u64(std::string& out, long long v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((static_cast<unsigned long long>(v) >> shift) & 0xff));
+}
+long long get_u64(std::string_view in) {
+  unsigned long long v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[static_cast<std::size_t>(i)]);
+  return static_cast<long long>(v);
+}
+
+struct Pending {
+  long long expect_generation = 0;
+  long long generation = 0;
+  long long expires_ms = 0;
+  Secret enrollment;  // seal_plaintext's form
+};
+
+// The pending enrollment `text` for this group, or nothing (not one of ours, another subject's,
+// tampered with, sealed by a key no longer in the ring).
+std::optional<Pending> read_pending(const detail::KeyRing& ring, std::string_view text, std::string_view group) {
+  if (text.empty() || text.size() > kPendingMaxText) return std::nullopt;
+  auto sealed = detail::base64url_decode(text);
+  if (!sealed) return std::nullopt;
+  auto opened = detail::open(ring, *sealed, pending_context(group));
+  if (!opened) return std::nullopt;
+  const std::string_view v = opened->view();
+  if (v.size() != kPendingHead + 4 + kSecretBytes || v[0] != kPendingV1) return std::nullopt;
+  Pending p;
+  p.expect_generation = get_u64(v.substr(1));
+  p.generation = get_u64(v.substr(9));
+  p.expires_ms = get_u64(v.substr(17));
+  p.enrollment = Secret(std::string(v.substr(kPendingHead)));
+  return p;
 }
 
 // The step within the window whose code is `code` and is later than `last` (-1: none), with the
@@ -136,6 +181,93 @@ void Engine::enroll_totp(std::string_view purpose, std::string_view identifier, 
   res.url = provisioning_uri(issuer, subject->identifier, secret32, policy);
   res.secret = Secret(std::move(secret32));
   impl_->store->totp_enroll(req, detail::show_when_stored<bool>(std::move(res), std::move(done)));
+}
+
+void Engine::begin_totp_enrollment(std::string_view purpose, std::string_view identifier, std::string_view issuer,
+                                   Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::totp_begin, std::move(done));
+  auto subject = detail::make_subject(*impl_, purpose, identifier);
+  if (!subject) return done(std::move(subject).error());
+  if (auto s = check_issuer(issuer); !s) return done(std::move(s).error());
+  const Policy& policy = *subject->policy;
+  Secret secret(detail::random_bytes(kSecretBytes));
+  Result res = detail::issued_result(*subject);
+  std::string secret32 = detail::base32_encode(secret.view());
+  res.url = provisioning_uri(issuer, subject->identifier, secret32, policy);
+  res.secret = Secret(std::move(secret32));
+  // Nothing is stored: the store is asked for its time and for the enrollment current now (which
+  // the confirmation must find still there), whatever the failure budget says.
+  const std::string group = subject->group;
+  impl_->store->totp_load(
+      group, detail::second_factor_budget(policy, {}),
+      [impl = impl_, group, ttl = std::chrono::duration_cast<std::chrono::milliseconds>(policy.totp_confirm_ttl),
+       plain = seal_plaintext(secret.view(), policy), res = std::move(res),
+       done = std::move(done)](Expected<TotpLoadReply> r) mutable {
+        if (!r) return done(std::move(r).error());
+        const long long expires_ms = r->now_ms + ttl.count();
+        std::string head;
+        head.push_back(kPendingV1);
+        put_u64(head, r->generation);
+        put_u64(head, random_generation());
+        put_u64(head, expires_ms);
+        Secret pending(head + std::string(plain.view()));
+        res.pending = Secret(detail::base64url_encode(detail::seal(impl->ring.current(), pending.view(), pending_context(group))));
+        res.expires_at = TimePoint(std::chrono::milliseconds(expires_ms));
+        done(std::move(res));
+      });
+}
+
+void Engine::confirm_totp_enrollment(std::string_view purpose, std::string_view identifier, std::string_view pending,
+                                     std::string_view code, const VerifyOptions& options, Callback<Result> done) {
+  done = detail::track<Result>(impl_->stats, detail::Op::totp_confirm, std::move(done));
+  auto subject = detail::second_factor_subject(*impl_, purpose, identifier, options.client_key, options.binding,
+                                               "authenticator codes");
+  if (!subject) return done(std::move(subject).error());
+  const Policy& policy = *subject->policy;
+  auto typed = typed_code(code, policy);
+  if (!typed) return done(std::move(typed).error());
+  const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
+  auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
+  auto found = read_pending(impl_->ring, pending, s->group);
+  auto confirm = [impl = impl_, s, found = std::make_shared<std::optional<Pending>>(std::move(found)),
+                  submitted = Secret(std::move(typed).value()), budget = detail::second_factor_budget(policy, client),
+                  client, limit = policy.client_failure_limit](Callback<Result> done) {
+    auto finish = [impl, s, client, limit, done](Expected<VerifyReply> r) {
+      if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
+      if (!r) return done(std::move(r).error());
+      Result res;
+      res.outcome = r->outcome;
+      res.retry_after = r->retry_after;
+      res.replicas_confirmed = r->replicas_confirmed;
+      res.purpose = s->purpose;
+      res.identifier = s->identifier;
+      done(std::move(res));
+    };
+    if (!found->has_value()) return finish(VerifyReply{});  // not_found: nothing to confirm
+    impl->store->totp_load(s->group, budget, [impl, s, found, submitted, budget, finish](Expected<TotpLoadReply> r) {
+      if (!r) return finish(std::move(r).error());
+      const Pending& p = **found;
+      VerifyReply early;  // not_found, unless locked
+      if (r->outcome == Outcome::locked) {  // nothing compared
+        early.outcome = Outcome::locked;
+        early.retry_after = r->retry_after;
+        return finish(std::move(early));
+      }
+      if (r->now_ms >= p.expires_ms || r->generation != p.expect_generation) return finish(std::move(early));
+      auto enrollment = read_enrollment(Secret(std::string(p.enrollment.view())), *s->policy);
+      if (!enrollment) return finish(std::move(enrollment).error());
+      TotpConfirmRequest req;
+      req.group = s->group;
+      req.sealed_secret = detail::seal(impl->ring.current(), p.enrollment.view(), secret_context(s->group));
+      req.step = matching_step(*enrollment, submitted.view(), r->now_ms, -1, s->policy->totp_window);
+      req.expect_generation = p.expect_generation;
+      req.generation = p.generation;
+      req.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(s->policy->totp_ttl);
+      req.budget = budget;
+      impl->store->totp_confirm(req, finish);
+    });
+  };
+  detail::with_client_limit(impl_, options.client_key, 'f', policy.client_failure_limit, std::move(done), std::move(confirm));
 }
 
 void Engine::verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,

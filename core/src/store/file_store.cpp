@@ -552,6 +552,19 @@ class FileStore final : public Store {
     }));
   }
 
+  // The failed state first, as recovery_use.
+  void totp_confirm(const TotpConfirmRequest& req, Callback<VerifyReply> done) override {
+    done(on_group<VerifyReply>(req.group, Open::create, [&](Txn& t, const std::string& key, Group& g, TimePoint now) {
+      Group failed = g;
+      TotpConfirmRequest wrong = req;
+      wrong.step = -1;
+      detail::confirm_totp_step(failed, wrong, now);
+      save_group(t, key, failed);
+      g.indexed_until = failed.indexed_until;
+      return detail::confirm_totp_step(g, req, now);
+    }));
+  }
+
   void otp_revoke(const std::string& group, Callback<bool> done) override {
     done(on_group<bool>(group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::revoke_otp(g, now);
@@ -740,6 +753,7 @@ class FileStore final : public Store {
       } else if (!create || !room_for_new_record(t)) {
         Reply absent{};
         if constexpr (std::is_same_v<Reply, InspectReply>) absent.now = now;  // the time of the look
+        if constexpr (std::is_same_v<Reply, TotpLoadReply>) absent.now_ms = detail::ms(now);  // (a two-step enrollment's)
         return absent;
       }
       Reply reply = rule(t, key, g, now);

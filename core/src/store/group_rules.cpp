@@ -256,6 +256,16 @@ VerifyReply commit_totp_step(Group& g, const TotpCommitRequest& req, TimePoint n
   return reply;
 }
 
+VerifyReply confirm_totp_step(Group& g, const TotpConfirmRequest& req, TimePoint now) {
+  drop_expired(g, now);
+  long long no_pair = 0;
+  long long& pair_tat = req.budget.client.empty() ? no_pair : g.pairs[req.budget.client];
+  VerifyReply reply;
+  if (auto made = confirm_totp(g.totp.get(), g.rate, pair_tat, ms(now), req, reply)) g.totp = std::move(*made);
+  if (!req.budget.client.empty() && pair_tat <= ms(now)) g.pairs.erase(req.budget.client);
+  return reply;
+}
+
 ClientLimitReply take_client_limit(ClientBuckets& b, const ClientLimitRequest& req, long long now) {
   ClientLimitReply reply;
   long long& tat = req.bucket == 'f' ? b.failure_tat : b.issue_tat;

@@ -196,6 +196,7 @@ int revoke_second_factors(Group& g, TimePoint now);
 void enroll_totp(Group& g, const TotpEnrollRequest& req, TimePoint now);
 TotpLoadReply load_totp_step(Group& g, const FailureBudget& budget, TimePoint now);
 VerifyReply commit_totp_step(Group& g, const TotpCommitRequest& req, TimePoint now);
+VerifyReply confirm_totp_step(Group& g, const TotpConfirmRequest& req, TimePoint now);
 // One event (or a refund) against a client key's bucket.
 ClientLimitReply take_client_limit(ClientBuckets& b, const ClientLimitRequest& req, long long now);
 

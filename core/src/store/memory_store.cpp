@@ -247,6 +247,10 @@ class MemoryStore final : public Store {
     update_group<VerifyReply>(req.group, std::move(done),
                               [&](Group& g, TimePoint now) { return detail::commit_totp_step(g, req, now); });
   }
+  void totp_confirm(const TotpConfirmRequest& req, Callback<VerifyReply> done) override {
+    write_group<VerifyReply>(req.group, std::move(done),
+                             [&](Group& g, TimePoint now) { return detail::confirm_totp_step(g, req, now); });
+  }
 
   void client_limit(const ClientLimitRequest& req, Callback<ClientLimitReply> done) override {
     if (refused_after_fork(done)) return;
@@ -294,8 +298,9 @@ class MemoryStore final : public Store {
     }
     done(std::move(reply));
   }
-  // Runs `rule` on the group if it exists (else completes with T{}: nothing there), then drops
-  // it when empty or indexes it by its deadline.
+  // Runs `rule` on the group if it exists (else completes with T{}: nothing there; a TOTP load's
+  // with the time, which a two-step enrollment starts from), then drops it when empty or indexes
+  // it by its deadline.
   template <class T, class Rule>
   void update_group(const std::string& group, Callback<T> done, Rule&& rule) {
     if (refused_after_fork(done)) return;
@@ -305,7 +310,10 @@ class MemoryStore final : public Store {
       auto [shard, lock] = lock_shard(key);
       const TimePoint now = clock_->now();
       Group* g = shard.groups.find(key);
-      if (g == nullptr) return unlock_and(lock, done, std::move(reply));
+      if (g == nullptr) {
+        if constexpr (std::is_same_v<T, TotpLoadReply>) reply.now_ms = ms(now);
+        return unlock_and(lock, done, std::move(reply));
+      }
       reply = rule(*g, now);
       if (g->empty()) shard.groups.erase(key);
       else after_write(shard, key, *g, now);

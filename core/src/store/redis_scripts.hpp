@@ -268,6 +268,14 @@ inline constexpr Field totp_commit_reply[] = {{"status", 'o'}, {"retry_ms", 'i'}
 inline constexpr Script totp_commit{.id = 16, .name = "totp_commit", .flags = "", .keys = "agp",
                                     .args = totp_commit_args, .reply = totp_commit_reply, .reply_always = 3};
 
+// The second step of a two-step enrollment: the new enrollment (sealed secret, generation, ttl)
+// with the step its first code matched (-1: none), if the group's is still expect_generation.
+inline constexpr std::string_view totp_confirm_args[] = {VERIKIT_BUDGET_ARGS, "sealed_secret", "step",
+                                                         "expect_generation", "generation", "ttl_ms"};
+inline constexpr Field totp_confirm_reply[] = {{"status", 'o'}, {"retry_ms", 'i'}, {"counted", 'i'}};
+inline constexpr Script totp_confirm{.id = 19, .name = "totp_confirm", .flags = "", .keys = "agp",
+                                     .args = totp_confirm_args, .reply = totp_confirm_reply, .reply_always = 3};
+
 // Deletes the group's authenticator enrollment and recovery codes. Reply: how many (1 for an
 // enrollment, plus each code left).
 inline constexpr Script second_factors_revoke{.id = 17, .name = "second_factors_revoke", .flags = "allow-oom",
@@ -287,7 +295,7 @@ inline constexpr const Script* kAll[] = {&otp_issue,    &otp_verify, &otp_revoke
                                          &token_revoke, &revoke_all, &inspect,    &unlock,       &client_limit,
                                          &token_verify_bound, &recovery_set, &recovery_use, &recovery_count,
                                          &totp_enroll,  &totp_load,  &totp_commit, &second_factors_revoke,
-                                         &key_check};
+                                         &key_check,    &totp_confirm};
 
 // The script's .lua file as embedded.
 std::string_view source(const Script& s);

@@ -721,6 +721,28 @@ class RedisStore final : public Store {
     });
   }
 
+  void totp_confirm(const TotpConfirmRequest& req, Callback<VerifyReply> done) override {
+    static constexpr const scripts::Script& S = scripts::totp_confirm;
+    Call<S> call;
+    set_budget(call, req.budget);
+    call.set<"sealed_secret">(req.sealed_secret)
+        .set<"step">(std::to_string(req.step))
+        .set<"expect_generation">(std::to_string(req.expect_generation))
+        .set<"generation">(std::to_string(req.generation))
+        .set<"ttl_ms">(std::to_string(req.ttl.count()));
+    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = shaped(std::move(raw), S, S.reply_always);
+      if (!r) return done(std::move(r).error());
+      const ReplyOf<S> e(*r);
+      VerifyReply reply;
+      reply.outcome = e.outcome<"status">();
+      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
+      reply.counted_failure = e.integer<"counted">() == 1;
+      reply.replicas_confirmed = replicas;
+      done(std::move(reply));
+    });
+  }
+
   void totp_commit(const TotpCommitRequest& req, Callback<VerifyReply> done) override {
     static constexpr const scripts::Script& S = scripts::totp_commit;
     Call<S> call;

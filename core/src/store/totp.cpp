@@ -8,6 +8,8 @@ namespace verikit::detail {
 TotpLoadReply load_totp(const TotpRecord* rec, const RateState& rate, long long pair_tat, long long now,
                         const FailureBudget& budget) {
   TotpLoadReply reply;
+  reply.now_ms = now;
+  reply.generation = rec ? rec->generation : 0;
   if (const auto b = check_budget(rate, pair_tat, now, budget); !b.allowed) {
     reply.outcome = Outcome::locked;
     reply.retry_after = std::chrono::milliseconds(b.retry_ms);
@@ -17,8 +19,6 @@ TotpLoadReply load_totp(const TotpRecord* rec, const RateState& rate, long long 
   reply.outcome = Outcome::valid;
   reply.sealed_secret = rec->sealed_secret;
   reply.last_step = rec->last_step;
-  reply.generation = rec->generation;
-  reply.now_ms = now;
   return reply;
 }
 
@@ -44,6 +44,29 @@ VerifyReply commit_totp(TotpRecord* rec, RateState& rate, long long& pair_tat, l
     reply.retry_after = std::chrono::milliseconds(b.retry_ms);
   }
   return reply;
+}
+
+std::optional<TotpRecord> confirm_totp(const TotpRecord* rec, RateState& rate, long long& pair_tat, long long now,
+                                       const TotpConfirmRequest& req, VerifyReply& reply) {
+  if (const auto b = check_budget(rate, pair_tat, now, req.budget); !b.allowed) {
+    reply.outcome = Outcome::locked;
+    reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+    return std::nullopt;
+  }
+  // confirmed already, enrolled again or removed since it began
+  if ((rec ? rec->generation : 0) != req.expect_generation) return std::nullopt;  // not_found
+  if (req.step >= 0) {
+    reply.outcome = Outcome::verified;
+    return TotpRecord{req.sealed_secret, req.step, req.generation, TimePoint(std::chrono::milliseconds(now)) + req.ttl};
+  }
+  reply.counted_failure = true;
+  reply.outcome = Outcome::invalid;
+  count_failure(rate, pair_tat, now, req.budget);
+  if (const auto b = check_budget(rate, pair_tat, now, req.budget); !b.allowed) {
+    reply.outcome = Outcome::locked;
+    reply.retry_after = std::chrono::milliseconds(b.retry_ms);
+  }
+  return std::nullopt;
 }
 
 }  // namespace verikit::detail

@@ -21,5 +21,9 @@ TotpLoadReply load_totp(const TotpRecord* rec, const RateState& rate, long long 
                         const FailureBudget& budget);
 VerifyReply commit_totp(TotpRecord* rec, RateState& rate, long long& pair_tat, long long now,
                         const TotpCommitRequest& req);
+// The second step of a two-step enrollment (TotpConfirmRequest): the reply, and the enrollment
+// that replaces `rec` when it is verified.
+std::optional<TotpRecord> confirm_totp(const TotpRecord* rec, RateState& rate, long long& pair_tat, long long now,
+                                       const TotpConfirmRequest& req, VerifyReply& reply);
 
 }  // namespace verikit::detail
