@@ -41,6 +41,8 @@ export interface Result {
   replicasConfirmed: number | null;
   /** generateRecoveryCodes: the new set of recovery codes (show them once); null otherwise */
   codes: string[] | null;
+  /** beginTotpEnrollment: the pending enrollment to keep for confirmTotpEnrollment; '' otherwise */
+  pending: string;
 }
 
 export type Bytes = string | Buffer;
@@ -78,6 +80,8 @@ export interface Policy {
   totpPeriod?: number;
   totpWindow?: number;
   totpTtl?: number;
+  /** seconds to confirm a two-step enrollment (beginTotpEnrollment) with its first code */
+  totpConfirmTtl?: number;
   resendCooldown?: number;
   sendLimit?: RateLimit | false;
   /** wrong guesses per identifier (GCRA): default 20 per 86400 s, burst 10 */
@@ -189,6 +193,11 @@ export class Manager {
   enrollTotp(purpose: string, identifier: Bytes, issuer: string): Promise<Result>;
   /** verified (a code is accepted once), invalid (wrong or replayed: counted), locked, or not_found (not enrolled). */
   verifyTotp(purpose: string, identifier: Bytes, code: string, options?: { clientKey?: Bytes }): Promise<Result>;
+  /** A two-step enrollment: a new secret and `pending` (keep it server-side); nothing stored until confirmed. */
+  beginTotpEnrollment(purpose: string, identifier: Bytes, issuer: string): Promise<Result>;
+  /** verified (now enrolled; that code is used), invalid (counted), locked, or not_found (expired, confirmed already, stale, or another's). */
+  confirmTotpEnrollment(purpose: string, identifier: Bytes, pending: string, code: string,
+                        options?: { clientKey?: Bytes }): Promise<Result>;
   /** Removes the authenticator enrollment and the recovery codes: how many (1 per enrollment, 1 per code left). revokeAll never does. */
   revokeSecondFactors(purpose: string, identifier: Bytes): Promise<number>;
   /** Releases the engine without blocking: later calls reject; operations in flight still settle with their answers. */

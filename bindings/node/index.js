@@ -27,18 +27,18 @@ native.setErrorClasses(VerikitError, classByCode);
 // Result objects: one object literal, so every result has the same shape (the addon calls this
 // with the values in the order of native.resultFields, checked here once).
 const RESULT_FIELDS = ['status', 'ok', 'secret', 'url', 'purpose', 'identifier', 'payload', 'expiresAt',
-  'attemptsRemaining', 'retryAfter', 'activeTokens', 'counters', 'reused', 'replicasConfirmed', 'codes'];
+  'attemptsRemaining', 'retryAfter', 'activeTokens', 'counters', 'reused', 'replicasConfirmed', 'codes', 'pending'];
 if (native.resultFields.join() !== RESULT_FIELDS.join()) throw new Error('verikit: the addon and index.js disagree on result fields');
 // The addon passes the status as its number (the index in native.statuses; `ok` undefined), an
 // empty payload as null and the expiry as milliseconds since the epoch (null: none).
 const STATUS_NAMES = native.statuses.map((s) => s.name);
 const STATUS_OK = native.statuses.map((s) => s.ok);
 native.setResultFactory((status, ok, secret, url, purpose, identifier, payload, expiresAt, attemptsRemaining, retryAfter,
-  activeTokens, counters, reused, replicasConfirmed, codes) => ({
+  activeTokens, counters, reused, replicasConfirmed, codes, pending) => ({
   status: STATUS_NAMES[status], ok: STATUS_OK[status], secret, url, purpose, identifier,
   payload: payload === null ? Buffer.alloc(0) : payload, expiresAt: expiresAt === null ? null : new Date(expiresAt),
   attemptsRemaining, retryAfter, activeTokens,
-  counters, reused, replicasConfirmed, codes,
+  counters, reused, replicasConfirmed, codes, pending: pending === null ? '' : pending,
 }));
 
 /** The statuses of the core's schema: name -> { value, ok, doc }. */
@@ -201,6 +201,20 @@ class Manager {
   enrollTotp(purpose, identifier, issuer) { return this._engine.enrollTotp(purpose, identifier, issuer); }
   /** verified (once: never twice), invalid (wrong or replayed: counted in the failure budget), locked, or not_found. */
   verifyTotp(purpose, identifier, code, options) { return this._engine.verifyTotp(purpose, identifier, code, options); }
+  /**
+   * A two-step enrollment's first step: a new secret (result.secret, result.url) and nothing
+   * stored; keep result.pending (opaque, the secret sealed in it) server-side, in the user's
+   * session, until confirmTotpEnrollment (by result.expiresAt: the policy's totpConfirmTtl).
+   */
+  beginTotpEnrollment(purpose, identifier, issuer) { return this._engine.beginTotpEnrollment(purpose, identifier, issuer); }
+  /**
+   * The second step, with the first code the app shows: verified (the new secret replaced the
+   * enrollment current at begin; that code is used), invalid (a wrong code: counted), locked, or
+   * not_found (expired, confirmed already, the enrollment changed since, or not this identifier's).
+   */
+  confirmTotpEnrollment(purpose, identifier, pending, code, options) {
+    return this._engine.confirmTotpEnrollment(purpose, identifier, pending, code, options);
+  }
   /**
    * Removes the authenticator enrollment and the recovery codes; resolves with how many (1 for an
    * enrollment, plus each code left). revokeAll never touches them; the failure budgets stay.

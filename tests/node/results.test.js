@@ -15,8 +15,9 @@ const SUCCESS = ['verified', 'valid', 'issued'];
 // Every method of Manager, by what it resolves to. A method added to Manager fails the test
 // below until it is listed here (and, if it checks a secret, covered by the wrong-secret test).
 const METHODS = {
-  checks: ['verifyOtp', 'peekToken', 'consumeToken', 'peekLink', 'consumeLink', 'useRecoveryCode', 'verifyTotp'],
-  issues: ['issueOtp', 'issueToken', 'issueLink', 'generateRecoveryCodes', 'enrollTotp'],
+  checks: ['verifyOtp', 'peekToken', 'consumeToken', 'peekLink', 'consumeLink', 'useRecoveryCode', 'verifyTotp',
+    'confirmTotpEnrollment'],
+  issues: ['issueOtp', 'issueToken', 'issueLink', 'generateRecoveryCodes', 'enrollTotp', 'beginTotpEnrollment'],
   booleans: ['revokeOtp', 'revokeToken', 'revokeLink', 'unlock'],
   other: ['constructor', 'revokeAll', 'inspect', 'close', 'metrics', 'on', 'off', 'eventCounts', 'recoveryCodesRemaining',
     'revokeSecondFactors'],
@@ -50,6 +51,7 @@ eachStore(test, 'a wrong code or unknown token never resolves to something that 
   const code = await m.issueOtp('login', 'ann@example.com');
   const token = await m.issueToken('confirm', 'ann@example.com');
   const link = await m.issueLink('reset', 'ann@example.com', 'https://e.com/reset');
+  const begun = await m.beginTotpEnrollment('login', 'bo@example.com', 'Acme');
   const calls = {
     'verifyOtp, wrong code': () => m.verifyOtp('login', 'ann@example.com', otherThan(code.secret)),
     'verifyOtp, no code issued': () => m.verifyOtp('login', 'nobody@example.com', '123456'),
@@ -63,6 +65,8 @@ eachStore(test, 'a wrong code or unknown token never resolves to something that 
     'consumeLink, wrong purpose': () => m.consumeLink(link.secret, 'confirm'),
     'useRecoveryCode, no set': () => m.useRecoveryCode('login', 'ann@example.com', 'ABCDE-FGHJK'),
     'verifyTotp, not enrolled': () => m.verifyTotp('login', 'ann@example.com', '123456'),
+    "confirmTotpEnrollment, another's pending": () => m.confirmTotpEnrollment('login', 'ann@example.com', begun.pending, '123456'),
+    'confirmTotpEnrollment, not a pending enrollment': () => m.confirmTotpEnrollment('login', 'bo@example.com', 'garbage', '123456'),
   };
   const covered = new Set();
   for (const [what, call] of Object.entries(calls)) {
@@ -73,7 +77,8 @@ eachStore(test, 'a wrong code or unknown token never resolves to something that 
     assert.equal(r.ok, false, what);
     assert.ok(!SUCCESS.includes(r.status), `${what}: ${r.status}`);
     assert.equal(r.secret, '', what);
-    if (!/^(verifyOtp|useRecoveryCode|verifyTotp)/.test(what)) assert.equal(r.identifier, '', `${what}: reveals no identifier`);
+    assert.equal(r.pending, '', what);
+    if (!/^(verifyOtp|useRecoveryCode|verifyTotp|confirmTotpEnrollment)/.test(what)) assert.equal(r.identifier, '', `${what}: reveals no identifier`);
   }
   assert.deepEqual([...covered].sort(), [...METHODS.checks].sort(), 'every checking method is covered');
   // redis-otp-manager's verifyToken(email, token) argument order, applied to consumeToken: the

@@ -66,3 +66,26 @@ eachStore(test, 'revokeSecondFactors', async (make) => {
   assert.deepEqual(seen.map((e) => [e.name, e.credential, e.kind, e.count, e.purpose]),
     [['second_factors.revoked', 'second_factors', 'revoked', 1 + codes.length, 'mfa']], 'one event, for the removal that removed something');
 });
+
+eachStore(test, 'two-step enrollment', async (make) => {
+  const m = make({ policy });
+  const old = await m.enrollTotp('mfa', 'dee', 'Acme');
+  const begun = await m.beginTotpEnrollment('mfa', 'dee', 'Acme');
+  assert.equal(begun.status, 'issued');
+  assert.equal(typeof begun.pending, 'string');
+  assert.ok(begun.pending.length > 0 && !begun.pending.includes(begun.secret), 'the secret is sealed in it');
+  assert.equal(old.pending, '', 'only begin hands one out');
+  const left = begun.expiresAt.getTime() - Date.now();
+  assert.ok(left > 590000 && left < 610000, `expires in ${left} ms`);
+  assert.equal((await m.verifyTotp('mfa', 'dee', totp(old.secret))).status, 'verified', 'begin changed nothing');
+  const wrong = totp(begun.secret) === '000000' ? '111111' : '000000';
+  const first = await m.confirmTotpEnrollment('mfa', 'dee', begun.pending, wrong);
+  assert.equal(first.status, 'invalid');
+  assert.equal(first.ok, false);
+  await assert.rejects(m.confirmTotpEnrollment('mfa', 'dee', begun.pending, '12345'), { name: 'InvalidArgumentError' });
+  await assert.rejects(m.confirmTotpEnrollment('mfa', 'dee', 42, '123456'), TypeError);
+  const both = await Promise.all([1, 2].map(() => m.confirmTotpEnrollment('mfa', 'dee', begun.pending, totp(begun.secret))));
+  assert.deepEqual(both.map((r) => r.status).sort(), ['not_found', 'verified'], 'confirmed once');
+  assert.equal((await m.verifyTotp('mfa', 'dee', totp(begun.secret, 1))).status, 'verified', 'the new secret is enrolled');
+  assert.equal((await m.inspect('mfa', 'dee')).counters.failures, 1);
+});

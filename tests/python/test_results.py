@@ -6,7 +6,12 @@ are gone; token and link checks require a purpose."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import inspect
+import struct
+import time
 from typing import Any, Callable, Dict
 
 import pytest
@@ -19,11 +24,20 @@ SUCCESS = {verikit.Status.VERIFIED, verikit.Status.VALID, verikit.Status.ISSUED}
 
 # Every public method of both engines. A method added to an engine fails the test below until it
 # is listed here (and, if it checks a secret, covered by the wrong-secret test).
-CHECKS = ["verify_otp", "peek_token", "consume_token", "peek_link", "consume_link"]
+CHECKS = ["verify_otp", "peek_token", "consume_token", "peek_link", "consume_link", "use_recovery_code", "verify_totp",
+          "confirm_totp_enrollment"]
 METHODS = set(CHECKS) | {"issue_otp", "issue_token", "issue_link", "revoke_otp", "revoke_token", "revoke_link",
                          "revoke_all", "inspect", "unlock", "close", "metrics", "event_counts",
                          "generate_recovery_codes", "use_recovery_code", "recovery_codes_remaining",
-                         "enroll_totp", "verify_totp", "revoke_second_factors"}
+                         "enroll_totp", "begin_totp_enrollment", "revoke_second_factors"}
+
+
+def totp(secret_b32: str) -> str:
+    """The current RFC 6238 code of a base32 secret (6 digits, 30 s), as an authenticator app makes it."""
+    secret = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(secret, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return f"{(struct.unpack('>I', mac[o:o + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def other_than(code: str) -> str:
@@ -89,6 +103,10 @@ def test_a_wrong_secret_is_falsy_for_every_check(make_engine) -> None:
     code = e.issue_otp("login", "ann@example.com")
     token = e.issue_token("confirm", "ann@example.com")
     link = e.issue_link("reset", "ann@example.com", "https://e.com/reset")
+    recovery = e.generate_recovery_codes("mfa", "ann@example.com").codes
+    enrolled = e.enroll_totp("mfa", "ann@example.com", "Acme")
+    begun = e.begin_totp_enrollment("mfa", "bo@example.com", "Acme")
+    wrong_recovery = "AAAAA-AAAAA" if "AAAAA-AAAAA" not in recovery else "BBBBB-BBBBB"
     calls: Dict[str, Callable[[], verikit.Result]] = {
         "verify_otp, wrong code": lambda: e.verify_otp("login", "ann@example.com", other_than(code.secret)),
         "verify_otp, no code issued": lambda: e.verify_otp("login", "nobody@example.com", "123456"),
@@ -100,6 +118,14 @@ def test_a_wrong_secret_is_falsy_for_every_check(make_engine) -> None:
         "peek_link, tampered token": lambda: e.peek_link(tampered(link.secret), "reset"),
         "consume_link, tampered token": lambda: e.consume_link(tampered(link.secret), "reset"),
         "consume_link, wrong purpose": lambda: e.consume_link(link.secret, "confirm"),
+        "use_recovery_code, wrong code": lambda: e.use_recovery_code("mfa", "ann@example.com", wrong_recovery),
+        "use_recovery_code, no set": lambda: e.use_recovery_code("mfa", "nobody@example.com", recovery[0]),
+        "verify_totp, wrong code": lambda: e.verify_totp("mfa", "ann@example.com", other_than(totp(enrolled.secret))),
+        "verify_totp, not enrolled": lambda: e.verify_totp("mfa", "nobody@example.com", totp(enrolled.secret)),
+        "confirm_totp_enrollment, wrong code": lambda: e.confirm_totp_enrollment(
+            "mfa", "bo@example.com", begun.pending, other_than(totp(begun.secret))),
+        "confirm_totp_enrollment, another's pending": lambda: e.confirm_totp_enrollment(
+            "mfa", "ann@example.com", begun.pending, totp(begun.secret)),
     }
     covered = set()
     for what, call in calls.items():
@@ -108,7 +134,7 @@ def test_a_wrong_secret_is_falsy_for_every_check(make_engine) -> None:
         assert not r, what
         assert r.ok is False and r.status not in SUCCESS, (what, r.status)
         assert r.secret == "", what
-        if not what.startswith("verify_otp"):
+        if not what.startswith(("verify_otp", "use_recovery_code", "verify_totp", "confirm_totp_enrollment")):
             assert r.identifier == "", f"{what}: reveals no identifier"
     assert covered == set(CHECKS), "every checking method is covered"
     # redis-otp-manager's verifyToken(email, token) argument order, applied to consume_token: the
@@ -119,6 +145,10 @@ def test_a_wrong_secret_is_falsy_for_every_check(make_engine) -> None:
     assert e.verify_otp("login", "ann@example.com", code.secret).status is verikit.Status.VERIFIED
     assert e.consume_token(token.secret, "confirm").status is verikit.Status.VERIFIED
     assert e.consume_link(link.secret, "reset").status is verikit.Status.VERIFIED
+    assert e.use_recovery_code("mfa", "ann@example.com", recovery[0]).status is verikit.Status.VERIFIED
+    assert e.verify_totp("mfa", "ann@example.com", totp(enrolled.secret)).status is verikit.Status.VERIFIED
+    assert e.confirm_totp_enrollment("mfa", "bo@example.com", begun.pending, totp(begun.secret)).status is \
+        verikit.Status.VERIFIED
 
 
 def test_str_and_format_of_a_result_never_show_the_secret(make_engine) -> None:

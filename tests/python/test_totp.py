@@ -91,3 +91,39 @@ def test_asyncio_revoke_second_factors(store: str) -> None:
                 await e.revoke_second_factors("no such purpose!", "dot")
 
     asyncio.run(main())
+
+
+def test_two_step_enrollment(make_engine: Any) -> None:
+    e = make_engine(policy=POLICY)
+    old = e.enroll_totp("mfa", "dee", "Acme")
+    begun = e.begin_totp_enrollment("mfa", "dee", "Acme")
+    assert begun.status is verikit.Status.ISSUED
+    assert isinstance(begun.pending, str) and begun.pending and begun.secret not in begun.pending
+    assert begun.expires_at is not None and 590 < begun.expires_at.timestamp() - time.time() < 610
+    assert old.pending == "", "only begin hands out a pending enrollment"
+    assert begun.secret not in repr(begun) and begun.pending not in repr(begun)
+    assert e.verify_totp("mfa", "dee", totp(old.secret)), "begin changed nothing"
+    assert e.confirm_totp_enrollment("mfa", "eve", begun.pending, totp(begun.secret)).status is \
+        verikit.Status.NOT_FOUND, "another identifier's"
+    with pytest.raises(verikit.InvalidArgumentError):
+        e.confirm_totp_enrollment("mfa", "dee", begun.pending, "12345")
+    confirmed = e.confirm_totp_enrollment("mfa", "dee", begun.pending, totp(begun.secret))
+    assert confirmed.status is verikit.Status.VERIFIED and confirmed
+    assert e.confirm_totp_enrollment("mfa", "dee", begun.pending, totp(begun.secret, 1)).status is \
+        verikit.Status.NOT_FOUND, "confirmed once"
+    assert e.verify_totp("mfa", "dee", totp(begun.secret, 1))
+
+
+def test_asyncio_two_step_enrollment(store: str) -> None:
+    async def main() -> None:
+        async with verikit.aio.Engine(store, key=bytes(32), key_prefix="pytotp", policy=POLICY) as e:
+            begun = await e.begin_totp_enrollment("mfa", "fay", "Acme")
+            wrong = "000000" if totp(begun.secret) != "000000" else "111111"
+            first = await e.confirm_totp_enrollment("mfa", "fay", begun.pending, wrong)
+            assert first.status is verikit.Status.INVALID and not first
+            both = await asyncio.gather(*(e.confirm_totp_enrollment("mfa", "fay", begun.pending, totp(begun.secret))
+                                          for _ in range(2)))
+            assert sorted(r.status for r in both) == [verikit.Status.VERIFIED, verikit.Status.NOT_FOUND]
+            assert (await e.inspect("mfa", "fay")).counters["failures"] == 1
+
+    asyncio.run(main())

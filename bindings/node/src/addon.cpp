@@ -63,10 +63,10 @@ Napi::Value last_error(Napi::Env env, int code) { return make_error(env, code, v
 // literal there costs a fraction of defining the same properties through Node-API) ----
 
 enum Prop { kStatus, kOk, kSecret, kUrl, kPurpose, kIdentifier, kPayload, kExpiresAt, kAttempts, kRetryAfter,
-            kActiveTokens, kCounters, kReused, kReplicas, kCodes, kPropCount };
+            kActiveTokens, kCounters, kReused, kReplicas, kCodes, kPending, kPropCount };
 constexpr const char* kPropNames[kPropCount] = {"status", "ok", "secret", "url", "purpose", "identifier", "payload",
                                                 "expiresAt", "attemptsRemaining", "retryAfter", "activeTokens", "counters",
-                                                "reused", "replicasConfirmed", "codes"};
+                                                "reused", "replicasConfirmed", "codes", "pending"};
 
 // Times in the C API are ms since the epoch, 0 when not set.
 Napi::Value date_or_null(Napi::Env env, int64_t ms) {
@@ -134,6 +134,7 @@ Napi::Value to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
       Napi::Boolean::New(env, reused != 0),
       count_or_null(env, replicas),
       env.Null(),
+      env.Null(),
   };
   size_t codes = 0;
   verikit_result_code_count(r, &codes);
@@ -142,6 +143,10 @@ Napi::Value to_js(Napi::Env env, const verikit_result* r, bool with_counters) {
     for (size_t i = 0; i < codes; ++i) list.Set(static_cast<uint32_t>(i), text(env, r, i));
     values[kCodes] = list;
   }
+  const char* pending = nullptr;
+  size_t pending_len = 0;
+  verikit_result_pending(r, &pending, &pending_len);
+  if (pending_len > 0) values[kPending] = Napi::String::New(env, pending, pending_len);  // beginTotpEnrollment only
   if (with_counters) {
     Napi::Object k = Napi::Object::New(env);
     k.Set("failures", Napi::Number::New(env, static_cast<double>(counter(r, VERIKIT_COUNTER_FAILURES))));
@@ -834,6 +839,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("recoveryCodesRemaining", &EngineWrap::RecoveryCodesRemaining),
                         InstanceMethod("enrollTotp", &EngineWrap::EnrollTotp),
                         InstanceMethod("verifyTotp", &EngineWrap::VerifyTotp),
+                        InstanceMethod("beginTotpEnrollment", &EngineWrap::BeginTotpEnrollment),
+                        InstanceMethod("confirmTotpEnrollment", &EngineWrap::ConfirmTotpEnrollment),
                         InstanceMethod("revokeSecondFactors", &EngineWrap::RevokeSecondFactors),
                         InstanceMethod("close", &EngineWrap::Close),
                         InstanceMethod("metrics", &EngineWrap::Metrics),
@@ -1124,6 +1131,33 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     }, [&](A& a, Op* op) {
       return verikit_totp_verify_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
                                        a.code.data(), a.code.size(), &a.o->verify, on_result, op);
+    });
+  }
+
+  // beginTotpEnrollment(purpose, identifier, issuer)
+  Napi::Value BeginTotpEnrollment(const Napi::CallbackInfo& info) {
+    struct A { PurposeId p; std::string issuer; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      return A{std::move(p), text_arg(info[2], "issuer")};
+    }, [&](A& a, Op* op) {
+      return verikit_totp_begin_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                      a.issuer.c_str(), on_result, op);
+    });
+  }
+
+  // confirmTotpEnrollment(purpose, identifier, pending, code, options?: {clientKey})
+  Napi::Value ConfirmTotpEnrollment(const Napi::CallbackInfo& info) {
+    struct A { PurposeId p; std::string pending, code; std::unique_ptr<CallOptions> o; };
+    return run(info, Kind::result, [&] {
+      PurposeId p = purpose_id(info);
+      std::string pending = text_arg(info[2], "pending");
+      std::string code = text_arg(info[3], "code");
+      return A{std::move(p), std::move(pending), std::move(code), options_arg(info[4])};
+    }, [&](A& a, Op* op) {
+      return verikit_totp_confirm_async(engine(), a.p.purpose.c_str(), a.p.identifier.data(), a.p.identifier.size(),
+                                        a.pending.data(), a.pending.size(), a.code.data(), a.code.size(),
+                                        &a.o->verify, on_result, op);
     });
   }
 

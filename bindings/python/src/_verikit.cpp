@@ -802,6 +802,7 @@ PYBIND11_MODULE(_verikit, m) {
       .def("__bool__", &PyResult::ok)
       .def_property_readonly("secret", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_secret))); })
       .def_property_readonly("url", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_url))); })
+      .def_property_readonly("pending", [](const PyResult& r) { return py::str(std::string(r.text(verikit_result_pending))); })
       .def_property_readonly("codes", [](const PyResult& r) {
         size_t n = 0;
         verikit_result_code_count(r.r.get(), &n);
@@ -1102,6 +1103,38 @@ PYBIND11_MODULE(_verikit, m) {
         const VerifyOptions o(client_key, py::none());
         return call_result(self, [&](verikit_engine* e, verikit_result** out) {
           return verikit_totp_verify(out, e, p.c_str(), id.data(), id.size(), c.data(), c.size(), &o.c);
+        });
+      })
+      .def("begin_totp_enrollment", [](PyEngine& self, O purpose, O identifier, O issuer) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string i = to_text(issuer, "issuer");
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_totp_begin(out, e, p.c_str(), id.data(), id.size(), i.c_str());
+        });
+      })
+      .def("confirm_totp_enrollment", [](PyEngine& self, O purpose, O identifier, O pending, O code, O client_key) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string pe = to_text(pending, "pending"), c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return call_result(self, [&](verikit_engine* e, verikit_result** out) {
+          return verikit_totp_confirm(out, e, p.c_str(), id.data(), id.size(), pe.data(), pe.size(), c.data(), c.size(), &o.c);
+        });
+      })
+      .def("begin_totp_enrollment_async", [](PyEngine& self, O purpose, O identifier, O issuer, Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string i = to_text(issuer, "issuer");
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_totp_begin_async(e, p.c_str(), id.data(), id.size(), i.c_str(), on_result, user);
+        });
+      })
+      .def("confirm_totp_enrollment_async", [](PyEngine& self, O purpose, O identifier, O pending, O code, O client_key,
+                                               Completions& sink) {
+        const std::string p = to_text(purpose, "purpose"), id = to_bytes(identifier, "identifier");
+        const std::string pe = to_text(pending, "pending"), c = to_text(code, "code");
+        const VerifyOptions o(client_key, py::none());
+        return start_async(self, sink, Kind::result, [&](verikit_engine* e, void* user) {
+          return verikit_totp_confirm_async(e, p.c_str(), id.data(), id.size(), pe.data(), pe.size(), c.data(), c.size(),
+                                            &o.c, on_result, user);
         });
       })
       .def("enroll_totp_async", [](PyEngine& self, O purpose, O identifier, O issuer, Completions& sink) {

@@ -249,6 +249,22 @@ class Engine(_EngineBase):
         in the identifier's failure budget, shared with OTPs), locked, or not_found (not enrolled)."""
         return self._native.verify_totp(purpose, identifier, code, client_key)
 
+    def begin_totp_enrollment(self, purpose: str, identifier: Bytes, issuer: str) -> Result:
+        """The first step of a two-step enrollment: a new authenticator secret (result.secret:
+        base32; result.url: the otpauth:// URI to show as a QR code) and nothing stored: the
+        enrollment in place keeps working. Keep result.pending (opaque text, the secret sealed in
+        it) server-side, in the user's session, until confirm_totp_enrollment; result.expires_at:
+        when it lapses (the policy's totp_confirm_ttl)."""
+        return self._native.begin_totp_enrollment(purpose, identifier, issuer)
+
+    def confirm_totp_enrollment(self, purpose: str, identifier: Bytes, pending: str, code: str, *,
+                                client_key: Optional[Bytes] = None) -> Result:
+        """The second step, with the first code the app shows: verified (the new secret replaced
+        the enrollment current at begin; that code is used), invalid (a wrong code: counted in the
+        identifier's failure budget), locked, or not_found (expired, confirmed already, the
+        enrollment changed since it began, or not a pending enrollment for this identifier)."""
+        return self._native.confirm_totp_enrollment(purpose, identifier, pending, code, client_key)
+
     def revoke_second_factors(self, purpose: str, identifier: Bytes) -> int:
         """Removes the authenticator enrollment and the recovery codes of (purpose, identifier);
         how many: 1 for an enrollment, plus each recovery code left. revoke_all never touches them;

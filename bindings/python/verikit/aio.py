@@ -194,6 +194,13 @@ class Engine(_EngineBase):
                           client_key: Optional[Bytes] = None) -> "Call[Result]":
         return self._start(self._native.verify_totp_async, purpose, identifier, code, client_key)
 
+    def begin_totp_enrollment(self, purpose: str, identifier: Bytes, issuer: str) -> "Call[Result]":
+        return self._start(self._native.begin_totp_enrollment_async, purpose, identifier, issuer)
+
+    def confirm_totp_enrollment(self, purpose: str, identifier: Bytes, pending: str, code: str, *,
+                                client_key: Optional[Bytes] = None) -> "Call[Result]":
+        return self._start(self._native.confirm_totp_enrollment_async, purpose, identifier, pending, code, client_key)
+
     def revoke_second_factors(self, purpose: str, identifier: Bytes) -> "Call[int]":
         return self._start(self._native.revoke_second_factors_async, purpose, identifier)
 
