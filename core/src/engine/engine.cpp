@@ -47,13 +47,14 @@ bool decode_identity(std::string_view bytes, std::string& purpose, std::string& 
   return true;
 }
 
-Status check_key(Store& store, const IndexKey& index, const Config& config) {
+Status check_key(Store& store, const std::string& tag, const Config& config) {
   const bool create = config.key_check == "create";
-  auto found = wait_for<KeyCheck>(store, [&](Callback<KeyCheck> cb) { store.key_check(key_check_tag(index), create, std::move(cb)); });
+  auto found = wait_for<KeyCheck>(store, [&](Callback<KeyCheck> cb) { store.key_check(tag, create, std::move(cb)); });
   if (!found) return Error{found.error().code, "checking the key against the store's key-check record: " + found.error().message};
-  const std::string where = config.store_url.starts_with("file:") ? "this file store"
-                            : config.store_url.empty()              ? "this store"
-                                                                    : "key prefix '" + config.key_prefix + "'";
+  const bool file = config.store_url.starts_with("file:");
+  const std::string where = file                      ? "this file store"
+                            : config.store_url.empty() ? "this store"
+                                                       : "key prefix '" + config.key_prefix + "'";
   switch (*found) {
     case KeyCheck::matched:
     case KeyCheck::created:
@@ -63,15 +64,14 @@ Status check_key(Store& store, const IndexKey& index, const Config& config) {
                         "the records under " + where + " were written with another key: this key would find none of "
                         "them (every code, token and lockout would read as absent). Configure the key they were written "
                         "with; after a key rotation, also the index key (the first key the store was used with); " +
-                            std::string(config.store_url.starts_with("file:")
-                                            ? "another application needs a directory of its own"
-                                            : "another application needs a key prefix of its own") +
+                            std::string(file ? "another application needs a directory of its own"
+                                             : "another application needs a key prefix of its own") +
                             "; to change the index key on purpose, remove the record first (README: \"Key check\")");
     case KeyCheck::absent:
       return make_error(Errc::config,
                         "no key-check record under " + where + " (key_check=require): no application has used it with "
                         "verikit 0.4 or later. Check the store URL" +
-                            std::string(config.store_url.starts_with("file:") ? "" : " and the key prefix") +
+                            std::string(file ? "" : " and the key prefix") +
                             " (README: \"Key check\")");
   }
   return make_error(Errc::internal, "key check: unknown answer");
@@ -134,8 +134,8 @@ Expected<std::shared_ptr<Engine>> Engine::create(Config config, std::shared_ptr<
     if (!r) return std::move(r).error();
     ring = std::move(r).value();
   }
-  if (store->shared() && config.key_check != "off") {
-    if (auto s = detail::check_key(*store, ring.index(), config); !s) return std::move(s).error();
+  if (const std::string tag = detail::check_tag_of(*store, config, ring); !tag.empty()) {
+    if (auto s = detail::check_key(*store, tag, config); !s) return std::move(s).error();
   }
   if (!config.abuse_controls) {
     config.default_policy = without_abuse_controls(config.default_policy);

@@ -19,6 +19,12 @@
 
 namespace verikit::detail {
 
+// The key-check tag of an engine over `store` (empty: nothing to check: a store no other process
+// shares, or key_check=off). Checked at start (check_key) and again while it runs (key_check_again).
+inline std::string check_tag_of(const Store& store, const Config& config, const KeyRing& ring) {
+  return store.shared() && config.key_check != "off" ? key_check_tag(ring.index()) : std::string{};
+}
+
 class EngineImpl {
  public:
   EngineImpl(Config c, KeyRing r, std::shared_ptr<Store> s)
@@ -36,8 +42,7 @@ class EngineImpl {
   const std::shared_ptr<EventBus> events;  // null: no handler, no events
   // The key check while the engine runs (key_check_again): the tag (empty: no check), issues
   // counted, and whether another key's record was reported.
-  const std::string check_tag =
-      store->shared() && config.key_check != "off" ? key_check_tag(ring.index()) : std::string{};
+  const std::string check_tag = check_tag_of(*store, config, ring);
   std::atomic<std::uint64_t> issues_seen{0};
   std::atomic<bool> mismatch_reported{false};
 };
@@ -208,9 +213,9 @@ Status check_client_key(std::string_view client_key);
 
 // Identity of a token's owner, as sealed into its record.
 std::string encode_identity(std::string_view purpose, std::string_view identifier);
-// Engine::create on a shared store: the store's key-check record against the index key, as
+// Engine::create on a shared store: the store's key-check record against `tag` (check_tag_of), as
 // config.key_check says (config error on a mismatch, or an absent record with "require").
-Status check_key(Store& store, const IndexKey& index, const Config& config);
+Status check_key(Store& store, const std::string& tag, const Config& config);
 bool decode_identity(std::string_view bytes, std::string& purpose, std::string& identifier);
 
 }  // namespace verikit::detail

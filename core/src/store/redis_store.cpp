@@ -672,6 +672,9 @@ class RedisStore final : public Store {
     static constexpr long long kKeyCheckTtlMs = 5LL * 365 * 24 * 3600 * 1000;
     Call<scripts::key_check> call;
     call.set<"tag">(tag).set<"create">(create ? "1" : "0").set<"ttl_ms">(std::to_string(kKeyCheckTtlMs));
+    // lua/key_check.lua answers 0..3 in KeyCheck's order (the descriptor in redis_scripts.hpp)
+    static_assert(static_cast<int>(KeyCheck::matched) == 0 && static_cast<int>(KeyCheck::created) == 1 &&
+                  static_cast<int>(KeyCheck::absent) == 2 && static_cast<int>(KeyCheck::mismatch) == 3);
     eval(call, "key-check", [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
