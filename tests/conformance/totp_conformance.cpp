@@ -376,6 +376,23 @@ TEST_P(Conformance, APendingTotpEnrollmentIsStaleOnceTheEnrollmentChanged) {
             Outcome::verified)
       << "begun after the removal";
   EXPECT_EQ(e->revoke_second_factors("mfa", "gus").value(), 1) << "one enrollment";
+
+  // A removal is a change too, for every pending enrollment begun before it (including those
+  // begun when there was none: "removed" never reads as "never enrolled"), however often it comes.
+  for (const Result* p : {&first, &second, &third, &fourth, &fifth}) {
+    EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", p->pending.view(), code_at(*harness, *p, 0))->outcome,
+              Outcome::not_found);
+  }
+  EXPECT_EQ(e->revoke_second_factors("mfa", "gus").value(), 0) << "nothing left to remove";
+  EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", first.pending.view(), code_at(*harness, first, 0))->outcome,
+            Outcome::not_found);
+  Result unconfirmed = e->begin_totp_enrollment("mfa", "hope", "Acme").value();  // never enrolled
+  EXPECT_EQ(e->revoke_second_factors("mfa", "hope").value(), 0);
+  EXPECT_EQ(
+      e->confirm_totp_enrollment("mfa", "hope", unconfirmed.pending.view(), code_at(*harness, unconfirmed, 0))->outcome,
+      Outcome::not_found)
+      << "a removal also ends a set-up begun before it";
+  EXPECT_EQ(e->verify_totp("mfa", "gus", code_at(*harness, fifth, 1))->outcome, Outcome::not_found);
 }
 
 // A pending enrollment lasts the policy's totp_confirm_ttl of the store's time. It is made here by
@@ -398,6 +415,26 @@ TEST_P(Conformance, APendingTotpEnrollmentExpires) {
   EXPECT_EQ(e->confirm_totp_enrollment("mfa", "hal", in_time.pending.view(), code_at(*harness, in_time, 0))->outcome,
             Outcome::verified)
       << "begun 9 minutes ago";
+
+  // The deadline is checked again in the atomic step (a confirmation held up between its two
+  // store steps past the deadline is refused there), against the store's own time.
+  auto confirm_until = [&](long long expires_ms) {
+    TotpConfirmRequest req;
+    req.group = "deadline-group";
+    req.sealed_secret = "sealed";
+    req.step = 7;
+    req.expires_ms = expires_ms;
+    req.generation = 42;
+    req.ttl = std::chrono::hours(24);
+    std::optional<Expected<VerifyReply>> got;
+    harness->store()->totp_confirm(req, [&](Expected<VerifyReply> r) { got = std::move(r); });
+    for (int i = 0; i < 1000 && !got; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    EXPECT_TRUE(got && got->has_value());
+    return got && got->has_value() ? (*got)->outcome : Outcome::issued;
+  };
+  const long long now_ms = harness->now().time_since_epoch().count();
+  EXPECT_EQ(confirm_until(now_ms - 60000), Outcome::not_found) << "past its deadline at the store";
+  EXPECT_EQ(confirm_until(now_ms + 60000), Outcome::verified) << "the same before it";
 }
 
 // The failure budget guards the confirmation as it guards a verification: spent, nothing is

@@ -198,7 +198,18 @@ struct TotpCommitRequest {
   FailureBudget budget;
 };
 
-// The second step of a two-step enrollment, atomically: a spent budget is locked; an enrollment
+// Removes a group's second factors (see Store::second_factors_revoke). What stays of the
+// enrollment is its generation, a new one (`tombstone_generation`, random) lasting
+// `tombstone_ttl`: a removed enrollment never reads as "never enrolled" (generation 0) to a
+// pending two-step enrollment begun before the removal (TotpConfirmRequest).
+struct SecondFactorsRevokeRequest {
+  std::string group;
+  long long tombstone_generation = 0;
+  std::chrono::milliseconds tombstone_ttl{0};
+};
+
+// The second step of a two-step enrollment, atomically: a spent budget is locked; one past
+// `expires_ms` is not_found; an enrollment
 // other than the one current when it began (`expect_generation`, 0: none; so confirmed already,
 // enrolled again or removed since) is not_found; no matching step (a wrong first code) is a wrong
 // guess counted in the budgets (invalid, or locked when it spent them); otherwise `sealed_secret`
@@ -208,6 +219,7 @@ struct TotpConfirmRequest {
   std::string group;
   std::string sealed_secret;
   long long step = -1;
+  long long expires_ms = 0;  // the pending enrollment's deadline, store time: at or past it, not_found
   long long expect_generation = 0;
   long long generation = 0;
   std::chrono::milliseconds ttl{0};
@@ -278,7 +290,7 @@ class Store {
   // Removes the group's second factors, its authenticator enrollment and its recovery codes (which
   // revoke_all never touches); completes with how many: 1 for an enrollment, plus each recovery
   // code left. The failure budgets stay as they are. A store without them completes with unsupported.
-  virtual void second_factors_revoke(const std::string&, Callback<int> done) { done(no_totp()); }
+  virtual void second_factors_revoke(const SecondFactorsRevokeRequest&, Callback<int> done) { done(no_totp()); }
 
   // Whether records in this store are visible to other processes (then keys must be shared).
   virtual bool shared() const noexcept = 0;

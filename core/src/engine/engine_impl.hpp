@@ -19,6 +19,21 @@
 
 namespace verikit::detail {
 
+// A new authenticator enrollment's generation (also what a removal leaves): random, never 0
+// (which stands for "no enrollment").
+long long random_generation();
+// The longest totp_confirm_ttl (its range in verikit/policy_fields.hpp), read from that list: what
+// a removal of second factors leaves lasts longer than any pending enrollment begun before it.
+constexpr std::chrono::seconds longest_totp_confirm_ttl() {
+  long long longest = 0;
+#define VERIKIT_POLICY_FIELD(kind, name, type, def, lo, hi, choices, doc) \
+  if (std::string_view(#name) == "totp_confirm_ttl") longest = (hi);
+#include "verikit/policy_fields.hpp"
+#undef VERIKIT_POLICY_FIELD
+  return std::chrono::seconds(longest);
+}
+static_assert(longest_totp_confirm_ttl() > std::chrono::seconds(0));
+
 // The key-check tag of an engine over `store` (empty: nothing to check: a store no other process
 // shares, or key_check=off). Checked at start (check_key) and again while it runs (key_check_again).
 inline std::string check_tag_of(const Store& store, const Config& config, const KeyRing& ring) {

@@ -72,7 +72,11 @@ void Engine::revoke_second_factors(std::string_view purpose, std::string_view id
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
   detail::with_event<int>(impl_->stats, {Credential::second_factors, subject->purpose, subject->identifier}, done);
-  impl_->store->second_factors_revoke(subject->group, std::move(done));
+  SecondFactorsRevokeRequest req;
+  req.group = subject->group;
+  req.tombstone_generation = detail::random_generation();
+  req.tombstone_ttl = detail::longest_totp_confirm_ttl() + std::chrono::seconds(1);
+  impl_->store->second_factors_revoke(req, std::move(done));
 }
 
 void Engine::inspect(std::string_view purpose, std::string_view identifier, Callback<Result> done) {

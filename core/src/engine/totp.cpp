@@ -80,14 +80,6 @@ std::string provisioning_uri(std::string_view issuer, std::string_view account, 
          "&period=" + std::to_string(policy.totp_period.count());
 }
 
-// A new enrollment's generation: random, never 0 (which stands for "no enrollment").
-long long random_generation() {
-  const std::string r = detail::random_bytes(6);
-  long long g = 0;
-  for (unsigned char c : r) g = (g << 8) | c;
-  return g == 0 ? 1 : g;
-}
-
 // A pending enrollment (two-step): sealed under the current key, bound to the group (so to the
 // purpose, the identifier and the index key), as text (base64url):
 // [1][expect_generation, 8 bytes][generation, 8][expires, ms, 8][the enrollment's plaintext].
@@ -163,6 +155,13 @@ Expected<std::string> typed_code(std::string_view code, const Policy& policy) {
 
 }  // namespace
 
+long long detail::random_generation() {
+  const std::string r = random_bytes(6);
+  long long g = 0;
+  for (unsigned char c : r) g = (g << 8) | c;
+  return g == 0 ? 1 : g;
+}
+
 void Engine::enroll_totp(std::string_view purpose, std::string_view identifier, std::string_view issuer,
                          Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::totp_enroll, std::move(done));
@@ -174,7 +173,7 @@ void Engine::enroll_totp(std::string_view purpose, std::string_view identifier, 
   TotpEnrollRequest req;
   req.group = subject->group;
   req.sealed_secret = detail::seal(impl_->ring.current(), seal_plaintext(secret.view(), policy).view(), secret_context(req.group));
-  req.generation = random_generation();
+  req.generation = detail::random_generation();
   req.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(policy.totp_ttl);
   Result res = detail::issued_result(*subject);
   std::string secret32 = detail::base32_encode(secret.view());
@@ -204,13 +203,18 @@ void Engine::begin_totp_enrollment(std::string_view purpose, std::string_view id
        plain = seal_plaintext(secret.view(), policy), res = std::move(res),
        done = std::move(done)](Expected<TotpLoadReply> r) mutable {
         if (!r) return done(std::move(r).error());
+        if (r->now_ms <= 0)  // (a custom store that leaves it out: a pending enrollment dated 1970 would never confirm)
+          return done(make_error(Errc::store_protocol, "the store reported no time for a two-step enrollment "
+                                                       "(Store::totp_load must fill now_ms whatever the outcome)"));
         const long long expires_ms = r->now_ms + ttl.count();
-        std::string head;
-        head.push_back(kPendingV1);
-        put_u64(head, r->generation);
-        put_u64(head, random_generation());
-        put_u64(head, expires_ms);
-        Secret pending(head + std::string(plain.view()));
+        std::string bytes;  // (one buffer, moved into the Secret that wipes it: no copy of the secret left)
+        bytes.reserve(kPendingHead + plain.view().size());
+        bytes.push_back(kPendingV1);
+        put_u64(bytes, r->generation);
+        put_u64(bytes, detail::random_generation());
+        put_u64(bytes, expires_ms);
+        bytes.append(plain.view());
+        const Secret pending(std::move(bytes));
         res.pending = Secret(detail::base64url_encode(detail::seal(impl->ring.current(), pending.view(), pending_context(group))));
         res.expires_at = TimePoint(std::chrono::milliseconds(expires_ms));
         done(std::move(res));
@@ -260,6 +264,7 @@ void Engine::confirm_totp_enrollment(std::string_view purpose, std::string_view 
       req.group = s->group;
       req.sealed_secret = detail::seal(impl->ring.current(), p.enrollment.view(), secret_context(s->group));
       req.step = matching_step(*enrollment, submitted.view(), r->now_ms, -1, s->policy->totp_window);
+      req.expires_ms = p.expires_ms;  // checked again in the atomic step: a late one is refused there too
       req.expect_generation = p.expect_generation;
       req.generation = p.generation;
       req.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(s->policy->totp_ttl);

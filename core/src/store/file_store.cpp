@@ -520,9 +520,9 @@ class FileStore final : public Store {
     }, false));
   }
 
-  void second_factors_revoke(const std::string& group, Callback<int> done) override {
-    done(on_group<int>(group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
-      return detail::revoke_second_factors(g, now);
+  void second_factors_revoke(const SecondFactorsRevokeRequest& req, Callback<int> done) override {
+    done(on_group<int>(req.group, Open::create, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+      return detail::revoke_second_factors(g, req, now);
     }));
   }
 

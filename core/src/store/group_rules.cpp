@@ -227,10 +227,12 @@ int count_recovery(Group& g, TimePoint now) {
   return g.recovery ? static_cast<int>(g.recovery->codes.size()) : 0;
 }
 
-int revoke_second_factors(Group& g, TimePoint now) {
+int revoke_second_factors(Group& g, const SecondFactorsRevokeRequest& req, TimePoint now) {
   drop_expired(g, now);
-  const int removed = (g.totp ? 1 : 0) + (g.recovery ? static_cast<int>(g.recovery->codes.size()) : 0);
-  g.totp.reset();  // second factors only: the failure budgets stay
+  const bool enrolled = g.totp && !g.totp->sealed_secret.empty();
+  const int removed = (enrolled ? 1 : 0) + (g.recovery ? static_cast<int>(g.recovery->codes.size()) : 0);
+  // second factors only: the failure budgets stay; of the enrollment, a new generation (no secret)
+  g.totp = TotpRecord{std::string{}, -1, req.tombstone_generation, now + req.tombstone_ttl};
   g.recovery.reset();
   return removed;
 }

@@ -191,7 +191,7 @@ int set_recovery(Group& g, const RecoverySetRequest& req, TimePoint now);
 VerifyReply use_recovery(Group& g, const RecoveryUseRequest& req, TimePoint now);
 int count_recovery(Group& g, TimePoint now);
 // The authenticator enrollment and the recovery codes removed; how many (1 per enrollment, 1 per code).
-int revoke_second_factors(Group& g, TimePoint now);
+int revoke_second_factors(Group& g, const SecondFactorsRevokeRequest& req, TimePoint now);
 // Authenticator codes: a new enrollment; a verification's two steps (load reads only).
 void enroll_totp(Group& g, const TotpEnrollRequest& req, TimePoint now);
 TotpLoadReply load_totp_step(Group& g, const FailureBudget& budget, TimePoint now);

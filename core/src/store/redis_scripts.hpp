@@ -270,16 +270,18 @@ inline constexpr Script totp_commit{.id = 16, .name = "totp_commit", .flags = ""
 
 // The second step of a two-step enrollment: the new enrollment (sealed secret, generation, ttl)
 // with the step its first code matched (-1: none), if the group's is still expect_generation.
-inline constexpr std::string_view totp_confirm_args[] = {VERIKIT_BUDGET_ARGS, "sealed_secret", "step",
+inline constexpr std::string_view totp_confirm_args[] = {VERIKIT_BUDGET_ARGS, "sealed_secret", "step", "expires_ms",
                                                          "expect_generation", "generation", "ttl_ms"};
 inline constexpr Field totp_confirm_reply[] = {{"status", 'o'}, {"retry_ms", 'i'}, {"counted", 'i'}};
 inline constexpr Script totp_confirm{.id = 19, .name = "totp_confirm", .flags = "", .keys = "agp",
                                      .args = totp_confirm_args, .reply = totp_confirm_reply, .reply_always = 3};
 
-// Deletes the group's authenticator enrollment and recovery codes. Reply: how many (1 for an
-// enrollment, plus each code left).
+// Deletes the group's authenticator enrollment and recovery codes, leaving of the enrollment a new
+// generation (no secret) for tombstone_ttl_ms. Reply: how many (1 for an enrollment, plus each
+// code left).
+inline constexpr std::string_view second_factors_revoke_args[] = {"tombstone_generation", "tombstone_ttl_ms"};
 inline constexpr Script second_factors_revoke{.id = 17, .name = "second_factors_revoke", .flags = "allow-oom",
-                                              .prelude = false, .keys = "ak"};
+                                              .prelude = false, .keys = "ak", .args = second_factors_revoke_args};
 
 // The prefix's key-check record against the engine's tag; absent: made when create is 1. Reply:
 // 0 matched (its TTL renewed), 1 created, 2 absent (not made), 3 another tag. allow-oom: an engine

@@ -684,9 +684,11 @@ class RedisStore final : public Store {
     });
   }
 
-  void second_factors_revoke(const std::string& group, Callback<int> done) override {
+  void second_factors_revoke(const SecondFactorsRevokeRequest& req, Callback<int> done) override {
     Call<scripts::second_factors_revoke> call;
-    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
+    call.set<"tombstone_generation">(std::to_string(req.tombstone_generation))
+        .set<"tombstone_ttl_ms">(std::to_string(req.tombstone_ttl.count()));
+    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
       auto r = checked(std::move(raw), Reply::Type::integer);
       if (!r) return done(std::move(r).error());
       done(static_cast<int>(r->integer));
@@ -730,6 +732,7 @@ class RedisStore final : public Store {
     set_budget(call, req.budget);
     call.set<"sealed_secret">(req.sealed_secret)
         .set<"step">(std::to_string(req.step))
+        .set<"expires_ms">(std::to_string(req.expires_ms))
         .set<"expect_generation">(std::to_string(req.expect_generation))
         .set<"generation">(std::to_string(req.generation))
         .set<"ttl_ms">(std::to_string(req.ttl.count()));

@@ -15,7 +15,7 @@ TotpLoadReply load_totp(const TotpRecord* rec, const RateState& rate, long long 
     reply.retry_after = std::chrono::milliseconds(b.retry_ms);
     return reply;
   }
-  if (!rec) return reply;  // not_found
+  if (!rec || rec->sealed_secret.empty()) return reply;  // not_found (none, or a removed one's generation)
   reply.outcome = Outcome::valid;
   reply.sealed_secret = rec->sealed_secret;
   reply.last_step = rec->last_step;
@@ -30,7 +30,8 @@ VerifyReply commit_totp(TotpRecord* rec, RateState& rate, long long& pair_tat, l
     reply.retry_after = std::chrono::milliseconds(b.retry_ms);
     return reply;
   }
-  if (!rec || rec->generation != req.generation) return reply;  // not_found: removed or re-enrolled meanwhile
+  if (!rec || rec->sealed_secret.empty() || rec->generation != req.generation)
+    return reply;  // not_found: removed or re-enrolled meanwhile
   if (req.step >= 0 && req.step > rec->last_step) {
     rec->last_step = req.step;  // replay protection: this step and all before it are used
     reply.outcome = Outcome::verified;
@@ -53,6 +54,7 @@ std::optional<TotpRecord> confirm_totp(const TotpRecord* rec, RateState& rate, l
     reply.retry_after = std::chrono::milliseconds(b.retry_ms);
     return std::nullopt;
   }
+  if (now >= req.expires_ms) return std::nullopt;  // not_found: expired (also when this step came late)
   // confirmed already, enrolled again or removed since it began
   if ((rec ? rec->generation : 0) != req.expect_generation) return std::nullopt;  // not_found
   if (req.step >= 0) {
