@@ -740,7 +740,9 @@ VERIKIT_EXTERN(int) verikit_totp_confirm(verikit_result **out, verikit_engine *e
  * recovery codes (for a user who turns them off, or support staff once they know who asks).
  * *count_out (may be NULL) is how many: 1 for an enrollment, plus each recovery code left.
  * verikit_revoke_all never touches them (a credential consumed with REVOKE_ALL_ON_USE must not
- * strip them); the failure budgets stay (see verikit_unlock). */
+ * strip them); the failure budgets stay (see verikit_unlock). A two-step enrollment begun before
+ * the removal is NOT_FOUND at verikit_totp_confirm (the removal leaves a record saying so for a
+ * day). */
 VERIKIT_EXTERN(int) verikit_revoke_second_factors(int *count_out, verikit_engine *engine, const char *purpose,
                                                   const char *identifier, size_t identifier_len);
 

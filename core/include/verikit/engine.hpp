@@ -140,6 +140,8 @@ class Engine {
   // recovery codes (for a user who turns them off, or support staff after proving who asks);
   // returns how many: 1 for an enrollment, plus each recovery code left. revoke_all never touches
   // them (a consumed credential with revoke_all_on_use must not strip them); the failure budgets stay.
+  // A two-step enrollment begun before it is not_found at confirm (the removal leaves a record of
+  // the enrollment's new generation, without a secret, for a day).
   Expected<int> revoke_second_factors(std::string_view purpose, std::string_view identifier);
 
   // --- asynchronous: `done` runs exactly once, on the calling thread (embedded store) or on

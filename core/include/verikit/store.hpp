@@ -288,8 +288,9 @@ class Store {
   virtual void totp_commit(const TotpCommitRequest&, Callback<VerifyReply> done) { done(no_totp()); }
   virtual void totp_confirm(const TotpConfirmRequest&, Callback<VerifyReply> done) { done(no_totp()); }
   // Removes the group's second factors, its authenticator enrollment and its recovery codes (which
-  // revoke_all never touches); completes with how many: 1 for an enrollment, plus each recovery
-  // code left. The failure budgets stay as they are. A store without them completes with unsupported.
+  // revoke_all never touches), leaving of the enrollment the request's tombstone generation;
+  // completes with how many: 1 for an enrollment (not for a tombstone), plus each recovery code
+  // left. The failure budgets stay as they are. A store without them completes with unsupported.
   virtual void second_factors_revoke(const SecondFactorsRevokeRequest&, Callback<int> done) { done(no_totp()); }
 
   // Whether records in this store are visible to other processes (then keys must be shared).
