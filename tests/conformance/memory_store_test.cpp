@@ -142,14 +142,28 @@ TEST(MemoryStore, ARecordWhoseDeadlineMovesEarlierIsReapedByTheNewOne) {
   }
   const std::size_t held = memory_store_stats(*store)->records;
   ASSERT_GT(held, 0u);
-  // The codes have expired, and the day a removal keeps the enrollment's generation (so that a
-  // pending two-step enrollment begun before it finds it changed) has passed: nothing lives there.
-  clock->advance(24h + 2min);
+  // The codes have expired, and so has the record of a new generation a removal keeps for a day
+  // and an hour (so that a pending two-step enrollment begun before it finds it changed).
+  clock->advance(26h);
   reap_expired(*store);
   EXPECT_EQ(memory_store_stats(*store)->records, 0u) << "reaped by the deadline left after the removal";
   int issued = 0;
   for (int i = 0; i < 40; ++i) issued += e->issue_otp("login", "new" + std::to_string(i)).has_value();
   EXPECT_GE(issued, 30) << "the capacity is free again";
+}
+
+// Removing second factors where there are none writes nothing: naming made-up identifiers fills
+// no capacity (found by an adversarial review when every removal left a record for a day).
+TEST(MemoryStore, RemovingSecondFactorsOfNobodyWritesNothing) {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_memory_store(clock, MemoryStoreOptions{.capacity = 64, .reap_interval = 0ms});
+  auto e = engine_on(store);
+  for (int i = 0; i < 500; ++i) ASSERT_EQ(e->revoke_second_factors("login", "nobody" + std::to_string(i)).value(), 0);
+  EXPECT_EQ(memory_store_stats(*store)->records, 0u);
+  ASSERT_TRUE(e->enroll_totp("login", "ann", "Acme").has_value());
+  EXPECT_EQ(e->revoke_second_factors("login", "ann").value(), 1);
+  EXPECT_EQ(memory_store_stats(*store)->records, 1u) << "of a removed enrollment, a new generation stays";
+  EXPECT_EQ(e->revoke_second_factors("login", "ann").value(), 0) << "that record is no enrollment";
 }
 
 // A Store call's completion, which the embedded store runs before the call returns.

@@ -379,6 +379,8 @@ TEST_P(Conformance, APendingTotpEnrollmentIsStaleOnceTheEnrollmentChanged) {
 
   // A removal is a change too, for every pending enrollment begun before it (including those
   // begun when there was none: "removed" never reads as "never enrolled"), however often it comes.
+  // (A removal leaves a record of a new generation for a day and an hour; a pending enrollment
+  // lasts a day at most.)
   for (const Result* p : {&first, &second, &third, &fourth, &fifth}) {
     EXPECT_EQ(e->confirm_totp_enrollment("mfa", "gus", p->pending.view(), code_at(*harness, *p, 0))->outcome,
               Outcome::not_found);
@@ -390,8 +392,8 @@ TEST_P(Conformance, APendingTotpEnrollmentIsStaleOnceTheEnrollmentChanged) {
   EXPECT_EQ(e->revoke_second_factors("mfa", "hope").value(), 0);
   EXPECT_EQ(
       e->confirm_totp_enrollment("mfa", "hope", unconfirmed.pending.view(), code_at(*harness, unconfirmed, 0))->outcome,
-      Outcome::not_found)
-      << "a removal also ends a set-up begun before it";
+      Outcome::verified)
+      << "a removal of nothing writes nothing (no record for any identifier named): a set-up begun with none goes on";
   EXPECT_EQ(e->verify_totp("mfa", "gus", code_at(*harness, fifth, 1))->outcome, Outcome::not_found);
 }
 
@@ -418,9 +420,10 @@ TEST_P(Conformance, APendingTotpEnrollmentExpires) {
 
   // The deadline is checked again in the atomic step (a confirmation held up between its two
   // store steps past the deadline is refused there), against the store's own time.
-  auto confirm_until = [&](long long expires_ms) {
+  auto confirm_until = [&](long long expires_ms, long long expect, std::string group = "deadline-group") {
     TotpConfirmRequest req;
-    req.group = "deadline-group";
+    req.group = std::move(group);
+    req.expect_generation = expect;
     req.sealed_secret = "sealed";
     req.step = 7;
     req.expires_ms = expires_ms;
@@ -433,8 +436,12 @@ TEST_P(Conformance, APendingTotpEnrollmentExpires) {
     return got && got->has_value() ? (*got)->outcome : Outcome::issued;
   };
   const long long now_ms = harness->now().time_since_epoch().count();
-  EXPECT_EQ(confirm_until(now_ms - 60000), Outcome::not_found) << "past its deadline at the store";
-  EXPECT_EQ(confirm_until(now_ms + 60000), Outcome::verified) << "the same before it";
+  EXPECT_EQ(confirm_until(now_ms - 60000, 0), Outcome::not_found) << "past its deadline at the store";
+  EXPECT_EQ(confirm_until(now_ms + 60000, 0), Outcome::verified) << "the same before it";
+  // Begun over a generation that has gone since (an enrollment's or a removal's record reached its
+  // end): none is accepted. Another generation is not.
+  EXPECT_EQ(confirm_until(now_ms + 60000, 777, "gone-group"), Outcome::verified);
+  EXPECT_EQ(confirm_until(now_ms + 60000, 777, "gone-group"), Outcome::not_found) << "now generation 42";
 }
 
 // The failure budget guards the confirmation as it guards a verification: spent, nothing is

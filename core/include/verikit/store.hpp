@@ -198,10 +198,11 @@ struct TotpCommitRequest {
   FailureBudget budget;
 };
 
-// Removes a group's second factors (see Store::second_factors_revoke). What stays of the
-// enrollment is its generation, a new one (`tombstone_generation`, random) lasting
-// `tombstone_ttl`: a removed enrollment never reads as "never enrolled" (generation 0) to a
-// pending two-step enrollment begun before the removal (TotpConfirmRequest).
+// Removes a group's second factors (see Store::second_factors_revoke). What stays of an
+// enrollment (or of an earlier removal's record) is a new generation (`tombstone_generation`,
+// random, no secret) lasting `tombstone_ttl`: a removed enrollment never reads as another
+// generation or as none to a pending two-step enrollment begun before the removal
+// (TotpConfirmRequest). Where there was no enrollment record, nothing is written.
 struct SecondFactorsRevokeRequest {
   std::string group;
   long long tombstone_generation = 0;
@@ -209,9 +210,9 @@ struct SecondFactorsRevokeRequest {
 };
 
 // The second step of a two-step enrollment, atomically: a spent budget is locked; one past
-// `expires_ms` is not_found; an enrollment
-// other than the one current when it began (`expect_generation`, 0: none; so confirmed already,
-// enrolled again or removed since) is not_found; no matching step (a wrong first code) is a wrong
+// `expires_ms` is not_found; a generation other than the one current when it began
+// (`expect_generation`) and other than none (0) — so confirmed already, enrolled again or removed
+// since — is not_found; no matching step (a wrong first code) is a wrong
 // guess counted in the budgets (invalid, or locked when it spent them); otherwise `sealed_secret`
 // becomes the enrollment (generation `generation`, lasting `ttl`) with `step` as its last accepted
 // step (the confirming code is never accepted again), replacing any earlier one: verified.

@@ -75,7 +75,8 @@ void Engine::revoke_second_factors(std::string_view purpose, std::string_view id
   SecondFactorsRevokeRequest req;
   req.group = subject->group;
   req.tombstone_generation = detail::random_generation();
-  req.tombstone_ttl = detail::longest_totp_confirm_ttl() + std::chrono::seconds(1);
+  // (an hour more: a wall clock stepped back between a begin and the removal still leaves it)
+  req.tombstone_ttl = detail::longest_totp_confirm_ttl() + std::chrono::hours(1);
   impl_->store->second_factors_revoke(req, std::move(done));
 }
 

@@ -257,7 +257,8 @@ void Engine::confirm_totp_enrollment(std::string_view purpose, std::string_view 
         early.retry_after = r->retry_after;
         return finish(std::move(early));
       }
-      if (r->now_ms >= p.expires_ms || r->generation != p.expect_generation) return finish(std::move(early));
+      if (r->now_ms >= p.expires_ms || (r->generation != p.expect_generation && r->generation != 0))
+        return finish(std::move(early));  // (the store checks both again, atomically: TotpConfirmRequest)
       auto enrollment = read_enrollment(Secret(std::string(p.enrollment.view())), *s->policy);
       if (!enrollment) return finish(std::move(enrollment).error());
       TotpConfirmRequest req;

@@ -521,7 +521,7 @@ class FileStore final : public Store {
   }
 
   void second_factors_revoke(const SecondFactorsRevokeRequest& req, Callback<int> done) override {
-    done(on_group<int>(req.group, Open::create, [&](Txn&, const std::string&, Group& g, TimePoint now) {
+    done(on_group<int>(req.group, Open::existing, [&](Txn&, const std::string&, Group& g, TimePoint now) {
       return detail::revoke_second_factors(g, req, now);
     }));
   }

@@ -231,8 +231,9 @@ int revoke_second_factors(Group& g, const SecondFactorsRevokeRequest& req, TimeP
   drop_expired(g, now);
   const bool enrolled = g.totp && !g.totp->sealed_secret.empty();
   const int removed = (enrolled ? 1 : 0) + (g.recovery ? static_cast<int>(g.recovery->codes.size()) : 0);
-  // second factors only: the failure budgets stay; of the enrollment, a new generation (no secret)
-  g.totp = TotpRecord{std::string{}, -1, req.tombstone_generation, now + req.tombstone_ttl};
+  // second factors only: the failure budgets stay. Of an enrollment (or of an earlier removal's
+  // record), a new generation without a secret; where there was none, nothing is written.
+  if (g.totp) g.totp = TotpRecord{std::string{}, -1, req.tombstone_generation, now + req.tombstone_ttl};
   g.recovery.reset();
   return removed;
 }

@@ -231,8 +231,8 @@ class MemoryStore final : public Store {
     update_group<int>(group, std::move(done), [&](Group& g, TimePoint now) { return detail::count_recovery(g, now); });
   }
   void second_factors_revoke(const SecondFactorsRevokeRequest& req, Callback<int> done) override {
-    write_group<int>(req.group, std::move(done),
-                     [&](Group& g, TimePoint now) { return detail::revoke_second_factors(g, req, now); });
+    update_group<int>(req.group, std::move(done),
+                      [&](Group& g, TimePoint now) { return detail::revoke_second_factors(g, req, now); });
   }
   void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
     write_group<bool>(req.group, std::move(done), [&](Group& g, TimePoint now) {

@@ -55,8 +55,11 @@ std::optional<TotpRecord> confirm_totp(const TotpRecord* rec, RateState& rate, l
     return std::nullopt;
   }
   if (now >= req.expires_ms) return std::nullopt;  // not_found: expired (also when this step came late)
-  // confirmed already, enrolled again or removed since it began
-  if ((rec ? rec->generation : 0) != req.expect_generation) return std::nullopt;  // not_found
+  // Confirmed already, enrolled again or removed since it began: another generation. None (0) is
+  // accepted too: a generation that goes (an enrollment's end, a removal's record's) lives longer
+  // than any pending enrollment begun while it was there (README: "Authenticator codes").
+  const long long current = rec ? rec->generation : 0;
+  if (current != req.expect_generation && current != 0) return std::nullopt;  // not_found
   if (req.step >= 0) {
     reply.outcome = Outcome::verified;
     return TotpRecord{req.sealed_secret, req.step, req.generation, TimePoint(std::chrono::milliseconds(now)) + req.ttl};
