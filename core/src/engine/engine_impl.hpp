@@ -205,6 +205,12 @@ FailureBudget budget_of(const Policy& policy, std::string client);
 // falls to a brute force in about a second (found by an adversarial review).
 GcraLimit second_factor_limit(const Policy& policy);
 FailureBudget second_factor_budget(const Policy& policy, std::string client);
+// The answer of a second-factor check (a recovery code, an authenticator code, a two-step
+// enrollment's confirmation): the store's reply as the caller's Result for (purpose, identifier);
+// a client key's failure taken before the check (with_client_limit) is given back when the reply
+// counted nothing.
+Callback<VerifyReply> second_factor_answer(std::shared_ptr<EngineImpl> impl, std::string purpose, std::string identifier,
+                                           std::string client, RateLimit limit, Callback<Result> done);
 
 // Takes one event from a client key's bucket, then runs `next`; a refused take completes `done`
 // with rate_limited (next_after_client_limit). No client key or limit off: `next` at once, with

@@ -40,6 +40,22 @@ FailureBudget second_factor_budget(const Policy& p, std::string client) {
   return FailureBudget{second_factor_limit(p), gcra_of(p.client_pair_failure_limit), std::move(client)};
 }
 
+Callback<VerifyReply> second_factor_answer(std::shared_ptr<EngineImpl> impl, std::string purpose, std::string identifier,
+                                           std::string client, RateLimit limit, Callback<Result> done) {
+  return [impl = std::move(impl), purpose = std::move(purpose), identifier = std::move(identifier),
+          client = std::move(client), limit, done = std::move(done)](Expected<VerifyReply> r) {
+    if (!client.empty() && limit.enabled() && r && !r->counted_failure) refund_client_limit(impl, client, 'f', limit);
+    if (!r) return done(std::move(r).error());
+    Result res;
+    res.outcome = r->outcome;
+    res.retry_after = r->retry_after;
+    res.replicas_confirmed = r->replicas_confirmed;
+    res.purpose = purpose;
+    res.identifier = identifier;
+    done(std::move(res));
+  };
+}
+
 Status check_client_key(std::string_view client_key) {
   if (client_key.size() > kMaxClientKeyBytes)
     return make_error(Errc::invalid_argument, "client key is longer than " + std::to_string(kMaxClientKeyBytes) + " bytes");

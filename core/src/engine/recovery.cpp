@@ -68,17 +68,7 @@ void Engine::use_recovery_code(std::string_view purpose, std::string_view identi
   // As for OTPs: the client key's failure limit is taken first, given back unless counted.
   auto use = [impl = impl_, req = std::move(req), purpose = subject->purpose, id = subject->identifier, client,
               limit = policy.client_failure_limit](Callback<Result> done) {
-    impl->store->recovery_use(req, [impl, purpose, id, client, limit, done = std::move(done)](Expected<VerifyReply> r) {
-      if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
-      if (!r) return done(std::move(r).error());
-      Result res;
-      res.outcome = r->outcome;
-      res.retry_after = r->retry_after;
-      res.replicas_confirmed = r->replicas_confirmed;
-      res.purpose = purpose;
-      res.identifier = id;
-      done(std::move(res));
-    });
+    impl->store->recovery_use(req, detail::second_factor_answer(impl, purpose, id, client, limit, std::move(done)));
   };
   detail::with_client_limit(impl_, options.client_key, 'f', policy.client_failure_limit, std::move(done), std::move(use));
 }

@@ -236,17 +236,7 @@ void Engine::confirm_totp_enrollment(std::string_view purpose, std::string_view 
   auto confirm = [impl = impl_, s, found = std::make_shared<std::optional<Pending>>(std::move(found)),
                   submitted = Secret(std::move(typed).value()), budget = detail::second_factor_budget(policy, client),
                   client, limit = policy.client_failure_limit](Callback<Result> done) {
-    auto finish = [impl, s, client, limit, done](Expected<VerifyReply> r) {
-      if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
-      if (!r) return done(std::move(r).error());
-      Result res;
-      res.outcome = r->outcome;
-      res.retry_after = r->retry_after;
-      res.replicas_confirmed = r->replicas_confirmed;
-      res.purpose = s->purpose;
-      res.identifier = s->identifier;
-      done(std::move(res));
-    };
+    auto finish = detail::second_factor_answer(impl, s->purpose, s->identifier, client, limit, std::move(done));
     if (!found->has_value()) return finish(VerifyReply{});  // not_found: nothing to confirm
     impl->store->totp_load(s->group, budget, [impl, s, found, submitted, budget, finish](Expected<TotpLoadReply> r) {
       if (!r) return finish(std::move(r).error());
@@ -289,17 +279,7 @@ void Engine::verify_totp(std::string_view purpose, std::string_view identifier, 
   auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
   auto verify = [impl = impl_, s, submitted = Secret(std::move(typed).value()), budget = detail::second_factor_budget(policy, client),
                  client, limit = policy.client_failure_limit](Callback<Result> done) {
-    auto finish = [impl, s, client, limit, done](Expected<VerifyReply> r) {
-      if (!client.empty() && limit.enabled() && r && !r->counted_failure) detail::refund_client_limit(impl, client, 'f', limit);
-      if (!r) return done(std::move(r).error());
-      Result res;
-      res.outcome = r->outcome;
-      res.retry_after = r->retry_after;
-      res.replicas_confirmed = r->replicas_confirmed;
-      res.purpose = s->purpose;
-      res.identifier = s->identifier;
-      done(std::move(res));
-    };
+    auto finish = detail::second_factor_answer(impl, s->purpose, s->identifier, client, limit, std::move(done));
     impl->store->totp_load(s->group, budget, [impl, s, submitted, budget, finish](Expected<TotpLoadReply> r) {
       if (!r) return finish(std::move(r).error());
       if (r->outcome != Outcome::valid) {  // locked, or not enrolled: nothing compared

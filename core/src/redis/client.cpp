@@ -31,6 +31,8 @@ constexpr std::size_t kRepliesDueToSkipWake = 4;
 // Requests waiting to be sent from which a submitter wakes the I/O thread even while replies
 // are due, at the least (see submit()).
 constexpr std::size_t kSubmittedToWake = 24;
+// How long connect() waits past connect_timeout for the first attempt to report (see connect()).
+constexpr std::chrono::milliseconds kConnectGrace{2000};
 
 // The client whose I/O thread this is (null on other threads).
 thread_local const void* t_running = nullptr;
@@ -504,8 +506,19 @@ Expected<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint, Warn
     detail::name_this_thread("verikit-redis");
     self->loop();
   });
+  // The first attempt reports within connect_timeout (it covers TCP, TLS and AUTH). Waiting is
+  // bounded all the same: an I/O thread that cannot make progress (every turn failing for want
+  // of memory, found by the Python out-of-memory test: Engine.open waited for good) never
+  // reports. The client, returned from here as an error, stops its thread on the way out.
+  const auto give_up = SteadyClock::now() + endpoint.options.connect_timeout + kConnectGrace;
   std::unique_lock<std::mutex> lock(raw->mutex);
-  raw->first_cv.wait(lock, [raw] { return raw->first_result.has_value(); });
+  if (!raw->first_cv.wait_until(lock, give_up, [raw] { return raw->first_result.has_value(); })) {
+    lock.unlock();
+    return make_error(Errc::store_unavailable,
+                      "connecting to Redis at " + endpoint.describe() + " did not finish within " +
+                          std::to_string((endpoint.options.connect_timeout + kConnectGrace).count()) +
+                          " ms (the client could not make progress; memory short?)");
+  }
   Status first = *raw->first_result;
   lock.unlock();
   if (!first) return std::move(first).error();
