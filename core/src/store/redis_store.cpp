@@ -349,6 +349,22 @@ class ReplyOf {
 // A key of verikit's key space on a server that serves `slots` (defined below).
 std::string probe_key(const std::string& prefix, std::span<const redis::SlotRange> slots);
 
+// The completion of a script answering status, retry_ms and counted (totp_commit, totp_confirm).
+template <const scripts::Script& S>
+auto counted_reply(Callback<VerifyReply> done) {
+  return [done = std::move(done)](Expected<Reply> raw, int replicas) {
+    auto r = shaped(std::move(raw), S, S.reply_always);
+    if (!r) return done(std::move(r).error());
+    const ReplyOf<S> e(*r);
+    VerifyReply reply;
+    reply.outcome = e.template outcome<"status">();
+    reply.retry_after = std::chrono::milliseconds(e.template integer<"retry_ms">());
+    reply.counted_failure = e.template integer<"counted">() == 1;
+    reply.replicas_confirmed = replicas;
+    done(std::move(reply));
+  };
+}
+
 class RedisStore final : public Store {
  public:
   RedisStore(std::unique_ptr<redis::Link> client, redis::Warn warn, std::string prefix, int wait_replicas,
@@ -736,17 +752,7 @@ class RedisStore final : public Store {
         .set<"expect_generation">(std::to_string(req.expect_generation))
         .set<"generation">(std::to_string(req.generation))
         .set<"ttl_ms">(std::to_string(req.ttl.count()));
-    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
-      auto r = shaped(std::move(raw), S, S.reply_always);
-      if (!r) return done(std::move(r).error());
-      const ReplyOf<S> e(*r);
-      VerifyReply reply;
-      reply.outcome = e.outcome<"status">();
-      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
-      reply.counted_failure = e.integer<"counted">() == 1;
-      reply.replicas_confirmed = replicas;
-      done(std::move(reply));
-    });
+    eval_durable(call, req.group, true, counted_reply<S>(std::move(done)));
   }
 
   void totp_commit(const TotpCommitRequest& req, Callback<VerifyReply> done) override {
@@ -754,17 +760,7 @@ class RedisStore final : public Store {
     Call<S> call;
     set_budget(call, req.budget);
     call.set<"step">(std::to_string(req.step)).set<"generation">(std::to_string(req.generation));
-    eval_durable(call, req.group, true, [done = std::move(done)](Expected<Reply> raw, int replicas) {
-      auto r = shaped(std::move(raw), S, S.reply_always);
-      if (!r) return done(std::move(r).error());
-      const ReplyOf<S> e(*r);
-      VerifyReply reply;
-      reply.outcome = e.outcome<"status">();
-      reply.retry_after = std::chrono::milliseconds(e.integer<"retry_ms">());
-      reply.counted_failure = e.integer<"counted">() == 1;
-      reply.replicas_confirmed = replicas;
-      done(std::move(reply));
-    });
+    eval_durable(call, req.group, true, counted_reply<S>(std::move(done)));
   }
 
   bool shared() const noexcept override { return true; }

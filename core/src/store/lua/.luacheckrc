@@ -10,5 +10,5 @@ read_globals = {
   -- prelude.lua
   "num", "num3", "need", "now_ms", "live_tokens", "g_read", "g_write", "drop_otp",
   "gcra_take", "gcra_wait", "gate", "live_token", "use_token", "count_failure",
-  "load_budget", "budget_wait", "budget_count",
+  "load_budget", "budget_wait", "budget_count", "totp_wrong_guess",
 }

@@ -184,6 +184,14 @@ local function budget_count(b, now)
     if redis.call('PTTL', b.pkey) < b.pair - now then redis.call('PEXPIRE', b.pkey, b.pair - now) end
   end
 end
+-- a wrong authenticator code counted in both budgets, as the reply of a TOTP step (totp_commit,
+-- totp_confirm): status, ms to retry, counted
+local function totp_wrong_guess(b, now)
+  budget_count(b, now)
+  local wait = budget_wait(b, now)
+  if wait > 0 then return {LOCKED, wait, 1} end
+  return {INVALID, 0, 1}
+end
 -- The gate before an issue, on the rate state cd, tat, ft: the status (ISSUED, or LOCKED /
 -- COOLDOWN / RATE_LIMITED), ms to retry, and the rate state after it (cd, tat: as they were when
 -- refused; ft is not changed by an issue). The gate's six numbers (redis_scripts.hpp

@@ -14,7 +14,4 @@ if step >= 0 and step > need(rec[1]) then
   redis.call('HSET', KEYS[1], 'l', step)
   return {VERIFIED, 0, 0}
 end
-budget_count(b, now)
-wait = budget_wait(b, now)
-if wait > 0 then return {LOCKED, wait, 1} end
-return {INVALID, 0, 1}
+return totp_wrong_guess(b, now)

@@ -21,7 +21,4 @@ if step >= 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[11])
   return {VERIFIED, 0, 0}
 end
-budget_count(b, now)
-wait = budget_wait(b, now)
-if wait > 0 then return {LOCKED, wait, 1} end
-return {INVALID, 0, 1}
+return totp_wrong_guess(b, now)
