@@ -241,21 +241,21 @@ void Engine::confirm_totp_enrollment(std::string_view purpose, std::string_view 
     impl->store->totp_load(s->group, budget, [impl, s, found, submitted, budget, finish](Expected<TotpLoadReply> r) {
       if (!r) return finish(std::move(r).error());
       const Pending& p = **found;
-      VerifyReply early;  // not_found, unless locked
       if (r->outcome == Outcome::locked) {  // nothing compared
-        early.outcome = Outcome::locked;
-        early.retry_after = r->retry_after;
-        return finish(std::move(early));
+        VerifyReply locked;
+        locked.outcome = Outcome::locked;
+        locked.retry_after = r->retry_after;
+        return finish(std::move(locked));
       }
-      if (r->now_ms >= p.expires_ms || (r->generation != p.expect_generation && r->generation != 0))
-        return finish(std::move(early));  // (the store checks both again, atomically: TotpConfirmRequest)
+      // The deadline and the generation are the store's to check, in the atomic step
+      // (TotpConfirmRequest): the load gave the time the step is matched at.
       auto enrollment = read_enrollment(Secret(std::string(p.enrollment.view())), *s->policy);
       if (!enrollment) return finish(std::move(enrollment).error());
       TotpConfirmRequest req;
       req.group = s->group;
       req.sealed_secret = detail::seal(impl->ring.current(), p.enrollment.view(), secret_context(s->group));
       req.step = matching_step(*enrollment, submitted.view(), r->now_ms, -1, s->policy->totp_window);
-      req.expires_ms = p.expires_ms;  // checked again in the atomic step: a late one is refused there too
+      req.expires_ms = p.expires_ms;
       req.expect_generation = p.expect_generation;
       req.generation = p.generation;
       req.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(s->policy->totp_ttl);
