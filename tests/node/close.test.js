@@ -16,6 +16,9 @@ const child = `
     const m = new verikit.Manager({ url, key: Buffer.alloc(32, 9), keyPrefix: 'close' + n, abuseControls: false });
     const issued = await m.issueOtp('login', 'warm');  // connected, scripts loaded
     const token = (await m.issueToken('login', 'warm')).secret;
+    await m.enrollTotp('login', 'warm', 'Acme');
+    await m.generateRecoveryCodes('login', 'warm');
+    const setup = (await m.beginTotpEnrollment('login', 'setup', 'Acme')).pending;
     process.kill(pid, 'SIGSTOP');
     const ops = [
       (i) => m.issueOtp('login', 'u' + i), (i) => m.verifyOtp('login', 'warm', issued.secret),
@@ -23,8 +26,13 @@ const child = `
       (i) => m.peekToken(token, 'login'), (i) => m.consumeLink(token, 'login'), (i) => m.revokeToken(token),
       (i) => m.revokeOtp('login', 'u' + i), (i) => m.revokeAll('login', 'u' + i), (i) => m.inspect('login', 'u' + i),
       (i) => m.unlock('login', 'u' + i),
+      // the second factors (wrong codes: a paused call must settle, never as verified)
+      (i) => m.verifyTotp('login', 'warm', '000000'), (i) => m.useRecoveryCode('login', 'warm', 'ABCDE-FGHJK'),
+      (i) => m.confirmTotpEnrollment('login', 'setup', setup, '000000'),
+      (i) => m.beginTotpEnrollment('login', 'u' + i, 'Acme'), (i) => m.revokeSecondFactors('login', 'u' + i),
     ];
-    const types = ['result', 'result', 'result', 'result', 'result', 'result', 'boolean', 'boolean', 'number', 'result', 'boolean'];
+    const types = ['result', 'result', 'result', 'result', 'result', 'result', 'boolean', 'boolean', 'number', 'result', 'boolean',
+      'result', 'result', 'result', 'result', 'number'];
     const settled = new Array(n).fill(0);
     let verified = 0;
     const outcomes = new Array(n);
@@ -32,7 +40,8 @@ const child = `
     const kind = (v) => typeof v === 'object' && v !== null && typeof v.status === 'string' ? 'result' : typeof v;
     const pending = Array.from({ length: n }, (_, i) => ops[i % ops.length](i).then(
       (v) => { settled[i]++; outcomes[i] = kind(v) === types[i % types.length] ? 'answered' : 'wrong answer ' + JSON.stringify(v);
-        if (i % types.length === 1 && v.status === 'verified') verified++; },
+        if (i % types.length === 1 && v.status === 'verified') verified++;
+        if (i % types.length !== 1 && v.status === 'verified') outcomes[i] = 'a wrong code verified'; },
       (e) => { settled[i]++; outcomes[i] = 'rejected ' + e.name + ' ' + e.code + ' ' + e.message; }));
     await new Promise((r) => setTimeout(r, 50));  // the requests are on the wire, unanswered
     const settledBeforeClose = settled.filter((c) => c > 0).length;

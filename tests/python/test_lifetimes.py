@@ -105,10 +105,19 @@ def test_async_completions_after_close_settle() -> None:
     try:
         async def main() -> List[Any]:
             await e.issue_otp("login", "warm")
+            await e.enroll_totp("login", "warm", "Acme")
+            await e.generate_recovery_codes("login", "warm")
+            setup = (await e.begin_totp_enrollment("login", "setup", "Acme")).pending
             os.kill(server.proc.pid, signal.SIGSTOP)
             try:
                 futures = [asyncio.ensure_future(e.verify_otp("login", f"u{i}", "123456")) for i in range(200)]
                 futures += [asyncio.ensure_future(e.revoke_all("login", f"u{i}")) for i in range(50)]
+                # the second factors, wrong codes: each settles, none as verified
+                futures += [asyncio.ensure_future(e.verify_totp("login", "warm", "000000")) for _ in range(20)]
+                futures += [asyncio.ensure_future(e.use_recovery_code("login", "warm", "ABCDE-FGHJK")) for _ in range(20)]
+                futures += [asyncio.ensure_future(e.confirm_totp_enrollment("login", "setup", setup, "000000"))
+                            for _ in range(20)]
+                futures += [asyncio.ensure_future(e.begin_totp_enrollment("login", f"u{i}", "Acme")) for i in range(20)]
                 await asyncio.sleep(0.05)
                 e.close()  # the calls in flight complete (with an error) after this
             finally:
@@ -119,7 +128,7 @@ def test_async_completions_after_close_settle() -> None:
             return outcomes
 
         outcomes = asyncio.run(main())
-        assert len(outcomes) == 250
+        assert len(outcomes) == 330
         assert all(isinstance(o, (verikit.Result, int, verikit.Error)) for o in outcomes), outcomes
         assert not any(isinstance(o, verikit.Result) and o.status is verikit.Status.VERIFIED for o in outcomes)
     finally:

@@ -160,6 +160,10 @@ TEST(RedisBudget, SecondFactorsFailClosedWhenRedisIsFullOrPaused) {
   const std::string wrong_recovery = "ABCDE-FGHJK";
   ASSERT_EQ(e->use_recovery_code("mfa", "fault@example.com", wrong_recovery)->outcome, Outcome::invalid);
   auto wrong_totp = [&] { return test::totp_code(enrolled.secret.view(), now()) == "000000" ? "111111" : "000000"; };
+  // A set-up begun before the fault, to be confirmed under it (a second identifier: a confirm
+  // replaces the enrollment the checks above use).
+  Result pending = e->begin_totp_enrollment("mfa", "setup@example.com", "Acme").value();
+  auto wrong_setup = [&] { return test::totp_code(pending.secret.view(), now()) == "000000" ? "111111" : "000000"; };
 
   auto raw = redis::Client::connect(redis::parse_endpoint(server.url()).value()).value();
   ASSERT_FALSE(raw->command_sync({"CONFIG", "SET", "maxmemory", "1"})->is_error());  // full from now on
@@ -168,7 +172,14 @@ TEST(RedisBudget, SecondFactorsFailClosedWhenRedisIsFullOrPaused) {
     ASSERT_FALSE(r.has_value()) << "wrong recovery code " << i << " was answered: " << to_string(r->outcome);
     auto t = e->verify_totp("mfa", "fault@example.com", wrong_totp());
     ASSERT_FALSE(t.has_value()) << "wrong authenticator code " << i << " was answered: " << to_string(t->outcome);
+    auto s = e->confirm_totp_enrollment("mfa", "setup@example.com", pending.pending.view(), wrong_setup());
+    ASSERT_FALSE(s.has_value()) << "wrong confirming code " << i << " was answered: " << to_string(s->outcome);
+    EXPECT_EQ(s.error().code, Errc::store_unavailable) << s.error().message;
   }
+  auto right_setup = e->confirm_totp_enrollment("mfa", "setup@example.com", pending.pending.view(),
+                                                test::totp_code(pending.secret.view(), now()));
+  ASSERT_FALSE(right_setup.has_value()) << "a right confirming code is refused under OOM, never verified";
+  EXPECT_EQ(right_setup.error().code, Errc::store_unavailable);
   auto right = e->use_recovery_code("mfa", "fault@example.com", set.codes[0].view());
   ASSERT_FALSE(right.has_value()) << "a right recovery code is refused under OOM, never verified";
   EXPECT_EQ(right.error().code, Errc::store_unavailable);
@@ -178,6 +189,11 @@ TEST(RedisBudget, SecondFactorsFailClosedWhenRedisIsFullOrPaused) {
   ASSERT_FALSE(raw->command_sync({"CONFIG", "SET", "maxmemory", "0"})->is_error());
   EXPECT_EQ(e->inspect("mfa", "fault@example.com")->counters->failures, 1) << "no refused guess was counted";
   EXPECT_EQ(e->recovery_codes_remaining("mfa", "fault@example.com").value(), 4) << "the old set is whole";
+  EXPECT_EQ(e->inspect("mfa", "setup@example.com")->counters->failures, 0) << "no refused confirmation was counted";
+  EXPECT_EQ(e->verify_totp("mfa", "setup@example.com", test::totp_code(pending.secret.view(), now()))->outcome,
+            Outcome::not_found)
+      << "and none enrolled the pending secret";
+  auto before_pause = e->begin_totp_enrollment("mfa", "paused@example.com", "Acme").value();
   EXPECT_EQ(e->use_recovery_code("mfa", "fault@example.com", set.codes[0].view())->outcome, Outcome::verified);
   const std::string code_now = test::totp_code(enrolled.secret.view(), now());
   auto once = e->verify_totp("mfa", "fault@example.com", code_now);
@@ -192,6 +208,10 @@ TEST(RedisBudget, SecondFactorsFailClosedWhenRedisIsFullOrPaused) {
   auto late_totp = e->verify_totp("mfa", "fault@example.com", next_code);
   ASSERT_FALSE(late_totp.has_value()) << "answered by a paused Redis: " << to_string(late_totp->outcome);
   EXPECT_EQ(late_totp.error().code, Errc::timeout);
+  const std::string paused_code = test::totp_code(before_pause.secret.view(), now());
+  auto late_setup = e->confirm_totp_enrollment("mfa", "paused@example.com", before_pause.pending.view(), paused_code);
+  ASSERT_FALSE(late_setup.has_value()) << "answered by a paused Redis: " << to_string(late_setup->outcome);
+  EXPECT_EQ(late_setup.error().code, Errc::timeout);
   server.resume();
   // The timed-out recovery code reached Redis and was used when it resumed (the connection was
   // kept, so the retry runs after it): the retry is refused as a reuse.
@@ -204,6 +224,18 @@ TEST(RedisBudget, SecondFactorsFailClosedWhenRedisIsFullOrPaused) {
   EXPECT_TRUE(retry->outcome == Outcome::verified || retry->outcome == Outcome::invalid) << to_string(retry->outcome);
   EXPECT_EQ(e->verify_totp("mfa", "fault@example.com", next_code)->outcome, Outcome::invalid) << "a replay";
   EXPECT_EQ(e->use_recovery_code("mfa", "fault@example.com", set.codes[2].view())->outcome, Outcome::verified);
+  // A confirmation is two steps too (load, then the atomic confirm): the timed-out one stopped
+  // after its first, so a retry may confirm; once confirmed, the same pending text never again.
+  auto setup_retry = e->confirm_totp_enrollment("mfa", "paused@example.com", before_pause.pending.view(), paused_code);
+  ASSERT_TRUE(setup_retry.has_value()) << setup_retry.error().message;
+  EXPECT_TRUE(setup_retry->outcome == Outcome::verified || setup_retry->outcome == Outcome::not_found)
+      << to_string(setup_retry->outcome);
+  auto setup_again = e->confirm_totp_enrollment("mfa", "paused@example.com", before_pause.pending.view(),
+                                                test::totp_code(before_pause.secret.view(), now(), 1));
+  ASSERT_TRUE(setup_again.has_value()) << setup_again.error().message;
+  EXPECT_EQ(setup_again->outcome, Outcome::not_found) << "a pending enrollment confirms once";
+  EXPECT_EQ(e->verify_totp("mfa", "paused@example.com", paused_code)->outcome, Outcome::invalid)
+      << "the confirming code's step is never accepted at sign-in";
 }
 
 }  // namespace

@@ -153,6 +153,30 @@ Expected<std::string> typed_code(std::string_view code, const Policy& policy) {
   return typed;
 }
 
+// What both checks of an authenticator code (at sign-in, and a two-step enrollment's confirming
+// code) take from their arguments, each checked before any store is asked.
+struct CodeCheck {
+  std::shared_ptr<const detail::Subject> subject;
+  Secret submitted;      // the code, normalized
+  std::string client;    // the client key's tag (empty: none)
+  FailureBudget budget;  // the identifier's (and the client's) failure budgets
+};
+
+Expected<CodeCheck> code_check(const detail::EngineImpl& impl, std::string_view purpose, std::string_view identifier,
+                               std::string_view code, const VerifyOptions& options) {
+  auto subject = detail::second_factor_subject(impl, purpose, identifier, options.client_key, options.binding,
+                                               "authenticator codes");
+  if (!subject) return std::move(subject).error();
+  auto typed = typed_code(code, *subject->policy);
+  if (!typed) return std::move(typed).error();
+  CodeCheck c;
+  c.submitted = Secret(std::move(typed).value());
+  c.client = options.client_key.empty() ? std::string{} : detail::client_tag(impl, options.client_key);
+  c.budget = detail::second_factor_budget(*subject->policy, c.client);
+  c.subject = std::make_shared<const detail::Subject>(std::move(subject).value());
+  return c;
+}
+
 }  // namespace
 
 long long detail::random_generation() {
@@ -224,22 +248,18 @@ void Engine::begin_totp_enrollment(std::string_view purpose, std::string_view id
 void Engine::confirm_totp_enrollment(std::string_view purpose, std::string_view identifier, std::string_view pending,
                                      std::string_view code, const VerifyOptions& options, Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::totp_confirm, std::move(done));
-  auto subject = detail::second_factor_subject(*impl_, purpose, identifier, options.client_key, options.binding,
-                                               "authenticator codes");
-  if (!subject) return done(std::move(subject).error());
-  const Policy& policy = *subject->policy;
-  auto typed = typed_code(code, policy);
-  if (!typed) return done(std::move(typed).error());
-  const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
-  auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
-  auto found = read_pending(impl_->ring, pending, s->group);
-  auto confirm = [impl = impl_, s, found = std::make_shared<std::optional<Pending>>(std::move(found)),
-                  submitted = Secret(std::move(typed).value()), budget = detail::second_factor_budget(policy, client),
-                  client, limit = policy.client_failure_limit](Callback<Result> done) {
-    auto finish = detail::second_factor_answer(impl, s->purpose, s->identifier, client, limit, std::move(done));
+  auto check = code_check(*impl_, purpose, identifier, code, options);
+  if (!check) return done(std::move(check).error());
+  const RateLimit limit = check->subject->policy->client_failure_limit;
+  auto found = read_pending(impl_->ring, pending, check->subject->group);
+  auto confirm = [impl = impl_, c = std::move(check).value(),
+                  found = std::make_shared<std::optional<Pending>>(std::move(found)), limit](Callback<Result> done) {
+    const auto& s = c.subject;
+    auto finish = detail::second_factor_answer(impl, s->purpose, s->identifier, c.client, limit, std::move(done));
     if (!found->has_value()) return finish(VerifyReply{});  // not_found: nothing to confirm
-    impl->store->totp_load(s->group, budget, [impl, s, found, submitted, budget, finish](Expected<TotpLoadReply> r) {
+    impl->store->totp_load(s->group, c.budget, [impl, c, found, finish](Expected<TotpLoadReply> r) {
       if (!r) return finish(std::move(r).error());
+      const auto& s = c.subject;
       const Pending& p = **found;
       if (r->outcome == Outcome::locked) {  // nothing compared
         VerifyReply locked;
@@ -254,34 +274,30 @@ void Engine::confirm_totp_enrollment(std::string_view purpose, std::string_view 
       TotpConfirmRequest req;
       req.group = s->group;
       req.sealed_secret = detail::seal(impl->ring.current(), p.enrollment.view(), secret_context(s->group));
-      req.step = matching_step(*enrollment, submitted.view(), r->now_ms, -1, s->policy->totp_window);
+      req.step = matching_step(*enrollment, c.submitted.view(), r->now_ms, -1, s->policy->totp_window);
       req.expires_ms = p.expires_ms;
       req.expect_generation = p.expect_generation;
       req.generation = p.generation;
       req.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(s->policy->totp_ttl);
-      req.budget = budget;
+      req.budget = c.budget;
       impl->store->totp_confirm(req, finish);
     });
   };
-  detail::with_client_limit(impl_, options.client_key, 'f', policy.client_failure_limit, std::move(done), std::move(confirm));
+  detail::with_client_limit(impl_, options.client_key, 'f', limit, std::move(done), std::move(confirm));
 }
 
 void Engine::verify_totp(std::string_view purpose, std::string_view identifier, std::string_view code,
                          const VerifyOptions& options, Callback<Result> done) {
   done = detail::track<Result>(impl_->stats, detail::Op::totp_verify, std::move(done));
-  auto subject = detail::second_factor_subject(*impl_, purpose, identifier, options.client_key, options.binding,
-                                               "authenticator codes");
-  if (!subject) return done(std::move(subject).error());
-  const Policy& policy = *subject->policy;
-  auto typed = typed_code(code, policy);
-  if (!typed) return done(std::move(typed).error());
-  const std::string client = options.client_key.empty() ? std::string{} : detail::client_tag(*impl_, options.client_key);
-  auto s = std::make_shared<const detail::Subject>(std::move(subject).value());
-  auto verify = [impl = impl_, s, submitted = Secret(std::move(typed).value()), budget = detail::second_factor_budget(policy, client),
-                 client, limit = policy.client_failure_limit](Callback<Result> done) {
-    auto finish = detail::second_factor_answer(impl, s->purpose, s->identifier, client, limit, std::move(done));
-    impl->store->totp_load(s->group, budget, [impl, s, submitted, budget, finish](Expected<TotpLoadReply> r) {
+  auto check = code_check(*impl_, purpose, identifier, code, options);
+  if (!check) return done(std::move(check).error());
+  const RateLimit limit = check->subject->policy->client_failure_limit;
+  auto verify = [impl = impl_, c = std::move(check).value(), limit](Callback<Result> done) {
+    const auto& s = c.subject;
+    auto finish = detail::second_factor_answer(impl, s->purpose, s->identifier, c.client, limit, std::move(done));
+    impl->store->totp_load(s->group, c.budget, [impl, c, finish](Expected<TotpLoadReply> r) {
       if (!r) return finish(std::move(r).error());
+      const auto& s = c.subject;
       if (r->outcome != Outcome::valid) {  // locked, or not enrolled: nothing compared
         VerifyReply v;
         v.outcome = r->outcome;
@@ -294,13 +310,13 @@ void Engine::verify_totp(std::string_view purpose, std::string_view identifier, 
       if (!enrollment) return finish(std::move(enrollment).error());
       TotpCommitRequest req;
       req.group = s->group;
-      req.step = matching_step(*enrollment, submitted.view(), r->now_ms, r->last_step, s->policy->totp_window);
+      req.step = matching_step(*enrollment, c.submitted.view(), r->now_ms, r->last_step, s->policy->totp_window);
       req.generation = r->generation;
-      req.budget = budget;
+      req.budget = c.budget;
       impl->store->totp_commit(req, finish);
     });
   };
-  detail::with_client_limit(impl_, options.client_key, 'f', policy.client_failure_limit, std::move(done), std::move(verify));
+  detail::with_client_limit(impl_, options.client_key, 'f', limit, std::move(done), std::move(verify));
 }
 
 }  // namespace verikit
