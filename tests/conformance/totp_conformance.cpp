@@ -481,5 +481,33 @@ TEST_P(Conformance, ConcurrentConfirmationsOfOnePendingEnrollmentOneSucceeds) {
   }
 }
 
+// A key rotation between begin and confirm: the pending enrollment, sealed under the key current
+// at begin, confirms while that key is still a previous key (the enrollment is sealed again under
+// the new one, and signs in once the old key is retired); once the old key is retired, the
+// pending enrollment is nothing (not_found, not counted).
+TEST_P(Conformance, APendingTotpEnrollmentSurvivesAKeyRotationUntilItsKeyIsRetired) {
+  const Key next = generate_key(2);
+  auto before = engine(totp_policy(50), true);
+  Config rotated = totp_policy(50);
+  rotated.keys = KeySet{next, {key}, key.bytes};  // the first key stays the index key
+  auto during = engine(rotated, true);
+  Config retired = totp_policy(50);
+  retired.keys = KeySet{next, {}, key.bytes};
+  auto after = engine(retired, true);
+
+  Result kept = before->begin_totp_enrollment("mfa", "ida", "Acme").value();
+  Result dropped = before->begin_totp_enrollment("mfa", "jon", "Acme").value();
+  EXPECT_EQ(during->confirm_totp_enrollment("mfa", "ida", kept.pending.view(), code_at(*harness, kept, 0))->outcome,
+            Outcome::verified)
+      << "the key it was sealed under is a previous key";
+  EXPECT_EQ(after->verify_totp("mfa", "ida", code_at(*harness, kept, 1))->outcome, Outcome::verified)
+      << "the confirmed enrollment was sealed under the new key";
+  EXPECT_EQ(after->confirm_totp_enrollment("mfa", "jon", dropped.pending.view(), code_at(*harness, dropped, 0))->outcome,
+            Outcome::not_found)
+      << "its key retired, a pending enrollment is nothing";
+  EXPECT_EQ(after->inspect("mfa", "jon")->counters->failures, 0) << "and not a counted guess";
+  EXPECT_EQ(after->verify_totp("mfa", "jon", code_at(*harness, dropped, 0))->outcome, Outcome::not_found);
+}
+
 }  // namespace
 }  // namespace verikit::test
