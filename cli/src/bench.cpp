@@ -1,5 +1,6 @@
 // verikit CLI — bench: a short load test of OTP issue + verify against a store the operator
 // names, under a key prefix of its own, cleaning up after itself.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +31,8 @@ It runs only against the URL given here (never $VERIKIT_STORE; memory:// measure
 alone), with a fresh random key of its own (not printed) and the key prefix vk-bench, so it
 touches none of an application's records; codes live 60 s, abuse controls are off (they are
 on with --issue-only, where every code goes to a new identifier). At the end
-it revokes every credential it issued (what remains, its emptied counters, expires within 60 s;
+it revokes every credential it issued, also when stopped early by Ctrl-C (a second Ctrl-C
+skips that; what remains, its emptied counters, expires within 60 s;
 with --issue-only each identifier's send-limit counter lives up to 6 minutes: 10 per hour)
 and prints its engine's counters. It adds load to the server: run it before going live or in a
 quiet hour.
@@ -102,6 +104,22 @@ struct Worker {
   std::string first_problem;
 };
 
+// Set by the first Ctrl-C (or SIGTERM): the workers stop at their next operation and the run
+// cleans up and reports as at its end. The handler puts the default back, so a second one ends
+// the program at once (skipping the clean-up: what it left expires, see --help).
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+
+void stop_on_interrupt() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_interrupt;
+  sa.sa_flags = SA_RESETHAND;  // the next one: the default action
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 struct Run {
   verikit_engine* engine = nullptr;
   bool issue_only = false;
@@ -128,7 +146,7 @@ void note(Worker& w, std::string problem) {
 void work(Run& run, Worker& w, unsigned index) {
   for (;;) {
     const std::uint64_t i = run.claimed.fetch_add(1);
-    if (run.ops_limit ? i >= run.ops_limit : Clock::now() >= run.deadline) return;
+    if (g_interrupted.load() || (run.ops_limit ? i >= run.ops_limit : Clock::now() >= run.deadline)) return;
     const std::string id = identifier(run, index, i);
     verikit_result* issued = nullptr;
     auto t0 = Clock::now();
@@ -241,6 +259,7 @@ int cmd_bench(const Args& args) {
   open_engine(engine, config.config);
   run.engine = engine.engine;
 
+  stop_on_interrupt();
   const bool tty = isatty(STDERR_FILENO);
   const auto start = Clock::now();
   run.deadline = start + std::chrono::seconds(seconds);
@@ -274,6 +293,7 @@ int cmd_bench(const Args& args) {
     if (problem.empty()) problem = w.first_problem;
   }
   const std::uint64_t ops = run.done.load();
+  const bool interrupted = g_interrupted.load();
 
   int revoked = 0;
   if (!args.flag("--keep")) {
@@ -293,13 +313,14 @@ int cmd_bench(const Args& args) {
   const double rate = elapsed > 0 ? static_cast<double>(ops) / elapsed : 0;
   if (args.flag("--json")) {
     std::printf("{\"operations\": %llu, \"seconds\": %.3f, \"ops_per_second\": %.1f, \"concurrency\": %u, \"errors\": %llu, "
-                "\"wrong_outcomes\": %llu, \"issue\": %s, \"verify\": %s, \"cleaned_up\": %d}\n",
+                "\"wrong_outcomes\": %llu, \"issue\": %s, \"verify\": %s, \"cleaned_up\": %d, \"interrupted\": %s}\n",
                 static_cast<unsigned long long>(ops), elapsed, rate, concurrency, static_cast<unsigned long long>(errors),
                 static_cast<unsigned long long>(wrong), summary_json(si).c_str(),
-                run.issue_only ? "null" : summary_json(sv).c_str(), revoked);
+                run.issue_only ? "null" : summary_json(sv).c_str(), revoked, interrupted ? "true" : "false");
   } else {
-    std::printf("%llu operations (issue%s) in %.2f s at concurrency %u: %.0f ops/s\n", static_cast<unsigned long long>(ops),
-                run.issue_only ? " only" : " + verify", elapsed, concurrency, rate);
+    std::printf("%llu operations (issue%s) in %.2f s at concurrency %u: %.0f ops/s%s\n", static_cast<unsigned long long>(ops),
+                run.issue_only ? " only" : " + verify", elapsed, concurrency, rate,
+                interrupted ? " (interrupted: stopped early)" : "");
     std::printf("latency ms   p50      p90      p99      max\n");
     std::printf("issue      %7.3f  %7.3f  %7.3f  %7.3f\n", si.p50, si.p90, si.p99, si.max);
     if (!run.issue_only) std::printf("verify     %7.3f  %7.3f  %7.3f  %7.3f\n", sv.p50, sv.p90, sv.p99, sv.max);

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -596,6 +597,30 @@ class OnRedis(unittest.TestCase):
         p = run("bench", self.redis.url, "--ops", "50", "--issue-only", "--json", key=False)
         self.assertEqual(json.loads(p.stdout)["cleaned_up"], 50)
         for key in self.redis.cli("--scan", "--pattern", "vk-bench:*").split():  # what remains expires
+            self.assertTrue(0 < int(self.redis.cli("PTTL", key)) <= 86_400_000, key)
+
+    def test_bench_stopped_by_ctrl_c_cleans_up_and_reports(self) -> None:
+        e = {k: v for k, v in os.environ.items() if not k.startswith("VERIKIT_")}
+        p = subprocess.Popen([BINARY, "bench", self.redis.url, "--seconds", "120", "--issue-only", "--json",
+                              "--concurrency", "2", "--prefix", "vk-bench-int"],
+                             env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            started = time.monotonic()
+            for line in p.stderr:  # progress, one line a second (not a terminal)
+                if re.search(r"bench: +\d+% +[1-9]\d* ops", line):
+                    break
+            p.send_signal(signal.SIGINT)
+            out, _ = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertEqual(p.returncode, 0)
+        s = json.loads(out)
+        self.assertTrue(s["interrupted"])
+        self.assertLess(time.monotonic() - started, 100, "it ran to its end instead of stopping")
+        self.assertGreater(s["operations"], 0)
+        self.assertEqual(s["cleaned_up"], s["operations"], "every code it issued was revoked on the way out")
+        for key in self.redis.cli("--scan", "--pattern", "vk-bench-int:*").split():  # counters: they expire
             self.assertTrue(0 < int(self.redis.cli("PTTL", key)) <= 86_400_000, key)
 
 
