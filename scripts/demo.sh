@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: builds verikit and runs the demo, the full OTP, token and magic-link flows on
+# The main job: builds verikit and runs the demo, the full OTP, token, magic-link and second-factor flows on
 # the embedded store (through the C API, loaded at run time).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

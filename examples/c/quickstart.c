@@ -1,6 +1,8 @@
 /*
  * verikit C quick start: loads libverikit at run time (dlopen) and runs the OTP, token and
- * magic-link flows end to end, plus one asynchronous verification. Exits non-zero if any step
+ * magic-link flows end to end, plus one asynchronous verification, then the second factors:
+ * recovery codes, and an authenticator app set up in two steps (begin, then confirm with the
+ * app's first code; authenticator.h plays the app). Exits non-zero if any step
  * does not behave as documented, so the tests run it too.
  *
  *   quickstart [path/to/libverikit.so.0] [store-url]
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "authenticator.h"
 #include "verikit.h"
 
 /* One pointer per C API function we use, typed from the header's declarations. */
@@ -25,7 +28,9 @@
   X(verikit_result_payload) X(verikit_result_expires_at_ms) X(verikit_result_attempts_remaining)    \
   X(verikit_otp_issue) X(verikit_otp_verify) X(verikit_token_issue) X(verikit_token_verify)         \
   X(verikit_link_issue) X(verikit_link_peek) X(verikit_link_consume) X(verikit_otp_verify_async)      \
-  X(verikit_result_retry_after_ms)
+  X(verikit_result_retry_after_ms) X(verikit_recovery_generate) X(verikit_recovery_use)                \
+  X(verikit_result_code_count) X(verikit_result_code) X(verikit_totp_begin) X(verikit_totp_confirm)  \
+  X(verikit_totp_verify) X(verikit_result_pending) X(verikit_revoke_second_factors)
 
 #define VK_DECLARE(name) static __typeof__(&name) vk_##name;
 VK_FUNCTIONS(VK_DECLARE)
@@ -92,6 +97,10 @@ int main(int argc, char **argv) {
   const char *store = argc > 2 ? argv[2] : "memory://";
   if (!load(path)) return 2;
   printf("verikit %s, store %s\n\n", vk_verikit_version(), store);
+  char rfc[7];  /* the stand-in app against RFC 6238's test vectors (their last 6 digits) */
+  check(vk_totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 59, 0, rfc) && strcmp(rfc, "287082") == 0 &&
+            vk_totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 1111111109, 0, rfc) && strcmp(rfc, "081804") == 0,
+        "the stand-in authenticator app computes RFC 6238's codes");
 
   /* Configuration: a key (in production: from your secret store, the same on every server),
    * and a policy for password resets: every reset link dies once one is used. */
@@ -227,6 +236,71 @@ int main(int argc, char **argv) {
   printf("consume again -> %s\n", vk_verikit_status_name(status_of(r)));
   check(status_of(r) == VERIKIT_STATUS_NOT_FOUND, "a used link is not_found");
   vk_verikit_result_free(r);
+
+  /* ---- Second factors: recovery codes, and an authenticator app set up in two steps ---- */
+  printf("\n== second factors (purpose login) ==\n");
+  check(vk_verikit_recovery_generate(&r, engine, "login", user, strlen(user)) == VERIKIT_OK, "recovery_generate");
+  size_t count = 0;
+  vk_verikit_result_code_count(r, &count);
+  char recovery[32] = "";
+  const char *first = "";
+  size_t first_len = 0;
+  vk_verikit_result_code(r, 0, &first, &first_len);
+  snprintf(recovery, sizeof recovery, "%s", first);
+  printf("%zu recovery codes (show them once), the first %s\n", count, recovery);
+  check(status_of(r) == VERIKIT_STATUS_ISSUED && count == 10, "10 recovery codes");
+  vk_verikit_result_free(r);
+
+  /* Step one: a new secret for the user's app (show its URL as a QR code); nothing is stored
+   * yet. Keep the pending text server-side, in the user's session, until they confirm. */
+  check(vk_verikit_totp_begin(&r, engine, "login", user, strlen(user), "Example") == VERIKIT_OK, "totp_begin");
+  char secret[64] = "", pending[256] = "";
+  snprintf(secret, sizeof secret, "%s", text(r, vk_verikit_result_secret));
+  snprintf(pending, sizeof pending, "%s", text(r, vk_verikit_result_pending));
+  printf("authenticator set-up: %s\n", text(r, vk_verikit_result_url));
+  check(status_of(r) == VERIKIT_STATUS_ISSUED && strlen(pending) > 0, "a pending enrollment is begun");
+  vk_verikit_result_free(r);
+
+  /* Step two: the first code the app shows confirms it (here computed as the app would). */
+  char app_code[7] = "", window[3][7];
+  const long long now_s = (long long)time(NULL);
+  check(vk_totp(secret, now_s, 0, app_code), "the app reads the secret");
+  for (int i = 0; i < 3; i++) vk_totp(secret, now_s, i - 1, window[i]);
+  const char *candidates[] = {"000000", "111111", "222222", "333333"}, *not_the_code = candidates[0];
+  for (int i = 3; i >= 0; i--) /* one that none of the accepted steps has */
+    if (strcmp(candidates[i], window[0]) && strcmp(candidates[i], window[1]) && strcmp(candidates[i], window[2]))
+      not_the_code = candidates[i];
+  check(vk_verikit_totp_confirm(&r, engine, "login", user, strlen(user), pending, strlen(pending), not_the_code, 6,
+                                NULL) == VERIKIT_OK, "totp_confirm");
+  printf("confirm with %s -> %s\n", not_the_code, vk_verikit_status_name(status_of(r)));
+  check(status_of(r) == VERIKIT_STATUS_INVALID, "a wrong first code does not confirm (a counted wrong guess)");
+  vk_verikit_result_free(r);
+  check(vk_verikit_totp_confirm(&r, engine, "login", user, strlen(user), pending, strlen(pending), app_code, 6,
+                                NULL) == VERIKIT_OK, "totp_confirm");
+  printf("confirm with the app's code %s -> %s\n", app_code, vk_verikit_status_name(status_of(r)));
+  check(status_of(r) == VERIKIT_STATUS_VERIFIED, "the app's first code confirms the enrollment");
+  vk_verikit_result_free(r);
+  check(vk_verikit_totp_verify(&r, engine, "login", user, strlen(user), app_code, 6, NULL) == VERIKIT_OK, "totp_verify");
+  printf("sign in with %s again -> %s\n", app_code, vk_verikit_status_name(status_of(r)));
+  check(status_of(r) == VERIKIT_STATUS_INVALID, "a code is accepted once (the confirming one included)");
+  vk_verikit_result_free(r);
+
+  /* A lost phone: a recovery code signs in, once. */
+  check(vk_verikit_recovery_use(&r, engine, "login", user, strlen(user), recovery, strlen(recovery), NULL) == VERIKIT_OK,
+        "recovery_use");
+  printf("recovery code %s -> %s\n", recovery, vk_verikit_status_name(status_of(r)));
+  check(status_of(r) == VERIKIT_STATUS_VERIFIED, "a recovery code verifies");
+  vk_verikit_result_free(r);
+  check(vk_verikit_recovery_use(&r, engine, "login", user, strlen(user), recovery, strlen(recovery), NULL) == VERIKIT_OK,
+        "recovery_use again");
+  printf("recovery code %s again -> %s\n", recovery, vk_verikit_status_name(status_of(r)));
+  check(status_of(r) == VERIKIT_STATUS_INVALID, "a used recovery code is refused");
+  vk_verikit_result_free(r);
+  int removed = 0;
+  check(vk_verikit_revoke_second_factors(&removed, engine, "login", user, strlen(user)) == VERIKIT_OK,
+        "revoke_second_factors");
+  printf("second factors removed: %d (the enrollment and 9 recovery codes)\n", removed);
+  check(removed == 10, "the enrollment and the 9 codes left are removed");
 
   vk_verikit_engine_free(engine);
   printf("\n%s\n", failures == 0 ? "all flows behaved as documented" : "SOME FLOWS FAILED");
