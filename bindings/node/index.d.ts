@@ -95,7 +95,7 @@ export interface Policy {
   activeCap?: 'revokeOldest' | 'refuse';
 }
 
-export type EventCredential = 'otp' | 'token' | 'link' | 'all' | 'second_factors';
+export type EventCredential = 'otp' | 'token' | 'link' | 'all' | 'second_factors' | 'recovery_code' | 'totp';
 export type EventKind =
   | 'issued' | 'verified' | 'invalid' | 'not_found' | 'attempts_exhausted'
   | 'locked' | 'rate_limited' | 'cooldown' | 'revoked' | 'unlocked';

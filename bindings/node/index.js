@@ -52,7 +52,7 @@ const statuses = Object.freeze(Object.fromEntries(native.statuses.map(
 const ANY_PURPOSE = '*';
 
 // Lifecycle event names: `${credential}.${kind}` (README: "Events"), and '*' for all of them.
-const EVENT_CREDENTIALS = ['otp', 'token', 'link', 'all', 'second_factors'];
+const EVENT_CREDENTIALS = ['otp', 'token', 'link', 'all', 'second_factors', 'recovery_code', 'totp'];
 const EVENT_KINDS = ['issued', 'verified', 'invalid', 'not_found', 'attempts_exhausted', 'locked', 'rate_limited',
   'cooldown', 'revoked', 'unlocked'];
 const EVENT_NAMES = new Set(['*', ...EVENT_CREDENTIALS.flatMap((c) => EVENT_KINDS.map((k) => `${c}.${k}`))]);

@@ -412,8 +412,12 @@ typedef enum verikit_credential {
   VERIKIT_CREDENTIAL_TOKEN = 1,
   VERIKIT_CREDENTIAL_LINK = 2,
   VERIKIT_CREDENTIAL_ALL = 3, /* revoke-all: every credential of a (purpose, identifier) */
-  VERIKIT_CREDENTIAL_SECOND_FACTORS = 4 /* 0.4. revoke-second-factors: the authenticator enrollment
+  VERIKIT_CREDENTIAL_SECOND_FACTORS = 4, /* 0.4. revoke-second-factors: the authenticator enrollment
                                            and the recovery codes of a (purpose, identifier) */
+  VERIKIT_CREDENTIAL_RECOVERY_CODE = 5,  /* 0.4. recovery codes: a new set (ISSUED), a use */
+  VERIKIT_CREDENTIAL_TOTP = 6            /* 0.4. authenticator codes: an enrollment that took effect
+                                            (ISSUED: verikit_totp_enroll, or a VERIFIED
+                                            verikit_totp_confirm), a check (verikit_totp_verify) */
 } verikit_credential;
 
 typedef enum verikit_kind {
@@ -450,7 +454,8 @@ VERIKIT_EXTERN(int) verikit_config_set_events_include_identifier(verikit_config 
 
 /* "otp.verified", ...: the event's name ("" for NULL). Static string. */
 VERIKIT_EXTERN(const char *) verikit_event_name(const verikit_event *event);
-/* "verified", "revoked", ...; "otp", "token", "link", "all"; "unknown" for other values. Static. */
+/* "verified", "revoked", ...; "otp", "token", "link", "all", "second_factors", "recovery_code",
+ * "totp"; "unknown" for other values. Static. */
 VERIKIT_EXTERN(const char *) verikit_kind_name(int kind);
 VERIKIT_EXTERN(const char *) verikit_credential_name(int credential);
 /* Getters: VERIKIT_OK, or VERIKIT_E_INVALID_ARGUMENT for a NULL argument. Text is valid during

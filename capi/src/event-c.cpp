@@ -6,6 +6,8 @@ using verikit::capi::set_error;
 
 static_assert(VERIKIT_CREDENTIAL_ALL == static_cast<int>(verikit::Credential::all));
 static_assert(VERIKIT_CREDENTIAL_SECOND_FACTORS == static_cast<int>(verikit::Credential::second_factors));
+static_assert(VERIKIT_CREDENTIAL_RECOVERY_CODE == static_cast<int>(verikit::Credential::recovery_code));
+static_assert(VERIKIT_CREDENTIAL_TOTP == static_cast<int>(verikit::Credential::totp));
 static_assert(VERIKIT_EVENT_UNLOCKED == static_cast<int>(verikit::EventKind::unlocked));
 
 namespace {
@@ -69,7 +71,7 @@ VERIKIT_EXTERN(const char*) verikit_kind_name(int kind) {
 }
 
 VERIKIT_EXTERN(const char*) verikit_credential_name(int credential) {
-  if (credential < VERIKIT_CREDENTIAL_OTP || credential > VERIKIT_CREDENTIAL_SECOND_FACTORS) return "unknown";
+  if (credential < VERIKIT_CREDENTIAL_OTP || credential > VERIKIT_CREDENTIAL_TOTP) return "unknown";
   return verikit::to_string(static_cast<verikit::Credential>(credential));
 }
 

@@ -6,10 +6,9 @@
 #include <cstring>
 #include <string>
 
-#include <openssl/hmac.h>
-
 #include <chrono>
 
+#include "support/rfc6238.hpp"
 #include "verikit.h"
 
 namespace {
@@ -298,33 +297,6 @@ TEST(CApiTotp, EnrollAndVerify) {
   EXPECT_EQ(seen.status, VERIKIT_STATUS_ISSUED);
 }
 
-// The RFC 6238 code (6 digits, 30 s) of a base32 secret at `now`: computed here from the
-// RFC (OpenSSL's HMAC-SHA-1), as an authenticator app would, not by the library under test.
-std::string totp_now(const std::string& base32, std::chrono::system_clock::time_point now) {
-  std::string key;
-  unsigned bits = 0, acc = 0;
-  for (char ch : base32) {
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    acc = (acc << 5) | static_cast<unsigned>(std::strchr(alphabet, ch) - alphabet);
-    bits += 5;
-    if (bits >= 8) {
-      key.push_back(static_cast<char>((acc >> (bits - 8)) & 0xff));
-      bits -= 8;
-    }
-  }
-  const auto step = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() / 30);
-  unsigned char msg[8];
-  for (int i = 0; i < 8; ++i) msg[i] = static_cast<unsigned char>(step >> (56 - 8 * i));
-  unsigned char mac[20];
-  unsigned mac_len = 0;
-  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), msg, sizeof msg, mac, &mac_len);
-  const int off = mac[19] & 0x0f;
-  const std::uint32_t bin = ((mac[off] & 0x7fu) << 24) | (mac[off + 1] << 16) | (mac[off + 2] << 8) | mac[off + 3];
-  std::string code = std::to_string(bin % 1000000);
-  return std::string(6 - code.size(), '0') + code;
-}
-
 // The two-step enrollment through the C API, both forms: begin hands out the pending enrollment
 // (and nothing else has it), confirm takes it once with the first code.
 TEST(CApiTotp, TwoStepEnrollment) {
@@ -354,7 +326,7 @@ TEST(CApiTotp, TwoStepEnrollment) {
   EXPECT_EQ(none.status(), VERIKIT_STATUS_NOT_FOUND) << "begin enrolls nothing";
   EXPECT_TRUE(text(none.r, verikit_result_pending).empty());
 
-  const std::string code = totp_now(begun.secret(), now);
+  const std::string code = verikit::test::rfc6238_code(begun.secret(), now);
   Res foreign, null_pending;
   ASSERT_EQ(verikit_totp_confirm(&foreign.r, eng.e, "mfa", "cy", 2, "abc", 3, code.data(), code.size(), nullptr),
             VERIKIT_OK);

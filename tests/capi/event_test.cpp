@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/redis_server.hpp"
+#include "support/rfc6238.hpp"
 #include "verikit.h"
 
 namespace {
@@ -155,6 +156,8 @@ class Events : public ::testing::TestWithParam<const char*> {
     field("lock", "max_attempts", "10");
     field("lock", "failure_limit", "1/86400/2");
     field("lock", "client_pair_failure_limit", "off");
+    // "guard": one wrong guess per client key.
+    field("guard", "client_failure_limit", "1/3600/1");
     if (handler != nullptr) {
       EXPECT_EQ(verikit_config_set_event_handler(c, handler, user), VERIKIT_OK);
     }
@@ -415,6 +418,8 @@ TEST_P(Events, TokensAndLinksWithoutSecretsAndPeeksWithoutEvents) {
   secrets.push_back(enrolled.secret());
   ASSERT_EQ(verikit_revoke_second_factors(&n, e, "confirm", "fay", 3), VERIKIT_OK);
   ASSERT_EQ(n, 1 + static_cast<int>(codes));
+  EXPECT_EQ(got.next().name, "totp.issued");
+  EXPECT_EQ(got.next().name, "recovery_code.issued");
   s = got.next();
   EXPECT_EQ(s.name, "second_factors.revoked");
   EXPECT_EQ(s.credential, VERIKIT_CREDENTIAL_SECOND_FACTORS);
@@ -422,10 +427,131 @@ TEST_P(Events, TokensAndLinksWithoutSecretsAndPeeksWithoutEvents) {
   EXPECT_EQ(s.purpose, "confirm");
   EXPECT_EQ(s.identifier_tag, tag);
   EXPECT_STREQ(verikit_credential_name(VERIKIT_CREDENTIAL_SECOND_FACTORS), "second_factors");
-  EXPECT_STREQ(verikit_credential_name(VERIKIT_CREDENTIAL_SECOND_FACTORS + 1), "unknown");
+  EXPECT_STREQ(verikit_credential_name(VERIKIT_CREDENTIAL_RECOVERY_CODE), "recovery_code");
+  EXPECT_STREQ(verikit_credential_name(VERIKIT_CREDENTIAL_TOTP), "totp");
+  EXPECT_STREQ(verikit_credential_name(VERIKIT_CREDENTIAL_TOTP + 1), "unknown");
 
   verikit_engine_free(e);
   ASSERT_EQ(got.events.size(), got.taken);
+  for (const Seen& ev : got.events)
+    for (const std::string& secret : secrets) {
+      ASSERT_FALSE(secret.empty());
+      EXPECT_EQ(ev.all_text().find(secret), std::string::npos) << ev.name << " holds a secret";
+    }
+}
+
+// Second factors: a new set of recovery codes, and an enrollment that takes effect, are
+// `issued` (a confirmed two-step enrollment too, with its status verified); each check is
+// verified, invalid, not_found, locked or rate_limited, with the identifier's and the client key's
+// tags; beginning a two-step enrollment stores nothing and makes no event. No event holds a
+// recovery code, an authenticator secret or code, or a pending enrollment.
+TEST_P(Events, SecondFactorsEmitTheirKinds) {
+  Collector got;
+  verikit_engine* e = engine(config(&Collector::on_event, &got));
+  const auto now = [] { return std::chrono::system_clock::now(); };  // the stores' clocks are this machine's
+  std::vector<std::string> secrets;
+  auto expect = [&](const char* name, int credential, int status) {
+    Seen s = got.next();
+    EXPECT_EQ(s.name, name);
+    EXPECT_EQ(s.credential, credential) << name;
+    EXPECT_EQ(s.status, status) << name;
+    EXPECT_EQ(s.purpose, "lock") << name;
+    EXPECT_TRUE(is_hex32(s.identifier_tag)) << name;
+    EXPECT_EQ(s.count, -1) << name;
+    return s;
+  };
+  constexpr int kRecovery = VERIKIT_CREDENTIAL_RECOVERY_CODE, kTotp = VERIKIT_CREDENTIAL_TOTP;
+
+  // purpose "lock": two wrong guesses, then the identifier's budget is spent.
+  Res set;
+  ASSERT_EQ(verikit_recovery_generate(&set.r, e, "lock", "gil", 3), VERIKIT_OK);
+  size_t count = 0;
+  ASSERT_EQ(verikit_result_code_count(set.r, &count), VERIKIT_OK);
+  for (size_t i = 0; i < count; ++i) {
+    const char* d = nullptr;
+    size_t len = 0;
+    ASSERT_EQ(verikit_result_code(set.r, i, &d, &len), VERIKIT_OK);
+    secrets.emplace_back(d, len);
+  }
+  const std::string tag = expect("recovery_code.issued", kRecovery, VERIKIT_STATUS_ISSUED).identifier_tag;
+  Res used;
+  ASSERT_EQ(verikit_recovery_use(&used.r, e, "lock", "gil", 3, secrets[0].data(), secrets[0].size(), nullptr), VERIKIT_OK);
+  ASSERT_EQ(used.status(), VERIKIT_STATUS_VERIFIED);
+  Seen s = expect("recovery_code.verified", kRecovery, VERIKIT_STATUS_VERIFIED);
+  EXPECT_EQ(s.identifier_tag, tag);
+  EXPECT_EQ(s.client_tag, "");
+
+  Res enrolled, signed_in;
+  ASSERT_EQ(verikit_totp_enroll(&enrolled.r, e, "lock", "gil", 3, "Acme"), VERIKIT_OK);
+  secrets.push_back(enrolled.secret());
+  expect("totp.issued", kTotp, VERIKIT_STATUS_ISSUED);
+  const std::string code = verikit::test::rfc6238_code(enrolled.secret(), now());
+  ASSERT_EQ(verikit_totp_verify(&signed_in.r, e, "lock", "gil", 3, code.data(), code.size(), nullptr), VERIKIT_OK);
+  ASSERT_EQ(signed_in.status(), VERIKIT_STATUS_VERIFIED);
+  expect("totp.verified", kTotp, VERIKIT_STATUS_VERIFIED);
+
+  // A two-step enrollment: begin makes no event; the confirmation is the enrollment's.
+  Res begun, confirmed, again;
+  ASSERT_EQ(verikit_totp_begin(&begun.r, e, "lock", "gil", 3, "Acme"), VERIKIT_OK);
+  const char* pending = nullptr;
+  size_t pending_len = 0;
+  ASSERT_EQ(verikit_result_pending(begun.r, &pending, &pending_len), VERIKIT_OK);
+  secrets.push_back(begun.secret());
+  secrets.emplace_back(pending, pending_len);
+  const std::string first = verikit::test::rfc6238_code(begun.secret(), now());
+  ASSERT_EQ(verikit_totp_confirm(&confirmed.r, e, "lock", "gil", 3, pending, pending_len, first.data(), first.size(),
+                                 nullptr), VERIKIT_OK);
+  ASSERT_EQ(confirmed.status(), VERIKIT_STATUS_VERIFIED);
+  s = expect("totp.issued", kTotp, VERIKIT_STATUS_VERIFIED);
+  EXPECT_EQ(s.kind, VERIKIT_EVENT_ISSUED) << "a confirmed set-up is an enrollment that took effect";
+  ASSERT_EQ(verikit_totp_confirm(&again.r, e, "lock", "gil", 3, pending, pending_len, first.data(), first.size(),
+                                 nullptr), VERIKIT_OK);
+  ASSERT_EQ(again.status(), VERIKIT_STATUS_NOT_FOUND);
+  expect("totp.not_found", kTotp, VERIKIT_STATUS_NOT_FOUND);
+
+  // Wrong guesses: the second spends the budget (answered locked), then nothing is compared.
+  Res wrong_totp, reused, locked_totp;
+  const std::string bad = wrong(verikit::test::rfc6238_code(begun.secret(), now()));
+  ASSERT_EQ(verikit_totp_verify(&wrong_totp.r, e, "lock", "gil", 3, bad.data(), bad.size(), nullptr), VERIKIT_OK);
+  ASSERT_EQ(wrong_totp.status(), VERIKIT_STATUS_INVALID);
+  expect("totp.invalid", kTotp, VERIKIT_STATUS_INVALID);
+  ASSERT_EQ(verikit_recovery_use(&reused.r, e, "lock", "gil", 3, secrets[0].data(), secrets[0].size(), nullptr), VERIKIT_OK);
+  ASSERT_EQ(reused.status(), VERIKIT_STATUS_LOCKED);
+  EXPECT_GT(expect("recovery_code.locked", kRecovery, VERIKIT_STATUS_LOCKED).retry_after_ms, 0);
+  ASSERT_EQ(verikit_totp_verify(&locked_totp.r, e, "lock", "gil", 3, bad.data(), bad.size(), nullptr), VERIKIT_OK);
+  ASSERT_EQ(locked_totp.status(), VERIKIT_STATUS_LOCKED);
+  EXPECT_GT(expect("totp.locked", kTotp, VERIKIT_STATUS_LOCKED).retry_after_ms, 0);
+
+  // Nothing to check, and a client key's own limit ("guard": one wrong guess per client key).
+  verikit_verify_options vo = VERIKIT_VERIFY_OPTIONS_INIT;
+  vo.client_key = reinterpret_cast<const uint8_t*>("203.0.113.9");
+  vo.client_key_len = 11;
+  Res none_recovery, none_totp;
+  ASSERT_EQ(verikit_recovery_use(&none_recovery.r, e, "lock", "hal", 3, secrets[1].data(), secrets[1].size(), nullptr),
+            VERIKIT_OK);
+  EXPECT_EQ(expect("recovery_code.not_found", kRecovery, VERIKIT_STATUS_NOT_FOUND).identifier_tag == tag, false);
+  ASSERT_EQ(verikit_totp_verify(&none_totp.r, e, "lock", "hal", 3, bad.data(), bad.size(), nullptr), VERIKIT_OK);
+  expect("totp.not_found", kTotp, VERIKIT_STATUS_NOT_FOUND);
+  Res guarded_set, first_guess, second_guess;
+  ASSERT_EQ(verikit_recovery_generate(&guarded_set.r, e, "guard", "ivy", 3), VERIKIT_OK);
+  EXPECT_EQ(got.next().name, "recovery_code.issued");
+  const std::string made_up = "ABCDE-FGHJK";
+  ASSERT_EQ(verikit_recovery_use(&first_guess.r, e, "guard", "ivy", 3, made_up.data(), made_up.size(), &vo), VERIKIT_OK);
+  ASSERT_EQ(first_guess.status(), VERIKIT_STATUS_INVALID);
+  const Seen guessed = got.next();
+  EXPECT_EQ(guessed.name, "recovery_code.invalid");
+  EXPECT_TRUE(is_hex32(guessed.client_tag));
+  ASSERT_EQ(verikit_recovery_use(&second_guess.r, e, "guard", "ivy", 3, made_up.data(), made_up.size(), &vo), VERIKIT_OK);
+  ASSERT_EQ(second_guess.status(), VERIKIT_STATUS_RATE_LIMITED);
+  s = got.next();
+  EXPECT_EQ(s.name, "recovery_code.rate_limited");
+  EXPECT_EQ(s.purpose, "guard");
+  EXPECT_TRUE(is_hex32(s.identifier_tag));
+  EXPECT_EQ(s.client_tag, guessed.client_tag);
+  EXPECT_GT(s.retry_after_ms, 0);
+
+  verikit_engine_free(e);
+  ASSERT_EQ(got.events.size(), got.taken) << "an event no operation above should have made";
   for (const Seen& ev : got.events)
     for (const std::string& secret : secrets) {
       ASSERT_FALSE(secret.empty());

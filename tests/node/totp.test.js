@@ -89,3 +89,37 @@ eachStore(test, 'two-step enrollment', async (make) => {
   assert.equal((await m.verifyTotp('mfa', 'dee', totp(begun.secret, 1))).status, 'verified', 'the new secret is enrolled');
   assert.equal((await m.inspect('mfa', 'dee')).counters.failures, 1);
 });
+
+eachStore(test, 'second-factor events', async (make) => {
+  const m = make({ policy });
+  const seen = [];
+  m.on('*', (e) => seen.push(e));
+  const { codes } = await m.generateRecoveryCodes('mfa', 'cy');
+  assert.equal((await m.useRecoveryCode('mfa', 'cy', codes[0])).status, 'verified');
+  assert.equal((await m.useRecoveryCode('mfa', 'cy', codes[0])).status, 'invalid');
+  const enrolled = await m.enrollTotp('mfa', 'cy', 'Acme');
+  assert.equal((await m.verifyTotp('mfa', 'cy', totp(enrolled.secret))).status, 'verified');
+  const begun = await m.beginTotpEnrollment('mfa', 'cy', 'Acme');
+  assert.equal((await m.confirmTotpEnrollment('mfa', 'cy', begun.pending, totp(begun.secret))).status, 'verified');
+  assert.equal((await m.confirmTotpEnrollment('mfa', 'cy', begun.pending, totp(begun.secret))).status, 'not_found');
+  for (let i = 0; i < 200 && seen.length < 7; ++i) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(seen.map((e) => [e.name, e.credential, e.kind, e.status]), [
+    ['recovery_code.issued', 'recovery_code', 'issued', 'issued'],
+    ['recovery_code.verified', 'recovery_code', 'verified', 'verified'],
+    ['recovery_code.invalid', 'recovery_code', 'invalid', 'invalid'],
+    ['totp.issued', 'totp', 'issued', 'issued'],
+    ['totp.verified', 'totp', 'verified', 'verified'],
+    ['totp.issued', 'totp', 'issued', 'verified'],  // the two-step enrollment, confirmed
+    ['totp.not_found', 'totp', 'not_found', 'not_found'],
+  ], 'begin makes no event');
+  const secrets = [...codes, enrolled.secret, begun.secret, begun.pending];
+  for (const e of seen) {
+    assert.equal(e.purpose, 'mfa');
+    for (const s of secrets) assert.ok(!JSON.stringify(e).includes(s), `${e.name} holds a secret`);
+  }
+  const named = [];
+  m.on('totp.issued', (e) => named.push(e.status));  // the new names are known to on()
+  await m.enrollTotp('mfa', 'cy', 'Acme');
+  for (let i = 0; i < 200 && named.length < 1; ++i) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(named, ['issued']);
+});

@@ -6,7 +6,11 @@ while the callback runs, or from inside it, never deadlocks."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import hashlib
+import hmac
+import struct
 import logging
 import threading
 import time
@@ -112,11 +116,54 @@ def test_refusals_revocations_and_unlock(make_engine: Callable[..., Any]) -> Non
     assert len(locked) == 1 and locked[0].retry_after > 0
     tail = names[names.index("otp.locked") + 1:]
     assert tail == ["otp.unlocked", "link.issued", "link.revoked", "token.issued", "all.revoked",
-                    "second_factors.revoked"]
-    revoked = got.events[-2]
+                    "totp.issued", "second_factors.revoked"]
+    revoked = got.events[-3]
     assert (revoked.credential, revoked.count, revoked.status) == ("all", 2, None)
     second = got.events[-1]
     assert (second.credential, second.kind, second.count, second.identifier) == ("second_factors", "revoked", 1, "bo")
+
+
+def _totp(secret_b32: str) -> str:
+    """The current RFC 6238 code of a base32 secret, as an authenticator app computes it."""
+    secret = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(secret, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return f"{(struct.unpack('>I', mac[o:o + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def test_second_factor_events(make_engine: Callable[..., Any]) -> None:
+    """Recovery codes and authenticator codes: a new set and an enrollment that took effect are
+    `issued` (a confirmed two-step enrollment with status verified); uses and checks carry their
+    kind; begin makes none; no event holds a recovery code, a secret or a pending enrollment."""
+    got = Recorder()
+    e = make_engine(on_event=got, policies={"mfa": {"resend_cooldown": 0, "failure_limit": (1, 86400, 5)}})
+    codes = e.generate_recovery_codes("mfa", "cy").codes
+    assert e.use_recovery_code("mfa", "cy", codes[0]).status is verikit.Status.VERIFIED
+    assert e.use_recovery_code("mfa", "cy", codes[0]).status is verikit.Status.INVALID
+    enrolled = e.enroll_totp("mfa", "cy", "Acme")
+    code = _totp(enrolled.secret)
+    assert e.verify_totp("mfa", "cy", code).status is verikit.Status.VERIFIED
+    begun = e.begin_totp_enrollment("mfa", "cy", "Acme")
+    assert e.confirm_totp_enrollment("mfa", "cy", begun.pending, _totp(begun.secret)).status is verikit.Status.VERIFIED
+    assert e.confirm_totp_enrollment("mfa", "cy", begun.pending, _totp(begun.secret)).status is verikit.Status.NOT_FOUND
+    assert e.verify_totp("mfa", "nobody", code).status is verikit.Status.NOT_FOUND
+    e.close()
+    seen = [(ev.name, ev.credential, ev.kind, ev.status) for ev in got.events]
+    S = verikit.Status
+    assert seen == [
+        ("recovery_code.issued", "recovery_code", "issued", S.ISSUED),
+        ("recovery_code.verified", "recovery_code", "verified", S.VERIFIED),
+        ("recovery_code.invalid", "recovery_code", "invalid", S.INVALID),
+        ("totp.issued", "totp", "issued", S.ISSUED),
+        ("totp.verified", "totp", "verified", S.VERIFIED),
+        ("totp.issued", "totp", "issued", S.VERIFIED),  # the two-step enrollment, confirmed
+        ("totp.not_found", "totp", "not_found", S.NOT_FOUND),
+        ("totp.not_found", "totp", "not_found", S.NOT_FOUND),
+    ], seen
+    assert all(ev.purpose == "mfa" and len(ev.identifier_tag) == 32 for ev in got.events)
+    secrets = [*codes, enrolled.secret, begun.secret, begun.pending, code]
+    for ev in got.events:
+        assert all(secret not in repr(ev) for secret in secrets), ev
 
 
 def test_a_raising_callback_is_logged_and_the_engine_goes_on(make_engine: Callable[..., Any],

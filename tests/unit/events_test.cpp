@@ -49,16 +49,18 @@ bool eventually(F&& f) {
 
 TEST(EventNames, CredentialDotKindForEveryPair) {
   std::set<std::string> names;
-  for (int c = 0; c <= 4; ++c)
+  for (int c = 0; c <= 6; ++c)
     for (int k = 0; k <= 9; ++k) {
       const std::string n = event_name(static_cast<Credential>(c), static_cast<EventKind>(k));
       EXPECT_EQ(n, std::string(to_string(static_cast<Credential>(c))) + "." + to_string(static_cast<EventKind>(k)));
       names.insert(n);
     }
-  EXPECT_EQ(names.size(), 50u);
+  EXPECT_EQ(names.size(), 70u);
   EXPECT_STREQ(event_name(Credential::all, EventKind::revoked), "all.revoked");
   EXPECT_STREQ(event_name(Credential::second_factors, EventKind::revoked), "second_factors.revoked");
-  EXPECT_STREQ(event_name(static_cast<Credential>(5), EventKind::issued), "unknown");
+  EXPECT_STREQ(event_name(Credential::totp, EventKind::issued), "totp.issued");
+  EXPECT_STREQ(event_name(Credential::recovery_code, EventKind::locked), "recovery_code.locked");
+  EXPECT_STREQ(event_name(static_cast<Credential>(7), EventKind::issued), "unknown");
 }
 
 // The packed strings, short (inline) and long (one heap buffer), survive copies and moves.

@@ -65,7 +65,8 @@ class Event:
     digits of a keyed hash, stable for one identifier across purposes and processes)."""
 
     name: str                          # "<credential>.<kind>": "otp.verified", "link.issued", "all.revoked"
-    credential: str                    # "otp", "token", "link", "all" (revoke_all), "second_factors"
+    credential: str                    # "otp", "token", "link", "all" (revoke_all), "second_factors",
+                                       # "recovery_code", "totp"
     kind: str                          # "issued", "verified", "invalid", "not_found", "attempts_exhausted",
                                        # "locked", "rate_limited", "cooldown", "revoked", "unlocked"
     status: Optional[Status]           # the operation's outcome; None for revocations and unlock

@@ -18,11 +18,13 @@ enum class Credential : int {
   link = 2,
   all = 3,  // revoke_all: every credential of a (purpose, identifier)
   second_factors = 4,  // revoke_second_factors: the authenticator enrollment and recovery codes
+  recovery_code = 5,   // generate_recovery_codes (issued: a new set), use_recovery_code
+  totp = 6,            // enroll_totp and a confirmed two-step enrollment (issued), verify_totp
 };
 
 // What happened. One-to-one with verikit_event_kind in the C API; pinned forever.
 enum class EventKind : int {
-  issued = 0,              // issue: created (or the live code re-sent)
+  issued = 0,              // issue: created (or the live code re-sent); an authenticator enrolled
   verified = 1,            // verify/consume: right secret
   invalid = 2,             // OTP verify: wrong code, attempts remain
   not_found = 3,           // verify/consume: nothing live matched (never issued, expired, used, ...)
@@ -40,7 +42,7 @@ const char* to_string(EventKind kind) noexcept;
 const char* event_name(Credential credential, EventKind kind) noexcept;
 
 // One event. It never holds a code, a token or a link; the identifier itself only when
-// Config::events_include_identifier is set. Tags are hex keyed hashes (BLAKE2b under a subkey
+// Config::events_include_identifier is set. Tags are hex keyed hashes (SipHash-2-4-128 under a subkey
 // of the index key): the same input gives the same tag for the life of the index key, across
 // purposes, processes and key rotations, so an operator can correlate without seeing it.
 struct Event {

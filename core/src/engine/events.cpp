@@ -25,6 +25,8 @@ constexpr const char* credential_text(Credential credential) noexcept {
     case Credential::link: return "link";
     case Credential::all: return "all";
     case Credential::second_factors: return "second_factors";
+    case Credential::recovery_code: return "recovery_code";
+    case Credential::totp: return "totp";
   }
   return "unknown";
 }
@@ -47,7 +49,7 @@ constexpr const char* kind_text(EventKind kind) noexcept {
 
 // Every "<credential>.<kind>", made at compile time: naming an event never allocates (it runs on
 // the event thread, where memory may run out, inside noexcept functions).
-constexpr int kCredentials = 5, kKinds = 10;
+constexpr int kCredentials = 7, kKinds = 10;
 constexpr std::size_t kNameBytes = 40;
 struct EventNames {
   char text[kCredentials * kKinds][kNameBytes];
@@ -178,7 +180,7 @@ namespace {
   // An operation that copied nothing at the call completes only with Results that name its
   // subject (see ArmedEvent): a new path that did not would post events naming no one.
   assert(armed.copied || !result.identifier.empty());
-  const int kind = kind_of(result.outcome);
+  const int kind = result.outcome == Outcome::verified ? static_cast<int>(armed.on_verified) : kind_of(result.outcome);
   e.credential = armed.credential;
   e.kind = kind >= 0 ? static_cast<EventKind>(kind) : EventKind::not_found;
   e.status = static_cast<int>(result.outcome);

@@ -125,6 +125,8 @@ struct EventContext {
   std::string_view client_key;
   int max_attempts;             // OTPs: the policy's, to tell attempts used from attempts left
   EventKind on_true;            // revoke / unlock: the event when the answer is true (or > 0)
+  EventKind on_verified = EventKind::verified;  // the event of a verified outcome (a confirmed
+                                                // two-step enrollment: issued, it enrolled)
 };
 
 // Every outcome but valid (a peek changes nothing) has an event. Inline: asked at every completion.
@@ -144,7 +146,8 @@ constexpr bool has_event(Outcome outcome) noexcept {
 // into the queue.
 struct ArmedEvent {
   [[gnu::always_inline]] ArmedEvent(EventBus* b, const EventContext& ctx, bool result_names_subject)
-      : bus(b), credential(ctx.credential), on_true(ctx.on_true), max_attempts(ctx.max_attempts) {
+      : bus(b), credential(ctx.credential), on_true(ctx.on_true), on_verified(ctx.on_verified),
+        max_attempts(ctx.max_attempts) {
     if (result_names_subject && !ctx.identifier.empty() && ctx.client_key.empty()) {
       copied = false;
       return;
@@ -164,6 +167,7 @@ struct ArmedEvent {
   EventBus* bus;  // alive while the operation is: its Stats, which the operation holds, holds it
   Credential credential;
   EventKind on_true;
+  EventKind on_verified;
   int max_attempts;
   bool copied = true;  // false: nothing copied at the call, the Result must name the subject
   EventText text;  // the call's purpose, identifier and client key; empty where the Result names them

@@ -35,6 +35,7 @@ void Engine::generate_recovery_codes(std::string_view purpose, std::string_view 
   done = detail::track<Result>(impl_->stats, detail::Op::recovery_generate, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
+  detail::with_event<Result>(impl_->stats, {Credential::recovery_code, subject->purpose, subject->identifier}, done);
   const Policy& policy = *subject->policy;
   const detail::DerivedKey& key = impl_->ring.current();
   RecoverySetRequest req;
@@ -55,6 +56,8 @@ void Engine::use_recovery_code(std::string_view purpose, std::string_view identi
   auto subject = detail::second_factor_subject(*impl_, purpose, identifier, options.client_key, options.binding,
                                                "recovery codes");
   if (!subject) return done(std::move(subject).error());
+  detail::with_event<Result>(impl_->stats,
+                             {Credential::recovery_code, subject->purpose, subject->identifier, options.client_key}, done);
   auto typed = detail::normalize_code(code, recovery_code_shape());
   if (!typed) return done(Error{Errc::invalid_argument, "recovery " + typed.error().message});
   Secret submitted(std::move(typed).value());

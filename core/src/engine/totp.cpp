@@ -191,6 +191,7 @@ void Engine::enroll_totp(std::string_view purpose, std::string_view identifier, 
   done = detail::track<Result>(impl_->stats, detail::Op::totp_enroll, std::move(done));
   auto subject = detail::make_subject(*impl_, purpose, identifier);
   if (!subject) return done(std::move(subject).error());
+  detail::with_event<Result>(impl_->stats, {Credential::totp, subject->purpose, subject->identifier}, done);
   if (auto s = check_issuer(issuer); !s) return done(std::move(s).error());
   const Policy& policy = *subject->policy;
   Secret secret(detail::random_bytes(kSecretBytes));
@@ -250,6 +251,9 @@ void Engine::confirm_totp_enrollment(std::string_view purpose, std::string_view 
   done = detail::track<Result>(impl_->stats, detail::Op::totp_confirm, std::move(done));
   auto check = code_check(*impl_, purpose, identifier, code, options);
   if (!check) return done(std::move(check).error());
+  detail::EventContext event{Credential::totp, check->subject->purpose, check->subject->identifier, options.client_key};
+  event.on_verified = EventKind::issued;  // confirmed: the new secret is the enrollment now
+  detail::with_event<Result>(impl_->stats, event, done);
   const RateLimit limit = check->subject->policy->client_failure_limit;
   auto found = read_pending(impl_->ring, pending, check->subject->group);
   auto confirm = [impl = impl_, c = std::move(check).value(),
@@ -291,6 +295,8 @@ void Engine::verify_totp(std::string_view purpose, std::string_view identifier, 
   done = detail::track<Result>(impl_->stats, detail::Op::totp_verify, std::move(done));
   auto check = code_check(*impl_, purpose, identifier, code, options);
   if (!check) return done(std::move(check).error());
+  detail::with_event<Result>(impl_->stats,
+                             {Credential::totp, check->subject->purpose, check->subject->identifier, options.client_key}, done);
   const RateLimit limit = check->subject->policy->client_failure_limit;
   auto verify = [impl = impl_, c = std::move(check).value(), limit](Callback<Result> done) {
     const auto& s = c.subject;
