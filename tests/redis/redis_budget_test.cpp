@@ -317,6 +317,36 @@ TEST(RedisBudget, DurabilityWaitsForReplicasAndSaysWhenTheyDidNotConfirm) {
   EXPECT_GE(took, std::chrono::milliseconds(290)) << "it waited for the replica";
   EXPECT_LT(took, std::chrono::milliseconds(2000)) << "no longer than wait_timeout_ms (plus the command)";
 
+  // A replica that stays stopped: after the first WAIT that fell short, WAITs are short for a
+  // second at a time (then one full one looks again), so the traffic keeps moving and each answer
+  // still says no replica confirmed it. Without that, each of these 40 would hold the connection
+  // for the whole 300 ms: 12 s.
+  Config one_connection = impatient;
+  one_connection.store_url = master.url() + "?wait_replicas=1&wait_timeout_ms=300&pool_size=1&command_timeout_ms=5000";
+  auto e1 = Engine::create(one_connection).value();
+  replica.pause();
+  Result first_short = e1->issue_otp("login", "stopped@example.com").value();
+  const std::string stopped_wrong = std::string(first_short.secret.view()) == "111111" ? "222222" : "111111";
+  ASSERT_EQ(e1->verify_otp("login", "stopped@example.com", stopped_wrong)->replicas_confirmed, 0);  // the full wait
+  const auto t1 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 40; ++i) {
+    Result r = e1->issue_otp("login", "stopped" + std::to_string(i) + "@example.com").value();
+    auto v = e1->verify_otp("login", "stopped" + std::to_string(i) + "@example.com", r.secret.view());
+    ASSERT_TRUE(v.has_value()) << i << ": " << v.error().message;
+    EXPECT_EQ(v->outcome, Outcome::verified);
+    EXPECT_EQ(v->replicas_confirmed, 0) << "honest: the replica is stopped";
+  }
+  const auto forty = std::chrono::steady_clock::now() - t1;
+  EXPECT_LT(forty, std::chrono::seconds(6)) << "each verification held the connection for the whole wait";
+  replica.resume();
+  int confirmed = 0;
+  for (int i = 0; i < 100 && confirmed != 1; ++i) {  // the next full WAIT, at most a second on, sees it back
+    Result r = e1->issue_otp("login", "back" + std::to_string(i) + "@example.com").value();
+    confirmed = e1->verify_otp("login", "back" + std::to_string(i) + "@example.com", r.secret.view())->replicas_confirmed;
+    if (confirmed != 1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(confirmed, 1) << "once the replica runs again, its acknowledgements are counted again";
+
   Config off = c;
   off.store_url = master.url();
   auto plain = Engine::create(off).value();

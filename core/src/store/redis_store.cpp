@@ -793,7 +793,7 @@ class RedisStore final : public Store {
   // (`done` is any callable of an Expected<Reply>: kept in the one callback this makes, not in a
   // std::function of its own.)
   template <const scripts::Script& S, class F>
-  void eval(Call<S>& c, const std::string& group, F done, bool then_wait = false) {
+  void eval(Call<S>& c, const std::string& group, F done, std::chrono::milliseconds then_wait = kNoWait) {
     if (!c.complete())
       return done(make_error(Errc::internal, "verikit bug: script " + std::string(S.name) + " called without all of "
                                              "its arguments"));
@@ -804,7 +804,7 @@ class RedisStore final : public Store {
     const Argv argv(fcall ? "FCALL" : "EVALSHA", fcall ? std::string_view(scripts::function_name(S)) : shas_[S.id],
                     S.keys.size(), args);
     send(argv, then_wait, [this, args = std::move(args), then_wait, done = std::move(done)](Expected<Reply> r) mutable {
-      const Reply* script = r && then_wait && r->type == Reply::Type::array && !r->elements.empty() ? &r->elements[0]
+      const Reply* script = r && then_wait != kNoWait && r->type == Reply::Type::array && !r->elements.empty() ? &r->elements[0]
                             : r                                                                   ? &*r
                                                                                                   : nullptr;
       // Neither ran anything: the server lacks the script (a restart, SCRIPT FLUSH) or the
@@ -826,23 +826,53 @@ class RedisStore final : public Store {
 
   // eval(), followed by WAIT on the same connection when durability is on and `durable`: `done`
   // gets the script's reply and how many replicas acknowledged it (-1 when no WAIT was asked).
+  //
+  // A replica that stopped acknowledging: WAIT holds its connection for the whole wait_timeout,
+  // and every request pipelined behind it waits too (with one replica stopped, 64 verifications
+  // in flight gave 41 timeouts and an unrelated issue timed out: found by a review). So once a
+  // WAIT got fewer than N acknowledgements, the WAITs of the next second wait at most
+  // kShortWait (each answer still says how many acknowledged: honest, at worst low), then one
+  // waits the whole wait_timeout again to see whether the replicas are back; any WAIT that gets
+  // N ends this at once. Requests already pipelined behind the first short WAIT keep the
+  // timeout they were sent with.
   template <const scripts::Script& S, class F>
   void eval_durable(Call<S>& c, const std::string& group, bool durable, F done) {
     if (!durable || wait_replicas_ <= 0)
       return eval(c, group, [done = std::move(done)](Expected<Reply> r) { done(std::move(r), -1); });
-    eval(c, group, [done = std::move(done)](Expected<Reply> r) {
+    const long long now = steady_ms();
+    const bool shortened = now < short_waits_until_.load(std::memory_order_relaxed);
+    const auto wait = shortened ? std::min(kShortWait, wait_timeout_) : wait_timeout_;
+    eval(c, group, [this, shortened, done = std::move(done)](Expected<Reply> r) {
       if (!r) return done(std::move(r), -1);
-      if (r->type != Reply::Type::array || r->elements.size() != 2 || r->elements[1].type != Reply::Type::integer)
-        return done(make_error(Errc::store_protocol, "unexpected reply from Redis to a script and WAIT"), -1);
+      if (r->type != Reply::Type::array || r->elements.size() != 2 || r->elements[1].type != Reply::Type::integer) {
+        // (The script's reply is first: it ran, so a code may be used; WAIT's own error, such
+        // as a NOPERM after an ACL change, says why the count is missing.)
+        const Reply* w = r->type == Reply::Type::array && r->elements.size() == 2 ? &r->elements[1] : nullptr;
+        const bool refused = w != nullptr && w->is_error();
+        return done(make_error(Errc::store_protocol,
+                               "Redis ran the script but did not answer its WAIT" +
+                                   (refused ? " (" + w->str + ")" : std::string()) +
+                                   ": the operation may have taken effect" +
+                                   (refused && w->str.rfind("NOPERM", 0) == 0 ? " (wait_replicas needs +wait in the ACL)"
+                                                                              : std::string())),
+                    -1);
+      }
       const int replicas = static_cast<int>(r->elements[1].integer);
+      if (replicas >= wait_replicas_) short_waits_until_.store(0, std::memory_order_relaxed);
+      else if (!shortened) short_waits_until_.store(steady_ms() + 1000, std::memory_order_relaxed);
       done(std::move(r->elements[0]), replicas);
-    }, true);
+    }, wait);
   }
 
-  void send(const Argv& argv, bool then_wait, redis::ReplyCallback done) {
+  static long long steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void send(const Argv& argv, std::chrono::milliseconds then_wait, redis::ReplyCallback done) {
     auto link = own_link();
     if (!link) return done(std::move(link).error());
-    if (then_wait) return (*link)->command_then_wait(argv.view(), wait_replicas_, wait_timeout_, std::move(done));
+    if (then_wait != kNoWait) return (*link)->command_then_wait(argv.view(), wait_replicas_, then_wait, std::move(done));
     (*link)->command(argv.view(), std::move(done));
   }
 
@@ -892,6 +922,9 @@ class RedisStore final : public Store {
   std::atomic<bool> functions_{false};  // FCALL of the library, else EVALSHA (off for good once a server lost it)
   int wait_replicas_ = 0;
   std::chrono::milliseconds wait_timeout_{0};
+  static constexpr std::chrono::milliseconds kNoWait{-1};     // eval(): no WAIT after the script
+  static constexpr std::chrono::milliseconds kShortWait{10};  // a WAIT while replicas fall short
+  std::atomic<long long> short_waits_until_{0};               // steady ms (eval_durable)
 };
 
 // A key in verikit's key space whose slot `slots` holds (any key when `slots` is empty): the
