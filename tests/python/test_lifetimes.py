@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from typing import Any, List
@@ -133,3 +136,30 @@ def test_async_completions_after_close_settle() -> None:
         assert not any(isinstance(o, verikit.Result) and o.status is verikit.Status.VERIFIED for o in outcomes)
     finally:
         server.stop()
+
+
+def test_threads_calling_a_closed_engine_do_not_deadlock() -> None:
+    """Request threads still calling after a shutdown hook closed the engine: each call raises
+    "closed". (Raising while holding the engine's lock let a thread wait for that lock while
+    holding the GIL: two threads deadlocked the interpreter, found by a review.) In a child, so a
+    deadlock is a failed test, not a hung run."""
+    child = textwrap.dedent("""
+        import threading, verikit
+        e = verikit.Engine("memory://", key=bytes(32))
+        e.close()
+        raised = [0] * 4
+        def run(k):
+            for _ in range(5000):
+                try:
+                    e.verify_otp("login", "x", "123456")
+                except verikit.Error as err:
+                    assert "closed" in str(err), err
+                    raised[k] += 1
+        ts = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        print(sum(raised))
+    """)
+    p = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "20000"

@@ -408,11 +408,18 @@ class PyEngine {
     h.reset();                     // frees now, or when the last call in progress ends
   }
 
-  // A reference for the duration of one call; raises once the engine is closed.
+  // A reference for the duration of one call; raises once the engine is closed. (Raised after
+  // the lock is let go: making the exception runs Python code, which may hand the GIL to a
+  // thread that then waits here for the lock while holding the GIL: a deadlock that two threads
+  // calling a closed engine met, found by a review.)
   HandlePtr acquire() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!handle_) raise(VERIKIT_E_INVALID_ARGUMENT, "the engine is closed");
-    return handle_;
+    HandlePtr h;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      h = handle_;
+    }
+    if (!h) raise(VERIKIT_E_INVALID_ARGUMENT, "the engine is closed");
+    return h;
   }
 
  private:
