@@ -296,6 +296,26 @@ TEST(FileStore, FilesOthersCouldChangeAreRefused) {
   e = Engine::create(file_config("file://" + open_file));
   ASSERT_FALSE(e) << "a world-writable data file was used";
   EXPECT_EQ(e.error().code, Errc::config);
+
+  // Writable by a group this process is not in, whoever owns it: as open as any other user's
+  // (accepted when this process's user owned it: found by a review). A group no process here is
+  // in: one past every group of this process's.
+  gid_t groups[256];
+  const int n = ::getgroups(256, groups);
+  gid_t foreign = std::max(::getegid(), ::getgid()) + 1;
+  for (int i = 0; i < n; ++i) foreign = std::max(foreign, groups[i] + 1);
+  const std::string grouped = dir.path() + "/grouped";
+  ASSERT_EQ(::mkdir(grouped.c_str(), 0700), 0);
+  if (::chown(grouped.c_str(), ::geteuid(), foreign) == 0) {  // (as root, as CI runs; else not allowed)
+    ASSERT_EQ(::chmod(grouped.c_str(), 02770), 0);
+    e = Engine::create(file_config("file://" + grouped));
+    ASSERT_FALSE(e) << "a directory writable by a group this process is not in was used";
+    EXPECT_NE(e.error().message.find("could be changed by other users"), std::string::npos) << e.error().message;
+    ASSERT_EQ(::chmod(grouped.c_str(), 0750), 0);  // the group may read only: fine
+    EXPECT_TRUE(Engine::create(file_config("file://" + grouped))) << "a group that may only read was refused";
+  } else {
+    EXPECT_NE(::geteuid(), 0u) << "root could not chown";
+  }
 }
 
 // A data file put in place of the one a running process opened (a restore, a backup copied over
@@ -317,8 +337,65 @@ TEST(FileStore, ADataFileReplacedUnderARunningProcessFailsItsCalls) {
   auto again = e->verify_otp("login", "victim", issued->secret.view());
   ASSERT_FALSE(again) << "the spent code was checked against the restored file: " << static_cast<int>(again->outcome);
   EXPECT_EQ(again.error().code, Errc::store_protocol);
-  EXPECT_NE(again.error().message.find("no longer the file this process opened"), std::string::npos)
+  EXPECT_NE(again.error().message.find("no longer the one this process opened"), std::string::npos)
       << again.error().message;
+}
+
+// The other ways a running process and newer ones could come to work apart (each found by a
+// review, each leaving a spent code to verify again, or ending the process): the lock file
+// removed (a "stale lock" clean-up), the directory replaced by a copy, the data file overwritten
+// in place by an older copy, or cut short in place. Each fails the next call with an error.
+TEST(FileStore, ALockFileRemovedUnderARunningProcessFailsItsCalls) {
+  TempDir dir;
+  auto e = engine_at("file://" + dir.path() + "/store?reap_interval_ms=0");
+  auto issued = e->issue_otp("login", "victim");
+  ASSERT_TRUE(issued) << issued.error().message;
+  ASSERT_EQ(::unlink((dir.path() + "/store/lock.mdb").c_str()), 0);
+  auto r = e->verify_otp("login", "victim", issued->secret.view());
+  ASSERT_FALSE(r) << "answered " << static_cast<int>(r->outcome) << " on an orphaned lock table";
+  EXPECT_EQ(r.error().code, Errc::store_protocol);
+  EXPECT_NE(r.error().message.find("lock.mdb"), std::string::npos) << r.error().message;
+}
+
+TEST(FileStore, ADirectoryReplacedUnderARunningProcessFailsItsCalls) {
+  TempDir dir;
+  const std::string store = dir.path() + "/store";
+  auto e = engine_at("file://" + store + "?reap_interval_ms=0");
+  auto issued = e->issue_otp("login", "victim");
+  ASSERT_TRUE(issued) << issued.error().message;
+  std::filesystem::rename(store, dir.path() + "/store.old");
+  ASSERT_EQ(::mkdir(store.c_str(), 0700), 0);  // `cp -a store.old store`: a copy in its place
+  std::filesystem::copy_file(dir.path() + "/store.old/data.mdb", store + "/data.mdb");
+  auto r = e->verify_otp("login", "victim", issued->secret.view());
+  ASSERT_FALSE(r) << "the running process went on in the old directory while newer ones use the copy";
+  EXPECT_EQ(r.error().code, Errc::store_protocol);
+  EXPECT_NE(r.error().message.find("or its directory"), std::string::npos) << r.error().message;
+}
+
+TEST(FileStore, ADataFileOverwrittenInPlaceFailsItsCalls) {
+  TempDir dir;
+  const std::string data = dir.path() + "/store/data.mdb";
+  auto e = engine_at("file://" + dir.path() + "/store?reap_interval_ms=0");
+  std::vector<std::string> codes;
+  for (int i = 0; i < 3; ++i) codes.emplace_back(e->issue_otp("login", "u" + std::to_string(i))->secret.view());
+  std::filesystem::copy_file(data, dir.path() + "/backup.mdb");  // (no write in flight: a whole copy)
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(e->verify_otp("login", "u" + std::to_string(i), codes[i])->outcome, Outcome::verified);
+  {  // `cp backup.mdb data.mdb`: the same file, its bytes the older copy's
+    std::ifstream in(dir.path() + "/backup.mdb", std::ios::binary);
+    std::fstream out(data, std::ios::binary | std::ios::in | std::ios::out);
+    out << in.rdbuf();
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto r = e->verify_otp("login", "u" + std::to_string(i), codes[i]);
+    ASSERT_FALSE(r) << "a spent code was answered " << static_cast<int>(r->outcome) << " from the older copy";
+    EXPECT_EQ(r.error().code, Errc::store_protocol);
+  }
+  // Cut short in place: an error, not SIGBUS at the first read past its end.
+  ASSERT_EQ(::truncate(data.c_str(), 8192), 0);
+  auto cut = e->issue_otp("login", "after");
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().code, Errc::store_protocol);
 }
 
 // A data file cut short (a partial restore, `cp` over a live file) is refused with a clear error at
@@ -698,4 +775,23 @@ TEST(FileStoreProcesses, AMapGrownByAnotherProcessIsAdoptedByReadsAndWrites) {
 }
 
 }  // namespace
+// Two engines on one directory, made before a fork: the child lets go of both, used or not
+// (gunicorn --preload with two engines, a worker recycled). The parent's environment was freed
+// by each of them in the child: a double free that ended it (found by a review).
+TEST(FileStoreProcesses, AChildLetsGoOfTwoEnginesOnOneDirectory) {
+  TempDir dir;
+  const std::string url = "file://" + dir.path() + "?reap_interval_ms=0";
+  for (bool use_one : {false, true}) {
+    auto a = engine_at(url), b = engine_at(url);
+    const pid_t child = fork_child([&] {
+      if (use_one && !a->issue_otp("login", "in-child")) return 1;
+      a.reset();
+      b.reset();
+      return 0;
+    });
+    EXPECT_EQ(exit_code(child), 0) << (use_one ? "one engine used in the child" : "neither used in the child");
+    EXPECT_TRUE(a->issue_otp("login", "parent")) << "the parent's store still works";
+  }
+}
+
 }  // namespace verikit::test
