@@ -304,6 +304,15 @@ TEST(RedisBudget, DurabilityWaitsForReplicasAndSaysWhenTheyDidNotConfirm) {
   EXPECT_EQ(e->peek_token(token.secret.view(), "confirm")->replicas_confirmed, -1) << "a peek writes nothing";
   EXPECT_EQ(e->verify_token(token.secret.view(), "confirm")->replicas_confirmed, 1);
 
+  // Writes whose answer is a flag or a count wait too (a healthy replica: answered as usual).
+  EXPECT_EQ(e->revoke_otp("login", "none@example.com").value(), false) << "nothing live: nothing to confirm";
+  Result revocable = e->issue_token("confirm", "rev@example.com").value();
+  Result linked = e->issue_link("confirm", "rev@example.com", "https://e.com/m").value();
+  EXPECT_EQ(e->revoke_link(linked.secret.view()).value(), true);
+  EXPECT_TRUE(e->generate_recovery_codes("mfa", "rev@example.com").has_value());
+  EXPECT_TRUE(e->enroll_totp("mfa", "rev@example.com", "Acme").has_value());
+  Result to_revoke = e->issue_otp("login", "rev@example.com").value();
+
   Config impatient = c;
   impatient.store_url = master.url() + "?wait_replicas=1&wait_timeout_ms=300";
   auto e300 = Engine::create(impatient).value();
@@ -311,7 +320,27 @@ TEST(RedisBudget, DurabilityWaitsForReplicasAndSaysWhenTheyDidNotConfirm) {
   const auto t0 = std::chrono::steady_clock::now();
   Result consumed = e300->verify_otp("login", "dur@example.com", code.secret.view()).value();
   const auto took = std::chrono::steady_clock::now() - t0;
+  // Their answers cannot say how many replicas confirmed: one that changed something and was not
+  // confirmed fails with a timeout (it took effect on the master; a failover could undo it).
+  auto failure = [](auto r) -> std::optional<Error> {
+    if (r.has_value()) return std::nullopt;
+    return r.error();
+  };
+  const std::pair<const char*, std::optional<Error>> unconfirmed[] = {
+      {"revoke_token", failure(e300->revoke_token(revocable.secret.view()))},
+      {"revoke_otp", failure(e300->revoke_otp("login", "rev@example.com"))},
+      {"revoke_second_factors", failure(e300->revoke_second_factors("mfa", "rev@example.com"))},
+      {"generate_recovery_codes", failure(e300->generate_recovery_codes("mfa", "rev2@example.com"))},
+      {"enroll_totp", failure(e300->enroll_totp("mfa", "rev2@example.com", "Acme"))}};
+  for (const auto& [what, error] : unconfirmed) {
+    ASSERT_TRUE(error.has_value()) << what << " was answered while the replica was stopped";
+    EXPECT_EQ(error->code, Errc::timeout) << what << ": " << error->message;
+    EXPECT_NE(error->message.find("took effect on the Redis primary"), std::string::npos) << error->message;
+  }
+  EXPECT_EQ(e300->revoke_all("login", "nobody@example.com").value(), 0) << "a revocation of nothing changes nothing";
   replica.resume();
+  EXPECT_EQ(e->verify_token(revocable.secret.view(), "confirm")->outcome, Outcome::not_found) << "revoked on the master";
+  EXPECT_EQ(e->verify_otp("login", "rev@example.com", to_revoke.secret.view())->outcome, Outcome::not_found);
   EXPECT_EQ(consumed.outcome, Outcome::verified) << "the code was consumed on the master";
   EXPECT_EQ(consumed.replicas_confirmed, 0) << "and the result says no replica confirmed it";
   EXPECT_GE(took, std::chrono::milliseconds(290)) << "it waited for the replica";

@@ -489,10 +489,9 @@ class RedisStore final : public Store {
 
   void otp_revoke(const std::string& group, Callback<bool> done) override {
     Call<scripts::otp_revoke> call;
-    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
-      auto r = checked(std::move(raw), Reply::Type::integer);
-      if (!r) return done(std::move(r).error());
-      done(r->integer > 0);
+    eval_confirmed(call, group, [done = std::move(done)](Expected<long long> n) {
+      if (!n) return done(std::move(n).error());
+      done(*n > 0);
     });
   }
 
@@ -580,19 +579,17 @@ class RedisStore final : public Store {
   void token_revoke(const std::string& group, const std::string& token_id, Callback<bool> done) override {
     Call<scripts::token_revoke> call;
     call.set<"id">(token_id);
-    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
-      auto r = checked(std::move(raw), Reply::Type::integer);
-      if (!r) return done(std::move(r).error());
-      done(r->integer > 0);
+    eval_confirmed(call, group, [done = std::move(done)](Expected<long long> n) {
+      if (!n) return done(std::move(n).error());
+      done(*n > 0);
     });
   }
 
   void revoke_all(const std::string& group, Callback<int> done) override {
     Call<scripts::revoke_all> call;
-    eval(call, group, [done = std::move(done)](Expected<Reply> raw) {
-      auto r = checked(std::move(raw), Reply::Type::integer);
-      if (!r) return done(std::move(r).error());
-      done(static_cast<int>(r->integer));
+    eval_confirmed(call, group, [done = std::move(done)](Expected<long long> n) {
+      if (!n) return done(std::move(n).error());
+      done(static_cast<int>(*n));
     });
   }
 
@@ -644,10 +641,9 @@ class RedisStore final : public Store {
     Call<scripts::recovery_set> call;
     call.set<"ttl_ms">(std::to_string(req.ttl.count()));
     for (const SecretHash& c : req.codes) call.more_tagged(c.key_id, c.hash);
-    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
-      auto r = checked(std::move(raw), Reply::Type::integer);
-      if (!r) return done(std::move(r).error());
-      done(static_cast<int>(r->integer));
+    eval_confirmed(call, req.group, [done = std::move(done)](Expected<long long> n) {
+      if (!n) return done(std::move(n).error());
+      done(static_cast<int>(*n));
     });
   }
 
@@ -704,10 +700,9 @@ class RedisStore final : public Store {
     Call<scripts::second_factors_revoke> call;
     call.set<"tombstone_generation">(std::to_string(req.tombstone_generation))
         .set<"tombstone_ttl_ms">(std::to_string(req.tombstone_ttl.count()));
-    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
-      auto r = checked(std::move(raw), Reply::Type::integer);
-      if (!r) return done(std::move(r).error());
-      done(static_cast<int>(r->integer));
+    eval_confirmed(call, req.group, [done = std::move(done)](Expected<long long> n) {
+      if (!n) return done(std::move(n).error());
+      done(static_cast<int>(*n));
     });
   }
 
@@ -716,10 +711,9 @@ class RedisStore final : public Store {
     call.set<"sealed_secret">(req.sealed_secret)
         .set<"generation">(std::to_string(req.generation))
         .set<"ttl_ms">(std::to_string(req.ttl.count()));
-    eval(call, req.group, [done = std::move(done)](Expected<Reply> raw) {
-      auto r = checked(std::move(raw), Reply::Type::integer);
-      if (!r) return done(std::move(r).error());
-      done(r->integer == 1);
+    eval_confirmed(call, req.group, [done = std::move(done)](Expected<long long> n) {
+      if (!n) return done(std::move(n).error());
+      done(*n == 1);
     });
   }
 
@@ -862,6 +856,27 @@ class RedisStore final : public Store {
       else if (!shortened) short_waits_until_.store(steady_ms() + 1000, std::memory_order_relaxed);
       done(std::move(r->elements[0]), replicas);
     }, wait);
+  }
+
+  // A write whose answer is a flag or a count, which cannot say how many replicas acknowledged
+  // it (a revocation, a new set of recovery codes, an authenticator enrollment), through
+  // eval_durable like a verification: with durability on, one that changed something and was
+  // acknowledged by fewer than N replicas fails with Errc::timeout. It took effect on the
+  // primary, and a failover now could undo it: a revoked link or code working again, a replaced
+  // recovery code or authenticator secret accepted again (found by a review, which did it).
+  template <const scripts::Script& S, class F>
+  void eval_confirmed(Call<S>& c, const std::string& group, F done) {
+    eval_durable(c, group, true, [this, done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(Expected<long long>(std::move(r).error()));
+      if (r->integer > 0 && replicas >= 0 && replicas < wait_replicas_)
+        return done(Expected<long long>(make_error(
+            Errc::timeout, std::string(S.name) + " took effect on the Redis primary, but " + std::to_string(replicas) +
+                               " of the " + std::to_string(wait_replicas_) +
+                               " replicas asked for (wait_replicas) acknowledged it in time: a failover now could "
+                               "undo it; do it again once the replicas are back")));
+      done(Expected<long long>(r->integer));
+    });
   }
 
   static long long steady_ms() {
