@@ -162,10 +162,10 @@ TEST_P(Conformance, AnEnrollmentKeepsTheDigitsAndPeriodItWasMadeWith) {
   legacy.sealed_secret = detail::seal(ring.current(), secret, "totp-secret|" + legacy.group);
   legacy.generation = 7;
   legacy.ttl = std::chrono::hours(1);
-  std::optional<Expected<bool>> stored;
-  harness->store()->totp_enroll(legacy, [&](Expected<bool>&& r) { stored = std::move(r); });
+  std::optional<Expected<WriteReply>> stored;
+  harness->store()->totp_enroll(legacy, [&](Expected<WriteReply>&& r) { stored = std::move(r); });
   for (int i = 0; i < 500 && !stored; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ASSERT_TRUE(stored && *stored);
+  ASSERT_TRUE(stored && stored->has_value() && (*stored)->count == 1);
   const std::string b32 = detail::base32_encode(secret);
   EXPECT_EQ(after->verify_totp("mfa", "ivy", test::totp_code(b32, now(), 0, 60, 8))->outcome, Outcome::verified)
       << "a legacy enrollment follows the policy of the engine that checks it";

@@ -131,6 +131,13 @@ struct TokenVerifyRequest {
   GcraLimit budget;
 };
 
+// What a write that replaces a second factor left (recovery_set: how many codes the set holds;
+// totp_enroll: 1), and how many replicas acknowledged it (-1: not asked, as for a verify).
+struct WriteReply {
+  int count = 0;
+  int replicas_confirmed = -1;
+};
+
 // What a verify (OTP or token) found. Sealed fields are returned only on success.
 struct VerifyReply {
   Outcome outcome = Outcome::not_found;
@@ -273,7 +280,7 @@ class Store {
   // right code is removed (verified; attempts_remaining = codes left), a wrong one counted in
   // the budgets (invalid, or locked once spent; a spent budget compares nothing), no set:
   // not_found. count: codes left. A store without them completes with unsupported.
-  virtual void recovery_set(const RecoverySetRequest&, Callback<int> done) { done(no_recovery()); }
+  virtual void recovery_set(const RecoverySetRequest&, Callback<WriteReply> done) { done(no_recovery()); }
   virtual void recovery_use(const RecoveryUseRequest&, Callback<VerifyReply> done) { done(no_recovery()); }
   virtual void recovery_count(const std::string&, Callback<int> done) { done(no_recovery()); }
   // The store's key-check record against `tag` (the engine's key_check_tag); with `create`, an
@@ -284,7 +291,7 @@ class Store {
     done(KeyCheck::matched);
   }
   // Authenticator codes (TOTP). A store without them completes with unsupported.
-  virtual void totp_enroll(const TotpEnrollRequest&, Callback<bool> done) { done(no_totp()); }
+  virtual void totp_enroll(const TotpEnrollRequest&, Callback<WriteReply> done) { done(no_totp()); }
   virtual void totp_load(const std::string&, const FailureBudget&, Callback<TotpLoadReply> done) { done(no_totp()); }
   virtual void totp_commit(const TotpCommitRequest&, Callback<VerifyReply> done) { done(no_totp()); }
   virtual void totp_confirm(const TotpConfirmRequest&, Callback<VerifyReply> done) { done(no_totp()); }

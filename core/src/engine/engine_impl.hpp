@@ -97,6 +97,7 @@ template <class T>
 Callback<T> show_when_stored(Result res, Callback<Result> done) {
   return [res = std::move(res), done = std::move(done)](Expected<T> r) mutable {
     if (!r) return done(std::move(r).error());
+    if constexpr (std::is_same_v<T, WriteReply>) res.replicas_confirmed = r->replicas_confirmed;
     done(std::move(res));
   };
 }

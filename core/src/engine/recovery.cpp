@@ -47,7 +47,7 @@ void Engine::generate_recovery_codes(std::string_view purpose, std::string_view 
     req.codes.push_back({key.id, detail::recovery_hash(key, req.group, code.view())});
     res.codes.push_back(displayed(code.view()));
   }
-  impl_->store->recovery_set(req, detail::show_when_stored<int>(std::move(res), std::move(done)));
+  impl_->store->recovery_set(req, detail::show_when_stored<WriteReply>(std::move(res), std::move(done)));
 }
 
 void Engine::use_recovery_code(std::string_view purpose, std::string_view identifier, std::string_view code,

@@ -204,7 +204,7 @@ void Engine::enroll_totp(std::string_view purpose, std::string_view identifier, 
   std::string secret32 = detail::base32_encode(secret.view());
   res.url = provisioning_uri(issuer, subject->identifier, secret32, policy);
   res.secret = Secret(std::move(secret32));
-  impl_->store->totp_enroll(req, detail::show_when_stored<bool>(std::move(res), std::move(done)));
+  impl_->store->totp_enroll(req, detail::show_when_stored<WriteReply>(std::move(res), std::move(done)));
 }
 
 void Engine::begin_totp_enrollment(std::string_view purpose, std::string_view identifier, std::string_view issuer,

@@ -220,8 +220,9 @@ class MemoryStore final : public Store {
     done(was_locked);
   }
 
-  void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
-    write_group<int>(req.group, std::move(done), [&](Group& g, TimePoint now) { return detail::set_recovery(g, req, now); });
+  void recovery_set(const RecoverySetRequest& req, Callback<WriteReply> done) override {
+    write_group<WriteReply>(req.group, std::move(done),
+                            [&](Group& g, TimePoint now) { return WriteReply{detail::set_recovery(g, req, now)}; });
   }
   void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
     update_group<VerifyReply>(req.group, std::move(done),
@@ -234,10 +235,10 @@ class MemoryStore final : public Store {
     update_group<int>(req.group, std::move(done),
                       [&](Group& g, TimePoint now) { return detail::revoke_second_factors(g, req, now); });
   }
-  void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
-    write_group<bool>(req.group, std::move(done), [&](Group& g, TimePoint now) {
+  void totp_enroll(const TotpEnrollRequest& req, Callback<WriteReply> done) override {
+    write_group<WriteReply>(req.group, std::move(done), [&](Group& g, TimePoint now) {
       detail::enroll_totp(g, req, now);
-      return true;
+      return WriteReply{1};
     });
   }
   void totp_load(const std::string& group, const FailureBudget& budget, Callback<TotpLoadReply> done) override {

@@ -637,14 +637,15 @@ class RedisStore final : public Store {
     });
   }
 
-  void recovery_set(const RecoverySetRequest& req, Callback<int> done) override {
+  // A new set of recovery codes and an enrollment replace what the user had: with durability
+  // they wait like a verification and say how many replicas acknowledged (a failover before
+  // they did could bring the old ones back), and are shown to the user whatever the count: by
+  // then they are the user's on the primary (failing them would leave the user with neither).
+  void recovery_set(const RecoverySetRequest& req, Callback<WriteReply> done) override {
     Call<scripts::recovery_set> call;
     call.set<"ttl_ms">(std::to_string(req.ttl.count()));
     for (const SecretHash& c : req.codes) call.more_tagged(c.key_id, c.hash);
-    eval_confirmed(call, req.group, [done = std::move(done)](Expected<long long> n) {
-      if (!n) return done(std::move(n).error());
-      done(static_cast<int>(*n));
-    });
+    eval_durable(call, req.group, true, written(std::move(done)), false);
   }
 
   void recovery_use(const RecoveryUseRequest& req, Callback<VerifyReply> done) override {
@@ -706,15 +707,20 @@ class RedisStore final : public Store {
     });
   }
 
-  void totp_enroll(const TotpEnrollRequest& req, Callback<bool> done) override {
+  void totp_enroll(const TotpEnrollRequest& req, Callback<WriteReply> done) override {
     Call<scripts::totp_enroll> call;
     call.set<"sealed_secret">(req.sealed_secret)
         .set<"generation">(std::to_string(req.generation))
         .set<"ttl_ms">(std::to_string(req.ttl.count()));
-    eval_confirmed(call, req.group, [done = std::move(done)](Expected<long long> n) {
-      if (!n) return done(std::move(n).error());
-      done(*n == 1);
-    });
+    eval_durable(call, req.group, true, written(std::move(done)), false);
+  }
+
+  static std::function<void(Expected<Reply>, int)> written(Callback<WriteReply> done) {
+    return [done = std::move(done)](Expected<Reply> raw, int replicas) {
+      auto r = checked(std::move(raw), Reply::Type::integer);
+      if (!r) return done(std::move(r).error());
+      done(WriteReply{static_cast<int>(r->integer), replicas});
+    };
   }
 
   void totp_load(const std::string& group, const FailureBudget& budget, Callback<TotpLoadReply> done) override {
@@ -829,14 +835,16 @@ class RedisStore final : public Store {
   // waits the whole wait_timeout again to see whether the replicas are back; any WAIT that gets
   // N ends this at once. Requests already pipelined behind the first short WAIT keep the
   // timeout they were sent with.
+  // (`may_shorten` false: always the whole wait, for writes whose shortfall is an error or that
+  // replace a second factor: rare, and a healthy but slow replica must not read as absent.)
   template <const scripts::Script& S, class F>
-  void eval_durable(Call<S>& c, const std::string& group, bool durable, F done) {
+  void eval_durable(Call<S>& c, const std::string& group, bool durable, F done, bool may_shorten = true) {
     if (!durable || wait_replicas_ <= 0)
       return eval(c, group, [done = std::move(done)](Expected<Reply> r) { done(std::move(r), -1); });
     const long long now = steady_ms();
-    const bool shortened = now < short_waits_until_.load(std::memory_order_relaxed);
+    const bool shortened = may_shorten && now < short_waits_until_.load(std::memory_order_relaxed);
     const auto wait = shortened ? std::min(kShortWait, wait_timeout_) : wait_timeout_;
-    eval(c, group, [this, shortened, done = std::move(done)](Expected<Reply> r) {
+    eval(c, group, [this, shortened, may_shorten, done = std::move(done)](Expected<Reply> r) {
       if (!r) return done(std::move(r), -1);
       if (r->type != Reply::Type::array || r->elements.size() != 2 || r->elements[1].type != Reply::Type::integer) {
         // (The script's reply is first: it ran, so a code may be used; WAIT's own error, such
@@ -853,17 +861,16 @@ class RedisStore final : public Store {
       }
       const int replicas = static_cast<int>(r->elements[1].integer);
       if (replicas >= wait_replicas_) short_waits_until_.store(0, std::memory_order_relaxed);
-      else if (!shortened) short_waits_until_.store(steady_ms() + 1000, std::memory_order_relaxed);
+      else if (!shortened && may_shorten) short_waits_until_.store(steady_ms() + 1000, std::memory_order_relaxed);
       done(std::move(r->elements[0]), replicas);
     }, wait);
   }
 
-  // A write whose answer is a flag or a count, which cannot say how many replicas acknowledged
-  // it (a revocation, a new set of recovery codes, an authenticator enrollment), through
-  // eval_durable like a verification: with durability on, one that changed something and was
-  // acknowledged by fewer than N replicas fails with Errc::timeout. It took effect on the
-  // primary, and a failover now could undo it: a revoked link or code working again, a replaced
-  // recovery code or authenticator secret accepted again (found by a review, which did it).
+  // A revocation, whose answer is a flag or a count and cannot say how many replicas
+  // acknowledged it, through eval_durable like a verification (the whole wait): with durability
+  // on, one that changed something and was acknowledged by fewer than N replicas fails with
+  // Errc::timeout. It took effect on the primary, and a failover now could undo it: a revoked
+  // link or code working again (found by a review, which did it).
   template <const scripts::Script& S, class F>
   void eval_confirmed(Call<S>& c, const std::string& group, F done) {
     eval_durable(c, group, true, [this, done = std::move(done)](Expected<Reply> raw, int replicas) {
@@ -874,7 +881,8 @@ class RedisStore final : public Store {
             Errc::timeout, std::string(S.name) + " took effect on the Redis primary, but " + std::to_string(replicas) +
                                " of the " + std::to_string(wait_replicas_) +
                                " replicas asked for (wait_replicas) acknowledged it in time: a failover now could "
-                               "undo it; do it again once the replicas are back")));
+                               "undo it. Repeat it once the replicas acknowledge again (INFO replication on the "
+                               "primary): a repeat while they are away may answer as if nothing were left to do")));
       done(Expected<long long>(r->integer));
     });
   }
