@@ -75,7 +75,7 @@ struct Env {
   std::string dir_path;         // the directory, as opened
   std::string data_path;        // the directory's data.mdb (for messages)
   int dir_fd = -1;              // the directory (a rename of it changes nothing below)
-  dev_t data_dev = 0;           // the files opened, and the directory (replaced_error)
+  dev_t data_dev = 0;           // the files opened (replaced_error)
   ino_t data_ino = 0;
   dev_t lock_dev = 0;
   ino_t lock_ino = 0;

@@ -884,7 +884,7 @@ class RedisStore final : public Store {
                                "undo it. Repeat it once the replicas acknowledge again (INFO replication on the "
                                "primary): a repeat while they are away may answer as if nothing were left to do")));
       done(Expected<long long>(r->integer));
-    });
+    }, false);
   }
 
   static long long steady_ms() {
