@@ -7,7 +7,8 @@ jobs=$(nproc)
 bash "$root/scripts/setup.sh"
 export PATH="$PATH:/usr/local/go/bin:$HOME/.cargo/bin"
 
-step() { printf '\n==== %s ====\n' "$*"; }
+# Each stage's heading says how long the run has taken so far (CI: keep the whole well under 30 min).
+step() { printf '\n==== %s ==== (%d s so far)\n' "$*" "$SECONDS"; }
 
 step "build and test (RelWithDebInfo)"
 bash "$root/scripts/build.sh" "$root/build"
