@@ -278,18 +278,26 @@ TEST(RedisBudget, ASynchronousCallInsideACompletionFailsFastInsteadOfHanging) {
 namespace verikit {
 namespace {
 
+// A primary and its replica, ready when the replica acknowledges a write (online, done loading).
+struct Replicated {
+  RedisServer master{test::RedisServerOptions{.extra_args = {"--repl-diskless-sync-delay", "0"}}};
+  RedisServer replica{test::RedisServerOptions{.extra_args = {"--replicaof", "127.0.0.1", std::to_string(master.port())}}};
+  bool ready() {
+    for (int i = 0; i < 100; ++i) {
+      master.cli("SET warm-up 1");
+      if (master.cli("WAIT 1 100").find('1') != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
 // Durability: with wait_replicas, a consumed code or a counted guess waits for the replica, and
 // the result says how many confirmed; a replica that stops answering is reported, not hidden.
 TEST(RedisBudget, DurabilityWaitsForReplicasAndSaysWhenTheyDidNotConfirm) {
-  RedisServer master(test::RedisServerOptions{.extra_args = {"--repl-diskless-sync-delay", "0"}});
-  RedisServer replica(test::RedisServerOptions{.extra_args = {"--replicaof", "127.0.0.1", std::to_string(master.port())}});
-  // Ready when the replica acknowledges a write (online and done loading).
-  bool ready = false;
-  for (int i = 0; i < 100 && !ready; ++i) {
-    master.cli("SET warm-up 1");
-    ready = master.cli("WAIT 1 100").find('1') != std::string::npos;
-  }
-  ASSERT_TRUE(ready) << "the replica never acknowledged a write\n" << master.cli("INFO replication");
+  Replicated pair;
+  RedisServer& master = pair.master;
+  RedisServer& replica = pair.replica;
+  ASSERT_TRUE(pair.ready()) << "the replica never acknowledged a write\n" << master.cli("INFO replication");
   Config c;
   c.store_url = master.url() + "?wait_replicas=1&wait_timeout_ms=3000";  // generous: a busy machine
   c.keys = KeySet{generate_key(1), {}, std::nullopt};
@@ -388,6 +396,62 @@ TEST(RedisBudget, DurabilityWaitsForReplicasAndSaysWhenTheyDidNotConfirm) {
   auto plain = Engine::create(off).value();
   Result again = plain->issue_otp("login", "nodur@example.com").value();
   EXPECT_EQ(plain->verify_otp("login", "nodur@example.com", again.secret.view())->replicas_confirmed, -1);
+}
+
+// After a WAIT that fell short, verifications wait only briefly for a second (an absent replica
+// must not hold every connection), but the writes whose shortfall is an error (revocations) or
+// that replace a second factor wait the whole wait_timeout all the same: a replica that is slow,
+// not gone, confirms them. Shortened like a verification, the revocation here would have failed
+// with a timeout after 10 ms, and the new recovery codes would have said 0 confirmed.
+TEST(RedisBudget, AfterAShortfallRevocationsAndNewFactorsStillWaitTheWholeTimeout) {
+  Replicated pair;
+  ASSERT_TRUE(pair.ready()) << "the replica never acknowledged a write\n" << pair.master.cli("INFO replication");
+  Config c;
+  c.store_url = pair.master.url() + "?wait_replicas=1&wait_timeout_ms=1500&pool_size=1&command_timeout_ms=10000";
+  c.keys = KeySet{generate_key(1), {}, std::nullopt};
+  c.default_policy = without_abuse_controls(c.default_policy);
+  auto e = Engine::create(c).value();
+  using std::chrono::milliseconds;
+  using Clock = std::chrono::steady_clock;
+  Result to_revoke = e->issue_otp("login", "slow@example.com").value();
+  int round = 0;
+  // The replica stops; a counted guess waits the whole 1.5 s and is confirmed by none (the
+  // shortfall); a verification right after is answered within the short wait.
+  auto shortfall = [&] {
+    pair.replica.pause();
+    const std::string who = "gone" + std::to_string(round++) + "@example.com";
+    Result miss = e->issue_otp("login", who).value();
+    const std::string wrong = std::string(miss.secret.view()) == "111111" ? "222222" : "111111";
+    EXPECT_EQ(e->verify_otp("login", who, wrong)->replicas_confirmed, 0);
+    Result quick = e->issue_otp("login", "quick" + who).value();
+    const auto t0 = Clock::now();
+    EXPECT_EQ(e->verify_otp("login", "quick" + who, quick.secret.view())->replicas_confirmed, 0);
+    EXPECT_LT(Clock::now() - t0, milliseconds(700)) << "the verification was not shortened: the test shows nothing";
+  };
+  // `write`, with the replica back 200 ms into it (slow, not gone); how long it took.
+  auto with_slow_replica = [&](auto write) {
+    std::thread waker([&] {
+      std::this_thread::sleep_for(milliseconds(200));
+      pair.replica.resume();
+    });
+    const auto t0 = Clock::now();
+    auto r = write();
+    const auto took = Clock::now() - t0;
+    waker.join();
+    EXPECT_GE(took, milliseconds(150)) << "it did not wait for the replica";
+    return r;
+  };
+
+  shortfall();
+  auto revoked = with_slow_replica([&] { return e->revoke_otp("login", "slow@example.com"); });
+  ASSERT_TRUE(revoked.has_value()) << revoked.error().message;
+  EXPECT_TRUE(*revoked);
+  EXPECT_EQ(e->verify_otp("login", "slow@example.com", to_revoke.secret.view())->outcome, Outcome::not_found);
+
+  shortfall();
+  auto codes = with_slow_replica([&] { return e->generate_recovery_codes("mfa", "slow@example.com"); });
+  ASSERT_TRUE(codes.has_value()) << codes.error().message;
+  EXPECT_EQ(codes->replicas_confirmed, 1) << "the slow replica acknowledged the new set within wait_timeout_ms";
 }
 
 }  // namespace
