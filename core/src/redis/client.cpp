@@ -534,14 +534,17 @@ void Client::command_then_wait(std::span<const std::string_view> args, int repli
                                ReplyCallback done) {
   const std::string n = std::to_string(replicas), ms = std::to_string(timeout.count());
   const std::string_view wait[] = {"WAIT", n, ms};
-  send_formatted(format_command(args) + format_command(std::span<const std::string_view>(wait)), 2, timeout,
-                 std::move(done));
+  std::string then_wait = format_command(std::span<const std::string_view>(wait));
+  const std::size_t wait_bytes = then_wait.size();
+  send_formatted(format_command(args) + then_wait, 2, timeout, wait_bytes, std::move(done));
 }
 
-void Client::send_formatted(std::string bytes, int replies, std::chrono::milliseconds extra_time, ReplyCallback done) {
+void Client::send_formatted(std::string bytes, int replies, std::chrono::milliseconds extra_time,
+                            std::size_t wait_bytes, ReplyCallback done) {
   Request r{std::move(bytes), std::move(done), {}};  // the deadline is stamped by submit()
   r.replies = replies;
   r.extra_time = extra_time;
+  r.wait_bytes = wait_bytes;
   impl_->submit(std::move(r));
 }
 

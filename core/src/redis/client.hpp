@@ -56,8 +56,10 @@ class Client final : public Link {
                          ReplyCallback done) override;
   // Commands already formatted (format_command), `replies` of them, sent back to back on one
   // connection; with more than one, `done` gets an array of their replies. The deadline grows
-  // by `extra_time`. (The cluster router's ASKING + command [+ WAIT].)
-  void send_formatted(std::string bytes, int replies, std::chrono::milliseconds extra_time, ReplyCallback done);
+  // by `extra_time`. `wait_bytes`: the length of a WAIT that ends `bytes` (0: none; see
+  // Request::wait_bytes). (The cluster router's ASKING + command [+ WAIT].)
+  void send_formatted(std::string bytes, int replies, std::chrono::milliseconds extra_time, std::size_t wait_bytes,
+                      ReplyCallback done);
   // Whether the calling thread is this client's I/O thread (inside one of its completions).
   bool on_io_thread() const noexcept override;
 

@@ -172,8 +172,11 @@ void Connection::fail(const Error& cause) noexcept {
   std::optional<Error> sent, unsent;
   for (Request& r : failing_) {
     if (!r.done) continue;
-    // Redis runs a command only once all of its bytes have arrived.
-    const bool was_sent = r.end <= written;
+    // Redis runs a command only once all of its bytes have arrived: a request has run (may
+    // have) once everything before its trailing WAIT was written. (Counting the WAIT too, a
+    // script whose WAIT was cut was said not sent, and on a Cluster sent again: a guess
+    // counted twice, a right code answered not_found. Found by a review.)
+    const bool was_sent = r.end - r.wait_bytes <= written;
     std::optional<Error>& error = was_sent ? sent : unsent;
     if (!error)
       error = error_or_out_of_memory(was_sent ? Errc::timeout : Errc::store_unavailable,

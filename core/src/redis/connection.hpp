@@ -32,6 +32,9 @@ struct Request {
   // an array of their replies, in order.
   int replies = 1;
   std::chrono::milliseconds extra_time{0};  // added to the command timeout (a WAIT's own timeout)
+  // The length of a WAIT that ends `bytes` (0: none). The request may have run once the bytes
+  // before it were written: a WAIT cut short does not make a script Redis has whole "not sent".
+  std::size_t wait_bytes = 0;
   std::vector<Reply> earlier;                // the replies received so far
 };
 

@@ -222,13 +222,16 @@ void RoutedCore::send(const std::shared_ptr<Routed>& r) {
     ++replies;
   }
   bytes += r->bytes;
+  std::size_t wait_bytes = 0;
   if (r->wait_replicas > 0) {
     const std::string n = std::to_string(r->wait_replicas), ms = std::to_string(r->wait_timeout.count());
     const std::string_view wait[] = {"WAIT", n, ms};
-    bytes += format_command(std::span<const std::string_view>(wait));
+    const std::string then_wait = format_command(std::span<const std::string_view>(wait));
+    wait_bytes = then_wait.size();
+    bytes += then_wait;
     ++replies;
   }
-  t.client->send_formatted(std::move(bytes), replies, r->wait_timeout,
+  t.client->send_formatted(std::move(bytes), replies, r->wait_timeout, wait_bytes,
                            [self = shared_from_this(), r, asking = t.asking](Expected<Reply> reply) {
                              self->on_reply(r, asking, std::move(reply));
                            });
