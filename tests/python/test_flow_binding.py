@@ -68,3 +68,36 @@ def test_asyncio(store: str) -> None:
             assert await e.consume_token(token.secret, "login", binding=b"f")
 
     asyncio.run(main())
+
+
+def test_an_empty_binding_is_refused_not_taken_as_none(make_engine: Any) -> None:
+    """An empty binding (a missing cookie written as `cookie or ""`) would pass as no binding, and
+    the credential verify under any: every call that takes one refuses it; None is no binding."""
+    e = make_engine(policy=BUDGET_ONLY)
+    code = e.issue_otp("login", "eve", binding=b"cookie-1")
+    link = e.issue_link("login", "eve", "https://app.example/magic", binding=b"cookie-1")
+    token = e.issue_token("confirm", "eve", binding=b"cookie-1")
+    for empty in (b"", "", bytearray()):
+        calls = [lambda: e.issue_otp("login", "fay", binding=empty),
+                 lambda: e.issue_token("confirm", "fay", binding=empty),
+                 lambda: e.issue_link("login", "fay", "https://app.example/magic", binding=empty),
+                 lambda: e.verify_otp("login", "eve", code.secret, binding=empty),
+                 lambda: e.consume_token(token.secret, "confirm", binding=empty),
+                 lambda: e.consume_link(link.secret, "login", binding=empty)]
+        for call in calls:
+            with pytest.raises(verikit.InvalidArgumentError, match="binding must not be empty"):
+                call()
+    assert e.inspect("login", "fay").status == verikit.Status.NOT_FOUND, "nothing was issued"
+    assert e.inspect("login", "eve").counters["failures"] == 0, "nothing was counted"
+    assert e.verify_otp("login", "eve", code.secret, binding=b"cookie-1"), "the code is intact"
+    unbound = e.issue_otp("login", "gus", binding=None)
+    assert e.verify_otp("login", "gus", unbound.secret, binding=None)
+
+    async def asynchronous() -> None:
+        a = make_engine(cls=verikit.aio.Engine, policy=BUDGET_ONLY)
+        with pytest.raises(verikit.InvalidArgumentError, match="binding must not be empty"):
+            await a.issue_otp("login", "hal", binding=b"")
+        with pytest.raises(verikit.InvalidArgumentError, match="binding must not be empty"):
+            await a.verify_otp("login", "eve", code.secret, binding="")
+
+    asyncio.run(asynchronous())

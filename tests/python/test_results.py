@@ -96,6 +96,25 @@ def test_truth_value_over_every_status(make_engine) -> None:
         assert r.ok is (status in SUCCESS), status
         if status not in SUCCESS:
             assert r.secret == "", f"{status.name} carries no secret"
+        # VERIFIED is 0: as an int `if r.status:` would read every failure as success.
+        with pytest.raises(TypeError, match="no truth value"):
+            bool(r.status)
+        assert r.status == status.value and r.status is verikit.Status(status.value), "still an int"
+
+
+def test_a_call_not_awaited_has_no_truth_value(make_engine) -> None:
+    """`if engine.verify_otp(...):` without await would test the call (a future: true whatever
+    the code); refused with a TypeError naming the fix."""
+    e = make_engine(verikit.aio.Engine)
+
+    async def main() -> None:
+        code = await e.issue_otp("login", "ida")
+        call = e.verify_otp("login", "ida", other_than(code.secret))
+        with pytest.raises(TypeError, match="await it first"):
+            bool(call)
+        assert not await call, "awaited, it answers as usual"
+
+    asyncio.run(main())
 
 
 def test_a_wrong_secret_is_falsy_for_every_check(make_engine) -> None:

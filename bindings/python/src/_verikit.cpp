@@ -517,6 +517,15 @@ int call_count(PyEngine& self, F&& f) {
   return count;
 }
 
+// A flow binding given: the credential's condition, so it must say something. Empty (a missing
+// cookie written as `cookie or ""`) would pass as no binding at all, and the credential verify
+// under any (found by a review): refused; None is no binding.
+std::string binding_arg(const py::object& binding) {
+  std::string bytes = to_bytes(binding, "binding");
+  if (bytes.empty()) raise(VERIKIT_E_INVALID_ARGUMENT, "binding must not be empty: pass None for no binding");
+  return bytes;
+}
+
 // Issue options: pointers into strings that outlive the call (the library copies them).
 struct Options {
   std::string payload;
@@ -541,7 +550,7 @@ struct Options {
     c.payload_len = payload.size();
     c.client_key = reinterpret_cast<const uint8_t*>(client_key.data());
     c.client_key_len = client_key.size();
-    if (!binding_.is_none()) binding = to_bytes(binding_, "binding");
+    if (!binding_.is_none()) binding = binding_arg(binding_);
     c.binding = reinterpret_cast<const uint8_t*>(binding.data());
     c.binding_len = binding.size();
   }
@@ -557,7 +566,7 @@ struct VerifyOptions {
     if (!client_key_.is_none()) client_key = to_bytes(client_key_, "client_key");
     c.client_key = reinterpret_cast<const uint8_t*>(client_key.data());
     c.client_key_len = client_key.size();
-    if (!binding_.is_none()) binding = to_bytes(binding_, "binding");
+    if (!binding_.is_none()) binding = binding_arg(binding_);
     c.binding = reinterpret_cast<const uint8_t*>(binding.data());
     c.binding_len = binding.size();
   }
@@ -591,11 +600,17 @@ struct Pending {
 // What the library's callbacks queue for one asyncio loop: no Python object in it, so any
 // thread pushes without the GIL, and it lives (held by every call in flight) however long after
 // close() or the loop's end a completion arrives. A push signals an eventfd the loop watches.
+// The eventfd is shared with a forked child (and so is the loop's epoll instance): a child that
+// ran the copied loop (asyncio.run's clean-up at its exit does) read the parent's signal, and
+// since a push signals only an empty queue, the parent's calls, then and later, never settled
+// (found by a review). So only the process that made the queue reads it (inherited()).
 class Queue {
  public:
-  Queue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  Queue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), owner_(::getpid()) {
     if (fd_ < 0) throw std::runtime_error("eventfd failed");
   }
+  // In a forked child of the process that made it.
+  bool inherited() const noexcept { return ::getpid() != owner_; }
   ~Queue() {  // queued results are freed with the queue
     ::close(fd_);
     free_chain(head_);
@@ -632,6 +647,7 @@ class Queue {
 
  private:
   int fd_;
+  pid_t owner_;
   std::mutex mutex_;
   Pending* head_ = nullptr;
   Pending* tail_ = nullptr;
@@ -682,6 +698,7 @@ class Completions {
   }
 
   void settle() {
+    if (queue_->inherited()) return;  // the parent's signal and completions (see Queue)
     static const py::str done("done"), set_result("set_result"), set_exception("set_exception");
     // fut.name(arg) without a bound method or an argument tuple (vectorcall).
     auto call = [](const py::object& fut, const py::str& name, py::object arg) {

@@ -12,8 +12,17 @@ from typing import Dict, Optional, Type
 from . import _verikit
 
 
+class _Status(IntEnum):
+    # VERIFIED is 0: as an int it would be false and every failure true, so `if result.status:`
+    # would read a wrong code as success (found by a review). A status has no truth value.
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a verikit Status has no truth value (VERIFIED is 0): test the Result itself "
+            "(`if result:`, true only when verified or issued), or compare: `result.status is Status.VERIFIED`")
+
+
 # The outcome of an operation; values are those of the C API's verikit_status.
-Status = IntEnum("Status", [(name.upper(), value) for value, name, _ok, _doc in _verikit.statuses()])  # type: ignore[misc]
+Status = _Status("Status", [(name.upper(), value) for value, name, _ok, _doc in _verikit.statuses()])  # type: ignore[misc]
 Status.__doc__ = "The outcome of an operation: values are those of the C API's verikit_status."
 
 

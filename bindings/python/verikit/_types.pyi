@@ -7,7 +7,8 @@ from enum import IntEnum
 from typing import Dict, Optional, Type
 
 class Status(IntEnum):
-    """The outcome of an operation: values are those of the C API's verikit_status."""
+    """The outcome of an operation: values are those of the C API's verikit_status. It has no
+    truth value (bool() raises TypeError: VERIFIED is 0); test the Result, or compare."""
 
     VERIFIED = 0
     VALID = 1

@@ -49,6 +49,11 @@ class Call(asyncio.Future[_T], Coroutine[Any, Any, _T]):
     def close(self) -> None:
         pass
 
+    # `if engine.verify_otp(...):` without await tests the call, not its answer (and the guess
+    # still runs): a future would be true whatever the code. Refused instead (found by a review).
+    def __bool__(self) -> bool:
+        raise TypeError("a verikit.aio call has no truth value: await it first (`if await engine.verify_otp(...):`)")
+
 
 _by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, NativeCompletions]" = weakref.WeakKeyDictionary()
 
