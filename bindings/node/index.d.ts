@@ -53,7 +53,8 @@ export interface CallOptions {
   ttl?: number;
   /** an IP address, a device id: limits apply per client key too */
   clientKey?: Bytes;
-  /** flow binding: a value kept with the flow that asked (its cookie); the credential then verifies only with it */
+  /** flow binding: a value kept with the flow that asked (its cookie); the credential then verifies only with it.
+   *  Must not be empty ('' or an empty Buffer: InvalidArgumentError); omit it (or null) for none. */
   binding?: Bytes;
 }
 

@@ -409,14 +409,17 @@ test('RedisOtpManager (positional form): strings in, strings and booleans out, n
 test('a malformed token is a typed refusal; intent null is the default; options given as undefined', async () => {
   const m = manager();
   const t = await m.generateToken(email());
-  for (const bad of ['x'.repeat(600), 'abc\0def']) {
+  const lone = ['\ud800abc', 'abc\udc00', t.token.slice(0, 10) + '\ude00\ud83d'];  // (lone surrogates: no UTF-8 form)
+  for (const bad of ['x'.repeat(600), 'abc\0def', ...lone]) {
     await rejectsWith(m.verifyToken({ ...email(), token: bad }), 'VerificationSecretInvalidError');
   }
   await rejectsWith(manager().verifyToken({ ...email(), token: 'x'.repeat(600) }), 'VerificationSecretExpiredError');
+  await rejectsWith(manager().verifyToken({ ...email(), token: '\ud800abc' }), 'VerificationSecretExpiredError');
   assert.equal(await m.verifyToken({ ...email(), token: t.token }), true);
   const positional = new RedisOtpManager(null, { baseUrl: 'https://app.example.com/magic' });
   try {
     assert.equal(await positional.verifyToken('user@example.com', 'y'.repeat(700)), false);
+    for (const bad of lone) assert.equal(await positional.verifyToken('user@example.com', bad), false);
   } finally {
     positional.close?.();
   }

@@ -78,3 +78,34 @@ test('bad configurations throw at construction', async () => {
   assert.throws(() => new verikit.Manager({ url: `redis://127.0.0.1:${port}`, key: Buffer.alloc(32) }),
     (e) => e instanceof verikit.StoreUnavailableError && /refused/.test(e.message));
 });
+
+// Every fault of the arguments is a rejection, never a synchronous throw that `.catch()` does
+// not see: views other than a Buffer (a DataView once failed inside the conversion), options
+// whose getter throws, a Proxy that throws.
+test('argument faults reject, never throw synchronously', async () => {
+  const m = new verikit.Manager();
+  const views = [new DataView(new ArrayBuffer(4)), new Float64Array(2), new Uint16Array(2), new ArrayBuffer(4)];
+  for (const v of views) {
+    let p;
+    assert.doesNotThrow(() => { p = m.issueOtp('login', v); }, v.constructor.name);
+    await assert.rejects(p, { name: 'TypeError', message: /identifier must be a string or a Buffer/ }, v.constructor.name);
+    assert.doesNotThrow(() => { p = m.verifyOtp('login', 'a', '123456', { clientKey: v }); });
+    await assert.rejects(p, { name: 'TypeError', message: /clientKey must be a string or a Buffer/ });
+    assert.doesNotThrow(() => { p = m.issueOtp('login', 'a', { binding: v }); });
+    await assert.rejects(p, { name: 'TypeError', message: /binding must be a string or a Buffer/ });
+  }
+  const boom = new Error('from a getter');
+  const getter = { get binding() { throw boom; } };
+  const proxy = new Proxy({}, { get() { throw boom; } });
+  for (const options of [getter, proxy]) {
+    let p;
+    assert.doesNotThrow(() => { p = m.issueOtp('login', 'a', options); });
+    await assert.rejects(p, (e) => e === boom);
+    assert.doesNotThrow(() => { p = m.verifyOtp('login', 'a', '123456', options); });
+    await assert.rejects(p, (e) => e === boom);
+  }
+  assert.equal((await m.inspect('login', 'a')).status, 'not_found', 'nothing was issued');
+  const bytes = new Uint8Array([0x61, 0x62]);  // a plain Uint8Array is bytes, as a Buffer
+  assert.equal((await m.issueOtp('login', bytes)).identifier, 'ab');
+  m.close();
+});

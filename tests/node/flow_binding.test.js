@@ -48,3 +48,32 @@ eachStore(test, 'flow binding', async (make) => {
     assert.equal((await m.consumeLink(link.secret, 'login', { binding: 'right' })).status, 'verified');
   }
 });
+
+// An empty binding (a missing cookie written as `cookie ?? ''`) would pass as no binding, and the
+// credential verify under any: every call that takes one refuses it; omitted or null is none.
+eachStore(test, 'an empty binding is refused, not taken as none', async (make) => {
+  const m = make({ policy: budgetOnly });
+  const code = await m.issueOtp('login', 'eve', { binding: 'cookie-1' });
+  const link = await m.issueLink('login', 'eve', 'https://app.example/magic', { binding: 'cookie-1' });
+  const token = await m.issueToken('confirm', 'eve', { binding: 'cookie-1' });
+  const detached = new Uint8Array(new ArrayBuffer(8));
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });  // (its buffer moved away: length 0)
+  for (const binding of ['', Buffer.alloc(0), new Uint8Array(0), detached]) {
+    const calls = [
+      () => m.issueOtp('login', 'fay', { binding }),
+      () => m.issueToken('confirm', 'fay', { binding }),
+      () => m.issueLink('login', 'fay', 'https://app.example/magic', { binding }),
+      () => m.verifyOtp('login', 'eve', code.secret, { binding }),
+      () => m.consumeToken(token.secret, 'confirm', { binding }),
+      () => m.consumeLink(link.secret, 'login', { binding }),
+    ];
+    for (const call of calls) {
+      await assert.rejects(call(), (e) => e instanceof verikit.InvalidArgumentError && /binding must not be empty/.test(e.message));
+    }
+  }
+  assert.equal((await m.inspect('login', 'fay')).status, 'not_found', 'nothing was issued');
+  assert.equal((await m.inspect('login', 'eve')).counters.failures, 0, 'nothing was counted');
+  assert.equal((await m.verifyOtp('login', 'eve', code.secret, { binding: 'cookie-1' })).status, 'verified');
+  const unbound = await m.issueOtp('login', 'gus', { binding: null });
+  assert.equal((await m.verifyOtp('login', 'gus', unbound.secret, { binding: undefined })).status, 'verified');
+});

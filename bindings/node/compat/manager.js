@@ -22,9 +22,12 @@ function segments(scope, intent, type, identifier) {
   }
 }
 
-// What verikit takes as a token at all (it refuses longer ones, and NULs, as invalid arguments).
+// What verikit takes as a token at all (it refuses longer ones, NULs and lone surrogates as
+// invalid arguments); anything else is answered like an unknown token (a lone surrogate made
+// verifyToken reject with InvalidArgumentError: found by a review).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 function wellFormedToken(token) {
-  return Buffer.byteLength(token) <= 512 && !token.includes('\0');
+  return Buffer.byteLength(token) <= 512 && !token.includes('\0') && !LONE_SURROGATE.test(token);
 }
 
 function unexpected(what, result) {

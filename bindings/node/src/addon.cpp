@@ -492,12 +492,14 @@ std::string utf8_arg(const Napi::String& s, const char* what) {
   return text;
 }
 
-// Binary-safe bytes from a string (UTF-8) or a Buffer.
+// Binary-safe bytes from a string (UTF-8) or a Buffer (any Uint8Array). Other views are refused
+// as the types say: Node's IsBuffer() takes any view, and a DataView then failed inside the
+// conversion (thrown, not rejected), a Float64Array passed its raw bytes (found by a review).
 std::string bytes_arg(const Napi::Value& v, const char* what) {
   if (v.IsString()) return utf8_arg(v.As<Napi::String>(), what);
-  if (v.IsBuffer()) {
-    auto b = v.As<Napi::Buffer<char>>();
-    return std::string(b.Data(), b.Length());
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    auto b = v.As<Napi::Uint8Array>();
+    return std::string(reinterpret_cast<const char*>(b.Data()), b.ByteLength());
   }
   throw ArgError{std::string(what) + " must be a string or a Buffer"};
 }
@@ -549,7 +551,14 @@ std::unique_ptr<CallOptions> options_arg(const Napi::Value& v) {
       o->ttl = t > 4294967295.0 ? UINT32_MAX : static_cast<uint32_t>(t);
     }
     if (!client.IsUndefined()) o->client_key = bytes_arg(client, "clientKey");
-    if (!binding.IsUndefined() && !binding.IsNull()) o->binding = bytes_arg(binding, "binding");
+    if (!binding.IsUndefined() && !binding.IsNull()) {
+      // The credential's condition, so it must say something: empty (a missing cookie written as
+      // `cookie ?? ''`) would pass as no binding, and the credential verify under any (found by a
+      // review). Omitted or null is no binding.
+      o->binding = bytes_arg(binding, "binding");
+      if (o->binding.empty())
+        throw ArgError{"binding must not be empty: omit it (or pass null) for no binding", VERIKIT_E_INVALID_ARGUMENT};
+    }
   }
   o->issue.payload = reinterpret_cast<const uint8_t*>(o->payload.data());
   o->issue.payload_len = o->payload.size();
@@ -981,6 +990,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       }
     } catch (const ArgError& e) {
       op->deferred.Reject(arg_error(env, e));
+    } catch (const Napi::Error& e) {  // a getter or a Proxy of the arguments threw: a rejection too
+      if (!op) throw;                 // (args() is done: nothing after it throws one)
+      op->deferred.Reject(e.Value());
     }
     return promise;
   }
