@@ -172,6 +172,33 @@ def test_a_child_running_the_inherited_loop_takes_no_completion_of_the_parent(re
     e.close()
 
 
+def test_a_loop_made_before_fork_is_refused_in_the_child(redis_server) -> None:  # type: ignore[no-untyped-def]
+    """A loop made (and used) before fork, idle at the fork, run again by the child: its verikit
+    completions are the parent's, so a call there is refused naming the fix (it never settled and
+    spun a core); a new loop in the child works, and the parent's loop goes on."""
+    e = verikit.aio.Engine(redis_server.url, key=KEY)
+    loop = asyncio.new_event_loop()
+    code = loop.run_until_complete(e.issue_otp("login", "reuse@x")).secret
+
+    def child() -> str:
+        try:
+            loop.run_until_complete(asyncio.wait_for(e.inspect("login", "reuse@x"), 3))
+            return "settled"
+        except RuntimeError as err:
+            refused = str(err)
+        fresh = asyncio.run(e.inspect("login", "reuse@x"))
+        return f"{refused} | {fresh.status.name}"
+
+    status, out = run_child(child)
+    assert status == 0, out
+    refused, fresh = out.split(" | ")
+    assert "made before fork()" in refused, out
+    assert fresh == "VALID", out
+    assert loop.run_until_complete(e.verify_otp("login", "reuse@x", code)), "the parent's loop goes on"
+    loop.close()
+    e.close()
+
+
 def test_memory_engine_in_a_child_fails_naming_the_fix() -> None:
     e = verikit.Engine()  # memory://
     code = e.issue_otp("login", "a@x").secret

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 import weakref
 from collections.abc import Coroutine
 from typing import Any, Callable, Optional, TypeVar, cast
@@ -55,7 +56,20 @@ class Call(asyncio.Future[_T], Coroutine[Any, Any, _T]):
         raise TypeError("a verikit.aio call has no truth value: await it first (`if await engine.verify_otp(...):`)")
 
 
-_by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, NativeCompletions]" = weakref.WeakKeyDictionary()
+_by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[int, NativeCompletions]]" = weakref.WeakKeyDictionary()
+
+# Bumped in a forked child. Completions made before a fork are the parent's: they share its
+# eventfd, and only the process that made them settles them (the native Queue), so a child's call
+# on a loop made before the fork would never settle (found by a review): refused instead.
+_generation = 0
+
+
+def _forked() -> None:
+    global _generation
+    _generation += 1
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _completions_for(loop: asyncio.AbstractEventLoop) -> NativeCompletions:
@@ -63,14 +77,17 @@ def _completions_for(loop: asyncio.AbstractEventLoop) -> NativeCompletions:
     natively and signals an eventfd without taking the GIL; the loop reads the fd (add_reader)
     and settles every queued future in one go, natively. The native side holds the loop weakly,
     so a loop that is gone takes its entry (and eventfd) with it; closed loops are dropped here."""
-    sink = _by_loop.get(loop)
-    if sink is None:
+    entry = _by_loop.get(loop)
+    if entry is not None and entry[0] != _generation:
+        raise RuntimeError("verikit.aio: this event loop was made before fork(); in the child, run a new one "
+                           "(asyncio.run, or asyncio.new_event_loop())")
+    if entry is None:
         for closed in [other for other in _by_loop if other.is_closed()]:
             del _by_loop[closed]
         sink = NativeCompletions.make(Call, loop)
         loop.add_reader(sink.fd(), sink.settle)  # first: a loop that refuses it keeps no entry
-        _by_loop[loop] = sink
-    return sink
+        entry = _by_loop[loop] = (_generation, sink)
+    return entry[1]
 
 
 class Engine(_EngineBase):
@@ -86,8 +103,9 @@ class Engine(_EngineBase):
     `run_coroutine_threadsafe` a coroutine that awaits the call (`async def f(): return await
     e.inspect(...)`): a call made there belongs to that thread's loop."""
 
-    # The loop last seen and its completions, as one pair: two threads with two loops never mix them.
-    _bound: "Optional[tuple[asyncio.AbstractEventLoop, NativeCompletions]]" = None
+    # The loop last seen, its completions and the fork generation they belong to, as one tuple:
+    # two threads with two loops never mix them.
+    _bound: "Optional[tuple[asyncio.AbstractEventLoop, NativeCompletions, int]]" = None
 
     def _start(self, op: Callable[..., Any], *args: Any) -> "Call[Any]":
         """Starts `op(*args, completions)` on the running loop and returns its Call; with no loop
@@ -98,8 +116,8 @@ class Engine(_EngineBase):
             return cast("Call[Any]", self._when_awaited(op, args))
         try:
             bound = self._bound
-            if bound is None or bound[0] is not loop:
-                bound = self._bound = (loop, _completions_for(loop))
+            if bound is None or bound[0] is not loop or bound[2] != _generation:
+                bound = self._bound = (loop, _completions_for(loop), _generation)
             call: Call[Any] = op(*args, bound[1])
             return call
         except Exception as e:  # refused at the start: raised where the call is awaited
