@@ -38,11 +38,22 @@ const setCookie = (name, value) => `${name}=${value}; HttpOnly; SameSite=Lax; Pa
 const codeForm = (action, label) => `<form method=post action=${action}><input name=email placeholder=e-mail> ` +
   `<input name=code placeholder=code autocomplete=off> <button>${label}</button></form>`;
 
+// The POSTed form, up to 64 KiB: a larger one rejects with a RangeError (413), a request cut
+// short with an Error (the promise never hangs).
 function body(req) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let data = '';
-    req.on('data', (chunk) => { data += chunk; });
+    req.on('data', (chunk) => {
+      data += chunk;
+      if (data.length > 65536) {
+        req.removeAllListeners('data');
+        req.resume();  // (the rest is read and dropped)
+        reject(new RangeError('the form is too large'));
+      }
+    });
     req.on('end', () => resolve(Object.fromEntries(new URLSearchParams(data))));
+    req.on('error', reject);
+    req.on('close', () => reject(new Error('the request was cut short')));  // (after end: no effect)
   });
 }
 
@@ -68,8 +79,8 @@ const server = http.createServer(async (req, res) => {
     sessions.set(session, r.identifier);
     return send(200, text, 'text/plain', { 'Set-Cookie': setCookie(SESSION_COOKIE, session) });
   };
-  const u = new URL(req.url, `http://127.0.0.1:${port}`);
   try {
+    const u = new URL(req.url, `http://127.0.0.1:${port}`);  // (a URL it cannot read: a TypeError, 400)
     if (req.method === 'GET' && u.pathname === '/') {
       const who = sessions.get(cookieOf(req, SESSION_COOKIE));
       return send(200, `<p id=who>${who ? `Signed in as ${escape(who)}` : 'Not signed in'}</p>` +
@@ -135,6 +146,7 @@ const server = http.createServer(async (req, res) => {
     return send(404, 'not found');
   } catch (e) {
     if (e instanceof verikit.InvalidArgumentError || e instanceof TypeError) return send(400, e.message);
+    if (e instanceof RangeError) return send(413, e.message);
     return send(503, `try again later (${e.name})`);
   }
 });

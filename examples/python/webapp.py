@@ -47,7 +47,11 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
             pass
 
         def form(self) -> Dict[str, str]:
+            """The POSTed form; ValueError (a 400) for a length that is no count or past 64 KiB, or
+            a body that is not UTF-8."""
             length = int(self.headers.get("Content-Length", "0"))
+            if not 0 <= length <= 65536:
+                raise ValueError("the form's length is out of range")
             fields = parse_qs(self.rfile.read(length).decode())
             return {k: v[0] for k, v in fields.items()}
 
@@ -56,8 +60,8 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
             return cookie[name].value if name in cookie else None
 
         def flow(self) -> Optional[str]:
-            """This browser's flow value: the binding of what it asked for."""
-            return self.cookie(FLOW_COOKIE)
+            """This browser's flow value: the binding of what it asked for (an empty cookie is none)."""
+            return self.cookie(FLOW_COOKIE) or None
 
         def reply(self, code: int, body: str, kind: str = "text/plain",
                   cookies: Optional[Dict[str, str]] = None) -> None:
@@ -80,6 +84,14 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
             self.reply(200, body, cookies={SESSION_COOKIE: session})
 
         def do_GET(self) -> None:
+            try:
+                self.get()
+            except (ValueError, verikit.InvalidArgumentError) as e:  # a hostile URL: 400, never a dropped connection
+                self.reply(400, str(e))
+            except verikit.Error as e:
+                self.reply(503, f"try again later ({type(e).__name__})")
+
+        def get(self) -> None:
             url = urlparse(self.path)
             if url.path == "/":
                 with LOCK:
@@ -107,8 +119,8 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
                 self.reply(404, "not found")
 
         def do_POST(self) -> None:
-            fields = self.form()
             try:
+                fields = self.form()
                 if self.path == "/signup":
                     email = fields.get("email", "")
                     flow = secrets.token_urlsafe(32)  # kept only in this browser's cookie
@@ -156,7 +168,7 @@ def make_handler(engine: verikit.Engine, base_url: str) -> type:
                     self.signed_in(r, r.status.name)
                 else:
                     self.reply(404, "not found")
-            except verikit.InvalidArgumentError as e:
+            except (ValueError, verikit.InvalidArgumentError) as e:  # (InvalidArgumentError is a ValueError too)
                 self.reply(400, str(e))
             except verikit.Error as e:
                 self.reply(503, f"try again later ({type(e).__name__})")

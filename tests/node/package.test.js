@@ -136,6 +136,20 @@ test('the sign-up server: code and magic link bound to the browser that asked, c
     assert.deepEqual(await asker.post('/fallback', { email: 'kim@example.com', code: fallback }), [401, 'not_found'],
       'the fallback code after the link was used: nothing left to sign in with');
     assert.equal((await asker.post('/signup', { email: '' }))[0], 400);
+    // Hostile requests get an answer and leave the server up (an unreadable URL once ended it).
+    const raw = (text, end = true) => new Promise((resolve) => {
+      const socket = require('node:net').connect(port, '127.0.0.1', () => (end ? socket.end(text) : socket.write(text)));
+      let reply = '';
+      socket.on('data', (d) => { reply += d; });
+      socket.on('close', () => resolve(reply.split('\r\n')[0]));
+      socket.on('error', () => resolve(reply.split('\r\n')[0]));
+      if (!end) setTimeout(() => socket.destroy(), 200);  // a body cut short
+    });
+    assert.match(await raw('GET //[ HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 400/);
+    const big = 'email=' + 'x'.repeat(70000);
+    assert.match(await raw(`POST /signup HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n${big}`), /^HTTP\/1\.1 413/);
+    await raw('POST /signup HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nemail=a', false);
+    assert.equal((await asker.get(`${base}/`))[0], 200, 'still serving');
   } finally {
     server.kill('SIGTERM');
   }

@@ -126,6 +126,40 @@ def test_webapp_cross_device_fallback() -> None:
         proc.wait(10)
 
 
+def test_webapp_answers_hostile_requests_and_stays_up() -> None:
+    """A NUL in a token, a negative or oversized length, a body that is not UTF-8: each gets a 400
+    (they dropped the connection with a traceback), and the server goes on."""
+    import socket
+
+    from conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, os.path.join(EXAMPLES, "webapp.py"), str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
+
+    def raw(request: bytes) -> str:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(request)
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+        return reply.split(b"\r\n", 1)[0].decode()
+
+    try:
+        assert proc.stdout is not None
+        assert "listening" in proc.stdout.readline()
+        assert raw(b"GET /magic?token=%00 HTTP/1.0\r\n\r\n").startswith("HTTP/1.0 400")
+        assert raw(b"POST /signup HTTP/1.0\r\nContent-Length: -5\r\n\r\n").startswith("HTTP/1.0 400")
+        assert raw(b"POST /signup HTTP/1.0\r\nContent-Length: 999999\r\n\r\n").startswith("HTTP/1.0 400")
+        assert raw(b"POST /signup HTTP/1.0\r\nContent-Length: 8\r\n\r\nemail=\xff\xfe").startswith("HTTP/1.0 400")
+        assert "Not signed in" in Browser().get(f"http://127.0.0.1:{port}/")[1], "still serving"
+    finally:
+        proc.terminate()
+        _, errors = proc.communicate(timeout=10)
+    assert "Traceback" not in errors, errors
+
+
 def test_mypy_strict_on_the_examples() -> None:
     out = subprocess.run([sys.executable, "-m", "mypy", "--strict", EXAMPLES], capture_output=True, text=True,
                          timeout=300, cwd="/")
