@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "store/redis_preflight.hpp"
@@ -129,43 +132,93 @@ TEST(RedisPreflight, AReplicaIsRefused) {
 }
 
 // A server of the test's own that answers PING and INFO as an old Redis would.
-TEST(RedisPreflight, AnOldRedisIsRefusedNamingTheMinimum) {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::thread fake([listener] {
-    const int fd = ::accept(listener, nullptr, nullptr);
-    const std::string info = "# Server\r\nredis_version:6.2.14\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n";
+// A server of the test's own on a loopback port, for one connection: PING answers +PONG, INFO
+// answers `info`, any other command `other` (a RESP reply). Stops when the client hangs up.
+class FakeRedis {
+ public:
+  FakeRedis(std::string info, std::string other) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listener_, 4), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, info = std::move(info), other = std::move(other)] { serve(info, other); });
+  }
+  ~FakeRedis() {
+    thread_.join();
+    ::close(listener_);
+  }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "?pool_size=1"; }
+
+ private:
+  // The first whole command in `in` (its arguments), taken out of it; nullopt until one is whole.
+  static std::optional<std::vector<std::string>> take_command(std::string& in) {
+    std::size_t at = 0;
+    auto line = [&]() -> std::optional<std::string> {
+      const auto end = in.find("\r\n", at);
+      if (end == std::string::npos) return std::nullopt;
+      std::string l = in.substr(at, end - at);
+      at = end + 2;
+      return l;
+    };
+    const auto count = line();
+    if (!count || count->empty() || (*count)[0] != '*') return std::nullopt;
+    std::vector<std::string> args;
+    for (int i = 0, n = std::stoi(count->substr(1)); i < n; ++i) {
+      const auto size = line();
+      if (!size) return std::nullopt;
+      const auto bytes = static_cast<std::size_t>(std::stoul(size->substr(1)));
+      if (in.size() < at + bytes + 2) return std::nullopt;
+      args.push_back(in.substr(at, bytes));
+      at += bytes + 2;
+    }
+    in.erase(0, at);
+    return args;
+  }
+  void serve(const std::string& info, const std::string& other) {
+    const int fd = ::accept(listener_, nullptr, nullptr);
     std::string in;
     char buf[4096];
     for (;;) {
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       if (n <= 0) break;
       in.append(buf, static_cast<std::size_t>(n));
-      for (;;) {  // whole commands only: *1 $4 PING / *1 $4 INFO
-        if (in.rfind("*1\r\n$4\r\nPING\r\n", 0) == 0) {
-          in.erase(0, 14);
-          (void)::send(fd, "+PONG\r\n", 7, MSG_NOSIGNAL);
-        } else if (in.rfind("*1\r\n$4\r\nINFO\r\n", 0) == 0) {
-          in.erase(0, 14);
-          const std::string reply = "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n";
-          (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
-        } else {
-          break;
-        }
+      while (auto args = take_command(in)) {
+        std::string reply = other;
+        if (args->size() == 1 && (*args)[0] == "PING") reply = "+PONG\r\n";
+        if (args->size() == 1 && (*args)[0] == "INFO") reply = "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n";
+        (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
       }
     }
     ::close(fd);
-  });
-  auto s = start("redis://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "?pool_size=1");
-  expect_refused(s, {"Redis 6.2.14", "needs Redis 7.0 or later"});
-  fake.join();
-  ::close(listener);
+  }
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST(RedisPreflight, AnOldRedisIsRefusedNamingTheMinimum) {
+  FakeRedis fake("# Server\r\nredis_version:6.2.14\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n",
+                 "-ERR unexpected\r\n");
+  expect_refused(start(fake.url()), {"Redis 6.2.14", "needs Redis 7.0 or later"});
+}
+
+// A server that cannot run the permission check for now (a Cluster node while the cluster is
+// down, as a failover review met on a newly promoted primary) is not ready, not short of
+// permissions: no ACL advice for a CLUSTERDOWN.
+TEST(RedisPreflight, AClusterDownIsNotReadyNotAMissingPermission) {
+  FakeRedis fake("# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n# Replication\r\nrole:master\r\n"
+                 "\r\n# Memory\r\nmaxmemory_policy:noeviction\r\n",
+                 "-CLUSTERDOWN The cluster is down\r\n");
+  auto s = start(fake.url());
+  ASSERT_FALSE(s.engine.has_value()) << "started";
+  EXPECT_EQ(s.engine.error().code, Errc::store_unavailable) << s.engine.error().message;
+  EXPECT_NE(s.engine.error().message.find("is not ready: CLUSTERDOWN"), std::string::npos) << s.engine.error().message;
+  EXPECT_EQ(s.engine.error().message.find("ACL SETUSER"), std::string::npos) << s.engine.error().message;
 }
 
 // ----------------------------------------------------------------- permissions and authentication

@@ -32,9 +32,11 @@ std::string user_of(const redis::Client& c) {
 
 // Error replies a healthy server gives for a while (loading its data, running a long script):
 // worth retrying later, not a configuration to fix.
+// (CLUSTERDOWN: a Cluster node while the cluster is down, as a newly promoted primary can be; it
+// was read as a refusal, and the warning advised granting ACL permissions: found by a review.)
 bool transient(std::string_view error) {
   return error.starts_with("LOADING") || error.starts_with("BUSY") || error.starts_with("MASTERDOWN") ||
-         error.starts_with("TRYAGAIN");
+         error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN");
 }
 
 Error not_ready(const redis::Client& c, const std::string& reply) {
