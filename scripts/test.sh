@@ -58,8 +58,7 @@ tsan=(-R 'ManyThreads|OneEngineFromManyThreads|Asynchronous|RedisClient|RedisSto
 mapfile -t tsan_programs < <(ctest --test-dir "$root/build" --show-only=json-v1 "${tsan[@]}" | python3 -c '
 import json, os, sys
 print("\n".join(sorted({os.path.basename(t["command"][0]) for t in json.load(sys.stdin)["tests"]})))')
-cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=thread >/dev/null
-cmake --build "$root/build-tsan" -j "$jobs" --target "${tsan_programs[@]}"
+bash "$root/scripts/build.sh" "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DVERIKIT_SANITIZE=thread -- "${tsan_programs[@]}"
 selected() { ctest --test-dir "$1" -N "${tsan[@]}" | awk '/Total Tests:/ {print $3}'; }
 [ "$(selected "$root/build-tsan")" = "$(selected "$root/build")" ] ||
   { echo "test: the TSan build lists $(selected "$root/build-tsan") of the $(selected "$root/build") tests selected" >&2; exit 1; }

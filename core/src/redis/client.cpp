@@ -532,11 +532,9 @@ void Client::command(std::span<const std::string_view> args, ReplyCallback done)
 
 void Client::command_then_wait(std::span<const std::string_view> args, int replicas, std::chrono::milliseconds timeout,
                                ReplyCallback done) {
-  const std::string n = std::to_string(replicas), ms = std::to_string(timeout.count());
-  const std::string_view wait[] = {"WAIT", n, ms};
-  std::string then_wait = format_command(std::span<const std::string_view>(wait));
-  const std::size_t wait_bytes = then_wait.size();
-  send_formatted(format_command(args) + then_wait, 2, timeout, wait_bytes, std::move(done));
+  std::string bytes = format_command(args);
+  const std::size_t wait_bytes = append_wait(bytes, replicas, timeout);
+  send_formatted(std::move(bytes), 2, timeout, wait_bytes, std::move(done));
 }
 
 void Client::send_formatted(std::string bytes, int replies, std::chrono::milliseconds extra_time,

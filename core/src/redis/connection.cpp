@@ -77,6 +77,14 @@ std::string format_command(std::span<const std::string_view> args) {
   return std::string(cmd, static_cast<std::size_t>(n));
 }
 
+std::size_t append_wait(std::string& bytes, int replicas, std::chrono::milliseconds timeout) {
+  const std::string n = std::to_string(replicas), ms = std::to_string(timeout.count());
+  const std::string_view wait[] = {"WAIT", n, ms};
+  const std::string formatted = format_command(std::span<const std::string_view>(wait));
+  bytes += formatted;
+  return formatted.size();
+}
+
 void complete(Request& request, Expected<Reply> result, const Warn& warn) noexcept {
   if (!request.done) return;
   const char* what = nullptr;

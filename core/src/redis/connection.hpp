@@ -159,4 +159,8 @@ inline std::string format_command(const std::vector<std::string_view>& args) {
   return format_command(std::span<const std::string_view>(args));
 }
 
+// Appends `WAIT replicas timeout` (formatted) to `bytes` and returns its length: the request's
+// Request::wait_bytes.
+std::size_t append_wait(std::string& bytes, int replicas, std::chrono::milliseconds timeout);
+
 }  // namespace verikit::redis

@@ -224,11 +224,7 @@ void RoutedCore::send(const std::shared_ptr<Routed>& r) {
   bytes += r->bytes;
   std::size_t wait_bytes = 0;
   if (r->wait_replicas > 0) {
-    const std::string n = std::to_string(r->wait_replicas), ms = std::to_string(r->wait_timeout.count());
-    const std::string_view wait[] = {"WAIT", n, ms};
-    const std::string then_wait = format_command(std::span<const std::string_view>(wait));
-    wait_bytes = then_wait.size();
-    bytes += then_wait;
+    wait_bytes = append_wait(bytes, r->wait_replicas, r->wait_timeout);
     ++replies;
   }
   t.client->send_formatted(std::move(bytes), replies, r->wait_timeout, wait_bytes,
