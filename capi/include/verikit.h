@@ -165,7 +165,7 @@ typedef enum verikit_reissue {
 #define VERIKIT_POLICY_LOCKOUT_ALLOWS_ISSUE 0x200u /* an identifier whose failure budget is spent
                                                       may still be issued codes */
 #define VERIKIT_POLICY_ACTIVE_CAP_REFUSE 0x400u  /* over the cap, refuse the issue (default: revoke
-                                                    the oldest live token or link) */
+                                                    the first issued live token or link) */
 #define VERIKIT_POLICY_KEEP_IDENTIFIER_CASE 0x800u   /* 0.2: do not lower-case identifiers */
 #define VERIKIT_POLICY_KEEP_IDENTIFIER_SPACE 0x1000u /* 0.2: do not strip white space around them */
 

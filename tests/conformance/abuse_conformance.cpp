@@ -1,6 +1,7 @@
 // Conformance: the abuse controls, identical on every store. Windows are short (seconds) so
 // that the Redis harness, which waits for real, stays quick.
 #include <barrier>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -326,6 +327,76 @@ TEST_P(Abuse, ActiveTokenCapRevokesTheOldest) {
   EXPECT_EQ(e->peek_token(t1.secret.view(), "login")->outcome, Outcome::not_found);
   EXPECT_EQ(e->peek_link(t2.secret.view(), "login")->outcome, Outcome::valid);
   EXPECT_EQ(e->peek_token(t3.secret.view(), "login")->outcome, Outcome::valid);
+}
+
+// The cap revokes the first issued, whatever the lifetimes: a long-lived link issued first goes
+// before the shorter tokens issued after it (the one that expires first stays).
+TEST_P(Abuse, ActiveTokenCapRevokesTheFirstIssuedWhateverItsLifetime) {
+  Policy p = short_windows();
+  p.max_active_tokens = 2;
+  auto e = strict(p);
+  IssueOptions long_lived, short_lived;
+  long_lived.ttl = seconds(86400);
+  short_lived.ttl = seconds(60);
+  Result link = e->issue_link("login", "kim", "https://e.com/m", long_lived).value();
+  Result t1 = e->issue_token("login", "kim", short_lived).value();
+  Result t2 = e->issue_token("login", "kim", short_lived).value();
+  ASSERT_EQ(t2.outcome, Outcome::issued);
+  EXPECT_EQ(e->peek_link(link.secret.view(), "login")->outcome, Outcome::not_found) << "issued first";
+  EXPECT_EQ(e->peek_token(t1.secret.view(), "login")->outcome, Outcome::valid);
+  EXPECT_EQ(e->peek_token(t2.secret.view(), "login")->outcome, Outcome::valid);
+  Result t3 = e->issue_token("login", "kim", long_lived).value();
+  EXPECT_EQ(e->peek_token(t1.secret.view(), "login")->outcome, Outcome::not_found);
+  EXPECT_EQ(e->peek_token(t2.secret.view(), "login")->outcome, Outcome::valid);
+  EXPECT_EQ(e->peek_token(t3.secret.view(), "login")->outcome, Outcome::valid);
+}
+
+// A search for a counterexample: random sequences of tokens and links with random lifetimes
+// (none expiring during the test), issued back to back (often in the same millisecond) or a few
+// milliseconds apart, some used, against a model of the rule: after each issue exactly the last
+// `cap` issued and unused ones are live.
+TEST_P(Abuse, ActiveTokenCapKeepsTheLastIssuedUnderRandomSequences) {
+  std::mt19937 rng(GTEST_FLAG_GET(random_seed) + 19);
+  for (int round = 0; round < 4; ++round) {
+    Policy p = short_windows();
+    const int cap = 1 + static_cast<int>(rng() % 4);
+    p.max_active_tokens = cap;
+    auto e = strict(p);
+    const std::string who = "seq" + std::to_string(round);
+    struct Issued {
+      std::string secret;
+      bool link;
+    };
+    std::vector<Issued> all;
+    std::vector<std::size_t> live;  // indexes into `all`, in issue order
+    for (int step = 0; step < 24; ++step) {
+      if (!live.empty() && rng() % 5 == 0) {  // use one (a one-time token or link: gone after)
+        const std::size_t k = live[rng() % live.size()];
+        const Result used = all[k].link ? e->consume_link(all[k].secret, "login").value()
+                                        : e->verify_token(all[k].secret, "login").value();
+        ASSERT_EQ(used.outcome, Outcome::verified) << "round " << round << " step " << step;
+        live.erase(std::find(live.begin(), live.end(), k));
+        continue;
+      }
+      IssueOptions o;
+      o.ttl = seconds(600 + rng() % 86400);
+      const bool link = rng() % 2 == 0;
+      Result r = link ? e->issue_link("login", who, "https://e.com/m", o).value() : e->issue_token("login", who, o).value();
+      ASSERT_EQ(r.outcome, Outcome::issued);
+      all.push_back({std::string(r.secret.view()), link});
+      live.push_back(all.size() - 1);
+      if (static_cast<int>(live.size()) > cap) live.erase(live.begin());
+      if (rng() % 3 == 0) harness->advance(milliseconds(rng() % 3));
+      for (std::size_t k = 0; k < all.size(); ++k) {
+        const bool expect_live = std::find(live.begin(), live.end(), k) != live.end();
+        const Result seen = all[k].link ? e->peek_link(all[k].secret, "login").value()
+                                        : e->peek_token(all[k].secret, "login").value();
+        ASSERT_EQ(seen.outcome, expect_live ? Outcome::valid : Outcome::not_found)
+            << "round " << round << " step " << step << " credential " << k << " cap " << cap;
+      }
+      ASSERT_EQ(e->inspect("login", who)->active_tokens, static_cast<int>(live.size()));
+    }
+  }
 }
 
 TEST_P(Abuse, ActiveTokenCapCanRefuse) {

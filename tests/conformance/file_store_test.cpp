@@ -101,6 +101,32 @@ std::shared_ptr<Engine> engine_at(const std::string& url, int max_attempts = 5) 
 
 // ---- the record format ----
 
+// The record keeps tokens in issue order (the cap on live ones revokes the first issued) without
+// a field for it: the sequence is the order, so the format stays version 1.
+TEST(FileStoreFormat, TokensKeepTheirIssueOrderAcrossARoundTrip) {
+  detail::Group g;
+  const std::vector<long long> orders = {1764400000123, 7, 1764400000124, 1764400000122, 42};
+  for (std::size_t i = 0; i < orders.size(); ++i) {
+    detail::TokenRecord t{TokenKind::token, "p", "", "", TimePoint(99ms), true, false};
+    t.order = orders[i];
+    g.tokens["t" + std::to_string(i)] = t;
+  }
+  std::string bytes;
+  detail::encode_group(g, bytes);
+  auto back = detail::decode_group(bytes);
+  ASSERT_TRUE(back) << back.error().message;
+  std::vector<std::pair<long long, std::string>> was, now;
+  for (const auto& [id, t] : g.tokens) was.emplace_back(t.order, id);
+  for (const auto& [id, t] : back->tokens) now.emplace_back(t.order, id);
+  std::sort(was.begin(), was.end());
+  std::sort(now.begin(), now.end());
+  ASSERT_EQ(was.size(), now.size());
+  for (std::size_t i = 0; i < was.size(); ++i) EXPECT_EQ(now[i].second, was[i].second) << "rank " << i;
+  std::string again;
+  detail::encode_group(*back, again);
+  EXPECT_EQ(again, bytes);
+}
+
 TEST(FileStoreFormat, GroupsAndClientBucketsRoundTrip) {
   detail::Group g;
   g.otp = detail::OtpRecord{.key_id = 3,

@@ -642,6 +642,42 @@ void put_as_03(redis::Client& raw, const std::string& k, const GroupRecord& r, c
   ASSERT_EQ(raw.command_sync({"TYPE", k})->str, "hash");
 }
 
+// A token record written by 0.4 has no issue order (its 8th element): the cap on live tokens
+// counts it as issued before any that has one, and a non-number there is an error, not a value.
+TEST(RedisStore, ATokenRecordWithoutAnIssueOrderCountsAsTheFirstIssued) {
+  RedisServer server;
+  Config c;
+  c.default_policy = without_abuse_controls(c.default_policy);
+  c.default_policy.max_active_tokens = 2;
+  auto e = engine_on(server.url(), c, true);
+  Result t1 = e->issue_token("login", "ola").value();
+  Result t2 = e->issue_token("login", "ola").value();
+  auto raw = raw_client(server);
+  const auto keys = all_keys(*raw, ":t");
+  ASSERT_EQ(keys.size(), 1u);
+  // the last issued (t2) loses its order, as 0.4 wrote it
+  const char* strip = R"(local all, last, field = redis.call('HGETALL', KEYS[1]), -1, nil
+for i = 1, #all, 2 do
+  local r = cmsgpack.unpack(all[i + 1])
+  if r[8] > last then last, field = r[8], all[i] end
+end
+local r = cmsgpack.unpack(redis.call('HGET', KEYS[1], field))
+r[8] = ARGV[1] ~= '' and ARGV[1] or nil
+redis.call('HSET', KEYS[1], field, cmsgpack.pack(r))
+return #r)";
+  ASSERT_EQ(raw->command_sync({"EVAL", strip, "1", keys[0], ""})->integer, 7);
+  Result t3 = e->issue_token("login", "ola").value();
+  ASSERT_EQ(t3.outcome, Outcome::issued);
+  EXPECT_EQ(e->peek_token(t2.secret.view(), "login")->outcome, Outcome::not_found) << "the record without an order";
+  EXPECT_EQ(e->peek_token(t1.secret.view(), "login")->outcome, Outcome::valid);
+  EXPECT_EQ(e->peek_token(t3.secret.view(), "login")->outcome, Outcome::valid);
+  // an order that is not a number: the issue fails, nothing is revoked
+  ASSERT_EQ(raw->command_sync({"EVAL", strip, "1", keys[0], "soon"})->integer, 8);
+  EXPECT_FALSE(e->issue_token("login", "ola").has_value());
+  EXPECT_EQ(e->peek_token(t1.secret.view(), "login")->outcome, Outcome::valid);
+  EXPECT_EQ(e->peek_token(t3.secret.view(), "login")->outcome, Outcome::valid);
+}
+
 TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {
   RedisServer server;
   auto e = engine_on(server.url());

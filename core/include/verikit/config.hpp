@@ -35,8 +35,8 @@ struct RateLimit {
 };
 
 enum class CapMode : int {
-  revoke_oldest = 0,  // a new token or link beyond the cap revokes the oldest live one
-  refuse = 1,         // ... or is refused (rate_limited until the oldest expires)
+  revoke_oldest = 0,  // a new token or link beyond the cap revokes the first issued live one
+  refuse = 1,         // ... or is refused (rate_limited until the first of them expires)
 };
 
 // Everything a purpose (login, verify-email, reset-password, ...) decides: one member per line

@@ -3,14 +3,17 @@
 //           u8 has_otp [u8 key_id, str hash, sealed_code, sealed_payload, payload_hash,
 //                       i32 attempts_left, i64 expires_at, u8 flags, str binding_hash],
 //           u32 tokens [str id, u8 kind, str purpose_tag, sealed_identity, sealed_payload,
-//                       i64 expires_at, u8 flags, str binding_hash]..., u32 pairs [str client, i64 tat]...,
+//                       i64 expires_at, u8 flags, str binding_hash]... (in issue order: the cap on
+//                       live ones revokes the first), u32 pairs [str client, i64 tat]...,
 //           u8 has_recovery [u32 codes [u8 key_id, str hash]..., i64 expires_at],
 //           u8 has_totp [str sealed_secret, i64 last_step, generation, expires_at]
 //   client: u8 version, u8 'c', i64 issue_tat, failure_tat, indexed_until
 // str: u32 length + bytes; integers little-endian; flags: 1 one_time, 2 revoke_group.
 #include "store/group_codec.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace verikit::detail {
 namespace {
@@ -111,7 +114,14 @@ void encode_group(const Group& g, std::string& out) {
     put_str(out, o.binding_hash);
   }
   put_u32(out, static_cast<std::uint32_t>(g.tokens.size()));
-  for (const auto& [id, t] : g.tokens) {
+  // In issue order: the sequence is the order (decode_group numbers them as it reads them).
+  std::vector<std::pair<const std::string*, const TokenRecord*>> tokens;
+  tokens.reserve(g.tokens.size());
+  for (const auto& [id, t] : g.tokens) tokens.emplace_back(&id, &t);
+  std::sort(tokens.begin(), tokens.end(), [](const auto& a, const auto& b) { return a.second->order < b.second->order; });
+  for (const auto& [id_ptr, t_ptr] : tokens) {
+    const std::string& id = *id_ptr;
+    const TokenRecord& t = *t_ptr;
     put_str(out, id);
     put_u8(out, static_cast<std::uint8_t>(t.kind));
     put_str(out, t.purpose_tag);
@@ -167,9 +177,11 @@ Expected<Group> decode_group(std::string_view bytes) {
     o.binding_hash = r.str();
     g.otp = std::move(o);
   }
+  long long order = 0;  // the records' sequence is their issue order (encode_group)
   for (std::uint32_t n = r.u32(); n > 0 && !r.bad(); --n) {
     std::string id = r.str();
     TokenRecord t;
+    t.order = ++order;
     const std::uint8_t kind = r.u8();
     if (kind != static_cast<std::uint8_t>(TokenKind::token) && kind != static_cast<std::uint8_t>(TokenKind::link))
       return damaged();

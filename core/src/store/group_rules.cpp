@@ -123,15 +123,13 @@ TokenIssueReply issue_token(Group& g, const TokenIssueRequest& req, TimePoint no
   TokenIssueReply reply;
   drop_expired(g, now);
   GateCheck gate = check_gate(g.rate, ms(now), req.gate);
-  auto oldest = [&] {
-    return std::min_element(g.tokens.begin(), g.tokens.end(), [](const auto& a, const auto& b) {
-      return a.second.expires_at < b.second.expires_at;
-    });
-  };
   if (gate.outcome == Outcome::issued && req.max_active > 0 && req.refuse_when_full &&
       static_cast<int>(g.tokens.size()) >= req.max_active) {
-    gate.outcome = Outcome::rate_limited;
-    gate.retry_ms = ms(oldest()->second.expires_at) - ms(now);
+    gate.outcome = Outcome::rate_limited;  // until the first of them expires
+    const auto first_to_expire = std::min_element(g.tokens.begin(), g.tokens.end(), [](const auto& a, const auto& b) {
+      return a.second.expires_at < b.second.expires_at;
+    });
+    gate.retry_ms = ms(first_to_expire->second.expires_at) - ms(now);
   }
   if (gate.outcome != Outcome::issued) {
     reply.outcome = gate.outcome;
@@ -139,10 +137,14 @@ TokenIssueReply issue_token(Group& g, const TokenIssueRequest& req, TimePoint no
     return reply;
   }
   commit_gate(g.rate, ms(now), req.gate, gate);
-  while (req.max_active > 0 && static_cast<int>(g.tokens.size()) >= req.max_active) g.tokens.erase(oldest());
+  const auto by_order = [](const auto& a, const auto& b) { return a.second.order < b.second.order; };
+  while (req.max_active > 0 && static_cast<int>(g.tokens.size()) >= req.max_active)  // the first issued goes
+    g.tokens.erase(std::min_element(g.tokens.begin(), g.tokens.end(), by_order));
+  long long order = ms(now);
+  if (!g.tokens.empty()) order = std::max(order, std::max_element(g.tokens.begin(), g.tokens.end(), by_order)->second.order + 1);
   reply.expires_at = now + req.ttl;
-  g.tokens[req.token_id] = TokenRecord{req.kind,         req.purpose_tag,  req.sealed_identity, req.sealed_payload,
-                                       reply.expires_at, req.one_time,     req.revoke_group,    req.binding_hash};
+  g.tokens[req.token_id] = TokenRecord{req.kind,       req.purpose_tag,  req.sealed_identity, req.sealed_payload,
+                                       reply.expires_at, req.one_time, req.revoke_group,   req.binding_hash, order};
   return reply;
 }
 

@@ -44,6 +44,10 @@ struct TokenRecord {
   bool one_time = true;
   bool revoke_group = false;
   std::string binding_hash;  // empty: not bound
+  // Issue order within the group: the issue's ms, or one past the group's last when that is later
+  // (strictly increasing); the cap on live ones revokes the lowest. (The file store keeps the
+  // order as the records' sequence; see group_codec.cpp.)
+  long long order = 0;
 };
 
 struct RecoverySet {

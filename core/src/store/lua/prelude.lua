@@ -48,20 +48,27 @@ local function now_ms()
   local us = t[2] + 0
   return t[1] * 1000 + (us - us % 1000) / 1000
 end
--- live tokens and links of a group (expired ones are dropped when prune), and the oldest
+-- live tokens and links of a group (expired ones are dropped when prune): how many, the first of
+-- their expiries, the first issued (its field) and the last issue order. A record's 8th element
+-- is its issue order (the issue's ms, or one past the group's last when that is later: strictly
+-- increasing within a group); 0.4's records have none and count as issued before any that has.
 local function live_tokens(key, now, prune)
-  local n, oldest, oldest_id = 0, nil, nil
+  local n, first_exp, first_id, first_order, last_order = 0, nil, nil, nil, 0
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
-    local exp = need(cmsgpack.unpack(all[i + 1])[4])
+    local r = cmsgpack.unpack(all[i + 1])
+    local exp = need(r[4])
     if exp > now then
       n = n + 1
-      if not oldest or exp < oldest then oldest, oldest_id = exp, all[i] end
+      local order = num(r[8])
+      if not first_exp or exp < first_exp then first_exp = exp end
+      if not first_order or order < first_order then first_order, first_id = order, all[i] end
+      if order > last_order then last_order = order end
     elseif prune then
       redis.call('HDEL', key, all[i])
     end
   end
-  return n, oldest, oldest_id
+  return n, first_exp, first_id, last_order
 end
 -- The group's state is one string (key g), packed with struct as REC: a layout tag (1), then the
 -- OTP — h (key id + secret hash; '': none), a (attempts left), f (flags), x (expiry, ms) — and
