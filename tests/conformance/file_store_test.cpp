@@ -758,6 +758,48 @@ TEST(FileStoreProcesses, AnInspectionIsAnsweredWhileAnotherProcessHoldsTheWriter
   EXPECT_EQ(e->verify_otp("login", "looked-at", issued->secret.view())->outcome, Outcome::verified);
 }
 
+// A process killed inside a read transaction (SIGKILL, the OOM killer) leaves its reader slot,
+// whose snapshot keeps every page freed since from being reused: the file grew until every new
+// issue was refused as "full", for good (LMDB clears dead readers at open only; found by a review).
+// A write refused as full clears them (so does the reaper's thread, off here), and the store goes on.
+TEST(FileStoreProcesses, AReaderKilledInsideItsSnapshotDoesNotFillTheStore) {
+  TempDir dir;
+  auto e = engine_at("file://" + dir.path() + "?max_size_mb=2&durability=nosync&reap_interval_ms=0");
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(e->issue_otp("login", "u" + std::to_string(i)));
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t reader = fork_child([&]() -> int {
+    MDB_env* env = nullptr;
+    MDB_txn* txn = nullptr;
+    if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 3) != 0 || mdb_env_set_maxreaders(env, 1024) != 0 ||
+        mdb_env_open(env, dir.path().c_str(), MDB_NOTLS, 0600) != 0 ||
+        mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0)
+      return 1;
+    if (::write(ready[1], "x", 1) != 1) return 2;
+    for (;;) ::pause();  // the snapshot held until killed
+  });
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child could not begin a read transaction";
+  ::close(ready[0]);
+  ::kill(reader, SIGKILL);
+  EXPECT_EQ(exit_code(reader), -1);
+  int refused = 0;
+  std::string first_refusal;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string who = "u" + std::to_string(i % 50);
+    auto issued = e->issue_otp("login", who);
+    if (!issued) {
+      if (refused++ == 0) first_refusal = issued.error().message;
+      continue;
+    }
+    auto v = e->verify_otp("login", who, issued->secret.view());
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(v->outcome, Outcome::verified);
+  }
+  EXPECT_LE(refused, 1) << "first: " << first_refusal;  // the one that found the store full, at most
+}
+
 // A process that opens the store with a larger max_size_mb grows the map, and one with the smaller
 // size adopts it at its next transaction, a read-only one (an inspection) too: both see every record.
 TEST(FileStoreProcesses, AMapGrownByAnotherProcessIsAdoptedByReadsAndWrites) {

@@ -682,6 +682,7 @@ class FileStore final : public Store {
   }
 
   std::size_t reap_all() {
+    clear_dead_readers();
     std::size_t total = 0;
     for (;;) {
       std::size_t n = 0;
@@ -777,8 +778,22 @@ class FileStore final : public Store {
   template <class Reply>
   Expected<Reply> finish(Txn& t, Reply reply) {
     // (asked after the commit: the map can fill at the commit too, after every write fitted)
-    if (auto s = t.commit(); !s) return t.full() ? full_error() : std::move(s).error();
+    if (auto s = t.commit(); !s) {
+      if (!t.full()) return std::move(s).error();
+      clear_dead_readers();  // (pages a dead reader pinned are free for the next write)
+      return full_error();
+    }
     return reply;
+  }
+
+  // Reader slots of processes that died inside a read transaction (SIGKILL, the OOM killer) keep
+  // their snapshot's pages from being reused: the file grows until the store is "full". LMDB clears
+  // them at open only; the reaper's thread clears them every reap_interval_ms, and so does a write
+  // refused as full.
+  void clear_dead_readers() {
+    if (env_ == nullptr || env_->e.env == nullptr) return;
+    int dead = 0;
+    (void)mdb_reader_check(env_->e.env, &dead);
   }
 
   // How on_group opens a group: `create` makes an absent one (if there is room); `existing` and
