@@ -28,6 +28,7 @@
 
 #include "store/group_codec.hpp"
 #include "store/group_rules.hpp"
+#include "store/lmdb_pages.hpp"
 #include "store/reaper.hpp"
 #include "verikit/process.hpp"
 
@@ -158,10 +159,19 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
   if (int rc = mdb_env_set_mapsize(e.env, o.max_size_mb << 20); rc != 0) return lmdb_error(rc, "mdb_env_set_mapsize");
   if (int rc = mdb_env_open(e.env, dir.c_str(), env_flags(o.durability), 0600); rc != 0)
     return lmdb_error(rc, "cannot open " + dir);
+  int dead = 0;  // reader slots of processes that died (SIGKILL) holding them
+  if (int rc = mdb_reader_check(e.env, &dead); rc != 0) return lmdb_error(rc, "mdb_reader_check");
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(e.env, nullptr, 0, &txn); rc != 0) return lmdb_error(rc, "mdb_txn_begin");
+  closing.txn = txn;
   // A data file shorter than the pages its last commit names (cut short by a partial restore,
   // or by `cp` over a live file) would end the process with SIGBUS at the first read past its end.
-  // (Short by a few pages is a whole file: LMDB may leave a commit's last pages unwritten, pages
-  // allocated and freed in one transaction, found by a review; kShortPages of them are allowed.)
+  // Short by a few pages can be a whole file: LMDB may leave a commit's last pages unwritten (pages
+  // allocated and freed in one transaction, found by a review). So a short file's trees are walked
+  // (read with pread, never through the map: lmdb_pages.hpp), holding the writer lock (no commit
+  // moves them meanwhile) and before anything reads a page: every page they use must be in the
+  // file. (A flat allowance of 64 pages let a copy cut by 1 to 63 pages open and crash at its
+  // first use: the newest pages, the trees' roots among them, are the last; found by a review.)
   {
     MDB_envinfo info{};
     MDB_stat st{};
@@ -169,26 +179,23 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
     mdb_env_stat(e.env, &st);
     mdb_filehandle_t fd = -1;
     struct stat file {};
-    if (mdb_env_get_fd(e.env, &fd) == 0 && ::fstat(fd, &file) == 0) {
-      e.data_dev = file.st_dev;
-      e.data_ino = file.st_ino;
-      constexpr unsigned long long kShortPages = 64;
-      const auto needed = static_cast<unsigned long long>(info.me_last_pgno + 1) * st.ms_psize;
-      if (static_cast<unsigned long long>(file.st_size) + kShortPages * st.ms_psize < needed) {
+    if (mdb_env_get_fd(e.env, &fd) != 0 || ::fstat(fd, &file) != 0)
+      return make_error(Errc::store_unavailable, "file store: cannot stat " + e.data_path);
+    e.data_dev = file.st_dev;
+    e.data_ino = file.st_ino;
+    const auto size = static_cast<unsigned long long>(file.st_size);
+    const auto needed = static_cast<unsigned long long>(info.me_last_pgno + 1) * st.ms_psize;
+    if (size < needed) {
+      const detail::PageWalk walk = detail::walk_lmdb_pages(fd, st.ms_psize, size / st.ms_psize);
+      if (!walk.whole)
         return make_error(Errc::store_protocol,
-                          "file store: " + dir + "/data.mdb holds " + std::to_string(file.st_size) +
-                              " bytes of the " + std::to_string(needed) +
-                              " its last commit uses: it was cut short (copied while in use, or a partial "
-                              "restore). Restore a copy made with mdb_copy with every process stopped, or remove "
-                              "the directory (every code and lockout in it is then lost)");
-      }
+                          "file store: " + dir + "/data.mdb holds " + std::to_string(size) + " bytes of the " +
+                              std::to_string(needed) + " its last commit uses, and " + walk.problem +
+                              ": it was cut short (copied while in use, or a partial restore), or damaged. Restore a "
+                              "copy made with mdb_copy with every process stopped, or remove the directory (every "
+                              "code and lockout in it is then lost)");
     }
   }
-  int dead = 0;  // reader slots of processes that died (SIGKILL) holding them
-  if (int rc = mdb_reader_check(e.env, &dead); rc != 0) return lmdb_error(rc, "mdb_reader_check");
-  MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(e.env, nullptr, 0, &txn); rc != 0) return lmdb_error(rc, "mdb_txn_begin");
-  closing.txn = txn;
   MDB_dbi& meta = e.meta;
   int rc = mdb_dbi_open(txn, "records", MDB_CREATE, &e.records);
   if (rc == 0) rc = mdb_dbi_open(txn, "due", MDB_CREATE, &e.due);
