@@ -85,6 +85,10 @@ std::string to_base64(const std::uint8_t* data, std::size_t len);
 
 // JSON string literal of `s` (escaped).
 std::string json_string(std::string_view s);
+// `s` for text output (an identifier, a purpose): control characters (C0, DEL, C1), backslashes
+// and bytes that are not UTF-8 as \xNN, so that no value can print a line or a terminal sequence
+// of its own ("bob\nlogin bob: unlocked" in a ticket must not read as an answer).
+std::string shown(std::string_view s);
 
 // The subcommands: each returns an exit code or throws Failure.
 int cmd_keygen(const Args& args);

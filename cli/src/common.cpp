@@ -13,6 +13,16 @@
 
 namespace vkcli {
 
+namespace {
+// An unknown option as an error names it: its name only (never a value after '=', which may be a
+// secret put in the wrong place), shortened, and escaped.
+std::string option_name(std::string_view a) {
+  a = a.substr(0, a.find('='));
+  constexpr std::size_t kMax = 40;
+  return shown(a.substr(0, kMax)) + (a.size() > kMax ? "..." : "");
+}
+}  // namespace
+
 Args::Args(std::vector<std::string> argv, std::vector<std::string> with_value, std::vector<std::string> flags) {
   auto known = [](const std::vector<std::string>& list, std::string_view name) {
     return std::find(list.begin(), list.end(), name) != list.end();
@@ -27,8 +37,12 @@ Args::Args(std::vector<std::string> argv, std::vector<std::string> with_value, s
       break;
     }
     if (!a.starts_with("--") || a == "-") {
+      if (a == "-key" || a.starts_with("-key="))
+        throw Failure{kUsage, "-key is refused (and so is --key): a key in the command line shows in `ps` and in "
+                              "shell history. Put it in the environment variable VERIKIT_KEY or in a file named by "
+                              "--key-file PATH (mode 0600)"};
       if (a.size() > 1 && a[0] == '-' && a != "-h")
-        throw Failure{kUsage, "unknown option '" + a + "': see --help"};
+        throw Failure{kUsage, "unknown option '" + option_name(a) + "': see --help"};
       if (a == "-h") flags_.push_back("--help");
       else positionals_.push_back(a);
       continue;
@@ -43,7 +57,7 @@ Args::Args(std::vector<std::string> argv, std::vector<std::string> with_value, s
       else if (i + 1 < argv.size()) values_[name] = argv[++i];
       else throw Failure{kUsage, name + " needs a value: see --help"};
     } else {
-      throw Failure{kUsage, "unknown option '" + name + "': see --help"};
+      throw Failure{kUsage, "unknown option '" + option_name(name) + "': see --help"};
     }
   }
   // (help with arguments would answer 0, "done", for a command that did nothing: an identifier
@@ -103,7 +117,15 @@ namespace {
 // A key file: a regular file, or a pipe (`--key-file <(vault read ...)`), of at most 4 KiB (a
 // directory or a device is refused, never read without end). Checked on the opened file.
 std::string read_file(const std::string& path, std::string_view what) {
-  const std::string name = "the " + std::string(what) + " file '" + path + "'";
+  // (a key given where its file's path goes is not repeated in the errors)
+  bool is_key = false;
+  try {
+    is_key = path.size() >= 40 && !decode_key(path, "").empty();
+  } catch (const Failure&) {
+  }
+  const std::string name = "the " + std::string(what) + " file " +
+                           (is_key ? "(its path, not shown, reads as a key: " + std::string(what) + " takes the path of a file that holds the key)"
+                                   : "'" + shown(path) + "'");
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) throw Failure{kUsage, "cannot read " + name + ": check the path and its permissions"};
   struct stat st {};
@@ -267,6 +289,34 @@ std::size_t utf8_sequence(std::string_view s) {
 }
 
 }  // namespace
+
+std::string shown(std::string_view s) {
+  std::string out;
+  auto escape = [&](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_sequence(s.substr(i));
+      // (U+0080..U+009F, the C1 controls: CSI among them, is C2 9B)
+      if (n == 0 || (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0)) {
+        for (std::size_t k = 0; k < (n == 0 ? 1 : n); ++k) escape(static_cast<unsigned char>(s[i + k]));
+        i += (n == 0 ? 1 : n) - 1;
+      } else {
+        out.append(s.substr(i, n));
+        i += n - 1;
+      }
+    } else if (c < 0x20 || c == 0x7f || c == '\\') {
+      escape(c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 std::string json_string(std::string_view s) {
   std::string out = "\"";

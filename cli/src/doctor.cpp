@@ -1,5 +1,6 @@
 // verikit CLI — doctor (is a Redis fit for verikit?) and stats (what the store holds), both
 // from the core's store check (verikit_store_check): the CLI only prints its report.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -120,13 +121,23 @@ int cmd_stats(const Args& args) {
   std::vector<Item> shown;
   for (const auto& it : check_store(args, url, 0, holder))
     if (std::string_view(it.name) == "keys" || std::string_view(it.name) == "memory") shown.push_back(it);
+  // Neither figure read (the user may not SCAN nor INFO): "the store cannot be asked", exit 3, not
+  // "shown" (a script reading exit 0 and ok: true would take the WARNs for figures).
+  const bool read_any = std::any_of(shown.begin(), shown.end(), [](const Item& it) {
+    const std::string_view name = it.name, detail = it.detail;
+    if (name == "keys") return it.verdict == VERIKIT_CHECK_OK;  // (its only WARN: SCAN could not be asked)
+    return detail.find("did not report used_memory") == std::string_view::npos;
+  });
   if (args.flag("--json")) {
-    print_json(shown, "ok", true);
+    print_json(shown, "ok", read_any);
   } else {
     for (const auto& it : shown) std::printf("%-6s  %s\n", it.name, it.detail);
     std::printf("(operation counters live in each application process: serve verikit_engine_metrics on /metrics; "
                 "see verikit stats --help)\n");
   }
+  if (!read_any)
+    throw Failure{kStore, "stats: the store could be asked for neither figure (SCAN and INFO refused or failed: see "
+                          "the items above)"};
   return kOk;
 }
 

@@ -71,7 +71,8 @@ int run(int argc, char** argv) {
     std::printf("verikit %s (library %s)\n", VERIKIT_VERSION_STRING, verikit_version());
     return vkcli::kOk;
   }
-  std::fprintf(stderr, "verikit: unknown command '%s'\n\n%s", command.c_str(), kUsageText);
+  std::fprintf(stderr, "verikit: unknown command '%s'\n\n%s",
+               (vkcli::shown(command.substr(0, 40)) + (command.size() > 40 ? "..." : "")).c_str(), kUsageText);
   return vkcli::kUsage;
 }
 

@@ -106,7 +106,7 @@ int inspect(verikit_engine* e, const std::string& purpose, const std::string& id
                 json_string(purpose).c_str(), json_string(identifier).c_str(), verikit_status_name(status), attempts,
                 static_cast<long long>(expires), tokens, recovery);
   } else {
-    std::printf("purpose     %s\nidentifier  %s\nstatus      %s%s\n", purpose.c_str(), identifier.c_str(),
+    std::printf("purpose     %s\nidentifier  %s\nstatus      %s%s\n", shown(purpose).c_str(), shown(identifier).c_str(),
                 verikit_status_name(status),
                 status == VERIKIT_STATUS_LOCKED ? " (the failure budget is spent: `verikit unlock` ends it)" : "");
     if (attempts >= 0) std::printf("code        live: %d wrong guess(es) left, expires %s\n", attempts, when(expires).c_str());
@@ -181,10 +181,10 @@ int cmd_support(std::string_view command, const Args& args) {
     std::printf("{\"command\": \"%s\", \"purpose\": %s, \"identifier\": %s, \"count\": %d}\n",
                 std::string(command).c_str(), json_string(purpose).c_str(), json_string(acted_on).c_str(), n);
   } else {
-    std::printf("%s %s: %s\n", purpose.c_str(), acted_on.c_str(), said.c_str());
+    std::printf("%s %s: %s\n", shown(purpose).c_str(), shown(acted_on).c_str(), said.c_str());
     if (acted_on != id)
       std::printf("(acted on '%s', as the default policy normalises '%s'; --keep-case / --keep-spaces if your "
-                  "application keeps case or spaces)\n", acted_on.c_str(), id.c_str());
+                  "application keeps case or spaces)\n", shown(acted_on).c_str(), shown(id).c_str());
   }
   return n ? kOk : kNegative;
 }

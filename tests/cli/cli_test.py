@@ -233,6 +233,21 @@ class Usage(unittest.TestCase):
             self.assertIn("VERIKIT_KEY", p.stderr)
             self.assertIn("--key-file", p.stderr)
 
+    def test_a_key_in_the_wrong_place_is_not_repeated(self) -> None:
+        # run() fails the test if the key shows in the output; each is refused as a usage error.
+        for args, said in ((["inspect", "login", "a", f"-key={KEY_HEX}"], "-key is refused"),
+                           (["inspect", "login", "a", "-key", KEY_HEX], "-key is refused"),
+                           (["inspect", "login", "a", f"-k={KEY_HEX}"], "unknown option '-k'"),
+                           (["inspect", "login", "a", f"--kee={KEY_B64}"], "unknown option '--kee'"),
+                           (["inspect", "login", "a", "--store", "redis://127.0.0.1:1", "--key-file", KEY_HEX],
+                            "reads as a key"),
+                           (["inspect", "login", "a", "--store", "redis://127.0.0.1:1", "--key-file", KEY_B64],
+                            "reads as a key"),
+                           ([KEY_HEX], "unknown command")):
+            p = run(*args, key=False)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(said, p.stderr, args)
+
     def test_keygen(self) -> None:
         a, b = run("keygen", key=False), run("keygen", key=False)
         self.assertEqual(a.returncode, 0)
@@ -352,6 +367,16 @@ class Usage(unittest.TestCase):
                 p = run("revoke", "login", "cy@example.com", "--store", url)
                 self.assertEqual(p.returncode, 0, p.stderr)
                 self.assertEqual(app.verify("cy@example.com", code), 4)  # not_found: revoked by the command
+                # An identifier cannot print a line or a terminal sequence of its own in the text output.
+                forged = "bob\nlogin bob: unlocked: the failure budgets are full again\x1b[2K\u009b31m\\"
+                for cmd in ("unlock", "inspect", "revoke"):
+                    p = run(cmd, "login", forged, "--keep-case", "--keep-spaces", "--store", url)
+                    self.assertIn(p.returncode, (0, 1), p.stderr)
+                    self.assertNotIn("\x1b", p.stdout)
+                    self.assertNotIn("\u009b", p.stdout)
+                    self.assertFalse([line for line in p.stdout.splitlines() if line.startswith("login bob:")], p.stdout)
+                    self.assertIn("bob\\x0alogin bob", p.stdout)
+                    self.assertIn("\\x1b[2K\\xc2\\x9b31m\\x5c", p.stdout)
             finally:
                 app.close()
 
@@ -739,6 +764,15 @@ class Persistence(unittest.TestCase):
             self.assertEqual((rc, v["persistence"][0], v["keys"][0]), (0, "warn", "warn"), report)
             self.assertIn("did not say how it persists", v["persistence"][1])
             self.assertIn("SCAN refused", v["keys"][1])
+            # stats with neither figure readable is "the store cannot be asked" (3), never ok (0)
+            r.cli("ACL", "SETUSER", "blind", "on", ">pw", "~*", "+@all", "-config", "-scan", "-info")
+            p = run("stats", f"redis://blind:pw@127.0.0.1:{r.port}", "--json", key=False)
+            self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+            self.assertFalse(json.loads(p.stdout)["ok"])
+            self.assertIn("neither figure", p.stderr)
+            p = run("stats", f"redis://app:pw@127.0.0.1:{r.port}", "--json", key=False)  # memory read, keys not
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertTrue(json.loads(p.stdout)["ok"])
         finally:
             r.stop()
 

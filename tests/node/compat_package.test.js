@@ -112,13 +112,16 @@ const mod = OTPModule.forRoot({ store: new MemoryAdapter(), ttl: 30, maxAttempts
 const inject: ParameterDecorator = InjectOTPManager();
 flows().then(() => console.log(mod.module, inject));
 `;
-  const bad = `import { OTPManager, MemoryAdapter, RedisOtpManager } from 'verikit/compat';
+  const bad = `import { OTPManager, MemoryAdapter, RedisOtpManager, RedisAdapter } from 'verikit/compat';
 const otp = new OTPManager({ store: new MemoryAdapter(), ttl: 30 });
 const m = new OTPManager({ store: new MemoryAdapter(), ttl: 30, maxAttempts: 3, rateLimit: { window: 1, max: 1, scope: 'planet' } });
 m.verify({ type: 'email', identifier: 'a' });
 const b: false = m.verify({ type: 'email', identifier: 'a', otp: '1' });
 const p = new RedisOtpManager();
 const n: number = p.generate('a');
+const lookalike = { get: async (k: string) => null, set: async (k: string, v: string) => 1, del: async (k: string) => 1, incr: async (k: string) => 1, expire: async (k: string, s: number) => 1 };
+const a = new RedisAdapter(lookalike);
+const fine = new RedisAdapter(lookalike, { url: 'redis://127.0.0.1:6379' });
 `;
   for (const [name, text] of [['compat_good.ts', good], ['compat_bad.ts', bad]]) fs.writeFileSync(path.join(project, name), text);
   const cjs = `import compat = require('verikit/compat');
@@ -139,4 +142,7 @@ m.generate({ type: 'sms', identifier: '+1' }).then((r: compat.GenerateOTPResult)
   assert.match(wrong.stdout, /compat_bad\.ts\(4,\d+\): error TS2345: [^\n]*\n +Property 'otp' is missing/);
   assert.match(wrong.stdout, /compat_bad\.ts\(5,\d+\): error TS2322: Type 'Promise<true>' is not assignable to type 'false'/);
   assert.match(wrong.stdout, /compat_bad\.ts\(7,\d+\): error TS2322: Type 'Promise<string>' is not assignable to type 'number'/);
+  // a client without node-redis's settings (refused at run time) needs { url }, and only it
+  assert.match(wrong.stdout, /compat_bad\.ts\(9,\d+\): error TS2345: [^\n]* is not assignable to parameter of type .RedisLikeClient./);
+  assert.doesNotMatch(wrong.stdout, /compat_bad\.ts\(10,/);
 });

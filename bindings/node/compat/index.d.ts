@@ -209,8 +209,9 @@ export class MemoryAdapter implements StoreAdapter {
 }
 
 /** What RedisAdapter reads of a node-redis v4/v5 client (and uses for its key-value methods). */
+/** A node-redis v4/v5 client: verikit reads its settings (`options`) to open its own connection. */
 export interface RedisLikeClient {
-  options?: unknown;
+  options: unknown;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, options?: { EX?: number }): Promise<unknown>;
   del(key: string): Promise<unknown>;
@@ -227,6 +228,8 @@ export interface RedisAdapterOptions {
 /** The Redis server a node-redis client is configured for; verikit keeps its own connection. */
 export class RedisAdapter implements StoreAdapter {
   constructor(client: RedisLikeClient, options?: RedisAdapterOptions);
+  /** a client without node-redis's settings: the server named by `url` */
+  constructor(client: Omit<RedisLikeClient, 'options'>, options: RedisAdapterOptions & { url: string });
   /** the verikit URL read from the client's settings */
   readonly url: string;
   get(key: string): Promise<string | null>;
@@ -251,6 +254,8 @@ export interface RedisOtpManagerOptions extends Partial<Omit<OTPManagerOptions, 
 /** The introduction's form: codes and tokens as strings, verify resolving true or false. */
 export class RedisOtpManager {
   constructor(client?: RedisLikeClient | MemoryAdapter | RedisAdapter | null, options?: RedisOtpManagerOptions);
+  /** a client without node-redis's settings: the server named by `url` */
+  constructor(client: Omit<RedisLikeClient, 'options'>, options: RedisOtpManagerOptions & { url: string });
   baseUrl: string | undefined;
   generate(identifier: string): Promise<string>;
   /** true for the right code; false for a wrong, expired, used or locked one; a fault rejects */

@@ -37,6 +37,7 @@ class Walker {
 
   PageWalk run() {
     PageWalk w;
+    if (sizeof(void*) != 8 || sizeof(std::size_t) != 8) return fail("the walk reads the layout of 64-bit machines only");
     if (psize_ < 512 || file_pages_ < 2) return fail("the file is too short for its two meta pages");
     std::vector<unsigned char> m0, m1;
     if (!read(0, m0) || !read(1, m1)) return result_;
