@@ -106,7 +106,9 @@ async function flows(): Promise<string> {
   const code: string = await positional.generate('a@b.c');
   const valid: boolean = await positional.verify('a@b.c', code);
   const link: { token: string; url: string } = await positional.generateLink('a@b.c');
-  return String(ok) + payload.link + buildVerificationLink({ baseUrl: 'https://e.com', token: 't', identifier: 'i' }) + valid + link.url;
+  const support: string[] = [...otp.supportCommandLine({ type: 'email', identifier: 'a@b.c', intent: 'login' }).otp, ...positional.supportCommandLine('a').flags];
+  const key: string = otp.supportCommandLine({ type: 'email', identifier: 'a@b.c' }).env.VERIKIT_KEY + support.join(' ');
+  return key + String(ok) + payload.link + buildVerificationLink({ baseUrl: 'https://e.com', token: 't', identifier: 'i' }) + valid + link.url;
 }
 const mod = OTPModule.forRoot({ store: new MemoryAdapter(), ttl: 30, maxAttempts: 3, isGlobal: true });
 const inject: ParameterDecorator = InjectOTPManager();

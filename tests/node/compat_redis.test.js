@@ -284,3 +284,49 @@ test('a client configured with top-level host/port/db (not node-redis) is refuse
   const foreign = { options: { host: '10.0.0.9', port: 6380, db: 2, password: 'secret' } };
   assert.throws(() => new RedisAdapter(foreign), (e) => e instanceof TypeError && /new RedisAdapter\(client, \{ url \}\)/.test(e.message));
 });
+
+// The command-line tool on compat's records: supportCommandLine gives the environment, the
+// (purpose, identifier) arguments and the flags; inspect sees the live code, revoke revokes it
+// (and compat then answers as for an expired code), revoke-all the tokens. Without the settings
+// (the default key id, normalisation and prefix) the same command finds nothing.
+test('supportCommandLine: the verikit command-line tool acts on compat records', async () => {
+  const { spawnSync } = require('node:child_process');
+  const project = process.env.VERIKIT_NODE_PROJECT;
+  assert.ok(project, 'run through scripts/test_node.sh (the installed package and its bin)');
+  const cli = (args, env) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VERIKIT_')));
+    return spawnSync('npx', ['--no', '--', 'verikit', ...args], { cwd: project, encoding: 'utf8', env: { ...clean, ...env } });
+  };
+  const m = manager();
+  await m.verify({ ...email('Login', 'Probe@Example.com'), otp: '0' }).catch(() => {});  // (the key-check record: an engine has started)
+  const who = { type: 'email', intent: 'Login', identifier: '  Ann.Case@Example.com ' };
+  const g = await m.generate(who);
+  const t = await m.generateToken({ ...who, type: 'sms' });
+  const s = m.supportCommandLine(who);
+  assert.deepEqual(Object.keys(s.env).sort(), ['VERIKIT_INDEX_KEY', 'VERIKIT_KEY', 'VERIKIT_STORE']);
+  assert.ok(!s.flags.join(' ').includes(s.env.VERIKIT_KEY), 'the key goes in the environment only');
+  const seen = cli(['inspect', ...s.otp, ...s.flags, '--json'], s.env);
+  assert.equal(seen.status, 0, seen.stderr);
+  const report = JSON.parse(seen.stdout);
+  assert.equal(report.status, 'valid');
+  assert.equal(report.code_attempts_remaining, 3);
+  // the default settings find nothing (a key id, normalisation and prefix of their own)
+  const plain = cli(['inspect', ...s.otp, '--json'], s.env);
+  assert.notEqual(plain.status === 0 && JSON.parse(plain.stdout).status === 'valid', true, plain.stdout + plain.stderr);
+  const revoked = cli(['revoke', ...s.otp, ...s.flags], s.env);
+  assert.equal(revoked.status, 0, revoked.stdout + revoked.stderr);
+  await assert.rejects(m.verify({ ...who, otp: g.otp }), compat.OTPExpiredError);
+  const sms = m.supportCommandLine({ ...who, type: 'sms' });
+  const all = cli(['revoke-all', ...sms.token, ...sms.flags, '--json'], sms.env);
+  assert.equal(all.status, 0, all.stdout + all.stderr);
+  assert.equal(JSON.parse(all.stdout).count, 1);
+  await assert.rejects(m.verifyToken({ ...who, type: 'sms', token: t.token }), compat.VerificationSecretExpiredError);
+  const positional = new RedisOtpManager(client, { secret: 'integration-secret', intent: 'Login', type: 'email', keyPrefix: 'cx-pos' });
+  try {
+    assert.deepEqual(positional.supportCommandLine('x@y.z').otp, ['otp', JSON.stringify(['Login', 'email', 'x@y.z'])]);
+  } finally {
+    positional.close?.();
+  }
+  assert.throws(() => new OTPManager({ store: new compat.MemoryAdapter(), ttl: 60, maxAttempts: 3 }).supportCommandLine(who),
+    /MemoryAdapter keeps its records in this process/);
+});

@@ -10,6 +10,7 @@ const verikit = require('../index.js');
 const ENGINE = Symbol('verikit.compat.engine');
 const IS_REDIS = Symbol('verikit.compat.redis');
 const ENGINES_FIELD = Symbol('verikit.compat.engines');
+const PREFIX = Symbol('verikit.compat.keyPrefix');
 
 // One verikit Manager per distinct configuration (policies and keys): OTPManagers with the same
 // configuration on one adapter share an engine, so a MemoryAdapter shared by two OTPManagers is
@@ -157,7 +158,8 @@ class RedisAdapter {
     this.client = client;
     this.url = options.url ?? urlFromClient(client);
     this[IS_REDIS] = true;
-    this[ENGINES_FIELD] = new Engines({ url: this.url, keyPrefix: options.keyPrefix ?? 'vk' });
+    this[PREFIX] = options.keyPrefix ?? 'vk';
+    this[ENGINES_FIELD] = new Engines({ url: this.url, keyPrefix: this[PREFIX] });
   }
 
   [ENGINE](options) { return this[ENGINES_FIELD].get(options); }
@@ -178,4 +180,4 @@ class RedisAdapter {
   }
 }
 
-module.exports = { MemoryAdapter, RedisAdapter, ENGINE, IS_REDIS, urlFromClient };
+module.exports = { MemoryAdapter, RedisAdapter, ENGINE, IS_REDIS, PREFIX, urlFromClient };

@@ -195,6 +195,22 @@ export class OTPManager {
   generateTokenAndSend(input: GenerateTokenInput, linkOptions?: OTPTokenLinkOptions): Promise<GenerateTokenResult>;
   /** Resolves true for the identifier's live token; every refusal throws an OTPError subclass. */
   verifyToken(input: VerifyTokenInput): Promise<true>;
+  /**
+   * verikit extension: what the verikit command-line tool needs to act on the records of `input`
+   * (RedisAdapter only; a MemoryAdapter's records are this process's: it throws). `env` goes in
+   * the tool's environment (never its arguments); then e.g. `verikit inspect ...otp ...flags`.
+   */
+  supportCommandLine(input: Pick<GenerateOTPInput, 'type' | 'identifier' | 'intent'>): SupportCommandLine;
+}
+/** The verikit command-line tool's settings for one identifier's records (OTPManager.supportCommandLine). */
+export interface SupportCommandLine {
+  env: { VERIKIT_STORE: string; VERIKIT_KEY: string; VERIKIT_INDEX_KEY: string };
+  /** the one-time code's purpose and identifier arguments */
+  otp: [string, string];
+  /** the token's purpose and identifier arguments */
+  token: [string, string];
+  /** --key-id, --prefix, --keep-case, --keep-spaces (and --no-key-check where the key is per process) */
+  flags: string[];
 }
 
 /** The embedded store (in-process). */
@@ -256,6 +272,8 @@ export class RedisOtpManager {
   constructor(client?: RedisLikeClient | MemoryAdapter | RedisAdapter | null, options?: RedisOtpManagerOptions);
   /** a client without node-redis's settings: the server named by `url` */
   constructor(client: Omit<RedisLikeClient, 'options'>, options: RedisOtpManagerOptions & { url: string });
+  /** verikit extension: the command-line tool's settings for this identifier's records */
+  supportCommandLine(identifier: string): SupportCommandLine;
   baseUrl: string | undefined;
   generate(identifier: string): Promise<string>;
   /** true for the right code; false for a wrong, expired, used or locked one; a fault rejects */

@@ -6,7 +6,7 @@
 const errors = require('./errors');
 const helpers = require('./helpers');
 const options = require('./options');
-const { ENGINE, IS_REDIS } = require('./adapters');
+const { ENGINE, IS_REDIS, PREFIX } = require('./adapters');
 
 const HOOKS = {
   generated: 'onGenerated', verified: 'onVerified', failed: 'onFailed', locked: 'onLocked',
@@ -159,6 +159,32 @@ class OTPManager {
     }
     await this._failed(p, 'expired');
     throw new errors.VerificationSecretExpiredError();
+  }
+
+  /**
+   * verikit extension: what the verikit command-line tool needs to act on this manager's records
+   * of `input` ({ type, identifier, intent }, normalised as the other methods do), for support
+   * staff: `env` (VERIKIT_STORE, VERIKIT_KEY, VERIKIT_INDEX_KEY: put them in the tool's
+   * environment, never in its arguments), the code's and the token's (purpose, identifier)
+   * arguments, and the flags that match this manager (key id, prefix, identifiers kept as given).
+   * E.g. `verikit inspect ${otp} ${flags}`, `verikit revoke-all ${token} ${flags}`. On
+   * MemoryAdapter there is nothing another process can read: it throws.
+   */
+  supportCommandLine(input) {
+    const store = this.options.store;
+    if (store[IS_REDIS] !== true) {
+      throw new TypeError('supportCommandLine: a MemoryAdapter keeps its records in this process: the command-line tool cannot see them');
+    }
+    const p = this._prepare('otp', input);
+    const k = this._engineOptions;
+    const flags = ['--key-id', String(k.keyId), '--prefix', store[PREFIX], '--keep-case', '--keep-spaces'];
+    if (k.keyCheck === 'off') flags.push('--no-key-check');
+    return {
+      env: { VERIKIT_STORE: store.url, VERIKIT_KEY: k.key.toString('hex'), VERIKIT_INDEX_KEY: k.indexKey.toString('hex') },
+      otp: ['otp', p.record],
+      token: ['token', p.record],
+      flags,
+    };
   }
 
   // --- internals ---

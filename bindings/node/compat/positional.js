@@ -59,6 +59,9 @@ class RedisOtpManager {
     return refusedAsFalse(this._otp.verify({ ...this._input(identifier), otp }));
   }
 
+  /** verikit extension: the command-line tool's settings for this identifier's records (OTPManager's supportCommandLine). */
+  supportCommandLine(identifier) { return this._otp.supportCommandLine(this._input(identifier)); }
+
   /** Issues a token and resolves to it (a string). */
   async generateToken(identifier) { return (await this._otp._issue('token', this._input(identifier))).secret; }
 
