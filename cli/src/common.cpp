@@ -81,9 +81,13 @@ std::uint64_t Args::number(std::string_view name, std::uint64_t fallback, std::u
   char* end = nullptr;
   errno = 0;
   const unsigned long long n = std::strtoull(v->c_str(), &end, 10);
-  if (v->empty() || *end != '\0' || errno != 0 || (*v)[0] == '-' || n < min || n > max)
+  if (v->empty() || *end != '\0' || errno != 0 || (*v)[0] == '-' || n < min || n > max) {
+    // (the value is repeated only when it is a short number: a key pasted into --key-id is not)
+    const bool digits = !v->empty() && v->size() <= 20 &&
+                        std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; });
     throw Failure{kUsage, std::string(name) + " must be a whole number from " + std::to_string(min) + " to " +
-                              std::to_string(max) + ", not '" + *v + "'"};
+                              std::to_string(max) + (digits ? ", not " + *v : " (the value given is not one; not shown)")};
+  }
   return n;
 }
 
@@ -150,7 +154,7 @@ std::string read_file(const std::string& path, std::string_view what) {
 
 // A key from --<file_option> PATH or $<env>; nullopt when neither is given.
 std::optional<std::vector<std::uint8_t>> key_from(const Args& args, const char* file_option, const char* env) {
-  if (auto path = args.value(file_option)) return decode_key(read_file(*path, file_option), "the file " + *path);
+  if (auto path = args.value(file_option)) return decode_key(read_file(*path, file_option), "the file '" + shown(*path) + "'");
   if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return decode_key(v, std::string("$") + env);
   return std::nullopt;
 }
@@ -301,8 +305,13 @@ std::string shown(std::string_view s) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const std::size_t n = utf8_sequence(s.substr(i));
-      // (U+0080..U+009F, the C1 controls: CSI among them, is C2 9B)
-      if (n == 0 || (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0)) {
+      // (U+0080..U+009F, the C1 controls: CSI among them, is C2 9B; U+202A..U+202E and
+      // U+2066..U+2069, the bidirectional overrides and isolates, which reorder what follows)
+      const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+      const bool c1 = n == 2 && c == 0xc2 && at(1) < 0xa0;
+      const bool bidi = n == 3 && c == 0xe2 && ((at(1) == 0x80 && at(2) >= 0xaa && at(2) <= 0xae) ||
+                                                (at(1) == 0x81 && at(2) >= 0xa6 && at(2) <= 0xa9));
+      if (n == 0 || c1 || bidi) {
         for (std::size_t k = 0; k < (n == 0 ? 1 : n); ++k) escape(static_cast<unsigned char>(s[i + k]));
         i += (n == 0 ? 1 : n) - 1;
       } else {

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -131,6 +132,39 @@ TEST(FileStoreFormat, TokensKeepTheirIssueOrderAcrossARoundTrip) {
   std::string again;
   detail::encode_group(*back, again);
   EXPECT_EQ(again, bytes);
+}
+
+// A group as 0.4.0 wrote it: its tokens in no set order and without the "in issue order" flag.
+// They count as issued before any newer one, the first to expire first among them (0.4.0's cap
+// rule), and a write lists them so (with the flag).
+TEST(FileStoreFormat, TokensWrittenBy040AreOrderedByExpiry) {
+  std::string b;
+  auto u8 = [&](int v) { b.push_back(static_cast<char>(v)); };
+  auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(static_cast<char>(v >> (8 * i))); };
+  auto i64 = [&](long long v) { for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>(static_cast<unsigned long long>(v) >> (8 * i))); };
+  auto str = [&](std::string_view v) { u32(static_cast<std::uint32_t>(v.size())); b.append(v); };
+  u8(detail::kRecordFormat), u8('g');
+  i64(0), i64(0), i64(0), i64(0);  // rate state, indexed_until
+  u8(0);                           // no OTP
+  const std::vector<std::pair<std::string, long long>> tokens = {{"late", 3000}, {"early", 1000}, {"middle", 2000}};
+  u32(static_cast<std::uint32_t>(tokens.size()));
+  for (const auto& [id, expires] : tokens) {
+    str(id), u8(static_cast<int>(TokenKind::token)), str("p"), str(""), str("");
+    i64(expires), u8(1 /* one_time, as 0.4.0 wrote it */), str("");
+  }
+  u32(0), u8(0), u8(0);  // no pairs, recovery codes or enrollment
+  auto g = detail::decode_group(b);
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_LT(g->tokens.at("early").order, g->tokens.at("middle").order);
+  EXPECT_LT(g->tokens.at("middle").order, g->tokens.at("late").order);
+  std::string again;
+  detail::encode_group(*g, again);
+  auto back = detail::decode_group(again);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_LT(back->tokens.at("early").order, back->tokens.at("middle").order);
+  EXPECT_LT(back->tokens.at("middle").order, back->tokens.at("late").order);
+  EXPECT_GT(back->tokens.at("early").order, g->tokens.at("late").order) << "listed in issue order now";
+  EXPECT_TRUE(back->tokens.at("early").one_time);
 }
 
 TEST(FileStoreFormat, GroupsAndClientBucketsRoundTrip) {
@@ -480,6 +514,34 @@ TEST(FileStore, ADataFileCutShortIsRefusedClearly) {
     if (cut >= pages - last_used) EXPECT_EQ(code, kRefused) << "a page in use is missing";
     else EXPECT_TRUE(code == kRefused || code == kOpenedAndRead) << code << " (-1: killed, SIGBUS)";
   }
+  // A meta page whose last page number times the page size wraps to a small size (2^52 pages
+  // of 4 KiB): refused, never opened nor read past the file's end (LMDB refuses a last page past
+  // the map itself, MDB_MAP_RESIZED; the open compares the file with it in pages anyway).
+  {
+    TempDir copy;
+    const std::string path = copy.path() + "/data.mdb";
+    std::filesystem::copy_file(data, path);
+    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+    std::uint64_t txn[2] = {0, 0};
+    for (int m = 0; m < 2; ++m) {
+      f.seekg(static_cast<std::streamoff>(m * page + 144));
+      f.read(reinterpret_cast<char*>(&txn[m]), 8);
+    }
+    const std::uint64_t huge = std::uint64_t{1} << 52;
+    f.seekp(static_cast<std::streamoff>((txn[1] > txn[0] ? page : 0) + 136));
+    f.write(reinterpret_cast<const char*>(&huge), 8);
+    f.close();
+    std::filesystem::resize_file(path, last_used * page);  // the last page in use, gone
+    const pid_t child = fork_child([&]() -> int {
+      auto e = Engine::create(file_config("file://" + copy.path() + "?reap_interval_ms=0"));
+      if (e) {
+        (void)e.value()->inspect("login", "user-1");
+        return 1;
+      }
+      return e.error().message.empty() ? 2 : 0;
+    });
+    EXPECT_EQ(exit_code(child), 0) << "-1: killed (SIGBUS); 1: opened";
+  }
   std::filesystem::resize_file(data, size / 2);
   auto e = Engine::create(file_config(url));
   ASSERT_FALSE(e) << "a data file cut in half was opened";
@@ -543,6 +605,36 @@ TEST(FileStoreFormat, ThePageWalkVisitsEveryPageLmdbCounts) {
   EXPECT_FALSE(cut.whole);
   EXPECT_NE(cut.problem.find("past the end"), std::string::npos) << cut.problem;
   ::close(fd);
+  // A branch page that also carries a leaf-of-duplicates flag (LMDB follows a branch's children
+  // whatever else its flags say): its children are walked, or the page is refused; never skipped.
+  {
+    TempDir crafted;
+    const std::size_t ps = 4096;
+    std::string file(3 * ps, '\0');
+    auto put = [&](std::size_t off, auto v) { std::memcpy(file.data() + off, &v, sizeof v); };
+    for (std::uint64_t m = 0; m < 2; ++m) {
+      put(m * ps, m);                                   // page number
+      put(m * ps + 10, std::uint16_t{0x08});            // P_META
+      put(m * ps + 16, std::uint32_t{0xBEEFC0DE});      // magic
+      put(m * ps + 20, std::uint32_t{1});               // version
+      put(m * ps + 40 + 40, ~std::uint64_t{0});         // the free pages' tree: empty
+      put(m * ps + 88 + 40, std::uint64_t{2});          // the main tree's root: page 2
+      put(m * ps + 136, std::uint64_t{2});              // last page
+      put(m * ps + 144, std::uint64_t{m});              // txnid
+    }
+    put(2 * ps, std::uint64_t{2});
+    put(2 * ps + 10, std::uint16_t{0x01 | 0x20});       // P_BRANCH | P_LEAF2
+    put(2 * ps + 12, std::uint16_t{16 + 2});            // one node
+    put(2 * ps + 16, std::uint16_t{4000});              // at 4000
+    put(2 * ps + 4000, std::uint16_t{10});              // child page 10: past the end
+    const std::string path = crafted.path() + "/data.mdb";
+    std::ofstream(path, std::ios::binary) << file;
+    const int crafted_fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(crafted_fd, 0);
+    const detail::PageWalk w = detail::walk_lmdb_pages(crafted_fd, ps, 3);
+    ::close(crafted_fd);
+    EXPECT_FALSE(w.whole) << "a branch's children were skipped";
+  }
   // Damaged copies (random bytes over random places of the trees' pages): the walk reads them
   // without fault (ASan checks this stage too), whatever it concludes.
   const std::string original = dir.path() + "/data.mdb";

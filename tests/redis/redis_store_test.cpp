@@ -676,6 +676,28 @@ return #r)";
   EXPECT_FALSE(e->issue_token("login", "ola").has_value());
   EXPECT_EQ(e->peek_token(t1.secret.view(), "login")->outcome, Outcome::valid);
   EXPECT_EQ(e->peek_token(t3.secret.view(), "login")->outcome, Outcome::valid);
+
+  // Among 0.4's records (none has an order) the first to expire goes first, as 0.4 chose.
+  IssueOptions long_lived, short_lived;
+  long_lived.ttl = std::chrono::seconds(3600);
+  short_lived.ttl = std::chrono::seconds(60);
+  Result early_long = e->issue_token("login", "pia", long_lived).value();
+  Result late_short = e->issue_token("login", "pia", short_lived).value();
+  const char* strip_all = R"(local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local r = cmsgpack.unpack(all[i + 1])
+  r[8] = nil
+  redis.call('HSET', KEYS[1], all[i], cmsgpack.pack(r))
+end
+return #all / 2)";
+  const auto t_keys = all_keys(*raw, ":t");  // (ola's and pia's)
+  ASSERT_EQ(t_keys.size(), 2u);
+  for (const auto& k : t_keys) (void)raw->command_sync({"EVAL", strip_all, "1", k});
+  Result newest = e->issue_token("login", "pia").value();
+  ASSERT_EQ(newest.outcome, Outcome::issued);
+  EXPECT_EQ(e->peek_token(late_short.secret.view(), "login")->outcome, Outcome::not_found) << "expires first";
+  EXPECT_EQ(e->peek_token(early_long.secret.view(), "login")->outcome, Outcome::valid);
+  EXPECT_EQ(e->peek_token(newest.secret.view(), "login")->outcome, Outcome::valid);
 }
 
 TEST(RedisStore, FailsClosedOnForeignDataUnderItsKeys) {

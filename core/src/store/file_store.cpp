@@ -183,14 +183,16 @@ Expected<Env> open_env(const std::string& dir, const FileStoreOptions& o) {
       return make_error(Errc::store_unavailable, "file store: cannot stat " + e.data_path);
     e.data_dev = file.st_dev;
     e.data_ino = file.st_ino;
+    // (in pages: a damaged meta page's last page number, times the page size, could wrap)
     const auto size = static_cast<unsigned long long>(file.st_size);
-    const auto needed = static_cast<unsigned long long>(info.me_last_pgno + 1) * st.ms_psize;
-    if (size < needed) {
-      const detail::PageWalk walk = detail::walk_lmdb_pages(fd, st.ms_psize, size / st.ms_psize);
+    const unsigned long long file_pages = size / st.ms_psize;
+    if (file_pages <= info.me_last_pgno) {
+      const detail::PageWalk walk = detail::walk_lmdb_pages(fd, st.ms_psize, file_pages);
       if (!walk.whole)
         return make_error(Errc::store_protocol,
-                          "file store: " + dir + "/data.mdb holds " + std::to_string(size) + " bytes of the " +
-                              std::to_string(needed) + " its last commit uses, and " + walk.problem +
+                          "file store: " + dir + "/data.mdb holds " + std::to_string(file_pages) + " pages of the " +
+                              std::to_string(static_cast<unsigned long long>(info.me_last_pgno) + 1) +
+                              " its last commit counts, and " + walk.problem +
                               ": it was cut short (copied while in use, or a partial restore), or damaged. Restore a "
                               "copy made with mdb_copy with every process stopped, or remove the directory (every "
                               "code and lockout in it is then lost)");

@@ -8,7 +8,8 @@
 //           u8 has_recovery [u32 codes [u8 key_id, str hash]..., i64 expires_at],
 //           u8 has_totp [str sealed_secret, i64 last_step, generation, expires_at]
 //   client: u8 version, u8 'c', i64 issue_tat, failure_tat, indexed_until
-// str: u32 length + bytes; integers little-endian; flags: 1 one_time, 2 revoke_group.
+// str: u32 length + bytes; integers little-endian; flags: 1 one_time, 2 revoke_group, 4 (a
+// token's) listed in issue order.
 #include "store/group_codec.hpp"
 
 #include <algorithm>
@@ -19,6 +20,11 @@ namespace verikit::detail {
 namespace {
 
 constexpr std::uint8_t kOneTime = 1, kRevokeGroup = 2;
+// A token's flag: its record lists the tokens in issue order (written since 0.4.0: 0.4.0 wrote
+// them in no set order, and reads past this flag). Such tokens are numbered from kSequenced on,
+// after any of 0.4.0's, which are ordered by expiry, as 0.4.0's cap chose.
+constexpr std::uint8_t kInIssueOrder = 4;
+constexpr long long kSequenced = 1LL << 50;
 
 void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
 void put_u32(std::string& out, std::uint32_t v) {
@@ -128,7 +134,7 @@ void encode_group(const Group& g, std::string& out) {
     put_str(out, t.sealed_identity);
     put_str(out, t.sealed_payload);
     put_i64(out, ms(t.expires_at));
-    put_u8(out, flags(t.one_time, t.revoke_group));
+    put_u8(out, static_cast<std::uint8_t>(flags(t.one_time, t.revoke_group) | kInIssueOrder));
     put_str(out, t.binding_hash);
   }
   put_u32(out, static_cast<std::uint32_t>(g.pairs.size()));
@@ -177,11 +183,11 @@ Expected<Group> decode_group(std::string_view bytes) {
     o.binding_hash = r.str();
     g.otp = std::move(o);
   }
-  long long order = 0;  // the records' sequence is their issue order (encode_group)
+  long long position = kSequenced;  // the records' sequence is their issue order (encode_group)
   for (std::uint32_t n = r.u32(); n > 0 && !r.bad(); --n) {
     std::string id = r.str();
     TokenRecord t;
-    t.order = ++order;
+    ++position;
     const std::uint8_t kind = r.u8();
     if (kind != static_cast<std::uint8_t>(TokenKind::token) && kind != static_cast<std::uint8_t>(TokenKind::link))
       return damaged();
@@ -193,6 +199,7 @@ Expected<Group> decode_group(std::string_view bytes) {
     const std::uint8_t f = r.u8();
     t.one_time = (f & kOneTime) != 0;
     t.revoke_group = (f & kRevokeGroup) != 0;
+    t.order = (f & kInIssueOrder) != 0 ? position : ms(t.expires_at);
     t.binding_hash = r.str();
     g.tokens.emplace(std::move(id), std::move(t));
   }

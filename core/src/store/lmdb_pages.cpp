@@ -105,9 +105,13 @@ class Walker {
     if (!read(pg, b)) return;
     const auto flags = at<std::uint16_t>(b, 10);
     if (at<std::uint64_t>(b, 0) != pg) return (void)fail("page " + std::to_string(pg) + " does not hold its own number");
-    if ((flags & kLeaf2) != 0) return;  // fixed-size duplicates: no pages below
     const bool branch = (flags & kBranch) != 0, leaf = (flags & kLeaf) != 0;
     if (branch == leaf) return (void)fail("page " + std::to_string(pg) + " is neither a branch nor a leaf");
+    if ((flags & kLeaf2) != 0) {  // fixed-size duplicates: no pages below (a leaf's flag only:
+      // LMDB follows a branch's children whatever else its flags say)
+      if (branch) fail("page " + std::to_string(pg) + " is a branch with a leaf's flag");
+      return;
+    }
     const std::size_t lower = at<std::uint16_t>(b, 12);
     if (lower < kHeader || lower > psize_ || (lower - kHeader) % 2 != 0)
       return (void)fail("page " + std::to_string(pg) + " has a malformed node table");

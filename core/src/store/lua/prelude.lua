@@ -51,9 +51,10 @@ end
 -- live tokens and links of a group (expired ones are dropped when prune): how many, the first of
 -- their expiries, the first issued (its field) and the last issue order. A record's 8th element
 -- is its issue order (the issue's ms, or one past the group's last when that is later: strictly
--- increasing within a group); 0.4's records have none and count as issued before any that has.
+-- increasing within a group); 0.4's records have none and count as issued before any that has,
+-- the first to expire first among them (0.4's rule).
 local function live_tokens(key, now, prune)
-  local n, first_exp, first_id, first_order, last_order = 0, nil, nil, nil, 0
+  local n, first_exp, first_id, first_order, first_order_exp, last_order = 0, nil, nil, nil, nil, 0
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
     local r = cmsgpack.unpack(all[i + 1])
@@ -62,7 +63,9 @@ local function live_tokens(key, now, prune)
       n = n + 1
       local order = num(r[8])
       if not first_exp or exp < first_exp then first_exp = exp end
-      if not first_order or order < first_order then first_order, first_id = order, all[i] end
+      if not first_order or order < first_order or (order == first_order and exp < first_order_exp) then
+        first_order, first_order_exp, first_id = order, exp, all[i]
+      end
       if order > last_order then last_order = order end
     elseif prune then
       redis.call('HDEL', key, all[i])
