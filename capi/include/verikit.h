@@ -342,7 +342,12 @@ VERIKIT_EXTERN(int) verikit_engine_metrics(verikit_engine *engine, char *buffer,
  * asynchronous call made on it has called back and its callback has returned (calls in flight on
  * a network store complete with their answer, or with VERIKIT_E_TIMEOUT after the command
  * timeout), so a caller may free its callback data after it. Do not call it from inside one of
- * the engine's callbacks (there it cannot wait: it frees without waiting). */
+ * the engine's callbacks (there it cannot wait: it frees without waiting); inside another
+ * engine's callback it waits as anywhere else. From the moment it is called, calls on the engine
+ * (an event handler's, while the queued events are delivered) fail with
+ * VERIKIT_E_INVALID_ARGUMENT ("the engine is being freed"; an asynchronous one through its
+ * callback, at once). The library may be unloaded (dlclose) only after every engine made with it
+ * has been freed: an engine's threads run the library's code until verikit_engine_free returns. */
 VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine *engine);
 
 /* ------------------------------------------------------------------------------------------
@@ -403,7 +408,8 @@ VERIKIT_EXTERN(void) verikit_store_report_free(verikit_store_report *report);
  * verikit_engine_metrics (verikit_events_delivered_total, verikit_events_dropped_total) count
  * both. The handler runs on that engine thread: it may block (events queue up behind it, then
  * drop), and may call the engine (synchronous calls included). verikit_engine_free delivers
- * the events already queued, then ends the thread: the handler is never called after it
+ * the events already queued (the handler's calls on the engine then fail with
+ * VERIKIT_E_INVALID_ARGUMENT), then ends the thread: the handler is never called after it
  * returns. Called from inside the handler, verikit_engine_free drops the queued events instead
  * (the handler is not called again).
  * ---------------------------------------------------------------------------------------- */
@@ -761,8 +767,10 @@ VERIKIT_EXTERN(int) verikit_revoke_second_factors(int *count_out, verikit_engine
  * VERIKIT_E_STORE_UNAVAILABLE means it was not sent (see the error codes).
  * The call itself returns VERIKIT_E_INVALID_ARGUMENT (and never calls back) only when
  * `engine` or `callback` is NULL; every other failure is reported through the callback.
- * A synchronous verikit call made inside a callback that runs on a verikit thread would wait for
- * that thread: it fails at once with VERIKIT_E_INVALID_ARGUMENT (use the asynchronous forms there).
+ * A synchronous verikit call made inside a callback that runs on a verikit I/O thread (of this
+ * engine or another: two engines' callbacks each waiting for the other's thread would stop both)
+ * could wait for that thread: on a Redis store it fails at once with VERIKIT_E_INVALID_ARGUMENT
+ * (use the asynchronous forms there; the embedded stores answer without waiting).
  * ---------------------------------------------------------------------------------------- */
 typedef void (*verikit_callback)(void *user, int error, const char *error_message, verikit_result *result);
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,8 +28,12 @@ struct verikit_config {
 };
 
 struct verikit_engine {
-  std::shared_ptr<verikit::Engine> engine;
+  // Set by verikit_engine_free: calls made after it (an event handler's, while the queued events
+  // are delivered) fail at once. (First: it outlives the members below.)
+  std::atomic<bool> freeing{false};
   // Asynchronous calls whose callbacks have not finished yet: verikit_engine_free waits for them.
+  // (Declared before the engine: it outlives the engine's destructor, which can still deliver
+  // queued events whose handler calls the engine; found by a review.)
   struct Flight {
     std::mutex mutex;
     std::condition_variable idle;
@@ -46,6 +51,7 @@ struct verikit_engine {
     }
   };
   std::shared_ptr<Flight> flight = std::make_shared<Flight>();
+  std::shared_ptr<verikit::Engine> engine;
 };
 
 struct verikit_result {

@@ -82,8 +82,33 @@ void fail(verikit_count_callback callback, void* user, int error, const char* me
 
 namespace {
 
-// How deep this thread is inside verikit callbacks (freeing the engine there cannot wait).
-thread_local int t_in_callback = 0;
+// The engines whose asynchronous callbacks this thread is inside, innermost last: freeing one of
+// them there cannot wait for its callbacks (it would wait for itself); freeing another engine
+// waits as anywhere else. (One count for every engine let a free inside another engine's callback
+// return before that engine's callbacks had run: found by a review.) Past kDepth nested
+// callbacks the rest are not named, and a free there does not wait, as before.
+constexpr int kDepth = 16;
+thread_local const verikit_engine::Flight* t_callbacks[kDepth];
+thread_local int t_callback_depth = 0;
+
+struct InCallback {
+  explicit InCallback(const verikit_engine::Flight* f) noexcept {
+    if (t_callback_depth < kDepth) t_callbacks[t_callback_depth] = f;
+    ++t_callback_depth;
+  }
+  ~InCallback() { --t_callback_depth; }
+  InCallback(const InCallback&) = delete;
+  InCallback& operator=(const InCallback&) = delete;
+};
+
+bool in_callback_of(const verikit_engine::Flight* f) noexcept {
+  if (t_callback_depth > kDepth) return true;
+  for (int i = 0; i < t_callback_depth; ++i)
+    if (t_callbacks[i] == f) return true;
+  return false;
+}
+
+constexpr const char* kFreeing = "the engine is being freed (verikit_engine_free): it takes no new calls";
 
 Error null_bytes(const char* what) {
   return verikit::make_error(Errc::invalid_argument, std::string(what) + " is NULL with a nonzero length");
@@ -95,6 +120,7 @@ int run(verikit_result** out, verikit_engine* engine, Op&& op) {
   return guard([&] {
     if (out != nullptr) *out = nullptr;
     if (out == nullptr || engine == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "out or engine is NULL");
+    if (engine->freeing.load(std::memory_order_acquire)) return set_error(VERIKIT_E_INVALID_ARGUMENT, kFreeing);
     return verikit::capi::deliver(op(*engine->engine), out);
   });
 }
@@ -104,6 +130,7 @@ template <class T, class Op>
 int run_count(T* out, verikit_engine* engine, Op&& op) {
   return guard([&] {
     if (engine == nullptr) return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine is NULL");
+    if (engine->freeing.load(std::memory_order_acquire)) return set_error(VERIKIT_E_INVALID_ARGUMENT, kFreeing);
     auto r = op(*engine->engine);
     if (!r) return set_error(r.error());
     if (out != nullptr) *out = static_cast<T>(*r);
@@ -118,6 +145,10 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
               verikit::Callback<T> (*completion)(CCallback, void*), Op&& op) {
   if (engine == nullptr || callback == nullptr)
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or callback is NULL");
+  if (engine->freeing.load(std::memory_order_acquire)) {  // (called back at once, counted nowhere)
+    verikit::capi::fail(callback, user, VERIKIT_E_INVALID_ARGUMENT, kFreeing);
+    return VERIKIT_OK;
+  }
   // One allocation holds what the completion needs (the engine's closure then fits in
   // std::function without another): the once-only flag, the engine's in-flight count, the C callback.
   struct Once {
@@ -129,9 +160,10 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     verikit::Callback<T> (*completion)(CCallback, void*);
     void settle(Expected<T>&& r) {  // a second call is ignored
       if (called.exchange(true)) return;
-      ++t_in_callback;
-      completion(callback, user)(std::move(r));
-      --t_in_callback;
+      {
+        InCallback in(flight.get());
+        completion(callback, user)(std::move(r));
+      }
       count_out();
     }
     // The engine's completion was destroyed without being called (it threw on a store thread,
@@ -140,10 +172,11 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     // thread of the parent's that a callback forked ends in the child, dropping what it held).
     ~Once() {
       if (flight == nullptr || verikit::detail::fork_generation() != generation || called.exchange(true)) return;
-      ++t_in_callback;
-      verikit::capi::fail(callback, user, VERIKIT_E_INTERNAL,
-                          "the operation ended without an answer (its completion failed)");
-      --t_in_callback;
+      {
+        InCallback in(flight.get());
+        verikit::capi::fail(callback, user, VERIKIT_E_INTERNAL,
+                            "the operation ended without an answer (its completion failed)");
+      }
       count_out();
     }
     // Not in a child forked since the call was counted in (a callback that forks returns in the
@@ -270,7 +303,9 @@ VERIKIT_EXTERN(int) verikit_engine_new(verikit_engine** out, const verikit_confi
     }
     auto engine = verikit::Engine::create(std::move(c));
     if (!engine) return set_error(engine.error());
-    *out = new verikit_engine{std::move(engine).value()};
+    auto* made = new verikit_engine;
+    made->engine = std::move(engine).value();
+    *out = made;
     return VERIKIT_OK;
   });
 }
@@ -291,12 +326,16 @@ VERIKIT_EXTERN(int) verikit_engine_metrics(verikit_engine* engine, char* buffer,
 
 VERIKIT_EXTERN(void) verikit_engine_free(verikit_engine* engine) {
   if (engine == nullptr) return;
-  if (t_in_callback == 0) {  // every asynchronous call's callback has run and returned
+  engine->freeing.store(true, std::memory_order_release);  // no new calls, an event handler's included
+  if (!in_callback_of(engine->flight.get())) {  // every asynchronous call's callback has run and returned
     {
       engine->flight->here();
       std::unique_lock<std::mutex> lock(engine->flight->mutex);
       engine->flight->idle.wait(lock, [&] { return engine->flight->pending == 0; });
     }
+    // The queued events are delivered now, while everything their handler may touch is there (its
+    // calls on this engine fail: freeing); the handler is not called after this.
+    engine->engine->stop_events();
     // A completion that has just returned may still hold the engine's last reference on the
     // store's thread, which would then end that thread on its own after this returns: end the
     // store's threads here, so none outlives verikit_engine_free (dlclose may follow).

@@ -920,6 +920,92 @@ TEST(CApi, AsynchronousRevokeInspectUnlockOnRedis) {
   for (Done* d : {&otp, &token, &link, &all, &seen, &unlocked, &second}) EXPECT_EQ(d->calls, 1);
 }
 
+// Freeing engine B inside a callback of engine A (on the caller's thread: the embedded store
+// calls back before the call returns) waits for B's calls like anywhere else: one count of
+// "inside a callback" for every engine let it return at once, and B's callbacks came after
+// (their data gone by then; found by a review).
+TEST(CApi, FreeingAnEngineInsideAnotherEnginesCallbackWaitsForItsCalls) {
+  verikit::test::RedisServer server;
+  const std::string url = server.url() + "?command_timeout_ms=300";
+  verikit_config* cb = budget_of_two(url.c_str());
+  verikit_engine* b = nullptr;
+  ASSERT_EQ(verikit_engine_new(&b, cb), VERIKIT_OK) << verikit_error_message();
+  verikit_config_free(cb);
+  verikit_config* ca = budget_of_two("memory://");
+  verikit_engine* a = nullptr;
+  ASSERT_EQ(verikit_engine_new(&a, ca), VERIKIT_OK) << verikit_error_message();
+  verikit_config_free(ca);
+  server.pause();  // B's calls wait for their deadline
+  constexpr int kCalls = 50;
+  std::atomic<int> b_answered{0};
+  auto on_b = [](void* user, int, const char*, verikit_result* r) {
+    verikit_result_free(r);
+    static_cast<std::atomic<int>*>(user)->fetch_add(1);
+  };
+  for (int i = 0; i < kCalls; ++i) {
+    const std::string id = "b" + std::to_string(i);
+    ASSERT_EQ(verikit_otp_issue_async(b, "login", id.data(), id.size(), nullptr, on_b, &b_answered), VERIKIT_OK);
+  }
+  struct Inside {
+    verikit_engine* b;
+    std::atomic<int>* b_answered;
+    int seen_at_return = -1;
+  } inside{b, &b_answered};
+  auto on_a = [](void* user, int, const char*, verikit_result* r) {
+    verikit_result_free(r);
+    auto* in = static_cast<Inside*>(user);
+    verikit_engine_free(in->b);  // inside A's callback: B's own calls are waited for
+    in->seen_at_return = in->b_answered->load();
+  };
+  ASSERT_EQ(verikit_otp_issue_async(a, "login", "a", 1, nullptr, on_a, &inside), VERIKIT_OK);
+  EXPECT_EQ(inside.seen_at_return, kCalls) << "verikit_engine_free(B) returned before B's callbacks had run";
+  server.resume();
+  verikit_engine_free(a);
+  EXPECT_EQ(b_answered.load(), kCalls);
+}
+
+// A synchronous call on engine B inside a callback of engine A that runs on A's I/O thread is
+// refused at once, as one on A is: two engines whose callbacks each waited for the other's
+// thread stopped both for good (found by a review).
+TEST(CApi, ASynchronousCallOnAnotherEngineInsideAnIoThreadCallbackIsRefused) {
+  verikit::test::RedisServer server;
+  verikit_config* c1 = budget_of_two(server.url().c_str());
+  verikit_config* c2 = budget_of_two(server.url().c_str());
+  verikit_engine* a = nullptr;
+  verikit_engine* b = nullptr;
+  ASSERT_EQ(verikit_engine_new(&a, c1), VERIKIT_OK) << verikit_error_message();
+  ASSERT_EQ(verikit_engine_new(&b, c2), VERIKIT_OK) << verikit_error_message();
+  verikit_config_free(c1);
+  verikit_config_free(c2);
+  struct Inside {
+    verikit_engine* a;
+    verikit_engine* b;
+    int on_b = -1, on_a = -1;
+    std::string message;
+    Done done;
+  } inside{a, b};
+  auto on_a = [](void* user, int e, const char* msg, verikit_result* r) {
+    auto* in = static_cast<Inside*>(user);
+    verikit_result* got = nullptr;
+    in->on_b = verikit_otp_issue(&got, in->b, "login", "other", 5, nullptr);
+    in->message = verikit_error_message();
+    verikit_result_free(got);
+    in->on_a = verikit_otp_issue(&got, in->a, "login", "same", 4, nullptr);
+    verikit_result_free(got);
+    Done::on_result(&in->done, e, msg, r);
+  };
+  ASSERT_EQ(verikit_otp_issue_async(a, "login", "x", 1, nullptr, on_a, &inside), VERIKIT_OK);
+  ASSERT_TRUE(inside.done.wait());
+  EXPECT_EQ(inside.on_b, VERIKIT_E_INVALID_ARGUMENT) << "a synchronous call on another engine was made";
+  EXPECT_NE(inside.message.find("asynchronous form"), std::string::npos) << inside.message;
+  EXPECT_EQ(inside.on_a, VERIKIT_E_INVALID_ARGUMENT);
+  // outside a callback both engines answer as before
+  Res r;
+  EXPECT_EQ(verikit_otp_issue(&r.r, b, "login", "y", 1, nullptr), VERIKIT_OK) << verikit_error_message();
+  verikit_engine_free(a);
+  verikit_engine_free(b);
+}
+
 }  // namespace
 
 // Policies by field name, through the core's schema; the schema can be listed.

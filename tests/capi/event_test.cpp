@@ -691,6 +691,49 @@ TEST_P(Events, FreeDeliversWhatIsQueuedAndNeverCallsAfter) {
   EXPECT_EQ(slow.after_free.load(), 0);
 }
 
+// A handler that calls the engine (asynchronously and synchronously) for every event, with events
+// still queued when the engine is freed: free delivers them while everything is there; their
+// calls fail at once with "being freed" (each asynchronous one called back once), and free
+// returns after the last. (The asynchronous call used the engine's in-flight count after it was
+// destroyed, ASan: SEGV; found by a review.)
+TEST_P(Events, AHandlerThatCallsTheEngineWhileItIsFreedIsRefusedNotRunOnFreedState) {
+  struct Caller {
+    verikit_engine* e = nullptr;
+    std::atomic<int> events{0}, started{0}, called_back{0}, refused{0}, sync_refused{0};
+    static void on_event(void* user, const verikit_event*) {
+      auto* c = static_cast<Caller*>(user);
+      if (c->events.fetch_add(1) == 0) std::this_thread::sleep_for(100ms);  // the rest queue up
+      const std::string id = "h" + std::to_string(c->events.load());
+      c->started.fetch_add(1);
+      verikit_otp_issue_async(c->e, "login", id.data(), id.size(), nullptr, &Caller::done, c);
+      verikit_result* r = nullptr;
+      if (verikit_otp_issue(&r, c->e, "login", id.data(), id.size(), nullptr) == VERIKIT_E_INVALID_ARGUMENT)
+        c->sync_refused.fetch_add(1);
+      verikit_result_free(r);
+    }
+    static void done(void* user, int error, const char* message, verikit_result* r) {
+      auto* c = static_cast<Caller*>(user);
+      if (error == VERIKIT_E_INVALID_ARGUMENT && std::string(message).find("being freed") != std::string::npos)
+        c->refused.fetch_add(1);
+      verikit_result_free(r);
+      c->called_back.fetch_add(1);
+    }
+  } caller;
+  verikit_engine* e = engine(config(&Caller::on_event, &caller));
+  caller.e = e;
+  for (int i = 0; i < 20; ++i) {
+    Res r;
+    const std::string id = "u" + std::to_string(i);
+    ASSERT_EQ(verikit_otp_issue(&r.r, e, "login", id.data(), id.size(), nullptr), VERIKIT_OK);
+  }
+  verikit_engine_free(e);
+  const int started = caller.started.load();
+  EXPECT_GE(started, 20) << "every queued event was delivered before free returned";
+  EXPECT_EQ(caller.called_back.load(), started) << "each asynchronous call called back once, before free returned";
+  EXPECT_GT(caller.refused.load(), 0) << "the calls made while the engine was freed were refused";
+  EXPECT_GT(caller.sync_refused.load(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, Events, ::testing::Values("memory", "redis"));
 
 TEST(CApiEvents, ConfigurationAndNullArguments) {

@@ -67,6 +67,11 @@ class Engine {
   // the engine outlives it (the C API's verikit_engine_free, before a dlclose). Call it after the
   // last completion has run, not from a completion; calls after it may fail with store_unavailable.
   void stop_threads() noexcept;
+  // Delivers the lifecycle events already queued and ends the event thread (what the destructor
+  // does; called from the event handler itself, the queued events are dropped): for an owner
+  // whose handler must not run after a point (the C API's verikit_engine_free, before the
+  // handler's state goes). No event is delivered after it.
+  void stop_events() noexcept;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 

@@ -101,6 +101,10 @@ Engine::~Engine() {
 
 void Engine::stop_threads() noexcept { impl_->store->stop_threads(); }
 
+void Engine::stop_events() noexcept {
+  if (impl_->events) impl_->events->stop();
+}
+
 const Config& Engine::config() const noexcept { return impl_->config; }
 
 std::string Engine::metrics() const { return impl_->stats->prometheus(); }

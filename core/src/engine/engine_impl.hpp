@@ -144,8 +144,8 @@ Expected<T> wait_for(const Store& store, Start&& start) {
   }
   if (store.waiting_would_deadlock())
     return make_error(Errc::invalid_argument,
-                      "a synchronous verikit call inside a completion callback would wait for itself: use the "
-                      "asynchronous form there");
+                      "a synchronous verikit call inside a completion callback (on a store's I/O thread, of this "
+                      "engine or another) could wait for itself: use the asynchronous form there");
   struct State {
     std::mutex mutex;
     std::condition_variable cv;

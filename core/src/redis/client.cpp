@@ -297,6 +297,7 @@ struct Client::Impl {
   void loop() {
     t_running = this;
     detail::mark_callback_thread();
+    detail::mark_store_io_thread();
     std::vector<pollfd> fds;
     for (;;) {
       try {
