@@ -247,6 +247,12 @@ class Usage(unittest.TestCase):
             p = run(*args, key=False)
             self.assertEqual(p.returncode, 2, args)
             self.assertIn(said, p.stderr, args)
+        p = run("inspect", "login", "a", "--store", "redis://127.0.0.1:1", "--key-id", KEY_HEX)  # (run: not printed)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--key-id must be a whole number from 0 to 255 (the value given is not one; not shown)", p.stderr)
+        # a short number out of range is still named
+        p = run("inspect", "login", "a", "--store", "redis://127.0.0.1:1", "--key-id", "300")
+        self.assertIn("--key-id must be a whole number from 0 to 255, not 300", p.stderr)
 
     def test_keygen(self) -> None:
         a, b = run("keygen", key=False), run("keygen", key=False)
@@ -368,7 +374,7 @@ class Usage(unittest.TestCase):
                 self.assertEqual(p.returncode, 0, p.stderr)
                 self.assertEqual(app.verify("cy@example.com", code), 4)  # not_found: revoked by the command
                 # An identifier cannot print a line or a terminal sequence of its own in the text output.
-                forged = "bob\nlogin bob: unlocked: the failure budgets are full again\x1b[2K\u009b31m\\"
+                forged = "bob\nlogin bob: unlocked: the failure budgets are full again\x1b[2K\u009b31m\\\u202e\u2066"
                 for cmd in ("unlock", "inspect", "revoke"):
                     p = run(cmd, "login", forged, "--keep-case", "--keep-spaces", "--store", url)
                     self.assertIn(p.returncode, (0, 1), p.stderr)
@@ -376,7 +382,8 @@ class Usage(unittest.TestCase):
                     self.assertNotIn("\u009b", p.stdout)
                     self.assertFalse([line for line in p.stdout.splitlines() if line.startswith("login bob:")], p.stdout)
                     self.assertIn("bob\\x0alogin bob", p.stdout)
-                    self.assertIn("\\x1b[2K\\xc2\\x9b31m\\x5c", p.stdout)
+                    self.assertIn("\\x1b[2K\\xc2\\x9b31m\\x5c\\xe2\\x80\\xae\\xe2\\x81\\xa6", p.stdout)
+                    self.assertNotIn("\u202e", p.stdout)
             finally:
                 app.close()
 
