@@ -342,7 +342,9 @@ VERIKIT_EXTERN(int) verikit_engine_metrics(verikit_engine *engine, char *buffer,
  * asynchronous call made on it has called back and its callback has returned (calls in flight on
  * a network store complete with their answer, or with VERIKIT_E_TIMEOUT after the command
  * timeout), so a caller may free its callback data after it. Do not call it from inside one of
- * the engine's callbacks (there it cannot wait: it frees without waiting); inside another
+ * the engine's callbacks: there it cannot wait for the others (it frees without waiting for
+ * them), and it still waits for the event thread, so an event handler inside a synchronous call
+ * on the engine at that moment never gets its answer (both threads stop for good); inside another
  * engine's callback it waits as anywhere else. From the moment it is called, calls on the engine
  * (an event handler's, while the queued events are delivered) fail with
  * VERIKIT_E_INVALID_ARGUMENT ("the engine is being freed"; an asynchronous one through its
