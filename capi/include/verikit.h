@@ -345,7 +345,9 @@ VERIKIT_EXTERN(int) verikit_engine_metrics(verikit_engine *engine, char *buffer,
  * the engine's callbacks: there it cannot wait for the others (it frees without waiting for
  * them), and it still waits for the event thread, so an event handler inside a synchronous call
  * on the engine at that moment never gets its answer (both threads stop for good); inside another
- * engine's callback it waits as anywhere else. From the moment it is called, calls on the engine
+ * engine's callback it waits as anywhere else (for the freed engine's event thread too: if that
+ * engine's handler makes synchronous calls on the engine whose callback frees it, the two wait
+ * for each other; free such an engine outside that engine's callbacks). From the moment it is called, calls on the engine
  * (an event handler's, while the queued events are delivered) fail with
  * VERIKIT_E_INVALID_ARGUMENT ("the engine is being freed"; an asynchronous one through its
  * callback, at once). The library may be unloaded (dlclose) only after every engine made with it

@@ -1,6 +1,8 @@
 // verikit C API — engine handles and the operations, synchronous and asynchronous.
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -85,26 +87,62 @@ namespace {
 // The engines whose asynchronous callbacks this thread is inside, innermost last: freeing one of
 // them there cannot wait for its callbacks (it would wait for itself); freeing another engine
 // waits as anywhere else. (One count for every engine let a free inside another engine's callback
-// return before that engine's callbacks had run: found by a review.) Past kDepth nested
-// callbacks the rest are not named, and a free there does not wait, as before.
-constexpr int kDepth = 16;
-thread_local const verikit_engine::Flight* t_callbacks[kDepth];
-thread_local int t_callback_depth = 0;
+// return before that engine's callbacks had run: found by a review; so did a fixed depth of 16,
+// which callbacks that start calls on an embedded store, answered inline, pass.) Plain
+// thread-locals only (one with a destructor would keep the library loaded after dlclose): the
+// first kInline in place, deeper ones in an array allocated while they last. An entry that could
+// not be recorded (no memory) makes every free on this thread skip the wait, as before.
+constexpr int kInline = 16;
+thread_local const verikit_engine::Flight* t_inline[kInline];
+thread_local const verikit_engine::Flight** t_deeper = nullptr;
+thread_local int t_deeper_capacity = 0;
+thread_local int t_depth = 0;       // entries recorded
+thread_local int t_unrecorded = 0;  // entries that could not be
+
+bool push_callback(const verikit_engine::Flight* f) noexcept {
+  if (t_depth < kInline) {
+    t_inline[t_depth++] = f;
+    return true;
+  }
+  const int at = t_depth - kInline;
+  if (at >= t_deeper_capacity) {
+    const int capacity = t_deeper_capacity == 0 ? kInline : 2 * t_deeper_capacity;
+    void* grown = std::realloc(static_cast<void*>(t_deeper), sizeof(*t_deeper) * static_cast<std::size_t>(capacity));
+    if (grown == nullptr) return false;
+    t_deeper = static_cast<const verikit_engine::Flight**>(grown);
+    t_deeper_capacity = capacity;
+  }
+  t_deeper[at] = f;
+  ++t_depth;
+  return true;
+}
+
+void pop_callback() noexcept {
+  --t_depth;
+  if (t_depth <= kInline && t_deeper != nullptr) {
+    std::free(static_cast<void*>(t_deeper));
+    t_deeper = nullptr;
+    t_deeper_capacity = 0;
+  }
+}
 
 struct InCallback {
-  explicit InCallback(const verikit_engine::Flight* f) noexcept {
-    if (t_callback_depth < kDepth) t_callbacks[t_callback_depth] = f;
-    ++t_callback_depth;
+  explicit InCallback(const verikit_engine::Flight* f) noexcept : recorded(push_callback(f)) {
+    if (!recorded) ++t_unrecorded;
   }
-  ~InCallback() { --t_callback_depth; }
+  ~InCallback() {
+    if (recorded) pop_callback();
+    else --t_unrecorded;
+  }
   InCallback(const InCallback&) = delete;
   InCallback& operator=(const InCallback&) = delete;
+  const bool recorded;
 };
 
 bool in_callback_of(const verikit_engine::Flight* f) noexcept {
-  if (t_callback_depth > kDepth) return true;
-  for (int i = 0; i < t_callback_depth; ++i)
-    if (t_callbacks[i] == f) return true;
+  if (t_unrecorded > 0) return true;
+  for (int i = 0; i < t_depth; ++i)
+    if ((i < kInline ? t_inline[i] : t_deeper[i - kInline]) == f) return true;
   return false;
 }
 
@@ -145,10 +183,6 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
               verikit::Callback<T> (*completion)(CCallback, void*), Op&& op) {
   if (engine == nullptr || callback == nullptr)
     return set_error(VERIKIT_E_INVALID_ARGUMENT, "engine or callback is NULL");
-  if (engine->freeing.load(std::memory_order_acquire)) {  // (called back at once, counted nowhere)
-    verikit::capi::fail(callback, user, VERIKIT_E_INVALID_ARGUMENT, kFreeing);
-    return VERIKIT_OK;
-  }
   // One allocation holds what the completion needs (the engine's closure then fits in
   // std::function without another): the once-only flag, the engine's in-flight count, the C callback.
   struct Once {
@@ -202,7 +236,15 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
   }
   verikit_engine::Flight& flight = engine->flight->here();
   {
-    std::lock_guard<std::mutex> lock(flight.mutex);
+    // (Checked under the lock verikit_engine_free waits on: a call is either refused or counted
+    // in before free sees none in flight; found by a review.)
+    std::unique_lock<std::mutex> lock(flight.mutex);
+    if (engine->freeing.load(std::memory_order_acquire)) {  // (called back at once, counted nowhere)
+      lock.unlock();
+      once->called.store(true);
+      verikit::capi::fail(callback, user, VERIKIT_E_INVALID_ARGUMENT, kFreeing);
+      return VERIKIT_OK;
+    }
     ++flight.pending;
   }
   once->flight = engine->flight;  // (the destructor counts out only a call counted in)

@@ -946,18 +946,26 @@ TEST(CApi, FreeingAnEngineInsideAnotherEnginesCallbackWaitsForItsCalls) {
     const std::string id = "b" + std::to_string(i);
     ASSERT_EQ(verikit_otp_issue_async(b, "login", id.data(), id.size(), nullptr, on_b, &b_answered), VERIKIT_OK);
   }
+  // 20 callbacks of A deep (each starts the next call on A, answered inline): past any fixed depth
   struct Inside {
+    verikit_engine* a;
     verikit_engine* b;
     std::atomic<int>* b_answered;
+    int depth = 0;
     int seen_at_return = -1;
-  } inside{b, &b_answered};
-  auto on_a = [](void* user, int, const char*, verikit_result* r) {
+  } inside{a, b, &b_answered};
+  static verikit_callback on_a = [](void* user, int, const char*, verikit_result* r) {
     verikit_result_free(r);
     auto* in = static_cast<Inside*>(user);
-    verikit_engine_free(in->b);  // inside A's callback: B's own calls are waited for
+    if (++in->depth < 20) {
+      verikit_otp_issue_async(in->a, "login", "a", 1, nullptr, on_a, in);
+      return;
+    }
+    verikit_engine_free(in->b);  // inside A's callbacks: B's own calls are waited for
     in->seen_at_return = in->b_answered->load();
   };
   ASSERT_EQ(verikit_otp_issue_async(a, "login", "a", 1, nullptr, on_a, &inside), VERIKIT_OK);
+  EXPECT_EQ(inside.depth, 20);
   EXPECT_EQ(inside.seen_at_return, kCalls) << "verikit_engine_free(B) returned before B's callbacks had run";
   server.resume();
   verikit_engine_free(a);
