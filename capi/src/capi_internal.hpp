@@ -1,8 +1,8 @@
 // verikit C API — the handle definitions and the helpers every shim uses (no logic lives here).
 #pragma once
 
-#include <condition_variable>
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>

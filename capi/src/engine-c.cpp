@@ -240,8 +240,7 @@ int run_async(verikit_engine* engine, CCallback callback, void* user,
     // in before free sees none in flight; found by a review.)
     std::unique_lock<std::mutex> lock(flight.mutex);
     if (engine->freeing.load(std::memory_order_acquire)) {  // (called back at once, counted nowhere)
-      lock.unlock();
-      once->called.store(true);
+      lock.unlock();  // (`once` has no flight yet: its destructor calls nothing back)
       verikit::capi::fail(callback, user, VERIKIT_E_INVALID_ARGUMENT, kFreeing);
       return VERIKIT_OK;
     }

@@ -104,16 +104,18 @@ inline void mark_callback_thread() noexcept {
 // Cluster/Sentinel routing thread; not the event thread): a synchronous call that waited there,
 // on any engine, could wait for the very thread it holds (one engine's completion calling another
 // engine whose completion calls the first: both threads stopped for good; found by a review).
+// Such a thread runs callbacks too: marking it marks both.
 inline thread_local bool t_store_io_thread = false;
-inline thread_local std::uint64_t t_store_io_generation = 0;
 
 inline void mark_store_io_thread() noexcept {
+  mark_callback_thread();
   t_store_io_thread = true;
-  t_store_io_generation = fork_generation();
 }
 
 // Whether the calling thread is one of those (in this process: a forked child's copy of one is not).
-inline bool on_store_io_thread() noexcept { return t_store_io_thread && t_store_io_generation == fork_generation(); }
+inline bool on_store_io_thread() noexcept {
+  return t_store_io_thread && t_callbacks_generation == fork_generation();
+}
 
 inline void end_if_forked_by_callback() noexcept {
   if (t_runs_callbacks && fork_generation() != t_callbacks_generation) end_forked_thread();

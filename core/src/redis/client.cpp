@@ -296,8 +296,7 @@ struct Client::Impl {
 
   void loop() {
     t_running = this;
-    detail::mark_callback_thread();
-    detail::mark_store_io_thread();
+    detail::mark_store_io_thread();  // (a callback thread too: its completions may fork)
     std::vector<pollfd> fds;
     for (;;) {
       try {

@@ -315,8 +315,7 @@ void RoutedCore::finish(const std::shared_ptr<Routed>& r, Expected<Reply> result
 }
 
 void RoutedCore::loop() {
-  detail::mark_callback_thread();  // (its completions may fork too)
-  detail::mark_store_io_thread();
+  detail::mark_store_io_thread();  // (a callback thread too: its completions may fork)
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     try {

@@ -425,10 +425,9 @@ class RedisStore final : public Store {
   }
 
   bool waiting_would_deadlock() const noexcept override {
-    // (In a forked child, before its first call, no thread of the link is this process's.) Any
-    // store's I/O thread, not only this link's: see detail::on_store_io_thread.
-    return detail::on_store_io_thread() ||
-           (!process_.forked() && live_.load(std::memory_order_acquire)->on_io_thread());
+    // Any store's I/O thread, this link's included, in this process (a forked child's copy of one
+    // is not): see detail::on_store_io_thread.
+    return detail::on_store_io_thread();
   }
   // (In a forked child that has not used the store, the link's stop only forgets the parent's threads.)
   void stop_threads() noexcept override { link().stop(); }
